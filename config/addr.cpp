@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "config/addr.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+
+namespace dirigo::cfg {
+
+namespace {
+
+/// Parses an unsigned decimal of 1..max_digits digits. A leading zero is refused unless the number
+/// is "0" itself: "010" means 8 to inet_aton() and 10 to a person, so neither reading is safe.
+std::optional<uint32_t> parse_decimal(std::string_view s, size_t max_digits) {
+    if (s.empty() || s.size() > max_digits) {
+        return std::nullopt;
+    }
+    if (s.size() > 1 && s.front() == '0') {
+        return std::nullopt;
+    }
+    uint32_t v = 0;
+    for (const char c : s) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        v = v * 10 + static_cast<uint32_t>(c - '0');
+    }
+    return v;
+}
+
+/// ASCII case-insensitive equality; names in the config are plain ASCII.
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) {
+        return false;
+    }
+    for (size_t i = 0; i < a.size(); ++i) {
+        char x = a[i];
+        char y = b[i];
+        if (x >= 'A' && x <= 'Z') {
+            x = static_cast<char>(x - 'A' + 'a');
+        }
+        if (y >= 'A' && y <= 'Z') {
+            y = static_cast<char>(y - 'A' + 'a');
+        }
+        if (x != y) {
+            return false;
+        }
+    }
+    return true;
+}
+
+}  // namespace
+
+std::optional<Ip4> parse_ip4(std::string_view s) {
+    Ip4 addr = 0;
+    for (int part = 0; part < 4; ++part) {
+        const size_t dot = s.find('.');
+        // The last part must not be followed by another dot; the others must be.
+        if ((part < 3) == (dot == std::string_view::npos)) {
+            return std::nullopt;
+        }
+        const std::string_view digits = part < 3 ? s.substr(0, dot) : s;
+        const auto v = parse_decimal(digits, 3);
+        if (!v || *v > 255) {
+            return std::nullopt;
+        }
+        addr = (addr << 8) | *v;
+        if (part < 3) {
+            s.remove_prefix(dot + 1);
+        }
+    }
+    return addr;
+}
+
+std::optional<Prefix> parse_prefix(std::string_view s) {
+    const size_t slash = s.find('/');
+    const auto addr = parse_ip4(s.substr(0, slash));
+    if (!addr) {
+        return std::nullopt;
+    }
+    if (slash == std::string_view::npos) {
+        return Prefix{*addr, 32};
+    }
+    const auto len = parse_decimal(s.substr(slash + 1), 2);
+    if (!len || *len > 32) {
+        return std::nullopt;
+    }
+    return Prefix{*addr, static_cast<uint8_t>(*len)};
+}
+
+std::optional<Endpoint> parse_endpoint(std::string_view s, bool allow_zero_port) {
+    const size_t colon = s.find(':');
+    if (colon == std::string_view::npos) {
+        return std::nullopt;
+    }
+    const auto addr = parse_ip4(s.substr(0, colon));
+    const auto port = parse_decimal(s.substr(colon + 1), 5);
+    if (!addr || !port || *port > 65535 || (*port == 0 && !allow_zero_port)) {
+        return std::nullopt;
+    }
+    return Endpoint{*addr, static_cast<uint16_t>(*port)};
+}
+
+std::string format_ip4(Ip4 a) {
+    std::string out;
+    out.reserve(15);
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        out += std::to_string((a >> shift) & 0xffu);
+        if (shift != 0) {
+            out += '.';
+        }
+    }
+    return out;
+}
+
+std::string format_endpoint(Ip4 a, uint16_t port) {
+    return format_ip4(a) + ':' + std::to_string(port);
+}
+
+std::string format_prefix(const Prefix& p) {
+    return format_ip4(p.addr) + '/' + std::to_string(p.len);
+}
+
+std::optional<Proto> parse_proto(std::string_view s) {
+    if (iequals(s, "tcp")) {
+        return Proto::Tcp;
+    }
+    if (iequals(s, "udp")) {
+        return Proto::Udp;
+    }
+    return std::nullopt;
+}
+
+std::string_view proto_name(Proto p) {
+    switch (p) {
+    case Proto::Tcp:
+        return "tcp";
+    case Proto::Udp:
+        return "udp";
+    }
+    return "?";
+}
+
+std::string_view proto_name_upper(Proto p) {
+    switch (p) {
+    case Proto::Tcp:
+        return "TCP";
+    case Proto::Udp:
+        return "UDP";
+    }
+    return "?";
+}
+
+std::optional<Fwd> parse_fwd(std::string_view s) {
+    struct Alias {
+        std::string_view name;
+        Fwd fwd;
+    };
+    // The spellings of ipvsadm's -m/-g/-i, its -L output and keepalived's lb_kind.
+    static constexpr std::array<Alias, 9> kAliases{{
+        {"nat", Fwd::Masq},
+        {"masq", Fwd::Masq},
+        {"dr", Fwd::Route},
+        {"route", Fwd::Route},
+        {"gate", Fwd::Route},
+        {"direct", Fwd::Route},
+        {"tun", Fwd::Tunnel},
+        {"tunnel", Fwd::Tunnel},
+        {"ipip", Fwd::Tunnel},
+    }};
+    for (const Alias& a : kAliases) {
+        if (iequals(s, a.name)) {
+            return a.fwd;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view fwd_name(Fwd f) {
+    switch (f) {
+    case Fwd::Masq:
+        return "Masq";
+    case Fwd::Route:
+        return "Route";
+    case Fwd::Tunnel:
+        return "Tunnel";
+    }
+    return "?";
+}
+
+}  // namespace dirigo::cfg

@@ -1,0 +1,45 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// Text forms of IPv4 addresses, prefixes and endpoints, shared by the config loader, the control
+/// plane and dirigoadm. Strict: no leading zeros tricks, no trailing garbage, ranges checked.
+/// Thread: any. Cost: O(length), allocates only for the formatted strings.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "config/model.hpp"
+
+namespace dirigo::cfg {
+
+/// "10.0.0.1" -> host-order address.
+std::optional<Ip4> parse_ip4(std::string_view s);
+/// "10.0.0.0/24" -> prefix; a bare address means /32. Host bits must be... allowed (an interface
+/// address such as 10.0.0.1/24 keeps its host part).
+std::optional<Prefix> parse_prefix(std::string_view s);
+/// "10.0.0.1:80" -> address and port (port 0..65535; ":0" allowed only when allow_zero_port).
+struct Endpoint {
+    Ip4 addr = 0;
+    uint16_t port = 0;
+};
+std::optional<Endpoint> parse_endpoint(std::string_view s, bool allow_zero_port = false);
+
+/// Host-order address -> "10.0.0.1".
+std::string format_ip4(Ip4 a);
+/// "10.0.0.1:80".
+std::string format_endpoint(Ip4 a, uint16_t port);
+/// "10.0.0.0/24".
+std::string format_prefix(const Prefix& p);
+/// Mask of a prefix length, host order: 24 -> 0xffffff00.
+constexpr Ip4 prefix_mask(uint8_t len) { return len == 0 ? 0 : ~Ip4{0} << (32 - len); }
+
+/// "tcp" / "udp" -> Proto.
+std::optional<Proto> parse_proto(std::string_view s);
+std::string_view proto_name(Proto p);          ///< "tcp"
+std::string_view proto_name_upper(Proto p);    ///< "TCP", as ipvsadm -L prints it
+/// "nat"/"masq", "dr"/"route"/"gate", "tun"/"tunnel"/"ipip" -> Fwd.
+std::optional<Fwd> parse_fwd(std::string_view s);
+std::string_view fwd_name(Fwd f);              ///< "Masq", "Route", "Tunnel"
+
+}  // namespace dirigo::cfg

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// The daemon's configuration as plain, validated structs. config/loader.cpp fills them from a
+/// libconfig file; everything downstream trusts them (ranges checked, names unique, ports that routes
+/// name exist). No DPDK types here: the config module builds and tests without EAL.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "config/model.hpp"
+
+namespace dirigo::cfg {
+
+/// The Unix control socket.
+struct ControlCfg {
+    std::string socket = "/run/dirigo/dirigo.sock";
+    uint32_t mode = 0600;     ///< permission bits of the socket file
+    std::string group;        ///< owner group name; empty = the daemon's group
+};
+
+/// A dataplane port: a DPDK ethdev and the addresses Dirigo owns on it.
+struct PortCfg {
+    std::string name;                ///< operator's name, e.g. "ext"
+    std::string device;              ///< ethdev name, e.g. "net_af_packet0"
+    std::vector<Prefix> addresses;   ///< owned addresses; the prefix gives the connected route
+    uint16_t mtu = 1500;
+};
+
+/// A static route. `via` must be on a connected subnet of some port.
+struct RouteCfg {
+    Prefix prefix;
+    Ip4 via = 0;
+};
+
+/// Sizing and tuning knobs of the dataplane.
+struct DataplaneCfg {
+    uint32_t conn_table_size = 1u << 20;  ///< connections per worker (power of two is not required)
+    uint32_t mbufs = 16383;               ///< mbufs in the packet pool
+    uint16_t rx_desc = 1024;
+    uint16_t tx_desc = 1024;
+    uint32_t neighbours = 4096;           ///< ARP table capacity
+    uint32_t arp_timeout = 300;           ///< seconds an ARP entry stays valid without refresh
+};
+
+/// IPVS-style protocol timeouts in seconds (`ipvsadm --set`).
+struct TimeoutCfg {
+    uint32_t tcp = 900;
+    uint32_t tcp_fin = 120;
+    uint32_t udp = 300;
+};
+
+/// The whole file.
+struct Config {
+    std::vector<std::string> eal;   ///< EAL arguments, argv[0] excluded
+    ControlCfg control;
+    std::vector<PortCfg> ports;
+    std::vector<RouteCfg> routes;
+    std::vector<Service> services;
+    DataplaneCfg dataplane;
+    TimeoutCfg timeouts;
+};
+
+}  // namespace dirigo::cfg

@@ -1,0 +1,958 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "config/loader.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <system_error>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include <libconfig.h++>
+
+#include "config/addr.hpp"
+
+namespace dirigo::cfg {
+
+namespace {
+
+namespace lc = libconfig;
+
+using KeyList = std::initializer_list<std::string_view>;
+
+constexpr size_t kMaxSocketPath = 107;  // sizeof(sockaddr_un::sun_path) minus the NUL
+constexpr size_t kMaxDeviceName = 63;   // RTE_ETH_NAME_MAX_LEN minus the NUL (no DPDK headers here)
+constexpr size_t kMaxPortName = 31;
+constexpr int64_t kMaxSeconds = 31536000;  // one year: longer timeouts are typos
+constexpr int64_t kMaxWeight = 65535;      // IPVS's limit
+constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
+constexpr uint32_t kKnownServiceFlags = kSvcPersistent | kSvcHashed | kSvcOnePacket | kSvcSched1 |
+                                        kSvcSched2 | kSvcSched3;
+
+/// Checks one real server against its service; shared by the loader and validate_service().
+Status check_server(const Service& svc, const RealServer& rs) {
+    const std::string who = "real server " + format_endpoint(rs.addr, rs.port);
+    if (rs.addr == 0) {
+        return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
+    }
+    if (rs.port == 0) {
+        return {Errc::Invalid, who + ": port must not be 0"};
+    }
+    if (rs.fwd != Fwd::Masq && rs.fwd != Fwd::Route && rs.fwd != Fwd::Tunnel) {
+        return {Errc::Invalid, who + ": unknown forwarding method"};
+    }
+    if (rs.weight < 0 || rs.weight > kMaxWeight) {
+        return {Errc::Invalid,
+                who + ": weight " + std::to_string(rs.weight) + " is out of range 0..65535"};
+    }
+    // DR and tunnelling leave the L4 header alone, so the server sees the service's port.
+    if (rs.fwd != Fwd::Masq && rs.port != svc.key.port) {
+        return {Errc::Invalid, who + ": port mapping is only supported with masquerading (-m); " +
+                                   std::string(fwd_name(rs.fwd)) + " servers must use the " +
+                                   "service port " + std::to_string(svc.key.port)};
+    }
+    return Status::ok();
+}
+
+uint64_t server_id(const RealServer& rs) { return (uint64_t{rs.addr} << 16) | rs.port; }
+
+/// A netmask is valid when its one bits are contiguous from the top.
+bool contiguous_mask(Ip4 m) { return m == prefix_mask(static_cast<uint8_t>(std::popcount(m))); }
+
+std::string_view type_name(lc::Setting::Type t) {
+    switch (t) {
+    case lc::Setting::TypeNone:
+        return "nothing";
+    case lc::Setting::TypeInt:
+    case lc::Setting::TypeInt64:
+        return "an integer";
+    case lc::Setting::TypeFloat:
+        return "a float";
+    case lc::Setting::TypeString:
+        return "a string";
+    case lc::Setting::TypeBoolean:
+        return "a boolean";
+    case lc::Setting::TypeGroup:
+        return "a group";
+    case lc::Setting::TypeArray:
+        return "an array";
+    case lc::Setting::TypeList:
+        return "a list";
+    }
+    return "an unknown type";
+}
+
+bool is_int(const lc::Setting& s) {
+    return s.getType() == lc::Setting::TypeInt || s.getType() == lc::Setting::TypeInt64;
+}
+
+int64_t int_value(const lc::Setting& s) {
+    if (s.getType() == lc::Setting::TypeInt) {
+        return static_cast<int>(s);
+    }
+    return static_cast<long long>(s);
+}
+
+std::string quoted(std::string_view s) {
+    std::string out;
+    out.reserve(s.size() + 2);
+    out += '"';
+    out += s;
+    out += '"';
+    return out;
+}
+
+std::string octal(uint64_t v) {
+    std::string digits;
+    do {
+        digits.insert(digits.begin(), static_cast<char>('0' + (v & 7)));
+        v >>= 3;
+    } while (v != 0);
+    return '0' + digits;
+}
+
+/// Edit distance, to suggest the key a typo meant.
+size_t edit_distance(std::string_view a, std::string_view b) {
+    std::vector<size_t> row(b.size() + 1);
+    for (size_t j = 0; j <= b.size(); ++j) {
+        row[j] = j;
+    }
+    for (size_t i = 1; i <= a.size(); ++i) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= b.size(); ++j) {
+            const size_t up = row[j];
+            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+            diag = up;
+        }
+    }
+    return row[b.size()];
+}
+
+/// Walks one parsed libconfig tree into a Config. Every check reports where it failed; the first
+/// failure stops the walk.
+class Loader {
+public:
+    Loader(std::string file, const LoadOptions& opts) : file_(std::move(file)), opts_(opts) {}
+
+    Result<Config> run(const lc::Setting& root) {
+        if (auto st = check_keys(root, {"eal", "control", "ports", "routes", "services",
+                                        "dataplane", "timeouts"});
+            !st) {
+            return st;
+        }
+        Config cfg;
+        // In this order whatever the file's order: routes are checked against the ports.
+        using Step = Status (Loader::*)(const lc::Setting&, Config&);
+        for (const Step step : {&Loader::load_eal, &Loader::load_control, &Loader::load_ports,
+                                &Loader::load_routes, &Loader::load_services,
+                                &Loader::load_dataplane, &Loader::load_timeouts}) {
+            if (auto st = (this->*step)(root, cfg); !st) {
+                return st;
+            }
+        }
+        return cfg;
+    }
+
+private:
+    // ---- locations and messages ----
+
+    unsigned line_of(const lc::Setting& s) const {
+        // The root group has no line; point at the top of the file.
+        const unsigned line = s.getSourceLine();
+        return line == 0 ? 1 : line;
+    }
+
+    std::string where(const lc::Setting& s) const {
+        const char* f = s.getSourceFile();
+        return std::string(f != nullptr ? f : file_) + ':' + std::to_string(line_of(s));
+    }
+
+    /// "FILE:LINE: PATH: what", located at `at`.
+    Status fail(const lc::Setting& at, std::string_view what, Errc code = Errc::Invalid) const {
+        return {code, where(at) + ": " + at.getPath() + ": " + std::string(what)};
+    }
+
+    /// An error about `key` of `group` that has no setting of its own (e.g. it is missing).
+    Status fail_key(const lc::Setting& group, std::string_view key, std::string_view what) const {
+        std::string path = group.isRoot() ? std::string() : group.getPath() + '.';
+        path += key;
+        return {Errc::Invalid, where(group) + ": " + path + ": " + std::string(what)};
+    }
+
+    // ---- generic readers ----
+
+    Status check_keys(const lc::Setting& group, KeyList allowed) const {
+        for (int i = 0; i < group.getLength(); ++i) {
+            const lc::Setting& child = group[i];
+            const std::string_view name = child.getName();
+            std::string_view best;
+            size_t best_dist = 3;  // suggest only close matches
+            bool known = false;
+            for (const std::string_view a : allowed) {
+                if (a == name) {
+                    known = true;
+                    break;
+                }
+                const size_t d = edit_distance(name, a);
+                if (d < best_dist) {
+                    best = a;
+                    best_dist = d;
+                }
+            }
+            if (known) {
+                continue;
+            }
+            std::string msg = "unknown key";
+            if (!best.empty()) {
+                msg += "; did you mean " + quoted(best) + "?";
+            }
+            msg += " (allowed here: ";
+            for (const std::string_view a : allowed) {
+                msg += a;
+                msg += a == *(allowed.end() - 1) ? ")" : ", ";
+            }
+            return fail(child, msg);
+        }
+        return Status::ok();
+    }
+
+    static const lc::Setting* find(const lc::Setting& group, const char* key) {
+        return group.exists(key) ? &group[key] : nullptr;
+    }
+
+    Status require(const lc::Setting& group, const char* key, const lc::Setting*& out) const {
+        out = find(group, key);
+        return out != nullptr ? Status::ok() : fail_key(group, key, "required key is missing");
+    }
+
+    Status expect_type(const lc::Setting& s, lc::Setting::Type t, std::string_view what) const {
+        if (s.getType() == t) {
+            return Status::ok();
+        }
+        return fail(s, "expected " + std::string(what) + ", got " + std::string(type_name(s.getType())));
+    }
+
+    Status read_string(const lc::Setting& s, std::string& out) const {
+        if (auto st = expect_type(s, lc::Setting::TypeString, "a string"); !st) {
+            return st;
+        }
+        out = s.c_str();
+        return Status::ok();
+    }
+
+    Status read_nonempty_string(const lc::Setting& s, std::string& out) const {
+        if (auto st = read_string(s, out); !st) {
+            return st;
+        }
+        return out.empty() ? fail(s, "must not be empty") : Status::ok();
+    }
+
+    Status read_int(const lc::Setting& s, int64_t lo, int64_t hi, int64_t& out) const {
+        if (!is_int(s)) {
+            return fail(s, "expected an integer, got " + std::string(type_name(s.getType())));
+        }
+        out = int_value(s);
+        if (out < lo || out > hi) {
+            return fail(s, std::to_string(out) + " is out of range " + std::to_string(lo) + ".." +
+                               std::to_string(hi));
+        }
+        return Status::ok();
+    }
+
+    /// Reads `group.key` into `out` if present; leaves the default otherwise.
+    template <class T>
+    Status opt_int(const lc::Setting& group, const char* key, int64_t lo, int64_t hi,
+                   T& out) const {
+        const lc::Setting* s = find(group, key);
+        if (s == nullptr) {
+            return Status::ok();
+        }
+        int64_t v = 0;
+        if (auto st = read_int(*s, lo, hi, v); !st) {
+            return st;
+        }
+        out = static_cast<T>(v);
+        return Status::ok();
+    }
+
+    /// `[ "a", "b" ]` or `( "a", "b" )`: both spellings of a sequence of strings.
+    Status expect_strings(const lc::Setting& s) const {
+        if (!s.isArray() && !s.isList()) {
+            return fail(s, "expected an array of strings, got " +
+                               std::string(type_name(s.getType())));
+        }
+        for (int i = 0; i < s.getLength(); ++i) {
+            if (auto st = expect_type(s[i], lc::Setting::TypeString, "a string"); !st) {
+                return st;
+            }
+        }
+        return Status::ok();
+    }
+
+    /// `( { ... }, { ... } )`. An empty array `[]` also counts as an empty list.
+    Status expect_groups(const lc::Setting& s) const {
+        if (s.isArray() && s.getLength() == 0) {
+            return Status::ok();
+        }
+        if (!s.isList()) {
+            return fail(s, "expected a list of groups ( { ... }, ... ), got " +
+                               std::string(type_name(s.getType())));
+        }
+        for (int i = 0; i < s.getLength(); ++i) {
+            if (auto st = expect_type(s[i], lc::Setting::TypeGroup, "a group { ... }"); !st) {
+                return st;
+            }
+        }
+        return Status::ok();
+    }
+
+    // ---- sections ----
+
+    Status load_eal(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* eal = nullptr;
+        if (auto st = require(root, "eal", eal); !st) {
+            return st;
+        }
+        if (auto st = expect_strings(*eal); !st) {
+            return st;
+        }
+        for (int i = 0; i < eal->getLength(); ++i) {
+            cfg.eal.emplace_back((*eal)[i].c_str());
+        }
+        return Status::ok();
+    }
+
+    Status read_mode(const lc::Setting& s, uint32_t& out) const {
+        uint64_t mode = 0;
+        if (s.getType() == lc::Setting::TypeString) {
+            const std::string_view text = s.c_str();
+            if (text.empty() || text.size() > 5) {
+                return fail(s, "bad mode " + quoted(text) + " (expected octal digits, e.g. \"0660\")");
+            }
+            for (const char c : text) {
+                if (c < '0' || c > '7') {
+                    return fail(s, "bad mode " + quoted(text) +
+                                       " (expected octal digits, e.g. \"0660\")");
+                }
+                mode = mode * 8 + static_cast<uint64_t>(c - '0');
+            }
+        } else if (is_int(s)) {
+            const int64_t v = int_value(s);
+            if (v < 0) {
+                return fail(s, "mode must not be negative");
+            }
+            if (s.getFormat() == lc::Setting::FormatHex) {
+                mode = static_cast<uint64_t>(v);
+            } else {
+                // libconfig reads `0660` as decimal 660, dropping the zero that meant octal. Read
+                // the digits as chmod does, so 0660 and 660 both mean rw-rw----.
+                uint64_t scale = 1;
+                for (int64_t rest = v; rest != 0 && mode <= 0777; rest /= 10, scale *= 8) {
+                    const int64_t digit = rest % 10;
+                    if (digit > 7) {
+                        return fail(s, "mode " + std::to_string(v) +
+                                           " is not octal (write it as a string, e.g. \"0660\")");
+                    }
+                    mode += static_cast<uint64_t>(digit) * scale;
+                }
+            }
+        } else {
+            return fail(s, "expected a mode such as \"0660\", got " +
+                               std::string(type_name(s.getType())));
+        }
+        if (mode > 0777) {
+            return fail(s, "mode " + octal(mode) + " is out of range (at most 0777)");
+        }
+        out = static_cast<uint32_t>(mode);
+        return Status::ok();
+    }
+
+    Status load_control(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* ctl = find(root, "control");
+        if (ctl == nullptr) {
+            return Status::ok();
+        }
+        if (auto st = expect_type(*ctl, lc::Setting::TypeGroup, "a group { ... }"); !st) {
+            return st;
+        }
+        if (auto st = check_keys(*ctl, {"socket", "mode", "group"}); !st) {
+            return st;
+        }
+        if (const lc::Setting* s = find(*ctl, "socket")) {
+            if (auto st = read_nonempty_string(*s, cfg.control.socket); !st) {
+                return st;
+            }
+            if (cfg.control.socket.size() > kMaxSocketPath) {
+                return fail(*s, "socket path is longer than " + std::to_string(kMaxSocketPath) +
+                                    " bytes");
+            }
+        }
+        if (const lc::Setting* s = find(*ctl, "mode")) {
+            if (auto st = read_mode(*s, cfg.control.mode); !st) {
+                return st;
+            }
+        }
+        if (const lc::Setting* s = find(*ctl, "group")) {
+            if (auto st = read_string(*s, cfg.control.group); !st) {
+                return st;
+            }
+        }
+        return Status::ok();
+    }
+
+    Status check_port_name(const lc::Setting& s, const std::string& name) const {
+        if (name.size() > kMaxPortName) {
+            return fail(s, "name " + quoted(name) + " is longer than " +
+                               std::to_string(kMaxPortName) + " characters");
+        }
+        for (const char c : name) {
+            const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                            (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
+            if (!ok) {
+                return fail(s, "name " + quoted(name) +
+                                   " may only contain letters, digits, '_', '-' and '.'");
+            }
+        }
+        return Status::ok();
+    }
+
+    Status load_port(const lc::Setting& p, PortCfg& port) {
+        if (auto st = check_keys(p, {"name", "device", "addresses", "mtu"}); !st) {
+            return st;
+        }
+        const lc::Setting* name = nullptr;
+        const lc::Setting* device = nullptr;
+        const lc::Setting* addrs = nullptr;
+        if (auto st = require(p, "name", name); !st) {
+            return st;
+        }
+        if (auto st = read_nonempty_string(*name, port.name); !st) {
+            return st;
+        }
+        if (auto st = check_port_name(*name, port.name); !st) {
+            return st;
+        }
+        if (auto [it, fresh] = port_names_.try_emplace(port.name, line_of(*name)); !fresh) {
+            return fail(*name, "duplicate port name " + quoted(port.name) + " (first used at line " +
+                                   std::to_string(it->second) + ")");
+        }
+        if (auto st = require(p, "device", device); !st) {
+            return st;
+        }
+        if (auto st = read_nonempty_string(*device, port.device); !st) {
+            return st;
+        }
+        if (port.device.size() > kMaxDeviceName) {
+            return fail(*device, "device name is longer than " + std::to_string(kMaxDeviceName) +
+                                     " characters");
+        }
+        if (auto [it, fresh] = devices_.try_emplace(port.device, line_of(*device)); !fresh) {
+            return fail(*device, "device " + quoted(port.device) +
+                                     " is already used by another port (line " +
+                                     std::to_string(it->second) + ")");
+        }
+        if (auto st = require(p, "addresses", addrs); !st) {
+            return st;
+        }
+        if (auto st = expect_strings(*addrs); !st) {
+            return st;
+        }
+        if (addrs->getLength() == 0) {
+            return fail(*addrs, "at least one address is required");
+        }
+        for (int i = 0; i < addrs->getLength(); ++i) {
+            const lc::Setting& a = (*addrs)[i];
+            const std::string_view text = a.c_str();
+            const auto prefix = parse_prefix(text);
+            if (!prefix) {
+                return fail(a, "bad prefix " + quoted(text) + " (expected e.g. \"10.0.0.1/24\")");
+            }
+            if (prefix->addr == 0) {
+                return fail(a, "0.0.0.0 cannot be a port address");
+            }
+            if (auto [it, fresh] = addresses_.try_emplace(prefix->addr, line_of(a)); !fresh) {
+                return fail(a, "address " + format_ip4(prefix->addr) +
+                                   " is already assigned (line " + std::to_string(it->second) +
+                                   ")");
+            }
+            port.addresses.push_back(*prefix);
+        }
+        return opt_int(p, "mtu", 68, 9702, port.mtu);
+    }
+
+    Status load_ports(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* ports = nullptr;
+        if (auto st = require(root, "ports", ports); !st) {
+            return st;
+        }
+        if (auto st = expect_groups(*ports); !st) {
+            return st;
+        }
+        if (ports->getLength() == 0) {
+            return fail(*ports, "at least one port is required");
+        }
+        for (int i = 0; i < ports->getLength(); ++i) {
+            PortCfg port;
+            if (auto st = load_port((*ports)[i], port); !st) {
+                return st;
+            }
+            cfg.ports.push_back(std::move(port));
+        }
+        return Status::ok();
+    }
+
+    /// `via` must be a neighbour on a connected subnet, and not one of our own addresses.
+    Status check_gateway(const lc::Setting& s, Ip4 via, const Config& cfg) const {
+        bool connected = false;
+        std::string subnets;
+        for (const PortCfg& port : cfg.ports) {
+            for (const Prefix& p : port.addresses) {
+                if (via == p.addr) {
+                    return fail(s, "gateway " + format_ip4(via) + " is an address of port " +
+                                       quoted(port.name) + ", not a neighbour");
+                }
+                const Ip4 mask = prefix_mask(p.len);
+                if ((via & mask) == (p.addr & mask)) {
+                    connected = true;
+                    // The network and broadcast addresses of a real subnet are not hosts.
+                    if (p.len <= 30 && ((via & ~mask) == 0 || (via | mask) == ~Ip4{0})) {
+                        return fail(s, "gateway " + format_ip4(via) +
+                                           " is the network or broadcast address of " +
+                                           format_prefix({p.addr & mask, p.len}));
+                    }
+                }
+                if (p.len < 32) {
+                    subnets += (subnets.empty() ? "" : ", ") + format_prefix({p.addr & mask, p.len});
+                }
+            }
+        }
+        if (!connected) {
+            return fail(s, "gateway " + format_ip4(via) + " is not on a connected subnet" +
+                               (subnets.empty() ? std::string(" (no port has a subnet)")
+                                                : " (connected: " + subnets + ")"));
+        }
+        return Status::ok();
+    }
+
+    Status load_routes(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* routes = find(root, "routes");
+        if (routes == nullptr) {
+            return Status::ok();
+        }
+        if (auto st = expect_groups(*routes); !st) {
+            return st;
+        }
+        std::map<std::pair<Ip4, uint8_t>, unsigned> seen;
+        for (int i = 0; i < routes->getLength(); ++i) {
+            const lc::Setting& r = (*routes)[i];
+            if (auto st = check_keys(r, {"prefix", "via"}); !st) {
+                return st;
+            }
+            const lc::Setting* pfx = nullptr;
+            const lc::Setting* via = nullptr;
+            std::string text;
+            RouteCfg route;
+            if (auto st = require(r, "prefix", pfx); !st) {
+                return st;
+            }
+            if (auto st = read_string(*pfx, text); !st) {
+                return st;
+            }
+            const auto prefix = parse_prefix(text);
+            if (!prefix) {
+                return fail(*pfx, "bad prefix " + quoted(text) + " (expected e.g. \"10.1.0.0/16\")");
+            }
+            const Ip4 mask = prefix_mask(prefix->len);
+            if ((prefix->addr & ~mask) != 0) {
+                return fail(*pfx, "host bits are set in " + quoted(text) + " (did you mean \"" +
+                                      format_prefix({prefix->addr & mask, prefix->len}) + "\"?)");
+            }
+            route.prefix = *prefix;
+            if (auto [it, fresh] = seen.try_emplace({prefix->addr, prefix->len}, line_of(*pfx));
+                !fresh) {
+                return fail(*pfx, "duplicate route " + format_prefix(*prefix) + " (first at line " +
+                                      std::to_string(it->second) + ")");
+            }
+            if (auto st = require(r, "via", via); !st) {
+                return st;
+            }
+            if (auto st = read_string(*via, text); !st) {
+                return st;
+            }
+            const auto gw = parse_ip4(text);
+            if (!gw) {
+                return fail(*via, "bad address " + quoted(text));
+            }
+            if (auto st = check_gateway(*via, *gw, cfg); !st) {
+                return st;
+            }
+            route.via = *gw;
+            cfg.routes.push_back(route);
+        }
+        return Status::ok();
+    }
+
+    Status load_flags(const lc::Setting& s, uint32_t& flags) const {
+        struct Name {
+            std::string_view name;
+            uint32_t flag;
+        };
+        static constexpr std::array<Name, 6> kNames{{
+            {"sh-fallback", kSvcSched1},
+            {"mh-fallback", kSvcSched1},
+            {"sh-port", kSvcSched2},
+            {"mh-port", kSvcSched2},
+            {"flag-3", kSvcSched3},
+            {"ops", kSvcOnePacket},
+        }};
+        if (auto st = expect_strings(s); !st) {
+            return st;
+        }
+        for (int i = 0; i < s.getLength(); ++i) {
+            const std::string_view text = s[i].c_str();
+            bool known = false;
+            for (const Name& n : kNames) {
+                if (n.name == text) {
+                    flags |= n.flag;
+                    known = true;
+                }
+            }
+            if (!known) {
+                return fail(s[i], "unknown flag " + quoted(text) +
+                                      " (expected sh-fallback, mh-fallback, sh-port, mh-port, " +
+                                      "flag-3 or ops)");
+            }
+        }
+        return Status::ok();
+    }
+
+    Status load_server(const lc::Setting& g, const Service& svc, RealServer& rs) const {
+        if (auto st = check_keys(g, {"address", "forward", "weight", "u_threshold", "l_threshold"});
+            !st) {
+            return st;
+        }
+        const lc::Setting* addr = nullptr;
+        std::string text;
+        if (auto st = require(g, "address", addr); !st) {
+            return st;
+        }
+        if (auto st = read_string(*addr, text); !st) {
+            return st;
+        }
+        if (text.find(':') != std::string::npos) {
+            const auto ep = parse_endpoint(text, true);
+            if (!ep) {
+                return fail(*addr, "bad address " + quoted(text) + " (expected ip or ip:port)");
+            }
+            rs.addr = ep->addr;
+            rs.port = ep->port;
+        } else {
+            const auto ip = parse_ip4(text);
+            if (!ip) {
+                return fail(*addr, "bad address " + quoted(text) + " (expected ip or ip:port)");
+            }
+            rs.addr = *ip;
+        }
+        if (rs.port == 0) {
+            rs.port = svc.key.port;  // as ipvsadm: no port means the service's port
+        }
+        if (const lc::Setting* fwd = find(g, "forward")) {
+            if (auto st = read_string(*fwd, text); !st) {
+                return st;
+            }
+            const auto f = parse_fwd(text);
+            if (!f) {
+                return fail(*fwd, "unknown forwarding method " + quoted(text) +
+                                      " (expected nat, dr or tun)");
+            }
+            rs.fwd = *f;
+        }
+        for (Status st : {opt_int(g, "weight", 0, kMaxWeight, rs.weight),
+                          opt_int(g, "u_threshold", 0, kMaxU32, rs.u_threshold),
+                          opt_int(g, "l_threshold", 0, kMaxU32, rs.l_threshold)}) {
+            if (!st) {
+                return st;
+            }
+        }
+        if (auto st = check_server(svc, rs); !st) {
+            return fail(g, st.message(), st.code());
+        }
+        return Status::ok();
+    }
+
+    Status load_service(const lc::Setting& g, Service& svc) const {
+        if (auto st = check_keys(g, {"protocol", "address", "scheduler", "persistent", "netmask",
+                                     "flags", "servers"});
+            !st) {
+            return st;
+        }
+        const lc::Setting* s = nullptr;
+        std::string text;
+        if (auto st = require(g, "protocol", s); !st) {
+            return st;
+        }
+        if (auto st = read_string(*s, text); !st) {
+            return st;
+        }
+        const auto proto = parse_proto(text);
+        if (!proto) {
+            return fail(*s, "unknown protocol " + quoted(text) + " (expected \"tcp\" or \"udp\")");
+        }
+        svc.key.proto = *proto;
+
+        if (auto st = require(g, "address", s); !st) {
+            return st;
+        }
+        if (auto st = read_string(*s, text); !st) {
+            return st;
+        }
+        const auto ep = parse_endpoint(text);
+        if (!ep) {
+            return fail(*s, parse_ip4(text) ? "missing port in " + quoted(text) + " (expected ip:port)"
+                                            : "bad address " + quoted(text) + " (expected ip:port)");
+        }
+        if (ep->addr == 0) {
+            return fail(*s, "service address must not be 0.0.0.0");
+        }
+        svc.key.addr = ep->addr;
+        svc.key.port = ep->port;
+
+        if ((s = find(g, "scheduler")) != nullptr) {
+            if (auto st = read_nonempty_string(*s, svc.scheduler); !st) {
+                return st;
+            }
+        }
+        if (opts_.check_scheduler) {
+            if (auto why = opts_.check_scheduler(svc.scheduler)) {
+                return fail(s != nullptr ? *s : g, *why, Errc::NoScheduler);
+            }
+        }
+        if ((s = find(g, "persistent")) != nullptr) {
+            int64_t t = 0;
+            if (auto st = read_int(*s, 1, kMaxSeconds, t); !st) {
+                return st;
+            }
+            svc.flags |= kSvcPersistent;
+            svc.timeout = static_cast<uint32_t>(t);
+        }
+        if ((s = find(g, "netmask")) != nullptr) {
+            if (auto st = read_string(*s, text); !st) {
+                return st;
+            }
+            const auto mask = parse_ip4(text);
+            if (!mask || !contiguous_mask(*mask)) {
+                return fail(*s, "bad netmask " + quoted(text) +
+                                    " (expected a contiguous mask, e.g. \"255.255.255.0\")");
+            }
+            svc.netmask = *mask;
+        }
+        if ((s = find(g, "flags")) != nullptr) {
+            if (auto st = load_flags(*s, svc.flags); !st) {
+                return st;
+            }
+        }
+        if ((s = find(g, "servers")) != nullptr) {
+            if (auto st = expect_groups(*s); !st) {
+                return st;
+            }
+            std::map<uint64_t, unsigned> seen;
+            for (int i = 0; i < s->getLength(); ++i) {
+                const lc::Setting& sg = (*s)[i];
+                RealServer rs;
+                if (auto st = load_server(sg, svc, rs); !st) {
+                    return st;
+                }
+                if (auto [it, fresh] = seen.try_emplace(server_id(rs), line_of(sg)); !fresh) {
+                    return fail(sg, "duplicate real server " + format_endpoint(rs.addr, rs.port) +
+                                        " (first at line " + std::to_string(it->second) + ")",
+                                Errc::DestExists);
+                }
+                svc.servers.push_back(rs);
+            }
+        }
+        // Everything above should already hold; this keeps the loader and the control plane
+        // from drifting apart.
+        if (auto st = validate_service(svc); !st) {
+            return fail(g, st.message(), st.code());
+        }
+        return Status::ok();
+    }
+
+    Status load_services(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* services = find(root, "services");
+        if (services == nullptr) {
+            return Status::ok();
+        }
+        if (auto st = expect_groups(*services); !st) {
+            return st;
+        }
+        std::map<ServiceKey, unsigned> seen;
+        for (int i = 0; i < services->getLength(); ++i) {
+            const lc::Setting& g = (*services)[i];
+            Service svc;
+            if (auto st = load_service(g, svc); !st) {
+                return st;
+            }
+            if (auto [it, fresh] = seen.try_emplace(svc.key, line_of(g)); !fresh) {
+                return fail(g, "duplicate service " + std::string(proto_name_upper(svc.key.proto)) +
+                                   " " + format_endpoint(svc.key.addr, svc.key.port) +
+                                   " (first at line " + std::to_string(it->second) + ")",
+                            Errc::ServiceExists);
+            }
+            cfg.services.push_back(std::move(svc));
+        }
+        return Status::ok();
+    }
+
+    Status load_dataplane(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* dp = find(root, "dataplane");
+        if (dp == nullptr) {
+            return Status::ok();
+        }
+        if (auto st = expect_type(*dp, lc::Setting::TypeGroup, "a group { ... }"); !st) {
+            return st;
+        }
+        if (auto st = check_keys(*dp, {"conn_table_size", "mbufs", "rx_desc", "tx_desc",
+                                       "neighbours", "arp_timeout"});
+            !st) {
+            return st;
+        }
+        DataplaneCfg& d = cfg.dataplane;
+        for (Status st : {opt_int(*dp, "conn_table_size", 1024, int64_t{1} << 27, d.conn_table_size),
+                          opt_int(*dp, "mbufs", 1023, int64_t{1} << 24, d.mbufs),
+                          opt_int(*dp, "rx_desc", 64, 4096, d.rx_desc),
+                          opt_int(*dp, "tx_desc", 64, 4096, d.tx_desc),
+                          opt_int(*dp, "neighbours", 16, int64_t{1} << 20, d.neighbours),
+                          opt_int(*dp, "arp_timeout", 1, 86400, d.arp_timeout)}) {
+            if (!st) {
+                return st;
+            }
+        }
+        return Status::ok();
+    }
+
+    Status load_timeouts(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* to = find(root, "timeouts");
+        if (to == nullptr) {
+            return Status::ok();
+        }
+        if (auto st = expect_type(*to, lc::Setting::TypeGroup, "a group { ... }"); !st) {
+            return st;
+        }
+        if (auto st = check_keys(*to, {"tcp", "tcp_fin", "udp"}); !st) {
+            return st;
+        }
+        TimeoutCfg& t = cfg.timeouts;
+        for (Status st : {opt_int(*to, "tcp", 1, kMaxSeconds, t.tcp),
+                          opt_int(*to, "tcp_fin", 1, kMaxSeconds, t.tcp_fin),
+                          opt_int(*to, "udp", 1, kMaxSeconds, t.udp)}) {
+            if (!st) {
+                return st;
+            }
+        }
+        return Status::ok();
+    }
+
+    std::string file_;
+    const LoadOptions& opts_;
+    std::map<std::string, unsigned> port_names_;  // name -> line of first use
+    std::map<std::string, unsigned> devices_;
+    std::map<Ip4, unsigned> addresses_;
+};
+
+/// Runs `read` (which fills a libconfig::Config) and the loader, turning libconfig's exceptions
+/// into a Status. This is the only place libconfig exceptions are caught.
+template <class Read>
+Result<Config> parse(const std::string& name, const LoadOptions& opts, Read&& read) {
+    lc::Config lcfg;
+    try {
+        read(lcfg);
+        return Loader(name, opts).run(lcfg.getRoot());
+    } catch (const lc::ParseException& e) {
+        const std::string file = e.getFile() != nullptr ? e.getFile() : name;
+        return Status(Errc::Invalid, file + ':' + std::to_string(e.getLine()) +
+                                         ": syntax error: " + e.getError());
+    } catch (const lc::FileIOException&) {
+        return Status(Errc::Io, name + ": cannot read the file (or a file it includes)");
+    } catch (const lc::ConfigException& e) {
+        // The loader checks every type before converting, so this is a bug.
+        return Status(Errc::Internal, name + ": internal error while reading: " + e.what());
+    }
+}
+
+}  // namespace
+
+Status validate_service(const Service& s) {
+    const std::string who = "service " + std::string(proto_name_upper(s.key.proto)) + " " +
+                            format_endpoint(s.key.addr, s.key.port);
+    if (s.key.proto != Proto::Tcp && s.key.proto != Proto::Udp) {
+        return {Errc::Invalid, who + ": unknown protocol"};
+    }
+    if (s.key.addr == 0) {
+        return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
+    }
+    if (s.key.port == 0) {
+        return {Errc::Invalid, who + ": port must not be 0"};
+    }
+    if (s.scheduler.empty()) {
+        return {Errc::Invalid, who + ": no scheduler"};
+    }
+    if ((s.flags & ~kKnownServiceFlags) != 0) {
+        return {Errc::Invalid, who + ": unknown flag bits " + octal(s.flags & ~kKnownServiceFlags)};
+    }
+    if ((s.flags & kSvcPersistent) != 0 && s.timeout < 1) {
+        return {Errc::Invalid, who + ": persistence timeout must be at least 1 second"};
+    }
+    if (!contiguous_mask(s.netmask)) {
+        return {Errc::Invalid, who + ": netmask " + format_ip4(s.netmask) + " is not contiguous"};
+    }
+    std::unordered_set<uint64_t> seen;
+    seen.reserve(s.servers.size());
+    for (const RealServer& rs : s.servers) {
+        if (auto st = check_server(s, rs); !st) {
+            return st;
+        }
+        if (!seen.insert(server_id(rs)).second) {
+            return {Errc::DestExists,
+                    "real server " + format_endpoint(rs.addr, rs.port) + " is listed twice"};
+        }
+    }
+    return Status::ok();
+}
+
+Result<Config> load_file(const std::string& path, const LoadOptions& opts) {
+    // libconfig's FileIOException says nothing about why; open the file first for the reason.
+    std::FILE* f = std::fopen(path.c_str(), "r");
+    if (f == nullptr) {
+        return Status(Errc::Io, path + ": cannot open: " + std::generic_category().message(errno));
+    }
+    std::fclose(f);
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        return Status(Errc::Io, path + ": cannot open: is a directory");
+    }
+    return parse(path, opts, [&path](lc::Config& c) {
+        // `@include "x.conf"` is relative to the including file, not to the daemon's cwd.
+        const std::string dir = std::filesystem::path(path).parent_path().string();
+        if (!dir.empty()) {
+            c.setIncludeDir(dir.c_str());
+        }
+        c.readFile(path.c_str());
+    });
+}
+
+Result<Config> load_string(const std::string& text, const std::string& name,
+                           const LoadOptions& opts) {
+    return parse(name, opts, [&text](lc::Config& c) { c.readString(text); });
+}
+
+}  // namespace dirigo::cfg

@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// The service model: virtual services and their real servers as an operator describes them, with no
+/// DPDK types. The config file's `services` section, the control protocol and `dirigoadm` all speak
+/// this model; control turns it into the dataplane's immutable Snapshot.
+/// Addresses and ports are kept in host byte order.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dirigo::cfg {
+
+/// IPv4 address, host byte order.
+using Ip4 = uint32_t;
+
+enum class Proto : uint8_t { Tcp = 6, Udp = 17 };
+
+/// LVS forwarding method. Names follow ipvsadm's -L output.
+enum class Fwd : uint8_t {
+    Masq = 0,    ///< NAT, "-m"
+    Route = 1,   ///< direct routing, "-g"
+    Tunnel = 2,  ///< IP-in-IP, "-i"
+};
+
+/// A prefix such as 10.0.0.0/24.
+struct Prefix {
+    Ip4 addr = 0;
+    uint8_t len = 0;
+    bool operator==(const Prefix&) const = default;
+};
+
+/// A virtual service's identity: protocol, VIP and port.
+struct ServiceKey {
+    Proto proto = Proto::Tcp;
+    Ip4 addr = 0;
+    uint16_t port = 0;
+    bool operator==(const ServiceKey&) const = default;
+    auto operator<=>(const ServiceKey&) const = default;
+};
+
+/// Service flags (ipvsadm's IP_VS_SVC_F_* meaning, our own numbering).
+enum ServiceFlag : uint32_t {
+    kSvcPersistent = 1u << 0,
+    kSvcHashed = 1u << 1,
+    kSvcOnePacket = 1u << 2,
+    kSvcSched1 = 1u << 3,  ///< sh-fallback / mh-fallback
+    kSvcSched2 = 1u << 4,  ///< sh-port / mh-port
+    kSvcSched3 = 1u << 5,
+};
+
+/// One real server of a service.
+struct RealServer {
+    Ip4 addr = 0;
+    uint16_t port = 0;
+    Fwd fwd = Fwd::Masq;
+    int32_t weight = 1;
+    uint32_t u_threshold = 0;  ///< 0 = no upper connection threshold
+    uint32_t l_threshold = 0;  ///< 0 = no lower threshold
+    bool operator==(const RealServer&) const = default;
+};
+
+/// One virtual service and its real servers.
+struct Service {
+    ServiceKey key;
+    std::string scheduler = "wlc";  ///< ipvsadm's default
+    uint32_t flags = 0;             ///< ServiceFlag bits
+    uint32_t timeout = 0;           ///< persistence timeout in seconds, when kSvcPersistent
+    Ip4 netmask = 0xffffffffu;      ///< persistence granularity
+    std::vector<RealServer> servers;
+    bool operator==(const Service&) const = default;
+};
+
+}  // namespace dirigo::cfg

@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// The per-worker connection table.
+///
+/// One table per worker, written and read only by that worker: no lock and no atomic on any path.
+/// A connection is one 64-byte `Conn` in a preallocated array, and is findable from both
+/// directions through an `rte_hash` (single-threaded flavour) that maps a FlowKey to the entry's
+/// index plus a direction bit: the client-side key (client -> VIP) always, and for NAT the
+/// real-server-side key (RIP -> client) as well. Lookups run a burst at a time with
+/// `rte_hash_lookup_bulk_data`, which prefetches buckets and keys across the burst.
+///
+/// Expiry is lazy on lookup plus a bounded sweep: `sweep()` examines at most `budget` entries per
+/// call from a rotating cursor, so no call ever scans the table (see docs/architecture.md).
+/// Memory is fixed at creation: `capacity` entries plus a hash of 2 x capacity keys.
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "config/status.hpp"
+#include "conntrack/flow_key.hpp"
+#include "conntrack/tcp_state.hpp"
+
+struct rte_hash;
+
+namespace dirigo::ct {
+
+/// Connection flags.
+enum ConnFlag : uint8_t {
+    kConnInactive = 1u << 0,  ///< counted in the server's InActConn (IPVS's IP_VS_CONN_F_INACTIVE)
+    kConnHasReply = 1u << 1,  ///< the reply-direction key is in the hash (NAT)
+};
+
+/// One tracked connection. Owned by one worker; stores its rewrite data, never a pointer into a
+/// snapshot, so it outlives rule changes.
+struct alignas(64) Conn {
+    FlowKey client;         ///< client -> VIP:vport, as received
+    uint32_t raddr = 0;     ///< real server, network order
+    uint16_t rport = 0;     ///< real server port, network order
+    TcpState state = TcpState::None;
+    uint8_t fwd = 0;        ///< cfg::Fwd
+    uint64_t expire = 0;    ///< TSC at which the entry dies
+    uint32_t dest_slot = 0; ///< the real server's global counter/stats slot
+    uint32_t svc_slot = 0;  ///< the service's stats slot
+    uint8_t flags = 0;      ///< ConnFlag
+    uint8_t in_use = 0;
+    uint16_t reserved = 0;
+    uint32_t next_free = 0; ///< free-list link while unused
+
+    /// The key under which replies from the real server arrive (NAT).
+    FlowKey reply_key() const {
+        FlowKey k;
+        k.saddr = raddr;
+        k.daddr = client.saddr;
+        k.sport = rport;
+        k.dport = client.sport;
+        k.proto = client.proto;
+        return k;
+    }
+};
+static_assert(sizeof(Conn) == 64, "a connection entry is one cache line");
+
+/// Result of a lookup: entry index and direction, or kMiss.
+inline constexpr uint32_t kMiss = 0xffffffffu;
+inline constexpr uint32_t kReplyBit = 1u;
+inline uint32_t lookup_index(uint32_t r) { return r >> 1; }
+inline bool lookup_is_reply(uint32_t r) { return (r & kReplyBit) != 0; }
+
+class ConnTable {
+public:
+    /// Maximum keys per lookup_bulk call.
+    static constexpr uint32_t kMaxBulk = 32;
+
+    /// Creates a table for `capacity` connections on NUMA `socket`. `name` must be unique in the
+    /// process (it names DPDK objects). Thread: control/startup. Cost: allocates all memory.
+    static Result<std::unique_ptr<ConnTable>> create(const std::string& name, uint32_t capacity,
+                                                     int socket);
+    ~ConnTable();
+    ConnTable(const ConnTable&) = delete;
+    ConnTable& operator=(const ConnTable&) = delete;
+
+    /// Looks up `n` (<= kMaxBulk) keys; out[i] is kMiss or an encoded index (lookup_index(),
+    /// lookup_is_reply()). Thread: owner. Cost: one bulk hash probe, no allocation.
+    void lookup_bulk(const FlowKey* const* keys, uint32_t n, uint32_t* out) noexcept;
+    /// Single-key lookup, same encoding.
+    uint32_t lookup(const FlowKey& key) noexcept;
+
+    /// Adds a connection; `with_reply` also indexes its reply key. Returns the index or kMiss
+    /// when the table (or its hash) is full. Thread: owner. Cost: O(1), no allocation.
+    uint32_t insert(const Conn& c, bool with_reply) noexcept;
+    /// Removes entry `idx` and its keys. Thread: owner.
+    void remove(uint32_t idx) noexcept;
+
+    Conn& at(uint32_t idx) noexcept { return entries_[idx]; }
+    const Conn& at(uint32_t idx) const noexcept { return entries_[idx]; }
+    uint32_t size() const { return used_; }
+    uint32_t capacity() const { return capacity_; }
+    /// Bytes of memory this table holds (entries + hash), for reporting.
+    uint64_t memory_bytes() const { return memory_bytes_; }
+
+    /// Visits at most `budget` entries from the rotating cursor and calls `on_expire(idx, conn)`
+    /// for each live entry whose expire time is <= now, then removes it. Returns entries removed.
+    /// Thread: owner. Cost: O(budget).
+    template <class F>
+    uint32_t sweep(uint64_t now, uint32_t budget, F&& on_expire) noexcept {
+        uint32_t removed = 0;
+        for (uint32_t i = 0; i < budget; ++i) {
+            const uint32_t idx = cursor_;
+            cursor_ = cursor_ + 1 == capacity_ ? 0 : cursor_ + 1;
+            Conn& c = entries_[idx];
+            if (c.in_use && c.expire <= now) {
+                on_expire(idx, c);
+                remove(idx);
+                ++removed;
+            }
+        }
+        return removed;
+    }
+
+    /// Calls f(idx, conn) for every live entry. Thread: owner. Cost: O(capacity); for listings only.
+    template <class F>
+    void for_each(F&& f) const {
+        for (uint32_t i = 0; i < capacity_; ++i) {
+            if (entries_[i].in_use) {
+                f(i, entries_[i]);
+            }
+        }
+    }
+
+private:
+    ConnTable() = default;
+    rte_hash* hash_ = nullptr;
+    Conn* entries_ = nullptr;
+    uint32_t capacity_ = 0;
+    uint32_t used_ = 0;
+    uint32_t free_head_ = 0;
+    uint32_t cursor_ = 0;
+    uint64_t memory_bytes_ = 0;
+};
+
+}  // namespace dirigo::ct

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// The operator's rules as the control thread holds them, and the global slots they use.
+///
+/// Every change is applied to a copy and committed only if all of it is valid, so a request (or
+/// a whole `-R` batch) lands entirely or not at all. Real servers and services get stable slots:
+/// indexes into the shared DestCounters array and the workers' stats arrays. A removed server's
+/// slot is retired and reused only once no live connection refers to it.
+/// Thread: control only.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/model.hpp"
+#include "config/status.hpp"
+#include "control/protocol.hpp"
+#include "schedulers/scheduler.hpp"
+
+namespace dirigo::ctl {
+
+inline constexpr uint32_t kNoSlot = 0xffffffffu;
+
+/// One service with its control-side state.
+struct ServiceState {
+    cfg::Service svc;
+    sched::SchedKind kind = sched::SchedKind::Wlc;
+    std::shared_ptr<sched::SchedShared> shared;  ///< kept while the scheduler stays the same
+    uint32_t slot = kNoSlot;
+    std::vector<uint32_t> dest_slots;  ///< parallel to svc.servers
+};
+
+class ModelStore {
+public:
+    /// `counters` (max_dests entries) tell whether a retired slot is still referenced.
+    ModelStore(const sched::DestCounters* counters, uint32_t max_services, uint32_t max_dests);
+
+    /// Applies a mutating request (Add/Edit/Del service or server, Clear, SetTimeouts, Batch).
+    /// All or nothing. Returns the error of the first request that fails.
+    Status apply(const Request& r);
+
+    const std::vector<ServiceState>& services() const { return services_; }
+    const cfg::TimeoutCfg& timeouts() const { return timeouts_; }
+    /// Bumped on every committed change.
+    uint64_t version() const { return version_; }
+    /// Slots that were freed or retired by the last commit (stats baselines reset on reuse).
+    const std::vector<uint32_t>& fresh_dest_slots() const { return fresh_dest_slots_; }
+    const std::vector<uint32_t>& fresh_service_slots() const { return fresh_svc_slots_; }
+
+    /// Finds a service by key in `list`.
+    static ServiceState* find(std::vector<ServiceState>& list, const cfg::ServiceKey& k);
+    static const ServiceState* find(const std::vector<ServiceState>& list,
+                                    const cfg::ServiceKey& k);
+
+private:
+    struct Draft {
+        std::vector<ServiceState> services;
+        cfg::TimeoutCfg timeouts;
+    };
+    Status apply_one(Draft& d, const Request& r) const;
+    Status commit(Draft& d);
+
+    const sched::DestCounters* counters_;
+    uint32_t max_services_;
+    uint32_t max_dests_;
+    std::vector<ServiceState> services_;
+    cfg::TimeoutCfg timeouts_;
+    uint64_t version_ = 0;
+    std::vector<uint32_t> free_dest_slots_;
+    std::vector<uint32_t> retired_dest_slots_;
+    std::vector<uint32_t> free_svc_slots_;
+    std::vector<uint32_t> fresh_dest_slots_;
+    std::vector<uint32_t> fresh_svc_slots_;
+};
+
+}  // namespace dirigo::ctl

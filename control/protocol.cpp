@@ -1,0 +1,730 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "control/protocol.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+#include <utility>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace dirigo::ctl {
+
+namespace {
+
+// Smallest encodings of list elements, used to reject a count that the remaining bytes cannot
+// possibly hold before anything is allocated for it.
+constexpr size_t kKeySize = 1 + 4 + 2;
+constexpr size_t kDestSize = 4 + 2 + 1 + 4 + 4 + 4;
+constexpr size_t kServiceMinSize = kKeySize + 4 + 4 + 4 + 4;  // empty scheduler name
+constexpr size_t kCountersSize = 5 * 8;
+constexpr size_t kServiceInfoMinSize = kServiceMinSize + 2 * kCountersSize + 4;
+constexpr size_t kDestInfoSize = kDestSize + 3 * 4 + 2 * kCountersSize;
+constexpr size_t kConnInfoMinSize = 1 + 4 + 4 + 3 * (4 + 2);
+constexpr size_t kRequestMinSize = 2;
+
+/// Appends little-endian fields to a byte vector. Never fails: limits are the decoder's business
+/// (and call()'s, which refuses to send an oversized frame).
+class Writer {
+public:
+    explicit Writer(std::vector<uint8_t>& out) : out_(out) {}
+
+    void u8(uint8_t v) { out_.push_back(v); }
+    void u16(uint16_t v) { put(v, 2); }
+    void u32(uint32_t v) { put(v, 4); }
+    void u64(uint64_t v) { put(v, 8); }
+    void i32(int32_t v) { u32(static_cast<uint32_t>(v)); }
+    void str(std::string_view s) {
+        u32(static_cast<uint32_t>(s.size()));
+        out_.insert(out_.end(), s.begin(), s.end());
+    }
+    void count(size_t n) { u32(static_cast<uint32_t>(n)); }
+
+private:
+    void put(uint64_t v, size_t bytes) {
+        for (size_t i = 0; i < bytes; ++i) {
+            out_.push_back(static_cast<uint8_t>(v >> (8 * i)));
+        }
+    }
+
+    std::vector<uint8_t>& out_;
+};
+
+/// Reads little-endian fields with bounds checks. The first failure is sticky: later reads return
+/// zeros and keep the first message, so decoders check ok() once per loop iteration and at the end.
+class Reader {
+public:
+    explicit Reader(std::span<const uint8_t> in) : in_(in) {}
+
+    bool ok() const { return err_.empty(); }
+    const std::string& error() const { return err_; }
+    size_t remaining() const { return in_.size() - pos_; }
+
+    uint8_t u8(const char* what) { return static_cast<uint8_t>(get(1, what)); }
+    uint16_t u16(const char* what) { return static_cast<uint16_t>(get(2, what)); }
+    uint32_t u32(const char* what) { return static_cast<uint32_t>(get(4, what)); }
+    uint64_t u64(const char* what) { return get(8, what); }
+    int32_t i32(const char* what) { return static_cast<int32_t>(u32(what)); }
+
+    bool boolean(const char* what) {
+        const size_t at = pos_;
+        const uint8_t v = u8(what);
+        if (v > 1) {
+            fail_at(at, std::string("invalid boolean ") + std::to_string(v) + " for " + what);
+        }
+        return v == 1;
+    }
+
+    std::string str(const char* what) {
+        const size_t at = pos_;
+        const uint32_t n = u32(what);
+        if (!ok()) {
+            return {};
+        }
+        if (n > kMaxString) {
+            fail_at(at, std::string(what) + " length " + std::to_string(n) + " exceeds " +
+                            std::to_string(kMaxString));
+            return {};
+        }
+        if (n > remaining()) {
+            fail_at(at, std::string(what) + " length " + std::to_string(n) + " exceeds the " +
+                            std::to_string(remaining()) + " bytes left");
+            return {};
+        }
+        std::string s(reinterpret_cast<const char*>(in_.data() + pos_), n);
+        pos_ += n;
+        return s;
+    }
+
+    /// A list count, checked against kMaxList and against what the remaining bytes can hold.
+    uint32_t count(const char* what, size_t min_elem_size) {
+        const size_t at = pos_;
+        const uint32_t n = u32(what);
+        if (!ok()) {
+            return 0;
+        }
+        if (n > kMaxList) {
+            fail_at(at, std::string(what) + " count " + std::to_string(n) + " exceeds " +
+                            std::to_string(kMaxList));
+            return 0;
+        }
+        if (n > remaining() / min_elem_size) {
+            fail_at(at, std::string(what) + " count " + std::to_string(n) +
+                            " cannot fit in the " + std::to_string(remaining()) + " bytes left");
+            return 0;
+        }
+        return n;
+    }
+
+    void fail(std::string msg) { fail_at(pos_, std::move(msg)); }
+
+    void fail_at(size_t at, std::string msg) {
+        if (ok()) {
+            err_ = std::move(msg) + " (at byte " + std::to_string(at) + ")";
+        }
+    }
+
+    void expect_end() {
+        if (ok() && remaining() != 0) {
+            fail(std::to_string(remaining()) + " trailing bytes after the message");
+        }
+    }
+
+private:
+    uint64_t get(size_t bytes, const char* what) {
+        if (!ok()) {
+            return 0;
+        }
+        if (remaining() < bytes) {
+            fail(std::string("truncated payload reading ") + what);
+            return 0;
+        }
+        uint64_t v = 0;
+        for (size_t i = 0; i < bytes; ++i) {
+            v |= static_cast<uint64_t>(in_[pos_ + i]) << (8 * i);
+        }
+        pos_ += bytes;
+        return v;
+    }
+
+    std::span<const uint8_t> in_;
+    size_t pos_ = 0;
+    std::string err_;
+};
+
+// ---- encoding ----
+
+void put_key(Writer& w, const cfg::ServiceKey& k) {
+    w.u8(static_cast<uint8_t>(k.proto));
+    w.u32(k.addr);
+    w.u16(k.port);
+}
+
+void put_service(Writer& w, const cfg::Service& s) {
+    put_key(w, s.key);
+    w.str(s.scheduler);
+    w.u32(s.flags);
+    w.u32(s.timeout);
+    w.u32(s.netmask);
+}
+
+void put_dest(Writer& w, const cfg::RealServer& d) {
+    w.u32(d.addr);
+    w.u16(d.port);
+    w.u8(static_cast<uint8_t>(d.fwd));
+    w.i32(d.weight);
+    w.u32(d.u_threshold);
+    w.u32(d.l_threshold);
+}
+
+void put_timeouts(Writer& w, const cfg::TimeoutCfg& t) {
+    w.u32(t.tcp);
+    w.u32(t.tcp_fin);
+    w.u32(t.udp);
+}
+
+void put_stats(Writer& w, const Stats& s) {
+    w.u64(s.conns);
+    w.u64(s.inpkts);
+    w.u64(s.outpkts);
+    w.u64(s.inbytes);
+    w.u64(s.outbytes);
+}
+
+void put_rates(Writer& w, const Rates& r) {
+    w.u64(r.cps);
+    w.u64(r.inpps);
+    w.u64(r.outpps);
+    w.u64(r.inbps);
+    w.u64(r.outbps);
+}
+
+void put_request(Writer& w, const Request& r) {
+    w.u16(static_cast<uint16_t>(r.op));
+    switch (r.op) {
+    case Op::Ping:
+    case Op::Clear:
+    case Op::GetTimeouts:
+    case Op::ListConns:
+        return;
+    case Op::AddService:
+    case Op::EditService:
+        put_service(w, r.service);
+        return;
+    case Op::DelService:
+        put_key(w, r.service.key);
+        return;
+    case Op::AddDest:
+    case Op::EditDest:
+    case Op::DelDest:
+        put_key(w, r.service.key);
+        put_dest(w, r.dest);
+        return;
+    case Op::Zero:
+    case Op::List:
+        w.u8(r.has_key ? 1 : 0);
+        if (r.has_key) {
+            put_key(w, r.service.key);
+        }
+        return;
+    case Op::SetTimeouts:
+        put_timeouts(w, r.timeouts);
+        return;
+    case Op::Batch:
+        // Encoded as given; a nested batch is rejected by the decoder, not here.
+        w.count(r.batch.size());
+        for (const Request& sub : r.batch) {
+            put_request(w, sub);
+        }
+        return;
+    }
+}
+
+void put_reply(Writer& w, const Reply& r) {
+    w.u32(static_cast<uint32_t>(r.code));
+    w.str(r.message);
+    w.str(r.info.version);
+    w.u32(r.info.conn_table_size);
+    w.u32(r.info.workers);
+    put_timeouts(w, r.timeouts);
+    w.count(r.services.size());
+    for (const ServiceInfo& si : r.services) {
+        put_service(w, si.service);
+        put_stats(w, si.stats);
+        put_rates(w, si.rates);
+        w.count(si.dests.size());
+        for (const DestInfo& di : si.dests) {
+            put_dest(w, di.server);
+            w.u32(di.active);
+            w.u32(di.inactive);
+            w.u32(di.persistent);
+            put_stats(w, di.stats);
+            put_rates(w, di.rates);
+        }
+    }
+    w.count(r.conns.size());
+    for (const ConnInfo& c : r.conns) {
+        w.u8(static_cast<uint8_t>(c.proto));
+        w.str(c.state);
+        w.u32(c.expires_ms);
+        w.u32(c.caddr);
+        w.u16(c.cport);
+        w.u32(c.vaddr);
+        w.u16(c.vport);
+        w.u32(c.daddr);
+        w.u16(c.dport);
+    }
+}
+
+std::vector<uint8_t> frame(MsgType type, auto&& put_payload) {
+    std::vector<uint8_t> out(kHeaderSize);
+    Writer w(out);
+    put_payload(w);
+    Header h;
+    h.type = type;
+    h.length = static_cast<uint32_t>(out.size() - kHeaderSize);
+    encode_header(h, out.data());
+    return out;
+}
+
+// ---- decoding ----
+
+cfg::Proto get_proto(Reader& r, const char* what) {
+    const uint8_t v = r.u8(what);
+    if (r.ok() && v != static_cast<uint8_t>(cfg::Proto::Tcp) &&
+        v != static_cast<uint8_t>(cfg::Proto::Udp)) {
+        r.fail(std::string("invalid protocol ") + std::to_string(v) + " in " + what);
+    }
+    return v == static_cast<uint8_t>(cfg::Proto::Udp) ? cfg::Proto::Udp : cfg::Proto::Tcp;
+}
+
+void get_key(Reader& r, cfg::ServiceKey& k) {
+    k.proto = get_proto(r, "service.proto");
+    k.addr = r.u32("service.addr");
+    k.port = r.u16("service.port");
+}
+
+void get_service(Reader& r, cfg::Service& s) {
+    get_key(r, s.key);
+    s.scheduler = r.str("service.scheduler");
+    s.flags = r.u32("service.flags");
+    s.timeout = r.u32("service.timeout");
+    s.netmask = r.u32("service.netmask");
+}
+
+void get_dest(Reader& r, cfg::RealServer& d) {
+    d.addr = r.u32("dest.addr");
+    d.port = r.u16("dest.port");
+    const uint8_t fwd = r.u8("dest.fwd");
+    if (r.ok() && fwd > static_cast<uint8_t>(cfg::Fwd::Tunnel)) {
+        r.fail("invalid forwarding method " + std::to_string(fwd));
+    }
+    d.fwd = static_cast<cfg::Fwd>(fwd);
+    d.weight = r.i32("dest.weight");
+    d.u_threshold = r.u32("dest.u_threshold");
+    d.l_threshold = r.u32("dest.l_threshold");
+}
+
+void get_timeouts(Reader& r, cfg::TimeoutCfg& t) {
+    t.tcp = r.u32("timeouts.tcp");
+    t.tcp_fin = r.u32("timeouts.tcp_fin");
+    t.udp = r.u32("timeouts.udp");
+}
+
+void get_stats(Reader& r, Stats& s) {
+    s.conns = r.u64("stats.conns");
+    s.inpkts = r.u64("stats.inpkts");
+    s.outpkts = r.u64("stats.outpkts");
+    s.inbytes = r.u64("stats.inbytes");
+    s.outbytes = r.u64("stats.outbytes");
+}
+
+void get_rates(Reader& r, Rates& s) {
+    s.cps = r.u64("rates.cps");
+    s.inpps = r.u64("rates.inpps");
+    s.outpps = r.u64("rates.outpps");
+    s.inbps = r.u64("rates.inbps");
+    s.outbps = r.u64("rates.outbps");
+}
+
+void get_request(Reader& r, Request& req, bool nested) {
+    const uint16_t op = r.u16("op");
+    if (!r.ok()) {
+        return;
+    }
+    if (op > static_cast<uint16_t>(Op::Batch)) {
+        r.fail("unknown op " + std::to_string(op));
+        return;
+    }
+    req.op = static_cast<Op>(op);
+    switch (req.op) {
+    case Op::Ping:
+    case Op::Clear:
+    case Op::GetTimeouts:
+    case Op::ListConns:
+        return;
+    case Op::AddService:
+    case Op::EditService:
+        get_service(r, req.service);
+        return;
+    case Op::DelService:
+        get_key(r, req.service.key);
+        return;
+    case Op::AddDest:
+    case Op::EditDest:
+    case Op::DelDest:
+        get_key(r, req.service.key);
+        get_dest(r, req.dest);
+        return;
+    case Op::Zero:
+    case Op::List:
+        req.has_key = r.boolean("has_key");
+        if (req.has_key) {
+            get_key(r, req.service.key);
+        }
+        return;
+    case Op::SetTimeouts:
+        get_timeouts(r, req.timeouts);
+        return;
+    case Op::Batch: {
+        if (nested) {
+            r.fail("nested batch");
+            return;
+        }
+        const uint32_t n = r.count("batch", kRequestMinSize);
+        req.batch.reserve(n);
+        for (uint32_t i = 0; i < n && r.ok(); ++i) {
+            get_request(r, req.batch.emplace_back(), true);
+        }
+        return;
+    }
+    }
+}
+
+}  // namespace
+
+std::string_view op_name(Op op) {
+    switch (op) {
+    case Op::Ping: return "ping";
+    case Op::AddService: return "add-service";
+    case Op::EditService: return "edit-service";
+    case Op::DelService: return "delete-service";
+    case Op::Clear: return "clear";
+    case Op::AddDest: return "add-server";
+    case Op::EditDest: return "edit-server";
+    case Op::DelDest: return "delete-server";
+    case Op::Zero: return "zero";
+    case Op::SetTimeouts: return "set";
+    case Op::GetTimeouts: return "get-timeouts";
+    case Op::List: return "list";
+    case Op::ListConns: return "list-connections";
+    case Op::Batch: return "batch";
+    }
+    return "unknown";
+}
+
+std::string_view errc_name(Errc code) {
+    switch (code) {
+    case Errc::Ok: return "Ok";
+    case Errc::Invalid: return "Invalid";
+    case Errc::NoService: return "NoService";
+    case Errc::ServiceExists: return "ServiceExists";
+    case Errc::NoDest: return "NoDest";
+    case Errc::DestExists: return "DestExists";
+    case Errc::NoScheduler: return "NoScheduler";
+    case Errc::Unsupported: return "Unsupported";
+    case Errc::Protocol: return "Protocol";
+    case Errc::Resource: return "Resource";
+    case Errc::Internal: return "Internal";
+    case Errc::Io: return "Io";
+    }
+    return "unknown";
+}
+
+void encode_header(const Header& h, uint8_t out[kHeaderSize]) {
+    const auto put = [&](size_t at, uint64_t v, size_t bytes) {
+        for (size_t i = 0; i < bytes; ++i) {
+            out[at + i] = static_cast<uint8_t>(v >> (8 * i));
+        }
+    };
+    put(0, h.magic, 4);
+    put(4, h.version, 2);
+    put(6, static_cast<uint16_t>(h.type), 2);
+    put(8, h.length, 4);
+}
+
+Result<Header> decode_header(std::span<const uint8_t> bytes) {
+    if (bytes.size() < kHeaderSize) {
+        return {Errc::Protocol, "truncated frame header: " + std::to_string(bytes.size()) +
+                                    " of " + std::to_string(kHeaderSize) + " bytes"};
+    }
+    Reader r(bytes.first(kHeaderSize));
+    Header h;
+    h.magic = r.u32("magic");
+    h.version = r.u16("version");
+    const uint16_t type = r.u16("type");
+    h.length = r.u32("length");
+    if (h.magic != kMagic) {
+        char hex[16];
+        std::snprintf(hex, sizeof(hex), "0x%08x", h.magic);
+        return {Errc::Protocol,
+                std::string("bad frame magic ") + hex + " (not a dirigo control connection?)"};
+    }
+    if (h.version != kVersion) {
+        return {Errc::Protocol, "unsupported protocol version " + std::to_string(h.version) +
+                                    " (this side speaks " + std::to_string(kVersion) + ")"};
+    }
+    if (type != static_cast<uint16_t>(MsgType::Request) &&
+        type != static_cast<uint16_t>(MsgType::Reply)) {
+        return {Errc::Protocol, "unknown message type " + std::to_string(type)};
+    }
+    h.type = static_cast<MsgType>(type);
+    if (h.length > kMaxPayload) {
+        return {Errc::Protocol, "payload length " + std::to_string(h.length) + " exceeds " +
+                                    std::to_string(kMaxPayload)};
+    }
+    return h;
+}
+
+std::vector<uint8_t> encode_request(const Request& r) {
+    return frame(MsgType::Request, [&](Writer& w) { put_request(w, r); });
+}
+
+std::vector<uint8_t> encode_reply(const Reply& r) {
+    return frame(MsgType::Reply, [&](Writer& w) { put_reply(w, r); });
+}
+
+Result<Request> decode_request(std::span<const uint8_t> payload) {
+    Reader r(payload);
+    Request req;
+    get_request(r, req, false);
+    r.expect_end();
+    if (!r.ok()) {
+        return {Errc::Protocol, "malformed request: " + r.error()};
+    }
+    return req;
+}
+
+Result<Reply> decode_reply(std::span<const uint8_t> payload) {
+    Reader r(payload);
+    Reply rep;
+    const uint32_t code = r.u32("code");
+    if (r.ok() && code > static_cast<uint32_t>(Errc::Io)) {
+        r.fail("unknown error code " + std::to_string(code));
+    }
+    rep.code = static_cast<Errc>(code);
+    rep.message = r.str("message");
+    rep.info.version = r.str("info.version");
+    rep.info.conn_table_size = r.u32("info.conn_table_size");
+    rep.info.workers = r.u32("info.workers");
+    get_timeouts(r, rep.timeouts);
+    const uint32_t nsvc = r.count("services", kServiceInfoMinSize);
+    rep.services.reserve(nsvc);
+    for (uint32_t i = 0; i < nsvc && r.ok(); ++i) {
+        ServiceInfo& si = rep.services.emplace_back();
+        get_service(r, si.service);
+        get_stats(r, si.stats);
+        get_rates(r, si.rates);
+        const uint32_t ndest = r.count("dests", kDestInfoSize);
+        si.dests.reserve(ndest);
+        for (uint32_t j = 0; j < ndest && r.ok(); ++j) {
+            DestInfo& di = si.dests.emplace_back();
+            get_dest(r, di.server);
+            di.active = r.u32("dest.active");
+            di.inactive = r.u32("dest.inactive");
+            di.persistent = r.u32("dest.persistent");
+            get_stats(r, di.stats);
+            get_rates(r, di.rates);
+        }
+    }
+    const uint32_t nconn = r.count("conns", kConnInfoMinSize);
+    rep.conns.reserve(nconn);
+    for (uint32_t i = 0; i < nconn && r.ok(); ++i) {
+        ConnInfo& c = rep.conns.emplace_back();
+        c.proto = get_proto(r, "conn.proto");
+        c.state = r.str("conn.state");
+        c.expires_ms = r.u32("conn.expires_ms");
+        c.caddr = r.u32("conn.caddr");
+        c.cport = r.u16("conn.cport");
+        c.vaddr = r.u32("conn.vaddr");
+        c.vport = r.u16("conn.vport");
+        c.daddr = r.u32("conn.daddr");
+        c.dport = r.u16("conn.dport");
+    }
+    r.expect_end();
+    if (!r.ok()) {
+        return {Errc::Protocol, "malformed reply: " + r.error()};
+    }
+    return rep;
+}
+
+// ---- client ----
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Closes the descriptor on every return path.
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+/// Waits until `fd` is ready for `events` or the deadline passes. Returns 0 when ready,
+/// ETIMEDOUT on timeout, or an errno.
+int wait_ready(int fd, short events, Clock::time_point deadline) {
+    for (;;) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+            deadline - Clock::now());
+        if (left.count() <= 0) {
+            return ETIMEDOUT;
+        }
+        pollfd p{fd, events, 0};
+        const int n = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (n > 0) {
+            return 0;  // readable, writable, or an error/hangup that the next syscall reports
+        }
+        if (n == 0) {
+            return ETIMEDOUT;
+        }
+        if (errno != EINTR) {
+            return errno;
+        }
+    }
+}
+
+Status send_all(int fd, std::span<const uint8_t> data, Clock::time_point deadline,
+                const std::string& where) {
+    size_t done = 0;
+    while (done < data.size()) {
+        if (const int err = wait_ready(fd, POLLOUT, deadline); err != 0) {
+            return {Errc::Io, (err == ETIMEDOUT ? "timed out sending to dirigo at "
+                                                : "cannot send to dirigo at ") +
+                                  where + (err == ETIMEDOUT ? "" : ": " + errno_text(err))};
+        }
+        // MSG_NOSIGNAL: a daemon that went away must give an error, not kill us with SIGPIPE.
+        const ssize_t n = ::send(fd, data.data() + done, data.size() - done,
+                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+                continue;
+            }
+            return {Errc::Io, "cannot send to dirigo at " + where + ": " + errno_text(errno)};
+        }
+        done += static_cast<size_t>(n);
+    }
+    return {};
+}
+
+Status recv_all(int fd, std::span<uint8_t> data, Clock::time_point deadline,
+                const std::string& where) {
+    size_t done = 0;
+    while (done < data.size()) {
+        if (const int err = wait_ready(fd, POLLIN, deadline); err != 0) {
+            return {Errc::Io, (err == ETIMEDOUT ? "timed out waiting for a reply from dirigo at "
+                                                : "cannot read from dirigo at ") +
+                                  where + (err == ETIMEDOUT ? "" : ": " + errno_text(err))};
+        }
+        const ssize_t n = ::recv(fd, data.data() + done, data.size() - done, MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
+                continue;
+            }
+            return {Errc::Io, "cannot read from dirigo at " + where + ": " + errno_text(errno)};
+        }
+        if (n == 0) {
+            return {Errc::Io, "dirigo at " + where + " closed the connection after " +
+                                  std::to_string(done) + " of " + std::to_string(data.size()) +
+                                  " bytes"};
+        }
+        done += static_cast<size_t>(n);
+    }
+    return {};
+}
+
+}  // namespace
+
+Result<Reply> call(const std::string& socket_path, const Request& req) {
+    return call(socket_path, req, kCallTimeoutMs);
+}
+
+Result<Reply> call(const std::string& socket_path, const Request& req, int timeout_ms) {
+    const std::string cannot = "cannot connect to dirigo at " + socket_path + ": ";
+    const std::vector<uint8_t> out = encode_request(req);
+    if (out.size() - kHeaderSize > kMaxPayload) {
+        return {Errc::Invalid, "request of " + std::to_string(out.size() - kHeaderSize) +
+                                   " bytes exceeds the " + std::to_string(kMaxPayload) +
+                                   "-byte limit"};
+    }
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.empty() || socket_path.size() >= sizeof(addr.sun_path)) {
+        return {Errc::Io, cannot + "invalid socket path"};
+    }
+    std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
+
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) {
+        return {Errc::Io, cannot + errno_text(errno)};
+    }
+    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+        if (errno != EINTR && errno != EINPROGRESS) {
+            return {Errc::Io, cannot + errno_text(errno)};
+        }
+        // An interrupted connect completes in the background: wait, then ask for its result.
+        if (const int err = wait_ready(fd.get(), POLLOUT, deadline); err != 0) {
+            return {Errc::Io, cannot + errno_text(err)};
+        }
+        int soerr = 0;
+        socklen_t len = sizeof(soerr);
+        if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0) {
+            return {Errc::Io, cannot + errno_text(soerr != 0 ? soerr : errno)};
+        }
+    }
+    if (Status s = send_all(fd.get(), out, deadline, socket_path); !s) {
+        return s;
+    }
+    uint8_t hdr_bytes[kHeaderSize];
+    if (Status s = recv_all(fd.get(), hdr_bytes, deadline, socket_path); !s) {
+        return s;
+    }
+    Result<Header> hdr = decode_header(hdr_bytes);
+    if (!hdr) {
+        return {Errc::Io, "bad reply from dirigo at " + socket_path + ": " +
+                              hdr.status().message()};
+    }
+    if (hdr->type != MsgType::Reply) {
+        return {Errc::Io, "bad reply from dirigo at " + socket_path + ": not a reply frame"};
+    }
+    std::vector<uint8_t> payload(hdr->length);
+    if (Status s = recv_all(fd.get(), payload, deadline, socket_path); !s) {
+        return s;
+    }
+    Result<Reply> rep = decode_reply(payload);
+    if (!rep) {
+        return {Errc::Io, "bad reply from dirigo at " + socket_path + ": " +
+                              rep.status().message()};
+    }
+    return rep;
+}
+
+}  // namespace dirigo::ctl

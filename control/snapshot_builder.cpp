@@ -1,0 +1,61 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "control/snapshot_builder.hpp"
+
+#include <rte_byteorder.h>
+
+namespace dirigo::ctl {
+
+Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore& model, dp::Dataplane& dp) {
+    auto snap = std::make_unique<dp::Snapshot>();
+    snap->topo = dp.topology();
+    snap->timeouts.set(model.timeouts().tcp, model.timeouts().tcp_fin, model.timeouts().udp);
+    std::vector<std::pair<uint64_t, uint32_t>> keys;
+    snap->services.reserve(model.services().size());
+    for (const ServiceState& st : model.services()) {
+        dp::ServiceEntry e;
+        e.key = st.svc.key;
+        e.slot = st.slot;
+        e.flags = st.svc.flags;
+        e.timeout = st.svc.timeout;
+        std::vector<sched::BackendSpec> backends;
+        backends.reserve(st.svc.servers.size());
+        for (size_t i = 0; i < st.svc.servers.size(); ++i) {
+            const cfg::RealServer& rs = st.svc.servers[i];
+            const uint32_t slot = st.dest_slots[i];
+            dp::DestEntry d;
+            d.addr = rte_cpu_to_be_32(rs.addr);
+            d.port = rte_cpu_to_be_16(rs.port);
+            d.fwd = rs.fwd;
+            d.slot = slot;
+            d.u_threshold = rs.u_threshold;
+            d.l_threshold = rs.l_threshold;
+            e.dests.push_back(d);
+            // Thresholds are plain values read by workers when a connection ends; storing them
+            // before the snapshot is published (release) makes them visible with it.
+            dp.thresholds()[slot].upper.store(rs.u_threshold, std::memory_order_relaxed);
+            dp.thresholds()[slot].lower.store(rs.l_threshold, std::memory_order_relaxed);
+            sched::BackendSpec b;
+            b.addr = rs.addr;
+            b.port = rs.port;
+            b.weight = rs.weight;
+            b.u_threshold = rs.u_threshold;
+            b.l_threshold = rs.l_threshold;
+            b.counters = &dp.dest_counters()[slot];
+            backends.push_back(b);
+        }
+        auto sch = sched::Scheduler::build(st.kind, st.svc.flags, backends, st.shared);
+        if (!sch) {
+            return sch.status();
+        }
+        e.sched = std::move(*sch);
+        keys.emplace_back(dp::service_map_key(static_cast<uint8_t>(st.svc.key.proto),
+                                              rte_cpu_to_be_32(st.svc.key.addr),
+                                              rte_cpu_to_be_16(st.svc.key.port)),
+                          static_cast<uint32_t>(snap->services.size()));
+        snap->services.push_back(std::move(e));
+    }
+    snap->service_map = dp::FlatMap(keys);
+    return snap;
+}
+
+}  // namespace dirigo::ctl

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "dataplane/dataplane.hpp"
+
+#include <cstdio>
+#include <string>
+
+#include <rte_cycles.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_lpm.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "config/addr.hpp"
+
+namespace dirigo::dp {
+namespace {
+
+constexpr unsigned kSlowRingSize = 4096;
+constexpr unsigned kInjectRingSize = 1024;
+constexpr unsigned kMbufCache = 256;
+
+std::string dpdk_error(int err) { return rte_strerror(err < 0 ? -err : err); }
+
+int worker_main(void* arg) {
+    auto* ctx = static_cast<std::pair<Worker*, const std::atomic<bool>*>*>(arg);
+    ctx->first->run(*ctx->second);
+    return 0;
+}
+
+}  // namespace
+
+Topology::~Topology() {
+    if (lpm != nullptr) {
+        rte_lpm_free(lpm);
+    }
+}
+
+uint32_t Topology::source_for(uint16_t port, uint32_t dst) const {
+    const PortInfo& p = ports[port];
+    for (const LocalAddr& a : p.addrs) {
+        if (((a.addr ^ dst) & a.mask) == 0) {
+            return a.addr;
+        }
+    }
+    return p.addrs.empty() ? 0 : p.addrs.front().addr;
+}
+
+int Topology::connected_port(uint32_t ip) const {
+    for (const PortInfo& p : ports) {
+        for (const LocalAddr& a : p.addrs) {
+            if (a.mask != 0xffffffffu && ((a.addr ^ ip) & a.mask) == 0) {
+                return p.port_id;
+            }
+        }
+    }
+    return -1;
+}
+
+Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uint32_t n_workers) {
+    if (n_workers == 0) {
+        return Status(Errc::Invalid, "no worker lcore: give EAL at least two lcores (-l 0-1)");
+    }
+    if (cfg.ports.empty() || cfg.ports.size() > kMaxPorts) {
+        return Status(Errc::Invalid, "between 1 and " + std::to_string(kMaxPorts) + " ports");
+    }
+    std::unique_ptr<Dataplane> dp(new Dataplane());
+    dp->tsc_hz_ = rte_get_tsc_hz();
+    const int socket = static_cast<int>(rte_socket_id());
+
+    if (!register_slow_meta()) {
+        return Status(Errc::Resource, "cannot register mbuf dynfield: " + dpdk_error(rte_errno));
+    }
+    dp->pool_ = rte_pktmbuf_pool_create("dirigo_mbufs", cfg.dataplane.mbufs, kMbufCache, 0,
+                                        RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+    if (dp->pool_ == nullptr) {
+        return Status(Errc::Resource, "cannot create mbuf pool of " +
+                                          std::to_string(cfg.dataplane.mbufs) + " mbufs: " +
+                                          dpdk_error(rte_errno) +
+                                          " (reserve hugepages or raise EAL -m)");
+    }
+    if (Status s = dp->setup_ports(cfg, n_workers); !s) {
+        return s;
+    }
+    if (Status s = dp->build_topology(cfg); !s) {
+        return s;
+    }
+    dp->neigh_ = std::make_unique<NeighTable>(cfg.dataplane.neighbours);
+
+    dp->slow_ring_ = rte_ring_create("dirigo_slow", kSlowRingSize, socket, RING_F_SC_DEQ);
+    if (dp->slow_ring_ == nullptr) {
+        return Status(Errc::Resource, "cannot create slow-path ring: " + dpdk_error(rte_errno));
+    }
+    const size_t qs_size = rte_rcu_qsbr_get_memsize(n_workers);
+    dp->qsv_ = static_cast<rte_rcu_qsbr*>(rte_zmalloc("dirigo_qsbr", qs_size, RTE_CACHE_LINE_SIZE));
+    if (dp->qsv_ == nullptr || rte_rcu_qsbr_init(dp->qsv_, n_workers) != 0) {
+        return Status(Errc::Resource, "cannot set up RCU");
+    }
+    dp->dest_counters_ = std::make_unique<sched::DestCounters[]>(kMaxDests);
+    dp->thresholds_ = std::make_unique<SlotThresholds[]>(kMaxDests);
+    dp->conn_table_size_ = cfg.dataplane.conn_table_size;
+
+    WorkerEnv env;
+    env.published = &dp->published_;
+    env.qsv = dp->qsv_;
+    env.neigh = dp->neigh_.get();
+    env.slow_ring = dp->slow_ring_;
+    env.dest_counters = dp->dest_counters_.get();
+    env.thresholds = dp->thresholds_.get();
+    env.tsc_hz = dp->tsc_hz_;
+    for (const PortInfo& p : dp->topo_->ports) {
+        if (!p.name.empty()) {
+            env.port_ids[env.n_ports++] = p.port_id;
+        }
+    }
+    for (uint32_t i = 0; i < n_workers; ++i) {
+        const std::string n = "dirigo_inj" + std::to_string(i);
+        rte_ring* r = rte_ring_create(n.c_str(), kInjectRingSize, socket,
+                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (r == nullptr) {
+            return Status(Errc::Resource, "cannot create ring " + n + ": " + dpdk_error(rte_errno));
+        }
+        dp->inject_rings_.push_back(r);
+        auto table = ct::ConnTable::create("dirigo_ct" + std::to_string(i),
+                                           cfg.dataplane.conn_table_size, socket);
+        if (!table) {
+            return table.status();
+        }
+        if (rte_rcu_qsbr_thread_register(dp->qsv_, i) != 0) {
+            return Status(Errc::Resource, "cannot register worker with RCU");
+        }
+        dp->workers_.push_back(std::make_unique<Worker>(i, env, std::move(*table), r));
+    }
+
+    // The slot is never null: an empty snapshot stands until control publishes the real one.
+    auto first = std::make_unique<Snapshot>();
+    first->topo = dp->topo_;
+    dp->publish(std::move(first));
+    return dp;
+}
+
+Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
+    topo_ = std::make_shared<Topology>();
+    topo_->ports.resize(kMaxPorts);
+    for (uint16_t i = 0; i < kMaxPorts; ++i) {
+        topo_->ports[i].port_id = i;
+    }
+    for (const cfg::PortCfg& pc : cfg.ports) {
+        uint16_t pid;
+        if (rte_eth_dev_get_port_by_name(pc.device.c_str(), &pid) != 0) {
+            return Status(Errc::Invalid, "port " + pc.name + ": no DPDK device named \"" +
+                                             pc.device + "\" (check the eal --vdev arguments)");
+        }
+        if (pid >= kMaxPorts) {
+            return Status(Errc::Invalid, "port " + pc.name + ": DPDK port id too large");
+        }
+        rte_eth_dev_info info;
+        if (int rc = rte_eth_dev_info_get(pid, &info); rc != 0) {
+            return Status(Errc::Io, "port " + pc.name + ": " + dpdk_error(rc));
+        }
+        if (info.max_rx_queues < n_workers || info.max_tx_queues < n_workers) {
+            return Status(Errc::Invalid,
+                          "port " + pc.name + " (" + pc.device + ") has " +
+                              std::to_string(info.max_rx_queues) + " RX queues but there are " +
+                              std::to_string(n_workers) + " workers");
+        }
+        const auto nq = static_cast<uint16_t>(n_workers);
+        rte_eth_conf conf{};
+        if (int rc = rte_eth_dev_configure(pid, nq, nq, &conf); rc != 0) {
+            return Status(Errc::Io, "port " + pc.name + ": configure: " + dpdk_error(rc));
+        }
+        uint16_t rxd = cfg.dataplane.rx_desc;
+        uint16_t txd = cfg.dataplane.tx_desc;
+        if (int rc = rte_eth_dev_adjust_nb_rx_tx_desc(pid, &rxd, &txd); rc != 0) {
+            return Status(Errc::Io, "port " + pc.name + ": descriptors: " + dpdk_error(rc));
+        }
+        const int socket = rte_eth_dev_socket_id(pid);
+        const unsigned sock = socket < 0 ? rte_socket_id() : static_cast<unsigned>(socket);
+        for (uint16_t q = 0; q < nq; ++q) {
+            if (int rc = rte_eth_rx_queue_setup(pid, q, rxd, sock, nullptr, pool_); rc != 0) {
+                return Status(Errc::Io, "port " + pc.name + ": rx queue: " + dpdk_error(rc));
+            }
+            if (int rc = rte_eth_tx_queue_setup(pid, q, txd, sock, nullptr); rc != 0) {
+                return Status(Errc::Io, "port " + pc.name + ": tx queue: " + dpdk_error(rc));
+            }
+        }
+        if (pc.mtu != 1500) {
+            if (int rc = rte_eth_dev_set_mtu(pid, pc.mtu); rc != 0) {
+                std::fprintf(stderr, "dirigo: port %s: cannot set MTU %u: %s\n", pc.name.c_str(),
+                             pc.mtu, dpdk_error(rc).c_str());
+            }
+        }
+        if (int rc = rte_eth_dev_start(pid); rc != 0) {
+            return Status(Errc::Io, "port " + pc.name + ": start: " + dpdk_error(rc));
+        }
+        // Best effort: virtual devices deliver every frame anyway; the worker filters by MAC.
+        (void)rte_eth_promiscuous_enable(pid);
+        PortInfo& p = topo_->ports[pid];
+        p.name = pc.name;
+        p.mtu = pc.mtu;
+        if (int rc = rte_eth_macaddr_get(pid, &p.mac); rc != 0) {
+            return Status(Errc::Io, "port " + pc.name + ": MAC: " + dpdk_error(rc));
+        }
+        for (const cfg::Prefix& a : pc.addresses) {
+            p.addrs.push_back({rte_cpu_to_be_32(a.addr), rte_cpu_to_be_32(cfg::prefix_mask(a.len))});
+        }
+        ++n_ports_;
+    }
+    return {};
+}
+
+Status Dataplane::build_topology(const cfg::Config& cfg) {
+    std::vector<std::pair<uint64_t, uint32_t>> local;
+    for (const PortInfo& p : topo_->ports) {
+        for (const LocalAddr& a : p.addrs) {
+            local.emplace_back(a.addr, p.port_id);
+        }
+    }
+    topo_->local = FlatMap(local);
+
+    rte_lpm_config lc{};
+    lc.max_rules = 1024;
+    lc.number_tbl8s = 256;
+    topo_->lpm = rte_lpm_create("dirigo_routes", static_cast<int>(rte_socket_id()), &lc);
+    if (topo_->lpm == nullptr) {
+        return Status(Errc::Resource, "cannot create route table: " + dpdk_error(rte_errno));
+    }
+    auto add = [this](const cfg::Prefix& pfx, const NextHop& nh) -> Status {
+        const auto idx = static_cast<uint32_t>(topo_->next_hops.size());
+        topo_->next_hops.push_back(nh);
+        topo_->routes.emplace_back(pfx, nh);
+        const uint32_t net = pfx.addr & cfg::prefix_mask(pfx.len);
+        // rte_lpm has no depth 0: a default route is the two halves of the space.
+        if (pfx.len == 0) {
+            if (rte_lpm_add(topo_->lpm, 0x00000000u, 1, idx) != 0 ||
+                rte_lpm_add(topo_->lpm, 0x80000000u, 1, idx) != 0) {
+                return Status(Errc::Resource, "cannot add default route");
+            }
+            return {};
+        }
+        if (rte_lpm_add(topo_->lpm, net, pfx.len, idx) != 0) {
+            return Status(Errc::Resource, "cannot add route " + cfg::format_prefix(pfx));
+        }
+        return {};
+    };
+    for (const cfg::PortCfg& pc : cfg.ports) {
+        uint16_t pid = 0;
+        rte_eth_dev_get_port_by_name(pc.device.c_str(), &pid);
+        for (const cfg::Prefix& a : pc.addresses) {
+            if (a.len < 32) {
+                if (Status s = add({a.addr & cfg::prefix_mask(a.len), a.len}, {pid, 0}); !s) {
+                    return s;
+                }
+            }
+        }
+    }
+    for (const cfg::RouteCfg& r : cfg.routes) {
+        const int port = topo_->connected_port(rte_cpu_to_be_32(r.via));
+        if (port < 0) {
+            return Status(Errc::Invalid, "route " + cfg::format_prefix(r.prefix) + " via " +
+                                             cfg::format_ip4(r.via) +
+                                             ": gateway is on no connected subnet");
+        }
+        if (Status s = add(r.prefix, {static_cast<uint16_t>(port), rte_cpu_to_be_32(r.via)}); !s) {
+            return s;
+        }
+    }
+    return {};
+}
+
+Dataplane::~Dataplane() {
+    if (launched_) {
+        stop();
+    }
+    shutdown();
+    delete published_.exchange(nullptr);
+    workers_.clear();
+    for (rte_ring* r : inject_rings_) {
+        rte_ring_free(r);
+    }
+    if (slow_ring_ != nullptr) {
+        rte_ring_free(slow_ring_);
+    }
+    rte_free(qsv_);
+    topo_.reset();
+    if (pool_ != nullptr) {
+        rte_mempool_free(pool_);
+    }
+}
+
+void Dataplane::publish(std::unique_ptr<Snapshot> next) {
+    next->generation = ++generation_;
+    if (!next->topo) {
+        next->topo = topo_;
+    }
+    for (size_t i = 0; i < next->timeout_tsc.size(); ++i) {
+        next->timeout_tsc[i] = static_cast<uint64_t>(next->timeouts.secs[i]) * tsc_hz_;
+    }
+    // Pairs with the workers' acquire load: the snapshot is complete before it is visible.
+    const Snapshot* old = published_.exchange(next.release(), std::memory_order_acq_rel);
+    if (old != nullptr) {
+        // Workers may still read `old` until each has reported a quiescent state.
+        rte_rcu_qsbr_synchronize(qsv_, RTE_QSBR_THRID_INVALID);
+        delete old;
+    }
+}
+
+Status Dataplane::launch() {
+    unsigned lcore;
+    RTE_LCORE_FOREACH_WORKER(lcore) {
+        if (worker_lcores_.size() == workers_.size()) {
+            break;
+        }
+        worker_lcores_.push_back(lcore);
+    }
+    if (worker_lcores_.size() < workers_.size()) {
+        return Status(Errc::Invalid, "not enough worker lcores");
+    }
+    stop_.store(false);
+    static std::vector<std::pair<Worker*, const std::atomic<bool>*>> ctx;
+    ctx.clear();
+    ctx.reserve(workers_.size());
+    for (size_t i = 0; i < workers_.size(); ++i) {
+        ctx.emplace_back(workers_[i].get(), &stop_);
+        if (int rc = rte_eal_remote_launch(worker_main, &ctx[i], worker_lcores_[i]); rc != 0) {
+            stop();
+            return Status(Errc::Internal, "cannot launch worker: " + dpdk_error(rc));
+        }
+        launched_ = true;
+    }
+    return {};
+}
+
+void Dataplane::stop() {
+    stop_.store(true);
+    if (launched_) {
+        rte_eal_mp_wait_lcore();
+        launched_ = false;
+    }
+}
+
+uint32_t Dataplane::shutdown() {
+    if (!ports_closed_) {
+        ports_closed_ = true;
+        rte_mbuf* m;
+        while (slow_ring_ != nullptr && rte_ring_dequeue(slow_ring_, reinterpret_cast<void**>(&m)) == 0) {
+            rte_pktmbuf_free(m);
+        }
+        for (rte_ring* r : inject_rings_) {
+            while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
+                rte_pktmbuf_free(m);
+            }
+        }
+        for (const PortInfo& p : topo_->ports) {
+            if (!p.name.empty()) {
+                (void)rte_eth_dev_stop(p.port_id);
+                (void)rte_eth_dev_close(p.port_id);
+            }
+        }
+    }
+    return mbufs_in_use();
+}
+
+uint32_t Dataplane::mbufs_in_use() const {
+    return pool_ == nullptr ? 0 : rte_mempool_in_use_count(pool_);
+}
+
+}  // namespace dirigo::dp

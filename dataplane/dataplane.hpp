@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// The dataplane: ports, the packet pool, the workers and everything they share, plus the
+/// snapshot slot that control publishes into.
+///
+/// Threads: workers run Worker::run() on their lcores; the control thread (the EAL main lcore)
+/// calls publish(), runs the SlowPath, and reads counters. See docs/architecture.md for the table
+/// of which thread owns which object.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "config/status.hpp"
+#include "dataplane/neigh.hpp"
+#include "dataplane/snapshot.hpp"
+#include "dataplane/worker.hpp"
+#include "schedulers/scheduler.hpp"
+
+struct rte_mempool;
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+namespace dirigo::dp {
+
+class Dataplane {
+public:
+    /// Sets up the pool, configures and starts every port of `cfg` with `n_workers` RX/TX queue
+    /// pairs, builds the topology (owned addresses, connected and static routes) and the workers.
+    /// EAL must be initialised. Thread: startup (main lcore).
+    static Result<std::unique_ptr<Dataplane>> create(const cfg::Config& cfg, uint32_t n_workers);
+    ~Dataplane();
+    Dataplane(const Dataplane&) = delete;
+    Dataplane& operator=(const Dataplane&) = delete;
+
+    /// Publishes `next` (its generation is set here) and frees the previous snapshot once every
+    /// worker has passed a quiescent point. Thread: control. Cost: one pointer exchange plus an RCU
+    /// grace period (microseconds while workers poll).
+    void publish(std::unique_ptr<Snapshot> next);
+    /// The snapshot last published. Thread: control (the only thread that frees snapshots).
+    const Snapshot& current() const { return *published_.load(std::memory_order_relaxed); }
+
+    /// Starts Worker::run() on every worker lcore (all EAL lcores but the main one, in order).
+    Status launch();
+    /// Stops the workers and waits for them. Thread: control.
+    void stop();
+    /// Stops and closes the ports and frees everything queued in rings. Returns the mbufs still
+    /// in use afterwards (0 unless a buffer leaked). Thread: control, after stop().
+    uint32_t shutdown();
+
+    std::shared_ptr<const Topology> topology() const { return topo_; }
+    uint32_t n_workers() const { return static_cast<uint32_t>(workers_.size()); }
+    Worker& worker(uint32_t i) { return *workers_[i]; }
+    const Worker& worker(uint32_t i) const { return *workers_[i]; }
+    NeighTable& neigh() { return *neigh_; }
+    rte_ring* slow_ring() const { return slow_ring_; }
+    /// Control injects ready frames (m->port = output port) for worker 0 to transmit.
+    rte_ring* inject_ring() const { return inject_rings_.front(); }
+    rte_mempool* pool() const { return pool_; }
+    sched::DestCounters* dest_counters() { return dest_counters_.get(); }
+    SlotThresholds* thresholds() { return thresholds_.get(); }
+    uint32_t conn_table_size() const { return conn_table_size_; }
+    uint64_t tsc_hz() const { return tsc_hz_; }
+    /// mbufs currently taken from the pool.
+    uint32_t mbufs_in_use() const;
+
+private:
+    Dataplane() = default;
+    Status setup_ports(const cfg::Config& cfg, uint32_t n_workers);
+    Status build_topology(const cfg::Config& cfg);
+
+    rte_mempool* pool_ = nullptr;
+    std::shared_ptr<Topology> topo_;
+    std::unique_ptr<NeighTable> neigh_;
+    rte_ring* slow_ring_ = nullptr;
+    std::vector<rte_ring*> inject_rings_;
+    rte_rcu_qsbr* qsv_ = nullptr;
+    std::unique_ptr<sched::DestCounters[]> dest_counters_;
+    std::unique_ptr<SlotThresholds[]> thresholds_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<unsigned> worker_lcores_;
+    std::atomic<const Snapshot*> published_{nullptr};
+    std::atomic<bool> stop_{false};
+    uint64_t generation_ = 0;
+    uint64_t tsc_hz_ = 0;
+    uint32_t conn_table_size_ = 0;
+    uint16_t n_ports_ = 0;
+    bool launched_ = false;
+    bool ports_closed_ = false;
+};
+
+}  // namespace dirigo::dp

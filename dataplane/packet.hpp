@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// Header parsing and rewriting for Ethernet/IPv4/TCP/UDP/ICMP, on raw frame bytes. Parsing
+/// validates everything the rewrite and the lookup rely on (lengths, IHL, the IPv4 header
+/// checksum) and classifies the frame; rewrites update checksums incrementally (checksum.hpp).
+/// Thread: any. Cost: O(header size); no allocation.
+
+#include <cstdint>
+#include <cstring>
+
+#include <rte_arp.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_tcp.h>
+#include <rte_udp.h>
+
+#include "conntrack/flow_key.hpp"
+#include "dataplane/checksum.hpp"
+
+namespace dirigo::dp {
+
+/// What a frame is, after parsing.
+enum class PktClass : uint8_t {
+    Ipv4L4,     ///< IPv4 TCP/UDP, not fragmented: has a FlowKey
+    Ipv4Icmp,   ///< IPv4 ICMP, not fragmented
+    Ipv4Other,  ///< other IPv4 (another protocol, or a fragment): routed only
+    Arp,
+    Drop,       ///< see `drop`
+};
+
+/// Why a frame was dropped. Names in kDropNames; keep the two in step.
+enum class Drop : uint8_t {
+    None = 0,
+    Runt,           ///< shorter than its headers claim
+    NotIpv4,        ///< ethertype we do not handle (IPv6, VLAN, ...)
+    BadIpHeader,    ///< version, IHL or total length wrong
+    BadIpChecksum,
+    NotForUs,       ///< unicast to another MAC
+    Fragment,       ///< a fragment of TCP/UDP addressed to a service
+    NoService,      ///< TCP/UDP to one of our addresses with no service on that port
+    NoConn,         ///< non-SYN TCP to a service with no connection
+    NoBackend,      ///< service has no available real server
+    TableFull,      ///< connection table full: new flow refused
+    NoRoute,
+    TtlExceeded,    ///< TTL ran out; an ICMP error is sent from the slow path
+    SlowPathFull,   ///< slow-path ring full
+    TxFull,         ///< TX queue full
+    NeighUnresolved,///< ARP for the next hop never answered
+    NeighQueueFull, ///< too many packets waiting for one ARP answer
+    NoMbuf,         ///< mempool empty when the slow path needed a buffer
+    Unsupported,    ///< forwarding method not implemented for this packet
+    Count,
+};
+inline constexpr const char* kDropNames[] = {
+    "none",          "runt",        "not_ipv4",     "bad_ip_header", "bad_ip_checksum",
+    "not_for_us",    "fragment",    "no_service",   "no_conn",       "no_backend",
+    "table_full",    "no_route",    "ttl_exceeded", "slow_path_full", "tx_full",
+    "neigh_unresolved", "neigh_queue_full", "no_mbuf", "unsupported",
+};
+static_assert(sizeof(kDropNames) / sizeof(kDropNames[0]) == static_cast<size_t>(Drop::Count),
+              "every drop reason has a name");
+
+/// Parsed view of one frame. Pointers point into the frame.
+struct Parsed {
+    PktClass cls = PktClass::Drop;
+    Drop drop = Drop::None;
+    uint8_t tcp_flags = 0;
+    uint16_t l3_len = 0;  ///< IPv4 total length
+    rte_ether_hdr* eth = nullptr;
+    rte_ipv4_hdr* ip = nullptr;
+    void* l4 = nullptr;   ///< TCP/UDP/ICMP header
+    ct::FlowKey key;      ///< valid for Ipv4L4
+};
+
+/// Parses `len` bytes at `frame`.
+inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
+    p.tcp_flags = 0;
+    p.l4 = nullptr;
+    if (len < sizeof(rte_ether_hdr)) [[unlikely]] {
+        p.cls = PktClass::Drop;
+        p.drop = Drop::Runt;
+        return;
+    }
+    p.eth = reinterpret_cast<rte_ether_hdr*>(frame);
+    const uint16_t et = p.eth->ether_type;
+    if (et == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+        if (len < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) [[unlikely]] {
+            p.cls = PktClass::Drop;
+            p.drop = Drop::Runt;
+            return;
+        }
+        p.cls = PktClass::Arp;
+        return;
+    }
+    if (et != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) [[unlikely]] {
+        p.cls = PktClass::Drop;
+        p.drop = Drop::NotIpv4;
+        return;
+    }
+    const uint32_t l3_avail = len - static_cast<uint32_t>(sizeof(rte_ether_hdr));
+    if (l3_avail < sizeof(rte_ipv4_hdr)) [[unlikely]] {
+        p.cls = PktClass::Drop;
+        p.drop = Drop::Runt;
+        return;
+    }
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(frame + sizeof(rte_ether_hdr));
+    p.ip = ip;
+    const uint32_t ihl = static_cast<uint32_t>(ip->version_ihl & 0x0f) * 4;
+    const uint16_t tot = rte_be_to_cpu_16(ip->total_length);
+    if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || tot < ihl) [[unlikely]] {
+        p.cls = PktClass::Drop;
+        p.drop = Drop::BadIpHeader;
+        return;
+    }
+    if (tot > l3_avail) [[unlikely]] {
+        p.cls = PktClass::Drop;
+        p.drop = Drop::Runt;
+        return;
+    }
+    if (csum_fold(csum_partial(ip, ihl)) != 0xffff) [[unlikely]] {
+        p.cls = PktClass::Drop;
+        p.drop = Drop::BadIpChecksum;
+        return;
+    }
+    p.l3_len = tot;
+    const uint16_t frag = rte_be_to_cpu_16(ip->fragment_offset);
+    const bool fragmented = (frag & (RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK)) != 0;
+    uint8_t* l4 = reinterpret_cast<uint8_t*>(ip) + ihl;
+    const uint32_t l4_len = tot - ihl;
+    p.l4 = l4;
+    if (fragmented) [[unlikely]] {
+        p.cls = PktClass::Ipv4Other;
+        return;
+    }
+    switch (ip->next_proto_id) {
+    case IPPROTO_TCP: {
+        if (l4_len < sizeof(rte_tcp_hdr)) [[unlikely]] {
+            p.cls = PktClass::Drop;
+            p.drop = Drop::Runt;
+            return;
+        }
+        const auto* th = reinterpret_cast<const rte_tcp_hdr*>(l4);
+        p.key.sport = th->src_port;
+        p.key.dport = th->dst_port;
+        p.tcp_flags = th->tcp_flags;
+        break;
+    }
+    case IPPROTO_UDP: {
+        if (l4_len < sizeof(rte_udp_hdr)) [[unlikely]] {
+            p.cls = PktClass::Drop;
+            p.drop = Drop::Runt;
+            return;
+        }
+        const auto* uh = reinterpret_cast<const rte_udp_hdr*>(l4);
+        p.key.sport = uh->src_port;
+        p.key.dport = uh->dst_port;
+        break;
+    }
+    case IPPROTO_ICMP:
+        if (l4_len < sizeof(rte_icmp_hdr)) [[unlikely]] {
+            p.cls = PktClass::Drop;
+            p.drop = Drop::Runt;
+            return;
+        }
+        p.cls = PktClass::Ipv4Icmp;
+        return;
+    default:
+        p.cls = PktClass::Ipv4Other;
+        return;
+    }
+    p.key.saddr = ip->src_addr;
+    p.key.daddr = ip->dst_addr;
+    p.key.proto = ip->next_proto_id;
+    p.cls = PktClass::Ipv4L4;
+}
+
+/// Unaligned-safe 16-bit access to header fields (headers are packed structs).
+inline uint16_t load16(const void* p) noexcept {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+}
+inline void store16(void* p, uint16_t v) noexcept { std::memcpy(p, &v, 2); }
+
+/// Offset of the checksum field in a TCP or UDP header.
+inline constexpr size_t l4_csum_offset(uint8_t proto) { return proto == IPPROTO_TCP ? 16 : 6; }
+
+/// Rewrites one endpoint (which: 0 = source, 1 = destination) of a TCP/UDP packet to `addr`:`port`
+/// (network order), updating the IPv4 and L4 checksums incrementally. A UDP datagram sent without
+/// a checksum (field zero) keeps none; a computed zero UDP checksum is sent as 0xffff (RFC 768).
+inline void rewrite_endpoint(rte_ipv4_hdr* ip, void* l4, int which, uint32_t addr,
+                             uint16_t port) noexcept {
+    const uint8_t proto = ip->next_proto_id;
+    auto* l4b = static_cast<uint8_t*>(l4);
+    uint8_t* csum = l4b + l4_csum_offset(proto);
+    uint8_t* port_field = l4b + 2 * which;
+    uint32_t old_addr;
+    std::memcpy(&old_addr, which == 0 ? &ip->src_addr : &ip->dst_addr, 4);
+    const uint16_t c0 = load16(csum);
+    if (proto == IPPROTO_TCP || c0 != 0) {
+        uint16_t c = csum_replace4(c0, old_addr, addr);  // the pseudo-header holds the address
+        c = csum_replace2(c, load16(port_field), port);
+        store16(csum, (proto == IPPROTO_UDP && c == 0) ? 0xffff : c);
+    }
+    ip->hdr_checksum = csum_replace4(ip->hdr_checksum, old_addr, addr);
+    std::memcpy(which == 0 ? &ip->src_addr : &ip->dst_addr, &addr, 4);
+    store16(port_field, port);
+}
+
+/// NAT, client to server: destination becomes the real server.
+inline void rewrite_dst(rte_ipv4_hdr* ip, void* l4, uint32_t addr, uint16_t port) noexcept {
+    rewrite_endpoint(ip, l4, 1, addr, port);
+}
+
+/// NAT, server reply back to the client: source becomes the virtual service.
+inline void rewrite_src(rte_ipv4_hdr* ip, void* l4, uint32_t addr, uint16_t port) noexcept {
+    rewrite_endpoint(ip, l4, 0, addr, port);
+}
+
+/// Decrements the TTL and patches the header checksum. The caller checked ttl > 1.
+inline void decrement_ttl(rte_ipv4_hdr* ip) noexcept {
+    // TTL and protocol share one 16-bit word of the header.
+    uint16_t old_word;
+    std::memcpy(&old_word, &ip->time_to_live, 2);
+    ip->time_to_live = static_cast<uint8_t>(ip->time_to_live - 1);
+    uint16_t new_word;
+    std::memcpy(&new_word, &ip->time_to_live, 2);
+    ip->hdr_checksum = csum_replace2(ip->hdr_checksum, old_word, new_word);
+}
+
+}  // namespace dirigo::dp

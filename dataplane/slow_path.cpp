@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "dataplane/slow_path.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include <rte_arp.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_lpm.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "dataplane/checksum.hpp"
+
+namespace dirigo::dp {
+namespace {
+
+constexpr uint32_t kMinFrame = 60;  // Ethernet minimum without FCS
+constexpr uint8_t kIcmpDestUnreach = 3;
+constexpr uint8_t kIcmpTimeExceeded = 11;
+
+bool is_icmp_error(uint8_t type) {
+    return type == kIcmpDestUnreach || type == 4 /* source quench */ || type == 5 ||
+           type == kIcmpTimeExceeded || type == 12 /* parameter problem */;
+}
+
+}  // namespace
+
+SlowPath::~SlowPath() { clear(); }
+
+void SlowPath::clear() {
+    for (auto& [ip, p] : pending_) {
+        for (rte_mbuf* m : p.pkts) {
+            rte_pktmbuf_free(m);
+        }
+    }
+    pending_.clear();
+}
+
+uint32_t SlowPath::poll() {
+    rte_mbuf* pkts[32];
+    const unsigned n = rte_ring_sc_dequeue_burst(dp_.slow_ring(), reinterpret_cast<void**>(pkts),
+                                                 32, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        const SlowMeta meta = *slow_meta(pkts[i]);
+        switch (meta.kind) {
+        case SlowKind::Arp:
+            handle_arp(pkts[i]);
+            break;
+        case SlowKind::NeedNeigh:
+            handle_need_neigh(pkts[i], meta.next_hop, meta.out_port);
+            break;
+        case SlowKind::TtlExceeded:
+            handle_ttl(pkts[i]);
+            break;
+        default:
+            rte_pktmbuf_free(pkts[i]);
+            break;
+        }
+    }
+    run_timers();
+    return n;
+}
+
+void SlowPath::handle_arp(rte_mbuf* m) {
+    ++stats_.arp_in;
+    const Topology& topo = *dp_.topology();
+    const uint16_t port = m->port;
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+    const bool well_formed = arp->arp_hardware == rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) &&
+                             arp->arp_protocol == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+                             arp->arp_hlen == RTE_ETHER_ADDR_LEN && arp->arp_plen == 4;
+    if (!well_formed || port >= kMaxPorts || topo.ports[port].name.empty()) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const uint16_t op = rte_be_to_cpu_16(arp->arp_opcode);
+    const uint32_t sip = arp->arp_data.arp_sip;
+    const uint32_t tip = arp->arp_data.arp_tip;
+    const bool for_us = topo.local.find(tip) == port;
+    // Learn like Linux: update a known neighbour from any ARP, create one when it talks to us.
+    if (sip != 0 && topo.connected_port(sip) == port && (for_us || dp_.neigh().contains(sip))) {
+        if (dp_.neigh().update(sip, port, &arp->arp_data.arp_sha)) {
+            ++stats_.neigh_learned;
+            learned(sip);
+        }
+    }
+    if (op == RTE_ARP_OP_REQUEST && for_us) {
+        const rte_ether_addr& mine = topo.ports[port].mac;
+        arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REPLY);
+        rte_ether_addr_copy(&arp->arp_data.arp_sha, &arp->arp_data.arp_tha);
+        arp->arp_data.arp_tip = sip;
+        rte_ether_addr_copy(&mine, &arp->arp_data.arp_sha);
+        arp->arp_data.arp_sip = tip;
+        rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+        rte_ether_addr_copy(&mine, &eth->src_addr);
+        m->port = port;
+        ++stats_.arp_replies_sent;
+        inject(m);
+        return;
+    }
+    rte_pktmbuf_free(m);
+}
+
+void SlowPath::handle_need_neigh(rte_mbuf* m, uint32_t next_hop, uint16_t port) {
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    if (dp_.neigh().lookup(next_hop, &eth->dst_addr)) {
+        m->port = port;
+        inject(m);
+        return;
+    }
+    auto [it, fresh] = pending_.try_emplace(next_hop);
+    Pending& p = it->second;
+    if (fresh) {
+        p.port = port;
+        // An incomplete entry makes the answer learnable (see handle_arp).
+        (void)dp_.neigh().update(next_hop, port, nullptr);
+    }
+    if (p.pkts.size() >= kMaxPending) {
+        rte_pktmbuf_free(p.pkts.front());
+        p.pkts.pop_front();
+        ++stats_.queue_drops;
+    }
+    m->port = port;
+    p.pkts.push_back(m);
+    if (p.tries == 0) {
+        send_arp_request(port, next_hop);
+        p.tries = 1;
+        p.next_try = rte_rdtsc() + dp_.tsc_hz();
+    }
+}
+
+void SlowPath::learned(uint32_t ip) {
+    auto it = pending_.find(ip);
+    if (it == pending_.end()) {
+        return;
+    }
+    rte_ether_addr mac;
+    if (!dp_.neigh().lookup(ip, &mac)) {
+        return;
+    }
+    for (rte_mbuf* m : it->second.pkts) {
+        rte_ether_addr_copy(&mac, &rte_pktmbuf_mtod(m, rte_ether_hdr*)->dst_addr);
+        ++stats_.released;
+        inject(m);
+    }
+    pending_.erase(it);
+}
+
+void SlowPath::run_timers() {
+    if (pending_.empty()) {
+        return;
+    }
+    const uint64_t now = rte_rdtsc();
+    for (auto it = pending_.begin(); it != pending_.end();) {
+        Pending& p = it->second;
+        if (now < p.next_try) {
+            ++it;
+            continue;
+        }
+        if (p.tries >= kArpTries) {
+            for (rte_mbuf* m : p.pkts) {
+                rte_pktmbuf_free(m);
+                ++stats_.unresolved_drops;
+            }
+            it = pending_.erase(it);
+            continue;
+        }
+        send_arp_request(p.port, it->first);
+        ++p.tries;
+        p.next_try = now + dp_.tsc_hz();
+        ++it;
+    }
+}
+
+void SlowPath::send_arp_request(uint16_t port, uint32_t target) {
+    rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool());
+    if (m == nullptr) {
+        ++stats_.no_mbuf;
+        return;
+    }
+    const Topology& topo = *dp_.topology();
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, kMinFrame));
+    if (eth == nullptr) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    std::memset(eth, 0, kMinFrame);
+    std::memset(eth->dst_addr.addr_bytes, 0xff, RTE_ETHER_ADDR_LEN);
+    rte_ether_addr_copy(&topo.ports[port].mac, &eth->src_addr);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP);
+    auto* arp = reinterpret_cast<rte_arp_hdr*>(eth + 1);
+    arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+    arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+    arp->arp_plen = 4;
+    arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+    rte_ether_addr_copy(&topo.ports[port].mac, &arp->arp_data.arp_sha);
+    arp->arp_data.arp_sip = topo.source_for(port, target);
+    arp->arp_data.arp_tip = target;
+    m->port = port;
+    ++stats_.arp_requests_sent;
+    inject(m);
+}
+
+void SlowPath::handle_ttl(rte_mbuf* in) {
+    const Topology& topo = *dp_.topology();
+    const uint16_t rx_port = in->port;
+    const auto* oip =
+        reinterpret_cast<const rte_ipv4_hdr*>(rte_pktmbuf_mtod(in, uint8_t*) + sizeof(rte_ether_hdr));
+    const uint32_t ihl = static_cast<uint32_t>(oip->version_ihl & 0x0f) * 4;
+    const uint32_t l3 = rte_be_to_cpu_16(oip->total_length);
+    bool answer = rx_port < kMaxPorts && !topo.ports[rx_port].name.empty();
+    if (answer && oip->next_proto_id == IPPROTO_ICMP && l3 >= ihl + 1) {
+        // Never an ICMP error about an ICMP error (RFC 1122 3.2.2).
+        answer = !is_icmp_error(*(reinterpret_cast<const uint8_t*>(oip) + ihl));
+    }
+    if (!answer) {
+        rte_pktmbuf_free(in);
+        return;
+    }
+    const uint32_t quote = std::min(l3, ihl + 8);
+    rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool());
+    if (m == nullptr) {
+        ++stats_.no_mbuf;
+        rte_pktmbuf_free(in);
+        return;
+    }
+    const uint32_t len = static_cast<uint32_t>(sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) +
+                                               sizeof(rte_icmp_hdr)) + quote;
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(
+        rte_pktmbuf_append(m, static_cast<uint16_t>(std::max(len, kMinFrame))));
+    if (eth == nullptr) {
+        rte_pktmbuf_free(m);
+        rte_pktmbuf_free(in);
+        return;
+    }
+    std::memset(eth, 0, std::max(len, kMinFrame));
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    auto* ip = reinterpret_cast<rte_ipv4_hdr*>(eth + 1);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = 0xc0;  // internetwork control, as Linux sends ICMP errors
+    ip->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(len - sizeof(rte_ether_hdr)));
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_ICMP;
+    ip->src_addr = topo.source_for(rx_port, oip->src_addr);
+    ip->dst_addr = oip->src_addr;
+    ip->hdr_checksum = csum_full(ip, sizeof(*ip));
+    auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
+    icmp->icmp_type = kIcmpTimeExceeded;
+    icmp->icmp_code = 0;
+    std::memcpy(icmp + 1, oip, quote);
+    icmp->icmp_cksum = csum_full(icmp, sizeof(*icmp) + quote);
+    rte_pktmbuf_free(in);
+    ++stats_.icmp_sent;
+    send_ip(m);
+}
+
+void SlowPath::send_ip(rte_mbuf* m) {
+    const Topology& topo = *dp_.topology();
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
+    uint32_t nh_idx;
+    if (rte_lpm_lookup(topo.lpm, rte_be_to_cpu_32(ip->dst_addr), &nh_idx) != 0) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    const NextHop& nh = topo.next_hops[nh_idx];
+    rte_ether_addr_copy(&topo.ports[nh.port].mac, &eth->src_addr);
+    handle_need_neigh(m, nh.gateway != 0 ? nh.gateway : ip->dst_addr, nh.port);
+}
+
+void SlowPath::inject(rte_mbuf* m) {
+    // Single producer: only the control thread injects. Pairs with the worker's sc dequeue.
+    if (rte_ring_sp_enqueue(dp_.inject_ring(), m) != 0) {
+        ++stats_.inject_full;
+        rte_pktmbuf_free(m);
+    }
+}
+
+}  // namespace dirigo::dp

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// The slow path: everything rare enough to leave the workers, run on the control thread.
+///
+/// Workers hand it mbufs through one multi-producer ring (SlowKind says why):
+///  - ARP frames: it learns the sender (single writer of the NeighTable) and answers requests for
+///    owned addresses;
+///  - frames whose next hop has no MAC yet: it keeps up to kMaxPending per next hop, sends ARP
+///    requests (retried kArpTries times, a second apart) and releases them once answered, or drops
+///    and counts them;
+///  - packets whose TTL ran out: it answers ICMP time exceeded.
+/// Frames it sends go back through worker 0's inject ring, so only workers touch TX queues.
+
+#include <cstdint>
+#include <deque>
+#include <unordered_map>
+
+#include "dataplane/dataplane.hpp"
+
+struct rte_mbuf;
+
+namespace dirigo::dp {
+
+/// Slow-path counters (read by control; written only by the control thread).
+struct SlowPathStats {
+    uint64_t arp_in = 0;
+    uint64_t arp_replies_sent = 0;
+    uint64_t arp_requests_sent = 0;
+    uint64_t neigh_learned = 0;
+    uint64_t released = 0;         ///< queued packets sent once their next hop resolved
+    uint64_t unresolved_drops = 0; ///< queued packets dropped after the last ARP try
+    uint64_t queue_drops = 0;      ///< packets dropped because a next hop's queue was full
+    uint64_t icmp_sent = 0;
+    uint64_t no_mbuf = 0;
+    uint64_t inject_full = 0;
+};
+
+class SlowPath {
+public:
+    static constexpr size_t kMaxPending = 8;
+    static constexpr uint32_t kArpTries = 3;
+
+    explicit SlowPath(Dataplane& dp) : dp_(dp) {}
+    ~SlowPath();
+    SlowPath(const SlowPath&) = delete;
+    SlowPath& operator=(const SlowPath&) = delete;
+
+    /// Handles what the workers queued and runs ARP retry timers. Returns mbufs handled.
+    /// Thread: control.
+    uint32_t poll();
+    /// Frees every queued packet (shutdown).
+    void clear();
+
+    const SlowPathStats& stats() const { return stats_; }
+    size_t pending_next_hops() const { return pending_.size(); }
+
+private:
+    struct Pending {
+        uint16_t port = 0;
+        uint32_t tries = 0;
+        uint64_t next_try = 0;
+        std::deque<rte_mbuf*> pkts;
+    };
+
+    void handle_arp(rte_mbuf* m);
+    void handle_need_neigh(rte_mbuf* m, uint32_t next_hop, uint16_t port);
+    void handle_ttl(rte_mbuf* m);
+    void learned(uint32_t ip);
+    void send_arp_request(uint16_t port, uint32_t target);
+    /// Sends an IPv4 frame built by the slow path: route it, resolve it, inject it.
+    void send_ip(rte_mbuf* m);
+    void inject(rte_mbuf* m);
+    void run_timers();
+
+    Dataplane& dp_;
+    SlowPathStats stats_;
+    std::unordered_map<uint32_t, Pending> pending_;  ///< next hop (network order) -> queue
+};
+
+}  // namespace dirigo::dp

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// Per-worker counters. Each worker writes only its own (plain load + store on a relaxed atomic:
+/// no read-modify-write, no shared cache line); control sums them on read with relaxed loads.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include "dataplane/packet.hpp"
+#include "dataplane/snapshot.hpp"
+
+namespace dirigo::dp {
+
+/// Single-writer increment. Thread: the owning worker. Pairs with relaxed loads on control.
+inline void bump(std::atomic<uint64_t>& c, uint64_t n = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+}
+
+/// ipvsadm --stats counters of one service or real server, on one worker.
+struct TrafficStats {
+    std::atomic<uint64_t> conns{0};
+    std::atomic<uint64_t> inpkts{0};
+    std::atomic<uint64_t> outpkts{0};
+    std::atomic<uint64_t> inbytes{0};
+    std::atomic<uint64_t> outbytes{0};
+};
+
+/// Port counters of one worker.
+struct PortStats {
+    std::atomic<uint64_t> rx{0};
+    std::atomic<uint64_t> tx{0};
+    std::atomic<uint64_t> rx_bytes{0};
+    std::atomic<uint64_t> tx_bytes{0};
+};
+
+/// Everything one worker counts. One allocation per worker, on its socket.
+struct alignas(64) WorkerStats {
+    std::array<std::atomic<uint64_t>, static_cast<size_t>(Drop::Count)> drops{};
+    std::array<PortStats, kMaxPorts> ports{};
+    std::atomic<uint64_t> loops{0};
+    std::atomic<uint64_t> busy_loops{0};  ///< loops that received at least one packet
+    std::atomic<uint64_t> conns_created{0};
+    std::atomic<uint64_t> conns_expired{0};
+    std::atomic<uint64_t> to_slow_path{0};
+    std::atomic<uint64_t> icmp_echo_replies{0};
+    std::atomic<uint64_t> forwarded{0};  ///< routed without NAT
+    std::atomic<uint64_t> live_conns{0};
+    std::unique_ptr<TrafficStats[]> svc = std::make_unique<TrafficStats[]>(kMaxServices);
+    std::unique_ptr<TrafficStats[]> dest = std::make_unique<TrafficStats[]>(kMaxDests);
+};
+
+}  // namespace dirigo::dp

@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "dataplane/worker.hpp"
+
+#include <cstring>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lpm.h>
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+namespace dirigo::dp {
+namespace {
+
+int g_slow_meta_offset = -1;
+
+bool is_ours(const rte_ether_addr& dst, const rte_ether_addr& mine) {
+    return rte_is_same_ether_addr(&dst, &mine) || rte_is_multicast_ether_addr(&dst);
+}
+
+}  // namespace
+
+bool register_slow_meta() {
+    static const rte_mbuf_dynfield desc = {
+        "dirigo_slow_meta", sizeof(SlowMeta), alignof(SlowMeta), 0,
+    };
+    g_slow_meta_offset = rte_mbuf_dynfield_register(&desc);
+    return g_slow_meta_offset >= 0;
+}
+
+SlowMeta* slow_meta(rte_mbuf* m) {
+    return RTE_MBUF_DYNFIELD(m, g_slow_meta_offset, SlowMeta*);
+}
+
+Worker::Worker(uint32_t id, const WorkerEnv& env, std::unique_ptr<ct::ConnTable> table,
+               rte_ring* inject_ring)
+    : id_(id), env_(env), table_(std::move(table)), inject_ring_(inject_ring) {}
+
+Worker::~Worker() {
+    for (auto& b : tx_) {
+        rte_pktmbuf_free_bulk(b.pkts, b.n);
+        b.n = 0;
+    }
+}
+
+void Worker::run(const std::atomic<bool>& stop) noexcept {
+    rte_rcu_qsbr_thread_online(env_.qsv, id_);
+    while (!stop.load(std::memory_order_relaxed)) {
+        // Pairs with the release in Dataplane::publish(): everything the snapshot points to is
+        // visible once the pointer is.
+        const Snapshot& snap = *env_.published->load(std::memory_order_acquire);
+        iterate(snap);
+        // No reference to `snap` survives past here.
+        rte_rcu_qsbr_quiescent(env_.qsv, id_);
+    }
+    tx_flush();
+    rte_rcu_qsbr_thread_offline(env_.qsv, id_);
+}
+
+uint32_t Worker::poll_once() noexcept {
+    rte_rcu_qsbr_thread_online(env_.qsv, id_);
+    const Snapshot& snap = *env_.published->load(std::memory_order_acquire);
+    const uint32_t n = iterate(snap);
+    rte_rcu_qsbr_quiescent(env_.qsv, id_);
+    rte_rcu_qsbr_thread_offline(env_.qsv, id_);
+    return n;
+}
+
+uint32_t Worker::iterate(const Snapshot& snap) noexcept {
+    drain_inject();
+    const uint64_t now = rte_rdtsc();
+    uint32_t total = 0;
+    rte_mbuf* pkts[kBurst];
+    for (uint16_t pi = 0; pi < env_.n_ports; ++pi) {
+        const uint16_t port = env_.port_ids[pi];
+        const uint16_t n = rte_eth_rx_burst(port, static_cast<uint16_t>(id_), pkts, kBurst);
+        if (n == 0) {
+            continue;
+        }
+        total += n;
+        process_burst(snap, port, pkts, n, now);
+    }
+    tx_flush();
+    table_->sweep(now, kSweepBudget, [this](uint32_t, const ct::Conn& c) {
+        conn_released(c);
+        bump(stats_.conns_expired);
+    });
+    bump(stats_.loops);
+    if (total != 0) {
+        bump(stats_.busy_loops);
+    }
+    return total;
+}
+
+void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts, uint16_t n,
+                           uint64_t now) noexcept {
+    PortStats& ps = stats_.ports[port];
+    Parsed parsed[kBurst];
+    const ct::FlowKey* keys[kBurst];
+    uint32_t n_keys = 0;
+    const rte_ether_addr& my_mac = snap.topo->ports[port].mac;
+
+    // Stage 1: parse and classify, prefetching a few packets ahead.
+    for (uint32_t i = 0; i < kPrefetchAhead && i < n; ++i) {
+        rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+    }
+    uint64_t rx_bytes = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        if (i + kPrefetchAhead < n) {
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
+        }
+        rte_mbuf* m = pkts[i];
+        rx_bytes += rte_pktmbuf_pkt_len(m);
+        Parsed& p = parsed[i];
+        if (m->nb_segs != 1) [[unlikely]] {
+            p.cls = PktClass::Drop;
+            p.drop = Drop::Unsupported;
+            continue;
+        }
+        parse_frame(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), p);
+        if (p.cls != PktClass::Drop && !is_ours(p.eth->dst_addr, my_mac)) [[unlikely]] {
+            p.cls = PktClass::Drop;
+            p.drop = Drop::NotForUs;
+        }
+        if (p.cls == PktClass::Ipv4L4) {
+            keys[n_keys] = &p.key;
+            ++n_keys;
+        }
+    }
+    bump(ps.rx, n);
+    bump(ps.rx_bytes, rx_bytes);
+
+    // Stage 2: one bulk lookup for every TCP/UDP packet of the burst.
+    uint32_t found[kBurst];
+    if (n_keys != 0) {
+        table_->lookup_bulk(keys, n_keys, found);
+    }
+
+    // Stage 3: act on each packet.
+    uint32_t k = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pkts[i];
+        Parsed& p = parsed[i];
+        switch (p.cls) {
+        case PktClass::Ipv4L4:
+            handle_l4(snap, port, m, p, found[k++], now);
+            break;
+        case PktClass::Ipv4Icmp:
+            handle_icmp(snap, port, m, p);
+            break;
+        case PktClass::Ipv4Other:
+            handle_other(snap, m, p);
+            break;
+        case PktClass::Arp:
+            m->port = port;
+            to_slow_path(m, SlowKind::Arp, 0, port);
+            break;
+        case PktClass::Drop:
+            drop(m, p.drop);
+            break;
+        }
+    }
+}
+
+void Worker::handle_l4(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed& p,
+                       uint32_t lookup, uint64_t now) noexcept {
+    rte_ipv4_hdr* ip = p.ip;
+    if (lookup != ct::kMiss) {
+        ct::Conn& c = table_->at(ct::lookup_index(lookup));
+        if (c.expire <= now) [[unlikely]] {
+            // Dead but not yet swept: retire it now and treat the packet as new.
+            conn_released(c);
+            bump(stats_.conns_expired);
+            table_->remove(ct::lookup_index(lookup));
+            lookup = ct::kMiss;
+        }
+    }
+
+    uint32_t idx;
+    bool reply;
+    if (lookup != ct::kMiss) {
+        idx = ct::lookup_index(lookup);
+        reply = ct::lookup_is_reply(lookup);
+    } else {
+        // A new flow: only to a service, and for TCP only on a SYN.
+        const ServiceEntry* svc = snap.find_service(p.key.proto, p.key.daddr, p.key.dport);
+        if (svc == nullptr) {
+            if (snap.topo->local.find(p.key.daddr) != FlatMap::kNotFound) {
+                drop(m, Drop::NoService);
+            } else {
+                handle_other(snap, m, p);
+            }
+            return;
+        }
+        if (p.key.proto == IPPROTO_TCP &&
+            (p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) != ct::kTcpSyn) {
+            drop(m, Drop::NoConn);
+            return;
+        }
+        sched::SchedInput in;
+        in.saddr = rte_be_to_cpu_32(p.key.saddr);
+        in.daddr = rte_be_to_cpu_32(p.key.daddr);
+        in.sport = rte_be_to_cpu_16(p.key.sport);
+        in.dport = rte_be_to_cpu_16(p.key.dport);
+        in.proto = p.key.proto;
+        in.now_ms = now / (env_.tsc_hz / 1000);
+        const sched::BackendIdx b = svc->sched->pick(in);
+        if (b == sched::kNoBackend) {
+            drop(m, Drop::NoBackend);
+            return;
+        }
+        const DestEntry& d = svc->dests[b];
+        if (d.fwd != cfg::Fwd::Masq) [[unlikely]] {
+            drop(m, Drop::Unsupported);
+            return;
+        }
+        ct::Conn c;
+        c.client = p.key;
+        c.raddr = d.addr;
+        c.rport = d.port;
+        c.fwd = static_cast<uint8_t>(d.fwd);
+        c.state = p.key.proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
+        c.dest_slot = d.slot;
+        c.svc_slot = svc->slot;
+        c.flags = ct::kConnInactive;
+        c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+        idx = table_->insert(c, true);
+        if (idx == ct::kMiss) {
+            drop(m, Drop::TableFull);
+            return;
+        }
+        // IPVS binds a new connection as inactive until it reaches ESTABLISHED.
+        sched::DestCounters& dc = env_.dest_counters[d.slot];
+        // Once per new connection: the shared count is what lc/wlc read on every worker.
+        dc.inactive.fetch_add(1, std::memory_order_relaxed);
+        sched::refresh_overload(dc, d.u_threshold, d.l_threshold);
+        bump(stats_.conns_created);
+        bump(stats_.live_conns);
+        bump(stats_.svc[svc->slot].conns);
+        bump(stats_.dest[d.slot].conns);
+        reply = false;
+    }
+
+    ct::Conn& c = table_->at(idx);
+    if (ip->time_to_live <= 1) [[unlikely]] {
+        m->port = port;
+        to_slow_path(m, SlowKind::TtlExceeded, 0, port);
+        return;
+    }
+    if (c.client.proto == IPPROTO_TCP) {
+        conn_state(c, reply ? ct::Dir::Output : ct::Dir::Input, p.tcp_flags, snap, now);
+    } else {
+        c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
+    }
+    decrement_ttl(ip);
+    if (!reply) {
+        bump(stats_.svc[c.svc_slot].inpkts);
+        bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
+        bump(stats_.dest[c.dest_slot].inpkts);
+        bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
+        rewrite_dst(ip, p.l4, c.raddr, c.rport);
+        route_out(snap, m, p.eth, c.raddr);
+    } else {
+        bump(stats_.svc[c.svc_slot].outpkts);
+        bump(stats_.svc[c.svc_slot].outbytes, p.l3_len);
+        bump(stats_.dest[c.dest_slot].outpkts);
+        bump(stats_.dest[c.dest_slot].outbytes, p.l3_len);
+        rewrite_src(ip, p.l4, c.client.daddr, c.client.dport);
+        route_out(snap, m, p.eth, c.client.saddr);
+    }
+}
+
+void Worker::conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
+                        uint64_t now) noexcept {
+    const ct::TcpState next = ct::tcp_next_state(c.state, dir, tcp_flags);
+    if (next != c.state) {
+        // IPVS's accounting: a connection is active exactly while ESTABLISHED.
+        sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
+        const bool inactive = (c.flags & ct::kConnInactive) != 0;
+        if (!inactive && next != ct::TcpState::Established) {
+            // Once per state change, never per packet; read by schedulers on every worker.
+            dc.active.fetch_sub(1, std::memory_order_relaxed);
+            dc.inactive.fetch_add(1, std::memory_order_relaxed);
+            c.flags |= ct::kConnInactive;
+        } else if (inactive && next == ct::TcpState::Established) {
+            dc.active.fetch_add(1, std::memory_order_relaxed);
+            dc.inactive.fetch_sub(1, std::memory_order_relaxed);
+            c.flags &= static_cast<uint8_t>(~ct::kConnInactive);
+        }
+        c.state = next;
+    }
+    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+}
+
+void Worker::conn_released(const ct::Conn& c) noexcept {
+    sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
+    // Once per connection end: pairs with the increments at creation / state change.
+    if (c.flags & ct::kConnInactive) {
+        dc.inactive.fetch_sub(1, std::memory_order_relaxed);
+    } else {
+        dc.active.fetch_sub(1, std::memory_order_relaxed);
+    }
+    const SlotThresholds& t = env_.thresholds[c.dest_slot];
+    sched::refresh_overload(dc, t.upper.load(std::memory_order_relaxed),
+                            t.lower.load(std::memory_order_relaxed));
+    stats_.live_conns.store(stats_.live_conns.load(std::memory_order_relaxed) - 1,
+                            std::memory_order_relaxed);
+}
+
+void Worker::flush_connections() noexcept {
+    table_->for_each([this](uint32_t, const ct::Conn& c) { conn_released(c); });
+    for (uint32_t i = 0; i < table_->capacity(); ++i) {
+        table_->remove(i);
+    }
+}
+
+void Worker::handle_icmp(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed& p) noexcept {
+    rte_ipv4_hdr* ip = p.ip;
+    if (snap.topo->local.find(ip->dst_addr) == FlatMap::kNotFound) {
+        handle_other(snap, m, p);
+        return;
+    }
+    auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
+    if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
+        // Errors about tracked flows are translated once DR/TUN/ICMP tracking lands; other ICMP
+        // addressed to us has no consumer.
+        drop(m, Drop::Unsupported);
+        return;
+    }
+    // Echo reply in place: swap addresses (the header checksum is unchanged by a swap), fresh TTL.
+    icmp->icmp_cksum = csum_replace2(icmp->icmp_cksum, rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8),
+                                     rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REPLY << 8));
+    icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+    const uint32_t src = ip->src_addr;
+    ip->src_addr = ip->dst_addr;
+    ip->dst_addr = src;
+    ip->time_to_live = 64;
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = csum_full(ip, static_cast<size_t>(ip->version_ihl & 0x0f) * 4);
+    rte_ether_addr_copy(&p.eth->src_addr, &p.eth->dst_addr);
+    rte_ether_addr_copy(&snap.topo->ports[port].mac, &p.eth->src_addr);
+    bump(stats_.icmp_echo_replies);
+    tx_enqueue(port, m);
+}
+
+void Worker::handle_other(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept {
+    rte_ipv4_hdr* ip = p.ip;
+    if (snap.topo->local.find(ip->dst_addr) != FlatMap::kNotFound) {
+        const uint8_t proto = ip->next_proto_id;
+        drop(m, proto == IPPROTO_TCP || proto == IPPROTO_UDP ? Drop::Fragment : Drop::Unsupported);
+        return;
+    }
+    if (ip->time_to_live <= 1) [[unlikely]] {
+        to_slow_path(m, SlowKind::TtlExceeded, 0, m->port);
+        return;
+    }
+    decrement_ttl(ip);
+    bump(stats_.forwarded);
+    route_out(snap, m, p.eth, ip->dst_addr);
+}
+
+void Worker::route_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth,
+                       uint32_t dst) noexcept {
+    uint32_t nh_idx;
+    if (rte_lpm_lookup(snap.topo->lpm, rte_be_to_cpu_32(dst), &nh_idx) != 0) [[unlikely]] {
+        drop(m, Drop::NoRoute);
+        return;
+    }
+    const NextHop& nh = snap.topo->next_hops[nh_idx];
+    const uint32_t target = nh.gateway != 0 ? nh.gateway : dst;
+    rte_ether_addr_copy(&snap.topo->ports[nh.port].mac, &eth->src_addr);
+    if (!env_.neigh->lookup(target, &eth->dst_addr)) [[unlikely]] {
+        to_slow_path(m, SlowKind::NeedNeigh, target, nh.port);
+        return;
+    }
+    tx_enqueue(nh.port, m);
+}
+
+void Worker::tx_enqueue(uint16_t port, rte_mbuf* m) noexcept {
+    TxBuf& b = tx_[port];
+    b.pkts[b.n++] = m;
+    if (b.n == kBurst) {
+        const uint16_t sent = rte_eth_tx_burst(port, static_cast<uint16_t>(id_), b.pkts, b.n);
+        bump(stats_.ports[port].tx, sent);
+        if (sent < b.n) [[unlikely]] {
+            bump(stats_.drops[static_cast<size_t>(Drop::TxFull)], b.n - sent);
+            rte_pktmbuf_free_bulk(b.pkts + sent, b.n - sent);
+        }
+        b.n = 0;
+    }
+}
+
+void Worker::tx_flush() noexcept {
+    for (uint16_t pi = 0; pi < env_.n_ports; ++pi) {
+        const uint16_t port = env_.port_ids[pi];
+        TxBuf& b = tx_[port];
+        if (b.n == 0) {
+            continue;
+        }
+        const uint16_t sent = rte_eth_tx_burst(port, static_cast<uint16_t>(id_), b.pkts, b.n);
+        bump(stats_.ports[port].tx, sent);
+        if (sent < b.n) [[unlikely]] {
+            bump(stats_.drops[static_cast<size_t>(Drop::TxFull)], b.n - sent);
+            rte_pktmbuf_free_bulk(b.pkts + sent, b.n - sent);
+        }
+        b.n = 0;
+    }
+}
+
+void Worker::to_slow_path(rte_mbuf* m, SlowKind kind, uint32_t next_hop,
+                          uint16_t out_port) noexcept {
+    SlowMeta* meta = slow_meta(m);
+    meta->kind = kind;
+    meta->next_hop = next_hop;
+    meta->out_port = out_port;
+    if (rte_ring_mp_enqueue(env_.slow_ring, m) != 0) [[unlikely]] {
+        drop(m, Drop::SlowPathFull);
+        return;
+    }
+    bump(stats_.to_slow_path);
+}
+
+void Worker::drop(rte_mbuf* m, Drop why) noexcept {
+    bump(stats_.drops[static_cast<size_t>(why)]);
+    rte_pktmbuf_free(m);
+}
+
+void Worker::drain_inject() noexcept {
+    rte_mbuf* pkts[kBurst];
+    const unsigned n =
+        rte_ring_sc_dequeue_burst(inject_ring_, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        tx_enqueue(pkts[i]->port, pkts[i]);
+    }
+}
+
+}  // namespace dirigo::dp

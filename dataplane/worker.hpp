@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// A worker: one poll-mode lcore that owns one RX and one TX queue on every port, its connection
+/// table and its counters.
+///
+/// Loop (docs/architecture.md, "The walk of one packet"): load the snapshot -> transmit what the
+/// slow path injected -> for each port, rx_burst up to kBurst and process the burst in stages
+/// (parse with prefetch, one bulk connection lookup, new flows, rewrite, route, enqueue TX) ->
+/// flush TX -> a bounded expiry sweep -> report a quiescent state to RCU.
+/// Nothing on this path allocates, locks, logs or makes a system call.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+#include <rte_ether.h>
+
+#include "conntrack/conn_table.hpp"
+#include "dataplane/neigh.hpp"
+#include "dataplane/packet.hpp"
+#include "dataplane/snapshot.hpp"
+#include "dataplane/stats.hpp"
+#include "schedulers/scheduler.hpp"
+
+struct rte_mbuf;
+struct rte_ring;
+struct rte_rcu_qsbr;
+
+namespace dirigo::dp {
+
+inline constexpr uint16_t kBurst = 32;
+inline constexpr uint32_t kPrefetchAhead = 3;
+inline constexpr uint32_t kSweepBudget = 64;
+
+/// Why a packet went to the slow path (the control thread).
+enum class SlowKind : uint8_t {
+    Arp = 1,        ///< an ARP frame to learn from or answer
+    NeedNeigh = 2,  ///< ready to send, but the next hop's MAC is unknown
+    TtlExceeded = 3,///< answer with ICMP time exceeded
+};
+
+/// Metadata a worker attaches to a slow-path mbuf (an mbuf dynamic field).
+struct SlowMeta {
+    uint32_t next_hop = 0;  ///< network order (NeedNeigh)
+    uint16_t out_port = 0;  ///< NeedNeigh
+    SlowKind kind = SlowKind::Arp;
+};
+
+/// Registers the SlowMeta dynfield. Thread: startup, after EAL init. Returns false on failure.
+bool register_slow_meta();
+/// The SlowMeta of `m`. Thread: any holder of the mbuf.
+SlowMeta* slow_meta(rte_mbuf* m);
+
+/// Per-real-server thresholds, by slot, shared read-only with workers (set by control before the
+/// snapshot that uses them is published).
+struct SlotThresholds {
+    std::atomic<uint32_t> upper{0};
+    std::atomic<uint32_t> lower{0};
+};
+
+/// What all workers share: set up by Dataplane, read-mostly.
+struct WorkerEnv {
+    const std::atomic<const Snapshot*>* published = nullptr;
+    rte_rcu_qsbr* qsv = nullptr;
+    const NeighTable* neigh = nullptr;
+    rte_ring* slow_ring = nullptr;             ///< all workers -> control (MP/SC)
+    sched::DestCounters* dest_counters = nullptr;  ///< kMaxDests entries
+    SlotThresholds* thresholds = nullptr;      ///< kMaxDests entries
+    uint64_t tsc_hz = 0;
+    uint16_t n_ports = 0;
+    uint16_t port_ids[kMaxPorts] = {};         ///< the configured ports, polled in this order
+};
+
+class alignas(64) Worker {
+public:
+    /// `id` is the worker index (its RCU thread id and its queue index on every port).
+    Worker(uint32_t id, const WorkerEnv& env, std::unique_ptr<ct::ConnTable> table,
+           rte_ring* inject_ring);
+    ~Worker();
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    /// Polls until `stop` becomes true. Thread: this worker's lcore.
+    void run(const std::atomic<bool>& stop) noexcept;
+    /// One loop iteration, online to RCU only for its duration (in-process tests drive workers this
+    /// way from the test thread). Returns packets received. Thread: one at a time.
+    uint32_t poll_once() noexcept;
+
+    uint32_t id() const { return id_; }
+    const WorkerStats& stats() const { return stats_; }
+    WorkerStats& stats() { return stats_; }
+    const ct::ConnTable& table() const { return *table_; }
+    /// Expires every connection now (shutdown, tests). Thread: this worker, or any when stopped.
+    void flush_connections() noexcept;
+
+private:
+    uint32_t iterate(const Snapshot& snap) noexcept;
+    void process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts, uint16_t n,
+                       uint64_t now) noexcept;
+    void handle_l4(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed& p, uint32_t lookup,
+                   uint64_t now) noexcept;
+    void handle_icmp(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed& p) noexcept;
+    void handle_other(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
+    /// Routes `m` to `dst` (network order): next hop, MACs, TX or slow path.
+    void route_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth, uint32_t dst) noexcept;
+    void tx_enqueue(uint16_t port, rte_mbuf* m) noexcept;
+    void tx_flush() noexcept;
+    void to_slow_path(rte_mbuf* m, SlowKind kind, uint32_t next_hop, uint16_t out_port) noexcept;
+    void drop(rte_mbuf* m, Drop why) noexcept;
+    void conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
+                    uint64_t now) noexcept;
+    void conn_released(const ct::Conn& c) noexcept;
+    void drain_inject() noexcept;
+
+    struct TxBuf {
+        uint16_t n = 0;
+        rte_mbuf* pkts[kBurst];
+    };
+
+    uint32_t id_;
+    WorkerEnv env_;
+    std::unique_ptr<ct::ConnTable> table_;
+    rte_ring* inject_ring_;
+    TxBuf tx_[kMaxPorts];
+    WorkerStats stats_;
+};
+
+}  // namespace dirigo::dp

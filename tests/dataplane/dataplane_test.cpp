@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// In-process dataplane tests: EAL with --no-huge --no-pci, two net_ring ports whose rings the test
+// feeds and drains, the real Worker loop (driven with poll_once) and the real Control (rules,
+// snapshots, RCU, slow path). Frames in, exact frames out; every mbuf accounted for.
+
+#include <array>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <rte_eal.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "config/config.hpp"
+#include "control/control.hpp"
+#include "dataplane/dataplane.hpp"
+#include "tests/dataplane/packet_builder.hpp"
+
+namespace dirigo {
+namespace {
+
+using test::Frame;
+using test::ip;
+using test::Mac;
+
+const Mac kClientMac = {0x02, 0xcc, 0, 0, 0, 0x02};
+const Mac kGwMac = {0x02, 0xcc, 0, 0, 0, 0xfe};
+const Mac kRs1Mac = {0x02, 0x5e, 0, 0, 0, 0x11};
+const Mac kRs2Mac = {0x02, 0x5e, 0, 0, 0, 0x12};
+const Mac kBcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+const Mac kZero = {0, 0, 0, 0, 0, 0};
+constexpr int kExt = 0;
+constexpr int kInt = 1;
+
+class EalEnv : public ::testing::Environment {
+public:
+    void SetUp() override {
+        const std::string prefix = "--file-prefix=dirigo_dptest_" + std::to_string(getpid());
+        std::vector<std::string> args = {"dataplane_test", "-l",     "0",         "--no-huge",
+                                         "--no-pci",       "-m",     "256",       prefix,
+                                         "--log-level=*:warning"};
+        std::vector<char*> argv;
+        for (auto& a : args) {
+            argv.push_back(a.data());
+        }
+        ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0);
+    }
+    void TearDown() override { rte_eal_cleanup(); }
+};
+
+Mac to_mac(const rte_ether_addr& a) {
+    Mac m;
+    std::copy(a.addr_bytes, a.addr_bytes + 6, m.begin());
+    return m;
+}
+
+class DataplaneTest : public ::testing::Test {
+protected:
+    void SetUp() override {
+        static int seq = 0;
+        ++seq;
+        cfg::Config cfg;
+        cfg.dataplane.conn_table_size = 4096;
+        cfg.dataplane.mbufs = 4095;
+        cfg.dataplane.rx_desc = 256;
+        cfg.dataplane.tx_desc = 256;
+        const char* names[2] = {"ext", "int"};
+        for (int i = 0; i < 2; ++i) {
+            const std::string base = "t" + std::to_string(seq) + names[i];
+            rx_[i] = rte_ring_create((base + "_rx").c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+            tx_[i] = rte_ring_create((base + "_tx").c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+            ASSERT_NE(rx_[i], nullptr);
+            ASSERT_NE(tx_[i], nullptr);
+            const int pid = rte_eth_from_rings(base.c_str(), &rx_[i], 1, &tx_[i], 1, 0);
+            ASSERT_GE(pid, 0);
+            char dev[RTE_ETH_NAME_MAX_LEN];
+            ASSERT_EQ(rte_eth_dev_get_name_by_port(static_cast<uint16_t>(pid), dev), 0);
+            port_id_[i] = static_cast<uint16_t>(pid);
+            cfg::PortCfg pc;
+            pc.name = names[i];
+            pc.device = dev;
+            cfg.ports.push_back(pc);
+        }
+        cfg.ports[0].addresses = {{ntohl(ip("10.0.0.1")), 24}, {ntohl(ip("10.0.0.100")), 32}};
+        cfg.ports[1].addresses = {{ntohl(ip("172.16.0.1")), 24}};
+        cfg.routes.push_back({{0, 0}, ntohl(ip("10.0.0.254"))});
+        cfg::Service svc;
+        svc.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
+        svc.scheduler = "rr";
+        svc.servers = {{ntohl(ip("172.16.0.11")), 80, cfg::Fwd::Masq, 1, 0, 0},
+                       {ntohl(ip("172.16.0.12")), 80, cfg::Fwd::Masq, 1, 0, 0}};
+        cfg.services.push_back(svc);
+        cfg::Service usvc = svc;
+        usvc.key.proto = cfg::Proto::Udp;
+        usvc.key.port = 53;
+        usvc.servers = {{ntohl(ip("172.16.0.11")), 5353, cfg::Fwd::Masq, 1, 0, 0}};
+        cfg.services.push_back(usvc);
+
+        auto dp = dp::Dataplane::create(cfg, 1);
+        ASSERT_TRUE(dp) << dp.status().message();
+        dp_ = std::move(*dp);
+        ctl_ = std::make_unique<ctl::Control>(*dp_, cfg);
+        ASSERT_TRUE(ctl_->load_initial());
+        for (int i = 0; i < 2; ++i) {
+            mac_[i] = to_mac(dp_->topology()->ports[port_id_[i]].mac);
+        }
+    }
+
+    void TearDown() override {
+        if (!dp_) {
+            return;
+        }
+        drain(kExt);
+        drain(kInt);
+        ctl_.reset();
+        EXPECT_EQ(dp_->shutdown(), 0u) << "mbufs leaked";
+        dp_.reset();
+        for (int i = 0; i < 2; ++i) {
+            rte_ring_free(rx_[i]);
+            rte_ring_free(tx_[i]);
+        }
+    }
+
+    void send(int port, const Frame& f) {
+        rte_mbuf* m = rte_pktmbuf_alloc(dp_->pool());
+        ASSERT_NE(m, nullptr);
+        char* d = rte_pktmbuf_append(m, static_cast<uint16_t>(f.b.size()));
+        ASSERT_NE(d, nullptr);
+        std::memcpy(d, f.b.data(), f.b.size());
+        ASSERT_EQ(rte_ring_enqueue(rx_[port], m), 0);
+    }
+
+    // Worker, then slow path, then worker again (to transmit what the slow path injected).
+    void step() {
+        dp_->worker(0).poll_once();
+        ctl_->slow_path().poll();
+        dp_->worker(0).poll_once();
+    }
+
+    std::vector<Frame> recv(int port) {
+        std::vector<Frame> out;
+        rte_mbuf* m;
+        while (rte_ring_dequeue(tx_[port], reinterpret_cast<void**>(&m)) == 0) {
+            Frame f;
+            const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
+            f.b.assign(p, p + rte_pktmbuf_data_len(m));
+            out.push_back(std::move(f));
+            rte_pktmbuf_free(m);
+        }
+        return out;
+    }
+    void drain(int port) { (void)recv(port); }
+
+    // Makes the director learn a neighbour the way a host would: it asks for our address.
+    void learn(int port, const Mac& mac, uint32_t addr, uint32_t ours) {
+        send(port, Frame::arp(kBcast, mac, 1, mac, addr, kZero, ours));
+        step();
+        const auto replies = recv(port);
+        ASSERT_EQ(replies.size(), 1u);
+    }
+
+    void learn_all() {
+        learn(kExt, kClientMac, ip("10.0.0.2"), ip("10.0.0.1"));
+        learn(kInt, kRs1Mac, ip("172.16.0.11"), ip("172.16.0.1"));
+        learn(kInt, kRs2Mac, ip("172.16.0.12"), ip("172.16.0.1"));
+    }
+
+    uint64_t drops(dp::Drop d) const {
+        return dp_->worker(0).stats().drops[static_cast<size_t>(d)].load();
+    }
+
+    Reply list() {
+        ctl::Request r;
+        r.op = ctl::Op::List;
+        return ctl_->handle(r);
+    }
+
+    rte_ring* rx_[2] = {};
+    rte_ring* tx_[2] = {};
+    uint16_t port_id_[2] = {};
+    Mac mac_[2] = {};
+    std::unique_ptr<dp::Dataplane> dp_;
+    std::unique_ptr<ctl::Control> ctl_;
+};
+using Reply = ctl::Reply;
+
+TEST_F(DataplaneTest, AnswersArpForOwnedAddressesIncludingTheVip) {
+    for (const char* a : {"10.0.0.1", "10.0.0.100"}) {
+        send(kExt, Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.0.0.2"), kZero, ip(a)));
+        step();
+        auto out = recv(kExt);
+        ASSERT_EQ(out.size(), 1u) << a;
+        EXPECT_EQ(out[0].ethertype(), 0x0806);
+        EXPECT_EQ(out[0].dst_mac(), kClientMac);
+        EXPECT_EQ(out[0].src_mac(), mac_[kExt]);
+        EXPECT_EQ(out[0].arp_op(), 2);
+        EXPECT_EQ(out[0].arp_sip(), ip(a));
+        EXPECT_EQ(out[0].arp_sha(), mac_[kExt]);
+        EXPECT_EQ(out[0].arp_tip(), ip("10.0.0.2"));
+    }
+    // Not ours (and not on this port): silence.
+    send(kExt, Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.0.0.2"), kZero,
+                          ip("172.16.0.1")));
+    send(kExt, Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.0.0.2"), kZero, ip("10.0.0.9")));
+    step();
+    EXPECT_TRUE(recv(kExt).empty());
+}
+
+TEST_F(DataplaneTest, AnswersIcmpEchoToOwnedAddresses) {
+    send(kExt, Frame::icmp_echo(mac_[kExt], kClientMac, ip("10.0.0.2"), ip("10.0.0.100")));
+    step();
+    auto out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    const Frame& f = out[0];
+    EXPECT_EQ(f.dst_mac(), kClientMac);
+    EXPECT_EQ(f.src_mac(), mac_[kExt]);
+    EXPECT_EQ(f.saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(f.daddr(), ip("10.0.0.2"));
+    EXPECT_EQ(f.l4h()[0], 0);  // echo reply
+    EXPECT_TRUE(f.ip_csum_ok());
+    EXPECT_TRUE(f.l4_csum_ok());
+    EXPECT_EQ(std::memcmp(f.l4h() + 8, "dirigo!!", 8), 0);
+}
+
+TEST_F(DataplaneTest, NatResolvesTheRealServerThenRewritesBothDirections) {
+    learn(kExt, kClientMac, ip("10.0.0.2"), ip("10.0.0.1"));
+    // The first SYN waits for ARP: the director asks for the real server on the inside port.
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 40000, ip("10.0.0.100"), 80));
+    step();
+    auto asks = recv(kInt);
+    ASSERT_EQ(asks.size(), 1u);
+    EXPECT_EQ(asks[0].ethertype(), 0x0806);
+    EXPECT_EQ(asks[0].arp_op(), 1);
+    EXPECT_EQ(asks[0].arp_tip(), ip("172.16.0.11"));
+    EXPECT_EQ(asks[0].arp_sip(), ip("172.16.0.1"));
+    EXPECT_EQ(asks[0].dst_mac(), kBcast);
+    // The real server answers; the queued SYN goes out, rewritten.
+    send(kInt, Frame::arp(mac_[kInt], kRs1Mac, 2, kRs1Mac, ip("172.16.0.11"), mac_[kInt],
+                          ip("172.16.0.1")));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    const Frame& syn = out[0];
+    EXPECT_EQ(syn.dst_mac(), kRs1Mac);
+    EXPECT_EQ(syn.src_mac(), mac_[kInt]);
+    EXPECT_EQ(syn.saddr(), ip("10.0.0.2"));
+    EXPECT_EQ(syn.sport(), 40000);
+    EXPECT_EQ(syn.daddr(), ip("172.16.0.11"));
+    EXPECT_EQ(syn.dport(), 80);
+    EXPECT_EQ(syn.ttl(), 63);
+    EXPECT_TRUE(syn.ip_csum_ok());
+    EXPECT_TRUE(syn.l4_csum_ok());
+
+    // SYN-ACK from the real server goes back to the client from the VIP.
+    send(kInt, Frame::l4(mac_[kInt], kRs1Mac, 6, ip("172.16.0.11"), 80, ip("10.0.0.2"), 40000,
+                         0x12, 64, ""));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    const Frame& sa = out[0];
+    EXPECT_EQ(sa.dst_mac(), kClientMac);
+    EXPECT_EQ(sa.src_mac(), mac_[kExt]);
+    EXPECT_EQ(sa.saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(sa.sport(), 80);
+    EXPECT_EQ(sa.daddr(), ip("10.0.0.2"));
+    EXPECT_EQ(sa.dport(), 40000);
+    EXPECT_EQ(sa.ttl(), 63);
+    EXPECT_TRUE(sa.ip_csum_ok());
+    EXPECT_TRUE(sa.l4_csum_ok());
+
+    // The client's ACK establishes the connection: ActiveConn 1 on the first server.
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 40000, ip("10.0.0.100"), 80,
+                         0x10, 64, "GET / HTTP/1.0\r\n\r\n"));
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(out[0].l4_csum_ok());
+    Reply r = list();
+    ASSERT_EQ(r.services.size(), 2u);
+    EXPECT_EQ(r.services[0].dests[0].active, 1u);
+    EXPECT_EQ(r.services[0].dests[0].inactive, 0u);
+    EXPECT_EQ(r.services[0].stats.conns, 1u);
+    EXPECT_EQ(r.services[0].stats.inpkts, 2u);
+    EXPECT_EQ(r.services[0].stats.outpkts, 1u);
+}
+
+TEST_F(DataplaneTest, RoundRobinAlternatesAndConnectionsKeepTheirServer) {
+    learn_all();
+    for (uint16_t i = 0; i < 6; ++i) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"),
+                             static_cast<uint16_t>(41000 + i), ip("10.0.0.100"), 80));
+    }
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 6u);
+    for (size_t i = 0; i < out.size(); ++i) {
+        EXPECT_EQ(out[i].daddr(), ip(i % 2 == 0 ? "172.16.0.11" : "172.16.0.12")) << i;
+        EXPECT_EQ(out[i].dst_mac(), i % 2 == 0 ? kRs1Mac : kRs2Mac);
+        EXPECT_TRUE(out[i].ip_csum_ok());
+        EXPECT_TRUE(out[i].l4_csum_ok());
+    }
+    // Later packets of the first connections stay on their servers whatever rr does next.
+    for (int round = 0; round < 3; ++round) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 41000, ip("10.0.0.100"),
+                             80, 0x10));
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 41001, ip("10.0.0.100"),
+                             80, 0x10));
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"),
+                             static_cast<uint16_t>(42000 + round), ip("10.0.0.100"), 80));
+        step();
+        out = recv(kInt);
+        ASSERT_EQ(out.size(), 3u);
+        EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
+        EXPECT_EQ(out[1].daddr(), ip("172.16.0.12"));
+    }
+}
+
+TEST_F(DataplaneTest, UdpNatKeepsAnAbsentChecksumAbsentAndMapsPorts) {
+    learn_all();
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 5000, ip("10.0.0.100"), 53,
+                         0, 64, "query", false));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 5001, ip("10.0.0.100"), 53,
+                         0, 64, "query", true));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
+    EXPECT_EQ(out[0].dport(), 5353);
+    EXPECT_EQ(out[0].l4h()[6], 0);
+    EXPECT_EQ(out[0].l4h()[7], 0);
+    EXPECT_EQ(out[1].dport(), 5353);
+    EXPECT_TRUE(out[1].l4_csum_ok());
+    EXPECT_TRUE(out[1].ip_csum_ok());
+    // The reply leaves from the service port, not the mapped one.
+    send(kInt, Frame::l4(mac_[kInt], kRs1Mac, 17, ip("172.16.0.11"), 5353, ip("10.0.0.2"), 5001,
+                         0, 64, "answer", true));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(out[0].sport(), 53);
+    EXPECT_TRUE(out[0].l4_csum_ok());
+}
+
+TEST_F(DataplaneTest, RoutesOtherTrafficLikeARouter) {
+    learn_all();
+    // Real server to client, not part of any connection: plain forwarding.
+    send(kInt, Frame::l4(mac_[kInt], kRs1Mac, 17, ip("172.16.0.11"), 9999, ip("10.0.0.2"), 7777,
+                         0, 9));
+    step();
+    auto out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].saddr(), ip("172.16.0.11"));
+    EXPECT_EQ(out[0].daddr(), ip("10.0.0.2"));
+    EXPECT_EQ(out[0].ttl(), 8);
+    EXPECT_EQ(out[0].dst_mac(), kClientMac);
+    EXPECT_TRUE(out[0].ip_csum_ok());
+    EXPECT_TRUE(out[0].l4_csum_ok());
+    // Off-subnet destination goes to the default gateway, which must be resolved first.
+    send(kInt, Frame::icmp_echo(mac_[kInt], kRs1Mac, ip("172.16.0.11"), ip("192.0.2.7")));
+    step();
+    auto asks = recv(kExt);
+    ASSERT_EQ(asks.size(), 1u);
+    EXPECT_EQ(asks[0].arp_tip(), ip("10.0.0.254"));
+    send(kExt, Frame::arp(mac_[kExt], kGwMac, 2, kGwMac, ip("10.0.0.254"), mac_[kExt],
+                          ip("10.0.0.1")));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].dst_mac(), kGwMac);
+    EXPECT_EQ(out[0].daddr(), ip("192.0.2.7"));
+    EXPECT_EQ(out[0].ttl(), 63);
+}
+
+TEST_F(DataplaneTest, ExpiredTtlGetsTimeExceededFromTheIngressAddress) {
+    learn_all();
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 43000, ip("172.16.0.11"), 22,
+                         0x02, 1));
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    auto out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    const Frame& f = out[0];
+    EXPECT_EQ(f.proto(), 1);
+    EXPECT_EQ(f.l4h()[0], 11);  // time exceeded
+    EXPECT_EQ(f.saddr(), ip("10.0.0.1"));
+    EXPECT_EQ(f.daddr(), ip("10.0.0.2"));
+    EXPECT_EQ(f.dst_mac(), kClientMac);
+    EXPECT_TRUE(f.ip_csum_ok());
+    EXPECT_TRUE(f.l4_csum_ok());
+    // The quoted header is the original one.
+    uint32_t quoted_dst;
+    std::memcpy(&quoted_dst, f.l4h() + 8 + 16, 4);
+    EXPECT_EQ(quoted_dst, ip("172.16.0.11"));
+}
+
+TEST_F(DataplaneTest, BadFramesAreDroppedAndCountedByReason) {
+    learn_all();
+    // A runt, a bad IPv4 checksum, IPv6, a frame for another MAC, a non-SYN to the VIP with no
+    // connection, and TCP to an owned address without a service.
+    Frame runt = Frame::eth(mac_[kExt], kClientMac, 0x0800);
+    runt.b.resize(20, 0);
+    send(kExt, runt);
+    Frame bad = Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 1, ip("10.0.0.100"), 80);
+    bad.b[24] ^= 0xff;
+    send(kExt, bad);
+    Frame v6 = Frame::eth(mac_[kExt], kClientMac, 0x86dd);
+    v6.b.resize(80, 0);
+    send(kExt, v6);
+    send(kExt, Frame::l4(Mac{0x02, 0, 0, 0, 0, 0x99}, kClientMac, 6, ip("10.0.0.2"), 1,
+                         ip("10.0.0.100"), 80));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 2, ip("10.0.0.100"), 80, 0x10));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 3, ip("10.0.0.100"), 8080));
+    Frame trunc = Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 4, ip("10.0.0.100"), 80);
+    trunc.b.resize(40);  // IPv4 header claims more than the frame holds
+    send(kExt, trunc);
+    step();
+    EXPECT_TRUE(recv(kExt).empty());
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(drops(dp::Drop::Runt), 2u);
+    EXPECT_EQ(drops(dp::Drop::BadIpChecksum), 1u);
+    EXPECT_EQ(drops(dp::Drop::NotIpv4), 1u);
+    EXPECT_EQ(drops(dp::Drop::NotForUs), 1u);
+    EXPECT_EQ(drops(dp::Drop::NoConn), 1u);
+    EXPECT_EQ(drops(dp::Drop::NoService), 1u);
+}
+
+TEST_F(DataplaneTest, RuleChangesReachTheWorkerWithoutDisturbingEstablishedFlows) {
+    learn_all();
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 80));
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);  // to .11
+    // Remove .12 then .11's twin: new flows must all go to .11; the old flow stays on .11.
+    ctl::Request del;
+    del.op = ctl::Op::DelDest;
+    del.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
+    del.dest.addr = ntohl(ip("172.16.0.12"));
+    del.dest.port = 80;
+    ASSERT_EQ(ctl_->handle(del).code, Errc::Ok);
+    EXPECT_EQ(ctl_->handle(del).code, Errc::NoDest);
+    for (uint16_t i = 1; i <= 4; ++i) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"),
+                             static_cast<uint16_t>(44000 + i), ip("10.0.0.100"), 80));
+    }
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 4u);
+    for (const Frame& f : out) {
+        EXPECT_EQ(f.daddr(), ip("172.16.0.11"));
+    }
+    // Delete the whole service: the established flow still forwards, new ones are refused.
+    ctl::Request dsvc;
+    dsvc.op = ctl::Op::DelService;
+    dsvc.service.key = del.service.key;
+    ASSERT_EQ(ctl_->handle(dsvc).code, Errc::Ok);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 80,
+                         0x10));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 45000, ip("10.0.0.100"), 80));
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].sport(), 44000);
+    EXPECT_EQ(drops(dp::Drop::NoService), 1u);
+}
+
+TEST_F(DataplaneTest, BatchIsAllOrNothing) {
+    ctl::Request batch;
+    batch.op = ctl::Op::Batch;
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 443};
+    add.service.scheduler = "rr";
+    batch.batch.push_back(add);
+    ctl::Request dup = add;  // the same service again: the whole batch must fail
+    batch.batch.push_back(dup);
+    Reply r = ctl_->handle(batch);
+    EXPECT_EQ(r.code, Errc::ServiceExists);
+    EXPECT_NE(r.message.find("nothing was applied"), std::string::npos);
+    EXPECT_EQ(list().services.size(), 2u);
+    batch.batch.pop_back();
+    EXPECT_EQ(ctl_->handle(batch).code, Errc::Ok);
+    EXPECT_EQ(list().services.size(), 3u);
+}
+
+}  // namespace
+}  // namespace dirigo
+
+int main(int argc, char** argv) {
+    ::testing::InitGoogleTest(&argc, argv);
+    ::testing::AddGlobalTestEnvironment(new dirigo::EalEnv());
+    return RUN_ALL_TESTS();
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+// Builds and inspects Ethernet/IPv4/TCP/UDP/ICMP/ARP frames for dataplane tests. Checksums are
+// computed from scratch here, independently of the dataplane's incremental updates.
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <arpa/inet.h>
+
+namespace dirigo::test {
+
+using Mac = std::array<uint8_t, 6>;
+
+inline uint32_t ip(const char* s) {
+    in_addr a{};
+    inet_pton(AF_INET, s, &a);
+    return a.s_addr;  // network order
+}
+
+inline uint32_t sum16(const uint8_t* p, size_t n, uint32_t s = 0) {
+    for (size_t i = 0; i + 1 < n; i += 2) {
+        s += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+    }
+    if (n & 1) {
+        s += static_cast<uint32_t>(p[n - 1] << 8);
+    }
+    return s;
+}
+inline uint16_t fold(uint32_t s) {
+    while (s >> 16) {
+        s = (s & 0xffff) + (s >> 16);
+    }
+    return static_cast<uint16_t>(s);
+}
+
+struct Frame {
+    std::vector<uint8_t> b;
+
+    static Frame eth(const Mac& dst, const Mac& src, uint16_t type) {
+        Frame f;
+        f.b.insert(f.b.end(), dst.begin(), dst.end());
+        f.b.insert(f.b.end(), src.begin(), src.end());
+        f.b.push_back(static_cast<uint8_t>(type >> 8));
+        f.b.push_back(static_cast<uint8_t>(type));
+        return f;
+    }
+
+    /// IPv4 + TCP/UDP with valid checksums. flags: TCP flags byte.
+    static Frame l4(const Mac& dst, const Mac& src, uint8_t proto, uint32_t saddr, uint16_t sport,
+                    uint32_t daddr, uint16_t dport, uint8_t flags = 0x02, uint8_t ttl = 64,
+                    const std::string& payload = "", bool udp_csum = true) {
+        Frame f = eth(dst, src, 0x0800);
+        const size_t l4len = (proto == 6 ? 20 : 8) + payload.size();
+        f.ipv4(proto, saddr, daddr, ttl, l4len);
+        const size_t off = f.b.size();
+        f.b.resize(off + l4len, 0);
+        uint8_t* h = f.b.data() + off;
+        h[0] = static_cast<uint8_t>(sport >> 8);
+        h[1] = static_cast<uint8_t>(sport);
+        h[2] = static_cast<uint8_t>(dport >> 8);
+        h[3] = static_cast<uint8_t>(dport);
+        if (proto == 6) {
+            h[4] = 0x12;  // seq
+            h[12] = 5 << 4;
+            h[13] = flags;
+            h[14] = 0xff;
+            h[15] = 0xff;
+            std::memcpy(h + 20, payload.data(), payload.size());
+        } else {
+            h[4] = static_cast<uint8_t>(l4len >> 8);
+            h[5] = static_cast<uint8_t>(l4len);
+            std::memcpy(h + 8, payload.data(), payload.size());
+        }
+        if (proto == 6 || udp_csum) {
+            uint16_t c = static_cast<uint16_t>(~fold(f.pseudo_sum() + sum16(h, l4len)));
+            if (proto == 17 && c == 0) {
+                c = 0xffff;
+            }
+            h[proto == 6 ? 16 : 6] = static_cast<uint8_t>(c >> 8);
+            h[proto == 6 ? 17 : 7] = static_cast<uint8_t>(c);
+        }
+        return f;
+    }
+
+    static Frame icmp_echo(const Mac& dst, const Mac& src, uint32_t saddr, uint32_t daddr,
+                           uint8_t ttl = 64) {
+        Frame f = eth(dst, src, 0x0800);
+        f.ipv4(1, saddr, daddr, ttl, 16);
+        const size_t off = f.b.size();
+        f.b.resize(off + 16, 0);
+        uint8_t* h = f.b.data() + off;
+        h[0] = 8;
+        h[4] = 0x12;
+        h[5] = 0x34;  // id
+        h[7] = 1;     // seq
+        std::memcpy(h + 8, "dirigo!!", 8);
+        const uint16_t c = static_cast<uint16_t>(~fold(sum16(h, 16)));
+        h[2] = static_cast<uint8_t>(c >> 8);
+        h[3] = static_cast<uint8_t>(c);
+        return f;
+    }
+
+    static Frame arp(const Mac& dst, const Mac& src, uint16_t op, const Mac& sha, uint32_t sip,
+                     const Mac& tha, uint32_t tip) {
+        Frame f = eth(dst, src, 0x0806);
+        const uint8_t hdr[] = {0, 1, 8, 0, 6, 4, 0, static_cast<uint8_t>(op)};
+        f.b.insert(f.b.end(), hdr, hdr + 8);
+        f.b.insert(f.b.end(), sha.begin(), sha.end());
+        f.b.insert(f.b.end(), reinterpret_cast<uint8_t*>(&sip), reinterpret_cast<uint8_t*>(&sip) + 4);
+        f.b.insert(f.b.end(), tha.begin(), tha.end());
+        f.b.insert(f.b.end(), reinterpret_cast<uint8_t*>(&tip), reinterpret_cast<uint8_t*>(&tip) + 4);
+        f.b.resize(60, 0);
+        return f;
+    }
+
+    void ipv4(uint8_t proto, uint32_t saddr, uint32_t daddr, uint8_t ttl, size_t l4len) {
+        const size_t off = b.size();
+        b.resize(off + 20, 0);
+        uint8_t* h = b.data() + off;
+        const size_t tot = 20 + l4len;
+        h[0] = 0x45;
+        h[2] = static_cast<uint8_t>(tot >> 8);
+        h[3] = static_cast<uint8_t>(tot);
+        h[4] = 0xbe;
+        h[5] = 0xef;
+        h[6] = 0x40;  // DF
+        h[8] = ttl;
+        h[9] = proto;
+        std::memcpy(h + 12, &saddr, 4);
+        std::memcpy(h + 16, &daddr, 4);
+        const uint16_t c = static_cast<uint16_t>(~fold(sum16(h, 20)));
+        h[10] = static_cast<uint8_t>(c >> 8);
+        h[11] = static_cast<uint8_t>(c);
+    }
+
+    // Accessors (frame must be IPv4 with a 20-byte header).
+    const uint8_t* iph() const { return b.data() + 14; }
+    const uint8_t* l4h() const { return b.data() + 34; }
+    uint16_t ethertype() const { return static_cast<uint16_t>(b[12] << 8 | b[13]); }
+    Mac dst_mac() const { return {b[0], b[1], b[2], b[3], b[4], b[5]}; }
+    Mac src_mac() const { return {b[6], b[7], b[8], b[9], b[10], b[11]}; }
+    uint32_t saddr() const { uint32_t a; std::memcpy(&a, iph() + 12, 4); return a; }
+    uint32_t daddr() const { uint32_t a; std::memcpy(&a, iph() + 16, 4); return a; }
+    uint8_t ttl() const { return iph()[8]; }
+    uint8_t proto() const { return iph()[9]; }
+    uint16_t sport() const { return static_cast<uint16_t>(l4h()[0] << 8 | l4h()[1]); }
+    uint16_t dport() const { return static_cast<uint16_t>(l4h()[2] << 8 | l4h()[3]); }
+    size_t ip_len() const { return static_cast<size_t>(iph()[2] << 8 | iph()[3]); }
+
+    uint32_t pseudo_sum() const {
+        const uint8_t* h = iph();
+        uint32_t s = sum16(h + 12, 8);
+        s += proto();
+        s += static_cast<uint32_t>(ip_len() - 20);
+        return s;
+    }
+    bool ip_csum_ok() const { return fold(sum16(iph(), 20)) == 0xffff; }
+    bool l4_csum_ok() const {
+        const size_t l4len = ip_len() - 20;
+        if (proto() == 17 && l4h()[6] == 0 && l4h()[7] == 0) {
+            return true;  // no checksum
+        }
+        if (proto() == 1) {
+            return fold(sum16(l4h(), l4len)) == 0xffff;
+        }
+        return fold(pseudo_sum() + sum16(l4h(), l4len)) == 0xffff;
+    }
+    // ARP accessors
+    uint16_t arp_op() const { return static_cast<uint16_t>(b[20] << 8 | b[21]); }
+    uint32_t arp_sip() const { uint32_t a; std::memcpy(&a, b.data() + 28, 4); return a; }
+    uint32_t arp_tip() const { uint32_t a; std::memcpy(&a, b.data() + 38, 4); return a; }
+    Mac arp_sha() const { return {b[22], b[23], b[24], b[25], b[26], b[27]}; }
+};
+
+}  // namespace dirigo::test
