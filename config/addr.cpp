@@ -133,20 +133,20 @@ std::optional<Proto> parse_proto(std::string_view s) {
 
 std::string_view proto_name(Proto p) {
     switch (p) {
-    case Proto::Tcp:
-        return "tcp";
-    case Proto::Udp:
-        return "udp";
+        case Proto::Tcp:
+            return "tcp";
+        case Proto::Udp:
+            return "udp";
     }
     return "?";
 }
 
 std::string_view proto_name_upper(Proto p) {
     switch (p) {
-    case Proto::Tcp:
-        return "TCP";
-    case Proto::Udp:
-        return "UDP";
+        case Proto::Tcp:
+            return "TCP";
+        case Proto::Udp:
+            return "UDP";
     }
     return "?";
 }
@@ -178,12 +178,12 @@ std::optional<Fwd> parse_fwd(std::string_view s) {
 
 std::string_view fwd_name(Fwd f) {
     switch (f) {
-    case Fwd::Masq:
-        return "Masq";
-    case Fwd::Route:
-        return "Route";
-    case Fwd::Tunnel:
-        return "Tunnel";
+        case Fwd::Masq:
+            return "Masq";
+        case Fwd::Route:
+            return "Route";
+        case Fwd::Tunnel:
+            return "Tunnel";
     }
     return "?";
 }

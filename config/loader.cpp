@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -34,8 +35,8 @@ constexpr size_t kMaxPortName = 31;
 constexpr int64_t kMaxSeconds = 31536000;  // one year: longer timeouts are typos
 constexpr int64_t kMaxWeight = 65535;      // IPVS's limit
 constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
-constexpr uint32_t kKnownServiceFlags = kSvcPersistent | kSvcHashed | kSvcOnePacket | kSvcSched1 |
-                                        kSvcSched2 | kSvcSched3;
+constexpr uint32_t kKnownServiceFlags =
+    kSvcPersistent | kSvcHashed | kSvcOnePacket | kSvcSched1 | kSvcSched2 | kSvcSched3;
 
 /// Checks one real server against its service; shared by the loader and validate_service().
 Status check_server(const Service& svc, const RealServer& rs) {
@@ -62,30 +63,34 @@ Status check_server(const Service& svc, const RealServer& rs) {
     return Status::ok();
 }
 
-uint64_t server_id(const RealServer& rs) { return (uint64_t{rs.addr} << 16) | rs.port; }
+uint64_t server_id(const RealServer& rs) {
+    return (uint64_t{rs.addr} << 16) | rs.port;
+}
 
 /// A netmask is valid when its one bits are contiguous from the top.
-bool contiguous_mask(Ip4 m) { return m == prefix_mask(static_cast<uint8_t>(std::popcount(m))); }
+bool contiguous_mask(Ip4 m) {
+    return m == prefix_mask(static_cast<uint8_t>(std::popcount(m)));
+}
 
 std::string_view type_name(lc::Setting::Type t) {
     switch (t) {
-    case lc::Setting::TypeNone:
-        return "nothing";
-    case lc::Setting::TypeInt:
-    case lc::Setting::TypeInt64:
-        return "an integer";
-    case lc::Setting::TypeFloat:
-        return "a float";
-    case lc::Setting::TypeString:
-        return "a string";
-    case lc::Setting::TypeBoolean:
-        return "a boolean";
-    case lc::Setting::TypeGroup:
-        return "a group";
-    case lc::Setting::TypeArray:
-        return "an array";
-    case lc::Setting::TypeList:
-        return "a list";
+        case lc::Setting::TypeNone:
+            return "nothing";
+        case lc::Setting::TypeInt:
+        case lc::Setting::TypeInt64:
+            return "an integer";
+        case lc::Setting::TypeFloat:
+            return "a float";
+        case lc::Setting::TypeString:
+            return "a string";
+        case lc::Setting::TypeBoolean:
+            return "a boolean";
+        case lc::Setting::TypeGroup:
+            return "a group";
+        case lc::Setting::TypeArray:
+            return "an array";
+        case lc::Setting::TypeList:
+            return "a list";
     }
     return "an unknown type";
 }
@@ -101,7 +106,7 @@ int64_t int_value(const lc::Setting& s) {
     return static_cast<long long>(s);
 }
 
-std::string quoted(std::string_view s) {
+std::string in_quotes(std::string_view s) {
     std::string out;
     out.reserve(s.size() + 2);
     out += '"';
@@ -137,24 +142,38 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     return row[b.size()];
 }
 
+/// The file a setting or a syntax error came from. libconfig names an included file as the
+/// @include line spelled it; show the path that was actually read.
+std::string source_name(const char* src, const std::string& file, const std::string& include_dir) {
+    if (src == nullptr || src == file) {
+        return file;
+    }
+    if (!include_dir.empty() && src[0] != '/') {
+        return include_dir + '/' + src;
+    }
+    return src;
+}
+
 /// Walks one parsed libconfig tree into a Config. Every check reports where it failed; the first
 /// failure stops the walk.
 class Loader {
 public:
-    Loader(std::string file, const LoadOptions& opts) : file_(std::move(file)), opts_(opts) {}
+    /// `include_dir` is where libconfig resolved `@include` names from (empty: the cwd).
+    Loader(std::string file, std::string include_dir, const LoadOptions& opts)
+        : file_(std::move(file)), include_dir_(std::move(include_dir)), opts_(opts) {}
 
     Result<Config> run(const lc::Setting& root) {
-        if (auto st = check_keys(root, {"eal", "control", "ports", "routes", "services",
-                                        "dataplane", "timeouts"});
+        if (auto st = check_keys(
+                root, {"eal", "control", "ports", "routes", "services", "dataplane", "timeouts"});
             !st) {
             return st;
         }
         Config cfg;
         // In this order whatever the file's order: routes are checked against the ports.
         using Step = Status (Loader::*)(const lc::Setting&, Config&);
-        for (const Step step : {&Loader::load_eal, &Loader::load_control, &Loader::load_ports,
-                                &Loader::load_routes, &Loader::load_services,
-                                &Loader::load_dataplane, &Loader::load_timeouts}) {
+        for (const Step step :
+             {&Loader::load_eal, &Loader::load_control, &Loader::load_ports, &Loader::load_routes,
+              &Loader::load_services, &Loader::load_dataplane, &Loader::load_timeouts}) {
             if (auto st = (this->*step)(root, cfg); !st) {
                 return st;
             }
@@ -172,8 +191,8 @@ private:
     }
 
     std::string where(const lc::Setting& s) const {
-        const char* f = s.getSourceFile();
-        return std::string(f != nullptr ? f : file_) + ':' + std::to_string(line_of(s));
+        return source_name(s.getSourceFile(), file_, include_dir_) + ':' +
+               std::to_string(line_of(s));
     }
 
     /// "FILE:LINE: PATH: what", located at `at`.
@@ -213,7 +232,7 @@ private:
             }
             std::string msg = "unknown key";
             if (!best.empty()) {
-                msg += "; did you mean " + quoted(best) + "?";
+                msg += "; did you mean " + in_quotes(best) + "?";
             }
             msg += " (allowed here: ";
             for (const std::string_view a : allowed) {
@@ -238,7 +257,8 @@ private:
         if (s.getType() == t) {
             return Status::ok();
         }
-        return fail(s, "expected " + std::string(what) + ", got " + std::string(type_name(s.getType())));
+        return fail(
+            s, "expected " + std::string(what) + ", got " + std::string(type_name(s.getType())));
     }
 
     Status read_string(const lc::Setting& s, std::string& out) const {
@@ -287,8 +307,8 @@ private:
     /// `[ "a", "b" ]` or `( "a", "b" )`: both spellings of a sequence of strings.
     Status expect_strings(const lc::Setting& s) const {
         if (!s.isArray() && !s.isList()) {
-            return fail(s, "expected an array of strings, got " +
-                               std::string(type_name(s.getType())));
+            return fail(s,
+                        "expected an array of strings, got " + std::string(type_name(s.getType())));
         }
         for (int i = 0; i < s.getLength(); ++i) {
             if (auto st = expect_type(s[i], lc::Setting::TypeString, "a string"); !st) {
@@ -336,11 +356,12 @@ private:
         if (s.getType() == lc::Setting::TypeString) {
             const std::string_view text = s.c_str();
             if (text.empty() || text.size() > 5) {
-                return fail(s, "bad mode " + quoted(text) + " (expected octal digits, e.g. \"0660\")");
+                return fail(
+                    s, "bad mode " + in_quotes(text) + " (expected octal digits, e.g. \"0660\")");
             }
             for (const char c : text) {
                 if (c < '0' || c > '7') {
-                    return fail(s, "bad mode " + quoted(text) +
+                    return fail(s, "bad mode " + in_quotes(text) +
                                        " (expected octal digits, e.g. \"0660\")");
                 }
                 mode = mode * 8 + static_cast<uint64_t>(c - '0');
@@ -366,8 +387,8 @@ private:
                 }
             }
         } else {
-            return fail(s, "expected a mode such as \"0660\", got " +
-                               std::string(type_name(s.getType())));
+            return fail(
+                s, "expected a mode such as \"0660\", got " + std::string(type_name(s.getType())));
         }
         if (mode > 0777) {
             return fail(s, "mode " + octal(mode) + " is out of range (at most 0777)");
@@ -392,8 +413,8 @@ private:
                 return st;
             }
             if (cfg.control.socket.size() > kMaxSocketPath) {
-                return fail(*s, "socket path is longer than " + std::to_string(kMaxSocketPath) +
-                                    " bytes");
+                return fail(
+                    *s, "socket path is longer than " + std::to_string(kMaxSocketPath) + " bytes");
             }
         }
         if (const lc::Setting* s = find(*ctl, "mode")) {
@@ -411,14 +432,14 @@ private:
 
     Status check_port_name(const lc::Setting& s, const std::string& name) const {
         if (name.size() > kMaxPortName) {
-            return fail(s, "name " + quoted(name) + " is longer than " +
+            return fail(s, "name " + in_quotes(name) + " is longer than " +
                                std::to_string(kMaxPortName) + " characters");
         }
         for (const char c : name) {
             const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                             (c >= '0' && c <= '9') || c == '_' || c == '-' || c == '.';
             if (!ok) {
-                return fail(s, "name " + quoted(name) +
+                return fail(s, "name " + in_quotes(name) +
                                    " may only contain letters, digits, '_', '-' and '.'");
             }
         }
@@ -442,8 +463,8 @@ private:
             return st;
         }
         if (auto [it, fresh] = port_names_.try_emplace(port.name, line_of(*name)); !fresh) {
-            return fail(*name, "duplicate port name " + quoted(port.name) + " (first used at line " +
-                                   std::to_string(it->second) + ")");
+            return fail(*name, "duplicate port name " + in_quotes(port.name) +
+                                   " (first used at line " + std::to_string(it->second) + ")");
         }
         if (auto st = require(p, "device", device); !st) {
             return st;
@@ -456,7 +477,7 @@ private:
                                      " characters");
         }
         if (auto [it, fresh] = devices_.try_emplace(port.device, line_of(*device)); !fresh) {
-            return fail(*device, "device " + quoted(port.device) +
+            return fail(*device, "device " + in_quotes(port.device) +
                                      " is already used by another port (line " +
                                      std::to_string(it->second) + ")");
         }
@@ -474,7 +495,8 @@ private:
             const std::string_view text = a.c_str();
             const auto prefix = parse_prefix(text);
             if (!prefix) {
-                return fail(a, "bad prefix " + quoted(text) + " (expected e.g. \"10.0.0.1/24\")");
+                return fail(a,
+                            "bad prefix " + in_quotes(text) + " (expected e.g. \"10.0.0.1/24\")");
             }
             if (prefix->addr == 0) {
                 return fail(a, "0.0.0.0 cannot be a port address");
@@ -518,7 +540,7 @@ private:
             for (const Prefix& p : port.addresses) {
                 if (via == p.addr) {
                     return fail(s, "gateway " + format_ip4(via) + " is an address of port " +
-                                       quoted(port.name) + ", not a neighbour");
+                                       in_quotes(port.name) + ", not a neighbour");
                 }
                 const Ip4 mask = prefix_mask(p.len);
                 if ((via & mask) == (p.addr & mask)) {
@@ -531,7 +553,8 @@ private:
                     }
                 }
                 if (p.len < 32) {
-                    subnets += (subnets.empty() ? "" : ", ") + format_prefix({p.addr & mask, p.len});
+                    subnets +=
+                        (subnets.empty() ? "" : ", ") + format_prefix({p.addr & mask, p.len});
                 }
             }
         }
@@ -569,11 +592,12 @@ private:
             }
             const auto prefix = parse_prefix(text);
             if (!prefix) {
-                return fail(*pfx, "bad prefix " + quoted(text) + " (expected e.g. \"10.1.0.0/16\")");
+                return fail(*pfx,
+                            "bad prefix " + in_quotes(text) + " (expected e.g. \"10.1.0.0/16\")");
             }
             const Ip4 mask = prefix_mask(prefix->len);
             if ((prefix->addr & ~mask) != 0) {
-                return fail(*pfx, "host bits are set in " + quoted(text) + " (did you mean \"" +
+                return fail(*pfx, "host bits are set in " + in_quotes(text) + " (did you mean \"" +
                                       format_prefix({prefix->addr & mask, prefix->len}) + "\"?)");
             }
             route.prefix = *prefix;
@@ -590,7 +614,7 @@ private:
             }
             const auto gw = parse_ip4(text);
             if (!gw) {
-                return fail(*via, "bad address " + quoted(text));
+                return fail(*via, "bad address " + in_quotes(text));
             }
             if (auto st = check_gateway(*via, *gw, cfg); !st) {
                 return st;
@@ -627,7 +651,7 @@ private:
                 }
             }
             if (!known) {
-                return fail(s[i], "unknown flag " + quoted(text) +
+                return fail(s[i], "unknown flag " + in_quotes(text) +
                                       " (expected sh-fallback, mh-fallback, sh-port, mh-port, " +
                                       "flag-3 or ops)");
             }
@@ -651,14 +675,14 @@ private:
         if (text.find(':') != std::string::npos) {
             const auto ep = parse_endpoint(text, true);
             if (!ep) {
-                return fail(*addr, "bad address " + quoted(text) + " (expected ip or ip:port)");
+                return fail(*addr, "bad address " + in_quotes(text) + " (expected ip or ip:port)");
             }
             rs.addr = ep->addr;
             rs.port = ep->port;
         } else {
             const auto ip = parse_ip4(text);
             if (!ip) {
-                return fail(*addr, "bad address " + quoted(text) + " (expected ip or ip:port)");
+                return fail(*addr, "bad address " + in_quotes(text) + " (expected ip or ip:port)");
             }
             rs.addr = *ip;
         }
@@ -671,7 +695,7 @@ private:
             }
             const auto f = parse_fwd(text);
             if (!f) {
-                return fail(*fwd, "unknown forwarding method " + quoted(text) +
+                return fail(*fwd, "unknown forwarding method " + in_quotes(text) +
                                       " (expected nat, dr or tun)");
             }
             rs.fwd = *f;
@@ -705,7 +729,8 @@ private:
         }
         const auto proto = parse_proto(text);
         if (!proto) {
-            return fail(*s, "unknown protocol " + quoted(text) + " (expected \"tcp\" or \"udp\")");
+            return fail(*s,
+                        "unknown protocol " + in_quotes(text) + " (expected \"tcp\" or \"udp\")");
         }
         svc.key.proto = *proto;
 
@@ -717,8 +742,9 @@ private:
         }
         const auto ep = parse_endpoint(text);
         if (!ep) {
-            return fail(*s, parse_ip4(text) ? "missing port in " + quoted(text) + " (expected ip:port)"
-                                            : "bad address " + quoted(text) + " (expected ip:port)");
+            return fail(*s, parse_ip4(text)
+                                ? "missing port in " + in_quotes(text) + " (expected ip:port)"
+                                : "bad address " + in_quotes(text) + " (expected ip:port)");
         }
         if (ep->addr == 0) {
             return fail(*s, "service address must not be 0.0.0.0");
@@ -750,7 +776,7 @@ private:
             }
             const auto mask = parse_ip4(text);
             if (!mask || !contiguous_mask(*mask)) {
-                return fail(*s, "bad netmask " + quoted(text) +
+                return fail(*s, "bad netmask " + in_quotes(text) +
                                     " (expected a contiguous mask, e.g. \"255.255.255.0\")");
             }
             svc.netmask = *mask;
@@ -772,8 +798,9 @@ private:
                     return st;
                 }
                 if (auto [it, fresh] = seen.try_emplace(server_id(rs), line_of(sg)); !fresh) {
-                    return fail(sg, "duplicate real server " + format_endpoint(rs.addr, rs.port) +
-                                        " (first at line " + std::to_string(it->second) + ")",
+                    return fail(sg,
+                                "duplicate real server " + format_endpoint(rs.addr, rs.port) +
+                                    " (first at line " + std::to_string(it->second) + ")",
                                 Errc::DestExists);
                 }
                 svc.servers.push_back(rs);
@@ -803,9 +830,10 @@ private:
                 return st;
             }
             if (auto [it, fresh] = seen.try_emplace(svc.key, line_of(g)); !fresh) {
-                return fail(g, "duplicate service " + std::string(proto_name_upper(svc.key.proto)) +
-                                   " " + format_endpoint(svc.key.addr, svc.key.port) +
-                                   " (first at line " + std::to_string(it->second) + ")",
+                return fail(g,
+                            "duplicate service " + std::string(proto_name_upper(svc.key.proto)) +
+                                " " + format_endpoint(svc.key.addr, svc.key.port) +
+                                " (first at line " + std::to_string(it->second) + ")",
                             Errc::ServiceExists);
             }
             cfg.services.push_back(std::move(svc));
@@ -827,12 +855,13 @@ private:
             return st;
         }
         DataplaneCfg& d = cfg.dataplane;
-        for (Status st : {opt_int(*dp, "conn_table_size", 1024, int64_t{1} << 27, d.conn_table_size),
-                          opt_int(*dp, "mbufs", 1023, int64_t{1} << 24, d.mbufs),
-                          opt_int(*dp, "rx_desc", 64, 4096, d.rx_desc),
-                          opt_int(*dp, "tx_desc", 64, 4096, d.tx_desc),
-                          opt_int(*dp, "neighbours", 16, int64_t{1} << 20, d.neighbours),
-                          opt_int(*dp, "arp_timeout", 1, 86400, d.arp_timeout)}) {
+        for (Status st :
+             {opt_int(*dp, "conn_table_size", 1024, int64_t{1} << 27, d.conn_table_size),
+              opt_int(*dp, "mbufs", 1023, int64_t{1} << 24, d.mbufs),
+              opt_int(*dp, "rx_desc", 64, 4096, d.rx_desc),
+              opt_int(*dp, "tx_desc", 64, 4096, d.tx_desc),
+              opt_int(*dp, "neighbours", 16, int64_t{1} << 20, d.neighbours),
+              opt_int(*dp, "arp_timeout", 1, 86400, d.arp_timeout)}) {
             if (!st) {
                 return st;
             }
@@ -863,6 +892,7 @@ private:
     }
 
     std::string file_;
+    std::string include_dir_;
     const LoadOptions& opts_;
     std::map<std::string, unsigned> port_names_;  // name -> line of first use
     std::map<std::string, unsigned> devices_;
@@ -871,16 +901,22 @@ private:
 
 /// Runs `read` (which fills a libconfig::Config) and the loader, turning libconfig's exceptions
 /// into a Status. This is the only place libconfig exceptions are caught.
-template <class Read>
-Result<Config> parse(const std::string& name, const LoadOptions& opts, Read&& read) {
+Result<Config> parse(const std::string& name, const std::string& include_dir,
+                     const LoadOptions& opts, const std::function<void(lc::Config&)>& read) {
     lc::Config lcfg;
+    if (!include_dir.empty()) {
+        lcfg.setIncludeDir(include_dir.c_str());
+    }
     try {
         read(lcfg);
-        return Loader(name, opts).run(lcfg.getRoot());
+        return Loader(name, include_dir, opts).run(lcfg.getRoot());
     } catch (const lc::ParseException& e) {
-        const std::string file = e.getFile() != nullptr ? e.getFile() : name;
-        return Status(Errc::Invalid, file + ':' + std::to_string(e.getLine()) +
-                                         ": syntax error: " + e.getError());
+        // libconfig's own text is often just "syntax error"; don't say it twice.
+        const std::string what = e.getError();
+        return Status(Errc::Invalid,
+                      source_name(e.getFile(), name, include_dir) + ':' +
+                          std::to_string(e.getLine()) + ": " +
+                          (what.starts_with("syntax error") ? what : "syntax error: " + what));
     } catch (const lc::FileIOException&) {
         return Status(Errc::Io, name + ": cannot read the file (or a file it includes)");
     } catch (const lc::ConfigException& e) {
@@ -907,7 +943,9 @@ Status validate_service(const Service& s) {
         return {Errc::Invalid, who + ": no scheduler"};
     }
     if ((s.flags & ~kKnownServiceFlags) != 0) {
-        return {Errc::Invalid, who + ": unknown flag bits " + octal(s.flags & ~kKnownServiceFlags)};
+        char bits[16];
+        std::snprintf(bits, sizeof bits, "0x%x", s.flags & ~kKnownServiceFlags);
+        return {Errc::Invalid, who + ": unknown flag bits " + bits};
     }
     if ((s.flags & kSvcPersistent) != 0 && s.timeout < 1) {
         return {Errc::Invalid, who + ": persistence timeout must be at least 1 second"};
@@ -940,19 +978,14 @@ Result<Config> load_file(const std::string& path, const LoadOptions& opts) {
     if (std::filesystem::is_directory(path, ec)) {
         return Status(Errc::Io, path + ": cannot open: is a directory");
     }
-    return parse(path, opts, [&path](lc::Config& c) {
-        // `@include "x.conf"` is relative to the including file, not to the daemon's cwd.
-        const std::string dir = std::filesystem::path(path).parent_path().string();
-        if (!dir.empty()) {
-            c.setIncludeDir(dir.c_str());
-        }
-        c.readFile(path.c_str());
-    });
+    // `@include "x.conf"` is relative to the including file, not to the daemon's cwd.
+    const std::string dir = std::filesystem::path(path).parent_path().string();
+    return parse(path, dir, opts, [&path](lc::Config& c) { c.readFile(path.c_str()); });
 }
 
 Result<Config> load_string(const std::string& text, const std::string& name,
                            const LoadOptions& opts) {
-    return parse(name, opts, [&text](lc::Config& c) { c.readString(text); });
+    return parse(name, "", opts, [&text](lc::Config& c) { c.readString(text); });
 }
 
 }  // namespace dirigo::cfg

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include <rte_eal.h>
+#include <rte_errno.h>
 #include <rte_lcore.h>
 
 #include "config/loader.hpp"

@@ -113,6 +113,8 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
         }
         rte_mbuf* m = pkts[i];
+        // Not every PMD stamps the input port; the slow path needs it.
+        m->port = port;
         rx_bytes += rte_pktmbuf_pkt_len(m);
         Parsed& p = parsed[i];
         if (m->nb_segs != 1) [[unlikely]] {
@@ -155,7 +157,6 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
             handle_other(snap, m, p);
             break;
         case PktClass::Arp:
-            m->port = port;
             to_slow_path(m, SlowKind::Arp, 0, port);
             break;
         case PktClass::Drop:
@@ -246,7 +247,6 @@ void Worker::handle_l4(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed&
 
     ct::Conn& c = table_->at(idx);
     if (ip->time_to_live <= 1) [[unlikely]] {
-        m->port = port;
         to_slow_path(m, SlowKind::TtlExceeded, 0, port);
         return;
     }

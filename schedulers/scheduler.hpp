@@ -15,6 +15,10 @@
 ///  - SchedShared: per service mutable state (the rr/wrr ticket, lblc/lblcr tables), allocated by
 ///    control and kept alive across snapshots while the service keeps its scheduler.
 /// No DPDK types: this module builds and tests without EAL.
+///
+/// Every policy follows Linux IPVS (net/netfilter/ipvs/ip_vs_*.c); docs/schedulers.md states each
+/// rule and the few places where Dirigo deliberately differs. "List order" is the order of the
+/// `backends` span given to Scheduler::build (IPVS's own list is newest-first).
 
 #include <atomic>
 #include <cstdint>
@@ -43,6 +47,37 @@ struct alignas(64) DestCounters {
 };
 static_assert(sizeof(DestCounters) == 64);
 
+/// Recomputes `c.overloaded` from the connection counts, with IPVS's hysteresis
+/// (ip_vs_bind_dest / ip_vs_unbind_dest): set when u_threshold > 0 and active + inactive >=
+/// u_threshold; once set, cleared when the total drops below l_threshold, or when l_threshold is 0,
+/// below 3/4 of u_threshold (total * 4 < u * 3); cleared at once when both thresholds are 0.
+/// Persistence templates do not count. Overloaded servers get no new flows from any policy.
+/// Call it after changing `active`/`inactive`, and after a threshold edit.
+/// Thread: any (workers after each connection change, control after a threshold edit). Cost: two
+/// relaxed loads; a store only when the flag flips. Concurrent callers may race; the next call
+/// settles the flag.
+inline void refresh_overload(DestCounters& c, uint32_t u_threshold, uint32_t l_threshold) noexcept {
+    // Relaxed throughout: the flag is advisory for the next pick and carries no other data.
+    const int64_t total = int64_t{c.active.load(std::memory_order_relaxed)} +
+                          int64_t{c.inactive.load(std::memory_order_relaxed)};
+    const uint32_t now = c.overloaded.load(std::memory_order_relaxed);
+    uint32_t want = now;
+    if (u_threshold != 0 && total >= int64_t{u_threshold}) {
+        want = 1;
+    } else if (now == 0) {
+        return;
+    } else if (l_threshold != 0) {
+        want = total < int64_t{l_threshold} ? 0 : 1;
+    } else if (u_threshold != 0) {
+        want = total * 4 < int64_t{u_threshold} * 3 ? 0 : 1;
+    } else {
+        want = 0;
+    }
+    if (want != now) {
+        c.overloaded.store(want, std::memory_order_relaxed);
+    }
+}
+
 /// What a policy may know about one real server.
 struct BackendSpec {
     uint32_t addr = 0;  ///< host order
@@ -66,16 +101,58 @@ struct SchedInput {
 /// The closed set of policies. dispatch is a switch over this enum.
 enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Sh, Dh, Lblc, Lblcr, Sed, Nq, Fo, Ovf, Mh };
 
-/// "rr" -> SchedKind; nullopt for unknown names.
+/// Number of SchedKind values.
+inline constexpr size_t kSchedKinds = 13;
+
+/// "rr" -> SchedKind; nullopt for unknown names. Names are ipvsadm's, lower case, exact.
+/// Thread: any. Cost: O(kinds), no allocation.
 std::optional<SchedKind> parse_sched(std::string_view name);
+/// SchedKind -> "rr". Thread: any. Cost: O(1).
 std::string_view sched_name(SchedKind k);
-/// "rr wrr lc ..." for error messages.
+/// "rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh" for error messages (ipvsadm's order).
+/// Thread: any. Cost: allocates the string.
 std::string sched_names();
+
+/// Parses ipvsadm's `-b` argument, a comma-separated list of "sh-fallback", "sh-port",
+/// "mh-fallback", "mh-port", "flag-1", "flag-2", "flag-3", into cfg::ServiceFlag bits
+/// (sh-fallback = mh-fallback = flag-1 = kSvcSched1, sh-port = mh-port = flag-2 = kSvcSched2,
+/// flag-3 = kSvcSched3). Empty items are skipped as strtok does; an empty string gives 0.
+/// Returns nullopt on an unknown flag. Thread: any. Cost: O(length), no allocation.
+std::optional<uint32_t> parse_sched_flags(std::string_view csv);
+/// As above, and also rejects what ipvsadm calls an "incompatible scheduler flag": sh-* unless
+/// `kind` is sh, mh-* unless `kind` is mh. Thread: any. Cost: O(length), no allocation.
+std::optional<uint32_t> parse_sched_flags(std::string_view csv, SchedKind kind);
+/// The scheduler flags of `flags` the way ipvsadm prints them (without the parentheses of -L or
+/// the "-b " of -S): "sh-fallback,sh-port" for sh, "mh-..." for mh, "flag-1,flag-2,flag-3"
+/// otherwise; bits other than kSvcSched1..3 are ignored; "" when none is set.
+/// Thread: any. Cost: allocates the string.
+std::string format_sched_flags(SchedKind kind, uint32_t flags);
+
+/// Tunables of a service's shared scheduler state, fixed when the state is made.
+struct SchedOptions {
+    /// lblc/lblcr: an entry unused this long is forgotten, and an lblcr server set that has not
+    /// changed this long drops its most loaded member. IPVS's sysctls lblc_expiration and
+    /// lblcr_expiration, 24 hours by default.
+    uint64_t locality_expire_ms = 24ull * 60 * 60 * 1000;
+    /// lblc/lblcr: slots in the shared destination table (rounded up to a power of two, at least
+    /// 64); one 64-byte cache line each. The default holds IPVS's max_size (16 x 1024 entries).
+    uint32_t locality_slots = 16384;
+    /// mh: Maglev lookup table size; must be a prime larger than the number of servers.
+    /// IPVS's sizes are 251, 509, 1021, 2039, 4093 (its default), 8191, 16381, 32749, 65521 and
+    /// 131071; 4093 reproduces a default kernel's table exactly.
+    uint32_t mh_table_size = 65537;
+    /// wrr: longest unrolled sequence (sum of weight / gcd). Above it wrr walks IPVS's (server,
+    /// current weight) state directly instead: same sequence, O(servers) per pick.
+    uint32_t wrr_max_table = 65536;
+};
 
 /// Mutable per-service state shared by all workers; see the header comment.
 struct SchedShared;
 /// A fresh shared state for a service using `kind`. Control thread.
 std::shared_ptr<SchedShared> make_shared_state(SchedKind kind);
+/// As above with explicit tunables. Thread: control. Cost: allocates (lblc/lblcr: one 64-byte
+/// line per locality slot).
+std::shared_ptr<SchedShared> make_shared_state(SchedKind kind, const SchedOptions& opts);
 
 /// One service's scheduler in one snapshot. Built by control (may allocate); picked by workers.
 class Scheduler {
@@ -86,6 +163,11 @@ public:
 
     /// Builds the policy's table for `backends`. `shared` must come from make_shared_state(kind).
     /// `flags` are cfg::ServiceFlag bits (sh-fallback, sh-port, ...).
+    /// Rebuilding with the same `shared` carries the rr/wrr position and the lblc/lblcr tables
+    /// over, as IPVS's add_dest/del_dest/upd_dest hooks do (docs/schedulers.md). A null `shared`
+    /// gets a fresh one. Fails (Errc::Invalid) on a null counters pointer, a negative weight, a
+    /// `shared` made for another kind or an mh table size that is not a prime above the number of
+    /// servers; (Errc::Resource) on 65535 servers or more.
     /// Thread: control. Cost: O(backends) to O(table size) for sh/dh/mh.
     static Result<std::unique_ptr<Scheduler>> build(SchedKind kind, uint32_t flags,
                                                     std::span<const BackendSpec> backends,

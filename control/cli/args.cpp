@@ -1,2 +1,1011 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// placeholder: being written
+#include "control/cli/args.hpp"
+
+#include <array>
+#include <climits>
+#include <cstddef>
+
+#include "config/addr.hpp"
+#include "schedulers/scheduler.hpp"
+
+namespace dirigo::ctl::cli {
+
+namespace {
+
+// ---- the option table ----
+
+enum class ArgKind : uint8_t { None, Required, Optional };
+
+enum class Tag : uint8_t {
+    // commands
+    CmdAddService,
+    CmdEditService,
+    CmdDelService,
+    CmdClear,
+    CmdList,
+    CmdZero,
+    CmdAddServer,
+    CmdEditServer,
+    CmdDelServer,
+    CmdSet,
+    CmdHelp,
+    CmdVersion,
+    CmdRestore,
+    CmdSave,
+    // options
+    Tcp,
+    Udp,
+    Scheduler,
+    Persistent,
+    Netmask,
+    Server,
+    Masq,
+    Ipip,
+    Gate,
+    Weight,
+    UThreshold,
+    LThreshold,
+    Numeric,
+    Connection,
+    Timeout,
+    Daemon,
+    Stats,
+    Rate,
+    Thresholds,
+    PersistentConn,
+    NoSort,
+    Sort,
+    Exact,
+    Ops,
+    SchedFlags,
+    Socket,
+    // ipvsadm options that dirigo does not implement
+    Fwmark,
+    Sctp,
+    Ipv6,
+    Pe,
+    StartDaemon,
+    StopDaemon,
+    SyncOption,
+    TunOption,
+};
+
+struct Spec {
+    char short_name;  // '\0': long only
+    std::string_view long_name;
+    ArgKind arg;
+    Tag tag;
+};
+
+constexpr ArgKind kNo = ArgKind::None;
+constexpr ArgKind kReq = ArgKind::Required;
+constexpr ArgKind kOpt = ArgKind::Optional;
+
+// ipvsadm 1.31's popt table, plus --socket.
+constexpr std::array kSpecs = {
+    Spec{'A', "add-service", kNo, Tag::CmdAddService},
+    Spec{'E', "edit-service", kNo, Tag::CmdEditService},
+    Spec{'D', "delete-service", kNo, Tag::CmdDelService},
+    Spec{'C', "clear", kNo, Tag::CmdClear},
+    Spec{'L', "list", kNo, Tag::CmdList},
+    Spec{'l', "list", kNo, Tag::CmdList},
+    Spec{'Z', "zero", kNo, Tag::CmdZero},
+    Spec{'a', "add-server", kNo, Tag::CmdAddServer},
+    Spec{'e', "edit-server", kNo, Tag::CmdEditServer},
+    Spec{'d', "delete-server", kNo, Tag::CmdDelServer},
+    Spec{'\0', "set", kNo, Tag::CmdSet},
+    Spec{'h', "help", kNo, Tag::CmdHelp},
+    Spec{'v', "version", kNo, Tag::CmdVersion},
+    Spec{'R', "restore", kNo, Tag::CmdRestore},
+    Spec{'S', "save", kNo, Tag::CmdSave},
+    Spec{'\0', "start-daemon", kReq, Tag::StartDaemon},
+    Spec{'\0', "stop-daemon", kReq, Tag::StopDaemon},
+    Spec{'t', "tcp-service", kReq, Tag::Tcp},
+    Spec{'u', "udp-service", kReq, Tag::Udp},
+    Spec{'\0', "sctp-service", kReq, Tag::Sctp},
+    Spec{'f', "fwmark-service", kReq, Tag::Fwmark},
+    Spec{'s', "scheduler", kReq, Tag::Scheduler},
+    Spec{'p', "persistent", kOpt, Tag::Persistent},
+    Spec{'M', "netmask", kReq, Tag::Netmask},
+    Spec{'r', "real-server", kReq, Tag::Server},
+    Spec{'m', "masquerading", kNo, Tag::Masq},
+    Spec{'i', "ipip", kNo, Tag::Ipip},
+    Spec{'g', "gatewaying", kNo, Tag::Gate},
+    Spec{'w', "weight", kReq, Tag::Weight},
+    Spec{'x', "u-threshold", kReq, Tag::UThreshold},
+    Spec{'y', "l-threshold", kReq, Tag::LThreshold},
+    Spec{'n', "numeric", kNo, Tag::Numeric},
+    Spec{'c', "connection", kNo, Tag::Connection},
+    Spec{'\0', "mcast-interface", kReq, Tag::SyncOption},
+    Spec{'\0', "syncid", kReq, Tag::SyncOption},
+    Spec{'\0', "timeout", kNo, Tag::Timeout},
+    Spec{'\0', "daemon", kNo, Tag::Daemon},
+    Spec{'\0', "stats", kNo, Tag::Stats},
+    Spec{'\0', "rate", kNo, Tag::Rate},
+    Spec{'\0', "thresholds", kNo, Tag::Thresholds},
+    Spec{'\0', "persistent-conn", kNo, Tag::PersistentConn},
+    Spec{'\0', "nosort", kNo, Tag::NoSort},
+    Spec{'\0', "sort", kNo, Tag::Sort},
+    Spec{'X', "exact", kNo, Tag::Exact},
+    Spec{'6', "ipv6", kNo, Tag::Ipv6},
+    Spec{'o', "ops", kNo, Tag::Ops},
+    Spec{'\0', "pe", kReq, Tag::Pe},
+    Spec{'b', "sched-flags", kReq, Tag::SchedFlags},
+    Spec{'\0', "mcast-group", kReq, Tag::SyncOption},
+    Spec{'\0', "mcast-port", kReq, Tag::SyncOption},
+    Spec{'\0', "mcast-ttl", kReq, Tag::SyncOption},
+    Spec{'\0', "sync-maxlen", kReq, Tag::SyncOption},
+    Spec{'\0', "tun-info", kNo, Tag::TunOption},
+    Spec{'\0', "tun-type", kReq, Tag::TunOption},
+    Spec{'\0', "tun-port", kReq, Tag::TunOption},
+    Spec{'\0', "tun-nocsum", kNo, Tag::TunOption},
+    Spec{'\0', "tun-csum", kNo, Tag::TunOption},
+    Spec{'\0', "tun-remcsum", kNo, Tag::TunOption},
+    Spec{'\0', "socket", kReq, Tag::Socket},
+};
+
+const Spec* find_long(std::string_view name) {
+    for (const Spec& s : kSpecs) {
+        if (s.long_name == name) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+const Spec* find_short(char c) {
+    for (const Spec& s : kSpecs) {
+        if (s.short_name != '\0' && s.short_name == c) {
+            return &s;
+        }
+    }
+    return nullptr;
+}
+
+// ---- ipvsadm's command/option compatibility table ----
+
+// Options in ipvsadm's optnames order (the ones dirigo implements).
+enum OptIdx : unsigned {
+    kOptNumeric,
+    kOptConnection,
+    kOptService,
+    kOptScheduler,
+    kOptPersistent,
+    kOptNetmask,
+    kOptServer,
+    kOptForward,
+    kOptWeight,
+    kOptUThreshold,
+    kOptLThreshold,
+    kOptTimeout,
+    kOptDaemon,
+    kOptStats,
+    kOptRate,
+    kOptThresholds,
+    kOptPersistentConn,
+    kOptNoSort,
+    kOptExact,
+    kOptOps,
+    kOptSchedFlags,
+    kNumOpts,
+};
+
+constexpr std::array<std::string_view, kNumOpts> kOptNames = {
+    "numeric",  "connection", "service-address", "scheduler",   "persistent",
+    "netmask",  "real-server", "forwarding-method", "weight",   "u-threshold",
+    "l-threshold", "timeout",  "daemon",          "stats",       "rate",
+    "thresholds", "persistent-conn", "nosort",    "exact",       "ops",
+    "sched-flags",
+};
+
+// Commands in ipvsadm's cmdnames order (without the sync daemon ones).
+enum CmdIdx : unsigned {
+    kCmdAdd,
+    kCmdEdit,
+    kCmdDel,
+    kCmdFlush,
+    kCmdList,
+    kCmdAddDest,
+    kCmdDelDest,
+    kCmdEditDest,
+    kCmdTimeout,
+    kCmdRestore,
+    kCmdSave,
+    kCmdZero,
+    kNumCmds,
+};
+
+constexpr std::array<std::string_view, kNumCmds> kCmdNames = {
+    "add-service", "edit-service", "delete-service", "flush",   "list",    "add-server",
+    "delete-server", "edit-server", "set",           "restore", "save",    "zero",
+};
+
+// '+' compulsory, 'x' illegal, '1' at most one of the '1's, ' ' optional; as in ipvsadm.
+// Columns:                          n c s s p M r f w x y t d s r t p s e o b
+//                                       v c     f   w       o m t a h c r x p
+constexpr std::array<std::string_view, kNumCmds> kCmdVsOpts = {
+    "xx+   xxxxxxxxxxxxx  ",  // add-service
+    "xx+   xxxxxxxxxxxxx  ",  // edit-service
+    "xx+xxxxxxxxxxxxxxxxxx",  // delete-service
+    "xxxxxxxxxxxxxxxxxxxxx",  // flush
+    " 11xxxxxxxx11      xx",  // list
+    "xx+xxx+    xxxxxxxxxx",  // add-server
+    "xx+xxx+xxxxxxxxxxxxxx",  // delete-server
+    "xx+xxx+    xxxxxxxxxx",  // edit-server
+    "xxxxxxxxxxxxxxxxxxxxx",  // set
+    "xxxxxxxxxxxxxxxxxxxxx",  // restore
+    " xxxxxxxxxxxxxxxxxxxx",  // save
+    "xx xxxxxxxxxxxxxxxxxx",  // zero
+};
+
+constexpr bool table_is_complete() {
+    for (std::string_view row : kCmdVsOpts) {
+        if (row.size() != kNumOpts) {
+            return false;
+        }
+    }
+    return true;
+}
+static_assert(table_is_complete(), "every row of kCmdVsOpts needs one column per option");
+
+CmdIdx cmd_index(Command c) {
+    switch (c) {
+    case Command::AddService: return kCmdAdd;
+    case Command::EditService: return kCmdEdit;
+    case Command::DelService: return kCmdDel;
+    case Command::Clear: return kCmdFlush;
+    case Command::List: return kCmdList;
+    case Command::AddServer: return kCmdAddDest;
+    case Command::DelServer: return kCmdDelDest;
+    case Command::EditServer: return kCmdEditDest;
+    case Command::SetTimeouts: return kCmdTimeout;
+    case Command::Restore: return kCmdRestore;
+    case Command::Save: return kCmdSave;
+    case Command::Zero: return kCmdZero;
+    case Command::Help:
+    case Command::Version:
+        break;
+    }
+    return kNumCmds;
+}
+
+std::optional<ArgError> generic_opt_check(Command cmd, uint32_t options) {
+    const CmdIdx i = cmd_index(cmd);
+    if (i == kNumCmds) {
+        return std::nullopt;
+    }
+    const std::string_view row = kCmdVsOpts[i];
+    const std::string cmd_name(kCmdNames[i]);
+    int exclusive = -1;
+    for (unsigned j = 0; j < kNumOpts; ++j) {
+        const std::string opt_name(kOptNames[j]);
+        if ((options & (1u << j)) == 0) {
+            if (row[j] == '+') {
+                return ArgError{2, "You need to supply the '" + opt_name + "' option for the '" +
+                                       cmd_name + "' command"};
+            }
+            continue;
+        }
+        if (row[j] == 'x') {
+            return ArgError{2, "Illegal '" + opt_name + "' option with the '" + cmd_name +
+                                   "' command"};
+        }
+        if (row[j] == '1') {
+            if (exclusive < 0) {
+                exclusive = static_cast<int>(j);
+                continue;
+            }
+            return ArgError{2, "The option '" + opt_name + "' conflicts with the '" +
+                                   std::string(kOptNames[static_cast<unsigned>(exclusive)]) +
+                                   "' option in the '" + cmd_name + "' command"};
+        }
+    }
+    return std::nullopt;
+}
+
+// ---- value parsers (ipvsadm's string_to_number, parse_service, parse_timeout) ----
+
+std::optional<long long> parse_number(std::string_view s, long long min, long long max) {
+    if (s.empty() || s.size() > 18) {
+        return std::nullopt;
+    }
+    long long v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '9') {
+            return std::nullopt;
+        }
+        v = v * 10 + (c - '0');
+    }
+    if (v < min || v > max) {
+        return std::nullopt;
+    }
+    return v;
+}
+
+bool all_digits(std::string_view s) {
+    for (char c : s) {
+        if (c < '0' || c > '9') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/// "[::1]:80", "2001:db8::1": ipvsadm would take these; dirigo is IPv4 only.
+bool looks_ipv6(std::string_view s) {
+    if (!s.empty() && s.front() == '[') {
+        return true;
+    }
+    const size_t first = s.find(':');
+    return first != std::string_view::npos && s.find(':', first + 1) != std::string_view::npos;
+}
+
+struct AddrPort {
+    cfg::Ip4 addr = 0;
+    uint16_t port = 0;
+    bool has_port = false;
+};
+
+std::optional<cfg::Ip4> parse_host(std::string_view s, const Resolver* res) {
+    if (auto a = cfg::parse_ip4(s)) {
+        return a;
+    }
+    if (res != nullptr && !s.empty()) {
+        return res->host(s);
+    }
+    return std::nullopt;
+}
+
+/// host[:port] with names allowed for both parts, as ipvsadm's parse_service.
+std::optional<AddrPort> parse_addr_port(std::string_view s, cfg::Proto proto,
+                                        const Resolver* res) {
+    if (s.empty() || all_digits(s)) {
+        return std::nullopt;
+    }
+    AddrPort ap;
+    const size_t colon = s.rfind(':');
+    const std::string_view host = colon == std::string_view::npos ? s : s.substr(0, colon);
+    const auto addr = parse_host(host, res);
+    if (!addr) {
+        return std::nullopt;
+    }
+    ap.addr = *addr;
+    if (colon != std::string_view::npos) {
+        ap.has_port = true;
+        const std::string_view port = s.substr(colon + 1);
+        if (auto n = parse_number(port, 0, 65535)) {
+            ap.port = static_cast<uint16_t>(*n);
+        } else if (res != nullptr && !port.empty()) {
+            const auto p = res->service(port, proto);
+            if (!p) {
+                return std::nullopt;
+            }
+            ap.port = *p;
+        } else {
+            return std::nullopt;
+        }
+    }
+    return ap;
+}
+
+ArgError bad(std::string msg) { return ArgError{2, std::move(msg)}; }
+
+/// An ipvsadm feature that dirigo does not have: "-f: firewall-mark services are not supported
+/// by dirigo; use -t or -u".
+ArgError unsupported(std::string msg) { return bad(std::move(msg)); }
+
+// ---- scheduler flags (-b) ----
+
+/// ipvsadm's parse_sched_flags, with its two messages: each comma-separated flag must exist
+/// ("invalid scheduler flag") and suit the scheduler ("incompatible scheduler flag").
+std::optional<ArgError> parse_sched_flags(sched::SchedKind kind, std::string_view text,
+                                          uint32_t& flags) {
+    size_t pos = 0;
+    while (pos <= text.size()) {
+        size_t comma = text.find(',', pos);
+        if (comma == std::string_view::npos) {
+            comma = text.size();
+        }
+        const std::string_view flag = text.substr(pos, comma - pos);
+        pos = comma + 1;
+        if (flag.empty()) {
+            continue;  // strtok skips empty fields
+        }
+        if (!sched::parse_sched_flags(flag)) {
+            return bad("invalid scheduler flag `" + std::string(flag) + "'");
+        }
+        if (!sched::parse_sched_flags(flag, kind)) {
+            return bad("incompatible scheduler flag `" + std::string(flag) + "'");
+        }
+    }
+    const auto all = sched::parse_sched_flags(text, kind);
+    if (!all) {
+        return bad("invalid scheduler flag `" + std::string(text) + "'");
+    }
+    flags = *all;
+    return std::nullopt;
+}
+
+// ---- the parser ----
+
+/// One option occurrence: which option, how it was spelled, and its argument.
+struct Occurrence {
+    const Spec* spec = nullptr;
+    std::string spelled;  // "-t" or "--tcp-service", for messages
+    std::optional<std::string> arg;
+};
+
+/// Splits argv into option occurrences and positional words the way popt does: bundled short
+/// options (-Ln), attached (-t10.0.0.1:80, --weight=3) or separate arguments, an optional
+/// argument (-p) taken from the next word only when that word does not start with '-', and "--"
+/// ending the options.
+struct Tokens {
+    std::vector<Occurrence> occ;
+    std::vector<std::string> positional;
+    /// A syntax error after occ: reported only once the options before it are applied, so
+    /// that (as with popt) "-h --bogus" still shows the help.
+    std::optional<ArgError> error;
+};
+
+Tokens tokenize(std::span<const std::string> args) {
+    Tokens t;
+    std::vector<Occurrence>& occ = t.occ;
+    std::vector<std::string>& positional = t.positional;
+    const auto stop = [&t](ArgError e) {
+        t.error = std::move(e);
+        return std::move(t);
+    };
+    const auto unknown = [](std::string spelled) {
+        return ArgError{255, spelled + ": unknown option", true};
+    };
+    const auto missing = [](std::string spelled) {
+        return ArgError{255, spelled + ": missing argument", true};
+    };
+    bool options_done = false;
+    for (size_t i = 0; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (options_done || a.size() < 2 || a[0] != '-') {
+            positional.push_back(a);
+            continue;
+        }
+        if (a == "--") {
+            options_done = true;
+            continue;
+        }
+        if (a[1] == '-') {
+            const std::string_view body = std::string_view(a).substr(2);
+            const size_t eq = body.find('=');
+            const std::string_view name = body.substr(0, eq);
+            const Spec* spec = find_long(name);
+            const std::string spelled = "--" + std::string(name);
+            if (spec == nullptr) {
+                return stop(unknown(spelled));
+            }
+            Occurrence o{spec, spelled, std::nullopt};
+            if (eq != std::string_view::npos) {
+                if (spec->arg == ArgKind::None) {
+                    return stop(
+                        ArgError{255, spelled + ": option does not take an argument", true});
+                }
+                o.arg = std::string(body.substr(eq + 1));
+            } else if (spec->arg == ArgKind::Required) {
+                if (i + 1 >= args.size()) {
+                    return stop(missing(spelled));
+                }
+                o.arg = args[++i];
+            } else if (spec->arg == ArgKind::Optional && i + 1 < args.size() &&
+                       !args[i + 1].starts_with('-')) {
+                o.arg = args[++i];
+            }
+            occ.push_back(std::move(o));
+            continue;
+        }
+        // A bundle of short options.
+        for (size_t k = 1; k < a.size(); ++k) {
+            const Spec* spec = find_short(a[k]);
+            const std::string spelled = std::string("-") + a[k];
+            if (spec == nullptr) {
+                return stop(unknown(spelled));
+            }
+            Occurrence o{spec, spelled, std::nullopt};
+            if (spec->arg != ArgKind::None) {
+                std::string_view rest = std::string_view(a).substr(k + 1);
+                if (rest.starts_with('=')) {
+                    rest.remove_prefix(1);
+                }
+                if (!rest.empty()) {
+                    o.arg = std::string(rest);
+                } else if (spec->arg == ArgKind::Required) {
+                    if (i + 1 >= args.size()) {
+                        return stop(missing(spelled));
+                    }
+                    o.arg = args[++i];
+                } else if (i + 1 < args.size() && !args[i + 1].starts_with('-')) {
+                    o.arg = args[++i];
+                }
+                occ.push_back(std::move(o));
+                break;  // the rest of the word was the argument
+            }
+            occ.push_back(std::move(o));
+        }
+    }
+    return t;
+}
+
+/// Everything the options said, before the per-command checks.
+struct State {
+    std::optional<Command> cmd;
+    uint32_t options = 0;
+    cfg::Service service;
+    std::optional<AddrPort> server;
+    cfg::RealServer dest;
+    std::optional<std::string> sched_flags;
+    FormatOpts fmt;
+    std::string socket;
+    bool socket_given = false;
+};
+
+std::optional<ArgError> set_command(State& st, Command c) {
+    if (st.cmd) {
+        return bad("multiple commands specified");
+    }
+    st.cmd = c;
+    return std::nullopt;
+}
+
+std::optional<ArgError> set_option(State& st, OptIdx o) {
+    if ((st.options & (1u << o)) != 0) {
+        return bad("multiple '" + std::string(kOptNames[o]) + "' options specified");
+    }
+    st.options |= 1u << o;
+    return std::nullopt;
+}
+
+std::optional<ArgError> parse_timeout(const std::string& s, uint32_t min, uint32_t& out) {
+    const auto v = parse_number(s, min, kMaxTimeout);
+    if (!v) {
+        return bad("invalid timeout value `" + s + "' specified");
+    }
+    out = static_cast<uint32_t>(*v);
+    return std::nullopt;
+}
+
+/// Applies one option occurrence to the state.
+std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& env) {
+    const std::string arg = o.arg.value_or("");
+    switch (o.spec->tag) {
+    case Tag::CmdAddService: return set_command(st, Command::AddService);
+    case Tag::CmdEditService: return set_command(st, Command::EditService);
+    case Tag::CmdDelService: return set_command(st, Command::DelService);
+    case Tag::CmdClear: return set_command(st, Command::Clear);
+    case Tag::CmdList: return set_command(st, Command::List);
+    case Tag::CmdZero: return set_command(st, Command::Zero);
+    case Tag::CmdAddServer: return set_command(st, Command::AddServer);
+    case Tag::CmdEditServer: return set_command(st, Command::EditServer);
+    case Tag::CmdDelServer: return set_command(st, Command::DelServer);
+    case Tag::CmdSet: return set_command(st, Command::SetTimeouts);
+    case Tag::CmdHelp: return set_command(st, Command::Help);
+    case Tag::CmdVersion: return set_command(st, Command::Version);
+    case Tag::CmdRestore: return set_command(st, Command::Restore);
+    case Tag::CmdSave: return set_command(st, Command::Save);
+    case Tag::Tcp:
+    case Tag::Udp: {
+        if (auto e = set_option(st, kOptService)) {
+            return e;
+        }
+        st.service.key.proto = o.spec->tag == Tag::Tcp ? cfg::Proto::Tcp : cfg::Proto::Udp;
+        if (looks_ipv6(arg)) {
+            return unsupported(arg + ": IPv6 services are not supported by dirigo");
+        }
+        const auto ap = parse_addr_port(arg, st.service.key.proto, env.resolver);
+        if (!ap) {
+            return bad("illegal virtual server address[:port] specified");
+        }
+        st.service.key.addr = ap->addr;
+        st.service.key.port = ap->port;
+        return std::nullopt;
+    }
+    case Tag::Scheduler:
+        if (auto e = set_option(st, kOptScheduler)) {
+            return e;
+        }
+        st.service.scheduler = arg;
+        return std::nullopt;
+    case Tag::Persistent:
+        if (auto e = set_option(st, kOptPersistent)) {
+            return e;
+        }
+        st.service.flags |= cfg::kSvcPersistent;
+        st.service.timeout = kDefaultPersistTimeout;
+        if (o.arg) {
+            return parse_timeout(arg, 1, st.service.timeout);
+        }
+        return std::nullopt;
+    case Tag::Netmask: {
+        if (auto e = set_option(st, kOptNetmask)) {
+            return e;
+        }
+        const auto m = parse_host(arg, env.resolver);
+        if (!m) {
+            return bad("illegal virtual server persistent mask specified");
+        }
+        st.service.netmask = *m;
+        return std::nullopt;
+    }
+    case Tag::Server: {
+        if (auto e = set_option(st, kOptServer)) {
+            return e;
+        }
+        if (looks_ipv6(arg)) {
+            return unsupported(arg + ": IPv6 real servers are not supported by dirigo");
+        }
+        st.server = parse_addr_port(arg, st.service.key.proto, env.resolver);
+        if (!st.server) {
+            return bad("illegal real server address[:port] specified");
+        }
+        return std::nullopt;
+    }
+    case Tag::Masq:
+    case Tag::Ipip:
+    case Tag::Gate:
+        if (auto e = set_option(st, kOptForward)) {
+            return e;
+        }
+        st.dest.fwd = o.spec->tag == Tag::Masq   ? cfg::Fwd::Masq
+                      : o.spec->tag == Tag::Ipip ? cfg::Fwd::Tunnel
+                                                 : cfg::Fwd::Route;
+        return std::nullopt;
+    case Tag::Weight: {
+        if (auto e = set_option(st, kOptWeight)) {
+            return e;
+        }
+        const auto w = parse_number(arg, 0, kMaxWeight);
+        if (!w) {
+            return bad("illegal weight specified");
+        }
+        st.dest.weight = static_cast<int32_t>(*w);
+        return std::nullopt;
+    }
+    case Tag::UThreshold:
+    case Tag::LThreshold: {
+        const bool upper = o.spec->tag == Tag::UThreshold;
+        if (auto e = set_option(st, upper ? kOptUThreshold : kOptLThreshold)) {
+            return e;
+        }
+        const auto v = parse_number(arg, 0, INT_MAX);
+        if (!v) {
+            return bad(upper ? "illegal u_threshold specified" : "illegal l_threshold specified");
+        }
+        (upper ? st.dest.u_threshold : st.dest.l_threshold) = static_cast<uint32_t>(*v);
+        return std::nullopt;
+    }
+    case Tag::Numeric:
+        st.fmt.numeric = true;
+        return set_option(st, kOptNumeric);
+    case Tag::Connection: return set_option(st, kOptConnection);
+    case Tag::Timeout: return set_option(st, kOptTimeout);
+    case Tag::Daemon: return set_option(st, kOptDaemon);
+    case Tag::Stats:
+        st.fmt.stats = true;
+        return set_option(st, kOptStats);
+    case Tag::Rate:
+        st.fmt.rate = true;
+        return set_option(st, kOptRate);
+    case Tag::Thresholds:
+        st.fmt.thresholds = true;
+        return set_option(st, kOptThresholds);
+    case Tag::PersistentConn:
+        st.fmt.persistent_conn = true;
+        return set_option(st, kOptPersistentConn);
+    case Tag::NoSort:
+        st.fmt.nosort = true;
+        return set_option(st, kOptNoSort);
+    case Tag::Sort:
+        return std::nullopt;  // sorting is the default; accepted for compatibility
+    case Tag::Exact:
+        st.fmt.exact = true;
+        return set_option(st, kOptExact);
+    case Tag::Ops:
+        st.service.flags |= cfg::kSvcOnePacket;
+        return set_option(st, kOptOps);
+    case Tag::SchedFlags:
+        st.sched_flags = arg;
+        return set_option(st, kOptSchedFlags);
+    case Tag::Socket:
+        if (st.socket_given) {
+            return bad("multiple 'socket' options specified");
+        }
+        if (arg.empty()) {
+            return bad("illegal socket path specified");
+        }
+        st.socket = arg;
+        st.socket_given = true;
+        return std::nullopt;
+    case Tag::Fwmark:
+        return unsupported(o.spelled +
+                           ": firewall-mark services are not supported by dirigo; use -t or -u");
+    case Tag::Sctp: return unsupported(o.spelled + ": SCTP services are not supported by dirigo");
+    case Tag::Ipv6: return unsupported(o.spelled + ": IPv6 is not supported by dirigo");
+    case Tag::Pe: return unsupported(o.spelled + ": persistence engines are not supported by dirigo");
+    case Tag::StartDaemon:
+    case Tag::StopDaemon:
+    case Tag::SyncOption:
+        return unsupported(o.spelled + 
+                           ": the connection sync daemon is not supported by dirigo");
+    case Tag::TunOption:
+        return unsupported(o.spelled + ": tunnel options are not supported by dirigo");
+    }
+    return std::nullopt;
+}
+
+Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseEnv& env) {
+    Tokens tok = tokenize(args);
+    const std::vector<std::string>& positional = tok.positional;
+
+    State st;
+    st.socket = env.socket;
+    st.dest.fwd = cfg::Fwd::Route;  // ipvsadm's default forwarding method is -g
+    st.service.scheduler.clear();
+    for (const Occurrence& o : tok.occ) {
+        if (auto e = apply(st, o, env)) {
+            return *e;
+        }
+        // -h and -v end parsing as soon as they are seen, as in ipvsadm.
+        if (st.cmd == Command::Help || st.cmd == Command::Version) {
+            Invocation inv;
+            inv.cmd = *st.cmd;
+            return inv;
+        }
+    }
+    if (tok.error) {
+        return *tok.error;
+    }
+    if (!st.cmd) {
+        return ArgError{255, "", true};
+    }
+    const Command cmd = *st.cmd;
+
+    cfg::TimeoutCfg timeouts;
+    size_t used = 0;
+    if (cmd == Command::SetTimeouts) {
+        if (positional.size() < 3) {
+            return bad("--set option requires 3 timeout values");
+        }
+        if (auto e = parse_timeout(positional[0], 0, timeouts.tcp)) {
+            return *e;
+        }
+        if (auto e = parse_timeout(positional[1], 0, timeouts.tcp_fin)) {
+            return *e;
+        }
+        if (auto e = parse_timeout(positional[2], 0, timeouts.udp)) {
+            return *e;
+        }
+        used = 3;
+    }
+    if (positional.size() > used) {
+        return bad("unexpected argument " + positional[used]);
+    }
+
+    if (auto e = generic_opt_check(cmd, st.options)) {
+        return *e;
+    }
+
+    Invocation inv;
+    inv.cmd = cmd;
+    inv.fmt = st.fmt;
+    inv.socket = st.socket;
+    inv.socket_given = st.socket_given;
+    Request& req = inv.request;
+    req.service.key = st.service.key;
+    const bool has_service = (st.options & (1u << kOptService)) != 0;
+
+    switch (cmd) {
+    case Command::AddService:
+    case Command::EditService: {
+        if (st.service.key.port == 0 && (st.service.flags & cfg::kSvcPersistent) == 0) {
+            return bad("Zero port specified for non-persistent service");
+        }
+        if ((st.service.flags & cfg::kSvcOnePacket) != 0 &&
+            st.service.key.proto != cfg::Proto::Udp) {
+            return bad("One-Packet Scheduling is only for UDP virtual services");
+        }
+        if (st.service.scheduler.empty()) {
+            st.service.scheduler = "wlc";  // ipvsadm's default scheduler
+        }
+        const auto kind = sched::parse_sched(st.service.scheduler);
+        if (!kind) {
+            return bad("unknown scheduler `" + st.service.scheduler +
+                       "'; valid schedulers are: " + sched::sched_names());
+        }
+        st.service.scheduler = std::string(sched::sched_name(*kind));
+        if (st.sched_flags) {
+            uint32_t flags = 0;
+            if (auto e = parse_sched_flags(*kind, *st.sched_flags, flags)) {
+                return *e;
+            }
+            st.service.flags &= ~(cfg::kSvcSched1 | cfg::kSvcSched2 | cfg::kSvcSched3);
+            st.service.flags |= flags;
+        }
+        req.op = cmd == Command::AddService ? Op::AddService : Op::EditService;
+        req.service = st.service;
+        break;
+    }
+    case Command::DelService: req.op = Op::DelService; break;
+    case Command::Clear: req.op = Op::Clear; break;
+    case Command::AddServer:
+    case Command::EditServer:
+    case Command::DelServer: {
+        cfg::RealServer& d = st.dest;
+        d.addr = st.server->addr;
+        d.port = st.server->has_port ? st.server->port : st.service.key.port;
+        if (cmd != Command::DelServer && d.fwd != cfg::Fwd::Masq) {
+            // Direct routing and tunnelling do not rewrite ports: the real server must listen
+            // on the service's port. ipvsadm silently forces it; a different port is a mistake
+            // worth reporting.
+            if (st.service.key.port != 0 && d.port != st.service.key.port) {
+                return bad("cannot map service port " + std::to_string(st.service.key.port) +
+                           " to real server port " + std::to_string(d.port) + " with " +
+                           (d.fwd == cfg::Fwd::Route ? "direct routing (-g, the default)"
+                                                     : "tunnelling (-i)") +
+                           ": port mapping needs masquerading (-m)");
+            }
+            d.port = st.service.key.port;
+        }
+        req.op = cmd == Command::AddServer    ? Op::AddDest
+                 : cmd == Command::EditServer ? Op::EditDest
+                                              : Op::DelDest;
+        req.dest = d;
+        break;
+    }
+    case Command::SetTimeouts:
+        req.op = Op::SetTimeouts;
+        req.timeouts = timeouts;
+        break;
+    case Command::Zero:
+        req.op = Op::Zero;
+        req.has_key = has_service;
+        break;
+    case Command::Save:
+        req.op = Op::List;
+        break;
+    case Command::List: {
+        const uint32_t o = st.options;
+        const auto any = [o](std::initializer_list<OptIdx> l) {
+            for (OptIdx i : l) {
+                if ((o & (1u << i)) != 0) {
+                    return true;
+                }
+            }
+            return false;
+        };
+        if ((any({kOptConnection, kOptTimeout, kOptDaemon}) &&
+             any({kOptStats, kOptRate, kOptThresholds})) ||
+            (any({kOptTimeout, kOptDaemon}) && any({kOptPersistentConn}))) {
+            return bad("options conflicts in the list command");
+        }
+        if (any({kOptConnection})) {
+            inv.list = ListWhat::Conns;
+            req.op = Op::ListConns;
+        } else if (has_service) {
+            inv.list = ListWhat::Service;
+            req.op = Op::List;
+            req.has_key = true;
+        } else if (any({kOptTimeout})) {
+            inv.list = ListWhat::Timeouts;
+            req.op = Op::GetTimeouts;
+        } else if (any({kOptDaemon})) {
+            inv.list = ListWhat::Daemon;
+            req.op = Op::Ping;
+        } else {
+            inv.list = ListWhat::All;
+            req.op = Op::List;
+        }
+        break;
+    }
+    case Command::Restore:
+    case Command::Help:
+    case Command::Version:
+        break;
+    }
+    return inv;
+}
+
+}  // namespace
+
+Outcome<Invocation> parse_args(std::span<const std::string> args, const ParseEnv& env) {
+    if (args.empty()) {
+        // Like ipvsadm with no arguments: list the table (names resolved).
+        Invocation inv;
+        inv.socket = env.socket;
+        inv.request.op = Op::List;
+        return inv;
+    }
+    return parse_tokens(args, env);
+}
+
+std::vector<std::string> split_words(std::string_view line) {
+    std::vector<std::string> words;
+    std::string cur;
+    bool in_word = false;
+    char quote = '\0';
+    for (char c : line) {
+        if (quote != '\0') {
+            if (c == quote) {
+                quote = '\0';
+            } else {
+                cur.push_back(c);
+            }
+            continue;
+        }
+        if (c == '\'' || c == '"') {
+            quote = c;
+            in_word = true;
+        } else if (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f') {
+            if (in_word) {
+                words.push_back(std::move(cur));
+                cur.clear();
+                in_word = false;
+            }
+        } else {
+            cur.push_back(c);
+            in_word = true;
+        }
+    }
+    if (in_word) {
+        words.push_back(std::move(cur));
+    }
+    return words;
+}
+
+Outcome<Request> parse_restore(std::string_view text, const Resolver* resolver) {
+    Request batch;
+    batch.op = Op::Batch;
+    ParseEnv env;
+    env.resolver = resolver;
+    size_t line_no = 0;
+    while (!text.empty()) {
+        ++line_no;
+        const size_t nl = text.find('\n');
+        const std::string_view line = text.substr(0, nl);
+        text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
+
+        const std::vector<std::string> words = split_words(line);
+        if (words.empty() || words.front().starts_with('#')) {
+            continue;
+        }
+        const std::string where = "line " + std::to_string(line_no) + ": ";
+        Outcome<Invocation> inv = parse_tokens(words, env);
+        if (!inv.ok()) {
+            ArgError e = inv.error();
+            e.message = where + (e.message.empty() ? "no command given" : e.message);
+            e.try_help = false;
+            return e;
+        }
+        switch (inv.value().cmd) {
+        case Command::AddService:
+        case Command::EditService:
+        case Command::DelService:
+        case Command::Clear:
+        case Command::AddServer:
+        case Command::EditServer:
+        case Command::DelServer:
+        case Command::SetTimeouts:
+        case Command::Zero:
+            break;
+        case Command::List:
+        case Command::Restore:
+        case Command::Save:
+        case Command::Help:
+        case Command::Version:
+            return ArgError{2, where + "only commands that change rules (-A -E -D -C -a -e -d "
+                                       "-Z --set) are allowed in restore input"};
+        }
+        if (inv.value().socket_given) {
+            return ArgError{2, where + "--socket is not allowed in restore input"};
+        }
+        batch.batch.push_back(std::move(inv.value().request));
+    }
+    return batch;
+}
+
+}  // namespace dirigo::ctl::cli

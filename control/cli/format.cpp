@@ -1,2 +1,417 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// placeholder: being written
+#include "control/cli/format.hpp"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+
+#include "config/addr.hpp"
+#include "schedulers/scheduler.hpp"
+
+#ifndef DIRIGO_VERSION
+#define DIRIGO_VERSION "unknown"
+#endif
+
+namespace dirigo::ctl::cli {
+
+namespace {
+
+/// printf into a std::string: the layouts below are ipvsadm's printf formats, kept verbatim so
+/// that column widths can be checked against ipvsadm.c by eye.
+[[gnu::format(printf, 2, 3)]] void appendf(std::string& out, const char* fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = std::vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        return;
+    }
+    if (static_cast<size_t>(n) < sizeof(buf)) {
+        out.append(buf, static_cast<size_t>(n));
+        return;
+    }
+    std::string big(static_cast<size_t>(n) + 1, '\0');
+    va_start(ap, fmt);
+    std::vsnprintf(big.data(), big.size(), fmt, ap);
+    va_end(ap);
+    big.resize(static_cast<size_t>(n));
+    out += big;
+}
+
+unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
+
+const char* fwd_switch(cfg::Fwd f) {
+    switch (f) {
+    case cfg::Fwd::Masq: return "-m";
+    case cfg::Fwd::Tunnel: return "-i";
+    case cfg::Fwd::Route: return "-g";
+    }
+    return "-g";
+}
+
+bool has_sched_flags(const cfg::Service& s) {
+    return (s.flags & (cfg::kSvcSched1 | cfg::kSvcSched2 | cfg::kSvcSched3)) != 0;
+}
+
+/// "TCP  10.0.0.1:80" for tables (cut at 33 characters, as ipvsadm does), "-t 10.0.0.1:80" for
+/// rules.
+std::string service_name(const cfg::ServiceKey& k, bool rule, const FormatOpts& opts,
+                         const Namer& namer) {
+    const std::string vname = format_addr_port(k.addr, k.port, k.proto, opts, namer);
+    std::string out;
+    if (rule) {
+        appendf(out, "%s %s", k.proto == cfg::Proto::Tcp ? "-t" : "-u", vname.c_str());
+    } else {
+        appendf(out, "%-4s %s", std::string(cfg::proto_name_upper(k.proto)).c_str(),
+                vname.c_str());
+        if (out.size() > 33) {
+            out.resize(33);
+        }
+    }
+    return out;
+}
+
+std::vector<ServiceInfo> sorted_services(const std::vector<ServiceInfo>& in,
+                                         const FormatOpts& opts) {
+    std::vector<ServiceInfo> out = in;
+    if (!opts.nosort) {
+        std::stable_sort(out.begin(), out.end(), [](const ServiceInfo& a, const ServiceInfo& b) {
+            return a.service.key < b.service.key;
+        });
+    }
+    return out;
+}
+
+/// "rr|wrr|lc|...", the way ipvsadm's usage lists schedulers.
+std::string sched_names_for_usage() {
+    std::string names = sched::sched_names();
+    std::replace(names.begin(), names.end(), ' ', '|');
+    return names;
+}
+
+}  // namespace
+
+std::string format_addr_port(cfg::Ip4 addr, uint16_t port, cfg::Proto proto,
+                             const FormatOpts& opts, const Namer& namer) {
+    if (opts.numeric) {
+        return cfg::format_endpoint(addr, port);
+    }
+    std::string host = namer.host(addr).value_or(cfg::format_ip4(addr));
+    std::string svc = namer.service(port, proto).value_or(std::to_string(port));
+    return host + ":" + svc;
+}
+
+std::string format_largenum(uint64_t v, bool exact) {
+    std::string out;
+    if (exact) {
+        const int len = std::snprintf(nullptr, 0, "%llu", ull(v));
+        appendf(out, "%*llu", len <= 8 ? 9 : len + 1, ull(v));
+    } else if (v < 100000000ULL) {
+        appendf(out, "%9llu", ull(v));
+    } else if (v < 1000000000ULL) {
+        appendf(out, "%8lluK", ull(v / 1000ULL));
+    } else if (v < 100000000000ULL) {
+        appendf(out, "%8lluM", ull(v / 1000000ULL));
+    } else if (v < 100000000000000ULL) {
+        appendf(out, "%8lluG", ull(v / 1000000000ULL));
+    } else {
+        appendf(out, "%8lluT", ull(v / 1000000000000ULL));
+    }
+    return out;
+}
+
+std::string format_banner(const Info& info) {
+    std::string out;
+    appendf(out, "Dirigo Virtual Server version %s (size=%u)\n", info.version.c_str(),
+            info.conn_table_size);
+    return out;
+}
+
+std::string format_title(const FormatOpts& opts) {
+    std::string out;
+    if (opts.stats) {
+        appendf(out, "%-33s %8s %8s %8s %8s %8s\n  -> RemoteAddress:Port\n",
+                "Prot LocalAddress:Port", "Conns", "InPkts", "OutPkts", "InBytes", "OutBytes");
+    } else if (opts.rate) {
+        appendf(out, "%-33s %8s %8s %8s %8s %8s\n  -> RemoteAddress:Port\n",
+                "Prot LocalAddress:Port", "CPS", "InPPS", "OutPPS", "InBPS", "OutBPS");
+    } else if (opts.thresholds) {
+        appendf(out, "%-33s %-10s %-10s %-10s %-10s\n  -> RemoteAddress:Port\n",
+                "Prot LocalAddress:Port", "Uthreshold", "Lthreshold", "ActiveConn", "InActConn");
+    } else if (opts.persistent_conn) {
+        appendf(out, "%-33s %-9s %-11s %-10s %-10s\n  -> RemoteAddress:Port\n",
+                "Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn", "InActConn");
+    } else {
+        out += "Prot LocalAddress:Port Scheduler Flags\n"
+               "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n";
+    }
+    return out;
+}
+
+std::string sched_flags_text(const cfg::Service& svc) {
+    // The names depend on the scheduler (sh-port, mh-port, flag-2 are one bit), as in ipvsadm's
+    // print_sched_flags; a name this build does not know prints the generic flag-N names.
+    const auto kind = sched::parse_sched(svc.scheduler);
+    return sched::format_sched_flags(kind.value_or(sched::SchedKind::Rr), svc.flags);
+}
+
+std::string format_service(const ServiceInfo& si, const FormatOpts& opts, const Namer& namer) {
+    const cfg::Service& s = si.service;
+    const std::string svc = service_name(s.key, false, opts, namer);
+    std::string out;
+    if (opts.stats) {
+        appendf(out, "%-33s", svc.c_str());
+        out += format_largenum(si.stats.conns, opts.exact);
+        out += format_largenum(si.stats.inpkts, opts.exact);
+        out += format_largenum(si.stats.outpkts, opts.exact);
+        out += format_largenum(si.stats.inbytes, opts.exact);
+        out += format_largenum(si.stats.outbytes, opts.exact);
+    } else if (opts.rate) {
+        appendf(out, "%-33s", svc.c_str());
+        out += format_largenum(si.rates.cps, opts.exact);
+        out += format_largenum(si.rates.inpps, opts.exact);
+        out += format_largenum(si.rates.outpps, opts.exact);
+        out += format_largenum(si.rates.inbps, opts.exact);
+        out += format_largenum(si.rates.outbps, opts.exact);
+    } else {
+        appendf(out, "%s %s", svc.c_str(), s.scheduler.c_str());
+        if (has_sched_flags(s)) {
+            out += " (" + sched_flags_text(s) + ")";
+        }
+        if ((s.flags & cfg::kSvcPersistent) != 0) {
+            appendf(out, " persistent %u", s.timeout);
+            if (s.netmask != 0xffffffffu) {
+                out += " mask " + cfg::format_ip4(s.netmask);
+            }
+        }
+        if ((s.flags & cfg::kSvcOnePacket) != 0) {
+            out += " ops";
+        }
+    }
+    out += "\n";
+
+    std::vector<DestInfo> dests = si.dests;
+    if (!opts.nosort) {
+        std::stable_sort(dests.begin(), dests.end(), [](const DestInfo& a, const DestInfo& b) {
+            if (a.server.addr != b.server.addr) {
+                return a.server.addr < b.server.addr;
+            }
+            return a.server.port < b.server.port;
+        });
+    }
+    for (const DestInfo& d : dests) {
+        std::string dname =
+            format_addr_port(d.server.addr, d.server.port, s.key.proto, opts, namer);
+        if (dname.size() > 28) {
+            dname.resize(28);
+        }
+        const char* dn = dname.c_str();
+        if (opts.stats) {
+            appendf(out, "  -> %-28s", dn);
+            out += format_largenum(d.stats.conns, opts.exact);
+            out += format_largenum(d.stats.inpkts, opts.exact);
+            out += format_largenum(d.stats.outpkts, opts.exact);
+            out += format_largenum(d.stats.inbytes, opts.exact);
+            out += format_largenum(d.stats.outbytes, opts.exact);
+            out += "\n";
+        } else if (opts.rate) {
+            // ipvsadm prints the per-destination packet rates unscaled.
+            appendf(out, "  -> %-28s %8llu %8llu %8llu", dn, ull(d.rates.cps), ull(d.rates.inpps),
+                    ull(d.rates.outpps));
+            out += format_largenum(d.rates.inbps, opts.exact);
+            out += format_largenum(d.rates.outbps, opts.exact);
+            out += "\n";
+        } else if (opts.thresholds) {
+            appendf(out, "  -> %-28s %-10u %-10u %-10u %-10u\n", dn, d.server.u_threshold,
+                    d.server.l_threshold, d.active, d.inactive);
+        } else if (opts.persistent_conn) {
+            appendf(out, "  -> %-28s %-9d %-11u %-10u %-10u\n", dn, d.server.weight,
+                    d.persistent, d.active, d.inactive);
+        } else {
+            appendf(out, "  -> %-28s %-7s %-6d %-10u %-10u\n", dn,
+                    std::string(cfg::fwd_name(d.server.fwd)).c_str(), d.server.weight, d.active,
+                    d.inactive);
+        }
+    }
+    return out;
+}
+
+std::string format_list(const Info& info, const std::vector<ServiceInfo>& services,
+                        const FormatOpts& opts, const Namer& namer) {
+    std::string out = format_banner(info);
+    out += format_title(opts);
+    for (const ServiceInfo& si : sorted_services(services, opts)) {
+        out += format_service(si, opts, namer);
+    }
+    return out;
+}
+
+std::string format_save(const std::vector<ServiceInfo>& services, const FormatOpts& opts,
+                        const Namer& namer) {
+    std::string out;
+    for (const ServiceInfo& si : sorted_services(services, opts)) {
+        const cfg::Service& s = si.service;
+        const std::string svc = service_name(s.key, true, opts, namer);
+        appendf(out, "-A %s -s %s", svc.c_str(), s.scheduler.c_str());
+        if ((s.flags & cfg::kSvcPersistent) != 0) {
+            appendf(out, " -p %u", s.timeout);
+            if (s.netmask != 0xffffffffu) {
+                out += " -M " + cfg::format_ip4(s.netmask);
+            }
+        }
+        if ((s.flags & cfg::kSvcOnePacket) != 0) {
+            out += " -o";
+        }
+        if (has_sched_flags(s)) {
+            out += " -b " + sched_flags_text(s);
+        }
+        out += "\n";
+        std::vector<DestInfo> dests = si.dests;
+        if (!opts.nosort) {
+            std::stable_sort(dests.begin(), dests.end(),
+                             [](const DestInfo& a, const DestInfo& b) {
+                                 if (a.server.addr != b.server.addr) {
+                                     return a.server.addr < b.server.addr;
+                                 }
+                                 return a.server.port < b.server.port;
+                             });
+        }
+        for (const DestInfo& d : dests) {
+            const std::string dname =
+                format_addr_port(d.server.addr, d.server.port, s.key.proto, opts, namer);
+            appendf(out, "-a %s -r %s %s -w %d\n", svc.c_str(), dname.c_str(),
+                    fwd_switch(d.server.fwd), d.server.weight);
+        }
+    }
+    return out;
+}
+
+std::string format_conns(const std::vector<ConnInfo>& conns, const FormatOpts& opts,
+                         const Namer& namer) {
+    std::string out = "IPVS connection entries\n";
+    appendf(out, "pro expire %-11s %-18s %-18s %s\n", "state", "source", "virtual",
+            "destination");
+    for (const ConnInfo& c : conns) {
+        // /proc/net/ip_vs_conn shows whole seconds left; ipvsadm prints them as mm:ss.
+        const uint32_t secs = c.expires_ms / 1000;
+        char expire[16];
+        std::snprintf(expire, sizeof(expire), "%02u:%02u", secs / 60, secs % 60);
+        const std::string cname = format_addr_port(c.caddr, c.cport, c.proto, opts, namer);
+        const std::string vname = format_addr_port(c.vaddr, c.vport, c.proto, opts, namer);
+        const std::string dname = format_addr_port(c.daddr, c.dport, c.proto, opts, namer);
+        appendf(out, "%-3s %-6s %-11s %-18s %-18s %s\n",
+                std::string(cfg::proto_name_upper(c.proto)).c_str(), expire, c.state.c_str(),
+                cname.c_str(), vname.c_str(), dname.c_str());
+    }
+    return out;
+}
+
+std::string format_timeouts(const cfg::TimeoutCfg& t) {
+    std::string out;
+    appendf(out, "Timeout (tcp tcpfin udp): %u %u %u\n", t.tcp, t.tcp_fin, t.udp);
+    return out;
+}
+
+std::string error_message(Op op, Errc code, std::string_view daemon_message) {
+    if (op == Op::Batch && !daemon_message.empty()) {
+        return std::string(daemon_message);
+    }
+    const bool dest_op = op == Op::AddDest || op == Op::EditDest || op == Op::DelDest;
+    switch (code) {
+    case Errc::ServiceExists: return "Service already exists";
+    case Errc::NoService: return dest_op ? "Service not defined" : "No such service";
+    case Errc::DestExists: return "Destination already exists";
+    case Errc::NoDest: return "No such destination";
+    case Errc::NoScheduler: return "Scheduler or persistence engine not found";
+    case Errc::Ok:
+    case Errc::Invalid:
+    case Errc::Unsupported:
+    case Errc::Protocol:
+    case Errc::Resource:
+    case Errc::Internal:
+    case Errc::Io:
+        break;
+    }
+    if (!daemon_message.empty()) {
+        return std::string(daemon_message);
+    }
+    return std::string(op_name(op)) + " failed: " + std::string(errc_name(code));
+}
+
+std::string version_text() {
+    return "dirigoadm v" DIRIGO_VERSION " (ipvsadm v1.31 compatible command line)\n";
+}
+
+std::string usage_text(std::string_view program) {
+    const std::string p(program);
+    std::string out = version_text();
+    out += "Usage:\n";
+    out += "  " + p + " -A|E virtual-service [-s scheduler] [-p [timeout]] [-M netmask] " +
+           "[-b sched-flags] [-o]\n";
+    out += "  " + p + " -D virtual-service\n";
+    out += "  " + p + " -C\n";
+    out += "  " + p + " -R\n";
+    out += "  " + p + " -S [-n]\n";
+    out += "  " + p + " -a|e virtual-service -r server-address [options]\n";
+    out += "  " + p + " -d virtual-service -r server-address\n";
+    out += "  " + p + " -L|l [virtual-service] [options]\n";
+    out += "  " + p + " -Z [virtual-service]\n";
+    out += "  " + p + " --set tcp tcpfin udp\n";
+    out += "  " + p + " -h\n\n";
+    out += "Commands:\n"
+           "Either long or short options are allowed.\n"
+           "  --add-service     -A        add virtual service with options\n"
+           "  --edit-service    -E        edit virtual service with options\n"
+           "  --delete-service  -D        delete virtual service\n"
+           "  --clear           -C        clear the whole table\n"
+           "  --restore         -R        restore rules from stdin (all or nothing)\n"
+           "  --save            -S        save rules to stdout\n"
+           "  --add-server      -a        add real server with options\n"
+           "  --edit-server     -e        edit real server with options\n"
+           "  --delete-server   -d        delete real server\n"
+           "  --list            -L|-l     list the table\n"
+           "  --zero            -Z        zero counters in a service or all services\n"
+           "  --set tcp tcpfin udp        set connection timeout values\n"
+           "  --help            -h        display this help message\n"
+           "  --version         -v        display the version\n\n";
+    out += "virtual-service:\n"
+           "  --tcp-service|-t  service-address   service-address is host[:port]\n"
+           "  --udp-service|-u  service-address   service-address is host[:port]\n\n";
+    out += "Options:\n"
+           "  --scheduler    -s scheduler         one of " +
+           sched_names_for_usage() +
+           ",\n"
+           "                                      the default scheduler is wlc.\n"
+           "  --persistent   -p [timeout]         persistent service (default timeout 300)\n"
+           "  --netmask      -M netmask           persistent granularity mask\n"
+           "  --sched-flags  -b flags             scheduler flags (comma-separated)\n"
+           "  --ops          -o                   one-packet scheduling (UDP)\n"
+           "  --real-server  -r server-address    server-address is host (and port)\n"
+           "  --gatewaying   -g                   gatewaying (direct routing) (default)\n"
+           "  --ipip         -i                   ipip encapsulation (tunneling)\n"
+           "  --masquerading -m                   masquerading (NAT); the only method\n"
+           "                                      that may map to another port\n"
+           "  --weight       -w weight            capacity of real server (0-65535)\n"
+           "  --u-threshold  -x uthreshold        upper threshold of connections\n"
+           "  --l-threshold  -y lthreshold        lower threshold of connections\n"
+           "  --connection   -c                   output of current connections\n"
+           "  --timeout                           output of timeout (tcp tcpfin udp)\n"
+           "  --daemon                            output of daemon information (none)\n"
+           "  --stats                             output of statistics information\n"
+           "  --rate                              output of rate information\n"
+           "  --exact                             expand numbers (display exact values)\n"
+           "  --thresholds                        output of thresholds information\n"
+           "  --persistent-conn                   output of persistent connection info\n"
+           "  --nosort                            disable sorting output of service/server "
+           "entries\n"
+           "  --sort                              does nothing, for backwards compatibility\n"
+           "  --numeric      -n                   numeric output of addresses and ports\n"
+           "  --socket path                       control socket of the dirigo daemon\n"
+           "                                      (default $DIRIGO_SOCKET, else " +
+           std::string("/run/dirigo/dirigo.sock") + ")\n";
+    return out;
+}
+
+}  // namespace dirigo::ctl::cli

@@ -26,6 +26,7 @@ namespace {
 using test::Frame;
 using test::ip;
 using test::Mac;
+using Reply = ctl::Reply;
 
 const Mac kClientMac = {0x02, 0xcc, 0, 0, 0, 0x02};
 const Mac kGwMac = {0x02, 0xcc, 0, 0, 0, 0xfe};
@@ -186,7 +187,6 @@ protected:
     std::unique_ptr<dp::Dataplane> dp_;
     std::unique_ptr<ctl::Control> ctl_;
 };
-using Reply = ctl::Reply;
 
 TEST_F(DataplaneTest, AnswersArpForOwnedAddressesIncludingTheVip) {
     for (const char* a : {"10.0.0.1", "10.0.0.100"}) {

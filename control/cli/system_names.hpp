@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// The real name services behind dirigoadm's Resolver and Namer: the system resolver
+/// (getaddrinfo/getnameinfo: /etc/hosts, DNS, /etc/services as nsswitch.conf says). Kept apart
+/// from the pure parsing and formatting code so that tests never depend on the host's name
+/// configuration. IPv4 only, like the rest of dirigo.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "control/cli/args.hpp"
+#include "control/cli/format.hpp"
+
+namespace dirigo::ctl::cli {
+
+/// Forward lookups for -t/-u/-r/-M arguments given as names.
+/// Thread: one thread at a time. Cost: one resolver query per call (may block on DNS).
+class SystemResolver final : public Resolver {
+public:
+    std::optional<cfg::Ip4> host(std::string_view name) const override;
+    std::optional<uint16_t> service(std::string_view name, cfg::Proto proto) const override;
+};
+
+/// Reverse lookups for listings without -n, cached so that a listing asks about each address
+/// and port once. Thread: one thread at a time. Cost: one resolver query per new address.
+class SystemNamer final : public Namer {
+public:
+    std::optional<std::string> host(cfg::Ip4 addr) const override;
+    std::optional<std::string> service(uint16_t port, cfg::Proto proto) const override;
+
+private:
+    mutable std::map<cfg::Ip4, std::optional<std::string>> hosts_;
+    mutable std::map<std::pair<uint16_t, cfg::Proto>, std::optional<std::string>> services_;
+};
+
+}  // namespace dirigo::ctl::cli

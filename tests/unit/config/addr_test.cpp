@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "config/addr.hpp"
+
+#include <string_view>
+
+#include <gtest/gtest.h>
+
+namespace dirigo::cfg {
+namespace {
+
+constexpr Ip4 ip(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+    return (a << 24) | (b << 16) | (c << 8) | d;
+}
+
+TEST(ParseIp4, AcceptsDottedQuads) {
+    EXPECT_EQ(parse_ip4("10.0.0.1"), ip(10, 0, 0, 1));
+    EXPECT_EQ(parse_ip4("0.0.0.0"), Ip4{0});
+    EXPECT_EQ(parse_ip4("255.255.255.255"), Ip4{0xffffffff});
+    EXPECT_EQ(parse_ip4("172.16.0.11"), ip(172, 16, 0, 11));
+    EXPECT_EQ(parse_ip4("1.2.3.4"), Ip4{0x01020304});
+}
+
+TEST(ParseIp4, RejectsMalformed) {
+    for (const std::string_view bad : {
+             "",           "10",         "10.0.0",     "10.0.0.1.",   ".10.0.0.1",   "10..0.1",
+             "10.0.0.1.5", "256.0.0.1",  "10.0.0.256", "10.0.0.1000", "10.0.0.-1",   "10.0.0.+1",
+             "10.0.0.1 ",  " 10.0.0.1",  "10.0.0.1x",  "10.0.0.1/24", "10.0.0.1:80", "a.b.c.d",
+             "010.0.0.1",  // inet_aton would read octal 8
+             "10.0.0.01",  "0x0a.0.0.1",
+         }) {
+        EXPECT_FALSE(parse_ip4(bad).has_value()) << '"' << bad << '"';
+    }
+}
+
+TEST(ParsePrefix, AddressWithLength) {
+    const auto p = parse_prefix("10.0.0.1/24");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->addr, ip(10, 0, 0, 1));  // host part is kept
+    EXPECT_EQ(p->len, 24);
+    EXPECT_EQ(parse_prefix("0.0.0.0/0"), (Prefix{0, 0}));
+    EXPECT_EQ(parse_prefix("1.2.3.4/32"), (Prefix{0x01020304, 32}));
+}
+
+TEST(ParsePrefix, BareAddressIsHostRoute) {
+    EXPECT_EQ(parse_prefix("10.0.0.100"), (Prefix{ip(10, 0, 0, 100), 32}));
+}
+
+TEST(ParsePrefix, RejectsMalformed) {
+    for (const std::string_view bad : {
+             "",
+             "/24",
+             "10.0.0/24",
+             "10.0.0.1/",
+             "10.0.0.1/33",
+             "10.0.0.1/-1",
+             "10.0.0.1/024",
+             "10.0.0.1/24/",
+             "10.0.0.1/2x",
+             "10.0.0.1/24 ",
+             "10.0.0.1/100",
+         }) {
+        EXPECT_FALSE(parse_prefix(bad).has_value()) << '"' << bad << '"';
+    }
+}
+
+TEST(ParseEndpoint, AddressAndPort) {
+    const auto e = parse_endpoint("10.0.0.100:80");
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->addr, ip(10, 0, 0, 100));
+    EXPECT_EQ(e->port, 80);
+    EXPECT_EQ(parse_endpoint("1.2.3.4:1")->port, 1);
+    EXPECT_EQ(parse_endpoint("1.2.3.4:65535")->port, 65535);
+}
+
+TEST(ParseEndpoint, PortZeroOnlyWhenAllowed) {
+    EXPECT_FALSE(parse_endpoint("1.2.3.4:0").has_value());
+    const auto e = parse_endpoint("1.2.3.4:0", true);
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->port, 0);
+    EXPECT_EQ(e->addr, ip(1, 2, 3, 4));
+}
+
+TEST(ParseEndpoint, RejectsMalformed) {
+    for (const std::string_view bad : {
+             "",
+             "1.2.3.4",
+             "1.2.3.4:",
+             ":80",
+             "1.2.3.4:65536",
+             "1.2.3.4:100000",
+             "1.2.3.4:-1",
+             "1.2.3.4:80x",
+             "1.2.3.4:80:81",
+             "1.2.3:80",
+             "1.2.3.4:080",
+             "1.2.3.4 :80",
+             "1.2.3.4:http",
+         }) {
+        EXPECT_FALSE(parse_endpoint(bad, true).has_value()) << '"' << bad << '"';
+    }
+}
+
+TEST(Format, Addresses) {
+    EXPECT_EQ(format_ip4(ip(10, 0, 0, 1)), "10.0.0.1");
+    EXPECT_EQ(format_ip4(0), "0.0.0.0");
+    EXPECT_EQ(format_ip4(0xffffffff), "255.255.255.255");
+    EXPECT_EQ(format_endpoint(ip(172, 16, 0, 11), 8080), "172.16.0.11:8080");
+    EXPECT_EQ(format_prefix({ip(10, 0, 0, 0), 24}), "10.0.0.0/24");
+    EXPECT_EQ(format_prefix({0, 0}), "0.0.0.0/0");
+}
+
+TEST(Format, RoundTrips) {
+    for (const std::string_view s : {"0.0.0.0", "10.0.0.1", "192.168.255.254", "255.0.255.0"}) {
+        EXPECT_EQ(format_ip4(*parse_ip4(s)), s);
+    }
+    for (const std::string_view s : {"0.0.0.0/0", "10.0.0.1/24", "1.2.3.4/32"}) {
+        EXPECT_EQ(format_prefix(*parse_prefix(s)), s);
+    }
+    const auto e = parse_endpoint("10.0.0.100:443");
+    EXPECT_EQ(format_endpoint(e->addr, e->port), "10.0.0.100:443");
+}
+
+TEST(PrefixMask, Lengths) {
+    EXPECT_EQ(prefix_mask(0), Ip4{0});
+    EXPECT_EQ(prefix_mask(1), Ip4{0x80000000});
+    EXPECT_EQ(prefix_mask(24), Ip4{0xffffff00});
+    EXPECT_EQ(prefix_mask(31), Ip4{0xfffffffe});
+    EXPECT_EQ(prefix_mask(32), Ip4{0xffffffff});
+}
+
+TEST(Proto, ParseAndName) {
+    EXPECT_EQ(parse_proto("tcp"), Proto::Tcp);
+    EXPECT_EQ(parse_proto("udp"), Proto::Udp);
+    EXPECT_EQ(parse_proto("TCP"), Proto::Tcp);
+    EXPECT_FALSE(parse_proto("sctp").has_value());
+    EXPECT_FALSE(parse_proto("").has_value());
+    EXPECT_FALSE(parse_proto("tcp ").has_value());
+    EXPECT_EQ(proto_name(Proto::Tcp), "tcp");
+    EXPECT_EQ(proto_name(Proto::Udp), "udp");
+    EXPECT_EQ(proto_name_upper(Proto::Tcp), "TCP");
+    EXPECT_EQ(proto_name_upper(Proto::Udp), "UDP");
+}
+
+TEST(Fwd, ParseAllAliases) {
+    for (const std::string_view s : {"nat", "masq", "Masq"}) {
+        EXPECT_EQ(parse_fwd(s), Fwd::Masq) << s;
+    }
+    for (const std::string_view s : {"dr", "route", "gate", "direct", "Route"}) {
+        EXPECT_EQ(parse_fwd(s), Fwd::Route) << s;
+    }
+    for (const std::string_view s : {"tun", "tunnel", "ipip", "Tunnel"}) {
+        EXPECT_EQ(parse_fwd(s), Fwd::Tunnel) << s;
+    }
+    for (const std::string_view s : {"", "fullnat", "snat", "m", "nat "}) {
+        EXPECT_FALSE(parse_fwd(s).has_value()) << s;
+    }
+}
+
+TEST(Fwd, NamesMatchIpvsadm) {
+    EXPECT_EQ(fwd_name(Fwd::Masq), "Masq");
+    EXPECT_EQ(fwd_name(Fwd::Route), "Route");
+    EXPECT_EQ(fwd_name(Fwd::Tunnel), "Tunnel");
+    // Every name parses back to its value.
+    for (const Fwd f : {Fwd::Masq, Fwd::Route, Fwd::Tunnel}) {
+        EXPECT_EQ(parse_fwd(fwd_name(f)), f);
+    }
+}
+
+}  // namespace
+}  // namespace dirigo::cfg

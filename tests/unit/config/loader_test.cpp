@@ -1,0 +1,800 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "config/loader.hpp"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "config/addr.hpp"
+
+namespace dirigo::cfg {
+namespace {
+
+constexpr Ip4 ip(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+    return (a << 24) | (b << 16) | (c << 8) | d;
+}
+
+// The example of docs/configuration.md, verbatim.
+// Split in two raw strings only to stay within 100 columns; the text is unchanged.
+constexpr std::string_view kExample =
+    R"(eal = [ "-l", "0-1", "--no-pci", "--vdev=net_af_packet0,iface=ext0", )"
+    R"("--vdev=net_af_packet1,iface=int0" ];
+control = { socket = "/run/dirigo/dirigo.sock"; };
+ports = (
+  { name = "ext"; device = "net_af_packet0"; addresses = [ "10.0.0.1/24", "10.0.0.100/32" ]; },
+  { name = "int"; device = "net_af_packet1"; addresses = [ "172.16.0.1/24" ]; }
+);
+routes = ( { prefix = "0.0.0.0/0"; via = "10.0.0.254"; } );
+services = (
+  { protocol = "tcp"; address = "10.0.0.100:80"; scheduler = "rr";
+    servers = ( { address = "172.16.0.11:80"; forward = "nat"; weight = 1; },
+                { address = "172.16.0.12:80"; forward = "nat"; weight = 1; } ); }
+);
+)";
+
+// Three lines every error test starts from; its own text begins on line 4.
+const std::string kBase =
+    "eal = [];\n"
+    "ports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ]; },\n"
+    "          { name = \"int\"; device = \"d1\"; addresses = [ \"172.16.0.1/24\" ]; } );\n";
+
+Result<Config> load(const std::string& text, const LoadOptions& opts = {}) {
+    return load_string(text, "dirigo.conf", opts);
+}
+
+/// Checks that `r` failed with "dirigo.conf:LINE: PATH: ..." whose text contains `what`.
+::testing::AssertionResult fails_with(const Result<Config>& r, int line, std::string_view path,
+                                      std::string_view what, Errc code = Errc::Invalid) {
+    if (r.is_ok()) {
+        return ::testing::AssertionFailure() << "loaded, expected an error";
+    }
+    const Status st = r.status();  // by value: status() returns a copy
+    const std::string& msg = st.message();
+    const std::string head =
+        "dirigo.conf:" + std::to_string(line) + ": " + std::string(path) + ": ";
+    if (msg.rfind(head, 0) != 0) {
+        return ::testing::AssertionFailure()
+               << "message \"" << msg << "\" does not start with \"" << head << "\"";
+    }
+    if (msg.find(what, head.size()) == std::string::npos) {
+        return ::testing::AssertionFailure()
+               << "message \"" << msg << "\" lacks \"" << what << "\"";
+    }
+    if (st.code() != code) {
+        return ::testing::AssertionFailure()
+               << "code " << static_cast<int>(st.code()) << ", expected " << static_cast<int>(code);
+    }
+    return ::testing::AssertionSuccess();
+}
+
+std::optional<std::string> only_rr_and_wlc(std::string_view name) {
+    if (name == "rr" || name == "wlc") {
+        return std::nullopt;
+    }
+    return "unknown scheduler \"" + std::string(name) + "\"";
+}
+
+// ---- the example ----
+
+void expect_example(const Config& c) {
+    EXPECT_EQ(c.eal,
+              (std::vector<std::string>{"-l", "0-1", "--no-pci", "--vdev=net_af_packet0,iface=ext0",
+                                        "--vdev=net_af_packet1,iface=int0"}));
+    EXPECT_EQ(c.control.socket, "/run/dirigo/dirigo.sock");
+    EXPECT_EQ(c.control.mode, 0600u);
+    EXPECT_EQ(c.control.group, "");
+
+    ASSERT_EQ(c.ports.size(), 2u);
+    EXPECT_EQ(c.ports[0].name, "ext");
+    EXPECT_EQ(c.ports[0].device, "net_af_packet0");
+    EXPECT_EQ(c.ports[0].addresses,
+              (std::vector<Prefix>{{ip(10, 0, 0, 1), 24}, {ip(10, 0, 0, 100), 32}}));
+    EXPECT_EQ(c.ports[0].mtu, 1500);
+    EXPECT_EQ(c.ports[1].name, "int");
+    EXPECT_EQ(c.ports[1].device, "net_af_packet1");
+    EXPECT_EQ(c.ports[1].addresses, (std::vector<Prefix>{{ip(172, 16, 0, 1), 24}}));
+    EXPECT_EQ(c.ports[1].mtu, 1500);
+
+    ASSERT_EQ(c.routes.size(), 1u);
+    EXPECT_EQ(c.routes[0].prefix, (Prefix{0, 0}));
+    EXPECT_EQ(c.routes[0].via, ip(10, 0, 0, 254));
+
+    ASSERT_EQ(c.services.size(), 1u);
+    const Service& s = c.services[0];
+    EXPECT_EQ(s.key, (ServiceKey{Proto::Tcp, ip(10, 0, 0, 100), 80}));
+    EXPECT_EQ(s.scheduler, "rr");
+    EXPECT_EQ(s.flags, 0u);
+    EXPECT_EQ(s.timeout, 0u);
+    EXPECT_EQ(s.netmask, 0xffffffffu);
+    ASSERT_EQ(s.servers.size(), 2u);
+    EXPECT_EQ(s.servers[0], (RealServer{ip(172, 16, 0, 11), 80, Fwd::Masq, 1, 0, 0}));
+    EXPECT_EQ(s.servers[1], (RealServer{ip(172, 16, 0, 12), 80, Fwd::Masq, 1, 0, 0}));
+
+    const DataplaneCfg dp;
+    EXPECT_EQ(c.dataplane.conn_table_size, dp.conn_table_size);
+    EXPECT_EQ(c.dataplane.mbufs, dp.mbufs);
+    EXPECT_EQ(c.dataplane.rx_desc, dp.rx_desc);
+    EXPECT_EQ(c.dataplane.tx_desc, dp.tx_desc);
+    EXPECT_EQ(c.dataplane.neighbours, dp.neighbours);
+    EXPECT_EQ(c.dataplane.arp_timeout, dp.arp_timeout);
+    EXPECT_EQ(c.timeouts.tcp, 900u);
+    EXPECT_EQ(c.timeouts.tcp_fin, 120u);
+    EXPECT_EQ(c.timeouts.udp, 300u);
+}
+
+TEST(Loader, ExampleLoadsFieldByField) {
+    const auto r = load(std::string(kExample), {only_rr_and_wlc});
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    expect_example(*r);
+}
+
+/// A scratch directory under gtest's temp dir, removed at the end of the test.
+class LoaderFile : public ::testing::Test {
+protected:
+    void SetUp() override {
+        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+        dir_ = std::filesystem::path(::testing::TempDir()) /
+               (std::string("dirigo_cfg_") + info->name() + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir_);
+    }
+    void TearDown() override { std::filesystem::remove_all(dir_); }
+
+    std::string write(const std::string& name, std::string_view text) const {
+        const std::string path = (dir_ / name).string();
+        std::ofstream(path) << text;
+        return path;
+    }
+
+    std::filesystem::path dir_;
+};
+
+TEST_F(LoaderFile, ExampleLoadsFromFile) {
+    const auto r = load_file(write("dirigo.conf", kExample));
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    expect_example(*r);
+}
+
+TEST_F(LoaderFile, MissingFile) {
+    const std::string path = (dir_ / "nope.conf").string();
+    const auto r = load_file(path);
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().code(), Errc::Io);
+    EXPECT_EQ(r.status().message(), path + ": cannot open: No such file or directory");
+}
+
+TEST_F(LoaderFile, DirectoryIsNotAConfig) {
+    const auto r = load_file(dir_.string());
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().code(), Errc::Io);
+    EXPECT_NE(r.status().message().find("is a directory"), std::string::npos);
+}
+
+TEST_F(LoaderFile, SyntaxErrorNamesFileAndLine) {
+    const std::string path = write("bad.conf", "eal = [];\nports = (\n  { name = ; }\n);\n");
+    const auto r = load_file(path);
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().code(), Errc::Invalid);
+    EXPECT_EQ(r.status().message(), path + ":3: syntax error");
+}
+
+TEST_F(LoaderFile, SemanticErrorNamesFileLineAndKey) {
+    std::string text(kExample);
+    text.replace(text.find("172.16.0.1/24"), 13, "10.0.0/24");
+    const std::string path = write("dirigo.conf", text);
+    const auto r = load_file(path);
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().message(), path + ":5: ports.[1].addresses.[0]: bad prefix \"10.0.0/24\"" +
+                                        " (expected e.g. \"10.0.0.1/24\")");
+}
+
+TEST_F(LoaderFile, IncludeIsRelativeToTheFileAndErrorsNameTheIncludedFile) {
+    write("services.conf",
+          "services = (\n"
+          "  { protocol = \"tcp\"; address = \"10.0.0.100:80\"; }\n"
+          ");\n");
+    const auto ok = load_file(write("main.conf", kBase + "@include \"services.conf\"\n"));
+    ASSERT_TRUE(ok.is_ok()) << ok.status().message();
+    ASSERT_EQ(ok->services.size(), 1u);
+    EXPECT_EQ(ok->services[0].key.port, 80);
+
+    const std::string inc = write("bad.conf", "services = (\n  { protocol = \"sctp\"; } );\n");
+    const auto bad = load_file(write("main2.conf", kBase + "@include \"bad.conf\"\n"));
+    ASSERT_FALSE(bad.is_ok());
+    EXPECT_EQ(bad.status().message().rfind(inc + ":2: services.[0].protocol: ", 0), 0u)
+        << bad.status().message();
+
+    const std::string syn = write("syntax.conf", "services = (\n  { protocol = ; } );\n");
+    const auto bad_syntax = load_file(write("main3.conf", kBase + "@include \"syntax.conf\"\n"));
+    ASSERT_FALSE(bad_syntax.is_ok());
+    EXPECT_EQ(bad_syntax.status().message(), syn + ":2: syntax error");
+
+    // libconfig points at the @include line.
+    const std::string main4 = write("main4.conf", kBase + "@include \"none.conf\"\n");
+    const auto missing = load_file(main4);
+    ASSERT_FALSE(missing.is_ok());
+    EXPECT_EQ(missing.status().message(), main4 + ":4: syntax error: cannot open include file");
+}
+
+TEST(Loader, SyntaxErrorInString) {
+    const auto r = load("eal = [];\nports = ( { name = \"x\"; } );\nroutes = ( ;\n");
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().message(), "dirigo.conf:3: syntax error");
+}
+
+TEST(Loader, MixedArrayIsASyntaxError) {
+    const auto r = load(kBase + "x = [ 1, \"a\" ];\n");
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().message(),
+              "dirigo.conf:4: syntax error: mismatched element type in array");
+}
+
+TEST(Loader, DuplicateKeyIsASyntaxError) {
+    const auto r = load(kBase + "eal = [];\n");
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().message(), "dirigo.conf:4: syntax error: duplicate setting name");
+}
+
+TEST(Loader, MinimalConfigGetsDefaults) {
+    const auto r = load(kBase);
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_TRUE(r->eal.empty());
+    EXPECT_EQ(r->control.socket, "/run/dirigo/dirigo.sock");
+    EXPECT_EQ(r->control.mode, 0600u);
+    EXPECT_TRUE(r->routes.empty());
+    EXPECT_TRUE(r->services.empty());
+    EXPECT_EQ(r->ports.size(), 2u);
+}
+
+TEST(Loader, EalAsList) {
+    const auto r = load(
+        "eal = ( \"-l\", \"0\" );\n"
+        "ports = ( { name = \"p\"; device = \"d\"; addresses = ( \"10.0.0.1/24\" ); } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_EQ(r->eal, (std::vector<std::string>{"-l", "0"}));
+    EXPECT_EQ(r->ports[0].addresses, (std::vector<Prefix>{{ip(10, 0, 0, 1), 24}}));
+}
+
+// ---- control ----
+
+TEST(Loader, ControlSection) {
+    const auto r = load(kBase +
+                        "control = { socket = \"/tmp/d.sock\"; mode = \"0660\"; "
+                        "group = \"dirigo\"; };\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_EQ(r->control.socket, "/tmp/d.sock");
+    EXPECT_EQ(r->control.mode, 0660u);
+    EXPECT_EQ(r->control.group, "dirigo");
+}
+
+TEST(Loader, ControlModeSpellings) {
+    struct Case {
+        std::string_view mode;
+        uint32_t want;
+    };
+    for (const Case& c : {
+             Case{"\"0660\"", 0660}, Case{"\"660\"", 0660}, Case{"\"0\"", 0},
+             Case{"\"0777\"", 0777},
+             Case{"0660", 0660},  // libconfig reads 660 decimal; taken as chmod digits
+             Case{"0600", 0600}, Case{"440", 0440}, Case{"0", 0},
+             Case{"0x1b0", 0660},  // hex is a plain value
+         }) {
+        const auto r = load(kBase + "control = { mode = " + std::string(c.mode) + "; };\n");
+        ASSERT_TRUE(r.is_ok()) << c.mode << ": " << r.status().message();
+        EXPECT_EQ(r->control.mode, c.want) << c.mode;
+    }
+}
+
+// ---- error table: every error path names its line and key ----
+
+struct BadCase {
+    std::string_view name;
+    std::string text;  // appended to kBase unless it replaces it (full)
+    int line;
+    std::string_view path;
+    std::string_view what;
+    Errc code = Errc::Invalid;
+    bool full = false;
+};
+
+class LoaderErrors : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(LoaderErrors, NamesLineKeyAndReason) {
+    const BadCase& c = GetParam();
+    const auto r = load(c.full ? c.text : kBase + c.text, {only_rr_and_wlc});
+    EXPECT_TRUE(fails_with(r, c.line, c.path, c.what, c.code));
+}
+
+std::string svc(std::string_view fields) {
+    return "services = ( { protocol = \"tcp\"; address = \"10.0.0.100:80\"; " +
+           std::string(fields) + " } );\n";
+}
+
+std::string server(std::string_view fields) {
+    return svc("servers = ( { " + std::string(fields) + " } );");
+}
+
+const BadCase kBadCases[] = {
+    // top level
+    {"MissingEal", "ports = ( { name = \"a\"; device = \"d\"; addresses = [ \"1.1.1.1\" ]; } );\n",
+     1, "eal", "required key is missing", Errc::Invalid, true},
+    {"MissingPorts", "eal = [];\n", 1, "ports", "required key is missing", Errc::Invalid, true},
+    {"EmptyFile", "", 1, "eal", "required key is missing", Errc::Invalid, true},
+    {"UnknownTopKey", "servics = ();\n", 4, "servics", "did you mean \"services\"?"},
+    {"UnknownTopKeyListsAllowed", "zzz = 1;\n", 4, "zzz", "allowed here: eal, control, ports"},
+    {"EalNotArray", "eal = \"-l 0\";\nports = ();\n", 1, "eal",
+     "expected an array of strings, got a string", Errc::Invalid, true},
+    {"EalNotStrings", "eal = [ 1, 2 ];\nports = ();\n", 1, "eal.[0]",
+     "expected a string, got an integer", Errc::Invalid, true},
+    // control
+    {"ControlNotGroup", "control = \"x\";\n", 4, "control", "expected a group"},
+    {"ControlUnknownKey", "control = {\n sockett = \"/x\"; };\n", 5, "control.sockett",
+     "did you mean \"socket\"?"},
+    {"ControlSocketEmpty", "control = { socket = \"\"; };\n", 4, "control.socket",
+     "must not be empty"},
+    {"ControlSocketTooLong", "control = { socket = \"/" + std::string(120, 'x') + "\"; };\n", 4,
+     "control.socket", "longer than 107 bytes"},
+    {"ControlModeTooBig", "control = { mode = \"1777\"; };\n", 4, "control.mode",
+     "mode 01777 is out of range (at most 0777)"},
+    {"ControlModeNotOctalString", "control = { mode = \"0689\"; };\n", 4, "control.mode",
+     "bad mode \"0689\""},
+    {"ControlModeEmptyString", "control = { mode = \"\"; };\n", 4, "control.mode", "bad mode \"\""},
+    {"ControlModeNotOctalInt", "control = { mode = 384; };\n", 4, "control.mode",
+     "mode 384 is not octal"},
+    {"ControlModeNegative", "control = { mode = -1; };\n", 4, "control.mode", "negative"},
+    {"ControlModeHexTooBig", "control = { mode = 0x200; };\n", 4, "control.mode",
+     "mode 01000 is out of range"},
+    {"ControlModeBool", "control = { mode = true; };\n", 4, "control.mode", "got a boolean"},
+    {"ControlGroupNotString", "control = { group = 5; };\n", 4, "control.group",
+     "expected a string, got an integer"},
+    // ports
+    {"PortsEmpty", "eal = [];\nports = ();\n", 2, "ports", "at least one port is required",
+     Errc::Invalid, true},
+    {"PortsNotList", "eal = [];\nports = { name = \"a\"; };\n", 2, "ports",
+     "expected a list of groups", Errc::Invalid, true},
+    {"PortNotGroup", "eal = [];\nports = ( \"ext\" );\n", 2, "ports.[0]",
+     "expected a group { ... }, got a string", Errc::Invalid, true},
+    {"PortUnknownKey",
+     "eal = [];\nports = (\n { name = \"a\"; device = \"d\"; adresses = [ \"1.1.1.1\" ]; } );\n", 3,
+     "ports.[0].adresses", "did you mean \"addresses\"?", Errc::Invalid, true},
+    {"PortMissingName",
+     "eal = [];\nports = (\n { device = \"d\"; addresses = [ \"1.1.1.1\" ]; } );\n", 3,
+     "ports.[0].name", "required key is missing", Errc::Invalid, true},
+    {"PortMissingDevice",
+     "eal = [];\nports = (\n { name = \"a\"; addresses = [ \"1.1.1.1\" ]; } );\n", 3,
+     "ports.[0].device", "required key is missing", Errc::Invalid, true},
+    {"PortMissingAddresses", "eal = [];\nports = (\n { name = \"a\"; device = \"d\"; } );\n", 3,
+     "ports.[0].addresses", "required key is missing", Errc::Invalid, true},
+    {"PortNameEmpty",
+     "eal = [];\nports = ( { name = \"\"; device = \"d\"; addresses = [ \"1.1.1.1\" ]; } );\n", 2,
+     "ports.[0].name", "must not be empty", Errc::Invalid, true},
+    {"PortNameBadChars",
+     "eal = [];\nports = ( { name = \"a b\"; device = \"d\"; addresses = [ \"1.1.1.1\" ]; } );\n",
+     2, "ports.[0].name", "may only contain", Errc::Invalid, true},
+    {"PortNameTooLong",
+     "eal = [];\nports = ( { name = \"" + std::string(32, 'n') +
+         "\"; device = \"d\"; addresses = [ \"1.1.1.1\" ]; } );\n",
+     2, "ports.[0].name", "longer than 31", Errc::Invalid, true},
+    {"PortDeviceTooLong",
+     "eal = [];\nports = ( { name = \"a\"; device = \"" + std::string(64, 'd') +
+         "\"; addresses = [ \"1.1.1.1\" ]; } );\n",
+     2, "ports.[0].device", "longer than 63", Errc::Invalid, true},
+    {"DuplicatePortName",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d0\"; addresses = [ \"1.1.1.1\" ]; },\n"
+     "  { name = \"a\"; device = \"d1\"; addresses = [ \"2.2.2.2\" ]; } );\n",
+     3, "ports.[1].name", "duplicate port name \"a\" (first used at line 2)", Errc::Invalid, true},
+    {"DuplicateDevice",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d0\"; addresses = [ \"1.1.1.1\" ]; },\n"
+     "  { name = \"b\"; device = \"d0\"; addresses = [ \"2.2.2.2\" ]; } );\n",
+     3, "ports.[1].device", "device \"d0\" is already used by another port (line 2)", Errc::Invalid,
+     true},
+    {"DuplicateAddressAcrossPorts",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d0\"; addresses = [ \"1.1.1.1/24\" ]; },\n"
+     "  { name = \"b\"; device = \"d1\"; addresses = [ \"1.1.1.1/32\" ]; } );\n",
+     3, "ports.[1].addresses.[0]", "address 1.1.1.1 is already assigned (line 2)", Errc::Invalid,
+     true},
+    {"DuplicateAddressInPort",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d0\"; addresses = [ \"1.1.1.1\", "
+     "\"1.1.1.1/8\" ]; } );\n",
+     2, "ports.[0].addresses.[1]", "already assigned", Errc::Invalid, true},
+    {"BadPrefix",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d0\"; addresses = [ \"1.1.1.1\" ]; },\n"
+     "  { name = \"b\"; device = \"d1\"; addresses = [ \"10.0.0/24\" ]; } );\n",
+     3, "ports.[1].addresses.[0]", "bad prefix \"10.0.0/24\"", Errc::Invalid, true},
+    {"PrefixTooLong",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d\"; addresses = [ \"1.1.1.1/33\" ]; } );\n",
+     2, "ports.[0].addresses.[0]", "bad prefix \"1.1.1.1/33\"", Errc::Invalid, true},
+    {"ZeroAddress",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d\"; addresses = [ \"0.0.0.0/0\" ]; } );\n",
+     2, "ports.[0].addresses.[0]", "0.0.0.0 cannot be a port address", Errc::Invalid, true},
+    {"AddressesEmpty",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d\"; addresses = []; } );\n", 2,
+     "ports.[0].addresses", "at least one address is required", Errc::Invalid, true},
+    {"AddressesNotStrings",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d\"; addresses = [ 1 ]; } );\n", 2,
+     "ports.[0].addresses.[0]", "expected a string, got an integer", Errc::Invalid, true},
+    {"MtuTooSmall",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d\"; addresses = [ \"1.1.1.1\" ];\n"
+     "  mtu = 67; } );\n",
+     3, "ports.[0].mtu", "67 is out of range 68..9702", Errc::Invalid, true},
+    {"MtuTooBig",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d\"; addresses = [ \"1.1.1.1\" ]; "
+     "mtu = 9703; } );\n",
+     2, "ports.[0].mtu", "9703 is out of range 68..9702", Errc::Invalid, true},
+    {"MtuString",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d\"; addresses = [ \"1.1.1.1\" ]; "
+     "mtu = \"1500\"; } );\n",
+     2, "ports.[0].mtu", "expected an integer, got a string", Errc::Invalid, true},
+    {"MtuFloat",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d\"; addresses = [ \"1.1.1.1\" ]; "
+     "mtu = 1500.0; } );\n",
+     2, "ports.[0].mtu", "expected an integer, got a float", Errc::Invalid, true},
+    // routes
+    {"RoutesNotList", "routes = { prefix = \"0.0.0.0/0\"; };\n", 4, "routes",
+     "expected a list of groups"},
+    {"RouteViaOutsideSubnets",
+     "routes = (\n { prefix = \"0.0.0.0/0\"; via = \"192.168.1.1\"; } );\n", 5, "routes.[0].via",
+     "gateway 192.168.1.1 is not on a connected subnet (connected: 10.0.0.0/24, 172.16.0.0/24)"},
+    {"RouteViaOwnAddress", "routes = ( { prefix = \"0.0.0.0/0\"; via = \"10.0.0.1\"; } );\n", 4,
+     "routes.[0].via", "gateway 10.0.0.1 is an address of port \"ext\""},
+    {"RouteViaBroadcast", "routes = ( { prefix = \"0.0.0.0/0\"; via = \"10.0.0.255\"; } );\n", 4,
+     "routes.[0].via", "network or broadcast address of 10.0.0.0/24"},
+    {"RouteViaNetwork", "routes = ( { prefix = \"0.0.0.0/0\"; via = \"172.16.0.0\"; } );\n", 4,
+     "routes.[0].via", "network or broadcast address of 172.16.0.0/24"},
+    {"RouteViaBadAddress", "routes = ( { prefix = \"0.0.0.0/0\"; via = \"10.0.0\"; } );\n", 4,
+     "routes.[0].via", "bad address \"10.0.0\""},
+    {"RouteMissingVia", "routes = ( { prefix = \"0.0.0.0/0\"; } );\n", 4, "routes.[0].via",
+     "required key is missing"},
+    {"RouteMissingPrefix", "routes = ( { via = \"10.0.0.254\"; } );\n", 4, "routes.[0].prefix",
+     "required key is missing"},
+    {"RouteBadPrefix", "routes = ( { prefix = \"10.1/16\"; via = \"10.0.0.254\"; } );\n", 4,
+     "routes.[0].prefix", "bad prefix \"10.1/16\""},
+    {"RouteHostBits", "routes = ( { prefix = \"10.1.2.3/16\"; via = \"10.0.0.254\"; } );\n", 4,
+     "routes.[0].prefix", "host bits are set in \"10.1.2.3/16\" (did you mean \"10.1.0.0/16\"?)"},
+    {"RouteDuplicate",
+     "routes = ( { prefix = \"10.9.0.0/16\"; via = \"10.0.0.254\"; },\n"
+     "           { prefix = \"10.9.0.0/16\"; via = \"172.16.0.254\"; } );\n",
+     5, "routes.[1].prefix", "duplicate route 10.9.0.0/16 (first at line 4)"},
+    {"RouteUnknownKey", "routes = ( { prefix = \"0.0.0.0/0\"; gw = \"10.0.0.254\"; } );\n", 4,
+     "routes.[0].gw", "unknown key"},
+    // services
+    {"ServicesNotList", "services = 1;\n", 4, "services", "expected a list of groups"},
+    {"ServiceUnknownKey", svc("schedular = \"rr\";"), 4, "services.[0].schedular",
+     "did you mean \"scheduler\"?"},
+    {"ServiceMissingProtocol", "services = ( { address = \"10.0.0.100:80\"; } );\n", 4,
+     "services.[0].protocol", "required key is missing"},
+    {"ServiceBadProtocol", "services = ( { protocol = \"sctp\"; address = \"1.2.3.4:80\"; } );\n",
+     4, "services.[0].protocol", "unknown protocol \"sctp\" (expected \"tcp\" or \"udp\")"},
+    {"ServiceMissingAddress", "services = ( { protocol = \"udp\"; } );\n", 4,
+     "services.[0].address", "required key is missing"},
+    {"ServiceMissingPort", "services = ( { protocol = \"tcp\"; address = \"10.0.0.100\"; } );\n", 4,
+     "services.[0].address", "missing port in \"10.0.0.100\""},
+    {"ServicePortZero", "services = ( { protocol = \"tcp\"; address = \"10.0.0.100:0\"; } );\n", 4,
+     "services.[0].address", "bad address \"10.0.0.100:0\""},
+    {"ServiceBadAddress", "services = ( { protocol = \"tcp\"; address = \"10.0.0:80\"; } );\n", 4,
+     "services.[0].address", "bad address \"10.0.0:80\" (expected ip:port)"},
+    {"ServiceZeroAddress", "services = ( { protocol = \"tcp\"; address = \"0.0.0.0:80\"; } );\n", 4,
+     "services.[0].address", "must not be 0.0.0.0"},
+    {"ServiceUnknownScheduler", svc("scheduler = \"rrr\";"), 4, "services.[0].scheduler",
+     "unknown scheduler \"rrr\"", Errc::NoScheduler},
+    {"ServiceEmptyScheduler", svc("scheduler = \"\";"), 4, "services.[0].scheduler",
+     "must not be empty"},
+    {"ServicePersistentZero", svc("persistent = 0;"), 4, "services.[0].persistent",
+     "0 is out of range 1..31536000"},
+    {"ServicePersistentBool", svc("persistent = true;"), 4, "services.[0].persistent",
+     "expected an integer, got a boolean"},
+    {"ServiceNetmaskNotContiguous", svc("netmask = \"255.0.255.0\";"), 4, "services.[0].netmask",
+     "bad netmask \"255.0.255.0\""},
+    {"ServiceNetmaskGarbage", svc("netmask = \"24\";"), 4, "services.[0].netmask",
+     "bad netmask \"24\""},
+    {"ServiceUnknownFlag", svc("flags = [ \"sh-fallback\", \"fast\" ];"), 4,
+     "services.[0].flags.[1]", "unknown flag \"fast\""},
+    {"ServiceFlagsNotArray", svc("flags = \"ops\";"), 4, "services.[0].flags",
+     "expected an array of strings"},
+    {"ServiceDuplicate",
+     "services = ( { protocol = \"tcp\"; address = \"10.0.0.100:80\"; scheduler = \"rr\"; },\n"
+     "  { protocol = \"tcp\"; address = \"10.0.0.100:80\"; scheduler = \"rr\"; } );\n",
+     5, "services.[1]", "duplicate service TCP 10.0.0.100:80 (first at line 4)",
+     Errc::ServiceExists},
+    {"ServersNotList", svc("scheduler = \"rr\"; servers = 1;"), 4, "services.[0].servers",
+     "expected a list of groups"},
+    {"ServerUnknownKey", server("address = \"172.16.0.11\"; wieght = 2;"), 4,
+     "services.[0].servers.[0].wieght", "did you mean \"weight\"?"},
+    {"ServerMissingAddress", server("weight = 2;"), 4, "services.[0].servers.[0].address",
+     "required key is missing"},
+    {"ServerBadAddress", server("address = \"172.16.0.300:80\";"), 4,
+     "services.[0].servers.[0].address", "bad address \"172.16.0.300:80\""},
+    {"ServerBadBareAddress", server("address = \"172.16.0\";"), 4,
+     "services.[0].servers.[0].address", "bad address \"172.16.0\""},
+    {"ServerZeroAddress", server("address = \"0.0.0.0:80\";"), 4, "services.[0].servers.[0]",
+     "address must not be 0.0.0.0"},
+    {"ServerBadForward", server("address = \"172.16.0.11\"; forward = \"fullnat\";"), 4,
+     "services.[0].servers.[0].forward", "unknown forwarding method \"fullnat\""},
+    {"ServerWeightTooBig", server("address = \"172.16.0.11\"; weight = 65536;"), 4,
+     "services.[0].servers.[0].weight", "65536 is out of range 0..65535"},
+    {"ServerWeightNegative", server("address = \"172.16.0.11\"; weight = -1;"), 4,
+     "services.[0].servers.[0].weight", "-1 is out of range 0..65535"},
+    {"ServerUThresholdNegative", server("address = \"172.16.0.11\"; u_threshold = -1;"), 4,
+     "services.[0].servers.[0].u_threshold", "-1 is out of range 0..4294967295"},
+    {"ServerLThresholdNegative", server("address = \"172.16.0.11\"; l_threshold = -5;"), 4,
+     "services.[0].servers.[0].l_threshold", "-5 is out of range"},
+    {"ServerDrPortMapping", server("address = \"172.16.0.11:8080\"; forward = \"dr\";"), 4,
+     "services.[0].servers.[0]",
+     "real server 172.16.0.11:8080: port mapping is only supported with masquerading (-m)"},
+    {"ServerTunPortMapping", server("address = \"172.16.0.11:8080\"; forward = \"ipip\";"), 4,
+     "services.[0].servers.[0]", "Tunnel servers must use the service port 80"},
+    {"ServerDuplicate",
+     "services = ( { protocol = \"tcp\"; address = \"10.0.0.100:80\"; scheduler = \"rr\";\n"
+     "  servers = ( { address = \"172.16.0.11\"; },\n"
+     "              { address = \"172.16.0.11:80\"; } ); } );\n",
+     6, "services.[0].servers.[1]", "duplicate real server 172.16.0.11:80 (first at line 5)",
+     Errc::DestExists},
+    // dataplane
+    {"DataplaneNotGroup", "dataplane = ();\n", 4, "dataplane", "expected a group"},
+    {"DataplaneUnknownKey", "dataplane = { neighbors = 64; };\n", 4, "dataplane.neighbors",
+     "did you mean \"neighbours\"?"},
+    {"ConnTableTooSmall", "dataplane = { conn_table_size = 1023; };\n", 4,
+     "dataplane.conn_table_size", "1023 is out of range 1024..134217728"},
+    {"ConnTableTooBig", "dataplane = { conn_table_size = 134217729; };\n", 4,
+     "dataplane.conn_table_size", "out of range"},
+    {"MbufsTooSmall", "dataplane = { mbufs = 1022; };\n", 4, "dataplane.mbufs",
+     "1022 is out of range 1023..16777216"},
+    {"MbufsTooBig", "dataplane = { mbufs = 16777217; };\n", 4, "dataplane.mbufs", "out of range"},
+    {"RxDescTooSmall", "dataplane = { rx_desc = 63; };\n", 4, "dataplane.rx_desc",
+     "63 is out of range 64..4096"},
+    {"TxDescTooBig", "dataplane = { tx_desc = 4097; };\n", 4, "dataplane.tx_desc",
+     "4097 is out of range 64..4096"},
+    {"NeighboursTooSmall", "dataplane = { neighbours = 15; };\n", 4, "dataplane.neighbours",
+     "15 is out of range 16..1048576"},
+    {"NeighboursTooBig", "dataplane = { neighbours = 1048577; };\n", 4, "dataplane.neighbours",
+     "out of range"},
+    {"ArpTimeoutZero", "dataplane = { arp_timeout = 0; };\n", 4, "dataplane.arp_timeout",
+     "0 is out of range 1..86400"},
+    {"ArpTimeoutTooBig", "dataplane = { arp_timeout = 86401; };\n", 4, "dataplane.arp_timeout",
+     "out of range"},
+    {"DataplaneFloat", "dataplane = { mbufs = 1e4; };\n", 4, "dataplane.mbufs",
+     "expected an integer, got a float"},
+    // timeouts
+    {"TimeoutsNotGroup", "timeouts = 5;\n", 4, "timeouts", "expected a group"},
+    {"TimeoutsUnknownKey", "timeouts = { tcpfin = 10; };\n", 4, "timeouts.tcpfin",
+     "did you mean \"tcp_fin\"?"},
+    {"TimeoutTcpZero", "timeouts = { tcp = 0; };\n", 4, "timeouts.tcp",
+     "0 is out of range 1..31536000"},
+    {"TimeoutTcpFinTooBig", "timeouts = { tcp_fin = 31536001; };\n", 4, "timeouts.tcp_fin",
+     "out of range"},
+    {"TimeoutUdpNegative", "timeouts = { udp = -1; };\n", 4, "timeouts.udp", "out of range"},
+};
+
+INSTANTIATE_TEST_SUITE_P(All, LoaderErrors, ::testing::ValuesIn(kBadCases),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---- accepted values ----
+
+TEST(Loader, RangeLimitsAreInclusive) {
+    const auto lo = load(kBase +
+                         "dataplane = { conn_table_size = 1024; mbufs = 1023; rx_desc = 64;\n"
+                         "  tx_desc = 64; neighbours = 16; arp_timeout = 1; };\n"
+                         "timeouts = { tcp = 1; tcp_fin = 1; udp = 1; };\n");
+    ASSERT_TRUE(lo.is_ok()) << lo.status().message();
+    EXPECT_EQ(lo->dataplane.conn_table_size, 1024u);
+    EXPECT_EQ(lo->dataplane.mbufs, 1023u);
+    EXPECT_EQ(lo->dataplane.rx_desc, 64);
+    EXPECT_EQ(lo->dataplane.tx_desc, 64);
+    EXPECT_EQ(lo->dataplane.neighbours, 16u);
+    EXPECT_EQ(lo->dataplane.arp_timeout, 1u);
+    EXPECT_EQ(lo->timeouts.tcp, 1u);
+    EXPECT_EQ(lo->timeouts.tcp_fin, 1u);
+    EXPECT_EQ(lo->timeouts.udp, 1u);
+
+    const auto hi = load(kBase +
+                         "dataplane = { conn_table_size = 134217728L; mbufs = 16777216;\n"
+                         "  rx_desc = 4096; tx_desc = 4096; neighbours = 1048576;\n"
+                         "  arp_timeout = 86400; };\n"
+                         "timeouts = { tcp = 31536000; tcp_fin = 31536000; udp = 31536000; };\n");
+    ASSERT_TRUE(hi.is_ok()) << hi.status().message();
+    EXPECT_EQ(hi->dataplane.conn_table_size, 1u << 27);
+    EXPECT_EQ(hi->dataplane.mbufs, 1u << 24);
+    EXPECT_EQ(hi->dataplane.rx_desc, 4096);
+    EXPECT_EQ(hi->dataplane.tx_desc, 4096);
+    EXPECT_EQ(hi->dataplane.neighbours, 1u << 20);
+    EXPECT_EQ(hi->dataplane.arp_timeout, 86400u);
+    EXPECT_EQ(hi->timeouts.tcp, 31536000u);
+    EXPECT_EQ(hi->timeouts.tcp_fin, 31536000u);
+    EXPECT_EQ(hi->timeouts.udp, 31536000u);
+}
+
+TEST(Loader, MtuLimits) {
+    for (const int mtu : {68, 9000, 9702}) {
+        const auto r = load(
+            "eal = [];\nports = ( { name = \"a\"; device = \"d\"; addresses = [ \"1.1.1.1\" ]; "
+            "mtu = " +
+            std::to_string(mtu) + "; } );\n");
+        ASSERT_TRUE(r.is_ok()) << r.status().message();
+        EXPECT_EQ(r->ports[0].mtu, mtu);
+    }
+}
+
+TEST(Loader, ServiceOptions) {
+    const auto r = load(kBase +
+                        "services = ( { protocol = \"udp\"; address = \"10.0.0.53:53\";\n"
+                        "  persistent = 360; netmask = \"255.255.255.0\";\n"
+                        "  flags = [ \"sh-fallback\", \"sh-port\", \"flag-3\", \"ops\" ];\n"
+                        "  servers = ( { address = \"172.16.0.11\"; forward = \"dr\"; weight = 0;\n"
+                        "                u_threshold = 100; l_threshold = 50; },\n"
+                        "              { address = \"172.16.0.12:0\"; forward = \"tun\"; },\n"
+                        "              { address = \"172.16.0.13:5353\"; forward = \"masq\";\n"
+                        "                weight = 65535; } ); } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_EQ(r->services.size(), 1u);
+    const Service& s = r->services[0];
+    EXPECT_EQ(s.key, (ServiceKey{Proto::Udp, ip(10, 0, 0, 53), 53}));
+    EXPECT_EQ(s.scheduler, "wlc");
+    EXPECT_EQ(s.flags, kSvcPersistent | kSvcSched1 | kSvcSched2 | kSvcSched3 | kSvcOnePacket);
+    EXPECT_EQ(s.timeout, 360u);
+    EXPECT_EQ(s.netmask, 0xffffff00u);
+    ASSERT_EQ(s.servers.size(), 3u);
+    EXPECT_EQ(s.servers[0], (RealServer{ip(172, 16, 0, 11), 53, Fwd::Route, 0, 100, 50}));
+    EXPECT_EQ(s.servers[1], (RealServer{ip(172, 16, 0, 12), 53, Fwd::Tunnel, 1, 0, 0}));
+    EXPECT_EQ(s.servers[2], (RealServer{ip(172, 16, 0, 13), 5353, Fwd::Masq, 65535, 0, 0}));
+}
+
+TEST(Loader, MhFlagAliases) {
+    const auto r = load(kBase + svc("flags = [ \"mh-fallback\", \"mh-port\" ];"));
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_EQ(r->services[0].flags, kSvcSched1 | kSvcSched2);
+}
+
+TEST(Loader, SameAddressDifferentProtocolOrPortIsNotDuplicate) {
+    const auto r = load(kBase +
+                        "services = ( { protocol = \"tcp\"; address = \"10.0.0.100:80\"; },\n"
+                        "  { protocol = \"udp\"; address = \"10.0.0.100:80\"; },\n"
+                        "  { protocol = \"tcp\"; address = \"10.0.0.100:443\"; } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_EQ(r->services.size(), 3u);
+}
+
+TEST(Loader, EmptyListsMayBeWrittenAsArrays) {
+    const auto r = load(kBase + "routes = [];\nservices = [];\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_TRUE(r->routes.empty());
+    EXPECT_TRUE(r->services.empty());
+}
+
+TEST(Loader, RouteViaAnyPortSubnet) {
+    const auto r = load(kBase +
+                        "routes = ( { prefix = \"192.168.0.0/16\"; via = \"172.16.0.254\"; },\n"
+                        "           { prefix = \"10.9.0.0/16\"; via = \"10.0.0.2\"; } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_EQ(r->routes.size(), 2u);
+    EXPECT_EQ(r->routes[0].prefix, (Prefix{ip(192, 168, 0, 0), 16}));
+    EXPECT_EQ(r->routes[0].via, ip(172, 16, 0, 254));
+    EXPECT_EQ(r->routes[1].via, ip(10, 0, 0, 2));
+}
+
+TEST(Loader, DefaultSchedulerIsChecked) {
+    const LoadOptions no_wlc{[](std::string_view name) -> std::optional<std::string> {
+        if (name == "wlc") {
+            return "scheduler \"wlc\" is not built in";
+        }
+        return std::nullopt;
+    }};
+    const auto r = load(kBase +
+                            "services = ( { protocol = \"tcp\";\n"
+                            "  address = \"10.0.0.100:80\"; } );\n",
+                        no_wlc);
+    EXPECT_TRUE(
+        fails_with(r, 4, "services.[0]", "scheduler \"wlc\" is not built in", Errc::NoScheduler));
+}
+
+TEST(Loader, SchedulerCheckIsOptional) {
+    const auto r = load(kBase + svc("scheduler = \"anything\";"));
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_EQ(r->services[0].scheduler, "anything");
+}
+
+// ---- validate_service ----
+
+Service good_service() {
+    Service s;
+    s.key = {Proto::Tcp, ip(10, 0, 0, 100), 80};
+    s.scheduler = "rr";
+    s.servers = {{ip(172, 16, 0, 11), 80, Fwd::Masq, 1, 0, 0},
+                 {ip(172, 16, 0, 12), 8080, Fwd::Masq, 3, 0, 0},
+                 {ip(172, 16, 0, 13), 80, Fwd::Route, 0, 0, 0},
+                 {ip(172, 16, 0, 14), 80, Fwd::Tunnel, 65535, 10, 5}};
+    return s;
+}
+
+::testing::AssertionResult rejects(const Service& s, Errc code, std::string_view what) {
+    const Status st = validate_service(s);
+    if (st.is_ok()) {
+        return ::testing::AssertionFailure() << "accepted";
+    }
+    if (st.code() != code || st.message().find(what) == std::string::npos) {
+        return ::testing::AssertionFailure()
+               << "code " << static_cast<int>(st.code()) << " message \"" << st.message() << "\"";
+    }
+    return ::testing::AssertionSuccess();
+}
+
+TEST(ValidateService, AcceptsGoodService) {
+    EXPECT_TRUE(validate_service(good_service()).is_ok());
+    Service s = good_service();
+    s.servers.clear();
+    EXPECT_TRUE(validate_service(s).is_ok());
+    s.flags = kSvcPersistent;
+    s.timeout = 1;
+    s.netmask = 0;
+    EXPECT_TRUE(validate_service(s).is_ok());
+}
+
+TEST(ValidateService, RejectsBadService) {
+    Service s = good_service();
+    s.key.addr = 0;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "address must not be 0.0.0.0"));
+    s = good_service();
+    s.key.port = 0;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "service TCP 10.0.0.100:0: port must not be 0"));
+    s = good_service();
+    s.key.proto = static_cast<Proto>(1);
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "unknown protocol"));
+    s = good_service();
+    s.scheduler.clear();
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "no scheduler"));
+    s = good_service();
+    s.flags = kSvcPersistent;
+    s.timeout = 0;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "persistence timeout must be at least 1 second"));
+    s = good_service();
+    s.netmask = 0xff00ff00;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "netmask 255.0.255.0 is not contiguous"));
+    s = good_service();
+    s.flags = 1u << 20;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "unknown flag bits"));
+}
+
+TEST(ValidateService, RejectsBadServers) {
+    Service s = good_service();
+    s.servers.push_back(s.servers[1]);
+    EXPECT_TRUE(rejects(s, Errc::DestExists, "real server 172.16.0.12:8080 is listed twice"));
+    s = good_service();
+    s.servers[0].weight = 65536;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "weight 65536 is out of range 0..65535"));
+    s = good_service();
+    s.servers[0].weight = -1;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "weight -1 is out of range"));
+    s = good_service();
+    s.servers[0].addr = 0;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "address must not be 0.0.0.0"));
+    s = good_service();
+    s.servers[0].port = 0;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "real server 172.16.0.11:0: port must not be 0"));
+    s = good_service();
+    s.servers[2].port = 81;
+    EXPECT_TRUE(rejects(s, Errc::Invalid,
+                        "real server 172.16.0.13:81: port mapping is only supported with "
+                        "masquerading (-m)"));
+    s = good_service();
+    s.servers[3].port = 443;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "port mapping is only supported with masquerading"));
+    s = good_service();
+    s.servers[0].fwd = static_cast<Fwd>(7);
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "unknown forwarding method"));
+}
+
+TEST(ValidateService, SameAddressDifferentPortIsNotDuplicate) {
+    Service s = good_service();
+    s.servers = {{ip(172, 16, 0, 11), 80, Fwd::Masq, 1, 0, 0},
+                 {ip(172, 16, 0, 11), 81, Fwd::Masq, 1, 0, 0}};
+    EXPECT_TRUE(validate_service(s).is_ok());
+}
+
+}  // namespace
+}  // namespace dirigo::cfg

@@ -1,0 +1,620 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// dirigoadm's command line: every ipvsadm command and option, the requests they build, and the
+// errors (messages and exit codes) for bad input, as ipvsadm gives them.
+
+#include "control/cli/args.hpp"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "schedulers/scheduler.hpp"
+
+namespace dirigo::ctl::cli {
+namespace {
+
+constexpr cfg::Ip4 ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+    return (cfg::Ip4{a} << 24) | (cfg::Ip4{b} << 16) | (cfg::Ip4{c} << 8) | d;
+}
+
+/// Names known to the tests, so that nothing depends on the host's /etc/hosts or DNS.
+class FakeResolver final : public Resolver {
+public:
+    std::optional<cfg::Ip4> host(std::string_view name) const override {
+        static const std::map<std::string, cfg::Ip4, std::less<>> hosts = {
+            {"www.example.com", ip(10, 0, 0, 9)},
+            {"web1", ip(172, 16, 0, 11)},
+            {"mask24", ip(255, 255, 255, 0)},
+        };
+        const auto it = hosts.find(name);
+        return it == hosts.end() ? std::nullopt : std::optional(it->second);
+    }
+    std::optional<uint16_t> service(std::string_view name, cfg::Proto proto) const override {
+        if (name == "http" && proto == cfg::Proto::Tcp) {
+            return 80;
+        }
+        if (name == "domain") {
+            return 53;
+        }
+        return std::nullopt;
+    }
+};
+
+const FakeResolver kResolver;
+
+Outcome<Invocation> parse(std::initializer_list<const char*> words,
+                          const Resolver* resolver = &kResolver) {
+    std::vector<std::string> args(words.begin(), words.end());
+    ParseEnv env;
+    env.socket = "/env/socket";
+    env.resolver = resolver;
+    return parse_args(args, env);
+}
+
+Invocation ok(std::initializer_list<const char*> words) {
+    auto r = parse(words);
+    EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+    return r.ok() ? r.value() : Invocation{};
+}
+
+/// Expects an error with exactly `message` and `exit_code`.
+void fails(std::initializer_list<const char*> words, const std::string& message,
+           int exit_code = 2) {
+    auto r = parse(words);
+    ASSERT_FALSE(r.ok()) << "parsed: " << message;
+    EXPECT_EQ(r.error().message, message);
+    EXPECT_EQ(r.error().exit_code, exit_code);
+}
+
+/// Expects an error whose message contains `needle`.
+void fails_with(std::initializer_list<const char*> words, const std::string& needle,
+                int exit_code = 2) {
+    auto r = parse(words);
+    ASSERT_FALSE(r.ok()) << "parsed, wanted: " << needle;
+    EXPECT_NE(r.error().message.find(needle), std::string::npos) << r.error().message;
+    EXPECT_EQ(r.error().exit_code, exit_code);
+}
+
+const cfg::ServiceKey kVip80{cfg::Proto::Tcp, ip(10, 0, 0, 1), 80};
+
+// ---- commands ----
+
+TEST(Args, NoArgumentsListsEverything) {
+    auto r = parse({});
+    ASSERT_TRUE(r.ok());
+    EXPECT_EQ(r.value().cmd, Command::List);
+    EXPECT_EQ(r.value().list, ListWhat::All);
+    EXPECT_EQ(r.value().request.op, Op::List);
+    EXPECT_FALSE(r.value().fmt.numeric);
+    EXPECT_EQ(r.value().socket, "/env/socket");
+}
+
+TEST(Args, ListSpellings) {
+    for (auto words : {std::initializer_list<const char*>{"-L"}, {"-l"}, {"--list"}}) {
+        const Invocation inv = ok(words);
+        EXPECT_EQ(inv.cmd, Command::List);
+        EXPECT_EQ(inv.list, ListWhat::All);
+        EXPECT_EQ(inv.request.op, Op::List);
+        EXPECT_FALSE(inv.request.has_key);
+    }
+    EXPECT_TRUE(ok({"-Ln"}).fmt.numeric);
+    EXPECT_TRUE(ok({"-L", "-n"}).fmt.numeric);
+    EXPECT_TRUE(ok({"-l", "--numeric"}).fmt.numeric);
+}
+
+TEST(Args, ListOneService) {
+    const Invocation inv = ok({"-Ln", "-t", "10.0.0.1:80"});
+    EXPECT_EQ(inv.list, ListWhat::Service);
+    EXPECT_EQ(inv.request.op, Op::List);
+    EXPECT_TRUE(inv.request.has_key);
+    EXPECT_EQ(inv.request.service.key, kVip80);
+}
+
+TEST(Args, ListConnectionsTimeoutsDaemon) {
+    const Invocation c = ok({"-Lnc"});
+    EXPECT_EQ(c.list, ListWhat::Conns);
+    EXPECT_EQ(c.request.op, Op::ListConns);
+    EXPECT_TRUE(c.fmt.numeric);
+    EXPECT_EQ(ok({"-L", "--connection"}).list, ListWhat::Conns);
+    const Invocation t = ok({"-L", "--timeout"});
+    EXPECT_EQ(t.list, ListWhat::Timeouts);
+    EXPECT_EQ(t.request.op, Op::GetTimeouts);
+    const Invocation d = ok({"-L", "--daemon"});
+    EXPECT_EQ(d.list, ListWhat::Daemon);
+    EXPECT_EQ(d.request.op, Op::Ping);
+}
+
+TEST(Args, ListFormatOptions) {
+    const Invocation inv =
+        ok({"-L", "-n", "--stats", "--rate", "--thresholds", "--persistent-conn", "--exact",
+            "--nosort", "--sort"});
+    EXPECT_TRUE(inv.fmt.numeric);
+    EXPECT_TRUE(inv.fmt.stats);
+    EXPECT_TRUE(inv.fmt.rate);
+    EXPECT_TRUE(inv.fmt.thresholds);
+    EXPECT_TRUE(inv.fmt.persistent_conn);
+    EXPECT_TRUE(inv.fmt.exact);
+    EXPECT_TRUE(inv.fmt.nosort);
+    EXPECT_TRUE(ok({"-L", "-X"}).fmt.exact);
+    EXPECT_EQ(ok({"-L", "--sort"}).fmt, FormatOpts{});
+}
+
+TEST(Args, AddServiceDefaults) {
+    const Invocation inv = ok({"-A", "-t", "10.0.0.1:80"});
+    EXPECT_EQ(inv.cmd, Command::AddService);
+    const Request& r = inv.request;
+    EXPECT_EQ(r.op, Op::AddService);
+    EXPECT_EQ(r.service.key, kVip80);
+    EXPECT_EQ(r.service.scheduler, "wlc");  // ipvsadm's default
+    EXPECT_EQ(r.service.flags, 0u);
+    EXPECT_EQ(r.service.timeout, 0u);
+    EXPECT_EQ(r.service.netmask, 0xffffffffu);
+    EXPECT_TRUE(r.service.servers.empty());
+}
+
+TEST(Args, AddServiceEverything) {
+    const Invocation inv = ok({"--add-service", "--udp-service", "10.0.0.2:53", "--scheduler",
+                               "sh", "--persistent", "600", "--netmask", "255.255.255.0",
+                               "--sched-flags", "sh-fallback,sh-port"});
+    const cfg::Service& s = inv.request.service;
+    EXPECT_EQ(s.key, (cfg::ServiceKey{cfg::Proto::Udp, ip(10, 0, 0, 2), 53}));
+    EXPECT_EQ(s.scheduler, "sh");
+    EXPECT_EQ(s.flags, cfg::kSvcPersistent | cfg::kSvcSched1 | cfg::kSvcSched2);
+    EXPECT_EQ(s.timeout, 600u);
+    EXPECT_EQ(s.netmask, ip(255, 255, 255, 0));
+}
+
+TEST(Args, EditService) {
+    const Invocation inv = ok({"-E", "-t", "10.0.0.1:80", "-s", "rr"});
+    EXPECT_EQ(inv.cmd, Command::EditService);
+    EXPECT_EQ(inv.request.op, Op::EditService);
+    EXPECT_EQ(inv.request.service.scheduler, "rr");
+    // Like ipvsadm, an edit sends every field: what is not given takes its default.
+    EXPECT_EQ(ok({"-E", "-t", "10.0.0.1:80"}).request.service.scheduler, "wlc");
+}
+
+TEST(Args, PersistentTimeoutForms) {
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-p"}).request.service.timeout, 300u);
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-p", "-s", "rr"}).request.service.timeout, 300u);
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-p", "60"}).request.service.timeout, 60u);
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-p60"}).request.service.timeout, 60u);
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "--persistent=60"}).request.service.timeout, 60u);
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-p", "2678400"}).request.service.timeout,
+              2678400u);
+    fails({"-A", "-t", "10.0.0.1:80", "-p", "0"}, "invalid timeout value `0' specified");
+    fails({"-A", "-t", "10.0.0.1:80", "-p", "2678401"},
+          "invalid timeout value `2678401' specified");
+    fails({"-A", "-t", "10.0.0.1:80", "-p", "abc"}, "invalid timeout value `abc' specified");
+}
+
+TEST(Args, ZeroPortNeedsPersistence) {
+    fails({"-A", "-t", "10.0.0.1"}, "Zero port specified for non-persistent service");
+    fails({"-E", "-t", "10.0.0.1:0"}, "Zero port specified for non-persistent service");
+    const Invocation inv = ok({"-A", "-t", "10.0.0.1", "-p"});
+    EXPECT_EQ(inv.request.service.key.port, 0);
+}
+
+TEST(Args, OnePacketSchedulingIsUdpOnly) {
+    EXPECT_EQ(ok({"-A", "-u", "10.0.0.1:53", "-o"}).request.service.flags, cfg::kSvcOnePacket);
+    EXPECT_EQ(ok({"-A", "-u", "10.0.0.1:53", "--ops"}).request.service.flags,
+              cfg::kSvcOnePacket);
+    fails({"-A", "-t", "10.0.0.1:80", "-o"},
+          "One-Packet Scheduling is only for UDP virtual services");
+}
+
+TEST(Args, SchedulerIsValidated) {
+    for (const char* s : {"rr", "wrr", "lc", "wlc", "sh", "dh"}) {
+        EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-s", s}).request.service.scheduler, s);
+    }
+    auto r = parse({"-A", "-t", "10.0.0.1:80", "-s", "bogus"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().exit_code, 2);
+    EXPECT_EQ(r.error().message,
+              "unknown scheduler `bogus'; valid schedulers are: " + sched::sched_names());
+    EXPECT_NE(r.error().message.find("wlc"), std::string::npos);
+}
+
+TEST(Args, SchedulerFlags) {
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-s", "rr", "-b", "flag-1,flag-3"})
+                  .request.service.flags,
+              cfg::kSvcSched1 | cfg::kSvcSched3);
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-b", "sh-port", "-s", "sh"}).request.service.flags,
+              cfg::kSvcSched2);  // -b before -s still sees the scheduler
+    fails({"-A", "-t", "10.0.0.1:80", "-s", "rr", "-b", "sh-port"},
+          "incompatible scheduler flag `sh-port'");
+    fails({"-A", "-t", "10.0.0.1:80", "-b", "sh-fallback"},
+          "incompatible scheduler flag `sh-fallback'");  // the default scheduler is wlc
+    fails({"-A", "-t", "10.0.0.1:80", "-b", "bogus"}, "invalid scheduler flag `bogus'");
+}
+
+TEST(Args, DeleteServiceAndClear) {
+    const Invocation d = ok({"-D", "-t", "10.0.0.1:80"});
+    EXPECT_EQ(d.request.op, Op::DelService);
+    EXPECT_EQ(d.request.service.key, kVip80);
+    EXPECT_EQ(ok({"-C"}).request.op, Op::Clear);
+    EXPECT_EQ(ok({"--clear"}).request.op, Op::Clear);
+}
+
+TEST(Args, AddServer) {
+    const Invocation inv =
+        ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11:80", "-m", "-w", "1"});
+    EXPECT_EQ(inv.cmd, Command::AddServer);
+    const Request& r = inv.request;
+    EXPECT_EQ(r.op, Op::AddDest);
+    EXPECT_EQ(r.service.key, kVip80);
+    EXPECT_EQ(r.dest.addr, ip(172, 16, 0, 11));
+    EXPECT_EQ(r.dest.port, 80);
+    EXPECT_EQ(r.dest.fwd, cfg::Fwd::Masq);
+    EXPECT_EQ(r.dest.weight, 1);
+    EXPECT_EQ(r.dest.u_threshold, 0u);
+    EXPECT_EQ(r.dest.l_threshold, 0u);
+}
+
+TEST(Args, AddServerDefaults) {
+    // No port: the service's. No method: direct routing, as ipvsadm. Weight 1.
+    const Request r = ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11"}).request;
+    EXPECT_EQ(r.dest.port, 80);
+    EXPECT_EQ(r.dest.fwd, cfg::Fwd::Route);
+    EXPECT_EQ(r.dest.weight, 1);
+}
+
+TEST(Args, ForwardingMethods) {
+    const auto fwd = [](const char* flag) {
+        return ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", flag}).request.dest.fwd;
+    };
+    EXPECT_EQ(fwd("-m"), cfg::Fwd::Masq);
+    EXPECT_EQ(fwd("--masquerading"), cfg::Fwd::Masq);
+    EXPECT_EQ(fwd("-g"), cfg::Fwd::Route);
+    EXPECT_EQ(fwd("--gatewaying"), cfg::Fwd::Route);
+    EXPECT_EQ(fwd("-i"), cfg::Fwd::Tunnel);
+    EXPECT_EQ(fwd("--ipip"), cfg::Fwd::Tunnel);
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-m", "-g"},
+          "multiple 'forwarding-method' options specified");
+}
+
+TEST(Args, PortMappingOnlyWithMasquerading) {
+    EXPECT_EQ(ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11:8080", "-m"}).request.dest.port,
+              8080);
+    EXPECT_EQ(ok({"-e", "-t", "10.0.0.1:80", "-r", "172.16.0.11:8080", "-m"}).request.dest.port,
+              8080);
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11:8080", "-g"},
+          "cannot map service port 80 to real server port 8080 with direct routing (-g, the "
+          "default): port mapping needs masquerading (-m)");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11:8080"},
+          "cannot map service port 80 to real server port 8080 with direct routing (-g, the "
+          "default): port mapping needs masquerading (-m)");
+    fails({"-e", "-t", "10.0.0.1:80", "-r", "172.16.0.11:8080", "-i"},
+          "cannot map service port 80 to real server port 8080 with tunnelling (-i): port "
+          "mapping needs masquerading (-m)");
+    // The same port is fine with every method.
+    EXPECT_EQ(ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11:80", "-i"}).request.dest.port, 80);
+    // A port-zero (all ports) persistent service: the real server takes the service's port 0.
+    EXPECT_EQ(ok({"-a", "-t", "10.0.0.1:0", "-r", "172.16.0.11:80", "-g"}).request.dest.port, 0);
+}
+
+TEST(Args, EditAndDeleteServer) {
+    const Request e =
+        ok({"-e", "-t", "10.0.0.1:80", "-r", "172.16.0.11:80", "-w", "0", "-x", "100", "-y",
+            "50"})
+            .request;
+    EXPECT_EQ(e.op, Op::EditDest);
+    EXPECT_EQ(e.dest.weight, 0);
+    EXPECT_EQ(e.dest.u_threshold, 100u);
+    EXPECT_EQ(e.dest.l_threshold, 50u);
+    const Request d = ok({"-d", "-t", "10.0.0.1:80", "-r", "172.16.0.11:8080"}).request;
+    EXPECT_EQ(d.op, Op::DelDest);
+    EXPECT_EQ(d.dest.addr, ip(172, 16, 0, 11));
+    EXPECT_EQ(d.dest.port, 8080);  // deletes name the real server exactly
+    EXPECT_EQ(ok({"-d", "-t", "10.0.0.1:80", "-r", "172.16.0.11"}).request.dest.port, 80);
+    fails({"-d", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "3"},
+          "Illegal 'weight' option with the 'delete-server' command");
+}
+
+TEST(Args, WeightAndThresholdRanges) {
+    EXPECT_EQ(ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "65535"})
+                  .request.dest.weight,
+              65535);
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "65536"},
+          "illegal weight specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "-1"},
+          "illegal weight specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "1x"},
+          "illegal weight specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-x", "2147483648"},
+          "illegal u_threshold specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-y", "z"},
+          "illegal l_threshold specified");
+    EXPECT_EQ(ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-x", "2147483647"})
+                  .request.dest.u_threshold,
+              2147483647u);
+}
+
+TEST(Args, SetTimeouts) {
+    const Invocation inv = ok({"--set", "900", "120", "300"});
+    EXPECT_EQ(inv.cmd, Command::SetTimeouts);
+    EXPECT_EQ(inv.request.op, Op::SetTimeouts);
+    EXPECT_EQ(inv.request.timeouts.tcp, 900u);
+    EXPECT_EQ(inv.request.timeouts.tcp_fin, 120u);
+    EXPECT_EQ(inv.request.timeouts.udp, 300u);
+    EXPECT_EQ(ok({"--set", "0", "0", "10"}).request.timeouts.tcp, 0u);  // 0: leave unchanged
+    fails({"--set", "900", "120"}, "--set option requires 3 timeout values");
+    fails({"--set"}, "--set option requires 3 timeout values");
+    fails({"--set", "900", "120", "300", "5"}, "unexpected argument 5");
+    fails({"--set", "x", "120", "300"}, "invalid timeout value `x' specified");
+    fails({"--set", "1", "2", "2678401"}, "invalid timeout value `2678401' specified");
+}
+
+TEST(Args, Zero) {
+    const Invocation all = ok({"-Z"});
+    EXPECT_EQ(all.request.op, Op::Zero);
+    EXPECT_FALSE(all.request.has_key);
+    const Invocation one = ok({"--zero", "-t", "10.0.0.1:80"});
+    EXPECT_TRUE(one.request.has_key);
+    EXPECT_EQ(one.request.service.key, kVip80);
+}
+
+TEST(Args, SaveRestoreHelpVersion) {
+    const Invocation s = ok({"-S"});
+    EXPECT_EQ(s.cmd, Command::Save);
+    EXPECT_EQ(s.request.op, Op::List);
+    EXPECT_FALSE(s.fmt.numeric);
+    EXPECT_TRUE(ok({"-Sn"}).fmt.numeric);
+    EXPECT_TRUE(ok({"--save", "-n"}).fmt.numeric);
+    EXPECT_EQ(ok({"-R"}).cmd, Command::Restore);
+    EXPECT_EQ(ok({"--restore"}).cmd, Command::Restore);
+    fails({"-R", "-n"}, "Illegal 'numeric' option with the 'restore' command");
+    fails({"-S", "--stats"}, "Illegal 'stats' option with the 'save' command");
+    EXPECT_EQ(ok({"-h"}).cmd, Command::Help);
+    EXPECT_EQ(ok({"--help"}).cmd, Command::Help);
+    EXPECT_EQ(ok({"-h", "--bogus-ignored-after-help"}).cmd, Command::Help);
+    EXPECT_EQ(ok({"-v"}).cmd, Command::Version);
+    EXPECT_EQ(ok({"--version"}).cmd, Command::Version);
+}
+
+// ---- option syntax ----
+
+TEST(Args, ShortOptionBundlesAndAttachedArguments) {
+    EXPECT_EQ(ok({"-At", "10.0.0.1:80"}).request.service.key, kVip80);
+    EXPECT_EQ(ok({"-A", "-t10.0.0.1:80"}).request.service.key, kVip80);
+    EXPECT_EQ(ok({"-A", "--tcp-service=10.0.0.1:80"}).request.service.key, kVip80);
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-srr"}).request.service.scheduler, "rr");
+    const Invocation inv = ok({"-Lnc"});
+    EXPECT_EQ(inv.list, ListWhat::Conns);
+    EXPECT_TRUE(inv.fmt.numeric);
+    fails({"-Lnt"}, "-t: missing argument", 255);
+}
+
+TEST(Args, DoubleDashEndsOptions) {
+    fails({"-L", "--", "-n"}, "unexpected argument -n");
+}
+
+TEST(Args, CommandMayComeAfterOptions) {
+    EXPECT_EQ(ok({"-t", "10.0.0.1:80", "-A", "-s", "rr"}).request.op, Op::AddService);
+    // -r resolved after all options: the port comes from -t even when -r is first.
+    EXPECT_EQ(ok({"-a", "-r", "172.16.0.11", "-t", "10.0.0.1:80"}).request.dest.port, 80);
+}
+
+TEST(Args, SocketOption) {
+    EXPECT_EQ(ok({"-L"}).socket, "/env/socket");
+    EXPECT_FALSE(ok({"-L"}).socket_given);
+    const Invocation a = ok({"-L", "--socket", "/tmp/a.sock"});
+    EXPECT_EQ(a.socket, "/tmp/a.sock");
+    EXPECT_TRUE(a.socket_given);
+    EXPECT_EQ(ok({"--socket=/tmp/b.sock", "-C"}).socket, "/tmp/b.sock");
+    fails({"-L", "--socket", "/a", "--socket", "/b"}, "multiple 'socket' options specified");
+}
+
+// ---- addresses and names ----
+
+TEST(Args, ServiceAddresses) {
+    EXPECT_EQ(ok({"-A", "-u", "10.0.0.1:53"}).request.service.key.proto, cfg::Proto::Udp);
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:65535"}).request.service.key.port, 65535);
+    // Names for hosts and ports, resolved for input whether or not -n is given.
+    EXPECT_EQ(ok({"-A", "-t", "www.example.com:http"}).request.service.key,
+              (cfg::ServiceKey{cfg::Proto::Tcp, ip(10, 0, 0, 9), 80}));
+    EXPECT_EQ(ok({"-A", "-u", "10.0.0.1:domain"}).request.service.key.port, 53);
+    EXPECT_EQ(ok({"-a", "-t", "10.0.0.1:80", "-r", "web1:http", "-m"}).request.dest.addr,
+              ip(172, 16, 0, 11));
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-p", "-M", "mask24"}).request.service.netmask,
+              ip(255, 255, 255, 0));
+}
+
+TEST(Args, BadServiceAddresses) {
+    const std::string msg = "illegal virtual server address[:port] specified";
+    for (const char* bad : {"80", "", "10.0.0.256:80", "10.0.0.1:65536", "10.0.0.1:",
+                            "10.0.0.1:notaport", "bogus.invalid:80", "10.0.0:80",
+                            "10.0.0.1:80x"}) {
+        SCOPED_TRACE(bad);
+        fails({"-A", "-t", bad}, msg);
+    }
+    // The port name is looked up for the service's protocol: "http" is TCP only here.
+    fails({"-A", "-u", "10.0.0.1:http"}, msg);
+    // Without a resolver only numbers parse.
+    auto r = parse({"-A", "-t", "www.example.com:80"}, nullptr);
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().message, msg);
+    NumericResolver numeric;
+    EXPECT_FALSE(parse({"-A", "-t", "10.0.0.1:http"}, &numeric).ok());
+}
+
+TEST(Args, BadRealServerAndNetmask) {
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "nohost"},
+          "illegal real server address[:port] specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4:99999"},
+          "illegal real server address[:port] specified");
+    fails({"-A", "-t", "10.0.0.1:80", "-p", "-M", "255.255.255.256"},
+          "illegal virtual server persistent mask specified");
+}
+
+TEST(Args, Ipv6IsRefusedClearly) {
+    fails_with({"-A", "-t", "[2001:db8::1]:80"}, "IPv6");
+    fails_with({"-A", "-t", "2001:db8::1"}, "IPv6");
+    fails_with({"-a", "-t", "10.0.0.1:80", "-r", "[::1]:80"}, "IPv6");
+    fails_with({"-A", "-f", "1", "-6"}, "not supported");
+}
+
+TEST(Args, UnsupportedIpvsadmFeatures) {
+    fails({"-A", "-f", "1"},
+          "-f: firewall-mark services are not supported by dirigo; use -t or -u");
+    fails({"-A", "--fwmark-service", "1"},
+          "--fwmark-service: firewall-mark services are not supported by dirigo; use -t or -u");
+    fails_with({"-A", "--sctp-service", "10.0.0.1:80"}, "SCTP");
+    fails_with({"--start-daemon", "master"}, "sync daemon");
+    fails_with({"--stop-daemon", "master"}, "sync daemon");
+    fails_with({"-A", "-t", "10.0.0.1:80", "--pe", "sip"}, "persistence engine");
+    fails_with({"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4", "-i", "--tun-type", "gue"},
+               "tunnel options");
+}
+
+// ---- ipvsadm's command/option table and conflicts ----
+
+TEST(Args, RequiredOptions) {
+    fails({"-A", "-s", "rr"},
+          "You need to supply the 'service-address' option for the 'add-service' command");
+    fails({"-a", "-t", "10.0.0.1:80"},
+          "You need to supply the 'real-server' option for the 'add-server' command");
+    fails({"-d", "-r", "172.16.0.11"},
+          "You need to supply the 'service-address' option for the 'delete-server' command");
+    fails({"-D"},
+          "You need to supply the 'service-address' option for the 'delete-service' command");
+}
+
+TEST(Args, IllegalOptions) {
+    fails({"-A", "-t", "10.0.0.1:80", "-w", "3"},
+          "Illegal 'weight' option with the 'add-service' command");
+    fails({"-A", "-t", "10.0.0.1:80", "-n"},
+          "Illegal 'numeric' option with the 'add-service' command");
+    fails({"-C", "-n"}, "Illegal 'numeric' option with the 'flush' command");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4", "-s", "rr"},
+          "Illegal 'scheduler' option with the 'add-server' command");
+    fails({"-L", "-s", "rr"}, "Illegal 'scheduler' option with the 'list' command");
+    fails({"--set", "1", "2", "3", "-n"}, "Illegal 'numeric' option with the 'set' command");
+    fails({"-Z", "-n"}, "Illegal 'numeric' option with the 'zero' command");
+    fails({"-D", "-t", "10.0.0.1:80", "-p"},
+          "Illegal 'persistent' option with the 'delete-service' command");
+}
+
+TEST(Args, ConflictingCommandsAndOptions) {
+    fails({"-A", "-D", "-t", "10.0.0.1:80"}, "multiple commands specified");
+    fails({"-L", "-S"}, "multiple commands specified");
+    fails({"-L", "-h"}, "multiple commands specified");
+    fails({"-A", "-t", "10.0.0.1:80", "-t", "10.0.0.2:80"},
+          "multiple 'service-address' options specified");
+    fails({"-A", "-t", "10.0.0.1:80", "-u", "10.0.0.2:80"},
+          "multiple 'service-address' options specified");
+    fails({"-L", "-n", "-n"}, "multiple 'numeric' options specified");
+    fails({"-L", "-c", "-t", "10.0.0.1:80"},
+          "The option 'service-address' conflicts with the 'connection' option in the 'list' "
+          "command");
+    fails({"-L", "--timeout", "--daemon"},
+          "The option 'daemon' conflicts with the 'timeout' option in the 'list' command");
+    fails({"-L", "-c", "--stats"}, "options conflicts in the list command");
+    fails({"-L", "--timeout", "--rate"}, "options conflicts in the list command");
+    fails({"-L", "--daemon", "--persistent-conn"}, "options conflicts in the list command");
+    EXPECT_TRUE(parse({"-L", "-c", "--persistent-conn"}).ok());
+}
+
+TEST(Args, UnknownOptionsAndMissingCommand) {
+    auto r = parse({"-L", "--bogus"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().exit_code, 255);
+    EXPECT_EQ(r.error().message, "--bogus: unknown option");
+    EXPECT_TRUE(r.error().try_help);
+    fails({"-Q"}, "-Q: unknown option", 255);
+    fails({"-LQ"}, "-Q: unknown option", 255);
+    fails({"-A", "-t"}, "-t: missing argument", 255);
+    fails({"-A", "--tcp-service"}, "--tcp-service: missing argument", 255);
+    fails({"-C", "--clear=yes"}, "--clear: option does not take an argument", 255);
+    r = parse({"-n"});
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().exit_code, 255);
+    EXPECT_TRUE(r.error().try_help);
+    EXPECT_EQ(r.error().message, "");
+    fails({"-L", "foo"}, "unexpected argument foo");
+    fails({"-C", "now"}, "unexpected argument now");
+}
+
+// ---- restore input ----
+
+TEST(Restore, SplitWords) {
+    EXPECT_EQ(split_words("  -A  -t 10.0.0.1:80\t-s rr \r"),
+              (std::vector<std::string>{"-A", "-t", "10.0.0.1:80", "-s", "rr"}));
+    EXPECT_EQ(split_words("-a 'x y' \"z\"w"), (std::vector<std::string>{"-a", "x y", "zw"}));
+    EXPECT_TRUE(split_words("   ").empty());
+}
+
+TEST(Restore, ManyLinesMakeOneBatch) {
+    const std::string text =
+        "# saved by ipvsadm-save\n"
+        "\n"
+        "-A -t 10.0.0.1:80 -s rr\n"
+        "-a -t 10.0.0.1:80 -r 172.16.0.11:80 -m -w 1\n"
+        "   # indented comment\n"
+        "-a -t 10.0.0.1:80 -r 172.16.0.12:8080 -m -w 2\n"
+        "-A -u 10.0.0.2:53 -s sh -b sh-port -p 120 -M 255.255.255.0\n"
+        "-a -u 10.0.0.2:53 -r 172.16.0.21 -g\n"
+        "--set 900 120 300\n"
+        "-e -t 10.0.0.1:80 -r 172.16.0.11:80 -m -w 5\n"
+        "-d -t 10.0.0.1:80 -r 172.16.0.12:8080\n"
+        "-Z\n"
+        "-D -u 10.0.0.2:53\n"
+        "-C";  // no final newline
+    auto r = parse_restore(text, &kResolver);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    const Request& b = r.value();
+    EXPECT_EQ(b.op, Op::Batch);
+    ASSERT_EQ(b.batch.size(), 11u);
+    EXPECT_EQ(b.batch[0].op, Op::AddService);
+    EXPECT_EQ(b.batch[0].service.scheduler, "rr");
+    EXPECT_EQ(b.batch[1].op, Op::AddDest);
+    EXPECT_EQ(b.batch[1].dest.fwd, cfg::Fwd::Masq);
+    EXPECT_EQ(b.batch[2].dest.port, 8080);
+    EXPECT_EQ(b.batch[2].dest.weight, 2);
+    EXPECT_EQ(b.batch[3].service.flags, cfg::kSvcPersistent | cfg::kSvcSched2);
+    EXPECT_EQ(b.batch[3].service.netmask, ip(255, 255, 255, 0));
+    EXPECT_EQ(b.batch[4].dest.port, 53);
+    EXPECT_EQ(b.batch[4].dest.fwd, cfg::Fwd::Route);
+    EXPECT_EQ(b.batch[5].op, Op::SetTimeouts);
+    EXPECT_EQ(b.batch[6].op, Op::EditDest);
+    EXPECT_EQ(b.batch[7].op, Op::DelDest);
+    EXPECT_EQ(b.batch[8].op, Op::Zero);
+    EXPECT_EQ(b.batch[9].op, Op::DelService);
+    EXPECT_EQ(b.batch[10].op, Op::Clear);
+}
+
+TEST(Restore, EmptyInputIsAnEmptyBatch) {
+    auto r = parse_restore("\n# nothing\n\n", &kResolver);
+    ASSERT_TRUE(r.ok());
+    EXPECT_TRUE(r.value().batch.empty());
+}
+
+TEST(Restore, ErrorsNameTheLine) {
+    const auto err = [](const std::string& text) {
+        auto r = parse_restore(text, &kResolver);
+        EXPECT_FALSE(r.ok());
+        return r.ok() ? ArgError{} : r.error();
+    };
+    ArgError e = err("-A -t 10.0.0.1:80\n\n-a -t 10.0.0.1:80 -r 172.16.0.11 -w 70000\n");
+    EXPECT_EQ(e.message, "line 3: illegal weight specified");
+    EXPECT_EQ(e.exit_code, 2);
+    e = err("-A -t 10.0.0.1:80\n-a --bogus\n");
+    EXPECT_EQ(e.message, "line 2: --bogus: unknown option");
+    EXPECT_EQ(e.exit_code, 255);
+    EXPECT_FALSE(e.try_help);
+    e = err("-t 10.0.0.1:80\n");
+    EXPECT_EQ(e.message, "line 1: no command given");
+    e = err("-L -n\n");
+    EXPECT_NE(e.message.find("line 1: only commands that change rules"), std::string::npos);
+    e = err("-R\n");
+    EXPECT_NE(e.message.find("line 1: only commands"), std::string::npos);
+    e = err("-C --socket /x\n");
+    EXPECT_EQ(e.message, "line 1: --socket is not allowed in restore input");
+    e = err("-A -t 10.0.0.1:80 -s nope\n");
+    EXPECT_NE(e.message.find("line 1: unknown scheduler `nope'"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace dirigo::ctl::cli

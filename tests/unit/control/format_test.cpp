@@ -1,0 +1,412 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Golden output of dirigoadm's listings. The expected text is laid out with ipvsadm 1.31's own
+// printf formats (print_title, print_service_entry, print_largenum, print_conn, list_timeout),
+// column for column and with ipvsadm's trailing blanks; only the banner line is dirigo's.
+
+#include "control/cli/format.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dirigo::ctl::cli {
+namespace {
+
+constexpr cfg::Ip4 ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
+    return (cfg::Ip4{a} << 24) | (cfg::Ip4{b} << 16) | (cfg::Ip4{c} << 8) | d;
+}
+
+DestInfo dest(cfg::Ip4 addr, uint16_t port, cfg::Fwd fwd, int32_t weight, uint32_t active,
+              uint32_t inactive, uint32_t persistent, Stats stats, Rates rates,
+              uint32_t uthr = 0, uint32_t lthr = 0) {
+    DestInfo d;
+    d.server.addr = addr;
+    d.server.port = port;
+    d.server.fwd = fwd;
+    d.server.weight = weight;
+    d.server.u_threshold = uthr;
+    d.server.l_threshold = lthr;
+    d.active = active;
+    d.inactive = inactive;
+    d.persistent = persistent;
+    d.stats = stats;
+    d.rates = rates;
+    return d;
+}
+
+const Info kInfo{"0.1.0", 4096, 2};
+
+/// Three services, deliberately out of order (and with real servers out of order) so that the
+/// listings also check ipvsadm's sorting: protocol, then address, then port.
+std::vector<ServiceInfo> services() {
+    ServiceInfo udp;
+    udp.service.key = {cfg::Proto::Udp, ip(10, 0, 0, 2), 53};
+    udp.service.scheduler = "wlc";
+    udp.service.flags = cfg::kSvcPersistent;
+    udp.service.timeout = 300;
+    udp.service.netmask = ip(255, 255, 255, 0);
+    udp.stats = {7, 70, 0, 5600, 0};
+    udp.rates = {0, 1, 0, 80, 0};
+    udp.dests = {dest(ip(172, 16, 0, 21), 53, cfg::Fwd::Route, 1, 0, 3, 9, {7, 70, 0, 5600, 0},
+                      {0, 1, 0, 80, 0})};
+
+    ServiceInfo web;
+    web.service.key = {cfg::Proto::Tcp, ip(10, 0, 0, 1), 80};
+    web.service.scheduler = "rr";
+    web.stats = {12, 123456789, 99999999, 98765432101ULL, 123456789012345ULL};
+    web.rates = {5, 1500, 1400, 1234567890, 150000000};
+    web.dests = {
+        dest(ip(172, 16, 115, 104), 8080, cfg::Fwd::Masq, 2, 5, 0, 3,
+             {2, 99999999, 100000000, 999999999, 1000000000},
+             {1, 123456789, 8, 1999999999, 100000000000000ULL}, 500, 100),
+        dest(ip(172, 16, 115, 103), 80, cfg::Fwd::Masq, 1, 0, 1, 0,
+             {10, 2000, 1900, 300000, 2800000}, {2, 700, 650, 56000, 520000}),
+    };
+
+    ServiceInfo tls;
+    tls.service.key = {cfg::Proto::Tcp, ip(10, 0, 0, 1), 443};
+    tls.service.scheduler = "sh";
+    tls.service.flags = cfg::kSvcSched1 | cfg::kSvcSched2;
+    tls.dests = {dest(ip(172, 16, 0, 31), 443, cfg::Fwd::Tunnel, 100, 1234567, 7, 0, {}, {})};
+
+    return {udp, web, tls};
+}
+
+FormatOpts numeric() {
+    FormatOpts o;
+    o.numeric = true;
+    return o;
+}
+
+const NumericNamer kNoNames;
+
+// Generated from ipvsadm's format strings; see the file comment.
+const std::string kListN =
+    "Dirigo Virtual Server version 0.1.0 (size=4096)\n"
+    "Prot LocalAddress:Port Scheduler Flags\n"
+    "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+    "TCP  10.0.0.1:80 rr\n"
+    "  -> 172.16.115.103:80            Masq    1      0          1         \n"
+    "  -> 172.16.115.104:8080          Masq    2      5          0         \n"
+    "TCP  10.0.0.1:443 sh (sh-fallback,sh-port)\n"
+    "  -> 172.16.0.31:443              Tunnel  100    1234567    7         \n"
+    "UDP  10.0.0.2:53 wlc persistent 300 mask 255.255.255.0\n"
+    "  -> 172.16.0.21:53               Route   1      0          3         \n";
+
+const std::string kListStats =
+    "Dirigo Virtual Server version 0.1.0 (size=4096)\n"
+    "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n"
+    "  -> RemoteAddress:Port\n"
+    "TCP  10.0.0.1:80                        12  123456K 99999999   98765M     123T\n"
+    "  -> 172.16.115.103:80                  10     2000     1900   300000  2800000\n"
+    "  -> 172.16.115.104:8080                 2 99999999  100000K  999999K    1000M\n"
+    "TCP  10.0.0.1:443                        0        0        0        0        0\n"
+    "  -> 172.16.0.31:443                     0        0        0        0        0\n"
+    "UDP  10.0.0.2:53                         7       70        0     5600        0\n"
+    "  -> 172.16.0.21:53                      7       70        0     5600        0\n";
+
+const std::string kListStatsExact =
+    "Dirigo Virtual Server version 0.1.0 (size=4096)\n"
+    "Prot LocalAddress:Port               Conns   InPkts  OutPkts  InBytes OutBytes\n"
+    "  -> RemoteAddress:Port\n"
+    "TCP  10.0.0.1:80                        12 123456789 99999999 98765432101 123456789012345\n"
+    "  -> 172.16.115.103:80                  10     2000     1900   300000  2800000\n"
+    "  -> 172.16.115.104:8080                 2 99999999 100000000 999999999 1000000000\n"
+    "TCP  10.0.0.1:443                        0        0        0        0        0\n"
+    "  -> 172.16.0.31:443                     0        0        0        0        0\n"
+    "UDP  10.0.0.2:53                         7       70        0     5600        0\n"
+    "  -> 172.16.0.21:53                      7       70        0     5600        0\n";
+
+const std::string kListRate =
+    "Dirigo Virtual Server version 0.1.0 (size=4096)\n"
+    "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n"
+    "  -> RemoteAddress:Port\n"
+    "TCP  10.0.0.1:80                         5     1500     1400    1234M  150000K\n"
+    "  -> 172.16.115.103:80                   2      700      650    56000   520000\n"
+    "  -> 172.16.115.104:8080                 1 123456789        8    1999M     100T\n"
+    "TCP  10.0.0.1:443                        0        0        0        0        0\n"
+    "  -> 172.16.0.31:443                     0        0        0        0        0\n"
+    "UDP  10.0.0.2:53                         0        1        0       80        0\n"
+    "  -> 172.16.0.21:53                      0        1        0       80        0\n";
+
+const std::string kListRateExact =
+    "Dirigo Virtual Server version 0.1.0 (size=4096)\n"
+    "Prot LocalAddress:Port                 CPS    InPPS   OutPPS    InBPS   OutBPS\n"
+    "  -> RemoteAddress:Port\n"
+    "TCP  10.0.0.1:80                         5     1500     1400 1234567890 150000000\n"
+    "  -> 172.16.115.103:80                   2      700      650    56000   520000\n"
+    "  -> 172.16.115.104:8080                 1 123456789        8 1999999999 100000000000000\n"
+    "TCP  10.0.0.1:443                        0        0        0        0        0\n"
+    "  -> 172.16.0.31:443                     0        0        0        0        0\n"
+    "UDP  10.0.0.2:53                         0        1        0       80        0\n"
+    "  -> 172.16.0.21:53                      0        1        0       80        0\n";
+
+const std::string kListThresholds =
+    "Dirigo Virtual Server version 0.1.0 (size=4096)\n"
+    "Prot LocalAddress:Port            Uthreshold Lthreshold ActiveConn InActConn \n"
+    "  -> RemoteAddress:Port\n"
+    "TCP  10.0.0.1:80 rr\n"
+    "  -> 172.16.115.103:80            0          0          0          1         \n"
+    "  -> 172.16.115.104:8080          500        100        5          0         \n"
+    "TCP  10.0.0.1:443 sh (sh-fallback,sh-port)\n"
+    "  -> 172.16.0.31:443              0          0          1234567    7         \n"
+    "UDP  10.0.0.2:53 wlc persistent 300 mask 255.255.255.0\n"
+    "  -> 172.16.0.21:53               0          0          0          3         \n";
+
+const std::string kListPersistentConn =
+    "Dirigo Virtual Server version 0.1.0 (size=4096)\n"
+    "Prot LocalAddress:Port            Weight    PersistConn ActiveConn InActConn \n"
+    "  -> RemoteAddress:Port\n"
+    "TCP  10.0.0.1:80 rr\n"
+    "  -> 172.16.115.103:80            1         0           0          1         \n"
+    "  -> 172.16.115.104:8080          2         3           5          0         \n"
+    "TCP  10.0.0.1:443 sh (sh-fallback,sh-port)\n"
+    "  -> 172.16.0.31:443              100       0           1234567    7         \n"
+    "UDP  10.0.0.2:53 wlc persistent 300 mask 255.255.255.0\n"
+    "  -> 172.16.0.21:53               1         9           0          3         \n";
+
+const std::string kConns =
+    "IPVS connection entries\n"
+    "pro expire state       source             virtual            destination\n"
+    "TCP 14:59  ESTABLISHED 192.168.1.10:40000 10.0.0.1:80        172.16.115.103:80\n"
+    "TCP 01:59  FIN_WAIT    192.168.1.11:51234 10.0.0.1:80        172.16.115.104:8080\n"
+    "UDP 00:05  UDP         192.168.100.200:65535 10.0.0.2:53        172.16.0.21:53\n"
+    "TCP 100:00 NONE        0.0.0.0:0          10.0.0.1:443       172.16.0.31:443\n";
+
+TEST(Format, ListNumeric) {
+    EXPECT_EQ(format_list(kInfo, services(), numeric(), kNoNames), kListN);
+}
+
+TEST(Format, ListStats) {
+    FormatOpts o = numeric();
+    o.stats = true;
+    EXPECT_EQ(format_list(kInfo, services(), o, kNoNames), kListStats);
+    o.exact = true;
+    EXPECT_EQ(format_list(kInfo, services(), o, kNoNames), kListStatsExact);
+}
+
+TEST(Format, ListRate) {
+    FormatOpts o = numeric();
+    o.rate = true;
+    EXPECT_EQ(format_list(kInfo, services(), o, kNoNames), kListRate);
+    o.exact = true;
+    EXPECT_EQ(format_list(kInfo, services(), o, kNoNames), kListRateExact);
+}
+
+TEST(Format, StatsWinOverRateAsInIpvsadm) {
+    FormatOpts o = numeric();
+    o.stats = true;
+    o.rate = true;
+    o.thresholds = true;
+    EXPECT_EQ(format_list(kInfo, services(), o, kNoNames), kListStats);
+}
+
+TEST(Format, ListThresholdsAndPersistentConn) {
+    FormatOpts o = numeric();
+    o.thresholds = true;
+    EXPECT_EQ(format_list(kInfo, services(), o, kNoNames), kListThresholds);
+    o = numeric();
+    o.persistent_conn = true;
+    EXPECT_EQ(format_list(kInfo, services(), o, kNoNames), kListPersistentConn);
+}
+
+TEST(Format, NoSortKeepsTheDaemonsOrder) {
+    FormatOpts o = numeric();
+    o.nosort = true;
+    const std::string out = format_list(kInfo, services(), o, kNoNames);
+    EXPECT_LT(out.find("UDP  10.0.0.2:53"), out.find("TCP  10.0.0.1:80"));
+    EXPECT_LT(out.find("172.16.115.104:8080"), out.find("172.16.115.103:80"));
+}
+
+TEST(Format, EmptyTable) {
+    EXPECT_EQ(format_list(kInfo, {}, numeric(), kNoNames),
+              "Dirigo Virtual Server version 0.1.0 (size=4096)\n"
+              "Prot LocalAddress:Port Scheduler Flags\n"
+              "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
+    EXPECT_EQ(format_banner(Info{"1.2.3", 1048576, 4}),
+              "Dirigo Virtual Server version 1.2.3 (size=1048576)\n");
+}
+
+TEST(Format, OneServiceHasNoBanner) {
+    const ServiceInfo web = services()[1];
+    EXPECT_EQ(format_title(numeric()) + format_service(web, numeric(), kNoNames),
+              "Prot LocalAddress:Port Scheduler Flags\n"
+              "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+              "TCP  10.0.0.1:80 rr\n"
+              "  -> 172.16.115.103:80            Masq    1      0          1         \n"
+              "  -> 172.16.115.104:8080          Masq    2      5          0         \n");
+}
+
+TEST(Format, ServiceFlags) {
+    ServiceInfo s;
+    s.service.key = {cfg::Proto::Udp, ip(10, 0, 0, 5), 0};
+    s.service.scheduler = "wrr";
+    s.service.flags = cfg::kSvcPersistent | cfg::kSvcOnePacket | cfg::kSvcSched1 |
+                      cfg::kSvcSched3;
+    s.service.timeout = 3600;
+    EXPECT_EQ(format_service(s, numeric(), kNoNames),
+              "UDP  10.0.0.5:0 wrr (flag-1,flag-3) persistent 3600 ops\n");
+    EXPECT_EQ(sched_flags_text(s.service), "flag-1,flag-3");
+    // ipvsadm drops flag-3 for sh and mh (printing "sh ()" and a "-b " that -R rejects); dirigo
+    // keeps it so that -S output always restores.
+    s.service.scheduler = "mh";
+    EXPECT_EQ(sched_flags_text(s.service), "mh-fallback,flag-3");
+    s.service.scheduler = "sh";
+    s.service.flags = cfg::kSvcSched2;
+    EXPECT_EQ(sched_flags_text(s.service), "sh-port");
+    s.service.flags = 0;
+    EXPECT_EQ(sched_flags_text(s.service), "");
+}
+
+TEST(Format, Save) {
+    EXPECT_EQ(format_save(services(), numeric(), kNoNames),
+              "-A -t 10.0.0.1:80 -s rr\n"
+              "-a -t 10.0.0.1:80 -r 172.16.115.103:80 -m -w 1\n"
+              "-a -t 10.0.0.1:80 -r 172.16.115.104:8080 -m -w 2\n"
+              "-A -t 10.0.0.1:443 -s sh -b sh-fallback,sh-port\n"
+              "-a -t 10.0.0.1:443 -r 172.16.0.31:443 -i -w 100\n"
+              "-A -u 10.0.0.2:53 -s wlc -p 300 -M 255.255.255.0\n"
+              "-a -u 10.0.0.2:53 -r 172.16.0.21:53 -g -w 1\n");
+    ServiceInfo ops;
+    ops.service.key = {cfg::Proto::Udp, ip(10, 0, 0, 9), 0};
+    ops.service.scheduler = "rr";
+    ops.service.flags = cfg::kSvcPersistent | cfg::kSvcOnePacket;
+    ops.service.timeout = 60;
+    EXPECT_EQ(format_save({ops}, numeric(), kNoNames), "-A -u 10.0.0.9:0 -s rr -p 60 -o\n");
+    EXPECT_EQ(format_save({}, numeric(), kNoNames), "");
+}
+
+TEST(Format, Connections) {
+    std::vector<ConnInfo> conns;
+    const auto add = [&](cfg::Proto p, uint32_t ms, const char* state, cfg::Ip4 c,
+                         uint16_t cp, cfg::Ip4 v, uint16_t vp, cfg::Ip4 d, uint16_t dp) {
+        ConnInfo ci;
+        ci.proto = p;
+        ci.expires_ms = ms;
+        ci.state = state;
+        ci.caddr = c;
+        ci.cport = cp;
+        ci.vaddr = v;
+        ci.vport = vp;
+        ci.daddr = d;
+        ci.dport = dp;
+        conns.push_back(ci);
+    };
+    add(cfg::Proto::Tcp, 899000, "ESTABLISHED", ip(192, 168, 1, 10), 40000, ip(10, 0, 0, 1), 80,
+        ip(172, 16, 115, 103), 80);
+    add(cfg::Proto::Tcp, 119999, "FIN_WAIT", ip(192, 168, 1, 11), 51234, ip(10, 0, 0, 1), 80,
+        ip(172, 16, 115, 104), 8080);
+    add(cfg::Proto::Udp, 5000, "UDP", ip(192, 168, 100, 200), 65535, ip(10, 0, 0, 2), 53,
+        ip(172, 16, 0, 21), 53);
+    add(cfg::Proto::Tcp, 6000000, "NONE", 0, 0, ip(10, 0, 0, 1), 443, ip(172, 16, 0, 31), 443);
+    EXPECT_EQ(format_conns(conns, numeric(), kNoNames), kConns);
+    EXPECT_EQ(format_conns({}, numeric(), kNoNames),
+              "IPVS connection entries\n"
+              "pro expire state       source             virtual            destination\n");
+}
+
+TEST(Format, Timeouts) {
+    EXPECT_EQ(format_timeouts(cfg::TimeoutCfg{}), "Timeout (tcp tcpfin udp): 900 120 300\n");
+    EXPECT_EQ(format_timeouts(cfg::TimeoutCfg{7200, 0, 30}),
+              "Timeout (tcp tcpfin udp): 7200 0 30\n");
+}
+
+TEST(Format, LargeNumbers) {
+    EXPECT_EQ(format_largenum(0, false), "        0");
+    EXPECT_EQ(format_largenum(99999999, false), " 99999999");
+    EXPECT_EQ(format_largenum(100000000, false), "  100000K");
+    EXPECT_EQ(format_largenum(999999999, false), "  999999K");
+    EXPECT_EQ(format_largenum(1000000000, false), "    1000M");
+    EXPECT_EQ(format_largenum(99999999999ULL, false), "   99999M");
+    EXPECT_EQ(format_largenum(100000000000ULL, false), "     100G");
+    EXPECT_EQ(format_largenum(99999999999999ULL, false), "   99999G");
+    EXPECT_EQ(format_largenum(100000000000000ULL, false), "     100T");
+    EXPECT_EQ(format_largenum(UINT64_MAX, false), "18446744T");
+    EXPECT_EQ(format_largenum(0, true), "        0");
+    EXPECT_EQ(format_largenum(12345678, true), " 12345678");
+    EXPECT_EQ(format_largenum(123456789, true), " 123456789");
+    EXPECT_EQ(format_largenum(UINT64_MAX, true), " 18446744073709551615");
+}
+
+/// Knows a few names, like /etc/hosts and /etc/services would.
+class FakeNamer final : public Namer {
+public:
+    std::optional<std::string> host(cfg::Ip4 addr) const override {
+        static const std::map<cfg::Ip4, std::string> names = {
+            {ip(10, 0, 0, 1), "www.example.com"},
+            {ip(172, 16, 115, 103), "a-really-long-backend-name.example.com"},
+        };
+        const auto it = names.find(addr);
+        return it == names.end() ? std::nullopt : std::optional(it->second);
+    }
+    std::optional<std::string> service(uint16_t port, cfg::Proto proto) const override {
+        if (port == 80 && proto == cfg::Proto::Tcp) {
+            return "http";
+        }
+        if (port == 53) {
+            return "domain";
+        }
+        return std::nullopt;
+    }
+};
+
+TEST(Format, NamesWithoutNumeric) {
+    const FakeNamer names;
+    const FormatOpts o;  // not numeric
+    EXPECT_EQ(format_addr_port(ip(10, 0, 0, 1), 80, cfg::Proto::Tcp, o, names),
+              "www.example.com:http");
+    EXPECT_EQ(format_addr_port(ip(10, 0, 0, 1), 80, cfg::Proto::Tcp, numeric(), names),
+              "10.0.0.1:80");
+    EXPECT_EQ(format_addr_port(ip(10, 0, 0, 7), 8080, cfg::Proto::Udp, o, names),
+              "10.0.0.7:8080");
+    // Real-server names are cut at 28 characters, service names at 33, as ipvsadm does.
+    EXPECT_EQ(format_service(services()[1], o, names),
+              "TCP  www.example.com:http rr\n"
+              "  -> a-really-long-backend-name.e Masq    1      0          1         \n"
+              "  -> 172.16.115.104:8080          Masq    2      5          0         \n");
+    ServiceInfo s = services()[1];
+    s.dests.clear();
+    s.service.key.addr = ip(172, 16, 115, 103);
+    EXPECT_EQ(format_service(s, o, names), "TCP  a-really-long-backend-name.e rr\n");
+    EXPECT_EQ(format_save({s}, o, names),
+              "-A -t a-really-long-backend-name.example.com:http -s rr\n");
+}
+
+TEST(Format, ErrorMessagesMatchIpvsadm) {
+    EXPECT_EQ(error_message(Op::AddService, Errc::ServiceExists, "x"), "Service already exists");
+    EXPECT_EQ(error_message(Op::EditService, Errc::NoService, "x"), "No such service");
+    EXPECT_EQ(error_message(Op::DelService, Errc::NoService, ""), "No such service");
+    EXPECT_EQ(error_message(Op::Zero, Errc::NoService, ""), "No such service");
+    EXPECT_EQ(error_message(Op::List, Errc::NoService, ""), "No such service");
+    EXPECT_EQ(error_message(Op::AddDest, Errc::NoService, ""), "Service not defined");
+    EXPECT_EQ(error_message(Op::EditDest, Errc::NoService, ""), "Service not defined");
+    EXPECT_EQ(error_message(Op::DelDest, Errc::NoService, ""), "Service not defined");
+    EXPECT_EQ(error_message(Op::AddDest, Errc::DestExists, ""), "Destination already exists");
+    EXPECT_EQ(error_message(Op::EditDest, Errc::NoDest, ""), "No such destination");
+    EXPECT_EQ(error_message(Op::DelDest, Errc::NoDest, ""), "No such destination");
+    EXPECT_EQ(error_message(Op::AddService, Errc::NoScheduler, "no lblcr"),
+              "Scheduler or persistence engine not found");
+    // Codes ipvsadm has no words for carry the daemon's explanation.
+    EXPECT_EQ(error_message(Op::AddService, Errc::Resource, "service table full (4096)"),
+              "service table full (4096)");
+    EXPECT_EQ(error_message(Op::AddDest, Errc::Unsupported, ""), "add-server failed: Unsupported");
+    // A batch names the failing rule in the daemon's message.
+    EXPECT_EQ(error_message(Op::Batch, Errc::NoService, "rule 3 (-a): Service not defined"),
+              "rule 3 (-a): Service not defined");
+    EXPECT_EQ(error_message(Op::Batch, Errc::NoService, ""), "No such service");
+}
+
+TEST(Format, UsageAndVersion) {
+    const std::string u = usage_text("dirigoadm");
+    EXPECT_EQ(u.rfind(version_text(), 0), 0u);
+    for (const char* needle : {"-A|E virtual-service", "--set tcp tcpfin udp", "--sched-flags",
+                               "--socket", "wlc", "--exact"}) {
+        EXPECT_NE(u.find(needle), std::string::npos) << needle;
+    }
+    EXPECT_EQ(version_text().rfind("dirigoadm v", 0), 0u);
+}
+
+}  // namespace
+}  // namespace dirigo::ctl::cli
