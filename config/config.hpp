@@ -42,6 +42,9 @@ struct DataplaneCfg {
     uint16_t tx_desc = 1024;
     uint32_t neighbours = 4096;           ///< ARP table capacity
     uint32_t arp_timeout = 300;           ///< seconds an ARP entry stays valid without refresh
+    /// IPVS's expire_nodest_conn: when a real server is removed, expire its connections at once
+    /// instead of letting them run until their timeouts.
+    bool expire_nodest_conn = false;
 };
 
 /// IPVS-style protocol timeouts in seconds (`ipvsadm --set`).

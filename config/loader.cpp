@@ -850,7 +850,7 @@ private:
             return st;
         }
         if (auto st = check_keys(*dp, {"conn_table_size", "mbufs", "rx_desc", "tx_desc",
-                                       "neighbours", "arp_timeout"});
+                                       "neighbours", "arp_timeout", "expire_nodest_conn"});
             !st) {
             return st;
         }
@@ -865,6 +865,12 @@ private:
             if (!st) {
                 return st;
             }
+        }
+        if (const lc::Setting* e = find(*dp, "expire_nodest_conn"); e != nullptr) {
+            if (auto st = expect_type(*e, lc::Setting::TypeBoolean, "true or false"); !st) {
+                return st;
+            }
+            d.expire_nodest_conn = static_cast<bool>(*e);
         }
         return Status::ok();
     }

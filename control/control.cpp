@@ -14,6 +14,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <netinet/in.h>
+
+#include <rte_byteorder.h>
 #include <rte_cycles.h>
 
 #include "config/addr.hpp"
@@ -119,7 +122,69 @@ Status Control::publish() {
         svc_rate_[slot] = RateState{svc_base_[slot], {}};
     }
     dp_.publish(std::move(*snap));
+    // IPVS's expire_nodest_conn: connections of removed servers end now, on their own workers.
+    if (cfg_.dataplane.expire_nodest_conn && !model_.removed_dest_slots().empty()) {
+        std::vector<std::unique_ptr<dp::Command>> cmds;
+        for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+            auto c = std::make_unique<dp::Command>();
+            c->kind = dp::CommandKind::ExpireDests;
+            c->slots = model_.removed_dest_slots();
+            cmds.push_back(std::move(c));
+        }
+        (void)run_on_workers(cmds);
+    }
     return {};
+}
+
+bool Control::run_on_workers(std::vector<std::unique_ptr<dp::Command>>& cmds) {
+    // Abandoned commands are freed once their worker is done with them.
+    std::erase_if(abandoned_, [](const std::unique_ptr<dp::Command>& c) {
+        return c->done.load(std::memory_order_acquire);
+    });
+    bool ok = true;
+    for (uint32_t w = 0; w < cmds.size(); ++w) {
+        if (!dp_.run_command(w, *cmds[w], 5000)) {
+            abandoned_.push_back(std::move(cmds[w]));
+            ok = false;
+        }
+    }
+    return ok;
+}
+
+void Control::list_conns(Reply& rep) {
+    std::vector<std::unique_ptr<dp::Command>> cmds;
+    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+        auto c = std::make_unique<dp::Command>();
+        c->kind = dp::CommandKind::ListConns;
+        // Room for every live entry plus the ones created while the worker walks its table.
+        const uint64_t live = dp_.worker(w).stats().live_conns.load(std::memory_order_relaxed);
+        c->conns.resize(std::min<uint64_t>(live + 1024, dp_.conn_table_size()));
+        cmds.push_back(std::move(c));
+    }
+    if (!run_on_workers(cmds)) {
+        rep.code = Errc::Internal;
+        rep.message = "a worker did not answer within 5 s";
+        return;
+    }
+    const uint64_t per_ms = dp_.tsc_hz() / 1000;
+    for (const auto& c : cmds) {
+        for (uint32_t i = 0; i < c->count; ++i) {
+            const ct::Conn& k = c->conns[i];
+            ConnInfo ci;
+            ci.proto = k.client.proto == IPPROTO_UDP ? cfg::Proto::Udp : cfg::Proto::Tcp;
+            ci.state = std::string(ct::state_name(k.state));
+            ci.expires_ms = k.expire > c->now
+                                ? static_cast<uint32_t>((k.expire - c->now) / per_ms)
+                                : 0;
+            ci.caddr = rte_be_to_cpu_32(k.client.saddr);
+            ci.cport = rte_be_to_cpu_16(k.client.sport);
+            ci.vaddr = rte_be_to_cpu_32(k.client.daddr);
+            ci.vport = rte_be_to_cpu_16(k.client.dport);
+            ci.daddr = rte_be_to_cpu_32(k.raddr);
+            ci.dport = rte_be_to_cpu_16(k.rport);
+            rep.conns.push_back(std::move(ci));
+        }
+    }
 }
 
 Reply Control::handle(const Request& req) {
@@ -171,8 +236,7 @@ Reply Control::handle(const Request& req) {
         fill_list(req, rep);
         break;
     case Op::ListConns:
-        rep.code = Errc::Unsupported;
-        rep.message = "connection listing is not available in this version";
+        list_conns(rep);
         break;
     default:
         rep.code = Errc::Invalid;

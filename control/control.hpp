@@ -18,6 +18,7 @@
 #include "config/status.hpp"
 #include "control/model_store.hpp"
 #include "control/protocol.hpp"
+#include "dataplane/command.hpp"
 #include "dataplane/dataplane.hpp"
 #include "dataplane/slow_path.hpp"
 
@@ -69,6 +70,9 @@ private:
     Stats dest_totals(uint32_t slot) const;
     Stats service_totals(uint32_t slot) const;
     void run_estimator();
+    /// Runs `kind` on every worker; false if one timed out (the command is kept until done).
+    bool run_on_workers(std::vector<std::unique_ptr<dp::Command>>& cmds);
+    void list_conns(Reply& rep);
 
     dp::Dataplane& dp_;
     cfg::Config cfg_;
@@ -81,6 +85,7 @@ private:
     std::vector<RateState> dest_rate_;
     std::vector<RateState> svc_rate_;
     uint64_t next_estimate_ = 0;
+    std::vector<std::unique_ptr<dp::Command>> abandoned_;  ///< timed-out commands, kept until done
 };
 
 }  // namespace dirigo::ctl

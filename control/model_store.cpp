@@ -190,6 +190,9 @@ Status ModelStore::commit(Draft& d) {
             }
         }
     }
+    std::vector<uint32_t> removed(retired.begin() + static_cast<ptrdiff_t>(retired_dest_slots_.size()),
+                                  retired.end());
+    std::sort(removed.begin(), removed.end());
     std::vector<uint32_t> fresh_dest;
     std::vector<uint32_t> fresh_svc;
     for (ServiceState& s : d.services) {
@@ -238,6 +241,7 @@ Status ModelStore::commit(Draft& d) {
     free_svc_slots_ = std::move(free_svc);
     fresh_dest_slots_ = std::move(fresh_dest);
     fresh_svc_slots_ = std::move(fresh_svc);
+    removed_dest_slots_ = std::move(removed);
     services_ = std::move(d.services);
     timeouts_ = d.timeouts;
     ++version_;

@@ -48,6 +48,8 @@ public:
     /// Slots that were freed or retired by the last commit (stats baselines reset on reuse).
     const std::vector<uint32_t>& fresh_dest_slots() const { return fresh_dest_slots_; }
     const std::vector<uint32_t>& fresh_service_slots() const { return fresh_svc_slots_; }
+    /// Real-server slots the last commit removed from the rules (sorted).
+    const std::vector<uint32_t>& removed_dest_slots() const { return removed_dest_slots_; }
 
     /// Finds a service by key in `list`.
     static ServiceState* find(std::vector<ServiceState>& list, const cfg::ServiceKey& k);
@@ -73,6 +75,7 @@ private:
     std::vector<uint32_t> free_svc_slots_;
     std::vector<uint32_t> fresh_dest_slots_;
     std::vector<uint32_t> fresh_svc_slots_;
+    std::vector<uint32_t> removed_dest_slots_;
 };
 
 }  // namespace dirigo::ctl

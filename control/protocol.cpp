@@ -114,8 +114,8 @@ public:
             return 0;
         }
         if (n > remaining() / min_elem_size) {
-            fail_at(at, std::string(what) + " count " + std::to_string(n) +
-                            " cannot fit in the " + std::to_string(remaining()) + " bytes left");
+            fail_at(at, std::string(what) + " count " + std::to_string(n) + " cannot fit in the " +
+                            std::to_string(remaining()) + " bytes left");
             return 0;
         }
         return n;
@@ -207,41 +207,41 @@ void put_rates(Writer& w, const Rates& r) {
 void put_request(Writer& w, const Request& r) {
     w.u16(static_cast<uint16_t>(r.op));
     switch (r.op) {
-    case Op::Ping:
-    case Op::Clear:
-    case Op::GetTimeouts:
-    case Op::ListConns:
-        return;
-    case Op::AddService:
-    case Op::EditService:
-        put_service(w, r.service);
-        return;
-    case Op::DelService:
-        put_key(w, r.service.key);
-        return;
-    case Op::AddDest:
-    case Op::EditDest:
-    case Op::DelDest:
-        put_key(w, r.service.key);
-        put_dest(w, r.dest);
-        return;
-    case Op::Zero:
-    case Op::List:
-        w.u8(r.has_key ? 1 : 0);
-        if (r.has_key) {
+        case Op::Ping:
+        case Op::Clear:
+        case Op::GetTimeouts:
+        case Op::ListConns:
+            return;
+        case Op::AddService:
+        case Op::EditService:
+            put_service(w, r.service);
+            return;
+        case Op::DelService:
             put_key(w, r.service.key);
-        }
-        return;
-    case Op::SetTimeouts:
-        put_timeouts(w, r.timeouts);
-        return;
-    case Op::Batch:
-        // Encoded as given; a nested batch is rejected by the decoder, not here.
-        w.count(r.batch.size());
-        for (const Request& sub : r.batch) {
-            put_request(w, sub);
-        }
-        return;
+            return;
+        case Op::AddDest:
+        case Op::EditDest:
+        case Op::DelDest:
+            put_key(w, r.service.key);
+            put_dest(w, r.dest);
+            return;
+        case Op::Zero:
+        case Op::List:
+            w.u8(r.has_key ? 1 : 0);
+            if (r.has_key) {
+                put_key(w, r.service.key);
+            }
+            return;
+        case Op::SetTimeouts:
+            put_timeouts(w, r.timeouts);
+            return;
+        case Op::Batch:
+            // Encoded as given; a nested batch is rejected by the decoder, not here.
+            w.count(r.batch.size());
+            for (const Request& sub : r.batch) {
+                put_request(w, sub);
+            }
+            return;
     }
 }
 
@@ -363,46 +363,46 @@ void get_request(Reader& r, Request& req, bool nested) {
     }
     req.op = static_cast<Op>(op);
     switch (req.op) {
-    case Op::Ping:
-    case Op::Clear:
-    case Op::GetTimeouts:
-    case Op::ListConns:
-        return;
-    case Op::AddService:
-    case Op::EditService:
-        get_service(r, req.service);
-        return;
-    case Op::DelService:
-        get_key(r, req.service.key);
-        return;
-    case Op::AddDest:
-    case Op::EditDest:
-    case Op::DelDest:
-        get_key(r, req.service.key);
-        get_dest(r, req.dest);
-        return;
-    case Op::Zero:
-    case Op::List:
-        req.has_key = r.boolean("has_key");
-        if (req.has_key) {
+        case Op::Ping:
+        case Op::Clear:
+        case Op::GetTimeouts:
+        case Op::ListConns:
+            return;
+        case Op::AddService:
+        case Op::EditService:
+            get_service(r, req.service);
+            return;
+        case Op::DelService:
             get_key(r, req.service.key);
-        }
-        return;
-    case Op::SetTimeouts:
-        get_timeouts(r, req.timeouts);
-        return;
-    case Op::Batch: {
-        if (nested) {
-            r.fail("nested batch");
+            return;
+        case Op::AddDest:
+        case Op::EditDest:
+        case Op::DelDest:
+            get_key(r, req.service.key);
+            get_dest(r, req.dest);
+            return;
+        case Op::Zero:
+        case Op::List:
+            req.has_key = r.boolean("has_key");
+            if (req.has_key) {
+                get_key(r, req.service.key);
+            }
+            return;
+        case Op::SetTimeouts:
+            get_timeouts(r, req.timeouts);
+            return;
+        case Op::Batch: {
+            if (nested) {
+                r.fail("nested batch");
+                return;
+            }
+            const uint32_t n = r.count("batch", kRequestMinSize);
+            req.batch.reserve(n);
+            for (uint32_t i = 0; i < n && r.ok(); ++i) {
+                get_request(r, req.batch.emplace_back(), true);
+            }
             return;
         }
-        const uint32_t n = r.count("batch", kRequestMinSize);
-        req.batch.reserve(n);
-        for (uint32_t i = 0; i < n && r.ok(); ++i) {
-            get_request(r, req.batch.emplace_back(), true);
-        }
-        return;
-    }
     }
 }
 
@@ -410,38 +410,64 @@ void get_request(Reader& r, Request& req, bool nested) {
 
 std::string_view op_name(Op op) {
     switch (op) {
-    case Op::Ping: return "ping";
-    case Op::AddService: return "add-service";
-    case Op::EditService: return "edit-service";
-    case Op::DelService: return "delete-service";
-    case Op::Clear: return "clear";
-    case Op::AddDest: return "add-server";
-    case Op::EditDest: return "edit-server";
-    case Op::DelDest: return "delete-server";
-    case Op::Zero: return "zero";
-    case Op::SetTimeouts: return "set";
-    case Op::GetTimeouts: return "get-timeouts";
-    case Op::List: return "list";
-    case Op::ListConns: return "list-connections";
-    case Op::Batch: return "batch";
+        case Op::Ping:
+            return "ping";
+        case Op::AddService:
+            return "add-service";
+        case Op::EditService:
+            return "edit-service";
+        case Op::DelService:
+            return "delete-service";
+        case Op::Clear:
+            return "clear";
+        case Op::AddDest:
+            return "add-server";
+        case Op::EditDest:
+            return "edit-server";
+        case Op::DelDest:
+            return "delete-server";
+        case Op::Zero:
+            return "zero";
+        case Op::SetTimeouts:
+            return "set";
+        case Op::GetTimeouts:
+            return "get-timeouts";
+        case Op::List:
+            return "list";
+        case Op::ListConns:
+            return "list-connections";
+        case Op::Batch:
+            return "batch";
     }
     return "unknown";
 }
 
 std::string_view errc_name(Errc code) {
     switch (code) {
-    case Errc::Ok: return "Ok";
-    case Errc::Invalid: return "Invalid";
-    case Errc::NoService: return "NoService";
-    case Errc::ServiceExists: return "ServiceExists";
-    case Errc::NoDest: return "NoDest";
-    case Errc::DestExists: return "DestExists";
-    case Errc::NoScheduler: return "NoScheduler";
-    case Errc::Unsupported: return "Unsupported";
-    case Errc::Protocol: return "Protocol";
-    case Errc::Resource: return "Resource";
-    case Errc::Internal: return "Internal";
-    case Errc::Io: return "Io";
+        case Errc::Ok:
+            return "Ok";
+        case Errc::Invalid:
+            return "Invalid";
+        case Errc::NoService:
+            return "NoService";
+        case Errc::ServiceExists:
+            return "ServiceExists";
+        case Errc::NoDest:
+            return "NoDest";
+        case Errc::DestExists:
+            return "DestExists";
+        case Errc::NoScheduler:
+            return "NoScheduler";
+        case Errc::Unsupported:
+            return "Unsupported";
+        case Errc::Protocol:
+            return "Protocol";
+        case Errc::Resource:
+            return "Resource";
+        case Errc::Internal:
+            return "Internal";
+        case Errc::Io:
+            return "Io";
     }
     return "unknown";
 }
@@ -460,8 +486,8 @@ void encode_header(const Header& h, uint8_t out[kHeaderSize]) {
 
 Result<Header> decode_header(std::span<const uint8_t> bytes) {
     if (bytes.size() < kHeaderSize) {
-        return {Errc::Protocol, "truncated frame header: " + std::to_string(bytes.size()) +
-                                    " of " + std::to_string(kHeaderSize) + " bytes"};
+        return {Errc::Protocol, "truncated frame header: " + std::to_string(bytes.size()) + " of " +
+                                    std::to_string(kHeaderSize) + " bytes"};
     }
     Reader r(bytes.first(kHeaderSize));
     Header h;
@@ -586,14 +612,16 @@ private:
     int fd_;
 };
 
-std::string errno_text(int err) { return std::strerror(err); }
+std::string errno_text(int err) {
+    return std::strerror(err);
+}
 
 /// Waits until `fd` is ready for `events` or the deadline passes. Returns 0 when ready,
 /// ETIMEDOUT on timeout, or an errno.
 int wait_ready(int fd, short events, Clock::time_point deadline) {
     for (;;) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - Clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) {
             return ETIMEDOUT;
         }
@@ -621,8 +649,8 @@ Status send_all(int fd, std::span<const uint8_t> data, Clock::time_point deadlin
                                   where + (err == ETIMEDOUT ? "" : ": " + errno_text(err))};
         }
         // MSG_NOSIGNAL: a daemon that went away must give an error, not kill us with SIGPIPE.
-        const ssize_t n = ::send(fd, data.data() + done, data.size() - done,
-                                 MSG_NOSIGNAL | MSG_DONTWAIT);
+        const ssize_t n =
+            ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
                 continue;
@@ -709,8 +737,8 @@ Result<Reply> call(const std::string& socket_path, const Request& req, int timeo
     }
     Result<Header> hdr = decode_header(hdr_bytes);
     if (!hdr) {
-        return {Errc::Io, "bad reply from dirigo at " + socket_path + ": " +
-                              hdr.status().message()};
+        return {Errc::Io,
+                "bad reply from dirigo at " + socket_path + ": " + hdr.status().message()};
     }
     if (hdr->type != MsgType::Reply) {
         return {Errc::Io, "bad reply from dirigo at " + socket_path + ": not a reply frame"};
@@ -721,8 +749,8 @@ Result<Reply> call(const std::string& socket_path, const Request& req, int timeo
     }
     Result<Reply> rep = decode_reply(payload);
     if (!rep) {
-        return {Errc::Io, "bad reply from dirigo at " + socket_path + ": " +
-                              rep.status().message()};
+        return {Errc::Io,
+                "bad reply from dirigo at " + socket_path + ": " + rep.status().message()};
     }
     return rep;
 }

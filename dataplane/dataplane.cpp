@@ -10,6 +10,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_lpm.h>
+#include <rte_pause.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
@@ -125,6 +126,12 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
             return Status(Errc::Resource, "cannot create ring " + n + ": " + dpdk_error(rte_errno));
         }
         dp->inject_rings_.push_back(r);
+        const std::string cn = "dirigo_cmd" + std::to_string(i);
+        rte_ring* cr = rte_ring_create(cn.c_str(), 64, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (cr == nullptr) {
+            return Status(Errc::Resource, "cannot create ring " + cn + ": " + dpdk_error(rte_errno));
+        }
+        dp->command_rings_.push_back(cr);
         auto table = ct::ConnTable::create("dirigo_ct" + std::to_string(i),
                                            cfg.dataplane.conn_table_size, socket);
         if (!table) {
@@ -133,7 +140,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         if (rte_rcu_qsbr_thread_register(dp->qsv_, i) != 0) {
             return Status(Errc::Resource, "cannot register worker with RCU");
         }
-        dp->workers_.push_back(std::make_unique<Worker>(i, env, std::move(*table), r));
+        dp->workers_.push_back(std::make_unique<Worker>(i, env, std::move(*table), r, cr));
     }
 
     // The slot is never null: an empty snapshot stands until control publishes the real one.
@@ -282,6 +289,9 @@ Dataplane::~Dataplane() {
     for (rte_ring* r : inject_rings_) {
         rte_ring_free(r);
     }
+    for (rte_ring* r : command_rings_) {
+        rte_ring_free(r);
+    }
     if (slow_ring_ != nullptr) {
         rte_ring_free(slow_ring_);
     }
@@ -363,6 +373,27 @@ uint32_t Dataplane::shutdown() {
         }
     }
     return mbufs_in_use();
+}
+
+bool Dataplane::run_command(uint32_t w, Command& cmd, uint32_t timeout_ms) {
+    if (!launched_) {
+        while (!workers_[w]->run_command_slice(cmd)) {
+        }
+        return true;
+    }
+    // Single producer: only the control thread enqueues commands.
+    if (rte_ring_sp_enqueue(command_rings_[w], &cmd) != 0) {
+        return false;
+    }
+    const uint64_t deadline = rte_rdtsc() + tsc_hz_ / 1000 * timeout_ms;
+    // Pairs with the worker's release store of `done`.
+    while (!cmd.done.load(std::memory_order_acquire)) {
+        if (rte_rdtsc() > deadline) {
+            return false;
+        }
+        rte_pause();
+    }
+    return true;
 }
 
 uint32_t Dataplane::mbufs_in_use() const {

@@ -65,6 +65,11 @@ public:
     SlotThresholds* thresholds() { return thresholds_.get(); }
     uint32_t conn_table_size() const { return conn_table_size_; }
     uint64_t tsc_hz() const { return tsc_hz_; }
+    /// Runs `cmd` on worker `w` and waits (at most `timeout_ms`) for it to finish: through the
+    /// worker's command ring while workers run, directly while they are stopped. Returns false on
+    /// timeout, after which `cmd` must stay alive until `done`. Thread: control.
+    bool run_command(uint32_t w, Command& cmd, uint32_t timeout_ms);
+    bool launched() const { return launched_; }
     /// mbufs currently taken from the pool.
     uint32_t mbufs_in_use() const;
 
@@ -78,6 +83,7 @@ private:
     std::unique_ptr<NeighTable> neigh_;
     rte_ring* slow_ring_ = nullptr;
     std::vector<rte_ring*> inject_rings_;
+    std::vector<rte_ring*> command_rings_;
     rte_rcu_qsbr* qsv_ = nullptr;
     std::unique_ptr<sched::DestCounters[]> dest_counters_;
     std::unique_ptr<SlotThresholds[]> thresholds_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "dataplane/worker.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <rte_cycles.h>
@@ -36,8 +37,12 @@ SlowMeta* slow_meta(rte_mbuf* m) {
 }
 
 Worker::Worker(uint32_t id, const WorkerEnv& env, std::unique_ptr<ct::ConnTable> table,
-               rte_ring* inject_ring)
-    : id_(id), env_(env), table_(std::move(table)), inject_ring_(inject_ring) {}
+               rte_ring* inject_ring, rte_ring* command_ring)
+    : id_(id),
+      env_(env),
+      table_(std::move(table)),
+      inject_ring_(inject_ring),
+      command_ring_(command_ring) {}
 
 Worker::~Worker() {
     for (auto& b : tx_) {
@@ -88,6 +93,7 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
         conn_released(c);
         bump(stats_.conns_expired);
     });
+    poll_commands();
     bump(stats_.loops);
     if (total != 0) {
         bump(stats_.busy_loops);
@@ -142,6 +148,7 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
     }
 
     // Stage 3: act on each packet.
+    created_in_burst_ = 0;
     uint32_t k = 0;
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
@@ -180,6 +187,11 @@ void Worker::handle_l4(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed&
         }
     }
 
+    if (lookup == ct::kMiss && created_in_burst_ != 0) [[unlikely]] {
+        // The bulk lookup ran before this burst's earlier packets created connections: a later
+        // packet of such a flow (a SYN then its ACK in one burst) must find it.
+        lookup = table_->lookup(p.key);
+    }
     uint32_t idx;
     bool reply;
     if (lookup != ct::kMiss) {
@@ -240,6 +252,7 @@ void Worker::handle_l4(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed&
         sched::refresh_overload(dc, d.u_threshold, d.l_threshold);
         bump(stats_.conns_created);
         bump(stats_.live_conns);
+        ++created_in_burst_;
         bump(stats_.svc[svc->slot].conns);
         bump(stats_.dest[d.slot].conns);
         reply = false;
@@ -426,6 +439,53 @@ void Worker::to_slow_path(rte_mbuf* m, SlowKind kind, uint32_t next_hop,
 void Worker::drop(rte_mbuf* m, Drop why) noexcept {
     bump(stats_.drops[static_cast<size_t>(why)]);
     rte_pktmbuf_free(m);
+}
+
+void Worker::poll_commands() noexcept {
+    if (command_ == nullptr) {
+        void* c = nullptr;
+        if (rte_ring_sc_dequeue(command_ring_, &c) != 0) {
+            return;
+        }
+        command_ = static_cast<Command*>(c);
+    }
+    if (run_command_slice(*command_)) {
+        command_ = nullptr;
+    }
+}
+
+bool Worker::run_command_slice(Command& cmd) noexcept {
+    const uint32_t cap = table_->capacity();
+    const uint32_t end = cmd.cursor + kCommandSlice < cap ? cmd.cursor + kCommandSlice : cap;
+    for (uint32_t i = cmd.cursor; i < end; ++i) {
+        ct::Conn& c = table_->at(i);
+        if (!c.in_use) {
+            continue;
+        }
+        switch (cmd.kind) {
+        case CommandKind::ListConns:
+            if (cmd.count < cmd.conns.size()) {
+                cmd.conns[cmd.count++] = c;
+            }
+            break;
+        case CommandKind::ExpireDests:
+            if (std::binary_search(cmd.slots.begin(), cmd.slots.end(), c.dest_slot)) {
+                conn_released(c);
+                bump(stats_.conns_expired);
+                table_->remove(i);
+                ++cmd.count;
+            }
+            break;
+        }
+    }
+    cmd.cursor = end;
+    if (end < cap) {
+        return false;
+    }
+    cmd.now = rte_rdtsc();
+    // Pairs with control's acquire load of `done`: every write above is visible with it.
+    cmd.done.store(true, std::memory_order_release);
+    return true;
 }
 
 void Worker::drain_inject() noexcept {

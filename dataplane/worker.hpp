@@ -17,6 +17,7 @@
 #include <rte_ether.h>
 
 #include "conntrack/conn_table.hpp"
+#include "dataplane/command.hpp"
 #include "dataplane/neigh.hpp"
 #include "dataplane/packet.hpp"
 #include "dataplane/snapshot.hpp"
@@ -76,7 +77,7 @@ class alignas(64) Worker {
 public:
     /// `id` is the worker index (its RCU thread id and its queue index on every port).
     Worker(uint32_t id, const WorkerEnv& env, std::unique_ptr<ct::ConnTable> table,
-           rte_ring* inject_ring);
+           rte_ring* inject_ring, rte_ring* command_ring);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -93,6 +94,9 @@ public:
     const ct::ConnTable& table() const { return *table_; }
     /// Expires every connection now (shutdown, tests). Thread: this worker, or any when stopped.
     void flush_connections() noexcept;
+    /// Runs a slice of `cmd` (kCommandSlice entries); returns true when it is complete (and sets
+    /// `done`). Thread: this worker (from its loop), or control while the worker is stopped.
+    bool run_command_slice(Command& cmd) noexcept;
 
 private:
     uint32_t iterate(const Snapshot& snap) noexcept;
@@ -112,6 +116,7 @@ private:
                     uint64_t now) noexcept;
     void conn_released(const ct::Conn& c) noexcept;
     void drain_inject() noexcept;
+    void poll_commands() noexcept;
 
     struct TxBuf {
         uint16_t n = 0;
@@ -122,6 +127,9 @@ private:
     WorkerEnv env_;
     std::unique_ptr<ct::ConnTable> table_;
     rte_ring* inject_ring_;
+    rte_ring* command_ring_;
+    Command* command_ = nullptr;  ///< the command in progress
+    uint32_t created_in_burst_ = 0;
     TxBuf tx_[kMaxPorts];
     WorkerStats stats_;
 };

@@ -191,10 +191,26 @@ enum OptIdx : unsigned {
 };
 
 constexpr std::array<std::string_view, kNumOpts> kOptNames = {
-    "numeric",  "connection", "service-address", "scheduler",   "persistent",
-    "netmask",  "real-server", "forwarding-method", "weight",   "u-threshold",
-    "l-threshold", "timeout",  "daemon",          "stats",       "rate",
-    "thresholds", "persistent-conn", "nosort",    "exact",       "ops",
+    "numeric",
+    "connection",
+    "service-address",
+    "scheduler",
+    "persistent",
+    "netmask",
+    "real-server",
+    "forwarding-method",
+    "weight",
+    "u-threshold",
+    "l-threshold",
+    "timeout",
+    "daemon",
+    "stats",
+    "rate",
+    "thresholds",
+    "persistent-conn",
+    "nosort",
+    "exact",
+    "ops",
     "sched-flags",
 };
 
@@ -216,8 +232,8 @@ enum CmdIdx : unsigned {
 };
 
 constexpr std::array<std::string_view, kNumCmds> kCmdNames = {
-    "add-service", "edit-service", "delete-service", "flush",   "list",    "add-server",
-    "delete-server", "edit-server", "set",           "restore", "save",    "zero",
+    "add-service", "edit-service", "delete-service", "flush", "list", "add-server", "delete-server",
+    "edit-server", "set",          "restore",        "save",  "zero",
 };
 
 // '+' compulsory, 'x' illegal, '1' at most one of the '1's, ' ' optional; as in ipvsadm.
@@ -250,21 +266,33 @@ static_assert(table_is_complete(), "every row of kCmdVsOpts needs one column per
 
 CmdIdx cmd_index(Command c) {
     switch (c) {
-    case Command::AddService: return kCmdAdd;
-    case Command::EditService: return kCmdEdit;
-    case Command::DelService: return kCmdDel;
-    case Command::Clear: return kCmdFlush;
-    case Command::List: return kCmdList;
-    case Command::AddServer: return kCmdAddDest;
-    case Command::DelServer: return kCmdDelDest;
-    case Command::EditServer: return kCmdEditDest;
-    case Command::SetTimeouts: return kCmdTimeout;
-    case Command::Restore: return kCmdRestore;
-    case Command::Save: return kCmdSave;
-    case Command::Zero: return kCmdZero;
-    case Command::Help:
-    case Command::Version:
-        break;
+        case Command::AddService:
+            return kCmdAdd;
+        case Command::EditService:
+            return kCmdEdit;
+        case Command::DelService:
+            return kCmdDel;
+        case Command::Clear:
+            return kCmdFlush;
+        case Command::List:
+            return kCmdList;
+        case Command::AddServer:
+            return kCmdAddDest;
+        case Command::DelServer:
+            return kCmdDelDest;
+        case Command::EditServer:
+            return kCmdEditDest;
+        case Command::SetTimeouts:
+            return kCmdTimeout;
+        case Command::Restore:
+            return kCmdRestore;
+        case Command::Save:
+            return kCmdSave;
+        case Command::Zero:
+            return kCmdZero;
+        case Command::Help:
+        case Command::Version:
+            break;
     }
     return kNumCmds;
 }
@@ -287,8 +315,8 @@ std::optional<ArgError> generic_opt_check(Command cmd, uint32_t options) {
             continue;
         }
         if (row[j] == 'x') {
-            return ArgError{2, "Illegal '" + opt_name + "' option with the '" + cmd_name +
-                                   "' command"};
+            return ArgError{
+                2, "Illegal '" + opt_name + "' option with the '" + cmd_name + "' command"};
         }
         if (row[j] == '1') {
             if (exclusive < 0) {
@@ -357,8 +385,7 @@ std::optional<cfg::Ip4> parse_host(std::string_view s, const Resolver* res) {
 }
 
 /// host[:port] with names allowed for both parts, as ipvsadm's parse_service.
-std::optional<AddrPort> parse_addr_port(std::string_view s, cfg::Proto proto,
-                                        const Resolver* res) {
+std::optional<AddrPort> parse_addr_port(std::string_view s, cfg::Proto proto, const Resolver* res) {
     if (s.empty() || all_digits(s)) {
         return std::nullopt;
     }
@@ -388,11 +415,15 @@ std::optional<AddrPort> parse_addr_port(std::string_view s, cfg::Proto proto,
     return ap;
 }
 
-ArgError bad(std::string msg) { return ArgError{2, std::move(msg)}; }
+ArgError bad(std::string msg) {
+    return ArgError{2, std::move(msg)};
+}
 
 /// An ipvsadm feature that dirigo does not have: "-f: firewall-mark services are not supported
 /// by dirigo; use -t or -u".
-ArgError unsupported(std::string msg) { return bad(std::move(msg)); }
+ArgError unsupported(std::string msg) {
+    return bad(std::move(msg));
+}
 
 // ---- scheduler flags (-b) ----
 
@@ -574,166 +605,187 @@ std::optional<ArgError> parse_timeout(const std::string& s, uint32_t min, uint32
 std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& env) {
     const std::string arg = o.arg.value_or("");
     switch (o.spec->tag) {
-    case Tag::CmdAddService: return set_command(st, Command::AddService);
-    case Tag::CmdEditService: return set_command(st, Command::EditService);
-    case Tag::CmdDelService: return set_command(st, Command::DelService);
-    case Tag::CmdClear: return set_command(st, Command::Clear);
-    case Tag::CmdList: return set_command(st, Command::List);
-    case Tag::CmdZero: return set_command(st, Command::Zero);
-    case Tag::CmdAddServer: return set_command(st, Command::AddServer);
-    case Tag::CmdEditServer: return set_command(st, Command::EditServer);
-    case Tag::CmdDelServer: return set_command(st, Command::DelServer);
-    case Tag::CmdSet: return set_command(st, Command::SetTimeouts);
-    case Tag::CmdHelp: return set_command(st, Command::Help);
-    case Tag::CmdVersion: return set_command(st, Command::Version);
-    case Tag::CmdRestore: return set_command(st, Command::Restore);
-    case Tag::CmdSave: return set_command(st, Command::Save);
-    case Tag::Tcp:
-    case Tag::Udp: {
-        if (auto e = set_option(st, kOptService)) {
-            return e;
+        case Tag::CmdAddService:
+            return set_command(st, Command::AddService);
+        case Tag::CmdEditService:
+            return set_command(st, Command::EditService);
+        case Tag::CmdDelService:
+            return set_command(st, Command::DelService);
+        case Tag::CmdClear:
+            return set_command(st, Command::Clear);
+        case Tag::CmdList:
+            return set_command(st, Command::List);
+        case Tag::CmdZero:
+            return set_command(st, Command::Zero);
+        case Tag::CmdAddServer:
+            return set_command(st, Command::AddServer);
+        case Tag::CmdEditServer:
+            return set_command(st, Command::EditServer);
+        case Tag::CmdDelServer:
+            return set_command(st, Command::DelServer);
+        case Tag::CmdSet:
+            return set_command(st, Command::SetTimeouts);
+        case Tag::CmdHelp:
+            return set_command(st, Command::Help);
+        case Tag::CmdVersion:
+            return set_command(st, Command::Version);
+        case Tag::CmdRestore:
+            return set_command(st, Command::Restore);
+        case Tag::CmdSave:
+            return set_command(st, Command::Save);
+        case Tag::Tcp:
+        case Tag::Udp: {
+            if (auto e = set_option(st, kOptService)) {
+                return e;
+            }
+            st.service.key.proto = o.spec->tag == Tag::Tcp ? cfg::Proto::Tcp : cfg::Proto::Udp;
+            if (looks_ipv6(arg)) {
+                return unsupported(arg + ": IPv6 services are not supported by dirigo");
+            }
+            const auto ap = parse_addr_port(arg, st.service.key.proto, env.resolver);
+            if (!ap) {
+                return bad("illegal virtual server address[:port] specified");
+            }
+            st.service.key.addr = ap->addr;
+            st.service.key.port = ap->port;
+            return std::nullopt;
         }
-        st.service.key.proto = o.spec->tag == Tag::Tcp ? cfg::Proto::Tcp : cfg::Proto::Udp;
-        if (looks_ipv6(arg)) {
-            return unsupported(arg + ": IPv6 services are not supported by dirigo");
+        case Tag::Scheduler:
+            if (auto e = set_option(st, kOptScheduler)) {
+                return e;
+            }
+            st.service.scheduler = arg;
+            return std::nullopt;
+        case Tag::Persistent:
+            if (auto e = set_option(st, kOptPersistent)) {
+                return e;
+            }
+            st.service.flags |= cfg::kSvcPersistent;
+            st.service.timeout = kDefaultPersistTimeout;
+            if (o.arg) {
+                return parse_timeout(arg, 1, st.service.timeout);
+            }
+            return std::nullopt;
+        case Tag::Netmask: {
+            if (auto e = set_option(st, kOptNetmask)) {
+                return e;
+            }
+            const auto m = parse_host(arg, env.resolver);
+            if (!m) {
+                return bad("illegal virtual server persistent mask specified");
+            }
+            st.service.netmask = *m;
+            return std::nullopt;
         }
-        const auto ap = parse_addr_port(arg, st.service.key.proto, env.resolver);
-        if (!ap) {
-            return bad("illegal virtual server address[:port] specified");
+        case Tag::Server: {
+            if (auto e = set_option(st, kOptServer)) {
+                return e;
+            }
+            if (looks_ipv6(arg)) {
+                return unsupported(arg + ": IPv6 real servers are not supported by dirigo");
+            }
+            st.server = parse_addr_port(arg, st.service.key.proto, env.resolver);
+            if (!st.server) {
+                return bad("illegal real server address[:port] specified");
+            }
+            return std::nullopt;
         }
-        st.service.key.addr = ap->addr;
-        st.service.key.port = ap->port;
-        return std::nullopt;
-    }
-    case Tag::Scheduler:
-        if (auto e = set_option(st, kOptScheduler)) {
-            return e;
+        case Tag::Masq:
+        case Tag::Ipip:
+        case Tag::Gate:
+            if (auto e = set_option(st, kOptForward)) {
+                return e;
+            }
+            st.dest.fwd = o.spec->tag == Tag::Masq   ? cfg::Fwd::Masq
+                          : o.spec->tag == Tag::Ipip ? cfg::Fwd::Tunnel
+                                                     : cfg::Fwd::Route;
+            return std::nullopt;
+        case Tag::Weight: {
+            if (auto e = set_option(st, kOptWeight)) {
+                return e;
+            }
+            const auto w = parse_number(arg, 0, kMaxWeight);
+            if (!w) {
+                return bad("illegal weight specified");
+            }
+            st.dest.weight = static_cast<int32_t>(*w);
+            return std::nullopt;
         }
-        st.service.scheduler = arg;
-        return std::nullopt;
-    case Tag::Persistent:
-        if (auto e = set_option(st, kOptPersistent)) {
-            return e;
+        case Tag::UThreshold:
+        case Tag::LThreshold: {
+            const bool upper = o.spec->tag == Tag::UThreshold;
+            if (auto e = set_option(st, upper ? kOptUThreshold : kOptLThreshold)) {
+                return e;
+            }
+            const auto v = parse_number(arg, 0, INT_MAX);
+            if (!v) {
+                return bad(upper ? "illegal u_threshold specified"
+                                 : "illegal l_threshold specified");
+            }
+            (upper ? st.dest.u_threshold : st.dest.l_threshold) = static_cast<uint32_t>(*v);
+            return std::nullopt;
         }
-        st.service.flags |= cfg::kSvcPersistent;
-        st.service.timeout = kDefaultPersistTimeout;
-        if (o.arg) {
-            return parse_timeout(arg, 1, st.service.timeout);
-        }
-        return std::nullopt;
-    case Tag::Netmask: {
-        if (auto e = set_option(st, kOptNetmask)) {
-            return e;
-        }
-        const auto m = parse_host(arg, env.resolver);
-        if (!m) {
-            return bad("illegal virtual server persistent mask specified");
-        }
-        st.service.netmask = *m;
-        return std::nullopt;
-    }
-    case Tag::Server: {
-        if (auto e = set_option(st, kOptServer)) {
-            return e;
-        }
-        if (looks_ipv6(arg)) {
-            return unsupported(arg + ": IPv6 real servers are not supported by dirigo");
-        }
-        st.server = parse_addr_port(arg, st.service.key.proto, env.resolver);
-        if (!st.server) {
-            return bad("illegal real server address[:port] specified");
-        }
-        return std::nullopt;
-    }
-    case Tag::Masq:
-    case Tag::Ipip:
-    case Tag::Gate:
-        if (auto e = set_option(st, kOptForward)) {
-            return e;
-        }
-        st.dest.fwd = o.spec->tag == Tag::Masq   ? cfg::Fwd::Masq
-                      : o.spec->tag == Tag::Ipip ? cfg::Fwd::Tunnel
-                                                 : cfg::Fwd::Route;
-        return std::nullopt;
-    case Tag::Weight: {
-        if (auto e = set_option(st, kOptWeight)) {
-            return e;
-        }
-        const auto w = parse_number(arg, 0, kMaxWeight);
-        if (!w) {
-            return bad("illegal weight specified");
-        }
-        st.dest.weight = static_cast<int32_t>(*w);
-        return std::nullopt;
-    }
-    case Tag::UThreshold:
-    case Tag::LThreshold: {
-        const bool upper = o.spec->tag == Tag::UThreshold;
-        if (auto e = set_option(st, upper ? kOptUThreshold : kOptLThreshold)) {
-            return e;
-        }
-        const auto v = parse_number(arg, 0, INT_MAX);
-        if (!v) {
-            return bad(upper ? "illegal u_threshold specified" : "illegal l_threshold specified");
-        }
-        (upper ? st.dest.u_threshold : st.dest.l_threshold) = static_cast<uint32_t>(*v);
-        return std::nullopt;
-    }
-    case Tag::Numeric:
-        st.fmt.numeric = true;
-        return set_option(st, kOptNumeric);
-    case Tag::Connection: return set_option(st, kOptConnection);
-    case Tag::Timeout: return set_option(st, kOptTimeout);
-    case Tag::Daemon: return set_option(st, kOptDaemon);
-    case Tag::Stats:
-        st.fmt.stats = true;
-        return set_option(st, kOptStats);
-    case Tag::Rate:
-        st.fmt.rate = true;
-        return set_option(st, kOptRate);
-    case Tag::Thresholds:
-        st.fmt.thresholds = true;
-        return set_option(st, kOptThresholds);
-    case Tag::PersistentConn:
-        st.fmt.persistent_conn = true;
-        return set_option(st, kOptPersistentConn);
-    case Tag::NoSort:
-        st.fmt.nosort = true;
-        return set_option(st, kOptNoSort);
-    case Tag::Sort:
-        return std::nullopt;  // sorting is the default; accepted for compatibility
-    case Tag::Exact:
-        st.fmt.exact = true;
-        return set_option(st, kOptExact);
-    case Tag::Ops:
-        st.service.flags |= cfg::kSvcOnePacket;
-        return set_option(st, kOptOps);
-    case Tag::SchedFlags:
-        st.sched_flags = arg;
-        return set_option(st, kOptSchedFlags);
-    case Tag::Socket:
-        if (st.socket_given) {
-            return bad("multiple 'socket' options specified");
-        }
-        if (arg.empty()) {
-            return bad("illegal socket path specified");
-        }
-        st.socket = arg;
-        st.socket_given = true;
-        return std::nullopt;
-    case Tag::Fwmark:
-        return unsupported(o.spelled +
-                           ": firewall-mark services are not supported by dirigo; use -t or -u");
-    case Tag::Sctp: return unsupported(o.spelled + ": SCTP services are not supported by dirigo");
-    case Tag::Ipv6: return unsupported(o.spelled + ": IPv6 is not supported by dirigo");
-    case Tag::Pe: return unsupported(o.spelled + ": persistence engines are not supported by dirigo");
-    case Tag::StartDaemon:
-    case Tag::StopDaemon:
-    case Tag::SyncOption:
-        return unsupported(o.spelled + 
-                           ": the connection sync daemon is not supported by dirigo");
-    case Tag::TunOption:
-        return unsupported(o.spelled + ": tunnel options are not supported by dirigo");
+        case Tag::Numeric:
+            st.fmt.numeric = true;
+            return set_option(st, kOptNumeric);
+        case Tag::Connection:
+            return set_option(st, kOptConnection);
+        case Tag::Timeout:
+            return set_option(st, kOptTimeout);
+        case Tag::Daemon:
+            return set_option(st, kOptDaemon);
+        case Tag::Stats:
+            st.fmt.stats = true;
+            return set_option(st, kOptStats);
+        case Tag::Rate:
+            st.fmt.rate = true;
+            return set_option(st, kOptRate);
+        case Tag::Thresholds:
+            st.fmt.thresholds = true;
+            return set_option(st, kOptThresholds);
+        case Tag::PersistentConn:
+            st.fmt.persistent_conn = true;
+            return set_option(st, kOptPersistentConn);
+        case Tag::NoSort:
+            st.fmt.nosort = true;
+            return set_option(st, kOptNoSort);
+        case Tag::Sort:
+            return std::nullopt;  // sorting is the default; accepted for compatibility
+        case Tag::Exact:
+            st.fmt.exact = true;
+            return set_option(st, kOptExact);
+        case Tag::Ops:
+            st.service.flags |= cfg::kSvcOnePacket;
+            return set_option(st, kOptOps);
+        case Tag::SchedFlags:
+            st.sched_flags = arg;
+            return set_option(st, kOptSchedFlags);
+        case Tag::Socket:
+            if (st.socket_given) {
+                return bad("multiple 'socket' options specified");
+            }
+            if (arg.empty()) {
+                return bad("illegal socket path specified");
+            }
+            st.socket = arg;
+            st.socket_given = true;
+            return std::nullopt;
+        case Tag::Fwmark:
+            return unsupported(
+                o.spelled + ": firewall-mark services are not supported by dirigo; use -t or -u");
+        case Tag::Sctp:
+            return unsupported(o.spelled + ": SCTP services are not supported by dirigo");
+        case Tag::Ipv6:
+            return unsupported(o.spelled + ": IPv6 is not supported by dirigo");
+        case Tag::Pe:
+            return unsupported(o.spelled + ": persistence engines are not supported by dirigo");
+        case Tag::StartDaemon:
+        case Tag::StopDaemon:
+        case Tag::SyncOption:
+            return unsupported(o.spelled +
+                               ": the connection sync daemon is not supported by dirigo");
+        case Tag::TunOption:
+            return unsupported(o.spelled + ": tunnel options are not supported by dirigo");
     }
     return std::nullopt;
 }
@@ -800,112 +852,116 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
     const bool has_service = (st.options & (1u << kOptService)) != 0;
 
     switch (cmd) {
-    case Command::AddService:
-    case Command::EditService: {
-        if (st.service.key.port == 0 && (st.service.flags & cfg::kSvcPersistent) == 0) {
-            return bad("Zero port specified for non-persistent service");
-        }
-        if ((st.service.flags & cfg::kSvcOnePacket) != 0 &&
-            st.service.key.proto != cfg::Proto::Udp) {
-            return bad("One-Packet Scheduling is only for UDP virtual services");
-        }
-        if (st.service.scheduler.empty()) {
-            st.service.scheduler = "wlc";  // ipvsadm's default scheduler
-        }
-        const auto kind = sched::parse_sched(st.service.scheduler);
-        if (!kind) {
-            return bad("unknown scheduler `" + st.service.scheduler +
-                       "'; valid schedulers are: " + sched::sched_names());
-        }
-        st.service.scheduler = std::string(sched::sched_name(*kind));
-        if (st.sched_flags) {
-            uint32_t flags = 0;
-            if (auto e = parse_sched_flags(*kind, *st.sched_flags, flags)) {
-                return *e;
+        case Command::AddService:
+        case Command::EditService: {
+            if (st.service.key.port == 0 && (st.service.flags & cfg::kSvcPersistent) == 0) {
+                return bad("Zero port specified for non-persistent service");
             }
-            st.service.flags &= ~(cfg::kSvcSched1 | cfg::kSvcSched2 | cfg::kSvcSched3);
-            st.service.flags |= flags;
-        }
-        req.op = cmd == Command::AddService ? Op::AddService : Op::EditService;
-        req.service = st.service;
-        break;
-    }
-    case Command::DelService: req.op = Op::DelService; break;
-    case Command::Clear: req.op = Op::Clear; break;
-    case Command::AddServer:
-    case Command::EditServer:
-    case Command::DelServer: {
-        cfg::RealServer& d = st.dest;
-        d.addr = st.server->addr;
-        d.port = st.server->has_port ? st.server->port : st.service.key.port;
-        if (cmd != Command::DelServer && d.fwd != cfg::Fwd::Masq) {
-            // Direct routing and tunnelling do not rewrite ports: the real server must listen
-            // on the service's port. ipvsadm silently forces it; a different port is a mistake
-            // worth reporting.
-            if (st.service.key.port != 0 && d.port != st.service.key.port) {
-                return bad("cannot map service port " + std::to_string(st.service.key.port) +
-                           " to real server port " + std::to_string(d.port) + " with " +
-                           (d.fwd == cfg::Fwd::Route ? "direct routing (-g, the default)"
-                                                     : "tunnelling (-i)") +
-                           ": port mapping needs masquerading (-m)");
+            if ((st.service.flags & cfg::kSvcOnePacket) != 0 &&
+                st.service.key.proto != cfg::Proto::Udp) {
+                return bad("One-Packet Scheduling is only for UDP virtual services");
             }
-            d.port = st.service.key.port;
-        }
-        req.op = cmd == Command::AddServer    ? Op::AddDest
-                 : cmd == Command::EditServer ? Op::EditDest
-                                              : Op::DelDest;
-        req.dest = d;
-        break;
-    }
-    case Command::SetTimeouts:
-        req.op = Op::SetTimeouts;
-        req.timeouts = timeouts;
-        break;
-    case Command::Zero:
-        req.op = Op::Zero;
-        req.has_key = has_service;
-        break;
-    case Command::Save:
-        req.op = Op::List;
-        break;
-    case Command::List: {
-        const uint32_t o = st.options;
-        const auto any = [o](std::initializer_list<OptIdx> l) {
-            for (OptIdx i : l) {
-                if ((o & (1u << i)) != 0) {
-                    return true;
+            if (st.service.scheduler.empty()) {
+                st.service.scheduler = "wlc";  // ipvsadm's default scheduler
+            }
+            const auto kind = sched::parse_sched(st.service.scheduler);
+            if (!kind) {
+                return bad("unknown scheduler `" + st.service.scheduler +
+                           "'; valid schedulers are: " + sched::sched_names());
+            }
+            st.service.scheduler = std::string(sched::sched_name(*kind));
+            if (st.sched_flags) {
+                uint32_t flags = 0;
+                if (auto e = parse_sched_flags(*kind, *st.sched_flags, flags)) {
+                    return *e;
                 }
+                st.service.flags &= ~(cfg::kSvcSched1 | cfg::kSvcSched2 | cfg::kSvcSched3);
+                st.service.flags |= flags;
             }
-            return false;
-        };
-        if ((any({kOptConnection, kOptTimeout, kOptDaemon}) &&
-             any({kOptStats, kOptRate, kOptThresholds})) ||
-            (any({kOptTimeout, kOptDaemon}) && any({kOptPersistentConn}))) {
-            return bad("options conflicts in the list command");
+            req.op = cmd == Command::AddService ? Op::AddService : Op::EditService;
+            req.service = st.service;
+            break;
         }
-        if (any({kOptConnection})) {
-            inv.list = ListWhat::Conns;
-            req.op = Op::ListConns;
-        } else if (has_service) {
-            inv.list = ListWhat::Service;
-            req.op = Op::List;
-            req.has_key = true;
-        } else if (any({kOptTimeout})) {
-            inv.list = ListWhat::Timeouts;
-            req.op = Op::GetTimeouts;
-        } else if (any({kOptDaemon})) {
-            inv.list = ListWhat::Daemon;
-            req.op = Op::Ping;
-        } else {
-            inv.list = ListWhat::All;
-            req.op = Op::List;
+        case Command::DelService:
+            req.op = Op::DelService;
+            break;
+        case Command::Clear:
+            req.op = Op::Clear;
+            break;
+        case Command::AddServer:
+        case Command::EditServer:
+        case Command::DelServer: {
+            cfg::RealServer& d = st.dest;
+            d.addr = st.server->addr;
+            d.port = st.server->has_port ? st.server->port : st.service.key.port;
+            if (cmd != Command::DelServer && d.fwd != cfg::Fwd::Masq) {
+                // Direct routing and tunnelling do not rewrite ports: the real server must listen
+                // on the service's port. ipvsadm silently forces it; a different port is a mistake
+                // worth reporting.
+                if (st.service.key.port != 0 && d.port != st.service.key.port) {
+                    return bad("cannot map service port " + std::to_string(st.service.key.port) +
+                               " to real server port " + std::to_string(d.port) + " with " +
+                               (d.fwd == cfg::Fwd::Route ? "direct routing (-g, the default)"
+                                                         : "tunnelling (-i)") +
+                               ": port mapping needs masquerading (-m)");
+                }
+                d.port = st.service.key.port;
+            }
+            req.op = cmd == Command::AddServer    ? Op::AddDest
+                     : cmd == Command::EditServer ? Op::EditDest
+                                                  : Op::DelDest;
+            req.dest = d;
+            break;
         }
-        break;
-    }
-    case Command::Restore:
-    case Command::Help:
-    case Command::Version:
-        break;
+        case Command::SetTimeouts:
+            req.op = Op::SetTimeouts;
+            req.timeouts = timeouts;
+            break;
+        case Command::Zero:
+            req.op = Op::Zero;
+            req.has_key = has_service;
+            break;
+        case Command::Save:
+            req.op = Op::List;
+            break;
+        case Command::List: {
+            const uint32_t o = st.options;
+            const auto any = [o](std::initializer_list<OptIdx> l) {
+                for (OptIdx i : l) {
+                    if ((o & (1u << i)) != 0) {
+                        return true;
+                    }
+                }
+                return false;
+            };
+            if ((any({kOptConnection, kOptTimeout, kOptDaemon}) &&
+                 any({kOptStats, kOptRate, kOptThresholds})) ||
+                (any({kOptTimeout, kOptDaemon}) && any({kOptPersistentConn}))) {
+                return bad("options conflicts in the list command");
+            }
+            if (any({kOptConnection})) {
+                inv.list = ListWhat::Conns;
+                req.op = Op::ListConns;
+            } else if (has_service) {
+                inv.list = ListWhat::Service;
+                req.op = Op::List;
+                req.has_key = true;
+            } else if (any({kOptTimeout})) {
+                inv.list = ListWhat::Timeouts;
+                req.op = Op::GetTimeouts;
+            } else if (any({kOptDaemon})) {
+                inv.list = ListWhat::Daemon;
+                req.op = Op::Ping;
+            } else {
+                inv.list = ListWhat::All;
+                req.op = Op::List;
+            }
+            break;
+        }
+        case Command::Restore:
+        case Command::Help:
+        case Command::Version:
+            break;
     }
     return inv;
 }
@@ -982,22 +1038,23 @@ Outcome<Request> parse_restore(std::string_view text, const Resolver* resolver) 
             return e;
         }
         switch (inv.value().cmd) {
-        case Command::AddService:
-        case Command::EditService:
-        case Command::DelService:
-        case Command::Clear:
-        case Command::AddServer:
-        case Command::EditServer:
-        case Command::DelServer:
-        case Command::SetTimeouts:
-        case Command::Zero:
-            break;
-        case Command::List:
-        case Command::Restore:
-        case Command::Save:
-        case Command::Help:
-        case Command::Version:
-            return ArgError{2, where + "only commands that change rules (-A -E -D -C -a -e -d "
+            case Command::AddService:
+            case Command::EditService:
+            case Command::DelService:
+            case Command::Clear:
+            case Command::AddServer:
+            case Command::EditServer:
+            case Command::DelServer:
+            case Command::SetTimeouts:
+            case Command::Zero:
+                break;
+            case Command::List:
+            case Command::Restore:
+            case Command::Save:
+            case Command::Help:
+            case Command::Version:
+                return ArgError{2, where +
+                                       "only commands that change rules (-A -E -D -C -a -e -d "
                                        "-Z --set) are allowed in restore input"};
         }
         if (inv.value().socket_given) {

@@ -71,7 +71,7 @@ struct Invocation {
     /// What to send. For changes it is complete; for List/Save it is the List (or ListConns,
     /// GetTimeouts) request; unused for Help, Version and Restore.
     Request request;
-    std::string socket;        ///< socket path: --socket, else the ParseEnv default
+    std::string socket;         ///< socket path: --socket, else the ParseEnv default
     bool socket_given = false;  ///< --socket was on the command line
 };
 
@@ -86,8 +86,8 @@ struct ArgError {
 template <class T>
 class Outcome {
 public:
-    Outcome(T v) : v_(std::move(v)) {}          // NOLINT(google-explicit-constructor)
-    Outcome(ArgError e) : v_(std::move(e)) {}   // NOLINT(google-explicit-constructor)
+    Outcome(T v) : v_(std::move(v)) {}         // NOLINT(google-explicit-constructor)
+    Outcome(ArgError e) : v_(std::move(e)) {}  // NOLINT(google-explicit-constructor)
     bool ok() const { return std::holds_alternative<T>(v_); }
     T& value() { return std::get<T>(v_); }
     const T& value() const { return std::get<T>(v_); }

@@ -40,13 +40,18 @@ namespace {
     out += big;
 }
 
-unsigned long long ull(uint64_t v) { return static_cast<unsigned long long>(v); }
+unsigned long long ull(uint64_t v) {
+    return static_cast<unsigned long long>(v);
+}
 
 const char* fwd_switch(cfg::Fwd f) {
     switch (f) {
-    case cfg::Fwd::Masq: return "-m";
-    case cfg::Fwd::Tunnel: return "-i";
-    case cfg::Fwd::Route: return "-g";
+        case cfg::Fwd::Masq:
+            return "-m";
+        case cfg::Fwd::Tunnel:
+            return "-i";
+        case cfg::Fwd::Route:
+            return "-g";
     }
     return "-g";
 }
@@ -64,8 +69,7 @@ std::string service_name(const cfg::ServiceKey& k, bool rule, const FormatOpts& 
     if (rule) {
         appendf(out, "%s %s", k.proto == cfg::Proto::Tcp ? "-t" : "-u", vname.c_str());
     } else {
-        appendf(out, "%-4s %s", std::string(cfg::proto_name_upper(k.proto)).c_str(),
-                vname.c_str());
+        appendf(out, "%-4s %s", std::string(cfg::proto_name_upper(k.proto)).c_str(), vname.c_str());
         if (out.size() > 33) {
             out.resize(33);
         }
@@ -93,8 +97,8 @@ std::string sched_names_for_usage() {
 
 }  // namespace
 
-std::string format_addr_port(cfg::Ip4 addr, uint16_t port, cfg::Proto proto,
-                             const FormatOpts& opts, const Namer& namer) {
+std::string format_addr_port(cfg::Ip4 addr, uint16_t port, cfg::Proto proto, const FormatOpts& opts,
+                             const Namer& namer) {
     if (opts.numeric) {
         return cfg::format_endpoint(addr, port);
     }
@@ -144,8 +148,9 @@ std::string format_title(const FormatOpts& opts) {
         appendf(out, "%-33s %-9s %-11s %-10s %-10s\n  -> RemoteAddress:Port\n",
                 "Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn", "InActConn");
     } else {
-        out += "Prot LocalAddress:Port Scheduler Flags\n"
-               "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n";
+        out +=
+            "Prot LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n";
     }
     return out;
 }
@@ -227,8 +232,8 @@ std::string format_service(const ServiceInfo& si, const FormatOpts& opts, const 
             appendf(out, "  -> %-28s %-10u %-10u %-10u %-10u\n", dn, d.server.u_threshold,
                     d.server.l_threshold, d.active, d.inactive);
         } else if (opts.persistent_conn) {
-            appendf(out, "  -> %-28s %-9d %-11u %-10u %-10u\n", dn, d.server.weight,
-                    d.persistent, d.active, d.inactive);
+            appendf(out, "  -> %-28s %-9d %-11u %-10u %-10u\n", dn, d.server.weight, d.persistent,
+                    d.active, d.inactive);
         } else {
             appendf(out, "  -> %-28s %-7s %-6d %-10u %-10u\n", dn,
                     std::string(cfg::fwd_name(d.server.fwd)).c_str(), d.server.weight, d.active,
@@ -270,13 +275,12 @@ std::string format_save(const std::vector<ServiceInfo>& services, const FormatOp
         out += "\n";
         std::vector<DestInfo> dests = si.dests;
         if (!opts.nosort) {
-            std::stable_sort(dests.begin(), dests.end(),
-                             [](const DestInfo& a, const DestInfo& b) {
-                                 if (a.server.addr != b.server.addr) {
-                                     return a.server.addr < b.server.addr;
-                                 }
-                                 return a.server.port < b.server.port;
-                             });
+            std::stable_sort(dests.begin(), dests.end(), [](const DestInfo& a, const DestInfo& b) {
+                if (a.server.addr != b.server.addr) {
+                    return a.server.addr < b.server.addr;
+                }
+                return a.server.port < b.server.port;
+            });
         }
         for (const DestInfo& d : dests) {
             const std::string dname =
@@ -291,8 +295,7 @@ std::string format_save(const std::vector<ServiceInfo>& services, const FormatOp
 std::string format_conns(const std::vector<ConnInfo>& conns, const FormatOpts& opts,
                          const Namer& namer) {
     std::string out = "IPVS connection entries\n";
-    appendf(out, "pro expire %-11s %-18s %-18s %s\n", "state", "source", "virtual",
-            "destination");
+    appendf(out, "pro expire %-11s %-18s %-18s %s\n", "state", "source", "virtual", "destination");
     for (const ConnInfo& c : conns) {
         // /proc/net/ip_vs_conn shows whole seconds left; ipvsadm prints them as mm:ss.
         const uint32_t secs = c.expires_ms / 1000;
@@ -320,19 +323,24 @@ std::string error_message(Op op, Errc code, std::string_view daemon_message) {
     }
     const bool dest_op = op == Op::AddDest || op == Op::EditDest || op == Op::DelDest;
     switch (code) {
-    case Errc::ServiceExists: return "Service already exists";
-    case Errc::NoService: return dest_op ? "Service not defined" : "No such service";
-    case Errc::DestExists: return "Destination already exists";
-    case Errc::NoDest: return "No such destination";
-    case Errc::NoScheduler: return "Scheduler or persistence engine not found";
-    case Errc::Ok:
-    case Errc::Invalid:
-    case Errc::Unsupported:
-    case Errc::Protocol:
-    case Errc::Resource:
-    case Errc::Internal:
-    case Errc::Io:
-        break;
+        case Errc::ServiceExists:
+            return "Service already exists";
+        case Errc::NoService:
+            return dest_op ? "Service not defined" : "No such service";
+        case Errc::DestExists:
+            return "Destination already exists";
+        case Errc::NoDest:
+            return "No such destination";
+        case Errc::NoScheduler:
+            return "Scheduler or persistence engine not found";
+        case Errc::Ok:
+        case Errc::Invalid:
+        case Errc::Unsupported:
+        case Errc::Protocol:
+        case Errc::Resource:
+        case Errc::Internal:
+        case Errc::Io:
+            break;
     }
     if (!daemon_message.empty()) {
         return std::string(daemon_message);
@@ -360,57 +368,60 @@ std::string usage_text(std::string_view program) {
     out += "  " + p + " -Z [virtual-service]\n";
     out += "  " + p + " --set tcp tcpfin udp\n";
     out += "  " + p + " -h\n\n";
-    out += "Commands:\n"
-           "Either long or short options are allowed.\n"
-           "  --add-service     -A        add virtual service with options\n"
-           "  --edit-service    -E        edit virtual service with options\n"
-           "  --delete-service  -D        delete virtual service\n"
-           "  --clear           -C        clear the whole table\n"
-           "  --restore         -R        restore rules from stdin (all or nothing)\n"
-           "  --save            -S        save rules to stdout\n"
-           "  --add-server      -a        add real server with options\n"
-           "  --edit-server     -e        edit real server with options\n"
-           "  --delete-server   -d        delete real server\n"
-           "  --list            -L|-l     list the table\n"
-           "  --zero            -Z        zero counters in a service or all services\n"
-           "  --set tcp tcpfin udp        set connection timeout values\n"
-           "  --help            -h        display this help message\n"
-           "  --version         -v        display the version\n\n";
-    out += "virtual-service:\n"
-           "  --tcp-service|-t  service-address   service-address is host[:port]\n"
-           "  --udp-service|-u  service-address   service-address is host[:port]\n\n";
-    out += "Options:\n"
-           "  --scheduler    -s scheduler         one of " +
-           sched_names_for_usage() +
-           ",\n"
-           "                                      the default scheduler is wlc.\n"
-           "  --persistent   -p [timeout]         persistent service (default timeout 300)\n"
-           "  --netmask      -M netmask           persistent granularity mask\n"
-           "  --sched-flags  -b flags             scheduler flags (comma-separated)\n"
-           "  --ops          -o                   one-packet scheduling (UDP)\n"
-           "  --real-server  -r server-address    server-address is host (and port)\n"
-           "  --gatewaying   -g                   gatewaying (direct routing) (default)\n"
-           "  --ipip         -i                   ipip encapsulation (tunneling)\n"
-           "  --masquerading -m                   masquerading (NAT); the only method\n"
-           "                                      that may map to another port\n"
-           "  --weight       -w weight            capacity of real server (0-65535)\n"
-           "  --u-threshold  -x uthreshold        upper threshold of connections\n"
-           "  --l-threshold  -y lthreshold        lower threshold of connections\n"
-           "  --connection   -c                   output of current connections\n"
-           "  --timeout                           output of timeout (tcp tcpfin udp)\n"
-           "  --daemon                            output of daemon information (none)\n"
-           "  --stats                             output of statistics information\n"
-           "  --rate                              output of rate information\n"
-           "  --exact                             expand numbers (display exact values)\n"
-           "  --thresholds                        output of thresholds information\n"
-           "  --persistent-conn                   output of persistent connection info\n"
-           "  --nosort                            disable sorting output of service/server "
-           "entries\n"
-           "  --sort                              does nothing, for backwards compatibility\n"
-           "  --numeric      -n                   numeric output of addresses and ports\n"
-           "  --socket path                       control socket of the dirigo daemon\n"
-           "                                      (default $DIRIGO_SOCKET, else " +
-           std::string("/run/dirigo/dirigo.sock") + ")\n";
+    out +=
+        "Commands:\n"
+        "Either long or short options are allowed.\n"
+        "  --add-service     -A        add virtual service with options\n"
+        "  --edit-service    -E        edit virtual service with options\n"
+        "  --delete-service  -D        delete virtual service\n"
+        "  --clear           -C        clear the whole table\n"
+        "  --restore         -R        restore rules from stdin (all or nothing)\n"
+        "  --save            -S        save rules to stdout\n"
+        "  --add-server      -a        add real server with options\n"
+        "  --edit-server     -e        edit real server with options\n"
+        "  --delete-server   -d        delete real server\n"
+        "  --list            -L|-l     list the table\n"
+        "  --zero            -Z        zero counters in a service or all services\n"
+        "  --set tcp tcpfin udp        set connection timeout values\n"
+        "  --help            -h        display this help message\n"
+        "  --version         -v        display the version\n\n";
+    out +=
+        "virtual-service:\n"
+        "  --tcp-service|-t  service-address   service-address is host[:port]\n"
+        "  --udp-service|-u  service-address   service-address is host[:port]\n\n";
+    out +=
+        "Options:\n"
+        "  --scheduler    -s scheduler         one of " +
+        sched_names_for_usage() +
+        ",\n"
+        "                                      the default scheduler is wlc.\n"
+        "  --persistent   -p [timeout]         persistent service (default timeout 300)\n"
+        "  --netmask      -M netmask           persistent granularity mask\n"
+        "  --sched-flags  -b flags             scheduler flags (comma-separated)\n"
+        "  --ops          -o                   one-packet scheduling (UDP)\n"
+        "  --real-server  -r server-address    server-address is host (and port)\n"
+        "  --gatewaying   -g                   gatewaying (direct routing) (default)\n"
+        "  --ipip         -i                   ipip encapsulation (tunneling)\n"
+        "  --masquerading -m                   masquerading (NAT); the only method\n"
+        "                                      that may map to another port\n"
+        "  --weight       -w weight            capacity of real server (0-65535)\n"
+        "  --u-threshold  -x uthreshold        upper threshold of connections\n"
+        "  --l-threshold  -y lthreshold        lower threshold of connections\n"
+        "  --connection   -c                   output of current connections\n"
+        "  --timeout                           output of timeout (tcp tcpfin udp)\n"
+        "  --daemon                            output of daemon information (none)\n"
+        "  --stats                             output of statistics information\n"
+        "  --rate                              output of rate information\n"
+        "  --exact                             expand numbers (display exact values)\n"
+        "  --thresholds                        output of thresholds information\n"
+        "  --persistent-conn                   output of persistent connection info\n"
+        "  --nosort                            disable sorting output of service/server "
+        "entries\n"
+        "  --sort                              does nothing, for backwards compatibility\n"
+        "  --numeric      -n                   numeric output of addresses and ports\n"
+        "  --socket path                       control socket of the dirigo daemon\n"
+        "                                      (default $DIRIGO_SOCKET, else " +
+        std::string("/run/dirigo/dirigo.sock") + ")\n";
     return out;
 }
 

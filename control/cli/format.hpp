@@ -49,15 +49,13 @@ public:
 class NumericNamer final : public Namer {
 public:
     std::optional<std::string> host(cfg::Ip4) const override { return std::nullopt; }
-    std::optional<std::string> service(uint16_t, cfg::Proto) const override {
-        return std::nullopt;
-    }
+    std::optional<std::string> service(uint16_t, cfg::Proto) const override { return std::nullopt; }
 };
 
 /// "10.0.0.1:80", or "web1:http" when not numeric and `namer` knows the names.
 /// Thread: any. Cost: two Namer calls unless numeric.
-std::string format_addr_port(cfg::Ip4 addr, uint16_t port, cfg::Proto proto,
-                             const FormatOpts& opts, const Namer& namer);
+std::string format_addr_port(cfg::Ip4 addr, uint16_t port, cfg::Proto proto, const FormatOpts& opts,
+                             const Namer& namer);
 
 /// ipvsadm's print_largenum: a 9-column right-aligned number, scaled to K/M/G/T (decimal)
 /// above 99,999,999 unless `exact`; exact numbers widen the column when they need more than 8

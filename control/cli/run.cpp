@@ -23,8 +23,8 @@ public:
     /// reached (as ipvsadm exits 2 when it cannot talk to the kernel).
     std::optional<Reply> send(const Request& req, int refused_code) {
         if (!env_.call) {
-            return fail(kExitUsage, "cannot connect to dirigo at " + socket_ +
-                                        ": no transport configured");
+            return fail(kExitUsage,
+                        "cannot connect to dirigo at " + socket_ + ": no transport configured");
         }
         Result<Reply> rep = env_.call(socket_, req);
         if (!rep) {
@@ -59,70 +59,69 @@ private:
 int list(const Invocation& inv, Session& s, const Namer& namer, std::string& out) {
     const FormatOpts& fmt = inv.fmt;
     switch (inv.list) {
-    case ListWhat::All: {
-        Request ping;
-        ping.op = Op::Ping;
-        const auto info = s.send(ping, kExitListFailed);
-        if (!info) {
-            return s.exit_code();
-        }
-        const auto rep = s.send(inv.request, kExitListFailed);
-        if (!rep) {
-            return s.exit_code();
-        }
-        out += format_list(info->info, rep->services, fmt, namer);
-        return 0;
-    }
-    case ListWhat::Service: {
-        const auto rep = s.send(inv.request, kExitListFailed);
-        if (!rep) {
-            return s.exit_code();
-        }
-        const ServiceInfo* found = nullptr;
-        for (const ServiceInfo& si : rep->services) {
-            if (si.service.key == inv.request.service.key) {
-                found = &si;
+        case ListWhat::All: {
+            Request ping;
+            ping.op = Op::Ping;
+            const auto info = s.send(ping, kExitListFailed);
+            if (!info) {
+                return s.exit_code();
             }
+            const auto rep = s.send(inv.request, kExitListFailed);
+            if (!rep) {
+                return s.exit_code();
+            }
+            out += format_list(info->info, rep->services, fmt, namer);
+            return 0;
         }
-        if (found == nullptr) {
-            // A daemon that answers Ok without the service: report it as ipvsadm would.
-            s.report(kExitListFailed, error_message(Op::List, Errc::NoService, ""));
-            return s.exit_code();
+        case ListWhat::Service: {
+            const auto rep = s.send(inv.request, kExitListFailed);
+            if (!rep) {
+                return s.exit_code();
+            }
+            const ServiceInfo* found = nullptr;
+            for (const ServiceInfo& si : rep->services) {
+                if (si.service.key == inv.request.service.key) {
+                    found = &si;
+                }
+            }
+            if (found == nullptr) {
+                // A daemon that answers Ok without the service: report it as ipvsadm would.
+                s.report(kExitListFailed, error_message(Op::List, Errc::NoService, ""));
+                return s.exit_code();
+            }
+            out += format_title(fmt);
+            out += format_service(*found, fmt, namer);
+            return 0;
         }
-        out += format_title(fmt);
-        out += format_service(*found, fmt, namer);
-        return 0;
-    }
-    case ListWhat::Conns: {
-        const auto rep = s.send(inv.request, kExitListFailed);
-        if (!rep) {
-            return s.exit_code();
+        case ListWhat::Conns: {
+            const auto rep = s.send(inv.request, kExitListFailed);
+            if (!rep) {
+                return s.exit_code();
+            }
+            out += format_conns(rep->conns, fmt, namer);
+            return 0;
         }
-        out += format_conns(rep->conns, fmt, namer);
-        return 0;
-    }
-    case ListWhat::Timeouts: {
-        const auto rep = s.send(inv.request, kExitListFailed);
-        if (!rep) {
-            return s.exit_code();
+        case ListWhat::Timeouts: {
+            const auto rep = s.send(inv.request, kExitListFailed);
+            if (!rep) {
+                return s.exit_code();
+            }
+            out += format_timeouts(rep->timeouts);
+            return 0;
         }
-        out += format_timeouts(rep->timeouts);
-        return 0;
-    }
-    case ListWhat::Daemon: {
-        // dirigo has no connection sync daemon, so there is nothing to show; asking the daemon
-        // still reports an unreachable one as ipvsadm reports an unusable kernel.
-        const auto rep = s.send(inv.request, kExitListFailed);
-        return rep ? 0 : s.exit_code();
-    }
+        case ListWhat::Daemon: {
+            // dirigo has no connection sync daemon, so there is nothing to show; asking the daemon
+            // still reports an unreachable one as ipvsadm reports an unusable kernel.
+            const auto rep = s.send(inv.request, kExitListFailed);
+            return rep ? 0 : s.exit_code();
+        }
     }
     return 0;
 }
 
 }  // namespace
 
-int run(std::span<const std::string> args, const RunEnv& env, std::string& out,
-        std::string& err) {
+int run(std::span<const std::string> args, const RunEnv& env, std::string& out, std::string& err) {
     ParseEnv penv;
     penv.socket = env.socket;
     penv.resolver = env.resolver;
@@ -144,44 +143,44 @@ int run(std::span<const std::string> args, const RunEnv& env, std::string& out,
     Session session(env, inv.socket, err);
 
     switch (inv.cmd) {
-    case Command::Help:
-        out += usage_text(env.program);
-        return 0;
-    case Command::Version:
-        out += version_text();
-        return 0;
-    case Command::List:
-        return list(inv, session, namer, out);
-    case Command::Save: {
-        const auto rep = session.send(inv.request, kExitListFailed);
-        if (!rep) {
-            return session.exit_code();
+        case Command::Help:
+            out += usage_text(env.program);
+            return 0;
+        case Command::Version:
+            out += version_text();
+            return 0;
+        case Command::List:
+            return list(inv, session, namer, out);
+        case Command::Save: {
+            const auto rep = session.send(inv.request, kExitListFailed);
+            if (!rep) {
+                return session.exit_code();
+            }
+            out += format_save(rep->services, inv.fmt, namer);
+            return 0;
         }
-        out += format_save(rep->services, inv.fmt, namer);
-        return 0;
-    }
-    case Command::Restore: {
-        const std::string text = env.read_stdin ? env.read_stdin() : std::string();
-        Outcome<Request> batch = parse_restore(text, env.resolver);
-        if (!batch.ok()) {
-            err += batch.error().message + "\n";
-            return batch.error().exit_code;
+        case Command::Restore: {
+            const std::string text = env.read_stdin ? env.read_stdin() : std::string();
+            Outcome<Request> batch = parse_restore(text, env.resolver);
+            if (!batch.ok()) {
+                err += batch.error().message + "\n";
+                return batch.error().exit_code;
+            }
+            if (batch.value().batch.empty()) {
+                return 0;  // nothing to apply
+            }
+            return session.send(batch.value(), kExitRefused) ? 0 : session.exit_code();
         }
-        if (batch.value().batch.empty()) {
-            return 0;  // nothing to apply
-        }
-        return session.send(batch.value(), kExitRefused) ? 0 : session.exit_code();
-    }
-    case Command::AddService:
-    case Command::EditService:
-    case Command::DelService:
-    case Command::Clear:
-    case Command::AddServer:
-    case Command::EditServer:
-    case Command::DelServer:
-    case Command::SetTimeouts:
-    case Command::Zero:
-        return session.send(inv.request, kExitRefused) ? 0 : session.exit_code();
+        case Command::AddService:
+        case Command::EditService:
+        case Command::DelService:
+        case Command::Clear:
+        case Command::AddServer:
+        case Command::EditServer:
+        case Command::DelServer:
+        case Command::SetTimeouts:
+        case Command::Zero:
+            return session.send(inv.request, kExitRefused) ? 0 : session.exit_code();
     }
     return 0;
 }

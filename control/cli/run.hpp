@@ -28,8 +28,8 @@ namespace dirigo::ctl::cli {
 struct RunEnv {
     std::string program = "dirigoadm";  ///< for "Try `dirigoadm -h'" and the usage text
     std::string socket = std::string(kDefaultSocket);  ///< DIRIGO_SOCKET or kDefaultSocket
-    const Resolver* resolver = nullptr;  ///< forward lookups; nullptr: numeric only
-    const Namer* namer = nullptr;        ///< reverse lookups; nullptr: always numeric
+    const Resolver* resolver = nullptr;                ///< forward lookups; nullptr: numeric only
+    const Namer* namer = nullptr;                      ///< reverse lookups; nullptr: always numeric
     /// Sends one request to the daemon at `socket` (ctl::call in the real program).
     std::function<Result<Reply>(const std::string& socket, const Request&)> call;
     /// Reads all of standard input (for -R).
@@ -39,7 +39,6 @@ struct RunEnv {
 /// Runs one dirigoadm invocation: `args` excludes argv[0]. Output for stdout is appended to
 /// `out`, messages for stderr to `err`. Returns the exit code.
 /// Thread: any (one invocation at a time per RunEnv). Cost: one or two daemon round trips.
-int run(std::span<const std::string> args, const RunEnv& env, std::string& out,
-        std::string& err);
+int run(std::span<const std::string> args, const RunEnv& env, std::string& out, std::string& err);
 
 }  // namespace dirigo::ctl::cli

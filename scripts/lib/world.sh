@@ -29,9 +29,6 @@
 # The caller runs under `set -euo pipefail`. Functions return non-zero on failure and print why
 # on stderr; every wait is bounded.
 
-W_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-W_ROOT_DIR=$(cd "$W_LIB_DIR/../.." && pwd)
-
 W_VIP=10.0.0.100
 W_VPORT=80
 W_CLIENT_IP=10.0.0.2
@@ -98,7 +95,9 @@ world_can_run() {
     return 0
 }
 
-# Runs a command inside a namespace of this world.
+# Runs a command inside a namespace of this world. To start one in the background and keep its
+# pid, call `ip netns exec NS CMD... &` directly: a function run with & is a subshell, so $! would
+# be that subshell's pid, not the command's.
 world_exec() {
     local ns=$1
     shift
@@ -191,7 +190,7 @@ world_start_servers() {
         dir="$W_TMP/www$i"
         mkdir -p "$dir"
         printf 'web%d\n' "$i" >"$dir/index.html"
-        world_exec "${W_NS_RS[i - 1]}" "$py" -m http.server "$W_VPORT" \
+        ip netns exec "${W_NS_RS[i - 1]}" "$py" -m http.server "$W_VPORT" \
             --bind "$(world_rs_ip "$i")" --directory "$dir" --protocol HTTP/1.1 \
             >"$W_TMP/http$i.log" 2>&1 &
         W_PIDS+=("$!")
@@ -218,6 +217,7 @@ world_start_servers() {
 # world_write_config [EXTRA_EAL_ARGS...]: writes the daemon's config to $W_CONFIG (no services).
 # DIRIGO_EAL_MEM (MiB, default 512) and DIRIGO_AFP_ARGS (extra af_packet devargs, default none)
 # tune it.
+# shellcheck disable=SC2120  # the extra arguments are optional
 world_write_config() {
     W_CONFIG="$W_TMP/dirigo.cfg"
     local mem=${DIRIGO_EAL_MEM:-512}
@@ -250,7 +250,8 @@ world_start_dirigo() {
     fi
     W_DIRIGO_LOG="$W_TMP/dirigo.log"
     world_log "starting $bin -c $cfg (log $W_DIRIGO_LOG)"
-    world_exec "$W_NS_DIR" "$bin" -c "$cfg" >"$W_DIRIGO_LOG" 2>&1 &
+    # Not through world_exec: $! must be the daemon itself (ip netns exec execs it), not a subshell.
+    ip netns exec "$W_NS_DIR" "$bin" -c "$cfg" >"$W_DIRIGO_LOG" 2>&1 &
     W_DIRIGO_PID=$!
     local deadline=$((SECONDS + W_START_TIMEOUT))
     while [[ ! -S $W_SOCK ]]; do

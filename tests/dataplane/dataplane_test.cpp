@@ -467,6 +467,59 @@ TEST_F(DataplaneTest, RuleChangesReachTheWorkerWithoutDisturbingEstablishedFlows
     EXPECT_EQ(drops(dp::Drop::NoService), 1u);
 }
 
+TEST_F(DataplaneTest, ConnectionListShowsStateExpiryAndAllThreeEndpoints) {
+    learn_all();
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 46000, ip("10.0.0.100"), 80));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 46001, ip("10.0.0.100"), 53,
+                         0, 64, "q"));
+    step();
+    ASSERT_EQ(recv(kInt).size(), 2u);
+    ctl::Request r;
+    r.op = ctl::Op::ListConns;
+    Reply rep = ctl_->handle(r);
+    ASSERT_EQ(rep.code, Errc::Ok) << rep.message;
+    ASSERT_EQ(rep.conns.size(), 2u);
+    const ctl::ConnInfo& tcp = rep.conns[0].proto == cfg::Proto::Tcp ? rep.conns[0] : rep.conns[1];
+    const ctl::ConnInfo& udp = rep.conns[0].proto == cfg::Proto::Tcp ? rep.conns[1] : rep.conns[0];
+    EXPECT_EQ(tcp.state, "SYN_RECV");
+    EXPECT_EQ(tcp.caddr, ntohl(ip("10.0.0.2")));
+    EXPECT_EQ(tcp.cport, 46000);
+    EXPECT_EQ(tcp.vaddr, ntohl(ip("10.0.0.100")));
+    EXPECT_EQ(tcp.vport, 80);
+    EXPECT_EQ(tcp.daddr, ntohl(ip("172.16.0.11")));
+    EXPECT_EQ(tcp.dport, 80);
+    EXPECT_GT(tcp.expires_ms, 55000u);  // SYN_RECV: 60 s
+    EXPECT_LE(tcp.expires_ms, 60000u);
+    EXPECT_EQ(udp.state, "UDP");
+    EXPECT_EQ(udp.dport, 5353);
+    EXPECT_GT(udp.expires_ms, 295000u);  // UDP: 300 s
+}
+
+TEST_F(DataplaneTest, TimeoutsFromSetApplyToNewStates) {
+    learn_all();
+    ctl::Request set;
+    set.op = ctl::Op::SetTimeouts;
+    set.timeouts = {30, 5, 60};
+    ASSERT_EQ(ctl_->handle(set).code, Errc::Ok);
+    ctl::Request get;
+    get.op = ctl::Op::GetTimeouts;
+    Reply g = ctl_->handle(get);
+    EXPECT_EQ(g.timeouts.tcp, 30u);
+    EXPECT_EQ(g.timeouts.tcp_fin, 5u);
+    EXPECT_EQ(g.timeouts.udp, 60u);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 47000, ip("10.0.0.100"), 80));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 47000, ip("10.0.0.100"), 80,
+                         0x10));
+    step();
+    ctl::Request r;
+    r.op = ctl::Op::ListConns;
+    Reply rep = ctl_->handle(r);
+    ASSERT_EQ(rep.conns.size(), 1u);
+    EXPECT_EQ(rep.conns[0].state, "ESTABLISHED");
+    EXPECT_LE(rep.conns[0].expires_ms, 30000u);
+    EXPECT_GT(rep.conns[0].expires_ms, 25000u);
+}
+
 TEST_F(DataplaneTest, BatchIsAllOrNothing) {
     ctl::Request batch;
     batch.op = ctl::Op::Batch;

@@ -43,8 +43,9 @@ world_start_servers
 ip -n "$W_NS_CLI" addr add 172.16.0.2/24 dev eth0
 
 log="$W_TMP/testpmd.log"
+: >"$log"
 # --total-num-mbufs: testpmd's default pool (~155k mbufs, ~340 MB) does not fit in -m 512.
-world_exec "$W_NS_DIR" timeout -s INT 120 "$TESTPMD" -l 0-1 --no-huge -m 512 --no-pci \
+ip netns exec "$W_NS_DIR" timeout -s INT 120 "$TESTPMD" -l 0-1 --no-huge -m 512 --no-pci \
     --file-prefix "$W_PREFIX" --vdev="net_${PMD}0,iface=ext0" --vdev="net_${PMD}1,iface=int0" \
     -- --forward-mode=io --nb-cores=1 --total-num-mbufs=8192 --stats-period 5 >"$log" 2>&1 &
 tp_pid=$!

@@ -128,9 +128,8 @@ TEST(Args, ListConnectionsTimeoutsDaemon) {
 }
 
 TEST(Args, ListFormatOptions) {
-    const Invocation inv =
-        ok({"-L", "-n", "--stats", "--rate", "--thresholds", "--persistent-conn", "--exact",
-            "--nosort", "--sort"});
+    const Invocation inv = ok({"-L", "-n", "--stats", "--rate", "--thresholds", "--persistent-conn",
+                               "--exact", "--nosort", "--sort"});
     EXPECT_TRUE(inv.fmt.numeric);
     EXPECT_TRUE(inv.fmt.stats);
     EXPECT_TRUE(inv.fmt.rate);
@@ -156,9 +155,9 @@ TEST(Args, AddServiceDefaults) {
 }
 
 TEST(Args, AddServiceEverything) {
-    const Invocation inv = ok({"--add-service", "--udp-service", "10.0.0.2:53", "--scheduler",
-                               "sh", "--persistent", "600", "--netmask", "255.255.255.0",
-                               "--sched-flags", "sh-fallback,sh-port"});
+    const Invocation inv =
+        ok({"--add-service", "--udp-service", "10.0.0.2:53", "--scheduler", "sh", "--persistent",
+            "600", "--netmask", "255.255.255.0", "--sched-flags", "sh-fallback,sh-port"});
     const cfg::Service& s = inv.request.service;
     EXPECT_EQ(s.key, (cfg::ServiceKey{cfg::Proto::Udp, ip(10, 0, 0, 2), 53}));
     EXPECT_EQ(s.scheduler, "sh");
@@ -182,8 +181,7 @@ TEST(Args, PersistentTimeoutForms) {
     EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-p", "60"}).request.service.timeout, 60u);
     EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-p60"}).request.service.timeout, 60u);
     EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "--persistent=60"}).request.service.timeout, 60u);
-    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-p", "2678400"}).request.service.timeout,
-              2678400u);
+    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-p", "2678400"}).request.service.timeout, 2678400u);
     fails({"-A", "-t", "10.0.0.1:80", "-p", "0"}, "invalid timeout value `0' specified");
     fails({"-A", "-t", "10.0.0.1:80", "-p", "2678401"},
           "invalid timeout value `2678401' specified");
@@ -199,8 +197,7 @@ TEST(Args, ZeroPortNeedsPersistence) {
 
 TEST(Args, OnePacketSchedulingIsUdpOnly) {
     EXPECT_EQ(ok({"-A", "-u", "10.0.0.1:53", "-o"}).request.service.flags, cfg::kSvcOnePacket);
-    EXPECT_EQ(ok({"-A", "-u", "10.0.0.1:53", "--ops"}).request.service.flags,
-              cfg::kSvcOnePacket);
+    EXPECT_EQ(ok({"-A", "-u", "10.0.0.1:53", "--ops"}).request.service.flags, cfg::kSvcOnePacket);
     fails({"-A", "-t", "10.0.0.1:80", "-o"},
           "One-Packet Scheduling is only for UDP virtual services");
 }
@@ -218,9 +215,9 @@ TEST(Args, SchedulerIsValidated) {
 }
 
 TEST(Args, SchedulerFlags) {
-    EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-s", "rr", "-b", "flag-1,flag-3"})
-                  .request.service.flags,
-              cfg::kSvcSched1 | cfg::kSvcSched3);
+    EXPECT_EQ(
+        ok({"-A", "-t", "10.0.0.1:80", "-s", "rr", "-b", "flag-1,flag-3"}).request.service.flags,
+        cfg::kSvcSched1 | cfg::kSvcSched3);
     EXPECT_EQ(ok({"-A", "-t", "10.0.0.1:80", "-b", "sh-port", "-s", "sh"}).request.service.flags,
               cfg::kSvcSched2);  // -b before -s still sees the scheduler
     fails({"-A", "-t", "10.0.0.1:80", "-s", "rr", "-b", "sh-port"},
@@ -239,8 +236,7 @@ TEST(Args, DeleteServiceAndClear) {
 }
 
 TEST(Args, AddServer) {
-    const Invocation inv =
-        ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11:80", "-m", "-w", "1"});
+    const Invocation inv = ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11:80", "-m", "-w", "1"});
     EXPECT_EQ(inv.cmd, Command::AddServer);
     const Request& r = inv.request;
     EXPECT_EQ(r.op, Op::AddDest);
@@ -297,8 +293,7 @@ TEST(Args, PortMappingOnlyWithMasquerading) {
 
 TEST(Args, EditAndDeleteServer) {
     const Request e =
-        ok({"-e", "-t", "10.0.0.1:80", "-r", "172.16.0.11:80", "-w", "0", "-x", "100", "-y",
-            "50"})
+        ok({"-e", "-t", "10.0.0.1:80", "-r", "172.16.0.11:80", "-w", "0", "-x", "100", "-y", "50"})
             .request;
     EXPECT_EQ(e.op, Op::EditDest);
     EXPECT_EQ(e.dest.weight, 0);
@@ -314,15 +309,13 @@ TEST(Args, EditAndDeleteServer) {
 }
 
 TEST(Args, WeightAndThresholdRanges) {
-    EXPECT_EQ(ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "65535"})
-                  .request.dest.weight,
-              65535);
+    EXPECT_EQ(
+        ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "65535"}).request.dest.weight,
+        65535);
     fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "65536"},
           "illegal weight specified");
-    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "-1"},
-          "illegal weight specified");
-    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "1x"},
-          "illegal weight specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "-1"}, "illegal weight specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "1x"}, "illegal weight specified");
     fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-x", "2147483648"},
           "illegal u_threshold specified");
     fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-y", "z"},
@@ -425,8 +418,7 @@ TEST(Args, ServiceAddresses) {
 TEST(Args, BadServiceAddresses) {
     const std::string msg = "illegal virtual server address[:port] specified";
     for (const char* bad : {"80", "", "10.0.0.256:80", "10.0.0.1:65536", "10.0.0.1:",
-                            "10.0.0.1:notaport", "bogus.invalid:80", "10.0.0:80",
-                            "10.0.0.1:80x"}) {
+                            "10.0.0.1:notaport", "bogus.invalid:80", "10.0.0:80", "10.0.0.1:80x"}) {
         SCOPED_TRACE(bad);
         fails({"-A", "-t", bad}, msg);
     }

@@ -19,8 +19,8 @@ constexpr cfg::Ip4 ip(uint8_t a, uint8_t b, uint8_t c, uint8_t d) {
 }
 
 DestInfo dest(cfg::Ip4 addr, uint16_t port, cfg::Fwd fwd, int32_t weight, uint32_t active,
-              uint32_t inactive, uint32_t persistent, Stats stats, Rates rates,
-              uint32_t uthr = 0, uint32_t lthr = 0) {
+              uint32_t inactive, uint32_t persistent, Stats stats, Rates rates, uint32_t uthr = 0,
+              uint32_t lthr = 0) {
     DestInfo d;
     d.server.addr = addr;
     d.server.port = port;
@@ -243,8 +243,7 @@ TEST(Format, ServiceFlags) {
     ServiceInfo s;
     s.service.key = {cfg::Proto::Udp, ip(10, 0, 0, 5), 0};
     s.service.scheduler = "wrr";
-    s.service.flags = cfg::kSvcPersistent | cfg::kSvcOnePacket | cfg::kSvcSched1 |
-                      cfg::kSvcSched3;
+    s.service.flags = cfg::kSvcPersistent | cfg::kSvcOnePacket | cfg::kSvcSched1 | cfg::kSvcSched3;
     s.service.timeout = 3600;
     EXPECT_EQ(format_service(s, numeric(), kNoNames),
               "UDP  10.0.0.5:0 wrr (flag-1,flag-3) persistent 3600 ops\n");
@@ -280,8 +279,8 @@ TEST(Format, Save) {
 
 TEST(Format, Connections) {
     std::vector<ConnInfo> conns;
-    const auto add = [&](cfg::Proto p, uint32_t ms, const char* state, cfg::Ip4 c,
-                         uint16_t cp, cfg::Ip4 v, uint16_t vp, cfg::Ip4 d, uint16_t dp) {
+    const auto add = [&](cfg::Proto p, uint32_t ms, const char* state, cfg::Ip4 c, uint16_t cp,
+                         cfg::Ip4 v, uint16_t vp, cfg::Ip4 d, uint16_t dp) {
         ConnInfo ci;
         ci.proto = p;
         ci.expires_ms = ms;
@@ -359,8 +358,7 @@ TEST(Format, NamesWithoutNumeric) {
               "www.example.com:http");
     EXPECT_EQ(format_addr_port(ip(10, 0, 0, 1), 80, cfg::Proto::Tcp, numeric(), names),
               "10.0.0.1:80");
-    EXPECT_EQ(format_addr_port(ip(10, 0, 0, 7), 8080, cfg::Proto::Udp, o, names),
-              "10.0.0.7:8080");
+    EXPECT_EQ(format_addr_port(ip(10, 0, 0, 7), 8080, cfg::Proto::Udp, o, names), "10.0.0.7:8080");
     // Real-server names are cut at 28 characters, service names at 33, as ipvsadm does.
     EXPECT_EQ(format_service(services()[1], o, names),
               "TCP  www.example.com:http rr\n"

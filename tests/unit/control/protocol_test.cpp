@@ -550,8 +550,8 @@ TEST(ProtocolFuzz, MutatedMessagesNeverCrash) {
     const std::vector<uint8_t> reply = payload_of(encode_reply(rich_reply()));
     size_t decoded = 0;
     for (int i = 0; i < 20000; ++i) {
-        std::vector<uint8_t> p = (i % 2 == 0) ? seeds[static_cast<size_t>(i / 2) % seeds.size()]
-                                              : reply;
+        std::vector<uint8_t> p =
+            (i % 2 == 0) ? seeds[static_cast<size_t>(i / 2) % seeds.size()] : reply;
         if (p.empty()) {
             continue;
         }
@@ -673,8 +673,7 @@ TEST(ProtocolCall, NoDaemon) {
     auto r = call(dir.sock(), Request{});
     ASSERT_FALSE(r.is_ok());
     EXPECT_EQ(r.status().code(), Errc::Io);
-    EXPECT_EQ(r.status().message().rfind("cannot connect to dirigo at " + dir.sock() + ": ", 0),
-              0u)
+    EXPECT_EQ(r.status().message().rfind("cannot connect to dirigo at " + dir.sock() + ": ", 0), 0u)
         << r.status().message();
 }
 

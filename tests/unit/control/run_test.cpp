@@ -190,12 +190,12 @@ TEST(Run, RefusalsUseIpvsadmWordsAndExit255) {
         {{"-D", "-t", "10.0.0.1:80"}, Errc::NoService, "No such service\n"},
         {{"-Z", "-t", "10.0.0.1:80"}, Errc::NoService, "No such service\n"},
         {{"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4"}, Errc::NoService, "Service not defined\n"},
-        {{"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4"}, Errc::DestExists,
+        {{"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4"},
+         Errc::DestExists,
          "Destination already exists\n"},
         {{"-e", "-t", "10.0.0.1:80", "-r", "1.2.3.4"}, Errc::NoDest, "No such destination\n"},
         {{"-d", "-t", "10.0.0.1:80", "-r", "1.2.3.4"}, Errc::NoDest, "No such destination\n"},
-        {{"-d", "-t", "10.0.0.1:80", "-r", "1.2.3.4"}, Errc::NoService,
-         "Service not defined\n"},
+        {{"-d", "-t", "10.0.0.1:80", "-r", "1.2.3.4"}, Errc::NoService, "Service not defined\n"},
         {{"--set", "1", "2", "3"}, Errc::Invalid, "daemon says no\n"},
         {{"-C"}, Errc::Internal, "daemon says no\n"},
     };
@@ -210,8 +210,9 @@ TEST(Run, RefusalsUseIpvsadmWordsAndExit255) {
 
 TEST(Run, UnreachableDaemonExitsTwo) {
     FakeDaemon d;
-    d.replies = {Result<Reply>(Errc::Io, "cannot connect to dirigo at /run/test.sock: "
-                                         "No such file or directory")};
+    d.replies = {Result<Reply>(Errc::Io,
+                               "cannot connect to dirigo at /run/test.sock: "
+                               "No such file or directory")};
     const Ran r = run_with(d, {"-C"});
     EXPECT_EQ(r.code, 2);
     EXPECT_EQ(r.err, "cannot connect to dirigo at /run/test.sock: No such file or directory\n");
@@ -279,8 +280,9 @@ TEST(Run, RestoreIsAllOrNothing) {
 
     FakeDaemon refusing;
     refusing.stdin_text = "-a -t 10.0.0.1:80 -r 172.16.0.11\n";
-    refusing.replies = {refused(Errc::NoService, "rule 1 (add-server tcp 10.0.0.1:80): "
-                                                 "Service not defined")};
+    refusing.replies = {refused(Errc::NoService,
+                                "rule 1 (add-server tcp 10.0.0.1:80): "
+                                "Service not defined")};
     r = run_with(refusing, {"-R"});
     EXPECT_EQ(r.code, 255);
     EXPECT_EQ(r.err, "rule 1 (add-server tcp 10.0.0.1:80): Service not defined\n");
@@ -336,8 +338,8 @@ private:
             if (::recv(c, hdr, sizeof(hdr), MSG_WAITALL) == static_cast<ssize_t>(sizeof(hdr))) {
                 auto h = decode_header(hdr);
                 std::vector<uint8_t> p(h ? h->length : 0);
-                if (p.empty() || ::recv(c, p.data(), p.size(), MSG_WAITALL) ==
-                                     static_cast<ssize_t>(p.size())) {
+                if (p.empty() ||
+                    ::recv(c, p.data(), p.size(), MSG_WAITALL) == static_cast<ssize_t>(p.size())) {
                     if (auto req = decode_request(p)) {
                         ops_.push_back(req->op);
                     }

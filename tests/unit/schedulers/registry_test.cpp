@@ -69,8 +69,9 @@ TEST(Registry, FormatThenParseIsIdentity) {
     for (size_t k = 0; k < kSchedKinds; ++k) {
         const auto kind = static_cast<SchedKind>(k);
         for (uint32_t bits = 0; bits < 8; ++bits) {
-            const uint32_t flags = (bits & 1 ? kSvcSched1 : 0) | (bits & 2 ? kSvcSched2 : 0) |
-                                   (bits & 4 ? kSvcSched3 : 0);
+            const uint32_t flags = (bits & 1 ? uint32_t{kSvcSched1} : 0u) |
+                                   (bits & 2 ? uint32_t{kSvcSched2} : 0u) |
+                                   (bits & 4 ? uint32_t{kSvcSched3} : 0u);
             const auto back = parse_sched_flags(format_sched_flags(kind, flags), kind);
             ASSERT_TRUE(back.has_value());
             EXPECT_EQ(*back, flags) << sched_name(kind) << " " << bits;

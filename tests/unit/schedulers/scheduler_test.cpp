@@ -75,7 +75,7 @@ TEST_P(EveryPolicy, NeverPicksQuiescedOrOverloaded) {
     for (uint32_t id = 0; id < 5; ++id) {
         s.conns(id, static_cast<int32_t>(id), static_cast<int32_t>(3 * id));
     }
-    for (const uint32_t flags : {0u, cfg::kSvcSched1}) {
+    for (const uint32_t flags : {0u, uint32_t{cfg::kSvcSched1}}) {
         auto sch = s.build(GetParam(), flags);
         int picked = 0;
         for (uint32_t i = 0; i < 3000; ++i) {

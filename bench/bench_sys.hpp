@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// What the benchmarks read from the system: resident memory (/proc/self/statm), available memory
+/// (/proc/meminfo) and the EAL argument vector they start with.
+/// Thread: any. Cost: a file read per call (never on a timed path).
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+namespace dirigo::bench {
+
+/// Resident set size of this process in bytes, or 0 if /proc is unreadable.
+inline uint64_t resident_bytes() {
+    FILE* f = std::fopen("/proc/self/statm", "r");
+    if (f == nullptr) {
+        return 0;
+    }
+    unsigned long size = 0;
+    unsigned long resident = 0;
+    const int n = std::fscanf(f, "%lu %lu", &size, &resident);
+    std::fclose(f);
+    if (n != 2) {
+        return 0;
+    }
+    return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+}
+
+/// MemAvailable from /proc/meminfo in bytes, or 0 if unknown.
+inline uint64_t available_bytes() {
+    FILE* f = std::fopen("/proc/meminfo", "r");
+    if (f == nullptr) {
+        return 0;
+    }
+    char line[256];
+    uint64_t kib = 0;
+    while (std::fgets(line, sizeof(line), f) != nullptr) {
+        unsigned long long v = 0;
+        if (std::sscanf(line, "MemAvailable: %llu kB", &v) == 1) {
+            kib = v;
+            break;
+        }
+    }
+    std::fclose(f);
+    return kib * 1024;
+}
+
+/// Owns an argv for rte_eal_init (EAL keeps pointers into it, so it lives as long as EAL).
+class EalArgs {
+public:
+    EalArgs(const std::string& prog, const std::string& lcores, uint32_t mem_mb,
+            const std::string& prefix) {
+        args_ = {prog,
+                 "-l",
+                 lcores,
+                 "--no-huge",
+                 "--no-pci",
+                 "-m",
+                 std::to_string(mem_mb),
+                 "--file-prefix=" + prefix + "_" + std::to_string(getpid()),
+                 "--log-level=*:warning"};
+        for (auto& a : args_) {
+            argv_.push_back(a.data());
+        }
+        argv_.push_back(nullptr);
+    }
+    int argc() const { return static_cast<int>(argv_.size()) - 1; }
+    char** argv() { return argv_.data(); }
+    std::string joined() const {
+        std::string s;
+        for (size_t i = 1; i < args_.size(); ++i) {
+            s += (i > 1 ? " " : "") + args_[i];
+        }
+        return s;
+    }
+
+private:
+    std::vector<std::string> args_;
+    std::vector<char*> argv_;
+};
+
+}  // namespace dirigo::bench
