@@ -72,10 +72,14 @@ struct Fixture {
     uint32_t next_flow = 0;     ///< next fresh flow index
 
     static Fixture& get(uint32_t occ) {
-        static Fixture f;
+        Fixture& f = instance();
         if (f.occ != occ || !f.table) {
             f.build(occ);
         }
+        return f;
+    }
+    static Fixture& instance() {
+        static Fixture f;
         return f;
     }
 
@@ -318,6 +322,8 @@ int main(int argc, char** argv) {
     }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
+    // The table lives in EAL memory: free it before EAL goes.
+    Fixture::instance().table.reset();
     rte_eal_cleanup();
     return 0;
 }

@@ -10,6 +10,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -714,7 +715,16 @@ Result<Reply> call(const std::string& socket_path, const Request& req, int timeo
         return {Errc::Io, cannot + errno_text(errno)};
     }
     const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    // A Unix-socket connect blocks while the daemon's listen backlog is full; the send timeout
+    // bounds that wait (Linux's unix_stream_connect uses it), so a stuck daemon cannot hang us.
+    timeval tv{};
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = static_cast<suseconds_t>((timeout_ms % 1000) * 1000);
+    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+        if (errno == EAGAIN) {
+            return {Errc::Io, cannot + "timed out (the daemon is not accepting connections)"};
+        }
         if (errno != EINTR && errno != EINPROGRESS) {
             return {Errc::Io, cannot + errno_text(errno)};
         }

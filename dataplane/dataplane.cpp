@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "dataplane/dataplane.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 
@@ -24,6 +25,7 @@ namespace {
 constexpr unsigned kSlowRingSize = 4096;
 constexpr unsigned kInjectRingSize = 1024;
 constexpr unsigned kMbufCache = 256;
+constexpr unsigned kHandoffRingSize = 2048;
 
 std::string dpdk_error(int err) { return rte_strerror(err < 0 ? -err : err); }
 
@@ -65,6 +67,9 @@ int Topology::connected_port(uint32_t ip) const {
 Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uint32_t n_workers) {
     if (n_workers == 0) {
         return Status(Errc::Invalid, "no worker lcore: give EAL at least two lcores (-l 0-1)");
+    }
+    if (n_workers > kMaxWorkers) {
+        return Status(Errc::Invalid, "at most " + std::to_string(kMaxWorkers) + " workers");
     }
     if (cfg.ports.empty() || cfg.ports.size() > kMaxPorts) {
         return Status(Errc::Invalid, "between 1 and " + std::to_string(kMaxPorts) + " ports");
@@ -116,8 +121,10 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     for (const PortInfo& p : dp->topo_->ports) {
         if (!p.name.empty()) {
             env.port_ids[env.n_ports++] = p.port_id;
+            env.rx_queues[p.port_id] = dp->rx_queues_[p.port_id];
         }
     }
+    env.n_workers = n_workers;
     for (uint32_t i = 0; i < n_workers; ++i) {
         const std::string n = "dirigo_inj" + std::to_string(i);
         rte_ring* r = rte_ring_create(n.c_str(), kInjectRingSize, socket,
@@ -141,6 +148,32 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
             return Status(Errc::Resource, "cannot register worker with RCU");
         }
         dp->workers_.push_back(std::make_unique<Worker>(i, env, std::move(*table), r, cr));
+    }
+
+    // Hand-off rings, one per ordered pair of workers.
+    if (n_workers > 1) {
+        std::vector<std::vector<rte_ring*>> to(n_workers, std::vector<rte_ring*>(n_workers));
+        std::vector<std::vector<rte_ring*>> from(n_workers, std::vector<rte_ring*>(n_workers));
+        for (uint32_t a = 0; a < n_workers; ++a) {
+            for (uint32_t b = 0; b < n_workers; ++b) {
+                if (a == b) {
+                    continue;
+                }
+                const std::string hn = "dirigo_ho" + std::to_string(a) + "_" + std::to_string(b);
+                rte_ring* r = rte_ring_create(hn.c_str(), kHandoffRingSize, socket,
+                                              RING_F_SP_ENQ | RING_F_SC_DEQ);
+                if (r == nullptr) {
+                    return Status(Errc::Resource, "cannot create ring " + hn + ": " +
+                                                      dpdk_error(rte_errno));
+                }
+                dp->handoff_rings_.push_back(r);
+                to[a][b] = r;
+                from[b][a] = r;
+            }
+        }
+        for (uint32_t w = 0; w < n_workers; ++w) {
+            dp->workers_[w]->set_handoff(to[w], from[w]);
+        }
     }
 
     // The slot is never null: an empty snapshot stands until control publishes the real one.
@@ -169,15 +202,20 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
         if (int rc = rte_eth_dev_info_get(pid, &info); rc != 0) {
             return Status(Errc::Io, "port " + pc.name + ": " + dpdk_error(rc));
         }
-        if (info.max_rx_queues < n_workers || info.max_tx_queues < n_workers) {
+        // Every worker transmits on its own queue; RX may have fewer queues than workers (the
+        // workers without one get their flows by hand-off).
+        if (info.max_tx_queues < n_workers) {
             return Status(Errc::Invalid,
                           "port " + pc.name + " (" + pc.device + ") has " +
-                              std::to_string(info.max_rx_queues) + " RX queues but there are " +
-                              std::to_string(n_workers) + " workers");
+                              std::to_string(info.max_tx_queues) + " TX queues but there are " +
+                              std::to_string(n_workers) +
+                              " workers (each worker needs its own TX queue)");
         }
         const auto nq = static_cast<uint16_t>(n_workers);
+        const auto nrxq = static_cast<uint16_t>(std::min<uint32_t>(info.max_rx_queues, n_workers));
+        rx_queues_[pid] = nrxq;
         rte_eth_conf conf{};
-        if (int rc = rte_eth_dev_configure(pid, nq, nq, &conf); rc != 0) {
+        if (int rc = rte_eth_dev_configure(pid, nrxq, nq, &conf); rc != 0) {
             return Status(Errc::Io, "port " + pc.name + ": configure: " + dpdk_error(rc));
         }
         uint16_t rxd = cfg.dataplane.rx_desc;
@@ -188,8 +226,10 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
         const int socket = rte_eth_dev_socket_id(pid);
         const unsigned sock = socket < 0 ? rte_socket_id() : static_cast<unsigned>(socket);
         for (uint16_t q = 0; q < nq; ++q) {
-            if (int rc = rte_eth_rx_queue_setup(pid, q, rxd, sock, nullptr, pool_); rc != 0) {
-                return Status(Errc::Io, "port " + pc.name + ": rx queue: " + dpdk_error(rc));
+            if (q < nrxq) {
+                if (int rc = rte_eth_rx_queue_setup(pid, q, rxd, sock, nullptr, pool_); rc != 0) {
+                    return Status(Errc::Io, "port " + pc.name + ": rx queue: " + dpdk_error(rc));
+                }
             }
             if (int rc = rte_eth_tx_queue_setup(pid, q, txd, sock, nullptr); rc != 0) {
                 return Status(Errc::Io, "port " + pc.name + ": tx queue: " + dpdk_error(rc));
@@ -292,6 +332,9 @@ Dataplane::~Dataplane() {
     for (rte_ring* r : command_rings_) {
         rte_ring_free(r);
     }
+    for (rte_ring* r : handoff_rings_) {
+        rte_ring_free(r);
+    }
     if (slow_ring_ != nullptr) {
         rte_ring_free(slow_ring_);
     }
@@ -361,6 +404,11 @@ uint32_t Dataplane::shutdown() {
             rte_pktmbuf_free(m);
         }
         for (rte_ring* r : inject_rings_) {
+            while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
+                rte_pktmbuf_free(m);
+            }
+        }
+        for (rte_ring* r : handoff_rings_) {
             while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
                 rte_pktmbuf_free(m);
             }

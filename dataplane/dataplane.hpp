@@ -84,6 +84,8 @@ private:
     rte_ring* slow_ring_ = nullptr;
     std::vector<rte_ring*> inject_rings_;
     std::vector<rte_ring*> command_rings_;
+    std::vector<rte_ring*> handoff_rings_;
+    uint16_t rx_queues_[kMaxPorts] = {};
     rte_rcu_qsbr* qsv_ = nullptr;
     std::unique_ptr<sched::DestCounters[]> dest_counters_;
     std::unique_ptr<SlotThresholds[]> thresholds_;

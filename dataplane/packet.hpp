@@ -29,6 +29,7 @@ enum class PktClass : uint8_t {
     Ipv4Other,  ///< other IPv4 (another protocol, or a fragment): routed only
     Arp,
     Drop,       ///< see `drop`
+    HandedOff,  ///< given to its owner worker; no longer ours
 };
 
 /// Why a frame was dropped. Names in kDropNames; keep the two in step.
@@ -52,13 +53,14 @@ enum class Drop : uint8_t {
     NeighQueueFull, ///< too many packets waiting for one ARP answer
     NoMbuf,         ///< mempool empty when the slow path needed a buffer
     Unsupported,    ///< forwarding method not implemented for this packet
+    HandoffFull,    ///< the ring to the owner worker was full
     Count,
 };
 inline constexpr const char* kDropNames[] = {
     "none",          "runt",        "not_ipv4",     "bad_ip_header", "bad_ip_checksum",
     "not_for_us",    "fragment",    "no_service",   "no_conn",       "no_backend",
     "table_full",    "no_route",    "ttl_exceeded", "slow_path_full", "tx_full",
-    "neigh_unresolved", "neigh_queue_full", "no_mbuf", "unsupported",
+    "neigh_unresolved", "neigh_queue_full", "no_mbuf", "unsupported", "handoff_full",
 };
 static_assert(sizeof(kDropNames) / sizeof(kDropNames[0]) == static_cast<size_t>(Drop::Count),
               "every drop reason has a name");

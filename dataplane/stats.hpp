@@ -48,6 +48,8 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> icmp_echo_replies{0};
     std::atomic<uint64_t> forwarded{0};  ///< routed without NAT
     std::atomic<uint64_t> live_conns{0};
+    std::atomic<uint64_t> handed_off{0};     ///< packets passed to their owner worker
+    std::atomic<uint64_t> taken_over{0};     ///< packets received from other workers
     std::unique_ptr<TrafficStats[]> svc = std::make_unique<TrafficStats[]>(kMaxServices);
     std::unique_ptr<TrafficStats[]> dest = std::make_unique<TrafficStats[]>(kMaxDests);
 };

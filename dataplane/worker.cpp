@@ -49,6 +49,17 @@ Worker::~Worker() {
         rte_pktmbuf_free_bulk(b.pkts, b.n);
         b.n = 0;
     }
+    for (auto& h : handoff_) {
+        rte_pktmbuf_free_bulk(h.pkts, h.n);
+        h.n = 0;
+    }
+}
+
+void Worker::set_handoff(const std::vector<rte_ring*>& to, const std::vector<rte_ring*>& from) {
+    for (uint32_t w = 0; w < to.size() && w < kMaxWorkers; ++w) {
+        handoff_[w].to = to[w];
+        handoff_[w].from = from[w];
+    }
 }
 
 void Worker::run(const std::atomic<bool>& stop) noexcept {
@@ -81,12 +92,32 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
     rte_mbuf* pkts[kBurst];
     for (uint16_t pi = 0; pi < env_.n_ports; ++pi) {
         const uint16_t port = env_.port_ids[pi];
+        // Ports with fewer RX queues than workers are polled by the first workers only; the
+        // others get their flows through hand-off.
+        if (id_ >= env_.rx_queues[port]) {
+            continue;
+        }
         const uint16_t n = rte_eth_rx_burst(port, static_cast<uint16_t>(id_), pkts, kBurst);
         if (n == 0) {
             continue;
         }
         total += n;
         process_burst(snap, port, pkts, n, now);
+    }
+    if (env_.n_workers > 1) {
+        flush_handoff();
+        for (uint32_t w = 0; w < env_.n_workers; ++w) {
+            if (handoff_[w].from == nullptr) {
+                continue;
+            }
+            const auto n = static_cast<uint16_t>(rte_ring_sc_dequeue_burst(
+                handoff_[w].from, reinterpret_cast<void**>(pkts), kBurst, nullptr));
+            if (n != 0) {
+                total += n;
+                bump(stats_.taken_over, n);
+                process_burst(snap, kFromPeer, pkts, n, now);
+            }
+        }
     }
     tx_flush();
     table_->sweep(now, kSweepBudget, [this](uint32_t, const ct::Conn& c) {
@@ -103,13 +134,13 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
 
 void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts, uint16_t n,
                            uint64_t now) noexcept {
-    PortStats& ps = stats_.ports[port];
+    const bool fresh = port != kFromPeer;
+    const bool share = fresh && env_.n_workers > 1;
     Parsed parsed[kBurst];
     const ct::FlowKey* keys[kBurst];
     uint32_t n_keys = 0;
-    const rte_ether_addr& my_mac = snap.topo->ports[port].mac;
 
-    // Stage 1: parse and classify, prefetching a few packets ahead.
+    // Stage 1: parse and classify, prefetching a few packets ahead; hand over what is not ours.
     for (uint32_t i = 0; i < kPrefetchAhead && i < n; ++i) {
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
     }
@@ -119,9 +150,11 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
         }
         rte_mbuf* m = pkts[i];
-        // Not every PMD stamps the input port; the slow path needs it.
-        m->port = port;
-        rx_bytes += rte_pktmbuf_pkt_len(m);
+        if (fresh) {
+            // Not every PMD stamps the input port; the slow path and hand-off need it.
+            m->port = port;
+            rx_bytes += rte_pktmbuf_pkt_len(m);
+        }
         Parsed& p = parsed[i];
         if (m->nb_segs != 1) [[unlikely]] {
             p.cls = PktClass::Drop;
@@ -129,19 +162,35 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
             continue;
         }
         parse_frame(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), p);
-        if (p.cls != PktClass::Drop && !is_ours(p.eth->dst_addr, my_mac)) [[unlikely]] {
+        if (p.cls != PktClass::Drop && !is_ours(p.eth->dst_addr, snap.topo->ports[m->port].mac))
+            [[unlikely]] {
             p.cls = PktClass::Drop;
             p.drop = Drop::NotForUs;
         }
         if (p.cls == PktClass::Ipv4L4) {
+            if (share) {
+                const uint32_t owner = owner_of(snap, p);
+                if (owner != id_) {
+                    Handoff& h = handoff_[owner];
+                    h.pkts[h.n++] = m;
+                    if (h.n == kBurst) {
+                        flush_handoff();
+                    }
+                    p.cls = PktClass::HandedOff;
+                    continue;
+                }
+            }
             keys[n_keys] = &p.key;
             ++n_keys;
         }
     }
-    bump(ps.rx, n);
-    bump(ps.rx_bytes, rx_bytes);
+    if (fresh) {
+        PortStats& ps = stats_.ports[port];
+        bump(ps.rx, n);
+        bump(ps.rx_bytes, rx_bytes);
+    }
 
-    // Stage 2: one bulk lookup for every TCP/UDP packet of the burst.
+    // Stage 2: one bulk lookup for every TCP/UDP packet of the burst that is ours.
     uint32_t found[kBurst];
     if (n_keys != 0) {
         table_->lookup_bulk(keys, n_keys, found);
@@ -155,26 +204,55 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
         Parsed& p = parsed[i];
         switch (p.cls) {
         case PktClass::Ipv4L4:
-            handle_l4(snap, port, m, p, found[k++], now);
+            handle_l4(snap, m, p, found[k++], now);
             break;
         case PktClass::Ipv4Icmp:
-            handle_icmp(snap, port, m, p);
+            handle_icmp(snap, m, p);
             break;
         case PktClass::Ipv4Other:
             handle_other(snap, m, p);
             break;
         case PktClass::Arp:
-            to_slow_path(m, SlowKind::Arp, 0, port);
+            to_slow_path(m, SlowKind::Arp, 0, m->port);
             break;
         case PktClass::Drop:
             drop(m, p.drop);
+            break;
+        case PktClass::HandedOff:
             break;
         }
     }
 }
 
-void Worker::handle_l4(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed& p,
-                       uint32_t lookup, uint64_t now) noexcept {
+uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept {
+    // To one of our addresses: the client is the source. Otherwise (a NAT reply, or transit
+    // traffic): the client side is the destination.
+    if (snap.topo->local.find(p.key.daddr) != FlatMap::kNotFound) {
+        return flow_owner(p.key.saddr, p.key.sport, env_.n_workers);
+    }
+    return flow_owner(p.key.daddr, p.key.dport, env_.n_workers);
+}
+
+void Worker::flush_handoff() noexcept {
+    for (uint32_t w = 0; w < env_.n_workers; ++w) {
+        Handoff& h = handoff_[w];
+        if (h.n == 0) {
+            continue;
+        }
+        // Single producer (this worker), single consumer (the owner): pairs with its sc dequeue.
+        const unsigned sent = rte_ring_sp_enqueue_burst(h.to, reinterpret_cast<void**>(h.pkts),
+                                                        h.n, nullptr);
+        bump(stats_.handed_off, sent);
+        if (sent < h.n) [[unlikely]] {
+            bump(stats_.drops[static_cast<size_t>(Drop::HandoffFull)], h.n - sent);
+            rte_pktmbuf_free_bulk(h.pkts + sent, h.n - sent);
+        }
+        h.n = 0;
+    }
+}
+
+void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lookup,
+                       uint64_t now) noexcept {
     rte_ipv4_hdr* ip = p.ip;
     if (lookup != ct::kMiss) {
         ct::Conn& c = table_->at(ct::lookup_index(lookup));
@@ -260,7 +338,7 @@ void Worker::handle_l4(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed&
 
     ct::Conn& c = table_->at(idx);
     if (ip->time_to_live <= 1) [[unlikely]] {
-        to_slow_path(m, SlowKind::TtlExceeded, 0, port);
+        to_slow_path(m, SlowKind::TtlExceeded, 0, m->port);
         return;
     }
     if (c.client.proto == IPPROTO_TCP) {
@@ -330,7 +408,8 @@ void Worker::flush_connections() noexcept {
     }
 }
 
-void Worker::handle_icmp(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed& p) noexcept {
+void Worker::handle_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept {
+    const uint16_t port = m->port;
     rte_ipv4_hdr* ip = p.ip;
     if (snap.topo->local.find(ip->dst_addr) == FlatMap::kNotFound) {
         handle_other(snap, m, p);

@@ -19,6 +19,7 @@
 #include "conntrack/conn_table.hpp"
 #include "dataplane/command.hpp"
 #include "dataplane/neigh.hpp"
+#include "dataplane/ownership.hpp"
 #include "dataplane/packet.hpp"
 #include "dataplane/snapshot.hpp"
 #include "dataplane/stats.hpp"
@@ -33,6 +34,7 @@ namespace dirigo::dp {
 inline constexpr uint16_t kBurst = 32;
 inline constexpr uint32_t kPrefetchAhead = 3;
 inline constexpr uint32_t kSweepBudget = 64;
+inline constexpr uint16_t kFromPeer = 0xffff;
 
 /// Why a packet went to the slow path (the control thread).
 enum class SlowKind : uint8_t {
@@ -71,6 +73,8 @@ struct WorkerEnv {
     uint64_t tsc_hz = 0;
     uint16_t n_ports = 0;
     uint16_t port_ids[kMaxPorts] = {};         ///< the configured ports, polled in this order
+    uint16_t rx_queues[kMaxPorts] = {};        ///< RX queues per port id (<= workers)
+    uint32_t n_workers = 1;
 };
 
 class alignas(64) Worker {
@@ -78,6 +82,10 @@ public:
     /// `id` is the worker index (its RCU thread id and its queue index on every port).
     Worker(uint32_t id, const WorkerEnv& env, std::unique_ptr<ct::ConnTable> table,
            rte_ring* inject_ring, rte_ring* command_ring);
+
+    /// Connects the hand-off rings: `to[w]` carries packets this worker hands to worker w,
+    /// `from[w]` those worker w hands to this one (null for w == id). Thread: startup.
+    void set_handoff(const std::vector<rte_ring*>& to, const std::vector<rte_ring*>& from);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -100,11 +108,15 @@ public:
 
 private:
     uint32_t iterate(const Snapshot& snap) noexcept;
+    /// `port` is the receiving port, or kFromPeer for packets handed over by another worker
+    /// (each carries its receiving port in m->port and is already known to be ours).
     void process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts, uint16_t n,
                        uint64_t now) noexcept;
-    void handle_l4(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed& p, uint32_t lookup,
+    void handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lookup,
                    uint64_t now) noexcept;
-    void handle_icmp(const Snapshot& snap, uint16_t port, rte_mbuf* m, Parsed& p) noexcept;
+    void handle_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
+    uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
+    void flush_handoff() noexcept;
     void handle_other(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
     /// Routes `m` to `dst` (network order): next hop, MACs, TX or slow path.
     void route_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth, uint32_t dst) noexcept;
@@ -129,6 +141,13 @@ private:
     rte_ring* inject_ring_;
     rte_ring* command_ring_;
     Command* command_ = nullptr;  ///< the command in progress
+    struct Handoff {
+        rte_ring* to = nullptr;
+        rte_ring* from = nullptr;
+        uint16_t n = 0;
+        rte_mbuf* pkts[kBurst];
+    };
+    Handoff handoff_[kMaxWorkers];
     uint32_t created_in_burst_ = 0;
     TxBuf tx_[kMaxPorts];
     WorkerStats stats_;

@@ -65,8 +65,8 @@ bool LocalityTable::find(uint32_t key, uint32_t epoch, uint64_t now, uint64_t ex
         if (s1 & 1) {
             continue;  // being written: not usable now
         }
-        const uint32_t ep = s.epoch.load(std::memory_order_relaxed);
-        const uint32_t k = s.key.load(std::memory_order_relaxed);
+        const uint32_t ep = s.epoch.load(std::memory_order_acquire);
+        const uint32_t k = s.key.load(std::memory_order_acquire);
         if (ep == 0) {
             // Slots only go from empty to used, and a key is stored at or before the first empty
             // slot of its window, so the key is not further on.
@@ -75,16 +75,16 @@ bool LocalityTable::find(uint32_t key, uint32_t epoch, uint64_t now, uint64_t ex
         if (ep != epoch || k != key) {
             continue;
         }
+        // Acquire on every field (plain loads on x86): if one of them returns a value stored by
+        // a write that overlaps this copy, that write's odd `seq` (stored before its fields) is
+        // visible to the re-check below. No standalone fence, so TSan can follow it.
         LocEntry c;
-        c.n = s.n.load(std::memory_order_relaxed);
-        c.lastmod = s.lastmod.load(std::memory_order_relaxed);
+        c.n = s.n.load(std::memory_order_acquire);
+        c.lastmod = s.lastmod.load(std::memory_order_acquire);
         for (uint32_t j = 0; j < LocSlot::kSetMax; ++j) {
-            c.m[j] = s.member[j].load(std::memory_order_relaxed);
+            c.m[j] = s.member[j].load(std::memory_order_acquire);
         }
-        const uint64_t lastuse = s.lastuse.load(std::memory_order_relaxed);
-        // Acquire fence: pairs with the writer's release fence after it made `seq` odd, so if a
-        // write overlapped the loads above, the re-read below sees its odd or later value.
-        std::atomic_thread_fence(std::memory_order_acquire);
+        const uint64_t lastuse = s.lastuse.load(std::memory_order_acquire);
         if (s.seq.load(std::memory_order_relaxed) != s1) {
             continue;  // torn copy: treat as a miss
         }
@@ -148,22 +148,21 @@ bool LocalityTable::store(uint32_t key, uint32_t epoch, uint64_t now, uint64_t e
         }
     }
     LocSlot& s = slot_[target & mask_];
-    // Claim the slot only if nobody wrote it since we read it. Relaxed is enough for the RMW
-    // itself: the release fence below orders our field stores after it.
+    // Claim the slot only if nobody wrote it since we read it (odd = ours now). The CAS can be
+    // relaxed: each field store below is a release, so it is ordered after the CAS.
     if ((expect & 1) != 0 ||
         !s.seq.compare_exchange_strong(expect, expect + 1, std::memory_order_relaxed)) {
         return false;
     }
-    // Release fence: pairs with the acquire fence in find(); a reader that sees any of the
-    // stores below then sees `seq` odd or advanced on its re-check.
-    std::atomic_thread_fence(std::memory_order_release);
-    s.key.store(key, std::memory_order_relaxed);
-    s.epoch.store(epoch, std::memory_order_relaxed);
-    s.n.store(e.n, std::memory_order_relaxed);
-    s.lastmod.store(e.lastmod, std::memory_order_relaxed);
-    s.lastuse.store(now, std::memory_order_relaxed);
+    // Release stores: pair with the acquire field loads in find(); a reader that sees any of
+    // them also sees `seq` odd or advanced on its re-check.
+    s.key.store(key, std::memory_order_release);
+    s.epoch.store(epoch, std::memory_order_release);
+    s.n.store(e.n, std::memory_order_release);
+    s.lastmod.store(e.lastmod, std::memory_order_release);
+    s.lastuse.store(now, std::memory_order_release);
     for (uint32_t j = 0; j < LocSlot::kSetMax; ++j) {
-        s.member[j].store(j < e.n ? e.m[j] : 0, std::memory_order_relaxed);
+        s.member[j].store(j < e.n ? e.m[j] : 0, std::memory_order_release);
     }
     // Release: pairs with the acquire load of `seq` in find() and store().
     s.seq.store(expect + 2, std::memory_order_release);

@@ -236,9 +236,11 @@ constexpr std::array<std::string_view, kNumCmds> kCmdNames = {
     "edit-server", "set",          "restore",        "save",  "zero",
 };
 
-// '+' compulsory, 'x' illegal, '1' at most one of the '1's, ' ' optional; as in ipvsadm.
-// Columns:                          n c s s p M r f w x y t d s r t p s e o b
-//                                       v c     f   w       o m t a h c r x p
+// ipvsadm's commands_v_options: '+' compulsory, 'x' illegal, '1' at most one of the '1's,
+// ' ' optional. One column per option, in kOptNames order: numeric, connection, Service-address,
+// scheduler, persistent, Mask, real-server, forwarding, weight, x u-threshold, y l-threshold,
+// timeout, daemon, sTats, Rate, tHresholds, Persistent-conn, Nosort, eXact, ops, b sched-flags.
+//  "ncSspMrfwxytdTRHPNXob"
 constexpr std::array<std::string_view, kNumCmds> kCmdVsOpts = {
     "xx+   xxxxxxxxxxxxx  ",  // add-service
     "xx+   xxxxxxxxxxxxx  ",  // edit-service
@@ -374,14 +376,17 @@ struct AddrPort {
     bool has_port = false;
 };
 
+/// A dotted quad, else a host name. Digits-and-dots that are not a strict dotted quad ("10.1",
+/// "010.0.0.1") are refused rather than handed to the resolver, whose inet_aton() would read
+/// them as 10.0.0.1 and 8.0.0.1.
 std::optional<cfg::Ip4> parse_host(std::string_view s, const Resolver* res) {
     if (auto a = cfg::parse_ip4(s)) {
         return a;
     }
-    if (res != nullptr && !s.empty()) {
-        return res->host(s);
+    if (res == nullptr || s.empty() || s.find_first_not_of("0123456789.") == s.npos) {
+        return std::nullopt;
     }
-    return std::nullopt;
+    return res->host(s);
 }
 
 /// host[:port] with names allowed for both parts, as ipvsadm's parse_service.

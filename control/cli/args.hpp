@@ -86,11 +86,17 @@ struct ArgError {
 template <class T>
 class Outcome {
 public:
-    Outcome(T v) : v_(std::move(v)) {}         // NOLINT(google-explicit-constructor)
+    /// Success. Thread: any. Cost: a move.
+    Outcome(T v) : v_(std::move(v)) {}  // NOLINT(google-explicit-constructor)
+    /// Failure. Thread: any. Cost: a move.
     Outcome(ArgError e) : v_(std::move(e)) {}  // NOLINT(google-explicit-constructor)
+    /// True when there is a value.
     bool ok() const { return std::holds_alternative<T>(v_); }
+    /// The value; only when ok().
     T& value() { return std::get<T>(v_); }
+    /// The value; only when ok().
     const T& value() const { return std::get<T>(v_); }
+    /// The error; only when !ok().
     const ArgError& error() const { return std::get<ArgError>(v_); }
 
 private:
@@ -111,7 +117,9 @@ public:
 /// A Resolver that knows no names: only dotted quads and numeric ports parse.
 class NumericResolver final : public Resolver {
 public:
+    /// Always nullopt.
     std::optional<cfg::Ip4> host(std::string_view) const override { return std::nullopt; }
+    /// Always nullopt.
     std::optional<uint16_t> service(std::string_view, cfg::Proto) const override {
         return std::nullopt;
     }

@@ -32,6 +32,7 @@ struct FormatOpts {
     bool persistent_conn = false;  ///< --persistent-conn
     bool nosort = false;           ///< --nosort: keep the daemon's order
     bool exact = false;            ///< --exact: no K/M/G/T scaling
+    /// Field-wise equality (for tests).
     bool operator==(const FormatOpts&) const = default;
 };
 
@@ -48,7 +49,9 @@ public:
 /// A Namer that knows no names: every address and port prints as a number.
 class NumericNamer final : public Namer {
 public:
+    /// Always nullopt.
     std::optional<std::string> host(cfg::Ip4) const override { return std::nullopt; }
+    /// Always nullopt.
     std::optional<std::string> service(uint16_t, cfg::Proto) const override { return std::nullopt; }
 };
 

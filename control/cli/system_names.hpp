@@ -21,7 +21,9 @@ namespace dirigo::ctl::cli {
 /// Thread: one thread at a time. Cost: one resolver query per call (may block on DNS).
 class SystemResolver final : public Resolver {
 public:
+    /// getaddrinfo(AF_INET); the first address, as ipvsadm's host_to_addr.
     std::optional<cfg::Ip4> host(std::string_view name) const override;
+    /// getaddrinfo of the service name for the protocol's socket type.
     std::optional<uint16_t> service(std::string_view name, cfg::Proto proto) const override;
 };
 
@@ -29,7 +31,9 @@ public:
 /// and port once. Thread: one thread at a time. Cost: one resolver query per new address.
 class SystemNamer final : public Namer {
 public:
+    /// getnameinfo(NI_NAMEREQD): the host name, or nullopt when there is none.
     std::optional<std::string> host(cfg::Ip4 addr) const override;
+    /// The service name from the services database, or nullopt when there is none.
     std::optional<std::string> service(uint16_t port, cfg::Proto proto) const override;
 
 private:

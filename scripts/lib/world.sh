@@ -299,6 +299,7 @@ world_stop_dirigo() {
         rm -f "$W_SOCK"
         rc=1
     fi
+    ((rc == 0)) || world_dirigo_log_tail 30
     return "$rc"
 }
 

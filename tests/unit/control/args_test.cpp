@@ -28,6 +28,9 @@ public:
             {"www.example.com", ip(10, 0, 0, 9)},
             {"web1", ip(172, 16, 0, 11)},
             {"mask24", ip(255, 255, 255, 0)},
+            // What the system resolver's inet_aton() makes of these; dirigoadm must not ask.
+            {"10.1", ip(10, 0, 0, 1)},
+            {"010.0.0.1", ip(8, 0, 0, 1)},
         };
         const auto it = hosts.find(name);
         return it == hosts.end() ? std::nullopt : std::optional(it->second);
@@ -422,6 +425,9 @@ TEST(Args, BadServiceAddresses) {
         SCOPED_TRACE(bad);
         fails({"-A", "-t", bad}, msg);
     }
+    // inet_aton's shorthand and octal forms are refused, not resolved.
+    fails({"-A", "-t", "10.1:80"}, msg);
+    fails({"-A", "-t", "010.0.0.1:80"}, msg);
     // The port name is looked up for the service's protocol: "http" is TCP only here.
     fails({"-A", "-u", "10.0.0.1:http"}, msg);
     // Without a resolver only numbers parse.

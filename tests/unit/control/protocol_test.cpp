@@ -751,6 +751,39 @@ TEST(ProtocolCall, DaemonSilentTimesOut) {
     EXPECT_LT(waited, std::chrono::seconds(5));
 }
 
+TEST(ProtocolCall, DaemonNotAcceptingTimesOut) {
+    TempDir dir;
+    // A listener with a backlog of one that never accepts: after one queued connection, the
+    // next connect() waits for room, and call() must give up at its deadline.
+    const int l = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, dir.sock().c_str(), sizeof(a.sun_path) - 1);
+    ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+    ASSERT_EQ(::listen(l, 0), 0);
+    std::vector<int> fillers;
+    for (int i = 0; i < 4; ++i) {
+        const int f = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (::connect(f, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+            ::close(f);
+            break;  // the backlog is full
+        }
+        fillers.push_back(f);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = call(dir.sock(), Request{}, 200);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    ASSERT_FALSE(r.is_ok());
+    EXPECT_EQ(r.status().code(), Errc::Io);
+    EXPECT_NE(r.status().message().find("timed out"), std::string::npos) << r.status().message();
+    EXPECT_GE(waited, std::chrono::milliseconds(150));
+    EXPECT_LT(waited, std::chrono::seconds(5));
+    for (int f : fillers) {
+        ::close(f);
+    }
+    ::close(l);
+}
+
 TEST(ProtocolCall, GarbageReply) {
     TempDir dir;
     FakeDaemon d(dir.sock(), [&](int fd) {
