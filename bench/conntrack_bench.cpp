@@ -269,10 +269,11 @@ int main(int argc, char** argv) {
     const uint64_t avail = bench::available_bytes();
     bool with_10m = false;
     if (max_conns < 10000000) {
-        std::printf("conntrack_bench: skipping 10M: DIRIGO_BENCH_MAX_CONNS=%llu\n",
+        // stderr: stdout may be JSON (--benchmark_format=json).
+        std::fprintf(stderr, "conntrack_bench: skipping 10M: DIRIGO_BENCH_MAX_CONNS=%llu\n",
                     static_cast<unsigned long long>(max_conns));
     } else if (avail < kNeed10M) {
-        std::printf("conntrack_bench: skipping 10M: %llu MiB available, need %llu MiB\n",
+        std::fprintf(stderr, "conntrack_bench: skipping 10M: %llu MiB available, need %llu MiB\n",
                     static_cast<unsigned long long>(avail >> 20),
                     static_cast<unsigned long long>(kNeed10M >> 20));
     } else {
@@ -280,6 +281,9 @@ int main(int argc, char** argv) {
         sizes.push_back(10000000);
     }
     std::erase_if(sizes, [&](uint32_t n) { return n > max_conns; });
+    if (!with_10m) {
+        benchmark::AddCustomContext("skipped", "10M connections (see stderr)");
+    }
 
     bench::EalArgs eal("conntrack_bench", "0", with_10m ? 3072 : 1024, "dirigo_ctbench");
     if (rte_eal_init(eal.argc(), eal.argv()) < 0) {

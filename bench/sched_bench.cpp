@@ -27,8 +27,8 @@ using dirigo::sched::SchedInput;
 using dirigo::sched::SchedKind;
 using dirigo::sched::Scheduler;
 
-constexpr size_t kInputs = 4096;  // power of two: the loop indexes with a mask
-constexpr uint32_t kDests = 1024; // distinct destinations for lblc/lblcr
+constexpr size_t kInputs = 4096;   // power of two: the loop indexes with a mask
+constexpr uint32_t kDests = 1024;  // distinct destinations for lblc/lblcr
 
 uint64_t tsc() {
 #if defined(__x86_64__)
@@ -76,9 +76,9 @@ std::unique_ptr<Scheduler> must_build(SchedKind kind, const std::vector<BackendS
     return r.is_ok() ? std::move(*r) : nullptr;
 }
 
-/// Busiest server's share over its weight's share (1.0 = perfect), for policies whose spread
-/// does not depend on connection counts.
-double max_over_mean(const Scheduler& s, const std::vector<SchedInput>& in) {
+/// Busiest server's share over its fair share (1.0 = perfect), for policies whose spread does
+/// not depend on connection counts. The fair share follows the weights unless `equal` (rr).
+double max_over_mean(const Scheduler& s, const std::vector<SchedInput>& in, bool equal) {
     std::vector<double> count(s.backends().size(), 0.0);
     double total = 0;
     for (int rep = 0; rep < 16; ++rep) {
@@ -95,11 +95,11 @@ double max_over_mean(const Scheduler& s, const std::vector<SchedInput>& in) {
     }
     double wsum = 0;
     for (const BackendSpec& b : s.backends()) {
-        wsum += b.weight;
+        wsum += equal ? 1 : b.weight;
     }
     double worst = 0;
     for (size_t i = 0; i < count.size(); ++i) {
-        const double expect = total * s.backends()[i].weight / wsum;
+        const double expect = total * (equal ? 1 : s.backends()[i].weight) / wsum;
         worst = std::max(worst, count[i] / expect);
     }
     return worst;
@@ -129,15 +129,15 @@ void BM_Sched_Pick(benchmark::State& state, SchedKind kind) {
     state.counters["tsc_per_pick"] =
         static_cast<double>(t1 - t0) / static_cast<double>(std::max<size_t>(i, 1));
     switch (kind) {
-    case SchedKind::Rr:
-    case SchedKind::Sh:
-    case SchedKind::Dh:
-    case SchedKind::Mh:
-    case SchedKind::Wrr:
-        state.counters["max_over_mean"] = max_over_mean(s, in);
-        break;
-    default:
-        break;
+        case SchedKind::Rr:
+        case SchedKind::Sh:
+        case SchedKind::Dh:
+        case SchedKind::Mh:
+        case SchedKind::Wrr:
+            state.counters["max_over_mean"] = max_over_mean(s, in, kind == SchedKind::Rr);
+            break;
+        default:
+            break;
     }
 }
 
@@ -189,10 +189,7 @@ int main(int argc, char** argv) {
     for (size_t k = 0; k < kSchedKinds; ++k) {
         const auto kind = static_cast<SchedKind>(k);
         const std::string name = "BM_Sched_Pick/" + std::string(dirigo::sched::sched_name(kind));
-        benchmark::RegisterBenchmark(name.c_str(), BM_Sched_Pick, kind)
-            ->Arg(2)
-            ->Arg(16)
-            ->Arg(256);
+        benchmark::RegisterBenchmark(name.c_str(), BM_Sched_Pick, kind)->Arg(2)->Arg(16)->Arg(256);
     }
     for (const SchedKind kind : {SchedKind::Rr, SchedKind::Wrr}) {
         const std::string name =

@@ -45,6 +45,7 @@ struct DataplaneCfg {
     /// IPVS's expire_nodest_conn: when a real server is removed, expire its connections at once
     /// instead of letting them run until their timeouts.
     bool expire_nodest_conn = false;
+    uint32_t persist_templates = 65536;   ///< persistence template capacity (shared by workers)
 };
 
 /// IPVS-style protocol timeouts in seconds (`ipvsadm --set`).

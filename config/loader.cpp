@@ -850,7 +850,8 @@ private:
             return st;
         }
         if (auto st = check_keys(*dp, {"conn_table_size", "mbufs", "rx_desc", "tx_desc",
-                                       "neighbours", "arp_timeout", "expire_nodest_conn"});
+                                       "neighbours", "arp_timeout", "expire_nodest_conn",
+                                       "persist_templates"});
             !st) {
             return st;
         }
@@ -861,7 +862,8 @@ private:
               opt_int(*dp, "rx_desc", 64, 4096, d.rx_desc),
               opt_int(*dp, "tx_desc", 64, 4096, d.tx_desc),
               opt_int(*dp, "neighbours", 16, int64_t{1} << 20, d.neighbours),
-              opt_int(*dp, "arp_timeout", 1, 86400, d.arp_timeout)}) {
+              opt_int(*dp, "arp_timeout", 1, 86400, d.arp_timeout),
+              opt_int(*dp, "persist_templates", 64, int64_t{1} << 24, d.persist_templates)}) {
             if (!st) {
                 return st;
             }

@@ -47,6 +47,7 @@ struct alignas(64) Conn {
     uint8_t in_use = 0;
     uint16_t reserved = 0;
     uint32_t next_free = 0; ///< free-list link while unused
+    uint32_t tmpl = 0xffffffffu;  ///< persistence template index, or none
 
     /// The key under which replies from the real server arrive (NAT).
     FlowKey reply_key() const {

@@ -185,6 +185,30 @@ void Control::list_conns(Reply& rep) {
             rep.conns.push_back(std::move(ci));
         }
     }
+    // Persistence templates, as IPVS lists them: state NONE, client port 0.
+    const uint64_t now = rte_rdtsc();
+    dp_.persist().for_each([&](uint32_t svc_slot, uint32_t client, uint32_t dest_slot, int32_t,
+                               uint64_t expire) {
+        for (const ServiceState& s : model_.services()) {
+            if (s.slot != svc_slot) {
+                continue;
+            }
+            ConnInfo ci;
+            ci.proto = s.svc.key.proto;
+            ci.state = "NONE";
+            ci.expires_ms = expire > now ? static_cast<uint32_t>((expire - now) / per_ms) : 0;
+            ci.caddr = rte_be_to_cpu_32(client);
+            ci.vaddr = s.svc.key.addr;
+            ci.vport = s.svc.key.port;
+            for (size_t i = 0; i < s.dest_slots.size(); ++i) {
+                if (s.dest_slots[i] == dest_slot) {
+                    ci.daddr = s.svc.servers[i].addr;
+                    ci.dport = s.svc.servers[i].port;
+                }
+            }
+            rep.conns.push_back(std::move(ci));
+        }
+    });
 }
 
 Reply Control::handle(const Request& req) {
@@ -445,6 +469,11 @@ void Control::poll(int timeout_ms) {
     }
     slow_.poll();
     run_estimator();
+    // Dead persistence templates go in slices: 1024 entries a round, about a millisecond apart.
+    dp_.persist().sweep(rte_rdtsc(), 1024, [this](uint32_t dest_slot) {
+        // Pairs with the workers' increment when the template was bound.
+        dp_.dest_counters()[dest_slot].persistent.fetch_sub(1, std::memory_order_relaxed);
+    });
 }
 
 void Control::accept_clients() {

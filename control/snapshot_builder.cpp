@@ -17,6 +17,8 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore& model, dp
         e.slot = st.slot;
         e.flags = st.svc.flags;
         e.timeout = st.svc.timeout;
+        e.timeout_tsc = static_cast<uint64_t>(st.svc.timeout) * dp.tsc_hz();
+        e.netmask = rte_cpu_to_be_32(st.svc.netmask);
         std::vector<sched::BackendSpec> backends;
         backends.reserve(st.svc.servers.size());
         for (size_t i = 0; i < st.svc.servers.size(); ++i) {

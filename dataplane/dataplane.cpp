@@ -108,6 +108,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     }
     dp->dest_counters_ = std::make_unique<sched::DestCounters[]>(kMaxDests);
     dp->thresholds_ = std::make_unique<SlotThresholds[]>(kMaxDests);
+    dp->persist_ = std::make_unique<PersistTable>(cfg.dataplane.persist_templates);
     dp->conn_table_size_ = cfg.dataplane.conn_table_size;
 
     WorkerEnv env;
@@ -117,6 +118,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     env.slow_ring = dp->slow_ring_;
     env.dest_counters = dp->dest_counters_.get();
     env.thresholds = dp->thresholds_.get();
+    env.persist = dp->persist_.get();
     env.tsc_hz = dp->tsc_hz_;
     for (const PortInfo& p : dp->topo_->ports) {
         if (!p.name.empty()) {

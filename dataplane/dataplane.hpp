@@ -63,6 +63,7 @@ public:
     rte_mempool* pool() const { return pool_; }
     sched::DestCounters* dest_counters() { return dest_counters_.get(); }
     SlotThresholds* thresholds() { return thresholds_.get(); }
+    PersistTable& persist() { return *persist_; }
     uint32_t conn_table_size() const { return conn_table_size_; }
     uint64_t tsc_hz() const { return tsc_hz_; }
     /// Runs `cmd` on worker `w` and waits (at most `timeout_ms`) for it to finish: through the
@@ -89,6 +90,7 @@ private:
     rte_rcu_qsbr* qsv_ = nullptr;
     std::unique_ptr<sched::DestCounters[]> dest_counters_;
     std::unique_ptr<SlotThresholds[]> thresholds_;
+    std::unique_ptr<PersistTable> persist_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<unsigned> worker_lcores_;
     std::atomic<const Snapshot*> published_{nullptr};

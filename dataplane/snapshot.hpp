@@ -84,7 +84,9 @@ struct ServiceEntry {
     cfg::ServiceKey key;  ///< host order, for listing
     uint32_t slot = 0;    ///< stats slot
     uint32_t flags = 0;
-    uint32_t timeout = 0;
+    uint32_t timeout = 0;       ///< persistence timeout, seconds
+    uint64_t timeout_tsc = 0;   ///< the same in TSC ticks
+    uint32_t netmask = 0;       ///< persistence netmask, network order
     std::unique_ptr<sched::Scheduler> sched;
     std::vector<DestEntry> dests;  ///< same order as the scheduler's backends
 };
@@ -92,6 +94,16 @@ struct ServiceEntry {
 /// Key of the service map: protocol, address and port as they are on the wire.
 inline uint64_t service_map_key(uint8_t proto, uint32_t addr_be, uint16_t port_be) {
     return (static_cast<uint64_t>(proto) << 48) | (static_cast<uint64_t>(addr_be) << 16) | port_be;
+}
+
+/// The real server of `svc` with global slot `slot`, or nullptr. O(servers); new flows only.
+inline const DestEntry* find_dest_by_slot(const ServiceEntry& svc, uint32_t slot) {
+    for (const DestEntry& d : svc.dests) {
+        if (d.slot == slot) {
+            return &d;
+        }
+    }
+    return nullptr;
 }
 
 struct Snapshot {

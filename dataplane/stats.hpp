@@ -50,6 +50,7 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> live_conns{0};
     std::atomic<uint64_t> handed_off{0};     ///< packets passed to their owner worker
     std::atomic<uint64_t> taken_over{0};     ///< packets received from other workers
+    std::atomic<uint64_t> persist_full{0};   ///< new flows scheduled without a template (table full)
     std::unique_ptr<TrafficStats[]> svc = std::make_unique<TrafficStats[]>(kMaxServices);
     std::unique_ptr<TrafficStats[]> dest = std::make_unique<TrafficStats[]>(kMaxDests);
 };

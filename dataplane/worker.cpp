@@ -298,12 +298,19 @@ void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lo
         in.dport = rte_be_to_cpu_16(p.key.dport);
         in.proto = p.key.proto;
         in.now_ms = now / (env_.tsc_hz / 1000);
-        const sched::BackendIdx b = svc->sched->pick(in);
-        if (b == sched::kNoBackend) {
+        const DestEntry* dest = nullptr;
+        uint32_t tmpl = kNoTemplate;
+        if (svc->flags & cfg::kSvcPersistent) {
+            dest = persistent_pick(*svc, in, p.key.saddr & svc->netmask, now, tmpl);
+        } else {
+            const sched::BackendIdx b = svc->sched->pick(in);
+            dest = b == sched::kNoBackend ? nullptr : &svc->dests[b];
+        }
+        if (dest == nullptr) {
             drop(m, Drop::NoBackend);
             return;
         }
-        const DestEntry& d = svc->dests[b];
+        const DestEntry& d = *dest;
         if (d.fwd != cfg::Fwd::Masq) [[unlikely]] {
             drop(m, Drop::Unsupported);
             return;
@@ -317,9 +324,13 @@ void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lo
         c.dest_slot = d.slot;
         c.svc_slot = svc->slot;
         c.flags = ct::kConnInactive;
+        c.tmpl = tmpl;
         c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
         idx = table_->insert(c, true);
         if (idx == ct::kMiss) {
+            if (tmpl != kNoTemplate) {
+                env_.persist->release(tmpl, now);
+            }
             drop(m, Drop::TableFull);
             return;
         }
@@ -386,7 +397,39 @@ void Worker::conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snaps
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
 }
 
+const DestEntry* Worker::persistent_pick(const ServiceEntry& svc, const sched::SchedInput& in,
+                                         uint32_t client, uint64_t now, uint32_t& tmpl) noexcept {
+    auto valid = [&svc](uint32_t slot) { return find_dest_by_slot(svc, slot) != nullptr; };
+    auto pick = [&svc, &in]() {
+        const sched::BackendIdx b = svc.sched->pick(in);
+        return b == sched::kNoBackend ? kNoTemplate : svc.dests[b].slot;
+    };
+    const PersistTable::Binding bd =
+        env_.persist->acquire(svc.slot, client, now, svc.timeout_tsc, valid, pick);
+    if (bd.full) [[unlikely]] {
+        // No room for a template: schedule plainly rather than refuse the client.
+        bump(stats_.persist_full);
+        const sched::BackendIdx b = svc.sched->pick(in);
+        return b == sched::kNoBackend ? nullptr : &svc.dests[b];
+    }
+    if (bd.index == kNoTemplate) {
+        return nullptr;
+    }
+    if (bd.prev_slot != bd.dest_slot) {
+        // Once per template binding: IPVS counts templates in the server's PersistConn.
+        if (bd.prev_slot != kNoTemplate) {
+            env_.dest_counters[bd.prev_slot].persistent.fetch_sub(1, std::memory_order_relaxed);
+        }
+        env_.dest_counters[bd.dest_slot].persistent.fetch_add(1, std::memory_order_relaxed);
+    }
+    tmpl = bd.index;
+    return find_dest_by_slot(svc, bd.dest_slot);
+}
+
 void Worker::conn_released(const ct::Conn& c) noexcept {
+    if (c.tmpl != kNoTemplate) {
+        env_.persist->release(c.tmpl, rte_rdtsc());
+    }
     sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
     // Once per connection end: pairs with the increments at creation / state change.
     if (c.flags & ct::kConnInactive) {

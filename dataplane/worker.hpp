@@ -20,6 +20,7 @@
 #include "dataplane/command.hpp"
 #include "dataplane/neigh.hpp"
 #include "dataplane/ownership.hpp"
+#include "dataplane/persist.hpp"
 #include "dataplane/packet.hpp"
 #include "dataplane/snapshot.hpp"
 #include "dataplane/stats.hpp"
@@ -70,6 +71,7 @@ struct WorkerEnv {
     rte_ring* slow_ring = nullptr;             ///< all workers -> control (MP/SC)
     sched::DestCounters* dest_counters = nullptr;  ///< kMaxDests entries
     SlotThresholds* thresholds = nullptr;      ///< kMaxDests entries
+    PersistTable* persist = nullptr;
     uint64_t tsc_hz = 0;
     uint16_t n_ports = 0;
     uint16_t port_ids[kMaxPorts] = {};         ///< the configured ports, polled in this order
@@ -116,6 +118,9 @@ private:
                    uint64_t now) noexcept;
     void handle_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
+    /// Schedules a new flow of a persistent service through its client's template.
+    const DestEntry* persistent_pick(const ServiceEntry& svc, const sched::SchedInput& in,
+                                     uint32_t client, uint64_t now, uint32_t& tmpl) noexcept;
     void flush_handoff() noexcept;
     void handle_other(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
     /// Routes `m` to `dst` (network order): next hop, MACs, TX or slow path.

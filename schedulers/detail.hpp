@@ -7,6 +7,8 @@
 /// A policy is a stateless struct with `kKind`, a `Table` (immutable, built by control, owned by
 /// the Scheduler) and two static functions, checked by the Policy concept below. Per-service
 /// mutable state lives in SchedShared and is reached through pointers held by the Table.
+///
+/// Unless stated otherwise, every function here is Thread: any, O(1), no allocation.
 
 #include <atomic>
 #include <concepts>
@@ -64,7 +66,7 @@ inline int64_t conn_overhead(const DestRef& d) noexcept {
 /// IPVS's weighted least-connection choice (ip_vs_wlc.c, also __ip_vs_lblc_schedule and
 /// __ip_vs_lblcr_schedule): the first available server in list order, then any later
 /// non-overloaded server whose overhead/weight is strictly lower (compared by
-/// cross-multiplication, so weight 0 never wins). O(n).
+/// cross-multiplication, so weight 0 never wins). Thread: worker. Cost: O(n), no allocation.
 inline BackendIdx pick_wlc(Dests ds) noexcept {
     uint32_t i = 0;
     while (i < ds.n && !available(ds[i])) {
@@ -145,7 +147,7 @@ struct FastMod {
     }
 };
 
-/// Everything a policy's build sees. Control thread.
+/// Everything a policy's build sees. Thread: control.
 struct BuildCtx {
     std::span<const BackendSpec> backends;
     std::span<DestRef> dests;  ///< filled from backends; a policy may set ids
@@ -160,7 +162,8 @@ template <class P>
 concept Policy = requires(BuildCtx& b, const typename P::Table& t, Dests d, const SchedInput& in) {
     { P::kKind } -> std::convertible_to<SchedKind>;
     { P::build(b) } -> std::same_as<Result<typename P::Table>>;
-    { P::pick(t, d, in) } noexcept -> std::same_as<BackendIdx>;
+    { P::pick(t, d, in) }
+    noexcept->std::same_as<BackendIdx>;
 };
 
 /// A server's identity: address and port.

@@ -30,10 +30,10 @@ namespace dirigo::sched {
 struct Scheduler::Impl {
     std::vector<detail::DestRef> dests;
     std::variant<RoundRobin::Table, WeightedRoundRobin::Table, LeastConnection::Table,
-                 WeightedLeastConnection::Table, SourceHashing::Table,
-                 DestinationHashing::Table, LocalityLeastConnection::Table,
-                 LocalityLeastConnectionReplicated::Table, ShortestExpectedDelay::Table,
-                 NeverQueue::Table, FailOver::Table, Overflow::Table, MaglevHashing::Table>
+                 WeightedLeastConnection::Table, SourceHashing::Table, DestinationHashing::Table,
+                 LocalityLeastConnection::Table, LocalityLeastConnectionReplicated::Table,
+                 ShortestExpectedDelay::Table, NeverQueue::Table, FailOver::Table, Overflow::Table,
+                 MaglevHashing::Table>
         table;
 
     detail::Dests view() const noexcept {
@@ -54,32 +54,32 @@ inline BackendIdx pick_as(const Scheduler::Impl& im, const SchedInput& in) noexc
 inline BackendIdx dispatch_pick(SchedKind k, const Scheduler::Impl& im,
                                 const SchedInput& in) noexcept {
     switch (k) {
-    case SchedKind::Rr:
-        return pick_as<RoundRobin>(im, in);
-    case SchedKind::Wrr:
-        return pick_as<WeightedRoundRobin>(im, in);
-    case SchedKind::Lc:
-        return pick_as<LeastConnection>(im, in);
-    case SchedKind::Wlc:
-        return pick_as<WeightedLeastConnection>(im, in);
-    case SchedKind::Sh:
-        return pick_as<SourceHashing>(im, in);
-    case SchedKind::Dh:
-        return pick_as<DestinationHashing>(im, in);
-    case SchedKind::Lblc:
-        return pick_as<LocalityLeastConnection>(im, in);
-    case SchedKind::Lblcr:
-        return pick_as<LocalityLeastConnectionReplicated>(im, in);
-    case SchedKind::Sed:
-        return pick_as<ShortestExpectedDelay>(im, in);
-    case SchedKind::Nq:
-        return pick_as<NeverQueue>(im, in);
-    case SchedKind::Fo:
-        return pick_as<FailOver>(im, in);
-    case SchedKind::Ovf:
-        return pick_as<Overflow>(im, in);
-    case SchedKind::Mh:
-        return pick_as<MaglevHashing>(im, in);
+        case SchedKind::Rr:
+            return pick_as<RoundRobin>(im, in);
+        case SchedKind::Wrr:
+            return pick_as<WeightedRoundRobin>(im, in);
+        case SchedKind::Lc:
+            return pick_as<LeastConnection>(im, in);
+        case SchedKind::Wlc:
+            return pick_as<WeightedLeastConnection>(im, in);
+        case SchedKind::Sh:
+            return pick_as<SourceHashing>(im, in);
+        case SchedKind::Dh:
+            return pick_as<DestinationHashing>(im, in);
+        case SchedKind::Lblc:
+            return pick_as<LocalityLeastConnection>(im, in);
+        case SchedKind::Lblcr:
+            return pick_as<LocalityLeastConnectionReplicated>(im, in);
+        case SchedKind::Sed:
+            return pick_as<ShortestExpectedDelay>(im, in);
+        case SchedKind::Nq:
+            return pick_as<NeverQueue>(im, in);
+        case SchedKind::Fo:
+            return pick_as<FailOver>(im, in);
+        case SchedKind::Ovf:
+            return pick_as<Overflow>(im, in);
+        case SchedKind::Mh:
+            return pick_as<MaglevHashing>(im, in);
     }
     return kNoBackend;
 }

@@ -40,6 +40,7 @@ struct alignas(64) LocSlot {
 static_assert(sizeof(LocSlot) == 64);
 
 /// A copy of one slot as read by LocalityTable::find, edited by the caller and written back.
+/// A plain value owned by the calling thread; its methods are O(kSetMax), no allocation.
 struct LocEntry {
     static constexpr uint32_t kNoSlot = ~0u;
     uint32_t slot = kNoSlot;  ///< slot read (the live entry, or an expired one to reuse)
@@ -84,6 +85,7 @@ public:
     /// Live entries of `epoch` at `now`. Thread: any (tests, stats). Cost: O(slots).
     uint32_t live(uint32_t epoch, uint64_t now, uint64_t expire_ms) const noexcept;
 
+    /// Number of slots. Thread: any. Cost: O(1).
     uint32_t slots() const { return mask_ + 1; }
 
 private:

@@ -75,8 +75,8 @@ Result<MaglevHashing::Table> MaglevHashing::build(detail::BuildCtx& ctx) {
         return t;  // no server with a weight: empty table, as ip_vs_mh_reset
     }
     // ip_vs_mh_shift_weight: keep (max weight / gcd) within the table's bit budget.
-    const int shift = std::bit_width(static_cast<uint32_t>(maxw / g)) -
-                      static_cast<int>(mh_tab_bits(size));
+    const int shift =
+        std::bit_width(static_cast<uint32_t>(maxw / g)) - static_cast<int>(mh_tab_bits(size));
     const int rshift = shift > 0 ? shift : 0;
 
     // ip_vs_mh_permutate.

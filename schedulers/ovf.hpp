@@ -23,8 +23,7 @@ struct Overflow {
         int32_t hw = 0;
         for (uint32_t i = 0; i < ds.n; ++i) {
             const detail::DestRef& d = ds[i];
-            if (d.weight <= hw || detail::overload_flag(d) ||
-                detail::active_conns(d) > d.weight) {
+            if (d.weight <= hw || detail::overload_flag(d) || detail::active_conns(d) > d.weight) {
                 continue;
             }
             best = i;

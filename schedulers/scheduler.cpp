@@ -23,32 +23,32 @@ Status build_as(detail::BuildCtx& ctx, Scheduler::Impl& im) {
 
 Status build_table(SchedKind kind, detail::BuildCtx& ctx, Scheduler::Impl& im) {
     switch (kind) {
-    case SchedKind::Rr:
-        return build_as<RoundRobin>(ctx, im);
-    case SchedKind::Wrr:
-        return build_as<WeightedRoundRobin>(ctx, im);
-    case SchedKind::Lc:
-        return build_as<LeastConnection>(ctx, im);
-    case SchedKind::Wlc:
-        return build_as<WeightedLeastConnection>(ctx, im);
-    case SchedKind::Sh:
-        return build_as<SourceHashing>(ctx, im);
-    case SchedKind::Dh:
-        return build_as<DestinationHashing>(ctx, im);
-    case SchedKind::Lblc:
-        return build_as<LocalityLeastConnection>(ctx, im);
-    case SchedKind::Lblcr:
-        return build_as<LocalityLeastConnectionReplicated>(ctx, im);
-    case SchedKind::Sed:
-        return build_as<ShortestExpectedDelay>(ctx, im);
-    case SchedKind::Nq:
-        return build_as<NeverQueue>(ctx, im);
-    case SchedKind::Fo:
-        return build_as<FailOver>(ctx, im);
-    case SchedKind::Ovf:
-        return build_as<Overflow>(ctx, im);
-    case SchedKind::Mh:
-        return build_as<MaglevHashing>(ctx, im);
+        case SchedKind::Rr:
+            return build_as<RoundRobin>(ctx, im);
+        case SchedKind::Wrr:
+            return build_as<WeightedRoundRobin>(ctx, im);
+        case SchedKind::Lc:
+            return build_as<LeastConnection>(ctx, im);
+        case SchedKind::Wlc:
+            return build_as<WeightedLeastConnection>(ctx, im);
+        case SchedKind::Sh:
+            return build_as<SourceHashing>(ctx, im);
+        case SchedKind::Dh:
+            return build_as<DestinationHashing>(ctx, im);
+        case SchedKind::Lblc:
+            return build_as<LocalityLeastConnection>(ctx, im);
+        case SchedKind::Lblcr:
+            return build_as<LocalityLeastConnectionReplicated>(ctx, im);
+        case SchedKind::Sed:
+            return build_as<ShortestExpectedDelay>(ctx, im);
+        case SchedKind::Nq:
+            return build_as<NeverQueue>(ctx, im);
+        case SchedKind::Fo:
+            return build_as<FailOver>(ctx, im);
+        case SchedKind::Ovf:
+            return build_as<Overflow>(ctx, im);
+        case SchedKind::Mh:
+            return build_as<MaglevHashing>(ctx, im);
     }
     return Status(Errc::Internal, "unknown scheduler kind");
 }
@@ -84,8 +84,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::build(SchedKind kind, uint32_t fla
                                          std::string(sched_name(kind)));
     }
     if (backends.size() >= kNoBackend) {
-        return Status(Errc::Resource, "too many real servers: " +
-                                          std::to_string(backends.size()));
+        return Status(Errc::Resource, "too many real servers: " + std::to_string(backends.size()));
     }
     for (const BackendSpec& b : backends) {
         if (b.counters == nullptr) {

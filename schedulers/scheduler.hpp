@@ -4,9 +4,9 @@
 /// Scheduling: picking a real server for a new flow.
 ///
 /// Control builds one Scheduler per service per snapshot from the service's real servers
-/// (BackendSpec). Workers call Scheduler::pick() once per *new* flow; established flows never reach a
-/// scheduler. A pick never allocates, never locks and makes no virtual call: the policy is a closed
-/// set dispatched by a switch on SchedKind.
+/// (BackendSpec). Workers call Scheduler::pick() once per *new* flow; established flows never
+/// reach a scheduler. A pick never allocates, never locks and makes no virtual call: the policy is
+/// a closed set dispatched by a switch on SchedKind.
 ///
 /// State that must be global across workers lives outside the immutable snapshot, so that it
 /// survives rule updates and is the same for every worker:
@@ -40,10 +40,10 @@ inline constexpr BackendIdx kNoBackend = 0xffff;
 /// Connection counters of one real server, shared by all workers (one cache line each, so two
 /// servers never share a line). Updated once per connection state change, never per packet.
 struct alignas(64) DestCounters {
-    std::atomic<int32_t> active{0};      ///< ESTABLISHED TCP connections
-    std::atomic<int32_t> inactive{0};    ///< every other live connection (incl. UDP)
-    std::atomic<int32_t> persistent{0};  ///< persistence templates pointing at this server
-    std::atomic<uint32_t> overloaded{0}; ///< 1 while over the upper threshold (-x) until below -y
+    std::atomic<int32_t> active{0};       ///< ESTABLISHED TCP connections
+    std::atomic<int32_t> inactive{0};     ///< every other live connection (incl. UDP)
+    std::atomic<int32_t> persistent{0};   ///< persistence templates pointing at this server
+    std::atomic<uint32_t> overloaded{0};  ///< 1 while over the upper threshold (-x) until below -y
 };
 static_assert(sizeof(DestCounters) == 64);
 

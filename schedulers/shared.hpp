@@ -24,15 +24,15 @@ namespace dirigo::sched {
 /// Control-thread memory of the previous build on a SchedShared.
 struct CtlMemory {
     bool built = false;
-    std::vector<uint64_t> keys;     ///< servers (detail::dest_key) in list order
-    std::vector<int32_t> weights;   ///< their weights
+    std::vector<uint64_t> keys;    ///< servers (detail::dest_key) in list order
+    std::vector<int32_t> weights;  ///< their weights
 
     // wrr: the previous plan, to decode the cursor into IPVS's current weight `cw`.
-    bool wrr_direct = false;               ///< cursor packs (cw, position) instead of an index
-    int32_t wrr_mw = 0;                    ///< IPVS's mark->mw
-    std::vector<uint32_t> wrr_round_start; ///< table index where each pass starts
-    std::vector<int32_t> wrr_round_cw;     ///< the cw of each pass (descending)
-    int32_t wrr_cw_set = 0;                ///< the cw of the cursor control last stored
+    bool wrr_direct = false;                ///< cursor packs (cw, position) instead of an index
+    int32_t wrr_mw = 0;                     ///< IPVS's mark->mw
+    std::vector<uint32_t> wrr_round_start;  ///< table index where each pass starts
+    std::vector<int32_t> wrr_round_cw;      ///< the cw of each pass (descending)
+    int32_t wrr_cw_set = 0;                 ///< the cw of the cursor control last stored
 
     // mh: IPVS's dest->last_weight (the latest non-zero weight) per server.
     std::unordered_map<uint64_t, int32_t> last_weight;

@@ -153,8 +153,7 @@ BackendIdx WeightedRoundRobin::pick_direct(const Table& t, detail::Dests ds) noe
         if (found == kNoBackend) {
             return kNoBackend;
         }
-        if (t.cursor->compare_exchange_weak(cur, pack(cw, found + 1),
-                                            std::memory_order_relaxed)) {
+        if (t.cursor->compare_exchange_weak(cur, pack(cw, found + 1), std::memory_order_relaxed)) {
             return static_cast<BackendIdx>(found);
         }
     }

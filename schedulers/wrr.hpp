@@ -10,8 +10,9 @@
 /// SchedShared::cursor holds the index after the last pick: a pick takes the next entry whose
 /// server is not overloaded and advances the cursor past it with one CAS, so the sequence is
 /// global across workers. A cursor written by control (after a change) carries kFresh until the
-/// next pick, so that control can tell "restart here" from "just picked the entry before". If the period is longer than SchedOptions::wrr_max_table, the cursor
-/// instead packs IPVS's own state (cw, list position) and a pick runs IPVS's walk on it.
+/// next pick, so that control can tell "restart here" from "just picked the entry before".
+/// If the period is longer than SchedOptions::wrr_max_table, the cursor instead packs IPVS's own
+/// state (cw, list position) and a pick runs IPVS's walk on it.
 
 #include <atomic>
 #include <vector>

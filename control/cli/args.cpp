@@ -67,6 +67,8 @@ enum class Tag : uint8_t {
     StartDaemon,
     StopDaemon,
     SyncOption,
+    TunInfo,
+    TunType,
     TunOption,
 };
 
@@ -135,8 +137,8 @@ constexpr std::array kSpecs = {
     Spec{'\0', "mcast-port", kReq, Tag::SyncOption},
     Spec{'\0', "mcast-ttl", kReq, Tag::SyncOption},
     Spec{'\0', "sync-maxlen", kReq, Tag::SyncOption},
-    Spec{'\0', "tun-info", kNo, Tag::TunOption},
-    Spec{'\0', "tun-type", kReq, Tag::TunOption},
+    Spec{'\0', "tun-info", kNo, Tag::TunInfo},
+    Spec{'\0', "tun-type", kReq, Tag::TunType},
     Spec{'\0', "tun-port", kReq, Tag::TunOption},
     Spec{'\0', "tun-nocsum", kNo, Tag::TunOption},
     Spec{'\0', "tun-csum", kNo, Tag::TunOption},
@@ -187,6 +189,8 @@ enum OptIdx : unsigned {
     kOptExact,
     kOptOps,
     kOptSchedFlags,
+    kOptTunInfo,
+    kOptTunType,
     kNumOpts,
 };
 
@@ -212,6 +216,8 @@ constexpr std::array<std::string_view, kNumOpts> kOptNames = {
     "exact",
     "ops",
     "sched-flags",
+    "tun-info",
+    "tun-type",
 };
 
 // Commands in ipvsadm's cmdnames order (without the sync daemon ones).
@@ -239,21 +245,22 @@ constexpr std::array<std::string_view, kNumCmds> kCmdNames = {
 // ipvsadm's commands_v_options: '+' compulsory, 'x' illegal, '1' at most one of the '1's,
 // ' ' optional. One column per option, in kOptNames order: numeric, connection, Service-address,
 // scheduler, persistent, Mask, real-server, forwarding, weight, x u-threshold, y l-threshold,
-// timeout, daemon, sTats, Rate, tHresholds, Persistent-conn, Nosort, eXact, ops, b sched-flags.
-//  "ncSspMrfwxytdTRHPNXob"
+// timeout, daemon, sTats, Rate, tHresholds, Persistent-conn, Nosort, eXact, ops, b sched-flags,
+// Info (tun-info), tun-tYpe.
+//  "ncSspMrfwxytdTRHPNXobIY"
 constexpr std::array<std::string_view, kNumCmds> kCmdVsOpts = {
-    "xx+   xxxxxxxxxxxxx  ",  // add-service
-    "xx+   xxxxxxxxxxxxx  ",  // edit-service
-    "xx+xxxxxxxxxxxxxxxxxx",  // delete-service
-    "xxxxxxxxxxxxxxxxxxxxx",  // flush
-    " 11xxxxxxxx11      xx",  // list
-    "xx+xxx+    xxxxxxxxxx",  // add-server
-    "xx+xxx+xxxxxxxxxxxxxx",  // delete-server
-    "xx+xxx+    xxxxxxxxxx",  // edit-server
-    "xxxxxxxxxxxxxxxxxxxxx",  // set
-    "xxxxxxxxxxxxxxxxxxxxx",  // restore
-    " xxxxxxxxxxxxxxxxxxxx",  // save
-    "xx xxxxxxxxxxxxxxxxxx",  // zero
+    "xx+   xxxxxxxxxxxxx  xx",  // add-service
+    "xx+   xxxxxxxxxxxxx  xx",  // edit-service
+    "xx+xxxxxxxxxxxxxxxxxxxx",  // delete-service
+    "xxxxxxxxxxxxxxxxxxxxxxx",  // flush
+    " 11xxxxxxxx11      xx x",  // list
+    "xx+xxx+    xxxxxxxxxxx ",  // add-server
+    "xx+xxx+xxxxxxxxxxxxxxxx",  // delete-server
+    "xx+xxx+    xxxxxxxxxxx ",  // edit-server
+    "xxxxxxxxxxxxxxxxxxxxxxx",  // set
+    "xxxxxxxxxxxxxxxxxxxxxxx",  // restore
+    " xxxxxxxxxxxxxxxxxxxxxx",  // save
+    "xx xxxxxxxxxxxxxxxxxxxx",  // zero
 };
 
 constexpr bool table_is_complete() {
@@ -576,6 +583,7 @@ struct State {
     std::optional<AddrPort> server;
     cfg::RealServer dest;
     std::optional<std::string> sched_flags;
+    bool tun_type_given = false;
     FormatOpts fmt;
     std::string socket;
     bool socket_given = false;
@@ -789,6 +797,18 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
         case Tag::SyncOption:
             return unsupported(o.spelled +
                                ": the connection sync daemon is not supported by dirigo");
+        case Tag::TunInfo:
+            st.fmt.tun_info = true;
+            return set_option(st, kOptTunInfo);
+        case Tag::TunType:
+            // ipvsadm 1.31's -S writes "--tun-type ipip" for every tunnel server; ipip is the
+            // only encapsulation dirigo has, so that spelling is accepted and means plain -i.
+            if (arg != "ipip") {
+                return unsupported(o.spelled + " " + arg +
+                                   ": only ipip tunnels are supported by dirigo");
+            }
+            st.tun_type_given = true;
+            return set_option(st, kOptTunType);
         case Tag::TunOption:
             return unsupported(o.spelled + ": tunnel options are not supported by dirigo");
     }
@@ -899,6 +919,9 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
             cfg::RealServer& d = st.dest;
             d.addr = st.server->addr;
             d.port = st.server->has_port ? st.server->port : st.service.key.port;
+            if (st.tun_type_given && d.fwd != cfg::Fwd::Tunnel) {
+                return bad("Tunnel options conflict with forward method");
+            }
             if (cmd != Command::DelServer && d.fwd != cfg::Fwd::Masq) {
                 // Direct routing and tunnelling do not rewrite ports: the real server must listen
                 // on the service's port. ipvsadm silently forces it; a different port is a mistake

@@ -147,6 +147,10 @@ std::string format_title(const FormatOpts& opts) {
     } else if (opts.persistent_conn) {
         appendf(out, "%-33s %-9s %-11s %-10s %-10s\n  -> RemoteAddress:Port\n",
                 "Prot LocalAddress:Port", "Weight", "PersistConn", "ActiveConn", "InActConn");
+    } else if (opts.tun_info) {
+        out +=
+            "Prot LocalAddress:Port Scheduler Flags\n"
+            "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n";
     } else {
         out +=
             "Prot LocalAddress:Port Scheduler Flags\n"
@@ -234,6 +238,11 @@ std::string format_service(const ServiceInfo& si, const FormatOpts& opts, const 
         } else if (opts.persistent_conn) {
             appendf(out, "  -> %-28s %-9d %-11u %-10u %-10u\n", dn, d.server.weight, d.persistent,
                     d.active, d.inactive);
+        } else if (opts.tun_info) {
+            appendf(out, "  -> %-28s %-7s %-13s %-6d %-10u %-10u\n", dn,
+                    std::string(cfg::fwd_name(d.server.fwd)).c_str(),
+                    d.server.fwd == cfg::Fwd::Tunnel ? "ipip" : "n/a", d.server.weight, d.active,
+                    d.inactive);
         } else {
             appendf(out, "  -> %-28s %-7s %-6d %-10u %-10u\n", dn,
                     std::string(cfg::fwd_name(d.server.fwd)).c_str(), d.server.weight, d.active,
@@ -285,8 +294,10 @@ std::string format_save(const std::vector<ServiceInfo>& services, const FormatOp
         for (const DestInfo& d : dests) {
             const std::string dname =
                 format_addr_port(d.server.addr, d.server.port, s.key.proto, opts, namer);
-            appendf(out, "-a %s -r %s %s -w %d\n", svc.c_str(), dname.c_str(),
-                    fwd_switch(d.server.fwd), d.server.weight);
+            // ipvsadm 1.31 names the tunnel type of every tunnel server.
+            appendf(out, "-a %s -r %s %s -w %d%s\n", svc.c_str(), dname.c_str(),
+                    fwd_switch(d.server.fwd), d.server.weight,
+                    d.server.fwd == cfg::Fwd::Tunnel ? " --tun-type ipip" : "");
         }
     }
     return out;
@@ -402,6 +413,7 @@ std::string usage_text(std::string_view program) {
         "  --real-server  -r server-address    server-address is host (and port)\n"
         "  --gatewaying   -g                   gatewaying (direct routing) (default)\n"
         "  --ipip         -i                   ipip encapsulation (tunneling)\n"
+        "  --tun-type     ipip                 tunnel type (ipip is the only one)\n"
         "  --masquerading -m                   masquerading (NAT); the only method\n"
         "                                      that may map to another port\n"
         "  --weight       -w weight            capacity of real server (0-65535)\n"
@@ -415,6 +427,7 @@ std::string usage_text(std::string_view program) {
         "  --exact                             expand numbers (display exact values)\n"
         "  --thresholds                        output of thresholds information\n"
         "  --persistent-conn                   output of persistent connection info\n"
+        "  --tun-info                          output of tunnel information\n"
         "  --nosort                            disable sorting output of service/server "
         "entries\n"
         "  --sort                              does nothing, for backwards compatibility\n"

@@ -23,7 +23,7 @@
 namespace dirigo::ctl::cli {
 
 /// Output switches: ipvsadm's FMT_* flags. When several table layouts are asked for, the first
-/// of stats, rate, thresholds, persistent_conn wins, as in ipvsadm.
+/// of stats, rate, thresholds, persistent_conn, tun_info wins, as in ipvsadm.
 struct FormatOpts {
     bool numeric = false;          ///< -n: no name lookups
     bool stats = false;            ///< --stats
@@ -32,6 +32,7 @@ struct FormatOpts {
     bool persistent_conn = false;  ///< --persistent-conn
     bool nosort = false;           ///< --nosort: keep the daemon's order
     bool exact = false;            ///< --exact: no K/M/G/T scaling
+    bool tun_info = false;         ///< --tun-info: a TunnelInfo column
     /// Field-wise equality (for tests).
     bool operator==(const FormatOpts&) const = default;
 };

@@ -463,8 +463,25 @@ TEST(Args, UnsupportedIpvsadmFeatures) {
     fails_with({"--start-daemon", "master"}, "sync daemon");
     fails_with({"--stop-daemon", "master"}, "sync daemon");
     fails_with({"-A", "-t", "10.0.0.1:80", "--pe", "sip"}, "persistence engine");
-    fails_with({"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4", "-i", "--tun-type", "gue"},
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4", "-i", "--tun-type", "gue"},
+          "--tun-type gue: only ipip tunnels are supported by dirigo");
+    fails_with({"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4", "-i", "--tun-port", "6080"},
                "tunnel options");
+}
+
+TEST(Args, TunnelTypeIpipAsIpvsadmSavesIt) {
+    // ipvsadm 1.31's -S writes "--tun-type ipip" for tunnel servers; it must restore.
+    const Request r = ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31:80", "-i", "-w", "1",
+                          "--tun-type", "ipip"})
+                          .request;
+    EXPECT_EQ(r.dest.fwd, cfg::Fwd::Tunnel);
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31:80", "-m", "--tun-type", "ipip"},
+          "Tunnel options conflict with forward method");
+    fails({"-A", "-t", "10.0.0.1:80", "--tun-type", "ipip"},
+          "Illegal 'tun-type' option with the 'add-service' command");
+    EXPECT_TRUE(ok({"-Ln", "--tun-info"}).fmt.tun_info);
+    fails({"-A", "-t", "10.0.0.1:80", "--tun-info"},
+          "Illegal 'tun-info' option with the 'add-service' command");
 }
 
 // ---- ipvsadm's command/option table and conflicts ----

@@ -212,6 +212,23 @@ TEST(Format, ListThresholdsAndPersistentConn) {
     EXPECT_EQ(format_list(kInfo, services(), o, kNoNames), kListPersistentConn);
 }
 
+TEST(Format, ListTunnelInfo) {
+    FormatOpts o = numeric();
+    o.tun_info = true;
+    EXPECT_EQ(
+        format_list(kInfo, services(), o, kNoNames),
+        "Dirigo Virtual Server version 0.1.0 (size=4096)\n"
+        "Prot LocalAddress:Port Scheduler Flags\n"
+        "  -> RemoteAddress:Port           Forward TunnelInfo    Weight ActiveConn InActConn\n"
+        "TCP  10.0.0.1:80 rr\n"
+        "  -> 172.16.115.103:80            Masq    n/a           1      0          1         \n"
+        "  -> 172.16.115.104:8080          Masq    n/a           2      5          0         \n"
+        "TCP  10.0.0.1:443 sh (sh-fallback,sh-port)\n"
+        "  -> 172.16.0.31:443              Tunnel  ipip          100    1234567    7         \n"
+        "UDP  10.0.0.2:53 wlc persistent 300 mask 255.255.255.0\n"
+        "  -> 172.16.0.21:53               Route   n/a           1      0          3         \n");
+}
+
 TEST(Format, NoSortKeepsTheDaemonsOrder) {
     FormatOpts o = numeric();
     o.nosort = true;
@@ -265,7 +282,7 @@ TEST(Format, Save) {
               "-a -t 10.0.0.1:80 -r 172.16.115.103:80 -m -w 1\n"
               "-a -t 10.0.0.1:80 -r 172.16.115.104:8080 -m -w 2\n"
               "-A -t 10.0.0.1:443 -s sh -b sh-fallback,sh-port\n"
-              "-a -t 10.0.0.1:443 -r 172.16.0.31:443 -i -w 100\n"
+              "-a -t 10.0.0.1:443 -r 172.16.0.31:443 -i -w 100 --tun-type ipip\n"
               "-A -u 10.0.0.2:53 -s wlc -p 300 -M 255.255.255.0\n"
               "-a -u 10.0.0.2:53 -r 172.16.0.21:53 -g -w 1\n");
     ServiceInfo ops;

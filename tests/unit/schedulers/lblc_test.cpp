@@ -64,7 +64,7 @@ TEST(Lblc, EntriesExpireAfterTheConfiguredTime) {
     Servers s({1, 1});
     auto sch = s.build(SchedKind::Lblc, 0, lblc_state(1000));
     EXPECT_EQ(Servers::name(*sch, sch->pick(to(kD1, 0))), 'A');
-    s.conns(0, 0, 10);  // wlc prefers B from now on
+    s.conns(0, 0, 10);                                              // wlc prefers B from now on
     EXPECT_EQ(Servers::name(*sch, sch->pick(to(kD1, 999))), 'A');   // used at 999
     EXPECT_EQ(Servers::name(*sch, sch->pick(to(kD1, 1998))), 'A');  // 1998 < 999 + 1000
     EXPECT_EQ(Servers::name(*sch, sch->pick(to(kD1, 2998))), 'B');  // expired at 1998 + 1000

@@ -13,7 +13,7 @@ using test::Servers;
 TEST(Nq, FirstIdleServerWins) {
     Servers s({10, 1, 1});
     auto sch = s.build(SchedKind::Nq);
-    s.conns(0, 1, 0);  // (1 + 1) / 10 would win under sed
+    s.conns(0, 1, 0);   // (1 + 1) / 10 would win under sed
     s.conns(1, 0, 50);  // idle: no active connection (inactive does not count)
     EXPECT_EQ(sch->pick({}), 1);
 }

@@ -91,8 +91,8 @@ TEST(Rr, AddingAServerKeepsThePosition) {
     auto sh = make_shared_state(SchedKind::Rr);
     auto a = s.build(SchedKind::Rr, 0, sh);
     EXPECT_EQ(Servers::seq(*a, 2), "AB");
-    s.add(3, 1);                                                  // D at the tail
-    s.specs.insert(s.specs.begin(), s.specs.back());              // and a copy of D in front
+    s.add(3, 1);                                      // D at the tail
+    s.specs.insert(s.specs.begin(), s.specs.back());  // and a copy of D in front
     s.specs.pop_back();
     auto b = s.build(SchedKind::Rr, 0, sh);
     EXPECT_EQ(Servers::seq(*b, 5), "CDABC");

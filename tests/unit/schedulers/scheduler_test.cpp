@@ -128,10 +128,10 @@ TEST(Scheduler, MhTableSizeMustBeAPrimeAboveTheServers) {
     Servers s({1, 1, 1});
     SchedOptions o;
     o.mh_table_size = 4095;
-    EXPECT_EQ(
-        Scheduler::build(SchedKind::Mh, 0, s.specs, make_shared_state(SchedKind::Mh, o)).status()
-            .code(),
-        Errc::Invalid);
+    EXPECT_EQ(Scheduler::build(SchedKind::Mh, 0, s.specs, make_shared_state(SchedKind::Mh, o))
+                  .status()
+                  .code(),
+              Errc::Invalid);
     o.mh_table_size = 2;
     EXPECT_FALSE(
         Scheduler::build(SchedKind::Mh, 0, s.specs, make_shared_state(SchedKind::Mh, o)).is_ok());
@@ -161,7 +161,7 @@ TEST(RefreshOverload, UpperThresholdWithDefaultLower) {
     EXPECT_EQ(set(7, 0), 0u);   // 7 * 4 = 28 < 30
     EXPECT_EQ(set(0, 12), 1u);  // inactive counts too
     c.persistent.store(100);
-    EXPECT_EQ(set(0, 0), 0u);   // templates do not count
+    EXPECT_EQ(set(0, 0), 0u);  // templates do not count
 }
 
 TEST(RefreshOverload, ExplicitLowerThreshold) {

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// Persistence templates (`ipvsadm -p TIMEOUT -M NETMASK`), shared by every worker.
+///
+/// A template binds a client (its address masked by the service's netmask) to a real server for
+/// one service. It lives while any connection made through it lives, and `timeout` seconds after
+/// the last one ended or the last one was made, like IPVS's templates. A client's connections may
+/// be owned by different workers (ownership hashes the client's port too), so the table is
+/// shared: a fixed array of cache-line entries, each guarded by its own tiny lock word that is
+/// taken only when a *new* connection of a persistent service is scheduled, or one ends; packets of
+/// established connections never touch it. Lookups scan a window of kWindow entries from the key's
+/// hash; a key is never duplicated except when two workers create the same client's first template
+/// in the same instant (then one of the two connections may land elsewhere; both templates stay
+/// consistent afterwards).
+/// Control sweeps dead templates (no connection, past their expiry) in bounded slices and
+/// decrements the server's persistent count (`--persistent-conn`).
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+
+namespace dirigo::dp {
+
+inline constexpr uint32_t kNoTemplate = 0xffffffffu;
+
+class PersistTable {
+public:
+    static constexpr uint32_t kWindow = 8;
+
+    /// `capacity` is rounded up to a power of two. Thread: startup.
+    explicit PersistTable(uint32_t capacity);
+
+    struct Binding {
+        uint32_t index = kNoTemplate;  ///< template, for release()
+        uint32_t dest_slot = 0;
+        /// The server the template had before this call: kNoTemplate for a new template, another
+        /// slot when it was re-bound, `dest_slot` when it was reused as it was.
+        uint32_t prev_slot = kNoTemplate;
+        bool full = false;             ///< no free entry in the key's window
+    };
+
+    /// Finds the live template of (`svc_slot`, `client`) whose server `valid(slot)` accepts, or
+    /// creates one with the server `pick()` returns (a slot, or kNoTemplate for none). Takes one
+    /// reference. `now` and `timeout` are TSC values. Returns index kNoTemplate if the window is
+    /// full of live templates or pick() found no server.
+    /// Thread: any worker. Cost: kWindow relaxed loads plus one entry lock.
+    template <class Valid, class Pick>
+    Binding acquire(uint32_t svc_slot, uint32_t client, uint64_t now, uint64_t timeout,
+                    Valid&& valid, Pick&& pick) noexcept {
+        const uint64_t key = make_key(svc_slot, client);
+        const uint32_t base = slot_of(key);
+        for (uint32_t i = 0; i < kWindow; ++i) {
+            Entry& e = entries_[(base + i) & mask_];
+            if (e.key.load(std::memory_order_relaxed) != key) {
+                continue;
+            }
+            Lock l(e);
+            if (e.key.load(std::memory_order_relaxed) != key) {
+                break;  // reclaimed meanwhile: create below
+            }
+            const bool alive = e.refs > 0 || e.expire > now;
+            if (alive && valid(e.dest_slot)) {
+                ++e.refs;
+                e.expire = now + timeout;
+                return {(base + i) & mask_, e.dest_slot, e.dest_slot, false};
+            }
+            const uint32_t d = pick();
+            if (d == kNoTemplate) {
+                return {};
+            }
+            const uint32_t prev = e.dest_slot;
+            e.dest_slot = d;
+            ++e.refs;
+            e.timeout = timeout;
+            e.expire = now + timeout;
+            return {(base + i) & mask_, d, prev, false};
+        }
+        for (uint32_t i = 0; i < kWindow; ++i) {
+            Entry& e = entries_[(base + i) & mask_];
+            if (e.key.load(std::memory_order_relaxed) != 0) {
+                continue;
+            }
+            Lock l(e);
+            if (e.key.load(std::memory_order_relaxed) != 0) {
+                continue;
+            }
+            const uint32_t d = pick();
+            if (d == kNoTemplate) {
+                return {};
+            }
+            e.dest_slot = d;
+            e.refs = 1;
+            e.timeout = timeout;
+            e.expire = now + timeout;
+            e.svc_slot = svc_slot;
+            e.client = client;
+            // Published under the entry lock; the relaxed scan above only pre-filters.
+            e.key.store(key, std::memory_order_relaxed);
+            return {(base + i) & mask_, d, kNoTemplate, false};
+        }
+        Binding full;
+        full.full = true;
+        return full;
+    }
+
+    /// Drops one reference; the template then lives its timeout more. Thread: any worker.
+    void release(uint32_t index, uint64_t now) noexcept {
+        Entry& e = entries_[index];
+        Lock l(e);
+        if (e.refs > 0 && --e.refs == 0) {
+            e.expire = now + e.timeout;
+        }
+    }
+
+    /// Visits up to `budget` entries from a rotating cursor and clears dead ones, calling
+    /// on_dead(dest_slot) for each. Thread: control.
+    template <class F>
+    void sweep(uint64_t now, uint32_t budget, F&& on_dead) {
+        for (uint32_t n = 0; n < budget; ++n) {
+            Entry& e = entries_[cursor_];
+            cursor_ = (cursor_ + 1) & mask_;
+            if (e.key.load(std::memory_order_relaxed) == 0) {
+                continue;
+            }
+            Lock l(e);
+            if (e.key.load(std::memory_order_relaxed) != 0 && e.refs == 0 && e.expire <= now) {
+                e.key.store(0, std::memory_order_relaxed);
+                on_dead(e.dest_slot);
+            }
+        }
+    }
+
+    /// Calls f(svc_slot, client, dest_slot, refs, expire) for every template. Thread: control.
+    template <class F>
+    void for_each(F&& f) {
+        for (uint32_t i = 0; i <= mask_; ++i) {
+            Entry& e = entries_[i];
+            if (e.key.load(std::memory_order_relaxed) == 0) {
+                continue;
+            }
+            Lock l(e);
+            if (e.key.load(std::memory_order_relaxed) != 0) {
+                f(e.svc_slot, e.client, e.dest_slot, e.refs, e.expire);
+            }
+        }
+    }
+
+    uint32_t capacity() const { return mask_ + 1; }
+
+private:
+    struct alignas(64) Entry {
+        std::atomic<uint32_t> lock{0};
+        std::atomic<uint64_t> key{0};  ///< (svc_slot + 1) << 32 | client; 0 = free
+        uint32_t svc_slot = 0;
+        uint32_t client = 0;           ///< masked client address, network order
+        uint32_t dest_slot = 0;
+        int32_t refs = 0;
+        uint64_t expire = 0;           ///< TSC
+        uint64_t timeout = 0;          ///< TSC ticks
+    };
+    /// The entry lock: held for a few instructions by one thread at a time.
+    class Lock {
+    public:
+        explicit Lock(Entry& e) : e_(e) {
+            uint32_t free = 0;
+            // Acquire pairs with the release in the destructor: the entry's fields are seen as
+            // the previous holder left them.
+            while (!e_.lock.compare_exchange_weak(free, 1, std::memory_order_acquire,
+                                                  std::memory_order_relaxed)) {
+                free = 0;
+            }
+        }
+        ~Lock() { e_.lock.store(0, std::memory_order_release); }
+        Lock(const Lock&) = delete;
+        Lock& operator=(const Lock&) = delete;
+
+    private:
+        Entry& e_;
+    };
+    static uint64_t make_key(uint32_t svc_slot, uint32_t client) {
+        return (static_cast<uint64_t>(svc_slot) + 1) << 32 | client;
+    }
+    uint32_t slot_of(uint64_t key) const {
+        return static_cast<uint32_t>((key * 0x9e3779b97f4a7c15ull) >> 40) & mask_;
+    }
+    std::unique_ptr<Entry[]> entries_;
+    uint32_t mask_ = 0;
+    uint32_t cursor_ = 0;
+};
+
+}  // namespace dirigo::dp
