@@ -131,11 +131,6 @@ Status ModelStore::apply_one(Draft& d, const Request& r) const {
             return x.addr == rs.addr && x.port == rs.port;
         });
         const size_t pos = static_cast<size_t>(it - servers.begin());
-        if (r.op != Op::DelDest && rs.fwd != cfg::Fwd::Masq) {
-            return Status(Errc::Unsupported,
-                          "only masquerading (-m) is supported in this version: direct routing "
-                          "(-g) and tunnelling (-i) are not implemented yet");
-        }
         if (r.op == Op::AddDest) {
             if (it != servers.end()) {
                 return Status(Errc::DestExists, "Destination already exists");

@@ -54,6 +54,8 @@ enum class Drop : uint8_t {
     NoMbuf,         ///< mempool empty when the slow path needed a buffer
     Unsupported,    ///< forwarding method not implemented for this packet
     HandoffFull,    ///< the ring to the owner worker was full
+    NotOnLink,      ///< a DR real server that is not on a connected subnet
+    TooBig,         ///< too big to encapsulate, and DF clear (no fragmentation)
     Count,
 };
 inline constexpr const char* kDropNames[] = {
@@ -61,6 +63,7 @@ inline constexpr const char* kDropNames[] = {
     "not_for_us",    "fragment",    "no_service",   "no_conn",       "no_backend",
     "table_full",    "no_route",    "ttl_exceeded", "slow_path_full", "tx_full",
     "neigh_unresolved", "neigh_queue_full", "no_mbuf", "unsupported", "handoff_full",
+    "not_on_link", "too_big",
 };
 static_assert(sizeof(kDropNames) / sizeof(kDropNames[0]) == static_cast<size_t>(Drop::Count),
               "every drop reason has a name");

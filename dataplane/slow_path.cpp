@@ -21,6 +21,7 @@ namespace {
 constexpr uint32_t kMinFrame = 60;  // Ethernet minimum without FCS
 constexpr uint8_t kIcmpDestUnreach = 3;
 constexpr uint8_t kIcmpTimeExceeded = 11;
+constexpr uint8_t kIcmpFragNeeded = 4;
 
 bool is_icmp_error(uint8_t type) {
     return type == kIcmpDestUnreach || type == 4 /* source quench */ || type == 5 ||
@@ -54,7 +55,11 @@ uint32_t SlowPath::poll() {
             handle_need_neigh(pkts[i], meta.next_hop, meta.out_port);
             break;
         case SlowKind::TtlExceeded:
-            handle_ttl(pkts[i]);
+            icmp_error(pkts[i], kIcmpTimeExceeded, 0, 0);
+            break;
+        case SlowKind::FragNeeded:
+            // RFC 1191: the next-hop MTU sits in the low 16 bits of the header's second word.
+            icmp_error(pkts[i], kIcmpDestUnreach, kIcmpFragNeeded, meta.next_hop & 0xffffu);
             break;
         default:
             rte_pktmbuf_free(pkts[i]);
@@ -207,7 +212,7 @@ void SlowPath::send_arp_request(uint16_t port, uint32_t target) {
     inject(m);
 }
 
-void SlowPath::handle_ttl(rte_mbuf* in) {
+void SlowPath::icmp_error(rte_mbuf* in, uint8_t type, uint8_t code, uint32_t rest) {
     const Topology& topo = *dp_.topology();
     const uint16_t rx_port = in->port;
     const auto* oip =
@@ -251,8 +256,10 @@ void SlowPath::handle_ttl(rte_mbuf* in) {
     ip->dst_addr = oip->src_addr;
     ip->hdr_checksum = csum_full(ip, sizeof(*ip));
     auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
-    icmp->icmp_type = kIcmpTimeExceeded;
-    icmp->icmp_code = 0;
+    icmp->icmp_type = type;
+    icmp->icmp_code = code;
+    const uint32_t rest_be = rte_cpu_to_be_32(rest);
+    std::memcpy(&icmp->icmp_ident, &rest_be, 4);
     std::memcpy(icmp + 1, oip, quote);
     icmp->icmp_cksum = csum_full(icmp, sizeof(*icmp) + quote);
     rte_pktmbuf_free(in);

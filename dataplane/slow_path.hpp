@@ -65,7 +65,8 @@ private:
 
     void handle_arp(rte_mbuf* m);
     void handle_need_neigh(rte_mbuf* m, uint32_t next_hop, uint16_t port);
-    void handle_ttl(rte_mbuf* m);
+    /// Answers `m`'s sender with an ICMP error quoting it (`rest`: the header's second word).
+    void icmp_error(rte_mbuf* m, uint8_t type, uint8_t code, uint32_t rest);
     void learned(uint32_t ip);
     void send_arp_request(uint16_t port, uint32_t target);
     /// Sends an IPv4 frame built by the slow path: route it, resolve it, inject it.

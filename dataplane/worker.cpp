@@ -311,10 +311,6 @@ void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lo
             return;
         }
         const DestEntry& d = *dest;
-        if (d.fwd != cfg::Fwd::Masq) [[unlikely]] {
-            drop(m, Drop::Unsupported);
-            return;
-        }
         ct::Conn c;
         c.client = p.key;
         c.raddr = d.addr;
@@ -326,7 +322,8 @@ void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lo
         c.flags = ct::kConnInactive;
         c.tmpl = tmpl;
         c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
-        idx = table_->insert(c, true);
+        // Only NAT sees replies: DR and TUN servers answer the client directly.
+        idx = table_->insert(c, d.fwd == cfg::Fwd::Masq);
         if (idx == ct::kMiss) {
             if (tmpl != kNoTemplate) {
                 env_.persist->release(tmpl, now);
@@ -348,24 +345,40 @@ void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lo
     }
 
     ct::Conn& c = table_->at(idx);
-    if (ip->time_to_live <= 1) [[unlikely]] {
+    const auto fwd = static_cast<cfg::Fwd>(c.fwd);
+    if (fwd == cfg::Fwd::Masq && ip->time_to_live <= 1) [[unlikely]] {
         to_slow_path(m, SlowKind::TtlExceeded, 0, m->port);
         return;
     }
     if (c.client.proto == IPPROTO_TCP) {
-        conn_state(c, reply ? ct::Dir::Output : ct::Dir::Input, p.tcp_flags, snap, now);
+        // DR and TUN see one direction only: IPVS's input-only state table.
+        const ct::Dir dir = reply                       ? ct::Dir::Output
+                            : fwd == cfg::Fwd::Masq ? ct::Dir::Input
+                                                        : ct::Dir::InputOnly;
+        conn_state(c, dir, p.tcp_flags, snap, now);
     } else {
         c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
     }
-    decrement_ttl(ip);
     if (!reply) {
         bump(stats_.svc[c.svc_slot].inpkts);
         bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
         bump(stats_.dest[c.dest_slot].inpkts);
         bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
-        rewrite_dst(ip, p.l4, c.raddr, c.rport);
-        route_out(snap, m, p.eth, c.raddr);
+        switch (fwd) {
+        case cfg::Fwd::Masq:
+            decrement_ttl(ip);
+            rewrite_dst(ip, p.l4, c.raddr, c.rport);
+            route_out(snap, m, p.eth, c.raddr);
+            break;
+        case cfg::Fwd::Route:
+            dr_out(snap, m, p.eth, c.raddr);
+            break;
+        case cfg::Fwd::Tunnel:
+            tun_out(snap, m, p, c.raddr);
+            break;
+        }
     } else {
+        decrement_ttl(ip);
         bump(stats_.svc[c.svc_slot].outpkts);
         bump(stats_.svc[c.svc_slot].outbytes, p.l3_len);
         bump(stats_.dest[c.dest_slot].outpkts);
@@ -495,6 +508,75 @@ void Worker::handle_other(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept
     decrement_ttl(ip);
     bump(stats_.forwarded);
     route_out(snap, m, p.eth, ip->dst_addr);
+}
+
+void Worker::dr_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth, uint32_t rs) noexcept {
+    // Direct routing: the frame goes to the real server's MAC unchanged above layer 2, so the
+    // server must be on a connected subnet.
+    uint32_t nh_idx;
+    if (rte_lpm_lookup(snap.topo->lpm, rte_be_to_cpu_32(rs), &nh_idx) != 0 ||
+        snap.topo->next_hops[nh_idx].gateway != 0) [[unlikely]] {
+        drop(m, Drop::NotOnLink);
+        return;
+    }
+    const uint16_t out = snap.topo->next_hops[nh_idx].port;
+    rte_ether_addr_copy(&snap.topo->ports[out].mac, &eth->src_addr);
+    if (!env_.neigh->lookup(rs, &eth->dst_addr)) [[unlikely]] {
+        to_slow_path(m, SlowKind::NeedNeigh, rs, out);
+        return;
+    }
+    tx_enqueue(out, m);
+}
+
+void Worker::tun_out(const Snapshot& snap, rte_mbuf* m, const Parsed& p, uint32_t rs) noexcept {
+    uint32_t nh_idx;
+    if (rte_lpm_lookup(snap.topo->lpm, rte_be_to_cpu_32(rs), &nh_idx) != 0) [[unlikely]] {
+        drop(m, Drop::NoRoute);
+        return;
+    }
+    const NextHop& nh = snap.topo->next_hops[nh_idx];
+    const rte_ipv4_hdr* inner = p.ip;
+    const uint32_t inner_len = p.l3_len;
+    const uint16_t mtu = snap.topo->ports[nh.port].mtu;
+    if (inner_len + sizeof(rte_ipv4_hdr) > mtu) [[unlikely]] {
+        // The MTU rule: a DF packet that no longer fits gets "fragmentation needed" with the
+        // MTU left after encapsulation; without DF it is dropped and counted (no fragmentation).
+        if (rte_be_to_cpu_16(inner->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) {
+            to_slow_path(m, SlowKind::FragNeeded,
+                         static_cast<uint32_t>(mtu - sizeof(rte_ipv4_hdr)), m->port);
+        } else {
+            drop(m, Drop::TooBig);
+        }
+        return;
+    }
+    // Drop Ethernet padding, then open 20 bytes in front of the inner header.
+    const uint32_t frame_len = static_cast<uint32_t>(sizeof(rte_ether_hdr)) + inner_len;
+    if (rte_pktmbuf_data_len(m) > frame_len) {
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - frame_len));
+    }
+    const uint8_t tos = inner->type_of_service;
+    const uint8_t ttl = inner->time_to_live;
+    const uint16_t df = inner->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, sizeof(rte_ipv4_hdr)));
+    if (start == nullptr) [[unlikely]] {
+        drop(m, Drop::NoMbuf);
+        return;
+    }
+    std::memmove(start, start + sizeof(rte_ipv4_hdr), sizeof(rte_ether_hdr));
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(start);
+    auto* outer = reinterpret_cast<rte_ipv4_hdr*>(start + sizeof(rte_ether_hdr));
+    outer->version_ihl = RTE_IPV4_VHL_DEF;
+    outer->type_of_service = tos;
+    outer->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(inner_len + sizeof(rte_ipv4_hdr)));
+    outer->packet_id = 0;
+    outer->fragment_offset = df;  // the inner DF carries over, as IPVS does
+    outer->time_to_live = ttl;
+    outer->next_proto_id = IPPROTO_IPIP;
+    outer->src_addr = snap.topo->source_for(nh.port, nh.gateway != 0 ? nh.gateway : rs);
+    outer->dst_addr = rs;
+    outer->hdr_checksum = 0;
+    outer->hdr_checksum = csum_full(outer, sizeof(*outer));
+    route_out(snap, m, eth, rs);
 }
 
 void Worker::route_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth,

@@ -42,6 +42,7 @@ enum class SlowKind : uint8_t {
     Arp = 1,        ///< an ARP frame to learn from or answer
     NeedNeigh = 2,  ///< ready to send, but the next hop's MAC is unknown
     TtlExceeded = 3,///< answer with ICMP time exceeded
+    FragNeeded = 4, ///< answer with ICMP fragmentation needed; SlowMeta::next_hop holds the MTU
 };
 
 /// Metadata a worker attaches to a slow-path mbuf (an mbuf dynamic field).
@@ -123,6 +124,10 @@ private:
                                      uint32_t client, uint64_t now, uint32_t& tmpl) noexcept;
     void flush_handoff() noexcept;
     void handle_other(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
+    /// Direct routing: new MACs only, to a real server on a connected subnet.
+    void dr_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth, uint32_t rs) noexcept;
+    /// IP-in-IP to the real server, with the MTU rule.
+    void tun_out(const Snapshot& snap, rte_mbuf* m, const Parsed& p, uint32_t rs) noexcept;
     /// Routes `m` to `dst` (network order): next hop, MACs, TX or slow path.
     void route_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth, uint32_t dst) noexcept;
     void tx_enqueue(uint16_t port, rte_mbuf* m) noexcept;

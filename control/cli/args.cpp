@@ -1074,16 +1074,21 @@ Outcome<Request> parse_restore(std::string_view text, const Resolver* resolver) 
             case Command::EditServer:
             case Command::DelServer:
             case Command::SetTimeouts:
-            case Command::Zero:
                 break;
+            case Command::Zero:
+                // Counters are not rules: the daemon applies a batch as one rule change.
+                return ArgError{2, where +
+                                       "-Z is not allowed in restore input (counters are "
+                                       "not rules); run dirigoadm -Z on its own"};
             case Command::List:
             case Command::Restore:
             case Command::Save:
             case Command::Help:
             case Command::Version:
-                return ArgError{2, where +
-                                       "only commands that change rules (-A -E -D -C -a -e -d "
-                                       "-Z --set) are allowed in restore input"};
+                return ArgError{2,
+                                where +
+                                    "only commands that change rules (-A -E -D -C -a -e -d --set) "
+                                    "are allowed in restore input"};
         }
         if (inv.value().socket_given) {
             return ArgError{2, where + "--socket is not allowed in restore input"};

@@ -137,9 +137,9 @@ Outcome<Invocation> parse_args(std::span<const std::string> args, const ParseEnv
 
 /// `dirigoadm -R` input (ipvsadm-save format: one command per line without the program name,
 /// e.g. "-A -t 10.0.0.1:80 -s rr"; blank lines and lines starting with '#' are skipped) -> one
-/// Batch request, so the daemon applies all of it or none of it. Only commands that change state
-/// are allowed (-A -E -D -C -a -e -d -Z --set). Errors name the line: "line 3: illegal weight
-/// specified". Thread: any. Cost: O(input).
+/// Batch request, so the daemon applies all of it or none of it. Only commands that change rules
+/// are allowed (-A -E -D -C -a -e -d --set); -Z is refused, counters not being rules. Errors name
+/// the line: "line 3: illegal weight specified". Thread: any. Cost: O(input).
 Outcome<Request> parse_restore(std::string_view text, const Resolver* resolver);
 
 /// Splits one line into words at blanks; '...' and "..." quote blanks. Used by parse_restore.

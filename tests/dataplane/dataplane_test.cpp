@@ -520,6 +520,129 @@ TEST_F(DataplaneTest, TimeoutsFromSetApplyToNewStates) {
     EXPECT_GT(rep.conns[0].expires_ms, 25000u);
 }
 
+// One service with a NAT, a DR and a TUN server (IPVS allows the mix), scheduled rr.
+TEST_F(DataplaneTest, MixedServiceForwardsNatDirectRoutingAndTunnel) {
+    learn_all();
+    const Mac rs3 = {0x02, 0x5e, 0, 0, 0, 0x13};
+    learn(kInt, rs3, ip("172.16.0.13"), ip("172.16.0.1"));
+    const Mac rs4 = {0x02, 0x5e, 0, 0, 0, 0x14};
+    learn(kInt, rs4, ip("172.16.0.14"), ip("172.16.0.1"));
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 8080};
+    a.service.scheduler = "rr";
+    b.batch.push_back(a);
+    const std::pair<const char*, cfg::Fwd> servers[] = {{"172.16.0.11", cfg::Fwd::Masq},
+                                                        {"172.16.0.13", cfg::Fwd::Route},
+                                                        {"172.16.0.14", cfg::Fwd::Tunnel}};
+    for (const auto& [addr, fwd] : servers) {
+        ctl::Request d;
+        d.op = ctl::Op::AddDest;
+        d.service.key = a.service.key;
+        d.dest = {ntohl(ip(addr)), 8080, fwd, 1, 0, 0};
+        b.batch.push_back(d);
+    }
+    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    for (uint16_t i = 0; i < 3; ++i) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"),
+                             static_cast<uint16_t>(50000 + i), ip("10.0.0.100"), 8080, 0x02, 64,
+                             "hello"));
+    }
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 3u);
+    // NAT: destination rewritten.
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
+    EXPECT_EQ(out[0].ttl(), 63);
+    // DR: only the MACs change.
+    const Frame& dr = out[1];
+    EXPECT_EQ(dr.dst_mac(), rs3);
+    EXPECT_EQ(dr.src_mac(), mac_[kInt]);
+    EXPECT_EQ(dr.saddr(), ip("10.0.0.2"));
+    EXPECT_EQ(dr.daddr(), ip("10.0.0.100"));
+    EXPECT_EQ(dr.dport(), 8080);
+    EXPECT_EQ(dr.ttl(), 64);
+    EXPECT_TRUE(dr.ip_csum_ok());
+    EXPECT_TRUE(dr.l4_csum_ok());
+    // TUN: an outer IPv4 header from the director to the real server, the packet inside intact.
+    const Frame& tun = out[2];
+    EXPECT_EQ(tun.dst_mac(), rs4);
+    EXPECT_EQ(tun.proto(), 4);
+    EXPECT_EQ(tun.saddr(), ip("172.16.0.1"));
+    EXPECT_EQ(tun.daddr(), ip("172.16.0.14"));
+    EXPECT_TRUE(tun.ip_csum_ok());
+    EXPECT_EQ(tun.iph()[6] & 0x40, 0x40);  // DF carried from the inner header
+    Frame inner;
+    inner.b.assign(tun.b.begin(), tun.b.begin() + 14);
+    inner.b.insert(inner.b.end(), tun.b.begin() + 34, tun.b.end());
+    EXPECT_EQ(tun.ip_len(), inner.ip_len() + 20);
+    EXPECT_EQ(inner.saddr(), ip("10.0.0.2"));
+    EXPECT_EQ(inner.daddr(), ip("10.0.0.100"));
+    EXPECT_EQ(inner.sport(), 50002);
+    EXPECT_EQ(inner.ttl(), 64);
+    EXPECT_TRUE(inner.ip_csum_ok());
+    EXPECT_TRUE(inner.l4_csum_ok());
+    // DR/TUN connections are inbound-only: the client's ACK alone establishes them.
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 50001, ip("10.0.0.100"), 8080,
+                         0x10));
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    Reply r = list();
+    ASSERT_EQ(r.services.size(), 3u);
+    EXPECT_EQ(r.services[2].dests[1].active, 1u);
+    EXPECT_EQ(r.services[2].dests[2].inactive, 1u);
+}
+
+TEST_F(DataplaneTest, TunnelAppliesTheMtuRule) {
+    learn_all();
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = {cfg::Proto::Udp, ntohl(ip("10.0.0.100")), 9000};
+    a.service.scheduler = "rr";
+    b.batch.push_back(a);
+    ctl::Request d;
+    d.op = ctl::Op::AddDest;
+    d.service.key = a.service.key;
+    d.dest = {ntohl(ip("172.16.0.12")), 9000, cfg::Fwd::Tunnel, 1, 0, 0};
+    b.batch.push_back(d);
+    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    // 1490 bytes of IP: fits the 1500-byte port, but not with 20 more in front.
+    const std::string big(1490 - 28, 'z');
+    Frame df = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6000, ip("10.0.0.100"), 9000,
+                         0, 64, big);
+    send(kExt, df);
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    auto icmp = recv(kExt);
+    ASSERT_EQ(icmp.size(), 1u);
+    EXPECT_EQ(icmp[0].proto(), 1);
+    EXPECT_EQ(icmp[0].l4h()[0], 3);  // destination unreachable
+    EXPECT_EQ(icmp[0].l4h()[1], 4);  // fragmentation needed
+    EXPECT_EQ(icmp[0].l4h()[6] << 8 | icmp[0].l4h()[7], 1480);
+    EXPECT_EQ(icmp[0].daddr(), ip("10.0.0.2"));
+    EXPECT_TRUE(icmp[0].l4_csum_ok());
+    // Without DF the packet is dropped and counted; a small one goes through.
+    Frame nodf = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6001, ip("10.0.0.100"), 9000,
+                           0, 64, big);
+    nodf.b[14 + 6] = 0;
+    nodf.b[14 + 10] = nodf.b[14 + 11] = 0;
+    const uint16_t c = static_cast<uint16_t>(~test::fold(test::sum16(nodf.b.data() + 14, 20)));
+    nodf.b[14 + 10] = static_cast<uint8_t>(c >> 8);
+    nodf.b[14 + 11] = static_cast<uint8_t>(c);
+    send(kExt, nodf);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6002, ip("10.0.0.100"), 9000,
+                         0, 64, "small"));
+    step();
+    EXPECT_EQ(drops(dp::Drop::TooBig), 1u);
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].proto(), 4);
+}
+
 TEST_F(DataplaneTest, BatchIsAllOrNothing) {
     ctl::Request batch;
     batch.op = ctl::Op::Batch;

@@ -574,14 +574,13 @@ TEST(Restore, ManyLinesMakeOneBatch) {
         "--set 900 120 300\n"
         "-e -t 10.0.0.1:80 -r 172.16.0.11:80 -m -w 5\n"
         "-d -t 10.0.0.1:80 -r 172.16.0.12:8080\n"
-        "-Z\n"
         "-D -u 10.0.0.2:53\n"
         "-C";  // no final newline
     auto r = parse_restore(text, &kResolver);
     ASSERT_TRUE(r.ok()) << r.error().message;
     const Request& b = r.value();
     EXPECT_EQ(b.op, Op::Batch);
-    ASSERT_EQ(b.batch.size(), 11u);
+    ASSERT_EQ(b.batch.size(), 10u);
     EXPECT_EQ(b.batch[0].op, Op::AddService);
     EXPECT_EQ(b.batch[0].service.scheduler, "rr");
     EXPECT_EQ(b.batch[1].op, Op::AddDest);
@@ -595,9 +594,8 @@ TEST(Restore, ManyLinesMakeOneBatch) {
     EXPECT_EQ(b.batch[5].op, Op::SetTimeouts);
     EXPECT_EQ(b.batch[6].op, Op::EditDest);
     EXPECT_EQ(b.batch[7].op, Op::DelDest);
-    EXPECT_EQ(b.batch[8].op, Op::Zero);
-    EXPECT_EQ(b.batch[9].op, Op::DelService);
-    EXPECT_EQ(b.batch[10].op, Op::Clear);
+    EXPECT_EQ(b.batch[8].op, Op::DelService);
+    EXPECT_EQ(b.batch[9].op, Op::Clear);
 }
 
 TEST(Restore, EmptyInputIsAnEmptyBatch) {
@@ -623,6 +621,10 @@ TEST(Restore, ErrorsNameTheLine) {
     EXPECT_EQ(e.message, "line 1: no command given");
     e = err("-L -n\n");
     EXPECT_NE(e.message.find("line 1: only commands that change rules"), std::string::npos);
+    e = err("-A -t 10.0.0.1:80\n-Z\n");
+    EXPECT_EQ(e.message,
+              "line 2: -Z is not allowed in restore input (counters are not rules); run "
+              "dirigoadm -Z on its own");
     e = err("-R\n");
     EXPECT_NE(e.message.find("line 1: only commands"), std::string::npos);
     e = err("-C --socket /x\n");
