@@ -31,21 +31,6 @@ inline uint64_t resident_bytes() {
     return static_cast<uint64_t>(resident) * static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
-/// Nanoseconds thread `tid` of this process has run on a CPU (first field of its schedstat), or 0
-/// if the kernel does not say. On a shared machine this, not the wall clock, is the time a
-/// pinned thread really had.
-inline uint64_t thread_cpu_ns(long tid) {
-    const std::string path = "/proc/self/task/" + std::to_string(tid) + "/schedstat";
-    FILE* f = std::fopen(path.c_str(), "r");
-    if (f == nullptr) {
-        return 0;
-    }
-    unsigned long long ns = 0;
-    const int n = std::fscanf(f, "%llu", &ns);
-    std::fclose(f);
-    return n == 1 ? static_cast<uint64_t>(ns) : 0;
-}
-
 /// MemAvailable from /proc/meminfo in bytes, or 0 if unknown.
 inline uint64_t available_bytes() {
     FILE* f = std::fopen("/proc/meminfo", "r");

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/utsname.h>
@@ -208,12 +209,26 @@ inline uint32_t& slot_of(rte_mbuf* m) {
     return *reinterpret_cast<uint32_t*>(reinterpret_cast<uint8_t*>(m) + sizeof(rte_mbuf));
 }
 
-/// The kernel thread id of the worker lcore, whose on-CPU time the figures are based on.
+/// The worker lcore's thread: its kernel id (for perf) and its CPU-time clock, on which the
+/// figures are based (a shared machine takes the core away now and then).
 long g_worker_tid = 0;
+clockid_t g_worker_clock = 0;
+bool g_have_worker_clock = false;
 
-int store_tid(void* arg) {
-    *static_cast<long*>(arg) = static_cast<long>(gettid());
+int store_tid(void*) {
+    g_worker_tid = static_cast<long>(gettid());
+    g_have_worker_clock = pthread_getcpuclockid(pthread_self(), &g_worker_clock) == 0;
     return 0;
+}
+
+/// Nanoseconds the worker thread has run, exact to the call (the kernel accounts the running
+/// slice too), or 0 when unknown.
+uint64_t worker_cpu_ns() {
+    timespec ts{};
+    if (!g_have_worker_clock || clock_gettime(g_worker_clock, &ts) != 0) {
+        return 0;
+    }
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
 /// A `perf record` of the worker thread over one timed window (--perf), started and stopped by
@@ -743,7 +758,7 @@ Sample sample_worker(Rig& rig) {
     s.created = st.conns_created.load(std::memory_order_relaxed);
     s.slow = st.to_slow_path.load(std::memory_order_relaxed);
     s.tsc = rte_rdtsc();
-    s.cpu_ns = thread_cpu_ns(g_worker_tid);
+    s.cpu_ns = worker_cpu_ns();
     return s;
 }
 
@@ -769,7 +784,7 @@ Sample sample_baseline(const BaselineCtx& c) {
     s.busy_cycles = c.busy_cycles.load(std::memory_order_relaxed);
     s.busy_pkts = c.busy_pkts.load(std::memory_order_relaxed);
     s.tsc = rte_rdtsc();
-    s.cpu_ns = thread_cpu_ns(g_worker_tid);
+    s.cpu_ns = worker_cpu_ns();
     return s;
 }
 
@@ -935,12 +950,12 @@ void compute(Result& r, const Sample& a, const Sample& b, double idle_cost) {
     }
 }
 
-/// TSC cycles of one loop of the worker-lcore loop with no traffic, measured for 30 ms.
+/// TSC cycles of one loop of the worker-lcore loop with no traffic, measured for 50 ms.
 template <class S>
 double calibrate_idle(S sample) {
     const uint64_t hz = rte_get_tsc_hz();
     const Sample a = sample();
-    while (rte_rdtsc() - a.tsc < hz * 3 / 100) {
+    while (rte_rdtsc() - a.tsc < hz / 20) {
         rte_pause();
     }
     const Sample b = sample();
@@ -995,6 +1010,9 @@ Result timed_run(Rig& rig, W& w, S sample, uint32_t inflight, double seconds, Re
     }
     if (r.kind == "baseline" && r.idle_pct > 10) {
         r.note += "generator-bound (cycles timed by the loop itself); ";
+    } else if (r.kind != "baseline" && r.idle_pct > 50) {
+        r.note += "UNRELIABLE: worker idle " + std::to_string(static_cast<int>(r.idle_pct)) +
+                  "% (generator starved), busy cycles estimated; ";
     } else if (r.kind != "baseline" && r.idle_pct > 10) {
         r.note += "worker idle " + std::to_string(static_cast<int>(r.idle_pct)) +
                   "%: busy cycles estimated; ";
@@ -1437,13 +1455,14 @@ int Bench::run() {
     if (rte_lcore_count() < 2) {
         std::fprintf(stderr, "dirigo-bench: needs two lcores (a worker and the generator)\n");
         rc = 1;
-    } else if (rte_eal_remote_launch(store_tid, &g_worker_tid, worker_lcore()) != 0 ||
+    } else if (rte_eal_remote_launch(store_tid, nullptr, worker_lcore()) != 0 ||
                rte_eal_wait_lcore(worker_lcore()) != 0) {
         std::fprintf(stderr, "dirigo-bench: cannot start the worker lcore\n");
         rc = 1;
     } else {
-        if (thread_cpu_ns(g_worker_tid) == 0) {
-            skipped_.push_back("per-thread CPU time (no schedstat): figures use the wall clock");
+        if (worker_cpu_ns() == 0) {
+            skipped_.push_back("per-thread CPU time (no thread CPU clock): figures use the wall "
+                               "clock");
         }
         std::printf("dirigo-bench: EAL %s; %.1f s per scenario, %u mbufs in flight, TSC %.3f "
                     "GHz\n",

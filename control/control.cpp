@@ -27,6 +27,7 @@ namespace {
 
 constexpr size_t kMaxClients = 64;
 constexpr uint64_t kEstimatorPeriodSec = 2;
+constexpr uint64_t kMaxListedConns = 300000;
 
 Stats operator-(const Stats& a, const Stats& b) {
     return {a.conns - b.conns, a.inpkts - b.inpkts, a.outpkts - b.outpkts,
@@ -158,7 +159,9 @@ void Control::list_conns(Reply& rep) {
         c->kind = dp::CommandKind::ListConns;
         // Room for every live entry plus the ones created while the worker walks its table.
         const uint64_t live = dp_.worker(w).stats().live_conns.load(std::memory_order_relaxed);
-        c->conns.resize(std::min<uint64_t>(live + 1024, dp_.conn_table_size()));
+        // A reply must fit one frame (about 400k entries in 16 MiB): the list is capped.
+        c->conns.resize(std::min<uint64_t>({live + 1024, dp_.conn_table_size(),
+                                            kMaxListedConns / dp_.n_workers()}));
         cmds.push_back(std::move(c));
     }
     if (!run_on_workers(cmds)) {

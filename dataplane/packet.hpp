@@ -24,9 +24,10 @@ namespace dirigo::dp {
 
 /// What a frame is, after parsing.
 enum class PktClass : uint8_t {
-    Ipv4L4,     ///< IPv4 TCP/UDP, not fragmented: has a FlowKey
-    Ipv4Icmp,   ///< IPv4 ICMP, not fragmented
-    Ipv4Other,  ///< other IPv4 (another protocol, or a fragment): routed only
+    Ipv4L4,     ///< IPv4 TCP/UDP, whole or a first fragment: has a FlowKey
+    Ipv4Icmp,   ///< IPv4 ICMP, not fragmented (not an error about TCP/UDP)
+    IcmpError,  ///< ICMP error quoting a TCP/UDP packet: `key` is the quoted flow reversed
+    Ipv4Other,  ///< other IPv4 (another protocol, or a non-first fragment): routed only
     Arp,
     Drop,       ///< see `drop`
     HandedOff,  ///< given to its owner worker; no longer ours
@@ -73,12 +74,44 @@ struct Parsed {
     PktClass cls = PktClass::Drop;
     Drop drop = Drop::None;
     uint8_t tcp_flags = 0;
+    bool first_frag = false;  ///< offset 0 with more fragments to come
     uint16_t l3_len = 0;  ///< IPv4 total length
     rte_ether_hdr* eth = nullptr;
     rte_ipv4_hdr* ip = nullptr;
     void* l4 = nullptr;   ///< TCP/UDP/ICMP header
-    ct::FlowKey key;      ///< valid for Ipv4L4
+    rte_ipv4_hdr* inner = nullptr;  ///< IcmpError: the quoted header
+    ct::FlowKey key;      ///< Ipv4L4: the packet's flow; IcmpError: the quoted flow, reversed
 };
+
+/// ICMP types whose body quotes the packet that caused them (RFC 792).
+inline bool icmp_is_error(uint8_t type) {
+    return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
+}
+
+/// Looks inside an ICMP error: when it quotes a TCP/UDP packet (an IPv4 header and at least the
+/// 8 bytes holding the ports), turns `p` into an IcmpError whose key is the quoted flow seen in
+/// the direction of the ICMP message itself.
+inline void parse_icmp_error(Parsed& p, uint32_t l4_len) noexcept {
+    auto* icmp = static_cast<uint8_t*>(p.l4);
+    if (!icmp_is_error(icmp[0]) || l4_len < 8 + sizeof(rte_ipv4_hdr) + 8) {
+        return;
+    }
+    auto* in = reinterpret_cast<rte_ipv4_hdr*>(icmp + 8);
+    const uint32_t ihl = static_cast<uint32_t>(in->version_ihl & 0x0f) * 4;
+    if ((in->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || l4_len < 8 + ihl + 8 ||
+        (in->next_proto_id != IPPROTO_TCP && in->next_proto_id != IPPROTO_UDP) ||
+        (rte_be_to_cpu_16(in->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) != 0) {
+        return;
+    }
+    const auto* ports = reinterpret_cast<const uint8_t*>(in) + ihl;
+    p.inner = in;
+    p.key.saddr = in->dst_addr;
+    p.key.daddr = in->src_addr;
+    std::memcpy(&p.key.sport, ports + 2, 2);
+    std::memcpy(&p.key.dport, ports, 2);
+    p.key.proto = in->next_proto_id;
+    p.cls = PktClass::IcmpError;
+}
 
 /// Parses `len` bytes at `frame`.
 inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
@@ -136,7 +169,9 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
     uint8_t* l4 = reinterpret_cast<uint8_t*>(ip) + ihl;
     const uint32_t l4_len = tot - ihl;
     p.l4 = l4;
-    if (fragmented) [[unlikely]] {
+    // A first fragment carries the ports and may follow its connection; later ones carry none.
+    p.first_frag = fragmented && (frag & RTE_IPV4_HDR_OFFSET_MASK) == 0;
+    if (fragmented && !p.first_frag) [[unlikely]] {
         p.cls = PktClass::Ipv4Other;
         return;
     }
@@ -171,6 +206,7 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
             return;
         }
         p.cls = PktClass::Ipv4Icmp;
+        parse_icmp_error(p, l4_len);
         return;
     default:
         p.cls = PktClass::Ipv4Other;

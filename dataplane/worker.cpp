@@ -167,7 +167,7 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
             p.cls = PktClass::Drop;
             p.drop = Drop::NotForUs;
         }
-        if (p.cls == PktClass::Ipv4L4) {
+        if (p.cls == PktClass::Ipv4L4 || p.cls == PktClass::IcmpError) {
             if (share) {
                 const uint32_t owner = owner_of(snap, p);
                 if (owner != id_) {
@@ -208,6 +208,9 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
             break;
         case PktClass::Ipv4Icmp:
             handle_icmp(snap, m, p);
+            break;
+        case PktClass::IcmpError:
+            handle_icmp_error(snap, m, p, found[k++]);
             break;
         case PktClass::Ipv4Other:
             handle_other(snap, m, p);
@@ -278,6 +281,10 @@ void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lo
     } else {
         // A new flow: only to a service, and for TCP only on a SYN.
         const ServiceEntry* svc = snap.find_service(p.key.proto, p.key.daddr, p.key.dport);
+        if (svc != nullptr && p.first_frag) [[unlikely]] {
+            drop(m, Drop::Fragment);  // a fragment never opens a connection
+            return;
+        }
         if (svc == nullptr) {
             if (snap.topo->local.find(p.key.daddr) != FlatMap::kNotFound) {
                 drop(m, Drop::NoService);
@@ -492,6 +499,62 @@ void Worker::handle_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept 
     rte_ether_addr_copy(&snap.topo->ports[port].mac, &p.eth->src_addr);
     bump(stats_.icmp_echo_replies);
     tx_enqueue(port, m);
+}
+
+void Worker::handle_icmp_error(const Snapshot& snap, rte_mbuf* m, Parsed& p,
+                               uint32_t lookup) noexcept {
+    if (lookup == ct::kMiss) {
+        // About no connection of ours: transit traffic is routed, the rest is not ours to answer.
+        if (snap.topo->local.find(p.ip->dst_addr) != FlatMap::kNotFound) {
+            drop(m, Drop::NoConn);
+        } else {
+            handle_other(snap, m, p);
+        }
+        return;
+    }
+    const ct::Conn& c = table_->at(ct::lookup_index(lookup));
+    const auto fwd = static_cast<cfg::Fwd>(c.fwd);
+    rte_ipv4_hdr* ip = p.ip;
+    rte_ipv4_hdr* in = p.inner;
+    if (!ct::lookup_is_reply(lookup) && fwd == cfg::Fwd::Route) {
+        dr_out(snap, m, p.eth, c.raddr);
+        return;
+    }
+    if (!ct::lookup_is_reply(lookup) && fwd == cfg::Fwd::Tunnel) {
+        tun_out(snap, m, p, c.raddr);
+        return;
+    }
+    if (ip->time_to_live <= 1) [[unlikely]] {
+        drop(m, Drop::TtlExceeded);  // never an ICMP error about an ICMP error
+        return;
+    }
+    decrement_ttl(ip);
+    const uint32_t inner_ihl = static_cast<uint32_t>(in->version_ihl & 0x0f) * 4;
+    void* inner_l4 = reinterpret_cast<uint8_t*>(in) + inner_ihl;
+    uint32_t out_dst;
+    if (!ct::lookup_is_reply(lookup)) {
+        // From the client, about a reply it got from the VIP: the VIP becomes the real server,
+        // outside and inside.
+        const uint32_t vip = ip->dst_addr;
+        ip->hdr_checksum = csum_replace4(ip->hdr_checksum, vip, c.raddr);
+        ip->dst_addr = c.raddr;
+        rewrite_endpoint(in, inner_l4, 0, c.raddr, c.rport);
+        out_dst = c.raddr;
+    } else {
+        // From the server side, about a packet the director sent it: the real server becomes the
+        // VIP, outside (the sender) and inside (the quoted destination).
+        const uint32_t vip = c.client.daddr;
+        ip->hdr_checksum = csum_replace4(ip->hdr_checksum, ip->src_addr, vip);
+        ip->src_addr = vip;
+        rewrite_endpoint(in, inner_l4, 1, vip, c.client.dport);
+        out_dst = c.client.saddr;
+    }
+    // The quoted TCP checksum lies beyond the 8 quoted bytes; recompute the ICMP checksum whole.
+    auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
+    const uint32_t icmp_len = p.l3_len - static_cast<uint32_t>(ip->version_ihl & 0x0f) * 4;
+    icmp->icmp_cksum = 0;
+    icmp->icmp_cksum = csum_full(icmp, icmp_len);
+    route_out(snap, m, p.eth, out_dst);
 }
 
 void Worker::handle_other(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept {

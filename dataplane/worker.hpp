@@ -118,6 +118,8 @@ private:
     void handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lookup,
                    uint64_t now) noexcept;
     void handle_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
+    /// An ICMP error quoting a tracked flow: translated for NAT, passed on for DR/TUN.
+    void handle_icmp_error(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lookup) noexcept;
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
     /// Schedules a new flow of a persistent service through its client's template.
     const DestEntry* persistent_pick(const ServiceEntry& svc, const sched::SchedInput& in,

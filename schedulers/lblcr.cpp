@@ -92,7 +92,7 @@ BackendIdx LocalityLeastConnectionReplicated::pick(const Table& t, detail::Dests
     BackendIdx b = set_min(e, v, ds);
     bool dirty = false;
     // More than one member and unchanged for the expiration time: drop the most loaded.
-    if (e.n > 1 && now > e.lastmod + v.expire_ms) {
+    if (e.n > 1 && now > e.lastmod && now - e.lastmod > v.expire_ms) {
         const int m = set_max(e, v, ds);
         if (m >= 0) {
             e.erase(static_cast<uint32_t>(m));

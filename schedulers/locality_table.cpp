@@ -10,8 +10,10 @@ namespace dirigo::sched {
 namespace {
 
 bool expired(uint64_t lastuse, uint64_t now, uint64_t expire_ms) {
-    // IPVS keeps an entry while time_before(now, lastuse + expiration).
-    return now >= lastuse + expire_ms;
+    // IPVS keeps an entry while time_before(now, lastuse + expiration). Written without the sum
+    // so that a huge expiry cannot wrap; a clock slightly behind lastuse (another worker's) keeps
+    // the entry.
+    return now >= lastuse && now - lastuse >= expire_ms;
 }
 
 }  // namespace

@@ -643,6 +643,122 @@ TEST_F(DataplaneTest, TunnelAppliesTheMtuRule) {
     EXPECT_EQ(out[0].proto(), 4);
 }
 
+// Builds an ICMP error (type/code) from `from` to `to` quoting the first 28 bytes of `quoted`'s
+// IP packet.
+Frame icmp_error(const Mac& dst, const Mac& src, uint32_t from, uint32_t to, uint8_t type,
+                 uint8_t code, const Frame& quoted) {
+    Frame f = Frame::eth(dst, src, 0x0800);
+    f.ipv4(1, from, to, 64, 8 + 28);
+    const size_t off = f.b.size();
+    f.b.resize(off + 8, 0);
+    f.b[off] = type;
+    f.b[off + 1] = code;
+    f.b.insert(f.b.end(), quoted.b.begin() + 14, quoted.b.begin() + 14 + 28);
+    const uint16_t c = static_cast<uint16_t>(~test::fold(test::sum16(f.b.data() + off, 36)));
+    f.b[off + 2] = static_cast<uint8_t>(c >> 8);
+    f.b[off + 3] = static_cast<uint8_t>(c);
+    return f;
+}
+
+TEST_F(DataplaneTest, IcmpErrorsAboutNatFlowsAreTranslatedBothWays) {
+    learn_all();
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 7000, ip("10.0.0.100"), 53,
+                         0, 64, "q"));
+    step();
+    auto fwd = recv(kInt);
+    ASSERT_EQ(fwd.size(), 1u);  // 10.0.0.2:7000 -> 172.16.0.11:5353
+    // The real server says port unreachable about the packet it got: the client must see it
+    // come from the VIP, quoting a packet sent to the VIP.
+    send(kInt, icmp_error(mac_[kInt], kRs1Mac, ip("172.16.0.11"), ip("10.0.0.2"), 3, 3, fwd[0]));
+    step();
+    auto out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    const Frame& e = out[0];
+    EXPECT_EQ(e.saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(e.daddr(), ip("10.0.0.2"));
+    EXPECT_EQ(e.dst_mac(), kClientMac);
+    EXPECT_TRUE(e.ip_csum_ok());
+    EXPECT_TRUE(e.l4_csum_ok());
+    Frame quoted;
+    quoted.b.assign(e.b.begin(), e.b.begin() + 14);
+    quoted.b.insert(quoted.b.end(), e.b.begin() + 42, e.b.end());
+    EXPECT_EQ(quoted.saddr(), ip("10.0.0.2"));
+    EXPECT_EQ(quoted.daddr(), ip("10.0.0.100"));
+    EXPECT_EQ(quoted.sport(), 7000);
+    EXPECT_EQ(quoted.dport(), 53);
+    EXPECT_TRUE(quoted.ip_csum_ok());
+
+    // The client says port unreachable about a reply from the VIP: the real server must see it
+    // about its own packet.
+    send(kInt, Frame::l4(mac_[kInt], kRs1Mac, 17, ip("172.16.0.11"), 5353, ip("10.0.0.2"), 7000,
+                         0, 64, "a"));
+    step();
+    auto reply = recv(kExt);
+    ASSERT_EQ(reply.size(), 1u);
+    send(kExt, icmp_error(mac_[kExt], kClientMac, ip("10.0.0.2"), ip("10.0.0.100"), 3, 3,
+                          reply[0]));
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    const Frame& r = out[0];
+    EXPECT_EQ(r.saddr(), ip("10.0.0.2"));
+    EXPECT_EQ(r.daddr(), ip("172.16.0.11"));
+    EXPECT_EQ(r.dst_mac(), kRs1Mac);
+    EXPECT_TRUE(r.ip_csum_ok());
+    EXPECT_TRUE(r.l4_csum_ok());
+    Frame q2;
+    q2.b.assign(r.b.begin(), r.b.begin() + 14);
+    q2.b.insert(q2.b.end(), r.b.begin() + 42, r.b.end());
+    EXPECT_EQ(q2.saddr(), ip("172.16.0.11"));
+    EXPECT_EQ(q2.sport(), 5353);
+    EXPECT_EQ(q2.daddr(), ip("10.0.0.2"));
+    EXPECT_TRUE(q2.ip_csum_ok());
+    // An error about no connection of ours, addressed to us, is dropped and counted.
+    Frame stray = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.100"), 1, ip("10.0.0.2"), 2);
+    send(kExt, icmp_error(mac_[kExt], kClientMac, ip("10.0.0.2"), ip("10.0.0.100"), 3, 3, stray));
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(drops(dp::Drop::NoConn), 1u);
+}
+
+// Sets the fragment fields of an IPv4 frame and fixes its header checksum.
+void set_frag(Frame& f, bool more, uint16_t offset8) {
+    const uint16_t v = static_cast<uint16_t>((more ? 0x2000 : 0) | offset8);
+    f.b[14 + 6] = static_cast<uint8_t>(v >> 8);
+    f.b[14 + 7] = static_cast<uint8_t>(v);
+    f.b[14 + 10] = f.b[14 + 11] = 0;
+    const uint16_t c = static_cast<uint16_t>(~test::fold(test::sum16(f.b.data() + 14, 20)));
+    f.b[14 + 10] = static_cast<uint8_t>(c >> 8);
+    f.b[14 + 11] = static_cast<uint8_t>(c);
+}
+
+TEST_F(DataplaneTest, FirstFragmentsFollowTheirFlowOthersToAServiceAreDropped) {
+    learn_all();
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 8000, ip("10.0.0.100"), 53,
+                         0, 64, "open"));
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    Frame first = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 8000, ip("10.0.0.100"), 53,
+                            0, 64, "first-part");
+    set_frag(first, true, 0);
+    send(kExt, first);
+    Frame fresh = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 8001, ip("10.0.0.100"), 53,
+                            0, 64, "first-part");
+    set_frag(fresh, true, 0);
+    send(kExt, fresh);
+    Frame later = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 8000, ip("10.0.0.100"), 53,
+                            0, 64, "second-part");
+    set_frag(later, false, 3);
+    send(kExt, later);
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
+    EXPECT_EQ(out[0].dport(), 5353);
+    EXPECT_TRUE(out[0].ip_csum_ok());
+    EXPECT_EQ(drops(dp::Drop::Fragment), 2u);
+}
+
 TEST_F(DataplaneTest, BatchIsAllOrNothing) {
     ctl::Request batch;
     batch.op = ctl::Op::Batch;

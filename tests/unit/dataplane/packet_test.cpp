@@ -85,9 +85,19 @@ TEST(Parse, ClassifiesTcpUdpIcmpArpAndOthers) {
     parse_frame(a.b.data(), static_cast<uint32_t>(a.b.size()), p);
     EXPECT_EQ(p.cls, PktClass::Arp);
 
-    // A fragment (MF set) carries no ports: routed only.
+    // A first fragment (MF set, offset 0) keeps its ports; a later fragment has none.
     Frame f = t;
     f.b[14 + 6] |= 0x20;
+    f.b[14 + 10] = f.b[14 + 11] = 0;
+    {
+        const uint16_t c0 = static_cast<uint16_t>(~test::fold(test::sum16(f.b.data() + 14, 20)));
+        f.b[14 + 10] = static_cast<uint8_t>(c0 >> 8);
+        f.b[14 + 11] = static_cast<uint8_t>(c0);
+    }
+    parse_frame(f.b.data(), static_cast<uint32_t>(f.b.size()), p);
+    EXPECT_EQ(p.cls, PktClass::Ipv4L4);
+    EXPECT_TRUE(p.first_frag);
+    f.b[14 + 7] = 0x10;  // offset 16 x 8 bytes
     f.b[14 + 10] = f.b[14 + 11] = 0;
     const uint16_t c = static_cast<uint16_t>(~test::fold(test::sum16(f.b.data() + 14, 20)));
     f.b[14 + 10] = static_cast<uint8_t>(c >> 8);

@@ -56,6 +56,14 @@ TEST(LocalityTable, ExpiryAndTouch) {
     EXPECT_EQ(t.live(1, 2099, kExpire), 0u);
 }
 
+TEST(LocalityTable, HugeExpiryNeverWrapsAndClockSkewKeepsEntries) {
+    LocalityTable t(64);
+    ASSERT_TRUE(t.store(9, 1, 5000, ~uint64_t{0}, one(1)));
+    LocEntry e;
+    EXPECT_TRUE(t.find(9, 1, ~uint64_t{0} - 1, ~uint64_t{0}, e));
+    EXPECT_TRUE(t.find(9, 1, 4000, kExpire, e));  // another worker's clock, a little behind
+}
+
 TEST(LocalityTable, FullTableEvictsTheLeastRecentlyUsedAndKeepsWorking) {
     LocalityTable t(64);
     for (uint32_t k = 0; k < 1000; ++k) {
