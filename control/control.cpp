@@ -160,7 +160,7 @@ void Control::list_conns(Reply& rep) {
         // Room for every live entry plus the ones created while the worker walks its table.
         const uint64_t live = dp_.worker(w).stats().live_conns.load(std::memory_order_relaxed);
         // A reply must fit one frame (about 400k entries in 16 MiB): the list is capped.
-        c->conns.resize(std::min<uint64_t>({live + 1024, dp_.conn_table_size(),
+        c->conns.resize(std::min<uint64_t>({live + 1024, uint64_t{dp_.conn_table_size()},
                                             kMaxListedConns / dp_.n_workers()}));
         cmds.push_back(std::move(c));
     }
