@@ -57,9 +57,8 @@ inline FrameBytes tcp_frame(const rte_ether_addr& dst, const rte_ether_addr& src
     rte_ether_addr_copy(&src, &eth->src_addr);
     eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
     // The datagram: 40 bytes for a minimum frame (the rest is Ethernet padding), else all of it.
-    const uint16_t ip_len =
-        f.len <= 60 ? static_cast<uint16_t>(kTcpFrameMin - kEthLen)
-                    : static_cast<uint16_t>(f.len - kEthLen);
+    const uint16_t ip_len = f.len <= 60 ? static_cast<uint16_t>(kTcpFrameMin - kEthLen)
+                                        : static_cast<uint16_t>(f.len - kEthLen);
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(f.b.data() + kIpOff);
     ip->version_ihl = 0x45;
     ip->total_length = rte_cpu_to_be_16(ip_len);
@@ -121,10 +120,10 @@ enum class Patch : uint8_t {
 /// writing a flow costs two stores and two folds.
 struct Template {
     alignas(64) std::array<uint8_t, kHeaderBytes> head{};
-    FrameBytes full;        ///< the whole frame (payload included), written once per mbuf
+    FrameBytes full;  ///< the whole frame (payload included), written once per mbuf
     Patch patch = Patch::Src;
-    uint16_t ip_base = 0;   ///< ~IPv4 checksum of the template
-    uint16_t l4_base = 0;   ///< ~TCP checksum of the template
+    uint16_t ip_base = 0;  ///< ~IPv4 checksum of the template
+    uint16_t l4_base = 0;  ///< ~TCP checksum of the template
 
     /// Makes a template from `f`, whose `patch` endpoint must be zero.
     static Template make(const FrameBytes& f, Patch patch) {

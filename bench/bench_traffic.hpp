@@ -121,7 +121,9 @@ inline std::vector<uint32_t> flow_sequence(uint32_t n_flows, Popularity pop, siz
 /// 198.18.0.0 + (f >> 15), source port 32768 + (f & 0x7fff). 2^32 flows would not fit, 2^31 do.
 inline constexpr uint32_t kClientBase = (198u << 24) | (18u << 16);
 inline constexpr uint32_t kPortsPerClient = 1u << 15;
-inline uint32_t client_addr(uint32_t f) { return rte_cpu_to_be_32(kClientBase + (f >> 15)); }
+inline uint32_t client_addr(uint32_t f) {
+    return rte_cpu_to_be_32(kClientBase + (f >> 15));
+}
 inline uint16_t client_port(uint32_t f) {
     return rte_cpu_to_be_16(static_cast<uint16_t>(32768u + (f & (kPortsPerClient - 1))));
 }

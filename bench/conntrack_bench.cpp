@@ -179,8 +179,7 @@ void sweep_idle_bench(benchmark::State& state, uint32_t occ) {
     uint64_t items = 0;
     const uint64_t t0 = rte_rdtsc();
     for (auto _ : state) {
-        const uint32_t removed =
-            fx.table->sweep(rte_rdtsc(), 64, [](uint32_t, const ct::Conn&) {});
+        const uint32_t removed = fx.table->sweep(rte_rdtsc(), 64, [](uint32_t, const ct::Conn&) {});
         benchmark::DoNotOptimize(removed);
         items += 64;
     }
@@ -234,8 +233,8 @@ void expire_bench(benchmark::State& state, uint32_t occ) {
         fx.fill(occ, 1);
         state.ResumeTiming();
         const uint64_t t0 = rte_rdtsc();
-        const uint32_t removed = fx.table->sweep(2, fx.table->capacity(),
-                                                 [](uint32_t, const ct::Conn&) {});
+        const uint32_t removed =
+            fx.table->sweep(2, fx.table->capacity(), [](uint32_t, const ct::Conn&) {});
         cycles += rte_rdtsc() - t0;
         benchmark::DoNotOptimize(removed);
         items += removed;
@@ -271,11 +270,11 @@ int main(int argc, char** argv) {
     if (max_conns < 10000000) {
         // stderr: stdout may be JSON (--benchmark_format=json).
         std::fprintf(stderr, "conntrack_bench: skipping 10M: DIRIGO_BENCH_MAX_CONNS=%llu\n",
-                    static_cast<unsigned long long>(max_conns));
+                     static_cast<unsigned long long>(max_conns));
     } else if (avail < kNeed10M) {
         std::fprintf(stderr, "conntrack_bench: skipping 10M: %llu MiB available, need %llu MiB\n",
-                    static_cast<unsigned long long>(avail >> 20),
-                    static_cast<unsigned long long>(kNeed10M >> 20));
+                     static_cast<unsigned long long>(avail >> 20),
+                     static_cast<unsigned long long>(kNeed10M >> 20));
     } else {
         with_10m = true;
         sizes.push_back(10000000);
@@ -303,12 +302,12 @@ int main(int argc, char** argv) {
                                      [n](benchmark::State& st) { sweep_idle_bench(st, n); });
         benchmark::RegisterBenchmark(("BM_Conntrack_Churn" + s).c_str(),
                                      [n](benchmark::State& st) { churn_bench(st, n); });
-        auto* ins = benchmark::RegisterBenchmark(
-            ("BM_Conntrack_Insert" + s).c_str(),
-            [n](benchmark::State& st) { insert_bench(st, n); });
-        auto* exp = benchmark::RegisterBenchmark(
-            ("BM_Conntrack_Expire" + s).c_str(),
-            [n](benchmark::State& st) { expire_bench(st, n); });
+        auto* ins =
+            benchmark::RegisterBenchmark(("BM_Conntrack_Insert" + s).c_str(),
+                                         [n](benchmark::State& st) { insert_bench(st, n); });
+        auto* exp =
+            benchmark::RegisterBenchmark(("BM_Conntrack_Expire" + s).c_str(),
+                                         [n](benchmark::State& st) { expire_bench(st, n); });
         if (huge) {
             // One batch is 10M items and seconds long: one is enough.
             ins->Iterations(1);

@@ -56,10 +56,10 @@
 namespace dirigo::bench {
 namespace {
 
-constexpr uint32_t kRingSize = 4096;      // per ring; capacity 4095
-constexpr uint32_t kGenBurst = 64;        // generator dequeue burst
+constexpr uint32_t kRingSize = 4096;  // per ring; capacity 4095
+constexpr uint32_t kGenBurst = 64;    // generator dequeue burst
 constexpr uint32_t kRealServers = 8;
-constexpr size_t kSeqLen = 1u << 22;      // flow indices per popularity sequence
+constexpr size_t kSeqLen = 1u << 22;  // flow indices per popularity sequence
 constexpr size_t kSeqMask = kSeqLen - 1;
 constexpr int kExt = 0;
 constexpr int kInt = 1;
@@ -96,15 +96,15 @@ std::string count_name(uint64_t n) {
 // Options
 
 struct Options {
-    double duration = 2.0;      ///< seconds per timed scenario
-    bool smoke = false;         ///< a short run of a few scenarios that checks the harness only
-    std::string json;           ///< machine-readable results
+    double duration = 2.0;  ///< seconds per timed scenario
+    bool smoke = false;     ///< a short run of a few scenarios that checks the harness only
+    std::string json;       ///< machine-readable results
     uint64_t max_conns = 10000000;
-    uint32_t inflight = 512;    ///< mbufs the generator keeps circulating
-    std::string only;           ///< run only scenarios whose name contains this (baselines always)
+    uint32_t inflight = 512;  ///< mbufs the generator keeps circulating
+    std::string only;         ///< run only scenarios whose name contains this (baselines always)
     bool mem_probe = true;
-    std::string perf;           ///< profile the worker thread during one scenario into this file
-    std::string command;        ///< how we were started, for the report
+    std::string perf;     ///< profile the worker thread during one scenario into this file
+    std::string command;  ///< how we were started, for the report
 };
 
 void usage() {
@@ -242,8 +242,8 @@ public:
             return;
         }
         const std::string tid = std::to_string(g_worker_tid);
-        std::vector<std::string> args = {"perf", "record", "-q",  "-e", "cpu-clock", "-F",
-                                         "4999", "-t",     tid,   "-o", path_};
+        std::vector<std::string> args = {"perf", "record", "-q", "-e", "cpu-clock", "-F",
+                                         "4999", "-t",     tid,  "-o", path_};
         std::vector<char*> argv;
         for (auto& a : args) {
             argv.push_back(a.data());
@@ -376,8 +376,8 @@ public:
     /// launch(). Thread: main lcore.
     bool resolve(std::string& err) {
         std::vector<std::pair<int, FrameBytes>> asks;
-        asks.emplace_back(kExt, arp_request(kGwMac, rte_cpu_to_be_32(kGateway),
-                                            rte_cpu_to_be_32(kExtAddr)));
+        asks.emplace_back(
+            kExt, arp_request(kGwMac, rte_cpu_to_be_32(kGateway), rte_cpu_to_be_32(kExtAddr)));
         for (uint32_t i = 0; i < kRealServers; ++i) {
             asks.emplace_back(kInt, arp_request(rs_mac(i), rte_cpu_to_be_32(kRsBase + i),
                                                 rte_cpu_to_be_32(kIntAddr)));
@@ -480,8 +480,8 @@ private:
 
 /// The frame templates of one rig and one frame size.
 struct Templates {
-    Template to_vip;                    ///< client -> VIP:80, source patched per flow
-    std::vector<Template> reply;        ///< real server i -> client, destination patched
+    Template to_vip;              ///< client -> VIP:80, source patched per flow
+    std::vector<Template> reply;  ///< real server i -> client, destination patched
     uint16_t len = 0;
 
     Templates(const Rig& rig, uint16_t wire_len, uint8_t to_vip_flags, uint8_t reply_flags) {
@@ -490,10 +490,10 @@ struct Templates {
                                           rte_cpu_to_be_16(kPort), to_vip_flags, len),
                                 Patch::Src);
         for (uint32_t i = 0; i < kRealServers; ++i) {
-            reply.push_back(Template::make(
-                tcp_frame(rig.mac(kInt), rs_mac(i), rte_cpu_to_be_32(kRsBase + i),
-                          rte_cpu_to_be_16(kPort), 0, 0, reply_flags, len),
-                Patch::Dst));
+            reply.push_back(
+                Template::make(tcp_frame(rig.mac(kInt), rs_mac(i), rte_cpu_to_be_32(kRsBase + i),
+                                         rte_cpu_to_be_16(kPort), 0, 0, reply_flags, len),
+                               Patch::Dst));
         }
     }
 };
@@ -510,9 +510,7 @@ public:
         pos_[1] = kSeqLen / 2;
     }
     int port(uint32_t slot) const { return (slot & 1) == 0 ? kExt : kInt; }
-    const Template& base(uint32_t slot) const {
-        return (slot & 1) == 0 ? t_.to_vip : t_.reply[0];
-    }
+    const Template& base(uint32_t slot) const { return (slot & 1) == 0 ? t_.to_vip : t_.reply[0]; }
     uint16_t len() const { return t_.len; }
     bool fill(uint8_t* d, uint32_t slot) noexcept {
         const uint32_t dir = slot & 1;
@@ -544,9 +542,7 @@ public:
                     std::vector<uint8_t>* rs_of)
         : t_(t), step_(step), next_(first), end_(first + n), rs_of_(rs_of) {}
     int port(uint32_t) const { return step_ == Step::SynAck ? kInt : kExt; }
-    const Template& base(uint32_t) const {
-        return step_ == Step::SynAck ? t_.reply[0] : t_.to_vip;
-    }
+    const Template& base(uint32_t) const { return step_ == Step::SynAck ? t_.reply[0] : t_.to_vip; }
     uint16_t len() const { return t_.len; }
     bool fill(uint8_t* d, uint32_t) noexcept {
         if (next_ == end_) {
@@ -646,8 +642,8 @@ public:
         unsigned k[2] = {0, 0};
         uint32_t total = 0;
         for (int p = 0; p < 2; ++p) {
-            const unsigned n = rte_ring_sc_dequeue_burst(
-                rig_.tx(p), reinterpret_cast<void**>(in), kGenBurst, nullptr);
+            const unsigned n = rte_ring_sc_dequeue_burst(rig_.tx(p), reinterpret_cast<void**>(in),
+                                                         kGenBurst, nullptr);
             total += n;
             for (unsigned i = 0; i < n; ++i) {
                 if (i + 4 < n) {
@@ -869,20 +865,20 @@ int baseline_main(void* arg) {
 
 struct Result {
     std::string name;
-    std::string kind;   ///< baseline | nat | newconn
-    std::string mode;   ///< io | 5tswap | rr | mh
-    std::string dist;   ///< uniform | zipf | ""
-    uint64_t conns = 0; ///< live connections during the run (nat), or created (newconn)
-    uint32_t frame = 0; ///< bytes on the wire, FCS included
+    std::string kind;    ///< baseline | nat | newconn
+    std::string mode;    ///< io | 5tswap | rr | mh
+    std::string dist;    ///< uniform | zipf | ""
+    uint64_t conns = 0;  ///< live connections during the run (nat), or created (newconn)
+    uint32_t frame = 0;  ///< bytes on the wire, FCS included
     double seconds = 0;
     uint64_t packets = 0;
     double mpps_wall = 0;
     double mpps_core = 0;
     double cycles_per_pkt = 0;
-    double idle_pct = 0;     ///< share of the worker's run time spent in loops without packets
-    double cpu_pct = 0;      ///< share of the wall time the worker thread was on a CPU
+    double idle_pct = 0;  ///< share of the worker's run time spent in loops without packets
+    double cpu_pct = 0;   ///< share of the wall time the worker thread was on a CPU
     uint64_t drops = 0;
-    uint64_t lost = 0;       ///< mbufs that never came back (dropped or on the slow path)
+    uint64_t lost = 0;  ///< mbufs that never came back (dropped or on the slow path)
     uint64_t slow = 0;
     uint64_t created = 0;
     double conns_per_s = 0;  ///< newconn: per core, from busy cycles
@@ -909,8 +905,8 @@ double worker_cycles(const Sample& a, const Sample& b) {
     if (a.cpu_ns == 0 || b.cpu_ns <= a.cpu_ns) {
         return wall;
     }
-    const double cpu = static_cast<double>(b.cpu_ns - a.cpu_ns) * 1e-9 *
-                       static_cast<double>(rte_get_tsc_hz());
+    const double cpu =
+        static_cast<double>(b.cpu_ns - a.cpu_ns) * 1e-9 * static_cast<double>(rte_get_tsc_hz());
     return std::min(cpu, wall);
 }
 
@@ -1099,8 +1095,8 @@ bool Bench::baselines(Rig& rig, const std::vector<uint16_t>& frames, const std::
             if (rte_eal_remote_launch(baseline_main, &ctx, worker_lcore()) != 0) {
                 return fail("cannot launch the baseline loop");
             }
-            r = timed_run(rig, w, [&ctx] { return sample_baseline(ctx); }, o_.inflight,
-                          o_.duration, r);
+            r = timed_run(
+                rig, w, [&ctx] { return sample_baseline(ctx); }, o_.inflight, o_.duration, r);
             ctx.stop.store(true, std::memory_order_relaxed);
             rte_eal_wait_lcore(worker_lcore());
             rig.reclaim();
@@ -1144,23 +1140,23 @@ bool Bench::established(uint32_t conns, const std::vector<uint16_t>& frames,
     std::vector<uint8_t> rs_of(conns, 0);
     const Sample s0 = sample_worker(*rig);
     uint32_t observed = 0;
-    double setup = handshake_step(*rig, hs, HandshakeWriter::Step::Syn, conns, rs_of,
-                                  o_.inflight, &observed);
-    setup += handshake_step(*rig, hs, HandshakeWriter::Step::SynAck, conns, rs_of, o_.inflight,
-                            nullptr);
-    setup += handshake_step(*rig, ack, HandshakeWriter::Step::Ack, conns, rs_of, o_.inflight,
-                            nullptr);
+    double setup =
+        handshake_step(*rig, hs, HandshakeWriter::Step::Syn, conns, rs_of, o_.inflight, &observed);
+    setup +=
+        handshake_step(*rig, hs, HandshakeWriter::Step::SynAck, conns, rs_of, o_.inflight, nullptr);
+    setup +=
+        handshake_step(*rig, ack, HandshakeWriter::Step::Ack, conns, rs_of, o_.inflight, nullptr);
     const Sample s1 = sample_worker(*rig);
     const uint32_t live = rig->dp().worker(0).table().size();
-    std::printf("  established %s connections in %.1f s (created %" PRIu64 ", live %u, "
+    std::printf("  established %s connections in %.1f s (created %" PRIu64
+                ", live %u, "
                 "drops %" PRIu64 ")\n",
                 count_name(conns).c_str(), setup, s1.created - s0.created, live,
                 s1.drops - s0.drops);
     std::fflush(stdout);
     if (observed != conns || live != conns) {
         return fail("handshake: " + std::to_string(observed) + " SYNs seen, " +
-                    std::to_string(live) + " connections live, expected " +
-                    std::to_string(conns));
+                    std::to_string(live) + " connections live, expected " + std::to_string(conns));
     }
     for (Popularity d : dists) {
         const char* dn = d == Popularity::Zipf ? "zipf" : "uniform";
@@ -1180,8 +1176,8 @@ bool Bench::established(uint32_t conns, const std::vector<uint16_t>& frames,
             }
             const Templates t(*rig, frame, kTcpAck, kTcpAck);
             EstablishedWriter w(t, seq, rs_of);
-            r = timed_run(*rig, w, [&rig] { return sample_worker(*rig); }, o_.inflight,
-                          o_.duration, r);
+            r = timed_run(
+                *rig, w, [&rig] { return sample_worker(*rig); }, o_.inflight, o_.duration, r);
             if (r.created != 0 || r.drops != 0) {
                 r.note += "unexpected: " + std::to_string(r.created) + " created, " +
                           std::to_string(r.drops) + " dropped; ";
@@ -1218,14 +1214,15 @@ bool Bench::new_connections(const std::string& sched) {
     const auto budget = static_cast<uint32_t>(table * kNewConnFill);
     HandshakeWriter w(t, HandshakeWriter::Step::Syn, 0, budget, nullptr);
     r.table_size = table;
-    r = timed_run(*rig, w, [&rig] { return sample_worker(*rig); }, o_.inflight, o_.duration, r);
+    r = timed_run(
+        *rig, w, [&rig] { return sample_worker(*rig); }, o_.inflight, o_.duration, r);
     r.conns = rig->dp().worker(0).table().size();
     if (r.drops != 0) {
         r.note += std::to_string(r.drops) + " dropped; ";
     }
     std::printf("  %-28s %8.2f Mconn/s/core %8.1f cyc/conn (table %s, %" PRIu64 " live)\n",
-                r.name.c_str(), r.conns_per_s / 1e6, r.cycles_per_pkt,
-                count_name(table).c_str(), r.conns);
+                r.name.c_str(), r.conns_per_s / 1e6, r.cycles_per_pkt, count_name(table).c_str(),
+                r.conns);
     std::fflush(stdout);
     results_.push_back(r);
     const uint32_t leaked = rig->close();
@@ -1266,11 +1263,12 @@ void Bench::memory_probe(const std::vector<uint32_t>& sizes) {
         p.memory_bytes = (*t)->memory_bytes();
         p.rss_create = r1 - r0;
         p.rss_filled = r2 - r0;
-        std::printf("  conn table %-4s: memory_bytes/capacity %6.1f B, resident growth %6.1f B "
-                    "at creation, %6.1f B filled (%u live)\n",
-                    count_name(n).c_str(), static_cast<double>(p.memory_bytes) / p.capacity,
-                    static_cast<double>(p.rss_create) / p.capacity,
-                    static_cast<double>(p.rss_filled) / p.capacity, (*t)->size());
+        std::printf(
+            "  conn table %-4s: memory_bytes/capacity %6.1f B, resident growth %6.1f B "
+            "at creation, %6.1f B filled (%u live)\n",
+            count_name(n).c_str(), static_cast<double>(p.memory_bytes) / p.capacity,
+            static_cast<double>(p.rss_create) / p.capacity,
+            static_cast<double>(p.rss_filled) / p.capacity, (*t)->size());
         std::fflush(stdout);
         mem_.push_back(p);
         keep.push_back(std::move(*t));
@@ -1301,25 +1299,24 @@ void Bench::fill_ratios() {
 
 void Bench::print_table() const {
     std::printf("\n%-28s %10s %10s %10s %9s %6s %6s %8s %7s %9s\n", "scenario", "Mpps/core",
-                "Mpps wall", "cyc/pkt", "Mconn/s", "idle%", "cpu%", "drops", "vs io",
-                "vs 5tswap");
+                "Mpps wall", "cyc/pkt", "Mconn/s", "idle%", "cpu%", "drops", "vs io", "vs 5tswap");
     for (const Result& r : results_) {
         char cps[16] = "-";
         if (r.kind == "newconn") {
             std::snprintf(cps, sizeof(cps), "%.3f", r.conns_per_s / 1e6);
         }
-        std::printf("%-28s %10.3f %10.3f %10.1f %9s %6.1f %6.1f %8" PRIu64
-                    " %6.1f%% %8.1f%%%s%s\n",
+        std::printf("%-28s %10.3f %10.3f %10.1f %9s %6.1f %6.1f %8" PRIu64 " %6.1f%% %8.1f%%%s%s\n",
                     r.name.c_str(), r.mpps_core, r.mpps_wall, r.cycles_per_pkt, cps, r.idle_pct,
-                    r.cpu_pct, r.drops, 100 * r.ratio_io, 100 * r.ratio_5tswap, r.note.empty() ? "" : "  ",
-                    r.note.c_str());
+                    r.cpu_pct, r.drops, 100 * r.ratio_io, 100 * r.ratio_5tswap,
+                    r.note.empty() ? "" : "  ", r.note.c_str());
     }
     for (const MemProbe& p : mem_) {
-        std::printf("memory %-4s connections: %.1f B/conn (memory_bytes/capacity), resident "
-                    "growth %.1f B/conn at creation, %.1f B/conn filled\n",
-                    count_name(p.conns).c_str(), static_cast<double>(p.memory_bytes) / p.capacity,
-                    static_cast<double>(p.rss_create) / p.capacity,
-                    static_cast<double>(p.rss_filled) / p.capacity);
+        std::printf(
+            "memory %-4s connections: %.1f B/conn (memory_bytes/capacity), resident "
+            "growth %.1f B/conn at creation, %.1f B/conn filled\n",
+            count_name(p.conns).c_str(), static_cast<double>(p.memory_bytes) / p.capacity,
+            static_cast<double>(p.rss_create) / p.capacity,
+            static_cast<double>(p.rss_filled) / p.capacity);
     }
     for (const std::string& s : skipped_) {
         std::printf("skipped: %s\n", s.c_str());
@@ -1379,14 +1376,15 @@ bool Bench::write_json(const std::string& eal) const {
                  "},\n",
                  sysconf(_SC_NPROCESSORS_ONLN), json_str(cpu_model()).c_str(),
                  json_str(std::string(u.release)).c_str(), rte_get_tsc_hz());
-    std::fprintf(f, "  \"duration_s\": %.3f,\n  \"inflight\": %u,\n  \"smoke\": %s,\n",
-                 o_.duration, o_.inflight, o_.smoke ? "true" : "false");
+    std::fprintf(f, "  \"duration_s\": %.3f,\n  \"inflight\": %u,\n  \"smoke\": %s,\n", o_.duration,
+                 o_.inflight, o_.smoke ? "true" : "false");
     std::fprintf(f, "  \"memory\": [");
     for (size_t i = 0; i < mem_.size(); ++i) {
         const MemProbe& p = mem_[i];
         std::fprintf(f,
                      "%s\n    {\"conns\": %" PRIu64 ", \"capacity\": %" PRIu64
-                     ", \"memory_bytes\": %" PRIu64 ", \"bytes_per_conn\": %.2f, "
+                     ", \"memory_bytes\": %" PRIu64
+                     ", \"bytes_per_conn\": %.2f, "
                      "\"rss_create_per_conn\": %.2f, \"rss_filled_per_conn\": %.2f}",
                      i == 0 ? "" : ",", p.conns, p.capacity, p.memory_bytes,
                      static_cast<double>(p.memory_bytes) / p.capacity,
@@ -1412,8 +1410,8 @@ bool Bench::write_json(const std::string& eal) const {
             i == 0 ? "" : ",", json_str(r.name).c_str(), json_str(r.kind).c_str(),
             json_str(r.mode).c_str(), json_str(r.dist).c_str(), r.conns, r.table_size, r.frame,
             r.seconds, r.packets, r.mpps_core, r.mpps_wall, r.cycles_per_pkt, r.idle_pct, r.cpu_pct,
-            r.drops, r.lost, r.slow, r.created, r.conns_per_s, r.ratio_io, r.ratio_5tswap, r.setup_s,
-            r.ok ? "true" : "false", json_str(r.note).c_str());
+            r.drops, r.lost, r.slow, r.created, r.conns_per_s, r.ratio_io, r.ratio_5tswap,
+            r.setup_s, r.ok ? "true" : "false", json_str(r.note).c_str());
     }
     std::fprintf(f, "\n  ]\n}\n");
     std::fclose(f);
@@ -1461,13 +1459,15 @@ int Bench::run() {
         rc = 1;
     } else {
         if (worker_cpu_ns() == 0) {
-            skipped_.push_back("per-thread CPU time (no thread CPU clock): figures use the wall "
-                               "clock");
+            skipped_.push_back(
+                "per-thread CPU time (no thread CPU clock): figures use the wall "
+                "clock");
         }
-        std::printf("dirigo-bench: EAL %s; %.1f s per scenario, %u mbufs in flight, TSC %.3f "
-                    "GHz\n",
-                    eal.joined().c_str(), o_.duration, o_.inflight,
-                    static_cast<double>(rte_get_tsc_hz()) / 1e9);
+        std::printf(
+            "dirigo-bench: EAL %s; %.1f s per scenario, %u mbufs in flight, TSC %.3f "
+            "GHz\n",
+            eal.joined().c_str(), o_.duration, o_.inflight,
+            static_cast<double>(rte_get_tsc_hz()) / 1e9);
         std::fflush(stdout);
         if (!o_.perf.empty()) {
             g_profiler.arm(o_.perf);
