@@ -289,6 +289,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "conntrack_bench: rte_eal_init failed (%s)\n", eal.joined().c_str());
         return 1;
     }
+    benchmark::AddCustomContext("pages", "4 KiB (--no-huge)");
 
     // Grouped by occupancy so each table is built once; the ones that keep the key set run first.
     for (uint32_t n : sizes) {

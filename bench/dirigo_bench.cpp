@@ -12,12 +12,14 @@
 // worker never waits for memory allocation and never sees a stale header.
 //
 // Figures: packets = the worker's RX counter; cycles per packet = the worker's busy TSC cycles
-// (wall cycles minus its idle loops, each costed by a calibration run without traffic) per
-// packet; Mpps/core = TSC Hz / cycles per packet; drops = worker drop counters (TX ring full
-// included). Only ratios between figures of one run mean anything on a shared machine.
+// per packet, where busy = the worker thread's CPU time (its thread CPU clock: the shared machine
+// takes the core away now and then) minus its loops without packets, each costed by a
+// calibration without traffic (the baseline loops time their busy loops themselves);
+// Mpps/core = TSC Hz / cycles per packet; drops = worker drop counters (TX ring full included).
+// Only ratios between figures of one run mean anything on a shared machine.
 //
 // Usage: dirigo-bench [--duration S] [--json PATH] [--max-conns N] [--inflight N] [--only TEXT]
-//                     [--no-mem-probe] [--smoke]
+//                     [--no-mem-probe] [--perf FILE] [--smoke]
 #include <algorithm>
 #include <atomic>
 #include <cinttypes>

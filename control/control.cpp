@@ -19,6 +19,8 @@
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
 
 #include "config/addr.hpp"
 #include "control/snapshot_builder.hpp"
@@ -73,7 +75,7 @@ Control::Control(dp::Dataplane& dp, const cfg::Config& cfg)
     : dp_(dp),
       cfg_(cfg),
       model_(dp.dest_counters(), dp::kMaxServices, dp::kMaxDests),
-      slow_(dp),
+      slow_(dp, cfg.dataplane.arp_timeout),
       dest_base_(dp::kMaxDests),
       svc_base_(dp::kMaxServices),
       dest_rate_(dp::kMaxDests),
@@ -266,6 +268,18 @@ Reply Control::handle(const Request& req) {
     case Op::ListConns:
         list_conns(rep);
         break;
+    case Op::ListPorts:
+        list_ports(rep);
+        break;
+    case Op::ListWorkers:
+        list_workers(rep);
+        break;
+    case Op::ListNeighbours:
+        list_neighbours(rep);
+        break;
+    case Op::ListRoutes:
+        list_routes(rep);
+        break;
     default:
         rep.code = Errc::Invalid;
         rep.message = "unknown operation";
@@ -327,6 +341,121 @@ void Control::fill_list(const Request& req, Reply& rep) {
     if (req.has_key && rep.services.empty()) {
         rep.code = Errc::NoService;
         rep.message = "Service not defined";
+    }
+}
+
+namespace {
+std::string mac_text(const rte_ether_addr& a) {
+    char buf[RTE_ETHER_ADDR_FMT_SIZE];
+    rte_ether_format_addr(buf, sizeof(buf), &a);
+    return buf;
+}
+}  // namespace
+
+void Control::list_ports(Reply& rep) {
+    const dp::Topology& topo = *dp_.topology();
+    for (const dp::PortInfo& p : topo.ports) {
+        if (p.name.empty()) {
+            continue;
+        }
+        PortView v;
+        v.name = p.name;
+        v.port_id = p.port_id;
+        char dev[RTE_ETH_NAME_MAX_LEN] = {};
+        if (rte_eth_dev_get_name_by_port(p.port_id, dev) == 0) {
+            v.device = dev;
+        }
+        v.mac = mac_text(p.mac);
+        rte_eth_link link{};
+        if (rte_eth_link_get_nowait(p.port_id, &link) == 0) {
+            v.link_up = link.link_status == RTE_ETH_LINK_UP;
+            v.speed_mbps = link.link_speed == RTE_ETH_SPEED_NUM_UNKNOWN ? 0 : link.link_speed;
+        }
+        v.mtu = p.mtu;
+        v.rx_queues = dp_.rx_queues(p.port_id);
+        v.tx_queues = static_cast<uint16_t>(dp_.n_workers());
+        for (const dp::LocalAddr& a : p.addrs) {
+            const uint32_t mask = rte_be_to_cpu_32(a.mask);
+            v.addresses.push_back(
+                {rte_be_to_cpu_32(a.addr), static_cast<uint8_t>(__builtin_popcount(mask))});
+        }
+        for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+            const dp::PortStats& ps = dp_.worker(w).stats().ports[p.port_id];
+            v.rx_packets += ps.rx.load(std::memory_order_relaxed);
+            v.tx_packets += ps.tx.load(std::memory_order_relaxed);
+            v.rx_bytes += ps.rx_bytes.load(std::memory_order_relaxed);
+        }
+        rte_eth_stats st{};
+        if (rte_eth_stats_get(p.port_id, &st) == 0) {
+            v.rx_missed = st.imissed;
+            v.rx_errors = st.ierrors;
+            v.tx_errors = st.oerrors;
+            v.tx_bytes = st.obytes;
+        }
+        rep.ports.push_back(std::move(v));
+    }
+    std::vector<uint64_t> drops(static_cast<size_t>(dp::Drop::Count), 0);
+    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+        const auto& d = dp_.worker(w).stats().drops;
+        for (size_t i = 0; i < d.size(); ++i) {
+            drops[i] += d[i].load(std::memory_order_relaxed);
+        }
+    }
+    const dp::SlowPathStats& sp = slow_.stats();
+    drops[static_cast<size_t>(dp::Drop::NeighUnresolved)] += sp.unresolved_drops;
+    drops[static_cast<size_t>(dp::Drop::NeighQueueFull)] += sp.queue_drops;
+    drops[static_cast<size_t>(dp::Drop::NoMbuf)] += sp.no_mbuf;
+    drops[static_cast<size_t>(dp::Drop::SlowPathFull)] += sp.inject_full;
+    for (size_t i = 1; i < drops.size(); ++i) {
+        rep.drops.push_back({dp::kDropNames[i], drops[i]});
+    }
+}
+
+void Control::list_workers(Reply& rep) {
+    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+        const dp::WorkerStats& st = dp_.worker(w).stats();
+        WorkerView v;
+        v.id = w;
+        v.lcore = dp_.worker_lcore(w);
+        for (const dp::PortStats& ps : st.ports) {
+            v.rx_packets += ps.rx.load(std::memory_order_relaxed);
+            v.tx_packets += ps.tx.load(std::memory_order_relaxed);
+        }
+        for (const auto& d : st.drops) {
+            v.drops += d.load(std::memory_order_relaxed);
+        }
+        v.loops = st.loops.load(std::memory_order_relaxed);
+        v.busy_loops = st.busy_loops.load(std::memory_order_relaxed);
+        v.connections = st.live_conns.load(std::memory_order_relaxed);
+        v.created = st.conns_created.load(std::memory_order_relaxed);
+        v.handed_off = st.handed_off.load(std::memory_order_relaxed);
+        v.taken_over = st.taken_over.load(std::memory_order_relaxed);
+        rep.workers.push_back(v);
+    }
+}
+
+void Control::list_neighbours(Reply& rep) {
+    const dp::Topology& topo = *dp_.topology();
+    dp_.neigh().for_each([&](uint32_t ip, uint16_t port, const rte_ether_addr& mac, bool valid) {
+        NeighbourView v;
+        v.addr = rte_be_to_cpu_32(ip);
+        v.resolved = valid;
+        v.mac = valid ? mac_text(mac) : "";
+        v.port = port < topo.ports.size() ? topo.ports[port].name : "";
+        rep.neighbours.push_back(std::move(v));
+    });
+    std::sort(rep.neighbours.begin(), rep.neighbours.end(),
+              [](const NeighbourView& a, const NeighbourView& b) { return a.addr < b.addr; });
+}
+
+void Control::list_routes(Reply& rep) {
+    const dp::Topology& topo = *dp_.topology();
+    for (const auto& [prefix, nh] : topo.routes) {
+        RouteView v;
+        v.prefix = prefix;
+        v.gateway = rte_be_to_cpu_32(nh.gateway);
+        v.port = topo.ports[nh.port].name;
+        rep.routes.push_back(std::move(v));
     }
 }
 
@@ -472,6 +601,7 @@ void Control::poll(int timeout_ms) {
         std::erase_if(clients_, [](const Client& c) { return c.fd < 0; });
     }
     slow_.poll();
+    dp_.reclaim();
     run_estimator();
     // Dead persistence templates go in slices: 1024 entries a round, about a millisecond apart.
     dp_.persist().sweep(rte_rdtsc(), 1024, [this](uint32_t dest_slot) {
@@ -496,6 +626,7 @@ void Control::accept_clients() {
 
 void Control::read_client(Client& c) {
     uint8_t buf[65536];
+    bool eof = false;
     for (;;) {
         const ssize_t n = ::read(c.fd, buf, sizeof(buf));
         if (n > 0) {
@@ -505,13 +636,18 @@ void Control::read_client(Client& c) {
             }
             continue;
         }
-        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-            ::close(c.fd);
-            c.fd = -1;
-            return;
+        if (n == 0) {
+            // The client finished sending: answer what it sent, then close.
+            eof = true;
+            break;
         }
         if (errno == EINTR) {
             continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            ::close(c.fd);
+            c.fd = -1;
+            return;
         }
         break;
     }
@@ -542,8 +678,14 @@ void Control::read_client(Client& c) {
         auto bytes = encode_reply(rep);
         c.out.insert(c.out.end(), bytes.begin(), bytes.end());
     }
+    if (eof) {
+        c.close_after_write = true;
+    }
     if (!c.out.empty()) {
         write_client(c);
+    } else if (c.close_after_write) {
+        ::close(c.fd);
+        c.fd = -1;
     }
 }
 

@@ -73,6 +73,10 @@ private:
     /// Runs `kind` on every worker; false if one timed out (the command is kept until done).
     bool run_on_workers(std::vector<std::unique_ptr<dp::Command>>& cmds);
     void list_conns(Reply& rep);
+    void list_ports(Reply& rep);
+    void list_workers(Reply& rep);
+    void list_neighbours(Reply& rep);
+    void list_routes(Reply& rep);
 
     dp::Dataplane& dp_;
     cfg::Config cfg_;

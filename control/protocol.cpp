@@ -28,6 +28,12 @@ constexpr size_t kServiceInfoMinSize = kServiceMinSize + 2 * kCountersSize + 4;
 constexpr size_t kDestInfoSize = kDestSize + 3 * 4 + 2 * kCountersSize;
 constexpr size_t kConnInfoMinSize = 1 + 4 + 4 + 3 * (4 + 2);
 constexpr size_t kRequestMinSize = 2;
+constexpr size_t kPrefixSize = 4 + 1;
+constexpr size_t kPortViewMinSize = 3 * 4 + 2 + 1 + 4 + 3 * 2 + 4 + 7 * 8;  // empty strings, list
+constexpr size_t kDropViewMinSize = 4 + 8;
+constexpr size_t kWorkerViewSize = 2 * 4 + 9 * 8;
+constexpr size_t kNeighbourViewMinSize = 4 + 4 + 4 + 1;
+constexpr size_t kRouteViewMinSize = kPrefixSize + 4 + 4;
 
 /// Appends little-endian fields to a byte vector. Never fails: limits are the decoder's business
 /// (and call()'s, which refuses to send an oversized frame).
@@ -65,6 +71,7 @@ public:
     bool ok() const { return err_.empty(); }
     const std::string& error() const { return err_; }
     size_t remaining() const { return in_.size() - pos_; }
+    size_t position() const { return pos_; }
 
     uint8_t u8(const char* what) { return static_cast<uint8_t>(get(1, what)); }
     uint16_t u16(const char* what) { return static_cast<uint16_t>(get(2, what)); }
@@ -205,6 +212,11 @@ void put_rates(Writer& w, const Rates& r) {
     w.u64(r.outbps);
 }
 
+void put_prefix(Writer& w, const cfg::Prefix& p) {
+    w.u32(p.addr);
+    w.u8(p.len);
+}
+
 void put_request(Writer& w, const Request& r) {
     w.u16(static_cast<uint16_t>(r.op));
     switch (r.op) {
@@ -212,6 +224,10 @@ void put_request(Writer& w, const Request& r) {
         case Op::Clear:
         case Op::GetTimeouts:
         case Op::ListConns:
+        case Op::ListPorts:
+        case Op::ListWorkers:
+        case Op::ListNeighbours:
+        case Op::ListRoutes:
             return;
         case Op::AddService:
         case Op::EditService:
@@ -279,6 +295,63 @@ void put_reply(Writer& w, const Reply& r) {
         w.u16(c.vport);
         w.u32(c.daddr);
         w.u16(c.dport);
+    }
+    // The views of ListPorts/ListWorkers/ListNeighbours/ListRoutes. Every reply carries the five
+    // lists (empty unless the op fills them), so a reply decodes without knowing its request.
+    w.count(r.ports.size());
+    for (const PortView& p : r.ports) {
+        w.str(p.name);
+        w.str(p.device);
+        w.u16(p.port_id);
+        w.str(p.mac);
+        w.u8(p.link_up ? 1 : 0);
+        w.u32(p.speed_mbps);
+        w.u16(p.mtu);
+        w.u16(p.rx_queues);
+        w.u16(p.tx_queues);
+        w.count(p.addresses.size());
+        for (const cfg::Prefix& a : p.addresses) {
+            put_prefix(w, a);
+        }
+        w.u64(p.rx_packets);
+        w.u64(p.tx_packets);
+        w.u64(p.rx_bytes);
+        w.u64(p.tx_bytes);
+        w.u64(p.rx_missed);
+        w.u64(p.rx_errors);
+        w.u64(p.tx_errors);
+    }
+    w.count(r.drops.size());
+    for (const DropView& d : r.drops) {
+        w.str(d.reason);
+        w.u64(d.count);
+    }
+    w.count(r.workers.size());
+    for (const WorkerView& wv : r.workers) {
+        w.u32(wv.id);
+        w.u32(wv.lcore);
+        w.u64(wv.rx_packets);
+        w.u64(wv.tx_packets);
+        w.u64(wv.drops);
+        w.u64(wv.loops);
+        w.u64(wv.busy_loops);
+        w.u64(wv.connections);
+        w.u64(wv.created);
+        w.u64(wv.handed_off);
+        w.u64(wv.taken_over);
+    }
+    w.count(r.neighbours.size());
+    for (const NeighbourView& n : r.neighbours) {
+        w.u32(n.addr);
+        w.str(n.mac);
+        w.str(n.port);
+        w.u8(n.resolved ? 1 : 0);
+    }
+    w.count(r.routes.size());
+    for (const RouteView& rv : r.routes) {
+        put_prefix(w, rv.prefix);
+        w.u32(rv.gateway);
+        w.str(rv.port);
     }
 }
 
@@ -353,12 +426,97 @@ void get_rates(Reader& r, Rates& s) {
     s.outbps = r.u64("rates.outbps");
 }
 
+void get_prefix(Reader& r, cfg::Prefix& p, const char* addr_what, const char* len_what) {
+    p.addr = r.u32(addr_what);
+    const size_t at = r.position();
+    p.len = r.u8(len_what);
+    if (r.ok() && p.len > 32) {
+        r.fail_at(at, "invalid prefix length " + std::to_string(p.len) + " for " + len_what);
+    }
+}
+
+void get_port_view(Reader& r, PortView& p) {
+    p.name = r.str("port.name");
+    p.device = r.str("port.device");
+    p.port_id = r.u16("port.port_id");
+    p.mac = r.str("port.mac");
+    p.link_up = r.boolean("port.link_up");
+    p.speed_mbps = r.u32("port.speed_mbps");
+    p.mtu = r.u16("port.mtu");
+    p.rx_queues = r.u16("port.rx_queues");
+    p.tx_queues = r.u16("port.tx_queues");
+    const uint32_t naddr = r.count("port.addresses", kPrefixSize);
+    p.addresses.reserve(naddr);
+    for (uint32_t i = 0; i < naddr && r.ok(); ++i) {
+        get_prefix(r, p.addresses.emplace_back(), "port.address", "port.address.len");
+    }
+    p.rx_packets = r.u64("port.rx_packets");
+    p.tx_packets = r.u64("port.tx_packets");
+    p.rx_bytes = r.u64("port.rx_bytes");
+    p.tx_bytes = r.u64("port.tx_bytes");
+    p.rx_missed = r.u64("port.rx_missed");
+    p.rx_errors = r.u64("port.rx_errors");
+    p.tx_errors = r.u64("port.tx_errors");
+}
+
+void get_worker_view(Reader& r, WorkerView& w) {
+    w.id = r.u32("worker.id");
+    w.lcore = r.u32("worker.lcore");
+    w.rx_packets = r.u64("worker.rx_packets");
+    w.tx_packets = r.u64("worker.tx_packets");
+    w.drops = r.u64("worker.drops");
+    w.loops = r.u64("worker.loops");
+    w.busy_loops = r.u64("worker.busy_loops");
+    w.connections = r.u64("worker.connections");
+    w.created = r.u64("worker.created");
+    w.handed_off = r.u64("worker.handed_off");
+    w.taken_over = r.u64("worker.taken_over");
+}
+
+/// The five view lists at the end of every reply.
+void get_views(Reader& r, Reply& rep) {
+    const uint32_t nport = r.count("ports", kPortViewMinSize);
+    rep.ports.reserve(nport);
+    for (uint32_t i = 0; i < nport && r.ok(); ++i) {
+        get_port_view(r, rep.ports.emplace_back());
+    }
+    const uint32_t ndrop = r.count("drops", kDropViewMinSize);
+    rep.drops.reserve(ndrop);
+    for (uint32_t i = 0; i < ndrop && r.ok(); ++i) {
+        DropView& d = rep.drops.emplace_back();
+        d.reason = r.str("drop.reason");
+        d.count = r.u64("drop.count");
+    }
+    const uint32_t nworker = r.count("workers", kWorkerViewSize);
+    rep.workers.reserve(nworker);
+    for (uint32_t i = 0; i < nworker && r.ok(); ++i) {
+        get_worker_view(r, rep.workers.emplace_back());
+    }
+    const uint32_t nneigh = r.count("neighbours", kNeighbourViewMinSize);
+    rep.neighbours.reserve(nneigh);
+    for (uint32_t i = 0; i < nneigh && r.ok(); ++i) {
+        NeighbourView& n = rep.neighbours.emplace_back();
+        n.addr = r.u32("neighbour.addr");
+        n.mac = r.str("neighbour.mac");
+        n.port = r.str("neighbour.port");
+        n.resolved = r.boolean("neighbour.resolved");
+    }
+    const uint32_t nroute = r.count("routes", kRouteViewMinSize);
+    rep.routes.reserve(nroute);
+    for (uint32_t i = 0; i < nroute && r.ok(); ++i) {
+        RouteView& rv = rep.routes.emplace_back();
+        get_prefix(r, rv.prefix, "route.prefix", "route.prefix.len");
+        rv.gateway = r.u32("route.gateway");
+        rv.port = r.str("route.port");
+    }
+}
+
 void get_request(Reader& r, Request& req, bool nested) {
     const uint16_t op = r.u16("op");
     if (!r.ok()) {
         return;
     }
-    if (op > static_cast<uint16_t>(Op::Batch)) {
+    if (op > static_cast<uint16_t>(Op::ListRoutes)) {
         r.fail("unknown op " + std::to_string(op));
         return;
     }
@@ -368,6 +526,10 @@ void get_request(Reader& r, Request& req, bool nested) {
         case Op::Clear:
         case Op::GetTimeouts:
         case Op::ListConns:
+        case Op::ListPorts:
+        case Op::ListWorkers:
+        case Op::ListNeighbours:
+        case Op::ListRoutes:
             return;
         case Op::AddService:
         case Op::EditService:
@@ -439,6 +601,14 @@ std::string_view op_name(Op op) {
             return "list-connections";
         case Op::Batch:
             return "batch";
+        case Op::ListPorts:
+            return "list-ports";
+        case Op::ListWorkers:
+            return "list-workers";
+        case Op::ListNeighbours:
+            return "list-neighbours";
+        case Op::ListRoutes:
+            return "list-routes";
     }
     return "unknown";
 }
@@ -583,6 +753,7 @@ Result<Reply> decode_reply(std::span<const uint8_t> payload) {
         c.daddr = r.u32("conn.daddr");
         c.dport = r.u16("conn.dport");
     }
+    get_views(r, rep);
     r.expect_end();
     if (!r.ok()) {
         return {Errc::Protocol, "malformed reply: " + r.error()};

@@ -51,6 +51,10 @@ enum class Op : uint16_t {
     List = 11,         ///< service key or all; reply carries services with stats and rates
     ListConns = 12,    ///< reply carries the connection list
     Batch = 13,        ///< a list of mutating requests applied as one change, all or nothing
+    ListPorts = 14,    ///< reply carries ports (with per-port drop-free counters) and drops
+    ListWorkers = 15,  ///< reply carries workers
+    ListNeighbours = 16,  ///< reply carries neighbours (the ARP table)
+    ListRoutes = 17,   ///< reply carries routes
 };
 
 /// One request. Which fields matter depends on `op` (see Op).
@@ -117,6 +121,63 @@ struct Info {
     uint32_t workers = 0;
 };
 
+/// One dataplane port (ListPorts).
+struct PortView {
+    std::string name;      ///< operator's name ("ext")
+    std::string device;    ///< DPDK device ("net_af_packet0")
+    uint16_t port_id = 0;
+    std::string mac;       ///< "02:00:00:00:00:01"
+    bool link_up = false;
+    uint32_t speed_mbps = 0;
+    uint16_t mtu = 0;
+    uint16_t rx_queues = 0;
+    uint16_t tx_queues = 0;
+    std::vector<cfg::Prefix> addresses;
+    uint64_t rx_packets = 0;  ///< received by workers
+    uint64_t tx_packets = 0;  ///< transmitted by workers
+    uint64_t rx_bytes = 0;
+    uint64_t tx_bytes = 0;
+    uint64_t rx_missed = 0;   ///< dropped by the device (no descriptor), from its own counters
+    uint64_t rx_errors = 0;
+    uint64_t tx_errors = 0;
+};
+
+/// One drop reason with its count over all workers and the slow path (ListPorts).
+struct DropView {
+    std::string reason;  ///< e.g. "no_route"
+    uint64_t count = 0;
+};
+
+/// One worker (ListWorkers).
+struct WorkerView {
+    uint32_t id = 0;
+    uint32_t lcore = 0;
+    uint64_t rx_packets = 0;
+    uint64_t tx_packets = 0;
+    uint64_t drops = 0;
+    uint64_t loops = 0;
+    uint64_t busy_loops = 0;   ///< loops that received at least one packet (busy ratio)
+    uint64_t connections = 0;  ///< live connections it owns
+    uint64_t created = 0;      ///< connections it created
+    uint64_t handed_off = 0;   ///< packets it passed to their owner
+    uint64_t taken_over = 0;   ///< packets other workers passed to it
+};
+
+/// One ARP entry (ListNeighbours).
+struct NeighbourView {
+    uint32_t addr = 0;   ///< host order
+    std::string mac;     ///< "" while unresolved
+    std::string port;    ///< port name
+    bool resolved = false;
+};
+
+/// One route (ListRoutes).
+struct RouteView {
+    cfg::Prefix prefix;  ///< host order
+    uint32_t gateway = 0;  ///< host order; 0 = connected
+    std::string port;
+};
+
 /// One reply. `code`/`message` always; the rest depends on the request's op.
 struct Reply {
     Errc code = Errc::Ok;
@@ -125,6 +186,11 @@ struct Reply {
     cfg::TimeoutCfg timeouts;        ///< GetTimeouts
     std::vector<ServiceInfo> services;  ///< List
     std::vector<ConnInfo> conns;     ///< ListConns
+    std::vector<PortView> ports;     ///< ListPorts
+    std::vector<DropView> drops;     ///< ListPorts
+    std::vector<WorkerView> workers; ///< ListWorkers
+    std::vector<NeighbourView> neighbours;  ///< ListNeighbours
+    std::vector<RouteView> routes;   ///< ListRoutes
 };
 
 /// Frame header, decoded.

@@ -326,6 +326,11 @@ Dataplane::~Dataplane() {
         stop();
     }
     shutdown();
+    if (!retired_.empty()) {
+        // Workers are stopped (offline): every grace period has ended.
+        rte_rcu_qsbr_synchronize(qsv_, RTE_QSBR_THRID_INVALID);
+        reclaim();
+    }
     delete published_.exchange(nullptr);
     workers_.clear();
     for (rte_ring* r : inject_rings_) {
@@ -358,10 +363,19 @@ void Dataplane::publish(std::unique_ptr<Snapshot> next) {
     // Pairs with the workers' acquire load: the snapshot is complete before it is visible.
     const Snapshot* old = published_.exchange(next.release(), std::memory_order_acq_rel);
     if (old != nullptr) {
-        // Workers may still read `old` until each has reported a quiescent state.
-        rte_rcu_qsbr_synchronize(qsv_, RTE_QSBR_THRID_INVALID);
-        delete old;
+        // Workers may still read `old` until each has reported a quiescent state after this
+        // token; it is freed by reclaim() once they have, without control ever waiting.
+        retired_.push_back({rte_rcu_qsbr_start(qsv_), old});
     }
+    reclaim();
+}
+
+size_t Dataplane::reclaim() {
+    while (!retired_.empty() && rte_rcu_qsbr_check(qsv_, retired_.front().first, false) == 1) {
+        delete retired_.front().second;
+        retired_.pop_front();
+    }
+    return retired_.size();
 }
 
 Status Dataplane::launch() {

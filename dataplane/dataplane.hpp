@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -37,10 +38,13 @@ public:
     Dataplane(const Dataplane&) = delete;
     Dataplane& operator=(const Dataplane&) = delete;
 
-    /// Publishes `next` (its generation is set here) and frees the previous snapshot once every
-    /// worker has passed a quiescent point. Thread: control. Cost: one pointer exchange plus an RCU
-    /// grace period (microseconds while workers poll).
+    /// Publishes `next` (its generation is set here). The previous snapshot is retired with an
+    /// RCU token and freed by reclaim() once every worker has passed a quiescent point after it:
+    /// control never blocks on workers. Thread: control. Cost: one pointer exchange.
     void publish(std::unique_ptr<Snapshot> next);
+    /// Frees retired snapshots whose grace period has ended; returns how many still wait.
+    /// Thread: control (called every control loop). Cost: one rte_rcu_qsbr_check per snapshot.
+    size_t reclaim();
     /// The snapshot last published. Thread: control (the only thread that frees snapshots).
     const Snapshot& current() const { return *published_.load(std::memory_order_relaxed); }
 
@@ -71,6 +75,11 @@ public:
     /// timeout, after which `cmd` must stay alive until `done`. Thread: control.
     bool run_command(uint32_t w, Command& cmd, uint32_t timeout_ms);
     bool launched() const { return launched_; }
+    /// EAL lcore of worker `w` (its index before launch()).
+    unsigned worker_lcore(uint32_t w) const {
+        return w < worker_lcores_.size() ? worker_lcores_[w] : w;
+    }
+    uint16_t rx_queues(uint16_t port_id) const { return rx_queues_[port_id]; }
     /// mbufs currently taken from the pool.
     uint32_t mbufs_in_use() const;
 
@@ -94,6 +103,7 @@ private:
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<unsigned> worker_lcores_;
     std::atomic<const Snapshot*> published_{nullptr};
+    std::deque<std::pair<uint64_t, const Snapshot*>> retired_;  ///< (RCU token, snapshot)
     std::atomic<bool> stop_{false};
     uint64_t generation_ = 0;
     uint64_t tsc_hz_ = 0;

@@ -49,6 +49,22 @@ bool NeighTable::update(uint32_t ip, uint16_t port, const rte_ether_addr* mac) {
     return false;
 }
 
+void NeighTable::invalidate(uint32_t ip) {
+    uint32_t i = slot_of(ip);
+    for (uint32_t n = 0; n <= mask_; ++n, i = (i + 1) & mask_) {
+        const uint32_t e = entries_[i].ip.load(std::memory_order_relaxed);
+        if (e == ip) {
+            // Workers then send this next hop's packets to the slow path, which ARPs again.
+            entries_[i].mac.store(entries_[i].mac.load(std::memory_order_relaxed) & ~kValid,
+                                  std::memory_order_relaxed);
+            return;
+        }
+        if (e == 0) {
+            return;
+        }
+    }
+}
+
 bool NeighTable::contains(uint32_t ip) const {
     uint32_t i = slot_of(ip);
     for (uint32_t n = 0; n <= mask_; ++n, i = (i + 1) & mask_) {

@@ -50,6 +50,9 @@ public:
     /// when the table is full. Thread: control only (single writer).
     bool update(uint32_t ip, uint16_t port, const rte_ether_addr* mac);
 
+    /// Marks `ip` unresolved (its MAC stops being used until it answers again). Thread: control.
+    void invalidate(uint32_t ip);
+
     /// True if `ip` has an entry (complete or not). Thread: control.
     bool contains(uint32_t ip) const;
 

@@ -91,6 +91,7 @@ void SlowPath::handle_arp(rte_mbuf* m) {
     if (sip != 0 && topo.connected_port(sip) == port && (for_us || dp_.neigh().contains(sip))) {
         if (dp_.neigh().update(sip, port, &arp->arp_data.arp_sha)) {
             ++stats_.neigh_learned;
+            heard_[sip] = Heard{port, rte_rdtsc(), 0, 0};
             learned(sip);
         }
     }
@@ -156,11 +157,38 @@ void SlowPath::learned(uint32_t ip) {
     pending_.erase(it);
 }
 
+void SlowPath::age_neighbours(uint64_t now) {
+    const uint64_t hz = dp_.tsc_hz();
+    for (auto it = heard_.begin(); it != heard_.end();) {
+        Heard& h = it->second;
+        if (now - h.at < arp_timeout_ * hz || now < h.next_probe) {
+            ++it;
+            continue;
+        }
+        if (h.probes >= kArpTries) {
+            dp_.neigh().invalidate(it->first);
+            ++stats_.neigh_expired;
+            it = heard_.erase(it);
+            continue;
+        }
+        send_arp_request(h.port, it->first);
+        ++stats_.probes_sent;
+        ++h.probes;
+        h.next_probe = now + hz;
+        ++it;
+    }
+}
+
 void SlowPath::run_timers() {
+    const uint64_t now = rte_rdtsc();
+    if (now >= next_aging_) {
+        // Once a second is plenty: the timeout is in seconds.
+        next_aging_ = now + dp_.tsc_hz();
+        age_neighbours(now);
+    }
     if (pending_.empty()) {
         return;
     }
-    const uint64_t now = rte_rdtsc();
     for (auto it = pending_.begin(); it != pending_.end();) {
         Pending& p = it->second;
         if (now < p.next_try) {

@@ -34,6 +34,8 @@ struct SlowPathStats {
     uint64_t icmp_sent = 0;
     uint64_t no_mbuf = 0;
     uint64_t inject_full = 0;
+    uint64_t probes_sent = 0;      ///< ARP requests refreshing aged neighbours
+    uint64_t neigh_expired = 0;    ///< neighbours marked unresolved after unanswered probes
 };
 
 class SlowPath {
@@ -41,7 +43,9 @@ public:
     static constexpr size_t kMaxPending = 8;
     static constexpr uint32_t kArpTries = 3;
 
-    explicit SlowPath(Dataplane& dp) : dp_(dp) {}
+    /// `arp_timeout` (seconds): a neighbour not heard from for that long is probed (kArpTries
+    /// requests, a second apart) and marked unresolved if it stays silent.
+    SlowPath(Dataplane& dp, uint32_t arp_timeout) : dp_(dp), arp_timeout_(arp_timeout) {}
     ~SlowPath();
     SlowPath(const SlowPath&) = delete;
     SlowPath& operator=(const SlowPath&) = delete;
@@ -73,10 +77,20 @@ private:
     void send_ip(rte_mbuf* m);
     void inject(rte_mbuf* m);
     void run_timers();
+    void age_neighbours(uint64_t now);
 
     Dataplane& dp_;
     SlowPathStats stats_;
     std::unordered_map<uint32_t, Pending> pending_;  ///< next hop (network order) -> queue
+    struct Heard {
+        uint16_t port = 0;
+        uint64_t at = 0;       ///< TSC of the last ARP from it
+        uint32_t probes = 0;
+        uint64_t next_probe = 0;
+    };
+    std::unordered_map<uint32_t, Heard> heard_;  ///< resolved neighbours, for aging
+    uint32_t arp_timeout_;
+    uint64_t next_aging_ = 0;
 };
 
 }  // namespace dirigo::dp

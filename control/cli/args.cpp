@@ -32,6 +32,10 @@ enum class Tag : uint8_t {
     CmdVersion,
     CmdRestore,
     CmdSave,
+    CmdListPorts,
+    CmdListWorkers,
+    CmdListNeighbours,
+    CmdListRoutes,
     // options
     Tcp,
     Udp,
@@ -83,7 +87,8 @@ constexpr ArgKind kNo = ArgKind::None;
 constexpr ArgKind kReq = ArgKind::Required;
 constexpr ArgKind kOpt = ArgKind::Optional;
 
-// ipvsadm 1.31's popt table, plus --socket.
+// ipvsadm 1.31's popt table, plus --socket and dirigo's views (long options only: a letter of our
+// own could collide with one a later ipvsadm takes).
 constexpr std::array kSpecs = {
     Spec{'A', "add-service", kNo, Tag::CmdAddService},
     Spec{'E', "edit-service", kNo, Tag::CmdEditService},
@@ -144,6 +149,11 @@ constexpr std::array kSpecs = {
     Spec{'\0', "tun-csum", kNo, Tag::TunOption},
     Spec{'\0', "tun-remcsum", kNo, Tag::TunOption},
     Spec{'\0', "socket", kReq, Tag::Socket},
+    Spec{'\0', "list-ports", kNo, Tag::CmdListPorts},
+    Spec{'\0', "list-workers", kNo, Tag::CmdListWorkers},
+    Spec{'\0', "list-neighbours", kNo, Tag::CmdListNeighbours},
+    Spec{'\0', "list-neighbors", kNo, Tag::CmdListNeighbours},
+    Spec{'\0', "list-routes", kNo, Tag::CmdListRoutes},
 };
 
 const Spec* find_long(std::string_view name) {
@@ -234,12 +244,18 @@ enum CmdIdx : unsigned {
     kCmdRestore,
     kCmdSave,
     kCmdZero,
+    kCmdListPorts,
+    kCmdListWorkers,
+    kCmdListNeighbours,
+    kCmdListRoutes,
     kNumCmds,
 };
 
 constexpr std::array<std::string_view, kNumCmds> kCmdNames = {
-    "add-service", "edit-service", "delete-service", "flush", "list", "add-server", "delete-server",
-    "edit-server", "set",          "restore",        "save",  "zero",
+    "add-service", "edit-service",  "delete-service", "flush",        "list",
+    "add-server",  "delete-server", "edit-server",    "set",          "restore",
+    "save",        "zero",          "list-ports",     "list-workers", "list-neighbours",
+    "list-routes",
 };
 
 // ipvsadm's commands_v_options: '+' compulsory, 'x' illegal, '1' at most one of the '1's,
@@ -261,6 +277,11 @@ constexpr std::array<std::string_view, kNumCmds> kCmdVsOpts = {
     "xxxxxxxxxxxxxxxxxxxxxxx",  // restore
     " xxxxxxxxxxxxxxxxxxxxxx",  // save
     "xx xxxxxxxxxxxxxxxxxxxx",  // zero
+    // dirigo's views: -n and --nosort everywhere, --exact where there are counters to scale.
+    " xxxxxxxxxxxxxxxx  xxxx",  // list-ports
+    " xxxxxxxxxxxxxxxx  xxxx",  // list-workers
+    " xxxxxxxxxxxxxxxx xxxxx",  // list-neighbours
+    " xxxxxxxxxxxxxxxx xxxxx",  // list-routes
 };
 
 constexpr bool table_is_complete() {
@@ -299,6 +320,14 @@ CmdIdx cmd_index(Command c) {
             return kCmdSave;
         case Command::Zero:
             return kCmdZero;
+        case Command::ListPorts:
+            return kCmdListPorts;
+        case Command::ListWorkers:
+            return kCmdListWorkers;
+        case Command::ListNeighbours:
+            return kCmdListNeighbours;
+        case Command::ListRoutes:
+            return kCmdListRoutes;
         case Command::Help:
         case Command::Version:
             break;
@@ -646,6 +675,14 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
             return set_command(st, Command::Restore);
         case Tag::CmdSave:
             return set_command(st, Command::Save);
+        case Tag::CmdListPorts:
+            return set_command(st, Command::ListPorts);
+        case Tag::CmdListWorkers:
+            return set_command(st, Command::ListWorkers);
+        case Tag::CmdListNeighbours:
+            return set_command(st, Command::ListNeighbours);
+        case Tag::CmdListRoutes:
+            return set_command(st, Command::ListRoutes);
         case Tag::Tcp:
         case Tag::Udp: {
             if (auto e = set_option(st, kOptService)) {
@@ -986,6 +1023,18 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
             }
             break;
         }
+        case Command::ListPorts:
+            req.op = Op::ListPorts;
+            break;
+        case Command::ListWorkers:
+            req.op = Op::ListWorkers;
+            break;
+        case Command::ListNeighbours:
+            req.op = Op::ListNeighbours;
+            break;
+        case Command::ListRoutes:
+            req.op = Op::ListRoutes;
+            break;
         case Command::Restore:
         case Command::Help:
         case Command::Version:
@@ -1085,6 +1134,10 @@ Outcome<Request> parse_restore(std::string_view text, const Resolver* resolver) 
             case Command::Save:
             case Command::Help:
             case Command::Version:
+            case Command::ListPorts:
+            case Command::ListWorkers:
+            case Command::ListNeighbours:
+            case Command::ListRoutes:
                 return ArgError{2,
                                 where +
                                     "only commands that change rules (-A -E -D -C -a -e -d --set) "

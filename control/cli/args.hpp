@@ -52,6 +52,11 @@ enum class Command : uint8_t {
     Zero,         ///< -Z, --zero
     Help,         ///< -h, --help
     Version,      ///< -v, --version
+    // dirigo's own views, beyond ipvsadm: long options only, so ipvsadm's letters stay its own.
+    ListPorts,       ///< --list-ports: ports, their counters, drops by reason
+    ListWorkers,     ///< --list-workers: per-worker packets, busy ratio, connections
+    ListNeighbours,  ///< --list-neighbours (or --list-neighbors): the ARP table
+    ListRoutes,      ///< --list-routes: the route table
 };
 
 /// What a List command shows.
@@ -69,7 +74,7 @@ struct Invocation {
     ListWhat list = ListWhat::All;
     FormatOpts fmt;
     /// What to send. For changes it is complete; for List/Save it is the List (or ListConns,
-    /// GetTimeouts) request; unused for Help, Version and Restore.
+    /// GetTimeouts) request; for the views their List* op; unused for Help, Version and Restore.
     Request request;
     std::string socket;         ///< socket path: --socket, else the ParseEnv default
     bool socket_given = false;  ///< --socket was on the command line

@@ -322,6 +322,179 @@ std::string format_conns(const std::vector<ConnInfo>& conns, const FormatOpts& o
     return out;
 }
 
+std::string link_speed_text(uint32_t mbps) {
+    // 0 is "no link / not reported"; UINT32_MAX is DPDK's RTE_ETH_SPEED_NUM_UNKNOWN.
+    if (mbps == 0 || mbps == UINT32_MAX) {
+        return "-";
+    }
+    std::string out;
+    if (mbps % 1000 == 0) {
+        appendf(out, "%uG", mbps / 1000);
+    } else if (mbps > 1000 && mbps % 100 == 0) {
+        appendf(out, "%u.%uG", mbps / 1000, (mbps % 1000) / 100);
+    } else {
+        appendf(out, "%uM", mbps);
+    }
+    return out;
+}
+
+std::string busy_percent_text(uint64_t busy_loops, uint64_t loops) {
+    if (loops == 0) {
+        return "-";
+    }
+    uint64_t busy = std::min(busy_loops, loops);
+    // Tenths of a percent, rounded: busy * 1000 + loops / 2 must not overflow. Halving both keeps
+    // the ratio to within one part in 2^53, far below the one decimal printed.
+    while (loops > UINT64_MAX / 1001) {
+        loops >>= 1;
+        busy >>= 1;
+    }
+    const uint64_t tenths = (busy * 1000 + loops / 2) / loops;
+    std::string out;
+    appendf(out, "%llu.%llu", ull(tenths / 10), ull(tenths % 10));
+    return out;
+}
+
+std::string format_ports(const std::vector<PortView>& ports, const std::vector<DropView>& drops,
+                         const FormatOpts& opts) {
+    std::string out;
+    // Counter columns are print_largenum's 9 characters, titles right-aligned over them, as in
+    // ipvsadm's --stats.
+    appendf(out, "%-8s %-16s %-4s %6s %5s %3s %3s%9s%9s%9s%9s%9s\n", "Port", "Device", "Link",
+            "Speed", "MTU", "RxQ", "TxQ", "RxPkts", "TxPkts", "RxMissed", "RxErr", "TxErr");
+    appendf(out, "  -> %-5s %-17s%9s%9s %s\n", "Id", "MAC", "RxBytes", "TxBytes", "Addresses");
+    std::vector<const PortView*> sorted;
+    sorted.reserve(ports.size());
+    for (const PortView& p : ports) {
+        sorted.push_back(&p);
+    }
+    if (!opts.nosort) {
+        std::stable_sort(sorted.begin(), sorted.end(), [](const PortView* a, const PortView* b) {
+            return a->port_id < b->port_id;
+        });
+    }
+    for (const PortView* p : sorted) {
+        appendf(out, "%-8s %-16s %-4s %6s %5u %3u %3u", p->name.c_str(), p->device.c_str(),
+                p->link_up ? "up" : "down", link_speed_text(p->speed_mbps).c_str(), p->mtu,
+                p->rx_queues, p->tx_queues);
+        out += format_largenum(p->rx_packets, opts.exact);
+        out += format_largenum(p->tx_packets, opts.exact);
+        out += format_largenum(p->rx_missed, opts.exact);
+        out += format_largenum(p->rx_errors, opts.exact);
+        out += format_largenum(p->tx_errors, opts.exact);
+        out += "\n";
+        appendf(out, "  -> %-5u %-17s", p->port_id, p->mac.empty() ? "-" : p->mac.c_str());
+        out += format_largenum(p->rx_bytes, opts.exact);
+        out += format_largenum(p->tx_bytes, opts.exact);
+        if (p->addresses.empty()) {
+            out += " -";
+        }
+        for (const cfg::Prefix& a : p->addresses) {
+            out += " " + cfg::format_prefix(a);
+        }
+        out += "\n";
+    }
+    out += "Drops by reason\n";
+    for (const DropView& d : drops) {
+        // Zero counts are noise in a health check; --exact shows the whole table, which is also
+        // how to learn every reason's name.
+        if (d.count == 0 && !opts.exact) {
+            continue;
+        }
+        appendf(out, "  %-28s", d.reason.c_str());
+        out += format_largenum(d.count, opts.exact);
+        out += "\n";
+    }
+    return out;
+}
+
+std::string format_workers(const std::vector<WorkerView>& workers, const FormatOpts& opts) {
+    std::string out;
+    // Ten-character counter columns: "HandedOff" and "TakenOver" need nine plus a separator.
+    appendf(out, "%6s %5s %9s %9s %9s %6s %9s %9s %9s %9s\n", "Worker", "Lcore", "RxPkts", "TxPkts",
+            "Drops", "Busy%", "Conns", "Created", "HandedOff", "TakenOver");
+    std::vector<const WorkerView*> sorted;
+    sorted.reserve(workers.size());
+    for (const WorkerView& w : workers) {
+        sorted.push_back(&w);
+    }
+    if (!opts.nosort) {
+        std::stable_sort(sorted.begin(), sorted.end(),
+                         [](const WorkerView* a, const WorkerView* b) { return a->id < b->id; });
+    }
+    const auto num = [&](std::string& line, uint64_t v) {
+        line += " " + format_largenum(v, opts.exact);
+    };
+    for (const WorkerView* w : sorted) {
+        appendf(out, "%6u %5u", w->id, w->lcore);
+        num(out, w->rx_packets);
+        num(out, w->tx_packets);
+        num(out, w->drops);
+        appendf(out, " %6s", busy_percent_text(w->busy_loops, w->loops).c_str());
+        num(out, w->connections);
+        num(out, w->created);
+        num(out, w->handed_off);
+        num(out, w->taken_over);
+        out += "\n";
+    }
+    return out;
+}
+
+std::string format_neighbours(const std::vector<NeighbourView>& neighbours, const FormatOpts& opts,
+                              const Namer& namer) {
+    std::string out;
+    appendf(out, "%-16s %-17s %-8s %s\n", "Address", "MAC", "Port", "State");
+    std::vector<const NeighbourView*> sorted;
+    sorted.reserve(neighbours.size());
+    for (const NeighbourView& n : neighbours) {
+        sorted.push_back(&n);
+    }
+    if (!opts.nosort) {
+        std::stable_sort(
+            sorted.begin(), sorted.end(),
+            [](const NeighbourView* a, const NeighbourView* b) { return a->addr < b->addr; });
+    }
+    for (const NeighbourView* n : sorted) {
+        const std::string addr = opts.numeric
+                                     ? cfg::format_ip4(n->addr)
+                                     : namer.host(n->addr).value_or(cfg::format_ip4(n->addr));
+        appendf(out, "%-16s %-17s %-8s %s\n", addr.c_str(), n->mac.empty() ? "-" : n->mac.c_str(),
+                n->port.c_str(), n->resolved ? "resolved" : "incomplete");
+    }
+    return out;
+}
+
+std::string format_routes(const std::vector<RouteView>& routes, const FormatOpts& opts,
+                          const Namer& namer) {
+    std::string out;
+    appendf(out, "%-18s %-20s %s\n", "Destination", "Gateway", "Port");
+    std::vector<const RouteView*> sorted;
+    sorted.reserve(routes.size());
+    for (const RouteView& r : routes) {
+        sorted.push_back(&r);
+    }
+    if (!opts.nosort) {
+        // By address, then shorter prefixes first: the default route leads, as in `ip route`.
+        std::stable_sort(sorted.begin(), sorted.end(), [](const RouteView* a, const RouteView* b) {
+            if (a->prefix.addr != b->prefix.addr) {
+                return a->prefix.addr < b->prefix.addr;
+            }
+            return a->prefix.len < b->prefix.len;
+        });
+    }
+    for (const RouteView* r : sorted) {
+        std::string via = "connected";
+        if (r->gateway != 0) {
+            via = "via " + (opts.numeric
+                                ? cfg::format_ip4(r->gateway)
+                                : namer.host(r->gateway).value_or(cfg::format_ip4(r->gateway)));
+        }
+        appendf(out, "%-18s %-20s %s\n", cfg::format_prefix(r->prefix).c_str(), via.c_str(),
+                r->port.c_str());
+    }
+    return out;
+}
+
 std::string format_timeouts(const cfg::TimeoutCfg& t) {
     std::string out;
     appendf(out, "Timeout (tcp tcpfin udp): %u %u %u\n", t.tcp, t.tcp_fin, t.udp);
@@ -378,6 +551,8 @@ std::string usage_text(std::string_view program) {
     out += "  " + p + " -L|l [virtual-service] [options]\n";
     out += "  " + p + " -Z [virtual-service]\n";
     out += "  " + p + " --set tcp tcpfin udp\n";
+    out += "  " + p + " --list-ports|--list-workers [-n] [--exact] [--nosort]\n";
+    out += "  " + p + " --list-neighbours|--list-routes [-n] [--nosort]\n";
     out += "  " + p + " -h\n\n";
     out +=
         "Commands:\n"
@@ -394,6 +569,10 @@ std::string usage_text(std::string_view program) {
         "  --list            -L|-l     list the table\n"
         "  --zero            -Z        zero counters in a service or all services\n"
         "  --set tcp tcpfin udp        set connection timeout values\n"
+        "  --list-ports                list ports: link, queues, packets, drops by reason\n"
+        "  --list-workers              list workers: packets, busy ratio, connections\n"
+        "  --list-neighbours           list the neighbour (ARP) table (or --list-neighbors)\n"
+        "  --list-routes               list the route table\n"
         "  --help            -h        display this help message\n"
         "  --version         -v        display the version\n\n";
     out +=
@@ -424,12 +603,14 @@ std::string usage_text(std::string_view program) {
         "  --daemon                            output of daemon information (none)\n"
         "  --stats                             output of statistics information\n"
         "  --rate                              output of rate information\n"
-        "  --exact                             expand numbers (display exact values)\n"
+        "  --exact                             expand numbers (display exact values);\n"
+        "                                      with --list-ports, drop reasons at 0 too\n"
         "  --thresholds                        output of thresholds information\n"
         "  --persistent-conn                   output of persistent connection info\n"
         "  --tun-info                          output of tunnel information\n"
         "  --nosort                            disable sorting output of service/server "
         "entries\n"
+        "                                      (and of ports, workers, neighbours, routes)\n"
         "  --sort                              does nothing, for backwards compatibility\n"
         "  --numeric      -n                   numeric output of addresses and ports\n"
         "  --socket path                       control socket of the dirigo daemon\n"

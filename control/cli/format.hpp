@@ -93,6 +93,44 @@ std::string format_conns(const std::vector<ConnInfo>& conns, const FormatOpts& o
 /// `dirigoadm -L --timeout`: "Timeout (tcp tcpfin udp): 900 120 300\n".
 std::string format_timeouts(const cfg::TimeoutCfg& t);
 
+// ---- dirigo's views (beyond ipvsadm, in its style) ----
+// Counters are scaled as with --stats (format_largenum) unless --exact. Lists are sorted unless
+// --nosort: ports by port id, workers by id, neighbours by address, routes by destination then
+// prefix length.
+
+/// A link speed for the Speed column: "10G", "2.5G", "100M", or "-" when unknown (0).
+/// Thread: any. O(1).
+std::string link_speed_text(uint32_t mbps);
+
+/// The Busy% column: busy_loops * 100 / loops with one decimal ("37.5"), rounded to nearest;
+/// "-" when the worker has not looped yet. Busy loops above loops (two relaxed reads of a running
+/// worker) count as 100.0. Thread: any. O(1).
+std::string busy_percent_text(uint64_t busy_loops, uint64_t loops);
+
+/// `dirigoadm --list-ports`: one line per port (name, device, link, speed, MTU, queues, packet
+/// and error counters), a second line with its port id, MAC, byte counters and addresses, then
+/// "Drops by reason" with the non-zero reasons in the daemon's order (every reason with --exact).
+/// Thread: any. Cost: O(ports + addresses + drops).
+std::string format_ports(const std::vector<PortView>& ports, const std::vector<DropView>& drops,
+                         const FormatOpts& opts);
+
+/// `dirigoadm --list-workers`: one line per worker with its lcore, packets, drops, busy ratio
+/// and connections (live, created, handed off to their owner, taken over from other workers).
+/// Thread: any. Cost: O(workers log workers).
+std::string format_workers(const std::vector<WorkerView>& workers, const FormatOpts& opts);
+
+/// `dirigoadm --list-neighbours`: address (a host name through `namer` unless numeric), MAC ("-"
+/// while unresolved), port and state ("resolved" or "incomplete").
+/// Thread: any. Cost: O(n log n) plus one Namer call per entry unless numeric.
+std::string format_neighbours(const std::vector<NeighbourView>& neighbours, const FormatOpts& opts,
+                              const Namer& namer);
+
+/// `dirigoadm --list-routes`: destination prefix, gateway ("via 10.0.0.254", the gateway named
+/// through `namer` unless numeric, or "connected") and port.
+/// Thread: any. Cost: O(n log n) plus one Namer call per gateway unless numeric.
+std::string format_routes(const std::vector<RouteView>& routes, const FormatOpts& opts,
+                          const Namer& namer);
+
 /// The scheduler flags of a service as ipvsadm names them for -b and prints them in listings
 /// ("sh-fallback,sh-port", "flag-1"); empty when none is set.
 std::string sched_flags_text(const cfg::Service& svc);

@@ -119,6 +119,31 @@ int list(const Invocation& inv, Session& s, const Namer& namer, std::string& out
     return 0;
 }
 
+/// dirigo's own views (--list-ports, ...): one request, one table.
+int view(const Invocation& inv, Session& s, const Namer& namer, std::string& out) {
+    const auto rep = s.send(inv.request, kExitListFailed);
+    if (!rep) {
+        return s.exit_code();
+    }
+    switch (inv.cmd) {
+        case Command::ListPorts:
+            out += format_ports(rep->ports, rep->drops, inv.fmt);
+            break;
+        case Command::ListWorkers:
+            out += format_workers(rep->workers, inv.fmt);
+            break;
+        case Command::ListNeighbours:
+            out += format_neighbours(rep->neighbours, inv.fmt, namer);
+            break;
+        case Command::ListRoutes:
+            out += format_routes(rep->routes, inv.fmt, namer);
+            break;
+        default:
+            break;
+    }
+    return 0;
+}
+
 }  // namespace
 
 int run(std::span<const std::string> args, const RunEnv& env, std::string& out, std::string& err) {
@@ -171,6 +196,11 @@ int run(std::span<const std::string> args, const RunEnv& env, std::string& out, 
             }
             return session.send(batch.value(), kExitRefused) ? 0 : session.exit_code();
         }
+        case Command::ListPorts:
+        case Command::ListWorkers:
+        case Command::ListNeighbours:
+        case Command::ListRoutes:
+            return view(inv, session, namer, out);
         case Command::AddService:
         case Command::EditService:
         case Command::DelService:

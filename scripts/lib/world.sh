@@ -29,6 +29,12 @@
 # The caller runs under `set -euo pipefail`. Functions return non-zero on failure and print why
 # on stderr; every wait is bounded.
 
+# ip, ethtool and sysctl live in sbin, which a non-login root shell may not have on its PATH.
+case ":$PATH:" in
+*:/usr/sbin:*) ;;
+*) PATH="$PATH:/usr/sbin:/sbin" ;;
+esac
+
 W_VIP=10.0.0.100
 W_VPORT=80
 W_CLIENT_IP=10.0.0.2

@@ -8,6 +8,15 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <rte_eal.h>
 #include <rte_eth_ring.h>
@@ -757,6 +766,106 @@ TEST_F(DataplaneTest, FirstFragmentsFollowTheirFlowOthersToAServiceAreDropped) {
     EXPECT_EQ(out[0].dport(), 5353);
     EXPECT_TRUE(out[0].ip_csum_ok());
     EXPECT_EQ(drops(dp::Drop::Fragment), 2u);
+}
+
+// The real socket server against hostile clients: truncated frames, a wrong version, an
+// oversized length, random bytes. Each gets an error reply or a closed connection; the daemon
+// keeps serving and never applies anything from them.
+TEST_F(DataplaneTest, SocketSurvivesMalformedInputAndKeepsServing) {
+    const std::string dir = "/tmp/dirigo_sock_test_" + std::to_string(getpid());
+    cfg::Config cfg;
+    cfg.control.socket = dir + "/ctl.sock";
+    cfg.control.mode = 0600;
+    // A second Control over the same dataplane, only for its socket.
+    ctl_.reset();
+    ctl_ = std::make_unique<ctl::Control>(*dp_, cfg);
+    ASSERT_TRUE(ctl_->open_socket());
+    struct stat st {};
+    ASSERT_EQ(::stat(cfg.control.socket.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    std::atomic<bool> stop{false};
+    std::thread server([&] { ctl_->run(stop); });
+
+    auto raw = [&](const std::vector<uint8_t>& bytes) {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", cfg.control.socket.c_str());
+        EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+        EXPECT_EQ(::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL),
+                  static_cast<ssize_t>(bytes.size()));
+        ::shutdown(fd, SHUT_WR);
+        timeval tv{5, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        std::vector<uint8_t> got(65536);
+        ssize_t n = 0;
+        size_t total = 0;
+        while ((n = ::recv(fd, got.data() + total, got.size() - total, 0)) > 0) {
+            total += static_cast<size_t>(n);
+        }
+        ::close(fd);
+        got.resize(total);
+        return got;
+    };
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 7777};
+    add.service.scheduler = "rr";
+    const std::vector<uint8_t> good = ctl::encode_request(add);
+    // Truncated at every length: no reply for an incomplete frame, nothing applied.
+    for (size_t len = 0; len < good.size(); len += 3) {
+        raw(std::vector<uint8_t>(good.begin(), good.begin() + static_cast<ptrdiff_t>(len)));
+    }
+    // Wrong version: an error reply.
+    std::vector<uint8_t> badver = good;
+    badver[4] = 99;
+    auto r1 = raw(badver);
+    ASSERT_GE(r1.size(), ctl::kHeaderSize);
+    auto rep1 = ctl::decode_reply(std::span<const uint8_t>(r1).subspan(ctl::kHeaderSize));
+    ASSERT_TRUE(rep1);
+    EXPECT_EQ(rep1->code, Errc::Protocol);
+    // Oversized length: an error reply, connection closed.
+    std::vector<uint8_t> big = good;
+    big[8] = big[9] = big[10] = big[11] = 0xff;
+    auto r2 = raw(big);
+    ASSERT_GE(r2.size(), ctl::kHeaderSize);
+    // Random bytes.
+    std::mt19937 rng(7);
+    for (int i = 0; i < 50; ++i) {
+        std::vector<uint8_t> junk(1 + rng() % 200);
+        for (auto& b : junk) {
+            b = static_cast<uint8_t>(rng());
+        }
+        raw(junk);
+    }
+    // A valid header with a corrupt payload.
+    std::vector<uint8_t> corrupt = good;
+    corrupt[ctl::kHeaderSize] = 0xee;
+    corrupt[ctl::kHeaderSize + 1] = 0xee;
+    auto r3 = raw(corrupt);
+    ASSERT_GE(r3.size(), ctl::kHeaderSize);
+
+    // Still serving, and none of the above was applied.
+    ctl::Request ping;
+    ping.op = ctl::Op::Ping;
+    auto pong = ctl::call(cfg.control.socket, ping, 5000);
+    ASSERT_TRUE(pong) << pong.status().message();
+    EXPECT_EQ(pong->info.version, DIRIGO_VERSION);
+    ctl::Request l;
+    l.op = ctl::Op::List;
+    auto listed = ctl::call(cfg.control.socket, l, 5000);
+    ASSERT_TRUE(listed);
+    for (const auto& si : listed->services) {
+        EXPECT_NE(si.service.key.port, 7777);
+    }
+    auto added = ctl::call(cfg.control.socket, add, 5000);
+    ASSERT_TRUE(added);
+    EXPECT_EQ(added->code, Errc::Ok);
+    stop = true;
+    server.join();
+    ctl_->close_socket();
+    EXPECT_NE(::access(cfg.control.socket.c_str(), F_OK), 0) << "socket file removed";
+    ::rmdir(dir.c_str());
 }
 
 TEST_F(DataplaneTest, BatchIsAllOrNothing) {

@@ -22,8 +22,7 @@ DIRIGOADM=${2:-${DIRIGOADM:-$ROOT/build/dirigoadm}}
 export DIRIGOADM
 
 if ! reason=$(world_can_run 2>&1); then
-    echo "SKIP: $reason"
-    exit 77
+    t_unavailable "$reason"
 fi
 if [[ ! -x $DIRIGO ]]; then
     echo "FAIL: $DIRIGO is not built"

@@ -28,8 +28,7 @@ esac
 T_NAME="testpmd_$PMD"
 
 if ! reason=$(world_can_run 2>&1); then
-    echo "SKIP: $reason"
-    exit 77
+    t_unavailable "$reason"
 fi
 TESTPMD=$(command -v dpdk-testpmd || true)
 if [[ -z $TESTPMD ]]; then

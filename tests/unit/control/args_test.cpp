@@ -552,6 +552,65 @@ TEST(Args, UnknownOptionsAndMissingCommand) {
     fails({"-C", "now"}, "unexpected argument now");
 }
 
+// ---- dirigo's views ----
+
+TEST(Args, Views) {
+    struct Case {
+        const char* option;
+        Command cmd;
+        Op op;
+    };
+    const Case cases[] = {
+        {"--list-ports", Command::ListPorts, Op::ListPorts},
+        {"--list-workers", Command::ListWorkers, Op::ListWorkers},
+        {"--list-neighbours", Command::ListNeighbours, Op::ListNeighbours},
+        {"--list-neighbors", Command::ListNeighbours, Op::ListNeighbours},
+        {"--list-routes", Command::ListRoutes, Op::ListRoutes},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.option);
+        Invocation inv = ok({c.option});
+        EXPECT_EQ(inv.cmd, c.cmd);
+        EXPECT_EQ(inv.request.op, c.op);
+        EXPECT_EQ(inv.fmt, FormatOpts{});
+        EXPECT_EQ(inv.socket, "/env/socket");
+        inv = ok({c.option, "-n", "--socket", "/tmp/b.sock", "--nosort"});
+        EXPECT_EQ(inv.cmd, c.cmd);
+        EXPECT_TRUE(inv.fmt.numeric);
+        EXPECT_TRUE(inv.fmt.nosort);
+        EXPECT_EQ(inv.socket, "/tmp/b.sock");
+        EXPECT_TRUE(inv.socket_given);
+        EXPECT_TRUE(ok({"--numeric", c.option}).fmt.numeric);  // the command may come last
+        fails({c.option, "-L"}, "multiple commands specified");
+        fails({"-C", c.option}, "multiple commands specified");
+        fails({c.option, "now"}, "unexpected argument now");
+        fails({c.option, "=x"}, "unexpected argument =x");
+    }
+    // --exact scales counters, so it goes with the views that have them.
+    EXPECT_TRUE(ok({"--list-ports", "--exact"}).fmt.exact);
+    EXPECT_TRUE(ok({"--list-workers", "-nX"}).fmt.exact);
+    fails({"--list-neighbours", "--exact"},
+          "Illegal 'exact' option with the 'list-neighbours' command");
+    fails({"--list-routes", "-X"}, "Illegal 'exact' option with the 'list-routes' command");
+}
+
+TEST(Args, ViewsTakeOnlyListingOptions) {
+    fails({"--list-ports", "-t", "10.0.0.1:80"},
+          "Illegal 'service-address' option with the 'list-ports' command");
+    fails({"--list-ports", "--stats"}, "Illegal 'stats' option with the 'list-ports' command");
+    fails({"--list-workers", "--rate"}, "Illegal 'rate' option with the 'list-workers' command");
+    fails({"--list-workers", "-c"}, "Illegal 'connection' option with the 'list-workers' command");
+    fails({"--list-routes", "--timeout"},
+          "Illegal 'timeout' option with the 'list-routes' command");
+    fails({"--list-neighbors", "-w", "1"},
+          "Illegal 'weight' option with the 'list-neighbours' command");
+    fails({"--list-ports=yes"}, "--list-ports: option does not take an argument", 255);
+    // Long options only: no letter is taken from ipvsadm's alphabet, and no abbreviations.
+    fails({"-P"}, "-P: unknown option", 255);
+    fails({"--list-port"}, "--list-port: unknown option", 255);
+    fails({"-Ln", "--list-ports"}, "multiple commands specified");
+}
+
 // ---- restore input ----
 
 TEST(Restore, SplitWords) {
@@ -625,6 +684,8 @@ TEST(Restore, ErrorsNameTheLine) {
     EXPECT_EQ(e.message,
               "line 2: -Z is not allowed in restore input (counters are not rules); run "
               "dirigoadm -Z on its own");
+    e = err("--list-ports\n");
+    EXPECT_NE(e.message.find("line 1: only commands that change rules"), std::string::npos);
     e = err("-R\n");
     EXPECT_NE(e.message.find("line 1: only commands"), std::string::npos);
     e = err("-C --socket /x\n");

@@ -413,6 +413,221 @@ TEST(Format, ErrorMessagesMatchIpvsadm) {
     EXPECT_EQ(error_message(Op::Batch, Errc::NoService, ""), "No such service");
 }
 
+// ---- dirigo's views ----
+
+std::vector<PortView> ports() {
+    // Out of port-id order, to check the sorting.
+    const PortView in{.name = "int",
+                      .device = "0000:03:00.1",
+                      .port_id = 1,
+                      .mac = "02:00:00:00:00:02",
+                      .link_up = false,
+                      .speed_mbps = 0,
+                      .mtu = 9000,
+                      .rx_queues = 2,
+                      .tx_queues = 2,
+                      .addresses = {},
+                      .rx_packets = 123456789,
+                      .rx_missed = 17,
+                      .rx_errors = 2,
+                      .tx_errors = 100000000000ULL};
+    const PortView ext{.name = "ext",
+                       .device = "net_af_packet0",
+                       .port_id = 0,
+                       .mac = "02:00:00:00:00:01",
+                       .link_up = true,
+                       .speed_mbps = 10000,
+                       .mtu = 1500,
+                       .rx_queues = 2,
+                       .tx_queues = 2,
+                       .addresses = {{ip(10, 0, 0, 1), 24}, {ip(10, 0, 0, 10), 24}},
+                       .rx_packets = 1204332,
+                       .tx_packets = 1107211,
+                       .rx_bytes = 98234511,
+                       .tx_bytes = 1523400882};
+    return {in, ext};
+}
+
+const std::vector<DropView> kDrops = {
+    {"no_route", 12}, {"bad_checksum", 0}, {"ttl_exceeded", 3}, {"no_service", 123456789}};
+
+const std::string kPorts =
+    "Port     Device           Link  Speed   MTU RxQ TxQ   RxPkts   TxPkts RxMissed"
+    "    RxErr    TxErr\n"
+    "  -> Id    MAC                RxBytes  TxBytes Addresses\n"
+    "ext      net_af_packet0   up      10G  1500   2   2  1204332  1107211        0"
+    "        0        0\n"
+    "  -> 0     02:00:00:00:00:01 98234511    1523M 10.0.0.1/24 10.0.0.10/24\n"
+    "int      0000:03:00.1     down      -  9000   2   2  123456K        0       17"
+    "        2     100G\n"
+    "  -> 1     02:00:00:00:00:02        0        0 -\n"
+    "Drops by reason\n"
+    "  no_route                           12\n"
+    "  ttl_exceeded                        3\n"
+    "  no_service                    123456K\n";
+
+const std::string kPortsExact =
+    "Port     Device           Link  Speed   MTU RxQ TxQ   RxPkts   TxPkts RxMissed"
+    "    RxErr    TxErr\n"
+    "  -> Id    MAC                RxBytes  TxBytes Addresses\n"
+    "ext      net_af_packet0   up      10G  1500   2   2  1204332  1107211        0"
+    "        0        0\n"
+    "  -> 0     02:00:00:00:00:01 98234511 1523400882 10.0.0.1/24 10.0.0.10/24\n"
+    "int      0000:03:00.1     down      -  9000   2   2 123456789        0       17"
+    "        2 100000000000\n"
+    "  -> 1     02:00:00:00:00:02        0        0 -\n"
+    "Drops by reason\n"
+    "  no_route                           12\n"
+    "  bad_checksum                        0\n"
+    "  ttl_exceeded                        3\n"
+    "  no_service                   123456789\n";
+
+TEST(FormatViews, Ports) {
+    EXPECT_EQ(format_ports(ports(), kDrops, numeric()), kPorts);
+    FormatOpts names;  // no name lookups in this view: -n changes nothing
+    EXPECT_EQ(format_ports(ports(), kDrops, names), kPorts);
+}
+
+TEST(FormatViews, PortsExactShowsEveryDropReason) {
+    FormatOpts o = numeric();
+    o.exact = true;
+    EXPECT_EQ(format_ports(ports(), kDrops, o), kPortsExact);
+}
+
+TEST(FormatViews, PortsNoSortAndEmpty) {
+    FormatOpts o = numeric();
+    o.nosort = true;
+    const std::string out = format_ports(ports(), {}, o);
+    EXPECT_LT(out.find("int      0000:03:00.1"), out.find("ext      net_af_packet0"));
+    EXPECT_EQ(out.substr(out.size() - 16), "Drops by reason\n");
+    EXPECT_EQ(format_ports({}, {{"no_route", 0}}, numeric()),
+              "Port     Device           Link  Speed   MTU RxQ TxQ   RxPkts   TxPkts RxMissed"
+              "    RxErr    TxErr\n"
+              "  -> Id    MAC                RxBytes  TxBytes Addresses\n"
+              "Drops by reason\n");
+}
+
+TEST(FormatViews, LinkSpeed) {
+    EXPECT_EQ(link_speed_text(0), "-");
+    EXPECT_EQ(link_speed_text(UINT32_MAX), "-");
+    EXPECT_EQ(link_speed_text(10), "10M");
+    EXPECT_EQ(link_speed_text(100), "100M");
+    EXPECT_EQ(link_speed_text(1000), "1G");
+    EXPECT_EQ(link_speed_text(2500), "2.5G");
+    EXPECT_EQ(link_speed_text(1234), "1234M");
+    EXPECT_EQ(link_speed_text(25000), "25G");
+    EXPECT_EQ(link_speed_text(400000), "400G");
+}
+
+const std::vector<WorkerView> kWorkers = {
+    {1, 2, 99999999, 100000000, 0, 1000, 0, 0, 0, 0, 0},
+    {0, 1, 1204332, 1107211, 12, 8, 3, 41213, 120012, 301, 288},
+    {2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+};
+
+TEST(FormatViews, Workers) {
+    EXPECT_EQ(format_workers(kWorkers, numeric()),
+              "Worker Lcore    RxPkts    TxPkts     Drops  Busy%     Conns   Created HandedOff "
+              "TakenOver\n"
+              "     0     1   1204332   1107211        12   37.5     41213    120012       301 "
+              "      288\n"
+              "     1     2  99999999   100000K         0    0.0         0         0         0 "
+              "        0\n"
+              "     2     3         0         0         0      -         0         0         0 "
+              "        0\n");
+    FormatOpts o = numeric();
+    o.exact = true;
+    o.nosort = true;
+    const std::string exact = format_workers(kWorkers, o);
+    EXPECT_NE(exact.find("     1     2  99999999  100000000         0    0.0"), std::string::npos)
+        << exact;
+    EXPECT_LT(exact.find("     1     2"), exact.find("     0     1"));  // daemon's order
+}
+
+TEST(FormatViews, BusyPercent) {
+    EXPECT_EQ(busy_percent_text(0, 0), "-");
+    EXPECT_EQ(busy_percent_text(5, 0), "-");
+    EXPECT_EQ(busy_percent_text(0, 10), "0.0");
+    EXPECT_EQ(busy_percent_text(3, 8), "37.5");
+    EXPECT_EQ(busy_percent_text(1, 3), "33.3");
+    EXPECT_EQ(busy_percent_text(2, 3), "66.7");    // rounded to nearest
+    EXPECT_EQ(busy_percent_text(1, 2000), "0.1");  // 0.05 rounds up
+    EXPECT_EQ(busy_percent_text(1, 2001), "0.0");
+    EXPECT_EQ(busy_percent_text(999, 1000), "99.9");
+    EXPECT_EQ(busy_percent_text(9999, 10000), "100.0");
+    EXPECT_EQ(busy_percent_text(10, 10), "100.0");
+    EXPECT_EQ(busy_percent_text(11, 10), "100.0");  // two relaxed reads of a running worker
+    // Counters near 2^64 neither overflow nor lose the ratio.
+    EXPECT_EQ(busy_percent_text(UINT64_MAX, UINT64_MAX), "100.0");
+    EXPECT_EQ(busy_percent_text(UINT64_MAX / 4, UINT64_MAX), "25.0");
+    EXPECT_EQ(busy_percent_text(UINT64_MAX / 3 * 2, UINT64_MAX), "66.7");
+}
+
+const std::vector<NeighbourView> kNeighbours = {
+    {ip(10, 0, 0, 254), "52:54:00:12:34:56", "ext", true},
+    {ip(10, 0, 0, 77), "", "ext", false},
+    {ip(172, 16, 115, 103), "52:54:00:ab:cd:ef", "int", true},
+};
+
+TEST(FormatViews, Neighbours) {
+    EXPECT_EQ(format_neighbours(kNeighbours, numeric(), kNoNames),
+              "Address          MAC               Port     State\n"
+              "10.0.0.77        -                 ext      incomplete\n"
+              "10.0.0.254       52:54:00:12:34:56 ext      resolved\n"
+              "172.16.115.103   52:54:00:ab:cd:ef int      resolved\n");
+    FormatOpts o = numeric();
+    o.nosort = true;
+    EXPECT_EQ(format_neighbours({}, o, kNoNames),
+              "Address          MAC               Port     State\n");
+    EXPECT_LT(format_neighbours(kNeighbours, o, kNoNames).find("10.0.0.254"),
+              format_neighbours(kNeighbours, o, kNoNames).find("10.0.0.77"));
+}
+
+const std::vector<RouteView> kRoutes = {
+    {{ip(10, 0, 0, 0), 24}, 0, "ext"},
+    {{ip(172, 16, 0, 0), 16}, 0, "int"},
+    {{ip(10, 0, 0, 0), 8}, ip(10, 0, 0, 1), "ext"},
+    {{0, 0}, ip(10, 0, 0, 254), "ext"},
+    {{ip(192, 168, 0, 0), 16}, ip(172, 16, 115, 103), "int"},
+};
+
+TEST(FormatViews, Routes) {
+    EXPECT_EQ(format_routes(kRoutes, numeric(), kNoNames),
+              "Destination        Gateway              Port\n"
+              "0.0.0.0/0          via 10.0.0.254       ext\n"
+              "10.0.0.0/8         via 10.0.0.1         ext\n"
+              "10.0.0.0/24        connected            ext\n"
+              "172.16.0.0/16      connected            int\n"
+              "192.168.0.0/16     via 172.16.115.103   int\n");
+    FormatOpts o = numeric();
+    o.nosort = true;
+    EXPECT_EQ(format_routes({kRoutes[1], kRoutes[0]}, o, kNoNames),
+              "Destination        Gateway              Port\n"
+              "172.16.0.0/16      connected            int\n"
+              "10.0.0.0/24        connected            ext\n");
+}
+
+TEST(FormatViews, NamesWithoutNumeric) {
+    // Neighbour addresses and gateways are hosts, named unless -n; prefixes stay numeric.
+    const FakeNamer names;
+    const FormatOpts o;
+    EXPECT_EQ(format_neighbours({kNeighbours[2]}, o, names),
+              "Address          MAC               Port     State\n"
+              "a-really-long-backend-name.example.com 52:54:00:ab:cd:ef int      resolved\n");
+    EXPECT_EQ(format_routes({kRoutes[4], {{ip(10, 0, 0, 1), 32}, 0, "ext"}}, o, names),
+              "Destination        Gateway              Port\n"
+              "10.0.0.1/32        connected            ext\n"
+              "192.168.0.0/16     via a-really-long-backend-name.example.com int\n");
+}
+
+TEST(FormatViews, UsageAndVersion) {
+    const std::string u = usage_text("dirigoadm");
+    for (const char* needle : {"--list-ports", "--list-workers", "--list-neighbours",
+                               "--list-neighbors", "--list-routes"}) {
+        EXPECT_NE(u.find(needle), std::string::npos) << needle;
+    }
+}
+
 TEST(Format, UsageAndVersion) {
     const std::string u = usage_text("dirigoadm");
     EXPECT_EQ(u.rfind(version_text(), 0), 0u);

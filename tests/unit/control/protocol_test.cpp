@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -120,11 +121,16 @@ std::vector<Request> every_request() {
         r.service.key = {cfg::Proto::Tcp, 0xffffffff, 65535};
     }
     add(Op::ListConns);
+    add(Op::ListPorts);
+    add(Op::ListWorkers);
+    add(Op::ListNeighbours);
+    add(Op::ListRoutes);
     Request batch;
     batch.op = Op::Batch;
     for (const Request& r : all) {
         if (r.op != Op::Ping && r.op != Op::List && r.op != Op::ListConns &&
-            r.op != Op::GetTimeouts) {
+            r.op != Op::GetTimeouts && r.op != Op::ListPorts && r.op != Op::ListWorkers &&
+            r.op != Op::ListNeighbours && r.op != Op::ListRoutes) {
             batch.batch.push_back(r);
         }
     }
@@ -133,6 +139,46 @@ std::vector<Request> every_request() {
     empty_batch.op = Op::Batch;
     all.push_back(empty_batch);
     return all;
+}
+
+/// Every view list filled, with extreme values where a field has a range.
+void add_views(Reply& r) {
+    PortView p;
+    p.name = "ext";
+    p.device = "net_af_packet0";
+    p.port_id = 65535;
+    p.mac = "02:00:00:00:00:01";
+    p.link_up = true;
+    p.speed_mbps = 100000;
+    p.mtu = 9000;
+    p.rx_queues = 2;
+    p.tx_queues = 3;
+    p.addresses = {{0x0a000001, 24}, {0x0a00000a, 32}, {0, 0}};
+    p.rx_packets = 1;
+    p.tx_packets = 2;
+    p.rx_bytes = 3;
+    p.tx_bytes = 4;
+    p.rx_missed = 5;
+    p.rx_errors = 6;
+    p.tx_errors = ~0ull;
+    r.ports = {p, PortView{}};
+    r.drops = {{"no_route", 12}, {"bad_checksum", 0}, {"", ~0ull}};
+    WorkerView w;
+    w.id = 1;
+    w.lcore = 127;
+    w.rx_packets = 10;
+    w.tx_packets = 11;
+    w.drops = 12;
+    w.loops = 13;
+    w.busy_loops = 14;
+    w.connections = 15;
+    w.created = 16;
+    w.handed_off = 17;
+    w.taken_over = ~0ull;
+    r.workers = {WorkerView{}, w};
+    r.neighbours = {{0x0a0000fe, "52:54:00:12:34:56", "ext", true}, {0x0a000063, "", "int", false}};
+    r.routes = {
+        {{0, 0}, 0x0a0000fe, "ext"}, {{0x0a000000, 24}, 0, "ext"}, {{0xffffffff, 32}, 1, ""}};
 }
 
 Reply rich_reply() {
@@ -166,6 +212,7 @@ Reply rich_reply() {
     c.daddr = 0xac100b0b;
     c.dport = 8053;
     r.conns = {c, ConnInfo{}};
+    add_views(r);
     return r;
 }
 
@@ -224,6 +271,62 @@ void expect_same(const Reply& a, const Reply& b) {
         EXPECT_EQ(x.vport, y.vport);
         EXPECT_EQ(x.daddr, y.daddr);
         EXPECT_EQ(x.dport, y.dport);
+    }
+    ASSERT_EQ(a.ports.size(), b.ports.size());
+    for (size_t i = 0; i < a.ports.size(); ++i) {
+        const PortView& x = a.ports[i];
+        const PortView& y = b.ports[i];
+        EXPECT_EQ(x.name, y.name);
+        EXPECT_EQ(x.device, y.device);
+        EXPECT_EQ(x.port_id, y.port_id);
+        EXPECT_EQ(x.mac, y.mac);
+        EXPECT_EQ(x.link_up, y.link_up);
+        EXPECT_EQ(x.speed_mbps, y.speed_mbps);
+        EXPECT_EQ(x.mtu, y.mtu);
+        EXPECT_EQ(x.rx_queues, y.rx_queues);
+        EXPECT_EQ(x.tx_queues, y.tx_queues);
+        EXPECT_EQ(x.addresses, y.addresses);
+        EXPECT_EQ(x.rx_packets, y.rx_packets);
+        EXPECT_EQ(x.tx_packets, y.tx_packets);
+        EXPECT_EQ(x.rx_bytes, y.rx_bytes);
+        EXPECT_EQ(x.tx_bytes, y.tx_bytes);
+        EXPECT_EQ(x.rx_missed, y.rx_missed);
+        EXPECT_EQ(x.rx_errors, y.rx_errors);
+        EXPECT_EQ(x.tx_errors, y.tx_errors);
+    }
+    ASSERT_EQ(a.drops.size(), b.drops.size());
+    for (size_t i = 0; i < a.drops.size(); ++i) {
+        EXPECT_EQ(a.drops[i].reason, b.drops[i].reason);
+        EXPECT_EQ(a.drops[i].count, b.drops[i].count);
+    }
+    ASSERT_EQ(a.workers.size(), b.workers.size());
+    for (size_t i = 0; i < a.workers.size(); ++i) {
+        const WorkerView& x = a.workers[i];
+        const WorkerView& y = b.workers[i];
+        EXPECT_EQ(x.id, y.id);
+        EXPECT_EQ(x.lcore, y.lcore);
+        EXPECT_EQ(x.rx_packets, y.rx_packets);
+        EXPECT_EQ(x.tx_packets, y.tx_packets);
+        EXPECT_EQ(x.drops, y.drops);
+        EXPECT_EQ(x.loops, y.loops);
+        EXPECT_EQ(x.busy_loops, y.busy_loops);
+        EXPECT_EQ(x.connections, y.connections);
+        EXPECT_EQ(x.created, y.created);
+        EXPECT_EQ(x.handed_off, y.handed_off);
+        EXPECT_EQ(x.taken_over, y.taken_over);
+    }
+    ASSERT_EQ(a.neighbours.size(), b.neighbours.size());
+    for (size_t i = 0; i < a.neighbours.size(); ++i) {
+        EXPECT_EQ(a.neighbours[i].addr, b.neighbours[i].addr);
+        EXPECT_EQ(a.neighbours[i].mac, b.neighbours[i].mac);
+        EXPECT_EQ(a.neighbours[i].port, b.neighbours[i].port);
+        EXPECT_EQ(a.neighbours[i].resolved, b.neighbours[i].resolved);
+    }
+    ASSERT_EQ(a.routes.size(), b.routes.size());
+    for (size_t i = 0; i < a.routes.size(); ++i) {
+        EXPECT_EQ(a.routes[i].prefix, b.routes[i].prefix);
+        EXPECT_EQ(a.routes[i].gateway, b.routes[i].gateway);
+        EXPECT_EQ(a.routes[i].port, b.routes[i].port);
     }
 }
 
@@ -308,7 +411,7 @@ TEST(ProtocolRequest, EveryOpRoundTrips) {
 }
 
 TEST(ProtocolRequest, EveryOpHasAName) {
-    for (uint16_t op = 0; op <= static_cast<uint16_t>(Op::Batch); ++op) {
+    for (uint16_t op = 0; op <= static_cast<uint16_t>(Op::ListRoutes); ++op) {
         EXPECT_NE(op_name(static_cast<Op>(op)), "unknown");
     }
 }
@@ -352,7 +455,7 @@ TEST(ProtocolRequest, TrailingBytesAreAnError) {
 
 TEST(ProtocolRequest, RejectsOutOfRangeEnums) {
     // Unknown ops.
-    for (uint16_t op : {14, 100, 0xffff}) {
+    for (uint16_t op : {18, 100, 0xffff}) {
         std::vector<uint8_t> p;
         put_le(p, op, 2);
         auto d = decode_request(p);
@@ -502,23 +605,202 @@ TEST(ProtocolReply, OversizedStringsAndLists) {
     c.conns[0].state.assign(kMaxString + 1, 'S');
     EXPECT_FALSE(decode_reply(payload_of(encode_reply(c))).is_ok());
 
-    // Hand-built: an empty reply up to the service count, then a huge count.
+    // Hand-built: an empty reply up to one of its seven list counts (services, conns, ports,
+    // drops, workers, neighbours, routes; all at the end), then a huge count there.
     const std::vector<uint8_t> base = payload_of(encode_reply(Reply{}));
-    const size_t svc_count_at = base.size() - 8;  // services count, then conns count
-    for (uint32_t n : {kMaxList + 1, 0x7fffffffu, 1u}) {
-        std::vector<uint8_t> p(base.begin(), base.begin() + static_cast<long>(svc_count_at));
-        put_le(p, n, 4);
-        put_le(p, 0, 4);
-        auto e = decode_reply(p);
-        ASSERT_FALSE(e.is_ok()) << n;
-        EXPECT_NE(e.status().message().find("services count"), std::string::npos)
-            << e.status().message();
+    const char* const lists[] = {"services", "conns",      "ports", "drops",
+                                 "workers",  "neighbours", "routes"};
+    const size_t first_count_at = base.size() - 7 * 4;
+    for (size_t which = 0; which < 7; ++which) {
+        for (uint32_t n : {kMaxList + 1, 0x7fffffffu, 1u}) {
+            std::vector<uint8_t> p(base.begin(), base.begin() + static_cast<long>(first_count_at));
+            for (size_t k = 0; k < 7; ++k) {
+                put_le(p, k == which ? n : 0, 4);
+            }
+            auto e = decode_reply(p);
+            ASSERT_FALSE(e.is_ok()) << lists[which] << " " << n;
+            if (n == 1 && which == 3) {
+                continue;  // one empty drop fits in the 12 bytes left: it fails as truncation
+            }
+            EXPECT_NE(e.status().message().find(std::string(lists[which]) + " count"),
+                      std::string::npos)
+                << e.status().message();
+        }
     }
-    std::vector<uint8_t> p(base.begin(), base.end() - 4);
-    put_le(p, kMaxList + 1, 4);
-    auto e = decode_reply(p);
-    ASSERT_FALSE(e.is_ok());
-    EXPECT_NE(e.status().message().find("conns count"), std::string::npos);
+
+    // Every string of the views is held to kMaxString.
+    const auto too_long = [](Reply r, const char* field) {
+        auto d = decode_reply(payload_of(encode_reply(r)));
+        ASSERT_FALSE(d.is_ok()) << field;
+        EXPECT_NE(d.status().message().find(std::string(field) + " length"), std::string::npos)
+            << d.status().message();
+    };
+    const std::string big(kMaxString + 1, 'x');
+    Reply v;
+    v.ports.resize(1);
+    v.ports[0].name = big;
+    too_long(v, "port.name");
+    v.ports[0] = PortView{};
+    v.ports[0].device = big;
+    too_long(v, "port.device");
+    v.ports[0] = PortView{};
+    v.ports[0].mac = big;
+    too_long(v, "port.mac");
+    v = Reply{};
+    v.drops = {{big, 1}};
+    too_long(v, "drop.reason");
+    v = Reply{};
+    v.neighbours.resize(1);
+    v.neighbours[0].mac = big;
+    too_long(v, "neighbour.mac");
+    v.neighbours[0] = NeighbourView{};
+    v.neighbours[0].port = big;
+    too_long(v, "neighbour.port");
+    v = Reply{};
+    v.routes.resize(1);
+    v.routes[0].port = big;
+    too_long(v, "route.port");
+}
+
+TEST(ProtocolReply, ViewsRoundTripAlone) {
+    // A daemon answering ListPorts fills only ports and drops; the rest stays empty.
+    Reply r;
+    add_views(r);
+    const std::vector<uint8_t> frame = encode_reply(r);
+    auto d = decode_reply(payload_of(frame));
+    ASSERT_TRUE(d.is_ok()) << d.status().message();
+    expect_same(r, d.value());
+    EXPECT_EQ(encode_reply(d.value()), frame);
+    // Each list on its own, and many addresses on one port.
+    Reply ports;
+    ports.ports.resize(1);
+    for (uint32_t i = 0; i < 1000; ++i) {
+        ports.ports[0].addresses.push_back({0x0a000000 + i, static_cast<uint8_t>(i % 33)});
+    }
+    Reply workers;
+    workers.workers.resize(64);
+    for (const Reply& one : {ports, workers}) {
+        auto e = decode_reply(payload_of(encode_reply(one)));
+        ASSERT_TRUE(e.is_ok()) << e.status().message();
+        expect_same(one, e.value());
+    }
+}
+
+TEST(ProtocolReply, EmptyReplyIsAsDocumented) {
+    // The example in docs/control-protocol.md, as printed there: code 2, message "no service",
+    // default timeouts, seven empty lists.
+    Reply r;
+    r.code = Errc::NoService;
+    r.message = "no service";
+    std::string hex;
+    const std::vector<uint8_t> frame = encode_reply(r);
+    for (size_t i = 0; i < frame.size(); ++i) {
+        char b[4];
+        std::snprintf(b, sizeof(b), "%02x", frame[i]);
+        hex += b;
+        hex += (i % 16 == 15 || i + 1 == frame.size()) ? "\n" : " ";
+    }
+    EXPECT_EQ(hex,
+              "44 52 47 4f 01 00 02 00 46 00 00 00 02 00 00 00\n"
+              "0a 00 00 00 6e 6f 20 73 65 72 76 69 63 65 00 00\n"
+              "00 00 00 00 00 00 00 00 00 00 84 03 00 00 78 00\n"
+              "00 00 2c 01 00 00 00 00 00 00 00 00 00 00 00 00\n"
+              "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
+              "00 00\n");
+}
+
+TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
+    // Hand-encoded per docs/control-protocol.md: an empty reply up to the ports count, then one
+    // neighbour and one route.
+    const std::vector<uint8_t> base = payload_of(encode_reply(Reply{}));
+    std::vector<uint8_t> p(base.begin(), base.end() - 5 * 4);
+    put_le(p, 0, 4);  // ports
+    put_le(p, 0, 4);  // drops
+    put_le(p, 0, 4);  // workers
+    put_le(p, 1, 4);  // neighbours
+    put_le(p, 0x0a0000fe, 4);
+    put_le(p, 17, 4);
+    for (char c : std::string("52:54:00:12:34:56")) {
+        p.push_back(static_cast<uint8_t>(c));
+    }
+    put_le(p, 3, 4);
+    p.insert(p.end(), {'e', 'x', 't'});
+    put_le(p, 1, 1);  // resolved
+    put_le(p, 1, 4);  // routes
+    put_le(p, 0, 4);  // 0.0.0.0
+    put_le(p, 0, 1);  // /0
+    put_le(p, 0x0a0000fe, 4);
+    put_le(p, 3, 4);
+    p.insert(p.end(), {'e', 'x', 't'});
+    auto d = decode_reply(p);
+    ASSERT_TRUE(d.is_ok()) << d.status().message();
+    ASSERT_EQ(d->neighbours.size(), 1u);
+    EXPECT_EQ(d->neighbours[0].addr, 0x0a0000feu);
+    EXPECT_EQ(d->neighbours[0].mac, "52:54:00:12:34:56");
+    EXPECT_EQ(d->neighbours[0].port, "ext");
+    EXPECT_TRUE(d->neighbours[0].resolved);
+    ASSERT_EQ(d->routes.size(), 1u);
+    EXPECT_EQ(d->routes[0].prefix, (cfg::Prefix{0, 0}));
+    EXPECT_EQ(d->routes[0].gateway, 0x0a0000feu);
+    EXPECT_EQ(d->routes[0].port, "ext");
+    EXPECT_EQ(payload_of(encode_reply(d.value())), p);
+}
+
+TEST(ProtocolReply, RejectsBadViewValues) {
+    const auto fails = [](const Reply& r, const char* needle) {
+        auto d = decode_reply(payload_of(encode_reply(r)));
+        ASSERT_FALSE(d.is_ok()) << needle;
+        EXPECT_EQ(d.status().code(), Errc::Protocol);
+        EXPECT_NE(d.status().message().find(needle), std::string::npos) << d.status().message();
+    };
+    Reply r;
+    r.ports.resize(1);
+    r.ports[0].addresses = {{0x0a000001, 33}};
+    fails(r, "invalid prefix length 33 for port.address.len");
+    r = Reply{};
+    r.routes = {{{0x0a000000, 255}, 0, "ext"}};
+    fails(r, "invalid prefix length 255 for route.prefix.len");
+    r.routes = {{{0x0a000000, 32}, 0, "ext"}};  // the limit itself is fine
+    EXPECT_TRUE(decode_reply(payload_of(encode_reply(r))).is_ok());
+
+    // Booleans other than 0 and 1, patched into encoded replies.
+    Reply port;
+    port.ports.resize(1);
+    std::vector<uint8_t> p = payload_of(encode_reply(port));
+    // The port is the only element: its link_up byte follows the count and three empty strings
+    // and a u16, counted from the end: 4+2+2+2 (speed mtu queues) + 4 (addresses) + 56 (counters)
+    // + 16 (the counts of the four empty lists after ports) + 1.
+    const size_t link_up_at = p.size() - (16 + 56 + 4 + 2 + 2 + 2 + 4 + 1);
+    ASSERT_EQ(p[link_up_at], 0);
+    p[link_up_at] = 2;
+    auto d = decode_reply(p);
+    ASSERT_FALSE(d.is_ok());
+    EXPECT_NE(d.status().message().find("invalid boolean 2 for port.link_up"), std::string::npos)
+        << d.status().message();
+
+    Reply neigh;
+    neigh.neighbours.resize(1);
+    p = payload_of(encode_reply(neigh));
+    const size_t resolved_at = p.size() - (4 + 1);  // then only the routes count
+    ASSERT_EQ(p[resolved_at], 0);
+    p[resolved_at] = 0xff;
+    d = decode_reply(p);
+    ASSERT_FALSE(d.is_ok());
+    EXPECT_NE(d.status().message().find("neighbour.resolved"), std::string::npos)
+        << d.status().message();
+
+    // A port's address count that its bytes cannot hold.
+    Reply many;
+    many.ports.resize(1);
+    many.ports[0].addresses.resize(2);
+    p = payload_of(encode_reply(many));
+    const size_t naddr_at = p.size() - (16 + 56 + 2 * 5 + 4);
+    ASSERT_EQ(p[naddr_at], 2);
+    p[naddr_at] = 200;
+    d = decode_reply(p);
+    ASSERT_FALSE(d.is_ok());
+    EXPECT_NE(d.status().message().find("port.addresses count"), std::string::npos)
+        << d.status().message();
 }
 
 // ---- random and mutated bytes ----

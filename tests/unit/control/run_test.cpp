@@ -158,6 +158,104 @@ TEST(Run, OtherListings) {
     EXPECT_EQ(d.seen.back().second.op, Op::List);
 }
 
+TEST(Run, Views) {
+    FakeDaemon d;
+    Reply ports;
+    ports.ports = {PortView{.name = "ext",
+                            .device = "net_ring0",
+                            .port_id = 0,
+                            .mac = "02:00:00:00:00:01",
+                            .link_up = true,
+                            .speed_mbps = 10000,
+                            .mtu = 1500,
+                            .rx_queues = 1,
+                            .tx_queues = 1,
+                            .addresses = {{ip(10, 0, 0, 1), 24}},
+                            .rx_packets = 5,
+                            .tx_packets = 4}};
+    ports.drops = {{"no_route", 2}, {"bad_checksum", 0}};
+    Reply workers;
+    workers.workers = {WorkerView{.id = 0,
+                                  .lcore = 1,
+                                  .rx_packets = 5,
+                                  .tx_packets = 4,
+                                  .drops = 1,
+                                  .loops = 4,
+                                  .busy_loops = 1,
+                                  .connections = 2,
+                                  .created = 3,
+                                  .handed_off = 0,
+                                  .taken_over = 0}};
+    Reply neighbours;
+    neighbours.neighbours = {{ip(10, 0, 0, 254), "52:54:00:12:34:56", "ext", true}};
+    Reply routes;
+    routes.routes = {{{0, 0}, ip(10, 0, 0, 254), "ext"}, {{ip(10, 0, 0, 0), 24}, 0, "ext"}};
+    d.replies = {ports, workers, neighbours, routes};
+
+    Ran r = run_with(d, {"--list-ports", "-n"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.err, "");
+    EXPECT_EQ(r.out,
+              "Port     Device           Link  Speed   MTU RxQ TxQ   RxPkts   TxPkts RxMissed"
+              "    RxErr    TxErr\n"
+              "  -> Id    MAC                RxBytes  TxBytes Addresses\n"
+              "ext      net_ring0        up      10G  1500   1   1        5        4        0"
+              "        0        0\n"
+              "  -> 0     02:00:00:00:00:01        0        0 10.0.0.1/24\n"
+              "Drops by reason\n"
+              "  no_route                            2\n");
+    r = run_with(d, {"--list-workers", "-n"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.out,
+              "Worker Lcore    RxPkts    TxPkts     Drops  Busy%     Conns   Created HandedOff "
+              "TakenOver\n"
+              "     0     1         5         4         1   25.0         2         3         0 "
+              "        0\n");
+    r = run_with(d, {"--list-neighbors", "-n"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.out,
+              "Address          MAC               Port     State\n"
+              "10.0.0.254       52:54:00:12:34:56 ext      resolved\n");
+    r = run_with(d, {"--list-routes"});  // no Namer in the test env: numbers anyway
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.out,
+              "Destination        Gateway              Port\n"
+              "0.0.0.0/0          via 10.0.0.254       ext\n"
+              "10.0.0.0/24        connected            ext\n");
+    ASSERT_EQ(d.seen.size(), 4u);
+    EXPECT_EQ(d.seen[0].second.op, Op::ListPorts);
+    EXPECT_EQ(d.seen[1].second.op, Op::ListWorkers);
+    EXPECT_EQ(d.seen[2].second.op, Op::ListNeighbours);
+    EXPECT_EQ(d.seen[3].second.op, Op::ListRoutes);
+    for (const auto& [socket, req] : d.seen) {
+        EXPECT_EQ(socket, "/run/test.sock");
+    }
+
+    run_with(d, {"--list-workers", "--socket", "/tmp/other.sock"});
+    EXPECT_EQ(d.seen.back().first, "/tmp/other.sock");
+}
+
+TEST(Run, ViewFailures) {
+    // A refusal prints the daemon's words and exits 1, as a failed listing does.
+    FakeDaemon d;
+    d.replies = {refused(Errc::Unsupported, "no route table in this build")};
+    Ran r = run_with(d, {"--list-routes", "-n"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "no route table in this build\n");
+    EXPECT_EQ(r.out, "");
+    d.replies = {refused(Errc::Internal)};
+    r = run_with(d, {"--list-ports"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "list-ports failed: Internal\n");
+    d.replies = {Result<Reply>(Errc::Io, "cannot connect to dirigo at /run/test.sock: refused")};
+    r = run_with(d, {"--list-workers"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.err, "cannot connect to dirigo at /run/test.sock: refused\n");
+    r = run_with(d, {"--list-workers", "--stats"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.err, "Illegal 'stats' option with the 'list-workers' command\n");
+}
+
 TEST(Run, ListFailureExitsOne) {
     FakeDaemon d;
     d.replies = {Reply{}, refused(Errc::Internal, "snapshot missing")};
@@ -381,6 +479,41 @@ TEST(RunOverSocket, ListThroughTheRealClient) {
     EXPECT_EQ(out.substr(0, out.find('\n') + 1),
               "Dirigo Virtual Server version 0.1.0 (size=1048576)\n");
     EXPECT_NE(out.find("TCP  10.0.0.1:80 rr\n"), std::string::npos);
+}
+
+TEST(RunOverSocket, ViewsThroughTheRealClient) {
+    Reply ports;
+    ports.ports.resize(2);
+    ports.ports[1].port_id = 1;
+    ports.ports[1].addresses = {{ip(172, 16, 0, 1), 16}};
+    ports.drops = {{"no_route", 7}};
+    Reply workers;
+    workers.workers.resize(3);
+    workers.workers[1].id = 1;
+    workers.workers[2].id = 2;
+    Reply neighbours;
+    neighbours.neighbours = {{ip(172, 16, 0, 11), "", "int", false}};
+    Reply routes;
+    routes.routes = {{{ip(172, 16, 0, 0), 16}, 0, "int"}};
+    SocketDaemon daemon({ports, workers, neighbours, routes});
+    std::string out;
+    std::string err;
+    for (const char* view :
+         {"--list-ports", "--list-workers", "--list-neighbours", "--list-routes"}) {
+        const std::vector<std::string> args = {view, "-n"};
+        EXPECT_EQ(run(args, real_env(daemon.path()), out, err), 0) << view;
+    }
+    EXPECT_EQ(daemon.finish(), (std::vector<Op>{Op::ListPorts, Op::ListWorkers, Op::ListNeighbours,
+                                                Op::ListRoutes}));
+    EXPECT_EQ(err, "");
+    EXPECT_NE(out.find("  -> 1     -                        0        0 172.16.0.1/16\n"),
+              std::string::npos)
+        << out;
+    EXPECT_NE(out.find("  no_route                            7\n"), std::string::npos);
+    EXPECT_NE(out.find("     2     0         0         0         0      -"), std::string::npos);
+    EXPECT_NE(out.find("172.16.0.11      -                 int      incomplete\n"),
+              std::string::npos);
+    EXPECT_NE(out.find("172.16.0.0/16      connected            int\n"), std::string::npos);
 }
 
 TEST(RunOverSocket, NoDaemon) {
