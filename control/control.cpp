@@ -347,7 +347,9 @@ void Control::fill_list(const Request& req, Reply& rep) {
 namespace {
 std::string mac_text(const rte_ether_addr& a) {
     char buf[RTE_ETHER_ADDR_FMT_SIZE];
-    rte_ether_format_addr(buf, sizeof(buf), &a);
+    const uint8_t* b = a.addr_bytes;
+    std::snprintf(buf, sizeof(buf), "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4],
+                  b[5]);
     return buf;
 }
 }  // namespace
@@ -600,6 +602,15 @@ void Control::poll(int timeout_ms) {
         }
         std::erase_if(clients_, [](const Client& c) { return c.fd < 0; });
     }
+    for (Client& c : clients_) {
+        if (c.fd >= 0 && !c.held.empty()) {
+            release_held(c);
+            if (!c.out.empty()) {
+                write_client(c);
+            }
+        }
+    }
+    std::erase_if(clients_, [](const Client& c) { return c.fd < 0; });
     slow_.poll();
     dp_.reclaim();
     run_estimator();
@@ -620,7 +631,7 @@ void Control::accept_clients() {
             ::close(fd);
             continue;
         }
-        clients_.push_back(Client{fd, {}, {}, false});
+        clients_.push_back(Client{fd, {}, {}, {}, false});
     }
 }
 
@@ -658,8 +669,7 @@ void Control::read_client(Client& c) {
         if (!h || h->type != MsgType::Request) {
             rep.code = Errc::Protocol;
             rep.message = h ? "expected a request frame" : h.status().message();
-            auto bytes = encode_reply(rep);
-            c.out.insert(c.out.end(), bytes.begin(), bytes.end());
+            c.held.push_back({0, encode_reply(rep)});
             c.close_after_write = true;
             break;
         }
@@ -675,17 +685,27 @@ void Control::read_client(Client& c) {
         } else {
             rep = handle(*req);
         }
-        auto bytes = encode_reply(rep);
-        c.out.insert(c.out.end(), bytes.begin(), bytes.end());
+        // A change is reported once the workers have seen it; other replies keep their order.
+        const uint64_t token =
+            req && is_mutation(req->op) && rep.code == Errc::Ok ? dp_.last_token() : 0;
+        c.held.push_back({token, encode_reply(rep)});
     }
+    release_held(c);
     if (eof) {
         c.close_after_write = true;
     }
     if (!c.out.empty()) {
         write_client(c);
-    } else if (c.close_after_write) {
+    } else if (c.close_after_write && c.held.empty()) {
         ::close(c.fd);
         c.fd = -1;
+    }
+}
+
+void Control::release_held(Client& c) {
+    while (!c.held.empty() && dp_.passed(c.held.front().token)) {
+        c.out.insert(c.out.end(), c.held.front().bytes.begin(), c.held.front().bytes.end());
+        c.held.pop_front();
     }
 }
 
@@ -706,7 +726,7 @@ void Control::write_client(Client& c) {
         c.fd = -1;
         return;
     }
-    if (c.close_after_write) {
+    if (c.close_after_write && c.held.empty()) {
         ::close(c.fd);
         c.fd = -1;
     }

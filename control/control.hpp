@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,12 +49,20 @@ public:
     const ModelStore& model() const { return model_; }
 
 private:
+    /// A reply held until the workers have seen the change it reports (its RCU token passed),
+    /// so that when dirigoadm returns, the next new flow uses the new rules.
+    struct Held {
+        uint64_t token = 0;
+        std::vector<uint8_t> bytes;
+    };
     struct Client {
         int fd = -1;
         std::vector<uint8_t> in;
         std::vector<uint8_t> out;
+        std::deque<Held> held;  ///< replies in request order
         bool close_after_write = false;
     };
+    void release_held(Client& c);
     struct Totals {
         Stats stats;
     };

@@ -365,8 +365,18 @@ void Dataplane::publish(std::unique_ptr<Snapshot> next) {
     if (old != nullptr) {
         // Workers may still read `old` until each has reported a quiescent state after this
         // token; it is freed by reclaim() once they have, without control ever waiting.
-        retired_.push_back({rte_rcu_qsbr_start(qsv_), old});
+        last_token_ = rte_rcu_qsbr_start(qsv_);
+        retired_.push_back({last_token_, old});
     }
+    reclaim();
+}
+
+bool Dataplane::passed(uint64_t token) const {
+    return token == 0 || rte_rcu_qsbr_check(qsv_, token, false) == 1;
+}
+
+void Dataplane::wait_for_workers() {
+    rte_rcu_qsbr_synchronize(qsv_, RTE_QSBR_THRID_INVALID);
     reclaim();
 }
 

@@ -45,6 +45,13 @@ public:
     /// Frees retired snapshots whose grace period has ended; returns how many still wait.
     /// Thread: control (called every control loop). Cost: one rte_rcu_qsbr_check per snapshot.
     size_t reclaim();
+    /// RCU token of the last publish: once passed(token) holds, every worker has finished the
+    /// loop iteration that might have used an older snapshot, so every packet handled from then
+    /// on sees the new rules. Thread: control.
+    uint64_t last_token() const { return last_token_; }
+    bool passed(uint64_t token) const;
+    /// Blocks until every worker has passed a quiescent point (tests, shutdown). Thread: control.
+    void wait_for_workers();
     /// The snapshot last published. Thread: control (the only thread that frees snapshots).
     const Snapshot& current() const { return *published_.load(std::memory_order_relaxed); }
 
@@ -104,6 +111,7 @@ private:
     std::vector<unsigned> worker_lcores_;
     std::atomic<const Snapshot*> published_{nullptr};
     std::deque<std::pair<uint64_t, const Snapshot*>> retired_;  ///< (RCU token, snapshot)
+    uint64_t last_token_ = 0;
     std::atomic<bool> stop_{false};
     uint64_t generation_ = 0;
     uint64_t tsc_hz_ = 0;

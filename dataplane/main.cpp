@@ -101,6 +101,10 @@ int main(int argc, char** argv) {
             rte_eal_cleanup();
             return 1;
         }
+        // Handlers first: a signal during start-up must still stop cleanly and remove the socket.
+        std::signal(SIGINT, on_signal);
+        std::signal(SIGTERM, on_signal);
+        std::signal(SIGPIPE, SIG_IGN);
         dirigo::ctl::Control control(**dp, *cfg);
         dirigo::Status s = control.load_initial();
         if (s) {
@@ -113,9 +117,6 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "dirigo: %s\n", s.message().c_str());
             rc = 1;
         } else {
-            std::signal(SIGINT, on_signal);
-            std::signal(SIGTERM, on_signal);
-            std::signal(SIGPIPE, SIG_IGN);
             std::fprintf(stderr, "dirigo %s: %u worker(s), %zu service(s), control socket %s\n",
                          DIRIGO_VERSION, n_workers, cfg->services.size(),
                          cfg->control.socket.c_str());

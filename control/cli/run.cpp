@@ -119,28 +119,14 @@ int list(const Invocation& inv, Session& s, const Namer& namer, std::string& out
     return 0;
 }
 
-/// dirigo's own views (--list-ports, ...): one request, one table.
-int view(const Invocation& inv, Session& s, const Namer& namer, std::string& out) {
-    const auto rep = s.send(inv.request, kExitListFailed);
+/// dirigo's own views (--list-ports, ...): one request, then `format` turns the reply into text.
+template <class Format>
+int view(const Request& req, Session& s, std::string& out, Format&& format) {
+    const auto rep = s.send(req, kExitListFailed);
     if (!rep) {
         return s.exit_code();
     }
-    switch (inv.cmd) {
-        case Command::ListPorts:
-            out += format_ports(rep->ports, rep->drops, inv.fmt);
-            break;
-        case Command::ListWorkers:
-            out += format_workers(rep->workers, inv.fmt);
-            break;
-        case Command::ListNeighbours:
-            out += format_neighbours(rep->neighbours, inv.fmt, namer);
-            break;
-        case Command::ListRoutes:
-            out += format_routes(rep->routes, inv.fmt, namer);
-            break;
-        default:
-            break;
-    }
+    out += format(*rep);
     return 0;
 }
 
@@ -197,10 +183,18 @@ int run(std::span<const std::string> args, const RunEnv& env, std::string& out, 
             return session.send(batch.value(), kExitRefused) ? 0 : session.exit_code();
         }
         case Command::ListPorts:
+            return view(inv.request, session, out,
+                        [&](const Reply& r) { return format_ports(r.ports, r.drops, inv.fmt); });
         case Command::ListWorkers:
+            return view(inv.request, session, out,
+                        [&](const Reply& r) { return format_workers(r.workers, inv.fmt); });
         case Command::ListNeighbours:
+            return view(inv.request, session, out, [&](const Reply& r) {
+                return format_neighbours(r.neighbours, inv.fmt, namer);
+            });
         case Command::ListRoutes:
-            return view(inv, session, namer, out);
+            return view(inv.request, session, out,
+                        [&](const Reply& r) { return format_routes(r.routes, inv.fmt, namer); });
         case Command::AddService:
         case Command::EditService:
         case Command::DelService:

@@ -155,6 +155,8 @@ protected:
             b.batch.push_back(d);
         }
         ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+        // What dirigoadm's reply waits for: every worker has seen the new rules.
+        dp_->wait_for_workers();
     }
 
     // Enqueues on an RX queue: flows spread over the queues by a counter, not by flow, like a

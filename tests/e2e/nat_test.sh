@@ -135,7 +135,7 @@ ip netns exec "$W_NS_CLI" timeout 60 "$PY" "$HERE/keepalive_client.py" "$W_VIP" 
 ka_pid=$!
 W_PIDS+=("$ka_pid")
 for ((i = 0; i < 50; i++)); do
-    (($(wc -l <"$ka_out") >= 2)) && break
+    [[ -f $ka_out ]] && (($(wc -l <"$ka_out") >= 2)) && break
     sleep 0.1
 done
 curl_n 20
