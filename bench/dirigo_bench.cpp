@@ -888,6 +888,8 @@ struct Result {
     double ratio_5tswap = 0;
     double setup_s = 0;
     uint64_t table_size = 0;
+    double adj_io = 0;      ///< io Mpps/core measured right before this scenario
+    double adj_5tswap = 0;  ///< 5tswap Mpps/core measured right before this scenario
     bool ok = false;
     std::string note;
 };
@@ -1052,7 +1054,12 @@ public:
     int run();
 
 private:
+    /// One testpmd-style loop on the (free) worker lcore for `seconds`. False on failure.
+    bool run_baseline(Rig& rig, bool swap, uint16_t frame, double seconds, Result& r);
     bool baselines(Rig& rig, const std::vector<uint16_t>& frames, const std::string& suffix);
+    /// io and 5tswap at r's frame size right before r runs; stops the worker, and relaunches it
+    /// when `relaunch`. Sets r.adj_io and r.adj_5tswap.
+    bool adjacent_baselines(Rig& rig, bool relaunch, Result& r);
     bool established(uint32_t conns, const std::vector<uint16_t>& frames,
                      const std::vector<Popularity>& dists);
     bool new_connections(const std::string& sched);
@@ -1074,39 +1081,73 @@ private:
     bool failed_ = false;
 };
 
-bool Bench::baselines(Rig& rig, const std::vector<uint16_t>& frames, const std::string& suffix) {
+bool Bench::run_baseline(Rig& rig, bool swap, uint16_t frame, double seconds, Result& r) {
     // The same frames as the 1K-connection NAT scenario: established traffic over 1K flows.
-    const std::vector<uint32_t> seq = flow_sequence(1000, Popularity::Uniform, kSeqLen, 7);
-    std::vector<uint8_t> rs_of(1000);
-    for (uint32_t f = 0; f < rs_of.size(); ++f) {
-        rs_of[f] = static_cast<uint8_t>(f % kRealServers);
+    static const std::vector<uint32_t> seq = flow_sequence(1000, Popularity::Uniform, kSeqLen, 7);
+    static const std::vector<uint8_t> rs_of = [] {
+        std::vector<uint8_t> v(1000);
+        for (uint32_t f = 0; f < v.size(); ++f) {
+            v[f] = static_cast<uint8_t>(f % kRealServers);
+        }
+        return v;
+    }();
+    r.kind = "baseline";
+    r.mode = swap ? "5tswap" : "io";
+    r.frame = frame;
+    const Templates t(rig, frame, kTcpAck, kTcpAck);
+    EstablishedWriter w(t, seq, rs_of);
+    BaselineCtx ctx;
+    ctx.swap = swap;
+    ctx.ports[0] = rig.port_id(kExt);
+    ctx.ports[1] = rig.port_id(kInt);
+    if (rte_eal_remote_launch(baseline_main, &ctx, worker_lcore()) != 0) {
+        return fail("cannot launch the baseline loop");
     }
+    r = timed_run(
+        rig, w, [&ctx] { return sample_baseline(ctx); }, o_.inflight, seconds, r);
+    ctx.stop.store(true, std::memory_order_relaxed);
+    rte_eal_wait_lcore(worker_lcore());
+    rig.reclaim();
+    return true;
+}
+
+bool Bench::baselines(Rig& rig, const std::vector<uint16_t>& frames, const std::string& suffix) {
     for (uint16_t frame : frames) {
         for (const bool swap : {false, true}) {
             Result r;
-            r.kind = "baseline";
-            r.mode = swap ? "5tswap" : "io";
-            r.frame = frame;
-            r.name = r.mode + " " + std::to_string(frame) + "B" + suffix;
-            const Templates t(rig, frame, kTcpAck, kTcpAck);
-            EstablishedWriter w(t, seq, rs_of);
-            BaselineCtx ctx;
-            ctx.swap = swap;
-            ctx.ports[0] = rig.port_id(kExt);
-            ctx.ports[1] = rig.port_id(kInt);
-            if (rte_eal_remote_launch(baseline_main, &ctx, worker_lcore()) != 0) {
-                return fail("cannot launch the baseline loop");
+            r.name =
+                std::string(swap ? "5tswap" : "io") + " " + std::to_string(frame) + "B" + suffix;
+            if (!run_baseline(rig, swap, frame, o_.duration, r)) {
+                return false;
             }
-            r = timed_run(
-                rig, w, [&ctx] { return sample_baseline(ctx); }, o_.inflight, o_.duration, r);
-            ctx.stop.store(true, std::memory_order_relaxed);
-            rte_eal_wait_lcore(worker_lcore());
-            rig.reclaim();
             std::printf("  %-28s %8.2f Mpps/core %8.1f cyc/pkt\n", r.name.c_str(), r.mpps_core,
                         r.cycles_per_pkt);
             std::fflush(stdout);
             results_.push_back(r);
         }
+    }
+    return true;
+}
+
+bool Bench::adjacent_baselines(Rig& rig, bool relaunch, Result& r) {
+    // The machine is shared: the ceiling is measured again right before each scenario, on the
+    // same core, so each ratio compares figures taken seconds apart.
+    if (o_.smoke) {
+        return true;
+    }
+    rig.stop();
+    const double secs = std::max(0.2, o_.duration / 4);
+    const uint16_t frame = static_cast<uint16_t>(r.frame);
+    Result io;
+    Result sw;
+    if (!run_baseline(rig, false, frame, secs, io) || !run_baseline(rig, true, frame, secs, sw)) {
+        return false;
+    }
+    r.adj_io = io.mpps_core;
+    r.adj_5tswap = sw.mpps_core;
+    std::string err;
+    if (relaunch && !rig.launch(err)) {
+        return fail(err);
     }
     return true;
 }
@@ -1176,6 +1217,9 @@ bool Bench::established(uint32_t conns, const std::vector<uint16_t>& frames,
             if (!wanted(o_, r.name)) {
                 continue;
             }
+            if (!adjacent_baselines(*rig, true, r)) {
+                return false;
+            }
             const Templates t(*rig, frame, kTcpAck, kTcpAck);
             EstablishedWriter w(t, seq, rs_of);
             r = timed_run(
@@ -1209,7 +1253,13 @@ bool Bench::new_connections(const std::string& sched) {
     const uint32_t table = o_.smoke ? (1u << 16) : kNewConnTable;
     std::string err;
     auto rig = Rig::create(table, err);
-    if (!rig || !rig->add_service(sched, err) || !rig->resolve(err) || !rig->launch(err)) {
+    if (!rig || !rig->add_service(sched, err) || !rig->resolve(err)) {
+        return fail(err);
+    }
+    if (!adjacent_baselines(*rig, false, r)) {
+        return false;
+    }
+    if (!rig->launch(err)) {
         return fail(err);
     }
     const Templates t(*rig, 64, kTcpSyn, kTcpSyn | kTcpAck);
@@ -1290,12 +1340,17 @@ void Bench::fill_ratios() {
     for (Result& r : results_) {
         const uint32_t frame = r.kind == "newconn" ? 64 : r.frame;
         const double mine = r.kind == "newconn" ? r.conns_per_s / 1e6 : r.mpps_core;
-        if (const Result* io = find("io", frame); io != nullptr && io->mpps_core > 0) {
-            r.ratio_io = mine / io->mpps_core;
+        // The ceiling measured right before the scenario when there is one, else the run's.
+        double io = r.adj_io;
+        double sw = r.adj_5tswap;
+        if (const Result* b = find("io", frame); io == 0 && b != nullptr) {
+            io = b->mpps_core;
         }
-        if (const Result* sw = find("5tswap", frame); sw != nullptr && sw->mpps_core > 0) {
-            r.ratio_5tswap = mine / sw->mpps_core;
+        if (const Result* b = find("5tswap", frame); sw == 0 && b != nullptr) {
+            sw = b->mpps_core;
         }
+        r.ratio_io = io > 0 ? mine / io : 0;
+        r.ratio_5tswap = sw > 0 ? mine / sw : 0;
     }
 }
 
@@ -1339,6 +1394,28 @@ std::string json_str(const std::string& s) {
     }
     return o + "\"";
 }
+
+/// A flat JSON object built field by field.
+class JsonObject {
+public:
+    JsonObject& str(const char* k, const std::string& v) { return raw(k, json_str(v)); }
+    JsonObject& num(const char* k, double v) {
+        char b[64];
+        std::snprintf(b, sizeof(b), "%.6g", std::isfinite(v) ? v : 0.0);
+        return raw(k, b);
+    }
+    JsonObject& num(const char* k, uint64_t v) { return raw(k, std::to_string(v)); }
+    JsonObject& num(const char* k, uint32_t v) { return raw(k, std::to_string(v)); }
+    JsonObject& boolean(const char* k, bool v) { return raw(k, v ? "true" : "false"); }
+    std::string done() const { return "{" + s_ + "}"; }
+
+private:
+    JsonObject& raw(const char* k, const std::string& v) {
+        s_ += (s_.empty() ? "\"" : ", \"") + std::string(k) + "\": " + v;
+        return *this;
+    }
+    std::string s_;
+};
 
 std::string cpu_model() {
     FILE* f = std::fopen("/proc/cpuinfo", "r");
@@ -1400,20 +1477,18 @@ bool Bench::write_json(const std::string& eal) const {
     std::fprintf(f, "],\n  \"scenarios\": [");
     for (size_t i = 0; i < results_.size(); ++i) {
         const Result& r = results_[i];
-        std::fprintf(
-            f,
-            "%s\n    {\"name\": %s, \"kind\": %s, \"mode\": %s, \"dist\": %s, \"conns\": %" PRIu64
-            ", \"table_size\": %" PRIu64 ", \"frame\": %u, \"seconds\": %.4f, \"packets\": %" PRIu64
-            ", \"mpps_core\": %.4f, \"mpps_wall\": %.4f, \"cycles_per_pkt\": %.2f, "
-            "\"idle_pct\": %.2f, \"cpu_pct\": %.2f, \"drops\": %" PRIu64 ", \"lost\": %" PRIu64
-            ", \"slow_path\": %" PRIu64 ", \"created\": %" PRIu64
-            ", \"conns_per_s\": %.1f, \"ratio_io\": %.4f, \"ratio_5tswap\": %.4f, "
-            "\"setup_s\": %.2f, \"ok\": %s, \"note\": %s}",
-            i == 0 ? "" : ",", json_str(r.name).c_str(), json_str(r.kind).c_str(),
-            json_str(r.mode).c_str(), json_str(r.dist).c_str(), r.conns, r.table_size, r.frame,
-            r.seconds, r.packets, r.mpps_core, r.mpps_wall, r.cycles_per_pkt, r.idle_pct, r.cpu_pct,
-            r.drops, r.lost, r.slow, r.created, r.conns_per_s, r.ratio_io, r.ratio_5tswap,
-            r.setup_s, r.ok ? "true" : "false", json_str(r.note).c_str());
+        JsonObject o;
+        o.str("name", r.name).str("kind", r.kind).str("mode", r.mode).str("dist", r.dist);
+        o.num("conns", r.conns).num("table_size", r.table_size).num("frame", r.frame);
+        o.num("seconds", r.seconds).num("packets", r.packets).num("mpps_core", r.mpps_core);
+        o.num("mpps_wall", r.mpps_wall).num("cycles_per_pkt", r.cycles_per_pkt);
+        o.num("idle_pct", r.idle_pct).num("cpu_pct", r.cpu_pct).num("drops", r.drops);
+        o.num("lost", r.lost).num("slow_path", r.slow).num("created", r.created);
+        o.num("conns_per_s", r.conns_per_s).num("ratio_io", r.ratio_io);
+        o.num("ratio_5tswap", r.ratio_5tswap).num("adj_io", r.adj_io);
+        o.num("adj_5tswap", r.adj_5tswap).num("setup_s", r.setup_s);
+        o.boolean("ok", r.ok).str("note", r.note);
+        std::fprintf(f, "%s\n    %s", i == 0 ? "" : ",", o.done().c_str());
     }
     std::fprintf(f, "\n  ]\n}\n");
     std::fclose(f);

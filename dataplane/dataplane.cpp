@@ -120,6 +120,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     env.thresholds = dp->thresholds_.get();
     env.persist = dp->persist_.get();
     env.tsc_hz = dp->tsc_hz_;
+    env.ms_mult = (uint64_t{1000} << 32) / dp->tsc_hz_;
     for (const PortInfo& p : dp->topo_->ports) {
         if (!p.name.empty()) {
             env.port_ids[env.n_ports++] = p.port_id;

@@ -74,6 +74,7 @@ struct WorkerEnv {
     SlotThresholds* thresholds = nullptr;      ///< kMaxDests entries
     PersistTable* persist = nullptr;
     uint64_t tsc_hz = 0;
+    uint64_t ms_mult = 0;                      ///< (1000 << 32) / tsc_hz: TSC to ms by multiply
     uint16_t n_ports = 0;
     uint16_t port_ids[kMaxPorts] = {};         ///< the configured ports, polled in this order
     uint16_t rx_queues[kMaxPorts] = {};        ///< RX queues per port id (<= workers)
