@@ -6,6 +6,7 @@
 // workers. The test thread plays the control thread (slow path, rules) while workers run.
 
 #include <array>
+#include <cstdio>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -446,6 +447,10 @@ TEST_P(MultiWorkerTest, UpdateStormLosesNoPacketOfEstablishedFlows) {
     for (Frame& f : recv(kInt, sent - got.size())) {
         got.push_back(std::move(f));
     }
+    std::printf("update storm: %llu rule changes in 2 s, %llu packets of established flows sent, "
+                "%zu forwarded\n",
+                static_cast<unsigned long long>(updates), static_cast<unsigned long long>(sent),
+                got.size());
     EXPECT_GE(updates, 1900u);  // about 1,000 a second
     EXPECT_GT(sent, 10000u);
     EXPECT_EQ(got.size(), sent) << drop_report();
