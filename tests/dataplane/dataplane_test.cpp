@@ -9,6 +9,7 @@
 #include <vector>
 
 #include <atomic>
+#include <chrono>
 #include <random>
 #include <thread>
 
@@ -866,6 +867,57 @@ TEST_F(DataplaneTest, SocketSurvivesMalformedInputAndKeepsServing) {
     ctl_->close_socket();
     EXPECT_NE(::access(cfg.control.socket.c_str(), F_OK), 0) << "socket file removed";
     ::rmdir(dir.c_str());
+}
+
+TEST_F(DataplaneTest, ConnectionsExpireAfterTheirTimeoutAndReleaseTheirCounts) {
+    learn_all();
+    ctl::Request set;
+    set.op = ctl::Op::SetTimeouts;
+    set.timeouts = {0, 0, 1};  // udp 1 s; tcp and tcpfin unchanged
+    ASSERT_EQ(ctl_->handle(set).code, Errc::Ok);
+    for (uint16_t i = 0; i < 10; ++i) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"),
+                             static_cast<uint16_t>(9100 + i), ip("10.0.0.100"), 53, 0, 64, "q"));
+    }
+    step();
+    ASSERT_EQ(recv(kInt).size(), 10u);
+    EXPECT_EQ(list().services[1].dests[0].inactive, 10u);
+    EXPECT_EQ(dp_->worker(0).table().size(), 10u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    // The bounded sweep walks the (4096-entry) table 64 entries per loop.
+    for (int i = 0; i < 4096 / 64 + 1; ++i) {
+        dp_->worker(0).poll_once();
+    }
+    EXPECT_EQ(dp_->worker(0).table().size(), 0u);
+    EXPECT_EQ(list().services[1].dests[0].inactive, 0u);
+    EXPECT_EQ(dp_->worker(0).stats().conns_expired.load(), 10u);
+}
+
+TEST_F(DataplaneTest, FullTableRefusesOnlyNewFlows) {
+    learn_all();
+    // The fixture's table holds 4096 connections.
+    const uint32_t cap = dp_->worker(0).table().capacity();
+    for (uint32_t i = 0; i < cap; i += 256) {
+        for (uint32_t j = i; j < i + 256 && j < cap; ++j) {
+            send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, htonl(0x0a000002u),
+                                 static_cast<uint16_t>(10000 + j), ip("10.0.0.100"), 53, 0, 64,
+                                 "q"));
+        }
+        for (int k = 0; k < 10; ++k) {
+            step();
+        }
+        drain(kInt);
+    }
+    ASSERT_EQ(dp_->worker(0).table().size(), cap);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, htonl(0x0a000002u), 9999, ip("10.0.0.100"),
+                         53, 0, 64, "new"));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, htonl(0x0a000002u), 10000, ip("10.0.0.100"),
+                         53, 0, 64, "old"));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].sport(), 10000);
+    EXPECT_EQ(drops(dp::Drop::TableFull), 1u);
 }
 
 TEST_F(DataplaneTest, BatchIsAllOrNothing) {
