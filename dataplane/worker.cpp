@@ -664,30 +664,26 @@ void Worker::tx_enqueue(uint16_t port, rte_mbuf* m) noexcept {
     TxBuf& b = tx_[port];
     b.pkts[b.n++] = m;
     if (b.n == kBurst) {
-        const uint16_t sent = rte_eth_tx_burst(port, static_cast<uint16_t>(id_), b.pkts, b.n);
-        bump(stats_.ports[port].tx, sent);
-        if (sent < b.n) [[unlikely]] {
-            bump(stats_.drops[static_cast<size_t>(Drop::TxFull)], b.n - sent);
-            rte_pktmbuf_free_bulk(b.pkts + sent, b.n - sent);
-        }
-        b.n = 0;
+        tx_send(port);
     }
+}
+
+void Worker::tx_send(uint16_t port) noexcept {
+    TxBuf& b = tx_[port];
+    const uint16_t sent = rte_eth_tx_burst(port, static_cast<uint16_t>(id_), b.pkts, b.n);
+    bump(stats_.ports[port].tx, sent);
+    if (sent < b.n) [[unlikely]] {
+        bump(stats_.drops[static_cast<size_t>(Drop::TxFull)], b.n - sent);
+        rte_pktmbuf_free_bulk(b.pkts + sent, b.n - sent);
+    }
+    b.n = 0;
 }
 
 void Worker::tx_flush() noexcept {
     for (uint16_t pi = 0; pi < env_.n_ports; ++pi) {
-        const uint16_t port = env_.port_ids[pi];
-        TxBuf& b = tx_[port];
-        if (b.n == 0) {
-            continue;
+        if (tx_[env_.port_ids[pi]].n != 0) {
+            tx_send(env_.port_ids[pi]);
         }
-        const uint16_t sent = rte_eth_tx_burst(port, static_cast<uint16_t>(id_), b.pkts, b.n);
-        bump(stats_.ports[port].tx, sent);
-        if (sent < b.n) [[unlikely]] {
-            bump(stats_.drops[static_cast<size_t>(Drop::TxFull)], b.n - sent);
-            rte_pktmbuf_free_bulk(b.pkts + sent, b.n - sent);
-        }
-        b.n = 0;
     }
 }
 

@@ -135,6 +135,8 @@ private:
     void route_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth, uint32_t dst) noexcept;
     void tx_enqueue(uint16_t port, rte_mbuf* m) noexcept;
     void tx_flush() noexcept;
+    /// Transmits port's buffer; what the queue refuses is freed and counted.
+    void tx_send(uint16_t port) noexcept;
     void to_slow_path(rte_mbuf* m, SlowKind kind, uint32_t next_hop, uint16_t out_port) noexcept;
     void drop(rte_mbuf* m, Drop why) noexcept;
     void conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
