@@ -57,12 +57,16 @@ Result<std::unique_ptr<ConnTable>> ConnTable::create(const std::string& name, ui
         t->entries_[i].next_free = i + 1;
     }
     t->free_head_ = 0;
-    // Entries plus the hash: its key store (key + data pointer per slot) and buckets (8 slots each,
-    // 64 bytes), measured from rte_hash's layout for the same parameters.
+    // Entries plus what rte_hash 22.11 allocates for these parameters: the key store (a data
+    // pointer and the 16-byte key per slot, padded to 32 bytes), the primary buckets (8 slots of
+    // a power-of-two slot count per 64-byte bucket), as many extendable buckets (reserved, touched
+    // only on overflow), and the free-slot rings (4 bytes per slot, power of two).
     const uint64_t slots = static_cast<uint64_t>(p.entries) + 1;
-    const uint64_t key_store = slots * (sizeof(FlowKey) + sizeof(void*));
-    const uint64_t buckets = (static_cast<uint64_t>(rte_align32pow2(p.entries)) / 8) * 64 * 2;
-    t->memory_bytes_ = bytes + key_store + buckets;
+    const uint64_t pow2 = rte_align64pow2(slots);
+    const uint64_t key_store = slots * 32;
+    const uint64_t buckets = (pow2 / 8) * 64 * 2;
+    const uint64_t free_rings = pow2 * 4 * 2;
+    t->memory_bytes_ = bytes + key_store + buckets + free_rings;
     return t;
 }
 

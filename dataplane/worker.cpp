@@ -194,6 +194,13 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
     uint32_t found[kBurst];
     if (n_keys != 0) {
         table_->lookup_bulk(keys, n_keys, found);
+        // Fetch every hit's entry now, so the burst's entry misses overlap instead of queueing
+        // one by one in stage 3.
+        for (uint32_t i = 0; i < n_keys; ++i) {
+            if (found[i] != ct::kMiss) {
+                rte_prefetch0(&table_->at(ct::lookup_index(found[i])));
+            }
+        }
     }
 
     // Stage 3: act on each packet.
