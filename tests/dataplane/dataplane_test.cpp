@@ -28,7 +28,7 @@
 #include "config/config.hpp"
 #include "control/control.hpp"
 #include "dataplane/dataplane.hpp"
-#include "tests/dataplane/packet_builder.hpp"
+#include "tests/dataplane/harness.hpp"
 
 namespace dirigo {
 namespace {
@@ -36,38 +36,8 @@ namespace {
 using test::Frame;
 using test::ip;
 using test::Mac;
+using namespace test;  // the test network: MACs, port indexes, frame helpers
 using Reply = ctl::Reply;
-
-const Mac kClientMac = {0x02, 0xcc, 0, 0, 0, 0x02};
-const Mac kGwMac = {0x02, 0xcc, 0, 0, 0, 0xfe};
-const Mac kRs1Mac = {0x02, 0x5e, 0, 0, 0, 0x11};
-const Mac kRs2Mac = {0x02, 0x5e, 0, 0, 0, 0x12};
-const Mac kBcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-const Mac kZero = {0, 0, 0, 0, 0, 0};
-constexpr int kExt = 0;
-constexpr int kInt = 1;
-
-class EalEnv : public ::testing::Environment {
-public:
-    void SetUp() override {
-        const std::string prefix = "--file-prefix=dirigo_dptest_" + std::to_string(getpid());
-        std::vector<std::string> args = {"dataplane_test", "-l",     "0",         "--no-huge",
-                                         "--no-pci",       "-m",     "256",       prefix,
-                                         "--log-level=*:warning"};
-        std::vector<char*> argv;
-        for (auto& a : args) {
-            argv.push_back(a.data());
-        }
-        ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0);
-    }
-    void TearDown() override { rte_eal_cleanup(); }
-};
-
-Mac to_mac(const rte_ether_addr& a) {
-    Mac m;
-    std::copy(a.addr_bytes, a.addr_bytes + 6, m.begin());
-    return m;
-}
 
 class DataplaneTest : public ::testing::Test {
 protected:
@@ -137,11 +107,8 @@ protected:
     }
 
     void send(int port, const Frame& f) {
-        rte_mbuf* m = rte_pktmbuf_alloc(dp_->pool());
+        rte_mbuf* m = to_mbuf(dp_->pool(), f);
         ASSERT_NE(m, nullptr);
-        char* d = rte_pktmbuf_append(m, static_cast<uint16_t>(f.b.size()));
-        ASSERT_NE(d, nullptr);
-        std::memcpy(d, f.b.data(), f.b.size());
         ASSERT_EQ(rte_ring_enqueue(rx_[port], m), 0);
     }
 
@@ -156,11 +123,7 @@ protected:
         std::vector<Frame> out;
         rte_mbuf* m;
         while (rte_ring_dequeue(tx_[port], reinterpret_cast<void**>(&m)) == 0) {
-            Frame f;
-            const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
-            f.b.assign(p, p + rte_pktmbuf_data_len(m));
-            out.push_back(std::move(f));
-            rte_pktmbuf_free(m);
+            out.push_back(take_frame(m));
         }
         return out;
     }
@@ -944,6 +907,6 @@ TEST_F(DataplaneTest, BatchIsAllOrNothing) {
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new dirigo::EalEnv());
+    ::testing::AddGlobalTestEnvironment(new dirigo::test::EalEnv("dataplane_test", "0", "256"));
     return RUN_ALL_TESTS();
 }

@@ -23,7 +23,7 @@
 #include "config/config.hpp"
 #include "control/control.hpp"
 #include "dataplane/dataplane.hpp"
-#include "tests/dataplane/packet_builder.hpp"
+#include "tests/dataplane/harness.hpp"
 
 namespace dirigo {
 namespace {
@@ -31,32 +31,10 @@ namespace {
 using test::Frame;
 using test::ip;
 using test::Mac;
+using namespace test;  // the test network: MACs, port indexes, frame helpers
 using Reply = ctl::Reply;
 
-const Mac kClientMac = {0x02, 0xcc, 0, 0, 0, 0x02};
-const Mac kRs1Mac = {0x02, 0x5e, 0, 0, 0, 0x11};
-const Mac kRs2Mac = {0x02, 0x5e, 0, 0, 0, 0x12};
-const Mac kBcast = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-const Mac kZero = {0, 0, 0, 0, 0, 0};
-constexpr int kExt = 0;
-constexpr int kInt = 1;
 constexpr int kWorkers = 2;
-
-class EalEnv : public ::testing::Environment {
-public:
-    void SetUp() override {
-        std::vector<std::string> args = {
-            "multi_worker_test", "--lcores=0@0,1@1,2@0", "--no-huge", "--no-pci", "-m", "512",
-            "--file-prefix=dirigo_mwtest_" + std::to_string(getpid()), "--log-level=*:warning"};
-        std::vector<char*> argv;
-        for (auto& a : args) {
-            argv.push_back(a.data());
-        }
-        ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0);
-        ASSERT_EQ(rte_lcore_count(), 3u);
-    }
-    void TearDown() override { rte_eal_cleanup(); }
-};
 
 class MultiWorkerTest : public ::testing::TestWithParam<int> {
 protected:
@@ -65,6 +43,7 @@ protected:
         static int seq = 0;
         ++seq;
         rxq_ = GetParam();
+        ASSERT_EQ(rte_lcore_count(), 3u);
         cfg::Config cfg;
         cfg.dataplane.conn_table_size = 32768;
         cfg.dataplane.mbufs = 16383;
@@ -105,9 +84,7 @@ protected:
         ctl_ = std::make_unique<ctl::Control>(*dp_, cfg);
         ASSERT_TRUE(ctl_->load_initial());
         for (int i = 0; i < 2; ++i) {
-            mac_[i] = test::Mac{};
-            std::copy(dp_->topology()->ports[port_id_[i]].mac.addr_bytes,
-                      dp_->topology()->ports[port_id_[i]].mac.addr_bytes + 6, mac_[i].begin());
+            mac_[i] = to_mac(dp_->topology()->ports[port_id_[i]].mac);
         }
         ASSERT_TRUE(dp_->launch());
         learn(kExt, kClientMac, ip("10.0.0.2"), ip("10.0.0.1"));
@@ -163,10 +140,8 @@ protected:
     // Enqueues on an RX queue: flows spread over the queues by a counter, not by flow, like a
     // device with no flow steering.
     void send(int port, const Frame& f) {
-        rte_mbuf* m = rte_pktmbuf_alloc(dp_->pool());
+        rte_mbuf* m = to_mbuf(dp_->pool(), f);
         ASSERT_NE(m, nullptr);
-        char* d = rte_pktmbuf_append(m, static_cast<uint16_t>(f.b.size()));
-        std::memcpy(d, f.b.data(), f.b.size());
         rte_ring* r = rx_[port][spray_++ % rx_[port].size()];
         while (rte_ring_enqueue(r, m) != 0) {
             ctl_->poll(0);
@@ -183,11 +158,7 @@ protected:
             for (rte_ring* r : tx_[port]) {
                 rte_mbuf* m;
                 while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
-                    Frame f;
-                    const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
-                    f.b.assign(p, p + rte_pktmbuf_data_len(m));
-                    out.push_back(std::move(f));
-                    rte_pktmbuf_free(m);
+                    out.push_back(take_frame(m));
                 }
             }
         } while (out.size() < want && std::chrono::steady_clock::now() < deadline);
@@ -471,6 +442,6 @@ INSTANTIATE_TEST_SUITE_P(RxQueues, MultiWorkerTest, ::testing::Values(1, 2),
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new dirigo::EalEnv());
+    ::testing::AddGlobalTestEnvironment(new dirigo::test::EalEnv("multi_worker_test", "0@0,1@1,2@0", "512"));
     return RUN_ALL_TESTS();
 }

@@ -9,25 +9,10 @@
 #include <rte_eal.h>
 
 #include "conntrack/conn_table.hpp"
+#include "tests/dataplane/harness.hpp"
 
 namespace dirigo::ct {
 namespace {
-
-class EalEnv : public ::testing::Environment {
-public:
-    void SetUp() override {
-        std::vector<std::string> args = {"conn_table_test", "-l", "0", "--no-huge", "--no-pci",
-                                         "-m", "128",
-                                         "--file-prefix=dirigo_cttest_" + std::to_string(getpid()),
-                                         "--log-level=*:warning"};
-        std::vector<char*> argv;
-        for (auto& a : args) {
-            argv.push_back(a.data());
-        }
-        ASSERT_GE(rte_eal_init(static_cast<int>(argv.size()), argv.data()), 0);
-    }
-    void TearDown() override { rte_eal_cleanup(); }
-};
 
 Conn make(uint32_t client, uint16_t port, uint32_t server) {
     Conn c;
@@ -130,6 +115,6 @@ TEST(ConnTable, SweepIsBoundedAndRemovesOnlyExpired) {
 
 int main(int argc, char** argv) {
     ::testing::InitGoogleTest(&argc, argv);
-    ::testing::AddGlobalTestEnvironment(new dirigo::ct::EalEnv());
+    ::testing::AddGlobalTestEnvironment(new dirigo::test::EalEnv("conn_table_test", "0", "128"));
     return RUN_ALL_TESTS();
 }
