@@ -11,6 +11,20 @@
 #       | veth (one per real server)
 #   rsN ns      eth0 172.16.0.(10+N)/24, default via 172.16.0.1, HTTP server answering "webN"
 #
+# `world_create N router` builds the DR/TUN variant instead: the client's network becomes a bridge
+# (wan ns) shared by the client, the director's ext0 and a router namespace (rtr ns: 10.0.0.254 on
+# the client side, 172.16.0.254 on the servers' lan, forwarding on), so that real servers can send
+# their replies straight to the client through the router, bypassing the director:
+#
+#   client ns  eth0 10.0.0.2/24 --+
+#                                 wan ns br0 -- director ext0 ... int0 -- lan ns br0 -- rsN ns
+#   rtr ns     wan0 10.0.0.254 ---+                                          |
+#              lan0 172.16.0.254 --------------------------------------------+
+#
+# world_rs_dr / world_rs_tun then turn real servers into LVS/DR or LVS/TUN servers (VIP on lo or
+# tunl0, ARP kept quiet, default route via the router); world_add_clients gives the client extra
+# addresses (10.0.0.3, ...) so tests can act as several clients.
+#
 # Every name carries a per-run id (W_ID), so several worlds can exist side by side. Every veth has
 # its checksum and segmentation offloads off: af_packet hands the director frames exactly as they
 # are on the wire, and a CHECKSUM_PARTIAL frame forwarded by DPDK would reach the far side with a
@@ -41,6 +55,8 @@ W_CLIENT_IP=10.0.0.2
 W_EXT_IP=10.0.0.1
 W_EXT_GW=10.0.0.254
 W_INT_IP=172.16.0.1
+W_RTR_WAN_IP=10.0.0.254
+W_RTR_LAN_IP=172.16.0.254
 
 W_ID=""
 W_TMP=""
@@ -49,6 +65,15 @@ W_NS_DIR=""
 W_NS_LAN=""
 W_NS_RS=()
 W_NRS=0
+W_NS_WAN=""
+W_NS_RTR=""
+W_CLIENT_IPS=()
+# Address the real servers' HTTP servers bind to: empty means the server's own address (NAT);
+# DR and TUN servers receive packets addressed to the VIP, so world_rs_dr/_tun set 0.0.0.0.
+W_RS_BIND=""
+# How world_rs_tun decapsulates: "kernel" (the ipip module's tunl0) or "userspace" (a helper
+# that emulates tunl0 with a TUN device, on kernels built without CONFIG_NET_IPIP).
+W_TUN_MODE=""
 W_PIDS=()
 W_DIRIGO_PID=""
 W_DIRIGO_LOG=""
@@ -140,9 +165,14 @@ world_veth() {
     done
 }
 
-# world_create N: builds the world with N real servers (1..200).
+# world_create N [router]: builds the world with N real servers (1..200); with "router", the
+# DR/TUN variant described at the top (wan bridge and router namespace).
 world_create() {
-    local n=${1:-2}
+    local n=${1:-2} topo=${2:-}
+    if [[ -n $topo && $topo != router ]]; then
+        echo "world_create: unknown topology '$topo' (only: router)" >&2
+        return 1
+    fi
     if ((n < 1 || n > 200)); then
         echo "world_create: real server count must be 1..200" >&2
         return 1
@@ -154,10 +184,15 @@ world_create() {
     W_NS_LAN="$W_ID-lan"
     W_NRS=$n
     W_NS_RS=()
+    W_NS_WAN=""
+    W_NS_RTR=""
+    W_CLIENT_IPS=("$W_CLIENT_IP")
+    W_RS_BIND=""
+    W_TUN_MODE=""
     W_SOCK="$W_TMP/dirigo.sock"
     W_PREFIX="$W_ID"
     W_DESTROYED=0
-    world_log "creating: client, director, lan, $n real server(s); temp dir $W_TMP"
+    world_log "creating: client, director, lan, $n real server(s)${topo:+, wan and router}; temp dir $W_TMP"
 
     world_new_ns "$W_NS_CLI"
     world_new_ns "$W_NS_DIR"
@@ -165,12 +200,43 @@ world_create() {
     # The director's kernel must stay out of the way: no forwarding, no addresses on ext0/int0.
     world_exec "$W_NS_DIR" sysctl -qw net.ipv4.ip_forward=0
 
-    world_veth "$W_NS_CLI" eth0 "$W_NS_DIR" ext0
+    if [[ $topo == router ]]; then
+        W_NS_WAN="$W_ID-wan"
+        W_NS_RTR="$W_ID-rtr"
+        world_new_ns "$W_NS_WAN"
+        world_new_ns "$W_NS_RTR"
+        world_veth "$W_NS_CLI" eth0 "$W_NS_WAN" cli
+        world_veth "$W_NS_DIR" ext0 "$W_NS_WAN" dir
+        world_veth "$W_NS_RTR" wan0 "$W_NS_WAN" rtr
+        ip -n "$W_NS_WAN" link add br0 type bridge stp_state 0 forward_delay 0
+        local port
+        for port in cli dir rtr; do
+            ip -n "$W_NS_WAN" link set "$port" master br0
+        done
+        ip -n "$W_NS_WAN" link set br0 up
+    else
+        world_veth "$W_NS_CLI" eth0 "$W_NS_DIR" ext0
+    fi
     world_veth "$W_NS_DIR" int0 "$W_NS_LAN" dir
 
     ip -n "$W_NS_LAN" link add br0 type bridge stp_state 0 forward_delay 0
     ip -n "$W_NS_LAN" link set dir master br0
     ip -n "$W_NS_LAN" link set br0 up
+
+    if [[ $topo == router ]]; then
+        # The router: an ordinary Linux router between the client's network and the lan. Reverse
+        # path filtering off: DR/TUN replies come from the VIP, an address of the client's side.
+        world_veth "$W_NS_RTR" lan0 "$W_NS_LAN" rtr
+        ip -n "$W_NS_LAN" link set rtr master br0
+        ip -n "$W_NS_RTR" addr add "$W_RTR_WAN_IP/24" dev wan0
+        ip -n "$W_NS_RTR" addr add "$W_RTR_LAN_IP/24" dev lan0
+        local key
+        for key in net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 \
+            net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.wan0.rp_filter=0 \
+            net.ipv4.conf.lan0.rp_filter=0; do
+            world_exec "$W_NS_RTR" sysctl -qw "$key"
+        done
+    fi
 
     ip -n "$W_NS_CLI" addr add "$W_CLIENT_IP/24" dev eth0
     ip -n "$W_NS_CLI" route add default via "$W_EXT_IP"
@@ -187,37 +253,182 @@ world_create() {
     done
 }
 
-# Starts one HTTP/1.1 server per real server (keep-alive capable, so a test can hold one
-# connection open); server i serves an index.html reading "web<i>".
+# world_start_servers [PORT...]: starts one HTTP/1.1 server per real server and port (default:
+# $W_VPORT only; keep-alive capable, so a test can hold one connection open). On $W_VPORT server i
+# serves an index.html reading "web<i>"; on any other port, "web<i>:<port>", so a test can tell
+# which port a request reached. They bind the server's own address, or $W_RS_BIND when set.
+# shellcheck disable=SC2120  # the arguments are optional
 world_start_servers() {
-    local py i dir
+    local py i dir port bind log ports=("$@")
+    ((${#ports[@]})) || ports=("$W_VPORT")
     py=$(world_python)
-    for ((i = 1; i <= W_NRS; i++)); do
-        dir="$W_TMP/www$i"
-        mkdir -p "$dir"
-        printf 'web%d\n' "$i" >"$dir/index.html"
-        ip netns exec "${W_NS_RS[i - 1]}" "$py" -m http.server "$W_VPORT" \
-            --bind "$(world_rs_ip "$i")" --directory "$dir" --protocol HTTP/1.1 \
-            >"$W_TMP/http$i.log" 2>&1 &
-        W_PIDS+=("$!")
-    done
-    # Ready when each answers inside its own namespace; bounded at about 10 s.
-    local tries
-    for ((i = 1; i <= W_NRS; i++)); do
-        for ((tries = 0; ; tries++)); do
-            if world_exec "${W_NS_RS[i - 1]}" curl -s --max-time 1 \
-                "http://$(world_rs_ip "$i"):$W_VPORT/" >/dev/null 2>&1; then
-                break
+    for port in "${ports[@]}"; do
+        for ((i = 1; i <= W_NRS; i++)); do
+            if [[ $port == "$W_VPORT" ]]; then
+                dir="$W_TMP/www$i"
+                mkdir -p "$dir"
+                printf 'web%d\n' "$i" >"$dir/index.html"
+            else
+                dir="$W_TMP/www$i-$port"
+                mkdir -p "$dir"
+                printf 'web%d:%d\n' "$i" "$port" >"$dir/index.html"
             fi
-            if ((tries >= 50)); then
-                world_log "HTTP server $i did not start:"
-                cat "$W_TMP/http$i.log" >&2 || true
-                return 1
-            fi
-            sleep 0.2
+            bind=${W_RS_BIND:-$(world_rs_ip "$i")}
+            log="$W_TMP/http$i-$port.log"
+            [[ $port == "$W_VPORT" ]] && log="$W_TMP/http$i.log"
+            ip netns exec "${W_NS_RS[i - 1]}" "$py" -m http.server "$port" \
+                --bind "$bind" --directory "$dir" --protocol HTTP/1.1 \
+                >"$log" 2>&1 &
+            W_PIDS+=("$!")
         done
     done
-    world_log "HTTP servers up on $(world_rs_ip 1)..$(world_rs_ip "$W_NRS") port $W_VPORT"
+    # Ready when each answers inside its own namespace; bounded at about 10 s per server.
+    local tries
+    for port in "${ports[@]}"; do
+        for ((i = 1; i <= W_NRS; i++)); do
+            for ((tries = 0; ; tries++)); do
+                if world_exec "${W_NS_RS[i - 1]}" curl -s --max-time 1 \
+                    "http://$(world_rs_ip "$i"):$port/" >/dev/null 2>&1; then
+                    break
+                fi
+                if ((tries >= 50)); then
+                    world_log "HTTP server $i (port $port) did not start:"
+                    cat "$W_TMP"/http"$i"*.log >&2 || true
+                    return 1
+                fi
+                sleep 0.2
+            done
+        done
+    done
+    local plural=""
+    ((${#ports[@]} > 1)) && plural=s
+    world_log "HTTP servers up on $(world_rs_ip 1)..$(world_rs_ip "$W_NRS") port$plural ${ports[*]}"
+}
+
+# world_add_clients N: gives the client N-1 more addresses (10.0.0.3, 10.0.0.4, ...), so a test
+# can act as N clients (curl --interface ADDR); all of them are in W_CLIENT_IPS.
+world_add_clients() {
+    local n=$1 k ip
+    for ((k = ${#W_CLIENT_IPS[@]}; k < n; k++)); do
+        ip="10.0.0.$((2 + k))"
+        ip -n "$W_NS_CLI" addr add "$ip/24" dev eth0
+        W_CLIENT_IPS+=("$ip")
+    done
+}
+
+# world__rs_list [I...]: the real server numbers given, or all of them.
+world__rs_list() {
+    if (($#)); then
+        printf '%s\n' "$@"
+    else
+        seq 1 "$W_NRS"
+    fi
+}
+
+# world_rs_dr [I...]: makes real servers (default: all) LVS/DR servers, as seed 003 does: the VIP
+# on a loopback alias, ARP for it neither answered (arp_ignore=1) nor announced (arp_announce=2),
+# and the default route through the router, not the director. Call before world_start_servers
+# (the servers then listen on every address, the VIP included). Needs `world_create N router`.
+# shellcheck disable=SC2120  # the arguments are optional
+world_rs_dr() {
+    if [[ -z $W_NS_RTR ]]; then
+        echo "world_rs_dr: needs a world made with 'world_create N router'" >&2
+        return 1
+    fi
+    local i ns key
+    for i in $(world__rs_list "$@"); do
+        ns=${W_NS_RS[i - 1]}
+        ip -n "$ns" addr add "$W_VIP/32" dev lo
+        for key in net.ipv4.conf.lo.arp_ignore=1 net.ipv4.conf.lo.arp_announce=2 \
+            net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2; do
+            world_exec "$ns" sysctl -qw "$key"
+        done
+        ip -n "$ns" route replace default via "$W_RTR_LAN_IP"
+    done
+    W_RS_BIND=0.0.0.0
+}
+
+# The userspace stand-in for the kernel's ipip decapsulation (see world_rs_tun): receives every
+# IP-in-IP packet addressed to this host on a raw IPPROTO_IPIP socket, strips the outer header and
+# writes the inner packet into a TUN device named tunl0, where the kernel receives it exactly as
+# if the ipip module's tunl0 had decapsulated it.
+world__write_decap() {
+    cat >"$W_TMP/ipip_decap.py" <<'PYEOF'
+import fcntl, os, socket, struct, sys
+TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454CA, 0x0001, 0x1000
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", b"tunl0", IFF_TUN | IFF_NO_PI))
+raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, 4)  # IPPROTO_IPIP: whole IPv4 packets
+open(sys.argv[1], "w").close()  # ready
+while True:
+    pkt = raw.recv(65535)
+    inner = pkt[(pkt[0] & 0x0F) * 4:]
+    if len(inner) >= 20 and inner[0] >> 4 == 4:
+        os.write(fd, inner)
+PYEOF
+}
+
+# world_rs_tun [I...]: makes real servers (default: all) LVS/TUN servers: the VIP on tunl0 (the
+# ipip module's catch-all tunnel, which decapsulates every IP-in-IP packet to this host), reverse
+# path filtering off (inner packets come from the client, whose route is not tunl0), ARP quiet,
+# default route through the router. Call before world_start_servers. Needs `world_create N router`.
+#
+# On a kernel with the ipip module, tunl0 exists in every namespace once the module is loaded; it
+# is loaded here if it can be. A kernel built without CONFIG_NET_IPIP has no tunl0 at all: then a
+# small userspace helper takes its place (world__write_decap), so the servers still receive the
+# director's IP-in-IP packets and decapsulate them; W_TUN_MODE says which ("kernel"/"userspace").
+# Fails (with the reason on stderr) only when neither is possible (no /dev/net/tun).
+# shellcheck disable=SC2120  # the arguments are optional
+world_rs_tun() {
+    if [[ -z $W_NS_RTR ]]; then
+        echo "world_rs_tun: needs a world made with 'world_create N router'" >&2
+        return 1
+    fi
+    local i ns key tries py
+    py=$(world_python)
+    if [[ -z $W_TUN_MODE ]]; then
+        ns=${W_NS_RS[0]}
+        if ! ip -n "$ns" link show tunl0 >/dev/null 2>&1; then
+            modprobe ipip >/dev/null 2>&1 || true
+        fi
+        if ip -n "$ns" link show tunl0 >/dev/null 2>&1; then
+            W_TUN_MODE=kernel
+        elif [[ -c /dev/net/tun ]]; then
+            W_TUN_MODE=userspace
+            world_log "this kernel has no ipip tunnel (CONFIG_NET_IPIP); tunl0 is emulated in userspace"
+            world__write_decap
+        else
+            echo "world_rs_tun: the kernel has neither the ipip module (tunl0) nor /dev/net/tun" >&2
+            return 1
+        fi
+    fi
+    for i in $(world__rs_list "$@"); do
+        ns=${W_NS_RS[i - 1]}
+        if [[ $W_TUN_MODE == userspace ]]; then
+            rm -f "$W_TMP/decap$i.ready"
+            ip netns exec "$ns" "$py" "$W_TMP/ipip_decap.py" "$W_TMP/decap$i.ready" \
+                >"$W_TMP/decap$i.log" 2>&1 &
+            W_PIDS+=("$!")
+            for ((tries = 0; ; tries++)); do
+                [[ -e $W_TMP/decap$i.ready ]] && ip -n "$ns" link show tunl0 >/dev/null 2>&1 && break
+                if ((tries >= 50)); then
+                    world_log "the ipip helper of real server $i did not start:"
+                    cat "$W_TMP/decap$i.log" >&2 || true
+                    return 1
+                fi
+                sleep 0.1
+            done
+        fi
+        ip -n "$ns" link set tunl0 up
+        ip -n "$ns" addr add "$W_VIP/32" dev tunl0
+        for key in net.ipv4.conf.tunl0.rp_filter=0 net.ipv4.conf.all.rp_filter=0 \
+            net.ipv4.conf.tunl0.arp_ignore=1 net.ipv4.conf.tunl0.arp_announce=2 \
+            net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2; do
+            world_exec "$ns" sysctl -qw "$key"
+        done
+        ip -n "$ns" route replace default via "$W_RTR_LAN_IP"
+    done
+    W_RS_BIND=0.0.0.0
 }
 
 # world_write_config [EXTRA_EAL_ARGS...]: writes the daemon's config to $W_CONFIG (no services).
@@ -350,7 +561,7 @@ world_destroy() {
         wait "$pid" 2>/dev/null || true
     done
     W_PIDS=()
-    for ns in "$W_NS_CLI" "$W_NS_DIR" "$W_NS_LAN" "${W_NS_RS[@]}"; do
+    for ns in "$W_NS_CLI" "$W_NS_DIR" "$W_NS_LAN" "$W_NS_WAN" "$W_NS_RTR" "${W_NS_RS[@]}"; do
         [[ -n $ns ]] || continue
         ip netns list 2>/dev/null | grep -q "^$ns\b" || continue
         # Anything still inside one of this run's namespaces was started by this run.
