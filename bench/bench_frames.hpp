@@ -23,6 +23,7 @@
 
 namespace dirigo::bench {
 
+/// Offsets in a frame without VLAN tag or IPv4 options.
 inline constexpr size_t kEthLen = sizeof(rte_ether_hdr);
 inline constexpr size_t kIpOff = kEthLen;
 inline constexpr size_t kL4Off = kEthLen + sizeof(rte_ipv4_hdr);
@@ -32,6 +33,7 @@ inline constexpr size_t kHeaderBytes = 64;
 /// A "64-byte frame" on the wire is 60 bytes in the mbuf plus the 4-byte FCS the NIC appends.
 inline constexpr uint16_t kFcsLen = 4;
 
+/// TCP flag bits, as in the header's flags byte.
 inline constexpr uint8_t kTcpFin = 0x01;
 inline constexpr uint8_t kTcpSyn = 0x02;
 inline constexpr uint8_t kTcpAck = 0x10;

@@ -53,6 +53,7 @@ inline uint64_t available_bytes() {
 /// Owns an argv for rte_eal_init (EAL keeps pointers into it, so it lives as long as EAL).
 class EalArgs {
 public:
+    /// `prog -l lcores --no-huge --no-pci -m mem_mb --file-prefix=prefix_PID --no-telemetry`.
     EalArgs(const std::string& prog, const std::string& lcores, uint32_t mem_mb,
             const std::string& prefix) {
         args_ = {prog,
@@ -72,6 +73,7 @@ public:
     }
     int argc() const { return static_cast<int>(argv_.size()) - 1; }
     char** argv() { return argv_.data(); }
+    /// The arguments after the program name, space-separated (for reports).
     std::string joined() const {
         std::string s;
         for (size_t i = 1; i < args_.size(); ++i) {

@@ -18,6 +18,7 @@ namespace dirigo::bench {
 class SplitMix64 {
 public:
     explicit SplitMix64(uint64_t seed) : s_(seed) {}
+    /// The next 64 random bits.
     uint64_t next() noexcept {
         uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
@@ -46,6 +47,7 @@ public:
           h_n_(h_integral(n_ + 0.5)),
           s_(2.0 - h_integral_inverse(h_integral(2.5) - h(2.0))) {}
 
+    /// One rank in [1, n]; rank k has probability k^-s / H(n, s).
     uint64_t sample(SplitMix64& rng) const {
         for (;;) {
             const double u = h_n_ + rng.unit() * (h_x1_ - h_n_);
@@ -90,6 +92,7 @@ private:
     double s_;
 };
 
+/// How often each flow is picked: all alike, or Zipf (a few flows carry most packets).
 enum class Popularity : uint8_t { Uniform, Zipf };
 
 /// The Zipf exponent used throughout (YCSB's default).
@@ -121,9 +124,11 @@ inline std::vector<uint32_t> flow_sequence(uint32_t n_flows, Popularity pop, siz
 /// 198.18.0.0 + (f >> 15), source port 32768 + (f & 0x7fff). 2^32 flows would not fit, 2^31 do.
 inline constexpr uint32_t kClientBase = (198u << 24) | (18u << 16);
 inline constexpr uint32_t kPortsPerClient = 1u << 15;
+/// The client address of flow `f`, network order.
 inline uint32_t client_addr(uint32_t f) {
     return rte_cpu_to_be_32(kClientBase + (f >> 15));
 }
+/// The client port of flow `f`, network order.
 inline uint16_t client_port(uint32_t f) {
     return rte_cpu_to_be_16(static_cast<uint16_t>(32768u + (f & (kPortsPerClient - 1))));
 }
