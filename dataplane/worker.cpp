@@ -204,7 +204,7 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
     }
 
     // Stage 3: act on each packet.
-    created_in_burst_ = 0;
+    table_changes_in_burst_ = 0;
     uint32_t k = 0;
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
@@ -264,6 +264,12 @@ void Worker::flush_handoff() noexcept {
 void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lookup,
                        uint64_t now) noexcept {
     rte_ipv4_hdr* ip = p.ip;
+    if (table_changes_in_burst_ != 0) [[unlikely]] {
+        // The bulk lookup ran before this burst's earlier packets created or retired connections:
+        // its answer may be stale (an entry freed, or freed and reused by another flow), and a
+        // later packet of a flow created in this burst (a SYN then its ACK) must find it.
+        lookup = table_->lookup(p.key);
+    }
     if (lookup != ct::kMiss) {
         ct::Conn& c = table_->at(ct::lookup_index(lookup));
         if (c.expire <= now) [[unlikely]] {
@@ -271,14 +277,9 @@ void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lo
             conn_released(c);
             bump(stats_.conns_expired);
             table_->remove(ct::lookup_index(lookup));
+            ++table_changes_in_burst_;
             lookup = ct::kMiss;
         }
-    }
-
-    if (lookup == ct::kMiss && created_in_burst_ != 0) [[unlikely]] {
-        // The bulk lookup ran before this burst's earlier packets created connections: a later
-        // packet of such a flow (a SYN then its ACK in one burst) must find it.
-        lookup = table_->lookup(p.key);
     }
     uint32_t idx;
     bool reply;
@@ -353,7 +354,7 @@ void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lo
         sched::refresh_overload(dc, d.u_threshold, d.l_threshold);
         bump(stats_.conns_created);
         bump(stats_.live_conns);
-        ++created_in_burst_;
+        ++table_changes_in_burst_;
         bump(stats_.svc[svc->slot].conns);
         bump(stats_.dest[d.slot].conns);
         reply = false;
@@ -511,6 +512,9 @@ void Worker::handle_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept 
 
 void Worker::handle_icmp_error(const Snapshot& snap, rte_mbuf* m, Parsed& p,
                                uint32_t lookup) noexcept {
+    if (table_changes_in_burst_ != 0) [[unlikely]] {
+        lookup = table_->lookup(p.key);  // as in handle_l4: the bulk answer may be stale
+    }
     if (lookup == ct::kMiss) {
         // About no connection of ours: transit traffic is routed, the rest is not ours to answer.
         if (snap.topo->local.find(p.ip->dst_addr) != FlatMap::kNotFound) {

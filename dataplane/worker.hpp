@@ -163,7 +163,7 @@ private:
         rte_mbuf* pkts[kBurst];
     };
     Handoff handoff_[kMaxWorkers];
-    uint32_t created_in_burst_ = 0;
+    uint32_t table_changes_in_burst_ = 0;  ///< inserts and removals since the bulk lookup
     TxBuf tx_[kMaxPorts];
     WorkerStats stats_;
 };

@@ -856,6 +856,69 @@ TEST_F(DataplaneTest, ConnectionsExpireAfterTheirTimeoutAndReleaseTheirCounts) {
     EXPECT_EQ(dp_->worker(0).stats().conns_expired.load(), 10u);
 }
 
+// A reliability finding: two packets of one idle-expired flow in the same burst both acted on its
+// entry (the bulk lookup ran before the first one retired it): counts released twice, and a new
+// flow that took the freed entry in between received the old flow's packets.
+TEST_F(DataplaneTest, PacketsOfAnExpiredFlowInOneBurstRetireItOnce) {
+    learn_all();
+    ctl::Request set;
+    set.op = ctl::Op::SetTimeouts;
+    set.timeouts = {1, 0, 0};  // tcp (ESTABLISHED) 1 s
+    ASSERT_EQ(ctl_->handle(set).code, Errc::Ok);
+    const auto active = [this] {
+        uint64_t a = 0;
+        for (const auto& d : list().services[0].dests) {
+            a += d.active;
+        }
+        return a;
+    };
+    const auto inactive = [this] {
+        uint64_t a = 0;
+        for (const auto& d : list().services[0].dests) {
+            a += d.inactive;
+        }
+        return a;
+    };
+    const auto ack = [this](uint16_t sport) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), sport, ip("10.0.0.100"),
+                             80, 0x10, 64, "x"));
+    };
+    // Two established connections, so that both patterns below run on an expired entry.
+    for (uint16_t sport : {40000, 40002}) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), sport, ip("10.0.0.100"), 80));
+        step();
+        auto out = recv(kInt);
+        ASSERT_EQ(out.size(), 1u);
+        send(kInt, Frame::l4(mac_[kInt], out[0].dst_mac(), 6, out[0].daddr(), 80, ip("10.0.0.2"),
+                             sport, 0x12, 64, ""));
+        step();
+        ASSERT_EQ(recv(kExt).size(), 1u);
+        ack(sport);
+        step();
+        ASSERT_EQ(recv(kInt).size(), 1u);
+    }
+    ASSERT_EQ(active(), 2u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+
+    // One burst: the expired flow's ACK, its ACK again, then (second pattern) the other expired
+    // flow's ACK, a new flow's SYN that takes the freed entry, and that ACK again.
+    ack(40000);
+    ack(40000);
+    ack(40002);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 40001, ip("10.0.0.100"), 80));
+    ack(40002);
+    dp_->worker(0).poll_once();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u) << "only the new flow's SYN goes out";
+    EXPECT_EQ(out[0].sport(), 40001);
+    EXPECT_EQ(drops(dp::Drop::NoConn), 4u);
+    EXPECT_EQ(dp_->worker(0).stats().conns_expired.load(), 2u);
+    EXPECT_EQ(dp_->worker(0).stats().live_conns.load(), 1u);
+    EXPECT_EQ(dp_->worker(0).table().size(), 1u);
+    EXPECT_EQ(active(), 0u);
+    EXPECT_EQ(inactive(), 1u);
+}
+
 TEST_F(DataplaneTest, FullTableRefusesOnlyNewFlows) {
     learn_all();
     // The fixture's table holds 4096 connections.
