@@ -438,10 +438,14 @@ void Control::list_workers(Reply& rep) {
 
 void Control::list_neighbours(Reply& rep) {
     const dp::Topology& topo = *dp_.topology();
-    dp_.neigh().for_each([&](uint32_t ip, uint16_t port, const rte_ether_addr& mac, bool valid) {
+    dp_.neigh().for_each([&](uint32_t ip, uint16_t port, const rte_ether_addr& mac,
+                             dp::NeighTable::State s) {
         NeighbourView v;
         v.addr = rte_be_to_cpu_32(ip);
-        v.resolved = valid;
+        const bool valid = s == dp::NeighTable::State::Resolved;
+        v.state = valid                                   ? NeighState::Resolved
+                  : s == dp::NeighTable::State::Failed ? NeighState::Failed
+                                                       : NeighState::Incomplete;
         v.mac = valid ? mac_text(mac) : "";
         v.port = port < topo.ports.size() ? topo.ports[port].name : "";
         rep.neighbours.push_back(std::move(v));

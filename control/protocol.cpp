@@ -345,7 +345,7 @@ void put_reply(Writer& w, const Reply& r) {
         w.u32(n.addr);
         w.str(n.mac);
         w.str(n.port);
-        w.u8(n.resolved ? 1 : 0);
+        w.u8(static_cast<uint8_t>(n.state));
     }
     w.count(r.routes.size());
     for (const RouteView& rv : r.routes) {
@@ -499,7 +499,12 @@ void get_views(Reader& r, Reply& rep) {
         n.addr = r.u32("neighbour.addr");
         n.mac = r.str("neighbour.mac");
         n.port = r.str("neighbour.port");
-        n.resolved = r.boolean("neighbour.resolved");
+        const size_t at = r.position();
+        const uint8_t st = r.u8("neighbour.state");
+        if (st > static_cast<uint8_t>(NeighState::Failed)) {
+            r.fail_at(at, "invalid neighbour.state " + std::to_string(st));
+        }
+        n.state = static_cast<NeighState>(st);
     }
     const uint32_t nroute = r.count("routes", kRouteViewMinSize);
     rep.routes.reserve(nroute);

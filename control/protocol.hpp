@@ -163,12 +163,19 @@ struct WorkerView {
     uint64_t taken_over = 0;   ///< packets other workers passed to it
 };
 
+/// An ARP entry's state, as `ip neigh` names them (the wire value is the enumerator's).
+enum class NeighState : uint8_t {
+    Incomplete = 0,  ///< asked, no answer yet
+    Resolved = 1,    ///< MAC known
+    Failed = 2,      ///< every try went unanswered; removed after a hold time
+};
+
 /// One ARP entry (ListNeighbours).
 struct NeighbourView {
     uint32_t addr = 0;   ///< host order
     std::string mac;     ///< "" while unresolved
     std::string port;    ///< port name
-    bool resolved = false;
+    NeighState state = NeighState::Incomplete;
 };
 
 /// One route (ListRoutes).

@@ -92,6 +92,7 @@ void SlowPath::handle_arp(rte_mbuf* m) {
         if (dp_.neigh().update(sip, port, &arp->arp_data.arp_sha)) {
             ++stats_.neigh_learned;
             heard_[sip] = Heard{port, rte_rdtsc(), 0, 0};
+            failed_.erase(sip);
             learned(sip);
         }
     }
@@ -123,8 +124,10 @@ void SlowPath::handle_need_neigh(rte_mbuf* m, uint32_t next_hop, uint16_t port) 
     Pending& p = it->second;
     if (fresh) {
         p.port = port;
-        // An incomplete entry makes the answer learnable (see handle_arp).
+        // An incomplete entry makes the answer learnable (see handle_arp); a failed one is asked
+        // again, as Linux does when new traffic needs it.
         (void)dp_.neigh().update(next_hop, port, nullptr);
+        failed_.erase(next_hop);
     }
     if (p.pkts.size() >= kMaxPending) {
         rte_pktmbuf_free(p.pkts.front());
@@ -166,8 +169,8 @@ void SlowPath::age_neighbours(uint64_t now) {
             continue;
         }
         if (h.probes >= kArpTries) {
-            dp_.neigh().invalidate(it->first);
             ++stats_.neigh_expired;
+            failed(it->first, now);
             it = heard_.erase(it);
             continue;
         }
@@ -179,12 +182,31 @@ void SlowPath::age_neighbours(uint64_t now) {
     }
 }
 
+void SlowPath::failed(uint32_t ip, uint64_t now) {
+    dp_.neigh().mark_failed(ip);
+    ++stats_.neigh_failed;
+    failed_[ip] = now + kFailedHoldSeconds * dp_.tsc_hz();
+}
+
+void SlowPath::remove_failed(uint64_t now) {
+    for (auto it = failed_.begin(); it != failed_.end();) {
+        if (now < it->second) {
+            ++it;
+            continue;
+        }
+        dp_.neigh().remove(it->first);
+        ++stats_.neigh_removed;
+        it = failed_.erase(it);
+    }
+}
+
 void SlowPath::run_timers() {
     const uint64_t now = rte_rdtsc();
     if (now >= next_aging_) {
-        // Once a second is plenty: the timeout is in seconds.
+        // Once a second is plenty: the timeouts are in seconds.
         next_aging_ = now + dp_.tsc_hz();
         age_neighbours(now);
+        remove_failed(now);
     }
     if (pending_.empty()) {
         return;
@@ -200,6 +222,7 @@ void SlowPath::run_timers() {
                 rte_pktmbuf_free(m);
                 ++stats_.unresolved_drops;
             }
+            failed(it->first, now);
             it = pending_.erase(it);
             continue;
         }

@@ -8,7 +8,8 @@
 ///    owned addresses;
 ///  - frames whose next hop has no MAC yet: it keeps up to kMaxPending per next hop, sends ARP
 ///    requests (retried kArpTries times, a second apart) and releases them once answered, or drops
-///    and counts them;
+///    and counts them and marks the neighbour failed; failed neighbours are removed after
+///    kFailedHoldSeconds (Linux's garbage collector removes FAILED entries on its next pass);
 ///  - packets whose TTL ran out: it answers ICMP time exceeded.
 /// Frames it sends go back through worker 0's inject ring, so only workers touch TX queues.
 
@@ -36,12 +37,16 @@ struct SlowPathStats {
     uint64_t inject_full = 0;
     uint64_t probes_sent = 0;      ///< ARP requests refreshing aged neighbours
     uint64_t neigh_expired = 0;    ///< neighbours marked unresolved after unanswered probes
+    uint64_t neigh_failed = 0;     ///< neighbours marked failed (every try unanswered)
+    uint64_t neigh_removed = 0;    ///< failed neighbours removed after the hold time
 };
 
 class SlowPath {
 public:
     static constexpr size_t kMaxPending = 8;
     static constexpr uint32_t kArpTries = 3;
+    /// How long a failed neighbour stays listed before its entry is removed.
+    static constexpr uint32_t kFailedHoldSeconds = 15;
 
     /// `arp_timeout` (seconds): a neighbour not heard from for that long is probed (kArpTries
     /// requests, a second apart) and marked unresolved if it stays silent.
@@ -78,6 +83,9 @@ private:
     void inject(rte_mbuf* m);
     void run_timers();
     void age_neighbours(uint64_t now);
+    /// Every try for `ip` went unanswered: failed now, removed after the hold time.
+    void failed(uint32_t ip, uint64_t now);
+    void remove_failed(uint64_t now);
 
     Dataplane& dp_;
     SlowPathStats stats_;
@@ -89,6 +97,7 @@ private:
         uint64_t next_probe = 0;
     };
     std::unordered_map<uint32_t, Heard> heard_;  ///< resolved neighbours, for aging
+    std::unordered_map<uint32_t, uint64_t> failed_;  ///< failed neighbour -> TSC of removal
     uint32_t arp_timeout_;
     uint64_t next_aging_ = 0;
 };

@@ -17,6 +17,18 @@ namespace dirigo::ctl::cli {
 
 namespace {
 
+const char* neigh_state_name(NeighState s) {
+    switch (s) {
+    case NeighState::Incomplete:
+        return "incomplete";
+    case NeighState::Resolved:
+        return "resolved";
+    case NeighState::Failed:
+        return "failed";
+    }
+    return "?";
+}
+
 /// printf into a std::string: the layouts below are ipvsadm's printf formats, kept verbatim so
 /// that column widths can be checked against ipvsadm.c by eye.
 [[gnu::format(printf, 2, 3)]] void appendf(std::string& out, const char* fmt, ...) {
@@ -459,7 +471,7 @@ std::string format_neighbours(const std::vector<NeighbourView>& neighbours, cons
                                      ? cfg::format_ip4(n->addr)
                                      : namer.host(n->addr).value_or(cfg::format_ip4(n->addr));
         appendf(out, "%-16s %-17s %-8s %s\n", addr.c_str(), n->mac.empty() ? "-" : n->mac.c_str(),
-                n->port.c_str(), n->resolved ? "resolved" : "incomplete");
+                n->port.c_str(), neigh_state_name(n->state));
     }
     return out;
 }

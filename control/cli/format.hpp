@@ -120,7 +120,7 @@ std::string format_ports(const std::vector<PortView>& ports, const std::vector<D
 std::string format_workers(const std::vector<WorkerView>& workers, const FormatOpts& opts);
 
 /// `dirigoadm --list-neighbours`: address (a host name through `namer` unless numeric), MAC ("-"
-/// while unresolved), port and state ("resolved" or "incomplete").
+/// while unresolved), port and state ("resolved", "incomplete" or "failed", as `ip neigh` says).
 /// Thread: any. Cost: O(n log n) plus one Namer call per entry unless numeric.
 std::string format_neighbours(const std::vector<NeighbourView>& neighbours, const FormatOpts& opts,
                               const Namer& namer);

@@ -564,15 +564,17 @@ TEST(FormatViews, BusyPercent) {
 }
 
 const std::vector<NeighbourView> kNeighbours = {
-    {ip(10, 0, 0, 254), "52:54:00:12:34:56", "ext", true},
-    {ip(10, 0, 0, 77), "", "ext", false},
-    {ip(172, 16, 115, 103), "52:54:00:ab:cd:ef", "int", true},
+    {ip(10, 0, 0, 254), "52:54:00:12:34:56", "ext", NeighState::Resolved},
+    {ip(10, 0, 0, 77), "", "ext", NeighState::Incomplete},
+    {ip(172, 16, 115, 103), "52:54:00:ab:cd:ef", "int", NeighState::Resolved},
+    {ip(10, 0, 0, 78), "", "ext", NeighState::Failed},
 };
 
 TEST(FormatViews, Neighbours) {
     EXPECT_EQ(format_neighbours(kNeighbours, numeric(), kNoNames),
               "Address          MAC               Port     State\n"
               "10.0.0.77        -                 ext      incomplete\n"
+              "10.0.0.78        -                 ext      failed\n"
               "10.0.0.254       52:54:00:12:34:56 ext      resolved\n"
               "172.16.115.103   52:54:00:ab:cd:ef int      resolved\n");
     FormatOpts o = numeric();

@@ -176,7 +176,9 @@ void add_views(Reply& r) {
     w.handed_off = 17;
     w.taken_over = ~0ull;
     r.workers = {WorkerView{}, w};
-    r.neighbours = {{0x0a0000fe, "52:54:00:12:34:56", "ext", true}, {0x0a000063, "", "int", false}};
+    r.neighbours = {{0x0a0000fe, "52:54:00:12:34:56", "ext", NeighState::Resolved},
+                    {0x0a000063, "", "int", NeighState::Incomplete},
+                    {0x0a000064, "", "int", NeighState::Failed}};
     r.routes = {
         {{0, 0}, 0x0a0000fe, "ext"}, {{0x0a000000, 24}, 0, "ext"}, {{0xffffffff, 32}, 1, ""}};
 }
@@ -320,7 +322,7 @@ void expect_same(const Reply& a, const Reply& b) {
         EXPECT_EQ(a.neighbours[i].addr, b.neighbours[i].addr);
         EXPECT_EQ(a.neighbours[i].mac, b.neighbours[i].mac);
         EXPECT_EQ(a.neighbours[i].port, b.neighbours[i].port);
-        EXPECT_EQ(a.neighbours[i].resolved, b.neighbours[i].resolved);
+        EXPECT_EQ(a.neighbours[i].state, b.neighbours[i].state);
     }
     ASSERT_EQ(a.routes.size(), b.routes.size());
     for (size_t i = 0; i < a.routes.size(); ++i) {
@@ -725,7 +727,7 @@ TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     }
     put_le(p, 3, 4);
     p.insert(p.end(), {'e', 'x', 't'});
-    put_le(p, 1, 1);  // resolved
+    put_le(p, 1, 1);  // state: resolved
     put_le(p, 1, 4);  // routes
     put_le(p, 0, 4);  // 0.0.0.0
     put_le(p, 0, 1);  // /0
@@ -738,7 +740,7 @@ TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     EXPECT_EQ(d->neighbours[0].addr, 0x0a0000feu);
     EXPECT_EQ(d->neighbours[0].mac, "52:54:00:12:34:56");
     EXPECT_EQ(d->neighbours[0].port, "ext");
-    EXPECT_TRUE(d->neighbours[0].resolved);
+    EXPECT_EQ(d->neighbours[0].state, NeighState::Resolved);
     ASSERT_EQ(d->routes.size(), 1u);
     EXPECT_EQ(d->routes[0].prefix, (cfg::Prefix{0, 0}));
     EXPECT_EQ(d->routes[0].gateway, 0x0a0000feu);
@@ -781,12 +783,12 @@ TEST(ProtocolReply, RejectsBadViewValues) {
     Reply neigh;
     neigh.neighbours.resize(1);
     p = payload_of(encode_reply(neigh));
-    const size_t resolved_at = p.size() - (4 + 1);  // then only the routes count
-    ASSERT_EQ(p[resolved_at], 0);
-    p[resolved_at] = 0xff;
+    const size_t state_at = p.size() - (4 + 1);  // then only the routes count
+    ASSERT_EQ(p[state_at], 0);
+    p[state_at] = 3;  // one past Failed
     d = decode_reply(p);
     ASSERT_FALSE(d.is_ok());
-    EXPECT_NE(d.status().message().find("neighbour.resolved"), std::string::npos)
+    EXPECT_NE(d.status().message().find("invalid neighbour.state 3"), std::string::npos)
         << d.status().message();
 
     // A port's address count that its bytes cannot hold.

@@ -187,7 +187,7 @@ TEST(Run, Views) {
                                   .handed_off = 0,
                                   .taken_over = 0}};
     Reply neighbours;
-    neighbours.neighbours = {{ip(10, 0, 0, 254), "52:54:00:12:34:56", "ext", true}};
+    neighbours.neighbours = {{ip(10, 0, 0, 254), "52:54:00:12:34:56", "ext", NeighState::Resolved}};
     Reply routes;
     routes.routes = {{{0, 0}, ip(10, 0, 0, 254), "ext"}, {{ip(10, 0, 0, 0), 24}, 0, "ext"}};
     d.replies = {ports, workers, neighbours, routes};
@@ -492,7 +492,7 @@ TEST(RunOverSocket, ViewsThroughTheRealClient) {
     workers.workers[1].id = 1;
     workers.workers[2].id = 2;
     Reply neighbours;
-    neighbours.neighbours = {{ip(172, 16, 0, 11), "", "int", false}};
+    neighbours.neighbours = {{ip(172, 16, 0, 11), "", "int", NeighState::Incomplete}};
     Reply routes;
     routes.routes = {{{ip(172, 16, 0, 0), 16}, 0, "int"}};
     SocketDaemon daemon({ports, workers, neighbours, routes});
