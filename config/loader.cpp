@@ -44,7 +44,8 @@ Status check_server(const Service& svc, const RealServer& rs) {
     if (rs.addr == 0) {
         return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
     }
-    if (rs.port == 0) {
+    // A port-zero service forwards each packet to its own port: its servers have none.
+    if (rs.port == 0 && svc.key.port != 0) {
         return {Errc::Invalid, who + ": port must not be 0"};
     }
     if (rs.fwd != Fwd::Masq && rs.fwd != Fwd::Route && rs.fwd != Fwd::Tunnel) {
@@ -944,8 +945,9 @@ Status validate_service(const Service& s) {
     if (s.key.addr == 0) {
         return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
     }
-    if (s.key.port == 0) {
-        return {Errc::Invalid, who + ": port must not be 0"};
+    // IPVS's "all ports" service: port zero, persistent only (ipvsadm's words).
+    if (s.key.port == 0 && (s.flags & kSvcPersistent) == 0) {
+        return {Errc::Invalid, "Zero port specified for non-persistent service"};
     }
     if (s.scheduler.empty()) {
         return {Errc::Invalid, who + ": no scheduler"};

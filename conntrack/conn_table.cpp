@@ -12,9 +12,8 @@
 namespace dirigo::ct {
 namespace {
 
-uint32_t hash_key(const void* key, uint32_t /*len*/, uint32_t init) {
-    // The key is exactly four 32-bit words: jhash_32b is the cheapest full-avalanche hash of them.
-    return rte_jhash_32b(static_cast<const uint32_t*>(key), sizeof(FlowKey) / 4, init);
+uint32_t hash_key(const void* key, uint32_t /*len*/, uint32_t /*init*/) {
+    return ConnTable::hash(*static_cast<const FlowKey*>(key));
 }
 
 void* encode(uint32_t idx, bool reply) {
@@ -38,7 +37,7 @@ Result<std::unique_ptr<ConnTable>> ConnTable::create(const std::string& name, ui
     p.entries = capacity * 2;
     p.key_len = sizeof(FlowKey);
     p.hash_func = hash_key;
-    p.hash_func_init_val = 0x9e3779b9u;
+    p.hash_func_init_val = kHashInit;
     p.socket_id = socket;
     p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
     t->hash_ = rte_hash_create(&p);
@@ -91,6 +90,31 @@ void ConnTable::lookup_bulk(const FlowKey* const* keys, uint32_t n, uint32_t* ou
         out[i] = (hits >> i) & 1u ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i]))
                                   : kMiss;
     }
+}
+
+void ConnTable::lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, uint32_t n,
+                            uint32_t* out) noexcept {
+    void* data[kMaxBulk];
+    const void* kp[kMaxBulk];
+    for (uint32_t i = 0; i < n; ++i) {
+        kp[i] = keys[i];
+    }
+    uint64_t hits = 0;
+    // rte_hash takes the hashes as non-const but only reads them.
+    (void)rte_hash_lookup_with_hash_bulk_data(hash_, kp, const_cast<uint32_t*>(hashes), n, &hits,
+                                              data);
+    for (uint32_t i = 0; i < n; ++i) {
+        out[i] = (hits >> i) & 1u ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i]))
+                                  : kMiss;
+    }
+}
+
+uint32_t ConnTable::lookup(const FlowKey& key, uint32_t hash) noexcept {
+    void* data = nullptr;
+    if (rte_hash_lookup_with_hash_data(hash_, &key, hash, &data) < 0) {
+        return kMiss;
+    }
+    return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
 }
 
 uint32_t ConnTable::lookup(const FlowKey& key) noexcept {

@@ -18,6 +18,8 @@
 #include <memory>
 #include <string>
 
+#include <rte_jhash.h>
+
 #include "config/status.hpp"
 #include "conntrack/flow_key.hpp"
 #include "conntrack/tcp_state.hpp"
@@ -81,11 +83,24 @@ public:
     ConnTable(const ConnTable&) = delete;
     ConnTable& operator=(const ConnTable&) = delete;
 
+    /// The table's hash of `key` (the hash rte_hash is configured with): the worker computes it
+    /// while it parses, for lookup_bulk(). Thread: any. Cost: one jhash of four words.
+    static uint32_t hash(const FlowKey& key) noexcept {
+        // The key is exactly four 32-bit words: jhash_32b is the cheapest full-avalanche hash.
+        return rte_jhash_32b(reinterpret_cast<const uint32_t*>(&key), sizeof(FlowKey) / 4,
+                             kHashInit);
+    }
+
     /// Looks up `n` (<= kMaxBulk) keys; out[i] is kMiss or an encoded index (lookup_index(),
     /// lookup_is_reply()). Thread: owner. Cost: one bulk hash probe, no allocation.
     void lookup_bulk(const FlowKey* const* keys, uint32_t n, uint32_t* out) noexcept;
+    /// lookup_bulk() with each key's hash() already computed.
+    void lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, uint32_t n,
+                     uint32_t* out) noexcept;
     /// Single-key lookup, same encoding.
     uint32_t lookup(const FlowKey& key) noexcept;
+    /// lookup() with the key's hash() already computed.
+    uint32_t lookup(const FlowKey& key, uint32_t hash) noexcept;
 
     /// Adds a connection; `with_reply` also indexes its reply key. Returns the index or kMiss
     /// when the table (or its hash) is full. Thread: owner. Cost: O(1), no allocation.
@@ -130,6 +145,7 @@ public:
     }
 
 private:
+    static constexpr uint32_t kHashInit = 0x9e3779b9u;
     ConnTable() = default;
     rte_hash* hash_ = nullptr;
     Conn* entries_ = nullptr;

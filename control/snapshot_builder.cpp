@@ -50,6 +50,7 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore& model, dp
             return sch.status();
         }
         e.sched = std::move(*sch);
+        snap->any_port_zero = snap->any_port_zero || st.svc.key.port == 0;
         keys.emplace_back(dp::service_map_key(static_cast<uint8_t>(st.svc.key.proto),
                                               rte_cpu_to_be_32(st.svc.key.addr),
                                               rte_cpu_to_be_16(st.svc.key.port)),

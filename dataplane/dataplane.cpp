@@ -119,7 +119,6 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     env.dest_counters = dp->dest_counters_.get();
     env.thresholds = dp->thresholds_.get();
     env.persist = dp->persist_.get();
-    env.tsc_hz = dp->tsc_hz_;
     env.ms_mult = (uint64_t{1000} << 32) / dp->tsc_hz_;
     for (const PortInfo& p : dp->topo_->ports) {
         if (!p.name.empty()) {
@@ -128,14 +127,14 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         }
     }
     env.n_workers = n_workers;
+    // The slow path's frames go out through worker 0 only, so only TX queues are touched by
+    // workers.
+    dp->inject_ring_ =
+        rte_ring_create("dirigo_inject", kInjectRingSize, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+    if (dp->inject_ring_ == nullptr) {
+        return Status(Errc::Resource, "cannot create the inject ring: " + dpdk_error(rte_errno));
+    }
     for (uint32_t i = 0; i < n_workers; ++i) {
-        const std::string n = "dirigo_inj" + std::to_string(i);
-        rte_ring* r = rte_ring_create(n.c_str(), kInjectRingSize, socket,
-                                      RING_F_SP_ENQ | RING_F_SC_DEQ);
-        if (r == nullptr) {
-            return Status(Errc::Resource, "cannot create ring " + n + ": " + dpdk_error(rte_errno));
-        }
-        dp->inject_rings_.push_back(r);
         const std::string cn = "dirigo_cmd" + std::to_string(i);
         rte_ring* cr = rte_ring_create(cn.c_str(), 64, socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
         if (cr == nullptr) {
@@ -150,7 +149,8 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         if (rte_rcu_qsbr_thread_register(dp->qsv_, i) != 0) {
             return Status(Errc::Resource, "cannot register worker with RCU");
         }
-        dp->workers_.push_back(std::make_unique<Worker>(i, env, std::move(*table), r, cr));
+        dp->workers_.push_back(std::make_unique<Worker>(
+            i, env, std::move(*table), i == 0 ? dp->inject_ring_ : nullptr, cr));
     }
 
     // Hand-off rings, one per ordered pair of workers.
@@ -334,9 +334,7 @@ Dataplane::~Dataplane() {
     }
     delete published_.exchange(nullptr);
     workers_.clear();
-    for (rte_ring* r : inject_rings_) {
-        rte_ring_free(r);
-    }
+    rte_ring_free(inject_ring_);
     for (rte_ring* r : command_rings_) {
         rte_ring_free(r);
     }
@@ -430,10 +428,9 @@ uint32_t Dataplane::shutdown() {
         while (slow_ring_ != nullptr && rte_ring_dequeue(slow_ring_, reinterpret_cast<void**>(&m)) == 0) {
             rte_pktmbuf_free(m);
         }
-        for (rte_ring* r : inject_rings_) {
-            while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
-                rte_pktmbuf_free(m);
-            }
+        while (inject_ring_ != nullptr &&
+               rte_ring_dequeue(inject_ring_, reinterpret_cast<void**>(&m)) == 0) {
+            rte_pktmbuf_free(m);
         }
         for (rte_ring* r : handoff_rings_) {
             while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {

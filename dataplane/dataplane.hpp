@@ -70,7 +70,7 @@ public:
     NeighTable& neigh() { return *neigh_; }
     rte_ring* slow_ring() const { return slow_ring_; }
     /// Control injects ready frames (m->port = output port) for worker 0 to transmit.
-    rte_ring* inject_ring() const { return inject_rings_.front(); }
+    rte_ring* inject_ring() const { return inject_ring_; }
     rte_mempool* pool() const { return pool_; }
     sched::DestCounters* dest_counters() { return dest_counters_.get(); }
     SlotThresholds* thresholds() { return thresholds_.get(); }
@@ -99,7 +99,7 @@ private:
     std::shared_ptr<Topology> topo_;
     std::unique_ptr<NeighTable> neigh_;
     rte_ring* slow_ring_ = nullptr;
-    std::vector<rte_ring*> inject_rings_;
+    rte_ring* inject_ring_ = nullptr;
     std::vector<rte_ring*> command_rings_;
     std::vector<rte_ring*> handoff_rings_;
     uint16_t rx_queues_[kMaxPorts] = {};

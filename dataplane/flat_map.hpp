@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "dataplane/hash.hpp"
+
 namespace dirigo::dp {
 
 class FlatMap {
@@ -52,7 +54,7 @@ private:
         bool used = false;
     };
     uint32_t slot_of(uint64_t k) const noexcept {
-        return static_cast<uint32_t>((k * 0x9e3779b97f4a7c15ull) >> 40) & mask_;
+        return fib_slot(k, mask_);
     }
     std::vector<Slot> slots_;
     uint32_t mask_ = 0;

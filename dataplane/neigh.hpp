@@ -25,6 +25,8 @@
 
 #include <rte_ether.h>
 
+#include "dataplane/hash.hpp"
+
 namespace dirigo::dp {
 
 class NeighTable {
@@ -110,9 +112,7 @@ private:
         std::atomic<uint64_t> mac{0};  ///< 6 MAC bytes, kValid when resolved, kFailed
     };
     uint32_t slot_of(uint32_t ip) const noexcept {
-        // Fibonacci hashing: neighbours are often consecutive addresses.
-        return static_cast<uint32_t>((static_cast<uint64_t>(ip) * 0x9e3779b97f4a7c15ull) >> 32) &
-               mask_;
+        return fib_slot(ip, mask_);  // neighbours are often consecutive addresses
     }
     /// The slot holding `ip`, or kNotFound.
     uint32_t find(uint32_t ip) const;

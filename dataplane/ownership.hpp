@@ -13,15 +13,15 @@
 
 #include <cstdint>
 
+#include "dataplane/hash.hpp"
+
 namespace dirigo::dp {
 
 inline constexpr uint32_t kMaxWorkers = 16;
 
 /// Owner of the flow whose client endpoint is `ip`:`port` (network order) among `n` workers.
 inline uint32_t flow_owner(uint32_t ip, uint16_t port, uint32_t n) noexcept {
-    // A multiplicative hash of the 48-bit endpoint, then a range reduction without division.
-    const uint64_t x = ((static_cast<uint64_t>(ip) << 16) | port) * 0x9e3779b97f4a7c15ull;
-    return static_cast<uint32_t>(((x >> 32) * n) >> 32);
+    return fib_range((static_cast<uint64_t>(ip) << 16) | port, n);
 }
 
 }  // namespace dirigo::dp

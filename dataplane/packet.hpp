@@ -6,6 +6,7 @@
 /// checksum) and classifies the frame; rewrites update checksums incrementally (checksum.hpp).
 /// Thread: any. Cost: O(header size); no allocation.
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -14,6 +15,7 @@
 #include <rte_ether.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
+#include <rte_mbuf_core.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 
@@ -29,7 +31,7 @@ enum class PktClass : uint8_t {
     IcmpError,  ///< ICMP error quoting a TCP/UDP packet: `key` is the quoted flow reversed
     Ipv4Other,  ///< other IPv4 (another protocol, or a non-first fragment): routed only
     Arp,
-    Drop,       ///< see `drop`
+    Drop,       ///< see Parsed::reason
     HandedOff,  ///< given to its owner worker; no longer ours
 };
 
@@ -53,10 +55,12 @@ enum class Drop : uint8_t {
     NeighUnresolved,///< ARP for the next hop never answered
     NeighQueueFull, ///< too many packets waiting for one ARP answer
     NoMbuf,         ///< mempool empty when the slow path needed a buffer
-    Unsupported,    ///< forwarding method not implemented for this packet
+    Unsupported,    ///< addressed to us, but nothing here answers it (ICMP other than echo, ...)
     HandoffFull,    ///< the ring to the owner worker was full
     NotOnLink,      ///< a DR real server that is not on a connected subnet
     TooBig,         ///< too big to encapsulate, and DF clear (no fragmentation)
+    BadL4Header,    ///< TCP data offset below 5 words or beyond the packet
+    NotUnicast,     ///< IPv4 in a broadcast or multicast frame: never forwarded, as in Linux
     Count,
 };
 inline constexpr const char* kDropNames[] = {
@@ -64,7 +68,7 @@ inline constexpr const char* kDropNames[] = {
     "not_for_us",    "fragment",    "no_service",   "no_conn",       "no_backend",
     "table_full",    "no_route",    "ttl_exceeded", "slow_path_full", "tx_full",
     "neigh_unresolved", "neigh_queue_full", "no_mbuf", "unsupported", "handoff_full",
-    "not_on_link", "too_big",
+    "not_on_link", "too_big", "bad_l4_header", "not_unicast",
 };
 static_assert(sizeof(kDropNames) / sizeof(kDropNames[0]) == static_cast<size_t>(Drop::Count),
               "every drop reason has a name");
@@ -72,7 +76,7 @@ static_assert(sizeof(kDropNames) / sizeof(kDropNames[0]) == static_cast<size_t>(
 /// Parsed view of one frame. Pointers point into the frame.
 struct Parsed {
     PktClass cls = PktClass::Drop;
-    Drop drop = Drop::None;
+    Drop reason = Drop::None;  ///< why, when cls is Drop
     uint8_t tcp_flags = 0;
     bool first_frag = false;  ///< offset 0 with more fragments to come
     uint16_t l3_len = 0;  ///< IPv4 total length
@@ -113,13 +117,29 @@ inline void parse_icmp_error(Parsed& p, uint32_t l4_len) noexcept {
     p.cls = PktClass::IcmpError;
 }
 
-/// Parses `len` bytes at `frame`.
-inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
+/// What the NIC said about the IPv4 header checksum (RTE_MBUF_F_RX_IP_CKSUM_*).
+enum class RxCsum : uint8_t { Unknown, Good, Bad };
+
+/// The NIC's verdict on the IPv4 header checksum, from an mbuf's ol_flags.
+inline RxCsum rx_ip_csum(uint64_t ol_flags) noexcept {
+    switch (ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) {
+    case RTE_MBUF_F_RX_IP_CKSUM_GOOD:
+        return RxCsum::Good;
+    case RTE_MBUF_F_RX_IP_CKSUM_BAD:
+        return RxCsum::Bad;
+    default:
+        return RxCsum::Unknown;  // not checked (or no such offload): check in software
+    }
+}
+
+/// Parses `len` bytes at `frame`; `rx` is what the NIC already checked.
+inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p,
+                        RxCsum rx = RxCsum::Unknown) noexcept {
     p.tcp_flags = 0;
     p.l4 = nullptr;
     if (len < sizeof(rte_ether_hdr)) [[unlikely]] {
         p.cls = PktClass::Drop;
-        p.drop = Drop::Runt;
+        p.reason = Drop::Runt;
         return;
     }
     p.eth = reinterpret_cast<rte_ether_hdr*>(frame);
@@ -127,7 +147,7 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
     if (et == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
         if (len < sizeof(rte_ether_hdr) + sizeof(rte_arp_hdr)) [[unlikely]] {
             p.cls = PktClass::Drop;
-            p.drop = Drop::Runt;
+            p.reason = Drop::Runt;
             return;
         }
         p.cls = PktClass::Arp;
@@ -135,13 +155,13 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
     }
     if (et != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4)) [[unlikely]] {
         p.cls = PktClass::Drop;
-        p.drop = Drop::NotIpv4;
+        p.reason = Drop::NotIpv4;
         return;
     }
     const uint32_t l3_avail = len - static_cast<uint32_t>(sizeof(rte_ether_hdr));
     if (l3_avail < sizeof(rte_ipv4_hdr)) [[unlikely]] {
         p.cls = PktClass::Drop;
-        p.drop = Drop::Runt;
+        p.reason = Drop::Runt;
         return;
     }
     auto* ip = reinterpret_cast<rte_ipv4_hdr*>(frame + sizeof(rte_ether_hdr));
@@ -150,17 +170,18 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
     const uint16_t tot = rte_be_to_cpu_16(ip->total_length);
     if ((ip->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || tot < ihl) [[unlikely]] {
         p.cls = PktClass::Drop;
-        p.drop = Drop::BadIpHeader;
+        p.reason = Drop::BadIpHeader;
         return;
     }
     if (tot > l3_avail) [[unlikely]] {
         p.cls = PktClass::Drop;
-        p.drop = Drop::Runt;
+        p.reason = Drop::Runt;
         return;
     }
-    if (csum_fold(csum_partial(ip, ihl)) != 0xffff) [[unlikely]] {
+    if (rx == RxCsum::Bad || (rx == RxCsum::Unknown && rte_raw_cksum(ip, ihl) != 0xffff))
+        [[unlikely]] {
         p.cls = PktClass::Drop;
-        p.drop = Drop::BadIpChecksum;
+        p.reason = Drop::BadIpChecksum;
         return;
     }
     p.l3_len = tot;
@@ -179,10 +200,17 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
     case IPPROTO_TCP: {
         if (l4_len < sizeof(rte_tcp_hdr)) [[unlikely]] {
             p.cls = PktClass::Drop;
-            p.drop = Drop::Runt;
+            p.reason = Drop::Runt;
             return;
         }
         const auto* th = reinterpret_cast<const rte_tcp_hdr*>(l4);
+        const uint32_t doff = static_cast<uint32_t>(th->data_off >> 4) * 4;
+        // A first fragment may end inside the options; a whole segment may not.
+        if (doff < sizeof(rte_tcp_hdr) || (!p.first_frag && doff > l4_len)) [[unlikely]] {
+            p.cls = PktClass::Drop;
+            p.reason = Drop::BadL4Header;
+            return;
+        }
         p.key.sport = th->src_port;
         p.key.dport = th->dst_port;
         p.tcp_flags = th->tcp_flags;
@@ -191,7 +219,7 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
     case IPPROTO_UDP: {
         if (l4_len < sizeof(rte_udp_hdr)) [[unlikely]] {
             p.cls = PktClass::Drop;
-            p.drop = Drop::Runt;
+            p.reason = Drop::Runt;
             return;
         }
         const auto* uh = reinterpret_cast<const rte_udp_hdr*>(l4);
@@ -202,7 +230,7 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p) noexcept {
     case IPPROTO_ICMP:
         if (l4_len < sizeof(rte_icmp_hdr)) [[unlikely]] {
             p.cls = PktClass::Drop;
-            p.drop = Drop::Runt;
+            p.reason = Drop::Runt;
             return;
         }
         p.cls = PktClass::Ipv4Icmp;
@@ -229,36 +257,52 @@ inline void store16(void* p, uint16_t v) noexcept { std::memcpy(p, &v, 2); }
 /// Offset of the checksum field in a TCP or UDP header.
 inline constexpr size_t l4_csum_offset(uint8_t proto) { return proto == IPPROTO_TCP ? 16 : 6; }
 
-/// Rewrites one endpoint (which: 0 = source, 1 = destination) of a TCP/UDP packet to `addr`:`port`
-/// (network order), updating the IPv4 and L4 checksums incrementally. A UDP datagram sent without
-/// a checksum (field zero) keeps none; a computed zero UDP checksum is sent as 0xffff (RFC 768).
-inline void rewrite_endpoint(rte_ipv4_hdr* ip, void* l4, int which, uint32_t addr,
-                             uint16_t port) noexcept {
+/// rewrite_endpoint's `l4_avail` for a packet parse_frame checked whole.
+inline constexpr uint32_t kWholeL4Header = 0xffffffffu;
+
+/// Which end of a TCP/UDP packet a rewrite changes.
+enum class Endpoint : uint8_t { Source = 0, Destination = 1 };
+
+/// Rewrites one endpoint of a TCP/UDP packet to `addr`:`port` (network order), updating the IPv4
+/// and L4 checksums incrementally (RFC 1624: every packet of a NAT flow pays a few ALU operations
+/// instead of a pass over its payload). `l4_avail` bytes of the L4 header are present: at least
+/// the ports; the L4 checksum is updated only when it lies inside them (an ICMP error may quote
+/// just the 8 bytes RFC 792 guarantees, and IPVS adjusts only what the quote holds). A UDP datagram
+/// sent without a checksum (field zero) keeps none; a computed zero UDP checksum is sent as 0xffff
+/// (RFC 768).
+inline void rewrite_endpoint(rte_ipv4_hdr* ip, void* l4, uint32_t l4_avail, Endpoint which,
+                             uint32_t addr, uint16_t port) noexcept {
     const uint8_t proto = ip->next_proto_id;
     auto* l4b = static_cast<uint8_t*>(l4);
-    uint8_t* csum = l4b + l4_csum_offset(proto);
-    uint8_t* port_field = l4b + 2 * which;
+    uint8_t* port_field = l4b + (which == Endpoint::Source ? 0 : 2);
+    // The header is a packed struct: address its fields as bytes.
+    uint8_t* addr_field = reinterpret_cast<uint8_t*>(ip) +
+                          (which == Endpoint::Source ? offsetof(rte_ipv4_hdr, src_addr)
+                                                     : offsetof(rte_ipv4_hdr, dst_addr));
     uint32_t old_addr;
-    std::memcpy(&old_addr, which == 0 ? &ip->src_addr : &ip->dst_addr, 4);
-    const uint16_t c0 = load16(csum);
-    if (proto == IPPROTO_TCP || c0 != 0) {
-        uint16_t c = csum_replace4(c0, old_addr, addr);  // the pseudo-header holds the address
-        c = csum_replace2(c, load16(port_field), port);
-        store16(csum, (proto == IPPROTO_UDP && c == 0) ? 0xffff : c);
+    std::memcpy(&old_addr, addr_field, 4);
+    if (l4_avail >= l4_csum_offset(proto) + 2) {
+        uint8_t* csum = l4b + l4_csum_offset(proto);
+        const uint16_t c0 = load16(csum);
+        if (proto == IPPROTO_TCP || c0 != 0) {
+            uint16_t c = csum_replace4(c0, old_addr, addr);  // the pseudo-header holds the address
+            c = csum_replace2(c, load16(port_field), port);
+            store16(csum, (proto == IPPROTO_UDP && c == 0) ? 0xffff : c);
+        }
     }
     ip->hdr_checksum = csum_replace4(ip->hdr_checksum, old_addr, addr);
-    std::memcpy(which == 0 ? &ip->src_addr : &ip->dst_addr, &addr, 4);
+    std::memcpy(addr_field, &addr, 4);
     store16(port_field, port);
 }
 
-/// NAT, client to server: destination becomes the real server.
+/// NAT, client to server: destination becomes the real server (a packet parse_frame checked).
 inline void rewrite_dst(rte_ipv4_hdr* ip, void* l4, uint32_t addr, uint16_t port) noexcept {
-    rewrite_endpoint(ip, l4, 1, addr, port);
+    rewrite_endpoint(ip, l4, kWholeL4Header, Endpoint::Destination, addr, port);
 }
 
 /// NAT, server reply back to the client: source becomes the virtual service.
 inline void rewrite_src(rte_ipv4_hdr* ip, void* l4, uint32_t addr, uint16_t port) noexcept {
-    rewrite_endpoint(ip, l4, 0, addr, port);
+    rewrite_endpoint(ip, l4, kWholeL4Header, Endpoint::Source, addr, port);
 }
 
 /// Decrements the TTL and patches the header checksum. The caller checked ttl > 1.

@@ -20,6 +20,10 @@
 #include <cstdint>
 #include <memory>
 
+#include <rte_spinlock.h>
+
+#include "dataplane/hash.hpp"
+
 namespace dirigo::dp {
 
 inline constexpr uint32_t kNoTemplate = 0xffffffffu;
@@ -150,7 +154,7 @@ public:
 
 private:
     struct alignas(64) Entry {
-        std::atomic<uint32_t> lock{0};
+        rte_spinlock_t lock = RTE_SPINLOCK_INITIALIZER;
         std::atomic<uint64_t> key{0};  ///< (svc_slot + 1) << 32 | client; 0 = free
         uint32_t svc_slot = 0;
         uint32_t client = 0;           ///< masked client address, network order
@@ -162,16 +166,10 @@ private:
     /// The entry lock: held for a few instructions by one thread at a time.
     class Lock {
     public:
-        explicit Lock(Entry& e) : e_(e) {
-            uint32_t free = 0;
-            // Acquire pairs with the release in the destructor: the entry's fields are seen as
-            // the previous holder left them.
-            while (!e_.lock.compare_exchange_weak(free, 1, std::memory_order_acquire,
-                                                  std::memory_order_relaxed)) {
-                free = 0;
-            }
-        }
-        ~Lock() { e_.lock.store(0, std::memory_order_release); }
+        // rte_spinlock_lock acquires and rte_spinlock_unlock releases: the entry's fields are
+        // seen as the previous holder left them.
+        explicit Lock(Entry& e) : e_(e) { rte_spinlock_lock(&e_.lock); }
+        ~Lock() { rte_spinlock_unlock(&e_.lock); }
         Lock(const Lock&) = delete;
         Lock& operator=(const Lock&) = delete;
 
@@ -182,7 +180,7 @@ private:
         return (static_cast<uint64_t>(svc_slot) + 1) << 32 | client;
     }
     uint32_t slot_of(uint64_t key) const {
-        return static_cast<uint32_t>((key * 0x9e3779b97f4a7c15ull) >> 40) & mask_;
+        return fib_slot(key, mask_);
     }
     std::unique_ptr<Entry[]> entries_;
     uint32_t mask_ = 0;

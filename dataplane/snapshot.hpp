@@ -16,13 +16,12 @@
 #include <vector>
 
 #include <rte_ether.h>
+#include <rte_lpm.h>
 
 #include "config/model.hpp"
 #include "conntrack/tcp_state.hpp"
 #include "dataplane/flat_map.hpp"
 #include "schedulers/scheduler.hpp"
-
-struct rte_lpm;
 
 namespace dirigo::dp {
 
@@ -62,6 +61,31 @@ struct Topology {
     rte_lpm* lpm = nullptr;       ///< prefix -> index into next_hops
     std::vector<NextHop> next_hops;
     std::vector<std::pair<cfg::Prefix, NextHop>> routes;  ///< for listing (host order prefixes)
+
+    /// True when Dirigo owns `addr` (network order). Thread: any. Cost: one FlatMap probe.
+    bool is_local(uint32_t addr) const noexcept { return local.find(addr) != FlatMap::kNotFound; }
+
+    /// The next hop toward `dst` (network order), or nullptr when no route covers it.
+    /// Thread: any. Cost: one rte_lpm lookup.
+    const NextHop* route(uint32_t dst) const noexcept {
+        uint32_t idx;
+        return rte_lpm_lookup(lpm, rte_be_to_cpu_32(dst), &idx) == 0 ? &next_hops[idx] : nullptr;
+    }
+
+    /// Most destinations route_bulk() takes at once.
+    static constexpr uint32_t kMaxBulk = 32;
+
+    /// route() for `n` (<= kMaxBulk) destinations at once, in host order as rte_lpm takes them:
+    /// out[i] is the next hop or nullptr. Thread: any. Cost: one bulk rte_lpm lookup.
+    void route_bulk(const uint32_t* dst_host, const NextHop** out, uint32_t n) const noexcept {
+        // Each result is the 24-bit next-hop index with RTE_LPM_LOOKUP_SUCCESS set, or not set.
+        std::array<uint32_t, kMaxBulk> hops;
+        rte_lpm_lookup_bulk(lpm, dst_host, hops.data(), n);
+        for (uint32_t i = 0; i < n; ++i) {
+            out[i] = (hops[i] & RTE_LPM_LOOKUP_SUCCESS) != 0 ? &next_hops[hops[i] & 0x00ffffffu]
+                                                             : nullptr;
+        }
+    }
 
     /// Owned address on `port` facing `dst` (same subnet), else the port's first address.
     uint32_t source_for(uint16_t port, uint32_t dst) const;
@@ -111,11 +135,18 @@ struct Snapshot {
     std::shared_ptr<const Topology> topo;
     std::vector<ServiceEntry> services;
     FlatMap service_map;  ///< service_map_key -> index into services
+    bool any_port_zero = false;  ///< some service is a persistent port-zero ("all ports") one
     ct::Timeouts timeouts;
     std::array<uint64_t, ct::kNumStates> timeout_tsc{};  ///< timeouts in TSC ticks
 
+    /// The service for a packet to `addr_be`:`port_be`: the one on that port, else (as IPVS
+    /// does) the persistent port-zero service of that address. Thread: any. Cost: one or two
+    /// FlatMap probes.
     const ServiceEntry* find_service(uint8_t proto, uint32_t addr_be, uint16_t port_be) const {
-        const uint32_t i = service_map.find(service_map_key(proto, addr_be, port_be));
+        uint32_t i = service_map.find(service_map_key(proto, addr_be, port_be));
+        if (i == FlatMap::kNotFound && any_port_zero) [[unlikely]] {
+            i = service_map.find(service_map_key(proto, addr_be, 0));
+        }
         return i == FlatMap::kNotFound ? nullptr : &services[i];
     }
 };

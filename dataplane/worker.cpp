@@ -1,4 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
+// The worker's packet path, top to bottom: the poll loop (iterate), the staged burst
+// (process_burst: 1 parse and hash, 2 bulk connection lookup, 3 decide, 4 bulk route lookup,
+// 5 deliver), then the per-packet decisions of stage 3 and the delivery of stage 5, then TX,
+// the slow-path hand-over and the command slices. docs/architecture.md walks it.
 #include "dataplane/worker.hpp"
 
 #include <algorithm>
@@ -6,7 +10,6 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
-#include <rte_lpm.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
@@ -17,10 +20,6 @@ namespace dirigo::dp {
 namespace {
 
 int g_slow_meta_offset = -1;
-
-bool is_ours(const rte_ether_addr& dst, const rte_ether_addr& mine) {
-    return rte_is_same_ether_addr(&dst, &mine) || rte_is_multicast_ether_addr(&dst);
-}
 
 }  // namespace
 
@@ -62,6 +61,8 @@ void Worker::set_handoff(const std::vector<rte_ring*>& to, const std::vector<rte
     }
 }
 
+// ---- The loop ------------------------------------------------------------------------------------
+
 void Worker::run(const std::atomic<bool>& stop) noexcept {
     rte_rcu_qsbr_thread_online(env_.qsv, id_);
     while (!stop.load(std::memory_order_relaxed)) {
@@ -87,7 +88,7 @@ uint32_t Worker::poll_once() noexcept {
 
 uint32_t Worker::iterate(const Snapshot& snap) noexcept {
     drain_inject();
-    const uint64_t now = rte_rdtsc();
+    const uint64_t now = rte_rdtsc();  // once per loop: every burst of it shares one clock
     uint32_t total = 0;
     rte_mbuf* pkts[kBurst];
     for (uint16_t pi = 0; pi < env_.n_ports; ++pi) {
@@ -102,7 +103,7 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
             continue;
         }
         total += n;
-        process_burst(snap, port, pkts, n, now);
+        process_burst(snap, BurstSource::Port, port, pkts, n, now);
     }
     if (env_.n_workers > 1) {
         flush_handoff();
@@ -115,7 +116,7 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
             if (n != 0) {
                 total += n;
                 bump(stats_.taken_over, n);
-                process_burst(snap, kFromPeer, pkts, n, now);
+                process_burst(snap, BurstSource::Peer, 0, pkts, n, now);
             }
         }
     }
@@ -132,15 +133,20 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
     return total;
 }
 
-void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts, uint16_t n,
-                           uint64_t now) noexcept {
-    const bool fresh = port != kFromPeer;
+// ---- The staged burst ------------------------------------------------------------------------------
+
+void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port, rte_mbuf** pkts,
+                           uint16_t n, uint64_t now) noexcept {
+    const bool fresh = src == BurstSource::Port;
     const bool share = fresh && env_.n_workers > 1;
+    const Topology& topo = *snap.topo;
     Parsed parsed[kBurst];
     const ct::FlowKey* keys[kBurst];
+    uint32_t hashes[kBurst];
     uint32_t n_keys = 0;
 
-    // Stage 1: parse and classify, prefetching a few packets ahead; hand over what is not ours.
+    // Stage 1: parse, classify and hash, prefetching packet data a few packets ahead; hand to
+    // their owner the flows another worker owns.
     for (uint32_t i = 0; i < kPrefetchAhead && i < n; ++i) {
         rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
     }
@@ -158,14 +164,22 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
         Parsed& p = parsed[i];
         if (m->nb_segs != 1) [[unlikely]] {
             p.cls = PktClass::Drop;
-            p.drop = Drop::Unsupported;
+            p.reason = Drop::Unsupported;
             continue;
         }
-        parse_frame(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), p);
-        if (p.cls != PktClass::Drop && !is_ours(p.eth->dst_addr, snap.topo->ports[m->port].mac))
-            [[unlikely]] {
-            p.cls = PktClass::Drop;
-            p.drop = Drop::NotForUs;
+        parse_frame(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), p,
+                    rx_ip_csum(m->ol_flags));
+        if (p.cls != PktClass::Drop &&
+            !rte_is_same_ether_addr(&p.eth->dst_addr, &topo.ports[m->port].mac)) [[unlikely]] {
+            // Broadcast and multicast frames: ARP is answered; IPv4 is neither forwarded nor
+            // served (Linux forwards only frames sent to its own MAC).
+            if (!rte_is_multicast_ether_addr(&p.eth->dst_addr)) {
+                p.cls = PktClass::Drop;
+                p.reason = Drop::NotForUs;
+            } else if (p.cls != PktClass::Arp) {
+                p.cls = PktClass::Drop;
+                p.reason = Drop::NotUnicast;
+            }
         }
         if (p.cls == PktClass::Ipv4L4 || p.cls == PktClass::IcmpError) {
             if (share) {
@@ -181,6 +195,7 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
                 }
             }
             keys[n_keys] = &p.key;
+            hashes[n_keys] = ct::ConnTable::hash(p.key);
             ++n_keys;
         }
     }
@@ -190,12 +205,12 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
         bump(ps.rx_bytes, rx_bytes);
     }
 
-    // Stage 2: one bulk lookup for every TCP/UDP packet of the burst that is ours.
+    // Stage 2: one bulk lookup, with the hashes of stage 1, for every TCP/UDP packet that is
+    // ours; then fetch every hit's entry, so the burst's entry misses overlap instead of queueing
+    // one by one in stage 3.
     uint32_t found[kBurst];
     if (n_keys != 0) {
-        table_->lookup_bulk(keys, n_keys, found);
-        // Fetch every hit's entry now, so the burst's entry misses overlap instead of queueing
-        // one by one in stage 3.
+        table_->lookup_bulk(keys, hashes, n_keys, found);
         for (uint32_t i = 0; i < n_keys; ++i) {
             if (found[i] != ct::kMiss) {
                 rte_prefetch0(&table_->at(ct::lookup_index(found[i])));
@@ -203,7 +218,8 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
         }
     }
 
-    // Stage 3: act on each packet.
+    // Stage 3: decide each packet (connections, new flows, rewrites); nothing is sent yet.
+    Verdict verdict[kBurst];
     table_changes_in_burst_ = 0;
     uint32_t k = 0;
     for (uint16_t i = 0; i < n; ++i) {
@@ -211,198 +227,400 @@ void Worker::process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts,
         Parsed& p = parsed[i];
         switch (p.cls) {
         case PktClass::Ipv4L4:
-            handle_l4(snap, m, p, found[k++], now);
+            verdict[i] = decide_l4(snap, p, found[k++], now);
             break;
         case PktClass::Ipv4Icmp:
-            handle_icmp(snap, m, p);
+            verdict[i] = decide_icmp(snap, m, p);
             break;
         case PktClass::IcmpError:
-            handle_icmp_error(snap, m, p, found[k++]);
+            verdict[i] = decide_icmp_error(snap, p, found[k++]);
             break;
         case PktClass::Ipv4Other:
-            handle_other(snap, m, p);
+            verdict[i] = transit(snap, p);
             break;
         case PktClass::Arp:
-            to_slow_path(m, SlowKind::Arp, 0, m->port);
+            verdict[i] = Verdict::slow(SlowKind::Arp);
             break;
         case PktClass::Drop:
-            drop(m, p.drop);
+            verdict[i] = Verdict::discard(p.reason);
             break;
         case PktClass::HandedOff:
+            verdict[i] = {Action::Consumed, 0, 0, 0};
             break;
         }
     }
+
+    // Stage 4: one bulk route lookup for every packet that leaves through the routing table.
+    uint32_t route_dst[kBurst];
+    const NextHop* hop[kBurst];
+    uint16_t routed[kBurst];
+    uint32_t n_routed = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        const Action a = verdict[i].act;
+        if (a == Action::Route || a == Action::RouteOnLink || a == Action::Tunnel) {
+            route_dst[n_routed] = rte_be_to_cpu_32(verdict[i].dst);
+            routed[n_routed++] = i;
+        }
+    }
+    if (n_routed != 0) {
+        topo.route_bulk(route_dst, hop, n_routed);
+    }
+
+    // Stage 5: deliver: next hop and MACs, then TX buffers, the slow path or a counted drop.
+    uint32_t r = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+        const NextHop* nh = r < n_routed && routed[r] == i ? hop[r++] : nullptr;
+        deliver(snap, pkts[i], verdict[i], nh);
+    }
 }
+
+// ---- Stage 3: decisions --------------------------------------------------------------------------
 
 uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept {
     // To one of our addresses: the client is the source. Otherwise (a NAT reply, or transit
     // traffic): the client side is the destination.
-    if (snap.topo->local.find(p.key.daddr) != FlatMap::kNotFound) {
+    if (snap.topo->is_local(p.key.daddr)) {
         return flow_owner(p.key.saddr, p.key.sport, env_.n_workers);
     }
     return flow_owner(p.key.daddr, p.key.dport, env_.n_workers);
 }
 
-void Worker::flush_handoff() noexcept {
-    for (uint32_t w = 0; w < env_.n_workers; ++w) {
-        Handoff& h = handoff_[w];
-        if (h.n == 0) {
-            continue;
-        }
-        // Single producer (this worker), single consumer (the owner): pairs with its sc dequeue.
-        const unsigned sent = rte_ring_sp_enqueue_burst(h.to, reinterpret_cast<void**>(h.pkts),
-                                                        h.n, nullptr);
-        bump(stats_.handed_off, sent);
-        if (sent < h.n) [[unlikely]] {
-            bump(stats_.drops[static_cast<size_t>(Drop::HandoffFull)], h.n - sent);
-            rte_pktmbuf_free_bulk(h.pkts + sent, h.n - sent);
-        }
-        h.n = 0;
-    }
-}
-
-void Worker::handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lookup,
-                       uint64_t now) noexcept {
-    rte_ipv4_hdr* ip = p.ip;
+Verdict Worker::decide_l4(const Snapshot& snap, Parsed& p, uint32_t lookup,
+                          uint64_t now) noexcept {
     if (table_changes_in_burst_ != 0) [[unlikely]] {
         // The bulk lookup ran before this burst's earlier packets created or retired connections:
         // its answer may be stale (an entry freed, or freed and reused by another flow), and a
         // later packet of a flow created in this burst (a SYN then its ACK) must find it.
         lookup = table_->lookup(p.key);
     }
-    if (lookup != ct::kMiss) {
-        ct::Conn& c = table_->at(ct::lookup_index(lookup));
-        if (c.expire <= now) [[unlikely]] {
-            // Dead but not yet swept: retire it now and treat the packet as new.
-            conn_released(c);
-            bump(stats_.conns_expired);
-            table_->remove(ct::lookup_index(lookup));
-            ++table_changes_in_burst_;
-            lookup = ct::kMiss;
-        }
+    if (lookup != ct::kMiss && table_->at(ct::lookup_index(lookup)).expire <= now) [[unlikely]] {
+        // Dead but not yet swept: retire it now and treat the packet as new.
+        retire(ct::lookup_index(lookup));
+        lookup = ct::kMiss;
     }
-    uint32_t idx;
-    bool reply;
     if (lookup != ct::kMiss) {
-        idx = ct::lookup_index(lookup);
-        reply = ct::lookup_is_reply(lookup);
-    } else {
-        // A new flow: only to a service, and for TCP only on a SYN.
-        const ServiceEntry* svc = snap.find_service(p.key.proto, p.key.daddr, p.key.dport);
-        if (svc != nullptr && p.first_frag) [[unlikely]] {
-            drop(m, Drop::Fragment);  // a fragment never opens a connection
-            return;
-        }
-        if (svc == nullptr) {
-            if (snap.topo->local.find(p.key.daddr) != FlatMap::kNotFound) {
-                drop(m, Drop::NoService);
-            } else {
-                handle_other(snap, m, p);
-            }
-            return;
-        }
-        if (p.key.proto == IPPROTO_TCP &&
-            (p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) != ct::kTcpSyn) {
-            drop(m, Drop::NoConn);
-            return;
-        }
-        sched::SchedInput in;
-        in.saddr = rte_be_to_cpu_32(p.key.saddr);
-        in.daddr = rte_be_to_cpu_32(p.key.daddr);
-        in.sport = rte_be_to_cpu_16(p.key.sport);
-        in.dport = rte_be_to_cpu_16(p.key.dport);
-        in.proto = p.key.proto;
-        // Milliseconds by multiply-shift: no division on the packet path.
-        in.now_ms = static_cast<uint64_t>((static_cast<unsigned __int128>(now) * env_.ms_mult) >> 32);
-        const DestEntry* dest = nullptr;
-        uint32_t tmpl = kNoTemplate;
-        if (svc->flags & cfg::kSvcPersistent) {
-            dest = persistent_pick(*svc, in, p.key.saddr & svc->netmask, now, tmpl);
-        } else {
-            const sched::BackendIdx b = svc->sched->pick(in);
-            dest = b == sched::kNoBackend ? nullptr : &svc->dests[b];
-        }
-        if (dest == nullptr) {
-            drop(m, Drop::NoBackend);
-            return;
-        }
-        const DestEntry& d = *dest;
-        ct::Conn c;
-        c.client = p.key;
-        c.raddr = d.addr;
-        c.rport = d.port;
-        c.fwd = static_cast<uint8_t>(d.fwd);
-        c.state = p.key.proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
-        c.dest_slot = d.slot;
-        c.svc_slot = svc->slot;
-        c.flags = ct::kConnInactive;
-        c.tmpl = tmpl;
-        c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
-        // Only NAT sees replies: DR and TUN servers answer the client directly.
-        idx = table_->insert(c, d.fwd == cfg::Fwd::Masq);
-        if (idx == ct::kMiss) {
-            if (tmpl != kNoTemplate) {
-                env_.persist->release(tmpl, now);
-            }
-            drop(m, Drop::TableFull);
-            return;
-        }
-        // IPVS binds a new connection as inactive until it reaches ESTABLISHED.
-        sched::DestCounters& dc = env_.dest_counters[d.slot];
-        // Once per new connection: the shared count is what lc/wlc read on every worker.
-        dc.inactive.fetch_add(1, std::memory_order_relaxed);
-        sched::refresh_overload(dc, d.u_threshold, d.l_threshold);
-        bump(stats_.conns_created);
-        bump(stats_.live_conns);
-        ++table_changes_in_burst_;
-        bump(stats_.svc[svc->slot].conns);
-        bump(stats_.dest[d.slot].conns);
-        reply = false;
+        return forward(snap, table_->at(ct::lookup_index(lookup)), p, ct::lookup_is_reply(lookup),
+                       now);
     }
 
-    ct::Conn& c = table_->at(idx);
+    // A new flow: only to a service, and for TCP only on a SYN.
+    const ServiceEntry* svc = snap.find_service(p.key.proto, p.key.daddr, p.key.dport);
+    if (svc == nullptr) {
+        return snap.topo->is_local(p.key.daddr) ? Verdict::discard(Drop::NoService)
+                                                : transit(snap, p);
+    }
+    if (p.first_frag) [[unlikely]] {
+        return Verdict::discard(Drop::Fragment);  // a fragment never opens a connection
+    }
+    if (p.key.proto == IPPROTO_TCP &&
+        (p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) != ct::kTcpSyn) {
+        return Verdict::discard(Drop::NoConn);
+    }
+    Verdict v;
+    const uint32_t idx = admit(snap, *svc, p, now, v);
+    if (idx == ct::kMiss) {
+        return v;
+    }
+    return forward(snap, table_->at(idx), p, false, now);
+}
+
+uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint64_t now,
+                       Verdict& out) noexcept {
+    sched::SchedInput in;
+    in.saddr = rte_be_to_cpu_32(p.key.saddr);
+    in.daddr = rte_be_to_cpu_32(p.key.daddr);
+    in.sport = rte_be_to_cpu_16(p.key.sport);
+    in.dport = rte_be_to_cpu_16(p.key.dport);
+    in.proto = p.key.proto;
+    // Milliseconds by multiply-shift: no division on the packet path.
+    in.now_ms = static_cast<uint64_t>((static_cast<unsigned __int128>(now) * env_.ms_mult) >> 32);
+    const DestEntry* dest = nullptr;
+    uint32_t tmpl = kNoTemplate;
+    if (svc.flags & cfg::kSvcPersistent) {
+        dest = persistent_pick(svc, in, p.key.saddr & svc.netmask, now, tmpl);
+    } else {
+        const sched::BackendIdx b = svc.sched->pick(in);
+        dest = b == sched::kNoBackend ? nullptr : &svc.dests[b];
+    }
+    if (dest == nullptr) {
+        out = Verdict::discard(Drop::NoBackend);
+        return ct::kMiss;
+    }
+    const DestEntry& d = *dest;
+    ct::Conn c;
+    c.client = p.key;
+    c.raddr = d.addr;
+    // IPVS: a port-zero ("all ports") service keeps the packet's port; otherwise the server's.
+    c.rport = svc.key.port == 0 ? p.key.dport : d.port;
+    c.fwd = static_cast<uint8_t>(d.fwd);
+    c.state = p.key.proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
+    c.dest_slot = d.slot;
+    c.svc_slot = svc.slot;
+    c.flags = ct::kConnInactive;
+    c.tmpl = tmpl;
+    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    bump(stats_.svc[svc.slot].conns);
+    bump(stats_.dest[d.slot].conns);
+    if ((svc.flags & cfg::kSvcOnePacket) != 0 && p.key.proto == IPPROTO_UDP) {
+        // One-packet scheduling (-o): IPVS schedules every datagram and keeps no entry; counted
+        // as a connection, forwarded from this stack copy.
+        if (tmpl != kNoTemplate) {
+            env_.persist->release(tmpl, now);
+        }
+        bump(stats_.conns_created);
+        out = forward(snap, c, p, false, now);
+        return ct::kMiss;
+    }
+    // Only NAT sees replies: DR and TUN servers answer the client directly.
+    const uint32_t idx = table_->insert(c, d.fwd == cfg::Fwd::Masq);
+    if (idx == ct::kMiss) {
+        if (tmpl != kNoTemplate) {
+            env_.persist->release(tmpl, now);
+        }
+        out = Verdict::discard(Drop::TableFull);
+        return ct::kMiss;
+    }
+    ++table_changes_in_burst_;
+    // IPVS binds a new connection as inactive until it reaches ESTABLISHED.
+    sched::DestCounters& dc = env_.dest_counters[d.slot];
+    // Once per new connection: the shared count is what lc/wlc read on every worker.
+    dc.inactive.fetch_add(1, std::memory_order_relaxed);
+    sched::refresh_overload(dc, d.u_threshold, d.l_threshold);
+    bump(stats_.conns_created);
+    bump(stats_.live_conns);
+    return idx;
+}
+
+Verdict Worker::forward(const Snapshot& snap, ct::Conn& c, Parsed& p, bool reply,
+                        uint64_t now) noexcept {
+    rte_ipv4_hdr* ip = p.ip;
     const auto fwd = static_cast<cfg::Fwd>(c.fwd);
     if (fwd == cfg::Fwd::Masq && ip->time_to_live <= 1) [[unlikely]] {
-        to_slow_path(m, SlowKind::TtlExceeded, 0, m->port);
-        return;
+        return Verdict::slow(SlowKind::TtlExceeded);
     }
     if (c.client.proto == IPPROTO_TCP) {
         // DR and TUN see one direction only: IPVS's input-only state table.
-        const ct::Dir dir = reply                       ? ct::Dir::Output
+        const ct::Dir dir = reply                   ? ct::Dir::Output
                             : fwd == cfg::Fwd::Masq ? ct::Dir::Input
-                                                        : ct::Dir::InputOnly;
+                                                    : ct::Dir::InputOnly;
         conn_state(c, dir, p.tcp_flags, snap, now);
     } else {
         c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
     }
-    if (!reply) {
-        bump(stats_.svc[c.svc_slot].inpkts);
-        bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
-        bump(stats_.dest[c.dest_slot].inpkts);
-        bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
-        switch (fwd) {
-        case cfg::Fwd::Masq:
-            decrement_ttl(ip);
-            rewrite_dst(ip, p.l4, c.raddr, c.rport);
-            route_out(snap, m, p.eth, c.raddr);
-            break;
-        case cfg::Fwd::Route:
-            dr_out(snap, m, p.eth, c.raddr);
-            break;
-        case cfg::Fwd::Tunnel:
-            tun_out(snap, m, p, c.raddr);
-            break;
-        }
-    } else {
+    if (reply) {
         decrement_ttl(ip);
         bump(stats_.svc[c.svc_slot].outpkts);
         bump(stats_.svc[c.svc_slot].outbytes, p.l3_len);
         bump(stats_.dest[c.dest_slot].outpkts);
         bump(stats_.dest[c.dest_slot].outbytes, p.l3_len);
         rewrite_src(ip, p.l4, c.client.daddr, c.client.dport);
-        route_out(snap, m, p.eth, c.client.saddr);
+        return Verdict::route(Action::Route, c.client.saddr);
     }
+    bump(stats_.svc[c.svc_slot].inpkts);
+    bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
+    bump(stats_.dest[c.dest_slot].inpkts);
+    bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
+    switch (fwd) {
+    case cfg::Fwd::Masq:
+        decrement_ttl(ip);
+        rewrite_dst(ip, p.l4, c.raddr, c.rport);
+        return Verdict::route(Action::Route, c.raddr);
+    case cfg::Fwd::Route:
+        return Verdict::route(Action::RouteOnLink, c.raddr);
+    case cfg::Fwd::Tunnel:
+        return Verdict::route(Action::Tunnel, c.raddr);
+    }
+    return Verdict::discard(Drop::Unsupported);
 }
+
+Verdict Worker::decide_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept {
+    rte_ipv4_hdr* ip = p.ip;
+    if (!snap.topo->is_local(ip->dst_addr)) {
+        return transit(snap, p);
+    }
+    auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
+    if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
+        // Errors about tracked flows were classified IcmpError; other ICMP addressed to us has
+        // no consumer here.
+        return Verdict::discard(Drop::Unsupported);
+    }
+    // Echo reply in place: swap addresses (the header checksum is unchanged by a swap), fresh TTL.
+    icmp->icmp_cksum = csum_replace2(icmp->icmp_cksum, rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8),
+                                     rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REPLY << 8));
+    icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
+    const uint32_t src = ip->src_addr;
+    ip->src_addr = ip->dst_addr;
+    ip->dst_addr = src;
+    ip->time_to_live = 64;
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    rte_ether_addr_copy(&p.eth->src_addr, &p.eth->dst_addr);
+    rte_ether_addr_copy(&snap.topo->ports[m->port].mac, &p.eth->src_addr);
+    bump(stats_.icmp_echo_replies);
+    return Verdict::transmit(m->port);
+}
+
+Verdict Worker::decide_icmp_error(const Snapshot& snap, Parsed& p, uint32_t lookup) noexcept {
+    if (table_changes_in_burst_ != 0) [[unlikely]] {
+        lookup = table_->lookup(p.key);  // as in decide_l4: the bulk answer may be stale
+    }
+    if (lookup == ct::kMiss) {
+        // About no connection of ours: transit traffic is routed, the rest is not ours to answer.
+        return snap.topo->is_local(p.ip->dst_addr) ? Verdict::discard(Drop::NoConn)
+                                                   : transit(snap, p);
+    }
+    const ct::Conn& c = table_->at(ct::lookup_index(lookup));
+    const auto fwd = static_cast<cfg::Fwd>(c.fwd);
+    const bool from_client = !ct::lookup_is_reply(lookup);
+    if (from_client && fwd == cfg::Fwd::Route) {
+        return Verdict::route(Action::RouteOnLink, c.raddr);
+    }
+    if (from_client && fwd == cfg::Fwd::Tunnel) {
+        return Verdict::route(Action::Tunnel, c.raddr);
+    }
+    rte_ipv4_hdr* ip = p.ip;
+    if (ip->time_to_live <= 1) [[unlikely]] {
+        return Verdict::discard(Drop::TtlExceeded);  // never an ICMP error about an ICMP error
+    }
+    decrement_ttl(ip);
+    rte_ipv4_hdr* in = p.inner;
+    auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
+    const uint32_t icmp_len = p.l3_len - rte_ipv4_hdr_len(ip);
+    const uint32_t inner_ihl = rte_ipv4_hdr_len(in);
+    void* inner_l4 = reinterpret_cast<uint8_t*>(in) + inner_ihl;
+    // The quote holds the inner header and at least its ports (parse_icmp_error checked); its L4
+    // checksum is adjusted only if quoted too.
+    const uint32_t quoted_l4 = icmp_len - static_cast<uint32_t>(sizeof(rte_icmp_hdr)) - inner_ihl;
+    uint32_t out_dst;
+    if (from_client) {
+        // From the client, about a reply it got from the VIP: the VIP becomes the real server,
+        // outside and inside.
+        ip->hdr_checksum = csum_replace4(ip->hdr_checksum, ip->dst_addr, c.raddr);
+        ip->dst_addr = c.raddr;
+        rewrite_endpoint(in, inner_l4, quoted_l4, Endpoint::Source, c.raddr, c.rport);
+        out_dst = c.raddr;
+    } else {
+        // From the server side, about a packet the director sent it: the real server becomes the
+        // VIP, outside (the sender) and inside (the quoted destination).
+        const uint32_t vip = c.client.daddr;
+        ip->hdr_checksum = csum_replace4(ip->hdr_checksum, ip->src_addr, vip);
+        ip->src_addr = vip;
+        rewrite_endpoint(in, inner_l4, quoted_l4, Endpoint::Destination, vip, c.client.dport);
+        out_dst = c.client.saddr;
+    }
+    // The quote changed in several places, some of them perhaps beyond what it holds of the L4
+    // header: recompute the ICMP checksum whole (errors are rare).
+    icmp->icmp_cksum = 0;
+    icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, icmp_len));
+    return Verdict::route(Action::Route, out_dst);
+}
+
+Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {
+    rte_ipv4_hdr* ip = p.ip;
+    if (snap.topo->is_local(ip->dst_addr)) {
+        const uint8_t proto = ip->next_proto_id;
+        return Verdict::discard(proto == IPPROTO_TCP || proto == IPPROTO_UDP ? Drop::Fragment
+                                                                             : Drop::Unsupported);
+    }
+    if (ip->time_to_live <= 1) [[unlikely]] {
+        return Verdict::slow(SlowKind::TtlExceeded);
+    }
+    decrement_ttl(ip);
+    bump(stats_.forwarded);
+    return Verdict::route(Action::Route, ip->dst_addr);
+}
+
+// ---- Stage 5: delivery ----------------------------------------------------------------------------
+
+void Worker::deliver(const Snapshot& snap, rte_mbuf* m, const Verdict& v,
+                     const NextHop* nh) noexcept {
+    switch (v.act) {
+    case Action::Consumed:
+        return;
+    case Action::Discard:
+        discard(m, static_cast<Drop>(v.arg));
+        return;
+    case Action::SlowPath:
+        // ARP is answered, and ICMP errors sent, through the port the frame came in on.
+        to_slow_path(m, static_cast<SlowKind>(v.arg), v.dst, m->port);
+        return;
+    case Action::Transmit:
+        tx_enqueue(v.port, m);
+        return;
+    case Action::Route:
+    case Action::RouteOnLink:
+    case Action::Tunnel:
+        break;
+    }
+    if (nh == nullptr) [[unlikely]] {
+        discard(m, v.act == Action::RouteOnLink ? Drop::NotOnLink : Drop::NoRoute);
+        return;
+    }
+    if (v.act == Action::RouteOnLink && nh->gateway != 0) [[unlikely]] {
+        // Direct routing changes nothing above layer 2: the server must be on a connected subnet.
+        discard(m, Drop::NotOnLink);
+        return;
+    }
+    if (v.act == Action::Tunnel && !encapsulate(snap, m, *nh, v.dst)) {
+        return;
+    }
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    const uint32_t target = nh->gateway != 0 ? nh->gateway : v.dst;
+    rte_ether_addr_copy(&snap.topo->ports[nh->port].mac, &eth->src_addr);
+    if (!env_.neigh->lookup(target, &eth->dst_addr)) [[unlikely]] {
+        to_slow_path(m, SlowKind::NeedNeigh, target, nh->port);
+        return;
+    }
+    tx_enqueue(nh->port, m);
+}
+
+bool Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
+                         uint32_t rs) noexcept {
+    const auto* inner = reinterpret_cast<const rte_ipv4_hdr*>(
+        rte_pktmbuf_mtod(m, uint8_t*) + sizeof(rte_ether_hdr));
+    const uint32_t inner_len = rte_be_to_cpu_16(inner->total_length);
+    const uint16_t mtu = snap.topo->ports[nh.port].mtu;
+    if (inner_len + sizeof(rte_ipv4_hdr) > mtu) [[unlikely]] {
+        // The MTU rule: a DF packet that no longer fits gets "fragmentation needed" with the
+        // MTU left after encapsulation; without DF it is dropped and counted (no fragmentation).
+        if (rte_be_to_cpu_16(inner->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) {
+            to_slow_path(m, SlowKind::FragNeeded,
+                         static_cast<uint32_t>(mtu - sizeof(rte_ipv4_hdr)), m->port);
+        } else {
+            discard(m, Drop::TooBig);
+        }
+        return false;
+    }
+    // Drop Ethernet padding, then open 20 bytes in front of the inner header.
+    const uint32_t frame_len = static_cast<uint32_t>(sizeof(rte_ether_hdr)) + inner_len;
+    if (rte_pktmbuf_data_len(m) > frame_len) {
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - frame_len));
+    }
+    const uint8_t tos = inner->type_of_service;
+    const uint8_t ttl = inner->time_to_live;
+    const uint16_t df = inner->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, sizeof(rte_ipv4_hdr)));
+    if (start == nullptr) [[unlikely]] {
+        discard(m, Drop::NoMbuf);
+        return false;
+    }
+    std::memmove(start, start + sizeof(rte_ipv4_hdr), sizeof(rte_ether_hdr));
+    auto* outer = reinterpret_cast<rte_ipv4_hdr*>(start + sizeof(rte_ether_hdr));
+    outer->version_ihl = RTE_IPV4_VHL_DEF;
+    outer->type_of_service = tos;
+    outer->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(inner_len + sizeof(rte_ipv4_hdr)));
+    outer->packet_id = 0;
+    outer->fragment_offset = df;  // the inner DF carries over, as IPVS does
+    outer->time_to_live = ttl;
+    outer->next_proto_id = IPPROTO_IPIP;
+    outer->src_addr = snap.topo->source_for(nh.port, nh.gateway != 0 ? nh.gateway : rs);
+    outer->dst_addr = rs;
+    outer->hdr_checksum = 0;
+    outer->hdr_checksum = rte_ipv4_cksum(outer);
+    return true;
+}
+
+// ---- Connections ------------------------------------------------------------------------------------
 
 void Worker::conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
                         uint64_t now) noexcept {
@@ -473,202 +691,31 @@ void Worker::conn_released(const ct::Conn& c) noexcept {
                             std::memory_order_relaxed);
 }
 
-void Worker::flush_connections() noexcept {
-    table_->for_each([this](uint32_t, const ct::Conn& c) { conn_released(c); });
-    for (uint32_t i = 0; i < table_->capacity(); ++i) {
-        table_->remove(i);
-    }
+void Worker::retire(uint32_t idx) noexcept {
+    conn_released(table_->at(idx));
+    bump(stats_.conns_expired);
+    table_->remove(idx);
+    ++table_changes_in_burst_;
 }
 
-void Worker::handle_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept {
-    const uint16_t port = m->port;
-    rte_ipv4_hdr* ip = p.ip;
-    if (snap.topo->local.find(ip->dst_addr) == FlatMap::kNotFound) {
-        handle_other(snap, m, p);
-        return;
-    }
-    auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
-    if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
-        // Errors about tracked flows are translated once DR/TUN/ICMP tracking lands; other ICMP
-        // addressed to us has no consumer.
-        drop(m, Drop::Unsupported);
-        return;
-    }
-    // Echo reply in place: swap addresses (the header checksum is unchanged by a swap), fresh TTL.
-    icmp->icmp_cksum = csum_replace2(icmp->icmp_cksum, rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REQUEST << 8),
-                                     rte_cpu_to_be_16(RTE_IP_ICMP_ECHO_REPLY << 8));
-    icmp->icmp_type = RTE_IP_ICMP_ECHO_REPLY;
-    const uint32_t src = ip->src_addr;
-    ip->src_addr = ip->dst_addr;
-    ip->dst_addr = src;
-    ip->time_to_live = 64;
-    ip->hdr_checksum = 0;
-    ip->hdr_checksum = csum_full(ip, static_cast<size_t>(ip->version_ihl & 0x0f) * 4);
-    rte_ether_addr_copy(&p.eth->src_addr, &p.eth->dst_addr);
-    rte_ether_addr_copy(&snap.topo->ports[port].mac, &p.eth->src_addr);
-    bump(stats_.icmp_echo_replies);
-    tx_enqueue(port, m);
-}
+// ---- Transmission, hand-off, slow path, commands -------------------------------------------------
 
-void Worker::handle_icmp_error(const Snapshot& snap, rte_mbuf* m, Parsed& p,
-                               uint32_t lookup) noexcept {
-    if (table_changes_in_burst_ != 0) [[unlikely]] {
-        lookup = table_->lookup(p.key);  // as in handle_l4: the bulk answer may be stale
-    }
-    if (lookup == ct::kMiss) {
-        // About no connection of ours: transit traffic is routed, the rest is not ours to answer.
-        if (snap.topo->local.find(p.ip->dst_addr) != FlatMap::kNotFound) {
-            drop(m, Drop::NoConn);
-        } else {
-            handle_other(snap, m, p);
+void Worker::flush_handoff() noexcept {
+    for (uint32_t w = 0; w < env_.n_workers; ++w) {
+        Handoff& h = handoff_[w];
+        if (h.n == 0) {
+            continue;
         }
-        return;
-    }
-    const ct::Conn& c = table_->at(ct::lookup_index(lookup));
-    const auto fwd = static_cast<cfg::Fwd>(c.fwd);
-    rte_ipv4_hdr* ip = p.ip;
-    rte_ipv4_hdr* in = p.inner;
-    if (!ct::lookup_is_reply(lookup) && fwd == cfg::Fwd::Route) {
-        dr_out(snap, m, p.eth, c.raddr);
-        return;
-    }
-    if (!ct::lookup_is_reply(lookup) && fwd == cfg::Fwd::Tunnel) {
-        tun_out(snap, m, p, c.raddr);
-        return;
-    }
-    if (ip->time_to_live <= 1) [[unlikely]] {
-        drop(m, Drop::TtlExceeded);  // never an ICMP error about an ICMP error
-        return;
-    }
-    decrement_ttl(ip);
-    const uint32_t inner_ihl = static_cast<uint32_t>(in->version_ihl & 0x0f) * 4;
-    void* inner_l4 = reinterpret_cast<uint8_t*>(in) + inner_ihl;
-    uint32_t out_dst;
-    if (!ct::lookup_is_reply(lookup)) {
-        // From the client, about a reply it got from the VIP: the VIP becomes the real server,
-        // outside and inside.
-        const uint32_t vip = ip->dst_addr;
-        ip->hdr_checksum = csum_replace4(ip->hdr_checksum, vip, c.raddr);
-        ip->dst_addr = c.raddr;
-        rewrite_endpoint(in, inner_l4, 0, c.raddr, c.rport);
-        out_dst = c.raddr;
-    } else {
-        // From the server side, about a packet the director sent it: the real server becomes the
-        // VIP, outside (the sender) and inside (the quoted destination).
-        const uint32_t vip = c.client.daddr;
-        ip->hdr_checksum = csum_replace4(ip->hdr_checksum, ip->src_addr, vip);
-        ip->src_addr = vip;
-        rewrite_endpoint(in, inner_l4, 1, vip, c.client.dport);
-        out_dst = c.client.saddr;
-    }
-    // The quoted TCP checksum lies beyond the 8 quoted bytes; recompute the ICMP checksum whole.
-    auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
-    const uint32_t icmp_len = p.l3_len - static_cast<uint32_t>(ip->version_ihl & 0x0f) * 4;
-    icmp->icmp_cksum = 0;
-    icmp->icmp_cksum = csum_full(icmp, icmp_len);
-    route_out(snap, m, p.eth, out_dst);
-}
-
-void Worker::handle_other(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept {
-    rte_ipv4_hdr* ip = p.ip;
-    if (snap.topo->local.find(ip->dst_addr) != FlatMap::kNotFound) {
-        const uint8_t proto = ip->next_proto_id;
-        drop(m, proto == IPPROTO_TCP || proto == IPPROTO_UDP ? Drop::Fragment : Drop::Unsupported);
-        return;
-    }
-    if (ip->time_to_live <= 1) [[unlikely]] {
-        to_slow_path(m, SlowKind::TtlExceeded, 0, m->port);
-        return;
-    }
-    decrement_ttl(ip);
-    bump(stats_.forwarded);
-    route_out(snap, m, p.eth, ip->dst_addr);
-}
-
-void Worker::dr_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth, uint32_t rs) noexcept {
-    // Direct routing: the frame goes to the real server's MAC unchanged above layer 2, so the
-    // server must be on a connected subnet.
-    uint32_t nh_idx;
-    if (rte_lpm_lookup(snap.topo->lpm, rte_be_to_cpu_32(rs), &nh_idx) != 0 ||
-        snap.topo->next_hops[nh_idx].gateway != 0) [[unlikely]] {
-        drop(m, Drop::NotOnLink);
-        return;
-    }
-    const uint16_t out = snap.topo->next_hops[nh_idx].port;
-    rte_ether_addr_copy(&snap.topo->ports[out].mac, &eth->src_addr);
-    if (!env_.neigh->lookup(rs, &eth->dst_addr)) [[unlikely]] {
-        to_slow_path(m, SlowKind::NeedNeigh, rs, out);
-        return;
-    }
-    tx_enqueue(out, m);
-}
-
-void Worker::tun_out(const Snapshot& snap, rte_mbuf* m, const Parsed& p, uint32_t rs) noexcept {
-    uint32_t nh_idx;
-    if (rte_lpm_lookup(snap.topo->lpm, rte_be_to_cpu_32(rs), &nh_idx) != 0) [[unlikely]] {
-        drop(m, Drop::NoRoute);
-        return;
-    }
-    const NextHop& nh = snap.topo->next_hops[nh_idx];
-    const rte_ipv4_hdr* inner = p.ip;
-    const uint32_t inner_len = p.l3_len;
-    const uint16_t mtu = snap.topo->ports[nh.port].mtu;
-    if (inner_len + sizeof(rte_ipv4_hdr) > mtu) [[unlikely]] {
-        // The MTU rule: a DF packet that no longer fits gets "fragmentation needed" with the
-        // MTU left after encapsulation; without DF it is dropped and counted (no fragmentation).
-        if (rte_be_to_cpu_16(inner->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) {
-            to_slow_path(m, SlowKind::FragNeeded,
-                         static_cast<uint32_t>(mtu - sizeof(rte_ipv4_hdr)), m->port);
-        } else {
-            drop(m, Drop::TooBig);
+        // Single producer (this worker), single consumer (the owner): pairs with its sc dequeue.
+        const unsigned sent = rte_ring_sp_enqueue_burst(h.to, reinterpret_cast<void**>(h.pkts),
+                                                        h.n, nullptr);
+        bump(stats_.handed_off, sent);
+        if (sent < h.n) [[unlikely]] {
+            bump(stats_.drops[static_cast<size_t>(Drop::HandoffFull)], h.n - sent);
+            rte_pktmbuf_free_bulk(h.pkts + sent, h.n - sent);
         }
-        return;
+        h.n = 0;
     }
-    // Drop Ethernet padding, then open 20 bytes in front of the inner header.
-    const uint32_t frame_len = static_cast<uint32_t>(sizeof(rte_ether_hdr)) + inner_len;
-    if (rte_pktmbuf_data_len(m) > frame_len) {
-        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - frame_len));
-    }
-    const uint8_t tos = inner->type_of_service;
-    const uint8_t ttl = inner->time_to_live;
-    const uint16_t df = inner->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, sizeof(rte_ipv4_hdr)));
-    if (start == nullptr) [[unlikely]] {
-        drop(m, Drop::NoMbuf);
-        return;
-    }
-    std::memmove(start, start + sizeof(rte_ipv4_hdr), sizeof(rte_ether_hdr));
-    auto* eth = reinterpret_cast<rte_ether_hdr*>(start);
-    auto* outer = reinterpret_cast<rte_ipv4_hdr*>(start + sizeof(rte_ether_hdr));
-    outer->version_ihl = RTE_IPV4_VHL_DEF;
-    outer->type_of_service = tos;
-    outer->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(inner_len + sizeof(rte_ipv4_hdr)));
-    outer->packet_id = 0;
-    outer->fragment_offset = df;  // the inner DF carries over, as IPVS does
-    outer->time_to_live = ttl;
-    outer->next_proto_id = IPPROTO_IPIP;
-    outer->src_addr = snap.topo->source_for(nh.port, nh.gateway != 0 ? nh.gateway : rs);
-    outer->dst_addr = rs;
-    outer->hdr_checksum = 0;
-    outer->hdr_checksum = csum_full(outer, sizeof(*outer));
-    route_out(snap, m, eth, rs);
-}
-
-void Worker::route_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth,
-                       uint32_t dst) noexcept {
-    uint32_t nh_idx;
-    if (rte_lpm_lookup(snap.topo->lpm, rte_be_to_cpu_32(dst), &nh_idx) != 0) [[unlikely]] {
-        drop(m, Drop::NoRoute);
-        return;
-    }
-    const NextHop& nh = snap.topo->next_hops[nh_idx];
-    const uint32_t target = nh.gateway != 0 ? nh.gateway : dst;
-    rte_ether_addr_copy(&snap.topo->ports[nh.port].mac, &eth->src_addr);
-    if (!env_.neigh->lookup(target, &eth->dst_addr)) [[unlikely]] {
-        to_slow_path(m, SlowKind::NeedNeigh, target, nh.port);
-        return;
-    }
-    tx_enqueue(nh.port, m);
 }
 
 void Worker::tx_enqueue(uint16_t port, rte_mbuf* m) noexcept {
@@ -698,20 +745,19 @@ void Worker::tx_flush() noexcept {
     }
 }
 
-void Worker::to_slow_path(rte_mbuf* m, SlowKind kind, uint32_t next_hop,
-                          uint16_t out_port) noexcept {
+void Worker::to_slow_path(rte_mbuf* m, SlowKind kind, uint32_t param, uint16_t port) noexcept {
     SlowMeta* meta = slow_meta(m);
     meta->kind = kind;
-    meta->next_hop = next_hop;
-    meta->out_port = out_port;
+    meta->next_hop = param;
+    meta->out_port = port;
     if (rte_ring_mp_enqueue(env_.slow_ring, m) != 0) [[unlikely]] {
-        drop(m, Drop::SlowPathFull);
+        discard(m, Drop::SlowPathFull);
         return;
     }
     bump(stats_.to_slow_path);
 }
 
-void Worker::drop(rte_mbuf* m, Drop why) noexcept {
+void Worker::discard(rte_mbuf* m, Drop why) noexcept {
     bump(stats_.drops[static_cast<size_t>(why)]);
     rte_pktmbuf_free(m);
 }
@@ -764,6 +810,9 @@ bool Worker::run_command_slice(Command& cmd) noexcept {
 }
 
 void Worker::drain_inject() noexcept {
+    if (inject_ring_ == nullptr) {
+        return;
+    }
     rte_mbuf* pkts[kBurst];
     const unsigned n =
         rte_ring_sc_dequeue_burst(inject_ring_, reinterpret_cast<void**>(pkts), kBurst, nullptr);

@@ -6,8 +6,9 @@
 ///
 /// Loop (docs/architecture.md, "The walk of one packet"): load the snapshot -> transmit what the
 /// slow path injected -> for each port, rx_burst up to kBurst and process the burst in stages
-/// (parse with prefetch, one bulk connection lookup, new flows, rewrite, route, enqueue TX) ->
-/// flush TX -> a bounded expiry sweep -> report a quiescent state to RCU.
+/// (1 parse and hash, 2 one bulk connection lookup, 3 decide per packet: connections, new flows,
+/// rewrites, 4 one bulk route lookup, 5 resolve next hops and enqueue TX) -> take over what other
+/// workers handed over -> flush TX -> a bounded expiry sweep -> commands -> quiescent state.
 /// Nothing on this path allocates, locks, logs or makes a system call.
 
 #include <atomic>
@@ -35,7 +36,6 @@ namespace dirigo::dp {
 inline constexpr uint16_t kBurst = 32;
 inline constexpr uint32_t kPrefetchAhead = 3;
 inline constexpr uint32_t kSweepBudget = 64;
-inline constexpr uint16_t kFromPeer = 0xffff;
 
 /// Why a packet went to the slow path (the control thread).
 enum class SlowKind : uint8_t {
@@ -73,7 +73,6 @@ struct WorkerEnv {
     sched::DestCounters* dest_counters = nullptr;  ///< kMaxDests entries
     SlotThresholds* thresholds = nullptr;      ///< kMaxDests entries
     PersistTable* persist = nullptr;
-    uint64_t tsc_hz = 0;
     uint64_t ms_mult = 0;                      ///< (1000 << 32) / tsc_hz: TSC to ms by multiply
     uint16_t n_ports = 0;
     uint16_t port_ids[kMaxPorts] = {};         ///< the configured ports, polled in this order
@@ -81,9 +80,43 @@ struct WorkerEnv {
     uint32_t n_workers = 1;
 };
 
+/// Where a burst came from.
+enum class BurstSource : uint8_t {
+    Port,  ///< received on a port by this worker
+    Peer,  ///< handed over by another worker: each mbuf carries its receiving port in m->port and
+           ///< is already known to be ours
+};
+
+/// What stage 3 of a burst decided for one packet; stages 4 and 5 carry it out.
+enum class Action : uint8_t {
+    Consumed,     ///< no longer this burst's (handed to its owner worker)
+    Discard,      ///< dropped and counted: `arg` is the Drop reason
+    SlowPath,     ///< to the control thread: `arg` is the SlowKind, `dst` its SlowMeta::next_hop
+    Transmit,     ///< headers complete: out of `port`
+    Route,        ///< to `dst` (network order) through the routing table
+    RouteOnLink,  ///< direct routing to real server `dst`, which must be on a connected subnet
+    Tunnel,       ///< IP-in-IP to real server `dst`, once the route tells the MTU
+};
+
+/// A per-packet decision (stage 3's output, stage 5's input).
+struct Verdict {
+    Action act = Action::Discard;
+    uint8_t arg = 0;
+    uint16_t port = 0;
+    uint32_t dst = 0;
+
+    static Verdict discard(Drop why) { return {Action::Discard, static_cast<uint8_t>(why), 0, 0}; }
+    static Verdict slow(SlowKind k, uint32_t param = 0) {
+        return {Action::SlowPath, static_cast<uint8_t>(k), 0, param};
+    }
+    static Verdict transmit(uint16_t port) { return {Action::Transmit, 0, port, 0}; }
+    static Verdict route(Action how, uint32_t dst) { return {how, 0, 0, dst}; }
+};
+
 class alignas(64) Worker {
 public:
     /// `id` is the worker index (its RCU thread id and its queue index on every port).
+    /// `inject_ring` carries the frames the slow path sends (worker 0 only; null for the others).
     Worker(uint32_t id, const WorkerEnv& env, std::unique_ptr<ct::ConnTable> table,
            rte_ring* inject_ring, rte_ring* command_ring);
 
@@ -104,44 +137,53 @@ public:
     const WorkerStats& stats() const { return stats_; }
     WorkerStats& stats() { return stats_; }
     const ct::ConnTable& table() const { return *table_; }
-    /// Expires every connection now (shutdown, tests). Thread: this worker, or any when stopped.
-    void flush_connections() noexcept;
     /// Runs a slice of `cmd` (kCommandSlice entries); returns true when it is complete (and sets
     /// `done`). Thread: this worker (from its loop), or control while the worker is stopped.
     bool run_command_slice(Command& cmd) noexcept;
 
 private:
     uint32_t iterate(const Snapshot& snap) noexcept;
-    /// `port` is the receiving port, or kFromPeer for packets handed over by another worker
-    /// (each carries its receiving port in m->port and is already known to be ours).
-    void process_burst(const Snapshot& snap, uint16_t port, rte_mbuf** pkts, uint16_t n,
-                       uint64_t now) noexcept;
-    void handle_l4(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lookup,
-                   uint64_t now) noexcept;
-    void handle_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
+    /// The staged burst loop (worker.cpp walks it; docs/architecture.md too).
+    void process_burst(const Snapshot& snap, BurstSource src, uint16_t port, rte_mbuf** pkts,
+                       uint16_t n, uint64_t now) noexcept;
+
+    // Stage 3: one decision per packet, no transmission.
+    Verdict decide_l4(const Snapshot& snap, Parsed& p, uint32_t lookup, uint64_t now) noexcept;
+    /// A packet that opens a connection (or, for one-packet scheduling, is scheduled alone):
+    /// schedules it and creates its entry. Returns the entry, or kMiss with `out` set.
+    uint32_t admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint64_t now,
+                   Verdict& out) noexcept;
+    /// Forwards a packet of connection `c` toward its real server (`reply` false) or the client.
+    Verdict forward(const Snapshot& snap, ct::Conn& c, Parsed& p, bool reply,
+                    uint64_t now) noexcept;
+    Verdict decide_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
     /// An ICMP error quoting a tracked flow: translated for NAT, passed on for DR/TUN.
-    void handle_icmp_error(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t lookup) noexcept;
+    Verdict decide_icmp_error(const Snapshot& snap, Parsed& p, uint32_t lookup) noexcept;
+    /// Routing transit: traffic not for one of our addresses is routed like a Linux router does.
+    Verdict transit(const Snapshot& snap, Parsed& p) noexcept;
+
+    // Stage 5: carry out a decision.
+    void deliver(const Snapshot& snap, rte_mbuf* m, const Verdict& v, const NextHop* nh) noexcept;
+    /// IP-in-IP encapsulation toward `rs` out of `nh.port`, with the MTU rule. Returns false when
+    /// the packet was consumed (too big, or no room).
+    bool encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh, uint32_t rs) noexcept;
+
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
     /// Schedules a new flow of a persistent service through its client's template.
     const DestEntry* persistent_pick(const ServiceEntry& svc, const sched::SchedInput& in,
                                      uint32_t client, uint64_t now, uint32_t& tmpl) noexcept;
     void flush_handoff() noexcept;
-    void handle_other(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
-    /// Direct routing: new MACs only, to a real server on a connected subnet.
-    void dr_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth, uint32_t rs) noexcept;
-    /// IP-in-IP to the real server, with the MTU rule.
-    void tun_out(const Snapshot& snap, rte_mbuf* m, const Parsed& p, uint32_t rs) noexcept;
-    /// Routes `m` to `dst` (network order): next hop, MACs, TX or slow path.
-    void route_out(const Snapshot& snap, rte_mbuf* m, rte_ether_hdr* eth, uint32_t dst) noexcept;
     void tx_enqueue(uint16_t port, rte_mbuf* m) noexcept;
     void tx_flush() noexcept;
     /// Transmits port's buffer; what the queue refuses is freed and counted.
     void tx_send(uint16_t port) noexcept;
-    void to_slow_path(rte_mbuf* m, SlowKind kind, uint32_t next_hop, uint16_t out_port) noexcept;
-    void drop(rte_mbuf* m, Drop why) noexcept;
+    void to_slow_path(rte_mbuf* m, SlowKind kind, uint32_t param, uint16_t port) noexcept;
+    void discard(rte_mbuf* m, Drop why) noexcept;
     void conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
                     uint64_t now) noexcept;
     void conn_released(const ct::Conn& c) noexcept;
+    /// Retires entry `idx` (expired or its server removed): counts released, entry freed.
+    void retire(uint32_t idx) noexcept;
     void drain_inject() noexcept;
     void poll_commands() noexcept;
 
@@ -163,7 +205,9 @@ private:
         rte_mbuf* pkts[kBurst];
     };
     Handoff handoff_[kMaxWorkers];
-    uint32_t table_changes_in_burst_ = 0;  ///< inserts and removals since the bulk lookup
+    /// Inserts and removals since the burst's bulk lookup: while non-zero, stage 3 looks each
+    /// packet up again (the bulk answer may name a freed entry, or miss a flow this burst made).
+    uint32_t table_changes_in_burst_ = 0;
     TxBuf tx_[kMaxPorts];
     WorkerStats stats_;
 };

@@ -3,7 +3,9 @@
 // feeds and drains, the real Worker loop (driven with poll_once) and the real Control (rules,
 // snapshots, RCU, slow path). Frames in, exact frames out; every mbuf accounted for.
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -145,6 +147,19 @@ protected:
 
     uint64_t drops(dp::Drop d) const {
         return dp_->worker(0).stats().drops[static_cast<size_t>(d)].load();
+    }
+
+    // ipvsadm -a -t KEY -r ADDR:PORT -m for each address.
+    void add_dests(const cfg::ServiceKey& key, std::initializer_list<const char*> addrs,
+                   uint16_t port) {
+        for (const char* a : addrs) {
+            ctl::Request r;
+            r.op = ctl::Op::AddDest;
+            r.service.key = key;
+            r.dest = {ntohl(ip(a)), port, cfg::Fwd::Masq, 1, 0, 0};
+            const Reply rep = ctl_->handle(r);
+            ASSERT_EQ(rep.code, Errc::Ok) << rep.message;
+        }
     }
 
     Reply list() {
@@ -917,6 +932,171 @@ TEST_F(DataplaneTest, PacketsOfAnExpiredFlowInOneBurstRetireItOnce) {
     EXPECT_EQ(dp_->worker(0).table().size(), 1u);
     EXPECT_EQ(active(), 0u);
     EXPECT_EQ(inactive(), 1u);
+}
+
+// A reliability finding: an ICMP error quoting an IPv4 header plus only the 8 transport bytes RFC
+// 792 guarantees (what many routers send) made the NAT translation update the quoted TCP
+// checksum, 2 bytes past the packet. The frame is the finding's, with the test network's MACs.
+TEST_F(DataplaneTest, IcmpErrorQuotingEightBytesIsTranslatedWithinThePacket) {
+    learn_all();
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 41000, ip("10.0.0.100"), 80));
+    step();
+    const auto syn = recv(kInt);
+    ASSERT_EQ(syn.size(), 1u);
+    Frame f;
+    f.b.insert(f.b.end(), mac_[kExt].begin(), mac_[kExt].end());
+    f.b.insert(f.b.end(), kClientMac.begin(), kClientMac.end());
+    for (const char* hex : {"0800", "4500003812344000400114 2c0a0000020a000064",
+                            "0304570a00000578", "450000281234400040061437 0a0000640a000002",
+                            "0050a02800000001"}) {
+        std::string h(hex);
+        h.erase(std::remove(h.begin(), h.end(), ' '), h.end());
+        for (size_t i = 0; i + 1 < h.size(); i += 2) {
+            f.b.push_back(static_cast<uint8_t>(std::stoi(h.substr(i, 2), nullptr, 16)));
+        }
+    }
+    ASSERT_EQ(f.b.size(), 14u + 0x38u);
+    ASSERT_TRUE(f.ip_csum_ok());
+    ASSERT_TRUE(f.l4_csum_ok());
+    // Sentinels just past the frame, inside the mbuf's tailroom.
+    rte_mbuf* m = to_mbuf(dp_->pool(), f);
+    ASSERT_NE(m, nullptr);
+    auto* tail = rte_pktmbuf_mtod(m, uint8_t*) + rte_pktmbuf_data_len(m);
+    ASSERT_GE(rte_pktmbuf_tailroom(m), 16u);
+    std::memset(tail, 0xa5, 16);
+    ASSERT_EQ(rte_ring_enqueue(rx_[kExt], m), 0);
+    step();
+    rte_mbuf* out = nullptr;
+    ASSERT_EQ(rte_ring_dequeue(tx_[kInt], reinterpret_cast<void**>(&out)), 0);
+    const auto* end = rte_pktmbuf_mtod(out, const uint8_t*) + rte_pktmbuf_data_len(out);
+    for (int i = 0; i < 16; ++i) {
+        EXPECT_EQ(end[i], 0xa5) << "byte " << i << " past the packet was written";
+    }
+    const Frame e = take_frame(out);
+    ASSERT_EQ(e.b.size(), f.b.size());
+    EXPECT_EQ(e.daddr(), syn[0].daddr());  // to the real server
+    EXPECT_EQ(e.saddr(), ip("10.0.0.2"));
+    EXPECT_TRUE(e.ip_csum_ok());
+    EXPECT_TRUE(e.l4_csum_ok());
+    Frame quoted;
+    quoted.b.assign(e.b.begin(), e.b.begin() + 14);
+    quoted.b.insert(quoted.b.end(), e.b.begin() + 42, e.b.end());
+    EXPECT_EQ(quoted.saddr(), syn[0].daddr());
+    EXPECT_EQ(quoted.sport(), 80);
+    EXPECT_EQ(quoted.daddr(), ip("10.0.0.2"));
+    EXPECT_EQ(quoted.dport(), 41000);
+    EXPECT_TRUE(quoted.ip_csum_ok());
+}
+
+// Linux forwards only frames sent to its own MAC; broadcast and multicast IPv4 is neither routed
+// nor served. ARP in a broadcast frame is still answered.
+TEST_F(DataplaneTest, BroadcastAndMulticastFramesAreNotRouted) {
+    learn_all();
+    const Mac mcast = {0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb};
+    send(kInt, Frame::l4(kBcast, kRs1Mac, 17, ip("172.16.0.11"), 5000, ip("255.255.255.255"), 67));
+    send(kInt, Frame::l4(mcast, kRs1Mac, 17, ip("172.16.0.11"), 5353, ip("224.0.0.251"), 5353));
+    send(kInt, Frame::l4(kBcast, kRs1Mac, 17, ip("172.16.0.11"), 5000, ip("10.0.0.77"), 9));
+    step();
+    EXPECT_TRUE(recv(kExt).empty());
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(drops(dp::Drop::NotUnicast), 3u);
+    learn(kExt, kClientMac, ip("10.0.0.2"), ip("10.0.0.1"));  // ARP broadcast: answered
+}
+
+// A TCP data offset below five words, or beyond the segment, is dropped before any connection
+// work.
+TEST_F(DataplaneTest, TcpDataOffsetIsChecked) {
+    learn_all();
+    for (uint8_t doff : {uint8_t{4}, uint8_t{15}}) {
+        Frame f = Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 43000, ip("10.0.0.100"), 80);
+        f.b[34 + 12] = static_cast<uint8_t>(doff << 4);
+        send(kExt, f);
+    }
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(drops(dp::Drop::BadL4Header), 2u);
+    EXPECT_EQ(dp_->worker(0).table().size(), 0u);
+}
+
+// -o: every UDP datagram is scheduled on its own and leaves no connection entry, as in IPVS.
+TEST_F(DataplaneTest, OnePacketSchedulingSchedulesEveryDatagram) {
+    learn_all();
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key = {cfg::Proto::Udp, ntohl(ip("10.0.0.100")), 514};
+    add.service.scheduler = "rr";
+    add.service.flags = cfg::kSvcOnePacket;
+    ASSERT_EQ(ctl_->handle(add).code, Errc::Ok);
+    add_dests(add.service.key, {"172.16.0.11", "172.16.0.12"}, 514);
+    for (int i = 0; i < 4; ++i) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6000, ip("10.0.0.100"),
+                             514, 0, 64, "log"));
+    }
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_NE(out[0].daddr(), out[1].daddr()) << "one client port, two servers";
+    EXPECT_EQ(out[0].daddr(), out[2].daddr());
+    EXPECT_EQ(out[1].daddr(), out[3].daddr());
+    for (const Frame& f : out) {
+        EXPECT_EQ(f.dport(), 514);
+        EXPECT_TRUE(f.l4_csum_ok());
+    }
+    EXPECT_EQ(dp_->worker(0).table().size(), 0u);
+    const Reply r = list();
+    ASSERT_EQ(r.services.size(), 3u);
+    for (const auto& s : r.services) {
+        if (s.service.key.port == 514) {
+            EXPECT_EQ(s.stats.conns, 4u);
+            for (const auto& d : s.dests) {
+                EXPECT_EQ(d.active + d.inactive, 0u);
+            }
+        }
+    }
+}
+
+// A persistent port-zero service takes every port of its address that has no service of its
+// own; the real server sees the client's port, and one template holds the client to one server.
+TEST_F(DataplaneTest, PersistentPortZeroServiceTakesEveryOtherPort) {
+    learn_all();
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 0};
+    add.service.scheduler = "rr";
+    add.service.flags = cfg::kSvcPersistent;
+    add.service.timeout = 300;
+    add.service.netmask = 0xffffffffu;
+    const Reply added = ctl_->handle(add);
+    ASSERT_EQ(added.code, Errc::Ok) << added.message;
+    add_dests(add.service.key, {"172.16.0.11", "172.16.0.12"}, 0);
+    for (uint16_t port : {8080, 9090, 22}) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44000, ip("10.0.0.100"),
+                             port));
+    }
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 3u);
+    EXPECT_EQ(out[0].dport(), 8080);
+    EXPECT_EQ(out[1].dport(), 9090);
+    EXPECT_EQ(out[2].dport(), 22);
+    EXPECT_EQ(out[0].daddr(), out[1].daddr());
+    EXPECT_EQ(out[0].daddr(), out[2].daddr());
+    // Port 80 keeps its own service, and the reply comes back from the VIP's port.
+    send(kInt, Frame::l4(mac_[kInt], out[0].dst_mac(), 6, out[0].daddr(), 9090, ip("10.0.0.2"),
+                         44000, 0x12, 64, ""));
+    step();
+    const auto back = recv(kExt);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0].saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(back[0].sport(), 9090);
+    // Not persistent: refused.
+    add.service.key.port = 0;
+    add.service.key.proto = cfg::Proto::Udp;
+    add.service.flags = 0;
+    const Reply r = ctl_->handle(add);
+    EXPECT_EQ(r.code, Errc::Invalid);
+    EXPECT_NE(r.message.find("Zero port specified for non-persistent service"), std::string::npos)
+        << r.message;
 }
 
 TEST_F(DataplaneTest, FullTableRefusesOnlyNewFlows) {

@@ -87,8 +87,8 @@ t_expect "--list-ports: int forwarded to and from the servers (TX $int_tx, RX $i
     "$([[ $int_tx -ge 70 && $int_rx -ge 50 ]] && echo 1)"
 drops=$(sed -n '/^Drops by reason/,$p' <<<"$plist")
 nsvc=$(awk '$1 == "no_service" { print $2 }' <<<"$drops")
-t_expect "--list-ports --exact: all 21 drop reasons, no_service counted the request to port 81 ($nsvc)" \
-    "$([[ $(($(wc -l <<<"$drops") - 1)) == 21 && ${nsvc:-0} -ge 1 ]] && echo 1)"
+t_expect "--list-ports --exact: all 23 drop reasons, no_service counted the request to port 81 ($nsvc)" \
+    "$([[ $(($(wc -l <<<"$drops") - 1)) == 23 && ${nsvc:-0} -ge 1 ]] && echo 1)"
 t_expect "--list-ports without --exact lists only the non-zero reasons" "$(
     [[ $(world_adm --list-ports | sed -n '/^Drops by reason/,$p' | awk 'NR > 1 && $2 == 0' | wc -l) == 0 ]] &&
         world_adm --list-ports | grep -q '^  no_service ' && echo 1

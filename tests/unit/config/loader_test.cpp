@@ -740,8 +740,14 @@ TEST(ValidateService, RejectsBadService) {
     s.key.addr = 0;
     EXPECT_TRUE(rejects(s, Errc::Invalid, "address must not be 0.0.0.0"));
     s = good_service();
-    s.key.port = 0;
-    EXPECT_TRUE(rejects(s, Errc::Invalid, "service TCP 10.0.0.100:0: port must not be 0"));
+    s.key.port = 0;  // IPVS's "all ports" service must be persistent
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "Zero port specified for non-persistent service"));
+    s.flags = kSvcPersistent;
+    s.timeout = 300;
+    for (RealServer& rs : s.servers) {
+        rs.port = 0;
+    }
+    EXPECT_TRUE(validate_service(s).is_ok()) << validate_service(s).message();
     s = good_service();
     s.key.proto = static_cast<Proto>(1);
     EXPECT_TRUE(rejects(s, Errc::Invalid, "unknown protocol"));

@@ -116,15 +116,15 @@ TEST(Parse, RejectsMalformedHeaders) {
     Frame v = t;
     v.b[14] = 0x65;  // version 6 in an IPv4 ethertype
     parse_frame(v.b.data(), static_cast<uint32_t>(v.b.size()), p);
-    EXPECT_EQ(p.drop, Drop::BadIpHeader);
+    EXPECT_EQ(p.reason, Drop::BadIpHeader);
     Frame ihl = t;
     ihl.b[14] = 0x44;  // IHL 16 bytes
     parse_frame(ihl.b.data(), static_cast<uint32_t>(ihl.b.size()), p);
-    EXPECT_EQ(p.drop, Drop::BadIpHeader);
+    EXPECT_EQ(p.reason, Drop::BadIpHeader);
     Frame cs = t;
     cs.b[14 + 8] ^= 1;  // TTL changed without the checksum
     parse_frame(cs.b.data(), static_cast<uint32_t>(cs.b.size()), p);
-    EXPECT_EQ(p.drop, Drop::BadIpChecksum);
+    EXPECT_EQ(p.reason, Drop::BadIpChecksum);
 }
 
 TEST(Rewrite, NatBothDirectionsKeepsChecksumsValid) {
