@@ -34,8 +34,9 @@ constexpr uint16_t csum_replace4(uint16_t check, uint32_t from, uint32_t to) {
     return static_cast<uint16_t>(~csum_fold(sum));
 }
 
-/// Raw one's complement sum of `len` bytes (odd trailing byte padded with zero), for full
-/// recomputation on the slow path and in tests.
+/// Raw one's complement sum of `len` bytes (odd trailing byte padded with zero): a plain reference
+/// for tests and the benchmark's frame builders. The packet path and the slow path use DPDK's
+/// rte_raw_cksum / rte_ipv4_cksum.
 inline uint32_t csum_partial(const void* data, size_t len, uint32_t sum = 0) {
     const auto* p = static_cast<const uint8_t*>(data);
     while (len >= 2) {

@@ -53,6 +53,20 @@ uint32_t Topology::source_for(uint16_t port, uint32_t dst) const {
     return p.addrs.empty() ? 0 : p.addrs.front().addr;
 }
 
+bool Topology::is_broadcast(uint32_t addr) const {
+    for (const PortInfo& p : ports) {
+        for (const LocalAddr& a : p.addrs) {
+            const uint32_t mask = rte_be_to_cpu_32(a.mask);
+            // /31 and /32 have no broadcast address.
+            if (mask < 0xfffffffeu && (addr & mask) == (rte_be_to_cpu_32(a.addr) & mask) &&
+                (addr | mask) == 0xffffffffu) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
 int Topology::connected_port(uint32_t ip) const {
     for (const PortInfo& p : ports) {
         for (const LocalAddr& a : p.addrs) {

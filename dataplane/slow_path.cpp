@@ -86,7 +86,7 @@ void SlowPath::handle_arp(rte_mbuf* m) {
     const uint16_t op = rte_be_to_cpu_16(arp->arp_opcode);
     const uint32_t sip = arp->arp_data.arp_sip;
     const uint32_t tip = arp->arp_data.arp_tip;
-    const bool for_us = topo.local.find(tip) == port;
+    const bool for_us = topo.local_port(tip) == port;
     // Learn like Linux: update a known neighbour from any ARP, create one when it talks to us.
     if (sip != 0 && topo.connected_port(sip) == port && (for_us || dp_.neigh().contains(sip))) {
         if (dp_.neigh().update(sip, port, &arp->arp_data.arp_sha)) {
@@ -279,6 +279,22 @@ void SlowPath::icmp_error(rte_mbuf* in, uint8_t type, uint8_t code, uint32_t res
         rte_pktmbuf_free(in);
         return;
     }
+    // RFC 1812 4.3.2.7 (and Linux): never about a packet from an address that cannot be a host
+    // (0.0.0.0, broadcast, multicast, loopback, class E) or that came in a link-layer broadcast;
+    // and at most kIcmpBurst at once, kIcmpPerSecond on average, whatever the senders.
+    const uint32_t src = rte_be_to_cpu_32(oip->src_addr);
+    const auto* in_eth = rte_pktmbuf_mtod(in, const rte_ether_hdr*);
+    if (src == 0 || src == 0xffffffffu || (src >> 28) >= 0xe || (src >> 24) == 127 ||
+        rte_is_multicast_ether_addr(&in_eth->dst_addr) || topo.is_broadcast(src)) {
+        ++stats_.icmp_suppressed;
+        rte_pktmbuf_free(in);
+        return;
+    }
+    if (!icmp_tokens_.take(rte_rdtsc(), dp_.tsc_hz())) {
+        ++stats_.icmp_rate_limited;
+        rte_pktmbuf_free(in);
+        return;
+    }
     const uint32_t quote = std::min(l3, ihl + 8);
     rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool());
     if (m == nullptr) {
@@ -305,14 +321,14 @@ void SlowPath::icmp_error(rte_mbuf* in, uint8_t type, uint8_t code, uint32_t res
     ip->next_proto_id = IPPROTO_ICMP;
     ip->src_addr = topo.source_for(rx_port, oip->src_addr);
     ip->dst_addr = oip->src_addr;
-    ip->hdr_checksum = csum_full(ip, sizeof(*ip));
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
     auto* icmp = reinterpret_cast<rte_icmp_hdr*>(ip + 1);
     icmp->icmp_type = type;
     icmp->icmp_code = code;
     const uint32_t rest_be = rte_cpu_to_be_32(rest);
     std::memcpy(&icmp->icmp_ident, &rest_be, 4);
     std::memcpy(icmp + 1, oip, quote);
-    icmp->icmp_cksum = csum_full(icmp, sizeof(*icmp) + quote);
+    icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, sizeof(*icmp) + quote));
     rte_pktmbuf_free(in);
     ++stats_.icmp_sent;
     send_ip(m);
@@ -322,14 +338,13 @@ void SlowPath::send_ip(rte_mbuf* m) {
     const Topology& topo = *dp_.topology();
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     const auto* ip = reinterpret_cast<const rte_ipv4_hdr*>(eth + 1);
-    uint32_t nh_idx;
-    if (rte_lpm_lookup(topo.lpm, rte_be_to_cpu_32(ip->dst_addr), &nh_idx) != 0) {
+    const NextHop* nh = topo.route(ip->dst_addr);
+    if (nh == nullptr) {
         rte_pktmbuf_free(m);
         return;
     }
-    const NextHop& nh = topo.next_hops[nh_idx];
-    rte_ether_addr_copy(&topo.ports[nh.port].mac, &eth->src_addr);
-    handle_need_neigh(m, nh.gateway != 0 ? nh.gateway : ip->dst_addr, nh.port);
+    rte_ether_addr_copy(&topo.ports[nh->port].mac, &eth->src_addr);
+    handle_need_neigh(m, nh->gateway != 0 ? nh->gateway : ip->dst_addr, nh->port);
 }
 
 void SlowPath::inject(rte_mbuf* m) {

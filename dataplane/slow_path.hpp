@@ -13,6 +13,7 @@
 ///  - packets whose TTL ran out: it answers ICMP time exceeded.
 /// Frames it sends go back through worker 0's inject ring, so only workers touch TX queues.
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <unordered_map>
@@ -37,6 +38,8 @@ struct SlowPathStats {
     uint64_t inject_full = 0;
     uint64_t probes_sent = 0;      ///< ARP requests refreshing aged neighbours
     uint64_t neigh_expired = 0;    ///< neighbours marked unresolved after unanswered probes
+    uint64_t icmp_suppressed = 0;  ///< ICMP errors not sent: about a non-host or broadcast source
+    uint64_t icmp_rate_limited = 0;///< ICMP errors not sent: over the rate limit
     uint64_t neigh_failed = 0;     ///< neighbours marked failed (every try unanswered)
     uint64_t neigh_removed = 0;    ///< failed neighbours removed after the hold time
 };
@@ -47,6 +50,9 @@ public:
     static constexpr uint32_t kArpTries = 3;
     /// How long a failed neighbour stays listed before its entry is removed.
     static constexpr uint32_t kFailedHoldSeconds = 15;
+    /// ICMP errors: Linux's defaults (net.ipv4.icmp_msgs_per_sec, icmp_msgs_burst).
+    static constexpr uint32_t kIcmpPerSecond = 1000;
+    static constexpr uint32_t kIcmpBurst = 50;
 
     /// `arp_timeout` (seconds): a neighbour not heard from for that long is probed (kArpTries
     /// requests, a second apart) and marked unresolved if it stays silent.
@@ -98,6 +104,24 @@ private:
     };
     std::unordered_map<uint32_t, Heard> heard_;  ///< resolved neighbours, for aging
     std::unordered_map<uint32_t, uint64_t> failed_;  ///< failed neighbour -> TSC of removal
+    /// A token bucket: kIcmpBurst tokens, refilled at kIcmpPerSecond.
+    struct TokenBucket {
+        uint64_t tokens = kIcmpBurst;
+        uint64_t last = 0;  ///< TSC of the last refill
+        bool take(uint64_t now, uint64_t hz) {
+            const uint64_t add = (now - last) * kIcmpPerSecond / hz;
+            if (add != 0) {
+                tokens = std::min<uint64_t>(kIcmpBurst, tokens + add);
+                last = now;
+            }
+            if (tokens == 0) {
+                return false;
+            }
+            --tokens;
+            return true;
+        }
+    };
+    TokenBucket icmp_tokens_;
     uint32_t arp_timeout_;
     uint64_t next_aging_ = 0;
 };

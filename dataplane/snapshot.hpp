@@ -64,6 +64,13 @@ struct Topology {
 
     /// True when Dirigo owns `addr` (network order). Thread: any. Cost: one FlatMap probe.
     bool is_local(uint32_t addr) const noexcept { return local.find(addr) != FlatMap::kNotFound; }
+    /// The port that owns `addr` (network order), or -1. Thread: any. Cost: one FlatMap probe.
+    int local_port(uint32_t addr) const noexcept {
+        const uint32_t p = local.find(addr);
+        return p == FlatMap::kNotFound ? -1 : static_cast<int>(p);
+    }
+    /// True when `addr` (host order) is the broadcast address of a connected subnet.
+    bool is_broadcast(uint32_t addr) const;
 
     /// The next hop toward `dst` (network order), or nullptr when no route covers it.
     /// Thread: any. Cost: one rte_lpm lookup.

@@ -33,10 +33,10 @@ struct PortStats {
     std::atomic<uint64_t> rx{0};
     std::atomic<uint64_t> tx{0};
     std::atomic<uint64_t> rx_bytes{0};
-    std::atomic<uint64_t> tx_bytes{0};
 };
 
-/// Everything one worker counts. One allocation per worker, on its socket.
+/// Everything one worker counts: owned by its Worker (itself cache-line aligned); the per-service
+/// and per-server arrays are separate heap allocations indexed by stats slot.
 struct alignas(64) WorkerStats {
     std::array<std::atomic<uint64_t>, static_cast<size_t>(Drop::Count)> drops{};
     std::array<PortStats, kMaxPorts> ports{};
