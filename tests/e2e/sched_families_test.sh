@@ -79,6 +79,14 @@ echo "    ${REPLIES[*]}"
 want=$(for ((i = 0; i < 10; i++)); do printf 'web3 web2 web1 '; done)
 t_expect "rr: 30 requests rotate web3 web2 web1 exactly, newest first ($(t_tally "${REPLIES[@]}"))" \
     "$([[ "${REPLIES[*]} " == "$want" ]] && echo 1)"
+# The list order itself: -Ln sorts as ipvsadm does; --nosort shows the kernel's, newest first.
+order() { world_adm -Ln -t "$W_VIP:$PORT" "$@" | awk '$1 == "->" && $2 ~ /^[0-9]/ { printf "%s ", $2 }'; }
+sorted=$(order)
+unsorted=$(order --nosort)
+t_expect "-Ln lists web1 web2 web3 sorted ($sorted); --nosort lists them newest first ($unsorted)" "$(
+    [[ $sorted == "$(world_rs_ip 1):80 $(world_rs_ip 2):80 $(world_rs_ip 3):80 " &&
+        $unsorted == "$(world_rs_ip 3):80 $(world_rs_ip 2):80 $(world_rs_ip 1):80 " ]] && echo 1
+)"
 
 service wrr 3 2 1
 curl_p 60
