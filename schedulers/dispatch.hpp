@@ -31,6 +31,7 @@
 #include "schedulers/scheduler.hpp"
 #include "schedulers/sed.hpp"
 #include "schedulers/sh.hpp"
+#include "schedulers/twos.hpp"
 #include "schedulers/wlc.hpp"
 #include "schedulers/wrr.hpp"
 
@@ -49,7 +50,8 @@ using Policies = std::tuple<RoundRobin,                         // rr
                             NeverQueue,                         // nq
                             FailOver,                           // fo
                             Overflow,                           // ovf
-                            MaglevHashing>;                     // mh
+                            MaglevHashing,                      // mh
+                            TwosChoice>;                        // twos
 
 /// Number of policies in the list.
 inline constexpr size_t kPolicies = std::tuple_size_v<Policies>;

@@ -26,20 +26,44 @@ namespace dirigo::sched {
 
 /// The closed set of policies, in ipvsadm's order (its man page and usage text), then the
 /// schedulers newer kernels added. The value is the policy's index in `Policies`.
-enum class SchedKind : uint8_t { Rr, Wrr, Lc, Wlc, Lblc, Lblcr, Dh, Sh, Sed, Nq, Fo, Ovf, Mh };
+enum class SchedKind : uint8_t {
+    Rr,
+    Wrr,
+    Lc,
+    Wlc,
+    Lblc,
+    Lblcr,
+    Dh,
+    Sh,
+    Sed,
+    Nq,
+    Fo,
+    Ovf,
+    Mh,
+    Twos,
+};
 
 /// Scheduler names indexed by SchedKind: ipvsadm's, lower case.
-inline constexpr std::array kSchedNames{
-    std::string_view{"rr"},  std::string_view{"wrr"}, std::string_view{"lc"},
-    std::string_view{"wlc"}, std::string_view{"lblc"}, std::string_view{"lblcr"},
-    std::string_view{"dh"},  std::string_view{"sh"},  std::string_view{"sed"},
-    std::string_view{"nq"},  std::string_view{"fo"},  std::string_view{"ovf"},
-    std::string_view{"mh"},
-};
+inline constexpr auto kSchedNames = std::to_array<std::string_view>({
+    "rr",
+    "wrr",
+    "lc",
+    "wlc",
+    "lblc",
+    "lblcr",
+    "dh",
+    "sh",
+    "sed",
+    "nq",
+    "fo",
+    "ovf",
+    "mh",
+    "twos",
+});
 
 /// Number of SchedKind values.
 inline constexpr size_t kSchedKinds = kSchedNames.size();
-static_assert(static_cast<size_t>(SchedKind::Mh) + 1 == kSchedKinds,
+static_assert(static_cast<size_t>(SchedKind::Twos) + 1 == kSchedKinds,
               "one name per SchedKind, in enum order");
 
 /// "rr" -> SchedKind; nullopt for unknown names. Exact match (no case folding, no spaces).
@@ -64,7 +88,7 @@ constexpr std::string_view sched_name(SchedKind k) noexcept {
     return i < kSchedKinds ? kSchedNames[i] : std::string_view{"?"};
 }
 
-/// "rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh", for usage and error messages.
+/// "rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos", for usage and error messages.
 /// Cost: allocates the string.
 inline std::string sched_names() {
     std::string out;

@@ -36,7 +36,7 @@ TEST(Names, ValidationIsExact) {
 }
 
 TEST(Names, ListForMessagesIsIpvsadmsOrder) {
-    EXPECT_EQ(sched_names(), "rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh");
+    EXPECT_EQ(sched_names(), "rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos");
 }
 
 TEST(Names, FlagsWithoutTheLibrary) {
