@@ -13,6 +13,7 @@
 #   lblc, lblcr       locality: the destination stays on its server, until that server is
 #                     overloaded (active > weight while another is under half its weight)
 #   fo, ovf           the highest weight wins; ovf spills once active connections exceed it
+#   twos              random two choices: every request answered, spread over the servers
 #
 # The expected orders follow docs/schedulers.md (IPVS's rules; the list is newest first, as the
 # kernel's: web3 web2 web1 here, since web1 is added first; the first in the list wins ties).
@@ -162,6 +163,15 @@ t_expect "fo: every request reaches the highest weight, web2 ($(t_tally "${REPLI
     "$([[ $(t_count web2 "${REPLIES[@]}") == 6 ]] && echo 1)"
 service ovf 1 2 1
 held ovf 4 "web2 web2 web2 web3"
+
+# ---- twos ------------------------------------------------------------------------------------------
+service twos 1 1 1
+curl_p 30
+echo "    ${REPLIES[*]}"
+t_expect "twos: 30 requests all answered, over more than one server ($(t_tally "${REPLIES[@]}"))" "$(
+    [[ $(t_count ERR "${REPLIES[@]}") == 0 &&
+        $(printf '%s\n' "${REPLIES[@]}" | sort -u | wc -l) -ge 2 ]] && echo 1
+)"
 
 t_show "$(world_adm -Ln)"
 t_check "dirigo stops on SIGTERM, with status 0, removing its socket" world_stop_dirigo
