@@ -89,14 +89,19 @@ struct TwosChoice {
     /// This thread's next random number (SplitMix64; seeded once per thread, distinctly).
     /// Thread: any. Cost: O(1), no allocation.
     static uint64_t random_u64() noexcept {
-        thread_local uint64_t state = 0;
-        thread_local bool seeded = false;
-        if (!seeded) [[unlikely]] {
-            state = seed();
-            seeded = true;
+        // One TLS object, constant-initialised (no guard); initial-exec: the library is linked
+        // into executables only, so the access is one %fs-relative load, not a call.
+        struct Rng {
+            uint64_t state;
+            bool seeded;
+        };
+        [[gnu::tls_model("initial-exec")]] static thread_local Rng rng{0, false};
+        if (!rng.seeded) [[unlikely]] {
+            rng.state = seed();
+            rng.seeded = true;
         }
-        state += 0x9e3779b97f4a7c15ull;
-        uint64_t z = state;
+        rng.state += 0x9e3779b97f4a7c15ull;
+        uint64_t z = rng.state;
         z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
         z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
         return z ^ (z >> 31);
