@@ -18,7 +18,8 @@
 ///
 /// Every policy follows Linux IPVS (net/netfilter/ipvs/ip_vs_*.c); docs/schedulers.md states each
 /// rule and the few places where Dirigo deliberately differs. "List order" is the order of the
-/// `backends` span given to Scheduler::build (IPVS's own list is newest-first).
+/// `backends` span given to Scheduler::build; control passes IPVS's own order, newest first
+/// (each `-a` goes to the head of the list).
 
 #include <atomic>
 #include <cstdint>
