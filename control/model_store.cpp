@@ -135,8 +135,10 @@ Status ModelStore::apply_one(Draft& d, const Request& r) const {
             if (it != servers.end()) {
                 return Status(Errc::DestExists, "Destination already exists");
             }
-            servers.push_back(rs);
-            cur->dest_slots.push_back(kNoSlot);
+            // At the head, as IPVS's list_add_rcu(&dest->n_list, &svc->destinations): the list
+            // is newest-first, which sets rr/wrr order and every scheduler's ties.
+            servers.insert(servers.begin(), rs);
+            cur->dest_slots.insert(cur->dest_slots.begin(), kNoSlot);
         } else if (it == servers.end()) {
             return Status(Errc::NoDest, "No such destination");
         } else if (r.op == Op::EditDest) {

@@ -4,7 +4,7 @@
 /// Internals shared by the policies (not part of the public API): the compact per-server view a
 /// pick scans, IPVS's availability and load rules, IPVS's hash functions and the build context.
 ///
-/// A policy is a stateless struct with `kKind`, a `Table` (immutable, built by control, owned by
+/// A policy is a stateless struct with `kKind`, `kName` (its ipvsadm name), a `Table` (immutable, built by control, owned by
 /// the Scheduler) and two static functions, checked by the Policy concept below. Per-service
 /// mutable state lives in SchedShared and is reached through pointers held by the Table.
 ///
@@ -14,6 +14,7 @@
 #include <concepts>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "config/status.hpp"
 #include "schedulers/scheduler.hpp"
@@ -161,6 +162,7 @@ struct BuildCtx {
 template <class P>
 concept Policy = requires(BuildCtx& b, const typename P::Table& t, Dests d, const SchedInput& in) {
     { P::kKind } -> std::convertible_to<SchedKind>;
+    { P::kName } -> std::convertible_to<std::string_view>;
     { P::build(b) } -> std::same_as<Result<typename P::Table>>;
     { P::pick(t, d, in) }
     noexcept->std::same_as<BackendIdx>;

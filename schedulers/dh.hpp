@@ -7,6 +7,8 @@
 /// consecutive buckets). Deliberate difference: IPVS's dh gives every server one bucket per
 /// turn whatever its weight; both fills are identical when every weight is 1.
 
+#include <string_view>
+
 #include "schedulers/detail.hpp"
 #include "schedulers/sh.hpp"
 
@@ -14,6 +16,7 @@ namespace dirigo::sched {
 
 struct DestinationHashing {
     static constexpr SchedKind kKind = SchedKind::Dh;
+    static constexpr std::string_view kName = "dh";
 
     struct Table {
         BucketTable bucket{};

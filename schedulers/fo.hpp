@@ -4,12 +4,15 @@
 /// fo: weighted fail over (ip_vs_fo.c). The available server with the highest weight; the first
 /// in list order among equals.
 
+#include <string_view>
+
 #include "schedulers/detail.hpp"
 
 namespace dirigo::sched {
 
 struct FailOver {
     static constexpr SchedKind kKind = SchedKind::Fo;
+    static constexpr std::string_view kName = "fo";
 
     struct Table {};
 

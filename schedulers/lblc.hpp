@@ -12,6 +12,7 @@
 /// Table entries name servers by a stable id kept in SchedShared (CtlMemory::id_of), so they
 /// survive snapshots and list changes; a server that left the list reads as unavailable.
 
+#include <string_view>
 #include <vector>
 
 #include "schedulers/detail.hpp"
@@ -52,6 +53,7 @@ inline bool locality_overloaded(const detail::DestRef& d, detail::Dests ds) noex
 
 struct LocalityLeastConnection {
     static constexpr SchedKind kKind = SchedKind::Lblc;
+    static constexpr std::string_view kName = "lblc";
 
     struct Table {
         LocalityView view;

@@ -11,6 +11,8 @@
 /// a full set drops its oldest member); members that left the service are purged whenever the
 /// entry is rewritten; a cached member flagged overloaded is never used (see lblc.hpp).
 
+#include <string_view>
+
 #include "schedulers/detail.hpp"
 #include "schedulers/lblc.hpp"
 
@@ -18,6 +20,7 @@ namespace dirigo::sched {
 
 struct LocalityLeastConnectionReplicated {
     static constexpr SchedKind kKind = SchedKind::Lblcr;
+    static constexpr std::string_view kName = "lblcr";
 
     struct Table {
         LocalityView view;

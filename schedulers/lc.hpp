@@ -5,12 +5,15 @@
 /// the lowest overhead active * 256 + inactive; ties go to the first in list order. Weights
 /// other than 0 do not matter. Reads the shared DestCounters, so the choice is global.
 
+#include <string_view>
+
 #include "schedulers/detail.hpp"
 
 namespace dirigo::sched {
 
 struct LeastConnection {
     static constexpr SchedKind kKind = SchedKind::Lc;
+    static constexpr std::string_view kName = "lc";
 
     struct Table {};
 

@@ -11,6 +11,7 @@
 /// IPVS's rehash walk finds another. The hashes are IPVS's own (hsiphash with its fixed keys),
 /// so with the same table size and list order the table is the kernel's.
 
+#include <string_view>
 #include <vector>
 
 #include "schedulers/detail.hpp"
@@ -19,6 +20,7 @@ namespace dirigo::sched {
 
 struct MaglevHashing {
     static constexpr SchedKind kKind = SchedKind::Mh;
+    static constexpr std::string_view kName = "mh";
 
     /// generate_hash_secret() in ip_vs_mh.c.
     static constexpr uint64_t kKey1 = 2654435761ull;

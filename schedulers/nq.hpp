@@ -4,12 +4,15 @@
 /// nq: never queue (ip_vs_nq.c). In list order, the first available server with no active
 /// connection wins at once; otherwise as sed, the lowest (active + 1) / weight, first wins ties.
 
+#include <string_view>
+
 #include "schedulers/detail.hpp"
 
 namespace dirigo::sched {
 
 struct NeverQueue {
     static constexpr SchedKind kKind = SchedKind::Nq;
+    static constexpr std::string_view kName = "nq";
 
     struct Table {};
 

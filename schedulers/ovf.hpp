@@ -5,12 +5,15 @@
 /// those whose active connections do not exceed their weight (active <= weight, as the kernel
 /// tests `activeconns > weight` to skip); the first in list order among equals.
 
+#include <string_view>
+
 #include "schedulers/detail.hpp"
 
 namespace dirigo::sched {
 
 struct Overflow {
     static constexpr SchedKind kKind = SchedKind::Ovf;
+    static constexpr std::string_view kName = "ovf";
 
     struct Table {};
 

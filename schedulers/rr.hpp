@@ -7,6 +7,7 @@
 /// head), advanced by a CAS so that the sequence is global across workers and snapshots.
 
 #include <atomic>
+#include <string_view>
 
 #include "schedulers/detail.hpp"
 
@@ -14,6 +15,7 @@ namespace dirigo::sched {
 
 struct RoundRobin {
     static constexpr SchedKind kKind = SchedKind::Rr;
+    static constexpr std::string_view kName = "rr";
 
     struct Table {
         std::atomic<uint64_t>* cursor = nullptr;

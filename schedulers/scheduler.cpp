@@ -11,46 +11,27 @@ namespace dirigo::sched {
 
 namespace {
 
-template <detail::Policy P>
+template <size_t I>
 Status build_as(detail::BuildCtx& ctx, Scheduler::Impl& im) {
-    Result<typename P::Table> t = P::build(ctx);
+    Result<typename PolicyAt<I>::Table> t = PolicyAt<I>::build(ctx);
     if (!t) {
         return t.status();
     }
-    im.table.template emplace<typename P::Table>(std::move(*t));
+    im.table.template emplace<I>(std::move(*t));
     return Status::ok();
 }
 
+/// Builds the table of SchedKind(k) into alternative k of the variant (see dispatch.hpp).
+template <size_t... I>
+Status build_table(size_t k, detail::BuildCtx& ctx, Scheduler::Impl& im,
+                   std::index_sequence<I...>) {
+    Status st(Errc::Internal, "unknown scheduler kind");
+    static_cast<void>(((k == I && (st = build_as<I>(ctx, im), true)) || ...));
+    return st;
+}
+
 Status build_table(SchedKind kind, detail::BuildCtx& ctx, Scheduler::Impl& im) {
-    switch (kind) {
-        case SchedKind::Rr:
-            return build_as<RoundRobin>(ctx, im);
-        case SchedKind::Wrr:
-            return build_as<WeightedRoundRobin>(ctx, im);
-        case SchedKind::Lc:
-            return build_as<LeastConnection>(ctx, im);
-        case SchedKind::Wlc:
-            return build_as<WeightedLeastConnection>(ctx, im);
-        case SchedKind::Sh:
-            return build_as<SourceHashing>(ctx, im);
-        case SchedKind::Dh:
-            return build_as<DestinationHashing>(ctx, im);
-        case SchedKind::Lblc:
-            return build_as<LocalityLeastConnection>(ctx, im);
-        case SchedKind::Lblcr:
-            return build_as<LocalityLeastConnectionReplicated>(ctx, im);
-        case SchedKind::Sed:
-            return build_as<ShortestExpectedDelay>(ctx, im);
-        case SchedKind::Nq:
-            return build_as<NeverQueue>(ctx, im);
-        case SchedKind::Fo:
-            return build_as<FailOver>(ctx, im);
-        case SchedKind::Ovf:
-            return build_as<Overflow>(ctx, im);
-        case SchedKind::Mh:
-            return build_as<MaglevHashing>(ctx, im);
-    }
-    return Status(Errc::Internal, "unknown scheduler kind");
+    return build_table(static_cast<size_t>(kind), ctx, im, std::make_index_sequence<kPolicies>{});
 }
 
 }  // namespace

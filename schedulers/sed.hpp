@@ -5,12 +5,15 @@
 /// that are not overloaded (inactive connections do not count), compared by
 /// cross-multiplication; the first available server in list order wins ties.
 
+#include <string_view>
+
 #include "schedulers/detail.hpp"
 
 namespace dirigo::sched {
 
 struct ShortestExpectedDelay {
     static constexpr SchedKind kKind = SchedKind::Sed;
+    static constexpr std::string_view kName = "sed";
 
     struct Table {};
 

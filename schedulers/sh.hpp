@@ -9,6 +9,7 @@
 /// walk from that bucket finds the next available one.
 
 #include <array>
+#include <string_view>
 
 #include "schedulers/detail.hpp"
 
@@ -24,6 +25,7 @@ BucketTable fill_weighted_buckets(std::span<const BackendSpec> bs);
 
 struct SourceHashing {
     static constexpr SchedKind kKind = SchedKind::Sh;
+    static constexpr std::string_view kName = "sh";
 
     struct Table {
         BucketTable bucket{};

@@ -5,12 +5,15 @@
 /// (active * 256 + inactive) / weight among servers that are not overloaded, compared by
 /// cross-multiplication; the first available server in list order wins ties.
 
+#include <string_view>
+
 #include "schedulers/detail.hpp"
 
 namespace dirigo::sched {
 
 struct WeightedLeastConnection {
     static constexpr SchedKind kKind = SchedKind::Wlc;
+    static constexpr std::string_view kName = "wlc";
 
     struct Table {};
 

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <numeric>
+#include <span>
+#include <unordered_set>
 
 #include "schedulers/shared.hpp"
 
@@ -29,23 +31,71 @@ int32_t decode_cw(const CtlMemory& m, uint64_t cur) {
     return m.wrr_round_cw[r];
 }
 
+/// IPVS's mark->mw and mark->di for a set of weights, built up one server at a time.
+struct Marks {
+    int32_t g = 0;     ///< gcd of the positive weights so far (0: none)
+    int32_t maxw = 0;  ///< largest weight so far
+
+    void add(int32_t w) {
+        if (w > 0) {
+            g = g > 0 ? std::gcd(g, w) : w;
+        }
+        maxw = std::max(maxw, w);
+    }
+    int32_t di() const { return g > 0 ? g : 1; }
+    int32_t mw() const { return maxw - (di() - 1); }
+
+    /// What ip_vs_wrr_dest_changed does to cw for a list with these weights.
+    int32_t dest_changed(int32_t cw) const {
+        if (cw > mw() || cw == 0) {
+            return mw();
+        }
+        return di() > 1 ? (cw / di()) * di() + 1 : cw;
+    }
+};
+
+/// IPVS's cw after the change from the previous build to `bs`, replayed the way the kernel sees
+/// it: `ipvsadm -a` puts each new server at the list head and calls dest_changed, so a list
+/// control hands over in one build (a config file, an -R batch) has had one dest_changed per
+/// server, oldest (tail) first. Servers that stay, with their new weights, count as one
+/// del_dest/upd_dest step first. A fresh state starts as ip_vs_wrr_init_svc leaves an empty
+/// service: cw 0.
+int32_t replay_cw(std::span<const BackendSpec> bs, const CtlMemory& m, int32_t cw) {
+    std::unordered_set<uint64_t> before;
+    if (m.built) {
+        before.insert(m.keys.begin(), m.keys.end());
+    }
+    Marks marks;
+    for (const BackendSpec& b : bs) {
+        if (before.contains(detail::dest_key(b))) {
+            marks.add(b.weight);
+        }
+    }
+    if (m.built) {
+        cw = marks.dest_changed(cw);
+    }
+    for (size_t i = bs.size(); i-- > 0;) {
+        if (!before.contains(detail::dest_key(bs[i]))) {
+            marks.add(bs[i].weight);
+            cw = marks.dest_changed(cw);
+        }
+    }
+    return cw;
+}
+
 }  // namespace
 
 Result<WeightedRoundRobin::Table> WeightedRoundRobin::build(detail::BuildCtx& ctx) {
     SchedShared& sh = ctx.shared;
     const auto& bs = ctx.backends;
-    int32_t g = 0;
-    int32_t maxw = 0;
+    Marks all;
     for (const BackendSpec& b : bs) {
-        if (b.weight > 0) {
-            g = g > 0 ? std::gcd(g, b.weight) : b.weight;
-        }
-        maxw = std::max(maxw, b.weight);
+        all.add(b.weight);
     }
     Table t;
     t.cursor = &sh.cursor;
-    t.di = g > 0 ? g : 1;
-    t.mw = maxw - (t.di - 1);
+    t.di = all.di();
+    t.mw = all.mw();
     uint64_t period = 0;
     for (const BackendSpec& b : bs) {
         if (b.weight > 0) {
@@ -74,17 +124,10 @@ Result<WeightedRoundRobin::Table> WeightedRoundRobin::build(detail::BuildCtx& ct
     CtlMemory& m = sh.ctl;
     const bool first = !m.built;
     if (first || !(ctx.same_servers && ctx.same_weights)) {
-        int32_t cw = t.mw;  // ip_vs_wrr_init_svc: cl = head, cw = mw
-        if (!first) {
-            // Relaxed: control's read; see rr.cpp.
-            cw = decode_cw(m, sh.cursor.load(std::memory_order_relaxed));
-            // ip_vs_wrr_dest_changed.
-            if (cw > t.mw || cw == 0) {
-                cw = t.mw;
-            } else if (t.di > 1) {
-                cw = (cw / t.di) * t.di + 1;
-            }
-        }
+        // Relaxed: control's read; see rr.cpp.
+        const int32_t before = first ? 0 : decode_cw(m, sh.cursor.load(std::memory_order_relaxed));
+        // The walk restarts at the list head (mark->cl = head) with IPVS's cw.
+        const int32_t cw = replay_cw(bs, m, before);
         uint64_t next = kFresh;
         if (t.direct) {
             next = pack(cw, 0);

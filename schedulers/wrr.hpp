@@ -15,6 +15,7 @@
 /// state (cw, list position) and a pick runs IPVS's walk on it.
 
 #include <atomic>
+#include <string_view>
 #include <vector>
 
 #include "schedulers/detail.hpp"
@@ -23,6 +24,7 @@ namespace dirigo::sched {
 
 struct WeightedRoundRobin {
     static constexpr SchedKind kKind = SchedKind::Wrr;
+    static constexpr std::string_view kName = "wrr";
 
     struct Table {
         std::atomic<uint64_t>* cursor = nullptr;
@@ -34,7 +36,11 @@ struct WeightedRoundRobin {
 
     /// Unrolls the sequence. On a weight or list change, carries IPVS's state over as
     /// ip_vs_wrr_dest_changed does: the walk restarts at the list head and keeps cw (reset to mw
-    /// when above it or 0, else aligned to the new gcd). Thread: control. Cost: O(period).
+    /// when above it or 0, else aligned to the new gcd). Servers new since the previous build
+    /// (all of them on a fresh state) are taken to have been added one at a time at the list
+    /// head, oldest first, with one dest_changed each, as `ipvsadm -a` (and so `-R`) does: a
+    /// list built at once starts with the cw = 1 pass, like the kernel's after its first add.
+    /// Thread: control. Cost: O(period + servers).
     static Result<Table> build(detail::BuildCtx& ctx);
 
     /// Thread: worker. Cost: O(1) in table mode unless servers are overloaded; one CAS.

@@ -216,35 +216,36 @@ TEST_F(DataplaneTest, AnswersIcmpEchoToOwnedAddresses) {
 
 TEST_F(DataplaneTest, NatResolvesTheRealServerThenRewritesBothDirections) {
     learn(kExt, kClientMac, ip("10.0.0.2"), ip("10.0.0.1"));
-    // The first SYN waits for ARP: the director asks for the real server on the inside port.
+    // The first SYN waits for ARP: the director asks for the real server on the inside port, the
+    // first in the list: .12, added last (the list is newest first, as the kernel's).
     send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 40000, ip("10.0.0.100"), 80));
     step();
     auto asks = recv(kInt);
     ASSERT_EQ(asks.size(), 1u);
     EXPECT_EQ(asks[0].ethertype(), 0x0806);
     EXPECT_EQ(asks[0].arp_op(), 1);
-    EXPECT_EQ(asks[0].arp_tip(), ip("172.16.0.11"));
+    EXPECT_EQ(asks[0].arp_tip(), ip("172.16.0.12"));
     EXPECT_EQ(asks[0].arp_sip(), ip("172.16.0.1"));
     EXPECT_EQ(asks[0].dst_mac(), kBcast);
     // The real server answers; the queued SYN goes out, rewritten.
-    send(kInt, Frame::arp(mac_[kInt], kRs1Mac, 2, kRs1Mac, ip("172.16.0.11"), mac_[kInt],
+    send(kInt, Frame::arp(mac_[kInt], kRs2Mac, 2, kRs2Mac, ip("172.16.0.12"), mac_[kInt],
                           ip("172.16.0.1")));
     step();
     auto out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
     const Frame& syn = out[0];
-    EXPECT_EQ(syn.dst_mac(), kRs1Mac);
+    EXPECT_EQ(syn.dst_mac(), kRs2Mac);
     EXPECT_EQ(syn.src_mac(), mac_[kInt]);
     EXPECT_EQ(syn.saddr(), ip("10.0.0.2"));
     EXPECT_EQ(syn.sport(), 40000);
-    EXPECT_EQ(syn.daddr(), ip("172.16.0.11"));
+    EXPECT_EQ(syn.daddr(), ip("172.16.0.12"));
     EXPECT_EQ(syn.dport(), 80);
     EXPECT_EQ(syn.ttl(), 63);
     EXPECT_TRUE(syn.ip_csum_ok());
     EXPECT_TRUE(syn.l4_csum_ok());
 
     // SYN-ACK from the real server goes back to the client from the VIP.
-    send(kInt, Frame::l4(mac_[kInt], kRs1Mac, 6, ip("172.16.0.11"), 80, ip("10.0.0.2"), 40000,
+    send(kInt, Frame::l4(mac_[kInt], kRs2Mac, 6, ip("172.16.0.12"), 80, ip("10.0.0.2"), 40000,
                          0x12, 64, ""));
     step();
     out = recv(kExt);
@@ -286,8 +287,9 @@ TEST_F(DataplaneTest, RoundRobinAlternatesAndConnectionsKeepTheirServer) {
     auto out = recv(kInt);
     ASSERT_EQ(out.size(), 6u);
     for (size_t i = 0; i < out.size(); ++i) {
-        EXPECT_EQ(out[i].daddr(), ip(i % 2 == 0 ? "172.16.0.11" : "172.16.0.12")) << i;
-        EXPECT_EQ(out[i].dst_mac(), i % 2 == 0 ? kRs1Mac : kRs2Mac);
+        // Newest first, as the kernel's list: the config's .12 was added after .11.
+        EXPECT_EQ(out[i].daddr(), ip(i % 2 == 0 ? "172.16.0.12" : "172.16.0.11")) << i;
+        EXPECT_EQ(out[i].dst_mac(), i % 2 == 0 ? kRs2Mac : kRs1Mac);
         EXPECT_TRUE(out[i].ip_csum_ok());
         EXPECT_TRUE(out[i].l4_csum_ok());
     }
@@ -302,8 +304,8 @@ TEST_F(DataplaneTest, RoundRobinAlternatesAndConnectionsKeepTheirServer) {
         step();
         out = recv(kInt);
         ASSERT_EQ(out.size(), 3u);
-        EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
-        EXPECT_EQ(out[1].daddr(), ip("172.16.0.12"));
+        EXPECT_EQ(out[0].daddr(), ip("172.16.0.12"));
+        EXPECT_EQ(out[1].daddr(), ip("172.16.0.11"));
     }
 }
 
@@ -474,7 +476,7 @@ TEST_F(DataplaneTest, ConnectionListShowsStateExpiryAndAllThreeEndpoints) {
     EXPECT_EQ(tcp.cport, 46000);
     EXPECT_EQ(tcp.vaddr, ntohl(ip("10.0.0.100")));
     EXPECT_EQ(tcp.vport, 80);
-    EXPECT_EQ(tcp.daddr, ntohl(ip("172.16.0.11")));
+    EXPECT_EQ(tcp.daddr, ntohl(ip("172.16.0.12")));  // rr's first: the newest server
     EXPECT_EQ(tcp.dport, 80);
     EXPECT_GT(tcp.expires_ms, 55000u);  // SYN_RECV: 60 s
     EXPECT_LE(tcp.expires_ms, 60000u);
@@ -541,9 +543,10 @@ TEST_F(DataplaneTest, MixedServiceForwardsNatDirectRoutingAndTunnel) {
     step();
     auto out = recv(kInt);
     ASSERT_EQ(out.size(), 3u);
+    // rr from the list head, newest first as in the kernel: TUN (50000), DR (50001), NAT (50002).
     // NAT: destination rewritten.
-    EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
-    EXPECT_EQ(out[0].ttl(), 63);
+    EXPECT_EQ(out[2].daddr(), ip("172.16.0.11"));
+    EXPECT_EQ(out[2].ttl(), 63);
     // DR: only the MACs change.
     const Frame& dr = out[1];
     EXPECT_EQ(dr.dst_mac(), rs3);
@@ -555,7 +558,7 @@ TEST_F(DataplaneTest, MixedServiceForwardsNatDirectRoutingAndTunnel) {
     EXPECT_TRUE(dr.ip_csum_ok());
     EXPECT_TRUE(dr.l4_csum_ok());
     // TUN: an outer IPv4 header from the director to the real server, the packet inside intact.
-    const Frame& tun = out[2];
+    const Frame& tun = out[0];
     EXPECT_EQ(tun.dst_mac(), rs4);
     EXPECT_EQ(tun.proto(), 4);
     EXPECT_EQ(tun.saddr(), ip("172.16.0.1"));
@@ -568,7 +571,7 @@ TEST_F(DataplaneTest, MixedServiceForwardsNatDirectRoutingAndTunnel) {
     EXPECT_EQ(tun.ip_len(), inner.ip_len() + 20);
     EXPECT_EQ(inner.saddr(), ip("10.0.0.2"));
     EXPECT_EQ(inner.daddr(), ip("10.0.0.100"));
-    EXPECT_EQ(inner.sport(), 50002);
+    EXPECT_EQ(inner.sport(), 50000);
     EXPECT_EQ(inner.ttl(), 64);
     EXPECT_TRUE(inner.ip_csum_ok());
     EXPECT_TRUE(inner.l4_csum_ok());
@@ -579,8 +582,8 @@ TEST_F(DataplaneTest, MixedServiceForwardsNatDirectRoutingAndTunnel) {
     ASSERT_EQ(recv(kInt).size(), 1u);
     Reply r = list();
     ASSERT_EQ(r.services.size(), 3u);
-    EXPECT_EQ(r.services[2].dests[1].active, 1u);
-    EXPECT_EQ(r.services[2].dests[2].inactive, 1u);
+    EXPECT_EQ(r.services[2].dests[1].active, 1u);    // DR (list: TUN, DR, NAT)
+    EXPECT_EQ(r.services[2].dests[0].inactive, 1u);  // TUN
 }
 
 TEST_F(DataplaneTest, TunnelAppliesTheMtuRule) {

@@ -293,7 +293,8 @@ TEST_P(MultiWorkerTest, SequentialRoundRobinAlternatesExactlyAcrossWorkers) {
         send(kExt, client_syn(mac_[kExt], n * 7919));
         auto f = recv(kInt, 1);
         ASSERT_EQ(f.size(), 1u) << n;
-        EXPECT_EQ(f[0].daddr(), ip(n % 2 == 0 ? "172.16.0.11" : "172.16.0.12")) << n;
+        // The list is newest first, as the kernel's: .12 was added last, so rr starts there.
+        EXPECT_EQ(f[0].daddr(), ip(n % 2 == 0 ? "172.16.0.12" : "172.16.0.11")) << n;
     }
     EXPECT_GT(dp_->worker(0).stats().conns_created.load(), 0u);
     EXPECT_GT(dp_->worker(1).stats().conns_created.load(), 0u);
@@ -307,7 +308,8 @@ TEST_P(MultiWorkerTest, LeastConnectionSeesConnectionsOfBothWorkers) {
         send(kExt, client_syn(mac_[kExt], n * 104729));
         auto f = recv(kInt, 1);
         ASSERT_EQ(f.size(), 1u);
-        EXPECT_EQ(f[0].daddr(), ip(n % 2 == 0 ? "172.16.0.11" : "172.16.0.12")) << n;
+        // Ties go to the first in the list, the newest: .12.
+        EXPECT_EQ(f[0].daddr(), ip(n % 2 == 0 ? "172.16.0.12" : "172.16.0.11")) << n;
         send(kExt, client_syn(mac_[kExt], n * 104729, 0x10));  // ACK: established
         ASSERT_EQ(recv(kInt, 1).size(), 1u);
     }

@@ -13,9 +13,10 @@
 #   lblc, lblcr       locality: the destination stays on its server, until that server is
 #                     overloaded (active > weight while another is under half its weight)
 #   fo, ovf           the highest weight wins; ovf spills once active connections exceed it
+#   twos              random two choices: every request answered, spread over the servers
 #
-# The expected orders follow docs/schedulers.md (IPVS's rules; servers in the order they were
-# added, the first winning ties).
+# The expected orders follow docs/schedulers.md (IPVS's rules; the list is newest first, as the
+# kernel's: web3 web2 web1 here, since web1 is added first; the first in the list wins ties).
 # Usage: sched_families_test.sh [DIRIGO [DIRIGOADM]]. Exit: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
 
@@ -76,9 +77,17 @@ held() {
 service rr 1 1 1
 curl_p 30
 echo "    ${REPLIES[*]}"
-want=$(for ((i = 0; i < 10; i++)); do printf 'web1 web2 web3 '; done)
-t_expect "rr: 30 requests rotate web1 web2 web3 exactly ($(t_tally "${REPLIES[@]}"))" \
+want=$(for ((i = 0; i < 10; i++)); do printf 'web3 web2 web1 '; done)
+t_expect "rr: 30 requests rotate web3 web2 web1 exactly, newest first ($(t_tally "${REPLIES[@]}"))" \
     "$([[ "${REPLIES[*]} " == "$want" ]] && echo 1)"
+# The list order itself: -Ln sorts as ipvsadm does; --nosort shows the kernel's, newest first.
+order() { world_adm -Ln -t "$W_VIP:$PORT" "$@" | awk '$1 == "->" && $2 ~ /^[0-9]/ { printf "%s ", $2 }'; }
+sorted=$(order)
+unsorted=$(order --nosort)
+t_expect "-Ln lists web1 web2 web3 sorted ($sorted); --nosort lists them newest first ($unsorted)" "$(
+    [[ $sorted == "$(world_rs_ip 1):80 $(world_rs_ip 2):80 $(world_rs_ip 3):80 " &&
+        $unsorted == "$(world_rs_ip 3):80 $(world_rs_ip 2):80 $(world_rs_ip 1):80 " ]] && echo 1
+)"
 
 service wrr 3 2 1
 curl_p 60
@@ -87,23 +96,24 @@ t_expect "wrr 3:2:1: 60 requests split exactly 30/20/10 ($(t_tally "${REPLIES[@]
     [[ $(t_count web1 "${REPLIES[@]}") == 30 && $(t_count web2 "${REPLIES[@]}") == 20 &&
         $(t_count web3 "${REPLIES[@]}") == 10 ]] && echo 1
 )"
-# IPVS's order for servers added one by one: adding web1 (weight 3, alone: gcd 3, max 1) sets the
-# current weight cw to 1, and the later additions keep it (ip_vs_wrr_dest_changed), so the first
-# pass is the cw=1 pass (every server), then cw=3 (web1), cw=2 (web1 web2), cw=1 again, ...
-t_expect "wrr 3:2:1: IPVS's order (web1 web2 web3, web1, web1 web2; repeated)" \
-    "$([[ "${REPLIES[*]:0:12}" == 'web1 web2 web3 web1 web1 web2 web1 web2 web3 web1 web1 web2' ]] && echo 1)"
+# IPVS's order for servers added one by one: each goes to the list head (web3 web2 web1); adding
+# web1 (weight 3, alone: gcd 3, max 1) sets the current weight cw to 1, and the later additions
+# keep it (ip_vs_wrr_dest_changed), so the first pass is the cw=1 pass (every server, from the
+# head), then cw=3 (web1), cw=2 (web2 web1), cw=1 again, ...
+t_expect "wrr 3:2:1: IPVS's order (web3 web2 web1, web1, web2 web1; repeated)" \
+    "$([[ "${REPLIES[*]:0:12}" == 'web3 web2 web1 web1 web2 web1 web3 web2 web1 web1 web2 web1' ]] && echo 1)"
 
 # ---- lc, wlc, sed, nq: connections held open -----------------------------------------------
 # Weights 1, 2, 3 everywhere, so that each rule shows: lc ignores weights; wlc takes the lowest
 # active/weight; sed the lowest (active+1)/weight; nq any idle server first, then as sed.
 service lc 1 2 3
-held lc 6 "web1 web2 web3 web1 web2 web3"
+held lc 6 "web3 web2 web1 web3 web2 web1"
 service wlc 1 2 3
-held wlc 6 "web1 web2 web3 web3 web2 web3"
+held wlc 6 "web3 web2 web1 web3 web2 web3"
 service sed 1 2 3
-held sed 6 "web3 web2 web3 web1 web2 web3"
+held sed 6 "web3 web2 web3 web3 web2 web1"
 service nq 1 2 3
-held nq 6 "web1 web2 web3 web3 web2 web3"
+held nq 6 "web3 web2 web1 web3 web3 web2"
 
 # ---- sh, mh, dh: hashing -------------------------------------------------------------------------
 for sched in sh mh; do
@@ -139,10 +149,11 @@ for sched in lblc lblcr; do
         all+=("${REPLIES[@]}")
     done
     t_expect "$sched: the destination keeps its server: 16 requests from 8 clients all reach ${all[0]}" \
-        "$(t_all_same "${all[@]}" && [[ ${all[0]} == web1 ]] && echo 1)"
-    # web1 (weight 1) takes two active connections; with two, active > weight while web2 is idle
-    # (0 * 2 < 1): overloaded, so the third goes to wlc's choice, web2.
-    held "$sched" 3 "web1 web1 web2"
+        "$(t_all_same "${all[@]}" && [[ ${all[0]} == web3 ]] && echo 1)"
+    # web3 (weight 1, first in the list) takes two active connections; with two, active > weight
+    # while web2 is idle (0 * 2 < 1): overloaded, so the third goes to wlc's choice, web2 (idle
+    # web2 and web1 tie; web2 comes first in the list).
+    held "$sched" 3 "web3 web3 web2"
 done
 
 # ---- fo, ovf ----------------------------------------------------------------------------------------
@@ -151,7 +162,16 @@ curl_p 6
 t_expect "fo: every request reaches the highest weight, web2 ($(t_tally "${REPLIES[@]}"))" \
     "$([[ $(t_count web2 "${REPLIES[@]}") == 6 ]] && echo 1)"
 service ovf 1 2 1
-held ovf 4 "web2 web2 web2 web1"
+held ovf 4 "web2 web2 web2 web3"
+
+# ---- twos ------------------------------------------------------------------------------------------
+service twos 1 1 1
+curl_p 30
+echo "    ${REPLIES[*]}"
+t_expect "twos: 30 requests all answered, over more than one server ($(t_tally "${REPLIES[@]}"))" "$(
+    [[ $(t_count ERR "${REPLIES[@]}") == 0 &&
+        $(printf '%s\n' "${REPLIES[@]}" | sort -u | wc -l) -ge 2 ]] && echo 1
+)"
 
 t_show "$(world_adm -Ln)"
 t_check "dirigo stops on SIGTERM, with status 0, removing its socket" world_stop_dirigo

@@ -71,7 +71,7 @@ t_expect "-ln line 6 is '  -> $RIP2:80 Masq 1 ...' in ipvsadm's columns" \
     "$(rs_line_ok "${L[5]:-}" "$RIP2" && echo 1)"
 t_expect "-ln has nothing more (one service, two servers)" "$([[ ${#L[@]} -eq 6 ]] && echo 1)"
 
-# `curl VIP`, several times: web1, web2, web1, ...
+# `curl VIP`, several times: web2, web1, web2, ... (rr from the newest server, as the kernel)
 t_curl_n 10
 echo "    curl x10: ${REPLIES[*]}"
 t_expect "10 curls answer web1/web2 alternately, 5 each ($(t_tally "${REPLIES[@]}"))" \

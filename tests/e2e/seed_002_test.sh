@@ -93,18 +93,19 @@ for ((i = 0; i < 6; i++)); do
     replies+=("$(t_get_rst --src "$A")")
 done
 echo "    client A ($A), 6 connections: ${replies[*]}"
-t_expect "persistence: client A's 6 connections all reach one server, the first in list order (web1)" \
-    "$(t_all_same "${replies[@]}" && [[ ${replies[0]} == web1 ]] && echo 1)"
-# lc alone would now pick server 2: server 1 holds A's six closed (CLOSE, inactive) connections.
+# The list is newest first, as the kernel's: -a RIP2 came last, so RIP2 (web2) leads it.
+t_expect "persistence: client A's 6 connections all reach one server, the first in list order (web2, added last)" \
+    "$(t_all_same "${replies[@]}" && [[ ${replies[0]} == web2 ]] && echo 1)"
+# lc alone would now pick server 1: server 2 holds A's six closed (CLOSE, inactive) connections.
 b=$(t_get_rst --src "$B")
 echo "    client B ($B): $b"
-t_expect "client B is scheduled on its own: lc sends it to the less loaded web2" \
-    "$([[ $b == web2 ]] && echo 1)"
+t_expect "client B is scheduled on its own: lc sends it to the less loaded web1" \
+    "$([[ $b == web1 ]] && echo 1)"
 conns=$(world_adm -Lnc)
 t_show "$conns"
-t_expect "-Lnc lists A's template (NONE $A:0 -> $RIP1:80) and B's (NONE $B:0 -> $RIP2:80)" "$(
-    grep -Eq "^TCP [0-9:]+ +NONE +$A:0 +$VS +$RIP1:80" <<<"$conns" &&
-        grep -Eq "^TCP [0-9:]+ +NONE +$B:0 +$VS +$RIP2:80" <<<"$conns" && echo 1
+t_expect "-Lnc lists A's template (NONE $A:0 -> $RIP2:80) and B's (NONE $B:0 -> $RIP1:80)" "$(
+    grep -Eq "^TCP [0-9:]+ +NONE +$A:0 +$VS +$RIP2:80" <<<"$conns" &&
+        grep -Eq "^TCP [0-9:]+ +NONE +$B:0 +$VS +$RIP1:80" <<<"$conns" && echo 1
 )"
 pc=$(world_adm -Ln --persistent-conn)
 t_show "$pc"
@@ -113,7 +114,7 @@ t_expect "-Ln --persistent-conn counts one template on each server" "$(
 )"
 # Still within 3 s: A stays.
 a=$(t_get_rst --src "$A")
-t_expect "client A, back within 3 s, still reaches web1 (got $a)" "$([[ $a == web1 ]] && echo 1)"
+t_expect "client A, back within 3 s, still reaches web2 (got $a)" "$([[ $a == web2 ]] && echo 1)"
 
 # Expiry: the connections leave CLOSE after 10 s, the templates 3 s later.
 start=$SECONDS
@@ -127,15 +128,16 @@ no_conns() { [[ $(world_adm -Lnc | wc -l) -le 2 ]]; }
 t_wait_until 20 no_conns || true
 t_show "$(world_adm -Ln)"
 
-# Scheduled afresh: client C holds a connection on the first server (both idle: lc picks it), so
-# lc sends A's next connection to server 2, where the old template would have kept it on 1.
+# Scheduled afresh: client C holds a connection on the first server in list order, server 2 (both
+# idle: lc picks it), so lc sends A's next connection to server 1, where the old template would
+# have kept it on 2.
 t_hold_start C 1 --src "$C"
 echo "    client C ($C) holds: ${HELD[*]}"
 a=$(t_get_rst --src "$A")
 t_hold_stop C
 echo "    client A ($A), new connection: $a"
-t_expect "after expiry client A is scheduled afresh: C holds web1, lc gives A web2 (C: ${HELD[*]}, A: $a)" \
-    "$([[ ${HELD[0]:-} == web1 && $a == web2 ]] && echo 1)"
+t_expect "after expiry client A is scheduled afresh: C holds web2, lc gives A web1 (C: ${HELD[*]}, A: $a)" \
+    "$([[ ${HELD[0]:-} == web2 && $a == web1 ]] && echo 1)"
 
 t_check "dirigo stops on SIGTERM, with status 0, removing its socket" world_stop_dirigo
 t_summary

@@ -78,7 +78,8 @@ t_expect "-Ln: TCP $VS wlc, three Masq servers of weight 1" "$(
 )"
 
 # Weights 1, 2, 3; then twelve connections opened one after another and held open. wlc sends each
-# to the lowest ActiveConn/weight, the first in list order on ties: 1,2,3,3,2,3,1,2,3,3,2,3.
+# to the lowest ActiveConn/weight, the first in list order on ties; the list is newest first, as
+# the kernel's (RIP3 RIP2 RIP1): 3,2,1,3,2,3,3,2,1,3,2,3.
 t_adm -e -t "$VS" -r "${RIP[2]}:80" -m -w 2 || true
 t_adm -e -t "$VS" -r "${RIP[3]}:80" -m -w 3 || true
 t_hold_start nat 12
@@ -90,7 +91,7 @@ t_expect "wlc spreads 12 concurrent connections by weight: $(t_tally "${HELD[@]}
         $(t_count web3 "${HELD[@]}") == 6 ]] && echo 1
 )"
 t_expect "in wlc's order (${HELD[*]})" \
-    "$([[ ${HELD[*]} == 'web1 web2 web3 web3 web2 web3 web1 web2 web3 web3 web2 web3' ]] && echo 1)"
+    "$([[ ${HELD[*]} == 'web3 web2 web1 web3 web2 web3 web3 web2 web1 web3 web2 web3' ]] && echo 1)"
 t_expect "-Ln: weights 1/2/3, Masq, ActiveConn 2/4/6" "$(
     grep -Eq -- "-> ${RIP[1]}:80 +Masq +1 +2 " <<<"$listing" &&
         grep -Eq -- "-> ${RIP[2]}:80 +Masq +2 +4 " <<<"$listing" &&

@@ -21,9 +21,10 @@ TEST(Registry, NamesRoundTrip) {
 }
 
 TEST(Registry, NamesAreIpvsadms) {
-    EXPECT_EQ(sched_names(), "rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh");
+    EXPECT_EQ(sched_names(), "rr wrr lc wlc lblc lblcr dh sh sed nq fo ovf mh twos");
     EXPECT_EQ(parse_sched("wlc"), SchedKind::Wlc);
     EXPECT_EQ(parse_sched("lblcr"), SchedKind::Lblcr);
+    EXPECT_EQ(parse_sched("twos"), SchedKind::Twos);
     EXPECT_FALSE(parse_sched("RR").has_value());
     EXPECT_FALSE(parse_sched("").has_value());
     EXPECT_FALSE(parse_sched("wrr ").has_value());

@@ -98,6 +98,51 @@ TEST(Rr, AddingAServerKeepsThePosition) {
     EXPECT_EQ(Servers::seq(*b, 5), "CDABC");
 }
 
+TEST(Rr, ServersAddedOneByOneGoNewestFirst) {
+    // ipvsadm -A -s rr; -a rs1; -a rs2; -a rs3: the kernel's list is rs3 rs2 rs1 and its
+    // position starts at the list head, so the newest server answers first.
+    Servers s({});
+    auto sh = make_shared_state(SchedKind::Rr);
+    std::unique_ptr<Scheduler> sch = s.build(SchedKind::Rr, 0, sh);
+    for (uint32_t id = 0; id < 3; ++id) {
+        s.add_front(id, 1);
+        sch = s.build(SchedKind::Rr, 0, sh);
+    }
+    EXPECT_EQ(Servers::seq(*sch, 7), "CBACBAC");
+}
+
+TEST(Rr, AddsBetweenPicksKeepThePositionPointer) {
+    // The kernel's rr has no add_dest hook: its pointer stays on the last server picked, and
+    // a server added at the head is reached when the walk wraps around.
+    Servers s({});
+    auto sh = make_shared_state(SchedKind::Rr);
+    s.add_front(0, 1);  // [A]
+    auto a = s.build(SchedKind::Rr, 0, sh);
+    EXPECT_EQ(Servers::seq(*a, 1), "A");
+    s.add_front(1, 1);  // [B A], pointer on A: wraps to B
+    auto b = s.build(SchedKind::Rr, 0, sh);
+    EXPECT_EQ(Servers::seq(*b, 1), "B");
+    s.add_front(2, 1);  // [C B A], pointer on B: A next, then round from C
+    auto c = s.build(SchedKind::Rr, 0, sh);
+    EXPECT_EQ(Servers::seq(*c, 4), "ACBA");
+    s.add_front(3, 1);  // [D C B A], pointer on A (the tail): D next
+    auto d = s.build(SchedKind::Rr, 0, sh);
+    EXPECT_EQ(Servers::seq(*d, 5), "DCBAD");
+}
+
+TEST(Rr, RemovingTheNewestWhenLastPickedGoesToTheHead) {
+    Servers s({});
+    auto sh = make_shared_state(SchedKind::Rr);
+    s.add_front(0, 1);
+    s.add_front(1, 1);
+    s.add_front(2, 1);  // [C B A]
+    auto a = s.build(SchedKind::Rr, 0, sh);
+    EXPECT_EQ(Servers::seq(*a, 1), "C");
+    s.remove(2);  // ip_vs_rr_del_dest: the mark moves to C's predecessor, the list head
+    auto b = s.build(SchedKind::Rr, 0, sh);
+    EXPECT_EQ(Servers::seq(*b, 3), "BAB");
+}
+
 TEST(Rr, TwoThreadsTakingTurnsSeeOneGlobalSequence) {
     Servers s({1, 1, 1});
     auto sch = s.build(SchedKind::Rr);

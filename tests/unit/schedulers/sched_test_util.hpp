@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,6 +37,18 @@ public:
         b.weight = weight;
         b.counters = &counters_[id];
         specs.push_back(b);
+    }
+
+    /// Inserts server number `id` at the head of the list, as IPVS's `ipvsadm -a` does
+    /// (list_add_rcu on svc->destinations) and as control's model does.
+    void add_front(uint32_t id, int32_t weight) {
+        add(id, weight);
+        std::rotate(specs.begin(), specs.end() - 1, specs.end());
+    }
+
+    /// Removes server number `id` from the list.
+    void remove(uint32_t id) {
+        std::erase_if(specs, [&](const BackendSpec& b) { return b.addr == kBase + id; });
     }
 
     DestCounters& ctr(uint32_t id) { return counters_[id]; }

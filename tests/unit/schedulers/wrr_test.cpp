@@ -27,9 +27,12 @@ std::shared_ptr<SchedShared> state(bool direct) {
 /// Differs from the kernel only when no server is available: it leaves the state alone.
 class IpvsWrrModel {
 public:
-    explicit IpvsWrrModel(std::vector<int32_t> w) : w_(std::move(w)), over_(w_.size(), false) {
-        recompute();
-        cw_ = mw_;
+    /// A service made by `-A` (no server: mw 0, cw 0), then `-a` for each server of `w`, oldest
+    /// first: each goes to the list head (so `w` is newest-first) and calls dest_changed.
+    explicit IpvsWrrModel(const std::vector<int32_t>& w) {
+        for (size_t i = w.size(); i-- > 0;) {
+            changed(std::vector<int32_t>(w.begin() + static_cast<ptrdiff_t>(i), w.end()));
+        }
     }
 
     /// ip_vs_wrr_dest_changed with the new weights (and list).
@@ -101,16 +104,19 @@ INSTANTIATE_TEST_SUITE_P(Modes, Wrr, ::testing::Values(false, true),
                          [](const auto& info) { return info.param ? "direct" : "table"; });
 
 TEST_P(Wrr, IpvsSequenceFor432) {
+    // A list built at once counts as added one by one, oldest (the tail) first, as `-R` or a
+    // config file does: the first add leaves cw = 1 and later adds keep it, so the first pass
+    // is the cw = 1 one, from the head.
     Servers s({4, 3, 2});
     auto sch = s.build(SchedKind::Wrr, 0, state(GetParam()));
-    EXPECT_EQ(Servers::seq(*sch, 18), "AABABCABCAABABCABC");
+    EXPECT_EQ(Servers::seq(*sch, 18), "ABCAABABCABCAABABC");
 }
 
 TEST_P(Wrr, GcdSteps) {
     Servers a({4, 2});
-    EXPECT_EQ(Servers::seq(*a.build(SchedKind::Wrr, 0, state(GetParam())), 6), "AABAAB");
-    Servers b({6, 4, 2});  // same as 3, 2, 1
-    EXPECT_EQ(Servers::seq(*b.build(SchedKind::Wrr, 0, state(GetParam())), 6), "AABABC");
+    EXPECT_EQ(Servers::seq(*a.build(SchedKind::Wrr, 0, state(GetParam())), 6), "ABAABA");
+    Servers b({6, 4, 2});  // passes 5, 3, 1
+    EXPECT_EQ(Servers::seq(*b.build(SchedKind::Wrr, 0, state(GetParam())), 6), "ABCAAB");
     Servers c({5, 5});
     EXPECT_EQ(Servers::seq(*c.build(SchedKind::Wrr, 0, state(GetParam())), 4), "ABAB");
 }
@@ -118,7 +124,7 @@ TEST_P(Wrr, GcdSteps) {
 TEST_P(Wrr, QuiescedServerNeverPicked) {
     Servers s({3, 0, 1});
     auto sch = s.build(SchedKind::Wrr, 0, state(GetParam()));
-    EXPECT_EQ(Servers::seq(*sch, 8), "AAACAAAC");
+    EXPECT_EQ(Servers::seq(*sch, 8), "ACAAACAA");
     Servers z({0, 0});
     EXPECT_EQ(Servers::seq(*z.build(SchedKind::Wrr, 0, state(GetParam())), 2), "--");
 }
@@ -126,18 +132,18 @@ TEST_P(Wrr, QuiescedServerNeverPicked) {
 TEST_P(Wrr, OverloadedServerIsSkippedAndTheSequenceGoesOn) {
     Servers s({4, 3, 2});
     auto sch = s.build(SchedKind::Wrr, 0, state(GetParam()));
-    EXPECT_EQ(Servers::seq(*sch, 2), "AA");  // next would be B (cw 3)
+    EXPECT_EQ(Servers::seq(*sch, 2), "AB");  // pass cw = 1; next would be C
     s.overload(1, true);
-    EXPECT_EQ(Servers::seq(*sch, 3), "ACA");  // pass 3: -; pass 2: A, C; pass 1: A
+    EXPECT_EQ(Servers::seq(*sch, 3), "CAA");  // pass 1: C; pass 4: A; pass 3: A (B skipped)
     s.overload(1, false);
-    EXPECT_EQ(Servers::seq(*sch, 3), "BCA");
+    EXPECT_EQ(Servers::seq(*sch, 3), "BAB");  // pass 3 goes on after A: B; pass 2: A, B
 }
 
 TEST_P(Wrr, WeightChangeMidSequenceKeepsIpvsState) {
     Servers s({4, 3, 2});
     auto sh = state(GetParam());
     auto a = s.build(SchedKind::Wrr, 0, sh);
-    EXPECT_EQ(Servers::seq(*a, 3), "AAB");  // last pick: B in pass cw = 3
+    EXPECT_EQ(Servers::seq(*a, 5), "ABCAA");  // last pick: A in pass cw = 3
     // Weights become 1, 3, 2: IPVS restarts at the list head keeping cw = 3.
     s.specs[0].weight = 1;
     auto b = s.build(SchedKind::Wrr, 0, sh);
@@ -157,7 +163,7 @@ TEST_P(Wrr, WeightToZeroMidSequence) {
     Servers s({2, 2, 1});
     auto sh = state(GetParam());
     auto a = s.build(SchedKind::Wrr, 0, sh);
-    EXPECT_EQ(Servers::seq(*a, 2), "AB");  // pass cw = 2
+    EXPECT_EQ(Servers::seq(*a, 4), "ABCA");  // passes 1 then 2: last pick A in pass cw = 2
     s.specs[1].weight = 0;
     auto b = s.build(SchedKind::Wrr, 0, sh);
     EXPECT_EQ(Servers::seq(*b, 6), "AACAAC");
@@ -218,6 +224,94 @@ TEST_P(Wrr, MatchesTheIpvsModelUnderRandomChanges) {
     }
 }
 
+TEST_P(Wrr, KernelExampleOfServersAddedOneByOne) {
+    // ipvsadm -A -s wrr; -a rs1 -w 4; -a rs2 -w 3; -a rs3 -w 2 (A, B, C here). The kernel adds
+    // each at the list head (rs3 rs2 rs1) and its ip_vs_wrr_dest_changed keeps cw across the
+    // adds: 1 after rs1 alone (mw = 4 - 3), still 1 after the others. So the first pass is the
+    // cw = 1 one, from the head, and 18 new connections go to 3 2 1 1 2 1 3 2 1 3 2 1 1 2 1 3 2 1.
+    Servers s({});
+    auto sh = state(GetParam());
+    std::unique_ptr<Scheduler> sch = s.build(SchedKind::Wrr, 0, sh);
+    EXPECT_EQ(Servers::seq(*sch, 1), "-");  // -A alone: no server
+    const std::array<int32_t, 3> weights{4, 3, 2};
+    for (uint32_t id = 0; id < 3; ++id) {
+        s.add_front(id, weights[id]);
+        sch = s.build(SchedKind::Wrr, 0, sh);
+    }
+    EXPECT_EQ(Servers::seq(*sch, 18), "CBAABACBACBAABACBA");
+}
+
+TEST_P(Wrr, OneBuildOfTheListEqualsAddingOneByOne) {
+    // The same three servers handed over in one build (a config file, an -R batch): the same
+    // sequence as the kernel's one-by-one adds.
+    Servers s({});
+    s.add_front(0, 4);
+    s.add_front(1, 3);
+    s.add_front(2, 2);
+    auto sch = s.build(SchedKind::Wrr, 0, state(GetParam()));
+    EXPECT_EQ(Servers::seq(*sch, 18), "CBAABACBACBAABACBA");
+}
+
+TEST_P(Wrr, SeveralAddsInOneBuildReplayEachAdd) {
+    // [A4] picked once (cw 1), then B2 and C6 added in one batch (C newest). The kernel: after
+    // -a B2, mw = 3 and di = 2 keep cw = 1; after -a C6, mw = 5 keeps it. So the walk restarts
+    // at the head in pass 1 (a single build from cw 1 to [C6 B2 A4] gives the same), then 5, 3.
+    Servers s({});
+    auto sh = state(GetParam());
+    s.add_front(0, 4);
+    auto a = s.build(SchedKind::Wrr, 0, sh);
+    EXPECT_EQ(Servers::seq(*a, 1), "A");
+    s.add_front(1, 2);
+    s.add_front(2, 6);
+    auto b = s.build(SchedKind::Wrr, 0, sh);
+    EXPECT_EQ(Servers::seq(*b, 9), "CBACCACBA");
+}
+
+TEST_P(Wrr, AddsBetweenPicksFollowTheKernel) {
+    Servers s({});
+    auto sh = state(GetParam());
+    s.add_front(0, 4);  // [A4]: di 4, mw 1, cw 1
+    auto a = s.build(SchedKind::Wrr, 0, sh);
+    EXPECT_EQ(Servers::seq(*a, 2), "AA");
+    s.add_front(1, 3);  // [B3 A4]: back to the head, cw stays 1: B A, then cw 4 ...
+    auto b = s.build(SchedKind::Wrr, 0, sh);
+    EXPECT_EQ(Servers::seq(*b, 5), "BAABA");  // last pick: A in pass cw = 3
+    s.add_front(2, 2);  // [C2 B3 A4], from the head with cw 3: B A, then cw 2: C B A ...
+    auto c = s.build(SchedKind::Wrr, 0, sh);
+    EXPECT_EQ(Servers::seq(*c, 11), "BACBACBAABA");
+}
+
+TEST_P(Wrr, MatchesTheIpvsModelUnderAddsAndRemovals) {
+    std::mt19937 rng(GetParam() ? 21 : 22);
+    auto sh = state(GetParam());
+    Servers s({});
+    IpvsWrrModel model({});
+    std::unique_ptr<Scheduler> sch = s.build(SchedKind::Wrr, 0, sh);
+    uint32_t next_id = 0;
+    auto weights = [&] {
+        std::vector<int32_t> w;
+        for (const BackendSpec& b : s.specs) {
+            w.push_back(b.weight);
+        }
+        return w;
+    };
+    for (int step = 0; step < 20000; ++step) {
+        const uint32_t r = rng() % 100;
+        if ((r < 3 || s.specs.empty()) && next_id < Servers::kCap) {
+            s.add_front(next_id++, static_cast<int32_t>(rng() % 6));  // -a: at the head
+            model.changed(weights());
+            sch = s.build(SchedKind::Wrr, 0, sh);
+        } else if (r < 5 && s.specs.size() > 1) {
+            s.specs.erase(s.specs.begin() + static_cast<ptrdiff_t>(rng() % s.specs.size()));
+            model.changed(weights());
+            sch = s.build(SchedKind::Wrr, 0, sh);
+        }
+        const BackendIdx got = sch->pick({});
+        const int want = model.pick();
+        ASSERT_EQ(got == kNoBackend ? -1 : int{got}, want) << "step " << step;
+    }
+}
+
 TEST_P(Wrr, MillionPicksFollowTheWeights) {
     Servers s({1, 2, 3});
     auto sch = s.build(SchedKind::Wrr, 0, state(GetParam()));
@@ -251,7 +345,7 @@ TEST_P(Wrr, TwoThreadsTakingTurnsSeeOneGlobalSequence) {
     std::thread t1(run, 1);
     t0.join();
     t1.join();
-    const std::string period = "AABABCABC";
+    const std::string period = "ABCAABABC";
     for (int i = 0; i < kPicks; ++i) {
         ASSERT_EQ(got[static_cast<size_t>(i)], period[static_cast<size_t>(i) % 9]) << i;
     }
@@ -281,7 +375,7 @@ TEST(WrrTable, UnrolledSequenceIsOnePeriod) {
     Servers s({4, 3, 2});
     auto r = Scheduler::build(SchedKind::Wrr, 0, s.specs, nullptr);
     ASSERT_TRUE(r.is_ok());
-    EXPECT_EQ(Servers::seq(**r, 9), "AABABCABC");
+    EXPECT_EQ(Servers::seq(**r, 9), "ABCAABABC");
 }
 
 }  // namespace
