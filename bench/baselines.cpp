@@ -85,12 +85,12 @@ void loop(BaselineCtx& c) noexcept {
 
 std::string_view baseline_name(Baseline b) {
     switch (b) {
-    case Baseline::Io:
-        return "io";
-    case Baseline::Macswap:
-        return "macswap";
-    case Baseline::FiveTupleSwap:
-        return "5tswap";
+        case Baseline::Io:
+            return "io";
+        case Baseline::Macswap:
+            return "macswap";
+        case Baseline::FiveTupleSwap:
+            return "5tswap";
     }
     return "?";
 }
@@ -99,15 +99,15 @@ int baseline_main(void* arg) {
     auto& c = *static_cast<BaselineCtx*>(arg);
     // Chosen once: each variant is its own loop, as testpmd's forwarding engines are.
     switch (c.kind) {
-    case Baseline::Io:
-        loop<Baseline::Io>(c);
-        break;
-    case Baseline::Macswap:
-        loop<Baseline::Macswap>(c);
-        break;
-    case Baseline::FiveTupleSwap:
-        loop<Baseline::FiveTupleSwap>(c);
-        break;
+        case Baseline::Io:
+            loop<Baseline::Io>(c);
+            break;
+        case Baseline::Macswap:
+            loop<Baseline::Macswap>(c);
+            break;
+        case Baseline::FiveTupleSwap:
+            loop<Baseline::FiveTupleSwap>(c);
+            break;
     }
     return 0;
 }

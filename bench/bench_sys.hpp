@@ -61,9 +61,9 @@ public:
         if (mem_mb != 0) {
             args_.insert(args_.end(), {"--no-huge", "-m", std::to_string(mem_mb)});
         }
-        args_.insert(args_.end(), {"--no-pci",
-                                   "--file-prefix=" + prefix + "_" + std::to_string(getpid()),
-                                   "--no-telemetry", "--log-level=*:warning"});
+        args_.insert(args_.end(),
+                     {"--no-pci", "--file-prefix=" + prefix + "_" + std::to_string(getpid()),
+                      "--no-telemetry", "--log-level=*:warning"});
         for (auto& a : args_) {
             argv_.push_back(a.data());
         }

@@ -206,23 +206,24 @@ void Report::print_table() const {
                 "Mpps/core", "io cyc", "macswap", "5tswap", "vs io", "vs msw", "vs 5t", "spread",
                 "cpu%", "gaps");
     for (const Result& r : results) {
-        std::printf("%-24s %8.1f %9.2f %8.1f %8.1f %8.1f %6.1f%% %6.1f%% %6.1f%% %5.1f%% %5.0f "
-                    "%6" PRIu64 "%s%s\n",
-                    r.name.c_str(), r.cycles_per_pkt, r.mpps_core, r.io_cycles, r.macswap_cycles,
-                    r.fivet_cycles, 100 * r.ratio_io, 100 * r.ratio_macswap,
-                    100 * r.ratio_5tswap, r.spread_pct, r.cpu_pct, r.gaps,
-                    r.note.empty() ? "" : "  ", r.note.c_str());
+        std::printf(
+            "%-24s %8.1f %9.2f %8.1f %8.1f %8.1f %6.1f%% %6.1f%% %6.1f%% %5.1f%% %5.0f "
+            "%6" PRIu64 "%s%s\n",
+            r.name.c_str(), r.cycles_per_pkt, r.mpps_core, r.io_cycles, r.macswap_cycles,
+            r.fivet_cycles, 100 * r.ratio_io, 100 * r.ratio_macswap, 100 * r.ratio_5tswap,
+            r.spread_pct, r.cpu_pct, r.gaps, r.note.empty() ? "" : "  ", r.note.c_str());
         if (r.kind == "newconn") {
             std::printf("%-24s %8s %.3f M new connections/s per core (median)\n", "", "",
                         r.conns_per_s / 1e6);
         }
     }
     for (const MemProbe& p : mem) {
-        std::printf("memory %-4s connections: %.1f B/conn (memory_bytes/capacity), resident "
-                    "growth %.1f B/conn at creation, %.1f B/conn filled\n",
-                    count_name(p.conns).c_str(), static_cast<double>(p.memory_bytes) / p.capacity,
-                    static_cast<double>(p.rss_create) / p.capacity,
-                    static_cast<double>(p.rss_filled) / p.capacity);
+        std::printf(
+            "memory %-4s connections: %.1f B/conn (memory_bytes/capacity), resident "
+            "growth %.1f B/conn at creation, %.1f B/conn filled\n",
+            count_name(p.conns).c_str(), static_cast<double>(p.memory_bytes) / p.capacity,
+            static_cast<double>(p.rss_create) / p.capacity,
+            static_cast<double>(p.rss_filled) / p.capacity);
     }
     for (const std::string& s : skipped) {
         std::printf("skipped: %s\n", s.c_str());
@@ -231,8 +232,7 @@ void Report::print_table() const {
 
 void Report::print_summary() const {
     std::printf("\nsummary (%s, medians of %u interleaved runs; load average %s -> %s):\n",
-                huge ? "hugepages" : "--no-huge", reps, start.loadavg.c_str(),
-                end.loadavg.c_str());
+                huge ? "hugepages" : "--no-huge", reps, start.loadavg.c_str(), end.loadavg.c_str());
     std::printf("  %-24s %10s %10s %10s %10s\n", "scenario", "cyc/pkt", "macswap", "vs macswap",
                 "vs io");
     for (const Result& r : results) {

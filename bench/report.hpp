@@ -18,9 +18,9 @@ struct Window {
     double cpu_pct = 0;         ///< share of the window the worker thread was on a CPU
     double seconds = 0;
     uint64_t packets = 0;
-    uint64_t gaps = 0;     ///< loop intervals left out as preemptions
-    uint64_t drops = 0;    ///< worker drop counters (TX full for the baselines)
-    uint64_t created = 0;  ///< connections created (Dirigo)
+    uint64_t gaps = 0;       ///< loop intervals left out as preemptions
+    uint64_t drops = 0;      ///< worker drop counters (TX full for the baselines)
+    uint64_t created = 0;    ///< connections created (Dirigo)
     double conns_per_s = 0;  ///< created per busy second (Dirigo)
 };
 
@@ -28,20 +28,20 @@ struct Window {
 /// them (baseline, baseline, baseline, Dirigo; repeated).
 struct Result {
     std::string name;
-    std::string kind;  ///< nat | newconn | baseline
-    std::string mode;  ///< rr | mh | io | macswap | 5tswap
-    std::string dist;  ///< uniform | zipf | ""
+    std::string kind;    ///< nat | newconn | baseline
+    std::string mode;    ///< rr | mh | io | macswap | 5tswap
+    std::string dist;    ///< uniform | zipf | ""
     uint64_t conns = 0;  ///< live connections (nat), or created (newconn)
     uint64_t table_size = 0;
-    uint32_t frame = 64;  ///< bytes on the wire, FCS included
-    std::vector<Window> runs;  ///< Dirigo's windows, in order
+    uint32_t frame = 64;                     ///< bytes on the wire, FCS included
+    std::vector<Window> runs;                ///< Dirigo's windows, in order
     std::vector<double> io, macswap, fivet;  ///< cycles/packet of the interleaved baselines
-    double cycles_per_pkt = 0;  ///< median over runs
-    double mpps_core = 0;       ///< TSC Hz / cycles_per_pkt
-    double mpps_wall = 0;       ///< median
-    double cpu_pct = 0;         ///< median
-    double conns_per_s = 0;     ///< median (newconn)
-    double io_cycles = 0;       ///< median of the interleaved io runs
+    double cycles_per_pkt = 0;               ///< median over runs
+    double mpps_core = 0;                    ///< TSC Hz / cycles_per_pkt
+    double mpps_wall = 0;                    ///< median
+    double cpu_pct = 0;                      ///< median
+    double conns_per_s = 0;                  ///< median (newconn)
+    double io_cycles = 0;                    ///< median of the interleaved io runs
     double macswap_cycles = 0;
     double fivet_cycles = 0;
     /// Speed as a share of a baseline's: median over runs of baseline cycles / Dirigo cycles,

@@ -17,7 +17,8 @@ std::unique_ptr<Rig> Rig::create(uint32_t table_size, double preempt_us, std::st
     static int seq = 0;
     ++seq;
     std::unique_ptr<Rig> r(new Rig());
-    r->clock_.limit = static_cast<uint64_t>(preempt_us * 1e-6 * static_cast<double>(rte_get_tsc_hz()));
+    r->clock_.limit =
+        static_cast<uint64_t>(preempt_us * 1e-6 * static_cast<double>(rte_get_tsc_hz()));
     cfg::Config cfg;
     cfg.dataplane.conn_table_size = table_size;
     cfg.dataplane.mbufs = 8191;

@@ -49,8 +49,7 @@ bool FrameSource::attach(uint16_t port) {
 
 void FrameSource::detach() {
     if (cb_ != nullptr) {
-        (void)rte_eth_remove_rx_callback(port_, 0,
-                                         static_cast<const rte_eth_rxtx_callback*>(cb_));
+        (void)rte_eth_remove_rx_callback(port_, 0, static_cast<const rte_eth_rxtx_callback*>(cb_));
         cb_ = nullptr;
     }
 }
@@ -84,51 +83,52 @@ void FrameSource::range(const std::vector<Template>& tmpl, uint32_t first, uint3
     feed_ = Feed::Range;
 }
 
-uint16_t FrameSource::on_rx(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, uint16_t,
-                            void* arg) {
+uint16_t FrameSource::on_rx(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, uint16_t, void* arg) {
     return static_cast<FrameSource*>(arg)->fill(pkts, n);
 }
 
 uint16_t FrameSource::fill(rte_mbuf** pkts, uint16_t n) noexcept {
     uint16_t k = 0;
     switch (feed_) {
-    case Feed::Off:
-        break;
-    case Feed::Stream:
-        for (; k < n; ++k) {
-            const uint32_t e = seq_[pos_++ & kSeqMask];
-            const uint32_t f = e & kFlowMask;
-            const Template& t = tmpl_[by_rs_ ? e >> kFlowBits : 0];
-            t.write(rte_pktmbuf_mtod(pkts[k], uint8_t*), client_addr(f), client_port(f));
-        }
-        break;
-    case Feed::Range:
-        for (; k < n && next_ != end_; ++k) {
-            const uint32_t f = next_++;
-            const Template& t = tmpl_[by_rs_ ? rs_of_[f] : 0];
-            t.write(rte_pktmbuf_mtod(pkts[k], uint8_t*), client_addr(f), client_port(f));
-        }
-        if (next_ == end_ && !done_.load(std::memory_order_relaxed)) {
-            // The idle loops that follow are not the loop's cost per packet.
-            clock_->tick(k);
-            clock_->frozen = true;
-            done_.store(true, std::memory_order_relaxed);
-            rte_pktmbuf_free_bulk(pkts + k, n - k);
-            return k;
-        }
-        break;
-    case Feed::Script:
-        for (; k < n && next_ != end_; ++k) {
-            const FrameBytes& f = script_[next_++];
-            rte_mbuf* m = pkts[k];
-            std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), f.b.data(), f.len);
-            m->data_len = f.len;
-            m->pkt_len = f.len;
-        }
-        if (next_ == end_) {
-            done_.store(true, std::memory_order_relaxed);
-        }
-        break;
+        case Feed::Off:
+            break;
+        case Feed::Stream:
+            for (; k < n; ++k) {
+                const uint32_t e = seq_[pos_++ & kSeqMask];
+                const uint32_t f = e & kFlowMask;
+                const Template& t = tmpl_[by_rs_ ? e >> kFlowBits : 0];
+                t.write(rte_pktmbuf_mtod(pkts[k], uint8_t*), client_addr(f), client_port(f));
+            }
+            break;
+        case Feed::Range:
+            for (; k < n && next_ != end_; ++k) {
+                const uint32_t f = next_++;
+                const Template& t = tmpl_[by_rs_ ? rs_of_[f] : 0];
+                t.write(rte_pktmbuf_mtod(pkts[k], uint8_t*), client_addr(f), client_port(f));
+            }
+            if (next_ == end_ && !done_.load(std::memory_order_relaxed)) {
+                // The idle loops that follow are not the loop's cost per packet.
+                clock_->tick(k);
+                clock_->frozen = true;
+                // Relaxed: the main lcore's done() only decides when to stop waiting; the stop
+                // itself (rte_eal_wait_lcore) orders everything else.
+                done_.store(true, std::memory_order_relaxed);
+                rte_pktmbuf_free_bulk(pkts + k, n - k);
+                return k;
+            }
+            break;
+        case Feed::Script:
+            for (; k < n && next_ != end_; ++k) {
+                const FrameBytes& f = script_[next_++];
+                rte_mbuf* m = pkts[k];
+                std::memcpy(rte_pktmbuf_mtod(m, uint8_t*), f.b.data(), f.len);
+                m->data_len = f.len;
+                m->pkt_len = f.len;
+            }
+            if (next_ == end_) {
+                done_.store(true, std::memory_order_relaxed);
+            }
+            break;
     }
     if (k < n) {
         rte_pktmbuf_free_bulk(pkts + k, n - k);
@@ -145,8 +145,7 @@ bool RsTap::attach(uint16_t port) {
 
 void RsTap::detach() {
     if (cb_ != nullptr) {
-        (void)rte_eth_remove_tx_callback(port_, 0,
-                                         static_cast<const rte_eth_rxtx_callback*>(cb_));
+        (void)rte_eth_remove_tx_callback(port_, 0, static_cast<const rte_eth_rxtx_callback*>(cb_));
         cb_ = nullptr;
     }
 }

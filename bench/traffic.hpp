@@ -128,8 +128,8 @@ public:
     bool finite() const { return feed_ == Feed::Script || feed_ == Feed::Range; }
 
 private:
-    static uint16_t on_rx(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n,
-                          uint16_t max, void* arg);
+    static uint16_t on_rx(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n, uint16_t max,
+                          void* arg);
     uint16_t fill(rte_mbuf** pkts, uint16_t n) noexcept;
 
     LoopClock* clock_;
@@ -167,7 +167,7 @@ private:
 
 /// A stream sequence over `conns` connections: `len` entries (connection | real server << 28),
 /// uniform or Zipf (bench_traffic.hpp), deterministic for `seed`.
-std::vector<uint32_t> stream_sequence(uint32_t conns, Popularity pop, const std::vector<uint8_t>& rs_of,
-                                      uint64_t seed);
+std::vector<uint32_t> stream_sequence(uint32_t conns, Popularity pop,
+                                      const std::vector<uint8_t>& rs_of, uint64_t seed);
 
 }  // namespace dirigo::bench
