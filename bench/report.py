@@ -68,7 +68,8 @@ def testpmd(name):
             "mpps": pkts / wall / 1e6 if wall else None, "busy_cycles": busy}
 
 
-tp = {k: testpmd(f"testpmd-{k}.txt") for k in ("macswap-start", "io", "macswap-end")}
+tp = {k: testpmd(f"testpmd-{k}.txt")
+      for k in ("macswap-start", "io", "macswap-end", "macswap-huge")}
 
 
 def fmt(v, nd=1, suffix=""):
@@ -107,6 +108,10 @@ ms1k = scen(nohuge, "nat 1K uniform")
 if ms1k:
     print(f"  {'macswap loop':<18} {fmt(ms1k['macswap_cycles']):>9}   (this harness, "
           f"{fmt(mpps(ms1k['macswap_cycles']), 1)} Mpps/core)")
+hm1k = scen(huge, "nat 1K uniform")
+if hm1k:
+    print(f"  {'macswap loop huge':<18} {fmt(hm1k['macswap_cycles']):>9}   (this harness on "
+          f"hugepages, {fmt(mpps(hm1k['macswap_cycles']), 1)} Mpps/core)")
 for k, v in tp.items():
     if v and "error" not in v:
         print(f"  {'testpmd ' + k:<18} {fmt(v['busy_cycles']):>9}   (per busy core; its own "
@@ -203,7 +208,8 @@ w("")
 w("`dpdk-testpmd` itself, run by the same script minutes apart: `dpdk-testpmd --no-huge -m 512 "
   "-l 0-1 --no-pci --vdev net_null0,copy=1,size=60 --vdev net_null1,copy=1,size=60 -- "
   "--forward-mode=MODE --stats-period 1 --record-core-cycles --total-num-mbufs 16384`, stopped "
-  "by SIGINT 6 s after its first statistics (its start-up takes seconds). testpmd's own cycles/packet counts TSC cycles "
+  "by SIGINT 6 s after its first statistics (its start-up takes seconds); once more without "
+  "`--no-huge -m 512` when the hugepage run happened. testpmd's own cycles/packet counts TSC cycles "
   "inside its forwarding bursts, including the time the shared machine took the core away in "
   "the middle of one, and *Mpps wall* is its packets over its forwarding time: both move with "
   "the machine's load. *Cycles/packet of busy core time* divides the CPU time of its forwarding "
@@ -217,7 +223,8 @@ w("")
 w("| loop | cycles/packet of busy core time | Mpps per busy core | testpmd's own cycles/packet | Mpps wall |")
 w("|---|---|---|---|---|")
 for k, label in (("macswap-start", "testpmd macswap (before dirigo-bench)"),
-                 ("io", "testpmd io"), ("macswap-end", "testpmd macswap (after dirigo-bench)")):
+                 ("io", "testpmd io"), ("macswap-end", "testpmd macswap (after dirigo-bench)"),
+                 ("macswap-huge", "testpmd macswap on hugepages (after dirigo-bench)")):
     v = tp.get(k)
     if v is None:
         continue
@@ -233,6 +240,10 @@ for n in ("nat 1K uniform",):
           f"{fmt(mpps(s['macswap_cycles']), 1)} | - | - |")
         w(f"| dirigo-bench io loop (medians, {n} traffic) | {fmt(s['io_cycles'])} | "
           f"{fmt(mpps(s['io_cycles']), 1)} | - | - |")
+    s = scen(huge, n)
+    if s:
+        w(f"| dirigo-bench macswap loop on hugepages (medians, {n} traffic) | "
+          f"{fmt(s['macswap_cycles'])} | {fmt(mpps(s['macswap_cycles']), 1)} | - | - |")
 w("")
 
 tm = tp.get("macswap-start") or {}
@@ -245,6 +256,14 @@ if ms1k and tm.get("busy_cycles"):
       "figures: with the load average above, each busy core shares its caches and memory "
       "bandwidth with other engineers' compilers, and every figure on this page is inflated "
       "alike.")
+    th = tp.get("macswap-huge") or {}
+    h1 = scen(huge, "nat 1K uniform")
+    if h1 and th.get("busy_cycles"):
+        w("")
+        w(f"On hugepages: dirigo-bench's macswap loop {h1['macswap_cycles']:.0f} cycles per packet, "
+          f"testpmd's {th['busy_cycles']:.0f} per busy core "
+          f"({fmt(mpps(th['busy_cycles']), 1)} Mpps); the difference is about what the frame "
+          "stamping and the TSC read should cost.")
     w("")
 
 # Method
