@@ -465,6 +465,11 @@ w("BUILD_DIR=build-x scripts/bench --no-docs --no-micro --only \"nat 1K\"   # be
 w("build/bench/dirigo-bench --help")
 w("```")
 w("")
+w("For a before/after comparison, alternate the two build directories (A, B, A, B, each with "
+  "its own `--out`) and compare both the cycles and the ratios: on this shared machine the same "
+  "build's `nat 1K uniform` has moved by 20% between two runs minutes apart while the spread "
+  "within each run stayed under 5%, so one run of each is not enough to call a few percent.")
+w("")
 w("Raw results in `build/bench-results/` by default: `dirigo_bench.json` and "
   "`dirigo_bench_huge.json` (every run of every loop), `testpmd-*.txt`, `pipeline_bench.json`, "
   "`conntrack_bench.json`, `machine.env`. `meson test --suite bench-smoke` runs "
