@@ -53,19 +53,17 @@ inline uint64_t available_bytes() {
 /// Owns an argv for rte_eal_init (EAL keeps pointers into it, so it lives as long as EAL).
 class EalArgs {
 public:
-    /// `prog -l lcores --no-huge --no-pci -m mem_mb --file-prefix=prefix_PID --no-telemetry`.
+    /// `prog -l lcores --no-huge --no-pci -m mem_mb --file-prefix=prefix_PID --no-telemetry`;
+    /// `mem_mb` 0 means hugepages: neither --no-huge nor -m (EAL takes pages as it needs them).
     EalArgs(const std::string& prog, const std::string& lcores, uint32_t mem_mb,
             const std::string& prefix) {
-        args_ = {prog,
-                 "-l",
-                 lcores,
-                 "--no-huge",
-                 "--no-pci",
-                 "-m",
-                 std::to_string(mem_mb),
-                 "--file-prefix=" + prefix + "_" + std::to_string(getpid()),
-                 "--no-telemetry",
-                 "--log-level=*:warning"};
+        args_ = {prog, "-l", lcores};
+        if (mem_mb != 0) {
+            args_.insert(args_.end(), {"--no-huge", "-m", std::to_string(mem_mb)});
+        }
+        args_.insert(args_.end(),
+                     {"--no-pci", "--file-prefix=" + prefix + "_" + std::to_string(getpid()),
+                      "--no-telemetry", "--log-level=*:warning"});
         for (auto& a : args_) {
             argv_.push_back(a.data());
         }

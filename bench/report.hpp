@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// The results of one dirigo-bench run and how they are shown: the console table, the short
+/// summary and the JSON file (nlohmann::json) that scripts/bench turns into docs/performance.md.
+/// Thread: main lcore. Cost: allocates; never on a timed path.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dirigo::bench {
+
+/// One timed window of one loop (Dirigo's or a baseline's).
+struct Window {
+    double cycles_per_pkt = 0;  ///< busy TSC cycles of the polling loop per packet
+    double mpps_wall = 0;       ///< packets over the wall-clock window
+    double cpu_pct = 0;         ///< share of the window the worker thread was on a CPU
+    double seconds = 0;
+    uint64_t packets = 0;
+    uint64_t gaps = 0;       ///< loop intervals left out as preemptions
+    uint64_t drops = 0;      ///< worker drop counters (TX full for the baselines)
+    uint64_t created = 0;    ///< connections created (Dirigo)
+    double conns_per_s = 0;  ///< created per busy second (Dirigo)
+};
+
+/// One scenario: the medians of its Dirigo windows and of the baseline windows interleaved with
+/// them (baseline, baseline, baseline, Dirigo; repeated).
+struct Result {
+    std::string name;
+    std::string kind;    ///< nat | newconn | baseline
+    std::string mode;    ///< rr | mh | io | macswap | 5tswap
+    std::string dist;    ///< uniform | zipf | ""
+    uint64_t conns = 0;  ///< live connections (nat), or created (newconn)
+    uint64_t table_size = 0;
+    uint32_t frame = 64;                     ///< bytes on the wire, FCS included
+    std::vector<Window> runs;                ///< Dirigo's windows, in order
+    std::vector<double> io, macswap, fivet;  ///< cycles/packet of the interleaved baselines
+    double cycles_per_pkt = 0;               ///< median over runs
+    double mpps_core = 0;                    ///< TSC Hz / cycles_per_pkt
+    double mpps_wall = 0;                    ///< median
+    double cpu_pct = 0;                      ///< median
+    double conns_per_s = 0;                  ///< median (newconn)
+    double io_cycles = 0;                    ///< median of the interleaved io runs
+    double macswap_cycles = 0;
+    double fivet_cycles = 0;
+    /// Speed as a share of a baseline's: median over runs of baseline cycles / Dirigo cycles,
+    /// each Dirigo run against the baseline run just before it.
+    double ratio_io = 0;
+    double ratio_macswap = 0;
+    double ratio_5tswap = 0;
+    double spread_pct = 0;  ///< (max - min) / median of Dirigo's runs
+    uint64_t packets = 0;
+    uint64_t drops = 0;
+    uint64_t created = 0;
+    uint64_t gaps = 0;
+    double setup_s = 0;
+    bool ok = false;
+    std::string note;
+
+    /// Fills the medians and ratios from `runs` and the baseline vectors.
+    void summarise(double tsc_hz);
+};
+
+/// Bytes per connection of one connection table, filled.
+struct MemProbe {
+    uint64_t conns = 0;
+    uint64_t capacity = 0;
+    uint64_t memory_bytes = 0;
+    uint64_t rss_create = 0;
+    uint64_t rss_filled = 0;
+};
+
+/// What the machine looked like (read from /proc and /sys).
+struct MachineState {
+    std::string cpu;
+    std::string governor;  ///< "unknown" when /sys does not say (a VM)
+    std::string loadavg;
+    std::string kernel;
+    long nproc = 0;
+    uint64_t hugepages_total = 0;  ///< 2 MiB pages
+    uint64_t hugepages_free = 0;
+    bool hugetlbfs = false;
+
+    static MachineState read();
+};
+
+/// Median of `v` (0 when empty).
+double median(std::vector<double> v);
+/// "1K", "10M", or the plain number.
+std::string count_name(uint64_t n);
+
+/// Everything a run produced.
+struct Report {
+    std::string command;
+    std::string eal;
+    bool huge = false;
+    bool smoke = false;
+    double duration_s = 0;
+    uint32_t reps = 0;
+    double preempt_us = 0;
+    uint64_t tsc_hz = 0;
+    MachineState start;
+    MachineState end;
+    std::vector<Result> results;
+    std::vector<MemProbe> mem;
+    std::vector<std::string> skipped;
+
+    /// Every scenario with its runs, then memory and skips.
+    void print_table() const;
+    /// A few lines: cycles/packet and ratios per scenario, for before/after comparisons.
+    void print_summary() const;
+    /// Writes the JSON document to `path`. False when the file cannot be written.
+    bool write_json(const std::string& path) const;
+};
+
+}  // namespace dirigo::bench

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// The rig of dirigo-bench: one Dataplane (one worker) and its Control over two `net_null` ports
+/// made for it -- "ext" towards the clients, "int" towards eight NAT real servers -- each with a
+/// FrameSource on its RX queue and one LoopClock shared by both (traffic.hpp). The worker lcore
+/// runs either the real Worker::run loop (Dataplane::launch) or a baseline loop
+/// (baselines.hpp); the main lcore only configures, starts, stops and reads counters.
+/// Thread: main lcore, except where a method says otherwise.
+
+#include <memory>
+#include <string>
+
+#include <rte_ether.h>
+
+#include "bench/traffic.hpp"
+#include "control/control.hpp"
+#include "dataplane/dataplane.hpp"
+
+namespace dirigo::bench {
+
+inline constexpr int kExt = 0;
+inline constexpr int kInt = 1;
+
+class Rig {
+public:
+    /// Creates the ports, the dataplane (a connection table of `table_size`), the control object
+    /// with the default config's timeouts, and installs the frame sources (off). `preempt_us`:
+    /// a loop interval longer than this is left out of the clock as a preemption.
+    static std::unique_ptr<Rig> create(uint32_t table_size, double preempt_us, std::string& err);
+    ~Rig();
+    Rig(const Rig&) = delete;
+    Rig& operator=(const Rig&) = delete;
+
+    dp::Dataplane& dp() { return *dp_; }
+    uint16_t port_id(int p) const { return port_[p]; }
+    const rte_ether_addr& mac(int p) const { return mac_[p]; }
+    FrameSource& source(int p) { return *src_[p]; }
+    LoopClock& clock() { return clock_; }
+    /// The EAL lcore that polls (the worker's).
+    unsigned worker_lcore() const;
+
+    /// Adds the TCP service VIP:80 with kRealServers NAT real servers through Control::handle.
+    bool add_service(const std::string& sched, std::string& err);
+    /// Makes the director learn the gateway and every real server from their ARP requests, as
+    /// hosts would. Drives the worker with poll_once: call it before launch().
+    bool resolve(std::string& err);
+
+    /// Starts Worker::run on the worker lcore.
+    bool launch(std::string& err);
+    /// Stops it (waits). Idempotent.
+    void stop();
+    /// Runs the worker until both sources are done (Script or Range) and the worker has looped
+    /// twice more, or `timeout_s` passed. Returns false on timeout.
+    bool run_until_done(double timeout_s, std::string& err);
+
+    /// Stops the worker, removes the callbacks, closes everything and returns the mbufs still in
+    /// use (0 unless one leaked). Idempotent.
+    uint32_t close();
+
+private:
+    Rig() = default;
+
+    std::unique_ptr<dp::Dataplane> dp_;
+    std::unique_ptr<ctl::Control> ctl_;
+    LoopClock clock_;
+    std::unique_ptr<FrameSource> src_[2];
+    std::string vdev_[2];
+    uint16_t port_[2] = {};
+    rte_ether_addr mac_[2] = {};
+    bool launched_ = false;
+    bool closed_ = false;
+    uint32_t leaked_ = 0;
+};
+
+}  // namespace dirigo::bench
