@@ -5,7 +5,7 @@
 #include <set>
 
 #include "config/addr.hpp"
-#include "config/loader.hpp"
+#include "config/validate.hpp"
 
 namespace dirigo::ctl {
 
