@@ -371,21 +371,10 @@ std::optional<ArgError> generic_opt_check(Command cmd, uint32_t options) {
 
 // ---- value parsers (ipvsadm's string_to_number, parse_service, parse_timeout) ----
 
-std::optional<long long> parse_number(std::string_view s, long long min, long long max) {
-    if (s.empty() || s.size() > 18) {
-        return std::nullopt;
-    }
-    long long v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') {
-            return std::nullopt;
-        }
-        v = v * 10 + (c - '0');
-    }
-    if (v < min || v > max) {
-        return std::nullopt;
-    }
-    return v;
+/// ipvsadm's string_to_number over the one decimal parser: digits only, range checked, never
+/// wrapped (-w 70000 is refused, not 4464).
+std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t max) {
+    return cfg::parse_number(s, min, max);
 }
 
 bool all_digits(std::string_view s) {
@@ -441,7 +430,13 @@ std::optional<AddrPort> parse_addr_port(std::string_view s, cfg::Proto proto, co
     if (colon != std::string_view::npos) {
         ap.has_port = true;
         const std::string_view port = s.substr(colon + 1);
-        if (auto n = parse_number(port, 0, 65535)) {
+        if (!port.empty() && all_digits(port)) {
+            // A number is a port or nothing: handing "99999" to the resolver would come back as
+            // 34463, since getaddrinfo() wraps numeric services. ipvsadm refuses it.
+            const auto n = parse_number(port, 0, 65535);
+            if (!n) {
+                return std::nullopt;
+            }
             ap.port = static_cast<uint16_t>(*n);
         } else if (res != nullptr && !port.empty()) {
             const auto p = res->service(port, proto);
