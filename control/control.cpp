@@ -52,23 +52,6 @@ void add(Stats& a, const Stats& b) {
     a.outbytes += b.outbytes;
 }
 
-bool is_mutation(Op op) {
-    switch (op) {
-    case Op::AddService:
-    case Op::EditService:
-    case Op::DelService:
-    case Op::Clear:
-    case Op::AddDest:
-    case Op::EditDest:
-    case Op::DelDest:
-    case Op::SetTimeouts:
-    case Op::Batch:
-        return true;
-    default:
-        return false;
-    }
-}
-
 }  // namespace
 
 Control::Control(dp::Dataplane& dp, const cfg::Config& cfg)

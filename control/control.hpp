@@ -18,10 +18,10 @@
 #include "config/config.hpp"
 #include "config/status.hpp"
 #include "control/model_store.hpp"
-#include "control/protocol.hpp"
 #include "dataplane/command.hpp"
 #include "dataplane/dataplane.hpp"
 #include "dataplane/slow_path.hpp"
+#include "proto/protocol.hpp"
 
 namespace dirigo::ctl {
 

@@ -16,7 +16,7 @@
 #include "config/config.hpp"
 #include "config/model.hpp"
 #include "config/status.hpp"
-#include "control/protocol.hpp"
+#include "proto/protocol.hpp"
 #include "schedulers/scheduler.hpp"
 
 namespace dirigo::ctl {

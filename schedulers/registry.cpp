@@ -4,7 +4,7 @@
 #include <string>
 
 #include "config/model.hpp"
-#include "schedulers/scheduler.hpp"
+#include "schedulers/names.hpp"
 
 namespace dirigo::sched {
 

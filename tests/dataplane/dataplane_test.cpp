@@ -28,6 +28,7 @@
 #include "config/config.hpp"
 #include "control/control.hpp"
 #include "dataplane/dataplane.hpp"
+#include "proto/client.hpp"
 #include "tests/dataplane/harness.hpp"
 
 namespace dirigo {

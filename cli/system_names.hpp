@@ -12,8 +12,8 @@
 #include <string_view>
 #include <utility>
 
-#include "control/cli/args.hpp"
-#include "control/cli/format.hpp"
+#include "cli/args.hpp"
+#include "cli/format.hpp"
 
 namespace dirigo::ctl::cli {
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "control/cli/args.hpp"
+#include "cli/args.hpp"
 
 #include <array>
 #include <climits>
 #include <cstddef>
 
 #include "config/addr.hpp"
-#include "schedulers/scheduler.hpp"
+#include "schedulers/names.hpp"
 
 namespace dirigo::ctl::cli {
 
@@ -17,25 +17,7 @@ namespace {
 enum class ArgKind : uint8_t { None, Required, Optional };
 
 enum class Tag : uint8_t {
-    // commands
-    CmdAddService,
-    CmdEditService,
-    CmdDelService,
-    CmdClear,
-    CmdList,
-    CmdZero,
-    CmdAddServer,
-    CmdEditServer,
-    CmdDelServer,
-    CmdSet,
-    CmdHelp,
-    CmdVersion,
-    CmdRestore,
-    CmdSave,
-    CmdListPorts,
-    CmdListWorkers,
-    CmdListNeighbours,
-    CmdListRoutes,
+    Command,  // a command: Spec::cmd says which
     // options
     Tcp,
     Udp,
@@ -81,6 +63,7 @@ struct Spec {
     std::string_view long_name;
     ArgKind arg;
     Tag tag;
+    Command cmd = Command::List;  // for Tag::Command
 };
 
 constexpr ArgKind kNo = ArgKind::None;
@@ -90,21 +73,21 @@ constexpr ArgKind kOpt = ArgKind::Optional;
 // ipvsadm 1.31's popt table, plus --socket and dirigo's views (long options only: a letter of our
 // own could collide with one a later ipvsadm takes).
 constexpr std::array kSpecs = {
-    Spec{'A', "add-service", kNo, Tag::CmdAddService},
-    Spec{'E', "edit-service", kNo, Tag::CmdEditService},
-    Spec{'D', "delete-service", kNo, Tag::CmdDelService},
-    Spec{'C', "clear", kNo, Tag::CmdClear},
-    Spec{'L', "list", kNo, Tag::CmdList},
-    Spec{'l', "list", kNo, Tag::CmdList},
-    Spec{'Z', "zero", kNo, Tag::CmdZero},
-    Spec{'a', "add-server", kNo, Tag::CmdAddServer},
-    Spec{'e', "edit-server", kNo, Tag::CmdEditServer},
-    Spec{'d', "delete-server", kNo, Tag::CmdDelServer},
-    Spec{'\0', "set", kNo, Tag::CmdSet},
-    Spec{'h', "help", kNo, Tag::CmdHelp},
-    Spec{'v', "version", kNo, Tag::CmdVersion},
-    Spec{'R', "restore", kNo, Tag::CmdRestore},
-    Spec{'S', "save", kNo, Tag::CmdSave},
+    Spec{'A', "add-service", kNo, Tag::Command, Command::AddService},
+    Spec{'E', "edit-service", kNo, Tag::Command, Command::EditService},
+    Spec{'D', "delete-service", kNo, Tag::Command, Command::DelService},
+    Spec{'C', "clear", kNo, Tag::Command, Command::Clear},
+    Spec{'L', "list", kNo, Tag::Command, Command::List},
+    Spec{'l', "list", kNo, Tag::Command, Command::List},
+    Spec{'Z', "zero", kNo, Tag::Command, Command::Zero},
+    Spec{'a', "add-server", kNo, Tag::Command, Command::AddServer},
+    Spec{'e', "edit-server", kNo, Tag::Command, Command::EditServer},
+    Spec{'d', "delete-server", kNo, Tag::Command, Command::DelServer},
+    Spec{'\0', "set", kNo, Tag::Command, Command::SetTimeouts},
+    Spec{'h', "help", kNo, Tag::Command, Command::Help},
+    Spec{'v', "version", kNo, Tag::Command, Command::Version},
+    Spec{'R', "restore", kNo, Tag::Command, Command::Restore},
+    Spec{'S', "save", kNo, Tag::Command, Command::Save},
     Spec{'\0', "start-daemon", kReq, Tag::StartDaemon},
     Spec{'\0', "stop-daemon", kReq, Tag::StopDaemon},
     Spec{'t', "tcp-service", kReq, Tag::Tcp},
@@ -149,11 +132,11 @@ constexpr std::array kSpecs = {
     Spec{'\0', "tun-csum", kNo, Tag::TunOption},
     Spec{'\0', "tun-remcsum", kNo, Tag::TunOption},
     Spec{'\0', "socket", kReq, Tag::Socket},
-    Spec{'\0', "list-ports", kNo, Tag::CmdListPorts},
-    Spec{'\0', "list-workers", kNo, Tag::CmdListWorkers},
-    Spec{'\0', "list-neighbours", kNo, Tag::CmdListNeighbours},
-    Spec{'\0', "list-neighbors", kNo, Tag::CmdListNeighbours},
-    Spec{'\0', "list-routes", kNo, Tag::CmdListRoutes},
+    Spec{'\0', "list-ports", kNo, Tag::Command, Command::ListPorts},
+    Spec{'\0', "list-workers", kNo, Tag::Command, Command::ListWorkers},
+    Spec{'\0', "list-neighbours", kNo, Tag::Command, Command::ListNeighbours},
+    Spec{'\0', "list-neighbors", kNo, Tag::Command, Command::ListNeighbours},
+    Spec{'\0', "list-routes", kNo, Tag::Command, Command::ListRoutes},
 };
 
 const Spec* find_long(std::string_view name) {
@@ -642,42 +625,8 @@ std::optional<ArgError> parse_timeout(const std::string& s, uint32_t min, uint32
 std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& env) {
     const std::string arg = o.arg.value_or("");
     switch (o.spec->tag) {
-        case Tag::CmdAddService:
-            return set_command(st, Command::AddService);
-        case Tag::CmdEditService:
-            return set_command(st, Command::EditService);
-        case Tag::CmdDelService:
-            return set_command(st, Command::DelService);
-        case Tag::CmdClear:
-            return set_command(st, Command::Clear);
-        case Tag::CmdList:
-            return set_command(st, Command::List);
-        case Tag::CmdZero:
-            return set_command(st, Command::Zero);
-        case Tag::CmdAddServer:
-            return set_command(st, Command::AddServer);
-        case Tag::CmdEditServer:
-            return set_command(st, Command::EditServer);
-        case Tag::CmdDelServer:
-            return set_command(st, Command::DelServer);
-        case Tag::CmdSet:
-            return set_command(st, Command::SetTimeouts);
-        case Tag::CmdHelp:
-            return set_command(st, Command::Help);
-        case Tag::CmdVersion:
-            return set_command(st, Command::Version);
-        case Tag::CmdRestore:
-            return set_command(st, Command::Restore);
-        case Tag::CmdSave:
-            return set_command(st, Command::Save);
-        case Tag::CmdListPorts:
-            return set_command(st, Command::ListPorts);
-        case Tag::CmdListWorkers:
-            return set_command(st, Command::ListWorkers);
-        case Tag::CmdListNeighbours:
-            return set_command(st, Command::ListNeighbours);
-        case Tag::CmdListRoutes:
-            return set_command(st, Command::ListRoutes);
+        case Tag::Command:
+            return set_command(st, o.spec->cmd);
         case Tag::Tcp:
         case Tag::Udp: {
             if (auto e = set_option(st, kOptService)) {
@@ -1109,34 +1058,18 @@ Outcome<Request> parse_restore(std::string_view text, const Resolver* resolver) 
             e.try_help = false;
             return e;
         }
-        switch (inv.value().cmd) {
-            case Command::AddService:
-            case Command::EditService:
-            case Command::DelService:
-            case Command::Clear:
-            case Command::AddServer:
-            case Command::EditServer:
-            case Command::DelServer:
-            case Command::SetTimeouts:
-                break;
-            case Command::Zero:
-                // Counters are not rules: the daemon applies a batch as one rule change.
-                return ArgError{2, where +
-                                       "-Z is not allowed in restore input (counters are "
-                                       "not rules); run dirigoadm -Z on its own"};
-            case Command::List:
-            case Command::Restore:
-            case Command::Save:
-            case Command::Help:
-            case Command::Version:
-            case Command::ListPorts:
-            case Command::ListWorkers:
-            case Command::ListNeighbours:
-            case Command::ListRoutes:
-                return ArgError{2,
-                                where +
-                                    "only commands that change rules (-A -E -D -C -a -e -d --set) "
-                                    "are allowed in restore input"};
+        // Only rule changes (kOps' `mutates`) may be batched; -Z gets its own explanation.
+        if (inv.value().cmd == Command::Zero) {
+            // Counters are not rules: the daemon applies a batch as one rule change.
+            return ArgError{2, where +
+                                   "-Z is not allowed in restore input (counters are "
+                                   "not rules); run dirigoadm -Z on its own"};
+        }
+        if (!is_mutation(inv.value().request.op)) {
+            return ArgError{2,
+                            where +
+                                "only commands that change rules (-A -E -D -C -a -e -d --set) "
+                                "are allowed in restore input"};
         }
         if (inv.value().socket_given) {
             return ArgError{2, where + "--socket is not allowed in restore input"};

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "control/cli/format.hpp"
+#include "cli/format.hpp"
 
 #include <algorithm>
 #include <cinttypes>
@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "config/addr.hpp"
-#include "schedulers/scheduler.hpp"
+#include "schedulers/names.hpp"
 
 #ifndef DIRIGO_VERSION
 #define DIRIGO_VERSION "unknown"

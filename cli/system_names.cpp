@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "control/cli/system_names.hpp"
+#include "cli/system_names.hpp"
 
 #include <array>
 #include <cstring>

@@ -1,18 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "control/protocol.hpp"
+#include "proto/protocol.hpp"
 
-#include <cerrno>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
 #include <utility>
-
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 namespace dirigo::ctl {
 
@@ -219,40 +211,32 @@ void put_prefix(Writer& w, const cfg::Prefix& p) {
 
 void put_request(Writer& w, const Request& r) {
     w.u16(static_cast<uint16_t>(r.op));
-    switch (r.op) {
-        case Op::Ping:
-        case Op::Clear:
-        case Op::GetTimeouts:
-        case Op::ListConns:
-        case Op::ListPorts:
-        case Op::ListWorkers:
-        case Op::ListNeighbours:
-        case Op::ListRoutes:
+    if (!is_known(r.op)) {
+        return;  // the decoder reports it
+    }
+    switch (op_spec(r.op).body) {
+        case Body::None:
             return;
-        case Op::AddService:
-        case Op::EditService:
+        case Body::Service:
             put_service(w, r.service);
             return;
-        case Op::DelService:
+        case Body::Key:
             put_key(w, r.service.key);
             return;
-        case Op::AddDest:
-        case Op::EditDest:
-        case Op::DelDest:
+        case Body::KeyDest:
             put_key(w, r.service.key);
             put_dest(w, r.dest);
             return;
-        case Op::Zero:
-        case Op::List:
+        case Body::OptionalKey:
             w.u8(r.has_key ? 1 : 0);
             if (r.has_key) {
                 put_key(w, r.service.key);
             }
             return;
-        case Op::SetTimeouts:
+        case Body::Timeouts:
             put_timeouts(w, r.timeouts);
             return;
-        case Op::Batch:
+        case Body::Batch:
             // Encoded as given; a nested batch is rejected by the decoder, not here.
             w.count(r.batch.size());
             for (const Request& sub : r.batch) {
@@ -516,45 +500,34 @@ void get_request(Reader& r, Request& req, bool nested) {
     if (!r.ok()) {
         return;
     }
-    if (op > static_cast<uint16_t>(Op::ListRoutes)) {
+    if (op >= kOpCount) {
         r.fail("unknown op " + std::to_string(op));
         return;
     }
     req.op = static_cast<Op>(op);
-    switch (req.op) {
-        case Op::Ping:
-        case Op::Clear:
-        case Op::GetTimeouts:
-        case Op::ListConns:
-        case Op::ListPorts:
-        case Op::ListWorkers:
-        case Op::ListNeighbours:
-        case Op::ListRoutes:
+    switch (op_spec(req.op).body) {
+        case Body::None:
             return;
-        case Op::AddService:
-        case Op::EditService:
+        case Body::Service:
             get_service(r, req.service);
             return;
-        case Op::DelService:
+        case Body::Key:
             get_key(r, req.service.key);
             return;
-        case Op::AddDest:
-        case Op::EditDest:
-        case Op::DelDest:
+        case Body::KeyDest:
             get_key(r, req.service.key);
             get_dest(r, req.dest);
             return;
-        case Op::Zero:
-        case Op::List:
+        case Body::OptionalKey:
             req.has_key = r.boolean("has_key");
             if (req.has_key) {
                 get_key(r, req.service.key);
             }
             return;
-        case Op::SetTimeouts:
+        case Body::Timeouts:
             get_timeouts(r, req.timeouts);
             return;
-        case Op::Batch: {
+        case Body::Batch: {
             if (nested) {
                 r.fail("nested batch");
                 return;
@@ -570,48 +543,6 @@ void get_request(Reader& r, Request& req, bool nested) {
 }
 
 }  // namespace
-
-std::string_view op_name(Op op) {
-    switch (op) {
-        case Op::Ping:
-            return "ping";
-        case Op::AddService:
-            return "add-service";
-        case Op::EditService:
-            return "edit-service";
-        case Op::DelService:
-            return "delete-service";
-        case Op::Clear:
-            return "clear";
-        case Op::AddDest:
-            return "add-server";
-        case Op::EditDest:
-            return "edit-server";
-        case Op::DelDest:
-            return "delete-server";
-        case Op::Zero:
-            return "zero";
-        case Op::SetTimeouts:
-            return "set";
-        case Op::GetTimeouts:
-            return "get-timeouts";
-        case Op::List:
-            return "list";
-        case Op::ListConns:
-            return "list-connections";
-        case Op::Batch:
-            return "batch";
-        case Op::ListPorts:
-            return "list-ports";
-        case Op::ListWorkers:
-            return "list-workers";
-        case Op::ListNeighbours:
-            return "list-neighbours";
-        case Op::ListRoutes:
-            return "list-routes";
-    }
-    return "unknown";
-}
 
 std::string_view errc_name(Errc code) {
     switch (code) {
@@ -757,181 +688,6 @@ Result<Reply> decode_reply(std::span<const uint8_t> payload) {
     r.expect_end();
     if (!r.ok()) {
         return {Errc::Protocol, "malformed reply: " + r.error()};
-    }
-    return rep;
-}
-
-// ---- client ----
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-/// Closes the descriptor on every return path.
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
-std::string errno_text(int err) {
-    return std::strerror(err);
-}
-
-/// Waits until `fd` is ready for `events` or the deadline passes. Returns 0 when ready,
-/// ETIMEDOUT on timeout, or an errno.
-int wait_ready(int fd, short events, Clock::time_point deadline) {
-    for (;;) {
-        const auto left =
-            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-        if (left.count() <= 0) {
-            return ETIMEDOUT;
-        }
-        pollfd p{fd, events, 0};
-        const int n = ::poll(&p, 1, static_cast<int>(left.count()));
-        if (n > 0) {
-            return 0;  // readable, writable, or an error/hangup that the next syscall reports
-        }
-        if (n == 0) {
-            return ETIMEDOUT;
-        }
-        if (errno != EINTR) {
-            return errno;
-        }
-    }
-}
-
-Status send_all(int fd, std::span<const uint8_t> data, Clock::time_point deadline,
-                const std::string& where) {
-    size_t done = 0;
-    while (done < data.size()) {
-        if (const int err = wait_ready(fd, POLLOUT, deadline); err != 0) {
-            return {Errc::Io, (err == ETIMEDOUT ? "timed out sending to dirigo at "
-                                                : "cannot send to dirigo at ") +
-                                  where + (err == ETIMEDOUT ? "" : ": " + errno_text(err))};
-        }
-        // MSG_NOSIGNAL: a daemon that went away must give an error, not kill us with SIGPIPE.
-        const ssize_t n =
-            ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
-                continue;
-            }
-            return {Errc::Io, "cannot send to dirigo at " + where + ": " + errno_text(errno)};
-        }
-        done += static_cast<size_t>(n);
-    }
-    return {};
-}
-
-Status recv_all(int fd, std::span<uint8_t> data, Clock::time_point deadline,
-                const std::string& where) {
-    size_t done = 0;
-    while (done < data.size()) {
-        if (const int err = wait_ready(fd, POLLIN, deadline); err != 0) {
-            return {Errc::Io, (err == ETIMEDOUT ? "timed out waiting for a reply from dirigo at "
-                                                : "cannot read from dirigo at ") +
-                                  where + (err == ETIMEDOUT ? "" : ": " + errno_text(err))};
-        }
-        const ssize_t n = ::recv(fd, data.data() + done, data.size() - done, MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) {
-                continue;
-            }
-            return {Errc::Io, "cannot read from dirigo at " + where + ": " + errno_text(errno)};
-        }
-        if (n == 0) {
-            return {Errc::Io, "dirigo at " + where + " closed the connection after " +
-                                  std::to_string(done) + " of " + std::to_string(data.size()) +
-                                  " bytes"};
-        }
-        done += static_cast<size_t>(n);
-    }
-    return {};
-}
-
-}  // namespace
-
-Result<Reply> call(const std::string& socket_path, const Request& req) {
-    return call(socket_path, req, kCallTimeoutMs);
-}
-
-Result<Reply> call(const std::string& socket_path, const Request& req, int timeout_ms) {
-    const std::string cannot = "cannot connect to dirigo at " + socket_path + ": ";
-    const std::vector<uint8_t> out = encode_request(req);
-    if (out.size() - kHeaderSize > kMaxPayload) {
-        return {Errc::Invalid, "request of " + std::to_string(out.size() - kHeaderSize) +
-                                   " bytes exceeds the " + std::to_string(kMaxPayload) +
-                                   "-byte limit"};
-    }
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (socket_path.empty() || socket_path.size() >= sizeof(addr.sun_path)) {
-        return {Errc::Io, cannot + "invalid socket path"};
-    }
-    std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
-
-    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (fd.get() < 0) {
-        return {Errc::Io, cannot + errno_text(errno)};
-    }
-    const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-    // A Unix-socket connect blocks while the daemon's listen backlog is full; the send timeout
-    // bounds that wait (Linux's unix_stream_connect uses it), so a stuck daemon cannot hang us.
-    timeval tv{};
-    tv.tv_sec = timeout_ms / 1000;
-    tv.tv_usec = static_cast<suseconds_t>((timeout_ms % 1000) * 1000);
-    (void)::setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
-        if (errno == EAGAIN) {
-            return {Errc::Io, cannot + "timed out (the daemon is not accepting connections)"};
-        }
-        if (errno != EINTR && errno != EINPROGRESS) {
-            return {Errc::Io, cannot + errno_text(errno)};
-        }
-        // An interrupted connect completes in the background: wait, then ask for its result.
-        if (const int err = wait_ready(fd.get(), POLLOUT, deadline); err != 0) {
-            return {Errc::Io, cannot + errno_text(err)};
-        }
-        int soerr = 0;
-        socklen_t len = sizeof(soerr);
-        if (::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0) {
-            return {Errc::Io, cannot + errno_text(soerr != 0 ? soerr : errno)};
-        }
-    }
-    if (Status s = send_all(fd.get(), out, deadline, socket_path); !s) {
-        return s;
-    }
-    uint8_t hdr_bytes[kHeaderSize];
-    if (Status s = recv_all(fd.get(), hdr_bytes, deadline, socket_path); !s) {
-        return s;
-    }
-    Result<Header> hdr = decode_header(hdr_bytes);
-    if (!hdr) {
-        return {Errc::Io,
-                "bad reply from dirigo at " + socket_path + ": " + hdr.status().message()};
-    }
-    if (hdr->type != MsgType::Reply) {
-        return {Errc::Io, "bad reply from dirigo at " + socket_path + ": not a reply frame"};
-    }
-    std::vector<uint8_t> payload(hdr->length);
-    if (Status s = recv_all(fd.get(), payload, deadline, socket_path); !s) {
-        return s;
-    }
-    Result<Reply> rep = decode_reply(payload);
-    if (!rep) {
-        return {Errc::Io,
-                "bad reply from dirigo at " + socket_path + ": " + rep.status().message()};
     }
     return rep;
 }

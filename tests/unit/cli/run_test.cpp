@@ -3,7 +3,7 @@
 // to which socket, what it prints, and the exit codes ipvsadm scripts rely on. The last tests go
 // through the real ctl::call() and a Unix socket.
 
-#include "control/cli/run.hpp"
+#include "cli/run.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "proto/client.hpp"
 
 namespace dirigo::ctl::cli {
 namespace {

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "control/cli/run.hpp"
+#include "cli/run.hpp"
 
 #include <optional>
 #include <utility>

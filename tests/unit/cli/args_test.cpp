@@ -2,7 +2,7 @@
 // dirigoadm's command line: every ipvsadm command and option, the requests they build, and the
 // errors (messages and exit codes) for bad input, as ipvsadm gives them.
 
-#include "control/cli/args.hpp"
+#include "cli/args.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "control/cli/system_names.hpp"
-#include "schedulers/scheduler.hpp"
+#include "cli/system_names.hpp"
+#include "schedulers/names.hpp"
 
 namespace dirigo::ctl::cli {
 namespace {

@@ -18,7 +18,7 @@
 #include "config/config.hpp"
 #include "config/model.hpp"
 #include "config/status.hpp"
-#include "control/protocol.hpp"
+#include "proto/protocol.hpp"
 
 namespace dirigo::ctl::cli {
 
