@@ -41,7 +41,18 @@ const ServiceState* ModelStore::find(const std::vector<ServiceState>& list,
 }
 
 Status ModelStore::apply(const Request& r) {
-    Draft d{services_, timeouts_};
+    Result<Change> c = prepare(r);
+    if (!c) {
+        return c.status();
+    }
+    commit(std::move(*c));
+    return {};
+}
+
+Result<ModelStore::Change> ModelStore::prepare(const Request& r) const {
+    Draft d;
+    d.services = services_;
+    d.timeouts = timeouts_;
     if (r.op == Op::Batch) {
         for (size_t i = 0; i < r.batch.size(); ++i) {
             if (r.batch[i].op == Op::Batch) {
@@ -56,7 +67,10 @@ Status ModelStore::apply(const Request& r) {
     } else if (Status s = apply_one(d, r); !s) {
         return s;
     }
-    return commit(d);
+    if (Status s = allocate(d); !s) {
+        return s;
+    }
+    return d;
 }
 
 Status ModelStore::apply_one(Draft& d, const Request& r) const {
@@ -163,11 +177,14 @@ Status ModelStore::apply_one(Draft& d, const Request& r) const {
     }
 }
 
-Status ModelStore::commit(Draft& d) {
-    // Work on copies of the allocators: a failure leaves every list and the model as they were.
-    std::vector<uint32_t> free_dest = free_dest_slots_;
-    std::vector<uint32_t> retired = retired_dest_slots_;
-    std::vector<uint32_t> free_svc = free_svc_slots_;
+Status ModelStore::allocate(Draft& d) const {
+    // The allocators are copied into the draft: until commit() every list stays as it was.
+    d.free_dest = free_dest_slots_;
+    d.retired = retired_dest_slots_;
+    d.free_svc = free_svc_slots_;
+    std::vector<uint32_t>& free_dest = d.free_dest;
+    std::vector<uint32_t>& retired = d.retired;
+    std::vector<uint32_t>& free_svc = d.free_svc;
     std::set<uint32_t> kept_dest;
     std::set<uint32_t> kept_svc;
     for (const ServiceState& s : d.services) {
@@ -231,16 +248,22 @@ Status ModelStore::commit(Draft& d) {
             s.shared = sched::make_shared_state(s.kind);
         }
     }
-    free_dest_slots_ = std::move(free_dest);
-    retired_dest_slots_ = std::move(retired);
-    free_svc_slots_ = std::move(free_svc);
-    fresh_dest_slots_ = std::move(fresh_dest);
-    fresh_svc_slots_ = std::move(fresh_svc);
-    removed_dest_slots_ = std::move(removed);
-    services_ = std::move(d.services);
-    timeouts_ = d.timeouts;
-    ++version_;
+    d.fresh_dest = std::move(fresh_dest);
+    d.fresh_svc = std::move(fresh_svc);
+    d.removed_dest = std::move(removed);
     return {};
+}
+
+void ModelStore::commit(Change&& c) {
+    free_dest_slots_ = std::move(c.free_dest);
+    retired_dest_slots_ = std::move(c.retired);
+    free_svc_slots_ = std::move(c.free_svc);
+    fresh_dest_slots_ = std::move(c.fresh_dest);
+    fresh_svc_slots_ = std::move(c.fresh_svc);
+    removed_dest_slots_ = std::move(c.removed_dest);
+    services_ = std::move(c.services);
+    timeouts_ = c.timeouts;
+    ++version_;
 }
 
 }  // namespace dirigo::ctl

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "control/server.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <utility>
+
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace dirigo::ctl {
+namespace {
+
+constexpr size_t kMaxClients = 64;
+
+}  // namespace
+
+Server::Server(const cfg::ControlCfg& cfg, const dp::Dataplane& dp, Submit submit)
+    : cfg_(cfg), dp_(dp), submit_(std::move(submit)) {}
+
+Server::~Server() { close(); }
+
+bool Server::ready(const HeldReply& h) const {
+    if (!dp_.passed(h.token)) {
+        return false;
+    }
+    return h.job == nullptr || h.job->done() || h.job->timed_out();
+}
+
+Reply Server::complete(HeldReply& h) {
+    if (h.job != nullptr && !h.job->done()) {
+        Reply r;
+        r.code = Errc::Internal;
+        r.message = "a worker did not answer within " +
+                    std::to_string(kWorkerJobTimeoutMs / 1000) + " s";
+        return r;
+    }
+    if (h.job != nullptr && h.finish) {
+        h.finish(*h.job, h.reply);
+    }
+    return std::move(h.reply);
+}
+
+Status Server::open() {
+    const std::string& path = cfg_.socket;
+    sockaddr_un addr{};
+    if (path.empty() || path.size() >= sizeof(addr.sun_path)) {
+        return Status(Errc::Invalid, "control socket path too long: " + path);
+    }
+    std::error_code ec;
+    const auto parent = std::filesystem::path(path).parent_path();
+    if (!parent.empty()) {
+        std::filesystem::create_directories(parent, ec);
+        if (ec) {
+            return Status(Errc::Io, "cannot create " + parent.string() + ": " + ec.message());
+        }
+    }
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    if (std::filesystem::exists(path, ec)) {
+        // A live daemon answers; a stale file from a crash does not and is replaced.
+        int probe = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        const bool alive =
+            probe >= 0 && ::connect(probe, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+        if (probe >= 0) {
+            ::close(probe);
+        }
+        if (alive) {
+            return Status(Errc::Io, "another dirigo is serving " + path);
+        }
+        ::unlink(path.c_str());
+    }
+    listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (listen_fd_ < 0) {
+        return Status(Errc::Io, std::string("socket: ") + std::strerror(errno));
+    }
+    // Create the file with no access at all, then open it up to the configured mode.
+    const mode_t old_mask = ::umask(0777);
+    const int rc = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+    ::umask(old_mask);
+    if (rc != 0) {
+        return Status(Errc::Io, "bind " + path + ": " + std::strerror(errno));
+    }
+    if (!cfg_.group.empty()) {
+        const group* g = ::getgrnam(cfg_.group.c_str());
+        if (g == nullptr) {
+            return Status(Errc::Invalid, "control.group: no group named " + cfg_.group);
+        }
+        if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
+            return Status(Errc::Io, "chown " + path + ": " + std::strerror(errno));
+        }
+    }
+    if (::chmod(path.c_str(), static_cast<mode_t>(cfg_.mode)) != 0) {
+        return Status(Errc::Io, "chmod " + path + ": " + std::strerror(errno));
+    }
+    if (::listen(listen_fd_, 16) != 0) {
+        return Status(Errc::Io, "listen " + path + ": " + std::strerror(errno));
+    }
+    return {};
+}
+
+void Server::close() {
+    for (Client& c : clients_) {
+        ::close(c.fd);
+    }
+    clients_.clear();
+    if (listen_fd_ >= 0) {
+        ::close(listen_fd_);
+        listen_fd_ = -1;
+        ::unlink(cfg_.socket.c_str());
+    }
+}
+
+void Server::poll(int timeout_ms) {
+    std::vector<pollfd> fds;
+    fds.reserve(clients_.size() + 1);
+    if (listen_fd_ >= 0) {
+        fds.push_back({listen_fd_, POLLIN, 0});
+    }
+    for (const Client& c : clients_) {
+        fds.push_back({c.fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+    }
+    // The slow path wants attention even when no client talks: never sleep long.
+    const int n = fds.empty() ? 0 : ::poll(fds.data(), fds.size(), timeout_ms);
+    if (n > 0) {
+        size_t i = 0;
+        if (listen_fd_ >= 0) {
+            if (fds[0].revents & POLLIN) {
+                accept_clients();
+            }
+            i = 1;
+        }
+        for (size_t k = 0; i < fds.size(); ++i, ++k) {
+            Client& c = clients_[k];
+            if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+                read_client(c);
+            }
+            if (c.fd >= 0 && !c.out.empty()) {
+                write_client(c);
+            }
+        }
+        std::erase_if(clients_, [](const Client& c) { return c.fd < 0; });
+    }
+    for (Client& c : clients_) {
+        if (c.fd >= 0 && !c.held.empty()) {
+            release_held(c);
+            if (!c.out.empty()) {
+                write_client(c);
+            } else if (c.close_after_write && c.held.empty()) {
+                ::close(c.fd);
+                c.fd = -1;
+            }
+        }
+    }
+    std::erase_if(clients_, [](const Client& c) { return c.fd < 0; });
+}
+
+void Server::accept_clients() {
+    for (;;) {
+        const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            return;
+        }
+        if (clients_.size() >= kMaxClients) {
+            ::close(fd);
+            continue;
+        }
+        clients_.push_back(Client{fd, {}, {}, {}, false});
+    }
+}
+
+void Server::read_client(Client& c) {
+    uint8_t buf[65536];
+    bool eof = false;
+    for (;;) {
+        const ssize_t n = ::read(c.fd, buf, sizeof(buf));
+        if (n > 0) {
+            c.in.insert(c.in.end(), buf, buf + n);
+            if (c.in.size() > kHeaderSize + kMaxPayload) {
+                break;
+            }
+            continue;
+        }
+        if (n == 0) {
+            // The client finished sending: answer what it sent, then close.
+            eof = true;
+            break;
+        }
+        if (errno == EINTR) {
+            continue;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            ::close(c.fd);
+            c.fd = -1;
+            return;
+        }
+        break;
+    }
+    // Handle every complete frame, in order.
+    while (!c.close_after_write && c.in.size() >= kHeaderSize) {
+        auto h = decode_header(std::span<const uint8_t>(c.in.data(), kHeaderSize));
+        if (!h || h->type != MsgType::Request) {
+            HeldReply bad;
+            bad.reply.code = Errc::Protocol;
+            bad.reply.message = h ? "expected a request frame" : h.status().message();
+            c.held.push_back(std::move(bad));
+            c.close_after_write = true;
+            break;
+        }
+        if (c.in.size() < kHeaderSize + h->length) {
+            break;
+        }
+        auto req = decode_request(std::span<const uint8_t>(c.in.data() + kHeaderSize, h->length));
+        c.in.erase(c.in.begin(), c.in.begin() + static_cast<ptrdiff_t>(kHeaderSize + h->length));
+        if (!req) {
+            HeldReply bad;
+            bad.reply.code = Errc::Protocol;
+            bad.reply.message = req.status().message();
+            c.held.push_back(std::move(bad));
+            c.close_after_write = true;
+        } else {
+            // Never blocks: what the reply waits for is in the HeldReply.
+            c.held.push_back(submit_(*req));
+        }
+    }
+    release_held(c);
+    if (eof) {
+        c.close_after_write = true;
+    }
+    if (!c.out.empty()) {
+        write_client(c);
+    } else if (c.close_after_write && c.held.empty()) {
+        ::close(c.fd);
+        c.fd = -1;
+    }
+}
+
+void Server::release_held(Client& c) {
+    while (!c.held.empty() && ready(c.held.front())) {
+        const std::vector<uint8_t> bytes = encode_reply(complete(c.held.front()));
+        c.out.insert(c.out.end(), bytes.begin(), bytes.end());
+        c.held.pop_front();
+    }
+}
+
+void Server::write_client(Client& c) {
+    while (!c.out.empty()) {
+        const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            c.out.erase(c.out.begin(), c.out.begin() + n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
+        }
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        ::close(c.fd);
+        c.fd = -1;
+        return;
+    }
+    if (c.close_after_write && c.held.empty()) {
+        ::close(c.fd);
+        c.fd = -1;
+    }
+}
+
+}  // namespace dirigo::ctl
