@@ -812,6 +812,9 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
         if (st.cmd == Command::Help || st.cmd == Command::Version) {
             Invocation inv;
             inv.cmd = *st.cmd;
+            inv.socket = st.socket;
+            inv.socket_given = st.socket_given;
+            inv.request.op = *st.cmd == Command::Version ? Op::Version : Op::Ping;
             return inv;
         }
     }

@@ -536,6 +536,11 @@ std::string version_text() {
     return "dirigoadm v" DIRIGO_VERSION " (ipvsadm v1.31 compatible command line)\n";
 }
 
+std::string version_text(std::string_view daemon_version) {
+    return "dirigoadm v" DIRIGO_VERSION " (ipvsadm v1.31 compatible command line and dirigo v" +
+           std::string(daemon_version) + ")\n";
+}
+
 std::string usage_text(std::string_view program) {
     const std::string p(program);
     std::string out = version_text();

@@ -146,6 +146,9 @@ HeldReply Control::submit(const Request& req) {
         rep.info.conn_table_size = dp_.conn_table_size();
         rep.info.workers = dp_.n_workers();
         break;
+    case Op::Version:
+        rep.info.version = DIRIGO_VERSION;
+        break;
     case Op::GetTimeouts:
         rep.timeouts = model_.timeouts();
         break;

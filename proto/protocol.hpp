@@ -57,6 +57,7 @@ enum class Op : uint16_t {
     ListWorkers = 15,
     ListNeighbours = 16,
     ListRoutes = 17,
+    Version = 18,
 };
 
 /// What follows the op in a request's payload; the codec reads and writes each shape in one place.
@@ -105,6 +106,7 @@ inline constexpr OpSpec kOps[] = {
     {Op::ListNeighbours, "list-neighbours", Body::None, false,
      "reply carries neighbours (the ARP table)"},
     {Op::ListRoutes, "list-routes", Body::None, false, "reply carries routes"},
+    {Op::Version, "version", Body::None, false, "reply carries info.version"},
 };
 
 /// Number of operations; a wire op at or above it is unknown.

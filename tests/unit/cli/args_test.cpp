@@ -369,6 +369,8 @@ TEST(Args, SaveRestoreHelpVersion) {
     EXPECT_EQ(ok({"-h", "--bogus-ignored-after-help"}).cmd, Command::Help);
     EXPECT_EQ(ok({"-v"}).cmd, Command::Version);
     EXPECT_EQ(ok({"--version"}).cmd, Command::Version);
+    EXPECT_EQ(ok({"--version"}).request.op, Op::Version);
+    EXPECT_EQ(ok({"--version"}).socket, "/env/socket");
 }
 
 // ---- option syntax ----
