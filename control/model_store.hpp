@@ -44,6 +44,7 @@ public:
     struct Change {
         std::vector<ServiceState> services;
         cfg::TimeoutCfg timeouts;
+        size_t dests = 0;  ///< real servers in `services`, checked against the limit as they come
         std::vector<uint32_t> free_dest;
         std::vector<uint32_t> retired;
         std::vector<uint32_t> free_svc;
