@@ -532,7 +532,14 @@ void get_request(Reader& r, Request& req, bool nested) {
                 r.fail("nested batch");
                 return;
             }
+            const size_t at = r.position();
             const uint32_t n = r.count("batch", kRequestMinSize);
+            const size_t budget = r.remaining() * kBatchExpansion + kBatchSlack;
+            if (r.ok() && n > budget / sizeof(Request)) {
+                r.fail_at(at, "batch count " + std::to_string(n) + " needs more memory than its " +
+                                  std::to_string(r.remaining()) + " bytes allow");
+                return;
+            }
             req.batch.reserve(n);
             for (uint32_t i = 0; i < n && r.ok(); ++i) {
                 get_request(r, req.batch.emplace_back(), true);

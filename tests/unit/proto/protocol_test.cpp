@@ -244,6 +244,38 @@ TEST(ProtocolRequest, OversizedStringsAndCounts) {
     }
 }
 
+TEST(ProtocolRequest, BatchAllocationIsBoundedByTheFrame) {
+    // A million two-byte Clears fit a 2 MiB frame, but would decode into a million Requests
+    // (sizeof(Request) bytes each, ~76 times the frame): refused before anything is allocated.
+    constexpr uint32_t kClears = 1000000;
+    std::vector<uint8_t> p;
+    put_le(p, static_cast<uint16_t>(Op::Batch), 2);
+    put_le(p, kClears, 4);
+    for (uint32_t i = 0; i < kClears; ++i) {
+        put_le(p, static_cast<uint16_t>(Op::Clear), 2);
+    }
+    auto d = decode_request(p);
+    ASSERT_FALSE(d.is_ok());
+    EXPECT_NE(d.status().message().find("batch count 1000000 needs more memory"),
+              std::string::npos)
+        << d.status().message();
+
+    // Real rules stay well inside the bound: 100k DelService (9 bytes each) and AddDest lines.
+    for (Op op : {Op::DelService, Op::AddDest}) {
+        Request batch;
+        batch.op = Op::Batch;
+        Request one;
+        one.op = op;
+        one.service = sample_service();
+        one.dest = sample_dest();
+        batch.batch.assign(100000, one);
+        const std::vector<uint8_t> frame = encode_request(batch);
+        auto back = decode_request(payload_of(frame));
+        ASSERT_TRUE(back.is_ok()) << back.status().message();
+        EXPECT_EQ(back->batch.size(), 100000u);
+    }
+}
+
 // ---- replies ----
 
 TEST(ProtocolReply, RoundTrips) {
