@@ -57,6 +57,7 @@ public:
     void close_socket();
 
     dp::SlowPath& slow_path() { return slow_; }
+    Server& server() { return server_; }
     const ModelStore& model() const { return model_; }
 
 private:

@@ -15,11 +15,6 @@
 #include <unistd.h>
 
 namespace dirigo::ctl {
-namespace {
-
-constexpr size_t kMaxClients = 64;
-
-}  // namespace
 
 Server::Server(const cfg::ControlCfg& cfg, const dp::Dataplane& dp, Submit submit)
     : cfg_(cfg), dp_(dp), submit_(std::move(submit)) {}
@@ -124,7 +119,9 @@ void Server::poll(int timeout_ms) {
         fds.push_back({listen_fd_, POLLIN, 0});
     }
     for (const Client& c : clients_) {
-        fds.push_back({c.fd, static_cast<short>(POLLIN | (c.out.empty() ? 0 : POLLOUT)), 0});
+        // A backlogged client is only written to (POLLHUP and POLLERR still come).
+        const short in = backlogged(c) || c.close_after_write ? 0 : POLLIN;
+        fds.push_back({c.fd, static_cast<short>(in | (c.out.empty() ? 0 : POLLOUT)), 0});
     }
     // The slow path wants attention even when no client talks: never sleep long.
     const int n = fds.empty() ? 0 : ::poll(fds.data(), fds.size(), timeout_ms);
@@ -147,15 +144,24 @@ void Server::poll(int timeout_ms) {
         }
         std::erase_if(clients_, [](const Client& c) { return c.fd < 0; });
     }
+    const Clock::time_point now = Clock::now();
     for (Client& c : clients_) {
-        if (c.fd >= 0 && !c.held.empty()) {
+        if (c.fd < 0) {
+            continue;
+        }
+        // Requests left buffered while the client was backlogged, now that it has read.
+        if (!backlogged(c) && !c.close_after_write && c.in.size() >= kHeaderSize) {
+            handle_frames(c);
+        }
+        if (!c.held.empty()) {
             release_held(c);
-            if (!c.out.empty()) {
-                write_client(c);
-            } else if (c.close_after_write && c.held.empty()) {
-                ::close(c.fd);
-                c.fd = -1;
-            }
+        }
+        if (!c.out.empty()) {
+            write_client(c);
+        } else if (c.close_after_write && c.held.empty()) {
+            close_client(c);
+        } else if (owed_nothing(c) && now - c.last_active > idle_timeout_) {
+            close_client(c);
         }
     }
     std::erase_if(clients_, [](const Client& c) { return c.fd < 0; });
@@ -168,23 +174,55 @@ void Server::accept_clients() {
             return;
         }
         if (clients_.size() >= kMaxClients) {
-            ::close(fd);
-            continue;
+            // Make room by closing the longest idle client that is owed nothing; if every client
+            // is waiting for a reply, the newcomer is the one turned away.
+            Client* idlest = nullptr;
+            for (Client& c : clients_) {
+                if (c.fd >= 0 && owed_nothing(c) && c.in.empty() &&
+                    (idlest == nullptr || c.last_active < idlest->last_active)) {
+                    idlest = &c;
+                }
+            }
+            if (idlest == nullptr) {
+                ::close(fd);
+                continue;
+            }
+            close_client(*idlest);
+            std::erase_if(clients_, [](const Client& c) { return c.fd < 0; });
         }
-        clients_.push_back(Client{fd, {}, {}, {}, false});
+        Client c;
+        c.fd = fd;
+        c.last_active = Clock::now();
+        clients_.push_back(std::move(c));
     }
+}
+
+bool Server::backlogged(const Client& c) {
+    return c.out.size() >= kMaxClientOutBytes || c.held.size() >= kMaxClientHeld;
+}
+
+size_t Server::out_bytes() const {
+    size_t n = 0;
+    for (const Client& c : clients_) {
+        n += c.out.size();
+    }
+    return n;
+}
+
+void Server::close_client(Client& c) {
+    ::close(c.fd);
+    c.fd = -1;
 }
 
 void Server::read_client(Client& c) {
     uint8_t buf[65536];
     bool eof = false;
-    for (;;) {
+    // At most one whole frame beyond what is handled: a client that is not served is not read.
+    while (!backlogged(c) && c.in.size() <= kHeaderSize + kMaxPayload) {
         const ssize_t n = ::read(c.fd, buf, sizeof(buf));
         if (n > 0) {
             c.in.insert(c.in.end(), buf, buf + n);
-            if (c.in.size() > kHeaderSize + kMaxPayload) {
-                break;
-            }
+            c.last_active = Clock::now();
             continue;
         }
         if (n == 0) {
@@ -196,15 +234,27 @@ void Server::read_client(Client& c) {
             continue;
         }
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            ::close(c.fd);
-            c.fd = -1;
+            close_client(c);
             return;
         }
         break;
     }
-    // Handle every complete frame, in order.
-    while (!c.close_after_write && c.in.size() >= kHeaderSize) {
-        auto h = decode_header(std::span<const uint8_t>(c.in.data(), kHeaderSize));
+    handle_frames(c);
+    if (eof) {
+        c.close_after_write = true;
+    }
+    if (!c.out.empty()) {
+        write_client(c);
+    } else if (c.close_after_write && c.held.empty()) {
+        close_client(c);
+    }
+}
+
+void Server::handle_frames(Client& c) {
+    size_t used = 0;
+    while (!c.close_after_write && !backlogged(c) && c.in.size() - used >= kHeaderSize) {
+        const uint8_t* at = c.in.data() + used;
+        auto h = decode_header(std::span<const uint8_t>(at, kHeaderSize));
         if (!h || h->type != MsgType::Request) {
             HeldReply bad;
             bad.reply.code = Errc::Protocol;
@@ -213,11 +263,11 @@ void Server::read_client(Client& c) {
             c.close_after_write = true;
             break;
         }
-        if (c.in.size() < kHeaderSize + h->length) {
+        if (c.in.size() - used < kHeaderSize + h->length) {
             break;
         }
-        auto req = decode_request(std::span<const uint8_t>(c.in.data() + kHeaderSize, h->length));
-        c.in.erase(c.in.begin(), c.in.begin() + static_cast<ptrdiff_t>(kHeaderSize + h->length));
+        auto req = decode_request(std::span<const uint8_t>(at + kHeaderSize, h->length));
+        used += kHeaderSize + h->length;
         if (!req) {
             HeldReply bad;
             bad.reply.code = Errc::Protocol;
@@ -228,17 +278,10 @@ void Server::read_client(Client& c) {
             // Never blocks: what the reply waits for is in the HeldReply.
             c.held.push_back(submit_(*req));
         }
+        release_held(c);
     }
-    release_held(c);
-    if (eof) {
-        c.close_after_write = true;
-    }
-    if (!c.out.empty()) {
-        write_client(c);
-    } else if (c.close_after_write && c.held.empty()) {
-        ::close(c.fd);
-        c.fd = -1;
-    }
+    // One erase for all the frames handled, not one per frame.
+    c.in.erase(c.in.begin(), c.in.begin() + static_cast<ptrdiff_t>(used));
 }
 
 void Server::release_held(Client& c) {
@@ -254,6 +297,7 @@ void Server::write_client(Client& c) {
         const ssize_t n = ::send(c.fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
         if (n > 0) {
             c.out.erase(c.out.begin(), c.out.begin() + n);
+            c.last_active = Clock::now();
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {

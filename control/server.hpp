@@ -7,6 +7,7 @@
 /// token of a rule change, a WorkerJob such as -L -c), so a slow worker never stalls the socket,
 /// ARP or the slow path. Thread: control only.
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -34,6 +35,16 @@ struct HeldReply {
     std::function<void(const WorkerJob&, Reply&)> finish;
 };
 
+/// At most this many clients; a new one past the limit takes the place of the longest idle client
+/// that is owed nothing, so idle connections cannot lock everyone else out.
+inline constexpr size_t kMaxClients = 64;
+/// A client whose unread replies reach this many bytes, or this many replies, is not read from
+/// (nor are its buffered requests handled) until it reads: the daemon's buffers stay bounded.
+inline constexpr size_t kMaxClientOutBytes = 1u << 20;
+inline constexpr size_t kMaxClientHeld = 256;
+/// A client that sends nothing and is owed nothing for this long is closed.
+inline constexpr std::chrono::milliseconds kClientIdleTimeout{60000};
+
 class Server {
 public:
     using Submit = std::function<HeldReply(const Request&)>;
@@ -56,16 +67,32 @@ public:
     /// The reply of a ready `h`, completed by its finish step (or the job's timeout error).
     static Reply complete(HeldReply& h);
 
+    /// Connected clients (tests).
+    size_t clients() const { return clients_.size(); }
+    /// Reply bytes waiting to be written, over all clients (tests).
+    size_t out_bytes() const;
+    /// Replaces kClientIdleTimeout (tests).
+    void set_idle_timeout(std::chrono::milliseconds t) { idle_timeout_ = t; }
+
 private:
+    using Clock = std::chrono::steady_clock;
     struct Client {
         int fd = -1;
         std::vector<uint8_t> in;
         std::vector<uint8_t> out;
         std::deque<HeldReply> held;  ///< replies in request order
         bool close_after_write = false;
+        Clock::time_point last_active;  ///< last byte read or written
     };
+    /// True while `c` owes reading its replies: it is neither read from nor served.
+    static bool backlogged(const Client& c);
+    /// True when `c` is owed nothing (no reply pending or unwritten).
+    static bool owed_nothing(const Client& c) { return c.held.empty() && c.out.empty(); }
     void accept_clients();
     void read_client(Client& c);
+    /// Handles the complete frames buffered in `c.in`, in order, while `c` is not backlogged.
+    void handle_frames(Client& c);
+    void close_client(Client& c);
     void write_client(Client& c);
     void release_held(Client& c);
 
@@ -74,6 +101,7 @@ private:
     Submit submit_;
     int listen_fd_ = -1;
     std::vector<Client> clients_;
+    std::chrono::milliseconds idle_timeout_ = kClientIdleTimeout;
 };
 
 }  // namespace dirigo::ctl
