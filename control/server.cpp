@@ -75,24 +75,32 @@ Status Server::open() {
     if (listen_fd_ < 0) {
         return Status(Errc::Io, std::string("socket: ") + std::strerror(errno));
     }
-    // Create the file with no access at all, then open it up to the configured mode.
-    const mode_t old_mask = ::umask(0777);
+    const group* g = nullptr;
+    if (!cfg_.group.empty()) {
+        g = ::getgrnam(cfg_.group.c_str());
+        if (g == nullptr) {
+            return Status(Errc::Invalid, "control.group: no group named " + cfg_.group);
+        }
+    }
+    // The file is born with its final mode: bind() creates it through the umask, so there is no
+    // chmod by path afterwards (which a swapped path would redirect). Until the group is set it
+    // has only the owner's bits, so the daemon's own group never gets in.
+    const mode_t mode = static_cast<mode_t>(cfg_.mode) & 0777;
+    const mode_t first = g == nullptr ? mode : (mode & 0700);
+    const mode_t old_mask = ::umask(static_cast<mode_t>(~first & 0777));
     const int rc = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
     ::umask(old_mask);
     if (rc != 0) {
         return Status(Errc::Io, "bind " + path + ": " + std::strerror(errno));
     }
-    if (!cfg_.group.empty()) {
-        const group* g = ::getgrnam(cfg_.group.c_str());
-        if (g == nullptr) {
-            return Status(Errc::Invalid, "control.group: no group named " + cfg_.group);
-        }
-        if (::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
+    if (g != nullptr) {
+        // lchown never follows a symbolic link; the group's bits are added only once it is set.
+        if (::lchown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
             return Status(Errc::Io, "chown " + path + ": " + std::strerror(errno));
         }
-    }
-    if (::chmod(path.c_str(), static_cast<mode_t>(cfg_.mode)) != 0) {
-        return Status(Errc::Io, "chmod " + path + ": " + std::strerror(errno));
+        if (mode != first && ::fchmodat(AT_FDCWD, path.c_str(), mode, 0) != 0) {
+            return Status(Errc::Io, "chmod " + path + ": " + std::strerror(errno));
+        }
     }
     if (::listen(listen_fd_, 16) != 0) {
         return Status(Errc::Io, "listen " + path + ": " + std::strerror(errno));
