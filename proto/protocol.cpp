@@ -1,31 +1,21 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "proto/protocol.hpp"
 
+#include <concepts>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace dirigo::ctl {
 
 namespace {
 
-// Smallest encodings of list elements, used to reject a count that the remaining bytes cannot
-// possibly hold before anything is allocated for it.
-constexpr size_t kKeySize = 1 + 4 + 2;
-constexpr size_t kDestSize = 4 + 2 + 1 + 4 + 4 + 4;
-constexpr size_t kServiceMinSize = kKeySize + 4 + 4 + 4 + 4;  // empty scheduler name
-constexpr size_t kCountersSize = 5 * 8;
-constexpr size_t kServiceInfoMinSize = kServiceMinSize + 2 * kCountersSize + 4;
-constexpr size_t kDestInfoSize = kDestSize + 3 * 4 + 2 * kCountersSize;
-constexpr size_t kConnInfoMinSize = 1 + 4 + 4 + 3 * (4 + 2);
+// A request's smallest encoding: its op alone.
 constexpr size_t kRequestMinSize = 2;
-constexpr size_t kPrefixSize = 4 + 1;
-constexpr size_t kPortViewMinSize = 3 * 4 + 2 + 1 + 4 + 3 * 2 + 4 + 7 * 8;  // empty strings, list
-constexpr size_t kDropViewMinSize = 4 + 8;
-constexpr size_t kWorkerViewSize = 2 * 4 + 9 * 8;
-constexpr size_t kNeighbourViewMinSize = 4 + 4 + 4 + 1;
-constexpr size_t kRouteViewMinSize = kPrefixSize + 4 + 4;
 
 /// Appends little-endian fields to a byte vector. Never fails: limits are the decoder's business
 /// (and call()'s, which refuses to send an oversized frame).
@@ -157,59 +147,314 @@ private:
     std::string err_;
 };
 
-// ---- encoding ----
+// ---- the fields of every message, once ----
+//
+// Each fields() overload lists one type's fields in wire order with the names that decode errors
+// give. Three walkers take them: Put writes, Get reads and checks, Size adds up the smallest
+// encoding (every string and list empty) that Get::list uses to refuse a count the remaining
+// bytes cannot hold before anything is allocated.
 
-void put_key(Writer& w, const cfg::ServiceKey& k) {
-    w.u8(static_cast<uint8_t>(k.proto));
-    w.u32(k.addr);
-    w.u16(k.port);
+template <class T, class U>
+concept Like = std::same_as<std::remove_const_t<T>, U>;
+
+template <class V, Like<cfg::ServiceKey> K>
+void fields(V& v, K& k) {
+    v.proto(k.proto, "service.proto");
+    v.u32(k.addr, "service.addr");
+    v.u16(k.port, "service.port");
 }
 
-void put_service(Writer& w, const cfg::Service& s) {
-    put_key(w, s.key);
-    w.str(s.scheduler);
-    w.u32(s.flags);
-    w.u32(s.timeout);
-    w.u32(s.netmask);
+template <class V, Like<cfg::Service> S>
+void fields(V& v, S& s) {
+    fields(v, s.key);
+    v.str(s.scheduler, "service.scheduler");
+    v.u32(s.flags, "service.flags");
+    v.u32(s.timeout, "service.timeout");
+    v.u32(s.netmask, "service.netmask");
 }
 
-void put_dest(Writer& w, const cfg::RealServer& d) {
-    w.u32(d.addr);
-    w.u16(d.port);
-    w.u8(static_cast<uint8_t>(d.fwd));
-    w.i32(d.weight);
-    w.u32(d.u_threshold);
-    w.u32(d.l_threshold);
+template <class V, Like<cfg::RealServer> D>
+void fields(V& v, D& d) {
+    v.u32(d.addr, "dest.addr");
+    v.u16(d.port, "dest.port");
+    v.fwd(d.fwd, "dest.fwd");
+    v.i32(d.weight, "dest.weight");
+    v.u32(d.u_threshold, "dest.u_threshold");
+    v.u32(d.l_threshold, "dest.l_threshold");
 }
 
-void put_timeouts(Writer& w, const cfg::TimeoutCfg& t) {
-    w.u32(t.tcp);
-    w.u32(t.tcp_fin);
-    w.u32(t.udp);
+template <class V, Like<cfg::TimeoutCfg> T>
+void fields(V& v, T& t) {
+    v.u32(t.tcp, "timeouts.tcp");
+    v.u32(t.tcp_fin, "timeouts.tcp_fin");
+    v.u32(t.udp, "timeouts.udp");
 }
 
-void put_stats(Writer& w, const Stats& s) {
-    w.u64(s.conns);
-    w.u64(s.inpkts);
-    w.u64(s.outpkts);
-    w.u64(s.inbytes);
-    w.u64(s.outbytes);
+template <class V, Like<Stats> S>
+void fields(V& v, S& s) {
+    v.u64(s.conns, "stats.conns");
+    v.u64(s.inpkts, "stats.inpkts");
+    v.u64(s.outpkts, "stats.outpkts");
+    v.u64(s.inbytes, "stats.inbytes");
+    v.u64(s.outbytes, "stats.outbytes");
 }
 
-void put_rates(Writer& w, const Rates& r) {
-    w.u64(r.cps);
-    w.u64(r.inpps);
-    w.u64(r.outpps);
-    w.u64(r.inbps);
-    w.u64(r.outbps);
+template <class V, Like<Rates> R>
+void fields(V& v, R& r) {
+    v.u64(r.cps, "rates.cps");
+    v.u64(r.inpps, "rates.inpps");
+    v.u64(r.outpps, "rates.outpps");
+    v.u64(r.inbps, "rates.inbps");
+    v.u64(r.outbps, "rates.outbps");
 }
 
-void put_prefix(Writer& w, const cfg::Prefix& p) {
-    w.u32(p.addr);
-    w.u8(p.len);
+template <class V, Like<DestInfo> D>
+void fields(V& v, D& d) {
+    fields(v, d.server);
+    v.u32(d.active, "dest.active");
+    v.u32(d.inactive, "dest.inactive");
+    v.u32(d.persistent, "dest.persistent");
+    fields(v, d.stats);
+    fields(v, d.rates);
 }
+
+template <class V, Like<ServiceInfo> S>
+void fields(V& v, S& s) {
+    fields(v, s.service);
+    fields(v, s.stats);
+    fields(v, s.rates);
+    v.list(s.dests, "dests");
+}
+
+template <class V, Like<ConnInfo> C>
+void fields(V& v, C& c) {
+    v.proto(c.proto, "conn.proto");
+    v.str(c.state, "conn.state");
+    v.u32(c.expires_ms, "conn.expires_ms");
+    v.u32(c.caddr, "conn.caddr");
+    v.u16(c.cport, "conn.cport");
+    v.u32(c.vaddr, "conn.vaddr");
+    v.u16(c.vport, "conn.vport");
+    v.u32(c.daddr, "conn.daddr");
+    v.u16(c.dport, "conn.dport");
+}
+
+template <class V, Like<PortView> P>
+void fields(V& v, P& p) {
+    v.str(p.name, "port.name");
+    v.str(p.device, "port.device");
+    v.u16(p.port_id, "port.port_id");
+    v.str(p.mac, "port.mac");
+    v.boolean(p.link_up, "port.link_up");
+    v.u32(p.speed_mbps, "port.speed_mbps");
+    v.u16(p.mtu, "port.mtu");
+    v.u16(p.rx_queues, "port.rx_queues");
+    v.u16(p.tx_queues, "port.tx_queues");
+    v.prefixes(p.addresses, "port.addresses", "port.address", "port.address.len");
+    v.u64(p.rx_packets, "port.rx_packets");
+    v.u64(p.tx_packets, "port.tx_packets");
+    v.u64(p.rx_bytes, "port.rx_bytes");
+    v.u64(p.tx_bytes, "port.tx_bytes");
+    v.u64(p.rx_missed, "port.rx_missed");
+    v.u64(p.rx_errors, "port.rx_errors");
+    v.u64(p.tx_errors, "port.tx_errors");
+}
+
+template <class V, Like<DropView> D>
+void fields(V& v, D& d) {
+    v.str(d.reason, "drop.reason");
+    v.u64(d.count, "drop.count");
+}
+
+template <class V, Like<WorkerView> W>
+void fields(V& v, W& w) {
+    v.u32(w.id, "worker.id");
+    v.u32(w.lcore, "worker.lcore");
+    v.u64(w.rx_packets, "worker.rx_packets");
+    v.u64(w.tx_packets, "worker.tx_packets");
+    v.u64(w.drops, "worker.drops");
+    v.u64(w.loops, "worker.loops");
+    v.u64(w.busy_loops, "worker.busy_loops");
+    v.u64(w.connections, "worker.connections");
+    v.u64(w.created, "worker.created");
+    v.u64(w.handed_off, "worker.handed_off");
+    v.u64(w.taken_over, "worker.taken_over");
+}
+
+template <class V, Like<NeighbourView> N>
+void fields(V& v, N& n) {
+    v.u32(n.addr, "neighbour.addr");
+    v.str(n.mac, "neighbour.mac");
+    v.str(n.port, "neighbour.port");
+    v.boolean(n.resolved, "neighbour.resolved");
+}
+
+template <class V, Like<RouteView> R>
+void fields(V& v, R& r) {
+    v.prefix(r.prefix, "route.prefix", "route.prefix.len");
+    v.u32(r.gateway, "route.gateway");
+    v.str(r.port, "route.port");
+}
+
+// Every reply carries every list (empty unless its op fills them), so a reply decodes without
+// knowing its request.
+template <class V, Like<Reply> R>
+void fields(V& v, R& r) {
+    v.code(r.code, "code");
+    v.str(r.message, "message");
+    v.str(r.info.version, "info.version");
+    v.u32(r.info.conn_table_size, "info.conn_table_size");
+    v.u32(r.info.workers, "info.workers");
+    fields(v, r.timeouts);
+    v.list(r.services, "services");
+    v.list(r.conns, "conns");
+    v.list(r.ports, "ports");
+    v.list(r.drops, "drops");
+    v.list(r.workers, "workers");
+    v.list(r.neighbours, "neighbours");
+    v.list(r.routes, "routes");
+}
+
+/// Adds up the smallest encoding of a type: strings and lists empty.
+struct Size {
+    size_t n = 0;
+    void u8(uint8_t, const char*) { n += 1; }
+    void u16(uint16_t, const char*) { n += 2; }
+    void u32(uint32_t, const char*) { n += 4; }
+    void u64(uint64_t, const char*) { n += 8; }
+    void i32(int32_t, const char*) { n += 4; }
+    void boolean(bool, const char*) { n += 1; }
+    void proto(cfg::Proto, const char*) { n += 1; }
+    void fwd(cfg::Fwd, const char*) { n += 1; }
+    void code(Errc, const char*) { n += 4; }
+    void str(const std::string&, const char*) { n += 4; }
+    void prefix(const cfg::Prefix&, const char*, const char*) { n += 5; }
+    void prefixes(const std::vector<cfg::Prefix>&, const char*, const char*, const char*) {
+        n += 4;
+    }
+    template <class T>
+    void list(const std::vector<T>&, const char*) {
+        n += 4;
+    }
+};
+
+/// The smallest encoding of one T, computed once from its fields().
+template <class T>
+size_t min_size() {
+    static const size_t n = [] {
+        Size s;
+        T t{};
+        fields(s, t);
+        return s.n;
+    }();
+    return n;
+}
+
+/// Writes fields. Never fails: limits are the decoder's business (and call()'s, which refuses to
+/// send an oversized frame).
+class Put {
+public:
+    explicit Put(Writer& w) : w_(w) {}
+    void u8(uint8_t v, const char*) { w_.u8(v); }
+    void u16(uint16_t v, const char*) { w_.u16(v); }
+    void u32(uint32_t v, const char*) { w_.u32(v); }
+    void u64(uint64_t v, const char*) { w_.u64(v); }
+    void i32(int32_t v, const char*) { w_.i32(v); }
+    void boolean(bool v, const char*) { w_.u8(v ? 1 : 0); }
+    void proto(cfg::Proto p, const char*) { w_.u8(static_cast<uint8_t>(p)); }
+    void fwd(cfg::Fwd f, const char*) { w_.u8(static_cast<uint8_t>(f)); }
+    void code(Errc c, const char*) { w_.u32(static_cast<uint32_t>(c)); }
+    void str(const std::string& s, const char*) { w_.str(s); }
+    void prefix(const cfg::Prefix& p, const char*, const char*) {
+        w_.u32(p.addr);
+        w_.u8(p.len);
+    }
+    void prefixes(const std::vector<cfg::Prefix>& ps, const char*, const char*, const char*) {
+        w_.count(ps.size());
+        for (const cfg::Prefix& p : ps) {
+            prefix(p, nullptr, nullptr);
+        }
+    }
+    template <class T>
+    void list(const std::vector<T>& v, const char*) {
+        w_.count(v.size());
+        for (const T& x : v) {
+            fields(*this, x);
+        }
+    }
+    Writer& writer() { return w_; }
+
+private:
+    Writer& w_;
+};
+
+/// Reads and checks fields; the first failure sticks (see Reader).
+class Get {
+public:
+    explicit Get(Reader& r) : r_(r) {}
+    void u8(uint8_t& v, const char* what) { v = r_.u8(what); }
+    void u16(uint16_t& v, const char* what) { v = r_.u16(what); }
+    void u32(uint32_t& v, const char* what) { v = r_.u32(what); }
+    void u64(uint64_t& v, const char* what) { v = r_.u64(what); }
+    void i32(int32_t& v, const char* what) { v = r_.i32(what); }
+    void boolean(bool& v, const char* what) { v = r_.boolean(what); }
+    void str(std::string& v, const char* what) { v = r_.str(what); }
+    void proto(cfg::Proto& p, const char* what) {
+        const uint8_t v = r_.u8(what);
+        if (r_.ok() && v != static_cast<uint8_t>(cfg::Proto::Tcp) &&
+            v != static_cast<uint8_t>(cfg::Proto::Udp)) {
+            r_.fail(std::string("invalid protocol ") + std::to_string(v) + " in " + what);
+        }
+        p = v == static_cast<uint8_t>(cfg::Proto::Udp) ? cfg::Proto::Udp : cfg::Proto::Tcp;
+    }
+    void fwd(cfg::Fwd& f, const char* what) {
+        const uint8_t v = r_.u8(what);
+        if (r_.ok() && v > static_cast<uint8_t>(cfg::Fwd::Tunnel)) {
+            r_.fail("invalid forwarding method " + std::to_string(v));
+        }
+        f = static_cast<cfg::Fwd>(v);
+    }
+    void code(Errc& c, const char* what) {
+        const uint32_t v = r_.u32(what);
+        if (r_.ok() && v > static_cast<uint32_t>(Errc::Io)) {
+            r_.fail("unknown error code " + std::to_string(v));
+        }
+        c = static_cast<Errc>(v);
+    }
+    void prefix(cfg::Prefix& p, const char* addr_what, const char* len_what) {
+        p.addr = r_.u32(addr_what);
+        const size_t at = r_.position();
+        p.len = r_.u8(len_what);
+        if (r_.ok() && p.len > 32) {
+            r_.fail_at(at, "invalid prefix length " + std::to_string(p.len) + " for " + len_what);
+        }
+    }
+    void prefixes(std::vector<cfg::Prefix>& ps, const char* what, const char* addr_what,
+                  const char* len_what) {
+        const uint32_t n = r_.count(what, 5);
+        ps.reserve(n);
+        for (uint32_t i = 0; i < n && r_.ok(); ++i) {
+            prefix(ps.emplace_back(), addr_what, len_what);
+        }
+    }
+    template <class T>
+    void list(std::vector<T>& v, const char* what) {
+        const uint32_t n = r_.count(what, min_size<T>());
+        v.reserve(n);
+        for (uint32_t i = 0; i < n && r_.ok(); ++i) {
+            fields(*this, v.emplace_back());
+        }
+    }
+    Reader& reader() { return r_; }
+
+private:
+    Reader& r_;
+};
+
+// ---- requests ----
 
 void put_request(Writer& w, const Request& r) {
+    Put put(w);
     w.u16(static_cast<uint16_t>(r.op));
     if (!is_known(r.op)) {
         return;  // the decoder reports it
@@ -218,23 +463,23 @@ void put_request(Writer& w, const Request& r) {
         case Body::None:
             return;
         case Body::Service:
-            put_service(w, r.service);
+            fields(put, r.service);
             return;
         case Body::Key:
-            put_key(w, r.service.key);
+            fields(put, r.service.key);
             return;
         case Body::KeyDest:
-            put_key(w, r.service.key);
-            put_dest(w, r.dest);
+            fields(put, r.service.key);
+            fields(put, r.dest);
             return;
         case Body::OptionalKey:
             w.u8(r.has_key ? 1 : 0);
             if (r.has_key) {
-                put_key(w, r.service.key);
+                fields(put, r.service.key);
             }
             return;
         case Body::Timeouts:
-            put_timeouts(w, r.timeouts);
+            fields(put, r.timeouts);
             return;
         case Body::Batch:
             // Encoded as given; a nested batch is rejected by the decoder, not here.
@@ -243,99 +488,6 @@ void put_request(Writer& w, const Request& r) {
                 put_request(w, sub);
             }
             return;
-    }
-}
-
-void put_reply(Writer& w, const Reply& r) {
-    w.u32(static_cast<uint32_t>(r.code));
-    w.str(r.message);
-    w.str(r.info.version);
-    w.u32(r.info.conn_table_size);
-    w.u32(r.info.workers);
-    put_timeouts(w, r.timeouts);
-    w.count(r.services.size());
-    for (const ServiceInfo& si : r.services) {
-        put_service(w, si.service);
-        put_stats(w, si.stats);
-        put_rates(w, si.rates);
-        w.count(si.dests.size());
-        for (const DestInfo& di : si.dests) {
-            put_dest(w, di.server);
-            w.u32(di.active);
-            w.u32(di.inactive);
-            w.u32(di.persistent);
-            put_stats(w, di.stats);
-            put_rates(w, di.rates);
-        }
-    }
-    w.count(r.conns.size());
-    for (const ConnInfo& c : r.conns) {
-        w.u8(static_cast<uint8_t>(c.proto));
-        w.str(c.state);
-        w.u32(c.expires_ms);
-        w.u32(c.caddr);
-        w.u16(c.cport);
-        w.u32(c.vaddr);
-        w.u16(c.vport);
-        w.u32(c.daddr);
-        w.u16(c.dport);
-    }
-    // The views of ListPorts/ListWorkers/ListNeighbours/ListRoutes. Every reply carries the five
-    // lists (empty unless the op fills them), so a reply decodes without knowing its request.
-    w.count(r.ports.size());
-    for (const PortView& p : r.ports) {
-        w.str(p.name);
-        w.str(p.device);
-        w.u16(p.port_id);
-        w.str(p.mac);
-        w.u8(p.link_up ? 1 : 0);
-        w.u32(p.speed_mbps);
-        w.u16(p.mtu);
-        w.u16(p.rx_queues);
-        w.u16(p.tx_queues);
-        w.count(p.addresses.size());
-        for (const cfg::Prefix& a : p.addresses) {
-            put_prefix(w, a);
-        }
-        w.u64(p.rx_packets);
-        w.u64(p.tx_packets);
-        w.u64(p.rx_bytes);
-        w.u64(p.tx_bytes);
-        w.u64(p.rx_missed);
-        w.u64(p.rx_errors);
-        w.u64(p.tx_errors);
-    }
-    w.count(r.drops.size());
-    for (const DropView& d : r.drops) {
-        w.str(d.reason);
-        w.u64(d.count);
-    }
-    w.count(r.workers.size());
-    for (const WorkerView& wv : r.workers) {
-        w.u32(wv.id);
-        w.u32(wv.lcore);
-        w.u64(wv.rx_packets);
-        w.u64(wv.tx_packets);
-        w.u64(wv.drops);
-        w.u64(wv.loops);
-        w.u64(wv.busy_loops);
-        w.u64(wv.connections);
-        w.u64(wv.created);
-        w.u64(wv.handed_off);
-        w.u64(wv.taken_over);
-    }
-    w.count(r.neighbours.size());
-    for (const NeighbourView& n : r.neighbours) {
-        w.u32(n.addr);
-        w.str(n.mac);
-        w.str(n.port);
-        w.u8(n.resolved ? 1 : 0);
-    }
-    w.count(r.routes.size());
-    for (const RouteView& rv : r.routes) {
-        put_prefix(w, rv.prefix);
-        w.u32(rv.gateway);
-        w.str(rv.port);
     }
 }
 
@@ -350,152 +502,8 @@ std::vector<uint8_t> frame(MsgType type, auto&& put_payload) {
     return out;
 }
 
-// ---- decoding ----
-
-cfg::Proto get_proto(Reader& r, const char* what) {
-    const uint8_t v = r.u8(what);
-    if (r.ok() && v != static_cast<uint8_t>(cfg::Proto::Tcp) &&
-        v != static_cast<uint8_t>(cfg::Proto::Udp)) {
-        r.fail(std::string("invalid protocol ") + std::to_string(v) + " in " + what);
-    }
-    return v == static_cast<uint8_t>(cfg::Proto::Udp) ? cfg::Proto::Udp : cfg::Proto::Tcp;
-}
-
-void get_key(Reader& r, cfg::ServiceKey& k) {
-    k.proto = get_proto(r, "service.proto");
-    k.addr = r.u32("service.addr");
-    k.port = r.u16("service.port");
-}
-
-void get_service(Reader& r, cfg::Service& s) {
-    get_key(r, s.key);
-    s.scheduler = r.str("service.scheduler");
-    s.flags = r.u32("service.flags");
-    s.timeout = r.u32("service.timeout");
-    s.netmask = r.u32("service.netmask");
-}
-
-void get_dest(Reader& r, cfg::RealServer& d) {
-    d.addr = r.u32("dest.addr");
-    d.port = r.u16("dest.port");
-    const uint8_t fwd = r.u8("dest.fwd");
-    if (r.ok() && fwd > static_cast<uint8_t>(cfg::Fwd::Tunnel)) {
-        r.fail("invalid forwarding method " + std::to_string(fwd));
-    }
-    d.fwd = static_cast<cfg::Fwd>(fwd);
-    d.weight = r.i32("dest.weight");
-    d.u_threshold = r.u32("dest.u_threshold");
-    d.l_threshold = r.u32("dest.l_threshold");
-}
-
-void get_timeouts(Reader& r, cfg::TimeoutCfg& t) {
-    t.tcp = r.u32("timeouts.tcp");
-    t.tcp_fin = r.u32("timeouts.tcp_fin");
-    t.udp = r.u32("timeouts.udp");
-}
-
-void get_stats(Reader& r, Stats& s) {
-    s.conns = r.u64("stats.conns");
-    s.inpkts = r.u64("stats.inpkts");
-    s.outpkts = r.u64("stats.outpkts");
-    s.inbytes = r.u64("stats.inbytes");
-    s.outbytes = r.u64("stats.outbytes");
-}
-
-void get_rates(Reader& r, Rates& s) {
-    s.cps = r.u64("rates.cps");
-    s.inpps = r.u64("rates.inpps");
-    s.outpps = r.u64("rates.outpps");
-    s.inbps = r.u64("rates.inbps");
-    s.outbps = r.u64("rates.outbps");
-}
-
-void get_prefix(Reader& r, cfg::Prefix& p, const char* addr_what, const char* len_what) {
-    p.addr = r.u32(addr_what);
-    const size_t at = r.position();
-    p.len = r.u8(len_what);
-    if (r.ok() && p.len > 32) {
-        r.fail_at(at, "invalid prefix length " + std::to_string(p.len) + " for " + len_what);
-    }
-}
-
-void get_port_view(Reader& r, PortView& p) {
-    p.name = r.str("port.name");
-    p.device = r.str("port.device");
-    p.port_id = r.u16("port.port_id");
-    p.mac = r.str("port.mac");
-    p.link_up = r.boolean("port.link_up");
-    p.speed_mbps = r.u32("port.speed_mbps");
-    p.mtu = r.u16("port.mtu");
-    p.rx_queues = r.u16("port.rx_queues");
-    p.tx_queues = r.u16("port.tx_queues");
-    const uint32_t naddr = r.count("port.addresses", kPrefixSize);
-    p.addresses.reserve(naddr);
-    for (uint32_t i = 0; i < naddr && r.ok(); ++i) {
-        get_prefix(r, p.addresses.emplace_back(), "port.address", "port.address.len");
-    }
-    p.rx_packets = r.u64("port.rx_packets");
-    p.tx_packets = r.u64("port.tx_packets");
-    p.rx_bytes = r.u64("port.rx_bytes");
-    p.tx_bytes = r.u64("port.tx_bytes");
-    p.rx_missed = r.u64("port.rx_missed");
-    p.rx_errors = r.u64("port.rx_errors");
-    p.tx_errors = r.u64("port.tx_errors");
-}
-
-void get_worker_view(Reader& r, WorkerView& w) {
-    w.id = r.u32("worker.id");
-    w.lcore = r.u32("worker.lcore");
-    w.rx_packets = r.u64("worker.rx_packets");
-    w.tx_packets = r.u64("worker.tx_packets");
-    w.drops = r.u64("worker.drops");
-    w.loops = r.u64("worker.loops");
-    w.busy_loops = r.u64("worker.busy_loops");
-    w.connections = r.u64("worker.connections");
-    w.created = r.u64("worker.created");
-    w.handed_off = r.u64("worker.handed_off");
-    w.taken_over = r.u64("worker.taken_over");
-}
-
-/// The five view lists at the end of every reply.
-void get_views(Reader& r, Reply& rep) {
-    const uint32_t nport = r.count("ports", kPortViewMinSize);
-    rep.ports.reserve(nport);
-    for (uint32_t i = 0; i < nport && r.ok(); ++i) {
-        get_port_view(r, rep.ports.emplace_back());
-    }
-    const uint32_t ndrop = r.count("drops", kDropViewMinSize);
-    rep.drops.reserve(ndrop);
-    for (uint32_t i = 0; i < ndrop && r.ok(); ++i) {
-        DropView& d = rep.drops.emplace_back();
-        d.reason = r.str("drop.reason");
-        d.count = r.u64("drop.count");
-    }
-    const uint32_t nworker = r.count("workers", kWorkerViewSize);
-    rep.workers.reserve(nworker);
-    for (uint32_t i = 0; i < nworker && r.ok(); ++i) {
-        get_worker_view(r, rep.workers.emplace_back());
-    }
-    const uint32_t nneigh = r.count("neighbours", kNeighbourViewMinSize);
-    rep.neighbours.reserve(nneigh);
-    for (uint32_t i = 0; i < nneigh && r.ok(); ++i) {
-        NeighbourView& n = rep.neighbours.emplace_back();
-        n.addr = r.u32("neighbour.addr");
-        n.mac = r.str("neighbour.mac");
-        n.port = r.str("neighbour.port");
-        n.resolved = r.boolean("neighbour.resolved");
-    }
-    const uint32_t nroute = r.count("routes", kRouteViewMinSize);
-    rep.routes.reserve(nroute);
-    for (uint32_t i = 0; i < nroute && r.ok(); ++i) {
-        RouteView& rv = rep.routes.emplace_back();
-        get_prefix(r, rv.prefix, "route.prefix", "route.prefix.len");
-        rv.gateway = r.u32("route.gateway");
-        rv.port = r.str("route.port");
-    }
-}
-
 void get_request(Reader& r, Request& req, bool nested) {
+    Get get(r);
     const uint16_t op = r.u16("op");
     if (!r.ok()) {
         return;
@@ -509,23 +517,23 @@ void get_request(Reader& r, Request& req, bool nested) {
         case Body::None:
             return;
         case Body::Service:
-            get_service(r, req.service);
+            fields(get, req.service);
             return;
         case Body::Key:
-            get_key(r, req.service.key);
+            fields(get, req.service.key);
             return;
         case Body::KeyDest:
-            get_key(r, req.service.key);
-            get_dest(r, req.dest);
+            fields(get, req.service.key);
+            fields(get, req.dest);
             return;
         case Body::OptionalKey:
             req.has_key = r.boolean("has_key");
             if (req.has_key) {
-                get_key(r, req.service.key);
+                fields(get, req.service.key);
             }
             return;
         case Body::Timeouts:
-            get_timeouts(r, req.timeouts);
+            fields(get, req.timeouts);
             return;
         case Body::Batch: {
             if (nested) {
@@ -631,7 +639,10 @@ std::vector<uint8_t> encode_request(const Request& r) {
 }
 
 std::vector<uint8_t> encode_reply(const Reply& r) {
-    return frame(MsgType::Reply, [&](Writer& w) { put_reply(w, r); });
+    return frame(MsgType::Reply, [&](Writer& w) {
+        Put put(w);
+        fields(put, r);
+    });
 }
 
 Result<Request> decode_request(std::span<const uint8_t> payload) {
@@ -647,51 +658,9 @@ Result<Request> decode_request(std::span<const uint8_t> payload) {
 
 Result<Reply> decode_reply(std::span<const uint8_t> payload) {
     Reader r(payload);
+    Get get(r);
     Reply rep;
-    const uint32_t code = r.u32("code");
-    if (r.ok() && code > static_cast<uint32_t>(Errc::Io)) {
-        r.fail("unknown error code " + std::to_string(code));
-    }
-    rep.code = static_cast<Errc>(code);
-    rep.message = r.str("message");
-    rep.info.version = r.str("info.version");
-    rep.info.conn_table_size = r.u32("info.conn_table_size");
-    rep.info.workers = r.u32("info.workers");
-    get_timeouts(r, rep.timeouts);
-    const uint32_t nsvc = r.count("services", kServiceInfoMinSize);
-    rep.services.reserve(nsvc);
-    for (uint32_t i = 0; i < nsvc && r.ok(); ++i) {
-        ServiceInfo& si = rep.services.emplace_back();
-        get_service(r, si.service);
-        get_stats(r, si.stats);
-        get_rates(r, si.rates);
-        const uint32_t ndest = r.count("dests", kDestInfoSize);
-        si.dests.reserve(ndest);
-        for (uint32_t j = 0; j < ndest && r.ok(); ++j) {
-            DestInfo& di = si.dests.emplace_back();
-            get_dest(r, di.server);
-            di.active = r.u32("dest.active");
-            di.inactive = r.u32("dest.inactive");
-            di.persistent = r.u32("dest.persistent");
-            get_stats(r, di.stats);
-            get_rates(r, di.rates);
-        }
-    }
-    const uint32_t nconn = r.count("conns", kConnInfoMinSize);
-    rep.conns.reserve(nconn);
-    for (uint32_t i = 0; i < nconn && r.ok(); ++i) {
-        ConnInfo& c = rep.conns.emplace_back();
-        c.proto = get_proto(r, "conn.proto");
-        c.state = r.str("conn.state");
-        c.expires_ms = r.u32("conn.expires_ms");
-        c.caddr = r.u32("conn.caddr");
-        c.cport = r.u16("conn.cport");
-        c.vaddr = r.u32("conn.vaddr");
-        c.vport = r.u16("conn.vport");
-        c.daddr = r.u32("conn.daddr");
-        c.dport = r.u16("conn.dport");
-    }
-    get_views(r, rep);
+    fields(get, rep);
     r.expect_end();
     if (!r.ok()) {
         return {Errc::Protocol, "malformed reply: " + r.error()};
