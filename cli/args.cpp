@@ -213,118 +213,65 @@ constexpr std::array<std::string_view, kNumOpts> kOptNames = {
     "tun-type",
 };
 
-// Commands in ipvsadm's cmdnames order (without the sync daemon ones).
-enum CmdIdx : unsigned {
-    kCmdAdd,
-    kCmdEdit,
-    kCmdDel,
-    kCmdFlush,
-    kCmdList,
-    kCmdAddDest,
-    kCmdDelDest,
-    kCmdEditDest,
-    kCmdTimeout,
-    kCmdRestore,
-    kCmdSave,
-    kCmdZero,
-    kCmdListPorts,
-    kCmdListWorkers,
-    kCmdListNeighbours,
-    kCmdListRoutes,
-    kNumCmds,
-};
-
-constexpr std::array<std::string_view, kNumCmds> kCmdNames = {
-    "add-service", "edit-service",  "delete-service", "flush",        "list",
-    "add-server",  "delete-server", "edit-server",    "set",          "restore",
-    "save",        "zero",          "list-ports",     "list-workers", "list-neighbours",
-    "list-routes",
-};
-
 // ipvsadm's commands_v_options: '+' compulsory, 'x' illegal, '1' at most one of the '1's,
 // ' ' optional. One column per option, in kOptNames order: numeric, connection, Service-address,
 // scheduler, persistent, Mask, real-server, forwarding, weight, x u-threshold, y l-threshold,
 // timeout, daemon, sTats, Rate, tHresholds, Persistent-conn, Nosort, eXact, ops, b sched-flags,
 // Info (tun-info), tun-tYpe.
-//  "ncSspMrfwxytdTRHPNXobIY"
-constexpr std::array<std::string_view, kNumCmds> kCmdVsOpts = {
-    "xx+   xxxxxxxxxxxxx  xx",  // add-service
-    "xx+   xxxxxxxxxxxxx  xx",  // edit-service
-    "xx+xxxxxxxxxxxxxxxxxxxx",  // delete-service
-    "xxxxxxxxxxxxxxxxxxxxxxx",  // flush
-    " 11xxxxxxxx11      xx x",  // list
-    "xx+xxx+    xxxxxxxxxxx ",  // add-server
-    "xx+xxx+xxxxxxxxxxxxxxxx",  // delete-server
-    "xx+xxx+    xxxxxxxxxxx ",  // edit-server
-    "xxxxxxxxxxxxxxxxxxxxxxx",  // set
-    "xxxxxxxxxxxxxxxxxxxxxxx",  // restore
-    " xxxxxxxxxxxxxxxxxxxxxx",  // save
-    "xx xxxxxxxxxxxxxxxxxxxx",  // zero
+struct CommandRow {
+    Command cmd;
+    std::string_view name;  // ipvsadm's cmdnames, for messages
+    std::string_view opts;  // "ncSspMrfwxytdTRHPNXobIY"
+};
+
+// One row per command that takes options, in ipvsadm's cmdnames order (without the sync daemon
+// ones); -h and -v have none.
+constexpr std::array kCommands = {
+    CommandRow{Command::AddService, "add-service", "xx+   xxxxxxxxxxxxx  xx"},
+    CommandRow{Command::EditService, "edit-service", "xx+   xxxxxxxxxxxxx  xx"},
+    CommandRow{Command::DelService, "delete-service", "xx+xxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Clear, "flush", "xxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::List, "list", " 11xxxxxxxx11      xx x"},
+    CommandRow{Command::AddServer, "add-server", "xx+xxx+    xxxxxxxxxxx "},
+    CommandRow{Command::DelServer, "delete-server", "xx+xxx+xxxxxxxxxxxxxxxx"},
+    CommandRow{Command::EditServer, "edit-server", "xx+xxx+    xxxxxxxxxxx "},
+    CommandRow{Command::SetTimeouts, "set", "xxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Restore, "restore", "xxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Save, "save", " xxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Zero, "zero", "xx xxxxxxxxxxxxxxxxxxxx"},
     // dirigo's views: -n and --nosort everywhere, --exact where there are counters to scale.
-    " xxxxxxxxxxxxxxxx  xxxx",  // list-ports
-    " xxxxxxxxxxxxxxxx  xxxx",  // list-workers
-    " xxxxxxxxxxxxxxxx xxxxx",  // list-neighbours
-    " xxxxxxxxxxxxxxxx xxxxx",  // list-routes
+    CommandRow{Command::ListPorts, "list-ports", " xxxxxxxxxxxxxxxx  xxxx"},
+    CommandRow{Command::ListWorkers, "list-workers", " xxxxxxxxxxxxxxxx  xxxx"},
+    CommandRow{Command::ListNeighbours, "list-neighbours", " xxxxxxxxxxxxxxxx xxxxx"},
+    CommandRow{Command::ListRoutes, "list-routes", " xxxxxxxxxxxxxxxx xxxxx"},
 };
 
 constexpr bool table_is_complete() {
-    for (std::string_view row : kCmdVsOpts) {
-        if (row.size() != kNumOpts) {
+    for (const CommandRow& row : kCommands) {
+        if (row.opts.size() != kNumOpts) {
             return false;
         }
     }
     return true;
 }
-static_assert(table_is_complete(), "every row of kCmdVsOpts needs one column per option");
+static_assert(table_is_complete(), "every row of kCommands needs one column per option");
 
-CmdIdx cmd_index(Command c) {
-    switch (c) {
-        case Command::AddService:
-            return kCmdAdd;
-        case Command::EditService:
-            return kCmdEdit;
-        case Command::DelService:
-            return kCmdDel;
-        case Command::Clear:
-            return kCmdFlush;
-        case Command::List:
-            return kCmdList;
-        case Command::AddServer:
-            return kCmdAddDest;
-        case Command::DelServer:
-            return kCmdDelDest;
-        case Command::EditServer:
-            return kCmdEditDest;
-        case Command::SetTimeouts:
-            return kCmdTimeout;
-        case Command::Restore:
-            return kCmdRestore;
-        case Command::Save:
-            return kCmdSave;
-        case Command::Zero:
-            return kCmdZero;
-        case Command::ListPorts:
-            return kCmdListPorts;
-        case Command::ListWorkers:
-            return kCmdListWorkers;
-        case Command::ListNeighbours:
-            return kCmdListNeighbours;
-        case Command::ListRoutes:
-            return kCmdListRoutes;
-        case Command::Help:
-        case Command::Version:
-            break;
+const CommandRow* command_row(Command c) {
+    for (const CommandRow& row : kCommands) {
+        if (row.cmd == c) {
+            return &row;
+        }
     }
-    return kNumCmds;
+    return nullptr;
 }
 
 std::optional<ArgError> generic_opt_check(Command cmd, uint32_t options) {
-    const CmdIdx i = cmd_index(cmd);
-    if (i == kNumCmds) {
+    const CommandRow* r = command_row(cmd);
+    if (r == nullptr) {
         return std::nullopt;
     }
-    const std::string_view row = kCmdVsOpts[i];
-    const std::string cmd_name(kCmdNames[i]);
+    const std::string_view row = r->opts;
+    const std::string cmd_name(r->name);
     int exclusive = -1;
     for (unsigned j = 0; j < kNumOpts; ++j) {
         const std::string opt_name(kOptNames[j]);
