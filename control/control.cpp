@@ -21,7 +21,9 @@ Control::Control(dp::Dataplane& dp, const cfg::Config& cfg)
       views_(dp, model_, counters_, slow_),
       server_(cfg.control, dp, [this](const Request& req) { return submit(req); }) {}
 
-Control::~Control() { close_socket(); }
+Control::~Control() {
+    close_socket();
+}
 
 Status Control::load_initial() {
     Request batch;
@@ -51,7 +53,9 @@ Status Control::load_initial() {
     return {};
 }
 
-Status Control::open_socket() { return server_.open(); }
+Status Control::open_socket() {
+    return server_.open();
+}
 
 void Control::close_socket() {
     server_.close();
@@ -69,9 +73,8 @@ std::shared_ptr<WorkerJob> Control::start_job(std::vector<std::unique_ptr<dp::Co
 
 void Control::poll_jobs() {
     // A job whose client left stays here until its workers are done with its commands.
-    std::erase_if(jobs_, [](const std::shared_ptr<WorkerJob>& j) {
-        return j->poll() && j.use_count() == 1;
-    });
+    std::erase_if(
+        jobs_, [](const std::shared_ptr<WorkerJob>& j) { return j->poll() && j.use_count() == 1; });
 }
 
 HeldReply Control::change(const Request& req) {
@@ -141,43 +144,43 @@ HeldReply Control::submit(const Request& req) {
     HeldReply held;
     Reply& rep = held.reply;
     switch (req.op) {
-    case Op::Ping:
-        rep.info.version = DIRIGO_VERSION;
-        rep.info.conn_table_size = dp_.conn_table_size();
-        rep.info.workers = dp_.n_workers();
-        break;
-    case Op::Version:
-        rep.info.version = DIRIGO_VERSION;
-        break;
-    case Op::GetTimeouts:
-        rep.timeouts = model_.timeouts();
-        break;
-    case Op::Zero:
-        rep = zero(req);
-        break;
-    case Op::List:
-        views_.services(req, rep);
-        break;
-    case Op::ListConns:
-        held.job = start_job(views_.conn_commands());
-        held.finish = [this](const WorkerJob& job, Reply& r) { views_.conns(job, r); };
-        break;
-    case Op::ListPorts:
-        views_.ports(rep);
-        break;
-    case Op::ListWorkers:
-        views_.workers(rep);
-        break;
-    case Op::ListNeighbours:
-        views_.neighbours(rep);
-        break;
-    case Op::ListRoutes:
-        views_.routes(rep);
-        break;
-    default:
-        rep.code = Errc::Invalid;
-        rep.message = "not a query: " + std::string(op_name(req.op));
-        break;
+        case Op::Ping:
+            rep.info.version = DIRIGO_VERSION;
+            rep.info.conn_table_size = dp_.conn_table_size();
+            rep.info.workers = dp_.n_workers();
+            break;
+        case Op::Version:
+            rep.info.version = DIRIGO_VERSION;
+            break;
+        case Op::GetTimeouts:
+            rep.timeouts = model_.timeouts();
+            break;
+        case Op::Zero:
+            rep = zero(req);
+            break;
+        case Op::List:
+            views_.services(req, rep);
+            break;
+        case Op::ListConns:
+            held.job = start_job(views_.conn_commands());
+            held.finish = [this](const WorkerJob& job, Reply& r) { views_.conns(job, r); };
+            break;
+        case Op::ListPorts:
+            views_.ports(rep);
+            break;
+        case Op::ListWorkers:
+            views_.workers(rep);
+            break;
+        case Op::ListNeighbours:
+            views_.neighbours(rep);
+            break;
+        case Op::ListRoutes:
+            views_.routes(rep);
+            break;
+        default:
+            rep.code = Errc::Invalid;
+            rep.message = "not a query: " + std::string(op_name(req.op));
+            break;
     }
     return held;
 }

@@ -9,8 +9,8 @@ namespace {
 constexpr uint64_t kEstimatorPeriodSec = 2;
 
 Stats operator-(const Stats& a, const Stats& b) {
-    return {a.conns - b.conns, a.inpkts - b.inpkts, a.outpkts - b.outpkts,
-            a.inbytes - b.inbytes, a.outbytes - b.outbytes};
+    return {a.conns - b.conns, a.inpkts - b.inpkts, a.outpkts - b.outpkts, a.inbytes - b.inbytes,
+            a.outbytes - b.outbytes};
 }
 
 Stats read(const dp::TrafficStats& t) {
@@ -58,13 +58,21 @@ void Counters::zero(const ServiceState& s) {
     reset(s.dest_slots, svc);
 }
 
-Stats Counters::dest(uint32_t slot) const { return dest_totals(slot) - dest_base_[slot]; }
+Stats Counters::dest(uint32_t slot) const {
+    return dest_totals(slot) - dest_base_[slot];
+}
 
-Stats Counters::service(uint32_t slot) const { return service_totals(slot) - svc_base_[slot]; }
+Stats Counters::service(uint32_t slot) const {
+    return service_totals(slot) - svc_base_[slot];
+}
 
-Rates Counters::dest_rates(uint32_t slot) const { return unscale(dest_rate_[slot].avg); }
+Rates Counters::dest_rates(uint32_t slot) const {
+    return unscale(dest_rate_[slot].avg);
+}
 
-Rates Counters::service_rates(uint32_t slot) const { return unscale(svc_rate_[slot].avg); }
+Rates Counters::service_rates(uint32_t slot) const {
+    return unscale(svc_rate_[slot].avg);
+}
 
 Stats Counters::dest_totals(uint32_t slot) const {
     Stats s;

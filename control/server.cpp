@@ -19,7 +19,9 @@ namespace dirigo::ctl {
 Server::Server(const cfg::ControlCfg& cfg, const dp::Dataplane& dp, Submit submit)
     : cfg_(cfg), dp_(dp), submit_(std::move(submit)) {}
 
-Server::~Server() { close(); }
+Server::~Server() {
+    close();
+}
 
 bool Server::ready(const HeldReply& h) const {
     if (!dp_.passed(h.token)) {
@@ -32,8 +34,8 @@ Reply Server::complete(HeldReply& h) {
     if (h.job != nullptr && !h.job->done()) {
         Reply r;
         r.code = Errc::Internal;
-        r.message = "a worker did not answer within " +
-                    std::to_string(kWorkerJobTimeoutMs / 1000) + " s";
+        r.message =
+            "a worker did not answer within " + std::to_string(kWorkerJobTimeoutMs / 1000) + " s";
         return r;
     }
     if (h.job != nullptr && h.finish) {

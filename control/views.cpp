@@ -43,7 +43,8 @@ void Views::services(const Request& req, Reply& rep) const {
             DestInfo di;
             di.server = s.svc.servers[i];
             // Relaxed loads of counters the workers change with atomic RMWs.
-            di.active = static_cast<uint32_t>(std::max(0, c.active.load(std::memory_order_relaxed)));
+            di.active =
+                static_cast<uint32_t>(std::max(0, c.active.load(std::memory_order_relaxed)));
             di.inactive =
                 static_cast<uint32_t>(std::max(0, c.inactive.load(std::memory_order_relaxed)));
             di.persistent =
@@ -67,8 +68,8 @@ std::vector<std::unique_ptr<dp::Command>> Views::conn_commands() const {
         c->kind = dp::CommandKind::ListConns;
         // Room for every live entry plus the ones created while the worker walks its table.
         const uint64_t live = dp_.worker(w).stats().live_conns.load(std::memory_order_relaxed);
-        c->conns.resize(std::min<uint64_t>({live + 1024, uint64_t{dp_.conn_table_size()},
-                                            kMaxListedConns / dp_.n_workers()}));
+        c->conns.resize(std::min<uint64_t>(
+            {live + 1024, uint64_t{dp_.conn_table_size()}, kMaxListedConns / dp_.n_workers()}));
         cmds.push_back(std::move(c));
     }
     return cmds;
@@ -82,9 +83,8 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
             ConnInfo ci;
             ci.proto = k.client.proto == IPPROTO_UDP ? cfg::Proto::Udp : cfg::Proto::Tcp;
             ci.state = std::string(ct::state_name(k.state));
-            ci.expires_ms = k.expire > c->now
-                                ? static_cast<uint32_t>((k.expire - c->now) / per_ms)
-                                : 0;
+            ci.expires_ms =
+                k.expire > c->now ? static_cast<uint32_t>((k.expire - c->now) / per_ms) : 0;
             ci.caddr = rte_be_to_cpu_32(k.client.saddr);
             ci.cport = rte_be_to_cpu_16(k.client.sport);
             ci.vaddr = rte_be_to_cpu_32(k.client.daddr);
@@ -96,28 +96,28 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
     }
     // Persistence templates, as IPVS lists them: state NONE, client port 0.
     const uint64_t now = rte_rdtsc();
-    dp_.persist().for_each([&](uint32_t svc_slot, uint32_t client, uint32_t dest_slot, int32_t,
-                               uint64_t expire) {
-        for (const ServiceState& s : model_.services()) {
-            if (s.slot != svc_slot) {
-                continue;
-            }
-            ConnInfo ci;
-            ci.proto = s.svc.key.proto;
-            ci.state = "NONE";
-            ci.expires_ms = expire > now ? static_cast<uint32_t>((expire - now) / per_ms) : 0;
-            ci.caddr = rte_be_to_cpu_32(client);
-            ci.vaddr = s.svc.key.addr;
-            ci.vport = s.svc.key.port;
-            for (size_t i = 0; i < s.dest_slots.size(); ++i) {
-                if (s.dest_slots[i] == dest_slot) {
-                    ci.daddr = s.svc.servers[i].addr;
-                    ci.dport = s.svc.servers[i].port;
+    dp_.persist().for_each(
+        [&](uint32_t svc_slot, uint32_t client, uint32_t dest_slot, int32_t, uint64_t expire) {
+            for (const ServiceState& s : model_.services()) {
+                if (s.slot != svc_slot) {
+                    continue;
                 }
+                ConnInfo ci;
+                ci.proto = s.svc.key.proto;
+                ci.state = "NONE";
+                ci.expires_ms = expire > now ? static_cast<uint32_t>((expire - now) / per_ms) : 0;
+                ci.caddr = rte_be_to_cpu_32(client);
+                ci.vaddr = s.svc.key.addr;
+                ci.vport = s.svc.key.port;
+                for (size_t i = 0; i < s.dest_slots.size(); ++i) {
+                    if (s.dest_slots[i] == dest_slot) {
+                        ci.daddr = s.svc.servers[i].addr;
+                        ci.dport = s.svc.servers[i].port;
+                    }
+                }
+                rep.conns.push_back(std::move(ci));
             }
-            rep.conns.push_back(std::move(ci));
-        }
-    });
+        });
 }
 
 void Views::ports(Reply& rep) const {

@@ -29,6 +29,8 @@ bool WorkerJob::poll() {
     return done_;
 }
 
-bool WorkerJob::timed_out() const { return !done_ && rte_rdtsc() > deadline_; }
+bool WorkerJob::timed_out() const {
+    return !done_ && rte_rdtsc() > deadline_;
+}
 
 }  // namespace dirigo::ctl

@@ -64,8 +64,9 @@ TEST(ModelStore, DestLimitIsCheckedAsTheBatchGoes) {
     ASSERT_FALSE(st.is_ok());
     EXPECT_EQ(st.code(), Errc::Resource);
     // The first server too many stops the batch: rule 1 is the service, so that is rule 16386.
-    EXPECT_EQ(st.message(), "too many real servers (limit 16384) (rule 16386 of 16485; nothing "
-                            "was applied)");
+    EXPECT_EQ(st.message(),
+              "too many real servers (limit 16384) (rule 16386 of 16485; nothing "
+              "was applied)");
     EXPECT_TRUE(s.model.services().empty());
 }
 
