@@ -2,6 +2,7 @@
 #include "config/addr.hpp"
 
 #include <array>
+#include <charconv>
 #include <cstddef>
 #include <cstdint>
 
@@ -9,23 +10,17 @@ namespace dirigo::cfg {
 
 namespace {
 
-/// Parses an unsigned decimal of 1..max_digits digits. A leading zero is refused unless the number
-/// is "0" itself: "010" means 8 to inet_aton() and 10 to a person, so neither reading is safe.
+/// An unsigned decimal of 1..max_digits digits. A leading zero is refused unless the number is "0"
+/// itself: "010" means 8 to inet_aton() and 10 to a person, so neither reading is safe.
 std::optional<uint32_t> parse_decimal(std::string_view s, size_t max_digits) {
-    if (s.empty() || s.size() > max_digits) {
+    if (s.size() > max_digits || (s.size() > 1 && s.front() == '0')) {
         return std::nullopt;
     }
-    if (s.size() > 1 && s.front() == '0') {
+    const auto v = parse_number(s, 0, UINT32_MAX);
+    if (!v) {
         return std::nullopt;
     }
-    uint32_t v = 0;
-    for (const char c : s) {
-        if (c < '0' || c > '9') {
-            return std::nullopt;
-        }
-        v = v * 10 + static_cast<uint32_t>(c - '0');
-    }
-    return v;
+    return static_cast<uint32_t>(*v);
 }
 
 /// ASCII case-insensitive equality; names in the config are plain ASCII.
@@ -50,6 +45,20 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 }  // namespace
+
+std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t max) {
+    // from_chars takes no sign and no blanks for an unsigned type, but accepts nothing else to
+    // be checked: an empty string, trailing garbage and overflow all come back as errors here.
+    if (s.empty() || s.front() < '0' || s.front() > '9') {
+        return std::nullopt;
+    }
+    uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 10);
+    if (ec != std::errc() || end != s.data() + s.size() || v < min || v > max) {
+        return std::nullopt;
+    }
+    return v;
+}
 
 std::optional<Ip4> parse_ip4(std::string_view s) {
     Ip4 addr = 0;

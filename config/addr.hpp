@@ -13,6 +13,13 @@
 
 namespace dirigo::cfg {
 
+/// The one decimal parser for ports, weights, thresholds and timeouts (dirigoadm) and for the
+/// parts of addresses: ASCII digits only (no sign, no blanks), the whole of `s`, value in
+/// [min, max]. Leading zeros are accepted ("080" is 80, as ipvsadm's strtol reads it); a number
+/// too large for 64 bits is out of range, never wrapped. std::from_chars underneath.
+/// Thread: any. O(length), no allocation.
+std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t max);
+
 /// "10.0.0.1" -> host-order address.
 std::optional<Ip4> parse_ip4(std::string_view s);
 /// "10.0.0.0/24" -> prefix; a bare address means /32. Host bits must be... allowed (an interface

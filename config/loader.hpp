@@ -31,13 +31,5 @@ Result<Config> load_file(const std::string& path, const LoadOptions& opts = {});
 /// Thread: any. Cost: proportional to the text.
 Result<Config> load_string(const std::string& text, const std::string& name = "<string>",
                            const LoadOptions& opts = {});
-/// Checks one service as the control plane and the loader both require (addresses set, no
-/// duplicate real servers, weights and thresholds in range, port mapping only with NAT).
-/// Scheduler names are checked by the caller, which knows the registry; only emptiness is refused.
-/// Real-server ports must be set (nonzero): a caller that lets the operator omit the port fills in
-/// the service's port first, as ipvsadm does. Returns Errc::DestExists for a repeated real
-/// server, Errc::Invalid for anything else, with a message that names the offending server.
-/// Thread: any (control). Cost: O(servers), allocates a small hash set.
-Status validate_service(const Service& s);
 
 }  // namespace dirigo::cfg

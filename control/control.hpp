@@ -1,27 +1,32 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #pragma once
 
-/// The control thread: serves the Unix socket, applies rule changes by publishing new snapshots,
-/// runs the slow path, keeps statistics baselines and rate estimates.
-///
-/// Everything here runs on one thread (the EAL main lcore), so nothing here locks. A request is
-/// handled completely before the next is read: a change is validated on a copy of the model,
-/// built into a new Snapshot and published with one pointer swap; workers never wait for it.
+/// The control thread. Everything here runs on one thread (the EAL main lcore), so nothing here
+/// locks. Its parts, one type each:
+///  - Server (server.hpp): the Unix socket, framing, and each client's replies in order;
+///  - ModelStore (model_store.hpp): the rules; a change is prepared, built into a Snapshot
+///    (snapshot_builder.hpp), then committed and published with one pointer swap;
+///  - Views (views.hpp): the listings;
+///  - Counters (counters.hpp): counter baselines and the rate estimator;
+///  - WorkerJob (worker_job.hpp): per-worker commands whose replies are held until they finish.
+/// Control itself only dispatches each operation (see kOps) to its handler and runs the rounds.
+/// It never waits for a worker: replies that need one are held, not spun for.
 
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
-#include <string>
 #include <vector>
 
 #include "config/config.hpp"
 #include "config/status.hpp"
+#include "control/counters.hpp"
 #include "control/model_store.hpp"
-#include "control/protocol.hpp"
-#include "dataplane/command.hpp"
+#include "control/server.hpp"
+#include "control/views.hpp"
+#include "control/worker_job.hpp"
 #include "dataplane/dataplane.hpp"
 #include "dataplane/slow_path.hpp"
+#include "proto/protocol.hpp"
 
 namespace dirigo::ctl {
 
@@ -38,67 +43,41 @@ public:
     Status open_socket();
     /// Serves until `stop` is set. Thread: control.
     void run(const std::atomic<bool>& stop);
-    /// One round: socket events (waiting at most `timeout_ms`), slow path, estimator.
+    /// One round: worker jobs, socket events (waiting at most `timeout_ms`), slow path,
+    /// estimator, persistence sweep.
     void poll(int timeout_ms);
-    /// Handles one request as if it came from the socket (tests, and the socket itself).
+    /// Starts handling one request and returns at once: the reply, and what it must wait for
+    /// before it is sent (the socket's path). Thread: control. Never blocks.
+    HeldReply submit(const Request& req);
+    /// Handles one request to the end: submit(), then runs worker jobs until the reply is
+    /// complete (at most kWorkerJobTimeoutMs). For tests and load_initial(), never the socket.
+    /// Does not wait for the RCU token of a change.
     Reply handle(const Request& req);
     /// Closes every client and removes the socket file.
     void close_socket();
 
     dp::SlowPath& slow_path() { return slow_; }
+    Server& server() { return server_; }
     const ModelStore& model() const { return model_; }
 
 private:
-    /// A reply held until the workers have seen the change it reports (its RCU token passed),
-    /// so that when dirigoadm returns, the next new flow uses the new rules.
-    struct Held {
-        uint64_t token = 0;
-        std::vector<uint8_t> bytes;
-    };
-    struct Client {
-        int fd = -1;
-        std::vector<uint8_t> in;
-        std::vector<uint8_t> out;
-        std::deque<Held> held;  ///< replies in request order
-        bool close_after_write = false;
-    };
-    void release_held(Client& c);
-    struct Totals {
-        Stats stats;
-    };
-    struct RateState {
-        Stats last;
-        Rates avg;  ///< scaled by 2^10 (fixed point), as IPVS's estimator keeps them
-    };
-
-    Status publish();
-    void accept_clients();
-    void read_client(Client& c);
-    void write_client(Client& c);
-    void fill_list(const Request& req, Reply& rep);
-    Stats dest_totals(uint32_t slot) const;
-    Stats service_totals(uint32_t slot) const;
-    void run_estimator();
-    /// Runs `kind` on every worker; false if one timed out (the command is kept until done).
-    bool run_on_workers(std::vector<std::unique_ptr<dp::Command>>& cmds);
-    void list_conns(Reply& rep);
-    void list_ports(Reply& rep);
-    void list_workers(Reply& rep);
-    void list_neighbours(Reply& rep);
-    void list_routes(Reply& rep);
+    /// A rule change: prepare, build, commit, publish; the reply waits for its token (and for
+    /// expire_nodest_conn's job).
+    HeldReply change(const Request& req);
+    /// Starts `cmds` on the workers and keeps the job until they are done.
+    std::shared_ptr<WorkerJob> start_job(std::vector<std::unique_ptr<dp::Command>> cmds);
+    /// Polls running jobs; forgets those that are done and no reply holds.
+    void poll_jobs();
+    Reply zero(const Request& req);
 
     dp::Dataplane& dp_;
     cfg::Config cfg_;
     ModelStore model_;
     dp::SlowPath slow_;
-    int listen_fd_ = -1;
-    std::vector<Client> clients_;
-    std::vector<Stats> dest_base_;  ///< per slot: totals at the last zero/reuse
-    std::vector<Stats> svc_base_;
-    std::vector<RateState> dest_rate_;
-    std::vector<RateState> svc_rate_;
-    uint64_t next_estimate_ = 0;
-    std::vector<std::unique_ptr<dp::Command>> abandoned_;  ///< timed-out commands, kept until done
+    Counters counters_;
+    Views views_;
+    Server server_;
+    std::vector<std::shared_ptr<WorkerJob>> jobs_;
 };
 
 }  // namespace dirigo::ctl

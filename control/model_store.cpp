@@ -5,7 +5,7 @@
 #include <set>
 
 #include "config/addr.hpp"
-#include "config/loader.hpp"
+#include "config/validate.hpp"
 
 namespace dirigo::ctl {
 
@@ -41,7 +41,21 @@ const ServiceState* ModelStore::find(const std::vector<ServiceState>& list,
 }
 
 Status ModelStore::apply(const Request& r) {
-    Draft d{services_, timeouts_};
+    Result<Change> c = prepare(r);
+    if (!c) {
+        return c.status();
+    }
+    commit(std::move(*c));
+    return {};
+}
+
+Result<ModelStore::Change> ModelStore::prepare(const Request& r) const {
+    Draft d;
+    d.services = services_;
+    d.timeouts = timeouts_;
+    for (const ServiceState& s : d.services) {
+        d.dests += s.svc.servers.size();
+    }
     if (r.op == Op::Batch) {
         for (size_t i = 0; i < r.batch.size(); ++i) {
             if (r.batch[i].op == Op::Batch) {
@@ -56,7 +70,10 @@ Status ModelStore::apply(const Request& r) {
     } else if (Status s = apply_one(d, r); !s) {
         return s;
     }
-    return commit(d);
+    if (Status s = allocate(d); !s) {
+        return s;
+    }
+    return d;
 }
 
 Status ModelStore::apply_one(Draft& d, const Request& r) const {
@@ -109,11 +126,13 @@ Status ModelStore::apply_one(Draft& d, const Request& r) const {
         if (it == d.services.end()) {
             return Status(Errc::NoService, "Service not defined");
         }
+        d.dests -= it->svc.servers.size();
         d.services.erase(it);
         return {};
     }
     case Op::Clear:
         d.services.clear();
+        d.dests = 0;
         return {};
     case Op::AddDest:
     case Op::EditDest:
@@ -131,14 +150,28 @@ Status ModelStore::apply_one(Draft& d, const Request& r) const {
             return x.addr == rs.addr && x.port == rs.port;
         });
         const size_t pos = static_cast<size_t>(it - servers.begin());
+        // Only the server given can make the service invalid (the search above rules out a
+        // duplicate): checking it alone keeps a -R of N servers linear, where re-validating the
+        // whole service on every line cost O(N^2) (8,000 servers: 5.4 s).
+        if (r.op != Op::DelDest) {
+            if (Status s = cfg::check_server(cur->svc, rs); !s) {
+                return s;
+            }
+        }
         if (r.op == Op::AddDest) {
             if (it != servers.end()) {
                 return Status(Errc::DestExists, "Destination already exists");
+            }
+            // The limit as we go, so that a batch far over it stops at the first server too many.
+            if (d.dests >= max_dests_) {
+                return Status(Errc::Resource,
+                              "too many real servers (limit " + std::to_string(max_dests_) + ")");
             }
             // At the head, as IPVS's list_add_rcu(&dest->n_list, &svc->destinations): the list
             // is newest-first, which sets rr/wrr order and every scheduler's ties.
             servers.insert(servers.begin(), rs);
             cur->dest_slots.insert(cur->dest_slots.begin(), kNoSlot);
+            ++d.dests;
         } else if (it == servers.end()) {
             return Status(Errc::NoDest, "No such destination");
         } else if (r.op == Op::EditDest) {
@@ -146,8 +179,9 @@ Status ModelStore::apply_one(Draft& d, const Request& r) const {
         } else {
             servers.erase(it);
             cur->dest_slots.erase(cur->dest_slots.begin() + static_cast<ptrdiff_t>(pos));
+            --d.dests;
         }
-        return cfg::validate_service(cur->svc);
+        return {};
     }
     case Op::SetTimeouts:
         if (r.timeouts.tcp != 0) {
@@ -165,11 +199,14 @@ Status ModelStore::apply_one(Draft& d, const Request& r) const {
     }
 }
 
-Status ModelStore::commit(Draft& d) {
-    // Work on copies of the allocators: a failure leaves every list and the model as they were.
-    std::vector<uint32_t> free_dest = free_dest_slots_;
-    std::vector<uint32_t> retired = retired_dest_slots_;
-    std::vector<uint32_t> free_svc = free_svc_slots_;
+Status ModelStore::allocate(Draft& d) const {
+    // The allocators are copied into the draft: until commit() every list stays as it was.
+    d.free_dest = free_dest_slots_;
+    d.retired = retired_dest_slots_;
+    d.free_svc = free_svc_slots_;
+    std::vector<uint32_t>& free_dest = d.free_dest;
+    std::vector<uint32_t>& retired = d.retired;
+    std::vector<uint32_t>& free_svc = d.free_svc;
     std::set<uint32_t> kept_dest;
     std::set<uint32_t> kept_svc;
     for (const ServiceState& s : d.services) {
@@ -233,16 +270,22 @@ Status ModelStore::commit(Draft& d) {
             s.shared = sched::make_shared_state(s.kind);
         }
     }
-    free_dest_slots_ = std::move(free_dest);
-    retired_dest_slots_ = std::move(retired);
-    free_svc_slots_ = std::move(free_svc);
-    fresh_dest_slots_ = std::move(fresh_dest);
-    fresh_svc_slots_ = std::move(fresh_svc);
-    removed_dest_slots_ = std::move(removed);
-    services_ = std::move(d.services);
-    timeouts_ = d.timeouts;
-    ++version_;
+    d.fresh_dest = std::move(fresh_dest);
+    d.fresh_svc = std::move(fresh_svc);
+    d.removed_dest = std::move(removed);
     return {};
+}
+
+void ModelStore::commit(Change&& c) {
+    free_dest_slots_ = std::move(c.free_dest);
+    retired_dest_slots_ = std::move(c.retired);
+    free_svc_slots_ = std::move(c.free_svc);
+    fresh_dest_slots_ = std::move(c.fresh_dest);
+    fresh_svc_slots_ = std::move(c.fresh_svc);
+    removed_dest_slots_ = std::move(c.removed_dest);
+    services_ = std::move(c.services);
+    timeouts_ = c.timeouts;
+    ++version_;
 }
 
 }  // namespace dirigo::ctl

@@ -3,8 +3,10 @@
 
 /// The operator's rules as the control thread holds them, and the global slots they use.
 ///
-/// Every change is applied to a copy and committed only if all of it is valid, so a request (or
-/// a whole `-R` batch) lands entirely or not at all. Real servers and services get stable slots:
+/// A change is one transaction: prepare() applies a request (or a whole `-R` batch) to one copy of
+/// the rules and assigns its slots, the caller builds the snapshot from that Change, and commit()
+/// adopts it. Dropping a Change is the only rollback: nothing here is touched before commit(), so
+/// a request lands entirely or not at all. Real servers and services get stable slots:
 /// indexes into the shared DestCounters array and the workers' stats arrays. A removed server's
 /// slot is retired and reused only once no live connection refers to it.
 /// Thread: control only.
@@ -16,7 +18,7 @@
 #include "config/config.hpp"
 #include "config/model.hpp"
 #include "config/status.hpp"
-#include "control/protocol.hpp"
+#include "proto/protocol.hpp"
 #include "schedulers/scheduler.hpp"
 
 namespace dirigo::ctl {
@@ -37,8 +39,27 @@ public:
     /// `counters` (max_dests entries) tell whether a retired slot is still referenced.
     ModelStore(const sched::DestCounters* counters, uint32_t max_services, uint32_t max_dests);
 
-    /// Applies a mutating request (Add/Edit/Del service or server, Clear, SetTimeouts, Batch).
-    /// All or nothing. Returns the error of the first request that fails.
+    /// A prepared rule change: the next services (every slot assigned) and timeouts, and the
+    /// slot lists as they will be once it is committed.
+    struct Change {
+        std::vector<ServiceState> services;
+        cfg::TimeoutCfg timeouts;
+        size_t dests = 0;  ///< real servers in `services`, checked against the limit as they come
+        std::vector<uint32_t> free_dest;
+        std::vector<uint32_t> retired;
+        std::vector<uint32_t> free_svc;
+        std::vector<uint32_t> fresh_dest;    ///< slots handed out by this change
+        std::vector<uint32_t> fresh_svc;
+        std::vector<uint32_t> removed_dest;  ///< real-server slots it removes (sorted)
+    };
+
+    /// Applies a mutating request (Add/Edit/Del service or server, Clear, SetTimeouts, Batch) to
+    /// a copy of the rules and assigns slots. Returns the error of the first request that fails;
+    /// the store is unchanged either way. Cost: one copy of the services.
+    Result<Change> prepare(const Request& r) const;
+    /// Adopts `c`, which must come from prepare() on the current state. Never fails.
+    void commit(Change&& c);
+    /// prepare() then commit(): for callers with no snapshot to build (tests).
     Status apply(const Request& r);
 
     const std::vector<ServiceState>& services() const { return services_; }
@@ -57,12 +78,10 @@ public:
                                     const cfg::ServiceKey& k);
 
 private:
-    struct Draft {
-        std::vector<ServiceState> services;
-        cfg::TimeoutCfg timeouts;
-    };
+    using Draft = Change;
     Status apply_one(Draft& d, const Request& r) const;
-    Status commit(Draft& d);
+    /// Assigns slots to what `d` adds and records what it frees.
+    Status allocate(Draft& d) const;
 
     const sched::DestCounters* counters_;
     uint32_t max_services_;

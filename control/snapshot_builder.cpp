@@ -5,13 +5,14 @@
 
 namespace dirigo::ctl {
 
-Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore& model, dp::Dataplane& dp) {
+Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& change,
+                                                     dp::Dataplane& dp) {
     auto snap = std::make_unique<dp::Snapshot>();
     snap->topo = dp.topology();
-    snap->timeouts.set(model.timeouts().tcp, model.timeouts().tcp_fin, model.timeouts().udp);
+    snap->timeouts.set(change.timeouts.tcp, change.timeouts.tcp_fin, change.timeouts.udp);
     std::vector<std::pair<uint64_t, uint32_t>> keys;
-    snap->services.reserve(model.services().size());
-    for (const ServiceState& st : model.services()) {
+    snap->services.reserve(change.services.size());
+    for (const ServiceState& st : change.services) {
         dp::ServiceEntry e;
         e.key = st.svc.key;
         e.slot = st.slot;

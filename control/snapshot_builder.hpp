@@ -14,8 +14,9 @@
 
 namespace dirigo::ctl {
 
-/// Builds a snapshot of `model` for `dp`, and stores each server's thresholds in the dataplane's
-/// slot table (read by workers when a connection ends).
-Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore& model, dp::Dataplane& dp);
+/// Builds a snapshot of the prepared `change` for `dp`, and stores each server's thresholds in the
+/// dataplane's slot table (read by workers when a connection ends).
+Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& change,
+                                                     dp::Dataplane& dp);
 
 }  // namespace dirigo::ctl

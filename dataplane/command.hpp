@@ -5,7 +5,8 @@
 /// connections (`dirigoadm -L -c`) and expiring the connections of removed real servers.
 ///
 /// Control fills a Command (allocating any buffer it needs), enqueues a pointer on the worker's
-/// single-producer single-consumer command ring and waits for `done`. The worker takes one command
+/// single-producer single-consumer command ring (Dataplane::post_command) and, without waiting,
+/// checks `done` on its later rounds; the reply that needs the result is held until then. The worker takes one command
 /// at a time and works through its table in slices of kCommandSlice entries per loop iteration, so
 /// a command never stalls forwarding; it never allocates. `done` is stored with release after the
 /// last write to the command, and control loads it with acquire.

@@ -482,6 +482,16 @@ bool Dataplane::run_command(uint32_t w, Command& cmd, uint32_t timeout_ms) {
     return true;
 }
 
+bool Dataplane::post_command(uint32_t w, Command& cmd) {
+    if (!launched_) {
+        while (!workers_[w]->run_command_slice(cmd)) {
+        }
+        return true;
+    }
+    // Single producer: only the control thread enqueues commands.
+    return rte_ring_sp_enqueue(command_rings_[w], &cmd) == 0;
+}
+
 uint32_t Dataplane::mbufs_in_use() const {
     return pool_ == nullptr ? 0 : rte_mempool_in_use_count(pool_);
 }

@@ -81,6 +81,11 @@ public:
     /// worker's command ring while workers run, directly while they are stopped. Returns false on
     /// timeout, after which `cmd` must stay alive until `done`. Thread: control.
     bool run_command(uint32_t w, Command& cmd, uint32_t timeout_ms);
+    /// Hands `cmd` to worker `w` without waiting: through the worker's command ring while workers
+    /// run (false when the ring is full: post again later), run to completion directly while they
+    /// are stopped. Once posted, `cmd` must stay alive until `done`. Thread: control. Cost: one
+    /// enqueue while running.
+    bool post_command(uint32_t w, Command& cmd);
     bool launched() const { return launched_; }
     /// EAL lcore of worker `w` (its index before launch()).
     unsigned worker_lcore(uint32_t w) const {

@@ -15,6 +15,7 @@
 #include <random>
 #include <thread>
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -30,6 +31,7 @@
 #include "config/config.hpp"
 #include "control/control.hpp"
 #include "dataplane/dataplane.hpp"
+#include "proto/client.hpp"
 #include "tests/dataplane/harness.hpp"
 
 namespace dirigo {
@@ -848,6 +850,158 @@ TEST_F(DataplaneTest, SocketSurvivesMalformedInputAndKeepsServing) {
     ctl_->close_socket();
     EXPECT_NE(::access(cfg.control.socket.c_str(), F_OK), 0) << "socket file removed";
     ::rmdir(dir.c_str());
+}
+
+/// Opens a socket server of its own over the test's dataplane; run() serves on a thread.
+class SocketServer {
+public:
+    SocketServer(std::unique_ptr<ctl::Control>& ctl, dp::Dataplane& dp, const std::string& tag)
+        : ctl_(ctl), dir_("/tmp/dirigo_sock_" + tag + "_" + std::to_string(getpid())) {
+        cfg_.control.socket = dir_ + "/ctl.sock";
+        ctl_.reset();
+        ctl_ = std::make_unique<ctl::Control>(dp, cfg_);
+        EXPECT_TRUE(ctl_->open_socket());
+    }
+    ~SocketServer() {
+        stop();
+        ctl_->close_socket();
+        ::rmdir(dir_.c_str());
+    }
+    void start() {
+        stop_ = false;
+        thread_ = std::thread([this] { ctl_->run(stop_); });
+    }
+    void stop() {
+        stop_ = true;
+        if (thread_.joinable()) {
+            thread_.join();
+        }
+    }
+    /// A connected client socket, or -1.
+    int connect(bool nonblocking = false) const {
+        const int fd = ::socket(AF_UNIX, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
+        sockaddr_un a{};
+        a.sun_family = AF_UNIX;
+        std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", cfg_.control.socket.c_str());
+        if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+            ::close(fd);
+            return -1;
+        }
+        return fd;
+    }
+    const std::string& path() const { return cfg_.control.socket; }
+
+private:
+    std::unique_ptr<ctl::Control>& ctl_;
+    std::string dir_;
+    cfg::Config cfg_;
+    std::atomic<bool> stop_{false};
+    std::thread thread_;
+};
+
+// 64 connections that never send anything used to fill every client slot for good: the 65th
+// client was accepted and closed at once. Now the longest idle one makes room, and idle clients
+// are closed after the idle timeout.
+TEST_F(DataplaneTest, SocketIdleClientsDoNotLockOthersOut) {
+    SocketServer srv(ctl_, *dp_, "idle");
+    srv.start();
+    std::vector<int> idle;
+    for (size_t i = 0; i < ctl::kMaxClients + 8; ++i) {
+        idle.push_back(srv.connect());
+        ASSERT_GE(idle.back(), 0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // all accepted
+    ctl::Request ping;
+    ping.op = ctl::Op::Ping;
+    for (int i = 0; i < 3; ++i) {
+        auto pong = ctl::call(srv.path(), ping, 5000);
+        ASSERT_TRUE(pong) << pong.status().message();
+        EXPECT_EQ(pong->info.version, DIRIGO_VERSION);
+    }
+    for (int fd : idle) {
+        ::close(fd);
+    }
+    srv.stop();
+
+    // The idle timeout: a client that says nothing is closed (the read sees end of file).
+    ctl_->server().set_idle_timeout(std::chrono::milliseconds(200));
+    srv.start();
+    const int fd = srv.connect();
+    ASSERT_GE(fd, 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    uint8_t b = 0;
+    EXPECT_EQ(::recv(fd, &b, 1, 0), 0) << "closed by the daemon, not timed out";
+    ::close(fd);
+}
+
+// A client that sends requests and never reads the replies: the daemon stops reading it once its
+// unread replies reach the bound, instead of buffering without limit; when the client reads,
+// every reply comes, in order.
+TEST_F(DataplaneTest, SocketClientThatDoesNotReadIsBounded) {
+    SocketServer srv(ctl_, *dp_, "backlog");
+    srv.start();
+    const int fd = srv.connect(true);
+    ASSERT_GE(fd, 0);
+    ctl::Request ping;
+    ping.op = ctl::Op::Ping;
+    const std::vector<uint8_t> frame = ctl::encode_request(ping);
+    // Push requests for a while; the kernel buffers fill once the daemon stops reading.
+    std::vector<uint8_t> many;
+    for (int i = 0; i < 4096; ++i) {
+        many.insert(many.end(), frame.begin(), frame.end());
+    }
+    size_t sent_bytes = 0;
+    for (int round = 0; round < 200; ++round) {
+        size_t off = 0;
+        while (off < many.size()) {
+            const ssize_t n = ::send(fd, many.data() + off, many.size() - off, MSG_NOSIGNAL);
+            if (n <= 0) {
+                break;
+            }
+            off += static_cast<size_t>(n);
+        }
+        sent_bytes += off;
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    srv.stop();
+    const size_t sent = sent_bytes / frame.size();
+    // Without the bound the daemon read everything and held a reply for each request.
+    EXPECT_LE(ctl_->server().out_bytes(), ctl::kMaxClientOutBytes + 64 * 1024);
+
+    // Reading now gets every reply.
+    srv.start();
+    const int bfd = fd;
+    const int flags = ::fcntl(bfd, F_GETFL);
+    ::fcntl(bfd, F_SETFL, flags & ~O_NONBLOCK);
+    timeval tv{10, 0};
+    ::setsockopt(bfd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    size_t replies = 0;
+    std::vector<uint8_t> buf;
+    uint8_t chunk[65536];
+    while (replies < sent) {
+        const ssize_t n = ::recv(bfd, chunk, sizeof(chunk), 0);
+        ASSERT_GT(n, 0) << replies << " of " << sent << " replies";
+        buf.insert(buf.end(), chunk, chunk + n);
+        size_t used = 0;
+        while (buf.size() - used >= ctl::kHeaderSize) {
+            auto h = ctl::decode_header(
+                std::span<const uint8_t>(buf.data() + used, ctl::kHeaderSize));
+            ASSERT_TRUE(h);
+            if (buf.size() - used < ctl::kHeaderSize + h->length) {
+                break;
+            }
+            auto rep = ctl::decode_reply(
+                std::span<const uint8_t>(buf.data() + used + ctl::kHeaderSize, h->length));
+            ASSERT_TRUE(rep);
+            EXPECT_EQ(rep->info.version, DIRIGO_VERSION);
+            used += ctl::kHeaderSize + h->length;
+            ++replies;
+        }
+        buf.erase(buf.begin(), buf.begin() + static_cast<ptrdiff_t>(used));
+    }
+    EXPECT_EQ(replies, sent);
+    ::close(bfd);
 }
 
 TEST_F(DataplaneTest, ConnectionsExpireAfterTheirTimeoutAndReleaseTheirCounts) {

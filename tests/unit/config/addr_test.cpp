@@ -166,5 +166,20 @@ TEST(Fwd, NamesMatchIpvsadm) {
     }
 }
 
+TEST(Addr, ParseNumberIsTheOneDecimalParser) {
+    EXPECT_EQ(parse_number("0", 0, 65535), 0u);
+    EXPECT_EQ(parse_number("65535", 0, 65535), 65535u);
+    EXPECT_EQ(parse_number("080", 0, 65535), 80u);
+    EXPECT_FALSE(parse_number("65536", 0, 65535));
+    EXPECT_FALSE(parse_number("99999", 0, 65535));
+    EXPECT_FALSE(parse_number("18446744073709551616", 0, UINT64_MAX));  // overflow, not a wrap
+    EXPECT_EQ(parse_number("18446744073709551615", 0, UINT64_MAX), UINT64_MAX);
+    EXPECT_FALSE(parse_number("0", 1, 10));
+    for (const char* bad : {"", "-1", "+1", " 1", "1 ", "1x", "0x10"}) {
+        SCOPED_TRACE(bad);
+        EXPECT_FALSE(parse_number(bad, 0, UINT64_MAX));
+    }
+}
+
 }  // namespace
 }  // namespace dirigo::cfg

@@ -12,8 +12,8 @@
 #include <string_view>
 #include <utility>
 
-#include "control/cli/args.hpp"
-#include "control/cli/format.hpp"
+#include "cli/args.hpp"
+#include "cli/format.hpp"
 
 namespace dirigo::ctl::cli {
 
@@ -23,7 +23,8 @@ class SystemResolver final : public Resolver {
 public:
     /// getaddrinfo(AF_INET); the first address, as ipvsadm's host_to_addr.
     std::optional<cfg::Ip4> host(std::string_view name) const override;
-    /// getaddrinfo of the service name for the protocol's socket type.
+    /// getservbyname_r of the service name for the protocol: names only, never digits (a number
+    /// is the parser's business; getaddrinfo() would wrap "99999" to 34463).
     std::optional<uint16_t> service(std::string_view name, cfg::Proto proto) const override;
 };
 

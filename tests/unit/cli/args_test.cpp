@@ -2,7 +2,7 @@
 // dirigoadm's command line: every ipvsadm command and option, the requests they build, and the
 // errors (messages and exit codes) for bad input, as ipvsadm gives them.
 
-#include "control/cli/args.hpp"
+#include "cli/args.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "schedulers/scheduler.hpp"
+#include "cli/system_names.hpp"
+#include "schedulers/names.hpp"
 
 namespace dirigo::ctl::cli {
 namespace {
@@ -368,6 +369,8 @@ TEST(Args, SaveRestoreHelpVersion) {
     EXPECT_EQ(ok({"-h", "--bogus-ignored-after-help"}).cmd, Command::Help);
     EXPECT_EQ(ok({"-v"}).cmd, Command::Version);
     EXPECT_EQ(ok({"--version"}).cmd, Command::Version);
+    EXPECT_EQ(ok({"--version"}).request.op, Op::Version);
+    EXPECT_EQ(ok({"--version"}).socket, "/env/socket");
 }
 
 // ---- option syntax ----
@@ -445,6 +448,70 @@ TEST(Args, BadRealServerAndNetmask) {
           "illegal real server address[:port] specified");
     fails({"-A", "-t", "10.0.0.1:80", "-p", "-M", "255.255.255.256"},
           "illegal virtual server persistent mask specified");
+}
+
+// Ports and numbers exactly as ipvsadm takes them, through the real parser and the system
+// resolver (getaddrinfo() would wrap "99999" to 34463 if the parser let a number reach it).
+TEST(Args, NumbersOutOfRangeAreRefusedWithTheSystemResolver) {
+    const SystemResolver system;
+    const auto fails_sys = [&](std::initializer_list<const char*> words, const std::string& msg) {
+        auto r = parse(words, &system);
+        ASSERT_FALSE(r.ok()) << "parsed, wanted: " << msg;
+        EXPECT_EQ(r.error().message, msg);
+        EXPECT_EQ(r.error().exit_code, 2);
+    };
+    const std::string vs = "illegal virtual server address[:port] specified";
+    const std::string rs = "illegal real server address[:port] specified";
+    for (const char* bad : {"10.0.0.100:99999", "10.0.0.100:65536", "10.0.0.100:70000",
+                            "10.0.0.100:18446744073709551616", "10.0.0.100:-1"}) {
+        SCOPED_TRACE(bad);
+        fails_sys({"-A", "-t", bad, "-s", "rr"}, vs);
+        fails_sys({"-A", "-u", bad, "-s", "rr"}, vs);
+        fails_sys({"-a", "-t", "10.0.0.100:80", "-r", bad, "-m"}, rs);
+    }
+    fails_sys({"-a", "-t", "10.0.0.100:80", "-r", "10.0.0.2:70000", "-m"}, rs);
+    fails_sys({"-a", "-t", "10.0.0.100:80", "-r", "10.0.0.2:65536", "-m"}, rs);
+    fails_sys({"-A", "-t", "10.0.0.100:0", "-s", "rr"},
+              "Zero port specified for non-persistent service");
+    fails_sys({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "65536"},
+              "illegal weight specified");
+    fails_sys({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-w", "99999999999999999999"},
+              "illegal weight specified");
+    fails_sys({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-x", "4294967296"},
+              "illegal u_threshold specified");
+    fails_sys({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "-y", "2147483648"},
+              "illegal l_threshold specified");
+    fails_sys({"-A", "-t", "10.0.0.1:80", "-p", "2678401"},
+              "invalid timeout value `2678401' specified");
+    fails_sys({"-A", "-t", "10.0.0.1:80", "-p", "0"}, "invalid timeout value `0' specified");
+    fails_sys({"--set", "4294967296", "0", "0"}, "invalid timeout value `4294967296' specified");
+
+    // In range they parse, with the real resolver too; a persistent service may have port 0.
+    auto top = parse({"-A", "-t", "10.0.0.100:65535", "-s", "rr"}, &system);
+    ASSERT_TRUE(top.ok());
+    EXPECT_EQ(top.value().request.service.key.port, 65535);
+    auto zero = parse({"-A", "-t", "10.0.0.100:0", "-s", "rr", "-p"}, &system);
+    ASSERT_TRUE(zero.ok()) << zero.error().message;
+    EXPECT_EQ(zero.value().request.service.key.port, 0);
+    auto lead = parse({"-A", "-t", "10.0.0.100:080", "-s", "rr"}, &system);
+    ASSERT_TRUE(lead.ok());
+    EXPECT_EQ(lead.value().request.service.key.port, 80);  // strtol's reading, as ipvsadm's
+    // Names still go to the system resolver.
+    if (system.service("http", cfg::Proto::Tcp)) {
+        auto named = parse({"-A", "-t", "10.0.0.100:http", "-s", "rr"}, &system);
+        ASSERT_TRUE(named.ok());
+        EXPECT_EQ(named.value().request.service.key.port, 80);
+    }
+    // The resolver itself never turns digits into a port.
+    EXPECT_FALSE(system.service("99999", cfg::Proto::Tcp));
+    EXPECT_FALSE(system.service("80", cfg::Proto::Tcp));
+    EXPECT_FALSE(system.service("-1", cfg::Proto::Tcp));  // strtoul() would make it 65535
+
+    // -R lines go through the same parser.
+    auto restore = parse_restore("-A -t 10.0.0.100:99999 -s rr\n", &system);
+    ASSERT_FALSE(restore.ok());
+    EXPECT_EQ(restore.error().message, "line 1: " + vs);
+    EXPECT_EQ(restore.error().exit_code, 2);
 }
 
 TEST(Args, Ipv6IsRefusedClearly) {

@@ -3,7 +3,7 @@
 // printf formats (print_title, print_service_entry, print_largenum, print_conn, list_timeout),
 // column for column and with ipvsadm's trailing blanks; only the banner line is dirigo's.
 
-#include "control/cli/format.hpp"
+#include "cli/format.hpp"
 
 #include <gtest/gtest.h>
 

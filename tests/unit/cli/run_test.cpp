@@ -3,7 +3,7 @@
 // to which socket, what it prints, and the exit codes ipvsadm scripts rely on. The last tests go
 // through the real ctl::call() and a Unix socket.
 
-#include "control/cli/run.hpp"
+#include "cli/run.hpp"
 
 #include <gtest/gtest.h>
 
@@ -17,6 +17,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include "proto/client.hpp"
 
 namespace dirigo::ctl::cli {
 namespace {
@@ -337,10 +339,24 @@ TEST(Run, HelpAndVersion) {
     Ran r = run_with(d, {"-h"});
     EXPECT_EQ(r.code, 0);
     EXPECT_NE(r.out.find("Usage:"), std::string::npos);
-    r = run_with(d, {"--version"});
-    EXPECT_EQ(r.code, 0);
-    EXPECT_EQ(r.out, version_text());
     EXPECT_TRUE(d.seen.empty());
+    // --version asks the daemon for its version, as ipvsadm names the IPVS it talks to.
+    Reply v;
+    v.info.version = "9.8.7";
+    d.replies.push_back(v);
+    r = run_with(d, {"--socket", "/tmp/v.sock", "--version"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.out, "dirigoadm v" DIRIGO_VERSION
+                     " (ipvsadm v1.31 compatible command line and dirigo v9.8.7)\n");
+    ASSERT_EQ(d.seen.size(), 1u);
+    EXPECT_EQ(d.seen[0].first, "/tmp/v.sock");
+    EXPECT_EQ(d.seen[0].second.op, Op::Version);
+    // No daemon: ipvsadm's exit code when it cannot talk to IPVS.
+    d.replies.push_back(Result<Reply>(Status(Errc::Io, "cannot connect to dirigo at x: gone")));
+    r = run_with(d, {"-v"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "cannot connect to dirigo at x: gone\n");
 }
 
 TEST(Run, SocketOptionWins) {

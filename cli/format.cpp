@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "control/cli/format.hpp"
+#include "cli/format.hpp"
 
 #include <algorithm>
 #include <cinttypes>
@@ -7,7 +7,7 @@
 #include <cstdio>
 
 #include "config/addr.hpp"
-#include "schedulers/scheduler.hpp"
+#include "schedulers/names.hpp"
 
 #ifndef DIRIGO_VERSION
 #define DIRIGO_VERSION "unknown"
@@ -546,6 +546,11 @@ std::string error_message(Op op, Errc code, std::string_view daemon_message) {
 
 std::string version_text() {
     return "dirigoadm v" DIRIGO_VERSION " (ipvsadm v1.31 compatible command line)\n";
+}
+
+std::string version_text(std::string_view daemon_version) {
+    return "dirigoadm v" DIRIGO_VERSION " (ipvsadm v1.31 compatible command line and dirigo v" +
+           std::string(daemon_version) + ")\n";
 }
 
 std::string usage_text(std::string_view program) {

@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The control wire protocol: round trips of every op and reply, and malformed input of every kind
 // (truncation at every length, bad header fields, oversized lengths, strings and lists, random and
-// mutated bytes), which must always give an error and never crash. Then call() against fake
-// daemons on a real Unix socket: absent, silent, closing early, trickling bytes, lying.
+// mutated bytes), which must always give an error and never crash. call() is in client_test.cpp.
 
-#include "control/protocol.hpp"
+#include "proto/protocol.hpp"
 
 #include <gtest/gtest.h>
 
@@ -24,313 +23,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "tests/unit/proto/proto_test_util.hpp"
+
 namespace dirigo::ctl {
 namespace {
 
-// ---- helpers ----
-
-std::vector<uint8_t> payload_of(const std::vector<uint8_t>& frame) {
-    return {frame.begin() + kHeaderSize, frame.end()};
-}
-
-void put_le(std::vector<uint8_t>& out, uint64_t v, size_t bytes) {
-    for (size_t i = 0; i < bytes; ++i) {
-        out.push_back(static_cast<uint8_t>(v >> (8 * i)));
-    }
-}
-
-cfg::Service sample_service() {
-    cfg::Service s;
-    s.key = {cfg::Proto::Udp, 0x0a000001, 53};
-    s.scheduler = "sh";
-    s.flags = cfg::kSvcPersistent | cfg::kSvcSched1 | cfg::kSvcSched2;
-    s.timeout = 600;
-    s.netmask = 0xffffff00;
-    return s;
-}
-
-cfg::RealServer sample_dest() {
-    cfg::RealServer d;
-    d.addr = 0xac100b0b;
-    d.port = 8053;
-    d.fwd = cfg::Fwd::Tunnel;
-    d.weight = -5;  // the codec carries any int32; ranges are the daemon's business
-    d.u_threshold = 1000;
-    d.l_threshold = 10;
-    return d;
-}
-
-void expect_same(const Request& a, const Request& b) {
-    EXPECT_EQ(a.op, b.op);
-    EXPECT_EQ(a.has_key, b.has_key);
-    EXPECT_EQ(a.service, b.service);
-    EXPECT_EQ(a.dest, b.dest);
-    EXPECT_EQ(a.timeouts.tcp, b.timeouts.tcp);
-    EXPECT_EQ(a.timeouts.tcp_fin, b.timeouts.tcp_fin);
-    EXPECT_EQ(a.timeouts.udp, b.timeouts.udp);
-    ASSERT_EQ(a.batch.size(), b.batch.size());
-    for (size_t i = 0; i < a.batch.size(); ++i) {
-        expect_same(a.batch[i], b.batch[i]);
-    }
-}
-
-Request round_trip(const Request& r) {
-    const std::vector<uint8_t> frame = encode_request(r);
-    auto h = decode_header(frame);
-    EXPECT_TRUE(h.is_ok()) << h.status().message();
-    EXPECT_EQ(h->type, MsgType::Request);
-    EXPECT_EQ(h->length, frame.size() - kHeaderSize);
-    auto d = decode_request(payload_of(frame));
-    EXPECT_TRUE(d.is_ok()) << d.status().message();
-    return d.is_ok() ? d.value() : Request{};
-}
-
-/// One request of every op, each with only the fields that op carries.
-std::vector<Request> every_request() {
-    std::vector<Request> all;
-    const auto add = [&](Op op) -> Request& {
-        Request& r = all.emplace_back();
-        r.op = op;
-        return r;
-    };
-    add(Op::Ping);
-    add(Op::AddService).service = sample_service();
-    add(Op::EditService).service = sample_service();
-    add(Op::DelService).service.key = {cfg::Proto::Tcp, 0x0a000002, 443};
-    add(Op::Clear);
-    for (Op op : {Op::AddDest, Op::EditDest, Op::DelDest}) {
-        Request& r = add(op);
-        r.service.key = {cfg::Proto::Tcp, 0x0a000001, 80};
-        r.dest = sample_dest();
-    }
-    add(Op::Zero);
-    {
-        Request& r = add(Op::Zero);
-        r.has_key = true;
-        r.service.key = {cfg::Proto::Udp, 0xc0a80001, 5353};
-    }
-    {
-        Request& r = add(Op::SetTimeouts);
-        r.timeouts = {7200, 0, 60};
-    }
-    add(Op::GetTimeouts);
-    add(Op::List);
-    {
-        Request& r = add(Op::List);
-        r.has_key = true;
-        r.service.key = {cfg::Proto::Tcp, 0xffffffff, 65535};
-    }
-    add(Op::ListConns);
-    add(Op::ListPorts);
-    add(Op::ListWorkers);
-    add(Op::ListNeighbours);
-    add(Op::ListRoutes);
-    Request batch;
-    batch.op = Op::Batch;
-    for (const Request& r : all) {
-        if (r.op != Op::Ping && r.op != Op::List && r.op != Op::ListConns &&
-            r.op != Op::GetTimeouts && r.op != Op::ListPorts && r.op != Op::ListWorkers &&
-            r.op != Op::ListNeighbours && r.op != Op::ListRoutes) {
-            batch.batch.push_back(r);
-        }
-    }
-    all.push_back(batch);
-    Request empty_batch;
-    empty_batch.op = Op::Batch;
-    all.push_back(empty_batch);
-    return all;
-}
-
-/// Every view list filled, with extreme values where a field has a range.
-void add_views(Reply& r) {
-    PortView p;
-    p.name = "ext";
-    p.device = "net_af_packet0";
-    p.port_id = 65535;
-    p.mac = "02:00:00:00:00:01";
-    p.link_up = true;
-    p.speed_mbps = 100000;
-    p.mtu = 9000;
-    p.rx_queues = 2;
-    p.tx_queues = 3;
-    p.addresses = {{0x0a000001, 24}, {0x0a00000a, 32}, {0, 0}};
-    p.rx_packets = 1;
-    p.tx_packets = 2;
-    p.rx_bytes = 3;
-    p.tx_bytes = 4;
-    p.rx_missed = 5;
-    p.rx_errors = 6;
-    p.tx_errors = ~0ull;
-    r.ports = {p, PortView{}};
-    r.drops = {{"no_route", 12}, {"bad_checksum", 0}, {"", ~0ull}};
-    WorkerView w;
-    w.id = 1;
-    w.lcore = 127;
-    w.rx_packets = 10;
-    w.tx_packets = 11;
-    w.drops = 12;
-    w.loops = 13;
-    w.busy_loops = 14;
-    w.connections = 15;
-    w.created = 16;
-    w.handed_off = 17;
-    w.taken_over = ~0ull;
-    r.workers = {WorkerView{}, w};
-    r.neighbours = {{0x0a0000fe, "52:54:00:12:34:56", "ext", NeighState::Resolved},
-                    {0x0a000063, "", "int", NeighState::Incomplete},
-                    {0x0a000064, "", "int", NeighState::Failed}};
-    r.routes = {
-        {{0, 0}, 0x0a0000fe, "ext"}, {{0x0a000000, 24}, 0, "ext"}, {{0xffffffff, 32}, 1, ""}};
-}
-
-Reply rich_reply() {
-    Reply r;
-    r.code = Errc::Ok;
-    r.message = "fine";
-    r.info = {"0.1.0", 1u << 20, 2};
-    r.timeouts = {900, 120, 300};
-    ServiceInfo si;
-    si.service = sample_service();
-    si.stats = {1, 2, 3, 4, 5};
-    si.rates = {6, 7, 8, 9, 10};
-    DestInfo di;
-    di.server = sample_dest();
-    di.active = 11;
-    di.inactive = 12;
-    di.persistent = 13;
-    di.stats = {~0ull, 1ull << 40, 3, 4, 5};
-    di.rates = {1, 2, 3, 4, ~0ull};
-    si.dests = {di, di};
-    si.dests[1].server.port = 9;
-    r.services = {si, ServiceInfo{}};
-    ConnInfo c;
-    c.proto = cfg::Proto::Udp;
-    c.state = "UDP";
-    c.expires_ms = 299000;
-    c.caddr = 0xc0a8010a;
-    c.cport = 40000;
-    c.vaddr = 0x0a000001;
-    c.vport = 53;
-    c.daddr = 0xac100b0b;
-    c.dport = 8053;
-    r.conns = {c, ConnInfo{}};
-    add_views(r);
-    return r;
-}
-
-void expect_same(const Stats& a, const Stats& b) {
-    EXPECT_EQ(a.conns, b.conns);
-    EXPECT_EQ(a.inpkts, b.inpkts);
-    EXPECT_EQ(a.outpkts, b.outpkts);
-    EXPECT_EQ(a.inbytes, b.inbytes);
-    EXPECT_EQ(a.outbytes, b.outbytes);
-}
-
-void expect_same(const Rates& a, const Rates& b) {
-    EXPECT_EQ(a.cps, b.cps);
-    EXPECT_EQ(a.inpps, b.inpps);
-    EXPECT_EQ(a.outpps, b.outpps);
-    EXPECT_EQ(a.inbps, b.inbps);
-    EXPECT_EQ(a.outbps, b.outbps);
-}
-
-void expect_same(const Reply& a, const Reply& b) {
-    EXPECT_EQ(a.code, b.code);
-    EXPECT_EQ(a.message, b.message);
-    EXPECT_EQ(a.info.version, b.info.version);
-    EXPECT_EQ(a.info.conn_table_size, b.info.conn_table_size);
-    EXPECT_EQ(a.info.workers, b.info.workers);
-    EXPECT_EQ(a.timeouts.tcp, b.timeouts.tcp);
-    EXPECT_EQ(a.timeouts.tcp_fin, b.timeouts.tcp_fin);
-    EXPECT_EQ(a.timeouts.udp, b.timeouts.udp);
-    ASSERT_EQ(a.services.size(), b.services.size());
-    for (size_t i = 0; i < a.services.size(); ++i) {
-        const ServiceInfo& x = a.services[i];
-        const ServiceInfo& y = b.services[i];
-        EXPECT_EQ(x.service, y.service);
-        expect_same(x.stats, y.stats);
-        expect_same(x.rates, y.rates);
-        ASSERT_EQ(x.dests.size(), y.dests.size());
-        for (size_t j = 0; j < x.dests.size(); ++j) {
-            EXPECT_EQ(x.dests[j].server, y.dests[j].server);
-            EXPECT_EQ(x.dests[j].active, y.dests[j].active);
-            EXPECT_EQ(x.dests[j].inactive, y.dests[j].inactive);
-            EXPECT_EQ(x.dests[j].persistent, y.dests[j].persistent);
-            expect_same(x.dests[j].stats, y.dests[j].stats);
-            expect_same(x.dests[j].rates, y.dests[j].rates);
-        }
-    }
-    ASSERT_EQ(a.conns.size(), b.conns.size());
-    for (size_t i = 0; i < a.conns.size(); ++i) {
-        const ConnInfo& x = a.conns[i];
-        const ConnInfo& y = b.conns[i];
-        EXPECT_EQ(x.proto, y.proto);
-        EXPECT_EQ(x.state, y.state);
-        EXPECT_EQ(x.expires_ms, y.expires_ms);
-        EXPECT_EQ(x.caddr, y.caddr);
-        EXPECT_EQ(x.cport, y.cport);
-        EXPECT_EQ(x.vaddr, y.vaddr);
-        EXPECT_EQ(x.vport, y.vport);
-        EXPECT_EQ(x.daddr, y.daddr);
-        EXPECT_EQ(x.dport, y.dport);
-    }
-    ASSERT_EQ(a.ports.size(), b.ports.size());
-    for (size_t i = 0; i < a.ports.size(); ++i) {
-        const PortView& x = a.ports[i];
-        const PortView& y = b.ports[i];
-        EXPECT_EQ(x.name, y.name);
-        EXPECT_EQ(x.device, y.device);
-        EXPECT_EQ(x.port_id, y.port_id);
-        EXPECT_EQ(x.mac, y.mac);
-        EXPECT_EQ(x.link_up, y.link_up);
-        EXPECT_EQ(x.speed_mbps, y.speed_mbps);
-        EXPECT_EQ(x.mtu, y.mtu);
-        EXPECT_EQ(x.rx_queues, y.rx_queues);
-        EXPECT_EQ(x.tx_queues, y.tx_queues);
-        EXPECT_EQ(x.addresses, y.addresses);
-        EXPECT_EQ(x.rx_packets, y.rx_packets);
-        EXPECT_EQ(x.tx_packets, y.tx_packets);
-        EXPECT_EQ(x.rx_bytes, y.rx_bytes);
-        EXPECT_EQ(x.tx_bytes, y.tx_bytes);
-        EXPECT_EQ(x.rx_missed, y.rx_missed);
-        EXPECT_EQ(x.rx_errors, y.rx_errors);
-        EXPECT_EQ(x.tx_errors, y.tx_errors);
-    }
-    ASSERT_EQ(a.drops.size(), b.drops.size());
-    for (size_t i = 0; i < a.drops.size(); ++i) {
-        EXPECT_EQ(a.drops[i].reason, b.drops[i].reason);
-        EXPECT_EQ(a.drops[i].count, b.drops[i].count);
-    }
-    ASSERT_EQ(a.workers.size(), b.workers.size());
-    for (size_t i = 0; i < a.workers.size(); ++i) {
-        const WorkerView& x = a.workers[i];
-        const WorkerView& y = b.workers[i];
-        EXPECT_EQ(x.id, y.id);
-        EXPECT_EQ(x.lcore, y.lcore);
-        EXPECT_EQ(x.rx_packets, y.rx_packets);
-        EXPECT_EQ(x.tx_packets, y.tx_packets);
-        EXPECT_EQ(x.drops, y.drops);
-        EXPECT_EQ(x.loops, y.loops);
-        EXPECT_EQ(x.busy_loops, y.busy_loops);
-        EXPECT_EQ(x.connections, y.connections);
-        EXPECT_EQ(x.created, y.created);
-        EXPECT_EQ(x.handed_off, y.handed_off);
-        EXPECT_EQ(x.taken_over, y.taken_over);
-    }
-    ASSERT_EQ(a.neighbours.size(), b.neighbours.size());
-    for (size_t i = 0; i < a.neighbours.size(); ++i) {
-        EXPECT_EQ(a.neighbours[i].addr, b.neighbours[i].addr);
-        EXPECT_EQ(a.neighbours[i].mac, b.neighbours[i].mac);
-        EXPECT_EQ(a.neighbours[i].port, b.neighbours[i].port);
-        EXPECT_EQ(a.neighbours[i].state, b.neighbours[i].state);
-    }
-    ASSERT_EQ(a.routes.size(), b.routes.size());
-    for (size_t i = 0; i < a.routes.size(); ++i) {
-        EXPECT_EQ(a.routes[i].prefix, b.routes[i].prefix);
-        EXPECT_EQ(a.routes[i].gateway, b.routes[i].gateway);
-        EXPECT_EQ(a.routes[i].port, b.routes[i].port);
-    }
-}
+using namespace test;  // NOLINT(google-build-using-namespace): the shared samples
 
 // ---- header ----
 
@@ -413,7 +111,7 @@ TEST(ProtocolRequest, EveryOpRoundTrips) {
 }
 
 TEST(ProtocolRequest, EveryOpHasAName) {
-    for (uint16_t op = 0; op <= static_cast<uint16_t>(Op::ListRoutes); ++op) {
+    for (uint16_t op = 0; op < kOpCount; ++op) {
         EXPECT_NE(op_name(static_cast<Op>(op)), "unknown");
     }
 }
@@ -457,7 +155,7 @@ TEST(ProtocolRequest, TrailingBytesAreAnError) {
 
 TEST(ProtocolRequest, RejectsOutOfRangeEnums) {
     // Unknown ops.
-    for (uint16_t op : {18, 100, 0xffff}) {
+    for (uint16_t op : {static_cast<uint16_t>(kOpCount), uint16_t{100}, uint16_t{0xffff}}) {
         std::vector<uint8_t> p;
         put_le(p, op, 2);
         auto d = decode_request(p);
@@ -543,6 +241,38 @@ TEST(ProtocolRequest, OversizedStringsAndCounts) {
         auto d = decode_request(p);
         ASSERT_FALSE(d.is_ok()) << n;
         EXPECT_NE(d.status().message().find("count"), std::string::npos);
+    }
+}
+
+TEST(ProtocolRequest, BatchAllocationIsBoundedByTheFrame) {
+    // A million two-byte Clears fit a 2 MiB frame, but would decode into a million Requests
+    // (sizeof(Request) bytes each, ~76 times the frame): refused before anything is allocated.
+    constexpr uint32_t kClears = 1000000;
+    std::vector<uint8_t> p;
+    put_le(p, static_cast<uint16_t>(Op::Batch), 2);
+    put_le(p, kClears, 4);
+    for (uint32_t i = 0; i < kClears; ++i) {
+        put_le(p, static_cast<uint16_t>(Op::Clear), 2);
+    }
+    auto d = decode_request(p);
+    ASSERT_FALSE(d.is_ok());
+    EXPECT_NE(d.status().message().find("batch count 1000000 needs more memory"),
+              std::string::npos)
+        << d.status().message();
+
+    // Real rules stay well inside the bound: 100k DelService (9 bytes each) and AddDest lines.
+    for (Op op : {Op::DelService, Op::AddDest}) {
+        Request batch;
+        batch.op = Op::Batch;
+        Request one;
+        one.op = op;
+        one.service = sample_service();
+        one.dest = sample_dest();
+        batch.batch.assign(100000, one);
+        const std::vector<uint8_t> frame = encode_request(batch);
+        auto back = decode_request(payload_of(frame));
+        ASSERT_TRUE(back.is_ok()) << back.status().message();
+        EXPECT_EQ(back->batch.size(), 100000u);
     }
 }
 
@@ -858,266 +588,6 @@ TEST(ProtocolFuzz, MutatedMessagesNeverCrash) {
         }
     }
     EXPECT_GT(decoded, 0u);  // flips in plain numbers are legal messages
-}
-
-// ---- call() against fake daemons ----
-
-class TempDir {
-public:
-    TempDir() {
-        char tmpl[] = "/tmp/dirigo-proto-XXXXXX";
-        const char* d = ::mkdtemp(tmpl);
-        path_ = d != nullptr ? d : "/tmp";
-    }
-    ~TempDir() {
-        ::unlink((path_ + "/sock").c_str());
-        ::rmdir(path_.c_str());
-    }
-    std::string sock() const { return path_ + "/sock"; }
-
-private:
-    std::string path_;
-};
-
-/// A one-connection fake daemon: accepts, then runs `serve(fd)`.
-class FakeDaemon {
-public:
-    FakeDaemon(const std::string& path, std::function<void(int)> serve) {
-        listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM, 0);
-        sockaddr_un a{};
-        a.sun_family = AF_UNIX;
-        std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
-        ::unlink(path.c_str());
-        EXPECT_EQ(::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-        EXPECT_EQ(::listen(listen_fd_, 4), 0);
-        thread_ = std::thread([this, serve = std::move(serve)] {
-            const int fd = ::accept(listen_fd_, nullptr, nullptr);
-            if (fd >= 0) {
-                serve(fd);
-                ::close(fd);
-            }
-        });
-    }
-    ~FakeDaemon() {
-        ::shutdown(listen_fd_, SHUT_RDWR);
-        thread_.join();
-        ::close(listen_fd_);
-    }
-
-private:
-    int listen_fd_ = -1;
-    std::thread thread_;
-};
-
-bool read_exact(int fd, uint8_t* buf, size_t n) {
-    size_t done = 0;
-    while (done < n) {
-        const ssize_t r = ::read(fd, buf + done, n - done);
-        if (r <= 0) {
-            return false;
-        }
-        done += static_cast<size_t>(r);
-    }
-    return true;
-}
-
-std::optional<Request> read_request(int fd) {
-    uint8_t hdr[kHeaderSize];
-    if (!read_exact(fd, hdr, kHeaderSize)) {
-        return std::nullopt;
-    }
-    auto h = decode_header(hdr);
-    if (!h) {
-        return std::nullopt;
-    }
-    std::vector<uint8_t> p(h->length);
-    if (!read_exact(fd, p.data(), p.size())) {
-        return std::nullopt;
-    }
-    auto r = decode_request(p);
-    if (!r) {
-        return std::nullopt;
-    }
-    return r.value();
-}
-
-void write_all(int fd, const std::vector<uint8_t>& b) {
-    size_t done = 0;
-    while (done < b.size()) {
-        const ssize_t n = ::write(fd, b.data() + done, b.size() - done);
-        if (n <= 0) {
-            return;
-        }
-        done += static_cast<size_t>(n);
-    }
-}
-
-TEST(ProtocolCall, NoDaemon) {
-    TempDir dir;
-    auto r = call(dir.sock(), Request{});
-    ASSERT_FALSE(r.is_ok());
-    EXPECT_EQ(r.status().code(), Errc::Io);
-    EXPECT_EQ(r.status().message().rfind("cannot connect to dirigo at " + dir.sock() + ": ", 0), 0u)
-        << r.status().message();
-}
-
-TEST(ProtocolCall, PathTooLong) {
-    auto r = call("/tmp/" + std::string(200, 'x'), Request{});
-    ASSERT_FALSE(r.is_ok());
-    EXPECT_EQ(r.status().code(), Errc::Io);
-    EXPECT_NE(r.status().message().find("cannot connect to dirigo at"), std::string::npos);
-}
-
-TEST(ProtocolCall, RoundTrip) {
-    TempDir dir;
-    std::atomic<bool> saw_list{false};
-    FakeDaemon d(dir.sock(), [&](int fd) {
-        auto req = read_request(fd);
-        saw_list = req && req->op == Op::List && req->has_key;
-        write_all(fd, encode_reply(rich_reply()));
-    });
-    Request req;
-    req.op = Op::List;
-    req.has_key = true;
-    auto r = call(dir.sock(), req);
-    ASSERT_TRUE(r.is_ok()) << r.status().message();
-    expect_same(rich_reply(), r.value());
-    EXPECT_TRUE(saw_list);
-}
-
-TEST(ProtocolCall, ReplyArrivingOneByteAtATime) {
-    TempDir dir;
-    FakeDaemon d(dir.sock(), [&](int fd) {
-        (void)read_request(fd);
-        for (uint8_t b : encode_reply(rich_reply())) {
-            ASSERT_EQ(::write(fd, &b, 1), 1);
-            if (b % 16 == 0) {
-                std::this_thread::sleep_for(std::chrono::microseconds(50));
-            }
-        }
-    });
-    auto r = call(dir.sock(), Request{});
-    ASSERT_TRUE(r.is_ok()) << r.status().message();
-    expect_same(rich_reply(), r.value());
-}
-
-TEST(ProtocolCall, DaemonClosesEarly) {
-    TempDir dir;
-    FakeDaemon d(dir.sock(), [&](int fd) {
-        (void)read_request(fd);
-        const std::vector<uint8_t> frame = encode_reply(rich_reply());
-        write_all(fd, std::vector<uint8_t>(frame.begin(), frame.begin() + 20));
-    });
-    auto r = call(dir.sock(), Request{});
-    ASSERT_FALSE(r.is_ok());
-    EXPECT_EQ(r.status().code(), Errc::Io);
-    EXPECT_NE(r.status().message().find("closed the connection"), std::string::npos)
-        << r.status().message();
-}
-
-TEST(ProtocolCall, DaemonSilentTimesOut) {
-    TempDir dir;
-    std::atomic<bool> done{false};
-    FakeDaemon d(dir.sock(), [&](int fd) {
-        (void)read_request(fd);
-        while (!done) {
-            std::this_thread::sleep_for(std::chrono::milliseconds(5));
-        }
-    });
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = call(dir.sock(), Request{}, 200);
-    const auto waited = std::chrono::steady_clock::now() - t0;
-    done = true;
-    ASSERT_FALSE(r.is_ok());
-    EXPECT_EQ(r.status().code(), Errc::Io);
-    EXPECT_NE(r.status().message().find("timed out"), std::string::npos) << r.status().message();
-    EXPECT_GE(waited, std::chrono::milliseconds(190));
-    EXPECT_LT(waited, std::chrono::seconds(5));
-}
-
-TEST(ProtocolCall, DaemonNotAcceptingTimesOut) {
-    TempDir dir;
-    // A listener with a backlog of one that never accepts: after one queued connection, the
-    // next connect() waits for room, and call() must give up at its deadline.
-    const int l = ::socket(AF_UNIX, SOCK_STREAM, 0);
-    sockaddr_un a{};
-    a.sun_family = AF_UNIX;
-    std::strncpy(a.sun_path, dir.sock().c_str(), sizeof(a.sun_path) - 1);
-    ASSERT_EQ(::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    ASSERT_EQ(::listen(l, 0), 0);
-    std::vector<int> fillers;
-    for (int i = 0; i < 4; ++i) {
-        const int f = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        if (::connect(f, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
-            ::close(f);
-            break;  // the backlog is full
-        }
-        fillers.push_back(f);
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    auto r = call(dir.sock(), Request{}, 200);
-    const auto waited = std::chrono::steady_clock::now() - t0;
-    ASSERT_FALSE(r.is_ok());
-    EXPECT_EQ(r.status().code(), Errc::Io);
-    EXPECT_NE(r.status().message().find("timed out"), std::string::npos) << r.status().message();
-    EXPECT_GE(waited, std::chrono::milliseconds(150));
-    EXPECT_LT(waited, std::chrono::seconds(5));
-    for (int f : fillers) {
-        ::close(f);
-    }
-    ::close(l);
-}
-
-TEST(ProtocolCall, GarbageReply) {
-    TempDir dir;
-    FakeDaemon d(dir.sock(), [&](int fd) {
-        (void)read_request(fd);
-        write_all(fd, std::vector<uint8_t>(kHeaderSize, 0xab));
-    });
-    auto r = call(dir.sock(), Request{});
-    ASSERT_FALSE(r.is_ok());
-    EXPECT_EQ(r.status().code(), Errc::Io);
-    EXPECT_NE(r.status().message().find("bad reply"), std::string::npos);
-}
-
-TEST(ProtocolCall, RequestFrameInsteadOfReply) {
-    TempDir dir;
-    FakeDaemon d(dir.sock(), [&](int fd) {
-        (void)read_request(fd);
-        write_all(fd, encode_request(Request{}));
-    });
-    auto r = call(dir.sock(), Request{});
-    ASSERT_FALSE(r.is_ok());
-    EXPECT_NE(r.status().message().find("not a reply"), std::string::npos);
-}
-
-TEST(ProtocolCall, MalformedReplyPayload) {
-    TempDir dir;
-    FakeDaemon d(dir.sock(), [&](int fd) {
-        (void)read_request(fd);
-        std::vector<uint8_t> frame = encode_reply(Reply{});
-        frame.push_back(0);  // one trailing byte, counted in the header
-        Header h;
-        h.type = MsgType::Reply;
-        h.length = static_cast<uint32_t>(frame.size() - kHeaderSize);
-        encode_header(h, frame.data());
-        write_all(fd, frame);
-    });
-    auto r = call(dir.sock(), Request{});
-    ASSERT_FALSE(r.is_ok());
-    EXPECT_NE(r.status().message().find("trailing"), std::string::npos);
-}
-
-TEST(ProtocolCall, OversizedRequestIsRefusedLocally) {
-    Request r;
-    r.op = Op::Batch;
-    Request add;
-    add.op = Op::AddService;
-    add.service.scheduler.assign(kMaxString, 's');
-    r.batch.assign(kMaxPayload / kMaxString + 1, add);
-    auto res = call("/nonexistent/socket", r);
-    ASSERT_FALSE(res.is_ok());
-    EXPECT_EQ(res.status().code(), Errc::Invalid);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "control/cli/system_names.hpp"
+#include "cli/system_names.hpp"
 
+#include <array>
 #include <cstring>
 
 #include <arpa/inet.h>
@@ -39,17 +40,18 @@ std::optional<cfg::Ip4> SystemResolver::host(std::string_view name) const {
 }
 
 std::optional<uint16_t> SystemResolver::service(std::string_view name, cfg::Proto proto) const {
+    // The services database by name only, as ipvsadm's getservbyname(): getaddrinfo() would read
+    // "99999" as a number and wrap it to 34463 (and "-1" to 65535).
     const std::string n(name);
-    addrinfo hints{};
-    hints.ai_family = AF_INET;
-    hints.ai_socktype = proto == cfg::Proto::Udp ? SOCK_DGRAM : SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    AddrInfoList res;
-    if (::getaddrinfo(nullptr, n.c_str(), &hints, &res.head) != 0 || res.head == nullptr) {
+    servent entry{};
+    servent* found = nullptr;
+    std::array<char, 4096> buf{};
+    if (::getservbyname_r(n.c_str(), proto == cfg::Proto::Udp ? "udp" : "tcp", &entry, buf.data(),
+                          buf.size(), &found) != 0 ||
+        found == nullptr) {
         return std::nullopt;
     }
-    const auto* sin = reinterpret_cast<const sockaddr_in*>(res.head->ai_addr);
-    return ntohs(sin->sin_port);
+    return ntohs(static_cast<uint16_t>(found->s_port));
 }
 
 std::optional<std::string> SystemNamer::host(cfg::Ip4 addr) const {

@@ -32,30 +32,108 @@ inline constexpr size_t kHeaderSize = 12;
 inline constexpr uint32_t kMaxPayload = 16u << 20;  // a -R of ~100k rules fits
 inline constexpr uint32_t kMaxString = 4096;
 inline constexpr uint32_t kMaxList = 1u << 20;
+/// A decoded request takes sizeof(Request) however few bytes it had on the wire (a Clear is two):
+/// a Batch may cost at most kBatchExpansion times the bytes it arrived in, plus kBatchSlack, so a
+/// frame cannot make the daemon allocate many times its size. Real rules (an AddDest is 28 bytes,
+/// a DelService 9) stay far inside the bound.
+inline constexpr size_t kBatchExpansion = 20;
+inline constexpr size_t kBatchSlack = 64 * 1024;
 
 enum class MsgType : uint16_t { Request = 1, Reply = 2 };
 
-/// Request operations. Numbers are wire values: never renumber, only append.
+/// Request operations. Numbers are wire values: never renumber, only append. Everything else
+/// about an operation (its name, its payload, whether it changes rules) is its row in kOps below:
+/// adding an operation is one enumerator, one row, and its handler in the daemon.
 enum class Op : uint16_t {
-    Ping = 0,          ///< no arguments; reply carries Info
-    AddService = 1,    ///< service (servers ignored)
-    EditService = 2,   ///< service (servers ignored); key selects, other fields replace
-    DelService = 3,    ///< service key
-    Clear = 4,         ///< no arguments: delete every service
-    AddDest = 5,       ///< service key + dest
-    EditDest = 6,      ///< service key + dest
-    DelDest = 7,       ///< service key + dest address/port
-    Zero = 8,          ///< service key, or all services when has_key is false
-    SetTimeouts = 9,   ///< timeouts; a zero field leaves that timeout unchanged
-    GetTimeouts = 10,  ///< reply carries timeouts
-    List = 11,         ///< service key or all; reply carries services with stats and rates
-    ListConns = 12,    ///< reply carries the connection list
-    Batch = 13,        ///< a list of mutating requests applied as one change, all or nothing
-    ListPorts = 14,    ///< reply carries ports (with per-port drop-free counters) and drops
-    ListWorkers = 15,  ///< reply carries workers
-    ListNeighbours = 16,  ///< reply carries neighbours (the ARP table)
-    ListRoutes = 17,   ///< reply carries routes
+    Ping = 0,
+    AddService = 1,
+    EditService = 2,
+    DelService = 3,
+    Clear = 4,
+    AddDest = 5,
+    EditDest = 6,
+    DelDest = 7,
+    Zero = 8,
+    SetTimeouts = 9,
+    GetTimeouts = 10,
+    List = 11,
+    ListConns = 12,
+    Batch = 13,
+    ListPorts = 14,
+    ListWorkers = 15,
+    ListNeighbours = 16,
+    ListRoutes = 17,
+    Version = 18,
 };
+
+/// What follows the op in a request's payload; the codec reads and writes each shape in one place.
+enum class Body : uint8_t {
+    None,         ///< nothing
+    Service,      ///< a whole service (its `servers` are not sent)
+    Key,          ///< a service key
+    KeyDest,      ///< a service key, then a real server
+    OptionalKey,  ///< has_key, then a service key when set
+    Timeouts,     ///< three timeouts
+    Batch,        ///< a count, then that many requests; nested batches are invalid
+};
+
+/// One operation: the single declaration that the codec, the daemon and dirigoadm read.
+struct OpSpec {
+    Op op;
+    std::string_view name;  ///< for messages and logs: "add-service", "list", ...
+    Body body;
+    bool mutates;           ///< a rule change: applied as one transaction, its reply held until
+                            ///< the workers have seen it, allowed in a Batch and in -R input
+    std::string_view what;  ///< the contract, for docs and humans
+};
+
+/// Every operation, in wire order (kOps[n].op == Op(n), checked below).
+inline constexpr OpSpec kOps[] = {
+    {Op::Ping, "ping", Body::None, false, "reply carries Info"},
+    {Op::AddService, "add-service", Body::Service, true, "service (servers ignored)"},
+    {Op::EditService, "edit-service", Body::Service, true,
+     "service (servers ignored); key selects, other fields replace"},
+    {Op::DelService, "delete-service", Body::Key, true, "service key"},
+    {Op::Clear, "clear", Body::None, true, "delete every service"},
+    {Op::AddDest, "add-server", Body::KeyDest, true, "service key + dest"},
+    {Op::EditDest, "edit-server", Body::KeyDest, true, "service key + dest"},
+    {Op::DelDest, "delete-server", Body::KeyDest, true, "service key + dest address/port"},
+    {Op::Zero, "zero", Body::OptionalKey, false, "service key, or all services"},
+    {Op::SetTimeouts, "set", Body::Timeouts, true, "a zero field leaves that timeout unchanged"},
+    {Op::GetTimeouts, "get-timeouts", Body::None, false, "reply carries timeouts"},
+    {Op::List, "list", Body::OptionalKey, false,
+     "service key or all; reply carries services with stats and rates"},
+    {Op::ListConns, "list-connections", Body::None, false, "reply carries the connection list"},
+    {Op::Batch, "batch", Body::Batch, true,
+     "mutating requests applied as one change, all or nothing"},
+    {Op::ListPorts, "list-ports", Body::None, false,
+     "reply carries ports (with their counters) and drops"},
+    {Op::ListWorkers, "list-workers", Body::None, false, "reply carries workers"},
+    {Op::ListNeighbours, "list-neighbours", Body::None, false,
+     "reply carries neighbours (the ARP table)"},
+    {Op::ListRoutes, "list-routes", Body::None, false, "reply carries routes"},
+    {Op::Version, "version", Body::None, false, "reply carries info.version"},
+};
+
+/// Number of operations; a wire op at or above it is unknown.
+inline constexpr size_t kOpCount = sizeof(kOps) / sizeof(kOps[0]);
+
+constexpr bool ops_in_wire_order() {
+    for (size_t i = 0; i < kOpCount; ++i) {
+        if (static_cast<size_t>(kOps[i].op) != i) {
+            return false;
+        }
+    }
+    return true;
+}
+static_assert(ops_in_wire_order(), "kOps must list every Op once, in wire order");
+
+/// True when `op` is a known operation (one with a row in kOps). Thread: any. O(1).
+constexpr bool is_known(Op op) { return static_cast<size_t>(op) < kOpCount; }
+/// The row of `op`, which must be known. Thread: any. O(1).
+constexpr const OpSpec& op_spec(Op op) { return kOps[static_cast<size_t>(op)]; }
+/// True for rule changes (kOps' `mutates`); false for an unknown op. Thread: any. O(1).
+constexpr bool is_mutation(Op op) { return is_known(op) && op_spec(op).mutates; }
 
 /// One request. Which fields matter depends on `op` (see Op).
 struct Request {
@@ -220,20 +298,10 @@ std::vector<uint8_t> encode_reply(const Reply& r);
 Result<Request> decode_request(std::span<const uint8_t> payload);
 Result<Reply> decode_reply(std::span<const uint8_t> payload);
 
-/// Blocking client helper used by dirigoadm and tests: connects to `socket_path`, sends `req`,
-/// waits for the reply. Errors (no daemon, short read) come back as Errc::Io.
-Result<Reply> call(const std::string& socket_path, const Request& req);
-
-/// How long call() waits for the whole exchange (connect, send, reply).
-inline constexpr int kCallTimeoutMs = 30000;
-/// call() with an explicit deadline for the whole exchange, in milliseconds. Thread: any.
-/// Cost: one connection, O(request + reply) bytes. A request larger than kMaxPayload is refused
-/// locally with Errc::Invalid; a missing daemon gives Errc::Io "cannot connect to dirigo at PATH:
-/// ..."; a timeout, short read or undecodable reply gives Errc::Io.
-Result<Reply> call(const std::string& socket_path, const Request& req, int timeout_ms);
-
 /// "add-service", "list", ...: the op's name for messages and logs. Thread: any. O(1).
-std::string_view op_name(Op op);
+constexpr std::string_view op_name(Op op) {
+    return is_known(op) ? op_spec(op).name : std::string_view("unknown");
+}
 /// "NoService", "Io", ...: the code's enumerator name for messages and logs. Thread: any. O(1).
 std::string_view errc_name(Errc code);
 

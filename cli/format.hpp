@@ -18,7 +18,7 @@
 #include "config/config.hpp"
 #include "config/model.hpp"
 #include "config/status.hpp"
-#include "control/protocol.hpp"
+#include "proto/protocol.hpp"
 
 namespace dirigo::ctl::cli {
 
@@ -144,7 +144,12 @@ std::string error_message(Op op, Errc code, std::string_view daemon_message);
 /// `dirigoadm -h`.
 std::string usage_text(std::string_view program);
 
-/// `dirigoadm -v`: "dirigoadm v0.1.0 (ipvsadm v1.31 compatible command line)\n".
+/// The first line of `dirigoadm -h`: "dirigoadm v0.1.0 (ipvsadm v1.31 compatible command
+/// line)\n".
 std::string version_text();
+/// `dirigoadm -v`, with the version the daemon answered, in ipvsadm's "(compiled with popt and
+/// IPVS v1.2.1)" place: "dirigoadm v0.1.0 (ipvsadm v1.31 compatible command line and dirigo
+/// v0.1.0)\n".
+std::string version_text(std::string_view daemon_version);
 
 }  // namespace dirigo::ctl::cli

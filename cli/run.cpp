@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "control/cli/run.hpp"
+#include "cli/run.hpp"
 
 #include <optional>
 #include <utility>
@@ -157,9 +157,15 @@ int run(std::span<const std::string> args, const RunEnv& env, std::string& out, 
         case Command::Help:
             out += usage_text(env.program);
             return 0;
-        case Command::Version:
-            out += version_text();
+        case Command::Version: {
+            // As ipvsadm names the IPVS it talks to, the line names the daemon's version.
+            const auto rep = session.send(inv.request, kExitListFailed);
+            if (!rep) {
+                return session.exit_code();
+            }
+            out += version_text(rep->info.version);
             return 0;
+        }
         case Command::List:
             return list(inv, session, namer, out);
         case Command::Save: {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
-#include "control/cli/args.hpp"
+#include "cli/args.hpp"
 
 #include <array>
 #include <climits>
 #include <cstddef>
 
 #include "config/addr.hpp"
-#include "schedulers/scheduler.hpp"
+#include "schedulers/names.hpp"
 
 namespace dirigo::ctl::cli {
 
@@ -17,25 +17,7 @@ namespace {
 enum class ArgKind : uint8_t { None, Required, Optional };
 
 enum class Tag : uint8_t {
-    // commands
-    CmdAddService,
-    CmdEditService,
-    CmdDelService,
-    CmdClear,
-    CmdList,
-    CmdZero,
-    CmdAddServer,
-    CmdEditServer,
-    CmdDelServer,
-    CmdSet,
-    CmdHelp,
-    CmdVersion,
-    CmdRestore,
-    CmdSave,
-    CmdListPorts,
-    CmdListWorkers,
-    CmdListNeighbours,
-    CmdListRoutes,
+    Command,  // a command: Spec::cmd says which
     // options
     Tcp,
     Udp,
@@ -81,6 +63,7 @@ struct Spec {
     std::string_view long_name;
     ArgKind arg;
     Tag tag;
+    Command cmd = Command::List;  // for Tag::Command
 };
 
 constexpr ArgKind kNo = ArgKind::None;
@@ -90,21 +73,21 @@ constexpr ArgKind kOpt = ArgKind::Optional;
 // ipvsadm 1.31's popt table, plus --socket and dirigo's views (long options only: a letter of our
 // own could collide with one a later ipvsadm takes).
 constexpr std::array kSpecs = {
-    Spec{'A', "add-service", kNo, Tag::CmdAddService},
-    Spec{'E', "edit-service", kNo, Tag::CmdEditService},
-    Spec{'D', "delete-service", kNo, Tag::CmdDelService},
-    Spec{'C', "clear", kNo, Tag::CmdClear},
-    Spec{'L', "list", kNo, Tag::CmdList},
-    Spec{'l', "list", kNo, Tag::CmdList},
-    Spec{'Z', "zero", kNo, Tag::CmdZero},
-    Spec{'a', "add-server", kNo, Tag::CmdAddServer},
-    Spec{'e', "edit-server", kNo, Tag::CmdEditServer},
-    Spec{'d', "delete-server", kNo, Tag::CmdDelServer},
-    Spec{'\0', "set", kNo, Tag::CmdSet},
-    Spec{'h', "help", kNo, Tag::CmdHelp},
-    Spec{'v', "version", kNo, Tag::CmdVersion},
-    Spec{'R', "restore", kNo, Tag::CmdRestore},
-    Spec{'S', "save", kNo, Tag::CmdSave},
+    Spec{'A', "add-service", kNo, Tag::Command, Command::AddService},
+    Spec{'E', "edit-service", kNo, Tag::Command, Command::EditService},
+    Spec{'D', "delete-service", kNo, Tag::Command, Command::DelService},
+    Spec{'C', "clear", kNo, Tag::Command, Command::Clear},
+    Spec{'L', "list", kNo, Tag::Command, Command::List},
+    Spec{'l', "list", kNo, Tag::Command, Command::List},
+    Spec{'Z', "zero", kNo, Tag::Command, Command::Zero},
+    Spec{'a', "add-server", kNo, Tag::Command, Command::AddServer},
+    Spec{'e', "edit-server", kNo, Tag::Command, Command::EditServer},
+    Spec{'d', "delete-server", kNo, Tag::Command, Command::DelServer},
+    Spec{'\0', "set", kNo, Tag::Command, Command::SetTimeouts},
+    Spec{'h', "help", kNo, Tag::Command, Command::Help},
+    Spec{'v', "version", kNo, Tag::Command, Command::Version},
+    Spec{'R', "restore", kNo, Tag::Command, Command::Restore},
+    Spec{'S', "save", kNo, Tag::Command, Command::Save},
     Spec{'\0', "start-daemon", kReq, Tag::StartDaemon},
     Spec{'\0', "stop-daemon", kReq, Tag::StopDaemon},
     Spec{'t', "tcp-service", kReq, Tag::Tcp},
@@ -149,11 +132,11 @@ constexpr std::array kSpecs = {
     Spec{'\0', "tun-csum", kNo, Tag::TunOption},
     Spec{'\0', "tun-remcsum", kNo, Tag::TunOption},
     Spec{'\0', "socket", kReq, Tag::Socket},
-    Spec{'\0', "list-ports", kNo, Tag::CmdListPorts},
-    Spec{'\0', "list-workers", kNo, Tag::CmdListWorkers},
-    Spec{'\0', "list-neighbours", kNo, Tag::CmdListNeighbours},
-    Spec{'\0', "list-neighbors", kNo, Tag::CmdListNeighbours},
-    Spec{'\0', "list-routes", kNo, Tag::CmdListRoutes},
+    Spec{'\0', "list-ports", kNo, Tag::Command, Command::ListPorts},
+    Spec{'\0', "list-workers", kNo, Tag::Command, Command::ListWorkers},
+    Spec{'\0', "list-neighbours", kNo, Tag::Command, Command::ListNeighbours},
+    Spec{'\0', "list-neighbors", kNo, Tag::Command, Command::ListNeighbours},
+    Spec{'\0', "list-routes", kNo, Tag::Command, Command::ListRoutes},
 };
 
 const Spec* find_long(std::string_view name) {
@@ -230,118 +213,65 @@ constexpr std::array<std::string_view, kNumOpts> kOptNames = {
     "tun-type",
 };
 
-// Commands in ipvsadm's cmdnames order (without the sync daemon ones).
-enum CmdIdx : unsigned {
-    kCmdAdd,
-    kCmdEdit,
-    kCmdDel,
-    kCmdFlush,
-    kCmdList,
-    kCmdAddDest,
-    kCmdDelDest,
-    kCmdEditDest,
-    kCmdTimeout,
-    kCmdRestore,
-    kCmdSave,
-    kCmdZero,
-    kCmdListPorts,
-    kCmdListWorkers,
-    kCmdListNeighbours,
-    kCmdListRoutes,
-    kNumCmds,
-};
-
-constexpr std::array<std::string_view, kNumCmds> kCmdNames = {
-    "add-service", "edit-service",  "delete-service", "flush",        "list",
-    "add-server",  "delete-server", "edit-server",    "set",          "restore",
-    "save",        "zero",          "list-ports",     "list-workers", "list-neighbours",
-    "list-routes",
-};
-
 // ipvsadm's commands_v_options: '+' compulsory, 'x' illegal, '1' at most one of the '1's,
 // ' ' optional. One column per option, in kOptNames order: numeric, connection, Service-address,
 // scheduler, persistent, Mask, real-server, forwarding, weight, x u-threshold, y l-threshold,
 // timeout, daemon, sTats, Rate, tHresholds, Persistent-conn, Nosort, eXact, ops, b sched-flags,
 // Info (tun-info), tun-tYpe.
-//  "ncSspMrfwxytdTRHPNXobIY"
-constexpr std::array<std::string_view, kNumCmds> kCmdVsOpts = {
-    "xx+   xxxxxxxxxxxxx  xx",  // add-service
-    "xx+   xxxxxxxxxxxxx  xx",  // edit-service
-    "xx+xxxxxxxxxxxxxxxxxxxx",  // delete-service
-    "xxxxxxxxxxxxxxxxxxxxxxx",  // flush
-    " 11xxxxxxxx11      xx x",  // list
-    "xx+xxx+    xxxxxxxxxxx ",  // add-server
-    "xx+xxx+xxxxxxxxxxxxxxxx",  // delete-server
-    "xx+xxx+    xxxxxxxxxxx ",  // edit-server
-    "xxxxxxxxxxxxxxxxxxxxxxx",  // set
-    "xxxxxxxxxxxxxxxxxxxxxxx",  // restore
-    " xxxxxxxxxxxxxxxxxxxxxx",  // save
-    "xx xxxxxxxxxxxxxxxxxxxx",  // zero
+struct CommandRow {
+    Command cmd;
+    std::string_view name;  // ipvsadm's cmdnames, for messages
+    std::string_view opts;  // "ncSspMrfwxytdTRHPNXobIY"
+};
+
+// One row per command that takes options, in ipvsadm's cmdnames order (without the sync daemon
+// ones); -h and -v have none.
+constexpr std::array kCommands = {
+    CommandRow{Command::AddService, "add-service", "xx+   xxxxxxxxxxxxx  xx"},
+    CommandRow{Command::EditService, "edit-service", "xx+   xxxxxxxxxxxxx  xx"},
+    CommandRow{Command::DelService, "delete-service", "xx+xxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Clear, "flush", "xxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::List, "list", " 11xxxxxxxx11      xx x"},
+    CommandRow{Command::AddServer, "add-server", "xx+xxx+    xxxxxxxxxxx "},
+    CommandRow{Command::DelServer, "delete-server", "xx+xxx+xxxxxxxxxxxxxxxx"},
+    CommandRow{Command::EditServer, "edit-server", "xx+xxx+    xxxxxxxxxxx "},
+    CommandRow{Command::SetTimeouts, "set", "xxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Restore, "restore", "xxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Save, "save", " xxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Zero, "zero", "xx xxxxxxxxxxxxxxxxxxxx"},
     // dirigo's views: -n and --nosort everywhere, --exact where there are counters to scale.
-    " xxxxxxxxxxxxxxxx  xxxx",  // list-ports
-    " xxxxxxxxxxxxxxxx  xxxx",  // list-workers
-    " xxxxxxxxxxxxxxxx xxxxx",  // list-neighbours
-    " xxxxxxxxxxxxxxxx xxxxx",  // list-routes
+    CommandRow{Command::ListPorts, "list-ports", " xxxxxxxxxxxxxxxx  xxxx"},
+    CommandRow{Command::ListWorkers, "list-workers", " xxxxxxxxxxxxxxxx  xxxx"},
+    CommandRow{Command::ListNeighbours, "list-neighbours", " xxxxxxxxxxxxxxxx xxxxx"},
+    CommandRow{Command::ListRoutes, "list-routes", " xxxxxxxxxxxxxxxx xxxxx"},
 };
 
 constexpr bool table_is_complete() {
-    for (std::string_view row : kCmdVsOpts) {
-        if (row.size() != kNumOpts) {
+    for (const CommandRow& row : kCommands) {
+        if (row.opts.size() != kNumOpts) {
             return false;
         }
     }
     return true;
 }
-static_assert(table_is_complete(), "every row of kCmdVsOpts needs one column per option");
+static_assert(table_is_complete(), "every row of kCommands needs one column per option");
 
-CmdIdx cmd_index(Command c) {
-    switch (c) {
-        case Command::AddService:
-            return kCmdAdd;
-        case Command::EditService:
-            return kCmdEdit;
-        case Command::DelService:
-            return kCmdDel;
-        case Command::Clear:
-            return kCmdFlush;
-        case Command::List:
-            return kCmdList;
-        case Command::AddServer:
-            return kCmdAddDest;
-        case Command::DelServer:
-            return kCmdDelDest;
-        case Command::EditServer:
-            return kCmdEditDest;
-        case Command::SetTimeouts:
-            return kCmdTimeout;
-        case Command::Restore:
-            return kCmdRestore;
-        case Command::Save:
-            return kCmdSave;
-        case Command::Zero:
-            return kCmdZero;
-        case Command::ListPorts:
-            return kCmdListPorts;
-        case Command::ListWorkers:
-            return kCmdListWorkers;
-        case Command::ListNeighbours:
-            return kCmdListNeighbours;
-        case Command::ListRoutes:
-            return kCmdListRoutes;
-        case Command::Help:
-        case Command::Version:
-            break;
+const CommandRow* command_row(Command c) {
+    for (const CommandRow& row : kCommands) {
+        if (row.cmd == c) {
+            return &row;
+        }
     }
-    return kNumCmds;
+    return nullptr;
 }
 
 std::optional<ArgError> generic_opt_check(Command cmd, uint32_t options) {
-    const CmdIdx i = cmd_index(cmd);
-    if (i == kNumCmds) {
+    const CommandRow* r = command_row(cmd);
+    if (r == nullptr) {
         return std::nullopt;
     }
-    const std::string_view row = kCmdVsOpts[i];
-    const std::string cmd_name(kCmdNames[i]);
+    const std::string_view row = r->opts;
+    const std::string cmd_name(r->name);
     int exclusive = -1;
     for (unsigned j = 0; j < kNumOpts; ++j) {
         const std::string opt_name(kOptNames[j]);
@@ -371,21 +301,10 @@ std::optional<ArgError> generic_opt_check(Command cmd, uint32_t options) {
 
 // ---- value parsers (ipvsadm's string_to_number, parse_service, parse_timeout) ----
 
-std::optional<long long> parse_number(std::string_view s, long long min, long long max) {
-    if (s.empty() || s.size() > 18) {
-        return std::nullopt;
-    }
-    long long v = 0;
-    for (char c : s) {
-        if (c < '0' || c > '9') {
-            return std::nullopt;
-        }
-        v = v * 10 + (c - '0');
-    }
-    if (v < min || v > max) {
-        return std::nullopt;
-    }
-    return v;
+/// ipvsadm's string_to_number over the one decimal parser: digits only, range checked, never
+/// wrapped (-w 70000 is refused, not 4464).
+std::optional<uint64_t> parse_number(std::string_view s, uint64_t min, uint64_t max) {
+    return cfg::parse_number(s, min, max);
 }
 
 bool all_digits(std::string_view s) {
@@ -441,7 +360,13 @@ std::optional<AddrPort> parse_addr_port(std::string_view s, cfg::Proto proto, co
     if (colon != std::string_view::npos) {
         ap.has_port = true;
         const std::string_view port = s.substr(colon + 1);
-        if (auto n = parse_number(port, 0, 65535)) {
+        if (!port.empty() && all_digits(port)) {
+            // A number is a port or nothing: handing "99999" to the resolver would come back as
+            // 34463, since getaddrinfo() wraps numeric services. ipvsadm refuses it.
+            const auto n = parse_number(port, 0, 65535);
+            if (!n) {
+                return std::nullopt;
+            }
             ap.port = static_cast<uint16_t>(*n);
         } else if (res != nullptr && !port.empty()) {
             const auto p = res->service(port, proto);
@@ -647,42 +572,8 @@ std::optional<ArgError> parse_timeout(const std::string& s, uint32_t min, uint32
 std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& env) {
     const std::string arg = o.arg.value_or("");
     switch (o.spec->tag) {
-        case Tag::CmdAddService:
-            return set_command(st, Command::AddService);
-        case Tag::CmdEditService:
-            return set_command(st, Command::EditService);
-        case Tag::CmdDelService:
-            return set_command(st, Command::DelService);
-        case Tag::CmdClear:
-            return set_command(st, Command::Clear);
-        case Tag::CmdList:
-            return set_command(st, Command::List);
-        case Tag::CmdZero:
-            return set_command(st, Command::Zero);
-        case Tag::CmdAddServer:
-            return set_command(st, Command::AddServer);
-        case Tag::CmdEditServer:
-            return set_command(st, Command::EditServer);
-        case Tag::CmdDelServer:
-            return set_command(st, Command::DelServer);
-        case Tag::CmdSet:
-            return set_command(st, Command::SetTimeouts);
-        case Tag::CmdHelp:
-            return set_command(st, Command::Help);
-        case Tag::CmdVersion:
-            return set_command(st, Command::Version);
-        case Tag::CmdRestore:
-            return set_command(st, Command::Restore);
-        case Tag::CmdSave:
-            return set_command(st, Command::Save);
-        case Tag::CmdListPorts:
-            return set_command(st, Command::ListPorts);
-        case Tag::CmdListWorkers:
-            return set_command(st, Command::ListWorkers);
-        case Tag::CmdListNeighbours:
-            return set_command(st, Command::ListNeighbours);
-        case Tag::CmdListRoutes:
-            return set_command(st, Command::ListRoutes);
+        case Tag::Command:
+            return set_command(st, o.spec->cmd);
         case Tag::Tcp:
         case Tag::Udp: {
             if (auto e = set_option(st, kOptService)) {
@@ -868,6 +759,9 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
         if (st.cmd == Command::Help || st.cmd == Command::Version) {
             Invocation inv;
             inv.cmd = *st.cmd;
+            inv.socket = st.socket;
+            inv.socket_given = st.socket_given;
+            inv.request.op = *st.cmd == Command::Version ? Op::Version : Op::Ping;
             return inv;
         }
     }
@@ -1114,34 +1008,18 @@ Outcome<Request> parse_restore(std::string_view text, const Resolver* resolver) 
             e.try_help = false;
             return e;
         }
-        switch (inv.value().cmd) {
-            case Command::AddService:
-            case Command::EditService:
-            case Command::DelService:
-            case Command::Clear:
-            case Command::AddServer:
-            case Command::EditServer:
-            case Command::DelServer:
-            case Command::SetTimeouts:
-                break;
-            case Command::Zero:
-                // Counters are not rules: the daemon applies a batch as one rule change.
-                return ArgError{2, where +
-                                       "-Z is not allowed in restore input (counters are "
-                                       "not rules); run dirigoadm -Z on its own"};
-            case Command::List:
-            case Command::Restore:
-            case Command::Save:
-            case Command::Help:
-            case Command::Version:
-            case Command::ListPorts:
-            case Command::ListWorkers:
-            case Command::ListNeighbours:
-            case Command::ListRoutes:
-                return ArgError{2,
-                                where +
-                                    "only commands that change rules (-A -E -D -C -a -e -d --set) "
-                                    "are allowed in restore input"};
+        // Only rule changes (kOps' `mutates`) may be batched; -Z gets its own explanation.
+        if (inv.value().cmd == Command::Zero) {
+            // Counters are not rules: the daemon applies a batch as one rule change.
+            return ArgError{2, where +
+                                   "-Z is not allowed in restore input (counters are "
+                                   "not rules); run dirigoadm -Z on its own"};
+        }
+        if (!is_mutation(inv.value().request.op)) {
+            return ArgError{2,
+                            where +
+                                "only commands that change rules (-A -E -D -C -a -e -d --set) "
+                                "are allowed in restore input"};
         }
         if (inv.value().socket_given) {
             return ArgError{2, where + "--socket is not allowed in restore input"};

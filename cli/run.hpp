@@ -4,7 +4,7 @@
 /// dirigoadm from arguments to exit code: parse the command line, send the request(s), format the
 /// reply. Everything that touches the outside world (the socket, stdin, name services) comes in
 /// through RunEnv, and output goes to strings, so the whole program is testable with a fake
-/// daemon (tests/unit/control/run_test.cpp); main.cpp only wires the real ones in.
+/// daemon (tests/unit/cli/run_test.cpp); main.cpp only wires the real ones in.
 ///
 /// Exit codes, as ipvsadm's:
 ///   0    success
@@ -18,9 +18,9 @@
 #include <string_view>
 
 #include "config/status.hpp"
-#include "control/cli/args.hpp"
-#include "control/cli/format.hpp"
-#include "control/protocol.hpp"
+#include "cli/args.hpp"
+#include "cli/format.hpp"
+#include "proto/protocol.hpp"
 
 namespace dirigo::ctl::cli {
 

@@ -6,7 +6,7 @@
 /// command, and its error messages and exit codes) turned into a protocol Request plus output
 /// switches by a pure function. Nothing here touches the network or the process environment: the
 /// caller passes the default socket path and a Resolver for host and port names, so every path is
-/// unit-testable (tests/unit/control/args_test.cpp).
+/// unit-testable (tests/unit/cli/args_test.cpp).
 ///
 /// Exit codes follow ipvsadm: 2 for a bad argument, 255 for an unknown option or a missing command
 /// (with the "Try `dirigoadm -h'" hint).
@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "config/model.hpp"
-#include "control/cli/format.hpp"
-#include "control/protocol.hpp"
+#include "cli/format.hpp"
+#include "proto/protocol.hpp"
 
 namespace dirigo::ctl::cli {
 

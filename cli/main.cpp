@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // dirigoadm: ipvsadm's command line for the dirigo load balancer. All the logic lives in
-// control/cli (run.hpp); this file only connects it to argv, the environment, stdin, stdout,
+// cli/ (run.hpp); this file only connects it to argv, the environment, stdin, stdout,
 // stderr, the system's name services and the control socket.
 
 #include <cstdio>
@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "control/cli/run.hpp"
-#include "control/cli/system_names.hpp"
-#include "control/protocol.hpp"
+#include "cli/run.hpp"
+#include "cli/system_names.hpp"
+#include "proto/client.hpp"
 
 int main(int argc, char** argv) {
     using namespace dirigo::ctl;

@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "config/validate.hpp"
+
+#include <string>
+#include <string_view>
+
+#include <gtest/gtest.h>
+
+namespace dirigo::cfg {
+namespace {
+
+constexpr Ip4 ip(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
+    return (a << 24) | (b << 16) | (c << 8) | d;
+}
+
+Service good_service() {
+    Service s;
+    s.key = {Proto::Tcp, ip(10, 0, 0, 100), 80};
+    s.scheduler = "rr";
+    s.servers = {{ip(172, 16, 0, 11), 80, Fwd::Masq, 1, 0, 0},
+                 {ip(172, 16, 0, 12), 8080, Fwd::Masq, 3, 0, 0},
+                 {ip(172, 16, 0, 13), 80, Fwd::Route, 0, 0, 0},
+                 {ip(172, 16, 0, 14), 80, Fwd::Tunnel, 65535, 10, 5}};
+    return s;
+}
+
+::testing::AssertionResult rejects(const Service& s, Errc code, std::string_view what) {
+    const Status st = validate_service(s);
+    if (st.is_ok()) {
+        return ::testing::AssertionFailure() << "accepted";
+    }
+    if (st.code() != code || st.message().find(what) == std::string::npos) {
+        return ::testing::AssertionFailure()
+               << "code " << static_cast<int>(st.code()) << " message \"" << st.message() << "\"";
+    }
+    return ::testing::AssertionSuccess();
+}
+
+TEST(ValidateService, AcceptsGoodService) {
+    EXPECT_TRUE(validate_service(good_service()).is_ok());
+    Service s = good_service();
+    s.servers.clear();
+    EXPECT_TRUE(validate_service(s).is_ok());
+    s.flags = kSvcPersistent;
+    s.timeout = 1;
+    s.netmask = 0;
+    EXPECT_TRUE(validate_service(s).is_ok());
+}
+
+TEST(ValidateService, RejectsBadService) {
+    Service s = good_service();
+    s.key.addr = 0;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "address must not be 0.0.0.0"));
+    s = good_service();
+    s.key.port = 0;  // IPVS's "all ports" service must be persistent
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "Zero port specified for non-persistent service"));
+    s.flags = kSvcPersistent;
+    s.timeout = 300;
+    for (RealServer& rs : s.servers) {
+        rs.port = 0;
+    }
+    EXPECT_TRUE(validate_service(s).is_ok()) << validate_service(s).message();
+    s = good_service();
+    s.key.proto = static_cast<Proto>(1);
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "unknown protocol"));
+    s = good_service();
+    s.scheduler.clear();
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "no scheduler"));
+    s = good_service();
+    s.flags = kSvcPersistent;
+    s.timeout = 0;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "persistence timeout must be at least 1 second"));
+    s = good_service();
+    s.netmask = 0xff00ff00;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "netmask 255.0.255.0 is not contiguous"));
+    s = good_service();
+    s.flags = 1u << 20;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "unknown flag bits"));
+}
+
+TEST(ValidateService, RejectsBadServers) {
+    Service s = good_service();
+    s.servers.push_back(s.servers[1]);
+    EXPECT_TRUE(rejects(s, Errc::DestExists, "real server 172.16.0.12:8080 is listed twice"));
+    s = good_service();
+    s.servers[0].weight = 65536;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "weight 65536 is out of range 0..65535"));
+    s = good_service();
+    s.servers[0].weight = -1;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "weight -1 is out of range"));
+    s = good_service();
+    s.servers[0].addr = 0;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "address must not be 0.0.0.0"));
+    s = good_service();
+    s.servers[0].port = 0;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "real server 172.16.0.11:0: port must not be 0"));
+    s = good_service();
+    s.servers[2].port = 81;
+    EXPECT_TRUE(rejects(s, Errc::Invalid,
+                        "real server 172.16.0.13:81: port mapping is only supported with "
+                        "masquerading (-m)"));
+    s = good_service();
+    s.servers[3].port = 443;
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "port mapping is only supported with masquerading"));
+    s = good_service();
+    s.servers[0].fwd = static_cast<Fwd>(7);
+    EXPECT_TRUE(rejects(s, Errc::Invalid, "unknown forwarding method"));
+}
+
+TEST(ValidateService, SameAddressDifferentPortIsNotDuplicate) {
+    Service s = good_service();
+    s.servers = {{ip(172, 16, 0, 11), 80, Fwd::Masq, 1, 0, 0},
+                 {ip(172, 16, 0, 11), 81, Fwd::Masq, 1, 0, 0}};
+    EXPECT_TRUE(validate_service(s).is_ok());
+}
+
+}  // namespace
+}  // namespace dirigo::cfg
