@@ -134,6 +134,28 @@ public:
         return removed;
     }
 
+    /// Makes room in a full table: examines at most `budget` entries from its own rotating cursor
+    /// and removes the first TCP connection that never reached ESTABLISHED (NONE, SYN_SENT,
+    /// SYN_RECV, SYNACK), calling `on_evict(conn)` first. Returns true if one was removed. Under a
+    /// SYN flood the table fills with half-open entries: those go first, and an established
+    /// connection is never evicted (the spirit of IPVS's drop_entry defence).
+    /// Thread: owner. Cost: O(budget).
+    template <class F>
+    bool evict_half_open(uint32_t budget, F&& on_evict) noexcept {
+        for (uint32_t i = 0; i < budget; ++i) {
+            const uint32_t idx = evict_cursor_;
+            evict_cursor_ = evict_cursor_ + 1 == capacity_ ? 0 : evict_cursor_ + 1;
+            Conn& c = entries_[idx];
+            if (c.in_use && (c.state == TcpState::None || c.state == TcpState::SynSent ||
+                             c.state == TcpState::SynRecv || c.state == TcpState::SynAck)) {
+                on_evict(c);
+                remove(idx);
+                return true;
+            }
+        }
+        return false;
+    }
+
     /// Calls f(idx, conn) for every live entry. Thread: owner. Cost: O(capacity); for listings only.
     template <class F>
     void for_each(F&& f) const {
@@ -153,6 +175,7 @@ private:
     uint32_t used_ = 0;
     uint32_t free_head_ = 0;
     uint32_t cursor_ = 0;
+    uint32_t evict_cursor_ = 0;
     uint64_t memory_bytes_ = 0;
 };
 

@@ -44,6 +44,7 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> busy_loops{0};  ///< loops that received at least one packet
     std::atomic<uint64_t> conns_created{0};
     std::atomic<uint64_t> conns_expired{0};
+    std::atomic<uint64_t> conns_evicted{0};  ///< half-open connections removed for a new one
     std::atomic<uint64_t> to_slow_path{0};
     std::atomic<uint64_t> icmp_echo_replies{0};
     std::atomic<uint64_t> forwarded{0};  ///< routed without NAT

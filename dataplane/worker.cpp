@@ -372,7 +372,16 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         return ct::kMiss;
     }
     // Only NAT sees replies: DR and TUN servers answer the client directly.
-    const uint32_t idx = table_->insert(c, d.fwd == cfg::Fwd::Masq);
+    uint32_t idx = table_->insert(c, d.fwd == cfg::Fwd::Masq);
+    if (idx == ct::kMiss && table_->size() == table_->capacity() &&
+        table_->evict_half_open(kEvictBudget, [this](const ct::Conn& old) {
+            conn_released(old);
+            bump(stats_.conns_evicted);
+        })) [[unlikely]] {
+        // Full of connections, some never established (a SYN flood): one of those made room.
+        ++table_changes_in_burst_;
+        idx = table_->insert(c, d.fwd == cfg::Fwd::Masq);
+    }
     if (idx == ct::kMiss) {
         if (tmpl != kNoTemplate) {
             env_.persist->release(tmpl, now);

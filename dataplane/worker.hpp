@@ -36,6 +36,8 @@ namespace dirigo::dp {
 inline constexpr uint16_t kBurst = 32;
 inline constexpr uint32_t kPrefetchAhead = 3;
 inline constexpr uint32_t kSweepBudget = 64;
+/// Entries a new flow may examine for a half-open one to evict when the table is full.
+inline constexpr uint32_t kEvictBudget = 16;
 
 /// Why a packet went to the slow path (the control thread).
 enum class SlowKind : uint8_t {

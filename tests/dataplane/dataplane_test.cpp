@@ -1283,6 +1283,60 @@ TEST_F(DataplaneTest, FullTableRefusesOnlyNewFlows) {
     EXPECT_EQ(drops(dp::Drop::TableFull), 1u);
 }
 
+// A SYN flood fills the table with connections that never reach ESTABLISHED: a new client's SYN
+// then takes the place of one of those, never of an established connection.
+TEST_F(DataplaneTest, FullTableEvictsHalfOpenConnectionsForNewClients) {
+    learn_all();
+    const auto ack = [this](uint16_t sport) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), sport, ip("10.0.0.100"),
+                             80, 0x10, 64, "x"));
+    };
+    // One established connection: SYN, the server's SYN-ACK, the client's ACK.
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 30000, ip("10.0.0.100"), 80));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    send(kInt, Frame::l4(mac_[kInt], out[0].dst_mac(), 6, out[0].daddr(), 80, ip("10.0.0.2"), 30000,
+                         0x12, 64, ""));
+    step();
+    ASSERT_EQ(recv(kExt).size(), 1u);
+    ack(30000);
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    // The flood: SYNs from many sources until the table is full.
+    const uint32_t cap = dp_->worker(0).table().capacity();
+    for (uint32_t i = 0; i + 1 < cap; i += 256) {
+        for (uint32_t j = i; j < i + 256 && j + 1 < cap; ++j) {
+            send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, htonl(0x0b000000u + j), 1024,
+                                 ip("10.0.0.100"), 80));
+        }
+        for (int k = 0; k < 10; ++k) {
+            step();
+        }
+        drain(kInt);
+    }
+    ASSERT_EQ(dp_->worker(0).table().size(), cap);
+    // A new client gets in; the established connection still forwards.
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 30001, ip("10.0.0.100"), 80));
+    ack(30000);
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].sport(), 30001);
+    EXPECT_EQ(out[1].sport(), 30000);
+    EXPECT_EQ(drops(dp::Drop::TableFull), 0u);
+    EXPECT_EQ(dp_->worker(0).stats().conns_evicted.load(), 1u);
+    EXPECT_EQ(dp_->worker(0).table().size(), cap);
+    uint64_t active = 0;
+    uint64_t inactive = 0;
+    for (const auto& d : list().services[0].dests) {
+        active += d.active;
+        inactive += d.inactive;
+    }
+    EXPECT_EQ(active, 1u);
+    EXPECT_EQ(inactive, cap - 1);
+}
+
 TEST_F(DataplaneTest, BatchIsAllOrNothing) {
     ctl::Request batch;
     batch.op = ctl::Op::Batch;
