@@ -66,7 +66,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     env.resolver = &resolver;
     auto inv = cli::parse_args(args, env);
     if (!inv.ok()) {
-        DIRIGO_FUZZ_CHECK(!inv.error().message.empty(), "a refused command line says why");
+        // No command at all is refused as ipvsadm refuses it: only the "Try -h" hint.
+        const auto& e = inv.error();
+        DIRIGO_FUZZ_CHECK(!e.message.empty() || e.try_help, "a refused command line says why");
+        DIRIGO_FUZZ_CHECK(e.exit_code == 2 || e.exit_code == 255, "ipvsadm's exit codes");
         return 0;
     }
     const std::vector<uint8_t> frame = encode_request(inv.value().request);
