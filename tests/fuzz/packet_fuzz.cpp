@@ -6,7 +6,8 @@
 // each class of frame is done to it, and the checksums must still verify:
 //   Ipv4L4     NAT in and out (rewrite_dst, rewrite_src) and the TTL decrement
 //   IcmpError  the NAT rewrite of an ICMP error, outer header and quoted header, as
-//              Worker::handle_icmp_error does it (dataplane/worker.cpp), ICMP checksum recomputed
+//              Worker::handle_icmp_error does it (dataplane/worker.cpp; keep the two in step),
+//              ICMP checksum recomputed
 //   others     the TTL decrement of a routed frame
 // ARP frames are only classified here: the slow path answers them from an mbuf.
 // With DIRIGO_FUZZ_SKIP_KNOWN set (scripts/fuzz sets it), the target steps around the bug kept in
@@ -77,8 +78,10 @@ void nat_icmp_error(Parsed& p) {
     void* inner_l4 = reinterpret_cast<uint8_t*>(in) + inner_ihl;
     const uint32_t quoted = p.l3_len - static_cast<uint32_t>(ip->version_ihl & 0x0f) * 4 - 8;
     if (skip_known() && quoted < inner_ihl + l4_csum_offset(in->next_proto_id) + 2) {
-        return;  // known_crashes/packet/icmp_error_quote_8_bytes
+        return;  // known_crashes/packet/: the quote ends before the quoted L4 checksum
     }
+    // The quoted header's checksum is not checked by the parser; when it was right, it stays so.
+    const bool check_inner = ip_csum_ok(in);
     // From the client: the VIP becomes the real server, outside and in the quoted source.
     ip->hdr_checksum = csum_replace4(ip->hdr_checksum, ip->dst_addr, kServer);
     ip->dst_addr = kServer;
@@ -88,6 +91,7 @@ void nat_icmp_error(Parsed& p) {
     ip->src_addr = kVip;
     rewrite_endpoint(in, inner_l4, 1, kVip, kVipPort);
     DIRIGO_FUZZ_CHECK(ip_csum_ok(ip), "outer IPv4 checksum after the ICMP-error rewrite");
+    DIRIGO_FUZZ_CHECK(!check_inner || ip_csum_ok(in), "quoted IPv4 checksum after the rewrite");
     auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
     const uint32_t icmp_len = p.l3_len - static_cast<uint32_t>(ip->version_ihl & 0x0f) * 4;
     icmp->icmp_cksum = 0;
