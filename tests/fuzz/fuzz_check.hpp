@@ -10,12 +10,12 @@
 #include <cstdlib>
 
 /// Aborts with `what` when `cond` is false. Active in every build type (not an assert).
-#define DIRIGO_FUZZ_CHECK(cond, what)                                                    \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
+#define DIRIGO_FUZZ_CHECK(cond, what)                                                        \
+    do {                                                                                     \
+        if (!(cond)) {                                                                       \
             std::fprintf(stderr, "fuzz: %s:%d: %s (%s)\n", __FILE__, __LINE__, what, #cond); \
-            std::abort();                                                                \
-        }                                                                                \
+            std::abort();                                                                    \
+        }                                                                                    \
     } while (false)
 
 /// True when AddressSanitizer instruments this file (gcc and clang spell it differently).

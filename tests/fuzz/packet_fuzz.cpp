@@ -31,16 +31,18 @@ constexpr size_t kGuard = DIRIGO_FUZZ_ASAN ? 0 : 64;
 constexpr uint8_t kCanary = 0xa5;
 // A real server and a VIP, network order, as NAT would write them.
 constexpr uint32_t kServer = 0x020010acu;  // 172.16.0.2
-constexpr uint16_t kServerPort = 0x901f;    // 8080
-constexpr uint32_t kVip = 0x6400000au;      // 10.0.0.100
-constexpr uint16_t kVipPort = 0x5000;       // 80
+constexpr uint16_t kServerPort = 0x901f;   // 8080
+constexpr uint32_t kVip = 0x6400000au;     // 10.0.0.100
+constexpr uint16_t kVipPort = 0x5000;      // 80
 
 bool skip_known() {
     static const bool skip = std::getenv("DIRIGO_FUZZ_SKIP_KNOWN") != nullptr;
     return skip;
 }
 
-uint16_t be16(uint32_t v) { return rte_cpu_to_be_16(static_cast<uint16_t>(v)); }
+uint16_t be16(uint32_t v) {
+    return rte_cpu_to_be_16(static_cast<uint16_t>(v));
+}
 
 bool ip_csum_ok(const rte_ipv4_hdr* ip) {
     const uint32_t ihl = static_cast<uint32_t>(ip->version_ihl & 0x0f) * 4;
@@ -112,25 +114,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     Parsed p;
     parse_frame(buf.data(), static_cast<uint32_t>(size), p);
     switch (p.cls) {
-    case PktClass::Ipv4L4:
-        nat_l4(p);
-        break;
-    case PktClass::IcmpError:
-        nat_icmp_error(p);
-        break;
-    case PktClass::Ipv4Icmp:
-    case PktClass::Ipv4Other:
-        if (p.ip->time_to_live > 1) {
-            decrement_ttl(p.ip);
-            DIRIGO_FUZZ_CHECK(ip_csum_ok(p.ip), "IPv4 checksum after decrement_ttl");
-        }
-        break;
-    case PktClass::Drop:
-        DIRIGO_FUZZ_CHECK(p.drop != Drop::None, "a dropped frame has a reason");
-        break;
-    case PktClass::Arp:
-    case PktClass::HandedOff:
-        break;
+        case PktClass::Ipv4L4:
+            nat_l4(p);
+            break;
+        case PktClass::IcmpError:
+            nat_icmp_error(p);
+            break;
+        case PktClass::Ipv4Icmp:
+        case PktClass::Ipv4Other:
+            if (p.ip->time_to_live > 1) {
+                decrement_ttl(p.ip);
+                DIRIGO_FUZZ_CHECK(ip_csum_ok(p.ip), "IPv4 checksum after decrement_ttl");
+            }
+            break;
+        case PktClass::Drop:
+            DIRIGO_FUZZ_CHECK(p.drop != Drop::None, "a dropped frame has a reason");
+            break;
+        case PktClass::Arp:
+        case PktClass::HandedOff:
+            break;
     }
     for (size_t i = size; i < buf.size(); ++i) {
         DIRIGO_FUZZ_CHECK(buf[i] == kCanary, "write past the end of the frame");
