@@ -420,12 +420,16 @@ TEST_P(MultiWorkerTest, UpdateStormLosesNoPacketOfEstablishedFlows) {
     for (Frame& f : recv(kInt, sent - got.size())) {
         got.push_back(std::move(f));
     }
-    std::printf("update storm: %llu rule changes in 2 s, %llu packets of established flows sent, "
-                "%zu forwarded\n",
-                static_cast<unsigned long long>(updates), static_cast<unsigned long long>(sent),
+    // Rates are printed, not asserted: they measure the machine (and drop tenfold under ASan);
+    // speed is the benchmarks' business. What must hold is that updates and packets both happened
+    // and that not one packet was lost.
+    std::printf("update storm: %llu rule changes in 2 s (%.0f/s), %llu packets of established "
+                "flows sent (%.0f/s), %zu forwarded\n",
+                static_cast<unsigned long long>(updates), static_cast<double>(updates) / 2.0,
+                static_cast<unsigned long long>(sent), static_cast<double>(sent) / 2.0,
                 got.size());
-    EXPECT_GE(updates, 1900u);  // about 1,000 a second
-    EXPECT_GT(sent, 10000u);
+    EXPECT_GT(updates, 0u);
+    EXPECT_GT(sent, 0u);
     EXPECT_EQ(got.size(), sent) << drop_report();
     EXPECT_EQ(total_drops(), 0u) << drop_report();
     for (const Frame& f : got) {
