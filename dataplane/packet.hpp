@@ -305,6 +305,33 @@ inline void rewrite_src(rte_ipv4_hdr* ip, void* l4, uint32_t addr, uint16_t port
     rewrite_endpoint(ip, l4, kWholeL4Header, Endpoint::Source, addr, port);
 }
 
+/// NAT translation of an ICMP error that quotes a tracked flow (`p` is an IcmpError): the quoted
+/// packet's `quoted` end becomes `addr`:`port`, and so does the outer header's opposite end (an
+/// error about a packet *from* the VIP is sent *to* it, and the other way round). The quote is
+/// rewritten only as far as it goes (at least its ports; its L4 checksum only if quoted too), then
+/// the ICMP checksum is recomputed whole: the quote changed in several places, errors are rare.
+/// Thread: any. Cost: O(ICMP length).
+inline void translate_icmp_error(const Parsed& p, Endpoint quoted, uint32_t addr,
+                                 uint16_t port) noexcept {
+    rte_ipv4_hdr* ip = p.ip;
+    auto* outer = reinterpret_cast<uint8_t*>(ip) +
+                  (quoted == Endpoint::Source ? offsetof(rte_ipv4_hdr, dst_addr)
+                                              : offsetof(rte_ipv4_hdr, src_addr));
+    uint32_t old_addr;
+    std::memcpy(&old_addr, outer, 4);
+    ip->hdr_checksum = csum_replace4(ip->hdr_checksum, old_addr, addr);
+    std::memcpy(outer, &addr, 4);
+    const uint32_t icmp_len = p.l3_len - rte_ipv4_hdr_len(ip);
+    const uint32_t inner_ihl = rte_ipv4_hdr_len(p.inner);
+    // parse_icmp_error checked that the quote holds the inner header and its ports.
+    const uint32_t quoted_l4 = icmp_len - static_cast<uint32_t>(sizeof(rte_icmp_hdr)) - inner_ihl;
+    rewrite_endpoint(p.inner, reinterpret_cast<uint8_t*>(p.inner) + inner_ihl, quoted_l4, quoted,
+                     addr, port);
+    auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
+    icmp->icmp_cksum = 0;
+    icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, icmp_len));
+}
+
 /// Decrements the TTL and patches the header checksum. The caller checked ttl > 1.
 inline void decrement_ttl(rte_ipv4_hdr* ip) noexcept {
     // TTL and protocol share one 16-bit word of the header.

@@ -492,36 +492,16 @@ Verdict Worker::decide_icmp_error(const Snapshot& snap, Parsed& p, uint32_t look
         return Verdict::discard(Drop::TtlExceeded);  // never an ICMP error about an ICMP error
     }
     decrement_ttl(ip);
-    rte_ipv4_hdr* in = p.inner;
-    auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
-    const uint32_t icmp_len = p.l3_len - rte_ipv4_hdr_len(ip);
-    const uint32_t inner_ihl = rte_ipv4_hdr_len(in);
-    void* inner_l4 = reinterpret_cast<uint8_t*>(in) + inner_ihl;
-    // The quote holds the inner header and at least its ports (parse_icmp_error checked); its L4
-    // checksum is adjusted only if quoted too.
-    const uint32_t quoted_l4 = icmp_len - static_cast<uint32_t>(sizeof(rte_icmp_hdr)) - inner_ihl;
-    uint32_t out_dst;
     if (from_client) {
         // From the client, about a reply it got from the VIP: the VIP becomes the real server,
-        // outside and inside.
-        ip->hdr_checksum = csum_replace4(ip->hdr_checksum, ip->dst_addr, c.raddr);
-        ip->dst_addr = c.raddr;
-        rewrite_endpoint(in, inner_l4, quoted_l4, Endpoint::Source, c.raddr, c.rport);
-        out_dst = c.raddr;
-    } else {
-        // From the server side, about a packet the director sent it: the real server becomes the
-        // VIP, outside (the sender) and inside (the quoted destination).
-        const uint32_t vip = c.client.daddr;
-        ip->hdr_checksum = csum_replace4(ip->hdr_checksum, ip->src_addr, vip);
-        ip->src_addr = vip;
-        rewrite_endpoint(in, inner_l4, quoted_l4, Endpoint::Destination, vip, c.client.dport);
-        out_dst = c.client.saddr;
+        // outside (the destination) and inside (the quoted source).
+        translate_icmp_error(p, Endpoint::Source, c.raddr, c.rport);
+        return Verdict::route(Action::Route, c.raddr);
     }
-    // The quote changed in several places, some of them perhaps beyond what it holds of the L4
-    // header: recompute the ICMP checksum whole (errors are rare).
-    icmp->icmp_cksum = 0;
-    icmp->icmp_cksum = static_cast<uint16_t>(~rte_raw_cksum(icmp, icmp_len));
-    return Verdict::route(Action::Route, out_dst);
+    // From the server side, about a packet the director sent it: the real server becomes the VIP,
+    // outside (the sender) and inside (the quoted destination).
+    translate_icmp_error(p, Endpoint::Destination, c.client.daddr, c.client.dport);
+    return Verdict::route(Action::Route, c.client.saddr);
 }
 
 Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "control/cli/args.hpp"
-#include "control/protocol.hpp"
+#include "cli/args.hpp"
+#include "proto/protocol.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {

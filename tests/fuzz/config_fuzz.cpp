@@ -9,6 +9,7 @@
 #include <string>
 
 #include "config/loader.hpp"
+#include "config/validate.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -5,13 +5,10 @@
 // is followed by a canary (without ASan, which catches writes). Then what the worker does with
 // each class of frame is done to it, and the checksums must still verify:
 //   Ipv4L4     NAT in and out (rewrite_dst, rewrite_src) and the TTL decrement
-//   IcmpError  the NAT rewrite of an ICMP error, outer header and quoted header, as
-//              Worker::handle_icmp_error does it (dataplane/worker.cpp; keep the two in step),
-//              ICMP checksum recomputed
+//   IcmpError  the NAT rewrite of an ICMP error, outer header and quoted header, with the
+//              worker's own translate_icmp_error
 //   others     the TTL decrement of a routed frame
 // ARP frames are only classified here: the slow path answers them from an mbuf.
-// With DIRIGO_FUZZ_SKIP_KNOWN set (scripts/fuzz sets it), the target steps around the bug kept in
-// known_crashes/packet/, so that a long run looks for new bugs instead of finding that one again.
 
 #include <cstddef>
 #include <cstdint>
@@ -34,11 +31,6 @@ constexpr uint32_t kServer = 0x020010acu;  // 172.16.0.2
 constexpr uint16_t kServerPort = 0x901f;   // 8080
 constexpr uint32_t kVip = 0x6400000au;     // 10.0.0.100
 constexpr uint16_t kVipPort = 0x5000;      // 80
-
-bool skip_known() {
-    static const bool skip = std::getenv("DIRIGO_FUZZ_SKIP_KNOWN") != nullptr;
-    return skip;
-}
 
 uint16_t be16(uint32_t v) {
     return rte_cpu_to_be_16(static_cast<uint16_t>(v));
@@ -72,32 +64,21 @@ void nat_l4(Parsed& p) {
     DIRIGO_FUZZ_CHECK(!check_l4 || l4_csum_ok(ip, p.l4, l4_len), "L4 checksum after rewrite_src");
 }
 
-/// Worker::handle_icmp_error's NAT rewrite, both directions one after the other.
+/// The worker's NAT translation of an ICMP error (translate_icmp_error), both directions one
+/// after the other.
 void nat_icmp_error(Parsed& p) {
     rte_ipv4_hdr* ip = p.ip;
     rte_ipv4_hdr* in = p.inner;
-    const uint32_t inner_ihl = static_cast<uint32_t>(in->version_ihl & 0x0f) * 4;
-    void* inner_l4 = reinterpret_cast<uint8_t*>(in) + inner_ihl;
-    const uint32_t quoted = p.l3_len - static_cast<uint32_t>(ip->version_ihl & 0x0f) * 4 - 8;
-    if (skip_known() && quoted < inner_ihl + l4_csum_offset(in->next_proto_id) + 2) {
-        return;  // known_crashes/packet/: the quote ends before the quoted L4 checksum
-    }
     // The quoted header's checksum is not checked by the parser; when it was right, it stays so.
     const bool check_inner = ip_csum_ok(in);
     // From the client: the VIP becomes the real server, outside and in the quoted source.
-    ip->hdr_checksum = csum_replace4(ip->hdr_checksum, ip->dst_addr, kServer);
-    ip->dst_addr = kServer;
-    rewrite_endpoint(in, inner_l4, 0, kServer, kServerPort);
+    translate_icmp_error(p, Endpoint::Source, kServer, kServerPort);
     // From the server side: the sender becomes the VIP, and so does the quoted destination.
-    ip->hdr_checksum = csum_replace4(ip->hdr_checksum, ip->src_addr, kVip);
-    ip->src_addr = kVip;
-    rewrite_endpoint(in, inner_l4, 1, kVip, kVipPort);
+    translate_icmp_error(p, Endpoint::Destination, kVip, kVipPort);
     DIRIGO_FUZZ_CHECK(ip_csum_ok(ip), "outer IPv4 checksum after the ICMP-error rewrite");
     DIRIGO_FUZZ_CHECK(!check_inner || ip_csum_ok(in), "quoted IPv4 checksum after the rewrite");
     auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
     const uint32_t icmp_len = p.l3_len - static_cast<uint32_t>(ip->version_ihl & 0x0f) * 4;
-    icmp->icmp_cksum = 0;
-    icmp->icmp_cksum = csum_full(icmp, icmp_len);
     DIRIGO_FUZZ_CHECK(csum_fold(csum_partial(icmp, icmp_len)) == 0xffff, "ICMP checksum");
 }
 
@@ -128,7 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             }
             break;
         case PktClass::Drop:
-            DIRIGO_FUZZ_CHECK(p.drop != Drop::None, "a dropped frame has a reason");
+            DIRIGO_FUZZ_CHECK(p.reason != Drop::None, "a dropped frame has a reason");
             break;
         case PktClass::Arp:
         case PktClass::HandedOff:

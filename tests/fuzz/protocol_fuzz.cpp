@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "control/protocol.hpp"
+#include "proto/protocol.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 namespace {
