@@ -86,7 +86,10 @@ void usage() {
 
 bool parse_options(int argc, char** argv, Options& o) {
     for (int i = 0; i < argc; ++i) {
-        o.command += (i == 0 ? "" : " ") + std::string(argv[i]);
+        if (i != 0) {
+            o.command += ' ';
+        }
+        o.command += argv[i];
     }
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
