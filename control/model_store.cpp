@@ -285,7 +285,6 @@ void ModelStore::commit(Change&& c) {
     removed_dest_slots_ = std::move(c.removed_dest);
     services_ = std::move(c.services);
     timeouts_ = c.timeouts;
-    ++version_;
 }
 
 }  // namespace dirigo::ctl

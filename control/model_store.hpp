@@ -64,8 +64,6 @@ public:
 
     const std::vector<ServiceState>& services() const { return services_; }
     const cfg::TimeoutCfg& timeouts() const { return timeouts_; }
-    /// Bumped on every committed change.
-    uint64_t version() const { return version_; }
     /// Slots that were freed or retired by the last commit (stats baselines reset on reuse).
     const std::vector<uint32_t>& fresh_dest_slots() const { return fresh_dest_slots_; }
     const std::vector<uint32_t>& fresh_service_slots() const { return fresh_svc_slots_; }
@@ -88,7 +86,6 @@ private:
     uint32_t max_dests_;
     std::vector<ServiceState> services_;
     cfg::TimeoutCfg timeouts_;
-    uint64_t version_ = 0;
     std::vector<uint32_t> free_dest_slots_;
     std::vector<uint32_t> retired_dest_slots_;
     std::vector<uint32_t> free_svc_slots_;
