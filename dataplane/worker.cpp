@@ -285,7 +285,10 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
     return flow_owner(p.key.daddr, p.key.dport, env_.n_workers);
 }
 
-Verdict Worker::decide_l4(const Snapshot& snap, Parsed& p, uint32_t lookup,
+// decide_l4, forward and deliver run once per packet inside process_burst's loops: inlined, the
+// loop keeps its state in registers (out of line they cost ~10 cycles a packet, measured with
+// dirigo-bench "nat 1K uniform").
+[[gnu::always_inline]] inline Verdict Worker::decide_l4(const Snapshot& snap, Parsed& p, uint32_t lookup,
                           uint64_t now) noexcept {
     if (table_changes_in_burst_ != 0) [[unlikely]] {
         // The bulk lookup ran before this burst's earlier packets created or retired connections:
@@ -400,7 +403,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     return idx;
 }
 
-Verdict Worker::forward(const Snapshot& snap, ct::Conn& c, Parsed& p, bool reply,
+[[gnu::always_inline]] inline Verdict Worker::forward(const Snapshot& snap, ct::Conn& c, Parsed& p, bool reply,
                         uint64_t now) noexcept {
     rte_ipv4_hdr* ip = p.ip;
     const auto fwd = static_cast<cfg::Fwd>(c.fwd);
@@ -521,7 +524,7 @@ Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {
 
 // ---- Stage 5: delivery ----------------------------------------------------------------------------
 
-void Worker::deliver(const Snapshot& snap, rte_mbuf* m, const Verdict& v,
+[[gnu::always_inline]] inline void Worker::deliver(const Snapshot& snap, rte_mbuf* m, const Verdict& v,
                      const NextHop* nh) noexcept {
     switch (v.act) {
     case Action::Consumed:
