@@ -120,7 +120,10 @@ inline constexpr std::array<SchedFlag, 7> kSchedFlags{{
     {"mh-port", cfg::kSvcSched2, false, true},
 }};
 
-constexpr std::optional<uint32_t> parse_flags(std::string_view csv, const SchedKind* kind) {
+constexpr std::optional<uint32_t> parse_flags(std::string_view csv,
+                                              std::optional<SchedKind> kind) {
+    // Indexes, not pointers: a constant expression may not compare a pointer into an array under
+    // UBSan's instrumentation (the sanitizer build evaluates these in static_asserts).
     uint32_t bits = 0;
     while (!csv.empty()) {
         const size_t comma = csv.find(',');
@@ -129,21 +132,21 @@ constexpr std::optional<uint32_t> parse_flags(std::string_view csv, const SchedK
         if (item.empty()) {
             continue;  // strtok skips empty tokens
         }
-        const SchedFlag* hit = nullptr;
-        for (const SchedFlag& f : kSchedFlags) {
-            if (f.name == item) {
-                hit = &f;
+        size_t hit = kSchedFlags.size();
+        for (size_t i = 0; i < kSchedFlags.size(); ++i) {
+            if (kSchedFlags[i].name == item) {
+                hit = i;
                 break;
             }
         }
-        if (hit == nullptr) {
+        if (hit == kSchedFlags.size()) {
             return std::nullopt;  // ipvsadm: "invalid scheduler flag"
         }
-        if (kind != nullptr && ((hit->only_sh && *kind != SchedKind::Sh) ||
-                                (hit->only_mh && *kind != SchedKind::Mh))) {
+        const SchedFlag& f = kSchedFlags[hit];
+        if (kind && ((f.only_sh && *kind != SchedKind::Sh) || (f.only_mh && *kind != SchedKind::Mh))) {
             return std::nullopt;  // ipvsadm: "incompatible scheduler flag"
         }
-        bits |= hit->bit;
+        bits |= f.bit;
     }
     return bits;
 }
@@ -156,13 +159,13 @@ constexpr std::optional<uint32_t> parse_flags(std::string_view csv, const SchedK
 /// flag-3 = kSvcSched3). Empty items are skipped as strtok does; an empty string gives 0.
 /// Returns nullopt on an unknown flag. Cost: O(length), no allocation.
 constexpr std::optional<uint32_t> parse_sched_flags(std::string_view csv) {
-    return names_detail::parse_flags(csv, nullptr);
+    return names_detail::parse_flags(csv, std::nullopt);
 }
 
 /// As above, and also rejects what ipvsadm calls an "incompatible scheduler flag": sh-* unless
 /// `kind` is sh, mh-* unless `kind` is mh. Cost: O(length), no allocation.
 constexpr std::optional<uint32_t> parse_sched_flags(std::string_view csv, SchedKind kind) {
-    return names_detail::parse_flags(csv, &kind);
+    return names_detail::parse_flags(csv, kind);
 }
 
 /// The scheduler flags of `flags` the way ipvsadm prints them (without the parentheses of -L or
