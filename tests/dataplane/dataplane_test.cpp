@@ -951,17 +951,21 @@ TEST_F(DataplaneTest, SocketClientThatDoesNotReadIsBounded) {
     for (int i = 0; i < 4096; ++i) {
         many.insert(many.end(), frame.begin(), frame.end());
     }
+    // The stream stays whole across rounds: a round that stops in the middle of a frame (the
+    // socket is full) resumes there, so the daemon never sees a torn frame.
     size_t sent_bytes = 0;
+    size_t pos = 0;  // in `many`, a whole number of frames long
     for (int round = 0; round < 200; ++round) {
-        size_t off = 0;
-        while (off < many.size()) {
-            const ssize_t n = ::send(fd, many.data() + off, many.size() - off, MSG_NOSIGNAL);
+        // At most one buffer's worth a round, so the loop ends even if the daemon read forever.
+        for (size_t round_bytes = 0; round_bytes < many.size();) {
+            const ssize_t n = ::send(fd, many.data() + pos, many.size() - pos, MSG_NOSIGNAL);
             if (n <= 0) {
                 break;
             }
-            off += static_cast<size_t>(n);
+            round_bytes += static_cast<size_t>(n);
+            sent_bytes += static_cast<size_t>(n);
+            pos = (pos + static_cast<size_t>(n)) % many.size();
         }
-        sent_bytes += off;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     srv.stop();
@@ -1037,16 +1041,19 @@ TEST_F(DataplaneTest, PacketsOfAnExpiredFlowInOneBurstRetireItOnce) {
     set.op = ctl::Op::SetTimeouts;
     set.timeouts = {1, 0, 0};  // tcp (ESTABLISHED) 1 s
     ASSERT_EQ(ctl_->handle(set).code, Errc::Ok);
+    // The reply must outlive the loop: a range-for over a member of a temporary would not.
     const auto active = [this] {
+        const Reply r = list();
         uint64_t a = 0;
-        for (const auto& d : list().services[0].dests) {
+        for (const auto& d : r.services[0].dests) {
             a += d.active;
         }
         return a;
     };
     const auto inactive = [this] {
+        const Reply r = list();
         uint64_t a = 0;
-        for (const auto& d : list().services[0].dests) {
+        for (const auto& d : r.services[0].dests) {
             a += d.inactive;
         }
         return a;
@@ -1329,7 +1336,8 @@ TEST_F(DataplaneTest, FullTableEvictsHalfOpenConnectionsForNewClients) {
     EXPECT_EQ(dp_->worker(0).table().size(), cap);
     uint64_t active = 0;
     uint64_t inactive = 0;
-    for (const auto& d : list().services[0].dests) {
+    const Reply listed = list();
+    for (const auto& d : listed.services[0].dests) {
         active += d.active;
         inactive += d.inactive;
     }
