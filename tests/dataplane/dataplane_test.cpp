@@ -164,6 +164,21 @@ protected:
         }
     }
 
+    // ActiveConn and InActConn summed over the real servers of service `svc` (listing order).
+    struct ConnCounts {
+        uint64_t active = 0;
+        uint64_t inactive = 0;
+    };
+    ConnCounts conn_counts(size_t svc) {
+        const Reply r = list();  // outlives the loop, unlike a temporary's member would
+        ConnCounts c;
+        for (const auto& d : r.services[svc].dests) {
+            c.active += d.active;
+            c.inactive += d.inactive;
+        }
+        return c;
+    }
+
     Reply list() {
         ctl::Request r;
         r.op = ctl::Op::List;
@@ -1041,23 +1056,6 @@ TEST_F(DataplaneTest, PacketsOfAnExpiredFlowInOneBurstRetireItOnce) {
     set.op = ctl::Op::SetTimeouts;
     set.timeouts = {1, 0, 0};  // tcp (ESTABLISHED) 1 s
     ASSERT_EQ(ctl_->handle(set).code, Errc::Ok);
-    // The reply must outlive the loop: a range-for over a member of a temporary would not.
-    const auto active = [this] {
-        const Reply r = list();
-        uint64_t a = 0;
-        for (const auto& d : r.services[0].dests) {
-            a += d.active;
-        }
-        return a;
-    };
-    const auto inactive = [this] {
-        const Reply r = list();
-        uint64_t a = 0;
-        for (const auto& d : r.services[0].dests) {
-            a += d.inactive;
-        }
-        return a;
-    };
     const auto ack = [this](uint16_t sport) {
         send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), sport, ip("10.0.0.100"),
                              80, 0x10, 64, "x"));
@@ -1076,7 +1074,7 @@ TEST_F(DataplaneTest, PacketsOfAnExpiredFlowInOneBurstRetireItOnce) {
         step();
         ASSERT_EQ(recv(kInt).size(), 1u);
     }
-    ASSERT_EQ(active(), 2u);
+    ASSERT_EQ(conn_counts(0).active, 2u);
     std::this_thread::sleep_for(std::chrono::milliseconds(1200));
 
     // One burst: the expired flow's ACK, its ACK again, then (second pattern) the other expired
@@ -1094,8 +1092,8 @@ TEST_F(DataplaneTest, PacketsOfAnExpiredFlowInOneBurstRetireItOnce) {
     EXPECT_EQ(dp_->worker(0).stats().conns_expired.load(), 2u);
     EXPECT_EQ(dp_->worker(0).stats().live_conns.load(), 1u);
     EXPECT_EQ(dp_->worker(0).table().size(), 1u);
-    EXPECT_EQ(active(), 0u);
-    EXPECT_EQ(inactive(), 1u);
+    EXPECT_EQ(conn_counts(0).active, 0u);
+    EXPECT_EQ(conn_counts(0).inactive, 1u);
 }
 
 // A reliability finding: an ICMP error quoting an IPv4 header plus only the 8 transport bytes RFC
@@ -1334,15 +1332,8 @@ TEST_F(DataplaneTest, FullTableEvictsHalfOpenConnectionsForNewClients) {
     EXPECT_EQ(drops(dp::Drop::TableFull), 0u);
     EXPECT_EQ(dp_->worker(0).stats().conns_evicted.load(), 1u);
     EXPECT_EQ(dp_->worker(0).table().size(), cap);
-    uint64_t active = 0;
-    uint64_t inactive = 0;
-    const Reply listed = list();
-    for (const auto& d : listed.services[0].dests) {
-        active += d.active;
-        inactive += d.inactive;
-    }
-    EXPECT_EQ(active, 1u);
-    EXPECT_EQ(inactive, cap - 1);
+    EXPECT_EQ(conn_counts(0).active, 1u);
+    EXPECT_EQ(conn_counts(0).inactive, cap - 1);
 }
 
 TEST_F(DataplaneTest, BatchIsAllOrNothing) {
