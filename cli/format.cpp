@@ -375,6 +375,7 @@ std::string format_ports(const std::vector<PortView>& ports, const std::vector<D
     appendf(out, "%-8s %-16s %-4s %6s %5s %3s %3s%9s%9s%9s%9s%9s\n", "Port", "Device", "Link",
             "Speed", "MTU", "RxQ", "TxQ", "RxPkts", "TxPkts", "RxMissed", "RxErr", "TxErr");
     appendf(out, "  -> %-5s %-17s%9s%9s %s\n", "Id", "MAC", "RxBytes", "TxBytes", "Addresses");
+    appendf(out, "  -> %-16s %-6s%9s%9s\n", "Kernel", "Link", "ToKern", "FromKern");
     std::vector<const PortView*> sorted;
     sorted.reserve(ports.size());
     for (const PortView& p : ports) {
@@ -404,6 +405,11 @@ std::string format_ports(const std::vector<PortView>& ports, const std::vector<D
         for (const cfg::Prefix& a : p->addresses) {
             out += " " + cfg::format_prefix(a);
         }
+        out += "\n";
+        appendf(out, "  -> %-16s %-6s", p->kernel_iface.empty() ? "-" : p->kernel_iface.c_str(),
+                p->kernel_iface.empty() ? "-" : p->kernel_up ? "up" : "down");
+        out += format_largenum(p->to_kernel, opts.exact);
+        out += format_largenum(p->from_kernel, opts.exact);
         out += "\n";
     }
     out += "Drops by reason\n";

@@ -26,6 +26,17 @@ struct PortCfg {
     std::string device;              ///< ethdev name, e.g. "net_af_packet0"
     std::vector<Prefix> addresses;   ///< owned addresses; the prefix gives the connected route
     uint16_t mtu = 1500;
+    /// Name of the port's kernel interface (host integration); empty = the port's name.
+    std::string kernel_name;
+};
+
+/// Host integration (docs/host-integration.md): a kernel interface per port, the exception path
+/// to it, and the kernel as the source of truth for addresses and routes.
+struct HostCfg {
+    bool kernel_interfaces = true;  ///< create the interfaces (false: a static, config-only port)
+    uint32_t queue = 1024;          ///< packets waiting for the kernel, per port (power of two)
+    uint32_t rate = 20000;          ///< packets per second up to the kernel, per port
+    uint32_t burst = 2000;          ///< token bucket depth of that rate
 };
 
 /// A static route. `via` must be on a connected subnet of some port.
@@ -64,6 +75,12 @@ struct Config {
     std::vector<Service> services;
     DataplaneCfg dataplane;
     TimeoutCfg timeouts;
+    HostCfg host;
 };
+
+/// The kernel interface name of `p` (its kernel_name, else its name).
+inline const std::string& kernel_name(const PortCfg& p) {
+    return p.kernel_name.empty() ? p.name : p.kernel_name;
+}
 
 }  // namespace dirigo::cfg

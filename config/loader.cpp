@@ -128,7 +128,8 @@ public:
 
     Result<Config> run(const lc::Setting& root) {
         if (auto st = check_keys(
-                root, {"eal", "control", "ports", "routes", "services", "dataplane", "timeouts"});
+                root, {"eal", "control", "ports", "routes", "services", "dataplane", "timeouts",
+                       "host"});
             !st) {
             return st;
         }
@@ -137,7 +138,8 @@ public:
         using Step = Status (Loader::*)(const lc::Setting&, Config&);
         for (const Step step :
              {&Loader::load_eal, &Loader::load_control, &Loader::load_ports, &Loader::load_routes,
-              &Loader::load_services, &Loader::load_dataplane, &Loader::load_timeouts}) {
+              &Loader::load_services, &Loader::load_dataplane, &Loader::load_timeouts,
+              &Loader::load_host}) {
             if (auto st = (this->*step)(root, cfg); !st) {
                 return st;
             }
@@ -411,7 +413,7 @@ private:
     }
 
     Status load_port(const lc::Setting& p, PortCfg& port) {
-        if (auto st = check_keys(p, {"name", "device", "addresses", "mtu"}); !st) {
+        if (auto st = check_keys(p, {"name", "device", "addresses", "mtu", "kernel_name"}); !st) {
             return st;
         }
         const lc::Setting* name = nullptr;
@@ -472,6 +474,14 @@ private:
             }
             port.addresses.push_back(*prefix);
         }
+        if (const lc::Setting* kn = find(p, "kernel_name"); kn != nullptr) {
+            if (auto st = read_nonempty_string(*kn, port.kernel_name); !st) {
+                return st;
+            }
+            if (auto st = check_port_name(*kn, port.kernel_name); !st) {
+                return st;
+            }
+        }
         return opt_int(p, "mtu", 68, 9702, port.mtu);
     }
 
@@ -491,6 +501,7 @@ private:
             if (auto st = load_port((*ports)[i], port); !st) {
                 return st;
             }
+            port_settings_.push_back(&(*ports)[i]);
             cfg.ports.push_back(std::move(port));
         }
         return Status::ok();
@@ -841,6 +852,57 @@ private:
         return Status::ok();
     }
 
+    /// Kernel interface names: at most 15 characters (IFNAMSIZ), unique. Checked here, once the
+    /// host group has said whether there are kernel interfaces at all.
+    Status load_host(const lc::Setting& root, Config& cfg) {
+        HostCfg& h = cfg.host;
+        const lc::Setting* g = find(root, "host");
+        if (g != nullptr) {
+            if (auto st = expect_type(*g, lc::Setting::TypeGroup, "a group { ... }"); !st) {
+                return st;
+            }
+            if (auto st = check_keys(*g, {"kernel_interfaces", "queue", "rate", "burst"}); !st) {
+                return st;
+            }
+            if (const lc::Setting* e = find(*g, "kernel_interfaces"); e != nullptr) {
+                if (auto st = expect_type(*e, lc::Setting::TypeBoolean, "true or false"); !st) {
+                    return st;
+                }
+                h.kernel_interfaces = static_cast<bool>(*e);
+            }
+            for (Status st : {opt_int(*g, "queue", 64, 65536, h.queue),
+                              opt_int(*g, "rate", 1, 10000000, h.rate),
+                              opt_int(*g, "burst", 1, 10000000, h.burst)}) {
+                if (!st) {
+                    return st;
+                }
+            }
+            if ((h.queue & (h.queue - 1)) != 0) {
+                return fail(*find(*g, "queue"), "must be a power of two (64 to 65536)");
+            }
+        }
+        if (!h.kernel_interfaces) {
+            return Status::ok();
+        }
+        std::map<std::string, std::string> seen;  // kernel name -> port
+        for (size_t i = 0; i < cfg.ports.size(); ++i) {
+            const PortCfg& p = cfg.ports[i];
+            const std::string& kn = kernel_name(p);
+            if (kn.size() > 15) {
+                return fail(*port_settings_[i], "kernel interface name " + in_quotes(kn) +
+                                                    " is longer than 15 characters (set "
+                                                    "kernel_name, or host.kernel_interfaces = "
+                                                    "false)");
+            }
+            if (auto [it, fresh] = seen.try_emplace(kn, p.name); !fresh) {
+                return fail(*port_settings_[i], "port " + in_quotes(it->second) +
+                                                    " already has the kernel interface " +
+                                                    in_quotes(kn));
+            }
+        }
+        return Status::ok();
+    }
+
     Status load_timeouts(const lc::Setting& root, Config& cfg) {
         const lc::Setting* to = find(root, "timeouts");
         if (to == nullptr) {
@@ -867,6 +929,7 @@ private:
     std::string include_dir_;
     const LoadOptions& opts_;
     std::map<std::string, unsigned> port_names_;  // name -> line of first use
+    std::vector<const lc::Setting*> port_settings_;  // each port's group, in order
     std::map<std::string, unsigned> devices_;
     std::map<Ip4, unsigned> addresses_;
 };

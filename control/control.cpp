@@ -2,6 +2,7 @@
 #include "control/control.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -200,10 +201,35 @@ void Control::run(const std::atomic<bool>& stop) {
     }
 }
 
+void Control::republish() {
+    Request none;
+    none.op = Op::Batch;  // an empty change: the same rules, built again with the new topology
+    Result<ModelStore::Change> next = model_.prepare(none);
+    if (!next) {
+        return;
+    }
+    auto snap = build_snapshot(*next, dp_);
+    if (!snap) {
+        std::fprintf(stderr, "dirigo: cannot publish the new topology: %s\n",
+                     snap.status().message().c_str());
+        return;
+    }
+    model_.commit(std::move(*next));
+    dp_.publish(std::move(*snap));
+}
+
 void Control::poll(int timeout_ms) {
     poll_jobs();
-    server_.poll(timeout_ms);
+    // While the exception path carries traffic the round does not wait for the socket.
+    server_.poll(host_busy_ ? 0 : timeout_ms);
     slow_.poll();
+    if (host_ != nullptr) {
+        bool changed = false;
+        host_busy_ = host_->poll(slow_, changed) != 0;
+        if (changed) {
+            republish();
+        }
+    }
     dp_.reclaim();
     counters_.estimate(model_.services());
     // Dead persistence templates go in slices: 1024 entries a round, about a millisecond apart.

@@ -57,6 +57,11 @@ public:
     void close_socket();
 
     dp::SlowPath& slow_path() { return slow_; }
+    /// Host integration: polled every round; its topology changes are published. Null: none.
+    void attach_host(host::Host* h) {
+        host_ = h;
+        views_.set_host(h);
+    }
     Server& server() { return server_; }
     const ModelStore& model() const { return model_; }
 
@@ -69,6 +74,8 @@ private:
     /// Polls running jobs; forgets those that are done and no reply holds.
     void poll_jobs();
     Reply zero(const Request& req);
+    /// Publishes a snapshot of the same rules with the dataplane's current topology.
+    void republish();
 
     dp::Dataplane& dp_;
     cfg::Config cfg_;
@@ -78,6 +85,8 @@ private:
     Views views_;
     Server server_;
     std::vector<std::shared_ptr<WorkerJob>> jobs_;
+    host::Host* host_ = nullptr;
+    bool host_busy_ = false;  ///< the last round moved exception-path packets: do not sleep
 };
 
 }  // namespace dirigo::ctl

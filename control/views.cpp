@@ -160,6 +160,12 @@ void Views::ports(Reply& rep) const {
             v.tx_errors = st.oerrors;
             v.tx_bytes = st.obytes;
         }
+        if (const host::Host::PortView* k = host_ != nullptr ? host_->port(p.port_id) : nullptr) {
+            v.kernel_iface = k->iface;
+            v.kernel_up = k->up;
+            v.to_kernel = k->stats.to_kernel;
+            v.from_kernel = k->stats.from_kernel;
+        }
         rep.ports.push_back(std::move(v));
     }
     std::vector<uint64_t> drops(static_cast<size_t>(dp::Drop::Count), 0);
@@ -176,6 +182,23 @@ void Views::ports(Reply& rep) const {
     drops[static_cast<size_t>(dp::Drop::SlowPathFull)] += sp.inject_full;
     for (size_t i = 1; i < drops.size(); ++i) {
         rep.drops.push_back({dp::kDropNames[i], drops[i]});
+    }
+    if (host_ != nullptr) {
+        // The exception path's own drops, summed over the ports (the workers' host_queue_full
+        // is above).
+        host::HostPortStats sum;
+        for (const dp::PortInfo& p : dp_.topology()->ports) {
+            if (const host::Host::PortView* k = host_->port(p.port_id); k != nullptr && !p.name.empty()) {
+                sum.rate_limited += k->stats.rate_limited;
+                sum.tap_full += k->stats.tap_full;
+                sum.inject_full += k->stats.inject_full;
+                sum.bad_from_kernel += k->stats.bad_from_kernel;
+            }
+        }
+        rep.drops.push_back({"host_rate_limited", sum.rate_limited});
+        rep.drops.push_back({"host_tap_full", sum.tap_full});
+        rep.drops.push_back({"host_inject_full", sum.inject_full + slow_.stats().arp_up_full});
+        rep.drops.push_back({"host_bad_frame", sum.bad_from_kernel});
     }
 }
 

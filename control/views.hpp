@@ -15,6 +15,7 @@
 #include "dataplane/command.hpp"
 #include "dataplane/dataplane.hpp"
 #include "dataplane/slow_path.hpp"
+#include "host/host.hpp"
 #include "proto/protocol.hpp"
 
 namespace dirigo::ctl {
@@ -39,12 +40,15 @@ public:
     void neighbours(Reply& rep) const;
     /// ListRoutes.
     void routes(Reply& rep) const;
+    /// The ports' kernel interfaces (host integration), shown by ports(); null for none.
+    void set_host(const host::Host* h) { host_ = h; }
 
 private:
     dp::Dataplane& dp_;
     const ModelStore& model_;
     const Counters& counters_;
     const dp::SlowPath& slow_;
+    const host::Host* host_ = nullptr;
 };
 
 }  // namespace dirigo::ctl

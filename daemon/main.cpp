@@ -16,6 +16,7 @@
 #include "config/loader.hpp"
 #include "control/control.hpp"
 #include "dataplane/dataplane.hpp"
+#include "host/host.hpp"
 #include "schedulers/scheduler.hpp"
 
 namespace {
@@ -101,11 +102,25 @@ int main(int argc, char** argv) {
             rte_eal_cleanup();
             return 1;
         }
+        // Host integration: the ports' kernel interfaces, and the kernel's addresses and routes
+        // as the topology, before the first snapshot is built.
+        std::unique_ptr<dirigo::host::Host> host;
+        if (cfg->host.kernel_interfaces) {
+            auto h = dirigo::host::Host::create(**dp, *cfg);
+            if (!h) {
+                std::fprintf(stderr, "dirigo: %s\n", h.status().message().c_str());
+                dp->reset();
+                rte_eal_cleanup();
+                return 1;
+            }
+            host = std::move(*h);
+        }
         // Handlers first: a signal during start-up must still stop cleanly and remove the socket.
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
         std::signal(SIGPIPE, SIG_IGN);
         dirigo::ctl::Control control(**dp, *cfg);
+        control.attach_host(host.get());
         dirigo::Status s = control.load_initial();
         if (s) {
             s = control.open_socket();
@@ -125,6 +140,8 @@ int main(int argc, char** argv) {
         }
         (*dp)->stop();
         control.close_socket();
+        control.attach_host(nullptr);
+        host.reset();  // the interfaces go, with the buffers their queues held
         const uint32_t leaked = (*dp)->shutdown();
         if (leaked != 0) {
             std::fprintf(stderr, "dirigo: %u mbufs still in use at exit\n", leaked);

@@ -138,6 +138,18 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         if (!p.name.empty()) {
             env.port_ids[env.n_ports++] = p.port_id;
             env.rx_queues[p.port_id] = dp->rx_queues_[p.port_id];
+            if (cfg.host.kernel_interfaces) {
+                // Every worker and the slow path produce; control consumes.
+                const std::string hn = "dirigo_host" + std::to_string(p.port_id);
+                rte_ring* hr = rte_ring_create(hn.c_str(), cfg.host.queue, socket, RING_F_SC_DEQ);
+                if (hr == nullptr) {
+                    return Status(Errc::Resource,
+                                  "cannot create ring " + hn + ": " + dpdk_error(rte_errno));
+                }
+                dp->host_rings_[p.port_id] = hr;
+                env.host_rings[p.port_id] = hr;
+                env.host = true;
+            }
         }
     }
     env.n_workers = n_workers;
@@ -201,10 +213,9 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
 }
 
 Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
-    topo_ = std::make_shared<Topology>();
-    topo_->ports.resize(kMaxPorts);
+    port_infos_.resize(kMaxPorts);
     for (uint16_t i = 0; i < kMaxPorts; ++i) {
-        topo_->ports[i].port_id = i;
+        port_infos_[i].port_id = i;
     }
     for (const cfg::PortCfg& pc : cfg.ports) {
         uint16_t pid;
@@ -263,7 +274,7 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
         }
         // Best effort: virtual devices deliver every frame anyway; the worker filters by MAC.
         (void)rte_eth_promiscuous_enable(pid);
-        PortInfo& p = topo_->ports[pid];
+        PortInfo& p = port_infos_[pid];
         p.name = pc.name;
         p.mtu = pc.mtu;
         if (int rc = rte_eth_macaddr_get(pid, &p.mac); rc != 0) {
@@ -277,62 +288,91 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
     return {};
 }
 
-Status Dataplane::build_topology(const cfg::Config& cfg) {
+Result<std::shared_ptr<Topology>> make_topology(std::vector<PortInfo> ports,
+                                                const std::vector<RouteSpec>& routes) {
+    // rte_lpm names are global: each topology gets its own.
+    static uint32_t serial = 0;
+    auto topo = std::make_shared<Topology>();
+    topo->ports = std::move(ports);
     std::vector<std::pair<uint64_t, uint32_t>> local;
-    for (const PortInfo& p : topo_->ports) {
+    for (const PortInfo& p : topo->ports) {
         for (const LocalAddr& a : p.addrs) {
             local.emplace_back(a.addr, p.port_id);
         }
     }
-    topo_->local = FlatMap(local);
+    topo->local = FlatMap(local);
 
     rte_lpm_config lc{};
-    lc.max_rules = 1024;
-    lc.number_tbl8s = 256;
-    topo_->lpm = rte_lpm_create("dirigo_routes", static_cast<int>(rte_socket_id()), &lc);
-    if (topo_->lpm == nullptr) {
+    lc.max_rules = kMaxRoutes;
+    lc.number_tbl8s = 1024;
+    const std::string name = "dirigo_rt" + std::to_string(serial++);
+    topo->lpm = rte_lpm_create(name.c_str(), static_cast<int>(rte_socket_id()), &lc);
+    if (topo->lpm == nullptr) {
         return Status(Errc::Resource, "cannot create route table: " + dpdk_error(rte_errno));
     }
-    auto add = [this](const cfg::Prefix& pfx, const NextHop& nh) -> Status {
-        const auto idx = static_cast<uint32_t>(topo_->next_hops.size());
-        topo_->next_hops.push_back(nh);
-        topo_->routes.emplace_back(pfx, nh);
+    auto add = [&topo](const cfg::Prefix& pfx, const NextHop& nh) -> Status {
+        const auto idx = static_cast<uint32_t>(topo->next_hops.size());
         const uint32_t net = pfx.addr & cfg::prefix_mask(pfx.len);
         // rte_lpm has no depth 0: a default route is the two halves of the space.
-        if (pfx.len == 0) {
-            if (rte_lpm_add(topo_->lpm, 0x00000000u, 1, idx) != 0 ||
-                rte_lpm_add(topo_->lpm, 0x80000000u, 1, idx) != 0) {
-                return Status(Errc::Resource, "cannot add default route");
-            }
-            return {};
+        const bool ok = pfx.len == 0 ? rte_lpm_add(topo->lpm, 0x00000000u, 1, idx) == 0 &&
+                                           rte_lpm_add(topo->lpm, 0x80000000u, 1, idx) == 0
+                                     : rte_lpm_add(topo->lpm, net, pfx.len, idx) == 0;
+        if (!ok) {
+            return Status(Errc::Resource, "cannot add route " + cfg::format_prefix(pfx) +
+                                              " (at most " + std::to_string(kMaxRoutes) +
+                                              " routes)");
         }
-        if (rte_lpm_add(topo_->lpm, net, pfx.len, idx) != 0) {
-            return Status(Errc::Resource, "cannot add route " + cfg::format_prefix(pfx));
-        }
+        topo->next_hops.push_back(nh);
+        topo->routes.emplace_back(cfg::Prefix{net, pfx.len}, nh);
         return {};
     };
-    for (const cfg::PortCfg& pc : cfg.ports) {
-        uint16_t pid = 0;
-        rte_eth_dev_get_port_by_name(pc.device.c_str(), &pid);
-        for (const cfg::Prefix& a : pc.addresses) {
-            if (a.len < 32) {
-                if (Status s = add({a.addr & cfg::prefix_mask(a.len), a.len}, {pid, 0}); !s) {
+    for (const PortInfo& p : topo->ports) {
+        for (const LocalAddr& a : p.addrs) {
+            const uint32_t mask = rte_be_to_cpu_32(a.mask);
+            if (mask != 0xffffffffu) {
+                const auto len = static_cast<uint8_t>(__builtin_popcount(mask));
+                if (Status s = add({rte_be_to_cpu_32(a.addr) & mask, len}, {p.port_id, 0}); !s) {
                     return s;
                 }
             }
         }
     }
+    for (const RouteSpec& r : routes) {
+        const bool connected = std::any_of(
+            topo->routes.begin(), topo->routes.end(), [&r](const auto& e) {
+                return e.second.gateway == 0 && r.gateway == 0 && e.second.port == r.port &&
+                       e.first.len == r.prefix.len &&
+                       e.first.addr == (r.prefix.addr & cfg::prefix_mask(r.prefix.len));
+            });
+        if (connected) {
+            continue;  // the kernel lists the connected routes of its addresses too
+        }
+        if (Status s = add(r.prefix, {r.port, rte_cpu_to_be_32(r.gateway)}); !s) {
+            return s;
+        }
+    }
+    return topo;
+}
+
+Status Dataplane::build_topology(const cfg::Config& cfg) {
+    // The config's routes, each through the port whose connected subnet holds its gateway.
+    Topology connected;
+    connected.ports = port_infos_;
+    std::vector<RouteSpec> routes;
     for (const cfg::RouteCfg& r : cfg.routes) {
-        const int port = topo_->connected_port(rte_cpu_to_be_32(r.via));
+        const int port = connected.connected_port(rte_cpu_to_be_32(r.via));
         if (port < 0) {
             return Status(Errc::Invalid, "route " + cfg::format_prefix(r.prefix) + " via " +
                                              cfg::format_ip4(r.via) +
                                              ": gateway is on no connected subnet");
         }
-        if (Status s = add(r.prefix, {static_cast<uint16_t>(port), rte_cpu_to_be_32(r.via)}); !s) {
-            return s;
-        }
+        routes.push_back({r.prefix, static_cast<uint16_t>(port), r.via});
     }
+    auto topo = make_topology(port_infos_, routes);
+    if (!topo) {
+        return topo.status();
+    }
+    topo_ = std::move(*topo);
     return {};
 }
 
@@ -353,6 +393,9 @@ Dataplane::~Dataplane() {
         rte_ring_free(r);
     }
     for (rte_ring* r : handoff_rings_) {
+        rte_ring_free(r);
+    }
+    for (rte_ring* r : host_rings_) {
         rte_ring_free(r);
     }
     if (slow_ring_ != nullptr) {
@@ -448,6 +491,11 @@ uint32_t Dataplane::shutdown() {
         }
         for (rte_ring* r : handoff_rings_) {
             while (rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
+                rte_pktmbuf_free(m);
+            }
+        }
+        for (rte_ring* r : host_rings_) {
+            while (r != nullptr && rte_ring_dequeue(r, reinterpret_cast<void**>(&m)) == 0) {
                 rte_pktmbuf_free(m);
             }
         }

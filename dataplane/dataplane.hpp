@@ -63,7 +63,13 @@ public:
     /// in use afterwards (0 unless a buffer leaked). Thread: control, after stop().
     uint32_t shutdown();
 
+    /// The current topology: the config's at start, then whatever the host integration sets.
     std::shared_ptr<const Topology> topology() const { return topo_; }
+    /// Replaces the topology that snapshots built from now on carry (workers see it with the
+    /// next publish). Ports must be the same. Thread: control.
+    void set_topology(std::shared_ptr<const Topology> t) { topo_ = std::move(t); }
+    /// The exception-path ring of `port` (packets for its kernel interface), or null.
+    rte_ring* host_ring(uint16_t port) const { return port < kMaxPorts ? host_rings_[port] : nullptr; }
     uint32_t n_workers() const { return static_cast<uint32_t>(workers_.size()); }
     Worker& worker(uint32_t i) { return *workers_[i]; }
     const Worker& worker(uint32_t i) const { return *workers_[i]; }
@@ -101,7 +107,9 @@ private:
     Status build_topology(const cfg::Config& cfg);
 
     rte_mempool* pool_ = nullptr;
-    std::shared_ptr<Topology> topo_;
+    std::shared_ptr<const Topology> topo_;
+    std::vector<PortInfo> port_infos_;  ///< startup: ports with the config's addresses
+    rte_ring* host_rings_[kMaxPorts] = {};
     std::unique_ptr<NeighTable> neigh_;
     rte_ring* slow_ring_ = nullptr;
     rte_ring* inject_ring_ = nullptr;

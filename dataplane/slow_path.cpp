@@ -110,7 +110,28 @@ void SlowPath::handle_arp(rte_mbuf* m) {
         inject(m);
         return;
     }
-    rte_pktmbuf_free(m);
+    // The rest (replies, announcements, requests for others) also goes up to the kernel, which
+    // learns its own neighbours from them; it answers no request itself (docs/host-integration.md).
+    to_kernel(m);
+}
+
+void SlowPath::to_kernel(rte_mbuf* m) {
+    rte_ring* r = dp_.host_ring(m->port);
+    if (r == nullptr) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    if (rte_ring_mp_enqueue(r, m) != 0) {
+        ++stats_.arp_up_full;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    ++stats_.arp_up;
+}
+
+void SlowPath::announce(uint16_t port, uint32_t addr) {
+    ++stats_.garp_sent;
+    send_arp(port, addr, addr);
 }
 
 void SlowPath::handle_need_neigh(rte_mbuf* m, uint32_t next_hop, uint16_t port) {
@@ -234,6 +255,11 @@ void SlowPath::run_timers() {
 }
 
 void SlowPath::send_arp_request(uint16_t port, uint32_t target) {
+    ++stats_.arp_requests_sent;
+    send_arp(port, dp_.topology()->source_for(port, target), target);
+}
+
+void SlowPath::send_arp(uint16_t port, uint32_t sip, uint32_t tip) {
     rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool());
     if (m == nullptr) {
         ++stats_.no_mbuf;
@@ -256,10 +282,9 @@ void SlowPath::send_arp_request(uint16_t port, uint32_t target) {
     arp->arp_plen = 4;
     arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
     rte_ether_addr_copy(&topo.ports[port].mac, &arp->arp_data.arp_sha);
-    arp->arp_data.arp_sip = topo.source_for(port, target);
-    arp->arp_data.arp_tip = target;
+    arp->arp_data.arp_sip = sip;
+    arp->arp_data.arp_tip = tip;
     m->port = port;
-    ++stats_.arp_requests_sent;
     inject(m);
 }
 

@@ -5,7 +5,7 @@
 ///
 /// Workers hand it mbufs through one multi-producer ring (SlowKind says why):
 ///  - ARP frames: it learns the sender (single writer of the NeighTable) and answers requests for
-///    owned addresses;
+///    owned addresses; with kernel interfaces, every other ARP frame goes up to the kernel;
 ///  - frames whose next hop has no MAC yet: it keeps up to kMaxPending per next hop, sends ARP
 ///    requests (retried kArpTries times, a second apart) and releases them once answered, or drops
 ///    and counts them and marks the neighbour failed; failed neighbours are removed after
@@ -42,6 +42,9 @@ struct SlowPathStats {
     uint64_t icmp_rate_limited = 0;///< ICMP errors not sent: over the rate limit
     uint64_t neigh_failed = 0;     ///< neighbours marked failed (every try unanswered)
     uint64_t neigh_removed = 0;    ///< failed neighbours removed after the hold time
+    uint64_t arp_up = 0;           ///< ARP frames passed up to the kernel interface
+    uint64_t arp_up_full = 0;      ///< ... dropped: its queue was full
+    uint64_t garp_sent = 0;        ///< gratuitous ARP for addresses that became ours
 };
 
 class SlowPath {
@@ -66,6 +69,10 @@ public:
     uint32_t poll();
     /// Frees every queued packet (shutdown).
     void clear();
+    /// Sends a gratuitous ARP (a request for `addr` from `addr`, broadcast) out of `port`, as
+    /// Linux does for an address that moves: neighbours update their caches. `addr` network order.
+    /// Thread: control.
+    void announce(uint16_t port, uint32_t addr);
 
     const SlowPathStats& stats() const { return stats_; }
     size_t pending_next_hops() const { return pending_.size(); }
@@ -84,6 +91,10 @@ private:
     void icmp_error(rte_mbuf* m, uint8_t type, uint8_t code, uint32_t rest);
     void learned(uint32_t ip);
     void send_arp_request(uint16_t port, uint32_t target);
+    /// An ARP request from `sip` for `tip` (network order), broadcast out of `port`.
+    void send_arp(uint16_t port, uint32_t sip, uint32_t tip);
+    /// Passes an ARP frame up to the kernel interface of m->port (frees it when there is none).
+    void to_kernel(rte_mbuf* m);
     /// Sends an IPv4 frame built by the slow path: route it, resolve it, inject it.
     void send_ip(rte_mbuf* m);
     void inject(rte_mbuf* m);

@@ -19,6 +19,7 @@
 #include <rte_lpm.h>
 
 #include "config/model.hpp"
+#include "config/status.hpp"
 #include "conntrack/tcp_state.hpp"
 #include "dataplane/flat_map.hpp"
 #include "schedulers/scheduler.hpp"
@@ -28,6 +29,8 @@ namespace dirigo::dp {
 inline constexpr uint16_t kMaxPorts = 8;
 inline constexpr uint32_t kMaxServices = 4096;
 inline constexpr uint32_t kMaxDests = 16384;
+/// Routes one topology holds (the config's, or the kernel's on the ports' interfaces).
+inline constexpr uint32_t kMaxRoutes = 16384;
 
 /// One address Dirigo owns on a port.
 struct LocalAddr {
@@ -47,6 +50,7 @@ struct PortInfo {
 struct NextHop {
     uint16_t port = 0;
     uint32_t gateway = 0;  ///< network order
+    bool operator==(const NextHop&) const = default;
 };
 
 /// Ports, owned addresses and routes. Built at startup; shared by snapshots.
@@ -99,6 +103,19 @@ struct Topology {
     /// Port id whose connected subnet holds `ip`, or -1.
     int connected_port(uint32_t ip) const;
 };
+
+/// A route as the config or the kernel gives it (host order).
+struct RouteSpec {
+    cfg::Prefix prefix;
+    uint16_t port = 0;
+    uint32_t gateway = 0;  ///< 0: on-link
+};
+
+/// Builds a Topology from `ports` (indexed by port id, with their addresses): their connected
+/// subnets, then `routes` (a route whose prefix is already there replaces it). A route whose
+/// gateway is 0 is on-link. Thread: control (or startup). Cost: one rte_lpm per call.
+Result<std::shared_ptr<Topology>> make_topology(std::vector<PortInfo> ports,
+                                                const std::vector<RouteSpec>& routes);
 
 /// One real server in a snapshot.
 struct DestEntry {

@@ -46,6 +46,7 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> conns_expired{0};
     std::atomic<uint64_t> conns_evicted{0};  ///< half-open connections removed for a new one
     std::atomic<uint64_t> to_slow_path{0};
+    std::atomic<uint64_t> to_host{0};        ///< packets queued for the kernel (exception path)
     std::atomic<uint64_t> icmp_echo_replies{0};
     std::atomic<uint64_t> forwarded{0};  ///< routed without NAT
     std::atomic<uint64_t> live_conns{0};

@@ -242,7 +242,11 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             verdict[i] = Verdict::slow(SlowKind::Arp);
             break;
         case PktClass::Drop:
-            verdict[i] = Verdict::discard(p.reason);
+            // Other protocols (IPv6, LLDP, ...) and IPv4 multicast and broadcast (VRRP, OSPF,
+            // DHCP) are the kernel's: up when the port has an interface.
+            verdict[i] = p.reason == Drop::NotIpv4 || p.reason == Drop::NotUnicast
+                             ? to_kernel_or(p.reason)
+                             : Verdict::discard(p.reason);
             break;
         case PktClass::HandedOff:
             verdict[i] = {Action::Consumed, 0, 0, 0};
@@ -271,6 +275,9 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
     for (uint16_t i = 0; i < n; ++i) {
         const NextHop* nh = r < n_routed && routed[r] == i ? hop[r++] : nullptr;
         deliver(snap, pkts[i], verdict[i], nh);
+    }
+    if (env_.host) {
+        host_flush();
     }
 }
 
@@ -309,7 +316,8 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
     // A new flow: only to a service, and for TCP only on a SYN.
     const ServiceEntry* svc = snap.find_service(p.key.proto, p.key.daddr, p.key.dport);
     if (svc == nullptr) {
-        return snap.topo->is_local(p.key.daddr) ? Verdict::discard(Drop::NoService)
+        // Ours but no service: the kernel's (ssh, BGP, a health check's replies, ...).
+        return snap.topo->is_local(p.key.daddr) ? to_kernel_or(Drop::NoService)
                                                 : transit(snap, p);
     }
     if (p.first_frag) [[unlikely]] {
@@ -450,6 +458,12 @@ Verdict Worker::decide_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexce
     if (!snap.topo->is_local(ip->dst_addr)) {
         return transit(snap, p);
     }
+    if (env_.host) {
+        // With a kernel interface the kernel answers everything ICMP addressed to us (echo
+        // included: `ping` and its counters behave as on any Linux box); errors about tracked
+        // flows were classified IcmpError.
+        return Verdict::host();
+    }
     auto* icmp = static_cast<rte_icmp_hdr*>(p.l4);
     if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
         // Errors about tracked flows were classified IcmpError; other ICMP addressed to us has
@@ -478,7 +492,8 @@ Verdict Worker::decide_icmp_error(const Snapshot& snap, Parsed& p, uint32_t look
     }
     if (lookup == ct::kMiss) {
         // About no connection of ours: transit traffic is routed, the rest is not ours to answer.
-        return snap.topo->is_local(p.ip->dst_addr) ? Verdict::discard(Drop::NoConn)
+        // (an error about a connection of the kernel's own goes up to it)
+        return snap.topo->is_local(p.ip->dst_addr) ? to_kernel_or(Drop::NoConn)
                                                    : transit(snap, p);
     }
     const ct::Conn& c = table_->at(ct::lookup_index(lookup));
@@ -510,9 +525,10 @@ Verdict Worker::decide_icmp_error(const Snapshot& snap, Parsed& p, uint32_t look
 Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {
     rte_ipv4_hdr* ip = p.ip;
     if (snap.topo->is_local(ip->dst_addr)) {
+        // Other protocols (VRRP, GRE, OSPF) and fragments not for a service: the kernel's.
         const uint8_t proto = ip->next_proto_id;
-        return Verdict::discard(proto == IPPROTO_TCP || proto == IPPROTO_UDP ? Drop::Fragment
-                                                                             : Drop::Unsupported);
+        return to_kernel_or(proto == IPPROTO_TCP || proto == IPPROTO_UDP ? Drop::Fragment
+                                                                         : Drop::Unsupported);
     }
     if (ip->time_to_live <= 1) [[unlikely]] {
         return Verdict::slow(SlowKind::TtlExceeded);
@@ -538,6 +554,9 @@ Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {
         return;
     case Action::Transmit:
         tx_enqueue(v.port, m);
+        return;
+    case Action::Host:
+        host_enqueue(m);
         return;
     case Action::Route:
     case Action::RouteOnLink:
@@ -707,6 +726,36 @@ void Worker::flush_handoff() noexcept {
             rte_pktmbuf_free_bulk(h.pkts + sent, h.n - sent);
         }
         h.n = 0;
+    }
+}
+
+void Worker::host_enqueue(rte_mbuf* m) noexcept {
+    TxBuf& b = host_[m->port];
+    b.pkts[b.n++] = m;
+    if (b.n == kBurst) [[unlikely]] {
+        host_flush();
+    }
+}
+
+void Worker::host_flush() noexcept {
+    for (uint16_t pi = 0; pi < env_.n_ports; ++pi) {
+        const uint16_t port = env_.port_ids[pi];
+        TxBuf& b = host_[port];
+        if (b.n == 0) {
+            continue;
+        }
+        unsigned sent = 0;
+        if (env_.host_rings[port] != nullptr) [[likely]] {
+            // Many producers (every worker, the slow path), one consumer (control).
+            sent = rte_ring_mp_enqueue_burst(env_.host_rings[port],
+                                             reinterpret_cast<void**>(b.pkts), b.n, nullptr);
+        }
+        bump(stats_.to_host, sent);
+        if (sent < b.n) [[unlikely]] {
+            bump(stats_.drops[static_cast<size_t>(Drop::HostQueueFull)], b.n - sent);
+            rte_pktmbuf_free_bulk(b.pkts + sent, b.n - sent);
+        }
+        b.n = 0;
     }
 }
 

@@ -79,6 +79,11 @@ struct WorkerEnv {
     uint16_t n_ports = 0;
     uint16_t port_ids[kMaxPorts] = {};         ///< the configured ports, polled in this order
     uint16_t rx_queues[kMaxPorts] = {};        ///< RX queues per port id (<= workers)
+    /// The exception path: per port id, packets for the kernel interface (all workers and the
+    /// slow path -> control, MP/SC). Null when the port has no kernel interface; then what would
+    /// go up is dropped and counted as before.
+    rte_ring* host_rings[kMaxPorts] = {};
+    bool host = false;                         ///< some port has a kernel interface
     uint32_t n_workers = 1;
 };
 
@@ -98,6 +103,7 @@ enum class Action : uint8_t {
     Route,        ///< to `dst` (network order) through the routing table
     RouteOnLink,  ///< direct routing to real server `dst`, which must be on a connected subnet
     Tunnel,       ///< IP-in-IP to real server `dst`, once the route tells the MTU
+    Host,         ///< up to the kernel interface of the port it came in on (the exception path)
 };
 
 /// A per-packet decision (stage 3's output, stage 5's input).
@@ -113,6 +119,7 @@ struct Verdict {
     }
     static Verdict transmit(uint16_t port) { return {Action::Transmit, 0, port, 0}; }
     static Verdict route(Action how, uint32_t dst) { return {how, 0, 0, dst}; }
+    static Verdict host() { return {Action::Host, 0, 0, 0}; }
 };
 
 class alignas(64) Worker {
@@ -175,6 +182,13 @@ private:
     const DestEntry* persistent_pick(const ServiceEntry& svc, const sched::SchedInput& in,
                                      uint32_t client, uint64_t now, uint32_t& tmpl) noexcept;
     void flush_handoff() noexcept;
+    /// Not served here: up to the kernel when the port has an interface, else dropped as `why`.
+    Verdict to_kernel_or(Drop why) const noexcept {
+        return env_.host ? Verdict::host() : Verdict::discard(why);
+    }
+    void host_enqueue(rte_mbuf* m) noexcept;
+    /// Queues each port's packets for the kernel with one enqueue; counts what did not fit.
+    void host_flush() noexcept;
     void tx_enqueue(uint16_t port, rte_mbuf* m) noexcept;
     void tx_flush() noexcept;
     /// Transmits port's buffer; what the queue refuses is freed and counted.
@@ -211,6 +225,7 @@ private:
     /// packet up again (the bulk answer may name a freed entry, or miss a flow this burst made).
     uint32_t table_changes_in_burst_ = 0;
     TxBuf tx_[kMaxPorts];
+    TxBuf host_[kMaxPorts];  ///< packets for each port's kernel interface, sent once per burst
     WorkerStats stats_;
 };
 

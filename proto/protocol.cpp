@@ -258,6 +258,10 @@ void fields(V& v, P& p) {
     v.u64(p.rx_missed, "port.rx_missed");
     v.u64(p.rx_errors, "port.rx_errors");
     v.u64(p.tx_errors, "port.tx_errors");
+    v.str(p.kernel_iface, "port.kernel_iface");
+    v.boolean(p.kernel_up, "port.kernel_up");
+    v.u64(p.to_kernel, "port.to_kernel");
+    v.u64(p.from_kernel, "port.from_kernel");
 }
 
 template <class V, Like<DropView> D>

@@ -218,6 +218,10 @@ struct PortView {
     uint64_t rx_missed = 0;   ///< dropped by the device (no descriptor), from its own counters
     uint64_t rx_errors = 0;
     uint64_t tx_errors = 0;
+    std::string kernel_iface{};  ///< its kernel interface ("" when it has none)
+    bool kernel_up = false;
+    uint64_t to_kernel = 0;    ///< packets passed up to the interface
+    uint64_t from_kernel = 0;  ///< packets the kernel sent out through the port
 };
 
 /// One drop reason with its count over all workers and the slow path (ListPorts).

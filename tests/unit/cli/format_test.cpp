@@ -430,7 +430,11 @@ std::vector<PortView> ports() {
                       .rx_packets = 123456789,
                       .rx_missed = 17,
                       .rx_errors = 2,
-                      .tx_errors = 100000000000ULL};
+                      .tx_errors = 100000000000ULL,
+                      .kernel_iface = "",
+                      .kernel_up = false,
+                      .to_kernel = 0,
+                      .from_kernel = 0};
     const PortView ext{.name = "ext",
                        .device = "net_af_packet0",
                        .port_id = 0,
@@ -444,7 +448,14 @@ std::vector<PortView> ports() {
                        .rx_packets = 1204332,
                        .tx_packets = 1107211,
                        .rx_bytes = 98234511,
-                       .tx_bytes = 1523400882};
+                       .tx_bytes = 1523400882,
+                       .rx_missed = 0,
+                       .rx_errors = 0,
+                       .tx_errors = 0,
+                       .kernel_iface = "ext",
+                       .kernel_up = true,
+                       .to_kernel = 4321,
+                       .from_kernel = 1234567};
     return {in, ext};
 }
 
@@ -455,12 +466,15 @@ const std::string kPorts =
     "Port     Device           Link  Speed   MTU RxQ TxQ   RxPkts   TxPkts RxMissed"
     "    RxErr    TxErr\n"
     "  -> Id    MAC                RxBytes  TxBytes Addresses\n"
+    "  -> Kernel           Link     ToKern FromKern\n"
     "ext      net_af_packet0   up      10G  1500   2   2  1204332  1107211        0"
     "        0        0\n"
     "  -> 0     02:00:00:00:00:01 98234511    1523M 10.0.0.1/24 10.0.0.10/24\n"
+    "  -> ext              up         4321  1234567\n"
     "int      0000:03:00.1     down      -  9000   2   2  123456K        0       17"
     "        2     100G\n"
     "  -> 1     02:00:00:00:00:02        0        0 -\n"
+    "  -> -                -             0        0\n"
     "Drops by reason\n"
     "  no_route                           12\n"
     "  ttl_exceeded                        3\n"
@@ -470,12 +484,15 @@ const std::string kPortsExact =
     "Port     Device           Link  Speed   MTU RxQ TxQ   RxPkts   TxPkts RxMissed"
     "    RxErr    TxErr\n"
     "  -> Id    MAC                RxBytes  TxBytes Addresses\n"
+    "  -> Kernel           Link     ToKern FromKern\n"
     "ext      net_af_packet0   up      10G  1500   2   2  1204332  1107211        0"
     "        0        0\n"
     "  -> 0     02:00:00:00:00:01 98234511 1523400882 10.0.0.1/24 10.0.0.10/24\n"
+    "  -> ext              up         4321  1234567\n"
     "int      0000:03:00.1     down      -  9000   2   2 123456789        0       17"
     "        2 100000000000\n"
     "  -> 1     02:00:00:00:00:02        0        0 -\n"
+    "  -> -                -             0        0\n"
     "Drops by reason\n"
     "  no_route                           12\n"
     "  bad_checksum                        0\n"
