@@ -90,6 +90,10 @@ rte_mbuf* echo_request(rte_mempool* pool, const rte_ether_addr& dst, uint16_t se
     }
     constexpr uint16_t kLen = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr) + sizeof(rte_icmp_hdr);
     auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, kLen));
+    if (p == nullptr) {
+        rte_pktmbuf_free(m);
+        return nullptr;
+    }
     std::memset(p, 0, kLen);
     auto* eth = reinterpret_cast<rte_ether_hdr*>(p);
     eth->dst_addr = dst;
