@@ -479,8 +479,10 @@ if idle or ad1k:
         w(f"`idle-bench`: the real worker on one lcore and a net_ring port. *idle CPU* is the "
           f"worker thread's CPU time over 1 s with no traffic; *wake* is the time from enqueuing "
           f"one ICMP echo request on the RX ring, after {idle.get('idle_ms', '?')} ms of silence, "
-          f"to its reply on the TX ring (median, p99 and max of the wake-ups). The busy row is "
-          f"the floor: ring transfer and one burst of work.")
+          f"to its reply on the TX ring (median, p99 and max of the wake-ups). On a quiet machine "
+          f"the busy row is the floor (ring transfer and one burst of work); on a loaded one the "
+          f"kernel preempts a busy poller like any thread (its idle CPU below 100% says how "
+          f"much), and the tails of every row are the scheduler's.")
         w("")
         w("| poll | max_sleep_us | idle CPU | sleeps/s | wake median | wake p99 | wake max | "
           "wake-ups |")
@@ -507,7 +509,7 @@ w("For a before/after comparison, alternate the two build directories (A, B, A, 
 w("")
 w("Raw results in `build/bench-results/` by default: `dirigo_bench.json` and "
   "`dirigo_bench_huge.json` (every run of every loop), `testpmd-*.txt`, `pipeline_bench.json`, "
-  "`conntrack_bench.json`, `machine.env`. `meson test --suite bench-smoke` runs "
+  "`conntrack_bench.json`, `idle_bench.json`, `machine.env`. `meson test --suite bench-smoke` runs "
   "`dirigo-bench --smoke` (checks that packets flow and no mbuf leaks, never a speed).")
 with open(os.path.join(docs, "performance.md"), "w") as f:
     f.write("\n".join(lines) + "\n")
