@@ -429,8 +429,8 @@ std::string format_ports(const std::vector<PortView>& ports, const std::vector<D
 std::string format_workers(const std::vector<WorkerView>& workers, const FormatOpts& opts) {
     std::string out;
     // Ten-character counter columns: "HandedOff" and "TakenOver" need nine plus a separator.
-    appendf(out, "%6s %5s %9s %9s %9s %6s %9s %9s %9s %9s\n", "Worker", "Lcore", "RxPkts", "TxPkts",
-            "Drops", "Busy%", "Conns", "Created", "HandedOff", "TakenOver");
+    appendf(out, "%6s %5s %9s %9s %9s %6s %9s %9s %9s %9s %9s\n", "Worker", "Lcore", "RxPkts",
+            "TxPkts", "Drops", "Busy%", "Conns", "Created", "HandedOff", "TakenOver", "Sleeps");
     std::vector<const WorkerView*> sorted;
     sorted.reserve(workers.size());
     for (const WorkerView& w : workers) {
@@ -453,6 +453,7 @@ std::string format_workers(const std::vector<WorkerView>& workers, const FormatO
         num(out, w->created);
         num(out, w->handed_off);
         num(out, w->taken_over);
+        num(out, w->sleeps);
         out += "\n";
     }
     return out;

@@ -115,7 +115,8 @@ std::string format_ports(const std::vector<PortView>& ports, const std::vector<D
                          const FormatOpts& opts);
 
 /// `dirigoadm --list-workers`: one line per worker with its lcore, packets, drops, busy ratio
-/// and connections (live, created, handed off to their owner, taken over from other workers).
+/// and connections (live, created, handed off to their owner, taken over from other workers),
+/// then the sleeps it took while idle (adaptive polling; 0 when busy-polling).
 /// Thread: any. Cost: O(workers log workers).
 std::string format_workers(const std::vector<WorkerView>& workers, const FormatOpts& opts);
 

@@ -45,6 +45,13 @@ struct RouteCfg {
     Ip4 via = 0;
 };
 
+/// How a worker polls (`dataplane.poll`).
+enum class PollMode : uint8_t {
+    Busy,      ///< polls without pause: lowest latency, one core always at 100%
+    Adaptive,  ///< after `idle_polls` empty loops, sleeps between polls (doubling up to
+               ///< `max_sleep_us`) until a packet arrives, then busy-polls again at once
+};
+
 /// Sizing and tuning knobs of the dataplane.
 struct DataplaneCfg {
     uint32_t conn_table_size = 1u << 20;  ///< connections per worker (power of two is not required)
@@ -57,6 +64,9 @@ struct DataplaneCfg {
     /// instead of letting them run until their timeouts.
     bool expire_nodest_conn = false;
     uint32_t persist_templates = 65536;   ///< persistence template capacity (shared by workers)
+    PollMode poll = PollMode::Busy;
+    uint32_t idle_polls = 1000;           ///< adaptive: empty loops before the first sleep
+    uint32_t max_sleep_us = 1000;         ///< adaptive: longest sleep, also the worst wake-up delay
 };
 
 /// IPVS-style protocol timeouts in seconds (`ipvsadm --set`).

@@ -35,6 +35,8 @@ constexpr size_t kMaxDeviceName = 63;   // RTE_ETH_NAME_MAX_LEN minus the NUL (n
 constexpr size_t kMaxPortName = 31;
 constexpr int64_t kMaxSeconds = 31536000;  // one year: longer timeouts are typos
 constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
+constexpr int64_t kMaxIdlePolls = 100000000;  // ~10 s of empty loops: more is "never sleep"
+constexpr int64_t kMaxSleepUs = 100000;       // 100 ms: a longer first-packet delay is a typo
 
 std::string_view type_name(lc::Setting::Type t) {
     switch (t) {
@@ -826,7 +828,8 @@ private:
         }
         if (auto st = check_keys(*dp, {"conn_table_size", "mbufs", "rx_desc", "tx_desc",
                                        "neighbours", "arp_timeout", "expire_nodest_conn",
-                                       "persist_templates"});
+                                       "persist_templates", "poll", "idle_polls",
+                                       "max_sleep_us"});
             !st) {
             return st;
         }
@@ -838,7 +841,9 @@ private:
               opt_int(*dp, "tx_desc", 64, 4096, d.tx_desc),
               opt_int(*dp, "neighbours", 16, int64_t{1} << 20, d.neighbours),
               opt_int(*dp, "arp_timeout", 1, 86400, d.arp_timeout),
-              opt_int(*dp, "persist_templates", 64, int64_t{1} << 24, d.persist_templates)}) {
+              opt_int(*dp, "persist_templates", 64, int64_t{1} << 24, d.persist_templates),
+              opt_int(*dp, "idle_polls", 1, kMaxIdlePolls, d.idle_polls),
+              opt_int(*dp, "max_sleep_us", 1, kMaxSleepUs, d.max_sleep_us)}) {
             if (!st) {
                 return st;
             }
@@ -848,6 +853,20 @@ private:
                 return st;
             }
             d.expire_nodest_conn = static_cast<bool>(*e);
+        }
+        if (const lc::Setting* p = find(*dp, "poll"); p != nullptr) {
+            std::string mode;
+            if (auto st = read_string(*p, mode); !st) {
+                return st;
+            }
+            if (mode == "busy") {
+                d.poll = PollMode::Busy;
+            } else if (mode == "adaptive") {
+                d.poll = PollMode::Adaptive;
+            } else {
+                return fail(*p, "unknown poll mode " + in_quotes(mode) +
+                                    " (expected \"busy\" or \"adaptive\")");
+            }
         }
         return Status::ok();
     }

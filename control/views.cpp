@@ -221,6 +221,8 @@ void Views::workers(Reply& rep) const {
         v.created = st.conns_created.load(std::memory_order_relaxed);
         v.handed_off = st.handed_off.load(std::memory_order_relaxed);
         v.taken_over = st.taken_over.load(std::memory_order_relaxed);
+        v.sleeps = st.idle_sleeps.load(std::memory_order_relaxed);
+        v.slept_us = st.idle_us.load(std::memory_order_relaxed);
         rep.workers.push_back(v);
     }
 }

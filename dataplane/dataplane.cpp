@@ -134,6 +134,10 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     env.thresholds = dp->thresholds_.get();
     env.persist = dp->persist_.get();
     env.ms_mult = (uint64_t{1000} << 32) / dp->tsc_hz_;
+    env.us_mult = (uint64_t{1000000} << 32) / dp->tsc_hz_;
+    env.adaptive = cfg.dataplane.poll == cfg::PollMode::Adaptive;
+    env.idle_polls = cfg.dataplane.idle_polls;
+    env.max_sleep_us = cfg.dataplane.max_sleep_us;
     for (const PortInfo& p : dp->topo_->ports) {
         if (!p.name.empty()) {
             env.port_ids[env.n_ports++] = p.port_id;

@@ -83,6 +83,15 @@ public:
     PersistTable& persist() { return *persist_; }
     uint32_t conn_table_size() const { return conn_table_size_; }
     uint64_t tsc_hz() const { return tsc_hz_; }
+    /// Sets every worker's polling (dataplane.poll, idle_polls, max_sleep_us), taking effect at
+    /// the next launch(). Thread: control, while the workers are stopped.
+    void set_poll(const cfg::DataplaneCfg& d) {
+        for (auto& w : workers_) {
+            w->set_poll(d.poll == cfg::PollMode::Adaptive, d.idle_polls, d.max_sleep_us);
+        }
+    }
+    /// The workers' QSBR variable (tests start and check grace periods on it). Thread: control.
+    rte_rcu_qsbr* rcu() const { return qsv_; }
     /// Runs `cmd` on worker `w` and waits (at most `timeout_ms`) for it to finish: through the
     /// worker's command ring while workers run, directly while they are stopped. Returns false on
     /// timeout, after which `cmd` must stay alive until `done`. Thread: control.

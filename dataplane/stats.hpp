@@ -53,6 +53,8 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> handed_off{0};     ///< packets passed to their owner worker
     std::atomic<uint64_t> taken_over{0};     ///< packets received from other workers
     std::atomic<uint64_t> persist_full{0};   ///< new flows scheduled without a template (table full)
+    std::atomic<uint64_t> idle_sleeps{0};    ///< adaptive polling: sleeps taken while idle
+    std::atomic<uint64_t> idle_us{0};        ///< adaptive polling: microseconds spent asleep
     std::unique_ptr<TrafficStats[]> svc = std::make_unique<TrafficStats[]>(kMaxServices);
     std::unique_ptr<TrafficStats[]> dest = std::make_unique<TrafficStats[]>(kMaxDests);
 };

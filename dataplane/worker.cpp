@@ -65,16 +65,62 @@ void Worker::set_handoff(const std::vector<rte_ring*>& to, const std::vector<rte
 
 void Worker::run(const std::atomic<bool>& stop) noexcept {
     rte_rcu_qsbr_thread_online(env_.qsv, id_);
+    // Decided once: the busy loop carries no idle bookkeeping at all.
+    if (env_.adaptive) {
+        loop<true>(stop);
+    } else {
+        loop<false>(stop);
+    }
+    tx_flush();
+    rte_rcu_qsbr_thread_offline(env_.qsv, id_);
+}
+
+template <bool Adaptive>
+void Worker::loop(const std::atomic<bool>& stop) noexcept {
+    const uint32_t first_sleep = std::min(kFirstSleepUs, env_.max_sleep_us);
+    uint32_t idle = 0;  // loops in a row that found no work
+    uint32_t sleep_us = first_sleep;
     while (!stop.load(std::memory_order_relaxed)) {
         // Pairs with the release in Dataplane::publish(): everything the snapshot points to is
         // visible once the pointer is.
         const Snapshot& snap = *env_.published->load(std::memory_order_acquire);
-        iterate(snap);
+        const uint32_t n = iterate(snap);
         // No reference to `snap` survives past here.
         rte_rcu_qsbr_quiescent(env_.qsv, id_);
+        if constexpr (Adaptive) {
+            if (n != 0 || injected_ != 0 || command_ != nullptr) {
+                // Work: back to busy polling at once. A command in progress keeps the worker
+                // awake so its slices run back to back.
+                idle = 0;
+                sleep_us = first_sleep;
+            } else if (++idle >= env_.idle_polls) {
+                // Saturates: from here every empty loop sleeps, each sleep twice the last (up to
+                // max_sleep_us), until a loop finds work.
+                idle = env_.idle_polls;
+                idle_sleep(sleep_us);
+                sleep_us = std::min(sleep_us * 2, env_.max_sleep_us);
+            }
+        }
     }
-    tx_flush();
+}
+
+void Worker::idle_sleep(uint32_t us) noexcept {
+    const uint64_t t0 = rte_rdtsc();
+    // The per-loop sweep budget counts on millions of loops a second; a sleeping worker makes far
+    // fewer, so it sweeps in proportion to the sleep: about the whole table per second of sleep
+    // (capacity * us / 2^20), capped so no wake-up turns into a long scan. Nothing to do when the
+    // table is empty.
+    if (table_->size() != 0) {
+        const uint64_t scaled = (uint64_t{table_->capacity()} * us) >> 20;
+        sweep(t0, kSweepBudget + static_cast<uint32_t>(std::min<uint64_t>(scaled, kIdleSweepMax)));
+    }
+    // Offline, a sleeping worker holds up no grace period: control's rte_rcu_qsbr_check and
+    // synchronize skip it. It read no snapshot since its last quiescent report.
     rte_rcu_qsbr_thread_offline(env_.qsv, id_);
+    rte_delay_us_sleep(us);
+    rte_rcu_qsbr_thread_online(env_.qsv, id_);
+    bump(stats_.idle_sleeps);
+    bump(stats_.idle_us, ((rte_rdtsc() - t0) * env_.us_mult) >> 32);
 }
 
 uint32_t Worker::poll_once() noexcept {
@@ -87,7 +133,7 @@ uint32_t Worker::poll_once() noexcept {
 }
 
 uint32_t Worker::iterate(const Snapshot& snap) noexcept {
-    drain_inject();
+    injected_ = drain_inject();
     const uint64_t now = rte_rdtsc();  // once per loop: every burst of it shares one clock
     uint32_t total = 0;
     rte_mbuf* pkts[kBurst];
@@ -121,16 +167,20 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
         }
     }
     tx_flush();
-    table_->sweep(now, kSweepBudget, [this](uint32_t, const ct::Conn& c) {
-        conn_released(c);
-        bump(stats_.conns_expired);
-    });
+    sweep(now, kSweepBudget);
     poll_commands();
     bump(stats_.loops);
     if (total != 0) {
         bump(stats_.busy_loops);
     }
     return total;
+}
+
+void Worker::sweep(uint64_t now, uint32_t budget) noexcept {
+    table_->sweep(now, budget, [this](uint32_t, const ct::Conn& c) {
+        conn_released(c);
+        bump(stats_.conns_expired);
+    });
 }
 
 // ---- The staged burst ------------------------------------------------------------------------------
@@ -850,9 +900,9 @@ bool Worker::run_command_slice(Command& cmd) noexcept {
     return true;
 }
 
-void Worker::drain_inject() noexcept {
+uint32_t Worker::drain_inject() noexcept {
     if (inject_ring_ == nullptr) {
-        return;
+        return 0;
     }
     rte_mbuf* pkts[kBurst];
     const unsigned n =
@@ -860,6 +910,7 @@ void Worker::drain_inject() noexcept {
     for (unsigned i = 0; i < n; ++i) {
         tx_enqueue(pkts[i]->port, pkts[i]);
     }
+    return n;
 }
 
 }  // namespace dirigo::dp

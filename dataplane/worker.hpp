@@ -10,6 +10,12 @@
 /// rewrites, 4 one bulk route lookup, 5 resolve next hops and enqueue TX) -> take over what other
 /// workers handed over -> flush TX -> a bounded expiry sweep -> commands -> quiescent state.
 /// Nothing on this path allocates, locks, logs or makes a system call.
+///
+/// With adaptive polling (`dataplane.poll = "adaptive"`) the loop is the same, but after
+/// `idle_polls` loops in a row that found no work the worker goes offline to RCU and sleeps
+/// between loops, 16 us at first and doubling up to `max_sleep_us`; the first loop that finds a
+/// packet returns it to busy polling. The sleep is the only system call, and only an idle worker
+/// makes it (docs/architecture.md, "Idle workers").
 
 #include <atomic>
 #include <cstdint>
@@ -36,6 +42,8 @@ namespace dirigo::dp {
 inline constexpr uint16_t kBurst = 32;
 inline constexpr uint32_t kPrefetchAhead = 3;
 inline constexpr uint32_t kSweepBudget = 64;
+/// Most entries an idle worker's sweep adds before one sleep (adaptive polling).
+inline constexpr uint32_t kIdleSweepMax = 16384;
 /// Entries a new flow may examine for a half-open one to evict when the table is full.
 inline constexpr uint32_t kEvictBudget = 16;
 
@@ -76,6 +84,10 @@ struct WorkerEnv {
     SlotThresholds* thresholds = nullptr;      ///< kMaxDests entries
     PersistTable* persist = nullptr;
     uint64_t ms_mult = 0;                      ///< (1000 << 32) / tsc_hz: TSC to ms by multiply
+    uint64_t us_mult = 0;                      ///< (10^6 << 32) / tsc_hz: TSC to us by multiply
+    bool adaptive = false;                     ///< dataplane.poll == "adaptive"
+    uint32_t idle_polls = 1000;                ///< adaptive: empty loops before the first sleep
+    uint32_t max_sleep_us = 1000;              ///< adaptive: longest sleep
     uint16_t n_ports = 0;
     uint16_t port_ids[kMaxPorts] = {};         ///< the configured ports, polled in this order
     uint16_t rx_queues[kMaxPorts] = {};        ///< RX queues per port id (<= workers)
@@ -142,6 +154,14 @@ public:
     /// way from the test thread). Returns packets received. Thread: one at a time.
     uint32_t poll_once() noexcept;
 
+    /// Switches busy / adaptive polling (benchmarks compare them on one rig). Thread: control,
+    /// while this worker is not running.
+    void set_poll(bool adaptive, uint32_t idle_polls, uint32_t max_sleep_us) {
+        env_.adaptive = adaptive;
+        env_.idle_polls = idle_polls;
+        env_.max_sleep_us = max_sleep_us;
+    }
+
     uint32_t id() const { return id_; }
     const WorkerStats& stats() const { return stats_; }
     WorkerStats& stats() { return stats_; }
@@ -150,8 +170,18 @@ public:
     /// `done`). Thread: this worker (from its loop), or control while the worker is stopped.
     bool run_command_slice(Command& cmd) noexcept;
 
+    /// The first sleep of an idle spell (adaptive polling), or max_sleep_us if that is shorter.
+    static constexpr uint32_t kFirstSleepUs = 16;
+
 private:
+    /// The loops of run(), chosen once: `Adaptive` sleeps when idle (see the file comment).
+    template <bool Adaptive>
+    void loop(const std::atomic<bool>& stop) noexcept;
+    /// An idle worker's pause: an expiry sweep scaled to the sleep, then offline to RCU, sleep
+    /// `us`, online again. Thread: this worker, between loops (no snapshot reference held).
+    [[gnu::cold, gnu::noinline]] void idle_sleep(uint32_t us) noexcept;
     uint32_t iterate(const Snapshot& snap) noexcept;
+    void sweep(uint64_t now, uint32_t budget) noexcept;
     /// The staged burst loop (worker.cpp walks it; docs/architecture.md too).
     void process_burst(const Snapshot& snap, BurstSource src, uint16_t port, rte_mbuf** pkts,
                        uint16_t n, uint64_t now) noexcept;
@@ -200,7 +230,8 @@ private:
     void conn_released(const ct::Conn& c) noexcept;
     /// Retires entry `idx` (expired or its server removed): counts released, entry freed.
     void retire(uint32_t idx) noexcept;
-    void drain_inject() noexcept;
+    /// Transmits what the slow path injected; returns how many frames.
+    uint32_t drain_inject() noexcept;
     void poll_commands() noexcept;
 
     struct TxBuf {
@@ -224,6 +255,9 @@ private:
     /// Inserts and removals since the burst's bulk lookup: while non-zero, stage 3 looks each
     /// packet up again (the bulk answer may name a freed entry, or miss a flow this burst made).
     uint32_t table_changes_in_burst_ = 0;
+    /// What the last iterate() did besides receiving: frames injected, a command in progress.
+    /// Either keeps an adaptive worker awake.
+    uint32_t injected_ = 0;
     TxBuf tx_[kMaxPorts];
     TxBuf host_[kMaxPorts];  ///< packets for each port's kernel interface, sent once per burst
     WorkerStats stats_;

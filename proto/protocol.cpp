@@ -283,6 +283,8 @@ void fields(V& v, W& w) {
     v.u64(w.created, "worker.created");
     v.u64(w.handed_off, "worker.handed_off");
     v.u64(w.taken_over, "worker.taken_over");
+    v.u64(w.sleeps, "worker.sleeps");
+    v.u64(w.slept_us, "worker.slept_us");
 }
 
 template <class V, Like<NeighbourView> N>

@@ -243,6 +243,8 @@ struct WorkerView {
     uint64_t created = 0;      ///< connections it created
     uint64_t handed_off = 0;   ///< packets it passed to their owner
     uint64_t taken_over = 0;   ///< packets other workers passed to it
+    uint64_t sleeps = 0;       ///< adaptive polling: sleeps taken while idle (0 when busy-polling)
+    uint64_t slept_us = 0;     ///< adaptive polling: microseconds spent asleep
 };
 
 /// An ARP entry's state, as `ip neigh` names them (the wire value is the enumerator's).

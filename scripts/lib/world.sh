@@ -433,7 +433,8 @@ world_rs_tun() {
 
 # world_write_config [EXTRA_EAL_ARGS...]: writes the daemon's config to $W_CONFIG (no services).
 # DIRIGO_EAL_MEM (MiB, default 512) and DIRIGO_AFP_ARGS (extra af_packet devargs, default none)
-# tune it.
+# tune it. The worker polls adaptively (it sleeps when idle): the test machine has two cores and
+# runs several directors plus their peers; DIRIGO_POLL=busy restores production's busy polling.
 # shellcheck disable=SC2120  # the extra arguments are optional
 world_write_config() {
     W_CONFIG="$W_TMP/dirigo.cfg"
@@ -454,6 +455,7 @@ ports = (
 );
 routes = ( { prefix = "0.0.0.0/0"; via = "$W_EXT_GW"; } );
 services = ( );
+dataplane = { poll = "${DIRIGO_POLL:-adaptive}"; };
 EOF
 }
 

@@ -24,6 +24,21 @@ world_write_config
 world_start_dirigo "$DIRIGO" || t_bail "dirigo starts"
 t_pass "dirigo starts and opens its control socket"
 
+# ---- adaptive polling: an idle daemon leaves the machine alone -----------------------------------
+# world_write_config sets dataplane.poll = "adaptive". utime + stime (fields 14 and 15 of
+# /proc/PID/stat, in clock ticks) of the whole daemon over 2 s idle; a busy-polling worker alone
+# would be ~100% of a core.
+cpu_ticks() { sed 's/.*) //' "/proc/$W_DIRIGO_PID/stat" | awk '{print $12 + $13}'; }
+hz=$(getconf CLK_TCK)
+c0=$(cpu_ticks)
+t0=$(date +%s%N)
+sleep 2
+c1=$(cpu_ticks)
+t1=$(date +%s%N)
+idle_pct=$(((c1 - c0) * 100 * 1000000000 / hz / (t1 - t0)))
+t_expect "adaptive polling: the idle daemon used ${idle_pct}% of a core over 2 s (< 20%)" \
+    "$([[ $idle_pct -lt 20 ]] && echo 1)"
+
 VS="$W_VIP:$W_VPORT"
 PY=$(world_python)
 mac_of() { ip -n "$1" -j link show "$2" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
@@ -97,15 +112,17 @@ t_expect "--list-ports without --exact lists only the non-zero reasons" "$(
 # ---- --list-workers ---------------------------------------------------------------------------------
 workers=$(world_adm --list-workers)
 t_show "$workers"
-read -r w_id w_lcore w_rx w_tx w_drops w_busy w_conns w_created _ _ < <(sed -n 2p <<<"$workers")
+read -r w_id w_lcore w_rx w_tx w_drops w_busy w_conns w_created _ _ w_sleeps < <(sed -n 2p <<<"$workers")
 t_expect "--list-workers: header, and one worker (id 0) on lcore 1" "$(
-    [[ $(sed -n 1p <<<"$workers") == 'Worker Lcore    RxPkts    TxPkts     Drops  Busy%     Conns   Created HandedOff TakenOver' &&
+    [[ $(sed -n 1p <<<"$workers") == 'Worker Lcore    RxPkts    TxPkts     Drops  Busy%     Conns   Created HandedOff TakenOver    Sleeps' &&
         $(wc -l <<<"$workers") == 2 && $w_id == 0 && $w_lcore == 1 ]] && echo 1
 )"
 t_expect "--list-workers: the worker received and sent what the ports did (RX $w_rx = $ext_rx + $int_rx, TX $w_tx = $ext_tx + $int_tx)" \
     "$([[ $w_rx == $((ext_rx + int_rx)) && $w_tx == $((ext_tx + int_tx)) ]] && echo 1)"
 t_expect "--list-workers: it created the 10 connections and still holds them (TIME_WAIT); drops $w_drops; busy $w_busy" \
     "$([[ $w_created -ge 10 && $w_conns -ge 10 && $w_drops -ge 1 && $w_busy =~ ^([0-9]+\.[0-9]|-)$ ]] && echo 1)"
+t_expect "--list-workers: the adaptive worker slept while idle (Sleeps $w_sleeps)" \
+    "$([[ $w_sleeps =~ ^[0-9]+K?$ && $w_sleeps != 0 ]] && echo 1)"
 
 # ---- --list-neighbours ----------------------------------------------------------------------------
 neigh=$(world_adm --list-neighbours -n)

@@ -537,21 +537,21 @@ TEST(FormatViews, LinkSpeed) {
 }
 
 const std::vector<WorkerView> kWorkers = {
-    {1, 2, 99999999, 100000000, 0, 1000, 0, 0, 0, 0, 0},
-    {0, 1, 1204332, 1107211, 12, 8, 3, 41213, 120012, 301, 288},
-    {2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {1, 2, 99999999, 100000000, 0, 1000, 0, 0, 0, 0, 0, 0, 0},
+    {0, 1, 1204332, 1107211, 12, 8, 3, 41213, 120012, 301, 288, 123456789, 7000000},
+    {2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
 };
 
 TEST(FormatViews, Workers) {
     EXPECT_EQ(format_workers(kWorkers, numeric()),
               "Worker Lcore    RxPkts    TxPkts     Drops  Busy%     Conns   Created HandedOff "
-              "TakenOver\n"
+              "TakenOver    Sleeps\n"
               "     0     1   1204332   1107211        12   37.5     41213    120012       301 "
-              "      288\n"
+              "      288   123456K\n"
               "     1     2  99999999   100000K         0    0.0         0         0         0 "
-              "        0\n"
+              "        0         0\n"
               "     2     3         0         0         0      -         0         0         0 "
-              "        0\n");
+              "        0         0\n");
     FormatOpts o = numeric();
     o.exact = true;
     o.nosort = true;

@@ -187,7 +187,9 @@ TEST(Run, Views) {
                                   .connections = 2,
                                   .created = 3,
                                   .handed_off = 0,
-                                  .taken_over = 0}};
+                                  .taken_over = 0,
+                                  .sleeps = 6,
+                                  .slept_us = 7}};
     Reply neighbours;
     neighbours.neighbours = {{ip(10, 0, 0, 254), "52:54:00:12:34:56", "ext", NeighState::Resolved}};
     Reply routes;
@@ -210,9 +212,9 @@ TEST(Run, Views) {
     EXPECT_EQ(r.code, 0);
     EXPECT_EQ(r.out,
               "Worker Lcore    RxPkts    TxPkts     Drops  Busy%     Conns   Created HandedOff "
-              "TakenOver\n"
+              "TakenOver    Sleeps\n"
               "     0     1         5         4         1   25.0         2         3         0 "
-              "        0\n");
+              "        0         6\n");
     r = run_with(d, {"--list-neighbors", "-n"});
     EXPECT_EQ(r.code, 0);
     EXPECT_EQ(r.out,

@@ -561,6 +561,22 @@ const BadCase kBadCases[] = {
      "out of range"},
     {"DataplaneFloat", "dataplane = { mbufs = 1e4; };\n", 4, "dataplane.mbufs",
      "expected an integer, got a float"},
+    {"PollUnknown", "dataplane = { poll = \"interrupt\"; };\n", 4, "dataplane.poll",
+     "unknown poll mode \"interrupt\" (expected \"busy\" or \"adaptive\")"},
+    {"PollNotString", "dataplane = { poll = 1; };\n", 4, "dataplane.poll",
+     "expected a string, got an integer"},
+    {"PollTypo", "dataplane = { pol = \"busy\"; };\n", 4, "dataplane.pol",
+     "did you mean \"poll\"?"},
+    {"IdlePollsZero", "dataplane = { idle_polls = 0; };\n", 4, "dataplane.idle_polls",
+     "0 is out of range 1..100000000"},
+    {"IdlePollsTooBig", "dataplane = { idle_polls = 100000001; };\n", 4, "dataplane.idle_polls",
+     "out of range"},
+    {"MaxSleepZero", "dataplane = { max_sleep_us = 0; };\n", 4, "dataplane.max_sleep_us",
+     "0 is out of range 1..100000"},
+    {"MaxSleepTooBig", "dataplane = { max_sleep_us = 100001; };\n", 4,
+     "dataplane.max_sleep_us", "out of range"},
+    {"MaxSleepString", "dataplane = { max_sleep_us = \"1ms\"; };\n", 4,
+     "dataplane.max_sleep_us", "expected an integer, got a string"},
     // timeouts
     {"TimeoutsNotGroup", "timeouts = 5;\n", 4, "timeouts", "expected a group"},
     {"TimeoutsUnknownKey", "timeouts = { tcpfin = 10; };\n", 4, "timeouts.tcpfin",
@@ -608,6 +624,32 @@ TEST(Loader, RangeLimitsAreInclusive) {
     EXPECT_EQ(hi->timeouts.tcp, 31536000u);
     EXPECT_EQ(hi->timeouts.tcp_fin, 31536000u);
     EXPECT_EQ(hi->timeouts.udp, 31536000u);
+}
+
+TEST(Loader, PollModes) {
+    const auto def = load(kBase);
+    ASSERT_TRUE(def.is_ok()) << def.status().message();
+    EXPECT_EQ(def->dataplane.poll, PollMode::Busy);  // production default: lowest latency
+    EXPECT_EQ(def->dataplane.idle_polls, 1000u);
+    EXPECT_EQ(def->dataplane.max_sleep_us, 1000u);
+
+    const auto busy = load(kBase + "dataplane = { poll = \"busy\"; };\n");
+    ASSERT_TRUE(busy.is_ok()) << busy.status().message();
+    EXPECT_EQ(busy->dataplane.poll, PollMode::Busy);
+
+    const auto lo = load(kBase +
+                         "dataplane = { poll = \"adaptive\"; idle_polls = 1; max_sleep_us = 1; };\n");
+    ASSERT_TRUE(lo.is_ok()) << lo.status().message();
+    EXPECT_EQ(lo->dataplane.poll, PollMode::Adaptive);
+    EXPECT_EQ(lo->dataplane.idle_polls, 1u);
+    EXPECT_EQ(lo->dataplane.max_sleep_us, 1u);
+
+    const auto hi = load(kBase +
+                         "dataplane = { poll = \"adaptive\"; idle_polls = 100000000;\n"
+                         "  max_sleep_us = 100000; };\n");
+    ASSERT_TRUE(hi.is_ok()) << hi.status().message();
+    EXPECT_EQ(hi->dataplane.idle_polls, 100000000u);
+    EXPECT_EQ(hi->dataplane.max_sleep_us, 100000u);
 }
 
 TEST(Loader, MtuLimits) {

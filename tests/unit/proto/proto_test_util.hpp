@@ -176,6 +176,8 @@ inline void add_views(Reply& r) {
     w.created = 16;
     w.handed_off = 17;
     w.taken_over = ~0ull;
+    w.sleeps = 18;
+    w.slept_us = 19;
     r.workers = {WorkerView{}, w};
     r.neighbours = {{0x0a0000fe, "52:54:00:12:34:56", "ext", NeighState::Resolved},
                     {0x0a000063, "", "int", NeighState::Incomplete},
@@ -317,6 +319,8 @@ inline void expect_same(const Reply& a, const Reply& b) {
         EXPECT_EQ(x.created, y.created);
         EXPECT_EQ(x.handed_off, y.handed_off);
         EXPECT_EQ(x.taken_over, y.taken_over);
+        EXPECT_EQ(x.sleeps, y.sleeps);
+        EXPECT_EQ(x.slept_us, y.slept_us);
     }
     ASSERT_EQ(a.neighbours.size(), b.neighbours.size());
     for (size_t i = 0; i < a.neighbours.size(); ++i) {
