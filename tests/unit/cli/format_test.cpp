@@ -521,6 +521,7 @@ TEST(FormatViews, PortsNoSortAndEmpty) {
               "Port     Device           Link  Speed   MTU RxQ TxQ   RxPkts   TxPkts RxMissed"
               "    RxErr    TxErr\n"
               "  -> Id    MAC                RxBytes  TxBytes Addresses\n"
+              "  -> Kernel           Link     ToKern FromKern\n"
               "Drops by reason\n");
 }
 

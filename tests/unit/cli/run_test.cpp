@@ -203,9 +203,11 @@ TEST(Run, Views) {
               "Port     Device           Link  Speed   MTU RxQ TxQ   RxPkts   TxPkts RxMissed"
               "    RxErr    TxErr\n"
               "  -> Id    MAC                RxBytes  TxBytes Addresses\n"
+              "  -> Kernel           Link     ToKern FromKern\n"
               "ext      net_ring0        up      10G  1500   1   1        5        4        0"
               "        0        0\n"
               "  -> 0     02:00:00:00:00:01        0        0 10.0.0.1/24\n"
+              "  -> -                -             0        0\n"
               "Drops by reason\n"
               "  no_route                            2\n");
     r = run_with(d, {"--list-workers", "-n"});

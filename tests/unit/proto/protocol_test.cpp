@@ -501,8 +501,9 @@ TEST(ProtocolReply, RejectsBadViewValues) {
     std::vector<uint8_t> p = payload_of(encode_reply(port));
     // The port is the only element: its link_up byte follows the count and three empty strings
     // and a u16, counted from the end: 4+2+2+2 (speed mtu queues) + 4 (addresses) + 56 (counters)
+    // + 4 + 1 + 16 (the kernel interface: empty name, link, two counters)
     // + 16 (the counts of the four empty lists after ports) + 1.
-    const size_t link_up_at = p.size() - (16 + 56 + 4 + 2 + 2 + 2 + 4 + 1);
+    const size_t link_up_at = p.size() - (16 + 21 + 56 + 4 + 2 + 2 + 2 + 4 + 1);
     ASSERT_EQ(p[link_up_at], 0);
     p[link_up_at] = 2;
     auto d = decode_reply(p);
@@ -526,7 +527,7 @@ TEST(ProtocolReply, RejectsBadViewValues) {
     many.ports.resize(1);
     many.ports[0].addresses.resize(2);
     p = payload_of(encode_reply(many));
-    const size_t naddr_at = p.size() - (16 + 56 + 2 * 5 + 4);
+    const size_t naddr_at = p.size() - (16 + 21 + 56 + 2 * 5 + 4);
     ASSERT_EQ(p[naddr_at], 2);
     p[naddr_at] = 200;
     d = decode_reply(p);
