@@ -185,5 +185,57 @@ t_show "$msg"
 t_expect "without a daemon ipvsadm fails and the library names the socket (exit $rc)" \
     "$([[ $rc != 0 && $msg == *"$W_TMP/nothing.sock"* ]] && echo 1)"
 
+# ---- 6. keepalived, unmodified, with the library in its environment ------------------------------
+if command -v keepalived >/dev/null; then
+    t_ipvsadm -C || true
+    cat >"$W_TMP/keepalived.conf" <<KA
+global_defs {
+    router_id dirigo_e2e
+}
+virtual_server $VIP 80 {
+    lb_algo wrr
+    lb_kind NAT
+    protocol TCP
+    real_server $RIP1 80 {
+        weight 3
+    }
+    real_server $RIP2 80 {
+        weight 1
+    }
+}
+virtual_server $VIP 53 {
+    lb_algo rr
+    lb_kind DR
+    protocol UDP
+    persistence_timeout 120
+    real_server $RIP1 53 {
+        weight 2
+    }
+}
+KA
+    LD_PRELOAD=$DIRIGO_IPVS_LIB DIRIGO_SOCKET=$W_SOCK keepalived -n -l -C \
+        -f "$W_TMP/keepalived.conf" -p "$W_TMP/keepalived.pid" -c "$W_TMP/checkers.pid" \
+        >"$W_TMP/keepalived.log" 2>&1 &
+    ka_pid=$!
+    W_PIDS+=("$ka_pid")
+    ka_rules() { world_adm -S -n 2>/dev/null; }
+    want=$'-A -t 10.0.0.100:80 -s wrr\n-a -t 10.0.0.100:80 -r RIP1:80 -m -w 3\n-a -t 10.0.0.100:80 -r RIP2:80 -m -w 1\n-A -u 10.0.0.100:53 -s rr -p 120\n-a -u 10.0.0.100:53 -r RIP1:53 -g -w 2'
+    want=${want//10.0.0.100/$VIP}
+    want=${want//RIP1/$RIP1}
+    want=${want//RIP2/$RIP2}
+    ka_has_rules() { [[ $(ka_rules) == "$want" ]]; }
+    ka_empty() { [[ -z $(ka_rules) ]]; }
+    ok=0
+    t_wait_until 15 ka_has_rules && ok=1
+    t_show "$(ka_rules)"
+    t_expect "keepalived's virtual_server blocks become dirigo services (NAT wrr, DR persistent)" "$ok"
+    kill -TERM "$ka_pid" 2>/dev/null || true
+    ok=0
+    t_wait_until 15 ka_empty && ok=1
+    t_expect "keepalived removes its services when it stops" "$ok"
+    wait "$ka_pid" 2>/dev/null || true
+    [[ $ok == 1 ]] || t_show "$(tail -20 "$W_TMP/keepalived.log")"
+fi
+
 t_check "dirigo stops on SIGTERM, with status 0, removing its socket" world_stop_dirigo
 t_summary
