@@ -549,8 +549,8 @@ void put_family(nlmsghdr* nlh) {
         nlattr* op = mnl_attr_nest_start(nlh, ++i);
         mnl_attr_put_u32(nlh, CTRL_ATTR_OP_ID, r.cmd);
         mnl_attr_put_u32(nlh, CTRL_ATTR_OP_FLAGS,
-                         GENL_ADMIN_PERM | GENL_CMD_CAP_HASPOL |
-                             (r.doit ? GENL_CMD_CAP_DO : 0u) | (r.dumpit ? GENL_CMD_CAP_DUMP : 0u));
+                         GENL_ADMIN_PERM | GENL_CMD_CAP_HASPOL | (r.doit ? GENL_CMD_CAP_DO : 0u) |
+                             (r.dumpit ? GENL_CMD_CAP_DUMP : 0u));
         mnl_attr_nest_end(nlh, op);
     }
     mnl_attr_nest_end(nlh, ops);

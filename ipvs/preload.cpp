@@ -59,7 +59,7 @@ F next_fn(const char* name) {
     return reinterpret_cast<F>(p);
 }
 
-#define DIRIGO_REAL(name)                                                   \
+#define DIRIGO_REAL(name)                                              \
     static const auto real_##name = next_fn<decltype(&::name)>(#name); \
     (void)0
 

@@ -57,9 +57,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             }
             off += NLMSG_ALIGN(h.nlmsg_len);
         }
-        DIRIGO_FUZZ_CHECK(d.size() <= ipvs::kMaxDumpDatagram || out.size() == 1 ||
-                              d.size() <= size + 64,
-                          "dump datagrams are bounded");
+        DIRIGO_FUZZ_CHECK(
+            d.size() <= ipvs::kMaxDumpDatagram || out.size() == 1 || d.size() <= size + 64,
+            "dump datagrams are bounded");
     }
     return 0;
 }

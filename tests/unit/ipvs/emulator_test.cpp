@@ -102,8 +102,7 @@ protected:
         return r[0].error;
     }
     void add_service(uint8_t proto, uint32_t addr, uint16_t port, const char* sched = "rr") {
-        ASSERT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE).service(proto, addr, port, sched).bytes()),
-                  0);
+        ASSERT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE).service(proto, addr, port, sched).bytes()), 0);
     }
 
     FakeDaemon daemon_;
@@ -177,13 +176,13 @@ TEST_F(EmulatorTest, GetInfoAndConfig) {
 }
 
 TEST_F(EmulatorTest, NewServiceTranslatesByteOrderFlagsAndNetmask) {
-    ASSERT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE)
-                           .service(IPPROTO_UDP, 0x0a000001, 53, "sh",
-                                    IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED1 |
-                                        IP_VS_SVC_F_HASHED,
-                                    600, 0xffffff00)
-                           .bytes()),
-              0);
+    ASSERT_EQ(
+        error_of(Req(IPVS_CMD_NEW_SERVICE)
+                     .service(IPPROTO_UDP, 0x0a000001, 53, "sh",
+                              IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_HASHED, 600,
+                              0xffffff00)
+                     .bytes()),
+        0);
     const ctl::Request& r = daemon_.requests.back();
     EXPECT_EQ(r.op, ctl::Op::AddService);
     EXPECT_EQ(r.service.key, (cfg::ServiceKey{cfg::Proto::Udp, 0x0a000001, 53}));
@@ -218,10 +217,11 @@ TEST_F(EmulatorTest, ServiceErrorsAreTheKernels) {
 }
 
 TEST_F(EmulatorTest, EditWithPartialMaskKeepsOtherFlags) {
-    ASSERT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE)
-                           .service(IPPROTO_TCP, 1, 80, "sh", IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2)
-                           .bytes()),
-              0);
+    ASSERT_EQ(
+        error_of(Req(IPVS_CMD_NEW_SERVICE)
+                     .service(IPPROTO_TCP, 1, 80, "sh", IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2)
+                     .bytes()),
+        0);
     ASSERT_EQ(error_of(Req(IPVS_CMD_SET_SERVICE)
                            .service(IPPROTO_TCP, 1, 80, "sh", 0, 0, 0xffffffff, IP_VS_SVC_F_SCHED1)
                            .bytes()),
@@ -278,7 +278,8 @@ TEST_F(EmulatorTest, ServiceDumpIsMultipartEndingWithDone) {
     add_service(IPPROTO_TCP, 0x0a000001, 80);
     add_service(IPPROTO_UDP, 0x0a000002, 53, "sh");
     daemon_.find({cfg::Proto::Tcp, 0x0a000001, 80})->stats.conns = (1ull << 32) + 5;
-    const auto r = send(Req(IPVS_CMD_GET_SERVICE, NLM_F_REQUEST | NLM_F_DUMP | NLM_F_ACK, 9).bytes());
+    const auto r =
+        send(Req(IPVS_CMD_GET_SERVICE, NLM_F_REQUEST | NLM_F_DUMP | NLM_F_ACK, 9).bytes());
     ASSERT_EQ(r.size(), 3u);  // two services and NLMSG_DONE, no ack
     for (const auto& m : r) {
         EXPECT_EQ(m.hdr.nlmsg_seq, 9u);
@@ -361,7 +362,8 @@ TEST_F(EmulatorTest, GetServiceDoit) {
 
 TEST_F(EmulatorTest, AttributeValidationGivesTheKernelsErrors) {
     // A u32 of two bytes at the top level: the policy check's ERANGE.
-    EXPECT_EQ(error_of(Req(IPVS_CMD_SET_CONFIG).u16(IPVS_CMD_ATTR_TIMEOUT_TCP, 1).bytes()), -ERANGE);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_SET_CONFIG).u16(IPVS_CMD_ATTR_TIMEOUT_TCP, 1).bytes()),
+              -ERANGE);
     // A nest of two bytes.
     EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).u16(IPVS_CMD_ATTR_SERVICE, 1).bytes()), -ERANGE);
     // Inside the service nest every failure is EINVAL: a short AF, an address over 16 bytes, a
@@ -395,9 +397,8 @@ TEST_F(EmulatorTest, AttributeValidationGivesTheKernelsErrors) {
                   r.raw(IPVS_SVC_ATTR_ADDR, addr, 4);
               })),
               -EINVAL);
-    EXPECT_EQ(error_of(svc_with([&](Req& r) {
-                  r.u16(IPVS_SVC_ATTR_AF, AF_INET6).u32(IPVS_SVC_ATTR_FWMARK, 1);
-              })),
+    EXPECT_EQ(error_of(svc_with(
+                  [&](Req& r) { r.u16(IPVS_SVC_ATTR_AF, AF_INET6).u32(IPVS_SVC_ATTR_FWMARK, 1); })),
               -EAFNOSUPPORT);
     // Short header, unknown command, dump of a command without one.
     Req shortmsg(IPVS_CMD_GET_INFO);
@@ -435,7 +436,8 @@ TEST_F(EmulatorTest, ErrorAcksCarryTheRequestUnlessCapped) {
 
 TEST_F(EmulatorTest, SeveralMessagesInOneDatagram) {
     auto d = Req(IPVS_CMD_NEW_SERVICE, NLM_F_REQUEST | NLM_F_ACK, 1).service(6, 1, 80).bytes();
-    const auto b = Req(IPVS_CMD_NEW_SERVICE, NLM_F_REQUEST | NLM_F_ACK, 2).service(6, 1, 80).bytes();
+    const auto b =
+        Req(IPVS_CMD_NEW_SERVICE, NLM_F_REQUEST | NLM_F_ACK, 2).service(6, 1, 80).bytes();
     d.insert(d.end(), b.begin(), b.end());
     const auto r = send(d);
     ASSERT_EQ(r.size(), 2u);

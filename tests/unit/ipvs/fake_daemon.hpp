@@ -27,8 +27,8 @@ namespace dirigo::ipvs::test {
 
 class FakeDaemon {
 public:
-    bool up = true;                       ///< false: every call fails with Errc::Io
-    std::vector<ctl::Request> requests;   ///< every request received, in order
+    bool up = true;                      ///< false: every call fails with Errc::Io
+    std::vector<ctl::Request> requests;  ///< every request received, in order
     std::vector<ctl::ServiceInfo> services;
     cfg::TimeoutCfg timeouts;
     std::vector<ctl::ConnInfo> conns;
@@ -249,9 +249,7 @@ public:
         end(n);
         return *this;
     }
-    std::vector<uint8_t> bytes() const {
-        return {buf_.begin(), buf_.begin() + nlh_->nlmsg_len};
-    }
+    std::vector<uint8_t> bytes() const { return {buf_.begin(), buf_.begin() + nlh_->nlmsg_len}; }
 
 private:
     std::vector<uint8_t> buf_;
