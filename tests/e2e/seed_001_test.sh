@@ -19,6 +19,8 @@
 #
 # The seed's iptables, yum, ip_forward and ifcfg steps have no dirigoadm counterpart.
 # Usage: seed_001_test.sh [DIRIGO [DIRIGOADM]]. Exit: 0 pass, 1 fail, 77 skip.
+# With DIRIGO_ADM_TOOL=ipvsadm (meson test e2e_seed_001_ipvsadm) the same commands go to Debian's
+# unmodified ipvsadm with libdirigo-ipvs.so preloaded (tests/e2e/common.sh), and must pass the same checks.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -67,7 +69,7 @@ t_expect "requests alternate web1/web2 (${REPLIES[*]})" "$(t_alternates "${REPLI
 
 # ---- 2. Save, clear, restore -------------------------------------------------------------------
 before=$(rules_view)
-echo "    # dirigoadm -S -n > $SAVE"
+echo "    # $T_ADM_TOOL -S -n > $SAVE"
 world_adm -S -n >"$SAVE" || true
 t_show "$(cat "$SAVE")"
 t_expect "-S -n writes the service and both servers in ipvsadm-save form" "$(
@@ -77,7 +79,7 @@ t_expect "-S -n writes the service and both servers in ipvsadm-save form" "$(
 )"
 t_adm -C || true
 t_expect "-C clears every service" "$([[ -z $(rules_view) ]] && echo 1)"
-echo "    # dirigoadm -R < $SAVE"
+echo "    # $T_ADM_TOOL -R < $SAVE"
 ok=1
 world_adm -R <"$SAVE" || ok=0
 after=$(rules_view)
@@ -103,7 +105,7 @@ done
 t_expect "with sh each client always gets the same server (per client: $used)" "$sh_ok"
 
 # ---- 4. Port 80 -> 8080 --------------------------------------------------------------------------
-echo "    # dirigoadm -e -t $VS -r $RIP1:8080 -m"
+echo "    # $T_ADM_TOOL -e -t $VS -r $RIP1:8080 -m"
 rc=0
 msg=$(world_adm -e -t "$VS" -r "$RIP1:8080" -m 2>&1) || rc=$?
 echo "    $msg (exit $rc)"
@@ -114,7 +116,7 @@ world_adm -S -n >"$SAVE" || true
 sed -i -E "s/-r ([0-9.]+):80 /-r \\1:8080 /" "$SAVE"
 t_show "$(cat "$SAVE")"
 t_adm -C || true
-echo "    # dirigoadm -R < $SAVE"
+echo "    # $T_ADM_TOOL -R < $SAVE"
 ok=1
 world_adm -R <"$SAVE" || ok=0
 listing=$(world_adm -Ln)

@@ -1,0 +1,503 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The IPVS netlink emulation against a fake daemon: requests built as libipvs builds them, replies
+// and errno values checked against what ip_vs_ctl.c answers.
+
+#include "ipvs/emulator.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "tests/unit/ipvs/fake_daemon.hpp"
+
+namespace dirigo::ipvs {
+namespace {
+
+using test::FakeDaemon;
+using test::getfamily;
+using test::Req;
+
+/// One message of a reply datagram, copied out with its attributes indexed by type.
+struct Parsed {
+    nlmsghdr hdr{};
+    uint8_t cmd = 0;
+    int error = 1;  ///< NLMSG_ERROR's error field; 1 when not an error message
+    std::vector<uint8_t> payload;
+};
+
+std::vector<Parsed> parse(const std::vector<std::vector<uint8_t>>& dgrams) {
+    std::vector<Parsed> out;
+    for (const auto& d : dgrams) {
+        size_t off = 0;
+        while (d.size() - off >= NLMSG_HDRLEN) {
+            Parsed p;
+            std::memcpy(&p.hdr, d.data() + off, sizeof(p.hdr));
+            EXPECT_GE(p.hdr.nlmsg_len, NLMSG_HDRLEN);
+            EXPECT_LE(p.hdr.nlmsg_len, d.size() - off);
+            if (p.hdr.nlmsg_len < NLMSG_HDRLEN || p.hdr.nlmsg_len > d.size() - off) {
+                return out;
+            }
+            p.payload.assign(d.begin() + static_cast<ptrdiff_t>(off + NLMSG_HDRLEN),
+                             d.begin() + static_cast<ptrdiff_t>(off + p.hdr.nlmsg_len));
+            if (p.hdr.nlmsg_type == NLMSG_ERROR && p.payload.size() >= sizeof(int)) {
+                std::memcpy(&p.error, p.payload.data(), sizeof(int));
+            } else if (!p.payload.empty()) {
+                p.cmd = p.payload[0];
+            }
+            out.push_back(std::move(p));
+            off += NLMSG_ALIGN(out.back().hdr.nlmsg_len);
+        }
+    }
+    return out;
+}
+
+/// The attributes of a genl message (after the 4-byte genl header), or of a nest.
+std::map<uint16_t, std::vector<uint8_t>> attrs(const uint8_t* p, size_t len) {
+    std::map<uint16_t, std::vector<uint8_t>> m;
+    size_t off = 0;
+    while (len - off >= 4) {
+        uint16_t alen = 0;
+        uint16_t type = 0;
+        std::memcpy(&alen, p + off, 2);
+        std::memcpy(&type, p + off + 2, 2);
+        if (alen < 4 || alen > len - off) {
+            break;
+        }
+        m[static_cast<uint16_t>(type & NLA_TYPE_MASK)].assign(p + off + 4, p + off + alen);
+        off += (alen + 3u) & ~3u;
+    }
+    return m;
+}
+std::map<uint16_t, std::vector<uint8_t>> attrs(const Parsed& m) {
+    return attrs(m.payload.data() + GENL_HDRLEN, m.payload.size() - GENL_HDRLEN);
+}
+std::map<uint16_t, std::vector<uint8_t>> attrs(const std::vector<uint8_t>& nest) {
+    return attrs(nest.data(), nest.size());
+}
+template <class T>
+T get(const std::vector<uint8_t>& v) {
+    T x{};
+    EXPECT_GE(v.size(), sizeof(T));
+    std::memcpy(&x, v.data(), std::min(sizeof(T), v.size()));
+    return x;
+}
+
+class EmulatorTest : public ::testing::Test {
+protected:
+    /// Sends one request; returns the messages of the reply.
+    std::vector<Parsed> send(const std::vector<uint8_t>& req, bool cap_ack = false) {
+        return parse(emu_.handle(req, 4242, cap_ack));
+    }
+    /// The error of a request answered by a single ack.
+    int error_of(const std::vector<uint8_t>& req) {
+        const auto r = send(req);
+        EXPECT_EQ(r.size(), 1u);
+        if (r.size() != 1 || r[0].hdr.nlmsg_type != NLMSG_ERROR) {
+            return 1;
+        }
+        return r[0].error;
+    }
+    void add_service(uint8_t proto, uint32_t addr, uint16_t port, const char* sched = "rr") {
+        ASSERT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE).service(proto, addr, port, sched).bytes()), 0);
+    }
+
+    FakeDaemon daemon_;
+    Emulator emu_{daemon_.fn()};
+};
+
+TEST_F(EmulatorTest, GetFamilyIpvsAnswersTheFamilyAndItsOps) {
+    const auto r = send(getfamily("IPVS", 3));
+    ASSERT_EQ(r.size(), 2u);  // the family, then the ack asked for
+    EXPECT_EQ(r[0].hdr.nlmsg_type, GENL_ID_CTRL);
+    EXPECT_EQ(r[0].hdr.nlmsg_seq, 3u);
+    EXPECT_EQ(r[0].hdr.nlmsg_pid, 4242u);
+    EXPECT_EQ(r[0].cmd, CTRL_CMD_NEWFAMILY);
+    auto a = attrs(r[0]);
+    EXPECT_EQ(get<uint16_t>(a[CTRL_ATTR_FAMILY_ID]), kFamilyId);
+    EXPECT_STREQ(reinterpret_cast<const char*>(a[CTRL_ATTR_FAMILY_NAME].data()), "IPVS");
+    EXPECT_EQ(get<uint32_t>(a[CTRL_ATTR_VERSION]), uint32_t{IPVS_GENL_VERSION});
+    EXPECT_EQ(get<uint32_t>(a[CTRL_ATTR_MAXATTR]), uint32_t{IPVS_CMD_ATTR_MAX});
+    EXPECT_EQ(a.count(CTRL_ATTR_MCAST_GROUPS), 0u);  // IPVS has no multicast groups
+    const auto ops = attrs(a[CTRL_ATTR_OPS]);
+    EXPECT_EQ(ops.size(), 16u);
+    std::map<uint32_t, uint32_t> flags;
+    for (const auto& [idx, op] : ops) {
+        auto o = attrs(op);
+        flags[get<uint32_t>(o[CTRL_ATTR_OP_ID])] = get<uint32_t>(o[CTRL_ATTR_OP_FLAGS]);
+    }
+    EXPECT_EQ(flags[IPVS_CMD_GET_SERVICE] & (GENL_CMD_CAP_DO | GENL_CMD_CAP_DUMP),
+              uint32_t{GENL_CMD_CAP_DO | GENL_CMD_CAP_DUMP});
+    EXPECT_EQ(flags[IPVS_CMD_GET_DEST] & (GENL_CMD_CAP_DO | GENL_CMD_CAP_DUMP),
+              uint32_t{GENL_CMD_CAP_DUMP});
+    EXPECT_EQ(r[1].hdr.nlmsg_type, NLMSG_ERROR);
+    EXPECT_EQ(r[1].error, 0);
+    EXPECT_EQ(r[1].hdr.nlmsg_flags, NLM_F_CAPPED);
+}
+
+TEST_F(EmulatorTest, GetFamilyWithoutDaemonIsEnoent) {
+    daemon_.up = false;
+    EXPECT_EQ(error_of(getfamily("IPVS")), -ENOENT);
+}
+
+TEST_F(EmulatorTest, RouteRelaysOtherFamiliesOnly) {
+    EXPECT_EQ(route(getfamily("IPVS")), Route::Emulate);
+    EXPECT_EQ(route(getfamily("nl80211")), Route::Relay);
+    EXPECT_EQ(route(Req(IPVS_CMD_GET_INFO).bytes()), Route::Emulate);
+    EXPECT_EQ(route(Req(1, NLM_F_REQUEST, 1, 0x20).bytes()), Route::Relay);
+    Req dump(CTRL_CMD_GETFAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, GENL_ID_CTRL);
+    EXPECT_EQ(route(dump.bytes()), Route::Relay);
+    EXPECT_EQ(route({}), Route::Emulate);
+    // Handled anyway (a caller that ignores route()): the kernel's answer for an unknown name.
+    EXPECT_EQ(error_of(getfamily("nl80211")), -ENOENT);
+}
+
+TEST_F(EmulatorTest, GetInfoAndConfig) {
+    auto r = send(Req(IPVS_CMD_GET_INFO).bytes());
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].cmd, IPVS_CMD_SET_INFO);
+    auto a = attrs(r[0]);
+    EXPECT_EQ(get<uint32_t>(a[IPVS_INFO_ATTR_VERSION]), 0x010201u);
+    EXPECT_EQ(get<uint32_t>(a[IPVS_INFO_ATTR_CONN_TAB_SIZE]), 1u << 20);
+
+    EXPECT_EQ(error_of(Req(IPVS_CMD_SET_CONFIG).u32(IPVS_CMD_ATTR_TIMEOUT_UDP, 42).bytes()), 0);
+    EXPECT_EQ(daemon_.requests.back().timeouts.tcp, 0u);  // absent: unchanged
+    r = send(Req(IPVS_CMD_GET_CONFIG, NLM_F_REQUEST).bytes());
+    ASSERT_EQ(r.size(), 1u);  // no ack asked for
+    a = attrs(r[0]);
+    EXPECT_EQ(get<uint32_t>(a[IPVS_CMD_ATTR_TIMEOUT_TCP]), 900u);
+    EXPECT_EQ(get<uint32_t>(a[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN]), 120u);
+    EXPECT_EQ(get<uint32_t>(a[IPVS_CMD_ATTR_TIMEOUT_UDP]), 42u);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_SET_CONFIG).u32(IPVS_CMD_ATTR_TIMEOUT_TCP, 0x7fffffff).bytes()),
+              -EINVAL);
+}
+
+TEST_F(EmulatorTest, NewServiceTranslatesByteOrderFlagsAndNetmask) {
+    ASSERT_EQ(
+        error_of(Req(IPVS_CMD_NEW_SERVICE)
+                     .service(IPPROTO_UDP, 0x0a000001, 53, "sh",
+                              IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_HASHED, 600,
+                              0xffffff00)
+                     .bytes()),
+        0);
+    const ctl::Request& r = daemon_.requests.back();
+    EXPECT_EQ(r.op, ctl::Op::AddService);
+    EXPECT_EQ(r.service.key, (cfg::ServiceKey{cfg::Proto::Udp, 0x0a000001, 53}));
+    EXPECT_EQ(r.service.scheduler, "sh");
+    EXPECT_EQ(r.service.flags, cfg::kSvcPersistent | cfg::kSvcSched1);  // hashed is the kernel's
+    EXPECT_EQ(r.service.timeout, 600u);
+    EXPECT_EQ(r.service.netmask, 0xffffff00u);
+}
+
+TEST_F(EmulatorTest, ServiceErrorsAreTheKernels) {
+    add_service(IPPROTO_TCP, 0x0a000001, 80);
+    const auto svc = Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_TCP, 0x0a000001, 80).bytes();
+    EXPECT_EQ(error_of(svc), -EEXIST);
+    // An existing service with an unknown scheduler: the kernel's lookup comes first.
+    EXPECT_EQ(
+        error_of(Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_TCP, 0x0a000001, 80, "nope").bytes()),
+        -EEXIST);
+    EXPECT_EQ(
+        error_of(Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_TCP, 0x0a000001, 81, "nope").bytes()),
+        -ENOENT);
+    EXPECT_EQ(
+        error_of(Req(IPVS_CMD_SET_SERVICE).service(IPPROTO_TCP, 0x0a000001, 81, "nope").bytes()),
+        -ESRCH);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).service(IPPROTO_TCP, 0x0a000002, 80).bytes()),
+              -ESRCH);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_ZERO).service(IPPROTO_TCP, 0x0a000002, 80).bytes()), -ESRCH);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_SCTP, 0x0a000001, 80).bytes()),
+              -EOPNOTSUPP);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).service(IPPROTO_TCP, 0x0a000001, 80).bytes()), 0);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_FLUSH).bytes()), 0);
+    EXPECT_EQ(daemon_.requests.back().op, ctl::Op::Clear);
+}
+
+TEST_F(EmulatorTest, EditWithPartialMaskKeepsOtherFlags) {
+    ASSERT_EQ(
+        error_of(Req(IPVS_CMD_NEW_SERVICE)
+                     .service(IPPROTO_TCP, 1, 80, "sh", IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2)
+                     .bytes()),
+        0);
+    ASSERT_EQ(error_of(Req(IPVS_CMD_SET_SERVICE)
+                           .service(IPPROTO_TCP, 1, 80, "sh", 0, 0, 0xffffffff, IP_VS_SVC_F_SCHED1)
+                           .bytes()),
+              0);
+    EXPECT_EQ(daemon_.requests.back().op, ctl::Op::EditService);
+    EXPECT_EQ(daemon_.requests.back().service.flags, uint32_t{cfg::kSvcSched2});
+}
+
+TEST_F(EmulatorTest, DestCommandsAndTheirErrors) {
+    add_service(IPPROTO_TCP, 0x0a000001, 80);
+    const auto add = [](uint32_t fwd, uint32_t w = 1, uint32_t u = 0, uint32_t l = 0,
+                        uint32_t svc = 0x0a000001) {
+        return Req(IPVS_CMD_NEW_DEST)
+            .service(IPPROTO_TCP, svc, 80)
+            .dest(0xac10000b, 80, fwd, w, u, l)
+            .bytes();
+    };
+    EXPECT_EQ(error_of(add(IP_VS_CONN_F_DROUTE, 3, 100, 50)), 0);
+    const ctl::Request& r = daemon_.requests.back();
+    EXPECT_EQ(r.op, ctl::Op::AddDest);
+    EXPECT_EQ(r.dest.addr, 0xac10000bu);
+    EXPECT_EQ(r.dest.port, 80);
+    EXPECT_EQ(r.dest.fwd, cfg::Fwd::Route);
+    EXPECT_EQ(r.dest.weight, 3);
+    EXPECT_EQ(r.dest.u_threshold, 100u);
+    EXPECT_EQ(r.dest.l_threshold, 50u);
+    EXPECT_EQ(error_of(add(IP_VS_CONN_F_MASQ)), -EEXIST);
+    EXPECT_EQ(error_of(add(IP_VS_CONN_F_MASQ, 1, 0, 0, 0x0a000009)), -ESRCH);
+    EXPECT_EQ(error_of(add(IP_VS_CONN_F_MASQ, 0xffffffffu)), -ERANGE);  // weight -1
+    EXPECT_EQ(error_of(add(IP_VS_CONN_F_MASQ, 0xffffffffu, 0, 0, 0x0a000009)), -ESRCH);
+    EXPECT_EQ(error_of(add(IP_VS_CONN_F_MASQ, 1, 10, 20)), -ERANGE);  // lower above upper
+    EXPECT_EQ(error_of(add(IP_VS_CONN_F_LOCALNODE)), -EOPNOTSUPP);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_DEST)
+                           .service(IPPROTO_TCP, 0x0a000001, 80)
+                           .dest(0xac10000c, 80)
+                           .bytes()),
+              -ENOENT);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_SET_DEST)
+                           .service(IPPROTO_TCP, 0x0a000001, 80)
+                           .dest(0xac10000b, 80, IP_VS_CONN_F_TUNNEL, 5)
+                           .bytes()),
+              0);
+    EXPECT_EQ(daemon_.requests.back().dest.fwd, cfg::Fwd::Tunnel);
+    // A destination without its port: EINVAL, but only once the service is known to exist.
+    Req bad(IPVS_CMD_DEL_DEST);
+    bad.service(IPPROTO_TCP, 0x0a000001, 80);
+    nlattr* n = bad.begin(IPVS_CMD_ATTR_DEST);
+    bad.u32(IPVS_DEST_ATTR_WEIGHT, 1);
+    bad.end(n);
+    EXPECT_EQ(error_of(bad.bytes()), -EINVAL);
+}
+
+TEST_F(EmulatorTest, ServiceDumpIsMultipartEndingWithDone) {
+    add_service(IPPROTO_TCP, 0x0a000001, 80);
+    add_service(IPPROTO_UDP, 0x0a000002, 53, "sh");
+    daemon_.find({cfg::Proto::Tcp, 0x0a000001, 80})->stats.conns = (1ull << 32) + 5;
+    const auto r =
+        send(Req(IPVS_CMD_GET_SERVICE, NLM_F_REQUEST | NLM_F_DUMP | NLM_F_ACK, 9).bytes());
+    ASSERT_EQ(r.size(), 3u);  // two services and NLMSG_DONE, no ack
+    for (const auto& m : r) {
+        EXPECT_EQ(m.hdr.nlmsg_seq, 9u);
+        EXPECT_EQ(m.hdr.nlmsg_pid, 4242u);
+        EXPECT_TRUE(m.hdr.nlmsg_flags & NLM_F_MULTI);
+    }
+    EXPECT_EQ(r[2].hdr.nlmsg_type, NLMSG_DONE);
+    EXPECT_EQ(r[0].cmd, IPVS_CMD_NEW_SERVICE);
+    auto svc = attrs(attrs(r[0])[IPVS_CMD_ATTR_SERVICE]);
+    EXPECT_EQ(get<uint16_t>(svc[IPVS_SVC_ATTR_AF]), AF_INET);
+    EXPECT_EQ(get<uint16_t>(svc[IPVS_SVC_ATTR_PROTOCOL]), IPPROTO_TCP);
+    EXPECT_EQ(svc[IPVS_SVC_ATTR_ADDR].size(), 16u);
+    EXPECT_EQ(ntohl(get<uint32_t>(svc[IPVS_SVC_ATTR_ADDR])), 0x0a000001u);
+    EXPECT_EQ(ntohs(get<uint16_t>(svc[IPVS_SVC_ATTR_PORT])), 80);
+    EXPECT_EQ(get<ip_vs_flags>(svc[IPVS_SVC_ATTR_FLAGS]).flags, uint32_t{IP_VS_SVC_F_HASHED});
+    EXPECT_EQ(get<uint32_t>(svc[IPVS_SVC_ATTR_NETMASK]), 0xffffffffu);
+    auto st = attrs(svc[IPVS_SVC_ATTR_STATS]);
+    auto st64 = attrs(svc[IPVS_SVC_ATTR_STATS64]);
+    EXPECT_EQ(st[IPVS_STATS_ATTR_CONNS].size(), 4u);
+    EXPECT_EQ(get<uint32_t>(st[IPVS_STATS_ATTR_CONNS]), 5u);  // truncated like the kernel's
+    EXPECT_EQ(get<uint64_t>(st64[IPVS_STATS_ATTR_CONNS]), (1ull << 32) + 5);
+    EXPECT_EQ(st.size(), 10u);
+    EXPECT_EQ(st64.size(), 10u);
+}
+
+TEST_F(EmulatorTest, LargeDumpIsSplitIntoBoundedDatagrams) {
+    for (uint32_t i = 0; i < 500; ++i) {
+        add_service(IPPROTO_TCP, 0x0a000000 + i, 80);
+    }
+    const auto dgrams =
+        emu_.handle(Req(IPVS_CMD_GET_SERVICE, NLM_F_REQUEST | NLM_F_DUMP).bytes(), 1);
+    EXPECT_GT(dgrams.size(), 1u);
+    for (const auto& d : dgrams) {
+        EXPECT_LE(d.size(), kMaxDumpDatagram);
+    }
+    const auto r = parse(dgrams);
+    ASSERT_EQ(r.size(), 501u);
+    EXPECT_EQ(r.back().hdr.nlmsg_type, NLMSG_DONE);
+}
+
+TEST_F(EmulatorTest, DestDumpAndMissingServiceGivesEmptyDump) {
+    add_service(IPPROTO_TCP, 0x0a000001, 80);
+    ASSERT_EQ(error_of(Req(IPVS_CMD_NEW_DEST)
+                           .service(IPPROTO_TCP, 0x0a000001, 80)
+                           .dest(0xac10000b, 8080, IP_VS_CONN_F_MASQ, 2)
+                           .bytes()),
+              0);
+    daemon_.find({cfg::Proto::Tcp, 0x0a000001, 80})->dests[0].active = 7;
+    auto r = send(Req(IPVS_CMD_GET_DEST, NLM_F_REQUEST | NLM_F_DUMP)
+                      .service(IPPROTO_TCP, 0x0a000001, 80)
+                      .bytes());
+    ASSERT_EQ(r.size(), 2u);
+    auto d = attrs(attrs(r[0])[IPVS_CMD_ATTR_DEST]);
+    EXPECT_EQ(ntohl(get<uint32_t>(d[IPVS_DEST_ATTR_ADDR])), 0xac10000bu);
+    EXPECT_EQ(ntohs(get<uint16_t>(d[IPVS_DEST_ATTR_PORT])), 8080);
+    EXPECT_EQ(get<uint32_t>(d[IPVS_DEST_ATTR_FWD_METHOD]), uint32_t{IP_VS_CONN_F_MASQ});
+    EXPECT_EQ(get<uint32_t>(d[IPVS_DEST_ATTR_WEIGHT]), 2u);
+    EXPECT_EQ(get<uint32_t>(d[IPVS_DEST_ATTR_ACTIVE_CONNS]), 7u);
+    EXPECT_EQ(get<uint16_t>(d[IPVS_DEST_ATTR_ADDR_FAMILY]), AF_INET);
+    r = send(Req(IPVS_CMD_GET_DEST, NLM_F_REQUEST | NLM_F_DUMP)
+                 .service(IPPROTO_TCP, 0x0a000009, 80)
+                 .bytes());
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].hdr.nlmsg_type, NLMSG_DONE);
+    // Without NLM_F_DUMP there is no such operation.
+    EXPECT_EQ(error_of(Req(IPVS_CMD_GET_DEST).service(IPPROTO_TCP, 0x0a000001, 80).bytes()),
+              -EOPNOTSUPP);
+}
+
+TEST_F(EmulatorTest, GetServiceDoit) {
+    add_service(IPPROTO_TCP, 0x0a000001, 80);
+    auto r = send(Req(IPVS_CMD_GET_SERVICE).service(IPPROTO_TCP, 0x0a000001, 80).bytes());
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].cmd, IPVS_CMD_NEW_SERVICE);
+    EXPECT_EQ(r[0].hdr.nlmsg_flags, 0);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_GET_SERVICE).service(IPPROTO_TCP, 0x0a000001, 81).bytes()),
+              -ESRCH);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_GET_SERVICE).bytes()), -EINVAL);
+}
+
+TEST_F(EmulatorTest, AttributeValidationGivesTheKernelsErrors) {
+    // A u32 of two bytes at the top level: the policy check's ERANGE.
+    EXPECT_EQ(error_of(Req(IPVS_CMD_SET_CONFIG).u16(IPVS_CMD_ATTR_TIMEOUT_TCP, 1).bytes()),
+              -ERANGE);
+    // A nest of two bytes.
+    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).u16(IPVS_CMD_ATTR_SERVICE, 1).bytes()), -ERANGE);
+    // Inside the service nest every failure is EINVAL: a short AF, an address over 16 bytes, a
+    // scheduler name without its NUL or too long, a missing port.
+    auto svc_with = [](auto&& fill) {
+        Req r(IPVS_CMD_NEW_SERVICE);
+        nlattr* n = r.begin(IPVS_CMD_ATTR_SERVICE);
+        fill(r);
+        r.end(n);
+        return r.bytes();
+    };
+    EXPECT_EQ(error_of(svc_with([](Req& r) { r.u8(IPVS_SVC_ATTR_AF, AF_INET); })), -EINVAL);
+    const uint8_t addr[20] = {};
+    EXPECT_EQ(error_of(svc_with([&](Req& r) {
+                  r.u16(IPVS_SVC_ATTR_AF, AF_INET).u16(IPVS_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+                  r.raw(IPVS_SVC_ATTR_ADDR, addr, sizeof(addr)).u16(IPVS_SVC_ATTR_PORT, 80);
+              })),
+              -EINVAL);
+    EXPECT_EQ(error_of(svc_with([&](Req& r) {
+                  r.u16(IPVS_SVC_ATTR_AF, AF_INET).u32(IPVS_SVC_ATTR_FWMARK, 1);
+                  r.raw(IPVS_SVC_ATTR_SCHED_NAME, "rr", 2);
+              })),
+              -EINVAL);
+    EXPECT_EQ(error_of(svc_with([&](Req& r) {
+                  r.u16(IPVS_SVC_ATTR_AF, AF_INET).u32(IPVS_SVC_ATTR_FWMARK, 1);
+                  r.str(IPVS_SVC_ATTR_SCHED_NAME, "a-very-long-scheduler");
+              })),
+              -EINVAL);
+    EXPECT_EQ(error_of(svc_with([&](Req& r) {
+                  r.u16(IPVS_SVC_ATTR_AF, AF_INET).u16(IPVS_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+                  r.raw(IPVS_SVC_ATTR_ADDR, addr, 4);
+              })),
+              -EINVAL);
+    EXPECT_EQ(error_of(svc_with(
+                  [&](Req& r) { r.u16(IPVS_SVC_ATTR_AF, AF_INET6).u32(IPVS_SVC_ATTR_FWMARK, 1); })),
+              -EAFNOSUPPORT);
+    // Short header, unknown command, dump of a command without one.
+    Req shortmsg(IPVS_CMD_GET_INFO);
+    shortmsg.nlh()->nlmsg_len = NLMSG_HDRLEN + 2;
+    EXPECT_EQ(error_of(shortmsg.bytes()), -EINVAL);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_SET_INFO).bytes()), -EOPNOTSUPP);
+    EXPECT_EQ(error_of(Req(200).bytes()), -EOPNOTSUPP);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_GET_INFO, NLM_F_REQUEST | NLM_F_DUMP).bytes()), -EOPNOTSUPP);
+    EXPECT_TRUE(daemon_.requests.empty());  // none of these reached the daemon
+}
+
+TEST_F(EmulatorTest, MalformedDatagramsAreIgnoredLikeTheKernel) {
+    auto req = Req(IPVS_CMD_FLUSH).bytes();
+    req.resize(req.size() - 1);  // nlmsg_len now exceeds the datagram
+    EXPECT_TRUE(emu_.handle(req, 1).empty());
+    EXPECT_TRUE(emu_.handle(std::vector<uint8_t>(10, 0xff), 1).empty());
+    // A message that is not a request is only acknowledged when asked.
+    EXPECT_TRUE(emu_.handle(Req(IPVS_CMD_FLUSH, 0).bytes(), 1).empty());
+    EXPECT_TRUE(daemon_.requests.empty());
+}
+
+TEST_F(EmulatorTest, ErrorAcksCarryTheRequestUnlessCapped) {
+    const auto req = Req(IPVS_CMD_DEL_SERVICE).service(IPPROTO_TCP, 9, 80).bytes();
+    auto r = send(req);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].error, -ESRCH);
+    EXPECT_EQ(r[0].hdr.nlmsg_flags, 0);
+    ASSERT_EQ(r[0].payload.size(), sizeof(int) + req.size());
+    EXPECT_EQ(std::memcmp(r[0].payload.data() + sizeof(int), req.data(), req.size()), 0);
+    r = send(req, true);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].hdr.nlmsg_flags, NLM_F_CAPPED);
+    EXPECT_EQ(r[0].payload.size(), sizeof(nlmsgerr));
+}
+
+TEST_F(EmulatorTest, SeveralMessagesInOneDatagram) {
+    auto d = Req(IPVS_CMD_NEW_SERVICE, NLM_F_REQUEST | NLM_F_ACK, 1).service(6, 1, 80).bytes();
+    const auto b =
+        Req(IPVS_CMD_NEW_SERVICE, NLM_F_REQUEST | NLM_F_ACK, 2).service(6, 1, 80).bytes();
+    d.insert(d.end(), b.begin(), b.end());
+    const auto r = send(d);
+    ASSERT_EQ(r.size(), 2u);
+    EXPECT_EQ(r[0].hdr.nlmsg_seq, 1u);
+    EXPECT_EQ(r[0].error, 0);
+    EXPECT_EQ(r[1].hdr.nlmsg_seq, 2u);
+    EXPECT_EQ(r[1].error, -EEXIST);
+}
+
+TEST_F(EmulatorTest, SyncDaemonCommands) {
+    auto r = send(Req(IPVS_CMD_GET_DAEMON, NLM_F_REQUEST | NLM_F_DUMP).bytes());
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].hdr.nlmsg_type, NLMSG_DONE);
+    Req del(IPVS_CMD_DEL_DAEMON);
+    nlattr* n = del.begin(IPVS_CMD_ATTR_DAEMON);
+    del.u32(IPVS_DAEMON_ATTR_STATE, IP_VS_STATE_MASTER);
+    del.end(n);
+    EXPECT_EQ(error_of(del.bytes()), -ESRCH);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_DAEMON).bytes()), -EINVAL);
+    Req add(IPVS_CMD_NEW_DAEMON);
+    n = add.begin(IPVS_CMD_ATTR_DAEMON);
+    add.u32(IPVS_DAEMON_ATTR_STATE, IP_VS_STATE_MASTER);
+    add.str(IPVS_DAEMON_ATTR_MCAST_IFN, "nosuchif0");
+    add.u32(IPVS_DAEMON_ATTR_SYNC_ID, 1);
+    add.end(n);
+    EXPECT_EQ(error_of(add.bytes()), -ENODEV);
+    Req lo(IPVS_CMD_NEW_DAEMON);
+    n = lo.begin(IPVS_CMD_ATTR_DAEMON);
+    lo.u32(IPVS_DAEMON_ATTR_STATE, IP_VS_STATE_MASTER);
+    lo.str(IPVS_DAEMON_ATTR_MCAST_IFN, "lo");
+    lo.u32(IPVS_DAEMON_ATTR_SYNC_ID, 1);
+    lo.end(n);
+    EXPECT_EQ(error_of(lo.bytes()), -EOPNOTSUPP);
+}
+
+TEST_F(EmulatorTest, DaemonDownGivesEio) {
+    daemon_.up = false;
+    EXPECT_EQ(error_of(Req(IPVS_CMD_FLUSH).bytes()), -EIO);
+    EXPECT_FALSE(emu_.conn_proc_text().is_ok());
+}
+
+TEST(ConnProc, FormatsAsTheKernel) {
+    ctl::ConnInfo c;
+    c.proto = cfg::Proto::Tcp;
+    c.state = "ESTABLISHED";
+    c.expires_ms = 899'999;
+    c.caddr = 0x0a000002;
+    c.cport = 40000;
+    c.vaddr = 0x0a000064;
+    c.vport = 80;
+    c.daddr = 0xac10000b;
+    c.dport = 8080;
+    ctl::ConnInfo t = c;
+    t.proto = cfg::Proto::Udp;
+    t.state = "bad state with spaces";
+    EXPECT_EQ(format_conn_proc({c, t}),
+              "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
+              "TCP 0A000002 9C40 0A000064 0050 AC10000B 1F90 ESTABLISHED     899\n"
+              "UDP 0A000002 9C40 0A000064 0050 AC10000B 1F90 bad_state_with_     899\n");
+}
+
+}  // namespace
+}  // namespace dirigo::ipvs
