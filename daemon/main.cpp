@@ -16,6 +16,7 @@
 #include "config/loader.hpp"
 #include "control/control.hpp"
 #include "dataplane/dataplane.hpp"
+#include "metrics/operations.hpp"
 #include "schedulers/scheduler.hpp"
 
 namespace {
@@ -113,6 +114,12 @@ int main(int argc, char** argv) {
         if (s) {
             s = (*dp)->launch();
         }
+        // Metrics endpoint, telemetry commands and capture server (docs/operations.md).
+        dirigo::metrics::Operations ops(control, **dp, cfg->metrics);
+        if (s) {
+            s = ops.open();
+        }
+        control.add_round_hook([&ops] { ops.round(); });
         if (!s) {
             std::fprintf(stderr, "dirigo: %s\n", s.message().c_str());
             rc = 1;
@@ -123,6 +130,7 @@ int main(int argc, char** argv) {
             control.run(g_stop);
             std::fprintf(stderr, "dirigo: stopping\n");
         }
+        ops.close();
         (*dp)->stop();
         control.close_socket();
         const uint32_t leaked = (*dp)->shutdown();
