@@ -130,8 +130,9 @@ int main(int argc, char** argv) {
             control.run(g_stop);
             std::fprintf(stderr, "dirigo: stopping\n");
         }
-        ops.close();
         (*dp)->stop();
+        // After the workers: a capture still attached has callbacks on their RX/TX bursts.
+        ops.close();
         control.close_socket();
         const uint32_t leaked = (*dp)->shutdown();
         if (leaked != 0) {

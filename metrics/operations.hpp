@@ -31,7 +31,9 @@ public:
     /// Serves metrics clients (never waits) and publishes a Sample for telemetry when one was
     /// asked for. Thread: control.
     void round();
-    /// Stops the capture server and closes the metrics endpoint. Safe to call twice.
+    /// Stops the capture server and closes the metrics endpoint. Call it once the workers have
+    /// stopped: a dpdk-dumpcap still attached has callbacks in their RX/TX bursts, and
+    /// rte_pdump_uninit frees what those use. Safe to call twice.
     void close();
 
 private:
