@@ -20,7 +20,8 @@
 namespace dirigo::metrics {
 
 /// The Content-Type of render_prometheus's output.
-inline constexpr std::string_view kPrometheusContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kPrometheusContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 /// Renders `s` in the Prometheus text format. Thread: any. O(services + servers + ports +
 /// workers); allocates the result.

@@ -101,9 +101,8 @@ HttpResponse answer(std::string_view head, const std::function<std::string()>& r
     // Every header line must be "name: value".
     while (eol != std::string_view::npos && eol + 1 < head.size()) {
         const size_t next = head.find('\n', eol + 1);
-        std::string_view h = head.substr(eol + 1, next == std::string_view::npos
-                                                      ? std::string_view::npos
-                                                      : next - eol - 1);
+        std::string_view h = head.substr(
+            eol + 1, next == std::string_view::npos ? std::string_view::npos : next - eol - 1);
         if (!h.empty() && h.back() == '\r') {
             h.remove_suffix(1);
         }
@@ -297,8 +296,8 @@ void HttpServer::read_client(Client& c) {
     if (end != std::string::npos && end <= kMaxHttpRequest) {
         respond(c, answer(std::string_view(c.in).substr(0, end), render_, content_type_));
     } else if (c.in.size() > kMaxHttpRequest) {
-        respond(c, error(431, "request head larger than " + std::to_string(kMaxHttpRequest) +
-                                  " bytes"));
+        respond(c, error(431,
+                         "request head larger than " + std::to_string(kMaxHttpRequest) + " bytes"));
     }
 }
 
@@ -313,8 +312,7 @@ void HttpServer::respond(Client& c, const HttpResponse& r) {
 
 void HttpServer::write_client(Client& c) {
     while (c.sent < c.out.size()) {
-        const ssize_t n =
-            ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
+        const ssize_t n = ::send(c.fd, c.out.data() + c.sent, c.out.size() - c.sent, MSG_NOSIGNAL);
         if (n > 0) {
             c.sent += static_cast<size_t>(n);
             continue;

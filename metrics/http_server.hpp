@@ -31,8 +31,8 @@ struct HttpResponse {
     int status = 200;
     std::string content_type = "text/plain; charset=utf-8";
     std::string body;
-    bool head_only = false;         ///< HEAD: headers (with the body's length) only
-    std::string allow;              ///< 405: the Allow header
+    bool head_only = false;  ///< HEAD: headers (with the body's length) only
+    std::string allow;       ///< 405: the Allow header
 };
 
 /// Parses one request head (request line and headers, up to the blank line) and decides the

@@ -27,8 +27,7 @@ std::shared_ptr<const Sample> current() {
 }
 
 std::string service_name(const cfg::ServiceKey& k) {
-    return std::string(cfg::proto_name_upper(k.proto)) + ":" +
-           cfg::format_endpoint(k.addr, k.port);
+    return std::string(cfg::proto_name_upper(k.proto)) + ":" + cfg::format_endpoint(k.addr, k.port);
 }
 
 /// "TCP:10.0.0.100:80" (protocol in any case) -> the service of `s` it names, or null.
@@ -110,7 +109,8 @@ int cmd_service(const char*, const char* params, rte_tel_data* d) {
         return -ENOENT;
     }
     rte_tel_data_start_dict(d);
-    rte_tel_data_add_dict_string(d, "protocol", std::string(cfg::proto_name_upper(si->service.key.proto)).c_str());
+    rte_tel_data_add_dict_string(d, "protocol",
+                                 std::string(cfg::proto_name_upper(si->service.key.proto)).c_str());
     rte_tel_data_add_dict_string(d, "address", cfg::format_ip4(si->service.key.addr).c_str());
     rte_tel_data_add_dict_u64(d, "port", si->service.key.port);
     rte_tel_data_add_dict_string(d, "scheduler", si->service.scheduler.c_str());
@@ -163,7 +163,8 @@ int cmd_server(const char*, const char* params, rte_tel_data* d) {
         rte_tel_data_start_dict(d);
         rte_tel_data_add_dict_string(d, "address", cfg::format_ip4(di.server.addr).c_str());
         rte_tel_data_add_dict_u64(d, "port", di.server.port);
-        rte_tel_data_add_dict_string(d, "forward", std::string(cfg::fwd_name(di.server.fwd)).c_str());
+        rte_tel_data_add_dict_string(d, "forward",
+                                     std::string(cfg::fwd_name(di.server.fwd)).c_str());
         rte_tel_data_add_dict_int(d, "weight", di.server.weight);
         rte_tel_data_add_dict_u64(d, "active", di.active);
         rte_tel_data_add_dict_u64(d, "inactive", di.inactive);

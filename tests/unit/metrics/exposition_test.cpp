@@ -17,8 +17,8 @@ constexpr cfg::Ip4 ip(uint32_t a, uint32_t b, uint32_t c, uint32_t d) {
     return (a << 24) | (b << 16) | (c << 8) | d;
 }
 
-ctl::DestInfo dest(cfg::Ip4 addr, uint16_t port, int32_t weight, uint32_t active,
-                   uint32_t inactive, uint64_t conns) {
+ctl::DestInfo dest(cfg::Ip4 addr, uint16_t port, int32_t weight, uint32_t active, uint32_t inactive,
+                   uint64_t conns) {
     ctl::DestInfo d;
     d.server.addr = addr;
     d.server.port = port;
@@ -77,19 +77,17 @@ bool has_line(const std::string& text, const std::string& line) {
     return false;
 }
 
-const std::string kRs1 =
-    R"({local_address="10.0.0.100",local_mark="",local_port="80",proto="TCP",)"
-    R"(remote_address="172.16.0.11",remote_port="80"})";
-const std::string kRs2 =
-    R"({local_address="10.0.0.100",local_mark="",local_port="80",proto="TCP",)"
-    R"(remote_address="172.16.0.12",remote_port="8080"})";
-const std::string kUdp =
-    R"({local_address="10.0.0.100",local_mark="",local_port="53",proto="UDP",)"
-    R"(remote_address="172.16.0.11",remote_port="53"})";
+const std::string kRs1 = R"({local_address="10.0.0.100",local_mark="",local_port="80",proto="TCP",)"
+                         R"(remote_address="172.16.0.11",remote_port="80"})";
+const std::string kRs2 = R"({local_address="10.0.0.100",local_mark="",local_port="80",proto="TCP",)"
+                         R"(remote_address="172.16.0.12",remote_port="8080"})";
+const std::string kUdp = R"({local_address="10.0.0.100",local_mark="",local_port="53",proto="UDP",)"
+                         R"(remote_address="172.16.0.11",remote_port="53"})";
 
 TEST(Exposition, NodeExporterTotals) {
     const std::string t = render_prometheus(example());
-    EXPECT_TRUE(has_line(t, "# HELP node_ipvs_connections_total The total number of connections made."));
+    EXPECT_TRUE(
+        has_line(t, "# HELP node_ipvs_connections_total The total number of connections made."));
     EXPECT_TRUE(has_line(t, "# TYPE node_ipvs_connections_total counter"));
     EXPECT_TRUE(has_line(t, "node_ipvs_connections_total 7"));
     EXPECT_TRUE(has_line(t, "node_ipvs_incoming_packets_total 70"));
@@ -116,7 +114,8 @@ TEST(Exposition, DirigoOwn) {
     EXPECT_TRUE(has_line(t, R"(dirigo_info{version="0.1.0"} 1)"));
     EXPECT_TRUE(has_line(t, R"(dirigo_drops_total{reason="no_route"} 5)"));
     EXPECT_TRUE(has_line(t, R"(dirigo_drops_total{reason="no_service"} 0)"));
-    EXPECT_TRUE(has_line(t, R"(dirigo_port_rx_packets_total{device="net_af_packet0",port="ext"} 11)"));
+    EXPECT_TRUE(
+        has_line(t, R"(dirigo_port_rx_packets_total{device="net_af_packet0",port="ext"} 11)"));
     EXPECT_TRUE(has_line(t, R"(dirigo_port_up{device="net_af_packet0",port="ext"} 1)"));
     EXPECT_TRUE(has_line(t, R"(dirigo_worker_rx_packets_total{lcore="1",worker="0"} 11)"));
     EXPECT_TRUE(has_line(t, R"(dirigo_conntrack_entries{lcore="1",worker="0"} 2)"));
