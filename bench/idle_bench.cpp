@@ -156,6 +156,7 @@ int run(const Options& o) {
     char dev[RTE_ETH_NAME_MAX_LEN];
     rte_eth_dev_get_name_by_port(static_cast<uint16_t>(pid), dev);
     cfg::Config cfg;
+    cfg.host.kernel_interfaces = false;  // in-process: no net_tap interfaces
     cfg.dataplane.conn_table_size = 4096;
     cfg.dataplane.mbufs = 2047;
     cfg::PortCfg pc;

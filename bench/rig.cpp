@@ -20,6 +20,7 @@ std::unique_ptr<Rig> Rig::create(uint32_t table_size, double preempt_us, std::st
     r->clock_.limit =
         static_cast<uint64_t>(preempt_us * 1e-6 * static_cast<double>(rte_get_tsc_hz()));
     cfg::Config cfg;
+    cfg.host.kernel_interfaces = false;  // in-process: no net_tap interfaces
     cfg.dataplane.conn_table_size = table_size;
     cfg.dataplane.mbufs = 8191;
     const char* names[2] = {"ext", "int"};

@@ -20,6 +20,13 @@ struct ControlCfg {
     std::string group;        ///< owner group name; empty = the daemon's group
 };
 
+/// The Prometheus endpoint (metrics/). Off unless `listen` is set.
+struct MetricsCfg {
+    bool enabled = false;  ///< true when the file sets metrics.listen
+    Ip4 addr = 0;          ///< host order; 0 = every address (0.0.0.0)
+    uint16_t port = 0;     ///< 1..65535 when enabled
+};
+
 /// A dataplane port: a DPDK ethdev and the addresses Dirigo owns on it.
 struct PortCfg {
     std::string name;                ///< operator's name, e.g. "ext"
@@ -80,6 +87,7 @@ struct TimeoutCfg {
 struct Config {
     std::vector<std::string> eal;   ///< EAL arguments, argv[0] excluded
     ControlCfg control;
+    MetricsCfg metrics;
     std::vector<PortCfg> ports;
     std::vector<RouteCfg> routes;
     std::vector<Service> services;

@@ -130,8 +130,8 @@ public:
 
     Result<Config> run(const lc::Setting& root) {
         if (auto st = check_keys(
-                root, {"eal", "control", "ports", "routes", "services", "dataplane", "timeouts",
-                       "host"});
+                root, {"eal", "control", "metrics", "ports", "routes", "services", "dataplane",
+                       "timeouts", "host"});
             !st) {
             return st;
         }
@@ -139,9 +139,9 @@ public:
         // In this order whatever the file's order: routes are checked against the ports.
         using Step = Status (Loader::*)(const lc::Setting&, Config&);
         for (const Step step :
-             {&Loader::load_eal, &Loader::load_control, &Loader::load_ports, &Loader::load_routes,
-              &Loader::load_services, &Loader::load_dataplane, &Loader::load_timeouts,
-              &Loader::load_host}) {
+             {&Loader::load_eal, &Loader::load_control, &Loader::load_metrics, &Loader::load_ports,
+              &Loader::load_routes, &Loader::load_services, &Loader::load_dataplane,
+              &Loader::load_timeouts, &Loader::load_host}) {
             if (auto st = (this->*step)(root, cfg); !st) {
                 return st;
             }
@@ -395,6 +395,37 @@ private:
                 return st;
             }
         }
+        return Status::ok();
+    }
+
+    Status load_metrics(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* m = find(root, "metrics");
+        if (m == nullptr) {
+            return Status::ok();
+        }
+        if (auto st = expect_type(*m, lc::Setting::TypeGroup, "a group { ... }"); !st) {
+            return st;
+        }
+        if (auto st = check_keys(*m, {"listen"}); !st) {
+            return st;
+        }
+        // An empty group leaves the endpoint off, as no group does.
+        const lc::Setting* s = find(*m, "listen");
+        if (s == nullptr) {
+            return Status::ok();
+        }
+        std::string text;
+        if (auto st = read_nonempty_string(*s, text); !st) {
+            return st;
+        }
+        const auto ep = parse_endpoint(text);
+        if (!ep) {
+            return fail(*s, "bad listen address " + in_quotes(text) +
+                                " (expected IPv4 address and port, e.g. \"127.0.0.1:9180\")");
+        }
+        cfg.metrics.enabled = true;
+        cfg.metrics.addr = ep->addr;
+        cfg.metrics.port = ep->port;
         return Status::ok();
     }
 

@@ -237,6 +237,9 @@ void Control::poll(int timeout_ms) {
         // Pairs with the workers' increment when the template was bound.
         dp_.dest_counters()[dest_slot].persistent.fetch_sub(1, std::memory_order_relaxed);
     });
+    for (const auto& hook : round_hooks_) {
+        hook();
+    }
 }
 
 }  // namespace dirigo::ctl

@@ -14,7 +14,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -55,6 +57,9 @@ public:
     Reply handle(const Request& req);
     /// Closes every client and removes the socket file.
     void close_socket();
+    /// Runs `hook` at the end of every round (e.g. metrics/'s endpoint). It must never block.
+    /// Thread: control.
+    void add_round_hook(std::function<void()> hook) { round_hooks_.push_back(std::move(hook)); }
 
     dp::SlowPath& slow_path() { return slow_; }
     /// Host integration: polled every round; its topology changes are published. Null: none.
@@ -87,6 +92,7 @@ private:
     std::vector<std::shared_ptr<WorkerJob>> jobs_;
     host::Host* host_ = nullptr;
     bool host_busy_ = false;  ///< the last round moved exception-path packets: do not sleep
+    std::vector<std::function<void()>> round_hooks_;
 };
 
 }  // namespace dirigo::ctl

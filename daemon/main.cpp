@@ -17,6 +17,7 @@
 #include "control/control.hpp"
 #include "dataplane/dataplane.hpp"
 #include "host/host.hpp"
+#include "metrics/operations.hpp"
 #include "schedulers/scheduler.hpp"
 
 namespace {
@@ -128,6 +129,12 @@ int main(int argc, char** argv) {
         if (s) {
             s = (*dp)->launch();
         }
+        // Metrics endpoint, telemetry commands and capture server (docs/operations.md).
+        dirigo::metrics::Operations ops(control, **dp, cfg->metrics);
+        if (s) {
+            s = ops.open();
+        }
+        control.add_round_hook([&ops] { ops.round(); });
         if (!s) {
             std::fprintf(stderr, "dirigo: %s\n", s.message().c_str());
             rc = 1;
@@ -139,6 +146,8 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "dirigo: stopping\n");
         }
         (*dp)->stop();
+        // After the workers: a capture still attached has callbacks on their RX/TX bursts.
+        ops.close();
         control.close_socket();
         control.attach_host(nullptr);
         host.reset();  // the interfaces go, with the buffers their queues held

@@ -457,6 +457,10 @@ routes = ( { prefix = "0.0.0.0/0"; via = "$W_EXT_GW"; } );
 services = ( );
 dataplane = { poll = "${DIRIGO_POLL:-adaptive}"; };
 EOF
+    # W_EXTRA_CONFIG: more top-level settings (e.g. metrics = { ... };), appended as they are.
+    if [[ -n ${W_EXTRA_CONFIG:-} ]]; then
+        printf '%s\n' "$W_EXTRA_CONFIG" >>"$W_CONFIG"
+    fi
 }
 
 # world_start_dirigo BIN [CONFIG]: starts the daemon in the director namespace and waits (bounded)

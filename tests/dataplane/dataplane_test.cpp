@@ -49,6 +49,10 @@ protected:
         static int seq = 0;
         ++seq;
         cfg::Config cfg;
+        // In-process: no kernel interfaces (no net_tap), unless a test asks for the host rings,
+        // which it then reads itself in place of host::Host.
+        cfg.host.kernel_interfaces = host_rings_;
+        cfg.host.queue = 64;
         cfg.dataplane.conn_table_size = 4096;
         cfg.dataplane.mbufs = 4095;
         cfg.dataplane.rx_desc = 256;
@@ -147,6 +151,17 @@ protected:
         learn(kInt, kRs2Mac, ip("172.16.0.12"), ip("172.16.0.1"));
     }
 
+    /// The frames waiting on `port`'s host ring (taken off it).
+    std::vector<Frame> host_frames(int port) {
+        std::vector<Frame> out;
+        rte_mbuf* m;
+        while (rte_ring_dequeue(dp_->host_ring(port_id_[port]), reinterpret_cast<void**>(&m)) ==
+               0) {
+            out.push_back(take_frame(m));
+        }
+        return out;
+    }
+
     uint64_t drops(dp::Drop d) const {
         return dp_->worker(0).stats().drops[static_cast<size_t>(d)].load();
     }
@@ -191,7 +206,116 @@ protected:
     Mac mac_[2] = {};
     std::unique_ptr<dp::Dataplane> dp_;
     std::unique_ptr<ctl::Control> ctl_;
+    bool host_rings_ = false;  ///< set by HostPathTest before SetUp
 };
+
+// ---- The exception path (docs/host-integration.md): what goes up to the kernel ----------------
+
+class HostPathTest : public DataplaneTest {
+protected:
+    HostPathTest() { host_rings_ = true; }
+};
+
+TEST_F(HostPathTest, TrafficToOurAddressesThatNoServiceTakesGoesUp) {
+    // ssh to the director, a ping, a UDP probe to a port without a service: all up, untouched.
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 40000, ip("10.0.0.1"), 22));
+    send(kExt, Frame::icmp_echo(mac_[kExt], kClientMac, ip("10.0.0.2"), ip("10.0.0.100")));
+    send(kInt, Frame::l4(mac_[kInt], kRs1Mac, 17, ip("172.16.0.11"), 5000, ip("172.16.0.1"), 161,
+                         0, 64, "public"));
+    // A health check's answer: a real server replying to the director's own connection.
+    send(kInt, Frame::l4(mac_[kInt], kRs1Mac, 6, ip("172.16.0.11"), 80, ip("172.16.0.1"), 50000,
+                         0x12));
+    step();
+    EXPECT_TRUE(recv(kExt).empty());
+    EXPECT_TRUE(recv(kInt).empty());
+    const auto ext = host_frames(kExt);
+    ASSERT_EQ(ext.size(), 2u);
+    EXPECT_EQ(ext[0].dport(), 22);
+    EXPECT_EQ(ext[0].ttl(), 64);  // not routed: untouched
+    EXPECT_EQ(ext[1].proto(), 1);
+    const auto in = host_frames(kInt);
+    ASSERT_EQ(in.size(), 2u);
+    EXPECT_EQ(in[0].dport(), 161);
+    EXPECT_EQ(in[1].sport(), 80);
+    EXPECT_EQ(dp_->worker(0).stats().to_host.load(), 4u);
+    EXPECT_EQ(dp_->worker(0).stats().icmp_echo_replies.load(), 0u);  // the kernel answers
+}
+
+TEST_F(HostPathTest, ServicesAndTransitStayOnTheFastPath) {
+    learn(kInt, kRs1Mac, ip("172.16.0.11"), ip("172.16.0.1"));
+    learn(kInt, kRs2Mac, ip("172.16.0.12"), ip("172.16.0.1"));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 40000, ip("10.0.0.100"), 80));
+    step();
+    EXPECT_EQ(recv(kInt).size(), 1u);
+    EXPECT_TRUE(host_frames(kExt).empty());
+    // A non-SYN to the service's port with no connection is dropped, not passed up.
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 40001, ip("10.0.0.100"), 80,
+                         0x10));
+    step();
+    EXPECT_TRUE(host_frames(kExt).empty());
+    EXPECT_EQ(drops(dp::Drop::NoConn), 1u);
+}
+
+TEST_F(HostPathTest, MulticastAndOtherProtocolsGoUp) {
+    // VRRP: IP protocol 112 to 224.0.0.18 in a multicast frame.
+    const Mac vrrp_mac = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x12};
+    Frame vrrp = Frame::eth(vrrp_mac, kClientMac, 0x0800);
+    vrrp.ipv4(112, ip("10.0.0.2"), ip("224.0.0.18"), 255, 20);
+    vrrp.b.resize(vrrp.b.size() + 20, 0x21);
+    send(kExt, vrrp);
+    // GRE to the director (protocol 47), and an IPv6 frame.
+    Frame gre = Frame::eth(mac_[kExt], kClientMac, 0x0800);
+    gre.ipv4(47, ip("10.0.0.2"), ip("10.0.0.1"), 64, 8);
+    gre.b.resize(gre.b.size() + 8, 0);
+    send(kExt, gre);
+    Frame v6 = Frame::eth(mac_[kExt], kClientMac, 0x86dd);
+    v6.b.resize(v6.b.size() + 40, 0);
+    v6.b[14] = 0x60;
+    send(kExt, v6);
+    step();
+    EXPECT_TRUE(recv(kExt).empty());
+    const auto up = host_frames(kExt);
+    ASSERT_EQ(up.size(), 3u);
+    EXPECT_EQ(up[0].proto(), 112);
+    EXPECT_EQ(up[1].proto(), 47);
+    EXPECT_EQ(drops(dp::Drop::NotUnicast), 0u);
+}
+
+TEST_F(HostPathTest, ArpIsAnsweredHereAndTheRestGoesUp) {
+    // A request for our address: answered by Dirigo, not passed up (the kernel never answers).
+    send(kExt, Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.0.0.2"), kZero, ip("10.0.0.1")));
+    step();
+    EXPECT_EQ(recv(kExt).size(), 1u);
+    EXPECT_TRUE(host_frames(kExt).empty());
+    // A reply (to a request the kernel sent) goes up, and Dirigo learns from it too.
+    send(kExt, Frame::arp(mac_[kExt], kGwMac, 2, kGwMac, ip("10.0.0.254"), mac_[kExt],
+                          ip("10.0.0.1")));
+    step();
+    const auto up = host_frames(kExt);
+    ASSERT_EQ(up.size(), 1u);
+    EXPECT_EQ(up[0].arp_op(), 2);
+    EXPECT_EQ(ctl_->slow_path().stats().arp_up, 1u);
+}
+
+TEST_F(HostPathTest, AFullQueueDropsAndCountsWithoutTouchingForwarding) {
+    // 63 fit (a ring of 64 holds 63); the rest are dropped and counted.
+    for (uint16_t i = 0; i < 100; ++i) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 1000 + i,
+                             ip("10.0.0.1"), 9, 0, 64, "flood"));
+        if (i % 32 == 31) {
+            dp_->worker(0).poll_once();
+        }
+    }
+    // Service traffic in the same bursts is forwarded.
+    learn(kInt, kRs1Mac, ip("172.16.0.11"), ip("172.16.0.1"));
+    learn(kInt, kRs2Mac, ip("172.16.0.12"), ip("172.16.0.1"));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 40000, ip("10.0.0.100"), 80));
+    step();
+    EXPECT_EQ(recv(kInt).size(), 1u);
+    EXPECT_EQ(host_frames(kExt).size(), 63u);
+    EXPECT_EQ(drops(dp::Drop::HostQueueFull), 37u);
+    EXPECT_EQ(dp_->worker(0).stats().to_host.load(), 63u);
+}
 
 TEST_F(DataplaneTest, AnswersArpForOwnedAddressesIncludingTheVip) {
     for (const char* a : {"10.0.0.1", "10.0.0.100"}) {

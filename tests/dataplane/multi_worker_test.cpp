@@ -45,6 +45,7 @@ protected:
         rxq_ = GetParam();
         ASSERT_EQ(rte_lcore_count(), 3u);
         cfg::Config cfg;
+        cfg.host.kernel_interfaces = false;  // in-process: no net_tap interfaces
         cfg.dataplane.conn_table_size = 32768;
         cfg.dataplane.mbufs = 16383;
         cfg.dataplane.rx_desc = 1024;

@@ -248,6 +248,7 @@ TEST(Loader, MinimalConfigGetsDefaults) {
     EXPECT_TRUE(r->eal.empty());
     EXPECT_EQ(r->control.socket, "/run/dirigo/dirigo.sock");
     EXPECT_EQ(r->control.mode, 0600u);
+    EXPECT_FALSE(r->metrics.enabled);
     EXPECT_TRUE(r->routes.empty());
     EXPECT_TRUE(r->services.empty());
     EXPECT_EQ(r->ports.size(), 2u);
@@ -292,6 +293,30 @@ TEST(Loader, ControlModeSpellings) {
     }
 }
 
+// ---- metrics ----
+
+TEST(Loader, MetricsListen) {
+    const auto r = load(kBase + "metrics = { listen = \"127.0.0.1:9180\"; };\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_TRUE(r->metrics.enabled);
+    EXPECT_EQ(r->metrics.addr, ip(127, 0, 0, 1));
+    EXPECT_EQ(r->metrics.port, 9180);
+}
+
+TEST(Loader, MetricsAnyAddress) {
+    const auto r = load(kBase + "metrics = { listen = \"0.0.0.0:9100\"; };\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_TRUE(r->metrics.enabled);
+    EXPECT_EQ(r->metrics.addr, 0u);
+    EXPECT_EQ(r->metrics.port, 9100);
+}
+
+TEST(Loader, MetricsEmptyGroupIsOff) {
+    const auto r = load(kBase + "metrics = { };\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_FALSE(r->metrics.enabled);
+}
+
 // ---- error table: every error path names its line and key ----
 
 struct BadCase {
@@ -328,7 +353,7 @@ const BadCase kBadCases[] = {
     {"MissingPorts", "eal = [];\n", 1, "ports", "required key is missing", Errc::Invalid, true},
     {"EmptyFile", "", 1, "eal", "required key is missing", Errc::Invalid, true},
     {"UnknownTopKey", "servics = ();\n", 4, "servics", "did you mean \"services\"?"},
-    {"UnknownTopKeyListsAllowed", "zzz = 1;\n", 4, "zzz", "allowed here: eal, control, ports"},
+    {"UnknownTopKeyListsAllowed", "zzz = 1;\n", 4, "zzz", "allowed here: eal, control, metrics, ports"},
     {"EalNotArray", "eal = \"-l 0\";\nports = ();\n", 1, "eal",
      "expected an array of strings, got a string", Errc::Invalid, true},
     {"EalNotStrings", "eal = [ 1, 2 ];\nports = ();\n", 1, "eal.[0]",
@@ -354,6 +379,22 @@ const BadCase kBadCases[] = {
     {"ControlModeBool", "control = { mode = true; };\n", 4, "control.mode", "got a boolean"},
     {"ControlGroupNotString", "control = { group = 5; };\n", 4, "control.group",
      "expected a string, got an integer"},
+    // metrics
+    {"MetricsNotGroup", "metrics = \"127.0.0.1:9180\";\n", 4, "metrics", "expected a group"},
+    {"MetricsUnknownKey", "metrics = {\n listn = \"127.0.0.1:9180\"; };\n", 5, "metrics.listn",
+     "did you mean \"listen\"?"},
+    {"MetricsListenEmpty", "metrics = { listen = \"\"; };\n", 4, "metrics.listen",
+     "must not be empty"},
+    {"MetricsListenNotString", "metrics = { listen = 9180; };\n", 4, "metrics.listen",
+     "expected a string, got an integer"},
+    {"MetricsListenNoPort", "metrics = { listen = \"127.0.0.1\"; };\n", 4, "metrics.listen",
+     "bad listen address \"127.0.0.1\" (expected IPv4 address and port"},
+    {"MetricsListenPortZero", "metrics = { listen = \"127.0.0.1:0\"; };\n", 4, "metrics.listen",
+     "bad listen address \"127.0.0.1:0\""},
+    {"MetricsListenPortTooBig", "metrics = { listen = \"127.0.0.1:65536\"; };\n", 4,
+     "metrics.listen", "bad listen address"},
+    {"MetricsListenHostName", "metrics = { listen = \"localhost:9180\"; };\n", 4,
+     "metrics.listen", "bad listen address \"localhost:9180\""},
     // ports
     {"PortsEmpty", "eal = [];\nports = ();\n", 2, "ports", "at least one port is required",
      Errc::Invalid, true},

@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "metrics/sampler.hpp"
+
+#include <atomic>
+#include <utility>
+
+#include "dataplane/stats.hpp"
+
+namespace dirigo::metrics {
+
+Sample sample(ctl::Control& control, const dp::Dataplane& dp) {
+    Sample s;
+    s.version = DIRIGO_VERSION;
+    s.conn_table_size = dp.conn_table_size();
+    ctl::Request req;
+    req.op = ctl::Op::List;
+    s.services = control.handle(req).services;
+    req.op = ctl::Op::ListPorts;
+    ctl::Reply ports = control.handle(req);
+    s.ports = std::move(ports.ports);
+    s.drops = std::move(ports.drops);
+    req.op = ctl::Op::ListWorkers;
+    s.workers = control.handle(req).workers;
+    // The director's totals: every service slot on every worker, without the baselines that -Z
+    // and slot reuse move, so they only ever grow. Relaxed loads pair with the workers'
+    // single-writer relaxed stores (dp::bump).
+    for (uint32_t w = 0; w < dp.n_workers(); ++w) {
+        const dp::TrafficStats* t = dp.worker(w).stats().svc.get();
+        for (uint32_t slot = 0; slot < dp::kMaxServices; ++slot) {
+            s.totals.conns += t[slot].conns.load(std::memory_order_relaxed);
+            s.totals.inpkts += t[slot].inpkts.load(std::memory_order_relaxed);
+            s.totals.outpkts += t[slot].outpkts.load(std::memory_order_relaxed);
+            s.totals.inbytes += t[slot].inbytes.load(std::memory_order_relaxed);
+            s.totals.outbytes += t[slot].outbytes.load(std::memory_order_relaxed);
+        }
+    }
+    // TODO(exception-path): fill s.exception_path.counters from the exception path's stats here;
+    // the exposition and telemetry pick them up without further changes.
+    return s;
+}
+
+}  // namespace dirigo::metrics
