@@ -165,6 +165,23 @@ world_veth() {
     done
 }
 
+# world_isolate_port NS IF: keeps the kernel of NS off interface IF, which DPDK's af_packet drives.
+# af_packet only listens: the kernel also receives every frame on IF, and once the director's
+# kernel interfaces hold addresses (the VIP on `ext`), Linux's weak host model would answer ARP
+# and TCP for them on IF too (RSTs to the clients). A NIC that DPDK owns has no such twin. So:
+# no ARP answers on IF (arp_ignore 8), and every IPv4 packet arriving on IF is blackholed by a
+# policy rule that runs before the local table (af_packet has its copy already).
+world_isolate_port() {
+    local ns=$1 ifname=$2
+    world_exec "$ns" sysctl -qw "net.ipv4.conf.$ifname.arp_ignore=8"
+    if ! ip -n "$ns" rule show pref 10 | grep -q .; then
+        # The local table's rule moves behind the blackhole rules (pref 0 -> 100).
+        ip -n "$ns" rule add pref 100 table local
+        ip -n "$ns" rule del pref 0 table local
+    fi
+    ip -n "$ns" rule add pref 10 iif "$ifname" blackhole
+}
+
 # world_create N [router]: builds the world with N real servers (1..200); with "router", the
 # DR/TUN variant described at the top (wan bridge and router namespace).
 world_create() {
@@ -218,6 +235,8 @@ world_create() {
         world_veth "$W_NS_CLI" eth0 "$W_NS_DIR" ext0
     fi
     world_veth "$W_NS_DIR" int0 "$W_NS_LAN" dir
+    world_isolate_port "$W_NS_DIR" ext0
+    world_isolate_port "$W_NS_DIR" int0
 
     ip -n "$W_NS_LAN" link add br0 type bridge stp_state 0 forward_delay 0
     ip -n "$W_NS_LAN" link set dir master br0
