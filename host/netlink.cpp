@@ -93,6 +93,7 @@ Status RtNetlink::open() {
         return sys_error("rtnetlink bind");
     }
     req_portid_ = mnl_socket_get_portid(req_);
+    events_buf_.resize(kBufSize);
     // A request never waits longer than this for the kernel (it answers at once).
     timeval tv{2, 0};
     (void)setsockopt(mnl_socket_get_fd(req_), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
@@ -230,7 +231,7 @@ Status RtNetlink::resync(KernelState& st) {
 }
 
 uint32_t RtNetlink::poll(KernelState& st) {
-    std::vector<char> buf(kBufSize);
+    std::vector<char>& buf = events_buf_;
     uint32_t changed = 0;
     // Bounded: a flood of events is taken 64 reads a round.
     for (int round = 0; round < 64; ++round) {

@@ -16,6 +16,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "config/status.hpp"
 
@@ -88,6 +89,7 @@ private:
     uint32_t req_portid_ = 0;
     uint64_t overflows_ = 0;
     uint64_t bad_ = 0;
+    std::vector<char> events_buf_;  ///< poll()'s receive buffer, allocated once by open()
 };
 
 }  // namespace dirigo::host

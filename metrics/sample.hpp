@@ -25,9 +25,8 @@ struct NamedCounter {
     uint64_t value = 0;
 };
 
-/// The exception path's counters (packets handed to and taken back from the host kernel). The
-/// exception path is being built separately: it fills `counters` in sample() (sampler.cpp) and
-/// each one is exported as `dirigo_exception_path_<name>_total`. Empty until then.
+/// The exception path's counters (packets handed to and taken back from the host kernel), filled
+/// in sample() (sampler.cpp); each one is exported as `dirigo_exception_path_<name>_total`.
 struct ExceptionPathSample {
     std::vector<NamedCounter> counters;
 };

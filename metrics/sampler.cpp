@@ -34,8 +34,21 @@ Sample sample(ctl::Control& control, const dp::Dataplane& dp) {
             s.totals.outbytes += t[slot].outbytes.load(std::memory_order_relaxed);
         }
     }
-    // TODO(exception-path): fill s.exception_path.counters from the exception path's stats here;
-    // the exposition and telemetry pick them up without further changes.
+    // The exception path (docs/host-integration.md): packets up to and down from the ports'
+    // kernel interfaces, summed over the ports, and its drops (also in dirigo_drops_total).
+    uint64_t up = 0;
+    uint64_t down = 0;
+    for (const ctl::PortView& p : s.ports) {
+        up += p.to_kernel;
+        down += p.from_kernel;
+    }
+    s.exception_path.counters.push_back({"to_kernel_packets", up});
+    s.exception_path.counters.push_back({"from_kernel_packets", down});
+    for (const ctl::DropView& d : s.drops) {
+        if (d.reason.starts_with("host_")) {
+            s.exception_path.counters.push_back({d.reason.substr(5) + "_drops", d.count});
+        }
+    }
     return s;
 }
 

@@ -10,7 +10,7 @@
 ///   /dirigo/ports, /dirigo/port,NAME  port names; one port's counters
 ///   /dirigo/workers, /dirigo/worker,N worker ids; one worker's counters and table occupancy
 ///   /dirigo/drops                    drops by reason
-///   /dirigo/exception_path           the exception path's counters (empty until it exists)
+///   /dirigo/exception_path           the exception path's counters
 ///
 /// Threads. DPDK calls these commands on its own telemetry thread, which must never read state
 /// the control thread owns. The handoff is a TelemetryBoard: the telemetry thread asks for a fresh

@@ -618,6 +618,32 @@ const BadCase kBadCases[] = {
      "dataplane.max_sleep_us", "out of range"},
     {"MaxSleepString", "dataplane = { max_sleep_us = \"1ms\"; };\n", 4,
      "dataplane.max_sleep_us", "expected an integer, got a string"},
+    // host
+    {"HostNotGroup", "host = 5;\n", 4, "host", "expected a group"},
+    {"HostUnknownKey", "host = { rates = 10; };\n", 4, "host.rates", "did you mean \"rate\"?"},
+    {"HostQueueNotPowerOfTwo", "host = { queue = 1000; };\n", 4, "host.queue",
+     "must be a power of two"},
+    {"HostQueueTooSmall", "host = { queue = 32; };\n", 4, "host.queue", "out of range"},
+    {"HostRateZero", "host = { rate = 0; };\n", 4, "host.rate", "0 is out of range 1..10000000"},
+    {"HostKernelInterfacesNotBool", "host = { kernel_interfaces = 1; };\n", 4,
+     "host.kernel_interfaces", "true or false"},
+    {"KernelNameTooLong",
+     "eal = [];\nports = ( { name = \"outside-facing-port\"; device = \"d0\";\n"
+     "  addresses = [ \"10.0.0.1/24\" ]; } );\n",
+     2, "ports.[0]",
+     "kernel interface name \"outside-facing-port\" is longer than 15 characters (set "
+     "kernel_name, or host.kernel_interfaces = false)",
+     Errc::Invalid, true},
+    {"KernelNameTaken",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ]; },\n"
+     "  { name = \"int\"; device = \"d1\"; addresses = [ \"172.16.0.1/24\" ];\n"
+     "    kernel_name = \"ext\"; } );\n",
+     3, "ports.[1]", "port \"ext\" already has the kernel interface \"ext\"", Errc::Invalid,
+     true},
+    {"KernelNameBadCharacter",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  kernel_name = \"e/x\"; } );\n",
+     3, "ports.[0].kernel_name", "may only contain", Errc::Invalid, true},
     // timeouts
     {"TimeoutsNotGroup", "timeouts = 5;\n", 4, "timeouts", "expected a group"},
     {"TimeoutsUnknownKey", "timeouts = { tcpfin = 10; };\n", 4, "timeouts.tcpfin",
@@ -691,6 +717,32 @@ TEST(Loader, PollModes) {
     ASSERT_TRUE(hi.is_ok()) << hi.status().message();
     EXPECT_EQ(hi->dataplane.idle_polls, 100000000u);
     EXPECT_EQ(hi->dataplane.max_sleep_us, 100000u);
+}
+
+TEST(Loader, HostDefaultsAndKernelNames) {
+    const auto def = load(kBase);
+    ASSERT_TRUE(def.is_ok()) << def.status().message();
+    EXPECT_TRUE(def->host.kernel_interfaces);  // an operator expects `dev ext` to exist
+    EXPECT_EQ(def->host.queue, 1024u);
+    EXPECT_EQ(def->host.rate, 20000u);
+    EXPECT_EQ(def->host.burst, 2000u);
+    EXPECT_EQ(kernel_name(def->ports[0]), "ext");
+
+    const auto set = load(
+        "eal = [];\nports = ( { name = \"outside-facing-port\"; device = \"d0\";\n"
+        "  addresses = [ \"10.0.0.1/24\" ]; kernel_name = \"eth0\"; } );\n"
+        "host = { queue = 65536; rate = 1; burst = 10000000; };\n");
+    ASSERT_TRUE(set.is_ok()) << set.status().message();
+    EXPECT_EQ(kernel_name(set->ports[0]), "eth0");
+    EXPECT_EQ(set->host.queue, 65536u);
+    EXPECT_EQ(set->host.rate, 1u);
+
+    // Without kernel interfaces a long port name needs no kernel name.
+    const auto off = load(
+        "eal = [];\nports = ( { name = \"outside-facing-port\"; device = \"d0\";\n"
+        "  addresses = [ \"10.0.0.1/24\" ]; } );\nhost = { kernel_interfaces = false; };\n");
+    ASSERT_TRUE(off.is_ok()) << off.status().message();
+    EXPECT_FALSE(off->host.kernel_interfaces);
 }
 
 TEST(Loader, MtuLimits) {
