@@ -452,7 +452,7 @@ world_rs_tun() {
 
 # world_write_config [EXTRA_EAL_ARGS...]: writes the daemon's config to $W_CONFIG (no services).
 # DIRIGO_EAL_MEM (MiB, default 512) and DIRIGO_AFP_ARGS (extra af_packet devargs, default none)
-# tune it. The worker polls adaptively (it sleeps when idle): the test machine has two cores and
+# tune it; W_DATAPLANE_EXTRA adds settings inside its dataplane group (e.g. "mbufs = 8191;"). The worker polls adaptively (it sleeps when idle): the test machine has two cores and
 # runs several directors plus their peers; DIRIGO_POLL=busy restores production's busy polling.
 # shellcheck disable=SC2120  # the extra arguments are optional
 world_write_config() {
@@ -474,7 +474,7 @@ ports = (
 );
 routes = ( { prefix = "0.0.0.0/0"; via = "$W_EXT_GW"; } );
 services = ( );
-dataplane = { poll = "${DIRIGO_POLL:-adaptive}"; };
+dataplane = { poll = "${DIRIGO_POLL:-adaptive}"; ${W_DATAPLANE_EXTRA:-} };
 EOF
     # W_EXTRA_CONFIG: more top-level settings (e.g. metrics = { ... };), appended as they are.
     if [[ -n ${W_EXTRA_CONFIG:-} ]]; then

@@ -47,7 +47,7 @@ trap 'trap - EXIT INT TERM; world_destroy; capture_cleanup; exit 143' TERM
 
 world_create 2
 world_start_servers
-W_EXTRA_CONFIG='dataplane = { conn_table_size = 16384; mbufs = 8191; };'
+W_DATAPLANE_EXTRA='conn_table_size = 16384; mbufs = 8191;'
 world_write_config
 # The same world, on hugepages: only the memory options differ from every other test.
 sed -i 's/"--no-huge", "-m", "[0-9]*", //' "$W_CONFIG"

@@ -79,7 +79,10 @@ PYEOF
 rm -f "$W_TMP/echo.ready"
 ip netns exec "$D" "$PY" "$W_TMP/echo_server.py" "$W_TMP/echo.ready" >"$W_TMP/echo.log" 2>&1 &
 W_PIDS+=("$!")
-for ((i = 0; i < 50 && ! -e $W_TMP/echo.ready; i++)); do sleep 0.1; done
+for ((i = 0; i < 50; i++)); do
+    [[ -e $W_TMP/echo.ready ]] && break
+    sleep 0.1
+done
 reply=$(world_exec "$W_NS_CLI" "$PY" -c '
 import socket
 c = socket.create_connection(("10.0.0.1", 2222), timeout=5)
