@@ -231,6 +231,7 @@ void Report::print_table() const {
 }
 
 void Report::print_summary() const {
+    std::printf("\nbuilt with -march=%s (meson -Dcpu_baseline)\n", DIRIGO_CPU_BASELINE);
     std::printf("\nsummary (%s, medians of %u interleaved runs; load average %s -> %s):\n",
                 huge ? "hugepages" : "--no-huge", reps, start.loadavg.c_str(), end.loadavg.c_str());
     std::printf("  %-24s %10s %10s %10s %10s\n", "scenario", "cyc/pkt", "macswap", "vs macswap",
@@ -248,6 +249,7 @@ bool Report::write_json(const std::string& path) const {
     j["command"] = command;
     j["eal"] = eal;
     j["huge"] = huge;
+    j["cpu_baseline"] = DIRIGO_CPU_BASELINE;  // meson -Dcpu_baseline (-march)
     ordered_json m = machine_json(start);
     m["tsc_hz"] = tsc_hz;
     m["loadavg_end"] = end.loadavg;

@@ -143,6 +143,7 @@ w(f"- Command: `{env.get('command', 'scripts/bench')}`; dirigo-bench ran as "
   + (f"; and on hugepages as `{huge['command']}`, EAL `{huge['eal']}`" if huge else ""))
 w(f"- Date: {env.get('date', '?')}; tree: {env.get('git', '?')}; build dir "
   f"`{env.get('build_dir', 'build')}`; the whole script took {env.get('elapsed_s', '?')} s")
+w(f"- CPU baseline: `-march={nohuge.get('cpu_baseline', '?')}` (meson `-Dcpu_baseline`)")
 w(f"- Machine: {env.get('nproc', '?')} vCPUs, {env.get('cpu', '?')}, "
   f"{env.get('mem_total_gib', '?')} GiB; CPU frequency governor: {env.get('governor', '?')}; "
   f"kernel {env.get('kernel', '?')}; {env.get('os', '?')}; DPDK {env.get('dpdk', '?')}; "

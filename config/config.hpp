@@ -18,6 +18,11 @@ struct ControlCfg {
     std::string socket = "/run/dirigo/dirigo.sock";
     uint32_t mode = 0600;     ///< permission bits of the socket file
     std::string group;        ///< owner group name; empty = the daemon's group
+    /// The rules file (docs/operations.md, "Restarts and reloads"): restored at start after the
+    /// config's services, saved in `dirigoadm -S` format after each rule change and at stop.
+    /// Empty: no rules file.
+    std::string rules;
+    bool operator==(const ControlCfg&) const = default;
 };
 
 /// The Prometheus endpoint (metrics/). Off unless `listen` is set.
@@ -25,6 +30,7 @@ struct MetricsCfg {
     bool enabled = false;  ///< true when the file sets metrics.listen
     Ip4 addr = 0;          ///< host order; 0 = every address (0.0.0.0)
     uint16_t port = 0;     ///< 1..65535 when enabled
+    bool operator==(const MetricsCfg&) const = default;
 };
 
 /// A dataplane port: a DPDK ethdev and the addresses Dirigo owns on it.
@@ -35,6 +41,7 @@ struct PortCfg {
     uint16_t mtu = 1500;
     /// Name of the port's kernel interface (host integration); empty = the port's name.
     std::string kernel_name;
+    bool operator==(const PortCfg&) const = default;
 };
 
 /// Host integration (docs/host-integration.md): a kernel interface per port, the exception path
@@ -44,12 +51,14 @@ struct HostCfg {
     uint32_t queue = 1024;          ///< packets waiting for the kernel, per port (power of two)
     uint32_t rate = 20000;          ///< packets per second up to the kernel, per port
     uint32_t burst = 2000;          ///< token bucket depth of that rate
+    bool operator==(const HostCfg&) const = default;
 };
 
 /// A static route. `via` must be on a connected subnet of some port.
 struct RouteCfg {
     Prefix prefix;
     Ip4 via = 0;
+    bool operator==(const RouteCfg&) const = default;
 };
 
 /// How a worker polls (`dataplane.poll`).
@@ -74,6 +83,7 @@ struct DataplaneCfg {
     PollMode poll = PollMode::Busy;
     uint32_t idle_polls = 1000;           ///< adaptive: empty loops before the first sleep
     uint32_t max_sleep_us = 1000;         ///< adaptive: longest sleep, also the worst wake-up delay
+    bool operator==(const DataplaneCfg&) const = default;
 };
 
 /// IPVS-style protocol timeouts in seconds (`ipvsadm --set`).
@@ -81,6 +91,7 @@ struct TimeoutCfg {
     uint32_t tcp = 900;
     uint32_t tcp_fin = 120;
     uint32_t udp = 300;
+    bool operator==(const TimeoutCfg&) const = default;
 };
 
 /// The whole file.

@@ -373,7 +373,7 @@ private:
         if (auto st = expect_type(*ctl, lc::Setting::TypeGroup, "a group { ... }"); !st) {
             return st;
         }
-        if (auto st = check_keys(*ctl, {"socket", "mode", "group"}); !st) {
+        if (auto st = check_keys(*ctl, {"socket", "mode", "group", "rules"}); !st) {
             return st;
         }
         if (const lc::Setting* s = find(*ctl, "socket")) {
@@ -393,6 +393,14 @@ private:
         if (const lc::Setting* s = find(*ctl, "group")) {
             if (auto st = read_string(*s, cfg.control.group); !st) {
                 return st;
+            }
+        }
+        if (const lc::Setting* s = find(*ctl, "rules")) {
+            if (auto st = read_nonempty_string(*s, cfg.control.rules); !st) {
+                return st;
+            }
+            if (cfg.control.rules.front() != '/') {
+                return fail(*s, "rules must be an absolute path (the daemon may chdir)");
             }
         }
         return Status::ok();

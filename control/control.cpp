@@ -98,6 +98,7 @@ HeldReply Control::change(const Request& req) {
     counters_.reset(next->fresh_dest, next->fresh_svc);
     model_.commit(std::move(*next));
     dp_.publish(std::move(*snap));
+    ++generation_;
     held.token = dp_.last_token();
     // IPVS's expire_nodest_conn: connections of removed servers end now, on their own workers;
     // the reply waits for them as for the token.

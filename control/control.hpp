@@ -69,6 +69,16 @@ public:
     }
     Server& server() { return server_; }
     const ModelStore& model() const { return model_; }
+    /// Counts committed rule changes (not topology republishes): the rules file is saved when
+    /// it moves. Thread: control.
+    uint64_t generation() const { return generation_; }
+    /// The config whose services and timeouts were last applied (load_initial or set_config).
+    const cfg::Config& config() const { return cfg_; }
+    /// After a reload's change was applied: its services and timeouts are the new baseline.
+    void set_config_rules(const cfg::Config& next) {
+        cfg_.services = next.services;
+        cfg_.timeouts = next.timeouts;
+    }
 
 private:
     /// A rule change: prepare, build, commit, publish; the reply waits for its token (and for
@@ -93,6 +103,7 @@ private:
     host::Host* host_ = nullptr;
     bool host_busy_ = false;  ///< the last round moved exception-path packets: do not sleep
     std::vector<std::function<void()>> round_hooks_;
+    uint64_t generation_ = 0;
 };
 
 }  // namespace dirigo::ctl

@@ -3,11 +3,16 @@
 // the control socket on the main lcore until SIGINT or SIGTERM.
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
+
+#if DIRIGO_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -15,6 +20,8 @@
 
 #include "config/loader.hpp"
 #include "control/control.hpp"
+#include "control/reload.hpp"
+#include "daemon/rules_file.hpp"
 #include "dataplane/dataplane.hpp"
 #include "host/host.hpp"
 #include "metrics/operations.hpp"
@@ -23,8 +30,71 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
 void on_signal(int) { g_stop.store(true); }
+// Only a flag: the control loop reloads (reload_config) between two rounds.
+void on_hup(int) { g_reload.store(true); }
+
+/// Tells systemd (Type=notify) where the daemon stands; nothing without NOTIFY_SOCKET or
+/// libsystemd.
+void notify(const char* state) {
+#if DIRIGO_HAVE_SYSTEMD
+    sd_notify(0, state);
+#else
+    (void)state;
+#endif
+}
+
+uint64_t now_ms() {
+    return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                     std::chrono::steady_clock::now().time_since_epoch())
+                                     .count());
+}
+
+std::string join(const std::vector<std::string>& v) {
+    std::string out;
+    for (const std::string& s : v) {
+        out += (out.empty() ? "" : ", ") + s;
+    }
+    return out;
+}
+
+/// SIGHUP: reads the config again and applies its services and timeouts as one change
+/// (control/reload.hpp has the semantics). A file that does not load, or a change the rules
+/// reject, changes nothing.
+void reload_config(dirigo::ctl::Control& control, const std::string& path,
+                   const dirigo::cfg::LoadOptions& opts) {
+    auto next = dirigo::cfg::load_file(path, opts);
+    if (!next) {
+        std::fprintf(stderr, "dirigo: reload of %s rejected, nothing changed: %s\n", path.c_str(),
+                     next.status().message().c_str());
+        return;
+    }
+    const std::vector<std::string> restart = dirigo::ctl::restart_needed(control.config(), *next);
+    if (!restart.empty()) {
+        std::fprintf(stderr,
+                     "dirigo: reload: the changes to %s need a restart and were not applied\n",
+                     join(restart).c_str());
+    }
+    const dirigo::ctl::Request batch =
+        dirigo::ctl::reload_batch(control.config(), *next, control.model().services());
+    if (batch.batch.empty()) {
+        control.set_config_rules(*next);
+        std::fprintf(stderr, "dirigo: reloaded %s: services and timeouts unchanged\n",
+                     path.c_str());
+        return;
+    }
+    const dirigo::ctl::Reply r = control.handle(batch);
+    if (r.code != dirigo::Errc::Ok) {
+        std::fprintf(stderr, "dirigo: reload of %s rejected, nothing changed: %s\n", path.c_str(),
+                     r.message.c_str());
+        return;
+    }
+    control.set_config_rules(*next);
+    std::fprintf(stderr, "dirigo: reloaded %s: %zu rule change(s) applied as one transaction\n",
+                 path.c_str(), batch.batch.size());
+}
 
 void usage(FILE* f) {
     std::fprintf(f,
@@ -119,10 +189,36 @@ int main(int argc, char** argv) {
         // Handlers first: a signal during start-up must still stop cleanly and remove the socket.
         std::signal(SIGINT, on_signal);
         std::signal(SIGTERM, on_signal);
+        std::signal(SIGHUP, on_hup);
         std::signal(SIGPIPE, SIG_IGN);
         dirigo::ctl::Control control(**dp, *cfg);
         control.attach_host(host.get());
         dirigo::Status s = control.load_initial();
+        // The rules file, after the config's services: the services it holds replace the
+        // config's of the same key (control/reload.hpp). A bad file stops the start: saving over
+        // it would lose the operator's rules.
+        const std::string& rules_path = cfg->control.rules;
+        if (s && !rules_path.empty()) {
+            auto file = dirigo::daemon::read_rules(rules_path);
+            if (!file) {
+                s = dirigo::Status(file.status().code(),
+                                   file.status().message() + " (fix or remove it)");
+            } else if (!file->batch.empty()) {
+                const dirigo::ctl::Reply r = control.handle(
+                    dirigo::ctl::restore_batch(*file, control.model().services()));
+                if (r.code != dirigo::Errc::Ok) {
+                    s = dirigo::Status(r.code, "rules file " + rules_path + ": " + r.message +
+                                                   " (fix or remove it)");
+                } else {
+                    std::fprintf(stderr, "dirigo: restored %zu rule(s) from %s\n",
+                                 file->batch.size(), rules_path.c_str());
+                }
+            }
+        }
+        std::unique_ptr<dirigo::daemon::RulesSaver> saver;
+        if (s && !rules_path.empty()) {
+            saver = std::make_unique<dirigo::daemon::RulesSaver>(rules_path, control.generation());
+        }
         if (s) {
             s = control.open_socket();
         }
@@ -135,6 +231,16 @@ int main(int argc, char** argv) {
             s = ops.open();
         }
         control.add_round_hook([&ops] { ops.round(); });
+        control.add_round_hook([&control, &saver, &config_path, &opts] {
+            if (g_reload.exchange(false)) {
+                notify("RELOADING=1");
+                reload_config(control, config_path, opts);
+                notify("READY=1");
+            }
+            if (saver) {
+                saver->tick(control.model(), control.generation(), now_ms());
+            }
+        });
         if (!s) {
             std::fprintf(stderr, "dirigo: %s\n", s.message().c_str());
             rc = 1;
@@ -142,8 +248,14 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "dirigo %s: %u worker(s), %zu service(s), control socket %s\n",
                          DIRIGO_VERSION, n_workers, cfg->services.size(),
                          cfg->control.socket.c_str());
+            // The socket is open and the workers run: systemd may start what comes after us.
+            notify("READY=1\nSTATUS=forwarding");
             control.run(g_stop);
+            notify("STOPPING=1");
             std::fprintf(stderr, "dirigo: stopping\n");
+        }
+        if (saver) {
+            saver->stop(control.model(), control.generation());
         }
         (*dp)->stop();
         // After the workers: a capture still attached has callbacks on their RX/TX bursts.
