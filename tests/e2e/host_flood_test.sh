@@ -125,6 +125,9 @@ thread_ticks() {
         awk -v n="$(cat "$t/comm")" '{ sub(/^.*\) /, ""); printf "%s=%d ", n, $12 + $13 }' "$t/stat"
     done
 }
+# ctl_switches: voluntary context switches of the daemon's control thread (the main one): it
+# sleeps in poll() when idle, and spins without sleeping while it has work.
+ctl_switches() { awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$W_DIRIGO_PID/task/$W_DIRIGO_PID/status"; }
 # cpu_share BEFORE AFTER SECONDS: each thread's CPU use in between, in percent of one core.
 cpu_share() {
     local hz
@@ -144,6 +147,7 @@ echo "    the daemon's threads, idle (2 s): ${idle_cpu:-all below 1%}"
 flood_start 60
 sleep 1
 flood_a=$(thread_ticks)
+sw_a=$(ctl_switches)
 t0=$(date +%s.%N)
 adm_ok=0
 world_adm -Ln >/dev/null && world_adm --list-ports >/dev/null && adm_ok=1
@@ -158,10 +162,12 @@ arp_ok=0
 [[ $neigh == *lladdr* ]] && arp_ok=1
 sleep 1
 flood_b=$(thread_ticks)
+sw_b=$(ctl_switches)
 flood_dt=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
 flood_stop
 echo "    flood: $LAST_FLOOD"
-echo "    the daemon's threads under the flood (${flood_dt} s): $(cpu_share "$flood_a" "$flood_b" "$flood_dt")"
+echo "    the daemon's threads under the flood (${flood_dt} s): $(cpu_share "$flood_a" "$flood_b" "$flood_dt")" \
+    "control thread sleeps $(awk -v a="$sw_a" -v b="$sw_b" -v s="$flood_dt" 'BEGIN { printf "%.0f", (b - a) / s }')/s"
 # This flood ran alone (no download): everything ext received is the flood's, bar the pings.
 read -r rx1 tk1 lim1 qf1 tf1 miss1 <<<"$(counters)"
 p_rx=$((rx1 - rx0)) p_tk=$((tk1 - tk0)) p_drop=$((lim1 - lim0 + qf1 - qf0 + tf1 - tf0))
@@ -172,7 +178,7 @@ p_over=$((p_rx - p_budget))
 echo "    this flood: sent $p_sent, ext received $p_rx (RxMissed +$((miss1 - miss0))); ToKern(ext) +$p_tk" \
     "(budget $p_budget); host_rate_limited +$((lim1 - lim0)), host_queue_full +$((qf1 - qf0)), host_tap_full +$((tf1 - tf0))"
 t_expect "udp_flood reaches $RATE packets/s from the client namespace (achieved ${FLOOD_RATES[0]}/s)" \
-    "$(awk -v r="${FLOOD_RATES[0]}" -v t="$RATE" 'BEGIN { if (r >= 0.97 * t) print 1 }')"
+    "$(awk -v r="${FLOOD_RATES[0]}" -v t="$RATE" 'BEGIN { if (r >= 0.95 * t) print 1 }')"
 t_expect "during the flood dirigoadm -Ln and --list-ports answer (${adm_ms} ms for both, bound 2000 ms)" \
     "$([[ $adm_ok == 1 && $adm_ms -le 2000 ]] && echo 1)"
 t_expect "during the flood ping 10.0.0.1 from the client gets answers (${ping_rx:-0}/20; the rate-limited share reaches the kernel)" \
@@ -180,6 +186,7 @@ t_expect "during the flood ping 10.0.0.1 from the client gets answers (${ping_rx
 t_expect "during the flood the client resolved 10.0.0.1 again after flushing its ARP cache ($neigh)" "$arp_ok"
 
 # ---- 2. throughput without / with the flood, interleaved -------------------------------------
+if ((ROUNDS > 0)); then
 # Three kinds of download per round, in rotating order: without a flood; with the flood at the
 # director; with the same flood at the client's own loopback (127.0.0.1:9), which costs the
 # machine the generator's CPU but reaches no Dirigo: the reference for how much of a slowdown is
@@ -240,6 +247,7 @@ else
         "a ${TOL}% difference; the strict ratio is $ratio%"
     t_expect "the forwarded stream's median throughput with the flood ($(mbps "$m_yes") Mbit/s) is no lower than the slowest no-flood run less ${TOL}% ($(mbps "$lo") Mbit/s)" \
         "$(awk -v y="$m_yes" -v l="$lo" -v t="$TOL" 'BEGIN { if (y >= l * (100 - t) / 100) print 1 }')"
+fi
 fi
 
 # ---- 3. the exception path's counters --------------------------------------------------------
