@@ -9,17 +9,26 @@
 #          10.0.0.2 --curl-------> VIP 10.0.0.100:80 (rr, masq) --> 172.16.0.11:80 (a big file)
 #
 # Checks:
-#  - udp_flood reaches the target rate (HF_RATE, default 100000/s) from the client namespace;
-#  - download throughput: HF_ROUNDS rounds (default 5), each one download without the flood and
-#    one with it, in alternating order (the flood runs exactly as long as its download); the
-#    median with the flood is within HF_TOLERANCE percent (default 10) of the median without;
-#  - during a flood the director stays responsive: dirigoadm answers (timed) and ping from the
-#    client to 10.0.0.1 still gets answers (the rate-limited share reaches the kernel);
-#  - the counters: ToKern of ext rose by at most rate x flood time + burst per flood (+ slack for
-#    the pings), and host_rate_limited + host_queue_full + host_tap_full rose by at least 90 % of
-#    what the director received beyond that budget.
+#  - udp_flood reaches the target rate (HF_RATE, default 100000/s; at least 95 %) from the client
+#    namespace, on a flood with nothing else running;
+#  - during that flood the director stays responsive: dirigoadm answers (timed, bound 2 s), ping
+#    from the client to 10.0.0.1 still gets answers (the rate-limited share reaches the kernel),
+#    and the client resolves 10.0.0.1 again after flushing its ARP cache; the daemon's threads'
+#    CPU and the control thread's sleeps are printed;
+#  - that flood's accounting: everything ext received beyond ToKern was counted as
+#    host_rate_limited + host_queue_full + host_tap_full (within 1 %), and that is at least what
+#    exceeded the budget rate x time + burst;
+#  - download throughput: HF_ROUNDS rounds (default 5), each one download without a flood, one
+#    with the flood at the director (it runs exactly as long as the download) and one with the same
+#    flood at the client's own loopback (the generator's CPU cost alone, no Dirigo involved), in
+#    rotating order; medians compared. When the no-flood runs spread by at most HF_TOLERANCE
+#    percent (default 10) the flood median must be within that of the no-flood median; when this
+#    machine's noise is wider, that comparison would judge the noise: the test says so, prints the
+#    strict ratio, and checks the flood median against the slowest no-flood run less TOL %;
+#  - over all floods ToKern of ext rose by at most rate x flood time + burst per flood (+500 for
+#    the pings), and by at least half of that (the kernel's share is delivered).
 # The daemon polls adaptively (world_write_config's default); the flood, curl, the servers and the
-# daemon share the machine's cores: every number is printed.
+# daemon share the machine's cores (the CPU count and load average are printed).
 #
 # Usage: host_flood_test.sh [DIRIGO [DIRIGOADM [UDP_FLOOD]]]  (or DIRIGO, DIRIGOADM, UDP_FLOOD;
 #        defaults: build/dirigo, build/dirigoadm, build/tests/e2e/udp_flood)
