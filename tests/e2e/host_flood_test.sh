@@ -24,7 +24,8 @@
 #    rotating order; medians compared. When the no-flood runs spread by at most HF_TOLERANCE
 #    percent (default 10) the flood median must be within that of the no-flood median; when this
 #    machine's noise is wider, that comparison would judge the noise: the test says so, prints the
-#    strict ratio, and checks the flood median against the slowest no-flood run less TOL %;
+#    strict ratio, and checks the flood median against the slowest loopback-flood run less TOL %
+#    (same generator cost, no Dirigo); HF_STRICT=1 always applies the strict comparison;
 #  - over all floods ToKern of ext rose by at most rate x flood time + burst per flood (+500 for
 #    the pings), and by at least half of that (the kernel's share is delivered).
 # The daemon polls adaptively (world_write_config's default); the flood, curl, the servers and the
@@ -245,17 +246,20 @@ min_rate=$(printf '%s\n' "${FLOOD_RATES[@]:1}" | sort -n | head -1)
 t_expect "every download succeeded" "$([[ ! " ${NO[*]} ${YES[*]} ${LOCAL[*]} " =~ " 0 " ]] && echo 1)"
 # Informational: while competing with a download for the two cores the generator may fall short.
 echo "    the floods during the downloads: slowest ${min_rate}/s of $RATE ($(printf '%s/s ' "${FLOOD_RATES[@]:1}"))"
-if ((spread <= TOL)); then
+lo_loc=$(printf '%s\n' "${LOCAL[@]}" | sort -n | head -1)
+if ((spread <= TOL)) || [[ -n ${HF_STRICT:-} ]]; then
     t_expect "the forwarded stream's median throughput with the flood is within ${TOL}% of without ($ratio%)" \
         "$(awk -v x="$ratio" -v t="$TOL" 'BEGIN { if (x >= 100 - t) print 1 }')"
 else
     # The machine's own noise is wider than the criterion: a 10% comparison of medians would
-    # judge the noise. Checked instead: the flood's median lies within the no-flood runs' range
-    # (less TOL%), and is printed next to the strict ratio for the record.
+    # judge the noise (HF_STRICT=1 makes it anyway). Checked instead against the reference that
+    # bears the same generator cost: the director flood's median is no lower than the slowest
+    # loopback-flood run less TOL%, i.e. whatever the flood costs beyond generating it is
+    # within this machine's noise.
     echo "    NOTE: the no-flood runs alone spread ${spread}% (> ${TOL}%): this machine cannot resolve" \
-        "a ${TOL}% difference; the strict ratio is $ratio%"
-    t_expect "the forwarded stream's median throughput with the flood ($(mbps "$m_yes") Mbit/s) is no lower than the slowest no-flood run less ${TOL}% ($(mbps "$lo") Mbit/s)" \
-        "$(awk -v y="$m_yes" -v l="$lo" -v t="$TOL" 'BEGIN { if (y >= l * (100 - t) / 100) print 1 }')"
+        "a ${TOL}% difference; NOT verified here: the strict ratio is $ratio% (loopback reference: $ratio_loc%)"
+    t_expect "the forwarded stream's median throughput with the flood at the director ($(mbps "$m_yes") Mbit/s) is no lower than the slowest loopback-flood run less ${TOL}% ($(mbps "$lo_loc") Mbit/s)" \
+        "$(awk -v y="$m_yes" -v l="$lo_loc" -v t="$TOL" 'BEGIN { if (y >= l * (100 - t) / 100) print 1 }')"
 fi
 fi
 
