@@ -23,6 +23,7 @@ namespace {
 
 constexpr uint16_t kTapDesc = 512;
 constexpr unsigned kPumpBurst = 64;
+constexpr unsigned kPumpRounds = 32;  ///< bursts a round at most towards the kernel (2048 packets)
 
 std::string dpdk_error(int err) { return rte_strerror(err < 0 ? -err : err); }
 
@@ -242,12 +243,6 @@ uint32_t Host::pump_up(Tap& t, uint64_t now) {
     if (r == nullptr) {
         return 0;
     }
-    rte_mbuf* pkts[kPumpBurst];
-    const unsigned n =
-        rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kPumpBurst, nullptr);
-    if (n == 0) {
-        return 0;
-    }
     // Refill: rate tokens a second, at most burst; elapsed is capped so the product cannot wrap.
     const uint64_t elapsed = now - t.last;
     if (elapsed >= hz_) {
@@ -260,29 +255,45 @@ uint32_t Host::pump_up(Tap& t, uint64_t now) {
             t.last = now;
         }
     }
-    rte_mbuf* send[kPumpBurst];
-    uint16_t ns = 0;
-    for (unsigned i = 0; i < n; ++i) {
-        rte_mbuf* m = pkts[i];
-        const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-        // ARP is exempt: the kernel's own neighbours must resolve under a flood.
-        if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) || t.tokens != 0) {
-            if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
-                --t.tokens;
+    // Bursts until the ring is empty or the tokens are spent (bounded: the ring holds at most a
+    // queue's worth), so a round after a wait delivers everything the bucket allows.
+    uint32_t total = 0;
+    for (unsigned round = 0; round < kPumpRounds; ++round) {
+        rte_mbuf* pkts[kPumpBurst];
+        const unsigned n =
+            rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kPumpBurst, nullptr);
+        total += n;
+        rte_mbuf* send[kPumpBurst];
+        uint16_t ns = 0;
+        for (unsigned i = 0; i < n; ++i) {
+            rte_mbuf* m = pkts[i];
+            const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+            // ARP is exempt: the kernel's own neighbours must resolve under a flood.
+            if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) || t.tokens != 0) {
+                if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+                    --t.tokens;
+                }
+                send[ns++] = m;
+            } else {
+                ++t.view.stats.rate_limited;
+                rte_pktmbuf_free(m);
             }
-            send[ns++] = m;
-        } else {
-            ++t.view.stats.rate_limited;
-            rte_pktmbuf_free(m);
+        }
+        const uint16_t sent = ns == 0 ? 0 : rte_eth_tx_burst(t.tap_port, 0, send, ns);
+        t.view.stats.to_kernel += sent;
+        if (sent < ns) {
+            t.view.stats.tap_full += ns - sent;
+            rte_pktmbuf_free_bulk(send + sent, ns - sent);
+        }
+        if (n < kPumpBurst || t.tokens == 0) {
+            break;
         }
     }
-    const uint16_t sent = ns == 0 ? 0 : rte_eth_tx_burst(t.tap_port, 0, send, ns);
-    t.view.stats.to_kernel += sent;
-    if (sent < ns) {
-        t.view.stats.tap_full += ns - sent;
-        rte_pktmbuf_free_bulk(send + sent, ns - sent);
-    }
-    return n;
+    // Out of tokens, another round now could only drop: report no work, so the control loop
+    // waits for the socket (up to 1 ms, when the bucket has refilled) instead of spinning a core
+    // to rate-limit a flood. What arrives meanwhile waits in the host ring, or is dropped by the
+    // workers as host_queue_full when it overflows; the next round delivers the refilled share.
+    return t.tokens != 0 ? total : 0;
 }
 
 uint32_t Host::pump_down(Tap& t) {

@@ -51,7 +51,9 @@ public:
     Host& operator=(const Host&) = delete;
 
     /// One round: packets both ways, then rtnetlink. Sets `topology_changed` when the dataplane's
-    /// topology was replaced (the caller publishes a snapshot with it). Returns packets moved.
+    /// topology was replaced (the caller publishes a snapshot with it). Returns the packets
+    /// moved, or 0 when there is nothing more to do right away (also when the port's token
+    /// bucket is empty: then the caller may wait, and the host ring absorbs a flood).
     uint32_t poll(dp::SlowPath& slow, bool& topology_changed);
 
     /// Announces every owned address (gratuitous ARP), as at start-up. Thread: control.
