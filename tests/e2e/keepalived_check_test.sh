@@ -49,8 +49,9 @@ RIP2=$(world_rs_ip 2)
 RIP3=$(world_rs_ip 3)
 
 # The director's kernel reaches the real servers through the exception path (the checkers do).
+dir_reaches_rs2() { world_exec "$W_NS_DIR" curl -s --max-time 2 "http://$RIP2/" | grep -q web2; }
 ok=0
-world_exec "$W_NS_DIR" curl -s --max-time 2 "http://$RIP2/" | grep -q web2 && ok=1
+t_wait_until 10 dir_reaches_rs2 && ok=1
 t_expect "the director's kernel reaches real server 2 through the int kernel interface" "$ok"
 
 check_block() {
@@ -131,8 +132,9 @@ lacks_line() { ! has_line "$1"; }
 all_up() {
     local r
     r=$(rules)
-    [[ $(grep -c '^-a -t .*:80 -r .* -m -w 1$' <<<"$r") == 4 &&
-        $(grep -c '^-a -t .*:81 -r .* -m -w 2$' <<<"$r") == 2 ]]
+    [[ $(grep -c "^-a -t $VIP:80 -r .* -m -w 1\$" <<<"$r") == 3 &&
+        $(grep -c "^-a -t $VIP:81 -r .* -m -w 2\$" <<<"$r") == 2 ]] &&
+        grep -qxF -- "-a -t $VIP:82 -r $RIP2:80 -m -w 1" <<<"$r"
 }
 
 ok=0
