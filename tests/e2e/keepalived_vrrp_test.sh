@@ -58,12 +58,13 @@ SOCK=(- "$W_TMP/dirigo1.sock" "$W_TMP/dirigo2.sock")
 DPID=(- "" "")
 KPID=(- "" "")
 
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
     local rc=$? k
     trap - EXIT INT TERM
     for k in 1 2; do
-        [[ -n ${KPID[k]} ]] && kill -TERM "${KPID[k]}" 2>/dev/null
-        [[ -n ${DPID[k]} ]] && kill -TERM "${DPID[k]}" 2>/dev/null
+        [[ -n ${KPID[k]} ]] && kill -TERM "${KPID[k]}" 2>/dev/null || true
+        [[ -n ${DPID[k]} ]] && kill -TERM "${DPID[k]}" 2>/dev/null || true
     done
     for k in 1 2; do
         for pid in ${KPID[k]} ${DPID[k]}; do
