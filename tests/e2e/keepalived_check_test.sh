@@ -8,7 +8,8 @@
 #  - on VIP:80 (plain) keepalived removes it within delay_loop + retries (the time is printed),
 #    and once it is gone no request to the VIP fails;
 #  - on VIP:81 (inhibit_on_failure) it stays with weight 0;
-#  - on VIP:82 (its only real server; sorry_server real server 3) the sorry server takes over.
+#  - on VIP:82 (its only real server; sorry_server real server 3) the sorry server takes over;
+#  - on VIP:83 (quorum 2 of two weight-1 servers; sorry_server real server 3) likewise.
 # The web server starts again: everything comes back as it was.
 # Usage: keepalived_check_test.sh [DIRIGO [DIRIGOADM]] with DIRIGO_IPVS_LIB set (meson does).
 # Exit: 0 pass, 1 fail, 77 skip.
@@ -114,6 +115,23 @@ KA
     check_block "$RIP2"
     echo "    }"
     echo "}"
+    # quorum: the live servers' weights must add up to 2, or the sorry server comes in.
+    cat <<KA
+virtual_server $VIP 83 {
+    delay_loop $DELAY_LOOP
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    quorum 2
+    sorry_server $RIP3 80
+KA
+    for rip in "$RIP1" "$RIP2"; do
+        echo "    real_server $rip 80 {"
+        echo "        weight 1"
+        check_block "$rip"
+        echo "    }"
+    done
+    echo "}"
 } >"$W_TMP/keepalived.conf"
 t_show "$(cat "$W_TMP/keepalived.conf")"
 
@@ -195,6 +213,11 @@ t_wait_until 10 has_line "-a -t $VIP:82 -r $RIP3:80 -m -w 1" && ok=1
 t_expect "sorry_server: with VIP:82's only real server down, real server 3 (the sorry server) is in" \
     "$([[ $ok == 1 ]] && lacks_line "-a -t $VIP:82 -r $RIP2:80 -m -w 1" && echo 1)"
 
+ok=0
+t_wait_until 10 has_line "-a -t $VIP:83 -r $RIP3:80 -m -w 1" && ok=1
+t_show "$(world_adm -Ln -t "$VIP:83")"
+t_expect "quorum 2 lost on VIP:83 (one of two weight-1 servers left): the sorry server is in" "$ok"
+
 # With the dead server gone, no request fails.
 t_curl_n 30
 t_expect "after the check fired, 30 requests to VIP:80 all succeed, none on real server 2 ($(t_tally "${REPLIES[@]}"))" \
@@ -234,6 +257,11 @@ fi
 ok=0
 t_wait_until 10 lacks_line "-a -t $VIP:82 -r $RIP3:80 -m -w 1" && ok=1
 t_expect "the sorry server leaves VIP:82 when its real server is back" "$ok"
+ok=0
+t_wait_until 10 lacks_line "-a -t $VIP:83 -r $RIP3:80 -m -w 1" && ok=1
+t_expect "quorum regained on VIP:83: the sorry server leaves, both real servers are in" \
+    "$([[ $ok == 1 ]] && has_line "-a -t $VIP:83 -r $RIP1:80 -m -w 1" &&
+        has_line "-a -t $VIP:83 -r $RIP2:80 -m -w 1" && echo 1)"
 t_curl_n 9
 t_expect "VIP:80 serves from all three real servers again ($(t_tally "${REPLIES[@]}"))" \
     "$([[ $(t_count ERR "${REPLIES[@]}") == 0 && $(t_count web2 "${REPLIES[@]}") -ge 1 ]] && echo 1)"
