@@ -15,7 +15,8 @@
 # director is MASTER). dir1 holds both; the client's ARP entry for the VIP is dir1's MAC. Then
 # dir1's dirigo is SIGKILLed: dir2 takes the addresses over (gratuitous ARP) and new connections
 # succeed; the time from the kill to the first successful request is printed. dir1 comes back
-# (dirigo, then keepalived): it preempts, and the client is served through it again.
+# (dirigo, then keepalived): it preempts, and the client is served through it again. Then dir1's
+# keepalived alone stops (SIGTERM: it gives the addresses up at once) and starts again.
 # Usage: keepalived_vrrp_test.sh [DIRIGO [DIRIGOADM]] with DIRIGO_IPVS_LIB set (meson does).
 # Exit: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
@@ -310,6 +311,33 @@ curl_ok 3 || true
 after=$(adm 1 -Ln --stats | awk '$1 == "TCP" { print $3 }')
 t_expect "dir1 counts the new connections ($before -> $after)" \
     "$([[ -n $after && $after -ge $((before + 3)) ]] && echo 1)"
+
+# ---- The MASTER's keepalived stops (SIGTERM): priority-0 advert, the BACKUP takes over at once --
+t0=$(now_ms)
+stop_pid "${KPID[1]}"
+KPID[1]=""
+first_ms=""
+while (($(now_ms) - t0 < FAILOVER_BOUND * 1000)); do
+    if master_is 2 && [[ $(client_mac) == "$MAC2" && $(get) == web* ]]; then
+        first_ms=$(($(now_ms) - t0))
+        break
+    fi
+    sleep 0.1
+done
+t_expect "dir1's keepalived stopped (SIGTERM): dir2 holds the addresses, the client's ARP entry is dir2's MAC and requests succeed $(secs "${first_ms:-0}") s after the stop" \
+    "$([[ -n $first_ms ]] && echo 1)"
+t0=$(now_ms)
+start_keepalived 1
+back_ms=""
+for ((i = 0; i < 300; i++)); do
+    if master_is 1 && services_up 1 && [[ $(client_mac) == "$MAC1" ]] && curl_ok 1; then
+        back_ms=$(($(now_ms) - t0))
+        break
+    fi
+    sleep 0.1
+done
+t_expect "dir1's keepalived restarted: it preempts and serves again $(secs "${back_ms:-0}") s after starting" \
+    "$([[ -n $back_ms ]] && echo 1)"
 
 # ---- Clean stop: keepalived gives the addresses back, the daemons stop ------------------------
 for k in 2 1; do
