@@ -16,6 +16,8 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <grp.h>
+#include <sys/wait.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -894,6 +896,57 @@ TEST_F(DataplaneTest, FirstFragmentsFollowTheirFlowOthersToAServiceAreDropped) {
 // The real socket server against hostile clients: truncated frames, a wrong version, an
 // oversized length, random bytes. Each gets an error reply or a closed connection; the daemon
 // keeps serving and never applies anything from them.
+// Socket mode and group as configured (issue 16): a user outside the group is refused by the
+// kernel before the daemon sees anything; a member of the group gets in.
+TEST_F(DataplaneTest, SocketModeAndGroupKeepOthersOut) {
+    if (::geteuid() != 0) {
+        GTEST_SKIP() << "needs root to act as another user";
+    }
+    const group* adm = ::getgrnam("adm");
+    if (adm == nullptr) {
+        GTEST_SKIP() << "no group adm on this machine";
+    }
+    const gid_t adm_gid = adm->gr_gid;
+    const std::string dir = "/tmp/dirigo_grp_test_" + std::to_string(getpid());
+    cfg::Config cfg;
+    cfg.control.socket = dir + "/ctl.sock";
+    cfg.control.mode = 0660;
+    cfg.control.group = "adm";
+    ctl_.reset();
+    ctl_ = std::make_unique<ctl::Control>(*dp_, cfg);
+    ASSERT_TRUE(ctl_->open_socket());
+    ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);  // the directory is not what is being tested
+    struct stat st {};
+    ASSERT_EQ(::stat(cfg.control.socket.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0660u);
+    EXPECT_EQ(st.st_gid, adm_gid);
+
+    // connect() as user nobody, with or without adm among its groups: 0 or the errno.
+    const auto connect_as_nobody = [&](bool in_group) {
+        const pid_t child = ::fork();
+        if (child == 0) {
+            const gid_t groups[1] = {adm_gid};
+            if (::setgroups(in_group ? 1 : 0, groups) != 0 || ::setgid(65534) != 0 ||
+                ::setuid(65534) != 0) {
+                ::_exit(100);
+            }
+            const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+            sockaddr_un a{};
+            a.sun_family = AF_UNIX;
+            std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", cfg.control.socket.c_str());
+            const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+            ::_exit(rc == 0 ? 0 : (errno & 0x7f));
+        }
+        int status = 0;
+        ::waitpid(child, &status, 0);
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    };
+    EXPECT_EQ(connect_as_nobody(false), EACCES) << "a user outside the group got in";
+    EXPECT_EQ(connect_as_nobody(true), 0) << "a member of the group was refused";
+    ctl_->close_socket();
+    ::rmdir(dir.c_str());
+}
+
 TEST_F(DataplaneTest, SocketSurvivesMalformedInputAndKeepsServing) {
     const std::string dir = "/tmp/dirigo_sock_test_" + std::to_string(getpid());
     cfg::Config cfg;
