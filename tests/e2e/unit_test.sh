@@ -17,6 +17,9 @@
 #
 # Usage: unit_test.sh [DIRIGO [DIRIGOADM]]    (UNIT=path overrides dist/dirigo.service)
 # Exit: 0 pass, 1 fail, 77 skip (not root or no network namespaces).
+
+# Helpers called through t_check/t_wait_until look unreachable to shellcheck.
+# shellcheck disable=SC2317
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -104,6 +107,8 @@ unit_load() {
 }
 export -f unit_py world_python
 export UNIT
+# Filled by unit_load (a nameref).
+pre=() bad=() huge=() start=() reload=()
 
 world_install_trap
 world_create 1
