@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "dataplane/dataplane.hpp"
+#include "dataplane/token_bucket.hpp"
 
 struct rte_mbuf;
 
@@ -115,24 +116,8 @@ private:
     };
     std::unordered_map<uint32_t, Heard> heard_;  ///< resolved neighbours, for aging
     std::unordered_map<uint32_t, uint64_t> failed_;  ///< failed neighbour -> TSC of removal
-    /// A token bucket: kIcmpBurst tokens, refilled at kIcmpPerSecond.
-    struct TokenBucket {
-        uint64_t tokens = kIcmpBurst;
-        uint64_t last = 0;  ///< TSC of the last refill
-        bool take(uint64_t now, uint64_t hz) {
-            const uint64_t add = (now - last) * kIcmpPerSecond / hz;
-            if (add != 0) {
-                tokens = std::min<uint64_t>(kIcmpBurst, tokens + add);
-                last = now;
-            }
-            if (tokens == 0) {
-                return false;
-            }
-            --tokens;
-            return true;
-        }
-    };
-    TokenBucket icmp_tokens_;
+    /// kIcmpBurst tokens, refilled at kIcmpPerSecond.
+    TokenBucket icmp_tokens_{kIcmpPerSecond, kIcmpBurst};
     uint32_t arp_timeout_;
     uint64_t next_aging_ = 0;
 };

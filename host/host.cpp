@@ -124,18 +124,15 @@ Status Host::add_tap(const cfg::PortCfg& pc, uint16_t port) {
     // Dirigo answers ARP for the port's addresses itself (so a flood of host traffic cannot
     // starve it); the kernel learns from the rest and must not answer as well.
     std::ofstream("/proc/sys/net/ipv4/conf/" + iface + "/arp_ignore") << "8\n";
-    tap.tokens = cfg_.host.burst;
-    tap.last = rte_rdtsc();
+    tap.bucket = dp::TokenBucket(cfg_.host.rate, cfg_.host.burst);
+    tap.bucket.last = rte_rdtsc();
     return {};
 }
 
 Status Host::push_config(bool addresses, int only_ifindex) {
-    for (size_t i = 0; i < cfg_.ports.size() && i < taps_.size(); ++i) {
+    for (size_t i = 0; addresses && i < cfg_.ports.size() && i < taps_.size(); ++i) {
         const cfg::PortCfg& pc = cfg_.ports[i];
         const Tap& t = taps_[i];
-        if (!addresses) {
-            break;
-        }
         for (const cfg::Prefix& a : pc.addresses) {
             if (Status s = nl_.add_address(t.view.ifindex, a.addr, a.len); !s) {
                 return Status(s.code(), "port " + pc.name + ": cannot put " +
@@ -177,12 +174,16 @@ Host::Tap* Host::tap_by_ifindex(int ifindex) {
     return nullptr;
 }
 
+bool Host::link_up(int ifindex) const {
+    const auto link = kernel_.links.find(ifindex);
+    return link != kernel_.links.end() && link->second.up;
+}
+
 bool Host::rebuild(dp::SlowPath* slow) {
     std::vector<dp::PortInfo> ports = base_ports_;
     std::vector<std::pair<uint16_t, uint32_t>> owned;
     for (Tap& t : taps_) {
-        const auto link = kernel_.links.find(t.view.ifindex);
-        t.view.up = link != kernel_.links.end() && link->second.up;
+        t.view.up = link_up(t.view.ifindex);
     }
     for (const auto& [a, unused] : kernel_.addrs) {
         const Tap* t = tap_by_ifindex(a.ifindex);
@@ -243,18 +244,7 @@ uint32_t Host::pump_up(Tap& t, uint64_t now) {
     if (r == nullptr) {
         return 0;
     }
-    // Refill: rate tokens a second, at most burst; elapsed is capped so the product cannot wrap.
-    const uint64_t elapsed = now - t.last;
-    if (elapsed >= hz_) {
-        t.tokens = cfg_.host.burst;
-        t.last = now;
-    } else {
-        const uint64_t add = elapsed * cfg_.host.rate / hz_;
-        if (add != 0) {
-            t.tokens = std::min<uint64_t>(cfg_.host.burst, t.tokens + add);
-            t.last = now;
-        }
-    }
+    t.bucket.refill(now, hz_);
     // Bursts until the ring is empty or the tokens are spent (bounded: the ring holds at most a
     // queue's worth), so a round after a wait delivers everything the bucket allows.
     uint32_t total = 0;
@@ -269,10 +259,7 @@ uint32_t Host::pump_up(Tap& t, uint64_t now) {
             rte_mbuf* m = pkts[i];
             const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
             // ARP is exempt: the kernel's own neighbours must resolve under a flood.
-            if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) || t.tokens != 0) {
-                if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
-                    --t.tokens;
-                }
+            if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP) || t.bucket.take()) {
                 send[ns++] = m;
             } else {
                 ++t.view.stats.rate_limited;
@@ -285,7 +272,7 @@ uint32_t Host::pump_up(Tap& t, uint64_t now) {
             t.view.stats.tap_full += ns - sent;
             rte_pktmbuf_free_bulk(send + sent, ns - sent);
         }
-        if (n < kPumpBurst || t.tokens == 0) {
+        if (n < kPumpBurst || t.bucket.tokens == 0) {
             break;
         }
     }
@@ -293,7 +280,7 @@ uint32_t Host::pump_up(Tap& t, uint64_t now) {
     // waits for the socket (up to 1 ms, when the bucket has refilled) instead of spinning a core
     // to rate-limit a flood. What arrives meanwhile waits in the host ring, or is dropped by the
     // workers as host_queue_full when it overflows; the next round delivers the refilled share.
-    return t.tokens != 0 ? total : 0;
+    return t.bucket.tokens != 0 ? total : 0;
 }
 
 uint32_t Host::pump_down(Tap& t) {
@@ -339,9 +326,7 @@ uint32_t Host::poll(dp::SlowPath& slow, bool& topology_changed) {
         // An interface that came back up lost its routes in the kernel: put the config's back
         // (as ifupdown would); their events arrive in a later round.
         for (Tap& t : taps_) {
-            const auto link = kernel_.links.find(t.view.ifindex);
-            const bool up = link != kernel_.links.end() && link->second.up;
-            if (up && !t.view.up) {
+            if (link_up(t.view.ifindex) && !t.view.up) {
                 if (Status s = push_config(false, t.view.ifindex); !s) {
                     std::fprintf(stderr, "dirigo: %s: config routes not restored: %s\n",
                                  t.view.iface.c_str(), s.message().c_str());

@@ -79,9 +79,7 @@ private:
         uint16_t tap_port = 0;   ///< the net_tap ethdev
         std::string vdev;        ///< its vdev name
         PortView view;
-        // Token bucket (TSC based) for the packets going up.
-        uint64_t tokens = 0;
-        uint64_t last = 0;
+        dp::TokenBucket bucket{0, 0};  ///< for the packets going up (ARP exempt)
     };
 
     Host(dp::Dataplane& dp, const cfg::Config& cfg) : dp_(dp), cfg_(cfg) {}
@@ -94,6 +92,8 @@ private:
     uint32_t pump_up(Tap& t, uint64_t now);
     uint32_t pump_down(Tap& t);
     Tap* tap_by_ifindex(int ifindex);
+    /// True when the kernel says interface `ifindex` is up.
+    bool link_up(int ifindex) const;
 
     dp::Dataplane& dp_;
     cfg::Config cfg_;
