@@ -52,7 +52,12 @@ enum class Tag : uint8_t {
     Pe,
     StartDaemon,
     StopDaemon,
-    SyncOption,
+    McastInterface,
+    SyncId,
+    McastGroup,
+    McastPort,
+    McastTtl,
+    SyncMaxlen,
     TunInfo,
     TunType,
     TunOption,
@@ -106,8 +111,8 @@ constexpr std::array kSpecs = {
     Spec{'y', "l-threshold", kReq, Tag::LThreshold},
     Spec{'n', "numeric", kNo, Tag::Numeric},
     Spec{'c', "connection", kNo, Tag::Connection},
-    Spec{'\0', "mcast-interface", kReq, Tag::SyncOption},
-    Spec{'\0', "syncid", kReq, Tag::SyncOption},
+    Spec{'\0', "mcast-interface", kReq, Tag::McastInterface},
+    Spec{'\0', "syncid", kReq, Tag::SyncId},
     Spec{'\0', "timeout", kNo, Tag::Timeout},
     Spec{'\0', "daemon", kNo, Tag::Daemon},
     Spec{'\0', "stats", kNo, Tag::Stats},
@@ -121,10 +126,10 @@ constexpr std::array kSpecs = {
     Spec{'o', "ops", kNo, Tag::Ops},
     Spec{'\0', "pe", kReq, Tag::Pe},
     Spec{'b', "sched-flags", kReq, Tag::SchedFlags},
-    Spec{'\0', "mcast-group", kReq, Tag::SyncOption},
-    Spec{'\0', "mcast-port", kReq, Tag::SyncOption},
-    Spec{'\0', "mcast-ttl", kReq, Tag::SyncOption},
-    Spec{'\0', "sync-maxlen", kReq, Tag::SyncOption},
+    Spec{'\0', "mcast-group", kReq, Tag::McastGroup},
+    Spec{'\0', "mcast-port", kReq, Tag::McastPort},
+    Spec{'\0', "mcast-ttl", kReq, Tag::McastTtl},
+    Spec{'\0', "sync-maxlen", kReq, Tag::SyncMaxlen},
     Spec{'\0', "tun-info", kNo, Tag::TunInfo},
     Spec{'\0', "tun-type", kReq, Tag::TunType},
     Spec{'\0', "tun-port", kReq, Tag::TunOption},
@@ -224,8 +229,9 @@ struct CommandRow {
     std::string_view opts;  // "ncSspMrfwxytdTRHPNXobIY"
 };
 
-// One row per command that takes options, in ipvsadm's cmdnames order (without the sync daemon
-// ones); -h and -v have none.
+// One row per command that takes options, in ipvsadm's cmdnames order; -h and -v have none.
+// The sync daemon's own options (--mcast-interface, --syncid, ...) are not in the table: as in
+// ipvsadm, they are read by --start-daemon and ignored by every other command.
 constexpr std::array kCommands = {
     CommandRow{Command::AddService, "add-service", "xx+   xxxxxxxxxxxxx  xx"},
     CommandRow{Command::EditService, "edit-service", "xx+   xxxxxxxxxxxxx  xx"},
@@ -238,6 +244,8 @@ constexpr std::array kCommands = {
     CommandRow{Command::SetTimeouts, "set", "xxxxxxxxxxxxxxxxxxxxxxx"},
     CommandRow{Command::Restore, "restore", "xxxxxxxxxxxxxxxxxxxxxxx"},
     CommandRow{Command::Save, "save", " xxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::StartDaemon, "start-daemon", "xxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::StopDaemon, "stop-daemon", "xxxxxxxxxxxxxxxxxxxxxxx"},
     CommandRow{Command::Zero, "zero", "xx xxxxxxxxxxxxxxxxxxxx"},
     // dirigo's views: -n and --nosort everywhere, --exact where there are counters to scale.
     CommandRow{Command::ListPorts, "list-ports", " xxxxxxxxxxxxxxxx  xxxx"},
@@ -541,6 +549,7 @@ struct State {
     FormatOpts fmt;
     std::string socket;
     bool socket_given = false;
+    ctl::DaemonCfg daemon;
 };
 
 std::optional<ArgError> set_command(State& st, Command c) {
@@ -720,11 +729,71 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
             return unsupported(o.spelled + ": IPv6 is not supported by dirigo");
         case Tag::Pe:
             return unsupported(o.spelled + ": persistence engines are not supported by dirigo");
+        // ipvsadm 1.31's parse_options, message for message.
         case Tag::StartDaemon:
-        case Tag::StopDaemon:
-        case Tag::SyncOption:
-            return unsupported(o.spelled +
-                               ": the connection sync daemon is not supported by dirigo");
+        case Tag::StopDaemon: {
+            const bool start = o.spec->tag == Tag::StartDaemon;
+            if (auto e = set_command(st, start ? Command::StartDaemon : Command::StopDaemon)) {
+                return e;
+            }
+            if (arg == "master") {
+                st.daemon.role = ctl::SyncRole::Master;
+            } else if (arg == "backup") {
+                st.daemon.role = ctl::SyncRole::Backup;
+            } else {
+                return bad(start ? "illegal start-daemon parameter specified"
+                                 : "illegal start_daemon specified");
+            }
+            return std::nullopt;
+        }
+        case Tag::McastInterface:
+            // Cut to IP_VS_IFNAME_MAXLEN - 1 characters, as ipvsadm's strncpy does.
+            st.daemon.mcast_ifn = arg.substr(0, 15);
+            return std::nullopt;
+        case Tag::SyncId: {
+            const auto v = parse_number(arg, 0, 255);
+            if (!v) {
+                return bad("illegal syncid specified");
+            }
+            st.daemon.syncid = static_cast<uint8_t>(*v);
+            return std::nullopt;
+        }
+        case Tag::McastGroup: {
+            if (arg.find(':') != std::string::npos) {
+                return unsupported(o.spelled + " " + arg +
+                                   ": IPv6 sync groups are not supported by dirigo");
+            }
+            const auto ip = cfg::parse_ip4(arg);
+            if (!ip || (*ip >> 28) != 0xe) {
+                return bad("invalid IPv4 mcast-group `" + arg + "'");
+            }
+            st.daemon.mcast_group = *ip;
+            return std::nullopt;
+        }
+        case Tag::McastPort: {
+            const auto v = parse_number(arg, 1, 65535);
+            if (!v) {
+                return bad("illegal mcast-port specified");
+            }
+            st.daemon.mcast_port = static_cast<uint16_t>(*v);
+            return std::nullopt;
+        }
+        case Tag::McastTtl: {
+            const auto v = parse_number(arg, 1, 255);
+            if (!v) {
+                return bad("illegal mcast-ttl specified");
+            }
+            st.daemon.mcast_ttl = static_cast<uint8_t>(*v);
+            return std::nullopt;
+        }
+        case Tag::SyncMaxlen: {
+            const auto v = parse_number(arg, 1, 65535 - 20 - 8);
+            if (!v) {
+                return bad("illegal sync-maxlen specified");
+            }
+            st.daemon.sync_maxlen = static_cast<uint16_t>(*v);
+            return std::nullopt;
+        }
         case Tag::TunInfo:
             st.fmt.tun_info = true;
             return set_option(st, kOptTunInfo);
@@ -910,7 +979,7 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
                 req.op = Op::GetTimeouts;
             } else if (any({kOptDaemon})) {
                 inv.list = ListWhat::Daemon;
-                req.op = Op::Ping;
+                req.op = Op::ListDaemons;
             } else {
                 inv.list = ListWhat::All;
                 req.op = Op::List;
@@ -928,6 +997,14 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
             break;
         case Command::ListRoutes:
             req.op = Op::ListRoutes;
+            break;
+        case Command::StartDaemon:
+            req.op = Op::StartDaemon;
+            req.daemon = st.daemon;
+            break;
+        case Command::StopDaemon:
+            req.op = Op::StopDaemon;
+            req.daemon.role = st.daemon.role;
             break;
         case Command::Restore:
         case Command::Help:

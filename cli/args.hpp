@@ -52,6 +52,8 @@ enum class Command : uint8_t {
     Zero,         ///< -Z, --zero
     Help,         ///< -h, --help
     Version,      ///< -v, --version
+    StartDaemon,  ///< --start-daemon master|backup [daemon options]
+    StopDaemon,   ///< --stop-daemon master|backup
     // dirigo's own views, beyond ipvsadm: long options only, so ipvsadm's letters stay its own.
     ListPorts,       ///< --list-ports: ports, their counters, drops by reason
     ListWorkers,     ///< --list-workers: per-worker packets, busy ratio, connections
@@ -65,7 +67,7 @@ enum class ListWhat : uint8_t {
     Service,   ///< the one service given with -t/-u, without the banner
     Conns,     ///< -c: the connection table
     Timeouts,  ///< --timeout
-    Daemon,    ///< --daemon: sync daemons; dirigo has none, so this prints nothing
+    Daemon,    ///< --daemon: the running connection sync daemons
 };
 
 /// A parsed command line.

@@ -520,6 +520,30 @@ std::string format_timeouts(const cfg::TimeoutCfg& t) {
     return out;
 }
 
+std::string format_daemons(const std::vector<DaemonView>& daemons) {
+    std::string out;
+    for (const DaemonView& d : daemons) {
+        const DaemonCfg& c = d.cfg;
+        appendf(out, "%s sync daemon (mcast=%s, syncid=%d",
+                c.role == SyncRole::Master ? "master" : "backup", c.mcast_ifn.c_str(), c.syncid);
+        // ipvsadm prints each of these only when the kernel reports it (it always does).
+        if (c.sync_maxlen != 0) {
+            appendf(out, ", maxlen=%u", c.sync_maxlen);
+        }
+        if (c.mcast_group != 0) {
+            appendf(out, ", group=%s", cfg::format_ip4(c.mcast_group).c_str());
+        }
+        if (c.mcast_port != 0) {
+            appendf(out, ", port=%u", c.mcast_port);
+        }
+        if (c.mcast_ttl != 0) {
+            appendf(out, ", ttl=%u", c.mcast_ttl);
+        }
+        out += ")\n";
+    }
+    return out;
+}
+
 std::string error_message(Op op, Errc code, std::string_view daemon_message) {
     if (op == Op::Batch && !daemon_message.empty()) {
         return std::string(daemon_message);
@@ -536,6 +560,12 @@ std::string error_message(Op op, Errc code, std::string_view daemon_message) {
             return "No such destination";
         case Errc::NoScheduler:
             return "Scheduler or persistence engine not found";
+        case Errc::DaemonRunning:
+            return "Daemon has already run";
+        case Errc::NoDaemon:
+            return "No daemon is running";
+        case Errc::NoDevice:
+            return "No such device";
         case Errc::Ok:
         case Errc::Invalid:
         case Errc::Unsupported:

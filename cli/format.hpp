@@ -140,6 +140,10 @@ std::string sched_flags_text(const cfg::Service& svc);
 /// scripts may test for print ipvsadm's exact words ("Service not defined", "No such service",
 /// "Destination already exists", ...); other codes print the daemon's own message.
 /// For a Batch (dirigoadm -R) the daemon's message is preferred because it names the rule.
+/// `-L --daemon`: ipvsadm 1.31's lines, one per running sync daemon, e.g.
+/// "master sync daemon (mcast=eth0, syncid=7, maxlen=1472, group=224.0.0.81, port=8848, ttl=1)".
+std::string format_daemons(const std::vector<DaemonView>& daemons);
+
 std::string error_message(Op op, Errc code, std::string_view daemon_message);
 
 /// `dirigoadm -h`.

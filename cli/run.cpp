@@ -110,10 +110,12 @@ int list(const Invocation& inv, Session& s, const Namer& namer, std::string& out
             return 0;
         }
         case ListWhat::Daemon: {
-            // dirigo has no connection sync daemon, so there is nothing to show; asking the daemon
-            // still reports an unreachable one as ipvsadm reports an unusable kernel.
             const auto rep = s.send(inv.request, kExitListFailed);
-            return rep ? 0 : s.exit_code();
+            if (!rep) {
+                return s.exit_code();
+            }
+            out += format_daemons(rep->daemons);
+            return 0;
         }
     }
     return 0;
@@ -210,6 +212,8 @@ int run(std::span<const std::string> args, const RunEnv& env, std::string& out, 
         case Command::DelServer:
         case Command::SetTimeouts:
         case Command::Zero:
+        case Command::StartDaemon:
+        case Command::StopDaemon:
             return session.send(inv.request, kExitRefused) ? 0 : session.exit_code();
     }
     return 0;

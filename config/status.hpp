@@ -25,6 +25,9 @@ enum class Errc : uint32_t {
     Resource = 9,          ///< a configured limit was reached
     Internal = 10,         ///< impossible state; a bug
     Io = 11,               ///< file or socket error
+    DaemonRunning = 12,    ///< "Daemon has already run" (a sync daemon of that role runs)
+    NoDaemon = 13,         ///< "No daemon is running" (no sync daemon of that role)
+    NoDevice = 14,         ///< no such network interface
 };
 
 /// Success or an error with a message. Cheap to return when ok.

@@ -50,6 +50,10 @@ struct alignas(64) Conn {
     uint16_t reserved = 0;
     uint32_t next_free = 0; ///< free-list link while unused
     uint32_t tmpl = 0xffffffffu;  ///< persistence template index, or none
+    /// Connection sync (master): client packets until the next periodic send; 0 or 1 sends on
+    /// the next packet (docs/sync.md).
+    uint32_t sync_countdown = 0;
+    uint8_t synced_state = 0xff;  ///< TcpState last sent to the backups (0xff: never sent)
 
     /// The key under which replies from the real server arrive (NAT).
     FlowKey reply_key() const {

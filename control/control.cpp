@@ -20,7 +20,8 @@ Control::Control(dp::Dataplane& dp, const cfg::Config& cfg)
       slow_(dp, cfg.dataplane.arp_timeout),
       counters_(dp),
       views_(dp, model_, counters_, slow_),
-      server_(cfg.control, dp, [this](const Request& req) { return submit(req); }) {}
+      server_(cfg.control, dp, [this](const Request& req) { return submit(req); }),
+      sync_(dp) {}
 
 Control::~Control() {
     close_socket();
@@ -132,6 +133,23 @@ Reply Control::zero(const Request& req) {
     return rep;
 }
 
+Reply Control::daemon(const Request& req) {
+    Reply rep;
+    const bool master = req.daemon.role == SyncRole::Master;
+    const Status st = req.op == Op::StartDaemon ? sync_.start(req.daemon)
+                                                : sync_.stop(req.daemon.role);
+    if (!st) {
+        rep.code = st.code();
+        rep.message = st.message();
+        return rep;
+    }
+    if (master) {
+        // Workers start or stop queueing records with the snapshot that carries the flag.
+        republish();
+    }
+    return rep;
+}
+
 HeldReply Control::submit(const Request& req) {
     if (!is_known(req.op)) {
         HeldReply held;
@@ -179,6 +197,13 @@ HeldReply Control::submit(const Request& req) {
         case Op::ListRoutes:
             views_.routes(rep);
             break;
+        case Op::StartDaemon:
+        case Op::StopDaemon:
+            rep = daemon(req);
+            break;
+        case Op::ListDaemons:
+            rep.daemons = sync_.views();
+            break;
         default:
             rep.code = Errc::Invalid;
             rep.message = "not a query: " + std::string(op_name(req.op));
@@ -222,7 +247,7 @@ void Control::republish() {
 void Control::poll(int timeout_ms) {
     poll_jobs();
     // While the exception path carries traffic the round does not wait for the socket.
-    server_.poll(host_busy_ ? 0 : timeout_ms);
+    server_.poll(host_busy_ || sync_busy_ ? 0 : timeout_ms);
     slow_.poll();
     if (host_ != nullptr) {
         bool changed = false;
@@ -231,6 +256,7 @@ void Control::poll(int timeout_ms) {
             republish();
         }
     }
+    sync_busy_ = sync_.running() && sync_.poll() != 0;
     dp_.reclaim();
     counters_.estimate(model_.services());
     // Dead persistence templates go in slices: 1024 entries a round, about a millisecond apart.

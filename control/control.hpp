@@ -24,6 +24,7 @@
 #include "control/counters.hpp"
 #include "control/model_store.hpp"
 #include "control/server.hpp"
+#include "control/sync_daemon.hpp"
 #include "control/views.hpp"
 #include "control/worker_job.hpp"
 #include "dataplane/dataplane.hpp"
@@ -68,6 +69,7 @@ public:
         views_.set_host(h);
     }
     Server& server() { return server_; }
+    SyncDaemon& sync() { return sync_; }
     const ModelStore& model() const { return model_; }
     /// Counts committed rule changes (not topology republishes): the rules file is saved when
     /// it moves. Thread: control.
@@ -89,6 +91,8 @@ private:
     /// Polls running jobs; forgets those that are done and no reply holds.
     void poll_jobs();
     Reply zero(const Request& req);
+    /// StartDaemon / StopDaemon: a master's start or stop is published to the workers.
+    Reply daemon(const Request& req);
     /// Publishes a snapshot of the same rules with the dataplane's current topology.
     void republish();
 
@@ -99,6 +103,8 @@ private:
     Counters counters_;
     Views views_;
     Server server_;
+    SyncDaemon sync_;
+    bool sync_busy_ = false;  ///< the last round moved sync records: do not sleep
     std::vector<std::shared_ptr<WorkerJob>> jobs_;
     host::Host* host_ = nullptr;
     bool host_busy_ = false;  ///< the last round moved exception-path packets: do not sleep

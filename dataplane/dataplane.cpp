@@ -135,6 +135,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     env.persist = dp->persist_.get();
     env.ms_mult = (uint64_t{1000} << 32) / dp->tsc_hz_;
     env.us_mult = (uint64_t{1000000} << 32) / dp->tsc_hz_;
+    env.tsc_hz = dp->tsc_hz_;
     env.adaptive = cfg.dataplane.poll == cfg::PollMode::Adaptive;
     env.idle_polls = cfg.dataplane.idle_polls;
     env.max_sleep_us = cfg.dataplane.max_sleep_us;
@@ -171,6 +172,20 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
             return Status(Errc::Resource, "cannot create ring " + cn + ": " + dpdk_error(rte_errno));
         }
         dp->command_rings_.push_back(cr);
+        // Connection sync: worker -> control (master) and control -> worker (backup).
+        rte_ring* sync_rings[2] = {};
+        for (int dir = 0; dir < 2; ++dir) {
+            const std::string sn =
+                std::string(dir == 0 ? "dirigo_syo" : "dirigo_syi") + std::to_string(i);
+            sync_rings[dir] = rte_ring_create_elem(sn.c_str(), sizeof(SyncRecord), kSyncRingSize,
+                                                   socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+            if (sync_rings[dir] == nullptr) {
+                return Status(Errc::Resource,
+                              "cannot create ring " + sn + ": " + dpdk_error(rte_errno));
+            }
+        }
+        dp->sync_out_rings_.push_back(sync_rings[0]);
+        dp->sync_in_rings_.push_back(sync_rings[1]);
         auto table = ct::ConnTable::create("dirigo_ct" + std::to_string(i),
                                            cfg.dataplane.conn_table_size, socket);
         if (!table) {
@@ -181,6 +196,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         }
         dp->workers_.push_back(std::make_unique<Worker>(
             i, env, std::move(*table), i == 0 ? dp->inject_ring_ : nullptr, cr));
+        dp->workers_.back()->set_sync_rings(sync_rings[0], sync_rings[1]);
     }
 
     // Hand-off rings, one per ordered pair of workers.
@@ -396,6 +412,12 @@ Dataplane::~Dataplane() {
     for (rte_ring* r : command_rings_) {
         rte_ring_free(r);
     }
+    for (rte_ring* r : sync_out_rings_) {
+        rte_ring_free(r);
+    }
+    for (rte_ring* r : sync_in_rings_) {
+        rte_ring_free(r);
+    }
     for (rte_ring* r : handoff_rings_) {
         rte_ring_free(r);
     }
@@ -414,6 +436,7 @@ Dataplane::~Dataplane() {
 
 void Dataplane::publish(std::unique_ptr<Snapshot> next) {
     next->generation = ++generation_;
+    next->sync = sync_;
     if (!next->topo) {
         next->topo = topo_;
     }

@@ -90,6 +90,15 @@ public:
             w->set_poll(d.poll == cfg::PollMode::Adaptive, d.idle_polls, d.max_sleep_us);
         }
     }
+    /// Connection sync: what the next published snapshot tells the workers (control
+    /// republishes after a change). Thread: control.
+    void set_sync(const SyncParams& s) { sync_ = s; }
+    const SyncParams& sync() const { return sync_; }
+    /// Worker `w`'s sync rings: its records for control (master), and control's records for it
+    /// to install (backup). Elements are SyncRecords. Thread: control is the consumer of the
+    /// first and the producer of the second.
+    rte_ring* sync_out(uint32_t w) const { return sync_out_rings_[w]; }
+    rte_ring* sync_in(uint32_t w) const { return sync_in_rings_[w]; }
     /// The workers' QSBR variable (tests start and check grace periods on it). Thread: control.
     rte_rcu_qsbr* rcu() const { return qsv_; }
     /// Runs `cmd` on worker `w` and waits (at most `timeout_ms`) for it to finish: through the
@@ -123,6 +132,9 @@ private:
     rte_ring* slow_ring_ = nullptr;
     rte_ring* inject_ring_ = nullptr;
     std::vector<rte_ring*> command_rings_;
+    std::vector<rte_ring*> sync_out_rings_;
+    std::vector<rte_ring*> sync_in_rings_;
+    SyncParams sync_;
     std::vector<rte_ring*> handoff_rings_;
     uint16_t rx_queues_[kMaxPorts] = {};
     rte_rcu_qsbr* qsv_ = nullptr;

@@ -117,6 +117,47 @@ public:
         }
     }
 
+    /// A template a sync master sent: binds (`svc_slot`, `client`) to `dest_slot` and makes it
+    /// live at least until `now + timeout`, creating it without references when it is not
+    /// there. Returns the binding (prev_slot as acquire() sets it; full when the key's window
+    /// has no free entry). Thread: any worker. Cost: kWindow relaxed loads plus one entry lock.
+    Binding install(uint32_t svc_slot, uint32_t client, uint32_t dest_slot, uint64_t now,
+                    uint64_t timeout) noexcept {
+        const uint64_t key = make_key(svc_slot, client);
+        const uint32_t base = slot_of(key);
+        for (int pass = 0; pass < 2; ++pass) {
+            // Pass 0 looks for the key, pass 1 for a free entry.
+            const uint64_t want = pass == 0 ? key : 0;
+            for (uint32_t i = 0; i < kWindow; ++i) {
+                Entry& e = entries_[(base + i) & mask_];
+                if (e.key.load(std::memory_order_relaxed) != want) {
+                    continue;
+                }
+                Lock l(e);
+                if (e.key.load(std::memory_order_relaxed) != want) {
+                    continue;
+                }
+                const uint32_t prev = pass == 0 ? e.dest_slot : kNoTemplate;
+                if (pass == 1) {
+                    e.refs = 0;
+                    e.svc_slot = svc_slot;
+                    e.client = client;
+                    e.expire = 0;
+                }
+                e.dest_slot = dest_slot;
+                e.timeout = timeout;
+                if (e.expire < now + timeout) {
+                    e.expire = now + timeout;
+                }
+                e.key.store(key, std::memory_order_relaxed);
+                return {(base + i) & mask_, dest_slot, prev, false};
+            }
+        }
+        Binding full;
+        full.full = true;
+        return full;
+    }
+
     /// Visits up to `budget` entries from a rotating cursor and clears dead ones, calling
     /// on_dead(dest_slot) for each. Thread: control.
     template <class F>

@@ -22,6 +22,7 @@
 #include "config/status.hpp"
 #include "conntrack/tcp_state.hpp"
 #include "dataplane/flat_map.hpp"
+#include "dataplane/sync.hpp"
 #include "schedulers/scheduler.hpp"
 
 namespace dirigo::dp {
@@ -162,6 +163,7 @@ struct Snapshot {
     bool any_port_zero = false;  ///< some service is a persistent port-zero ("all ports") one
     ct::Timeouts timeouts;
     std::array<uint64_t, ct::kNumStates> timeout_tsc{};  ///< timeouts in TSC ticks
+    SyncParams sync;  ///< connection sync (set by Dataplane::publish)
 
     /// The service for a packet to `addr_be`:`port_be`: the one on that port, else (as IPVS
     /// does) the persistent port-zero service of that address. Thread: any. Cost: one or two

@@ -55,6 +55,14 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> persist_full{0};   ///< new flows scheduled without a template (table full)
     std::atomic<uint64_t> idle_sleeps{0};    ///< adaptive polling: sleeps taken while idle
     std::atomic<uint64_t> idle_us{0};        ///< adaptive polling: microseconds spent asleep
+    // Connection sync (docs/sync.md).
+    std::atomic<uint64_t> sync_queued{0};     ///< master: records queued for control
+    std::atomic<uint64_t> sync_lost{0};       ///< master: records the full ring refused
+    std::atomic<uint64_t> sync_installed{0};  ///< backup: connections added
+    std::atomic<uint64_t> sync_updated{0};    ///< backup: connections refreshed
+    std::atomic<uint64_t> sync_templates{0};  ///< backup: persistence templates set
+    std::atomic<uint64_t> sync_no_service{0}; ///< backup: no such service or real server here
+    std::atomic<uint64_t> sync_table_full{0}; ///< backup: no room in the connection table
     std::unique_ptr<TrafficStats[]> svc = std::make_unique<TrafficStats[]>(kMaxServices);
     std::unique_ptr<TrafficStats[]> dest = std::make_unique<TrafficStats[]>(kMaxDests);
 };

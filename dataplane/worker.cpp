@@ -167,6 +167,12 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
         }
     }
     tx_flush();
+    if (sync_n_ != 0) {
+        sync_flush();
+    }
+    if (sync_in_ != nullptr) {
+        injected_ += sync_receive(snap, now);
+    }
     sweep(now, kSweepBudget);
     poll_commands();
     bump(stats_.loops);
@@ -420,6 +426,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     c.flags = ct::kConnInactive;
     c.tmpl = tmpl;
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    c.sync_countdown = snap.sync.threshold;
     bump(stats_.svc[svc.slot].conns);
     bump(stats_.dest[d.slot].conns);
     if ((svc.flags & cfg::kSvcOnePacket) != 0 && p.key.proto == IPPROTO_UDP) {
@@ -476,6 +483,10 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         conn_state(c, dir, p.tcp_flags, snap, now);
     } else {
         c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
+    }
+    // IPVS syncs on packets from the client only; a one-packet flow (-o) has no entry to send.
+    if (snap.sync.master && !reply && c.in_use) [[unlikely]] {
+        sync_conn(snap, c);
     }
     if (reply) {
         decrement_ttl(ip);
@@ -687,22 +698,220 @@ void Worker::conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snaps
                         uint64_t now) noexcept {
     const ct::TcpState next = ct::tcp_next_state(c.state, dir, tcp_flags);
     if (next != c.state) {
-        // IPVS's accounting: a connection is active exactly while ESTABLISHED.
-        sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
-        const bool inactive = (c.flags & ct::kConnInactive) != 0;
-        if (!inactive && next != ct::TcpState::Established) {
-            // Once per state change, never per packet; read by schedulers on every worker.
-            dc.active.fetch_sub(1, std::memory_order_relaxed);
-            dc.inactive.fetch_add(1, std::memory_order_relaxed);
-            c.flags |= ct::kConnInactive;
-        } else if (inactive && next == ct::TcpState::Established) {
-            dc.active.fetch_add(1, std::memory_order_relaxed);
-            dc.inactive.fetch_sub(1, std::memory_order_relaxed);
-            c.flags &= static_cast<uint8_t>(~ct::kConnInactive);
-        }
-        c.state = next;
+        set_state(c, next);
     }
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+}
+
+void Worker::set_state(ct::Conn& c, ct::TcpState next) noexcept {
+    // IPVS's accounting: a connection is active exactly while ESTABLISHED.
+    sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
+    const bool inactive = (c.flags & ct::kConnInactive) != 0;
+    if (!inactive && next != ct::TcpState::Established) {
+        // Once per state change, never per packet; read by schedulers on every worker.
+        dc.active.fetch_sub(1, std::memory_order_relaxed);
+        dc.inactive.fetch_add(1, std::memory_order_relaxed);
+        c.flags |= ct::kConnInactive;
+    } else if (inactive && next == ct::TcpState::Established) {
+        dc.active.fetch_add(1, std::memory_order_relaxed);
+        dc.inactive.fetch_sub(1, std::memory_order_relaxed);
+        c.flags &= static_cast<uint8_t>(~ct::kConnInactive);
+    }
+    c.state = next;
+}
+
+// ---- Connection sync (docs/sync.md) ------------------------------------------------------------
+
+void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
+    // IPVS's ip_vs_sync_conn_needed with sync_refresh_period 0: due on the threshold-th client
+    // packet and every period-th after it (a countdown instead of a modulo by a runtime value).
+    bool due = false;
+    if (c.sync_countdown <= 1) {
+        due = true;
+        c.sync_countdown = snap.sync.period;
+    } else {
+        --c.sync_countdown;
+    }
+    if (c.client.proto == IPPROTO_TCP) {
+        // Only these TCP states are sent; a change to one of them other than ESTABLISHED is sent
+        // at once.
+        constexpr uint32_t kSent = 1u << static_cast<unsigned>(ct::TcpState::Established) |
+                                   1u << static_cast<unsigned>(ct::TcpState::FinWait) |
+                                   1u << static_cast<unsigned>(ct::TcpState::Close) |
+                                   1u << static_cast<unsigned>(ct::TcpState::CloseWait) |
+                                   1u << static_cast<unsigned>(ct::TcpState::TimeWait);
+        if ((kSent & (1u << static_cast<unsigned>(c.state))) == 0) {
+            return;
+        }
+        const bool changed = static_cast<uint8_t>(c.state) != c.synced_state;
+        if (!due && !(changed && c.state != ct::TcpState::Established)) {
+            return;
+        }
+    } else if (!due) {
+        return;
+    }
+    c.synced_state = static_cast<uint8_t>(c.state);
+    SyncRecord r;
+    r.client = c.client;
+    r.raddr = c.raddr;
+    r.rport = c.rport;
+    r.state = static_cast<uint8_t>(c.state);
+    r.fwd = c.fwd;
+    r.timeout_s = snap.timeouts.secs[static_cast<size_t>(c.state)];
+    r.kind = SyncKind::Conn;
+    r.inactive = (c.flags & ct::kConnInactive) != 0 ? 1 : 0;
+    sync_emit(r);
+    if (c.tmpl != kNoTemplate) {
+        // Its persistence template goes with it (IPVS sends a connection's controller after it).
+        const ServiceEntry* svc = snap.find_service(c.client.proto, c.client.daddr, c.client.dport);
+        if (svc != nullptr && (svc->flags & cfg::kSvcPersistent) != 0) {
+            SyncRecord t = r;
+            t.kind = SyncKind::Template;
+            t.client.saddr = c.client.saddr & svc->netmask;
+            t.client.sport = 0;
+            if (svc->key.port == 0) {
+                t.client.dport = 0;
+                t.rport = 0;
+            }
+            t.state = static_cast<uint8_t>(ct::TcpState::None);
+            t.timeout_s = svc->timeout;
+            t.inactive = 1;
+            sync_emit(t);
+        }
+    }
+}
+
+void Worker::sync_emit(const SyncRecord& r) noexcept {
+    if (sync_n_ == kSyncBuf) [[unlikely]] {
+        sync_flush();
+    }
+    sync_buf_[sync_n_++] = r;
+}
+
+void Worker::sync_flush() noexcept {
+    unsigned sent = 0;
+    if (sync_out_ != nullptr) [[likely]] {
+        // Single producer (this worker), single consumer (control).
+        sent = rte_ring_sp_enqueue_burst_elem(sync_out_, sync_buf_, sizeof(SyncRecord), sync_n_,
+                                              nullptr);
+    }
+    bump(stats_.sync_queued, sent);
+    if (sent < sync_n_) [[unlikely]] {
+        bump(stats_.sync_lost, sync_n_ - sent);
+    }
+    sync_n_ = 0;
+}
+
+uint32_t Worker::sync_receive(const Snapshot& snap, uint64_t now) noexcept {
+    SyncRecord recs[kSyncInstallBudget];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(sync_in_, recs, sizeof(SyncRecord),
+                                                      kSyncInstallBudget, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        sync_install(snap, recs[i], now);
+    }
+    return n;
+}
+
+void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t now) noexcept {
+    // The rules as this worker sees them decide: a record for a service or real server that is
+    // not configured here is counted and dropped (IPVS would keep it without a destination).
+    const ServiceEntry* svc = snap.find_service(r.client.proto, r.client.daddr, r.client.dport);
+    const DestEntry* dest = nullptr;
+    if (svc != nullptr) {
+        for (const DestEntry& d : svc->dests) {
+            if (d.addr == r.raddr && (d.port == r.rport || svc->key.port == 0)) {
+                dest = &d;
+                break;
+            }
+        }
+    }
+    if (dest == nullptr) {
+        bump(stats_.sync_no_service);
+        return;
+    }
+    if (r.state >= ct::kNumStates) [[unlikely]] {
+        bump(stats_.sync_no_service);  // control hands over only valid states
+        return;
+    }
+    // A record without a timeout gets the state's (a template: IPVS's three minutes).
+    uint32_t secs = r.timeout_s;
+    if (secs == 0) {
+        secs = r.kind == SyncKind::Template ? 180 : snap.timeouts.secs[r.state];
+    }
+    const uint64_t timeout = static_cast<uint64_t>(secs) * env_.tsc_hz;
+    if (r.kind == SyncKind::Template) {
+        if ((svc->flags & cfg::kSvcPersistent) == 0) {
+            bump(stats_.sync_no_service);
+            return;
+        }
+        const PersistTable::Binding b =
+            env_.persist->install(svc->slot, r.client.saddr, dest->slot, now, timeout);
+        if (b.full) {
+            bump(stats_.sync_table_full);
+            return;
+        }
+        if (b.prev_slot != b.dest_slot) {
+            // As when a worker binds a template: PersistConn counts templates per server.
+            if (b.prev_slot != kNoTemplate) {
+                env_.dest_counters[b.prev_slot].persistent.fetch_sub(1, std::memory_order_relaxed);
+            }
+            env_.dest_counters[b.dest_slot].persistent.fetch_add(1, std::memory_order_relaxed);
+        }
+        bump(stats_.sync_templates);
+        return;
+    }
+    const auto state = static_cast<ct::TcpState>(r.state);
+    const uint32_t look = table_->lookup(r.client);
+    if (look != ct::kMiss) {
+        ct::Conn& c = table_->at(ct::lookup_index(look));
+        if (ct::lookup_is_reply(look)) {
+            bump(stats_.sync_no_service);  // a client address that is one of our servers' flows
+            return;
+        }
+        // IPVS updates the state (and the Active/InAct counts) and restarts the timer.
+        if (c.state != state) {
+            set_state(c, state);
+        }
+        c.synced_state = r.state;
+        c.expire = now + timeout;
+        bump(stats_.sync_updated);
+        return;
+    }
+    ct::Conn c;
+    c.client = r.client;
+    c.raddr = r.raddr;
+    c.rport = r.rport;
+    c.fwd = static_cast<uint8_t>(dest->fwd);
+    c.state = state;
+    c.dest_slot = dest->slot;
+    c.svc_slot = svc->slot;
+    c.flags = r.inactive != 0 ? ct::kConnInactive : 0;
+    c.expire = now + timeout;
+    c.sync_countdown = snap.sync.period;
+    c.synced_state = r.state;
+    const bool nat = dest->fwd == cfg::Fwd::Masq;
+    uint32_t idx = table_->insert(c, nat);
+    if (idx == ct::kMiss && table_->size() == table_->capacity() &&
+        table_->evict_half_open(kEvictBudget, [this](const ct::Conn& old) {
+            conn_released(old);
+            bump(stats_.conns_evicted);
+        })) {
+        idx = table_->insert(c, nat);
+    }
+    if (idx == ct::kMiss) {
+        bump(stats_.sync_table_full);
+        return;
+    }
+    // IPVS keeps a synced connection's activity flag and counts it in ActiveConn or InActConn.
+    sched::DestCounters& dc = env_.dest_counters[dest->slot];
+    if (c.flags & ct::kConnInactive) {
+        dc.inactive.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        dc.active.fetch_add(1, std::memory_order_relaxed);
+    }
+    sched::refresh_overload(dc, dest->u_threshold, dest->l_threshold);
+    bump(stats_.live_conns);
+    bump(stats_.sync_installed);
 }
 
 const DestEntry* Worker::persistent_pick(const ServiceEntry& svc, const sched::SchedInput& in,

@@ -31,6 +31,7 @@
 #include "dataplane/packet.hpp"
 #include "dataplane/snapshot.hpp"
 #include "dataplane/stats.hpp"
+#include "dataplane/sync.hpp"
 #include "schedulers/scheduler.hpp"
 
 struct rte_mbuf;
@@ -85,6 +86,7 @@ struct WorkerEnv {
     PersistTable* persist = nullptr;
     uint64_t ms_mult = 0;                      ///< (1000 << 32) / tsc_hz: TSC to ms by multiply
     uint64_t us_mult = 0;                      ///< (10^6 << 32) / tsc_hz: TSC to us by multiply
+    uint64_t tsc_hz = 0;
     bool adaptive = false;                     ///< dataplane.poll == "adaptive"
     uint32_t idle_polls = 1000;                ///< adaptive: empty loops before the first sleep
     uint32_t max_sleep_us = 1000;              ///< adaptive: longest sleep
@@ -144,6 +146,13 @@ public:
     /// Connects the hand-off rings: `to[w]` carries packets this worker hands to worker w,
     /// `from[w]` those worker w hands to this one (null for w == id). Thread: startup.
     void set_handoff(const std::vector<rte_ring*>& to, const std::vector<rte_ring*>& from);
+    /// Connects the connection-sync rings: `out` carries this worker's SyncRecords to control
+    /// (master), `in` control's records for this worker to install (backup); both single
+    /// producer, single consumer, elements of sizeof(SyncRecord). Thread: startup.
+    void set_sync_rings(rte_ring* out, rte_ring* in) {
+        sync_out_ = out;
+        sync_in_ = in;
+    }
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -227,6 +236,17 @@ private:
     void discard(rte_mbuf* m, Drop why) noexcept;
     void conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
                     uint64_t now) noexcept;
+    /// Moves `c` to `next` with IPVS's ActiveConn/InActConn accounting.
+    void set_state(ct::Conn& c, ct::TcpState next) noexcept;
+    /// Sync master: counts a client packet of `c` and queues the connection (and its template)
+    /// when IPVS's rules say it is due (dataplane/sync.hpp).
+    void sync_conn(const Snapshot& snap, ct::Conn& c) noexcept;
+    void sync_emit(const SyncRecord& r) noexcept;
+    /// Queues the loop's records on the ring to control with one enqueue.
+    void sync_flush() noexcept;
+    /// Sync backup: installs up to kSyncInstallBudget records from control; returns how many.
+    uint32_t sync_receive(const Snapshot& snap, uint64_t now) noexcept;
+    void sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t now) noexcept;
     void conn_released(const ct::Conn& c) noexcept;
     /// Retires entry `idx` (expired or its server removed): counts released, entry freed.
     void retire(uint32_t idx) noexcept;
@@ -260,6 +280,13 @@ private:
     uint32_t injected_ = 0;
     TxBuf tx_[kMaxPorts];
     TxBuf host_[kMaxPorts];  ///< packets for each port's kernel interface, sent once per burst
+    rte_ring* sync_out_ = nullptr;
+    rte_ring* sync_in_ = nullptr;
+    /// Records of this loop for control (master); at most two per packet (a connection and its
+    /// template), flushed when a burst could overflow it and at the end of each loop.
+    static constexpr uint32_t kSyncBuf = 4 * kBurst;
+    uint32_t sync_n_ = 0;
+    SyncRecord sync_buf_[kSyncBuf];
     WorkerStats stats_;
 };
 

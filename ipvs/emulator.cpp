@@ -650,6 +650,7 @@ private:
     int set_config();
     int new_daemon();
     int del_daemon();
+    int dump_daemons();
 
     const CallFn& call_;
     Datagrams& out_;
@@ -716,11 +717,8 @@ int Handler::ipvs() {
                 return dump_services();
             case IPVS_CMD_GET_DEST:
                 return dump_dests();
-            default: {  // IPVS_CMD_GET_DAEMON: Dirigo runs no sync daemon
-                Dump d(out_, nlh_, portid_);
-                d.finish();
-                return kDumped;
-            }
+            default:  // IPVS_CMD_GET_DAEMON
+                return dump_daemons();
         }
     }
     if (!op->doit) {
@@ -1030,14 +1028,39 @@ int Handler::new_daemon() {
         parse_nested(tb_[IPVS_CMD_ATTR_DAEMON], kDaemonPolicy, tb) != 0) {
         return -EINVAL;
     }
+    // ip_vs_genl_new_daemon: state, interface and sync ID are required; the rest defaults.
     if (tb[IPVS_DAEMON_ATTR_STATE] == nullptr || tb[IPVS_DAEMON_ATTR_MCAST_IFN] == nullptr ||
         tb[IPVS_DAEMON_ATTR_SYNC_ID] == nullptr) {
         return -EINVAL;
     }
-    // Dirigo has no connection sync daemon. An unknown interface gets the kernel's ENODEV; any
-    // other start fails with EOPNOTSUPP (docs/ipvs-netlink.md).
-    const std::string ifn = get_string(tb[IPVS_DAEMON_ATTR_MCAST_IFN]);
-    return if_nametoindex(ifn.c_str()) == 0 ? -ENODEV : -EOPNOTSUPP;
+    ctl::Request r;
+    r.op = ctl::Op::StartDaemon;
+    const uint32_t state = get_u32(tb[IPVS_DAEMON_ATTR_STATE]);
+    if (state != IP_VS_STATE_MASTER && state != IP_VS_STATE_BACKUP) {
+        return -EINVAL;
+    }
+    r.daemon.role = state == IP_VS_STATE_MASTER ? ctl::SyncRole::Master : ctl::SyncRole::Backup;
+    r.daemon.mcast_ifn = get_string(tb[IPVS_DAEMON_ATTR_MCAST_IFN]);
+    r.daemon.syncid = static_cast<uint8_t>(get_u32(tb[IPVS_DAEMON_ATTR_SYNC_ID]));
+    if (tb[IPVS_DAEMON_ATTR_SYNC_MAXLEN] != nullptr) {
+        r.daemon.sync_maxlen = get_u16(tb[IPVS_DAEMON_ATTR_SYNC_MAXLEN]);
+    }
+    if (tb[IPVS_DAEMON_ATTR_MCAST_GROUP] != nullptr) {
+        const uint32_t g = ntohl(get_u32(tb[IPVS_DAEMON_ATTR_MCAST_GROUP]));
+        if ((g >> 28) != 0xe) {
+            return -EINVAL;  // not a multicast address
+        }
+        r.daemon.mcast_group = g;
+    } else if (tb[IPVS_DAEMON_ATTR_MCAST_GROUP6] != nullptr) {
+        return -EOPNOTSUPP;  // IPv6 sync (docs/ipvs-netlink.md)
+    }
+    if (tb[IPVS_DAEMON_ATTR_MCAST_PORT] != nullptr) {
+        r.daemon.mcast_port = ntohs(get_u16(tb[IPVS_DAEMON_ATTR_MCAST_PORT]));
+    }
+    if (tb[IPVS_DAEMON_ATTR_MCAST_TTL] != nullptr) {
+        r.daemon.mcast_ttl = get_u8(tb[IPVS_DAEMON_ATTR_MCAST_TTL]);
+    }
+    return change(r);
 }
 
 int Handler::del_daemon() {
@@ -1047,7 +1070,44 @@ int Handler::del_daemon() {
         tb[IPVS_DAEMON_ATTR_STATE] == nullptr) {
         return -EINVAL;
     }
-    return -ESRCH;  // stop_sync_thread: no daemon of that state is running
+    const uint32_t state = get_u32(tb[IPVS_DAEMON_ATTR_STATE]);
+    if (state != IP_VS_STATE_MASTER && state != IP_VS_STATE_BACKUP) {
+        return -EINVAL;
+    }
+    ctl::Request r;
+    r.op = ctl::Op::StopDaemon;
+    r.daemon.role = state == IP_VS_STATE_MASTER ? ctl::SyncRole::Master : ctl::SyncRole::Backup;
+    return change(r);
+}
+
+int Handler::dump_daemons() {
+    ctl::Request r;
+    r.op = ctl::Op::ListDaemons;
+    const auto rep = ask(r);
+    if (!rep || rep->code != Errc::Ok) {
+        return failure(rep);
+    }
+    // ip_vs_genl_dump_daemons: one message per running daemon, master first.
+    Dump d(out_, nlh_, portid_);
+    for (const ctl::DaemonView& v : rep->daemons) {
+        Msg m(kFamilyId, NLM_F_MULTI, d.seq(), d.portid());
+        m.genl(IPVS_CMD_NEW_DAEMON, IPVS_GENL_VERSION);
+        nlattr* nest = mnl_attr_nest_start(m.nlh(), IPVS_CMD_ATTR_DAEMON);
+        mnl_attr_put_u32(m.nlh(), IPVS_DAEMON_ATTR_STATE,
+                         v.cfg.role == ctl::SyncRole::Master ? IP_VS_STATE_MASTER
+                                                             : IP_VS_STATE_BACKUP);
+        const std::string ifn = v.cfg.mcast_ifn.substr(0, IP_VS_IFNAME_MAXLEN - 1);
+        mnl_attr_put_strz(m.nlh(), IPVS_DAEMON_ATTR_MCAST_IFN, ifn.c_str());
+        mnl_attr_put_u32(m.nlh(), IPVS_DAEMON_ATTR_SYNC_ID, v.cfg.syncid);
+        mnl_attr_put_u16(m.nlh(), IPVS_DAEMON_ATTR_SYNC_MAXLEN, v.cfg.sync_maxlen);
+        mnl_attr_put_u16(m.nlh(), IPVS_DAEMON_ATTR_MCAST_PORT, htons(v.cfg.mcast_port));
+        mnl_attr_put_u8(m.nlh(), IPVS_DAEMON_ATTR_MCAST_TTL, v.cfg.mcast_ttl);
+        mnl_attr_put_u32(m.nlh(), IPVS_DAEMON_ATTR_MCAST_GROUP, htonl(v.cfg.mcast_group));
+        mnl_attr_nest_end(m.nlh(), nest);
+        d.add(m.bytes());
+    }
+    d.finish();
+    return kDumped;
 }
 
 }  // namespace
@@ -1070,6 +1130,12 @@ int errno_for(Errc code) {
             return EOPNOTSUPP;
         case Errc::Resource:
             return ENOMEM;
+        case Errc::DaemonRunning:
+            return EEXIST;  // start_sync_thread: that role runs already
+        case Errc::NoDaemon:
+            return ESRCH;   // stop_sync_thread: no daemon of that role
+        case Errc::NoDevice:
+            return ENODEV;  // an unknown mcast interface
         case Errc::Protocol:
         case Errc::Internal:
         case Errc::Io:

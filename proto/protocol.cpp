@@ -302,6 +302,25 @@ void fields(V& v, R& r) {
     v.str(r.port, "route.port");
 }
 
+template <class V, Like<DaemonCfg> D>
+void fields(V& v, D& d) {
+    v.sync_role(d.role, "daemon.role");
+    v.str(d.mcast_ifn, "daemon.mcast_ifn");
+    v.u8(d.syncid, "daemon.syncid");
+    v.u16(d.sync_maxlen, "daemon.sync_maxlen");
+    v.u32(d.mcast_group, "daemon.mcast_group");
+    v.u16(d.mcast_port, "daemon.mcast_port");
+    v.u8(d.mcast_ttl, "daemon.mcast_ttl");
+}
+
+template <class V, Like<DaemonView> D>
+void fields(V& v, D& d) {
+    fields(v, d.cfg);
+    v.u64(d.messages, "daemon.messages");
+    v.u64(d.conns, "daemon.conns");
+    v.u64(d.dropped, "daemon.dropped");
+}
+
 // Every reply carries every list (empty unless its op fills them), so a reply decodes without
 // knowing its request.
 template <class V, Like<Reply> R>
@@ -319,6 +338,7 @@ void fields(V& v, R& r) {
     v.list(r.workers, "workers");
     v.list(r.neighbours, "neighbours");
     v.list(r.routes, "routes");
+    v.list(r.daemons, "daemons");
 }
 
 /// Adds up the smallest encoding of a type: strings and lists empty.
@@ -333,6 +353,7 @@ struct Size {
     void proto(cfg::Proto, const char*) { n += 1; }
     void fwd(cfg::Fwd, const char*) { n += 1; }
     void neigh_state(NeighState, const char*) { n += 1; }
+    void sync_role(SyncRole, const char*) { n += 1; }
     void code(Errc, const char*) { n += 4; }
     void str(const std::string&, const char*) { n += 4; }
     void prefix(const cfg::Prefix&, const char*, const char*) { n += 5; }
@@ -371,6 +392,7 @@ public:
     void proto(cfg::Proto p, const char*) { w_.u8(static_cast<uint8_t>(p)); }
     void fwd(cfg::Fwd f, const char*) { w_.u8(static_cast<uint8_t>(f)); }
     void neigh_state(NeighState s, const char*) { w_.u8(static_cast<uint8_t>(s)); }
+    void sync_role(SyncRole s, const char*) { w_.u8(static_cast<uint8_t>(s)); }
     void code(Errc c, const char*) { w_.u32(static_cast<uint32_t>(c)); }
     void str(const std::string& s, const char*) { w_.str(s); }
     void prefix(const cfg::Prefix& p, const char*, const char*) {
@@ -430,9 +452,18 @@ public:
         }
         s = static_cast<NeighState>(v);
     }
+    void sync_role(SyncRole& s, const char* what) {
+        const size_t at = r_.position();
+        const uint8_t v = r_.u8(what);
+        if (r_.ok() && v != static_cast<uint8_t>(SyncRole::Master) &&
+            v != static_cast<uint8_t>(SyncRole::Backup)) {
+            r_.fail_at(at, std::string("invalid ") + what + " " + std::to_string(v));
+        }
+        s = static_cast<SyncRole>(v);
+    }
     void code(Errc& c, const char* what) {
         const uint32_t v = r_.u32(what);
-        if (r_.ok() && v > static_cast<uint32_t>(Errc::Io)) {
+        if (r_.ok() && v > static_cast<uint32_t>(Errc::NoDevice)) {
             r_.fail("unknown error code " + std::to_string(v));
         }
         c = static_cast<Errc>(v);
@@ -497,6 +528,9 @@ void put_request(Writer& w, const Request& r) {
         case Body::Timeouts:
             fields(put, r.timeouts);
             return;
+        case Body::Daemon:
+            fields(put, r.daemon);
+            return;
         case Body::Batch:
             // Encoded as given; a nested batch is rejected by the decoder, not here.
             w.count(r.batch.size());
@@ -551,6 +585,9 @@ void get_request(Reader& r, Request& req, bool nested) {
         case Body::Timeouts:
             fields(get, req.timeouts);
             return;
+        case Body::Daemon:
+            fields(get, req.daemon);
+            return;
         case Body::Batch: {
             if (nested) {
                 r.fail("nested batch");
@@ -601,6 +638,12 @@ std::string_view errc_name(Errc code) {
             return "Internal";
         case Errc::Io:
             return "Io";
+        case Errc::DaemonRunning:
+            return "DaemonRunning";
+        case Errc::NoDaemon:
+            return "NoDaemon";
+        case Errc::NoDevice:
+            return "NoDevice";
     }
     return "unknown";
 }

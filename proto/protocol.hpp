@@ -64,6 +64,9 @@ enum class Op : uint16_t {
     ListNeighbours = 16,
     ListRoutes = 17,
     Version = 18,
+    StartDaemon = 19,
+    StopDaemon = 20,
+    ListDaemons = 21,
 };
 
 /// What follows the op in a request's payload; the codec reads and writes each shape in one place.
@@ -75,6 +78,7 @@ enum class Body : uint8_t {
     OptionalKey,  ///< has_key, then a service key when set
     Timeouts,     ///< three timeouts
     Batch,        ///< a count, then that many requests; nested batches are invalid
+    Daemon,       ///< a sync daemon's settings (StopDaemon reads only its role)
 };
 
 /// One operation: the single declaration that the codec, the daemon and dirigoadm read.
@@ -113,6 +117,11 @@ inline constexpr OpSpec kOps[] = {
      "reply carries neighbours (the ARP table)"},
     {Op::ListRoutes, "list-routes", Body::None, false, "reply carries routes"},
     {Op::Version, "version", Body::None, false, "reply carries info.version"},
+    {Op::StartDaemon, "start-daemon", Body::Daemon, false,
+     "starts a connection sync daemon (ipvsadm --start-daemon)"},
+    {Op::StopDaemon, "stop-daemon", Body::Daemon, false, "stops the sync daemon of that role"},
+    {Op::ListDaemons, "list-daemons", Body::None, false,
+     "reply carries the running sync daemons, master first"},
 };
 
 /// Number of operations; a wire op at or above it is unknown.
@@ -135,6 +144,29 @@ constexpr const OpSpec& op_spec(Op op) { return kOps[static_cast<size_t>(op)]; }
 /// True for rule changes (kOps' `mutates`); false for an unknown op. Thread: any. O(1).
 constexpr bool is_mutation(Op op) { return is_known(op) && op_spec(op).mutates; }
 
+/// A connection sync daemon's role: IPVS's IP_VS_STATE_MASTER and IP_VS_STATE_BACKUP values.
+enum class SyncRole : uint8_t { Master = 1, Backup = 2 };
+
+/// One connection sync daemon's settings (ipvsadm --start-daemon, IPVS_CMD_NEW_DAEMON). A zero
+/// field means the default; a started daemon's view carries the values in effect.
+struct DaemonCfg {
+    SyncRole role = SyncRole::Master;
+    std::string mcast_ifn;     ///< the kernel interface the messages go out of / come in on
+    uint8_t syncid = 0;        ///< backup: 0 accepts every sync ID
+    uint16_t sync_maxlen = 0;  ///< largest message payload; default the interface's MTU - 28
+    uint32_t mcast_group = 0;  ///< host order; default 224.0.0.81
+    uint16_t mcast_port = 0;   ///< default 8848
+    uint8_t mcast_ttl = 0;     ///< default 1
+};
+
+/// A running sync daemon (ListDaemons): its settings and what it did.
+struct DaemonView {
+    DaemonCfg cfg;
+    uint64_t messages = 0;  ///< sent (master) or received (backup)
+    uint64_t conns = 0;     ///< connection records in them
+    uint64_t dropped = 0;   ///< master: records lost or messages not sent; backup: messages refused
+};
+
 /// One request. Which fields matter depends on `op` (see Op).
 struct Request {
     Op op = Op::Ping;
@@ -142,6 +174,7 @@ struct Request {
     cfg::Service service;     ///< key always; other fields for Add/EditService
     cfg::RealServer dest;     ///< for Add/Edit/DelDest
     cfg::TimeoutCfg timeouts; ///< for SetTimeouts
+    DaemonCfg daemon;         ///< for StartDaemon/StopDaemon
     std::vector<Request> batch;  ///< for Batch; nested batches are invalid
 };
 
@@ -282,6 +315,7 @@ struct Reply {
     std::vector<WorkerView> workers; ///< ListWorkers
     std::vector<NeighbourView> neighbours;  ///< ListNeighbours
     std::vector<RouteView> routes;   ///< ListRoutes
+    std::vector<DaemonView> daemons; ///< ListDaemons
 };
 
 /// Frame header, decoded.

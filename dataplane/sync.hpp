@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// What workers and the control thread exchange for connection synchronisation (docs/sync.md).
+///
+/// Master: a worker decides, per packet from a client, whether its connection is due to be sent
+/// (IPVS's rules: the sync_threshold-th packet and every sync_period-th after it, at once on a
+/// TCP state change other than to ESTABLISHED), and queues a SyncRecord on its own ring to
+/// control, once per loop; control encodes them into IPVS sync messages. Backup: control decodes
+/// messages and queues each record on the ring of the worker that owns the client's flow, which
+/// installs it between bursts. No lock and no allocation on either side of the rings.
+
+#include <cstdint>
+
+#include "conntrack/flow_key.hpp"
+
+namespace dirigo::dp {
+
+/// IPVS's defaults (net.ipv4.vs.sync_threshold = "3 50"): a connection is sent on its third
+/// packet from the client, then every 50th.
+inline constexpr uint32_t kSyncThreshold = 3;
+inline constexpr uint32_t kSyncPeriod = 50;
+/// Slots of each worker's rings (records, not mbufs).
+inline constexpr uint32_t kSyncRingSize = 8192;
+/// Most records a worker installs in one loop (backup), so a burst of sync traffic cannot delay
+/// its packets by more than a few microseconds.
+inline constexpr uint32_t kSyncInstallBudget = 64;
+
+/// Set by control in every snapshot it publishes.
+struct SyncParams {
+    bool master = false;  ///< a master sync daemon runs: workers queue records
+    uint32_t threshold = kSyncThreshold;
+    uint32_t period = kSyncPeriod;
+};
+
+enum class SyncKind : uint8_t {
+    Conn = 0,      ///< a connection
+    Template = 1,  ///< a persistence template: client.saddr masked, client.sport 0
+};
+
+/// One connection (or template) crossing a sync ring. 32 bytes, a multiple of 4 as rte_ring's
+/// element rings require. Addresses and ports in network order.
+struct SyncRecord {
+    ct::FlowKey client;      ///< client -> VIP:vport
+    uint32_t raddr = 0;      ///< real server
+    uint16_t rport = 0;
+    uint8_t state = 0;       ///< ct::TcpState
+    uint8_t fwd = 0;         ///< cfg::Fwd
+    uint32_t timeout_s = 0;  ///< the state's timeout (a template: the service's)
+    SyncKind kind = SyncKind::Conn;
+    uint8_t inactive = 0;    ///< counted in InActConn
+    uint16_t reserved = 0;
+};
+static_assert(sizeof(SyncRecord) == 32 && sizeof(SyncRecord) % 4 == 0);
+
+}  // namespace dirigo::dp
