@@ -357,7 +357,7 @@ for k in 1 2; do
 done
 if ((!ok)); then
     [[ $MODE == nat ]] && t_show "$(grep -i 'sync\|daemon' "$W_TMP/keepalived1.log" | tail -10)"
-    t_bail "the sync daemons run: 'dirigoadm -L --daemon' prints '$(daemon_re master)' on dir1 and the backup line on dir2 (the sync daemon is missing or did not start)"
+    t_bail "the sync daemons run: 'dirigoadm -L --daemon' prints 'master sync daemon (mcast=$SYNC_IF, syncid=${SYNCID}[, maxlen=N, group=224.0.0.81, port=8848, ttl=1])' on dir1 and 'backup sync daemon (...)' on dir2 (the sync daemon is missing or did not start)"
 fi
 t_pass "sync daemons: dir1 '$(adm 1 -L --daemon)', dir2 '$(adm 2 -L --daemon)'"
 ok=1
