@@ -1055,7 +1055,9 @@ int Handler::new_daemon() {
         return -EOPNOTSUPP;  // IPv6 sync (docs/ipvs-netlink.md)
     }
     if (tb[IPVS_DAEMON_ATTR_MCAST_PORT] != nullptr) {
-        r.daemon.mcast_port = ntohs(get_u16(tb[IPVS_DAEMON_ATTR_MCAST_PORT]));
+        // Host order, as ip_vs_ctl.c reads it and libipvs writes it (the header's comment
+        // notwithstanding).
+        r.daemon.mcast_port = get_u16(tb[IPVS_DAEMON_ATTR_MCAST_PORT]);
     }
     if (tb[IPVS_DAEMON_ATTR_MCAST_TTL] != nullptr) {
         r.daemon.mcast_ttl = get_u8(tb[IPVS_DAEMON_ATTR_MCAST_TTL]);
@@ -1100,7 +1102,7 @@ int Handler::dump_daemons() {
         mnl_attr_put_strz(m.nlh(), IPVS_DAEMON_ATTR_MCAST_IFN, ifn.c_str());
         mnl_attr_put_u32(m.nlh(), IPVS_DAEMON_ATTR_SYNC_ID, v.cfg.syncid);
         mnl_attr_put_u16(m.nlh(), IPVS_DAEMON_ATTR_SYNC_MAXLEN, v.cfg.sync_maxlen);
-        mnl_attr_put_u16(m.nlh(), IPVS_DAEMON_ATTR_MCAST_PORT, htons(v.cfg.mcast_port));
+        mnl_attr_put_u16(m.nlh(), IPVS_DAEMON_ATTR_MCAST_PORT, v.cfg.mcast_port);
         mnl_attr_put_u8(m.nlh(), IPVS_DAEMON_ATTR_MCAST_TTL, v.cfg.mcast_ttl);
         mnl_attr_put_u32(m.nlh(), IPVS_DAEMON_ATTR_MCAST_GROUP, htonl(v.cfg.mcast_group));
         mnl_attr_nest_end(m.nlh(), nest);
