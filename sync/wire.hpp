@@ -64,8 +64,8 @@ enum ConnFlags : uint32_t {
 };
 /// The flags a backup keeps from a v1 record (the kernel's IP_VS_CONN_F_BACKUP_MASK); decode()
 /// masks with it and adds kFlagSync.
-inline constexpr uint32_t kBackupFlagsMask = kFwdMask | kFlagNoOutput | kFlagInactive |
-                                             kFlagSeqMask | kFlagNoCport | kFlagTemplate;
+inline constexpr uint32_t kBackupFlagsMask =
+    kFwdMask | kFlagNoOutput | kFlagInactive | kFlagSeqMask | kFlagNoCport | kFlagTemplate;
 
 /// IP protocol numbers a record may carry (decode() refuses others, except in templates).
 inline constexpr uint8_t kProtoTcp = 6;
@@ -97,10 +97,10 @@ uint16_t state_count(uint8_t protocol) noexcept;
 /// Record and option sizes on the wire.
 inline constexpr size_t kRecordSizeV4 = 36;
 inline constexpr size_t kRecordSizeV6 = 72;
-inline constexpr size_t kRecordSizeV0 = 24;      ///< v0 record without its sequence block
-inline constexpr size_t kSeqBlockSize = 24;      ///< in_seq then out_seq, 3 x 32 bits each
-inline constexpr size_t kMaxPeNameLen = 16;      ///< IP_VS_PENAME_MAXLEN
-inline constexpr size_t kMaxPeDataLen = 255;     ///< IP_VS_PEDATA_MAXLEN
+inline constexpr size_t kRecordSizeV0 = 24;   ///< v0 record without its sequence block
+inline constexpr size_t kSeqBlockSize = 24;   ///< in_seq then out_seq, 3 x 32 bits each
+inline constexpr size_t kMaxPeNameLen = 16;   ///< IP_VS_PENAME_MAXLEN
+inline constexpr size_t kMaxPeDataLen = 255;  ///< IP_VS_PEDATA_MAXLEN
 inline constexpr uint8_t kOptSeq = 1;
 inline constexpr uint8_t kOptPeData = 2;
 inline constexpr uint8_t kOptPeName = 3;
@@ -183,10 +183,10 @@ public:
     /// Clamped as in the constructor; records already in stay even if they now exceed it.
     void set_maxlen(size_t maxlen) noexcept;
 
-    uint8_t count() const noexcept { return count_; }      ///< records in the message
-    bool empty() const noexcept { return count_ == 0; }    ///< no record yet
-    size_t size() const noexcept { return size_; }         ///< bytes so far, header included
-    size_t maxlen() const noexcept { return maxlen_; }     ///< after clamping
+    uint8_t count() const noexcept { return count_; }    ///< records in the message
+    bool empty() const noexcept { return count_ == 0; }  ///< no record yet
+    size_t size() const noexcept { return size_; }       ///< bytes so far, header included
+    size_t maxlen() const noexcept { return maxlen_; }   ///< after clamping
 
 private:
     std::unique_ptr<uint8_t[]> buf_;
