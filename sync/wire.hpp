@@ -122,7 +122,7 @@ struct Seq {
 /// One connection as a sync message carries it. Addresses and ports are in NETWORK order (as on
 /// the wire and as Dirigo's FlowKey keeps them); an IPv4 address is the first 4 bytes of the 16.
 struct ConnRecord {
-    bool v6 = false;
+    bool v6 = false;       ///< IPv6 record (type 1); false: IPv4
     uint8_t protocol = 0;  ///< kProtoTcp, kProtoUdp, kProtoSctp, or 0 for fwmark templates
     uint32_t flags = 0;    ///< host order, ConnFlags
     uint16_t state = 0;    ///< IPVS state number (TcpState for TCP)
@@ -137,12 +137,12 @@ struct ConnRecord {
     /// Decoded: the record carried sequence data. Encoded: ignored; sequence data goes out when
     /// `flags` has kFlagInSeq or kFlagOutSeq, as the kernel does.
     bool has_seq = false;
-    Seq in_seq;
-    Seq out_seq;
-    uint8_t pe_data_len = 0;
-    std::array<uint8_t, 255> pe_data{};
-    uint8_t pe_name_len = 0;  ///< at most kMaxPeNameLen; sent only with PE data
-    std::array<char, 16> pe_name{};
+    Seq in_seq;                          ///< valid when has_seq
+    Seq out_seq;                         ///< valid when has_seq
+    uint8_t pe_data_len = 0;             ///< persistence-engine data (SIP: the Call-ID)
+    std::array<uint8_t, 255> pe_data{};  ///< the first pe_data_len bytes count
+    uint8_t pe_name_len = 0;             ///< at most kMaxPeNameLen; sent only with PE data
+    std::array<char, 16> pe_name{};      ///< the first pe_name_len bytes count, no NUL
 
     /// IPv4 addresses, network order (the first 4 bytes of each array).
     /// Thread: any. O(1).
