@@ -8,15 +8,15 @@ namespace dirigo::sync {
 
 namespace {
 
-constexpr uint8_t kTypeInet6 = 0x01;     // bit 0 of a record's type byte
-constexpr uint16_t kVerShift = 12;       // ver_size: version in the top 4 bits
-constexpr uint16_t kSizeMask = 0x0fff;   // ... record length in the low 12
+constexpr uint8_t kTypeInet6 = 0x01;    // bit 0 of a record's type byte
+constexpr uint16_t kVerShift = 12;      // ver_size: version in the top 4 bits
+constexpr uint16_t kSizeMask = 0x0fff;  // ... record length in the low 12
 constexpr uint8_t kProtoVersion = 1;
 
 constexpr std::array<std::string_view, kDecodeErrorCount> kErrorNames = {
-    "none",        "too_short",     "bad_size",      "foreign_syncid",   "bad_version",
-    "bad_reserved", "bad_record",   "bad_record_version", "bad_option", "duplicate_option",
-    "unknown_option", "missing_pe_name", "bad_protocol", "bad_state",
+    "none",           "too_short",       "bad_size",           "foreign_syncid", "bad_version",
+    "bad_reserved",   "bad_record",      "bad_record_version", "bad_option",     "duplicate_option",
+    "unknown_option", "missing_pe_name", "bad_protocol",       "bad_state",
 };
 static_assert(static_cast<size_t>(DecodeError::BadState) + 1 == kDecodeErrorCount,
               "kErrorNames has one name per DecodeError");
@@ -48,9 +48,13 @@ uint16_t load_port(const uint8_t* p) noexcept {
     std::memcpy(&v, p, 2);
     return v;
 }
-void store_port(uint8_t* p, uint16_t v) noexcept { std::memcpy(p, &v, 2); }
+void store_port(uint8_t* p, uint16_t v) noexcept {
+    std::memcpy(p, &v, 2);
+}
 
-Seq load_seq(const uint8_t* p) noexcept { return {load32(p), load32(p + 4), load32(p + 8)}; }
+Seq load_seq(const uint8_t* p) noexcept {
+    return {load32(p), load32(p + 4), load32(p + 8)};
+}
 Seq load_seq_le(const uint8_t* p) noexcept {
     return {load32_le(p), load32_le(p + 4), load32_le(p + 8)};
 }
@@ -60,7 +64,9 @@ void store_seq(uint8_t* p, const Seq& s) noexcept {
     store32(p + 8, s.previous_delta);
 }
 
-size_t clamp_maxlen(size_t maxlen) noexcept { return std::clamp(maxlen, kMinMaxlen, kMaxMessage); }
+size_t clamp_maxlen(size_t maxlen) noexcept {
+    return std::clamp(maxlen, kMinMaxlen, kMaxMessage);
+}
 
 size_t pe_name_len_of(const ConnRecord& c) noexcept {
     return std::min<size_t>(c.pe_name_len, kMaxPeNameLen);
@@ -132,41 +138,41 @@ DecodeError parse_v1(std::span<const uint8_t> rec, ConnRecord* out) noexcept {
         }
         // The optional bit is masked off before the type is looked at, so 0x41 is sequence data.
         switch (ptype & ~kOptOptional) {
-        case kOptSeq:
-            if (plen != kSeqBlockSize) {
-                return DecodeError::BadOption;
-            }
-            if (seen_seq) {
-                return DecodeError::DuplicateOption;
-            }
-            seen_seq = true;
-            seq = p + at;
-            break;
-        case kOptPeData:
-            // Its length byte cannot exceed kMaxPeDataLen (255).
-            if (seen_data) {
-                return DecodeError::DuplicateOption;
-            }
-            seen_data = true;
-            data = p + at;
-            data_len = plen;
-            break;
-        case kOptPeName:
-            if (plen > kMaxPeNameLen) {
-                return DecodeError::BadOption;
-            }
-            if (seen_name) {
-                return DecodeError::DuplicateOption;
-            }
-            seen_name = true;
-            name = p + at;
-            name_len = plen;
-            break;
-        default:
-            if ((ptype & kOptOptional) == 0) {
-                return DecodeError::UnknownOption;
-            }
-            break;
+            case kOptSeq:
+                if (plen != kSeqBlockSize) {
+                    return DecodeError::BadOption;
+                }
+                if (seen_seq) {
+                    return DecodeError::DuplicateOption;
+                }
+                seen_seq = true;
+                seq = p + at;
+                break;
+            case kOptPeData:
+                // Its length byte cannot exceed kMaxPeDataLen (255).
+                if (seen_data) {
+                    return DecodeError::DuplicateOption;
+                }
+                seen_data = true;
+                data = p + at;
+                data_len = plen;
+                break;
+            case kOptPeName:
+                if (plen > kMaxPeNameLen) {
+                    return DecodeError::BadOption;
+                }
+                if (seen_name) {
+                    return DecodeError::DuplicateOption;
+                }
+                seen_name = true;
+                name = p + at;
+                name_len = plen;
+                break;
+            default:
+                if ((ptype & kOptOptional) == 0) {
+                    return DecodeError::UnknownOption;
+                }
+                break;
         }
         at += plen;
     }
@@ -300,16 +306,16 @@ DecodeError validate_v0(std::span<const uint8_t> msg, detail::Layout& layout) no
 
 uint16_t state_count(uint8_t protocol) noexcept {
     switch (protocol) {
-    case kProtoTcp:
-        return kTcpStateCount;
-    case kProtoSctp:
-        return 13;
-    case kProtoUdp:
-    case kProtoAh:
-    case kProtoEsp:
-        return 1;
-    default:
-        return 0;
+        case kProtoTcp:
+            return kTcpStateCount;
+        case kProtoSctp:
+            return 13;
+        case kProtoUdp:
+        case kProtoAh:
+        case kProtoEsp:
+            return 1;
+        default:
+            return 0;
     }
 }
 
@@ -360,7 +366,9 @@ void MessageBuilder::set_syncid(uint8_t syncid) noexcept {
     buf_[1] = syncid;
 }
 
-void MessageBuilder::set_maxlen(size_t maxlen) noexcept { maxlen_ = clamp_maxlen(maxlen); }
+void MessageBuilder::set_maxlen(size_t maxlen) noexcept {
+    maxlen_ = clamp_maxlen(maxlen);
+}
 
 bool MessageBuilder::add(const ConnRecord& c) noexcept {
     if (count_ == kMaxConnsPerMessage) {

@@ -64,8 +64,8 @@ enum ConnFlags : uint32_t {
 };
 /// The flags a backup keeps from a v1 record (the kernel's IP_VS_CONN_F_BACKUP_MASK); decode()
 /// masks with it and adds kFlagSync.
-inline constexpr uint32_t kBackupFlagsMask = kFwdMask | kFlagNoOutput | kFlagInactive |
-                                             kFlagSeqMask | kFlagNoCport | kFlagTemplate;
+inline constexpr uint32_t kBackupFlagsMask =
+    kFwdMask | kFlagNoOutput | kFlagInactive | kFlagSeqMask | kFlagNoCport | kFlagTemplate;
 
 /// IP protocol numbers a record may carry (decode() refuses others, except in templates).
 inline constexpr uint8_t kProtoTcp = 6;
@@ -97,10 +97,10 @@ uint16_t state_count(uint8_t protocol) noexcept;
 /// Record and option sizes on the wire.
 inline constexpr size_t kRecordSizeV4 = 36;
 inline constexpr size_t kRecordSizeV6 = 72;
-inline constexpr size_t kRecordSizeV0 = 24;      ///< v0 record without its sequence block
-inline constexpr size_t kSeqBlockSize = 24;      ///< in_seq then out_seq, 3 x 32 bits each
-inline constexpr size_t kMaxPeNameLen = 16;      ///< IP_VS_PENAME_MAXLEN
-inline constexpr size_t kMaxPeDataLen = 255;     ///< IP_VS_PEDATA_MAXLEN
+inline constexpr size_t kRecordSizeV0 = 24;   ///< v0 record without its sequence block
+inline constexpr size_t kSeqBlockSize = 24;   ///< in_seq then out_seq, 3 x 32 bits each
+inline constexpr size_t kMaxPeNameLen = 16;   ///< IP_VS_PENAME_MAXLEN
+inline constexpr size_t kMaxPeDataLen = 255;  ///< IP_VS_PEDATA_MAXLEN
 inline constexpr uint8_t kOptSeq = 1;
 inline constexpr uint8_t kOptPeData = 2;
 inline constexpr uint8_t kOptPeName = 3;
@@ -122,7 +122,7 @@ struct Seq {
 /// One connection as a sync message carries it. Addresses and ports are in NETWORK order (as on
 /// the wire and as Dirigo's FlowKey keeps them); an IPv4 address is the first 4 bytes of the 16.
 struct ConnRecord {
-    bool v6 = false;
+    bool v6 = false;       ///< IPv6 record (type 1); false: IPv4
     uint8_t protocol = 0;  ///< kProtoTcp, kProtoUdp, kProtoSctp, or 0 for fwmark templates
     uint32_t flags = 0;    ///< host order, ConnFlags
     uint16_t state = 0;    ///< IPVS state number (TcpState for TCP)
@@ -137,12 +137,12 @@ struct ConnRecord {
     /// Decoded: the record carried sequence data. Encoded: ignored; sequence data goes out when
     /// `flags` has kFlagInSeq or kFlagOutSeq, as the kernel does.
     bool has_seq = false;
-    Seq in_seq;
-    Seq out_seq;
-    uint8_t pe_data_len = 0;
-    std::array<uint8_t, 255> pe_data{};
-    uint8_t pe_name_len = 0;  ///< at most kMaxPeNameLen; sent only with PE data
-    std::array<char, 16> pe_name{};
+    Seq in_seq;                          ///< valid when has_seq
+    Seq out_seq;                         ///< valid when has_seq
+    uint8_t pe_data_len = 0;             ///< persistence-engine data (SIP: the Call-ID)
+    std::array<uint8_t, 255> pe_data{};  ///< the first pe_data_len bytes count
+    uint8_t pe_name_len = 0;             ///< at most kMaxPeNameLen; sent only with PE data
+    std::array<char, 16> pe_name{};      ///< the first pe_name_len bytes count, no NUL
 
     /// IPv4 addresses, network order (the first 4 bytes of each array).
     /// Thread: any. O(1).
@@ -183,10 +183,10 @@ public:
     /// Clamped as in the constructor; records already in stay even if they now exceed it.
     void set_maxlen(size_t maxlen) noexcept;
 
-    uint8_t count() const noexcept { return count_; }      ///< records in the message
-    bool empty() const noexcept { return count_ == 0; }    ///< no record yet
-    size_t size() const noexcept { return size_; }         ///< bytes so far, header included
-    size_t maxlen() const noexcept { return maxlen_; }     ///< after clamping
+    uint8_t count() const noexcept { return count_; }    ///< records in the message
+    bool empty() const noexcept { return count_ == 0; }  ///< no record yet
+    size_t size() const noexcept { return size_; }       ///< bytes so far, header included
+    size_t maxlen() const noexcept { return maxlen_; }   ///< after clamping
 
 private:
     std::unique_ptr<uint8_t[]> buf_;

@@ -68,6 +68,7 @@ Bytes build(const std::vector<ConnRecord>& recs, uint8_t syncid = 7) {
 
 // ---------------------------------------------------------------------------------------------
 // Golden 1: two IPv4 TCP NAT connections, syncid 7.
+// clang-format off
 const Bytes kTwoTcpNat = {
     // struct ip_vs_sync_mesg: reserved 0, syncid 7, size be16 80, nr_conns 2, version 1, spare 0
     0x00, 0x07, 0x00, 0x50, 0x02, 0x01, 0x00, 0x00,
@@ -98,6 +99,7 @@ const Bytes kTwoTcpNat = {
     // caddr 192.0.2.11, vaddr 198.51.100.1, daddr 10.1.0.3
     0xc0, 0x00, 0x02, 0x0b, 0xc6, 0x33, 0x64, 0x01, 0x0a, 0x01, 0x00, 0x03,
 };
+// clang-format on
 
 ConnRecord tcp_nat(uint32_t caddr, uint16_t cport, uint32_t daddr, uint16_t state,
                    uint32_t timeout) {
@@ -122,6 +124,7 @@ std::vector<ConnRecord> two_tcp_nat() {
 
 // ---------------------------------------------------------------------------------------------
 // Golden 2: a persistence template of a TCP service (client 192.0.2.10 stuck to 10.1.0.2:8080).
+// clang-format off
 const Bytes kTemplate = {
     // struct ip_vs_sync_mesg: reserved 0, syncid 7, size 44, nr_conns 1, version 1, spare 0
     0x00, 0x07, 0x00, 0x2c, 0x01, 0x01, 0x00, 0x00,
@@ -138,6 +141,7 @@ const Bytes kTemplate = {
     // caddr 192.0.2.10, vaddr 198.51.100.1, daddr 10.1.0.2
     0xc0, 0x00, 0x02, 0x0a, 0xc6, 0x33, 0x64, 0x01, 0x0a, 0x01, 0x00, 0x02,
 };
+// clang-format on
 
 ConnRecord tcp_template() {
     ConnRecord r = tcp_nat(ip4(192, 0, 2, 10), 0, ip4(10, 1, 0, 2), 0, 300);
@@ -149,6 +153,7 @@ ConnRecord tcp_template() {
 // Golden 3: an FTP control connection with sequence adjustments (record length 62), then a plain
 // one: the sender puts 2 zero bytes BEFORE the second record, counted in the message size but
 // not in either record's ver_size.
+// clang-format off
 const Bytes kSeqPadded = {
     // struct ip_vs_sync_mesg: reserved 0, syncid 7, size 108, nr_conns 2, version 1, spare 0
     0x00, 0x07, 0x00, 0x6c, 0x02, 0x01, 0x00, 0x00,
@@ -179,6 +184,7 @@ const Bytes kSeqPadded = {
     // caddr 192.0.2.13, vaddr 198.51.100.1, daddr 10.1.0.2
     0xc0, 0x00, 0x02, 0x0d, 0xc6, 0x33, 0x64, 0x01, 0x0a, 0x01, 0x00, 0x02,
 };
+// clang-format on
 
 std::vector<ConnRecord> seq_padded() {
     ConnRecord a = tcp_nat(ip4(192, 0, 2, 12), 40002, ip4(10, 1, 0, 2), kTcpEstablished, 900);
@@ -196,6 +202,7 @@ std::vector<ConnRecord> seq_padded() {
 
 // ---------------------------------------------------------------------------------------------
 // Golden 4: an IPv6 UDP connection, direct routing, with a firewall mark.
+// clang-format off
 const Bytes kV6 = {
     // struct ip_vs_sync_mesg: reserved 0, syncid 7, size 80, nr_conns 1, version 1, spare 0
     0x00, 0x07, 0x00, 0x50, 0x01, 0x01, 0x00, 0x00,
@@ -216,6 +223,7 @@ const Bytes kV6 = {
     // daddr 2001:db8:2::2
     0x20, 0x01, 0x0d, 0xb8, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
 };
+// clang-format on
 
 ConnRecord udp_v6() {
     ConnRecord r;
@@ -236,6 +244,7 @@ ConnRecord udp_v6() {
 // ---------------------------------------------------------------------------------------------
 // Golden 5: a SIP persistence template carrying the persistence engine's data (a Call-ID) and
 // name (record length 57), then a UDP connection after 3 bytes of padding.
+// clang-format off
 const Bytes kPeSip = {
     // struct ip_vs_sync_mesg: reserved 0, syncid 7, size 104, nr_conns 2, version 1, spare 0
     0x00, 0x07, 0x00, 0x68, 0x02, 0x01, 0x00, 0x00,
@@ -264,6 +273,7 @@ const Bytes kPeSip = {
     // caddr 192.0.2.20, vaddr 198.51.100.2, daddr 10.1.0.5
     0xc0, 0x00, 0x02, 0x14, 0xc6, 0x33, 0x64, 0x02, 0x0a, 0x01, 0x00, 0x05,
 };
+// clang-format on
 
 std::vector<ConnRecord> pe_sip() {
     ConnRecord t;
@@ -291,6 +301,7 @@ std::vector<ConnRecord> pe_sip() {
 
 // ---------------------------------------------------------------------------------------------
 // Golden 6: a version-0 message: two TCP connections, the second with its sequence block.
+// clang-format off
 const Bytes kV0 = {
     // struct ip_vs_sync_mesg_v0: nr_conns 2, syncid 7, size be16 76
     0x02, 0x07, 0x00, 0x4c,
@@ -311,6 +322,7 @@ const Bytes kV0 = {
     0x44, 0x33, 0x22, 0x11, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
     0x88, 0x77, 0x66, 0x55, 0xfb, 0xff, 0xff, 0xff, 0x03, 0x00, 0x00, 0x00,
 };
+// clang-format on
 
 std::vector<ConnRecord> v0_records() {
     std::vector<ConnRecord> v = seq_padded();
@@ -323,17 +335,25 @@ std::vector<ConnRecord> v0_records() {
 
 // ---------------------------------------------------------------------------------------------
 
-TEST(SyncWireEncode, TwoTcpNatMatchesGolden) { EXPECT_EQ(build(two_tcp_nat()), kTwoTcpNat); }
+TEST(SyncWireEncode, TwoTcpNatMatchesGolden) {
+    EXPECT_EQ(build(two_tcp_nat()), kTwoTcpNat);
+}
 
-TEST(SyncWireEncode, TemplateMatchesGolden) { EXPECT_EQ(build({tcp_template()}), kTemplate); }
+TEST(SyncWireEncode, TemplateMatchesGolden) {
+    EXPECT_EQ(build({tcp_template()}), kTemplate);
+}
 
 TEST(SyncWireEncode, SeqOptionAndPaddingMatchGolden) {
     EXPECT_EQ(build(seq_padded()), kSeqPadded);
 }
 
-TEST(SyncWireEncode, V6MatchesGolden) { EXPECT_EQ(build({udp_v6()}), kV6); }
+TEST(SyncWireEncode, V6MatchesGolden) {
+    EXPECT_EQ(build({udp_v6()}), kV6);
+}
 
-TEST(SyncWireEncode, PeDataAndNameMatchGolden) { EXPECT_EQ(build(pe_sip()), kPeSip); }
+TEST(SyncWireEncode, PeDataAndNameMatchGolden) {
+    EXPECT_EQ(build(pe_sip()), kPeSip);
+}
 
 TEST(SyncWireEncode, SyncFlagIsSentAndHashedIsNot) {
     // The kernel sends cp->flags without HASHED; SYNC stays if the connection has it.
@@ -584,9 +604,8 @@ TEST(SyncWireMalformed, TruncatedAtEveryLength) {
             if (len >= 4) {
                 m[2] = static_cast<uint8_t>(len >> 8);
                 m[3] = static_cast<uint8_t>(len);
-                const DecodeError want = (*g)[0] == 0 && len < kHeaderSize
-                                             ? DecodeError::TooShort
-                                             : DecodeError::BadRecord;
+                const DecodeError want = (*g)[0] == 0 && len < kHeaderSize ? DecodeError::TooShort
+                                                                           : DecodeError::BadRecord;
                 expect_refused(m, want, "cut with size patched");
             }
         }
@@ -854,7 +873,7 @@ TEST(SyncWireBuilder, PaddingCountsAgainstMaxlen) {
     ASSERT_EQ(b.maxlen(), kMinMaxlen);
     // Leave exactly 36 bytes free behind a record ending 1 past a boundary: the 36-byte record
     // would fit, but not with the 3 bytes of padding before it.
-    ASSERT_TRUE(b.add(v[0]));  // ends at 70
+    ASSERT_TRUE(b.add(v[0]));   // ends at 70
     ConnRecord big = udp_v6();  // starts at 72: 72 + 2 + data bytes
     big.pe_data_len = static_cast<uint8_t>(kMinMaxlen - 36 - 72 - 72 - 2);
     big.pe_name_len = 1;
