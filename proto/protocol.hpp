@@ -36,7 +36,7 @@ inline constexpr uint32_t kMaxList = 1u << 20;
 /// a Batch may cost at most kBatchExpansion times the bytes it arrived in, plus kBatchSlack, so a
 /// frame cannot make the daemon allocate many times its size. Real rules (an AddDest is 28 bytes,
 /// a DelService 9) stay far inside the bound.
-inline constexpr size_t kBatchExpansion = 20;
+inline constexpr size_t kBatchExpansion = 24;
 inline constexpr size_t kBatchSlack = 64 * 1024;
 
 enum class MsgType : uint16_t { Request = 1, Reply = 2 };

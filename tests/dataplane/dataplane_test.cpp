@@ -29,10 +29,12 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "config/config.hpp"
 #include "control/control.hpp"
 #include "dataplane/dataplane.hpp"
+#include "dataplane/sync.hpp"
 #include "proto/client.hpp"
 #include "tests/dataplane/harness.hpp"
 
@@ -1530,6 +1532,217 @@ TEST_F(DataplaneTest, BatchIsAllOrNothing) {
     batch.batch.pop_back();
     EXPECT_EQ(ctl_->handle(batch).code, Errc::Ok);
     EXPECT_EQ(list().services.size(), 3u);
+}
+
+// ---- Connection sync (docs/sync.md): what a master's worker queues, what a backup's installs ----
+
+class SyncTest : public DataplaneTest {
+protected:
+    /// Publishes the dataplane's sync flag to the worker (any rule change republishes).
+    void set_master(bool on) {
+        dp::SyncParams p = dp_->sync();
+        p.master = on;
+        dp_->set_sync(p);
+        ctl::Request nop;
+        nop.op = ctl::Op::SetTimeouts;  // all zero: every timeout stays, the snapshot is new
+        ASSERT_EQ(ctl_->handle(nop).code, Errc::Ok);
+    }
+    /// The records worker 0 queued for control since the last call.
+    std::vector<dp::SyncRecord> queued() {
+        std::vector<dp::SyncRecord> out;
+        dp::SyncRecord r;
+        while (rte_ring_sc_dequeue_elem(dp_->sync_out(0), &r, sizeof(r)) == 0) {
+            out.push_back(r);
+        }
+        return out;
+    }
+    void client(uint16_t sport, uint8_t flags, const std::string& payload = "") {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), sport, ip("10.0.0.100"),
+                             80, flags, 64, payload));
+        step();
+    }
+    /// SYN, the server's SYN-ACK, the client's ACK: ESTABLISHED after two client packets.
+    Frame handshake(uint16_t sport) {
+        client(sport, 0x02);
+        auto out = recv(kInt);
+        EXPECT_EQ(out.size(), 1u);
+        const Frame syn = out.empty() ? Frame{} : out[0];
+        send(kInt, Frame::l4(mac_[kInt], syn.dst_mac(), 6, syn.daddr(), 80, ip("10.0.0.2"), sport,
+                             0x12, 64, ""));
+        step();
+        EXPECT_EQ(recv(kExt).size(), 1u);
+        client(sport, 0x10);
+        EXPECT_EQ(recv(kInt).size(), 1u);
+        return syn;
+    }
+    void install(dp::SyncRecord r) {
+        ASSERT_EQ(rte_ring_sp_enqueue_elem(dp_->sync_in(0), &r, sizeof(r)), 0);
+    }
+    static dp::SyncRecord record(uint16_t sport, const char* rs, ct::TcpState st) {
+        dp::SyncRecord r;
+        r.client.saddr = ip("10.0.0.2");
+        r.client.daddr = ip("10.0.0.100");
+        r.client.sport = htons(sport);
+        r.client.dport = htons(80);
+        r.client.proto = IPPROTO_TCP;
+        r.raddr = ip(rs);
+        r.rport = htons(80);
+        r.state = static_cast<uint8_t>(st);
+        r.fwd = static_cast<uint8_t>(cfg::Fwd::Masq);
+        r.timeout_s = 900;
+        r.inactive = st == ct::TcpState::Established ? 0 : 1;
+        return r;
+    }
+    std::vector<ctl::ConnInfo> conns() {
+        ctl::Request r;
+        r.op = ctl::Op::ListConns;
+        return ctl_->handle(r).conns;
+    }
+};
+
+TEST_F(SyncTest, MasterQueuesOnTheThirdClientPacketEveryFiftiethAndOnClosingStates) {
+    learn_all();
+    set_master(true);
+    handshake(41000);  // two client packets: SYN_RECV, then ESTABLISHED, not due yet
+    EXPECT_TRUE(queued().empty());
+    client(41000, 0x18, "a");  // the third: sync_threshold
+    EXPECT_EQ(recv(kInt).size(), 1u);
+    auto q = queued();
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0].kind, dp::SyncKind::Conn);
+    EXPECT_EQ(q[0].client.sport, htons(41000));
+    EXPECT_EQ(q[0].client.daddr, ip("10.0.0.100"));
+    EXPECT_EQ(q[0].state, static_cast<uint8_t>(ct::TcpState::Established));
+    EXPECT_EQ(q[0].inactive, 0);
+    EXPECT_EQ(q[0].timeout_s, 900u);
+    EXPECT_EQ(q[0].fwd, static_cast<uint8_t>(cfg::Fwd::Masq));
+    // Packets 4..52 are not due; the 53rd is (3 + sync_period).
+    for (int i = 4; i <= 52; ++i) {
+        client(41000, 0x18, "b");
+    }
+    EXPECT_TRUE(queued().empty());
+    client(41000, 0x18, "c");
+    EXPECT_EQ(queued().size(), 1u);
+    // The server's packets never count; a FIN from the client (FIN_WAIT) is sent at once.
+    client(41000, 0x11);
+    q = queued();
+    ASSERT_EQ(q.size(), 1u);
+    // IPVS's input table: a client's FIN in ESTABLISHED is CLOSE_WAIT.
+    EXPECT_EQ(q[0].state, static_cast<uint8_t>(ct::TcpState::CloseWait));
+    EXPECT_EQ(q[0].inactive, 1);
+    drain(kInt);
+    EXPECT_EQ(dp_->worker(0).stats().sync_lost.load(), 0u);
+    // Stopped: nothing is queued any more.
+    set_master(false);
+    handshake(41001);
+    client(41001, 0x18, "a");
+    EXPECT_TRUE(queued().empty());
+    drain(kInt);
+}
+
+TEST_F(SyncTest, MasterSendsAPersistentConnectionsTemplateWithIt) {
+    learn_all();
+    ctl::Request edit;
+    edit.op = ctl::Op::EditService;
+    edit.service = list().services[0].service;
+    edit.service.flags |= cfg::kSvcPersistent;
+    edit.service.timeout = 300;
+    edit.service.netmask = 0xffffff00;
+    ASSERT_EQ(ctl_->handle(edit).code, Errc::Ok) << ctl_->handle(edit).message;
+    set_master(true);
+    handshake(42000);
+    client(42000, 0x18, "a");
+    drain(kInt);
+    const auto q = queued();
+    ASSERT_EQ(q.size(), 2u);
+    EXPECT_EQ(q[0].kind, dp::SyncKind::Conn);
+    EXPECT_EQ(q[1].kind, dp::SyncKind::Template);
+    EXPECT_EQ(q[1].client.saddr, ip("10.0.0.0"));  // masked with -M 255.255.255.0
+    EXPECT_EQ(q[1].client.sport, 0);
+    EXPECT_EQ(q[1].client.dport, htons(80));
+    EXPECT_EQ(q[1].raddr, q[0].raddr);
+    EXPECT_EQ(q[1].timeout_s, 300u);
+    EXPECT_EQ(q[1].state, static_cast<uint8_t>(ct::TcpState::None));
+}
+
+TEST_F(SyncTest, BackupInstallsForwardsAndCountsSyncedConnections) {
+    learn_all();
+    // rr would send the next new flow to 172.16.0.11; the synced one names .12.
+    install(record(43000, "172.16.0.12", ct::TcpState::Established));
+    install(record(43001, "172.16.0.11", ct::TcpState::SynRecv));
+    dp::SyncRecord foreign = record(43002, "172.16.0.99", ct::TcpState::Established);
+    install(foreign);  // no such real server here
+    dp::SyncRecord bad = record(43003, "172.16.0.11", ct::TcpState::Established);
+    bad.state = 200;
+    install(bad);
+    step();
+    const dp::WorkerStats& st = dp_->worker(0).stats();
+    EXPECT_EQ(st.sync_installed.load(), 2u);
+    EXPECT_EQ(st.sync_no_service.load(), 2u);
+    // IPVS counts a synced connection by its activity flag: one active, one inactive.
+    auto c = conn_counts(0);
+    EXPECT_EQ(c.active, 1u);
+    EXPECT_EQ(c.inactive, 1u);
+    const auto listed = conns();
+    ASSERT_EQ(listed.size(), 2u);
+    for (const auto& ci : listed) {
+        if (ci.cport == 43000) {
+            EXPECT_EQ(ci.state, "ESTABLISHED");
+            EXPECT_EQ(ci.daddr, ntohl(ip("172.16.0.12")));
+            EXPECT_GT(ci.expires_ms, 890'000u);
+        }
+    }
+    // The synced entry forwards: the client's data goes to .12, the reply is translated back.
+    client(43000, 0x18, "after failover");
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.12"));
+    send(kInt, Frame::l4(mac_[kInt], kRs2Mac, 6, ip("172.16.0.12"), 80, ip("10.0.0.2"), 43000,
+                         0x18, 64, "reply"));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].saddr(), ip("10.0.0.100"));
+    EXPECT_TRUE(out[0].l4_csum_ok());
+    // An update moves the counts as a state change does; the entry is not duplicated.
+    install(record(43000, "172.16.0.12", ct::TcpState::FinWait));
+    step();
+    EXPECT_EQ(st.sync_updated.load(), 1u);
+    c = conn_counts(0);
+    EXPECT_EQ(c.active, 0u);
+    EXPECT_EQ(c.inactive, 2u);
+    EXPECT_EQ(conns().size(), 2u);
+}
+
+TEST_F(SyncTest, BackupInstallsATemplateThatSteersTheClientsNextConnection) {
+    learn_all();
+    ctl::Request edit;
+    edit.op = ctl::Op::EditService;
+    edit.service = list().services[0].service;
+    edit.service.flags |= cfg::kSvcPersistent;
+    edit.service.timeout = 300;
+    edit.service.netmask = 0xffffffff;
+    ASSERT_EQ(ctl_->handle(edit).code, Errc::Ok);
+    dp::SyncRecord t = record(0, "172.16.0.12", ct::TcpState::None);
+    t.kind = dp::SyncKind::Template;
+    t.timeout_s = 300;
+    t.inactive = 1;
+    install(t);
+    step();
+    EXPECT_EQ(dp_->worker(0).stats().sync_templates.load(), 1u);
+    const Reply l = list();
+    for (const auto& d : l.services[0].dests) {
+        // PersistConn counts the template on .12 only.
+        EXPECT_EQ(d.persistent, d.server.addr == ntohl(ip("172.16.0.12")) ? 1u : 0u)
+            << d.server.addr;
+    }
+    // Two new connections from the client both land on the template's server.
+    for (uint16_t sport : {44000, 44001}) {
+        client(sport, 0x02);
+        const auto out = recv(kInt);
+        ASSERT_EQ(out.size(), 1u);
+        EXPECT_EQ(out[0].daddr(), ip("172.16.0.12"));
+    }
 }
 
 }  // namespace
