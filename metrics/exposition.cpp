@@ -253,6 +253,12 @@ void dirigo_own(Writer& w, const Sample& s) {
         w.family(name, "Exception path: " + c.name + ".", "counter");
         w.sample(name, "", c.value);
     }
+    // Connection sync (docs/sync.md), one family each.
+    for (const NamedCounter& c : s.sync) {
+        const std::string name = "dirigo_sync_" + c.name + "_total";
+        w.family(name, "Connection sync: " + c.name + ".", "counter");
+        w.sample(name, "", c.value);
+    }
 }
 
 }  // namespace

@@ -43,6 +43,9 @@ struct Sample {
     std::vector<ctl::DropView> drops;  ///< every reason, zero counts included
     std::vector<ctl::WorkerView> workers;
     ExceptionPathSample exception_path;
+    /// Connection sync (docs/sync.md): the workers' and the daemons' counters, each exported as
+    /// `dirigo_sync_<name>_total`; a daemon that does not run counts 0.
+    std::vector<NamedCounter> sync;
 };
 
 }  // namespace dirigo::metrics

@@ -49,6 +49,36 @@ Sample sample(ctl::Control& control, const dp::Dataplane& dp) {
             s.exception_path.counters.push_back({d.reason.substr(5) + "_drops", d.count});
         }
     }
+    // Connection sync: the workers' records, then what the daemons did.
+    uint64_t w_sums[7] = {};
+    for (uint32_t w = 0; w < dp.n_workers(); ++w) {
+        const dp::WorkerStats& st = dp.worker(w).stats();
+        const std::atomic<uint64_t>* c[7] = {&st.sync_queued,    &st.sync_lost,
+                                             &st.sync_installed, &st.sync_updated,
+                                             &st.sync_templates, &st.sync_no_service,
+                                             &st.sync_table_full};
+        for (int i = 0; i < 7; ++i) {
+            w_sums[i] += c[i]->load(std::memory_order_relaxed);
+        }
+    }
+    const char* w_names[7] = {"queued_records",    "lost_records",     "installed_conns",
+                              "updated_conns",     "installed_templates", "no_service_records",
+                              "table_full_records"};
+    for (int i = 0; i < 7; ++i) {
+        s.sync.push_back({w_names[i], w_sums[i]});
+    }
+    uint64_t d[6] = {};
+    for (const ctl::DaemonView& v : control.sync().views()) {
+        const int o = v.cfg.role == ctl::SyncRole::Master ? 0 : 3;
+        d[o] = v.messages;
+        d[o + 1] = v.conns;
+        d[o + 2] = v.dropped;
+    }
+    const char* d_names[6] = {"sent_messages",     "sent_conns",     "master_dropped",
+                              "received_messages", "received_conns", "backup_dropped"};
+    for (int i = 0; i < 6; ++i) {
+        s.sync.push_back({d_names[i], d[i]});
+    }
     return s;
 }
 

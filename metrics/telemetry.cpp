@@ -279,6 +279,18 @@ int cmd_exception_path(const char*, const char*, rte_tel_data* d) {
     return 0;
 }
 
+int cmd_sync(const char*, const char*, rte_tel_data* d) {
+    const auto s = current();
+    if (!s) {
+        return -EAGAIN;
+    }
+    rte_tel_data_start_dict(d);
+    for (const NamedCounter& c : s->sync) {
+        rte_tel_data_add_dict_u64(d, c.name.c_str(), c.value);
+    }
+    return 0;
+}
+
 struct Command {
     const char* name;
     telemetry_cb fn;
@@ -300,6 +312,7 @@ constexpr Command kCommands[] = {
     {"/dirigo/drops", cmd_drops, "Dirigo: dropped packets by reason. No parameters."},
     {"/dirigo/exception_path", cmd_exception_path,
      "Dirigo: exception path counters. No parameters."},
+    {"/dirigo/sync", cmd_sync, "Dirigo: connection sync counters. No parameters."},
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 ///   /dirigo/workers, /dirigo/worker,N worker ids; one worker's counters and table occupancy
 ///   /dirigo/drops                    drops by reason
 ///   /dirigo/exception_path           the exception path's counters
+///   /dirigo/sync                     the connection sync's counters
 ///
 /// Threads. DPDK calls these commands on its own telemetry thread, which must never read state
 /// the control thread owns. The handoff is a TelemetryBoard: the telemetry thread asks for a fresh
