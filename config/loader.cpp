@@ -130,9 +130,8 @@ public:
         : file_(std::move(file)), include_dir_(std::move(include_dir)), opts_(opts) {}
 
     Result<Config> run(const lc::Setting& root) {
-        if (auto st = check_keys(
-                root, {"eal", "control", "metrics", "ports", "routes", "services", "dataplane",
-                       "timeouts", "host", "log"});
+        if (auto st = check_keys(root, {"eal", "control", "metrics", "ports", "routes", "services",
+                                        "dataplane", "timeouts", "host", "log"});
             !st) {
             return st;
         }
@@ -458,10 +457,10 @@ private:
             return st;
         }
         static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
-            {"emerg", LogLevel::Emerg},     {"alert", LogLevel::Alert},
-            {"crit", LogLevel::Crit},       {"err", LogLevel::Err},
-            {"error", LogLevel::Err},       {"warning", LogLevel::Warning},
-            {"notice", LogLevel::Notice},   {"info", LogLevel::Info},
+            {"emerg", LogLevel::Emerg},   {"alert", LogLevel::Alert},
+            {"crit", LogLevel::Crit},     {"err", LogLevel::Err},
+            {"error", LogLevel::Err},     {"warning", LogLevel::Warning},
+            {"notice", LogLevel::Notice}, {"info", LogLevel::Info},
             {"debug", LogLevel::Debug},
         };
         for (const auto& [text, level] : kLevels) {

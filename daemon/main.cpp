@@ -270,9 +270,9 @@ int main(int argc, char** argv) {
             DIRIGO_LOG(ERR, "%s", s.message().c_str());
             rc = 1;
         } else {
-            DIRIGO_LOG(NOTICE, "started, version %s: %u worker(s), %zu service(s), control socket %s",
-                       DIRIGO_VERSION, n_workers, cfg->services.size(),
-                       cfg->control.socket.c_str());
+            DIRIGO_LOG(
+                NOTICE, "started, version %s: %u worker(s), %zu service(s), control socket %s",
+                DIRIGO_VERSION, n_workers, cfg->services.size(), cfg->control.socket.c_str());
             // The socket is open and the workers run: systemd may start what comes after us.
             notify("READY=1\nSTATUS=forwarding");
             control.run(g_stop);

@@ -61,10 +61,10 @@ void write_all(int fd, std::string_view s) {
 ssize_t write_message(void*, const char* buf, size_t size) {
     const int level = rte_log_cur_msg_loglevel();
     // syslog's priorities are DPDK's levels minus one (as DPDK's own eal_log.c converts).
-    const int prio = level >= static_cast<int>(RTE_LOG_EMERG) &&
-                             level <= static_cast<int>(RTE_LOG_DEBUG)
-                         ? level - 1
-                         : LOG_INFO;
+    const int prio =
+        level >= static_cast<int>(RTE_LOG_EMERG) && level <= static_cast<int>(RTE_LOG_DEBUG)
+            ? level - 1
+            : LOG_INFO;
     std::string_view text(buf, size);
     if (!g_journal) {
         write_all(STDERR_FILENO, text);
@@ -72,7 +72,8 @@ ssize_t write_message(void*, const char* buf, size_t size) {
     std::string prefixed;
     while (!text.empty()) {
         const size_t eol = text.find('\n');
-        const std::string_view line = text.substr(0, eol == std::string_view::npos ? text.size() : eol);
+        const std::string_view line =
+            text.substr(0, eol == std::string_view::npos ? text.size() : eol);
         if (g_journal) {
             if (g_line_start) {
                 prefixed += '<';
@@ -128,22 +129,22 @@ void log_open(bool syslog) noexcept {
 
 const char* level_name(cfg::LogLevel level) noexcept {
     switch (level) {
-    case cfg::LogLevel::Emerg:
-        return "emerg";
-    case cfg::LogLevel::Alert:
-        return "alert";
-    case cfg::LogLevel::Crit:
-        return "crit";
-    case cfg::LogLevel::Err:
-        return "err";
-    case cfg::LogLevel::Warning:
-        return "warning";
-    case cfg::LogLevel::Notice:
-        return "notice";
-    case cfg::LogLevel::Info:
-        return "info";
-    case cfg::LogLevel::Debug:
-        return "debug";
+        case cfg::LogLevel::Emerg:
+            return "emerg";
+        case cfg::LogLevel::Alert:
+            return "alert";
+        case cfg::LogLevel::Crit:
+            return "crit";
+        case cfg::LogLevel::Err:
+            return "err";
+        case cfg::LogLevel::Warning:
+            return "warning";
+        case cfg::LogLevel::Notice:
+            return "notice";
+        case cfg::LogLevel::Info:
+            return "info";
+        case cfg::LogLevel::Debug:
+            return "debug";
     }
     return "?";
 }

@@ -17,7 +17,7 @@
 /// - otherwise, once log_open(true) was called (the daemon, not `--check`), syslog(3) too, at the
 ///   message's priority; EAL's `--syslog FACILITY` picks the facility (default daemon).
 ///
-/// Nothing on a worker's per-packet path logs (docs/STYLE: no syscalls per packet).
+/// Nothing on a worker's per-packet path logs (STYLE.md, hot-path rules: no logging, no syscalls).
 
 #include <cstdint>
 
@@ -37,11 +37,12 @@ int log_type() noexcept;
 void log_open(bool syslog) noexcept;
 
 /// DPDK's level (RTE_LOG_EMERG 1 .. RTE_LOG_DEBUG 8) of a configured level (syslog's 0 .. 7).
+/// Thread: any. O(1).
 constexpr uint32_t rte_level(cfg::LogLevel level) noexcept {
     return static_cast<uint32_t>(level) + 1;
 }
 
-/// The configured level's name as `log.level` spells it ("warning").
+/// The configured level's name as `log.level` spells it ("warning"). Thread: any. O(1).
 const char* level_name(cfg::LogLevel level) noexcept;
 
 /// Sets the level of Dirigo's messages (log type `dirigo`): messages above it are dropped by
@@ -52,6 +53,6 @@ void log_set_level(cfg::LogLevel level) noexcept;
 
 /// One line of the daemon's log at DPDK level `level` (ERR, WARNING, NOTICE, INFO, DEBUG), as
 /// "dirigo: <text>\n". A macro for the literal concatenation and the printf format check.
-#define DIRIGO_LOG(level, fmt, ...)                                                  \
-    rte_log(RTE_LOG_##level, ::dirigo::dp::log_type(), "dirigo: " fmt "\n" __VA_OPT__(, ) \
-                __VA_ARGS__)
+#define DIRIGO_LOG(level, fmt, ...)                    \
+    rte_log(RTE_LOG_##level, ::dirigo::dp::log_type(), \
+            "dirigo: " fmt "\n" __VA_OPT__(, ) __VA_ARGS__)

@@ -328,8 +328,8 @@ uint32_t Host::poll(dp::SlowPath& slow, bool& topology_changed) {
         for (Tap& t : taps_) {
             if (link_up(t.view.ifindex) && !t.view.up) {
                 if (Status s = push_config(false, t.view.ifindex); !s) {
-                    DIRIGO_LOG(WARNING, "%s: config routes not restored: %s",
-                               t.view.iface.c_str(), s.message().c_str());
+                    DIRIGO_LOG(WARNING, "%s: config routes not restored: %s", t.view.iface.c_str(),
+                               s.message().c_str());
                 }
             }
         }

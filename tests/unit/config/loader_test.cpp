@@ -333,11 +333,11 @@ TEST(Loader, LogLevelNames) {
         std::string_view name;
         LogLevel want;
     };
-    for (const Case& c : {Case{"emerg", LogLevel::Emerg}, Case{"alert", LogLevel::Alert},
-                          Case{"crit", LogLevel::Crit}, Case{"err", LogLevel::Err},
-                          Case{"error", LogLevel::Err}, Case{"warning", LogLevel::Warning},
-                          Case{"notice", LogLevel::Notice}, Case{"info", LogLevel::Info},
-                          Case{"debug", LogLevel::Debug}}) {
+    for (const Case& c :
+         {Case{"emerg", LogLevel::Emerg}, Case{"alert", LogLevel::Alert},
+          Case{"crit", LogLevel::Crit}, Case{"err", LogLevel::Err}, Case{"error", LogLevel::Err},
+          Case{"warning", LogLevel::Warning}, Case{"notice", LogLevel::Notice},
+          Case{"info", LogLevel::Info}, Case{"debug", LogLevel::Debug}}) {
         const auto r = load(kBase + "log = { level = \"" + std::string(c.name) + "\"; };\n");
         ASSERT_TRUE(r.is_ok()) << c.name << ": " << r.status().message();
         EXPECT_EQ(r->log.level, c.want) << c.name;
