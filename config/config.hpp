@@ -33,6 +33,26 @@ struct MetricsCfg {
     bool operator==(const MetricsCfg&) const = default;
 };
 
+/// Severity of the daemon's messages, syslog's eight levels (`log.level`). The daemon maps them to
+/// DPDK's RTE_LOG_* (one more than syslog's number); no DPDK types here.
+enum class LogLevel : uint8_t {
+    Emerg,
+    Alert,
+    Crit,
+    Err,
+    Warning,
+    Notice,
+    Info,
+    Debug,
+};
+
+/// The daemon's log (docs/operations.md, "Logs").
+struct LogCfg {
+    /// The most detailed level of Dirigo's own messages that is written; below it, nothing.
+    LogLevel level = LogLevel::Info;
+    bool operator==(const LogCfg&) const = default;
+};
+
 /// A dataplane port: a DPDK ethdev and the addresses Dirigo owns on it.
 struct PortCfg {
     std::string name;                ///< operator's name, e.g. "ext"
@@ -105,6 +125,7 @@ struct Config {
     DataplaneCfg dataplane;
     TimeoutCfg timeouts;
     HostCfg host;
+    LogCfg log;
 };
 
 /// The kernel interface name of `p` (its kernel_name, else its name).

@@ -12,6 +12,7 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <string_view>
 #include <system_error>
 #include <unordered_set>
 #include <utility>
@@ -129,9 +130,8 @@ public:
         : file_(std::move(file)), include_dir_(std::move(include_dir)), opts_(opts) {}
 
     Result<Config> run(const lc::Setting& root) {
-        if (auto st = check_keys(
-                root, {"eal", "control", "metrics", "ports", "routes", "services", "dataplane",
-                       "timeouts", "host"});
+        if (auto st = check_keys(root, {"eal", "control", "metrics", "ports", "routes", "services",
+                                        "dataplane", "timeouts", "host", "log"});
             !st) {
             return st;
         }
@@ -141,7 +141,7 @@ public:
         for (const Step step :
              {&Loader::load_eal, &Loader::load_control, &Loader::load_metrics, &Loader::load_ports,
               &Loader::load_routes, &Loader::load_services, &Loader::load_dataplane,
-              &Loader::load_timeouts, &Loader::load_host}) {
+              &Loader::load_timeouts, &Loader::load_host, &Loader::load_log}) {
             if (auto st = (this->*step)(root, cfg); !st) {
                 return st;
             }
@@ -435,6 +435,43 @@ private:
         cfg.metrics.addr = ep->addr;
         cfg.metrics.port = ep->port;
         return Status::ok();
+    }
+
+    Status load_log(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* g = find(root, "log");
+        if (g == nullptr) {
+            return Status::ok();
+        }
+        if (auto st = expect_type(*g, lc::Setting::TypeGroup, "a group { ... }"); !st) {
+            return st;
+        }
+        if (auto st = check_keys(*g, {"level"}); !st) {
+            return st;
+        }
+        const lc::Setting* s = find(*g, "level");
+        if (s == nullptr) {
+            return Status::ok();
+        }
+        std::string name;
+        if (auto st = read_string(*s, name); !st) {
+            return st;
+        }
+        static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
+            {"emerg", LogLevel::Emerg},   {"alert", LogLevel::Alert},
+            {"crit", LogLevel::Crit},     {"err", LogLevel::Err},
+            {"error", LogLevel::Err},     {"warning", LogLevel::Warning},
+            {"notice", LogLevel::Notice}, {"info", LogLevel::Info},
+            {"debug", LogLevel::Debug},
+        };
+        for (const auto& [text, level] : kLevels) {
+            if (name == text) {
+                cfg.log.level = level;
+                return Status::ok();
+            }
+        }
+        return fail(*s, "unknown log level " + in_quotes(name) +
+                            " (expected \"emerg\", \"alert\", \"crit\", \"err\", \"warning\", "
+                            "\"notice\", \"info\" or \"debug\")");
     }
 
     Status check_port_name(const lc::Setting& s, const std::string& name) const {

@@ -2,7 +2,6 @@
 #include "control/control.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 #include <utility>
 
@@ -10,6 +9,7 @@
 #include <rte_pause.h>
 
 #include "control/snapshot_builder.hpp"
+#include "dataplane/log.hpp"
 
 namespace dirigo::ctl {
 
@@ -236,8 +236,7 @@ void Control::republish() {
     }
     auto snap = build_snapshot(*next, dp_);
     if (!snap) {
-        std::fprintf(stderr, "dirigo: cannot publish the new topology: %s\n",
-                     snap.status().message().c_str());
+        DIRIGO_LOG(ERR, "cannot publish the new topology: %s", snap.status().message().c_str());
         return;
     }
     model_.commit(std::move(*next));

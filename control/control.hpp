@@ -76,10 +76,12 @@ public:
     uint64_t generation() const { return generation_; }
     /// The config whose services and timeouts were last applied (load_initial or set_config).
     const cfg::Config& config() const { return cfg_; }
-    /// After a reload's change was applied: its services and timeouts are the new baseline.
+    /// After a reload's change was applied: its services, timeouts and log level are the new
+    /// baseline.
     void set_config_rules(const cfg::Config& next) {
         cfg_.services = next.services;
         cfg_.timeouts = next.timeouts;
+        cfg_.log = next.log;
     }
 
 private:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // dirigo: the daemon. Reads a libconfig file, starts EAL, the ports and the workers, then serves
-// the control socket on the main lcore until SIGINT or SIGTERM.
+// the control socket on the main lcore until SIGINT or SIGTERM. Its messages go through DPDK's
+// log (dataplane/log.hpp); only --help, --version and --check's "ok" are printed directly.
 
 #include <atomic>
 #include <chrono>
@@ -23,6 +24,7 @@
 #include "control/reload.hpp"
 #include "daemon/rules_file.hpp"
 #include "dataplane/dataplane.hpp"
+#include "dataplane/log.hpp"
 #include "host/host.hpp"
 #include "metrics/operations.hpp"
 #include "schedulers/scheduler.hpp"
@@ -60,40 +62,57 @@ std::string join(const std::vector<std::string>& v) {
     return out;
 }
 
+/// A reload's new `log.level`, said at the more verbose of the two levels so that the line is
+/// written whichever way the level moves.
+void apply_log_level(dirigo::cfg::LogLevel from, dirigo::cfg::LogLevel to) {
+    if (from == to) {
+        return;
+    }
+    if (to > from) {
+        dirigo::dp::log_set_level(to);
+    }
+    DIRIGO_LOG(NOTICE, "log level %s (was %s)", dirigo::dp::level_name(to),
+               dirigo::dp::level_name(from));
+    if (to < from) {
+        dirigo::dp::log_set_level(to);
+    }
+}
+
 /// SIGHUP: reads the config again and applies its services and timeouts as one change
-/// (control/reload.hpp has the semantics). A file that does not load, or a change the rules
-/// reject, changes nothing.
+/// (control/reload.hpp has the semantics), and its log level. A file that does not load, or a
+/// change the rules reject, changes nothing.
 void reload_config(dirigo::ctl::Control& control, const std::string& path,
                    const dirigo::cfg::LoadOptions& opts) {
     auto next = dirigo::cfg::load_file(path, opts);
     if (!next) {
-        std::fprintf(stderr, "dirigo: reload of %s rejected, nothing changed: %s\n", path.c_str(),
-                     next.status().message().c_str());
+        DIRIGO_LOG(ERR, "reload of %s rejected, nothing changed: %s", path.c_str(),
+                   next.status().message().c_str());
         return;
     }
     const std::vector<std::string> restart = dirigo::ctl::restart_needed(control.config(), *next);
     if (!restart.empty()) {
-        std::fprintf(stderr,
-                     "dirigo: reload: the changes to %s need a restart and were not applied\n",
-                     join(restart).c_str());
+        DIRIGO_LOG(WARNING, "reload: the changes to %s need a restart and were not applied",
+                   join(restart).c_str());
     }
+    const dirigo::cfg::LogLevel level = control.config().log.level;
     const dirigo::ctl::Request batch =
         dirigo::ctl::reload_batch(control.config(), *next, control.model().services());
     if (batch.batch.empty()) {
         control.set_config_rules(*next);
-        std::fprintf(stderr, "dirigo: reloaded %s: services and timeouts unchanged\n",
-                     path.c_str());
+        apply_log_level(level, next->log.level);
+        DIRIGO_LOG(NOTICE, "reloaded %s: services and timeouts unchanged", path.c_str());
         return;
     }
     const dirigo::ctl::Reply r = control.handle(batch);
     if (r.code != dirigo::Errc::Ok) {
-        std::fprintf(stderr, "dirigo: reload of %s rejected, nothing changed: %s\n", path.c_str(),
-                     r.message.c_str());
+        DIRIGO_LOG(ERR, "reload of %s rejected, nothing changed: %s", path.c_str(),
+                   r.message.c_str());
         return;
     }
     control.set_config_rules(*next);
-    std::fprintf(stderr, "dirigo: reloaded %s: %zu rule change(s) applied as one transaction\n",
-                 path.c_str(), batch.batch.size());
+    apply_log_level(level, next->log.level);
+    DIRIGO_LOG(NOTICE, "reloaded %s: %zu rule change(s) applied as one transaction", path.c_str(),
+               batch.batch.size());
 }
 
 void usage(FILE* f) {
@@ -116,6 +135,8 @@ std::optional<std::string> check_scheduler(std::string_view name) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    // Before any message: stderr only until we know this is the daemon (not --check).
+    dirigo::dp::log_open(false);
     std::string config_path;
     bool check_only = false;
     for (int i = 1; i < argc; ++i) {
@@ -131,7 +152,7 @@ int main(int argc, char** argv) {
             usage(stdout);
             return 0;
         } else {
-            std::fprintf(stderr, "dirigo: unexpected argument \"%s\"\n", a.c_str());
+            DIRIGO_LOG(ERR, "unexpected argument \"%s\"", a.c_str());
             usage(stderr);
             return 2;
         }
@@ -140,17 +161,21 @@ int main(int argc, char** argv) {
         usage(stderr);
         return 2;
     }
+    // The daemon's messages also go to syslog from here on, a bad config's included.
+    dirigo::dp::log_open(!check_only);
     dirigo::cfg::LoadOptions opts;
     opts.check_scheduler = check_scheduler;
     auto cfg = dirigo::cfg::load_file(config_path, opts);
     if (!cfg) {
-        std::fprintf(stderr, "dirigo: %s\n", cfg.status().message().c_str());
+        DIRIGO_LOG(ERR, "%s", cfg.status().message().c_str());
         return 1;
     }
     if (check_only) {
         std::printf("%s: ok\n", config_path.c_str());
         return 0;
     }
+    // Before EAL: an `eal = [ "--log-level=dirigo:debug" ]` parsed by rte_eal_init overrides it.
+    dirigo::dp::log_set_level(cfg->log.level);
 
     std::vector<std::string> eal_args{"dirigo"};
     eal_args.insert(eal_args.end(), cfg->eal.begin(), cfg->eal.end());
@@ -160,8 +185,8 @@ int main(int argc, char** argv) {
     }
     eal_argv.push_back(nullptr);
     if (rte_eal_init(static_cast<int>(eal_args.size()), eal_argv.data()) < 0) {
-        std::fprintf(stderr, "dirigo: EAL initialisation failed (eal = [...] in %s): %s\n",
-                     config_path.c_str(), rte_strerror(rte_errno));
+        DIRIGO_LOG(ERR, "EAL initialisation failed (eal = [...] in %s): %s", config_path.c_str(),
+                   rte_strerror(rte_errno));
         return 1;
     }
     int rc = 0;
@@ -169,7 +194,7 @@ int main(int argc, char** argv) {
         const uint32_t n_workers = rte_lcore_count() - 1;
         auto dp = dirigo::dp::Dataplane::create(*cfg, n_workers);
         if (!dp) {
-            std::fprintf(stderr, "dirigo: %s\n", dp.status().message().c_str());
+            DIRIGO_LOG(ERR, "%s", dp.status().message().c_str());
             rte_eal_cleanup();
             return 1;
         }
@@ -179,7 +204,7 @@ int main(int argc, char** argv) {
         if (cfg->host.kernel_interfaces) {
             auto h = dirigo::host::Host::create(**dp, *cfg);
             if (!h) {
-                std::fprintf(stderr, "dirigo: %s\n", h.status().message().c_str());
+                DIRIGO_LOG(ERR, "%s", h.status().message().c_str());
                 dp->reset();
                 rte_eal_cleanup();
                 return 1;
@@ -210,8 +235,8 @@ int main(int argc, char** argv) {
                     s = dirigo::Status(r.code, "rules file " + rules_path + ": " + r.message +
                                                    " (fix or remove it)");
                 } else {
-                    std::fprintf(stderr, "dirigo: restored %zu rule(s) from %s\n",
-                                 file->batch.size(), rules_path.c_str());
+                    DIRIGO_LOG(NOTICE, "restored %zu rule(s) from %s", file->batch.size(),
+                               rules_path.c_str());
                 }
             }
         }
@@ -242,17 +267,17 @@ int main(int argc, char** argv) {
             }
         });
         if (!s) {
-            std::fprintf(stderr, "dirigo: %s\n", s.message().c_str());
+            DIRIGO_LOG(ERR, "%s", s.message().c_str());
             rc = 1;
         } else {
-            std::fprintf(stderr, "dirigo %s: %u worker(s), %zu service(s), control socket %s\n",
-                         DIRIGO_VERSION, n_workers, cfg->services.size(),
-                         cfg->control.socket.c_str());
+            DIRIGO_LOG(
+                NOTICE, "started, version %s: %u worker(s), %zu service(s), control socket %s",
+                DIRIGO_VERSION, n_workers, cfg->services.size(), cfg->control.socket.c_str());
             // The socket is open and the workers run: systemd may start what comes after us.
             notify("READY=1\nSTATUS=forwarding");
             control.run(g_stop);
             notify("STOPPING=1");
-            std::fprintf(stderr, "dirigo: stopping\n");
+            DIRIGO_LOG(NOTICE, "stopping");
         }
         if (saver) {
             saver->stop(control.model(), control.generation());
@@ -265,10 +290,10 @@ int main(int argc, char** argv) {
         host.reset();  // the interfaces go, with the buffers their queues held
         const uint32_t leaked = (*dp)->shutdown();
         if (leaked != 0) {
-            std::fprintf(stderr, "dirigo: %u mbufs still in use at exit\n", leaked);
+            DIRIGO_LOG(ERR, "%u mbufs still in use at exit", leaked);
             rc = rc == 0 ? 3 : rc;
         } else {
-            std::fprintf(stderr, "dirigo: ports stopped, all mbufs returned\n");
+            DIRIGO_LOG(INFO, "ports stopped, all mbufs returned");
         }
     }
     rte_eal_cleanup();

@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -15,6 +14,7 @@
 
 #include "cli/args.hpp"
 #include "cli/format.hpp"
+#include "dataplane/log.hpp"
 
 namespace dirigo::daemon {
 
@@ -170,7 +170,9 @@ void RulesSaver::writer() {
             has_pending_ = false;
             lk.unlock();
             if (Status s = write_atomic(path_, text); !s) {
-                std::fprintf(stderr, "dirigo: rules not saved: %s\n", s.message().c_str());
+                DIRIGO_LOG(ERR, "rules not saved: %s", s.message().c_str());
+            } else {
+                DIRIGO_LOG(DEBUG, "rules saved to %s", path_.c_str());
             }
             lk.lock();
             continue;

@@ -2,7 +2,6 @@
 #include "dataplane/dataplane.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <string>
 
 #include <rte_cycles.h>
@@ -18,6 +17,7 @@
 #include <rte_ring.h>
 
 #include "config/addr.hpp"
+#include "dataplane/log.hpp"
 
 namespace dirigo::dp {
 namespace {
@@ -285,8 +285,8 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
         }
         if (pc.mtu != 1500) {
             if (int rc = rte_eth_dev_set_mtu(pid, pc.mtu); rc != 0) {
-                std::fprintf(stderr, "dirigo: port %s: cannot set MTU %u: %s\n", pc.name.c_str(),
-                             pc.mtu, dpdk_error(rc).c_str());
+                DIRIGO_LOG(WARNING, "port %s: cannot set MTU %u: %s", pc.name.c_str(),
+                           static_cast<unsigned>(pc.mtu), dpdk_error(rc).c_str());
             }
         }
         if (int rc = rte_eth_dev_start(pid); rc != 0) {

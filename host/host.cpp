@@ -4,7 +4,6 @@
 #include <net/if.h>
 
 #include <algorithm>
-#include <cstdio>
 #include <fstream>
 
 #include <rte_byteorder.h>
@@ -17,6 +16,7 @@
 #include <rte_ring.h>
 
 #include "config/addr.hpp"
+#include "dataplane/log.hpp"
 
 namespace dirigo::host {
 namespace {
@@ -212,7 +212,7 @@ bool Host::rebuild(dp::SlowPath* slow) {
     if (!next) {
         // E.g. more routes than the table holds: keep forwarding with the last good topology.
         topo_error_ = next.status().message();
-        std::fprintf(stderr, "dirigo: kernel routes not applied: %s\n", topo_error_.c_str());
+        DIRIGO_LOG(ERR, "kernel routes not applied: %s", topo_error_.c_str());
         return false;
     }
     if (owned == owned_ && (*next)->routes == dp_.topology()->routes) {
@@ -328,8 +328,8 @@ uint32_t Host::poll(dp::SlowPath& slow, bool& topology_changed) {
         for (Tap& t : taps_) {
             if (link_up(t.view.ifindex) && !t.view.up) {
                 if (Status s = push_config(false, t.view.ifindex); !s) {
-                    std::fprintf(stderr, "dirigo: %s: config routes not restored: %s\n",
-                                 t.view.iface.c_str(), s.message().c_str());
+                    DIRIGO_LOG(WARNING, "%s: config routes not restored: %s", t.view.iface.c_str(),
+                               s.message().c_str());
                 }
             }
         }

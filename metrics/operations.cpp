@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "metrics/operations.hpp"
 
-#include <cstdio>
 #include <string>
 
 #include <rte_errno.h>
 #include <rte_pdump.h>
 
 #include "config/addr.hpp"
+#include "dataplane/log.hpp"
 #include "metrics/exposition.hpp"
 #include "metrics/sampler.hpp"
 
@@ -52,8 +52,8 @@ Status Operations::open() {
             http_.reset();
             return st;
         }
-        std::fprintf(stderr, "dirigo: metrics at http://%s/metrics\n",
-                     cfg::format_endpoint(cfg_.addr, http_->port()).c_str());
+        DIRIGO_LOG(INFO, "metrics at http://%s/metrics",
+                   cfg::format_endpoint(cfg_.addr, http_->port()).c_str());
     }
     return {};
 }

@@ -4,14 +4,16 @@
 # Install test (docs/operations.md, "Packaging"): `meson install --destdir` of the build into a
 # fresh temporary directory, then
 #  - every file `meson introspect --installed` names is there, and the ones a package needs by
-#    name: dirigo (sbindir), dirigoadm (bindir), libdirigo-ipvs.so (libdir), the unit
+#    name: dirigo (sbindir), dirigoadm (bindir), libdirigo-ipvs.so (libdir/dirigo, a private
+#    directory: an LD_PRELOAD library, not a public one, and nothing else in libdir), the unit
 #    (prefix/lib/systemd/system), the man pages dirigo.8, dirigo.conf.5, dirigoadm.8 and the
 #    example config (sysconfdir/dirigo/dirigo.conf);
 #  - the installed binaries run from there: `dirigo --version` names the project's version and no
 #    library is missing (nor taken from the build directory); `dirigo --check` accepts the
 #    installed config; `dirigoadm -h` names the version. `dirigoadm --version`, like
 #    `ipvsadm -v`, names the running daemon's version as well, so with none it must fail with
-#    "cannot connect" (exit 2) rather than print anything else.
+#    "cannot connect" (exit 2) rather than print anything else. The installed preload library
+#    loads with LD_PRELOAD naming its path.
 # Needs no root.
 #
 # Usage: install_test.sh BUILD_DIR     (MESON: the meson to run, default `meson`)
@@ -82,18 +84,24 @@ D_CONF=$DEST$SYSCONFDIR/dirigo/dirigo.conf
 for f in "$D_DIRIGO" "$D_ADM"; do
     t_check "installed, executable: ${f#"$DEST"}" test -x "$f"
 done
-for f in "$LIBDIR/libdirigo-ipvs.so" "$PREFIX/lib/systemd/system/dirigo.service" \
+for f in "$LIBDIR/dirigo/libdirigo-ipvs.so" "$PREFIX/lib/systemd/system/dirigo.service" \
     "$MANDIR/man8/dirigo.8" "$MANDIR/man5/dirigo.conf.5" "$MANDIR/man8/dirigoadm.8" \
     "$SYSCONFDIR/dirigo/dirigo.conf"; do
     t_check "installed: $f" test -f "$DEST$f"
 done
+# The preload library is the only file in libdir, and it is not in libdir itself (ldconfig and
+# lintian's shared-library checks look there).
+others=$(cd "$DEST$LIBDIR" && find . -mindepth 1 ! -path ./dirigo ! -path ./dirigo/libdirigo-ipvs.so |
+    sort | tr '\n' ' ')
+t_expect "libdir holds only dirigo/libdirigo-ipvs.so${others:+ (also: $others)}" \
+    "$([[ -z $others ]] && echo 1)"
 SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 t_check "the installed unit is dist/dirigo.service" \
     cmp -s "$SRC/dist/dirigo.service" "$DEST$PREFIX/lib/systemd/system/dirigo.service"
 t_check "the installed config is dist/dirigo.conf" cmp -s "$SRC/dist/dirigo.conf" "$D_CONF"
 
 # The installed binaries run: system libraries only, nothing from the build directory.
-for f in "$D_DIRIGO" "$D_ADM" "$DEST$LIBDIR/libdirigo-ipvs.so"; do
+for f in "$D_DIRIGO" "$D_ADM" "$DEST$LIBDIR/dirigo/libdirigo-ipvs.so"; do
     libs=$(ldd "$f" 2>&1) || true
     if grep -q "not found" <<<"$libs"; then
         t_fail "${f#"$DEST"}: every library is found"
@@ -107,6 +115,10 @@ done
 # LD_LIBRARY_PATH covers an install whose libdir is not on the loader's path (not needed today:
 # the binaries link only system libraries and the preload library is not linked by them).
 export LD_LIBRARY_PATH="$DEST$LIBDIR"
+# The preload library loads by its path (the loader only warns, on stderr, when it cannot).
+out=$(LD_PRELOAD="$DEST$LIBDIR/dirigo/libdirigo-ipvs.so" env true 2>&1) && rc=0 || rc=$?
+t_expect "LD_PRELOAD=${LIBDIR}/dirigo/libdirigo-ipvs.so loads (exit $rc${out:+: $out})" \
+    "$([[ $rc == 0 && -z $out ]] && echo 1)"
 out=$("$D_DIRIGO" --version 2>&1) && rc=0 || rc=$?
 t_expect "dirigo --version: \"$out\" (exit $rc)" "$([[ $rc == 0 && $out == "dirigo $VERSION" ]] && echo 1)"
 out=$("$D_DIRIGO" --check -c "$D_CONF" 2>&1) && rc=0 || rc=$?

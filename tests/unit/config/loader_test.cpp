@@ -317,6 +317,33 @@ TEST(Loader, MetricsEmptyGroupIsOff) {
     EXPECT_FALSE(r->metrics.enabled);
 }
 
+// ---- log ----
+
+TEST(Loader, LogLevelDefaultsToInfo) {
+    const auto r = load(kBase);
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    EXPECT_EQ(r->log.level, LogLevel::Info);
+    const auto e = load(kBase + "log = { };\n");
+    ASSERT_TRUE(e.is_ok()) << e.status().message();
+    EXPECT_EQ(e->log.level, LogLevel::Info);
+}
+
+TEST(Loader, LogLevelNames) {
+    struct Case {
+        std::string_view name;
+        LogLevel want;
+    };
+    for (const Case& c :
+         {Case{"emerg", LogLevel::Emerg}, Case{"alert", LogLevel::Alert},
+          Case{"crit", LogLevel::Crit}, Case{"err", LogLevel::Err}, Case{"error", LogLevel::Err},
+          Case{"warning", LogLevel::Warning}, Case{"notice", LogLevel::Notice},
+          Case{"info", LogLevel::Info}, Case{"debug", LogLevel::Debug}}) {
+        const auto r = load(kBase + "log = { level = \"" + std::string(c.name) + "\"; };\n");
+        ASSERT_TRUE(r.is_ok()) << c.name << ": " << r.status().message();
+        EXPECT_EQ(r->log.level, c.want) << c.name;
+    }
+}
+
 // ---- error table: every error path names its line and key ----
 
 struct BadCase {
@@ -395,6 +422,13 @@ const BadCase kBadCases[] = {
      "metrics.listen", "bad listen address"},
     {"MetricsListenHostName", "metrics = { listen = \"localhost:9180\"; };\n", 4,
      "metrics.listen", "bad listen address \"localhost:9180\""},
+    // log
+    {"LogNotGroup", "log = \"info\";\n", 4, "log", "expected a group"},
+    {"LogUnknownKey", "log = {\n levl = \"info\"; };\n", 5, "log.levl", "did you mean \"level\"?"},
+    {"LogLevelUnknown", "log = { level = \"verbose\"; };\n", 4, "log.level",
+     "unknown log level \"verbose\" (expected \"emerg\""},
+    {"LogLevelNotString", "log = { level = 7; };\n", 4, "log.level",
+     "expected a string, got an integer"},
     // ports
     {"PortsEmpty", "eal = [];\nports = ();\n", 2, "ports", "at least one port is required",
      Errc::Invalid, true},
