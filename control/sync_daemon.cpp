@@ -16,6 +16,7 @@
 #include <rte_ring_elem.h>
 
 #include "conntrack/tcp_state.hpp"
+#include "dataplane/log.hpp"
 #include "dataplane/ownership.hpp"
 
 namespace dirigo::ctl {
@@ -149,6 +150,9 @@ Status SyncDaemon::start(const DaemonCfg& in) {
         m->fd = fd;
         m->builder = std::make_unique<sync::MessageBuilder>(c.syncid, c.sync_maxlen);
         master_ = std::move(m);
+        DIRIGO_LOG(NOTICE, "sync daemon: master started on %s, syncid %u, group %u.%u.%u.%u:%u",
+                   c.mcast_ifn.c_str(), c.syncid, c.mcast_group >> 24, (c.mcast_group >> 16) & 255,
+                   (c.mcast_group >> 8) & 255, c.mcast_group & 255, c.mcast_port);
         // Workers queue records from the next snapshot on (control republishes).
         dp::SyncParams p = dp_.sync();
         p.master = true;
@@ -173,6 +177,9 @@ Status SyncDaemon::start(const DaemonCfg& in) {
     b->fd = fd;
     b->buf.resize(65536);
     backup_ = std::move(b);
+    DIRIGO_LOG(NOTICE, "sync daemon: backup started on %s, syncid %u, group %u.%u.%u.%u:%u",
+               c.mcast_ifn.c_str(), c.syncid, c.mcast_group >> 24, (c.mcast_group >> 16) & 255,
+               (c.mcast_group >> 8) & 255, c.mcast_group & 255, c.mcast_port);
     return {};
 }
 
@@ -189,6 +196,7 @@ Status SyncDaemon::stop(SyncRole role) {
         dp::SyncParams p = dp_.sync();
         p.master = false;
         dp_.set_sync(p);
+        DIRIGO_LOG(NOTICE, "sync daemon: master stopped");
         return {};
     }
     if (backup_ == nullptr) {
@@ -196,6 +204,7 @@ Status SyncDaemon::stop(SyncRole role) {
     }
     close(backup_->fd);
     backup_.reset();
+    DIRIGO_LOG(NOTICE, "sync daemon: backup stopped");
     return {};
 }
 
