@@ -552,10 +552,9 @@ TEST(Args, TunnelTypeIpipAsIpvsadmSavesIt) {
 // ---- connection sync daemons ----
 
 TEST(Args, StartDaemonTakesEveryOption) {
-    const Invocation inv =
-        ok({"--start-daemon", "master", "--mcast-interface", "eth0", "--syncid", "7",
-            "--mcast-group", "239.1.2.3", "--mcast-port", "8849", "--mcast-ttl", "4",
-            "--sync-maxlen", "1400"});
+    const Invocation inv = ok({"--start-daemon", "master", "--mcast-interface", "eth0", "--syncid",
+                               "7", "--mcast-group", "239.1.2.3", "--mcast-port", "8849",
+                               "--mcast-ttl", "4", "--sync-maxlen", "1400"});
     EXPECT_EQ(inv.cmd, Command::StartDaemon);
     EXPECT_EQ(inv.request.op, Op::StartDaemon);
     const DaemonCfg& c = inv.request.daemon;
@@ -678,7 +677,8 @@ TEST(Args, DaemonCommandsAndTheCommandTable) {
     fails({"-L", "--start-daemon", "master"}, "multiple commands specified");
     fails({"--start-daemon", "master", "-C"}, "multiple commands specified");
     // The role is checked where it is read, before the rest of the line.
-    fails({"--start-daemon", "both", "-t", "10.0.0.1:80"}, "illegal start-daemon parameter specified");
+    fails({"--start-daemon", "both", "-t", "10.0.0.1:80"},
+          "illegal start-daemon parameter specified");
 }
 
 TEST(Args, SyncOptionsWithOtherCommandsAreIgnored) {

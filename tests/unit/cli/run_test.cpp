@@ -266,8 +266,8 @@ TEST(Run, ViewFailures) {
 TEST(Run, StartAndStopSyncDaemons) {
     FakeDaemon d;
     Ran r = run_with(d, {"--start-daemon", "master", "--mcast-interface", "eth0", "--syncid", "7",
-                         "--mcast-group", "224.0.0.82", "--mcast-port", "9000", "--mcast-ttl",
-                         "2", "--sync-maxlen", "1200"});
+                         "--mcast-group", "224.0.0.82", "--mcast-port", "9000", "--mcast-ttl", "2",
+                         "--sync-maxlen", "1200"});
     EXPECT_EQ(r.code, 0);
     EXPECT_EQ(r.out, "");
     EXPECT_EQ(r.err, "");

@@ -2,9 +2,9 @@
 #pragma once
 
 /// A small in-memory stand-in for the Dirigo daemon (the rule changes, List, Ping, timeouts,
-/// ListConns and the sync daemons, with the daemon's error codes and its order of checks), and a builder of IPVS
-/// generic-netlink requests laid out as libipvs lays them out. Shared by the emulator's unit tests
-/// and the netlink fuzz target. No sockets.
+/// ListConns and the sync daemons, with the daemon's error codes and its order of checks), and a
+/// builder of IPVS generic-netlink requests laid out as libipvs lays them out. Shared by the
+/// emulator's unit tests and the netlink fuzz target. No sockets.
 
 #include <algorithm>
 #include <cstdint>
@@ -33,7 +33,7 @@ public:
     cfg::TimeoutCfg timeouts;
     std::vector<ctl::ConnInfo> conns;
     uint32_t conn_table_size = 1u << 20;
-    std::vector<ctl::DaemonView> daemons;                    ///< running sync daemons, any order
+    std::vector<ctl::DaemonView> daemons;                  ///< running sync daemons, any order
     std::vector<std::string> interfaces = {"lo", "eth0"};  ///< what StartDaemon may name
 
     CallFn fn() {
@@ -185,9 +185,8 @@ private:
                 return Errc::Ok;
             }
             case ctl::Op::StopDaemon: {
-                const auto it = std::find_if(daemons.begin(), daemons.end(), [&](auto& d) {
-                    return d.cfg.role == r.daemon.role;
-                });
+                const auto it = std::find_if(daemons.begin(), daemons.end(),
+                                             [&](auto& d) { return d.cfg.role == r.daemon.role; });
                 if (it == daemons.end()) {
                     return Errc::NoDaemon;
                 }
