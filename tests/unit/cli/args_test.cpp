@@ -676,6 +676,12 @@ TEST(Args, DaemonCommandsAndTheCommandTable) {
     fails({"--start-daemon", "master", "--start-daemon", "backup"}, "multiple commands specified");
     fails({"-L", "--start-daemon", "master"}, "multiple commands specified");
     fails({"--start-daemon", "master", "-C"}, "multiple commands specified");
+    // Daemons are not rules: a restore file (one batch of rule changes) cannot start one.
+    auto restore = parse_restore("-A -t 10.0.0.1:80 -s rr\n--start-daemon master\n", &kResolver);
+    ASSERT_FALSE(restore.ok());
+    EXPECT_EQ(restore.error().exit_code, 2);
+    EXPECT_EQ(restore.error().message.rfind("line 2: ", 0), 0u) << restore.error().message;
+    EXPECT_NE(restore.error().message.find("only commands that change rules"), std::string::npos);
     // The role is checked where it is read, before the rest of the line.
     fails({"--start-daemon", "both", "-t", "10.0.0.1:80"},
           "illegal start-daemon parameter specified");

@@ -693,6 +693,14 @@ TEST(Format, UsageAndVersion) {
                                "--socket", "wlc", "--exact"}) {
         EXPECT_NE(u.find(needle), std::string::npos) << needle;
     }
+    // The sync daemon's commands and options, as ipvsadm 1.31 lists them.
+    for (const char* needle :
+         {"--start-daemon {master|backup} [daemon-options]", "--stop-daemon {master|backup}",
+          "--syncid sid", "--mcast-interface interface", "--mcast-group address",
+          "--mcast-port port", "--mcast-ttl ttl", "--sync-maxlen length"}) {
+        EXPECT_NE(u.find(needle), std::string::npos) << needle;
+    }
+    EXPECT_EQ(u.find("daemon information (none)"), std::string::npos);
     EXPECT_EQ(version_text().rfind("dirigoadm v", 0), 0u);
 }
 
