@@ -605,6 +605,8 @@ std::string usage_text(std::string_view program) {
     out += "  " + p + " -L|l [virtual-service] [options]\n";
     out += "  " + p + " -Z [virtual-service]\n";
     out += "  " + p + " --set tcp tcpfin udp\n";
+    out += "  " + p + " --start-daemon {master|backup} [daemon-options]\n";
+    out += "  " + p + " --stop-daemon {master|backup}\n";
     out += "  " + p + " --list-ports|--list-workers [-n] [--exact] [--nosort]\n";
     out += "  " + p + " --list-neighbours|--list-routes [-n] [--nosort]\n";
     out += "  " + p + " -h\n\n";
@@ -623,6 +625,8 @@ std::string usage_text(std::string_view program) {
         "  --list            -L|-l     list the table\n"
         "  --zero            -Z        zero counters in a service or all services\n"
         "  --set tcp tcpfin udp        set connection timeout values\n"
+        "  --start-daemon              start connection sync daemon\n"
+        "  --stop-daemon               stop connection sync daemon\n"
         "  --list-ports                list ports: link, queues, packets, drops by reason\n"
         "  --list-workers              list workers: packets, busy ratio, connections\n"
         "  --list-neighbours           list the neighbour (ARP) table (or --list-neighbors)\n"
@@ -654,7 +658,7 @@ std::string usage_text(std::string_view program) {
         "  --l-threshold  -y lthreshold        lower threshold of connections\n"
         "  --connection   -c                   output of current connections\n"
         "  --timeout                           output of timeout (tcp tcpfin udp)\n"
-        "  --daemon                            output of daemon information (none)\n"
+        "  --daemon                            output of daemon information\n"
         "  --stats                             output of statistics information\n"
         "  --rate                              output of rate information\n"
         "  --exact                             expand numbers (display exact values);\n"
@@ -670,6 +674,14 @@ std::string usage_text(std::string_view program) {
         "  --socket path                       control socket of the dirigo daemon\n"
         "                                      (default $DIRIGO_SOCKET, else " +
         std::string("/run/dirigo/dirigo.sock") + ")\n";
+    out +=
+        "Daemon Options:\n"
+        "  --syncid sid                        syncid for connection sync (0-255, default 0)\n"
+        "  --mcast-interface interface         multicast interface for connection sync\n"
+        "  --mcast-group address               IPv4 group (default=224.0.0.81)\n"
+        "  --mcast-port port                   UDP port (default=8848)\n"
+        "  --mcast-ttl ttl                     Multicast TTL (default=1)\n"
+        "  --sync-maxlen length                Max sync message length (default: MTU - 28)\n";
     return out;
 }
 

@@ -128,7 +128,7 @@ TEST(Args, ListConnectionsTimeoutsDaemon) {
     EXPECT_EQ(t.request.op, Op::GetTimeouts);
     const Invocation d = ok({"-L", "--daemon"});
     EXPECT_EQ(d.list, ListWhat::Daemon);
-    EXPECT_EQ(d.request.op, Op::Ping);
+    EXPECT_EQ(d.request.op, Op::ListDaemons);
 }
 
 TEST(Args, ListFormatOptions) {
@@ -527,8 +527,6 @@ TEST(Args, UnsupportedIpvsadmFeatures) {
     fails({"-A", "--fwmark-service", "1"},
           "--fwmark-service: firewall-mark services are not supported by dirigo; use -t or -u");
     fails_with({"-A", "--sctp-service", "10.0.0.1:80"}, "SCTP");
-    fails_with({"--start-daemon", "master"}, "sync daemon");
-    fails_with({"--stop-daemon", "master"}, "sync daemon");
     fails_with({"-A", "-t", "10.0.0.1:80", "--pe", "sip"}, "persistence engine");
     fails({"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4", "-i", "--tun-type", "gue"},
           "--tun-type gue: only ipip tunnels are supported by dirigo");
@@ -549,6 +547,163 @@ TEST(Args, TunnelTypeIpipAsIpvsadmSavesIt) {
     EXPECT_TRUE(ok({"-Ln", "--tun-info"}).fmt.tun_info);
     fails({"-A", "-t", "10.0.0.1:80", "--tun-info"},
           "Illegal 'tun-info' option with the 'add-service' command");
+}
+
+// ---- connection sync daemons ----
+
+TEST(Args, StartDaemonTakesEveryOption) {
+    const Invocation inv = ok({"--start-daemon", "master", "--mcast-interface", "eth0", "--syncid",
+                               "7", "--mcast-group", "239.1.2.3", "--mcast-port", "8849",
+                               "--mcast-ttl", "4", "--sync-maxlen", "1400"});
+    EXPECT_EQ(inv.cmd, Command::StartDaemon);
+    EXPECT_EQ(inv.request.op, Op::StartDaemon);
+    const DaemonCfg& c = inv.request.daemon;
+    EXPECT_EQ(c.role, SyncRole::Master);
+    EXPECT_EQ(c.mcast_ifn, "eth0");
+    EXPECT_EQ(c.syncid, 7);
+    EXPECT_EQ(c.mcast_group, ip(239, 1, 2, 3));
+    EXPECT_EQ(c.mcast_port, 8849);
+    EXPECT_EQ(c.mcast_ttl, 4);
+    EXPECT_EQ(c.sync_maxlen, 1400);
+    // The option=value spelling, as keepalived's scripts and the example in ipvsadm(8) use it.
+    const DaemonCfg& b =
+        ok({"--start-daemon=backup", "--mcast-interface=eth1", "--syncid=255"}).request.daemon;
+    EXPECT_EQ(b.role, SyncRole::Backup);
+    EXPECT_EQ(b.mcast_ifn, "eth1");
+    EXPECT_EQ(b.syncid, 255);
+}
+
+TEST(Args, StartDaemonDefaultsAreZero) {
+    // Zero means "the daemon's default" (224.0.0.81, 8848, ttl 1, the MTU's maxlen).
+    const Invocation inv = ok({"--start-daemon", "backup"});
+    EXPECT_EQ(inv.request.op, Op::StartDaemon);
+    const DaemonCfg& c = inv.request.daemon;
+    EXPECT_EQ(c.role, SyncRole::Backup);
+    EXPECT_EQ(c.mcast_ifn, "");
+    EXPECT_EQ(c.syncid, 0);
+    EXPECT_EQ(c.mcast_group, 0u);
+    EXPECT_EQ(c.mcast_port, 0);
+    EXPECT_EQ(c.mcast_ttl, 0);
+    EXPECT_EQ(c.sync_maxlen, 0);
+}
+
+TEST(Args, StartDaemonInterfaceIsCutAsIpvsadmDoes) {
+    // IP_VS_IFNAME_MAXLEN is 16 with the NUL: at most 15 characters reach the daemon.
+    EXPECT_EQ(ok({"--start-daemon", "master", "--mcast-interface", "a-very-long-interface"})
+                  .request.daemon.mcast_ifn,
+              "a-very-long-int");
+    EXPECT_EQ(ok({"--start-daemon", "master", "--mcast-interface", "exactly15chars_"})
+                  .request.daemon.mcast_ifn,
+              "exactly15chars_");
+}
+
+TEST(Args, StartDaemonLimits) {
+    const auto daemon = [](std::initializer_list<const char*> extra) {
+        std::vector<std::string> args = {"--start-daemon", "master"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        ParseEnv env;
+        env.resolver = &kResolver;
+        auto r = parse_args(args, env);
+        EXPECT_TRUE(r.ok()) << (r.ok() ? "" : r.error().message);
+        return r.ok() ? r.value().request.daemon : DaemonCfg{};
+    };
+    EXPECT_EQ(daemon({"--syncid", "0"}).syncid, 0);
+    EXPECT_EQ(daemon({"--mcast-port", "1"}).mcast_port, 1);
+    EXPECT_EQ(daemon({"--mcast-port", "65535"}).mcast_port, 65535);
+    EXPECT_EQ(daemon({"--mcast-ttl", "1"}).mcast_ttl, 1);
+    EXPECT_EQ(daemon({"--mcast-ttl", "255"}).mcast_ttl, 255);
+    EXPECT_EQ(daemon({"--sync-maxlen", "1"}).sync_maxlen, 1);
+    EXPECT_EQ(daemon({"--sync-maxlen", "65507"}).sync_maxlen, 65507);  // 65535 - IP - UDP
+    EXPECT_EQ(daemon({"--mcast-group", "224.0.0.0"}).mcast_group, ip(224, 0, 0, 0));
+    EXPECT_EQ(daemon({"--mcast-group", "239.255.255.255"}).mcast_group, ip(239, 255, 255, 255));
+}
+
+TEST(Args, StartDaemonErrorsAreIpvsadms) {
+    fails({"--start-daemon", "primary"}, "illegal start-daemon parameter specified");
+    fails({"--start-daemon", "Master"}, "illegal start-daemon parameter specified");
+    fails({"--start-daemon", ""}, "illegal start-daemon parameter specified");
+    fails({"--stop-daemon", "slave"}, "illegal start_daemon specified");  // sic, as ipvsadm
+    fails({"--start-daemon"}, "--start-daemon: missing argument", 255);
+    fails({"--stop-daemon"}, "--stop-daemon: missing argument", 255);
+    for (const char* v : {"256", "-1", "x", "", "1000"}) {
+        fails({"--start-daemon", "master", "--syncid", v}, "illegal syncid specified");
+    }
+    for (const char* v : {"0", "65536", "http", "-1"}) {
+        fails({"--start-daemon", "master", "--mcast-port", v}, "illegal mcast-port specified");
+    }
+    for (const char* v : {"0", "256", "x"}) {
+        fails({"--start-daemon", "master", "--mcast-ttl", v}, "illegal mcast-ttl specified");
+    }
+    for (const char* v : {"0", "65508", "65535", "x"}) {
+        fails({"--start-daemon", "master", "--sync-maxlen", v}, "illegal sync-maxlen specified");
+    }
+    // Not multicast, not an address, or a name (ipvsadm uses inet_pton, never the resolver).
+    for (const char* v : {"10.0.0.1", "223.255.255.255", "240.0.0.1", "255.255.255.255", "224.0.0",
+                          "www.example.com", ""}) {
+        fails({"--start-daemon", "master", "--mcast-group", v},
+              std::string("invalid IPv4 mcast-group `") + v + "'");
+    }
+    // IPv6 groups are valid for ipvsadm but dirigo syncs over IPv4 only.
+    fails_with({"--start-daemon", "master", "--mcast-group", "ff02::1"}, "IPv6");
+    fails_with({"--start-daemon", "master", "--mcast-group", "ff02::1"}, "not supported");
+}
+
+TEST(Args, StopDaemon) {
+    Invocation inv = ok({"--stop-daemon", "master"});
+    EXPECT_EQ(inv.cmd, Command::StopDaemon);
+    EXPECT_EQ(inv.request.op, Op::StopDaemon);
+    EXPECT_EQ(inv.request.daemon.role, SyncRole::Master);
+    inv = ok({"--stop-daemon", "backup"});
+    EXPECT_EQ(inv.request.daemon.role, SyncRole::Backup);
+    // Only the role is sent: daemon options given to --stop-daemon are dropped.
+    inv = ok({"--stop-daemon", "backup", "--mcast-interface", "eth0", "--syncid", "9"});
+    EXPECT_EQ(inv.request.op, Op::StopDaemon);
+    EXPECT_EQ(inv.request.daemon.role, SyncRole::Backup);
+    EXPECT_EQ(inv.request.daemon.mcast_ifn, "");
+    EXPECT_EQ(inv.request.daemon.syncid, 0);
+}
+
+TEST(Args, DaemonCommandsAndTheCommandTable) {
+    fails({"--start-daemon", "master", "-t", "10.0.0.1:80"},
+          "Illegal 'service-address' option with the 'start-daemon' command");
+    fails({"--start-daemon", "master", "-n"},
+          "Illegal 'numeric' option with the 'start-daemon' command");
+    fails({"--stop-daemon", "master", "-t", "10.0.0.1:80"},
+          "Illegal 'service-address' option with the 'stop-daemon' command");
+    fails({"--stop-daemon", "backup", "-w", "1"},
+          "Illegal 'weight' option with the 'stop-daemon' command");
+    fails({"--start-daemon", "master", "--stop-daemon", "master"}, "multiple commands specified");
+    fails({"--start-daemon", "master", "--start-daemon", "backup"}, "multiple commands specified");
+    fails({"-L", "--start-daemon", "master"}, "multiple commands specified");
+    fails({"--start-daemon", "master", "-C"}, "multiple commands specified");
+    // Daemons are not rules: a restore file (one batch of rule changes) cannot start one.
+    auto restore = parse_restore("-A -t 10.0.0.1:80 -s rr\n--start-daemon master\n", &kResolver);
+    ASSERT_FALSE(restore.ok());
+    EXPECT_EQ(restore.error().exit_code, 2);
+    EXPECT_EQ(restore.error().message.rfind("line 2: ", 0), 0u) << restore.error().message;
+    EXPECT_NE(restore.error().message.find("only commands that change rules"), std::string::npos);
+    // The role is checked where it is read, before the rest of the line.
+    fails({"--start-daemon", "both", "-t", "10.0.0.1:80"},
+          "illegal start-daemon parameter specified");
+}
+
+TEST(Args, SyncOptionsWithOtherCommandsAreIgnored) {
+    // dirigo's reading (cli/args.cpp's command table has no columns for them): the daemon
+    // options are read by --start-daemon only and change nothing in any other request.
+    const Invocation add = ok({"-A", "-t", "10.0.0.1:80", "-s", "rr", "--mcast-interface", "eth0",
+                               "--syncid", "3", "--mcast-group", "224.0.0.82", "--mcast-port",
+                               "9000", "--mcast-ttl", "2", "--sync-maxlen", "1000"});
+    EXPECT_EQ(add.request.op, Op::AddService);
+    EXPECT_EQ(add.request.service.key, kVip80);
+    EXPECT_EQ(add.request.daemon.mcast_ifn, "");
+    EXPECT_EQ(add.request.daemon.syncid, 0);
+    EXPECT_EQ(add.request.daemon.mcast_group, 0u);
+    const Invocation list = ok({"-L", "--daemon", "--syncid", "3"});
+    EXPECT_EQ(list.request.op, Op::ListDaemons);
+    EXPECT_EQ(ok({"-C", "--mcast-interface", "eth0"}).request.op, Op::Clear);
+    // Their values are still checked, as ipvsadm checks them while reading the line.
+    fails({"-C", "--syncid", "300"}, "illegal syncid specified");
+    fails({"-C", "--mcast-port", "0"}, "illegal mcast-port specified");
 }
 
 // ---- ipvsadm's command/option table and conflicts ----

@@ -389,6 +389,38 @@ TEST(Format, NamesWithoutNumeric) {
               "-A -t a-really-long-backend-name.example.com:http -s rr\n");
 }
 
+TEST(Format, Daemons) {
+    // ipvsadm 1.31's print_daemon: master first, each field as the kernel reports it.
+    DaemonView master;
+    master.cfg = {SyncRole::Master, "eth0", 7, 1472, ip(224, 0, 0, 81), 8848, 1};
+    master.messages = 10;  // the counters are dirigo's; ipvsadm's line has no room for them
+    DaemonView backup;
+    backup.cfg = {SyncRole::Backup, "bond0.100", 255, 65507, ip(239, 255, 255, 255), 65535, 255};
+    EXPECT_EQ(format_daemons({master, backup}),
+              "master sync daemon (mcast=eth0, syncid=7, maxlen=1472, group=224.0.0.81, "
+              "port=8848, ttl=1)\n"
+              "backup sync daemon (mcast=bond0.100, syncid=255, maxlen=65507, "
+              "group=239.255.255.255, port=65535, ttl=255)\n");
+    EXPECT_EQ(format_daemons({backup}).rfind("backup sync daemon (mcast=bond0.100, ", 0), 0u);
+    EXPECT_EQ(format_daemons({}), "");
+}
+
+TEST(Format, DaemonZeroFieldsAreOmitted) {
+    // As ipvsadm prints an old kernel's reply without the newer attributes: syncid always,
+    // the rest only when set.
+    DaemonView d;
+    d.cfg.role = SyncRole::Backup;
+    d.cfg.mcast_ifn = "eth1";
+    EXPECT_EQ(format_daemons({d}), "backup sync daemon (mcast=eth1, syncid=0)\n");
+    d.cfg.mcast_port = 8848;
+    EXPECT_EQ(format_daemons({d}), "backup sync daemon (mcast=eth1, syncid=0, port=8848)\n");
+    d.cfg = {SyncRole::Master, "eth0", 1, 0, ip(224, 0, 0, 81), 0, 3};
+    EXPECT_EQ(format_daemons({d}),
+              "master sync daemon (mcast=eth0, syncid=1, group=224.0.0.81, ttl=3)\n");
+    d.cfg = {SyncRole::Master, "eth0", 1, 1500, 0, 0, 0};
+    EXPECT_EQ(format_daemons({d}), "master sync daemon (mcast=eth0, syncid=1, maxlen=1500)\n");
+}
+
 TEST(Format, ErrorMessagesMatchIpvsadm) {
     EXPECT_EQ(error_message(Op::AddService, Errc::ServiceExists, "x"), "Service already exists");
     EXPECT_EQ(error_message(Op::EditService, Errc::NoService, "x"), "No such service");
@@ -403,6 +435,12 @@ TEST(Format, ErrorMessagesMatchIpvsadm) {
     EXPECT_EQ(error_message(Op::DelDest, Errc::NoDest, ""), "No such destination");
     EXPECT_EQ(error_message(Op::AddService, Errc::NoScheduler, "no lblcr"),
               "Scheduler or persistence engine not found");
+    // The sync daemon's: ipvsadm's ipvs_strerror words for EEXIST, ESRCH and ENODEV.
+    EXPECT_EQ(error_message(Op::StartDaemon, Errc::DaemonRunning, "master runs"),
+              "Daemon has already run");
+    EXPECT_EQ(error_message(Op::StopDaemon, Errc::NoDaemon, ""), "No daemon is running");
+    EXPECT_EQ(error_message(Op::StartDaemon, Errc::NoDevice, "no interface eth9"),
+              "No such device");
     // Codes ipvsadm has no words for carry the daemon's explanation.
     EXPECT_EQ(error_message(Op::AddService, Errc::Resource, "service table full (4096)"),
               "service table full (4096)");
@@ -655,6 +693,14 @@ TEST(Format, UsageAndVersion) {
                                "--socket", "wlc", "--exact"}) {
         EXPECT_NE(u.find(needle), std::string::npos) << needle;
     }
+    // The sync daemon's commands and options, as ipvsadm 1.31 lists them.
+    for (const char* needle :
+         {"--start-daemon {master|backup} [daemon-options]", "--stop-daemon {master|backup}",
+          "--syncid sid", "--mcast-interface interface", "--mcast-group address",
+          "--mcast-port port", "--mcast-ttl ttl", "--sync-maxlen length"}) {
+        EXPECT_NE(u.find(needle), std::string::npos) << needle;
+    }
+    EXPECT_EQ(u.find("daemon information (none)"), std::string::npos);
     EXPECT_EQ(version_text().rfind("dirigoadm v", 0), 0u);
 }
 

@@ -147,7 +147,8 @@ TEST(Run, OtherListings) {
 
     r = run_with(d, {"-L", "--daemon"});
     EXPECT_EQ(r.code, 0);
-    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.out, "");  // no sync daemon runs
+    EXPECT_EQ(d.seen.back().second.op, Op::ListDaemons);
 
     Reply list;
     list.services = {web()};
@@ -260,6 +261,104 @@ TEST(Run, ViewFailures) {
     r = run_with(d, {"--list-workers", "--stats"});
     EXPECT_EQ(r.code, 2);
     EXPECT_EQ(r.err, "Illegal 'stats' option with the 'list-workers' command\n");
+}
+
+TEST(Run, StartAndStopSyncDaemons) {
+    FakeDaemon d;
+    Ran r = run_with(d, {"--start-daemon", "master", "--mcast-interface", "eth0", "--syncid", "7",
+                         "--mcast-group", "224.0.0.82", "--mcast-port", "9000", "--mcast-ttl", "2",
+                         "--sync-maxlen", "1200"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.out, "");
+    EXPECT_EQ(r.err, "");
+    ASSERT_EQ(d.seen.size(), 1u);  // no Ping first: a change goes straight to the daemon
+    EXPECT_EQ(d.seen[0].first, "/run/test.sock");
+    const Request& start = d.seen[0].second;
+    EXPECT_EQ(start.op, Op::StartDaemon);
+    EXPECT_EQ(start.daemon.role, SyncRole::Master);
+    EXPECT_EQ(start.daemon.mcast_ifn, "eth0");
+    EXPECT_EQ(start.daemon.syncid, 7);
+    EXPECT_EQ(start.daemon.mcast_group, ip(224, 0, 0, 82));
+    EXPECT_EQ(start.daemon.mcast_port, 9000);
+    EXPECT_EQ(start.daemon.mcast_ttl, 2);
+    EXPECT_EQ(start.daemon.sync_maxlen, 1200);
+
+    r = run_with(d, {"--stop-daemon", "backup"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.out, "");
+    ASSERT_EQ(d.seen.size(), 2u);
+    EXPECT_EQ(d.seen[1].second.op, Op::StopDaemon);
+    EXPECT_EQ(d.seen[1].second.daemon.role, SyncRole::Backup);
+
+    // A bad argument never reaches the daemon.
+    r = run_with(d, {"--start-daemon", "master", "--syncid", "256"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.err, "illegal syncid specified\n");
+    EXPECT_EQ(d.seen.size(), 2u);
+}
+
+TEST(Run, SyncDaemonRefusalsUseIpvsadmWordsAndExit255) {
+    struct Case {
+        std::initializer_list<const char*> args;
+        Errc code;
+        const char* message;
+    };
+    const Case cases[] = {
+        {{"--start-daemon", "master", "--mcast-interface", "eth0"},
+         Errc::DaemonRunning,
+         "Daemon has already run\n"},
+        {{"--start-daemon", "backup", "--mcast-interface", "eth9"},
+         Errc::NoDevice,
+         "No such device\n"},
+        {{"--stop-daemon", "master"}, Errc::NoDaemon, "No daemon is running\n"},
+        {{"--stop-daemon", "backup"}, Errc::NoDaemon, "No daemon is running\n"},
+        // Codes ipvsadm has no words for print the daemon's.
+        {{"--start-daemon", "master"}, Errc::Invalid, "daemon says no\n"},
+    };
+    for (const Case& c : cases) {
+        FakeDaemon d;
+        d.replies = {refused(c.code, "daemon says no")};
+        const Ran r = run_with(d, c.args);
+        EXPECT_EQ(r.code, 255) << c.message;
+        EXPECT_EQ(r.err, c.message);
+        EXPECT_EQ(r.out, "");
+    }
+    FakeDaemon gone;
+    gone.replies = {Result<Reply>(Errc::Io, "cannot connect to dirigo at /run/test.sock: refused")};
+    const Ran r = run_with(gone, {"--stop-daemon", "master"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.err, "cannot connect to dirigo at /run/test.sock: refused\n");
+}
+
+TEST(Run, ListDaemons) {
+    FakeDaemon d;
+    Reply rep;
+    DaemonView master;
+    master.cfg = {SyncRole::Master, "eth0", 7, 1472, ip(224, 0, 0, 81), 8848, 1};
+    DaemonView backup;
+    backup.cfg = {SyncRole::Backup, "eth1", 0, 1472, ip(224, 0, 0, 81), 8848, 1};
+    rep.daemons = {master, backup};
+    d.replies = {rep};
+    Ran r = run_with(d, {"-L", "--daemon"});
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.err, "");
+    EXPECT_EQ(r.out,
+              "master sync daemon (mcast=eth0, syncid=7, maxlen=1472, group=224.0.0.81, "
+              "port=8848, ttl=1)\n"
+              "backup sync daemon (mcast=eth1, syncid=0, maxlen=1472, group=224.0.0.81, "
+              "port=8848, ttl=1)\n");
+    ASSERT_EQ(d.seen.size(), 1u);  // no banner, so no Ping
+    EXPECT_EQ(d.seen[0].second.op, Op::ListDaemons);
+
+    d.replies = {refused(Errc::Internal, "sync state unavailable")};
+    r = run_with(d, {"-L", "--daemon"});
+    EXPECT_EQ(r.code, 1);
+    EXPECT_EQ(r.err, "sync state unavailable\n");
+    EXPECT_EQ(r.out, "");
+    d.replies = {Result<Reply>(Errc::Io, "cannot connect to dirigo at /run/test.sock: refused")};
+    r = run_with(d, {"-L", "--daemon"});
+    EXPECT_EQ(r.code, 2);
+    EXPECT_EQ(r.out, "");
 }
 
 TEST(Run, ListFailureExitsOne) {

@@ -447,30 +447,246 @@ TEST_F(EmulatorTest, SeveralMessagesInOneDatagram) {
     EXPECT_EQ(r[1].error, -EEXIST);
 }
 
-TEST_F(EmulatorTest, SyncDaemonCommands) {
+/// IPVS_CMD_ATTR_DAEMON as libipvs's ipvs_start_daemon/ipvs_stop_daemon write it.
+struct DaemonAttrs {
+    int state = IP_VS_STATE_MASTER;
+    const char* ifn = "eth0";  ///< nullptr: left out
+    int syncid = 7;            ///< -1: left out
+    int maxlen = -1;           ///< -1: left out (as every optional field below)
+    int64_t group = -1;        ///< host order; sent in network order as libipvs does
+    int port = -1;             ///< host order, sent so
+    int ttl = -1;
+    bool group6 = false;
+};
+
+std::vector<uint8_t> daemon_req(uint8_t cmd, const DaemonAttrs& a) {
+    Req r(cmd);
+    nlattr* n = r.begin(IPVS_CMD_ATTR_DAEMON);
+    if (a.state >= 0) {
+        r.u32(IPVS_DAEMON_ATTR_STATE, static_cast<uint32_t>(a.state));
+    }
+    if (a.ifn != nullptr) {
+        r.str(IPVS_DAEMON_ATTR_MCAST_IFN, a.ifn);
+    }
+    if (a.syncid >= 0) {
+        r.u32(IPVS_DAEMON_ATTR_SYNC_ID, static_cast<uint32_t>(a.syncid));
+    }
+    if (a.maxlen >= 0) {
+        r.u16(IPVS_DAEMON_ATTR_SYNC_MAXLEN, static_cast<uint16_t>(a.maxlen));
+    }
+    if (a.group >= 0) {
+        r.u32(IPVS_DAEMON_ATTR_MCAST_GROUP, htonl(static_cast<uint32_t>(a.group)));
+    }
+    if (a.group6) {
+        const uint8_t ff02_1[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        r.raw(IPVS_DAEMON_ATTR_MCAST_GROUP6, ff02_1, sizeof(ff02_1));
+    }
+    if (a.port >= 0) {
+        r.u16(IPVS_DAEMON_ATTR_MCAST_PORT, static_cast<uint16_t>(a.port));
+    }
+    if (a.ttl >= 0) {
+        r.u8(IPVS_DAEMON_ATTR_MCAST_TTL, static_cast<uint8_t>(a.ttl));
+    }
+    r.end(n);
+    return r.bytes();
+}
+
+TEST_F(EmulatorTest, NewDaemonCarriesEveryAttribute) {
+    DaemonAttrs a;
+    a.syncid = 200;
+    a.maxlen = 1400;
+    a.group = 0xef010203;  // 239.1.2.3
+    a.port = 8849;
+    a.ttl = 4;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), 0);
+    ASSERT_EQ(daemon_.requests.size(), 1u);
+    const ctl::Request& r = daemon_.requests.back();
+    EXPECT_EQ(r.op, ctl::Op::StartDaemon);
+    EXPECT_EQ(r.daemon.role, ctl::SyncRole::Master);
+    EXPECT_EQ(r.daemon.mcast_ifn, "eth0");
+    EXPECT_EQ(r.daemon.syncid, 200);
+    EXPECT_EQ(r.daemon.sync_maxlen, 1400);
+    EXPECT_EQ(r.daemon.mcast_group, 0xef010203u);
+    EXPECT_EQ(r.daemon.mcast_port, 8849);  // host order in, host order out
+    EXPECT_EQ(r.daemon.mcast_ttl, 4);
+}
+
+TEST_F(EmulatorTest, NewDaemonOptionalAttributesDefaultToZero) {
+    // ipvsadm --start-daemon backup --mcast-interface lo: state, interface and sync ID only.
+    DaemonAttrs a;
+    a.state = IP_VS_STATE_BACKUP;
+    a.ifn = "lo";
+    a.syncid = 0;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), 0);
+    const ctl::Request& r = daemon_.requests.back();
+    EXPECT_EQ(r.op, ctl::Op::StartDaemon);
+    EXPECT_EQ(r.daemon.role, ctl::SyncRole::Backup);
+    EXPECT_EQ(r.daemon.mcast_ifn, "lo");
+    EXPECT_EQ(r.daemon.syncid, 0);
+    EXPECT_EQ(r.daemon.sync_maxlen, 0);
+    EXPECT_EQ(r.daemon.mcast_group, 0u);
+    EXPECT_EQ(r.daemon.mcast_port, 0);
+    EXPECT_EQ(r.daemon.mcast_ttl, 0);
+}
+
+TEST_F(EmulatorTest, NewDaemonErrorsAreTheKernels) {
+    // Required attributes (ip_vs_genl_new_daemon), checked before the daemon is asked.
+    DaemonAttrs a;
+    a.state = -1;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), -EINVAL);
+    a = DaemonAttrs{};
+    a.ifn = nullptr;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), -EINVAL);
+    a = DaemonAttrs{};
+    a.syncid = -1;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), -EINVAL);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_DAEMON).bytes()), -EINVAL);  // no daemon nest at all
+    // A state that is neither master nor backup.
+    for (int state : {0, 3, 4}) {
+        a = DaemonAttrs{};
+        a.state = state;
+        EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), -EINVAL) << state;
+    }
+    // A group that is not multicast; an IPv6 group, which dirigo does not sync.
+    for (int64_t g : {int64_t{0x0a000001}, int64_t{0xdfffffff}, int64_t{0xf0000001}}) {
+        a = DaemonAttrs{};
+        a.group = g;
+        EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), -EINVAL) << g;
+    }
+    a = DaemonAttrs{};
+    a.group6 = true;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), -EOPNOTSUPP);
+    // An interface name longer than IP_VS_IFNAME_MAXLEN - 1 fails the attribute policy, which
+    // ip_vs_genl_new_daemon reports as EINVAL whatever the policy said.
+    a = DaemonAttrs{};
+    a.ifn = "a-very-long-interface";
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), -EINVAL);
+    EXPECT_TRUE(daemon_.requests.empty());  // none of these reached the daemon
+
+    // The daemon's refusals, as start_sync_thread's errno.
+    a = DaemonAttrs{};
+    a.ifn = "nosuchif0";
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), -ENODEV);
+    EXPECT_EQ(daemon_.requests.back().op, ctl::Op::StartDaemon);
+    a = DaemonAttrs{};
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), 0);
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), -EEXIST);  // master runs already
+    a.state = IP_VS_STATE_BACKUP;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), 0);  // the other role may start
+}
+
+TEST_F(EmulatorTest, DelDaemon) {
+    DaemonAttrs stop;
+    stop.ifn = nullptr;  // ipvs_stop_daemon sends the state alone
+    stop.syncid = -1;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_DEL_DAEMON, stop)), -ESRCH);  // none runs
+    ASSERT_EQ(daemon_.requests.size(), 1u);
+    EXPECT_EQ(daemon_.requests.back().op, ctl::Op::StopDaemon);
+    EXPECT_EQ(daemon_.requests.back().daemon.role, ctl::SyncRole::Master);
+
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, DaemonAttrs{})), 0);
+    stop.state = IP_VS_STATE_BACKUP;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_DEL_DAEMON, stop)), -ESRCH);  // the master runs
+    EXPECT_EQ(daemon_.requests.back().daemon.role, ctl::SyncRole::Backup);
+    stop.state = IP_VS_STATE_MASTER;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_DEL_DAEMON, stop)), 0);
+    EXPECT_TRUE(daemon_.daemons.empty());
+
+    // No state, or a state other than master and backup, never reaches the daemon.
+    const size_t asked = daemon_.requests.size();
+    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_DAEMON).bytes()), -EINVAL);
+    stop.state = -1;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_DEL_DAEMON, stop)), -EINVAL);
+    stop.state = 3;
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_DEL_DAEMON, stop)), -EINVAL);
+    EXPECT_EQ(daemon_.requests.size(), asked);
+}
+
+TEST_F(EmulatorTest, GetDaemonDumpsMasterFirst) {
+    // Nothing runs: the dump is just its end.
     auto r = send(Req(IPVS_CMD_GET_DAEMON, NLM_F_REQUEST | NLM_F_DUMP).bytes());
     ASSERT_EQ(r.size(), 1u);
     EXPECT_EQ(r[0].hdr.nlmsg_type, NLMSG_DONE);
-    Req del(IPVS_CMD_DEL_DAEMON);
-    nlattr* n = del.begin(IPVS_CMD_ATTR_DAEMON);
-    del.u32(IPVS_DAEMON_ATTR_STATE, IP_VS_STATE_MASTER);
-    del.end(n);
-    EXPECT_EQ(error_of(del.bytes()), -ESRCH);
-    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_DAEMON).bytes()), -EINVAL);
-    Req add(IPVS_CMD_NEW_DAEMON);
-    n = add.begin(IPVS_CMD_ATTR_DAEMON);
-    add.u32(IPVS_DAEMON_ATTR_STATE, IP_VS_STATE_MASTER);
-    add.str(IPVS_DAEMON_ATTR_MCAST_IFN, "nosuchif0");
-    add.u32(IPVS_DAEMON_ATTR_SYNC_ID, 1);
-    add.end(n);
-    EXPECT_EQ(error_of(add.bytes()), -ENODEV);
-    Req lo(IPVS_CMD_NEW_DAEMON);
-    n = lo.begin(IPVS_CMD_ATTR_DAEMON);
-    lo.u32(IPVS_DAEMON_ATTR_STATE, IP_VS_STATE_MASTER);
-    lo.str(IPVS_DAEMON_ATTR_MCAST_IFN, "lo");
-    lo.u32(IPVS_DAEMON_ATTR_SYNC_ID, 1);
-    lo.end(n);
-    EXPECT_EQ(error_of(lo.bytes()), -EOPNOTSUPP);
+    EXPECT_EQ(daemon_.requests.back().op, ctl::Op::ListDaemons);
+
+    // The backup started first; the dump still lists the master first.
+    ctl::DaemonView backup;
+    backup.cfg = {ctl::SyncRole::Backup, "eth1", 0, 1472, 0xe0000051, 8848, 1};
+    ctl::DaemonView master;
+    master.cfg = {ctl::SyncRole::Master, "eth0", 7, 65507, 0xef010203, 65535, 255};
+    daemon_.daemons = {backup, master};
+    r = send(Req(IPVS_CMD_GET_DAEMON, NLM_F_REQUEST | NLM_F_DUMP, 9).bytes());
+    ASSERT_EQ(r.size(), 3u);
+    EXPECT_EQ(r[2].hdr.nlmsg_type, NLMSG_DONE);
+    const struct {
+        uint32_t state;
+        const char* ifn;
+        uint32_t syncid;
+        uint16_t maxlen;
+        uint16_t port;
+        uint8_t ttl;
+        uint32_t group;
+    } want[] = {{IP_VS_STATE_MASTER, "eth0", 7, 65507, 65535, 255, 0xef010203},
+                {IP_VS_STATE_BACKUP, "eth1", 0, 1472, 8848, 1, 0xe0000051}};
+    for (size_t i = 0; i < 2; ++i) {
+        SCOPED_TRACE(i);
+        EXPECT_EQ(r[i].hdr.nlmsg_type, kFamilyId);
+        EXPECT_EQ(r[i].hdr.nlmsg_flags & NLM_F_MULTI, NLM_F_MULTI);
+        EXPECT_EQ(r[i].hdr.nlmsg_seq, 9u);
+        EXPECT_EQ(r[i].cmd, IPVS_CMD_NEW_DAEMON);
+        auto top = attrs(r[i]);
+        ASSERT_EQ(top.count(IPVS_CMD_ATTR_DAEMON), 1u);
+        auto d = attrs(top[IPVS_CMD_ATTR_DAEMON]);
+        EXPECT_EQ(get<uint32_t>(d[IPVS_DAEMON_ATTR_STATE]), want[i].state);
+        EXPECT_STREQ(reinterpret_cast<const char*>(d[IPVS_DAEMON_ATTR_MCAST_IFN].data()),
+                     want[i].ifn);
+        EXPECT_EQ(get<uint32_t>(d[IPVS_DAEMON_ATTR_SYNC_ID]), want[i].syncid);
+        EXPECT_EQ(get<uint16_t>(d[IPVS_DAEMON_ATTR_SYNC_MAXLEN]), want[i].maxlen);
+        // Port in host order, as ip_vs_genl_fill_daemon writes it and libipvs reads it.
+        EXPECT_EQ(get<uint16_t>(d[IPVS_DAEMON_ATTR_MCAST_PORT]), want[i].port);
+        EXPECT_EQ(get<uint8_t>(d[IPVS_DAEMON_ATTR_MCAST_TTL]), want[i].ttl);
+        // Group in network order (a struct in_addr).
+        EXPECT_EQ(ntohl(get<uint32_t>(d[IPVS_DAEMON_ATTR_MCAST_GROUP])), want[i].group);
+        EXPECT_EQ(d.count(IPVS_DAEMON_ATTR_MCAST_GROUP6), 0u);
+    }
+}
+
+TEST_F(EmulatorTest, SyncDaemonsRoundTripThroughTheEmulator) {
+    // What NEW_DAEMON stores, GET_DAEMON gives back, and DEL_DAEMON removes.
+    DaemonAttrs a;
+    a.state = IP_VS_STATE_BACKUP;
+    a.ifn = "lo";
+    a.syncid = 9;
+    a.maxlen = 1000;
+    a.group = 0xe0000052;
+    a.port = 9000;
+    a.ttl = 2;
+    ASSERT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, a)), 0);
+    auto r = send(Req(IPVS_CMD_GET_DAEMON, NLM_F_REQUEST | NLM_F_DUMP).bytes());
+    ASSERT_EQ(r.size(), 2u);
+    auto top = attrs(r[0]);
+    auto d = attrs(top[IPVS_CMD_ATTR_DAEMON]);
+    EXPECT_EQ(get<uint32_t>(d[IPVS_DAEMON_ATTR_STATE]), uint32_t{IP_VS_STATE_BACKUP});
+    EXPECT_STREQ(reinterpret_cast<const char*>(d[IPVS_DAEMON_ATTR_MCAST_IFN].data()), "lo");
+    EXPECT_EQ(get<uint32_t>(d[IPVS_DAEMON_ATTR_SYNC_ID]), 9u);
+    EXPECT_EQ(get<uint16_t>(d[IPVS_DAEMON_ATTR_SYNC_MAXLEN]), 1000);
+    EXPECT_EQ(get<uint16_t>(d[IPVS_DAEMON_ATTR_MCAST_PORT]), 9000);
+    EXPECT_EQ(get<uint8_t>(d[IPVS_DAEMON_ATTR_MCAST_TTL]), 2);
+    EXPECT_EQ(get<uint32_t>(d[IPVS_DAEMON_ATTR_MCAST_GROUP]), htonl(0xe0000052));
+    DaemonAttrs stop;
+    stop.state = IP_VS_STATE_BACKUP;
+    stop.ifn = nullptr;
+    stop.syncid = -1;
+    ASSERT_EQ(error_of(daemon_req(IPVS_CMD_DEL_DAEMON, stop)), 0);
+    r = send(Req(IPVS_CMD_GET_DAEMON, NLM_F_REQUEST | NLM_F_DUMP).bytes());
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].hdr.nlmsg_type, NLMSG_DONE);
+}
+
+TEST_F(EmulatorTest, GetDaemonWithoutDaemonIsEio) {
+    daemon_.up = false;
+    EXPECT_EQ(error_of(Req(IPVS_CMD_GET_DAEMON, NLM_F_REQUEST | NLM_F_DUMP).bytes()), -EIO);
+    EXPECT_EQ(error_of(daemon_req(IPVS_CMD_NEW_DAEMON, DaemonAttrs{})), -EIO);
 }
 
 TEST_F(EmulatorTest, DaemonDownGivesEio) {

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #pragma once
 
-/// A small in-memory stand-in for the Dirigo daemon (the rule changes, List, Ping, timeouts and
-/// ListConns, with the daemon's error codes and its order of checks), and a builder of IPVS
-/// generic-netlink requests laid out as libipvs lays them out. Shared by the emulator's unit tests
-/// and the netlink fuzz target. No sockets.
+/// A small in-memory stand-in for the Dirigo daemon (the rule changes, List, Ping, timeouts,
+/// ListConns and the sync daemons, with the daemon's error codes and its order of checks), and a
+/// builder of IPVS generic-netlink requests laid out as libipvs lays them out. Shared by the
+/// emulator's unit tests and the netlink fuzz target. No sockets.
 
 #include <algorithm>
 #include <cstdint>
@@ -33,6 +33,8 @@ public:
     cfg::TimeoutCfg timeouts;
     std::vector<ctl::ConnInfo> conns;
     uint32_t conn_table_size = 1u << 20;
+    std::vector<ctl::DaemonView> daemons;                  ///< running sync daemons, any order
+    std::vector<std::string> interfaces = {"lo", "eth0"};  ///< what StartDaemon may name
 
     CallFn fn() {
         return [this](const ctl::Request& r) { return call(r); };
@@ -167,6 +169,39 @@ private:
                 return Errc::Ok;
             case ctl::Op::ListConns:
                 rep.conns = conns;
+                return Errc::Ok;
+            case ctl::Op::StartDaemon: {
+                // The daemon's order: a running role first, then the interface.
+                for (const auto& d : daemons) {
+                    if (d.cfg.role == r.daemon.role) {
+                        return Errc::DaemonRunning;
+                    }
+                }
+                if (std::find(interfaces.begin(), interfaces.end(), r.daemon.mcast_ifn) ==
+                    interfaces.end()) {
+                    return Errc::NoDevice;
+                }
+                daemons.push_back({r.daemon, 0, 0, 0});
+                return Errc::Ok;
+            }
+            case ctl::Op::StopDaemon: {
+                const auto it = std::find_if(daemons.begin(), daemons.end(),
+                                             [&](auto& d) { return d.cfg.role == r.daemon.role; });
+                if (it == daemons.end()) {
+                    return Errc::NoDaemon;
+                }
+                daemons.erase(it);
+                return Errc::Ok;
+            }
+            case ctl::Op::ListDaemons:
+                // Master first, as the daemon answers.
+                for (const ctl::SyncRole role : {ctl::SyncRole::Master, ctl::SyncRole::Backup}) {
+                    for (const auto& d : daemons) {
+                        if (d.cfg.role == role) {
+                            rep.daemons.push_back(d);
+                        }
+                    }
+                }
                 return Errc::Ok;
             default:
                 return Errc::Invalid;

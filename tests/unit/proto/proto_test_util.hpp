@@ -43,6 +43,28 @@ inline cfg::RealServer sample_dest() {
     return d;
 }
 
+inline DaemonCfg sample_daemon() {
+    DaemonCfg d;
+    d.role = SyncRole::Backup;
+    d.mcast_ifn = "eth1";
+    d.syncid = 255;
+    d.sync_maxlen = 65507;
+    d.mcast_group = 0xe0000051;  // 224.0.0.81
+    d.mcast_port = 8848;
+    d.mcast_ttl = 255;
+    return d;
+}
+
+inline void expect_same(const DaemonCfg& a, const DaemonCfg& b) {
+    EXPECT_EQ(a.role, b.role);
+    EXPECT_EQ(a.mcast_ifn, b.mcast_ifn);
+    EXPECT_EQ(a.syncid, b.syncid);
+    EXPECT_EQ(a.sync_maxlen, b.sync_maxlen);
+    EXPECT_EQ(a.mcast_group, b.mcast_group);
+    EXPECT_EQ(a.mcast_port, b.mcast_port);
+    EXPECT_EQ(a.mcast_ttl, b.mcast_ttl);
+}
+
 inline void expect_same(const Request& a, const Request& b) {
     EXPECT_EQ(a.op, b.op);
     EXPECT_EQ(a.has_key, b.has_key);
@@ -51,6 +73,7 @@ inline void expect_same(const Request& a, const Request& b) {
     EXPECT_EQ(a.timeouts.tcp, b.timeouts.tcp);
     EXPECT_EQ(a.timeouts.tcp_fin, b.timeouts.tcp_fin);
     EXPECT_EQ(a.timeouts.udp, b.timeouts.udp);
+    expect_same(a.daemon, b.daemon);
     ASSERT_EQ(a.batch.size(), b.batch.size());
     for (size_t i = 0; i < a.batch.size(); ++i) {
         expect_same(a.batch[i], b.batch[i]);
@@ -117,6 +140,13 @@ inline std::vector<Request> every_request() {
     add(Op::ListWorkers);
     add(Op::ListNeighbours);
     add(Op::ListRoutes);
+    add(Op::StartDaemon).daemon = sample_daemon();
+    {
+        Request& r = add(Op::StartDaemon);  // every optional field left at 0
+        r.daemon.role = SyncRole::Master;
+        r.daemon.mcast_ifn = "eth0";
+    }
+    add(Op::StopDaemon).daemon.role = SyncRole::Backup;
     for (const Request& b : bare) {
         bool present = false;
         for (const Request& r : all) {
@@ -184,6 +214,14 @@ inline void add_views(Reply& r) {
                     {0x0a000064, "", "int", NeighState::Failed}};
     r.routes = {
         {{0, 0}, 0x0a0000fe, "ext"}, {{0x0a000000, 24}, 0, "ext"}, {{0xffffffff, 32}, 1, ""}};
+    DaemonView master;
+    master.cfg = {SyncRole::Master, "eth0", 7, 1472, 0xe0000051, 8848, 1};
+    master.messages = 1;
+    master.conns = 2;
+    master.dropped = ~0ull;
+    DaemonView backup;
+    backup.cfg = sample_daemon();
+    r.daemons = {master, backup, DaemonView{}};
 }
 
 inline Reply rich_reply() {
@@ -328,6 +366,13 @@ inline void expect_same(const Reply& a, const Reply& b) {
         EXPECT_EQ(a.neighbours[i].mac, b.neighbours[i].mac);
         EXPECT_EQ(a.neighbours[i].port, b.neighbours[i].port);
         EXPECT_EQ(a.neighbours[i].state, b.neighbours[i].state);
+    }
+    ASSERT_EQ(a.daemons.size(), b.daemons.size());
+    for (size_t i = 0; i < a.daemons.size(); ++i) {
+        expect_same(a.daemons[i].cfg, b.daemons[i].cfg);
+        EXPECT_EQ(a.daemons[i].messages, b.daemons[i].messages);
+        EXPECT_EQ(a.daemons[i].conns, b.daemons[i].conns);
+        EXPECT_EQ(a.daemons[i].dropped, b.daemons[i].dropped);
     }
     ASSERT_EQ(a.routes.size(), b.routes.size());
     for (size_t i = 0; i < a.routes.size(); ++i) {

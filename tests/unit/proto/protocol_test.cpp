@@ -193,6 +193,72 @@ TEST(ProtocolRequest, RejectsOutOfRangeEnums) {
     }
 }
 
+TEST(ProtocolRequest, DaemonRequestsRoundTrip) {
+    Request start;
+    start.op = Op::StartDaemon;
+    start.daemon = sample_daemon();
+    Request back = round_trip(start);
+    EXPECT_EQ(back.op, Op::StartDaemon);
+    expect_same(start.daemon, back.daemon);
+
+    // StopDaemon carries the same body; dirigoadm and the emulator fill only its role.
+    Request stop;
+    stop.op = Op::StopDaemon;
+    stop.daemon.role = SyncRole::Backup;
+    back = round_trip(stop);
+    EXPECT_EQ(back.op, Op::StopDaemon);
+    EXPECT_EQ(back.daemon.role, SyncRole::Backup);
+    EXPECT_EQ(back.daemon.mcast_ifn, "");
+
+    Request list;
+    list.op = Op::ListDaemons;
+    EXPECT_EQ(encode_request(list).size(), kHeaderSize + 2);  // no body
+    EXPECT_FALSE(is_mutation(Op::StartDaemon));
+    EXPECT_FALSE(is_mutation(Op::StopDaemon));
+    EXPECT_EQ(op_name(Op::StartDaemon), "start-daemon");
+    EXPECT_EQ(op_name(Op::StopDaemon), "stop-daemon");
+    EXPECT_EQ(op_name(Op::ListDaemons), "list-daemons");
+}
+
+TEST(ProtocolRequest, DaemonLayoutIsFixed) {
+    // u16 op, u8 role, string ifn, u8 syncid, u16 maxlen, u32 group, u16 port, u8 ttl.
+    Request r;
+    r.op = Op::StartDaemon;
+    r.daemon = {SyncRole::Master, "eth0", 7, 1472, 0xe0000051, 8848, 1};
+    std::vector<uint8_t> p;
+    put_le(p, static_cast<uint16_t>(Op::StartDaemon), 2);
+    put_le(p, 1, 1);
+    put_le(p, 4, 4);
+    p.insert(p.end(), {'e', 't', 'h', '0'});
+    put_le(p, 7, 1);
+    put_le(p, 1472, 2);
+    put_le(p, 0xe0000051, 4);
+    put_le(p, 8848, 2);
+    put_le(p, 1, 1);
+    EXPECT_EQ(payload_of(encode_request(r)), p);
+    auto d = decode_request(p);
+    ASSERT_TRUE(d.is_ok()) << d.status().message();
+    expect_same(r.daemon, d->daemon);
+}
+
+TEST(ProtocolRequest, RejectsAnInvalidDaemonRole) {
+    for (Op op : {Op::StartDaemon, Op::StopDaemon}) {
+        Request r;
+        r.op = op;
+        std::vector<uint8_t> p = payload_of(encode_request(r));
+        ASSERT_EQ(p[2], 1);  // the role follows the op
+        for (uint8_t bad : {0, 3, 0x81}) {
+            p[2] = bad;
+            auto d = decode_request(p);
+            ASSERT_FALSE(d.is_ok()) << op_name(op) << " " << int{bad};
+            EXPECT_EQ(d.status().code(), Errc::Protocol);
+            EXPECT_NE(d.status().message().find("invalid daemon.role " + std::to_string(bad)),
+                      std::string::npos)
+                << d.status().message();
+        }
+    }
+}
+
 TEST(ProtocolRequest, NestedBatchIsInvalid) {
     Request clear;
     clear.op = Op::Clear;
@@ -246,7 +312,7 @@ TEST(ProtocolRequest, OversizedStringsAndCounts) {
 
 TEST(ProtocolRequest, BatchAllocationIsBoundedByTheFrame) {
     // A million two-byte Clears fit a 2 MiB frame, but would decode into a million Requests
-    // (sizeof(Request) bytes each, ~76 times the frame): refused before anything is allocated.
+    // (sizeof(Request) bytes each, ~100 times the frame): refused before anything is allocated.
     constexpr uint32_t kClears = 1000000;
     std::vector<uint8_t> p;
     put_le(p, static_cast<uint16_t>(Op::Batch), 2);
@@ -298,7 +364,7 @@ TEST(ProtocolReply, RoundTrips) {
 }
 
 TEST(ProtocolReply, EveryErrorCodeRoundTrips) {
-    for (uint32_t c = 0; c <= static_cast<uint32_t>(Errc::Io); ++c) {
+    for (uint32_t c = 0; c <= static_cast<uint32_t>(Errc::NoDevice); ++c) {
         Reply r;
         r.code = static_cast<Errc>(c);
         auto d = decode_reply(payload_of(encode_reply(r)));
@@ -307,7 +373,7 @@ TEST(ProtocolReply, EveryErrorCodeRoundTrips) {
         EXPECT_NE(errc_name(r.code), "unknown");
     }
     Reply r;
-    r.code = static_cast<Errc>(12);
+    r.code = static_cast<Errc>(15);  // one past NoDevice
     auto d = decode_reply(payload_of(encode_reply(r)));
     ASSERT_FALSE(d.is_ok());
     EXPECT_NE(d.status().message().find("error code"), std::string::npos);
@@ -337,22 +403,24 @@ TEST(ProtocolReply, OversizedStringsAndLists) {
     c.conns[0].state.assign(kMaxString + 1, 'S');
     EXPECT_FALSE(decode_reply(payload_of(encode_reply(c))).is_ok());
 
-    // Hand-built: an empty reply up to one of its seven list counts (services, conns, ports,
-    // drops, workers, neighbours, routes; all at the end), then a huge count there.
+    // Hand-built: an empty reply up to one of its eight list counts (services, conns, ports,
+    // drops, workers, neighbours, routes, daemons; all at the end), then a huge count there.
     const std::vector<uint8_t> base = payload_of(encode_reply(Reply{}));
-    const char* const lists[] = {"services", "conns",      "ports", "drops",
-                                 "workers",  "neighbours", "routes"};
-    const size_t first_count_at = base.size() - 7 * 4;
-    for (size_t which = 0; which < 7; ++which) {
+    const char* const lists[] = {"services", "conns",      "ports",  "drops",
+                                 "workers",  "neighbours", "routes", "daemons"};
+    const size_t first_count_at = base.size() - 8 * 4;
+    for (size_t which = 0; which < 8; ++which) {
         for (uint32_t n : {kMaxList + 1, 0x7fffffffu, 1u}) {
             std::vector<uint8_t> p(base.begin(), base.begin() + static_cast<long>(first_count_at));
-            for (size_t k = 0; k < 7; ++k) {
+            for (size_t k = 0; k < 8; ++k) {
                 put_le(p, k == which ? n : 0, 4);
             }
             auto e = decode_reply(p);
             ASSERT_FALSE(e.is_ok()) << lists[which] << " " << n;
-            if (n == 1 && which == 3) {
-                continue;  // one empty drop fits in the 12 bytes left: it fails as truncation
+            if (n == 1 && (which == 3 || which == 5)) {
+                // One empty drop (12 bytes) or neighbour (13) fits in the bytes left after it:
+                // it fails as truncation of the next count.
+                continue;
             }
             EXPECT_NE(e.status().message().find(std::string(lists[which]) + " count"),
                       std::string::npos)
@@ -392,6 +460,17 @@ TEST(ProtocolReply, OversizedStringsAndLists) {
     v.routes.resize(1);
     v.routes[0].port = big;
     too_long(v, "route.port");
+    v = Reply{};
+    v.daemons.resize(1);
+    v.daemons[0].cfg.mcast_ifn = big;
+    too_long(v, "daemon.mcast_ifn");
+    Request start;
+    start.op = Op::StartDaemon;
+    start.daemon.mcast_ifn = big;
+    auto q = decode_request(payload_of(encode_request(start)));
+    ASSERT_FALSE(q.is_ok());
+    EXPECT_NE(q.status().message().find("daemon.mcast_ifn length"), std::string::npos)
+        << q.status().message();
 }
 
 TEST(ProtocolReply, ViewsRoundTripAlone) {
@@ -420,7 +499,7 @@ TEST(ProtocolReply, ViewsRoundTripAlone) {
 
 TEST(ProtocolReply, EmptyReplyIsAsDocumented) {
     // The example in docs/control-protocol.md, as printed there: code 2, message "no service",
-    // default timeouts, seven empty lists.
+    // default timeouts, eight empty lists.
     Reply r;
     r.code = Errc::NoService;
     r.message = "no service";
@@ -433,19 +512,19 @@ TEST(ProtocolReply, EmptyReplyIsAsDocumented) {
         hex += (i % 16 == 15 || i + 1 == frame.size()) ? "\n" : " ";
     }
     EXPECT_EQ(hex,
-              "44 52 47 4f 01 00 02 00 46 00 00 00 02 00 00 00\n"
+              "44 52 47 4f 01 00 02 00 4a 00 00 00 02 00 00 00\n"
               "0a 00 00 00 6e 6f 20 73 65 72 76 69 63 65 00 00\n"
               "00 00 00 00 00 00 00 00 00 00 84 03 00 00 78 00\n"
               "00 00 2c 01 00 00 00 00 00 00 00 00 00 00 00 00\n"
               "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-              "00 00\n");
+              "00 00 00 00 00 00\n");
 }
 
 TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     // Hand-encoded per docs/control-protocol.md: an empty reply up to the ports count, then one
-    // neighbour and one route.
+    // neighbour, one route and one sync daemon.
     const std::vector<uint8_t> base = payload_of(encode_reply(Reply{}));
-    std::vector<uint8_t> p(base.begin(), base.end() - 5 * 4);
+    std::vector<uint8_t> p(base.begin(), base.end() - 6 * 4);
     put_le(p, 0, 4);  // ports
     put_le(p, 0, 4);  // drops
     put_le(p, 0, 4);  // workers
@@ -464,6 +543,18 @@ TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     put_le(p, 0x0a0000fe, 4);
     put_le(p, 3, 4);
     p.insert(p.end(), {'e', 'x', 't'});
+    put_le(p, 1, 4);  // daemons
+    put_le(p, 2, 1);  // role: backup
+    put_le(p, 4, 4);
+    p.insert(p.end(), {'e', 't', 'h', '1'});
+    put_le(p, 7, 1);           // syncid
+    put_le(p, 1472, 2);        // sync_maxlen
+    put_le(p, 0xe0000051, 4);  // 224.0.0.81
+    put_le(p, 8848, 2);        // mcast_port
+    put_le(p, 1, 1);           // mcast_ttl
+    put_le(p, 10, 8);          // messages
+    put_le(p, 20, 8);          // conns
+    put_le(p, 30, 8);          // dropped
     auto d = decode_reply(p);
     ASSERT_TRUE(d.is_ok()) << d.status().message();
     ASSERT_EQ(d->neighbours.size(), 1u);
@@ -475,6 +566,18 @@ TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     EXPECT_EQ(d->routes[0].prefix, (cfg::Prefix{0, 0}));
     EXPECT_EQ(d->routes[0].gateway, 0x0a0000feu);
     EXPECT_EQ(d->routes[0].port, "ext");
+    ASSERT_EQ(d->daemons.size(), 1u);
+    const DaemonView& dv = d->daemons[0];
+    EXPECT_EQ(dv.cfg.role, SyncRole::Backup);
+    EXPECT_EQ(dv.cfg.mcast_ifn, "eth1");
+    EXPECT_EQ(dv.cfg.syncid, 7);
+    EXPECT_EQ(dv.cfg.sync_maxlen, 1472);
+    EXPECT_EQ(dv.cfg.mcast_group, 0xe0000051u);
+    EXPECT_EQ(dv.cfg.mcast_port, 8848);
+    EXPECT_EQ(dv.cfg.mcast_ttl, 1);
+    EXPECT_EQ(dv.messages, 10u);
+    EXPECT_EQ(dv.conns, 20u);
+    EXPECT_EQ(dv.dropped, 30u);
     EXPECT_EQ(payload_of(encode_reply(d.value())), p);
 }
 
@@ -502,8 +605,8 @@ TEST(ProtocolReply, RejectsBadViewValues) {
     // The port is the only element: its link_up byte follows the count and three empty strings
     // and a u16, counted from the end: 4+2+2+2 (speed mtu queues) + 4 (addresses) + 56 (counters)
     // + 4 + 1 + 16 (the kernel interface: empty name, link, two counters)
-    // + 16 (the counts of the four empty lists after ports) + 1.
-    const size_t link_up_at = p.size() - (16 + 21 + 56 + 4 + 2 + 2 + 2 + 4 + 1);
+    // + 20 (the counts of the five empty lists after ports) + 1.
+    const size_t link_up_at = p.size() - (20 + 21 + 56 + 4 + 2 + 2 + 2 + 4 + 1);
     ASSERT_EQ(p[link_up_at], 0);
     p[link_up_at] = 2;
     auto d = decode_reply(p);
@@ -514,7 +617,7 @@ TEST(ProtocolReply, RejectsBadViewValues) {
     Reply neigh;
     neigh.neighbours.resize(1);
     p = payload_of(encode_reply(neigh));
-    const size_t state_at = p.size() - (4 + 1);  // then only the routes count
+    const size_t state_at = p.size() - (8 + 1);  // then only the routes and daemons counts
     ASSERT_EQ(p[state_at], 0);
     p[state_at] = 3;  // one past Failed
     d = decode_reply(p);
@@ -527,13 +630,33 @@ TEST(ProtocolReply, RejectsBadViewValues) {
     many.ports.resize(1);
     many.ports[0].addresses.resize(2);
     p = payload_of(encode_reply(many));
-    const size_t naddr_at = p.size() - (16 + 21 + 56 + 2 * 5 + 4);
+    const size_t naddr_at = p.size() - (20 + 21 + 56 + 2 * 5 + 4);
     ASSERT_EQ(p[naddr_at], 2);
     p[naddr_at] = 200;
     d = decode_reply(p);
     ASSERT_FALSE(d.is_ok());
     EXPECT_NE(d.status().message().find("port.addresses count"), std::string::npos)
         << d.status().message();
+
+    // A sync daemon's role other than 1 (master) and 2 (backup).
+    Reply daemon;
+    daemon.daemons.resize(1);
+    p = payload_of(encode_reply(daemon));
+    // The role is the daemon's first byte: 39 bytes from the end (role, empty ifn, syncid,
+    // maxlen, group, port, ttl, three u64 counters).
+    const size_t role_at = p.size() - (1 + 4 + 1 + 2 + 4 + 2 + 1 + 24);
+    ASSERT_EQ(p[role_at], 1);
+    for (uint8_t bad : {0, 3, 255}) {
+        p[role_at] = bad;
+        d = decode_reply(p);
+        ASSERT_FALSE(d.is_ok()) << int{bad};
+        EXPECT_EQ(d.status().code(), Errc::Protocol);
+        EXPECT_NE(d.status().message().find("invalid daemon.role " + std::to_string(bad)),
+                  std::string::npos)
+            << d.status().message();
+    }
+    p[role_at] = 2;
+    EXPECT_TRUE(decode_reply(p).is_ok());
 }
 
 // ---- random and mutated bytes ----
