@@ -36,6 +36,7 @@ inline constexpr uint16_t kFcsLen = 4;
 /// TCP flag bits, as in the header's flags byte.
 inline constexpr uint8_t kTcpFin = 0x01;
 inline constexpr uint8_t kTcpSyn = 0x02;
+inline constexpr uint8_t kTcpPsh = 0x08;
 inline constexpr uint8_t kTcpAck = 0x10;
 
 /// One frame's bytes, at least kHeaderBytes long (zero padded) so the header line can be copied

@@ -20,12 +20,21 @@
 //
 // Usage: dirigo-bench [--duration S] [--reps N] [--json PATH] [--max-conns N] [--only TEXT]
 //                     [--huge] [--no-mem-probe] [--preempt-us US] [--smoke]
+//
+// Connection sync (docs/sync.md): "newconn3 rr" opens connections as clients do (SYN, ACK, a
+// data segment: the third client packet is the one IPVS's sync_threshold sends) and "newconn3
+// rr sync" does the same with the worker running as a master sync daemon's; "nat 100K uniform"
+// and "nat 100K uniform sync" are the established pair. The two variants of a pair alternate
+// within each rep, and a thread on the main lcore's core drains the worker's sync ring and
+// encodes the records into IPVS messages as the control thread would (SyncDrainer).
 #include <algorithm>
+#include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <pthread.h>
@@ -36,6 +45,8 @@
 #include <rte_eal.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
 
 #include "bench/baselines.hpp"
 #include "bench/bench_sys.hpp"
@@ -43,6 +54,9 @@
 #include "bench/rig.hpp"
 #include "bench/traffic.hpp"
 #include "conntrack/conn_table.hpp"
+#include "control/sync_daemon.hpp"
+#include "dataplane/sync.hpp"
+#include "sync/wire.hpp"
 
 namespace dirigo::bench {
 namespace {
@@ -52,6 +66,10 @@ constexpr uint32_t kNewConnTableHuge = 1u << 20;  // the same within 512 MiB of 
 constexpr double kNewConnFill = 0.85;             // stop creating before the table is this full
 constexpr uint64_t kHugePage = 2ull << 20;
 constexpr uint32_t kAdaptiveConns = 1000;  // the scenario also run with adaptive polling
+constexpr uint32_t kNewConn3Table = 1u << 20;  // connection table of the newconn3 pair
+constexpr double kNewConn3Prefill = 0.5;       // newconn3: the table this full before the windows
+constexpr uint32_t kOpenBlock = 256;     // newconn3: a connection's packets are this many apart
+constexpr uint32_t kSyncConns = 100000;  // established connections of the sync pair
 constexpr uint64_t kMinPackets = 20000;  // a timed window measures at least this many packets
 constexpr double kMaxStretch = 20;       // ... unless it has run this many times its length
 
@@ -217,6 +235,76 @@ void sleep_s(double s) {
     usleep(static_cast<useconds_t>(s * 1e6));
 }
 
+/// Drains worker 0's sync ring as the control thread's master does (SyncDaemon::poll_master):
+/// rte_ring_sc_dequeue_burst_elem of up to 64 records, each converted (ctl::to_wire) and added
+/// to an IPVS sync message (sync::MessageBuilder, 1472-byte messages as on a 1500-byte MTU); a
+/// full message is finished and discarded instead of sent. Runs on its own thread, which
+/// inherits the main lcore's CPU, so the worker's core pays only what a real control thread on
+/// another core would cost it (the ring's cache lines). Thread: its own; counts read after stop().
+class SyncDrainer {
+public:
+    explicit SyncDrainer(rte_ring* ring) : ring_(ring), builder_(0, 1500 - 28) {
+        thread_ = std::thread([this] { loop(); });
+    }
+    ~SyncDrainer() { stop(); }
+    SyncDrainer(const SyncDrainer&) = delete;
+    SyncDrainer& operator=(const SyncDrainer&) = delete;
+
+    /// Stops the thread once the ring is empty. Idempotent.
+    void stop() {
+        if (thread_.joinable()) {
+            // Relaxed: only a request to stop; join() orders the counts for the reader.
+            stop_.store(true, std::memory_order_relaxed);
+            thread_.join();
+        }
+    }
+    uint64_t records() const { return records_; }
+    uint64_t messages() const { return messages_; }
+
+private:
+    void loop() {
+        while (!stop_.load(std::memory_order_relaxed)) {
+            if (drain_once() == 0) {
+                usleep(50);
+            }
+        }
+        while (drain_once() != 0) {
+        }
+        if (!builder_.empty()) {
+            finish();
+        }
+    }
+    unsigned drain_once() {
+        dp::SyncRecord recs[64];
+        // Single consumer, as the control thread is in the daemon.
+        const unsigned n =
+            rte_ring_sc_dequeue_burst_elem(ring_, recs, sizeof(dp::SyncRecord), 64, nullptr);
+        for (unsigned i = 0; i < n; ++i) {
+            const sync::ConnRecord c = ctl::to_wire(recs[i]);
+            if (!builder_.add(c)) {
+                finish();
+                (void)builder_.add(c);
+            }
+        }
+        records_ += n;
+        return n;
+    }
+    void finish() {
+        const std::span<const uint8_t> m = builder_.finish();
+        sink_ = sink_ + m.size() + m.back();  // kept, so the encoding is not optimised away
+        ++messages_;
+        builder_.reset();
+    }
+
+    rte_ring* ring_;
+    sync::MessageBuilder builder_;
+    std::atomic<bool> stop_{false};
+    uint64_t records_ = 0;
+    uint64_t messages_ = 0;
+    volatile size_t sink_ = 0;
+    std::thread thread_;
+};
+
 /// Runs a loop for one window. Endless traffic: start, warm up, then time `seconds`. Finite
 /// traffic (a Range): timed from before the start until both sources are done (at most
 /// `seconds`), since a baseline may need only milliseconds for it. `start` launches the loop.
@@ -301,8 +389,22 @@ private:
     /// `before` sets the sources up for the next window (the worker is stopped).
     template <class F>
     bool interleave(Rig& rig, Result& r, F before);
+    /// interleave() for the variants of one scenario (sync master off and on): per rep, the
+    /// three baselines, then each variant's window, their order rotated every rep so that no
+    /// variant always runs first. `setup(v, i)` prepares rep i's window of variant v (-1: a
+    /// baseline's) with the worker stopped; `after(v, i)` runs after each variant's window,
+    /// worker stopped, false on failure. The baselines go into every result.
+    template <class Setup, class After>
+    bool interleave_variants(Rig& rig, const std::vector<Result*>& rs, Setup setup, After after);
+    /// SYN, SYN-ACK, ACK for `conns` connections through the worker; `rs_of` learns which real
+    /// server each went to; `setup_s` how long it took.
+    bool handshake(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, double& setup_s);
     bool established(uint32_t conns, const std::vector<Popularity>& dists);
     bool new_connections(const std::string& sched);
+    /// newconn3 rr with the sync master off and on.
+    bool new_connections_sync();
+    /// nat 100K uniform with the sync master off and on.
+    bool established_sync(uint32_t conns);
     void memory_probe(const std::vector<uint32_t>& sizes);
     bool fail(const std::string& what) {
         std::fprintf(stderr, "dirigo-bench: %s\n", what.c_str());
@@ -348,6 +450,87 @@ bool Bench::interleave(Rig& rig, Result& r, F before) {
     return true;
 }
 
+template <class Setup, class After>
+bool Bench::interleave_variants(Rig& rig, const std::vector<Result*>& rs, Setup setup,
+                                After after) {
+    std::string err;
+    const auto n = static_cast<uint32_t>(rs.size());
+    for (uint32_t i = 0; i < o_.reps; ++i) {
+        for (Baseline b : {Baseline::Io, Baseline::Macswap, Baseline::FiveTupleSwap}) {
+            Window w;
+            if (!setup(-1, i)) {
+                return false;
+            }
+            if (!run_baseline(rig, b, o_.duration, w)) {
+                return fail("cannot launch the baseline loop");
+            }
+            for (Result* r : rs) {
+                auto& v = b == Baseline::Io        ? r->io
+                          : b == Baseline::Macswap ? r->macswap
+                                                   : r->fivet;
+                v.push_back(w.cycles_per_pkt);
+            }
+        }
+        for (uint32_t j = 0; j < n; ++j) {
+            const auto v = static_cast<int>((i + j) % n);
+            Window w;
+            if (!setup(v, i)) {
+                return false;
+            }
+            if (!run_dirigo(rig, o_.duration, w, err)) {
+                return fail(err);
+            }
+            if (!after(v, i)) {
+                return false;
+            }
+            rs[static_cast<size_t>(v)]->runs.push_back(w);
+        }
+    }
+    for (Result* r : rs) {
+        r->summarise(static_cast<double>(rte_get_tsc_hz()));
+        r->ok = r->packets != 0 && r->cycles_per_pkt > 0;
+    }
+    return true;
+}
+
+bool Bench::handshake(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, double& setup_s) {
+    // Establish every connection through the worker: SYN, SYN-ACK, ACK. The SYN pass records
+    // which real server each connection went to, from the frames the int port transmits.
+    std::string err;
+    const uint64_t t0 = rte_rdtsc();
+    const Templates hs(rig.mac(kExt), rig.mac(kInt), kTcpSyn, kTcpSyn | kTcpAck);
+    const Templates ack(rig.mac(kExt), rig.mac(kInt), kTcpAck, kTcpAck);
+    rs_of.assign(conns, 0);
+    RsTap tap(rs_of);
+    const double limit = 60.0 + conns / 200000.0;
+    if (!tap.attach(rig.port_id(kInt))) {
+        return fail("rte_eth_add_tx_callback failed");
+    }
+    rig.source(kExt).range(hs.to_vip, 0, conns, nullptr);
+    rig.source(kInt).off();
+    bool ok = rig.run_until_done(limit, err);
+    tap.detach();
+    rig.source(kExt).off();
+    rig.source(kInt).range(hs.reply, 0, conns, &rs_of);
+    ok = ok && rig.run_until_done(limit, err);
+    rig.source(kExt).range(ack.to_vip, 0, conns, nullptr);
+    rig.source(kInt).off();
+    ok = ok && rig.run_until_done(limit, err);
+    if (!ok) {
+        return fail("handshake: " + err);
+    }
+    setup_s = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(rte_get_tsc_hz());
+    const uint32_t live = rig.dp().worker(0).table().size();
+    std::printf("  established %s connections in %.1f s (%u live)\n", count_name(conns).c_str(),
+                setup_s, live);
+    std::fflush(stdout);
+    if (tap.seen() != conns || live != conns) {
+        return fail("handshake: " + std::to_string(tap.seen()) + " SYNs seen, " +
+                    std::to_string(live) + " connections live, expected " + std::to_string(conns));
+    }
+    return true;
+}
+
 bool Bench::established(uint32_t conns, const std::vector<Popularity>& dists) {
     bool any = false;
     for (Popularity d : dists) {
@@ -368,40 +551,12 @@ bool Bench::established(uint32_t conns, const std::vector<Popularity>& dists) {
     if (!rig->add_service("rr", err) || !rig->resolve(err)) {
         return fail(err);
     }
-    // Establish every connection through the worker: SYN, SYN-ACK, ACK. The SYN pass records
-    // which real server each connection went to, from the frames the int port transmits.
-    const uint64_t t0 = rte_rdtsc();
-    const Templates hs(rig->mac(kExt), rig->mac(kInt), kTcpSyn, kTcpSyn | kTcpAck);
+    std::vector<uint8_t> rs_of;
+    double setup = 0;
+    if (!handshake(*rig, conns, rs_of, setup)) {
+        return false;
+    }
     const Templates ack(rig->mac(kExt), rig->mac(kInt), kTcpAck, kTcpAck);
-    std::vector<uint8_t> rs_of(conns, 0);
-    RsTap tap(rs_of);
-    const double limit = 60.0 + conns / 200000.0;
-    if (!tap.attach(rig->port_id(kInt))) {
-        return fail("rte_eth_add_tx_callback failed");
-    }
-    rig->source(kExt).range(hs.to_vip, 0, conns, nullptr);
-    rig->source(kInt).off();
-    bool ok = rig->run_until_done(limit, err);
-    tap.detach();
-    rig->source(kExt).off();
-    rig->source(kInt).range(hs.reply, 0, conns, &rs_of);
-    ok = ok && rig->run_until_done(limit, err);
-    rig->source(kExt).range(ack.to_vip, 0, conns, nullptr);
-    rig->source(kInt).off();
-    ok = ok && rig->run_until_done(limit, err);
-    if (!ok) {
-        return fail("handshake: " + err);
-    }
-    const double setup =
-        static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(rte_get_tsc_hz());
-    const uint32_t live = rig->dp().worker(0).table().size();
-    std::printf("  established %s connections in %.1f s (%u live)\n", count_name(conns).c_str(),
-                setup, live);
-    std::fflush(stdout);
-    if (tap.seen() != conns || live != conns) {
-        return fail("handshake: " + std::to_string(tap.seen()) + " SYNs seen, " +
-                    std::to_string(live) + " connections live, expected " + std::to_string(conns));
-    }
     for (Popularity d : dists) {
         const char* dn = d == Popularity::Zipf ? "zipf" : "uniform";
         Result r;
@@ -510,6 +665,227 @@ bool Bench::new_connections(const std::string& sched) {
     const uint32_t leaked = rig->close();
     if (leaked != 0) {
         return fail(std::to_string(leaked) + " mbufs leaked (" + r.name + ")");
+    }
+    return true;
+}
+
+bool Bench::new_connections_sync() {
+    Result off;
+    off.kind = "newconn3";
+    off.mode = "rr";
+    off.name = "newconn3 rr";
+    Result on = off;
+    on.name = "newconn3 rr sync";
+    on.sync = true;
+    // A pair or nothing: the figure is the difference.
+    if (!wanted(o_, off.name) && !wanted(o_, on.name)) {
+        return true;
+    }
+    const uint32_t table = o_.smoke ? (1u << 16) : kNewConn3Table;
+    std::string err;
+    auto rig = Rig::create(table, o_.preempt_us, err);
+    if (!rig || !rig->add_service("rr", err) || !rig->resolve(err)) {
+        return fail(err);
+    }
+    // Per connection the client's SYN, its ACK of the SYN-ACK (SYN_RECV -> ESTABLISHED in IPVS's
+    // input table: no server packet needed) and a data segment, its third packet: the one
+    // sync_threshold 3 sends. The int port carries nothing (the SYN-ACKs are not needed).
+    const Templates syn(rig->mac(kExt), rig->mac(kInt), kTcpSyn, kTcpSyn | kTcpAck);
+    const Templates ack(rig->mac(kExt), rig->mac(kInt), kTcpAck, kTcpAck);
+    const Templates data(rig->mac(kExt), rig->mac(kInt), kTcpAck | kTcpPsh, kTcpAck);
+    const std::vector<Template> three = {syn.to_vip[0], ack.to_vip[0], data.to_vip[0]};
+    // The cost of a new connection grows with the table's fill (about 15% from empty to 85%
+    // full on a 1M table), and each window adds to it: half the table is filled first (master
+    // off, untimed), then every Dirigo window opens its own connections, its share of the
+    // remaining 35%, so that two windows of a rep differ by a few percent of fill only (and the
+    // variants' order alternates by rep). The baselines forward the first window's frames again.
+    const auto prefill = static_cast<uint32_t>(table * kNewConn3Prefill);
+    rig->source(kExt).opens(three, 0, prefill, kOpenBlock);
+    rig->source(kInt).off();
+    if (!rig->run_until_done(60.0 + prefill / 100000.0, err)) {
+        return fail("newconn3 prefill: " + err);
+    }
+    const auto per =
+        static_cast<uint32_t>(table * (kNewConnFill - kNewConn3Prefill) / (2 * o_.reps));
+    off.table_size = on.table_size = table;
+    const dp::WorkerStats& st = rig->dp().worker(0).stats();
+    struct Mark {
+        uint64_t created = 0;
+        uint64_t queued = 0;
+        uint64_t lost = 0;
+    };
+    auto mark = [&] {
+        // Relaxed loads of the stopped worker's single-writer counters.
+        return Mark{st.conns_created.load(std::memory_order_relaxed),
+                    st.sync_queued.load(std::memory_order_relaxed),
+                    st.sync_lost.load(std::memory_order_relaxed)};
+    };
+    Mark m0;
+    Mark total[2];
+    if (rig->dp().sync_out(0) == nullptr) {
+        return fail("the worker has no sync ring");
+    }
+    SyncDrainer drainer(rig->dp().sync_out(0));
+    auto setup = [&](int v, uint32_t i) {
+        const uint32_t first = prefill + (v < 0 ? 0 : (2 * i + static_cast<uint32_t>(v)) * per);
+        rig->source(kExt).opens(three, first, first + per, kOpenBlock);
+        rig->source(kInt).off();
+        if (v >= 0) {
+            if (!rig->set_sync_master(v == 1, err)) {
+                return fail(err);
+            }
+            m0 = mark();
+        }
+        return true;
+    };
+    auto after = [&](int v, uint32_t) {
+        // A window cut short by the shared machine leaves connections half open: finish them
+        // (untimed), so that every connection opened has sent its third packet.
+        if (!rig->source(kExt).done() && !rig->run_until_done(60, err)) {
+            return fail("newconn3: " + err);
+        }
+        const Mark m1 = mark();
+        Mark& t = total[v];
+        t.created += m1.created - m0.created;
+        t.queued += m1.queued - m0.queued;
+        t.lost += m1.lost - m0.lost;
+        return true;
+    };
+    const bool ran = interleave_variants(*rig, {&off, &on}, setup, after);
+    drainer.stop();
+    if (!ran) {
+        return false;
+    }
+    Result* rs[2] = {&off, &on};
+    for (int v = 0; v < 2; ++v) {
+        Result& r = *rs[v];
+        r.conns = total[v].created;
+        r.sync_opened = total[v].created;
+        r.sync_queued = total[v].queued;
+        r.sync_lost = total[v].lost;
+        if (r.drops != 0) {
+            r.note += std::to_string(r.drops) + " dropped; ";
+            r.ok = false;
+        }
+    }
+    on.sync_drained = drainer.records();
+    on.sync_messages = drainer.messages();
+    if (off.sync_queued != 0) {
+        off.note += "records queued with the master off: " + std::to_string(off.sync_queued) + "; ";
+        off.ok = false;
+    }
+    if (on.sync_lost != 0 || on.sync_queued != on.sync_opened ||
+        on.sync_drained != on.sync_queued) {
+        on.note += "sync: " + std::to_string(on.sync_opened) + " opened, " +
+                   std::to_string(on.sync_queued) + " queued, " + std::to_string(on.sync_lost) +
+                   " lost, " + std::to_string(on.sync_drained) + " drained; ";
+        on.ok = false;
+    }
+    for (const Result* r : rs) {
+        print_row(*r);
+        std::printf("  %-24s %.3f M new connections/s per core, %.0f cycles each (%s, %" PRIu64
+                    " opened, %" PRIu64 " records)\n",
+                    "", r->conns_per_s / 1e6, r->cycles_per_conn, count_name(table).c_str(),
+                    r->conns, r->sync_queued);
+        rep_.results.push_back(*r);
+    }
+    const uint32_t leaked = rig->close();
+    if (leaked != 0) {
+        return fail(std::to_string(leaked) + " mbufs leaked (newconn3)");
+    }
+    return true;
+}
+
+bool Bench::established_sync(uint32_t conns) {
+    Result off;
+    off.kind = "nat";
+    off.mode = "rr";
+    off.dist = "uniform";
+    off.conns = off.table_size = conns;
+    off.name = "nat " + count_name(conns) + " uniform";
+    Result on = off;
+    on.name = off.name + " sync";
+    on.sync = true;
+    if (!wanted(o_, off.name) && !wanted(o_, on.name)) {
+        return true;
+    }
+    std::string err;
+    auto rig = Rig::create(conns, o_.preempt_us, err);
+    if (!rig || !rig->add_service("rr", err) || !rig->resolve(err)) {
+        return fail(err);
+    }
+    std::vector<uint8_t> rs_of;
+    double setup_s = 0;
+    if (!handshake(*rig, conns, rs_of, setup_s)) {
+        return false;
+    }
+    off.setup_s = on.setup_s = setup_s;
+    const Templates ack(rig->mac(kExt), rig->mac(kInt), kTcpAck, kTcpAck);
+    const std::vector<uint32_t> seq = stream_sequence(conns, Popularity::Uniform, rs_of, 11);
+    rig->source(kExt).stream(ack.to_vip, false, seq, 0);
+    rig->source(kInt).stream(ack.reply, true, seq, kSeqLen / 2);
+    const dp::WorkerStats& st = rig->dp().worker(0).stats();
+    uint64_t q0 = 0;
+    uint64_t l0 = 0;
+    uint64_t queued[2] = {};
+    uint64_t lost[2] = {};
+    if (rig->dp().sync_out(0) == nullptr) {
+        return fail("the worker has no sync ring");
+    }
+    SyncDrainer drainer(rig->dp().sync_out(0));
+    auto setup = [&](int v, uint32_t) {
+        if (v >= 0) {
+            if (!rig->set_sync_master(v == 1, err)) {
+                return fail(err);
+            }
+            // Relaxed loads of the stopped worker's single-writer counters.
+            q0 = st.sync_queued.load(std::memory_order_relaxed);
+            l0 = st.sync_lost.load(std::memory_order_relaxed);
+        }
+        return true;
+    };
+    auto after = [&](int v, uint32_t) {
+        queued[v] += st.sync_queued.load(std::memory_order_relaxed) - q0;
+        lost[v] += st.sync_lost.load(std::memory_order_relaxed) - l0;
+        return true;
+    };
+    const bool ran = interleave_variants(*rig, {&off, &on}, setup, after);
+    drainer.stop();
+    if (!ran) {
+        return false;
+    }
+    Result* rs[2] = {&off, &on};
+    for (int v = 0; v < 2; ++v) {
+        rs[v]->sync_queued = queued[v];
+        rs[v]->sync_lost = lost[v];
+        if (rs[v]->created != 0 || rs[v]->drops != 0) {
+            rs[v]->note += "unexpected: " + std::to_string(rs[v]->created) + " created, " +
+                           std::to_string(rs[v]->drops) + " dropped; ";
+            rs[v]->ok = false;
+        }
+    }
+    on.sync_drained = drainer.records();
+    on.sync_messages = drainer.messages();
+    if (off.sync_queued != 0) {
+        off.note += "records queued with the master off: " + std::to_string(off.sync_queued) + "; ";
+        off.ok = false;
+    }
+    // Every 50th client packet of a connection is sent (sync_period), so about 1% of all.
+    if (on.sync_lost != 0 || on.sync_queued == 0 || on.sync_drained != on.sync_queued) {
+        on.note += "sync: " + std::to_string(on.sync_queued) + " queued, " +
+                   std::to_string(on.sync_lost) + " lost, " + std::to_string(on.sync_drained) +
+                   " drained; ";
+        on.ok = false;
+    }
+    for (const Result* r : rs) {
+        print_row(*r);
+        rep_.results.push_back(*r);
+    }
+    rig->source(kExt).off();
+    rig->source(kInt).off();
+    const uint32_t leaked = rig->close();
+    if (leaked != 0) {
+        return fail(std::to_string(leaked) + " mbufs leaked (" + off.name + ")");
     }
     return true;
 }
@@ -631,10 +1007,14 @@ int Bench::run() {
         for (uint32_t n : sizes) {
             ok = ok && established(n, dists);
         }
+        if (!o_.smoke && kSyncConns <= o_.max_conns) {
+            ok = ok && established_sync(kSyncConns);
+        }
         ok = ok && new_connections("rr");
         if (!o_.smoke) {
             ok = ok && new_connections("mh");
         }
+        ok = ok && new_connections_sync();
         rep_.end = MachineState::read();
         rep_.print_table();
         if (!o_.json.empty() && !rep_.write_json(o_.json)) {

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <string_view>
 
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -189,6 +190,7 @@ void Result::summarise(double tsc_hz) {
     mpps_wall = median(wall);
     cpu_pct = median(cpu);
     conns_per_s = median(cps);
+    cycles_per_conn = conns_per_s > 0 ? tsc_hz / conns_per_s : 0;
     io_cycles = median(io);
     macswap_cycles = median(macswap);
     fivet_cycles = median(fivet);
@@ -212,9 +214,14 @@ void Report::print_table() const {
             r.name.c_str(), r.cycles_per_pkt, r.mpps_core, r.io_cycles, r.macswap_cycles,
             r.fivet_cycles, 100 * r.ratio_io, 100 * r.ratio_macswap, 100 * r.ratio_5tswap,
             r.spread_pct, r.cpu_pct, r.gaps, r.note.empty() ? "" : "  ", r.note.c_str());
-        if (r.kind == "newconn") {
-            std::printf("%-24s %8s %.3f M new connections/s per core (median)\n", "", "",
-                        r.conns_per_s / 1e6);
+        if (r.kind == "newconn" || r.kind == "newconn3") {
+            std::printf("%-24s %8s %.3f M new connections/s per core (median), %.0f cycles each\n",
+                        "", "", r.conns_per_s / 1e6, r.cycles_per_conn);
+        }
+        if (r.sync) {
+            std::printf("%-24s %8s sync: %" PRIu64 " records queued, %" PRIu64 " lost, %" PRIu64
+                        " drained into %" PRIu64 " messages\n",
+                        "", "", r.sync_queued, r.sync_lost, r.sync_drained, r.sync_messages);
         }
     }
     for (const MemProbe& p : mem) {
@@ -239,6 +246,31 @@ void Report::print_summary() const {
     for (const Result& r : results) {
         std::printf("  %-24s %10.1f %10.1f %9.1f%% %9.1f%%\n", r.name.c_str(), r.cycles_per_pkt,
                     r.macswap_cycles, 100 * r.ratio_macswap, 100 * r.ratio_io);
+    }
+    print_sync_cost();
+}
+
+void Report::print_sync_cost() const {
+    constexpr std::string_view kSuffix = " sync";
+    for (const Result& on : results) {
+        if (!on.sync || !on.name.ends_with(kSuffix)) {
+            continue;
+        }
+        const std::string base = on.name.substr(0, on.name.size() - kSuffix.size());
+        const auto off = std::find_if(results.begin(), results.end(),
+                                      [&](const Result& r) { return r.name == base && !r.sync; });
+        if (off == results.end()) {
+            continue;
+        }
+        const bool per_conn = on.kind == "newconn3";
+        const double a = per_conn ? off->cycles_per_conn : off->cycles_per_pkt;
+        const double b = per_conn ? on.cycles_per_conn : on.cycles_per_pkt;
+        if (a <= 0 || b <= 0) {
+            continue;
+        }
+        std::printf("  %s: sync master: %+.0f cycles per %s (%+.1f%%): %.0f -> %.0f%s\n",
+                    base.c_str(), b - a, per_conn ? "new connection" : "packet", 100 * (b - a) / a,
+                    a, b, on.ok && off->ok ? "" : " (NOT ok)");
     }
 }
 
@@ -296,6 +328,7 @@ bool Report::write_json(const std::string& path) const {
                       {"mpps_wall", finite(r.mpps_wall)},
                       {"cpu_pct", finite(r.cpu_pct)},
                       {"conns_per_s", finite(r.conns_per_s)},
+                      {"cycles_per_conn", finite(r.cycles_per_conn)},
                       {"io_cycles", finite(r.io_cycles)},
                       {"macswap_cycles", finite(r.macswap_cycles)},
                       {"fivet_cycles", finite(r.fivet_cycles)},
@@ -313,7 +346,13 @@ bool Report::write_json(const std::string& path) const {
                       {"gaps", r.gaps},
                       {"setup_s", finite(r.setup_s)},
                       {"ok", r.ok},
-                      {"note", r.note}});
+                      {"note", r.note},
+                      {"sync", r.sync},
+                      {"sync_queued", r.sync_queued},
+                      {"sync_lost", r.sync_lost},
+                      {"sync_opened", r.sync_opened},
+                      {"sync_drained", r.sync_drained},
+                      {"sync_messages", r.sync_messages}});
     }
     j["scenarios"] = sc;
     std::ofstream f(path);

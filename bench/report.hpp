@@ -28,7 +28,7 @@ struct Window {
 /// them (baseline, baseline, baseline, Dirigo; repeated).
 struct Result {
     std::string name;
-    std::string kind;    ///< nat | newconn | baseline
+    std::string kind;    ///< nat | nat-adaptive | newconn | newconn3
     std::string mode;    ///< rr | mh | io | macswap | 5tswap
     std::string dist;    ///< uniform | zipf | ""
     uint64_t conns = 0;  ///< live connections (nat), or created (newconn)
@@ -41,6 +41,7 @@ struct Result {
     double mpps_wall = 0;                    ///< median
     double cpu_pct = 0;                      ///< median
     double conns_per_s = 0;                  ///< median (newconn)
+    double cycles_per_conn = 0;              ///< TSC Hz / conns_per_s (newconn)
     double io_cycles = 0;                    ///< median of the interleaved io runs
     double macswap_cycles = 0;
     double fivet_cycles = 0;
@@ -57,6 +58,14 @@ struct Result {
     double setup_s = 0;
     bool ok = false;
     std::string note;
+    /// Connection sync: the worker ran as a master's (records queued on its ring and drained
+    /// by a control-like thread during the windows).
+    bool sync = false;
+    uint64_t sync_queued = 0;    ///< records the worker queued over the Dirigo windows
+    uint64_t sync_lost = 0;      ///< records its full ring refused (must stay 0)
+    uint64_t sync_opened = 0;    ///< connections created over the same span (newconn3)
+    uint64_t sync_drained = 0;   ///< records the drainer took and encoded (whole scenario)
+    uint64_t sync_messages = 0;  ///< IPVS sync messages they made (discarded, not sent)
 
     /// Fills the medians and ratios from `runs` and the baseline vectors.
     void summarise(double tsc_hz);
@@ -108,8 +117,12 @@ struct Report {
 
     /// Every scenario with its runs, then memory and skips.
     void print_table() const;
-    /// A few lines: cycles/packet and ratios per scenario, for before/after comparisons.
+    /// A few lines: cycles/packet and ratios per scenario, for before/after comparisons; then
+    /// the cost of the sync master (print_sync_cost).
     void print_summary() const;
+    /// For every "X sync" scenario with its "X" partner: "sync master: +N cycles per new
+    /// connection (+P%)" (newconn3) or per packet (established).
+    void print_sync_cost() const;
     /// Writes the JSON document to `path`. False when the file cannot be written.
     bool write_json(const std::string& path) const;
 };

@@ -84,6 +84,37 @@ def mpps(cyc):
     return None if not cyc else HZ / cyc / 1e6
 
 
+def sync_pairs(d):
+    """(off, on) scenario pairs of the connection-sync cost: "X sync" and its "X"."""
+    out = []
+    for on in (d or {}).get("scenarios", []):
+        if on.get("sync") and on["name"].endswith(" sync"):
+            off = scen(d, on["name"][:-len(" sync")])
+            if off and not off.get("sync"):
+                out.append((off, on))
+    return out
+
+
+def sync_cost(off, on):
+    """(unit, off figure, on figure, difference, relative difference, paired median difference):
+    cycles per new connection for newconn3, per packet for established traffic. The paired
+    median compares the two variants' windows of the same rep."""
+    per_conn = on["kind"] == "newconn3"
+    key = "cycles_per_conn" if per_conn else "cycles_per_pkt"
+    a, b = off.get(key) or 0, on.get(key) or 0
+    if not a or not b:
+        return None
+
+    def per(w):
+        if per_conn:
+            return HZ / w["conns_per_s"] if w.get("conns_per_s") else None
+        return w.get("cycles_per_pkt") or None
+    pairs = [(per(x), per(y)) for x, y in zip(off.get("runs", []), on.get("runs", []))]
+    diffs = [y - x for x, y in pairs if x and y]
+    paired = statistics.median(diffs) if diffs else None
+    return ("new connection" if per_conn else "packet", a, b, b - a, (b - a) / a, paired)
+
+
 # ------------------------------------------------------------------------------------------
 # The summary (stdout): what an integrator compares before and after a change.
 names = [s["name"] for s in nohuge["scenarios"]]
@@ -100,7 +131,8 @@ print(hdr)
 for n in names:
     a, b = scen(nohuge, n), scen(huge, n)
     conn = a or b
-    cps = f"{conn['conns_per_s'] / 1e6:.2f}" if conn and conn["kind"] == "newconn" else "-"
+    cps = (f"{conn['conns_per_s'] / 1e6:.2f}"
+           if conn and conn["kind"] in ("newconn", "newconn3") else "-")
     print(f"  {n:<18} {fmt(a and a['cycles_per_pkt']):>9} {pct(a and a['ratio_macswap']):>11} "
           f"{pct(a and a['ratio_io']):>8} {fmt(a and a['spread_pct'], 0, '%'):>7} "
           f"{fmt(b and b['cycles_per_pkt']):>10} {pct(b and b['ratio_macswap']):>11} {cps:>8}")
@@ -118,6 +150,13 @@ for k, v in tp.items():
               f"count {fmt(v['cycles'])}, {fmt(v['mpps'], 1)} Mpps wall)")
     elif v:
         print(f"  testpmd {k}: {v['error']}")
+for label, d in (("no-huge", nohuge), ("hugepages", huge)):
+    for off, on in sync_pairs(d):
+        c = sync_cost(off, on)
+        if c:
+            print(f"  {off['name']} ({label}): sync master: {c[3]:+.0f} cycles per {c[0]} "
+                  f"({100 * c[4]:+.1f}%), {c[1]:.0f} -> {c[2]:.0f}"
+                  + ("" if off["ok"] and on["ok"] else " (NOT ok)"))
 if env.get("huge_note"):
     print(f"  note: {env['huge_note']}")
 print(f"  raw results: {out}")
@@ -201,6 +240,57 @@ if ms1k and h1k:
       "its mbuf's header and data lines. "
       "Dirigo's ratios to the baselines are therefore lower on hugepages; compare its own cycles "
       "between the two runs rather than the ratios.")
+    w("")
+
+# Connection sync (issue 12: "state the cost per new connection")
+sp = [(label, off, on) for label, d in (("no-huge", nohuge), ("hugepages", huge))
+      for off, on in sync_pairs(d)]
+if sp:
+    w("## Connection sync")
+    w("")
+    w("What a master sync daemon (`dirigoadm --start-daemon master`, docs/sync.md) costs the "
+      "worker. *newconn3*: every connection is opened as a client opens it -- its SYN, its ACK of "
+      "the SYN-ACK (SYN_RECV -> ESTABLISHED in IPVS's input table) and a data segment, "
+      "256 connections apart so that a connection's packets never share a burst; the "
+      "third client packet is the one `sync_threshold` 3 sends, so with the master on every "
+      "connection queues one 32-byte record on the worker's ring. Half the table is filled "
+      "first (untimed), then each window opens its own share of the next 35%, so the two "
+      "variants of a rep see nearly the same fill. *nat 100K uniform*: "
+      "established traffic both ways, where the master adds the countdown per client packet and "
+      "a record every 50th. Each pair runs on one rig, master off and on alternating within each "
+      "rep (after the same io/macswap/5tswap windows); during the windows a thread on the main "
+      "lcore's core drains the ring and encodes the records into IPVS sync messages "
+      "(`sync::MessageBuilder`, discarded instead of sent), as the control thread does. A row is "
+      "ok only if no record was lost and, for newconn3, the records queued equal the "
+      "connections opened.")
+    w("")
+    w("| run | scenario | master off | master on | sync master costs | paired median | "
+      "spread off / on | records queued / lost / drained (messages) | ok |")
+    w("|---|---|---|---|---|---|---|---|---|")
+    for label, off, on in sp:
+        c = sync_cost(off, on)
+        if not c:
+            continue
+        w(f"| {label} | {off['name']} | {c[1]:.0f} cycles/{c[0].split()[-1]} | "
+          f"{c[2]:.0f} cycles/{c[0].split()[-1]} | {c[3]:+.0f} cycles per {c[0]} "
+          f"({100 * c[4]:+.1f}%) | "
+          f"{'-' if c[5] is None else f'{c[5]:+.0f}'} | "
+          f"{fmt(off['spread_pct'], 0, '%')} / {fmt(on['spread_pct'], 0, '%')} | "
+          f"{on.get('sync_queued', 0):,} / {on.get('sync_lost', 0):,} / "
+          f"{on.get('sync_drained', 0):,} ({on.get('sync_messages', 0):,}) | "
+          f"{'yes' if off['ok'] and on['ok'] else '**no**'} |")
+    w("")
+    for label, off, on in sp:
+        c = sync_cost(off, on)
+        if c and on["kind"] == "newconn3":
+            w(f"Sync master ({label}): {c[3]:+.0f} cycles per new connection "
+              f"({100 * c[4]:+.1f}%), {c[1]:.0f} -> {c[2]:.0f} cycles per connection of three "
+              f"packets ({off['cycles_per_pkt']:.0f} -> {on['cycles_per_pkt']:.0f} per packet).")
+            w("")
+    w("*paired median*: the median over reps of (master on - master off) between the two "
+      "windows of the same rep. On this shared machine a window's figure moves by about its "
+      "row's spread: read a difference smaller than the spreads as a bound, not a measurement "
+      "to the cycle.")
     w("")
 
 # The ruler
@@ -351,7 +441,8 @@ try:
     for label, d, style in (("no-huge", nohuge, "-"), ("hugepages", huge, "--")):
         for dist, marker in (("uniform", "o"), ("zipf", "s")):
             pts = sorted((s["conns"], s["cycles_per_pkt"]) for s in (d or {}).get("scenarios", [])
-                         if s["kind"] == "nat" and s["dist"] == dist and s["cycles_per_pkt"])
+                         if s["kind"] == "nat" and s["dist"] == dist and s["cycles_per_pkt"]
+                         and not s.get("sync"))
             if pts:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], style + marker,
                         label=f"Dirigo NAT {dist}, {label}")

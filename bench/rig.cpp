@@ -125,6 +125,25 @@ bool Rig::resolve(std::string& err) {
     return ok;
 }
 
+bool Rig::set_sync_master(bool on, std::string& err) {
+    dp::SyncParams p = dp_->sync();
+    p.master = on;
+    dp_->set_sync(p);
+    ctl::Request none;
+    none.op = ctl::Op::SetTimeouts;
+    none.timeouts = {0, 0, 0};  // a zero field leaves that timeout unchanged: only republishes
+    const ctl::Reply rep = ctl_->handle(none);
+    if (rep.code != Errc::Ok) {
+        err = "republish (sync master " + std::string(on ? "on" : "off") + "): " + rep.message;
+        return false;
+    }
+    if (dp_->current().sync.master != on) {
+        err = "the published snapshot does not carry the sync master flag";
+        return false;
+    }
+    return true;
+}
+
 bool Rig::launch(std::string& err) {
     if (Status s = dp_->launch(); !s) {
         err = "launch: " + s.message();

@@ -46,6 +46,12 @@ public:
     /// hosts would. Drives the worker with poll_once: call it before launch().
     bool resolve(std::string& err);
 
+    /// Turns the connection-sync master on or off as a master sync daemon's start or stop does
+    /// (Dataplane::set_sync, then a snapshot republished by a no-op SetTimeouts through
+    /// Control::handle), without its socket: the records the worker queues stay on its ring
+    /// (Dataplane::sync_out(0)) for the caller to drain. Call it while the worker is stopped.
+    bool set_sync_master(bool on, std::string& err);
+
     /// Starts Worker::run on the worker lcore.
     bool launch(std::string& err);
     /// Stops it (waits). Idempotent.

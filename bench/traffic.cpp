@@ -83,6 +83,20 @@ void FrameSource::range(const std::vector<Template>& tmpl, uint32_t first, uint3
     feed_ = Feed::Range;
 }
 
+void FrameSource::opens(const std::vector<Template>& tmpl, uint32_t first, uint32_t end,
+                        uint32_t block) {
+    tmpl_ = tmpl.data();
+    by_rs_ = false;
+    block_ = std::max<uint32_t>(block, 1);
+    blk_first_ = first;
+    blk_end_ = std::min(end, first + block_);
+    next_ = first;
+    end_ = end;
+    phase_ = 0;
+    done_.store(first >= end, std::memory_order_relaxed);
+    feed_ = Feed::Opens;
+}
+
 uint16_t FrameSource::on_rx(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, uint16_t, void* arg) {
     return static_cast<FrameSource*>(arg)->fill(pkts, n);
 }
@@ -112,6 +126,30 @@ uint16_t FrameSource::fill(rte_mbuf** pkts, uint16_t n) noexcept {
                 clock_->frozen = true;
                 // Relaxed: the main lcore's done() only decides when to stop waiting; the stop
                 // itself (rte_eal_wait_lcore) orders everything else.
+                done_.store(true, std::memory_order_relaxed);
+                rte_pktmbuf_free_bulk(pkts + k, n - k);
+                return k;
+            }
+            break;
+        case Feed::Opens:
+            for (; k < n && blk_first_ < end_; ++k) {
+                const uint32_t f = next_++;
+                tmpl_[phase_].write(rte_pktmbuf_mtod(pkts[k], uint8_t*), client_addr(f),
+                                    client_port(f));
+                if (next_ == blk_end_) {
+                    // The block's next packet, or the next block.
+                    if (++phase_ == 3) {
+                        phase_ = 0;
+                        blk_first_ = blk_end_;
+                        blk_end_ = std::min(end_, blk_first_ + block_);
+                    }
+                    next_ = blk_first_;
+                }
+            }
+            if (blk_first_ >= end_ && !done_.load(std::memory_order_relaxed)) {
+                // As Range: the idle loops that follow are not charged.
+                clock_->tick(k);
+                clock_->frozen = true;
                 done_.store(true, std::memory_order_relaxed);
                 rte_pktmbuf_free_bulk(pkts + k, n - k);
                 return k;

@@ -96,6 +96,7 @@ enum class Feed : uint8_t {
     Script,  ///< a list of whole frames, once (ARP requests)
     Stream,  ///< endless, from a sequence of (connection, real server) entries
     Range,   ///< connections [first, end) once each, then nothing
+    Opens,   ///< connections [first, end), each three packets apart by a block, then nothing
 };
 
 /// One port's traffic: the RX callback. Thread: see the file.
@@ -121,11 +122,19 @@ public:
     /// Connections [first, end) once each; template by `rs_of[flow]` when `rs_of` is set.
     void range(const std::vector<Template>& tmpl, uint32_t first, uint32_t end,
                const std::vector<uint8_t>* rs_of);
-    /// True once a Script or Range source has delivered everything (relaxed: pairs with the
+    /// Connections [first, end) opened as clients open them: per block of `block` connections,
+    /// the first packet of each (`tmpl[0]`, a SYN), then the second of each (`tmpl[1]`, the
+    /// ACK), then the third (`tmpl[2]`, data), so a connection's packets are `block` packets
+    /// apart (never in one burst when `block` >= kBurst) and every connection is whole once the
+    /// source is done. `tmpl` has three entries and must outlive the source's use.
+    void opens(const std::vector<Template>& tmpl, uint32_t first, uint32_t end, uint32_t block);
+    /// True once a Script, Range or Opens source has delivered everything (relaxed: pairs with the
     /// polling lcore's relaxed store; only a hint to stop waiting).
     bool done() const { return done_.load(std::memory_order_relaxed); }
-    /// True for a source that runs out (Script, Range). Thread: main lcore.
-    bool finite() const { return feed_ == Feed::Script || feed_ == Feed::Range; }
+    /// True for a source that runs out (Script, Range, Opens). Thread: main lcore.
+    bool finite() const {
+        return feed_ == Feed::Script || feed_ == Feed::Range || feed_ == Feed::Opens;
+    }
 
 private:
     static uint16_t on_rx(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n, uint16_t max,
@@ -140,6 +149,10 @@ private:
     size_t pos_ = 0;
     uint32_t next_ = 0;
     uint32_t end_ = 0;
+    uint32_t block_ = 0;      ///< Opens: connections per block
+    uint32_t blk_first_ = 0;  ///< Opens: the current block's first connection
+    uint32_t blk_end_ = 0;    ///< ... and its end
+    uint32_t phase_ = 0;      ///< Opens: which packet of the block's connections (0, 1, 2)
     const uint8_t* rs_of_ = nullptr;
     std::vector<FrameBytes> script_;
     std::atomic<bool> done_{false};

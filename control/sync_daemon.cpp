@@ -41,8 +41,9 @@ uint32_t fwd_flags(cfg::Fwd f) {
     return sync::kFwdMasq;
 }
 
-/// A worker's record as the kernel's sync_conn carries it.
-sync::ConnRecord to_wire(const dp::SyncRecord& r) {
+}  // namespace
+
+sync::ConnRecord to_wire(const dp::SyncRecord& r) noexcept {
     sync::ConnRecord c;
     c.protocol = r.client.proto;
     c.flags = fwd_flags(static_cast<cfg::Fwd>(r.fwd));
@@ -62,8 +63,6 @@ sync::ConnRecord to_wire(const dp::SyncRecord& r) {
     c.set_v4(r.client.saddr, r.client.daddr, r.raddr);
     return c;
 }
-
-}  // namespace
 
 SyncDaemon::SyncDaemon(dp::Dataplane& dp) : dp_(dp) {
     flush_tsc_ = dp_.tsc_hz() / 1000 * kFlushMs;

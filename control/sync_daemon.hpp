@@ -30,6 +30,10 @@
 
 namespace dirigo::ctl {
 
+/// A worker's record as the kernel's sync_conn carries it (what the master packs into its
+/// messages; also used by dirigo-bench's drainer). Thread: any. O(1), no allocation.
+sync::ConnRecord to_wire(const dp::SyncRecord& r) noexcept;
+
 class SyncDaemon {
 public:
     /// A master's partly filled message waits at most this long before it is sent.
