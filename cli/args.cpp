@@ -189,6 +189,12 @@ enum OptIdx : unsigned {
     kOptSchedFlags,
     kOptTunInfo,
     kOptTunType,
+    kOptMcastInterface,
+    kOptSyncId,
+    kOptMcastGroup,
+    kOptMcastPort,
+    kOptMcastTtl,
+    kOptSyncMaxlen,
     kNumOpts,
 };
 
@@ -216,42 +222,48 @@ constexpr std::array<std::string_view, kNumOpts> kOptNames = {
     "sched-flags",
     "tun-info",
     "tun-type",
+    "mcast-interface",
+    "syncid",
+    "mcast-group",
+    "mcast-port",
+    "mcast-ttl",
+    "sync-maxlen",
 };
 
 // ipvsadm's commands_v_options: '+' compulsory, 'x' illegal, '1' at most one of the '1's,
 // ' ' optional. One column per option, in kOptNames order: numeric, connection, Service-address,
 // scheduler, persistent, Mask, real-server, forwarding, weight, x u-threshold, y l-threshold,
 // timeout, daemon, sTats, Rate, tHresholds, Persistent-conn, Nosort, eXact, ops, b sched-flags,
-// Info (tun-info), tun-tYpe.
+// Info (tun-info), tun-tYpe, then the sync daemon's: mcast-interface, syncid, mcast-group,
+// mcast-port, mcast-ttl, sync-maxlen (ipvsadm 1.31 allows only --start-daemon all six, and -L and
+// --stop-daemon --syncid).
 struct CommandRow {
     Command cmd;
     std::string_view name;  // ipvsadm's cmdnames, for messages
-    std::string_view opts;  // "ncSspMrfwxytdTRHPNXobIY"
+    std::string_view opts;  // "ncSspMrfwxytdTRHPNXobIY" + the six sync columns
 };
 
 // One row per command that takes options, in ipvsadm's cmdnames order; -h and -v have none.
-// The sync daemon's own options (--mcast-interface, --syncid, ...) are not in the table: as in
-// ipvsadm, they are read by --start-daemon and ignored by every other command.
 constexpr std::array kCommands = {
-    CommandRow{Command::AddService, "add-service", "xx+   xxxxxxxxxxxxx  xx"},
-    CommandRow{Command::EditService, "edit-service", "xx+   xxxxxxxxxxxxx  xx"},
-    CommandRow{Command::DelService, "delete-service", "xx+xxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::Clear, "flush", "xxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::List, "list", " 11xxxxxxxx11      xx x"},
-    CommandRow{Command::AddServer, "add-server", "xx+xxx+    xxxxxxxxxxx "},
-    CommandRow{Command::DelServer, "delete-server", "xx+xxx+xxxxxxxxxxxxxxxx"},
-    CommandRow{Command::EditServer, "edit-server", "xx+xxx+    xxxxxxxxxxx "},
-    CommandRow{Command::SetTimeouts, "set", "xxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::Restore, "restore", "xxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::Save, "save", " xxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::StartDaemon, "start-daemon", "xxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::StopDaemon, "stop-daemon", "xxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::Zero, "zero", "xx xxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::AddService, "add-service", "xx+   xxxxxxxxxxxxx  xxxxxxxx"},
+    CommandRow{Command::EditService, "edit-service", "xx+   xxxxxxxxxxxxx  xxxxxxxx"},
+    CommandRow{Command::DelService, "delete-service", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Clear, "flush", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::List, "list", " 11xxxxxxxx11      xx xx xxxx"},
+    CommandRow{Command::AddServer, "add-server", "xx+xxx+    xxxxxxxxxxx xxxxxx"},
+    CommandRow{Command::DelServer, "delete-server", "xx+xxx+xxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::EditServer, "edit-server", "xx+xxx+    xxxxxxxxxxx xxxxxx"},
+    CommandRow{Command::SetTimeouts, "set", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Restore, "restore", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Save, "save", " xxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::StartDaemon, "start-daemon", "xxxxxxxxxxxxxxxxxxxxxxx      "},
+    CommandRow{Command::StopDaemon, "stop-daemon", "xxxxxxxxxxxxxxxxxxxxxxxx xxxx"},
+    CommandRow{Command::Zero, "zero", "xx xxxxxxxxxxxxxxxxxxxxxxxxxx"},
     // dirigo's views: -n and --nosort everywhere, --exact where there are counters to scale.
-    CommandRow{Command::ListPorts, "list-ports", " xxxxxxxxxxxxxxxx  xxxx"},
-    CommandRow{Command::ListWorkers, "list-workers", " xxxxxxxxxxxxxxxx  xxxx"},
-    CommandRow{Command::ListNeighbours, "list-neighbours", " xxxxxxxxxxxxxxxx xxxxx"},
-    CommandRow{Command::ListRoutes, "list-routes", " xxxxxxxxxxxxxxxx xxxxx"},
+    CommandRow{Command::ListPorts, "list-ports", " xxxxxxxxxxxxxxxx  xxxxxxxxxx"},
+    CommandRow{Command::ListWorkers, "list-workers", " xxxxxxxxxxxxxxxx  xxxxxxxxxx"},
+    CommandRow{Command::ListNeighbours, "list-neighbours", " xxxxxxxxxxxxxxxx xxxxxxxxxxx"},
+    CommandRow{Command::ListRoutes, "list-routes", " xxxxxxxxxxxxxxxx xxxxxxxxxxx"},
 };
 
 constexpr bool table_is_complete() {
@@ -749,14 +761,14 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
         case Tag::McastInterface:
             // Cut to IP_VS_IFNAME_MAXLEN - 1 characters, as ipvsadm's strncpy does.
             st.daemon.mcast_ifn = arg.substr(0, 15);
-            return std::nullopt;
+            return set_option(st, kOptMcastInterface);
         case Tag::SyncId: {
             const auto v = parse_number(arg, 0, 255);
             if (!v) {
                 return bad("illegal syncid specified");
             }
             st.daemon.syncid = static_cast<uint8_t>(*v);
-            return std::nullopt;
+            return set_option(st, kOptSyncId);
         }
         case Tag::McastGroup: {
             if (arg.find(':') != std::string::npos) {
@@ -768,7 +780,7 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
                 return bad("invalid IPv4 mcast-group `" + arg + "'");
             }
             st.daemon.mcast_group = *ip;
-            return std::nullopt;
+            return set_option(st, kOptMcastGroup);
         }
         case Tag::McastPort: {
             const auto v = parse_number(arg, 1, 65535);
@@ -776,7 +788,7 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
                 return bad("illegal mcast-port specified");
             }
             st.daemon.mcast_port = static_cast<uint16_t>(*v);
-            return std::nullopt;
+            return set_option(st, kOptMcastPort);
         }
         case Tag::McastTtl: {
             const auto v = parse_number(arg, 1, 255);
@@ -784,7 +796,7 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
                 return bad("illegal mcast-ttl specified");
             }
             st.daemon.mcast_ttl = static_cast<uint8_t>(*v);
-            return std::nullopt;
+            return set_option(st, kOptMcastTtl);
         }
         case Tag::SyncMaxlen: {
             const auto v = parse_number(arg, 1, 65535 - 20 - 8);
@@ -792,7 +804,7 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
                 return bad("illegal sync-maxlen specified");
             }
             st.daemon.sync_maxlen = static_cast<uint16_t>(*v);
-            return std::nullopt;
+            return set_option(st, kOptSyncMaxlen);
         }
         case Tag::TunInfo:
             st.fmt.tun_info = true;

@@ -655,8 +655,8 @@ TEST(Args, StopDaemon) {
     EXPECT_EQ(inv.request.daemon.role, SyncRole::Master);
     inv = ok({"--stop-daemon", "backup"});
     EXPECT_EQ(inv.request.daemon.role, SyncRole::Backup);
-    // Only the role is sent: daemon options given to --stop-daemon are dropped.
-    inv = ok({"--stop-daemon", "backup", "--mcast-interface", "eth0", "--syncid", "9"});
+    // Only the role is sent: the --syncid ipvsadm accepts here is dropped.
+    inv = ok({"--stop-daemon", "backup", "--syncid", "9"});
     EXPECT_EQ(inv.request.op, Op::StopDaemon);
     EXPECT_EQ(inv.request.daemon.role, SyncRole::Backup);
     EXPECT_EQ(inv.request.daemon.mcast_ifn, "");
@@ -687,23 +687,34 @@ TEST(Args, DaemonCommandsAndTheCommandTable) {
           "illegal start-daemon parameter specified");
 }
 
-TEST(Args, SyncOptionsWithOtherCommandsAreIgnored) {
-    // dirigo's reading (cli/args.cpp's command table has no columns for them): the daemon
-    // options are read by --start-daemon only and change nothing in any other request.
-    const Invocation add = ok({"-A", "-t", "10.0.0.1:80", "-s", "rr", "--mcast-interface", "eth0",
-                               "--syncid", "3", "--mcast-group", "224.0.0.82", "--mcast-port",
-                               "9000", "--mcast-ttl", "2", "--sync-maxlen", "1000"});
-    EXPECT_EQ(add.request.op, Op::AddService);
-    EXPECT_EQ(add.request.service.key, kVip80);
-    EXPECT_EQ(add.request.daemon.mcast_ifn, "");
-    EXPECT_EQ(add.request.daemon.syncid, 0);
-    EXPECT_EQ(add.request.daemon.mcast_group, 0u);
+TEST(Args, SyncOptionsFollowIpvsadmsCommandTable) {
+    // ipvsadm 1.31 (checked against Debian's binary): --start-daemon takes all six, -L and
+    // --stop-daemon only --syncid, every other command none.
+    fails({"-A", "-t", "10.0.0.1:80", "-s", "rr", "--syncid", "3"},
+          "Illegal 'syncid' option with the 'add-service' command");
+    fails({"-A", "-t", "10.0.0.1:80", "--mcast-interface", "eth0"},
+          "Illegal 'mcast-interface' option with the 'add-service' command");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.11", "--sync-maxlen", "5"},
+          "Illegal 'sync-maxlen' option with the 'add-server' command");
+    fails({"-S", "--syncid", "3"}, "Illegal 'syncid' option with the 'save' command");
+    fails({"-C", "--syncid", "3"}, "Illegal 'syncid' option with the 'flush' command");
+    fails({"-L", "--mcast-group", "224.0.0.82"},
+          "Illegal 'mcast-group' option with the 'list' command");
+    fails({"-L", "--mcast-interface", "lo"},
+          "Illegal 'mcast-interface' option with the 'list' command");
+    fails({"--stop-daemon", "master", "--mcast-port", "9"},
+          "Illegal 'mcast-port' option with the 'stop-daemon' command");
+    fails({"--stop-daemon", "master", "--mcast-interface", "lo"},
+          "Illegal 'mcast-interface' option with the 'stop-daemon' command");
     const Invocation list = ok({"-L", "--daemon", "--syncid", "3"});
     EXPECT_EQ(list.request.op, Op::ListDaemons);
-    EXPECT_EQ(ok({"-C", "--mcast-interface", "eth0"}).request.op, Op::Clear);
-    // Their values are still checked, as ipvsadm checks them while reading the line.
+    EXPECT_EQ(ok({"-L", "-c", "--syncid", "2"}).request.op, Op::ListConns);
+    EXPECT_EQ(ok({"--stop-daemon", "master", "--syncid", "9"}).request.op, Op::StopDaemon);
+    // Values are checked while the line is read, before the table.
     fails({"-C", "--syncid", "300"}, "illegal syncid specified");
     fails({"-C", "--mcast-port", "0"}, "illegal mcast-port specified");
+    fails({"--start-daemon", "master", "--syncid", "1", "--syncid", "2"},
+          "multiple 'syncid' options specified");
 }
 
 // ---- ipvsadm's command/option table and conflicts ----
