@@ -639,7 +639,7 @@ def mode_hostile(a) -> int:
     c = Conn.__new__(Conn)
     c.s, c.buf = nonreader, b""
     n_ok = 0
-    res["unread_sent_before_end"] = a.unread - len(nr_out) // len(ping)
+    res["unread_sent_before_end"] = a.unread - (len(nr_out) + len(ping) - 1) // len(ping)
     try:
         if nr_out:
             threading.Thread(target=nonreader.sendall, args=(nr_out,), daemon=True).start()
@@ -703,7 +703,7 @@ def main() -> int:
     p.add_argument("socket")
     p.add_argument("--seconds", type=float, default=14)
     p.add_argument("--idle", type=int, default=16)
-    p.add_argument("--unread", type=int, default=20000)
+    p.add_argument("--unread", type=int, default=50000)
     p.add_argument("--oversize-every", type=float, default=0.5)
     a = ap.parse_args()
     return {"udp-echo": mode_udp_echo, "udp": mode_udp, "tcp": mode_tcp, "storm": mode_storm,

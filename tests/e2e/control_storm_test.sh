@@ -14,13 +14,13 @@
 # on the two live services, Batches that succeed and Batches that fail on their last element, and
 # requests that must fail (NoService, DestExists). Meanwhile a prober measures Ping/List latency on
 # a held connection and on fresh ones, and hostile clients sit on the socket: 16 that never send,
-# one stalled after half a frame, one after half a header, one that sends 20,000 requests without
+# one stalled after half a frame, one after half a header, one that sends 50,000 requests without
 # reading, and a new one every 0.5 s announcing a frame over 16 MiB.
 #
 # Asserts: every storm request answered with its expected code; the final rule set (`dirigoadm
 # -S -n`) equals the storm's model (nothing half-applied, no failed Batch left a trace); zero lost
 # datagrams and zero failed HTTP requests, each flow on one real server; the prober's latency bound
-# (p99 < 100 ms, max < 1 s, see docs/reliability.md "Control plane under load"); the hostile
+# (p99 < 50 ms, max < 500 ms, see docs/reliability.md "Control plane under load"); the hostile
 # clients answered and closed as docs/control-protocol.md says, the stalled ones still served once
 # they finish their frames; the daemon stops cleanly.
 #
@@ -42,8 +42,8 @@ UPORT=5353
 STORM_SECONDS=${STORM_SECONDS:-12}
 STORM_RATE=${STORM_RATE:-750}        # requests/s per storm process; two processes
 # The latency bound for other clients during the storm (docs/reliability.md explains the margin).
-BOUND_P99_MS=${BOUND_P99_MS:-100}
-BOUND_MAX_MS=${BOUND_MAX_MS:-1000}
+BOUND_P99_MS=${BOUND_P99_MS:-50}
+BOUND_MAX_MS=${BOUND_MAX_MS:-500}
 
 # jq_py JSON EXPR: evaluates a Python expression over the JSON object j.
 jq_py() {
@@ -195,8 +195,11 @@ t_expect "16 clients that never send are still connected (closed only after 60 s
     "$(jq_py "$hostile" 'int(j["idle_open"] == j["idle"])')"
 t_expect "the clients stalled after half a frame and half a header are answered once they finish" \
     "$(jq_py "$hostile" 'int(j["half_frame_open"] and j["half_header_open"] and j["half_frame_answered"] and j["half_header_answered"])')"
-t_expect "the client that read nothing gets all $(jq_py "$hostile" 'j["unread"]') replies, Ok, when it reads" \
-    "$(jq_py "$hostile" 'int(j["unread_answered_ok"] == j["unread"])')"
+# 50,000 Pings are 700 KB of requests and about 4.5 MB of replies: past 1 MiB of unread replies the
+# daemon stops reading this client (kMaxClientOutBytes), so not all of them can be sent before it
+# reads; the daemon neither buffers without bound nor drops any.
+t_expect "the client that read nothing was throttled ($(jq_py "$hostile" 'j["unread_sent_before_end"]') of $(jq_py "$hostile" 'j["unread"]') requests sent) and gets every reply, Ok, when it reads" \
+    "$(jq_py "$hostile" 'int(j["unread_sent_before_end"] < j["unread"] and j["unread_answered_ok"] == j["unread"])')"
 t_expect "$(jq_py "$hostile" 'j["oversize"]') frames announcing > 16 MiB: each answered Protocol and closed" \
     "$(jq_py "$hostile" 'int(j["oversize"] >= 10 and j["oversize_refused"] == j["oversize"] and not j["errors"])')"
 
