@@ -72,14 +72,14 @@ done
 base_rules=$(world_adm -S -n) || t_bail "dirigoadm -S -n"
 
 # Warm up: both real servers resolved by ARP and answering through the VIP (bounded, ~20 s).
-seen=""
+warm_seen=""
 for ((i = 0; i < 40; i++)); do
     body=$(world_curl "http://$W_VIP:$W_VPORT/" 2>/dev/null) || body=""
-    [[ -n $body && $seen != *"$body"* ]] && seen+=" $body"
-    [[ $seen == *web1* && $seen == *web2* ]] && break
+    [[ -n $body && $warm_seen != *"$body"* ]] && warm_seen+=" $body"
+    [[ $warm_seen == *web1* && $warm_seen == *web2* ]] && break
     [[ -n $body ]] || sleep 0.5
 done
-[[ $seen == *web1* && $seen == *web2* ]] || t_bail "the VIP answers from both real servers (warm-up)"
+[[ $warm_seen == *web1* && $warm_seen == *web2* ]] || t_bail "the VIP answers from both real servers (warm-up)"
 warm=$(ip netns exec "$W_NS_CLI" "$PY" "$HELPER" udp "$W_VIP" "$UPORT" --flows 2 --rate 20 \
     --seconds 1 --grace 3) || true
 [[ $(jq_py "$warm" 'j["lost"]') == 0 ]] || t_bail "UDP echo through the VIP answers (warm-up: $warm)"
