@@ -262,18 +262,24 @@ void Control::update_defense_level(bool force) {
     }
     const DefenseModes before = defense_modes_;
     const dp::DefenseParams next = update_defense(cfg_.defense, defense_modes_, free_entries);
-    if (next == dp_.defense()) {
-        return;
-    }
-    if (!(before == defense_modes_)) {
+    const dp::DefenseParams& prev = dp_.defense();
+    const bool publish = !(next == prev);
+    // Said when a strategy turns on or off (not for each new automatic drop_packet rate, which
+    // may move ten times a second while the table fills).
+    const bool switched = !(before == defense_modes_) || next.drop_entry != prev.drop_entry ||
+                          next.secure_tcp != prev.secure_tcp ||
+                          (next.drop_rate != 0) != (prev.drop_rate != 0);
+    if (switched) {
         DIRIGO_LOG(NOTICE,
                    "flood defence: drop_entry %u, drop_packet %u (rate %u), secure_tcp %u; %u "
                    "free entries in the fullest table (amemthresh %u)",
                    defense_modes_.drop_entry, defense_modes_.drop_packet, next.drop_rate,
                    defense_modes_.secure_tcp, free_entries, cfg_.defense.amemthresh);
     }
-    dp_.set_defense(next);
-    republish();
+    if (publish) {
+        dp_.set_defense(next);
+        republish();
+    }
 }
 
 void Control::poll(int timeout_ms) {
