@@ -7,14 +7,14 @@ namespace {
 /// One automatic-or-not strategy: whether it is on, with its mode moved as IPVS moves it.
 bool level(uint8_t& mode, bool low) {
     switch (mode) {
-    case 1:
-    case 2:
-        mode = low ? 2 : 1;
-        return low;
-    case 3:
-        return true;
-    default:
-        return false;
+        case 1:
+        case 2:
+            mode = low ? 2 : 1;
+            return low;
+        case 3:
+            return true;
+        default:
+            return false;
     }
 }
 

@@ -62,7 +62,7 @@ enum class Drop : uint8_t {
     BadL4Header,    ///< TCP data offset below 5 words or beyond the packet
     NotUnicast,     ///< IPv4 in a broadcast or multicast frame: never forwarded, as in Linux
     HostQueueFull,  ///< for the kernel, but its queue (the exception path) was full
-    DropPacket,     ///< a new connection's SYN shed by the drop_packet defence (docs/reliability.md)
+    DropPacket,     ///< a new connection's SYN shed by drop_packet (docs/reliability.md)
     Count,
 };
 inline constexpr const char* kDropNames[] = {

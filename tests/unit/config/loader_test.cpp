@@ -661,7 +661,8 @@ const BadCase kBadCases[] = {
     {"DefenseRateZero", "defense = { am_droprate = 0; };\n", 4, "defense.am_droprate",
      "out of range"},
     {"DefenseThresholdAboveTable",
-     "dataplane = { conn_table_size = 1024; };\ndefense = { secure_tcp = 1; amemthresh = 1024; };\n",
+     "dataplane = { conn_table_size = 1024; };\n"
+     "defense = { secure_tcp = 1; amemthresh = 1024; };\n",
      5, "defense.amemthresh", "must be below dataplane.conn_table_size (1024)"},
     // host
     {"HostNotGroup", "host = 5;\n", 4, "host", "expected a group"},
