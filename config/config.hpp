@@ -114,6 +114,20 @@ struct TimeoutCfg {
     bool operator==(const TimeoutCfg&) const = default;
 };
 
+/// IPVS's defence strategies against floods (its sysctls net.ipv4.vs.drop_entry, drop_packet,
+/// secure_tcp, am_droprate and amemthresh; docs/reliability.md, "Floods"). Each strategy's mode:
+/// 0 off, 1 automatic (on while memory is low; IPVS then shows 2), 2 automatic and on now (back
+/// to 1 when memory recovers), 3 always on. "Memory is low" for Dirigo: some worker's connection
+/// table has fewer than `amemthresh` free entries (IPVS: fewer than amemthresh free pages).
+struct DefenseCfg {
+    uint8_t drop_entry = 0;     ///< drop half-open (and idle UDP) entries in bounded slices
+    uint8_t drop_packet = 0;    ///< drop 1 of every rate new-connection SYNs
+    uint8_t secure_tcp = 0;     ///< IPVS's secure TCP state table
+    uint32_t am_droprate = 10;  ///< drop_packet's rate in mode 3 (IPVS's default 10)
+    uint32_t amemthresh = 1024; ///< free entries per worker table below which memory is low
+    bool operator==(const DefenseCfg&) const = default;
+};
+
 /// The whole file.
 struct Config {
     std::vector<std::string> eal;   ///< EAL arguments, argv[0] excluded
@@ -124,6 +138,7 @@ struct Config {
     std::vector<Service> services;
     DataplaneCfg dataplane;
     TimeoutCfg timeouts;
+    DefenseCfg defense;
     HostCfg host;
     LogCfg log;
 };

@@ -131,7 +131,7 @@ public:
 
     Result<Config> run(const lc::Setting& root) {
         if (auto st = check_keys(root, {"eal", "control", "metrics", "ports", "routes", "services",
-                                        "dataplane", "timeouts", "host", "log"});
+                                        "dataplane", "timeouts", "defense", "host", "log"});
             !st) {
             return st;
         }
@@ -141,7 +141,8 @@ public:
         for (const Step step :
              {&Loader::load_eal, &Loader::load_control, &Loader::load_metrics, &Loader::load_ports,
               &Loader::load_routes, &Loader::load_services, &Loader::load_dataplane,
-              &Loader::load_timeouts, &Loader::load_host, &Loader::load_log}) {
+              &Loader::load_timeouts, &Loader::load_defense, &Loader::load_host,
+              &Loader::load_log}) {
             if (auto st = (this->*step)(root, cfg); !st) {
                 return st;
             }
@@ -943,6 +944,44 @@ private:
                 return fail(*p, "unknown poll mode " + in_quotes(mode) +
                                     " (expected \"busy\" or \"adaptive\")");
             }
+        }
+        return Status::ok();
+    }
+
+    /// IPVS's defence strategies (docs/reliability.md, "Floods"). Runs after load_dataplane:
+    /// an automatic mode needs a threshold below the table size.
+    Status load_defense(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* g = find(root, "defense");
+        if (g == nullptr) {
+            return Status::ok();
+        }
+        if (auto st = expect_type(*g, lc::Setting::TypeGroup, "a group { ... }"); !st) {
+            return st;
+        }
+        if (auto st = check_keys(*g, {"drop_entry", "drop_packet", "secure_tcp", "am_droprate",
+                                      "amemthresh"});
+            !st) {
+            return st;
+        }
+        DefenseCfg& d = cfg.defense;
+        for (Status st : {opt_int(*g, "drop_entry", 0, 3, d.drop_entry),
+                          opt_int(*g, "drop_packet", 0, 3, d.drop_packet),
+                          opt_int(*g, "secure_tcp", 0, 3, d.secure_tcp),
+                          opt_int(*g, "am_droprate", 1, int64_t{1} << 30, d.am_droprate),
+                          opt_int(*g, "amemthresh", 1, int64_t{1} << 30, d.amemthresh)}) {
+            if (!st) {
+                return st;
+            }
+        }
+        const auto automatic = [](uint8_t m) { return m == 1 || m == 2; };
+        if ((automatic(d.drop_entry) || automatic(d.drop_packet) || automatic(d.secure_tcp)) &&
+            d.amemthresh >= cfg.dataplane.conn_table_size) {
+            const lc::Setting* at = find(*g, "amemthresh");
+            return fail(at != nullptr ? *at : *g,
+                        "amemthresh " + std::to_string(d.amemthresh) +
+                            " must be below dataplane.conn_table_size (" +
+                            std::to_string(cfg.dataplane.conn_table_size) +
+                            ") for an automatic mode (1 or 2)");
         }
         return Status::ok();
     }

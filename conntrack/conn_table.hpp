@@ -138,26 +138,64 @@ public:
         return removed;
     }
 
-    /// Makes room in a full table: examines at most `budget` entries from its own rotating cursor
-    /// and removes the first TCP connection that never reached ESTABLISHED (NONE, SYN_SENT,
-    /// SYN_RECV, SYNACK), calling `on_evict(conn)` first. Returns true if one was removed. Under a
-    /// SYN flood the table fills with half-open entries: those go first, and an established
-    /// connection is never evicted (the spirit of IPVS's drop_entry defence).
+    /// Makes room in a full table: examines `budget` entries from its own rotating cursor and
+    /// removes, of the TCP connections among them that never reached ESTABLISHED (NONE, SYN_SENT,
+    /// SYN_RECV, SYNACK), the one idle longest, calling `on_evict(conn)` first. Returns true if
+    /// one was removed. Under a SYN flood the table fills with half-open entries: those go first,
+    /// the stalest of each sample, so a legitimate client's handshake (a fresh entry) survives the
+    /// flood's turnover; an established connection is never evicted. `timeout_tsc` is the
+    /// snapshot's per-state timeouts: an entry's last packet was at expire - timeout[state].
     /// Thread: owner. Cost: O(budget).
     template <class F>
-    bool evict_half_open(uint32_t budget, F&& on_evict) noexcept {
+    bool evict_half_open(uint32_t budget, const uint64_t* timeout_tsc, F&& on_evict) noexcept {
+        uint32_t victim = kMiss;
+        uint64_t oldest = UINT64_MAX;
         for (uint32_t i = 0; i < budget; ++i) {
             const uint32_t idx = evict_cursor_;
             evict_cursor_ = evict_cursor_ + 1 == capacity_ ? 0 : evict_cursor_ + 1;
-            Conn& c = entries_[idx];
+            const Conn& c = entries_[idx];
             if (c.in_use && (c.state == TcpState::None || c.state == TcpState::SynSent ||
                              c.state == TcpState::SynRecv || c.state == TcpState::SynAck)) {
-                on_evict(c);
-                remove(idx);
-                return true;
+                const uint64_t last = c.expire - timeout_tsc[static_cast<size_t>(c.state)];
+                if (last < oldest) {
+                    oldest = last;
+                    victim = idx;
+                }
             }
         }
-        return false;
+        if (victim == kMiss) {
+            return false;
+        }
+        on_evict(entries_[victim]);
+        remove(victim);
+        return true;
+    }
+
+    /// The drop_entry defence (IPVS's ip_vs_random_dropentry): examines `budget` entries from its
+    /// own rotating cursor and removes every TCP entry in SYN_RECV or SYNACK, and every UDP entry
+    /// whose expire time is at or before `udp_idle_before` (no packet for a minute), calling
+    /// `on_drop(conn)` first. An ESTABLISHED (or closing) TCP connection is never removed.
+    /// Returns entries removed. Thread: owner. Cost: O(budget).
+    template <class F>
+    uint32_t drop_entries(uint32_t budget, uint64_t udp_idle_before, F&& on_drop) noexcept {
+        uint32_t removed = 0;
+        for (uint32_t i = 0; i < budget; ++i) {
+            const uint32_t idx = drop_cursor_;
+            drop_cursor_ = drop_cursor_ + 1 == capacity_ ? 0 : drop_cursor_ + 1;
+            Conn& c = entries_[idx];
+            if (!c.in_use) {
+                continue;
+            }
+            const bool drop = c.state == TcpState::Udp ? c.expire <= udp_idle_before
+                                                       : c.state == TcpState::SynRecv ||
+                                                             c.state == TcpState::SynAck;
+            if (drop) {
+                on_drop(c);
+                remove(idx);
+                ++removed;
+            }
+        }
+        return removed;
     }
 
     /// Calls f(idx, conn) for every live entry. Thread: owner. Cost: O(capacity); for listings only.
@@ -180,6 +218,7 @@ private:
     uint32_t free_head_ = 0;
     uint32_t cursor_ = 0;
     uint32_t evict_cursor_ = 0;
+    uint32_t drop_cursor_ = 0;
     uint64_t memory_bytes_ = 0;
 };
 

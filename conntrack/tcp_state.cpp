@@ -43,9 +43,37 @@ constexpr std::array<std::array<Row, 4>, 3> kTable = {{
     }},
 }};
 
+// IPVS's secure_tcp table, same layout. Differences from the table above: Input syn/fin/ack in
+// SYNACK stay there and Input ack in SYN_RECV stays there (only the real server's answer moves the
+// connection on); Output syn in SYN_RECV goes to SYNACK; InputOnly syn opens in SYNACK; Input rst
+// in SYNACK closes.
+constexpr std::array<std::array<Row, 4>, 3> kSecureTable = {{
+    {{
+        // Input
+        {sSR, sES, sES, sSR, sSR, sSR, sSR, sSR, sSR, sSR, sSA},
+        {sCL, sCW, sSS, sTW, sTW, sTW, sCL, sCW, sLA, sLI, sSA},
+        {sCL, sES, sSS, sSR, sFW, sTW, sCL, sCW, sCL, sLI, sSA},
+        {sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL},
+    }},
+    {{
+        // Output
+        {sSS, sES, sSS, sSA, sSS, sSS, sSS, sSS, sSS, sLI, sSA},
+        {sTW, sFW, sSS, sTW, sFW, sTW, sCL, sTW, sLA, sLI, sTW},
+        {sES, sES, sSS, sES, sFW, sTW, sCL, sCW, sLA, sES, sES},
+        {sCL, sCL, sSS, sCL, sCL, sTW, sCL, sCL, sCL, sCL, sCL},
+    }},
+    {{
+        // InputOnly
+        {sSA, sES, sES, sSR, sSA, sSA, sSA, sSA, sSA, sSA, sSA},
+        {sCL, sFW, sSS, sTW, sFW, sTW, sCL, sCW, sLA, sLI, sTW},
+        {sCL, sES, sSS, sES, sFW, sTW, sCL, sCW, sCL, sLI, sES},
+        {sCL, sCL, sCL, sSR, sCL, sCL, sCL, sCL, sLA, sLI, sCL},
+    }},
+}};
+
 }  // namespace
 
-TcpState tcp_next_state(TcpState cur, Dir dir, uint8_t flags) noexcept {
+TcpState tcp_next_state(TcpState cur, Dir dir, uint8_t flags, bool secure) noexcept {
     int event;
     // IPVS's priority: RST, then SYN, then FIN, then ACK.
     if (flags & kTcpRst) {
@@ -63,7 +91,8 @@ TcpState tcp_next_state(TcpState cur, Dir dir, uint8_t flags) noexcept {
     if (s >= kNumTcpStates) [[unlikely]] {
         return cur;
     }
-    return kTable[static_cast<size_t>(dir)][static_cast<size_t>(event)][s];
+    const auto& t = secure ? kSecureTable : kTable;
+    return t[static_cast<size_t>(dir)][static_cast<size_t>(event)][s];
 }
 
 }  // namespace dirigo::ct

@@ -51,7 +51,11 @@ inline constexpr uint8_t kTcpRst = 0x04;
 inline constexpr uint8_t kTcpAck = 0x10;
 
 /// Next state for a packet with `flags` in direction `dir`; unchanged when no relevant flag is set.
-TcpState tcp_next_state(TcpState cur, Dir dir, uint8_t flags) noexcept;
+/// `secure` selects IPVS's secure_tcp table (tcp_states_dos): a client's ACK alone does not
+/// establish a NAT connection (it stays in SYN_RECV, moves to SYNACK when the real server answers
+/// the SYN, and becomes ESTABLISHED only on the server's next packet), so a spoofed handshake
+/// never reaches ESTABLISHED's 15-minute timeout; a DR/TUN connection opens in SYNACK.
+TcpState tcp_next_state(TcpState cur, Dir dir, uint8_t flags, bool secure = false) noexcept;
 
 /// Per-state timeouts in seconds. Defaults are IPVS's; `--set tcp tcpfin udp` changes
 /// Established, FinWait and Udp.

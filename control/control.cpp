@@ -21,7 +21,8 @@ Control::Control(dp::Dataplane& dp, const cfg::Config& cfg)
       counters_(dp),
       views_(dp, model_, counters_, slow_),
       server_(cfg.control, dp, [this](const Request& req) { return submit(req); }),
-      sync_(dp) {}
+      sync_(dp),
+      defense_modes_(initial_modes(cfg.defense)) {}
 
 Control::~Control() {
     close_socket();
@@ -243,6 +244,44 @@ void Control::republish() {
     dp_.publish(std::move(*snap));
 }
 
+void Control::update_defense_level(bool force) {
+    const uint64_t now = rte_rdtsc();
+    if (now < next_defense_ && !force) {
+        return;
+    }
+    // IPVS evaluates once a second; a table fills faster than that under a flood (1,024 entries in
+    // half a second on the test rig), so Dirigo looks ten times a second. One relaxed load per
+    // worker; a snapshot only when the level changed.
+    next_defense_ = now + rte_get_tsc_hz() * kDefensePeriodMs / 1000;
+    uint32_t free_entries = UINT32_MAX;
+    const uint64_t cap = dp_.conn_table_size();
+    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+        const uint64_t used = dp_.worker(w).stats().live_conns.load(std::memory_order_relaxed);
+        const uint64_t f = used >= cap ? 0 : cap - used;
+        free_entries = std::min<uint32_t>(free_entries, static_cast<uint32_t>(f));
+    }
+    const DefenseModes before = defense_modes_;
+    const dp::DefenseParams next = update_defense(cfg_.defense, defense_modes_, free_entries);
+    const dp::DefenseParams& prev = dp_.defense();
+    const bool publish = !(next == prev);
+    // Said when a strategy turns on or off (not for each new automatic drop_packet rate, which
+    // may move ten times a second while the table fills).
+    const bool switched = !(before == defense_modes_) || next.drop_entry != prev.drop_entry ||
+                          next.secure_tcp != prev.secure_tcp ||
+                          (next.drop_rate != 0) != (prev.drop_rate != 0);
+    if (switched) {
+        DIRIGO_LOG(NOTICE,
+                   "flood defence: drop_entry %u, drop_packet %u (rate %u), secure_tcp %u; %u "
+                   "free entries in the fullest table (amemthresh %u)",
+                   defense_modes_.drop_entry, defense_modes_.drop_packet, next.drop_rate,
+                   defense_modes_.secure_tcp, free_entries, cfg_.defense.amemthresh);
+    }
+    if (publish) {
+        dp_.set_defense(next);
+        republish();
+    }
+}
+
 void Control::poll(int timeout_ms) {
     poll_jobs();
     // While the exception path carries traffic the round does not wait for the socket.
@@ -256,6 +295,7 @@ void Control::poll(int timeout_ms) {
         }
     }
     sync_busy_ = sync_.running() && sync_.poll() != 0;
+    update_defense_level();
     dp_.reclaim();
     counters_.estimate(model_.services());
     // Dead persistence templates go in slices: 1024 entries a round, about a millisecond apart.

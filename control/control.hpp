@@ -27,11 +27,15 @@
 #include "control/sync_daemon.hpp"
 #include "control/views.hpp"
 #include "control/worker_job.hpp"
+#include "control/defense.hpp"
 #include "dataplane/dataplane.hpp"
 #include "dataplane/slow_path.hpp"
 #include "proto/protocol.hpp"
 
 namespace dirigo::ctl {
+
+/// How often control evaluates the flood defence level (IPVS: once a second).
+inline constexpr uint64_t kDefensePeriodMs = 100;
 
 class Control {
 public:
@@ -82,7 +86,18 @@ public:
         cfg_.services = next.services;
         cfg_.timeouts = next.timeouts;
         cfg_.log = next.log;
+        if (!(cfg_.defense == next.defense)) {
+            cfg_.defense = next.defense;
+            defense_modes_ = initial_modes(next.defense);
+            next_defense_ = 0;  // evaluated in the next round
+        }
     }
+    /// Every kDefensePeriodMs (each round calls it; `force`: now): the flood defence level from
+    /// the workers' table occupancy (control/defense.hpp); publishes a snapshot when it changed.
+    /// Thread: control.
+    void update_defense_level(bool force = false);
+    /// The flood defence's modes as they read now (automatic ones flip between 1 and 2).
+    const DefenseModes& defense_modes() const { return defense_modes_; }
 
 private:
     /// A rule change: prepare, build, commit, publish; the reply waits for its token (and for
@@ -112,6 +127,8 @@ private:
     bool host_busy_ = false;  ///< the last round moved exception-path packets: do not sleep
     std::vector<std::function<void()>> round_hooks_;
     uint64_t generation_ = 0;
+    DefenseModes defense_modes_;
+    uint64_t next_defense_ = 0;  ///< TSC of the next evaluation
 };
 
 }  // namespace dirigo::ctl

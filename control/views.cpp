@@ -183,6 +183,21 @@ void Views::ports(Reply& rep) const {
     for (size_t i = 1; i < drops.size(); ++i) {
         rep.drops.push_back({dp::kDropNames[i], drops[i]});
     }
+    // Flood decisions that drop connection entries rather than packets (docs/reliability.md,
+    // "Floods"): half-open entries a full table evicted for a new client, entries the drop_entry
+    // defence removed, and packets secure_tcp's state table held back from a state.
+    uint64_t evicted = 0;
+    uint64_t dropentry = 0;
+    uint64_t held = 0;
+    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+        const dp::WorkerStats& st = dp_.worker(w).stats();
+        evicted += st.conns_evicted.load(std::memory_order_relaxed);
+        dropentry += st.conns_dropentry.load(std::memory_order_relaxed);
+        held += st.secure_tcp_held.load(std::memory_order_relaxed);
+    }
+    rep.drops.push_back({"conn_evicted", evicted});
+    rep.drops.push_back({"conn_drop_entry", dropentry});
+    rep.drops.push_back({"secure_tcp_held", held});
     if (host_ != nullptr) {
         // The exception path's own drops, summed over the ports (the workers' host_queue_full
         // is above).

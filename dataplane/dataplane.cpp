@@ -437,6 +437,7 @@ Dataplane::~Dataplane() {
 void Dataplane::publish(std::unique_ptr<Snapshot> next) {
     next->generation = ++generation_;
     next->sync = sync_;
+    next->defense = defense_;
     if (!next->topo) {
         next->topo = topo_;
     }

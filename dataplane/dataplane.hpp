@@ -94,6 +94,10 @@ public:
     /// republishes after a change). Thread: control.
     void set_sync(const SyncParams& s) { sync_ = s; }
     const SyncParams& sync() const { return sync_; }
+    /// Flood defence: what the next published snapshot tells the workers (control
+    /// publishes a snapshot when it changes). Thread: control.
+    void set_defense(const DefenseParams& d) { defense_ = d; }
+    const DefenseParams& defense() const { return defense_; }
     /// Worker `w`'s sync rings: its records for control (master), and control's records for it
     /// to install (backup). Elements are SyncRecords. Thread: control is the consumer of the
     /// first and the producer of the second.
@@ -135,6 +139,7 @@ private:
     std::vector<rte_ring*> sync_out_rings_;
     std::vector<rte_ring*> sync_in_rings_;
     SyncParams sync_;
+    DefenseParams defense_;
     std::vector<rte_ring*> handoff_rings_;
     uint16_t rx_queues_[kMaxPorts] = {};
     rte_rcu_qsbr* qsv_ = nullptr;

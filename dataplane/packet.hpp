@@ -62,6 +62,7 @@ enum class Drop : uint8_t {
     BadL4Header,    ///< TCP data offset below 5 words or beyond the packet
     NotUnicast,     ///< IPv4 in a broadcast or multicast frame: never forwarded, as in Linux
     HostQueueFull,  ///< for the kernel, but its queue (the exception path) was full
+    DropPacket,     ///< a new connection's SYN shed by drop_packet (docs/reliability.md)
     Count,
 };
 inline constexpr const char* kDropNames[] = {
@@ -70,6 +71,7 @@ inline constexpr const char* kDropNames[] = {
     "table_full",    "no_route",    "ttl_exceeded", "slow_path_full", "tx_full",
     "neigh_unresolved", "neigh_queue_full", "no_mbuf", "unsupported", "handoff_full",
     "not_on_link", "too_big", "bad_l4_header", "not_unicast", "host_queue_full",
+    "drop_packet",
 };
 static_assert(sizeof(kDropNames) / sizeof(kDropNames[0]) == static_cast<size_t>(Drop::Count),
               "every drop reason has a name");

@@ -21,6 +21,7 @@
 #include "config/model.hpp"
 #include "config/status.hpp"
 #include "conntrack/tcp_state.hpp"
+#include "dataplane/defense.hpp"
 #include "dataplane/flat_map.hpp"
 #include "dataplane/sync.hpp"
 #include "schedulers/scheduler.hpp"
@@ -164,6 +165,7 @@ struct Snapshot {
     ct::Timeouts timeouts;
     std::array<uint64_t, ct::kNumStates> timeout_tsc{};  ///< timeouts in TSC ticks
     SyncParams sync;  ///< connection sync (set by Dataplane::publish)
+    DefenseParams defense;  ///< flood defence level (set by Dataplane::publish)
 
     /// The service for a packet to `addr_be`:`port_be`: the one on that port, else (as IPVS
     /// does) the persistent port-zero service of that address. Thread: any. Cost: one or two

@@ -45,6 +45,10 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> conns_created{0};
     std::atomic<uint64_t> conns_expired{0};
     std::atomic<uint64_t> conns_evicted{0};  ///< half-open connections removed for a new one
+    std::atomic<uint64_t> conns_dropentry{0};  ///< entries the drop_entry defence removed
+    /// Packets that secure_tcp's state table moved differently from the normal table (a NAT
+    /// client's ACK that did not establish its connection, ...).
+    std::atomic<uint64_t> secure_tcp_held{0};
     std::atomic<uint64_t> to_slow_path{0};
     std::atomic<uint64_t> to_host{0};        ///< packets queued for the kernel (exception path)
     std::atomic<uint64_t> icmp_echo_replies{0};

@@ -174,6 +174,9 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
         injected_ += sync_receive(snap, now);
     }
     sweep(now, kSweepBudget);
+    if (snap.defense.drop_entry) [[unlikely]] {
+        drop_entry(snap, now);
+    }
     poll_commands();
     bump(stats_.loops);
     if (total != 0) {
@@ -186,6 +189,28 @@ void Worker::sweep(uint64_t now, uint32_t budget) noexcept {
     table_->sweep(now, budget, [this](uint32_t, const ct::Conn& c) {
         conn_released(c);
         bump(stats_.conns_expired);
+    });
+}
+
+void Worker::drop_entry(const Snapshot& snap, uint64_t now) noexcept {
+    if (now >= dropentry_next_) {
+        // A new second: 1/32 of the table to examine, whatever the loop rate.
+        dropentry_next_ = now + env_.tsc_hz;
+        dropentry_left_ = std::max<uint32_t>(table_->capacity() >> kDropEntryShift, 1);
+    }
+    if (dropentry_left_ == 0) {
+        return;
+    }
+    const uint32_t budget = std::min(dropentry_left_, kDropEntrySlice);
+    dropentry_left_ -= budget;
+    // A UDP entry qualifies after a minute without a packet (IPVS's todrop_entry rule), which
+    // needs a timeout longer than a minute.
+    const uint64_t udp = snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
+    const uint64_t minute = 60 * env_.tsc_hz;
+    const uint64_t idle_before = udp > minute ? now + udp - minute : 0;
+    table_->drop_entries(budget, idle_before, [this](const ct::Conn& c) {
+        conn_released(c);
+        bump(stats_.conns_dropentry);
     });
 }
 
@@ -383,6 +408,13 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
         (p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) != ct::kTcpSyn) {
         return Verdict::discard(Drop::NoConn);
     }
+    if (snap.defense.drop_rate != 0 && p.key.proto == IPPROTO_TCP) [[unlikely]] {
+        // drop_packet: IPVS sheds new connections' SYNs at the rate control set, before
+        // scheduling (tcp_conn_schedule's ip_vs_todrop).
+        if (shed_syn(snap.defense.drop_rate)) {
+            return Verdict::discard(Drop::DropPacket);
+        }
+    }
     Verdict v;
     const uint32_t idx = admit(snap, *svc, p, now, v);
     if (idx == ct::kMiss) {
@@ -442,7 +474,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     // Only NAT sees replies: DR and TUN servers answer the client directly.
     uint32_t idx = table_->insert(c, d.fwd == cfg::Fwd::Masq);
     if (idx == ct::kMiss && table_->size() == table_->capacity() &&
-        table_->evict_half_open(kEvictBudget, [this](const ct::Conn& old) {
+        table_->evict_half_open(kEvictBudget, snap.timeout_tsc.data(), [this](const ct::Conn& old) {
             conn_released(old);
             bump(stats_.conns_evicted);
         })) [[unlikely]] {
@@ -696,7 +728,13 @@ bool Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
 
 void Worker::conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
                         uint64_t now) noexcept {
-    const ct::TcpState next = ct::tcp_next_state(c.state, dir, tcp_flags);
+    const bool secure = snap.defense.secure_tcp;
+    const ct::TcpState next = ct::tcp_next_state(c.state, dir, tcp_flags, secure);
+    if (secure) [[unlikely]] {
+        if (next != ct::tcp_next_state(c.state, dir, tcp_flags)) {
+            bump(stats_.secure_tcp_held);  // the secure table decided otherwise
+        }
+    }
     if (next != c.state) {
         set_state(c, next);
     }
@@ -892,7 +930,7 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     const bool nat = dest->fwd == cfg::Fwd::Masq;
     uint32_t idx = table_->insert(c, nat);
     if (idx == ct::kMiss && table_->size() == table_->capacity() &&
-        table_->evict_half_open(kEvictBudget, [this](const ct::Conn& old) {
+        table_->evict_half_open(kEvictBudget, snap.timeout_tsc.data(), [this](const ct::Conn& old) {
             conn_released(old);
             bump(stats_.conns_evicted);
         })) {

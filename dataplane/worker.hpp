@@ -45,8 +45,14 @@ inline constexpr uint32_t kPrefetchAhead = 3;
 inline constexpr uint32_t kSweepBudget = 64;
 /// Most entries an idle worker's sweep adds before one sleep (adaptive polling).
 inline constexpr uint32_t kIdleSweepMax = 16384;
-/// Entries a new flow may examine for a half-open one to evict when the table is full.
+/// Entries a new flow examines when the table is full: the stalest half-open one of them goes.
 inline constexpr uint32_t kEvictBudget = 16;
+
+/// drop_entry (docs/reliability.md, "Floods"): each worker examines 1/2^kDropEntryShift of its
+/// table a second, as IPVS's ip_vs_random_dropentry examines 1/32 of its hash a second, in slices
+/// of at most kDropEntrySlice entries a loop.
+inline constexpr uint32_t kDropEntryShift = 5;
+inline constexpr uint32_t kDropEntrySlice = 64;
 
 /// Why a packet went to the slow path (the control thread).
 enum class SlowKind : uint8_t {
@@ -191,6 +197,21 @@ private:
     [[gnu::cold, gnu::noinline]] void idle_sleep(uint32_t us) noexcept;
     uint32_t iterate(const Snapshot& snap) noexcept;
     void sweep(uint64_t now, uint32_t budget) noexcept;
+    /// The drop_entry defence: one slice of this second's share of the table.
+    [[gnu::cold, gnu::noinline]] void drop_entry(const Snapshot& snap, uint64_t now) noexcept;
+    /// The drop_packet defence: true for one of every `rate` calls (IPVS's ip_vs_todrop), by a
+    /// countdown restarted when the rate changes. Thread: this worker. Cost: O(1), no division.
+    bool shed_syn(uint32_t rate) noexcept {
+        if (rate != drop_rate_) [[unlikely]] {
+            drop_rate_ = rate;
+            drop_countdown_ = rate;
+        }
+        if (--drop_countdown_ > 0) {
+            return false;
+        }
+        drop_countdown_ = rate;
+        return true;
+    }
     /// The staged burst loop (worker.cpp walks it; docs/architecture.md too).
     void process_burst(const Snapshot& snap, BurstSource src, uint16_t port, rte_mbuf** pkts,
                        uint16_t n, uint64_t now) noexcept;
@@ -275,6 +296,13 @@ private:
     /// Inserts and removals since the burst's bulk lookup: while non-zero, stage 3 looks each
     /// packet up again (the bulk answer may name a freed entry, or miss a flow this burst made).
     uint32_t table_changes_in_burst_ = 0;
+    /// drop_packet: the rate the countdown was started with, and new SYNs left before the next
+    /// one is dropped.
+    uint32_t drop_rate_ = 0;
+    uint32_t drop_countdown_ = 0;
+    /// drop_entry: when this second's share ends, and entries of it left to examine.
+    uint64_t dropentry_next_ = 0;
+    uint32_t dropentry_left_ = 0;
     /// What the last iterate() did besides receiving: frames injected, a command in progress.
     /// Either keeps an adaptive worker awake.
     uint32_t injected_ = 0;

@@ -162,7 +162,10 @@ void dirigo_own(Writer& w, const Sample& s) {
     w.family("dirigo_services", "Virtual services configured.", "gauge");
     w.sample("dirigo_services", "", s.services.size());
 
-    w.family("dirigo_drops_total", "Packets dropped, by reason (docs/architecture.md).", "counter");
+    w.family("dirigo_drops_total",
+             "Packets dropped, by reason (docs/architecture.md); conn_evicted, conn_drop_entry and "
+             "secure_tcp_held count flood-defence decisions (docs/reliability.md).",
+             "counter");
     for (const ctl::DropView& d : s.drops) {
         w.sample("dirigo_drops_total", labels({{"reason", d.reason}}), d.count);
     }

@@ -1515,6 +1515,251 @@ TEST_F(DataplaneTest, FullTableEvictsHalfOpenConnectionsForNewClients) {
     EXPECT_EQ(conn_counts(0).inactive, cap - 1);
 }
 
+// ---- Flood defences (IPVS's drop_entry, drop_packet, secure_tcp; docs/reliability.md) -----------
+
+class DefenseTest : public DataplaneTest {
+protected:
+    // The config's defense group, applied as a reload would, and evaluated at once.
+    void set_defense(const cfg::DefenseCfg& d) {
+        cfg::Config c = ctl_->config();
+        c.defense = d;
+        ctl_->set_config_rules(c);
+        ctl_->update_defense_level(true);
+    }
+
+    void syn(uint32_t saddr, uint16_t sport) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, saddr, sport, ip("10.0.0.100"), 80));
+    }
+    void ack(uint16_t sport) {
+        send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), sport, ip("10.0.0.100"),
+                             80, 0x10, 64, "x"));
+    }
+
+    // A full handshake from 10.0.0.2:sport through the director: SYN, the server's SYN-ACK, the
+    // client's ACK. Returns the real server's address.
+    uint32_t open_conn(uint16_t sport) {
+        syn(ip("10.0.0.2"), sport);
+        step();
+        auto out = recv(kInt);
+        EXPECT_EQ(out.size(), 1u);
+        if (out.size() != 1) {
+            return 0;
+        }
+        const uint32_t rs = out[0].daddr();
+        send(kInt, Frame::l4(mac_[kInt], out[0].dst_mac(), 6, rs, 80, ip("10.0.0.2"), sport,
+                             0x12, 64, ""));
+        step();
+        EXPECT_EQ(recv(kExt).size(), 1u);
+        ack(sport);
+        step();
+        EXPECT_EQ(recv(kInt).size(), 1u);
+        return rs;
+    }
+
+    // `n` SYNs from distinct spoofed sources in 11.0.0.0/8, a burst at a time.
+    void flood(uint32_t n) {
+        for (uint32_t i = 0; i < n; i += 256) {
+            for (uint32_t j = i; j < i + 256 && j < n; ++j) {
+                syn(htonl(0x0b000000u + j), 1024);
+            }
+            for (int k = 0; k < 10; ++k) {
+                step();
+            }
+            drain(kInt);
+        }
+    }
+
+    uint64_t worker_stat(std::atomic<uint64_t> dp::WorkerStats::*c) const {
+        return (dp_->worker(0).stats().*c).load();
+    }
+};
+
+TEST_F(DefenseTest, DropPacketAlwaysShedsOneNewSynInRate) {
+    learn_all();
+    open_conn(30000);
+    cfg::DefenseCfg d;
+    d.drop_packet = 3;
+    d.am_droprate = 4;
+    set_defense(d);
+    EXPECT_EQ(dp_->defense().drop_rate, 4u);
+    EXPECT_EQ(ctl_->defense_modes().drop_packet, 3);
+    for (uint16_t i = 0; i < 8; ++i) {
+        syn(ip("10.0.0.2"), static_cast<uint16_t>(31000 + i));
+    }
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 6u);
+    // IPVS's countdown: the 4th and the 8th are dropped.
+    EXPECT_EQ(out[2].sport(), 31002);
+    EXPECT_EQ(out[3].sport(), 31004);
+    EXPECT_EQ(drops(dp::Drop::DropPacket), 2u);
+    // An established connection's packets are never shed.
+    for (int i = 0; i < 8; ++i) {
+        ack(30000);
+    }
+    step();
+    EXPECT_EQ(recv(kInt).size(), 8u);
+    EXPECT_EQ(drops(dp::Drop::DropPacket), 2u);
+    // Off again: every SYN gets in.
+    set_defense(cfg::DefenseCfg{});
+    EXPECT_EQ(dp_->defense().drop_rate, 0u);
+    for (uint16_t i = 0; i < 8; ++i) {
+        syn(ip("10.0.0.2"), static_cast<uint16_t>(32000 + i));
+    }
+    step();
+    EXPECT_EQ(recv(kInt).size(), 8u);
+    EXPECT_EQ(drops(dp::Drop::DropPacket), 2u);
+    // The shed SYNs are in --list-ports' drop list.
+    ctl::Request req;
+    req.op = ctl::Op::ListPorts;
+    const Reply r = ctl_->handle(req);
+    bool listed = false;
+    for (const auto& dv : r.drops) {
+        listed |= dv.reason == "drop_packet" && dv.count == 2;
+    }
+    EXPECT_TRUE(listed);
+}
+
+TEST_F(DefenseTest, DropPacketAutomaticFollowsTableOccupancy) {
+    learn_all();
+    cfg::DefenseCfg d;
+    d.drop_packet = 1;
+    d.amemthresh = 1024;
+    set_defense(d);
+    // An empty table: off, and the mode reads 1.
+    EXPECT_EQ(dp_->defense().drop_rate, 0u);
+    EXPECT_EQ(ctl_->defense_modes().drop_packet, 1);
+    const uint32_t cap = dp_->worker(0).table().capacity();
+    flood(cap - 512);
+    ASSERT_EQ(dp_->worker(0).table().size(), cap - 512);
+    EXPECT_EQ(drops(dp::Drop::DropPacket), 0u);
+    // 512 free entries, below amemthresh: on, mode 2, one SYN in 1024 / (1024 - 512) = 2.
+    ctl_->update_defense_level(true);
+    EXPECT_EQ(ctl_->defense_modes().drop_packet, 2);
+    EXPECT_EQ(dp_->defense().drop_rate, 2u);
+    for (uint16_t i = 0; i < 4; ++i) {
+        syn(ip("10.0.0.2"), static_cast<uint16_t>(31000 + i));
+    }
+    step();
+    EXPECT_EQ(recv(kInt).size(), 2u);
+    EXPECT_EQ(drops(dp::Drop::DropPacket), 2u);
+}
+
+TEST_F(DefenseTest, DropEntryRemovesHalfOpenEntriesInSlicesNeverEstablishedOnes) {
+    learn_all();
+    open_conn(30000);  // entry 0: ESTABLISHED
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 5000, ip("10.0.0.100"), 53,
+                         0, 64, "q"));  // entry 1: a fresh UDP flow
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    flood(300);  // entries 2..301: SYN_RECV
+    ASSERT_EQ(dp_->worker(0).table().size(), 302u);
+    // Off: nothing is removed.
+    for (int i = 0; i < 4; ++i) {
+        dp_->worker(0).poll_once();
+    }
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::conns_dropentry), 0u);
+
+    cfg::DefenseCfg d;
+    d.drop_entry = 3;
+    set_defense(d);
+    ASSERT_TRUE(dp_->defense().drop_entry);
+    // This second's share is 1/32 of the 4096-entry table, 128 entries, 64 a loop: entries 0..127
+    // are examined and the 126 half-open among them removed.
+    dp_->worker(0).poll_once();
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::conns_dropentry), 62u);
+    for (int i = 0; i < 4; ++i) {
+        dp_->worker(0).poll_once();
+    }
+    const uint64_t dropped = worker_stat(&dp::WorkerStats::conns_dropentry);
+    // (More only if a second passed between the loops, on a very slow machine.)
+    EXPECT_GE(dropped, 126u);
+    EXPECT_EQ(dp_->worker(0).table().size(), 302u - dropped);
+    // The established connection and the UDP flow are still there and forward.
+    ack(30000);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 5000, ip("10.0.0.100"), 53,
+                         0, 64, "q2"));
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(drops(dp::Drop::NoConn), 0u);
+    EXPECT_EQ(conn_counts(0).active, 1u);
+    EXPECT_EQ(conn_counts(0).inactive, 300u - dropped);
+}
+
+TEST_F(DefenseTest, DropEntryNeverRemovesEstablishedConnectionsOfAFullTable) {
+    learn_all();
+    // A table of established connections only, then drop_entry for many seconds' worth of
+    // slices: nothing qualifies.
+    const uint32_t n = 64;
+    for (uint16_t i = 0; i < n; ++i) {
+        open_conn(static_cast<uint16_t>(40000 + i));
+    }
+    cfg::DefenseCfg d;
+    d.drop_entry = 3;
+    set_defense(d);
+    for (int i = 0; i < 200; ++i) {
+        dp_->worker(0).poll_once();
+    }
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::conns_dropentry), 0u);
+    EXPECT_EQ(conn_counts(0).active, n);
+}
+
+TEST_F(DefenseTest, SecureTcpEstablishesOnlyOnTheRealServersAnswer) {
+    learn_all();
+    cfg::DefenseCfg d;
+    d.secure_tcp = 3;
+    set_defense(d);
+    ASSERT_TRUE(dp_->defense().secure_tcp);
+    // SYN, the server's SYN-ACK, the client's ACK: with the secure table the client's ACK does
+    // not establish the connection (a spoofed handshake cannot).
+    open_conn(30000);
+    EXPECT_EQ(conn_counts(0).active, 0u);
+    EXPECT_EQ(conn_counts(0).inactive, 1u);
+    EXPECT_GE(worker_stat(&dp::WorkerStats::secure_tcp_held), 1u);
+    // The real server's next packet does.
+    ctl::Request req;
+    req.op = ctl::Op::ListConns;
+    Reply r = ctl_->handle(req);
+    ASSERT_EQ(r.conns.size(), 1u);
+    EXPECT_EQ(r.conns[0].state, "SYNACK");
+    const uint32_t rs = htonl(r.conns[0].daddr);
+    send(kInt, Frame::l4(mac_[kInt], kRs1Mac, 6, rs, 80, ip("10.0.0.2"), 30000, 0x10, 64, "ok"));
+    step();
+    EXPECT_EQ(recv(kExt).size(), 1u);
+    EXPECT_EQ(conn_counts(0).active, 1u);
+    // Secure off: the normal table, where the client's ACK establishes.
+    set_defense(cfg::DefenseCfg{});
+    open_conn(30001);
+    EXPECT_EQ(conn_counts(0).active, 2u);
+}
+
+// A full table under a flood evicts the stalest half-open entry of its sample: a handshake still
+// in progress (a fresh entry) survives.
+TEST_F(DefenseTest, FullTableEvictsTheStalestHalfOpenEntry) {
+    learn_all();
+    const uint32_t cap = dp_->worker(0).table().capacity();
+    flood(cap - 1);
+    // A legitimate client's SYN takes the last entry, then the flood goes on.
+    syn(ip("10.0.0.2"), 30000);
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    ASSERT_EQ(dp_->worker(0).table().size(), cap);
+    for (uint32_t j = 0; j < 64; ++j) {
+        syn(htonl(0x0c000000u + j), 1024);
+    }
+    for (int k = 0; k < 4; ++k) {
+        step();
+    }
+    drain(kInt);
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::conns_evicted), 64u);
+    // The client's handshake completes: its entry is still there.
+    ack(30000);
+    step();
+    EXPECT_EQ(recv(kInt).size(), 1u);
+    EXPECT_EQ(drops(dp::Drop::NoConn), 0u);
+}
+
 TEST_F(DataplaneTest, BatchIsAllOrNothing) {
     ctl::Request batch;
     batch.op = ctl::Op::Batch;

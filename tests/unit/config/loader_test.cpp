@@ -652,6 +652,18 @@ const BadCase kBadCases[] = {
      "dataplane.max_sleep_us", "out of range"},
     {"MaxSleepString", "dataplane = { max_sleep_us = \"1ms\"; };\n", 4,
      "dataplane.max_sleep_us", "expected an integer, got a string"},
+    // defense
+    {"DefenseNotGroup", "defense = 1;\n", 4, "defense", "expected a group"},
+    {"DefenseModeTooBig", "defense = { drop_entry = 4; };\n", 4, "defense.drop_entry",
+     "4 is out of range 0..3"},
+    {"DefenseTypo", "defense = { drop_packets = 1; };\n", 4, "defense.drop_packets",
+     "did you mean \"drop_packet\"?"},
+    {"DefenseRateZero", "defense = { am_droprate = 0; };\n", 4, "defense.am_droprate",
+     "out of range"},
+    {"DefenseThresholdAboveTable",
+     "dataplane = { conn_table_size = 1024; };\n"
+     "defense = { secure_tcp = 1; amemthresh = 1024; };\n",
+     5, "defense.amemthresh", "must be below dataplane.conn_table_size (1024)"},
     // host
     {"HostNotGroup", "host = 5;\n", 4, "host", "expected a group"},
     {"HostUnknownKey", "host = { rates = 10; };\n", 4, "host.rates", "did you mean \"rate\"?"},
@@ -751,6 +763,32 @@ TEST(Loader, PollModes) {
     ASSERT_TRUE(hi.is_ok()) << hi.status().message();
     EXPECT_EQ(hi->dataplane.idle_polls, 100000000u);
     EXPECT_EQ(hi->dataplane.max_sleep_us, 100000u);
+}
+
+TEST(Loader, DefenseDefaultsAndModes) {
+    const auto def = load(kBase);
+    ASSERT_TRUE(def.is_ok()) << def.status().message();
+    // IPVS's defaults: every strategy off, am_droprate 10, amemthresh 1024.
+    EXPECT_EQ(def->defense, DefenseCfg{});
+    EXPECT_EQ(def->defense.am_droprate, 10u);
+    EXPECT_EQ(def->defense.amemthresh, 1024u);
+
+    const auto set = load(kBase +
+                          "dataplane = { conn_table_size = 4096; };\n"
+                          "defense = { drop_entry = 1; drop_packet = 2; secure_tcp = 3;\n"
+                          "  am_droprate = 5; amemthresh = 512; };\n");
+    ASSERT_TRUE(set.is_ok()) << set.status().message();
+    EXPECT_EQ(set->defense.drop_entry, 1);
+    EXPECT_EQ(set->defense.drop_packet, 2);
+    EXPECT_EQ(set->defense.secure_tcp, 3);
+    EXPECT_EQ(set->defense.am_droprate, 5u);
+    EXPECT_EQ(set->defense.amemthresh, 512u);
+
+    // Modes 0 and 3 do not read the threshold: any value goes.
+    const auto always = load(kBase +
+                             "dataplane = { conn_table_size = 1024; };\n"
+                             "defense = { drop_packet = 3; amemthresh = 5000; };\n");
+    ASSERT_TRUE(always.is_ok()) << always.status().message();
 }
 
 TEST(Loader, HostDefaultsAndKernelNames) {

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// What the workers do against floods, as control last decided it (IPVS's defence strategies,
+/// docs/reliability.md "Floods").
+///
+/// Control computes the level off the hot path, from the config's modes and the workers' table
+/// occupancy (control/defense.hpp), and publishes it in every Snapshot; a worker reads it from
+/// the snapshot it holds, so a change reaches every worker with one pointer swap like any other.
+
+#include <cstdint>
+
+namespace dirigo::dp {
+
+struct DefenseParams {
+    /// drop_entry is active: each worker removes half-open TCP entries and idle UDP entries,
+    /// examining 1/32 of its table a second in slices (IPVS's ip_vs_random_dropentry).
+    bool drop_entry = false;
+    /// IPVS's secure_tcp is active: TCP connections move through the secure state table.
+    bool secure_tcp = false;
+    /// drop_packet: 0, or drop one of every `drop_rate` new-connection SYNs (IPVS's drop_rate).
+    uint32_t drop_rate = 0;
+    bool operator==(const DefenseParams&) const = default;
+};
+
+}  // namespace dirigo::dp
