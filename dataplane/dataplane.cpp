@@ -559,7 +559,9 @@ uint32_t Dataplane::shutdown() {
                 rte_pktmbuf_free(m);
             }
         }
-        for (const PortInfo& p : topo_->ports) {
+        // A start-up that failed before the topology was built has only port_infos_ (each port
+        // named once started).
+        for (const PortInfo& p : topo_ ? topo_->ports : port_infos_) {
             if (!p.name.empty()) {
                 (void)rte_eth_dev_stop(p.port_id);
                 (void)rte_eth_dev_close(p.port_id);

@@ -511,7 +511,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     // The one compare a packet within every MTU pays; a longer one learns its egress MTU before
     // the rewrite, so that an ICMP "fragmentation needed" quotes it as its sender sent it.
     Action how = Action::Route;
-    if (fwd == cfg::Fwd::Masq && p.l3_len > snap.topo->min_mtu) [[unlikely]] {
+    if (p.l3_len > snap.topo->min_mtu && fwd == cfg::Fwd::Masq) [[unlikely]] {
         const Verdict fit = egress_fit(snap, p, reply ? c.client.saddr : c.raddr);
         if (fit.act == Action::SlowPath) {
             return fit;
