@@ -239,7 +239,7 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             len = multi_seg_len(m);
         }
         parse_frame(rte_pktmbuf_mtod(m, uint8_t*), len, p, rx_ip_csum(m->ol_flags));
-        if (p.cls == PktClass::IcmpError && m->nb_segs != 1) [[unlikely]] {
+        if (m->nb_segs != 1 && p.cls == PktClass::IcmpError) [[unlikely]] {
             // Its translation sums the whole message as one buffer; errors quote little anyway.
             p.cls = PktClass::Drop;
             p.reason = Drop::Unsupported;
