@@ -92,6 +92,10 @@ enum class PollMode : uint8_t {
 struct DataplaneCfg {
     uint32_t conn_table_size = 1u << 20;  ///< connections per worker (power of two is not required)
     uint32_t mbufs = 16383;               ///< mbufs in the packet pool
+    /// Bytes each packet mbuf holds, headroom included (DPDK's RTE_MBUF_DEFAULT_BUF_SIZE): a port
+    /// whose frames are longer receives them scattered over several mbufs (a NIC with the
+    /// scatter offload) or needs more (af_packet copies a frame into one mbuf).
+    uint32_t mbuf_size = 2176;
     uint16_t rx_desc = 1024;
     uint16_t tx_desc = 1024;
     uint32_t neighbours = 4096;           ///< ARP table capacity

@@ -903,7 +903,8 @@ private:
         if (auto st = expect_type(*dp, lc::Setting::TypeGroup, "a group { ... }"); !st) {
             return st;
         }
-        if (auto st = check_keys(*dp, {"conn_table_size", "mbufs", "rx_desc", "tx_desc",
+        if (auto st = check_keys(*dp, {"conn_table_size", "mbufs", "mbuf_size", "rx_desc",
+                                       "tx_desc",
                                        "neighbours", "arp_timeout", "expire_nodest_conn",
                                        "persist_templates", "poll", "idle_polls",
                                        "max_sleep_us"});
@@ -914,6 +915,7 @@ private:
         for (Status st :
              {opt_int(*dp, "conn_table_size", 1024, int64_t{1} << 27, d.conn_table_size),
               opt_int(*dp, "mbufs", 1023, int64_t{1} << 24, d.mbufs),
+              opt_int(*dp, "mbuf_size", 2176, 65535, d.mbuf_size),
               opt_int(*dp, "rx_desc", 64, 4096, d.rx_desc),
               opt_int(*dp, "tx_desc", 64, 4096, d.tx_desc),
               opt_int(*dp, "neighbours", 16, int64_t{1} << 20, d.neighbours),

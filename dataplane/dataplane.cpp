@@ -96,12 +96,25 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         return Status(Errc::Resource, "cannot register mbuf dynfield: " + dpdk_error(rte_errno));
     }
     dp->pool_ = rte_pktmbuf_pool_create("dirigo_mbufs", cfg.dataplane.mbufs, kMbufCache, 0,
-                                        RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+                                        static_cast<uint16_t>(cfg.dataplane.mbuf_size), socket);
     if (dp->pool_ == nullptr) {
         return Status(Errc::Resource, "cannot create mbuf pool of " +
                                           std::to_string(cfg.dataplane.mbufs) + " mbufs: " +
                                           dpdk_error(rte_errno) +
                                           " (reserve hugepages or raise EAL -m)");
+    }
+    // Fragmentation on the way out: a fragment is a small direct mbuf for its headers (room for
+    // the Ethernet header in front of the IPv4 header and its options) chained to indirect mbufs
+    // that point into the original packet. A quarter of the packet pool each: fragments are
+    // sent at once, and a 9 KB datagram over a 1500-byte MTU needs seven of each.
+    const uint32_t n_frag = std::max<uint32_t>(1023, cfg.dataplane.mbufs / 4);
+    dp->frag_direct_ = rte_pktmbuf_pool_create("dirigo_frag_hdrs", n_frag, kMbufCache, 0,
+                                               RTE_PKTMBUF_HEADROOM + 64, socket);
+    dp->frag_indirect_ = rte_pktmbuf_pool_create("dirigo_frag_data", n_frag, kMbufCache, 0, 0,
+                                                 socket);
+    if (dp->frag_direct_ == nullptr || dp->frag_indirect_ == nullptr) {
+        return Status(Errc::Resource, "cannot create the fragmentation mbuf pools: " +
+                                          dpdk_error(rte_errno));
     }
     if (Status s = dp->setup_ports(cfg, n_workers); !s) {
         return s;
@@ -126,6 +139,8 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     dp->conn_table_size_ = cfg.dataplane.conn_table_size;
 
     WorkerEnv env;
+    env.frag_direct = dp->frag_direct_;
+    env.frag_indirect = dp->frag_indirect_;
     env.published = &dp->published_;
     env.qsv = dp->qsv_;
     env.neigh = dp->neigh_.get();
@@ -263,6 +278,15 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
         const auto nrxq = static_cast<uint16_t>(std::min<uint32_t>(info.max_rx_queues, n_workers));
         rx_queues_[pid] = nrxq;
         rte_eth_conf conf{};
+        // A frame longer than an mbuf (a jumbo MTU, or a datagram the kernel reassembled) arrives
+        // as a chain of mbufs where the NIC can scatter; the worker handles chains whose first
+        // mbuf holds the headers. af_packet cannot: it copies each frame into one mbuf
+        // (dataplane.mbuf_size must then cover its framesz).
+        const uint32_t room = cfg.dataplane.mbuf_size - RTE_PKTMBUF_HEADROOM;
+        if (uint32_t{pc.mtu} + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > room &&
+            (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) != 0) {
+            conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+        }
         if (int rc = rte_eth_dev_configure(pid, nrxq, nq, &conf); rc != 0) {
             return Status(Errc::Io, "port " + pc.name + ": configure: " + dpdk_error(rc));
         }
@@ -314,6 +338,13 @@ Result<std::shared_ptr<Topology>> make_topology(std::vector<PortInfo> ports,
     static uint32_t serial = 0;
     auto topo = std::make_shared<Topology>();
     topo->ports = std::move(ports);
+    uint16_t min_mtu = 0xffff;
+    for (const PortInfo& p : topo->ports) {
+        if (!p.name.empty()) {
+            min_mtu = std::min(min_mtu, p.mtu);
+        }
+    }
+    topo->min_mtu = min_mtu == 0xffff ? 1500 : min_mtu;
     std::vector<std::pair<uint64_t, uint32_t>> local;
     for (const PortInfo& p : topo->ports) {
         for (const LocalAddr& a : p.addrs) {
@@ -432,6 +463,8 @@ Dataplane::~Dataplane() {
     if (pool_ != nullptr) {
         rte_mempool_free(pool_);
     }
+    rte_mempool_free(frag_direct_);
+    rte_mempool_free(frag_indirect_);
 }
 
 void Dataplane::publish(std::unique_ptr<Snapshot> next) {
@@ -527,7 +560,9 @@ uint32_t Dataplane::shutdown() {
                 rte_pktmbuf_free(m);
             }
         }
-        for (const PortInfo& p : topo_->ports) {
+        // A start-up that failed before the topology was built has only port_infos_ (each port
+        // named once started).
+        for (const PortInfo& p : topo_ ? topo_->ports : port_infos_) {
             if (!p.name.empty()) {
                 (void)rte_eth_dev_stop(p.port_id);
                 (void)rte_eth_dev_close(p.port_id);
@@ -569,7 +604,11 @@ bool Dataplane::post_command(uint32_t w, Command& cmd) {
 }
 
 uint32_t Dataplane::mbufs_in_use() const {
-    return pool_ == nullptr ? 0 : rte_mempool_in_use_count(pool_);
+    uint32_t n = 0;
+    for (const rte_mempool* p : {pool_, frag_direct_, frag_indirect_}) {
+        n += p == nullptr ? 0 : static_cast<uint32_t>(rte_mempool_in_use_count(p));
+    }
+    return n;
 }
 
 }  // namespace dirigo::dp

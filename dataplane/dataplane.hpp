@@ -129,6 +129,8 @@ private:
     Status build_topology(const cfg::Config& cfg);
 
     rte_mempool* pool_ = nullptr;
+    rte_mempool* frag_direct_ = nullptr;    ///< fragments' header mbufs
+    rte_mempool* frag_indirect_ = nullptr;  ///< fragments' payload mbufs (indirect)
     std::shared_ptr<const Topology> topo_;
     std::vector<PortInfo> port_infos_;  ///< startup: ports with the config's addresses
     rte_ring* host_rings_[kMaxPorts] = {};

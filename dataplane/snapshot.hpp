@@ -67,6 +67,9 @@ struct Topology {
     rte_lpm* lpm = nullptr;       ///< prefix -> index into next_hops
     std::vector<NextHop> next_hops;
     std::vector<std::pair<cfg::Prefix, NextHop>> routes;  ///< for listing (host order prefixes)
+    /// The smallest MTU of the configured ports: a packet no longer than this fits every egress,
+    /// so the forwarding path needs one compare to know it has nothing to fragment.
+    uint16_t min_mtu = 1500;
 
     /// True when Dirigo owns `addr` (network order). Thread: any. Cost: one FlatMap probe.
     bool is_local(uint32_t addr) const noexcept { return local.find(addr) != FlatMap::kNotFound; }

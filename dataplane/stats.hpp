@@ -53,6 +53,10 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> to_host{0};        ///< packets queued for the kernel (exception path)
     std::atomic<uint64_t> icmp_echo_replies{0};
     std::atomic<uint64_t> forwarded{0};  ///< routed without NAT
+    // Fragmentation on the way out (docs/forwarding.md, "Fragments").
+    std::atomic<uint64_t> frag_packets{0};  ///< packets larger than their egress MTU, fragmented
+    std::atomic<uint64_t> frag_out{0};      ///< fragments those made
+    std::atomic<uint64_t> frag_needed{0};   ///< DF packets too big: ICMP fragmentation needed
     std::atomic<uint64_t> live_conns{0};
     std::atomic<uint64_t> handed_off{0};     ///< packets passed to their owner worker
     std::atomic<uint64_t> taken_over{0};     ///< packets received from other workers

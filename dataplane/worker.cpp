@@ -10,6 +10,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
+#include <rte_ip_frag.h>
 #include <rte_mbuf.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_prefetch.h>
@@ -20,6 +21,21 @@ namespace dirigo::dp {
 namespace {
 
 int g_slow_meta_offset = -1;
+
+/// Most fragments one packet may become: a 64 KB datagram over a 1280-byte MTU takes 52.
+constexpr uint16_t kMaxFrags = 64;
+/// Headers a multi-segment packet must hold in its first segment: Ethernet, the longest IPv4
+/// header and the longest TCP header (the parser and the rewrites touch nothing further).
+constexpr uint32_t kMaxHeaders = sizeof(rte_ether_hdr) + 60 + 60;
+
+/// The length parse_frame may look at in a multi-segment packet: all of it when the first segment
+/// holds its headers (rewrites are incremental, so payload in later segments is never touched),
+/// else the first segment's alone (the parser then finds the packet cut short). Cold: NICs
+/// scatter only frames longer than their mbufs.
+[[gnu::cold, gnu::noinline]] uint32_t multi_seg_len(const rte_mbuf* m) noexcept {
+    const uint32_t first = rte_pktmbuf_data_len(m);
+    return first >= std::min(rte_pktmbuf_pkt_len(m), kMaxHeaders) ? rte_pktmbuf_pkt_len(m) : first;
+}
 
 }  // namespace
 
@@ -243,13 +259,16 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             rx_bytes += rte_pktmbuf_pkt_len(m);
         }
         Parsed& p = parsed[i];
+        uint32_t len = rte_pktmbuf_data_len(m);
         if (m->nb_segs != 1) [[unlikely]] {
+            len = multi_seg_len(m);
+        }
+        parse_frame(rte_pktmbuf_mtod(m, uint8_t*), len, p, rx_ip_csum(m->ol_flags));
+        if (m->nb_segs != 1 && p.cls == PktClass::IcmpError) [[unlikely]] {
+            // Its translation sums the whole message as one buffer; errors quote little anyway.
             p.cls = PktClass::Drop;
             p.reason = Drop::Unsupported;
-            continue;
         }
-        parse_frame(rte_pktmbuf_mtod(m, uint8_t*), rte_pktmbuf_data_len(m), p,
-                    rx_ip_csum(m->ol_flags));
         if (p.cls != PktClass::Drop &&
             !rte_is_same_ether_addr(&p.eth->dst_addr, &topo.ports[m->port].mac)) [[unlikely]] {
             // Broadcast and multicast frames: ARP is answered; IPv4 is neither forwarded nor
@@ -342,7 +361,8 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
     uint32_t n_routed = 0;
     for (uint16_t i = 0; i < n; ++i) {
         const Action a = verdict[i].act;
-        if (a == Action::Route || a == Action::RouteOnLink || a == Action::Tunnel) {
+        if (a == Action::Route || a == Action::RouteOnLink || a == Action::Tunnel ||
+            a == Action::RouteFrag) {
             route_dst[n_routed] = rte_be_to_cpu_32(verdict[i].dst);
             routed[n_routed++] = i;
         }
@@ -520,6 +540,16 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     if (snap.sync.master && !reply && c.in_use) [[unlikely]] {
         sync_conn(snap, c);
     }
+    // The one compare a packet within every MTU pays; a longer one learns its egress MTU before
+    // the rewrite, so that an ICMP "fragmentation needed" quotes it as its sender sent it.
+    Action how = Action::Route;
+    if (p.l3_len > snap.topo->min_mtu && fwd == cfg::Fwd::Masq) [[unlikely]] {
+        const Verdict fit = egress_fit(snap, p, reply ? c.client.saddr : c.raddr);
+        if (fit.act == Action::SlowPath) {
+            return fit;
+        }
+        how = fit.act;
+    }
     if (reply) {
         decrement_ttl(ip);
         bump(stats_.svc[c.svc_slot].outpkts);
@@ -527,7 +557,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         bump(stats_.dest[c.dest_slot].outpkts);
         bump(stats_.dest[c.dest_slot].outbytes, p.l3_len);
         rewrite_src(ip, p.l4, c.client.daddr, c.client.dport);
-        return Verdict::route(Action::Route, c.client.saddr);
+        return Verdict::route(how, c.client.saddr);
     }
     bump(stats_.svc[c.svc_slot].inpkts);
     bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
@@ -537,7 +567,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     case cfg::Fwd::Masq:
         decrement_ttl(ip);
         rewrite_dst(ip, p.l4, c.raddr, c.rport);
-        return Verdict::route(Action::Route, c.raddr);
+        return Verdict::route(how, c.raddr);
     case cfg::Fwd::Route:
         return Verdict::route(Action::RouteOnLink, c.raddr);
     case cfg::Fwd::Tunnel:
@@ -626,9 +656,35 @@ Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {
     if (ip->time_to_live <= 1) [[unlikely]] {
         return Verdict::slow(SlowKind::TtlExceeded);
     }
+    Action how = Action::Route;
+    if (p.l3_len > snap.topo->min_mtu) [[unlikely]] {
+        // As Linux's ip_forward: the MTU check comes before the TTL is decremented.
+        const Verdict fit = egress_fit(snap, p, ip->dst_addr);
+        if (fit.act == Action::SlowPath) {
+            return fit;
+        }
+        how = fit.act;
+    }
     decrement_ttl(ip);
     bump(stats_.forwarded);
-    return Verdict::route(Action::Route, ip->dst_addr);
+    return Verdict::route(how, ip->dst_addr);
+}
+
+Verdict Worker::egress_fit(const Snapshot& snap, const Parsed& p, uint32_t dst) noexcept {
+    const NextHop* nh = snap.topo->route(dst);
+    if (nh == nullptr) {
+        return Verdict::route(Action::Route, dst);  // stage 4 finds no route either, and counts it
+    }
+    const uint16_t mtu = snap.topo->ports[nh->port].mtu;
+    if (p.l3_len <= mtu) {
+        return Verdict::route(Action::Route, dst);
+    }
+    if (rte_be_to_cpu_16(p.ip->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) {
+        // RFC 1191, as Linux answers: the next-hop MTU, to the sender, quoting its packet.
+        bump(stats_.frag_needed);
+        return Verdict::slow(SlowKind::FragNeeded, mtu);
+    }
+    return Verdict::route(Action::RouteFrag, dst);
 }
 
 // ---- Stage 5: delivery ----------------------------------------------------------------------------
@@ -650,6 +706,9 @@ Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {
         return;
     case Action::Host:
         host_enqueue(m);
+        return;
+    case Action::RouteFrag:
+        fragment_out(snap, m, v, nh);
         return;
     case Action::Route:
     case Action::RouteOnLink:
@@ -676,6 +735,58 @@ Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {
         return;
     }
     tx_enqueue(nh->port, m);
+}
+
+void Worker::fragment_out(const Snapshot& snap, rte_mbuf* m, const Verdict& v,
+                          const NextHop* nh) noexcept {
+    if (nh == nullptr) {
+        discard(m, Drop::NoRoute);
+        return;
+    }
+    const uint16_t mtu = snap.topo->ports[nh->port].mtu;
+    // The fragments get a copy of the Ethernet header; rte_ipv4_fragment_packet wants the packet
+    // to start at its IPv4 header and to end with its payload (no Ethernet padding).
+    rte_ether_hdr eth;
+    std::memcpy(&eth, rte_pktmbuf_mtod(m, const void*), sizeof(eth));
+    rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+    const uint32_t l3 = rte_be_to_cpu_16(rte_pktmbuf_mtod(m, const rte_ipv4_hdr*)->total_length);
+    if (rte_pktmbuf_pkt_len(m) != l3 &&
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - l3)) != 0) [[unlikely]] {
+        discard(m, Drop::BadIpHeader);  // padding spread over segments: no NIC does that
+        return;
+    }
+    rte_mbuf* frags[kMaxFrags];
+    const int32_t n = rte_ipv4_fragment_packet(m, frags, kMaxFrags, mtu, env_.frag_direct,
+                                               env_.frag_indirect);
+    if (n <= 0) [[unlikely]] {
+        // -ENOMEM: a pool ran dry; otherwise more than kMaxFrags fragments (a tiny MTU).
+        discard(m, n == -ENOMEM ? Drop::NoMbuf : Drop::TooBig);
+        return;
+    }
+    const uint16_t in_port = m->port;
+    rte_pktmbuf_free(m);  // each fragment's payload segments hold their own reference to it
+    bump(stats_.frag_packets);
+    bump(stats_.frag_out, static_cast<uint64_t>(n));
+    const uint32_t target = nh->gateway != 0 ? nh->gateway : v.dst;
+    rte_ether_addr_copy(&snap.topo->ports[nh->port].mac, &eth.src_addr);
+    const bool known = env_.neigh->lookup(target, &eth.dst_addr);
+    for (int32_t i = 0; i < n; ++i) {
+        rte_mbuf* f = frags[i];
+        auto* fip = rte_pktmbuf_mtod(f, rte_ipv4_hdr*);
+        fip->hdr_checksum = rte_ipv4_cksum(fip);  // the library leaves it zero
+        auto* fe = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(f, sizeof(eth)));
+        if (fe == nullptr) [[unlikely]] {
+            discard(f, Drop::NoMbuf);  // the direct pool's headroom always holds it
+            continue;
+        }
+        std::memcpy(fe, &eth, sizeof(eth));
+        f->port = in_port;
+        if (!known) [[unlikely]] {
+            to_slow_path(f, SlowKind::NeedNeigh, target, nh->port);
+            continue;
+        }
+        tx_enqueue(nh->port, f);
+    }
 }
 
 bool Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,

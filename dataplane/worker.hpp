@@ -35,6 +35,7 @@
 #include "schedulers/scheduler.hpp"
 
 struct rte_mbuf;
+struct rte_mempool;
 struct rte_ring;
 struct rte_rcu_qsbr;
 
@@ -104,6 +105,10 @@ struct WorkerEnv {
     /// go up is dropped and counted as before.
     rte_ring* host_rings[kMaxPorts] = {};
     bool host = false;                         ///< some port has a kernel interface
+    /// Fragmentation on the way out: fragment headers come from `frag_direct`, their payloads
+    /// are `frag_indirect` mbufs attached to the original packet (rte_ipv4_fragment_packet).
+    rte_mempool* frag_direct = nullptr;
+    rte_mempool* frag_indirect = nullptr;
     uint32_t n_workers = 1;
 };
 
@@ -123,6 +128,7 @@ enum class Action : uint8_t {
     Route,        ///< to `dst` (network order) through the routing table
     RouteOnLink,  ///< direct routing to real server `dst`, which must be on a connected subnet
     Tunnel,       ///< IP-in-IP to real server `dst`, once the route tells the MTU
+    RouteFrag,    ///< as Route, but larger than the egress MTU with DF clear: fragmented first
     Host,         ///< up to the kernel interface of the port it came in on (the exception path)
 };
 
@@ -231,7 +237,18 @@ private:
     /// Routing transit: traffic not for one of our addresses is routed like a Linux router does.
     Verdict transit(const Snapshot& snap, Parsed& p) noexcept;
 
+    /// A packet longer than the smallest port MTU, about to be routed to `dst`: Route when it
+    /// fits the egress port's MTU (or has no route: stage 4 counts that), RouteFrag when it does
+    /// not and DF is clear, else the slow path's ICMP fragmentation needed with that MTU (about
+    /// the packet as received: the caller has not rewritten it yet). Cold: one route lookup.
+    [[gnu::cold, gnu::noinline]] Verdict egress_fit(const Snapshot& snap, const Parsed& p,
+                                                   uint32_t dst) noexcept;
+
     // Stage 5: carry out a decision.
+    /// RouteFrag: fragments `m` to the egress MTU as Linux's ip_fragment does, then sends every
+    /// fragment on as deliver() sends a packet. Cold.
+    [[gnu::cold, gnu::noinline]] void fragment_out(const Snapshot& snap, rte_mbuf* m,
+                                                   const Verdict& v, const NextHop* nh) noexcept;
     void deliver(const Snapshot& snap, rte_mbuf* m, const Verdict& v, const NextHop* nh) noexcept;
     /// IP-in-IP encapsulation toward `rs` out of `nh.port`, with the MTU rule. Returns false when
     /// the packet was consumed (too big, or no room).

@@ -895,6 +895,191 @@ TEST_F(DataplaneTest, FirstFragmentsFollowTheirFlowOthersToAServiceAreDropped) {
     EXPECT_EQ(drops(dp::Drop::Fragment), 2u);
 }
 
+// ---- Fragmentation on the way out (docs/forwarding.md, "Fragments") ----
+
+// A datagram of `n` bytes whose every byte differs from its neighbours'.
+std::string pattern(size_t n) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; ++i) {
+        s[i] = static_cast<char>((i * 7 + i / 251) & 0xff);
+    }
+    return s;
+}
+
+// The fragments of one datagram put back together by their offsets, as a receiver would: the
+// first fragment's headers with the whole length, then every payload at its offset. Checks the
+// fragments' own headers on the way: valid checksums, one id, MF on all but the last, at most
+// `mtu` bytes each, payloads of a multiple of 8 bytes but the last's.
+Frame reassemble(const std::vector<Frame>& frags, size_t mtu) {
+    Frame whole;
+    if (frags.empty()) {
+        ADD_FAILURE() << "no fragments";
+        return whole;
+    }
+    std::vector<uint8_t> payload;
+    size_t total = 0;
+    for (size_t i = 0; i < frags.size(); ++i) {
+        const Frame& f = frags[i];
+        EXPECT_TRUE(f.ip_csum_ok()) << "fragment " << i;
+        EXPECT_LE(f.ip_len(), mtu) << "fragment " << i;
+        EXPECT_EQ(f.b.size(), 14 + f.ip_len()) << "fragment " << i;
+        EXPECT_EQ(f.iph()[4] << 8 | f.iph()[5], frags[0].iph()[4] << 8 | frags[0].iph()[5]);
+        const uint16_t fo = static_cast<uint16_t>(f.iph()[6] << 8 | f.iph()[7]);
+        const bool more = (fo & 0x2000) != 0;
+        EXPECT_EQ(fo & 0x4000, 0) << "fragment " << i << " has DF";
+        EXPECT_EQ(more, i + 1 < frags.size()) << "fragment " << i;
+        const size_t off = static_cast<size_t>(fo & 0x1fff) * 8;
+        const size_t len = f.ip_len() - 20;
+        if (more) {
+            EXPECT_EQ(len % 8, 0u) << "fragment " << i;
+        }
+        if (payload.size() < off + len) {
+            payload.resize(off + len);
+        }
+        std::memcpy(payload.data() + off, f.b.data() + 34, len);
+        total += len;
+    }
+    EXPECT_EQ(total, payload.size()) << "fragments overlap or leave holes";
+    whole.b.assign(frags[0].b.begin(), frags[0].b.begin() + 34);
+    whole.b.insert(whole.b.end(), payload.begin(), payload.end());
+    const size_t tot = 20 + payload.size();
+    whole.b[14 + 2] = static_cast<uint8_t>(tot >> 8);
+    whole.b[14 + 3] = static_cast<uint8_t>(tot);
+    return whole;
+}
+
+// An 8 KB UDP datagram (DF clear, received scattered over four mbufs) through the UDP NAT
+// service leaves as six fragments of at most 1500 bytes whose reassembly is the rewritten
+// datagram, checksum valid; the reply likewise, from the VIP.
+TEST_F(DataplaneTest, NatFragmentsADatagramLargerThanTheMtuBothWays) {
+    learn_all();
+    const std::string data = pattern(8192);
+    Frame q = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 5000, ip("10.0.0.100"), 53,
+                        0, 64, data);
+    set_frag(q, false, 0);  // DF clear
+    rte_mbuf* m = test::to_mbuf_chain(dp_->pool(), q, 2048);
+    ASSERT_NE(m, nullptr);
+    ASSERT_EQ(m->nb_segs, 5);
+    ASSERT_EQ(rte_ring_enqueue(rx_[kExt], m), 0);
+    step();
+    auto frags = recv(kInt);
+    ASSERT_EQ(frags.size(), 6u);
+    for (const Frame& f : frags) {
+        EXPECT_EQ(f.dst_mac(), kRs1Mac);
+        EXPECT_EQ(f.src_mac(), mac_[kInt]);
+        EXPECT_EQ(f.saddr(), ip("10.0.0.2"));
+        EXPECT_EQ(f.daddr(), ip("172.16.0.11"));
+        EXPECT_EQ(f.proto(), 17);
+        EXPECT_EQ(f.ttl(), 63);
+    }
+    EXPECT_EQ(frags[0].ip_len(), 1500u);
+    Frame whole = reassemble(frags, 1500);
+    Frame want = Frame::l4(mac_[kInt], kRs1Mac, 17, ip("10.0.0.2"), 5000, ip("172.16.0.11"), 5353,
+                           0, 63, data);
+    EXPECT_EQ(whole.ip_len(), want.ip_len());
+    EXPECT_TRUE(whole.l4_csum_ok());
+    EXPECT_TRUE(std::equal(whole.b.begin() + 34, whole.b.end(), want.b.begin() + 34,
+                           want.b.end()))
+        << "the reassembled datagram is not the rewritten one";
+    const auto& st = dp_->worker(0).stats();
+    EXPECT_EQ(st.frag_packets.load(), 1u);
+    EXPECT_EQ(st.frag_out.load(), 6u);
+
+    // The reply, 8000 bytes from the real server, leaves toward the client from VIP:53.
+    const std::string answer = pattern(8000);
+    Frame r = Frame::l4(mac_[kInt], kRs1Mac, 17, ip("172.16.0.11"), 5353, ip("10.0.0.2"), 5000, 0,
+                        64, answer);
+    set_frag(r, false, 0);
+    m = test::to_mbuf_chain(dp_->pool(), r, 2048);
+    ASSERT_NE(m, nullptr);
+    ASSERT_EQ(rte_ring_enqueue(rx_[kInt], m), 0);
+    step();
+    frags = recv(kExt);
+    ASSERT_EQ(frags.size(), 6u);
+    for (const Frame& f : frags) {
+        EXPECT_EQ(f.dst_mac(), kClientMac);
+        EXPECT_EQ(f.saddr(), ip("10.0.0.100"));
+        EXPECT_EQ(f.daddr(), ip("10.0.0.2"));
+    }
+    whole = reassemble(frags, 1500);
+    want = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.100"), 53, ip("10.0.0.2"), 5000, 0, 63,
+                     answer);
+    EXPECT_TRUE(whole.l4_csum_ok());
+    EXPECT_TRUE(std::equal(whole.b.begin() + 34, whole.b.end(), want.b.begin() + 34,
+                           want.b.end()));
+    EXPECT_EQ(st.frag_packets.load(), 2u);
+    EXPECT_EQ(st.frag_out.load(), 12u);
+    EXPECT_EQ(st.frag_needed.load(), 0u);
+}
+
+// With DF set the datagram is not sent: the client gets "fragmentation needed" with the next
+// hop's MTU, quoting its own packet (to the VIP, not the rewritten one).
+TEST_F(DataplaneTest, NatAnswersFragmentationNeededForADfDatagramLargerThanTheMtu) {
+    learn_all();
+    Frame q = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 5002, ip("10.0.0.100"), 53,
+                        0, 64, pattern(8192));  // DF set, as Frame::l4 makes it
+    rte_mbuf* m = test::to_mbuf_chain(dp_->pool(), q, 2048);
+    ASSERT_NE(m, nullptr);
+    ASSERT_EQ(rte_ring_enqueue(rx_[kExt], m), 0);
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    auto icmp = recv(kExt);
+    ASSERT_EQ(icmp.size(), 1u);
+    EXPECT_EQ(icmp[0].proto(), 1);
+    EXPECT_EQ(icmp[0].l4h()[0], 3);  // destination unreachable
+    EXPECT_EQ(icmp[0].l4h()[1], 4);  // fragmentation needed
+    EXPECT_EQ(icmp[0].l4h()[6] << 8 | icmp[0].l4h()[7], 1500);
+    EXPECT_EQ(icmp[0].daddr(), ip("10.0.0.2"));
+    EXPECT_TRUE(icmp[0].l4_csum_ok());
+    uint32_t quoted_dst;
+    std::memcpy(&quoted_dst, icmp[0].l4h() + 8 + 16, 4);
+    EXPECT_EQ(quoted_dst, ip("10.0.0.100"));
+    EXPECT_EQ(icmp[0].l4h()[8 + 20 + 2] << 8 | icmp[0].l4h()[8 + 20 + 3], 53);
+    EXPECT_EQ(icmp[0].l4h()[8 + 8], 64);  // the quoted TTL, as received
+    const auto& st = dp_->worker(0).stats();
+    EXPECT_EQ(st.frag_needed.load(), 1u);
+    EXPECT_EQ(st.frag_packets.load(), 0u);
+}
+
+// Routed transit (no service) fragments too; a scattered packet within the MTU goes through
+// NAT whole, its checksum updated with the payload left in its later segments.
+TEST_F(DataplaneTest, TransitFragmentsAndScatteredPacketsWithinTheMtuPassWhole) {
+    learn_all();
+    learn(kExt, kGwMac, ip("10.0.0.254"), ip("10.0.0.1"));
+    const std::string data = pattern(3000);
+    Frame t = Frame::l4(mac_[kInt], kRs1Mac, 17, ip("172.16.0.11"), 7000, ip("192.0.2.7"), 7001, 0,
+                        64, data);
+    set_frag(t, false, 0);
+    rte_mbuf* m = test::to_mbuf_chain(dp_->pool(), t, 1024);
+    ASSERT_NE(m, nullptr);
+    ASSERT_EQ(rte_ring_enqueue(rx_[kInt], m), 0);
+    step();
+    auto frags = recv(kExt);
+    ASSERT_EQ(frags.size(), 3u);  // 3008 bytes of UDP: 1480 + 1480 + 48
+    for (const Frame& f : frags) {
+        EXPECT_EQ(f.dst_mac(), kGwMac);
+        EXPECT_EQ(f.ttl(), 63);
+    }
+    Frame whole = reassemble(frags, 1500);
+    EXPECT_TRUE(whole.l4_csum_ok());
+    EXPECT_TRUE(std::equal(whole.b.begin() + 34, whole.b.end(), t.b.begin() + 34, t.b.end()));
+
+    Frame q = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 5003, ip("10.0.0.100"), 53, 0,
+                        64, pattern(1400));
+    m = test::to_mbuf_chain(dp_->pool(), q, 512);
+    ASSERT_NE(m, nullptr);
+    ASSERT_EQ(rte_ring_enqueue(rx_[kExt], m), 0);
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].ip_len(), q.ip_len());
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
+    EXPECT_EQ(out[0].dport(), 5353);
+    EXPECT_TRUE(out[0].ip_csum_ok());
+    EXPECT_TRUE(out[0].l4_csum_ok());
+    EXPECT_EQ(dp_->worker(0).stats().frag_packets.load(), 1u);
+}
+
 // The real socket server against hostile clients: truncated frames, a wrong version, an
 // oversized length, random bytes. Each gets an error reply or a closed connection; the daemon
 // keeps serving and never applies anything from them.

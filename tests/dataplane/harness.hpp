@@ -78,11 +78,33 @@ inline rte_mbuf* to_mbuf(rte_mempool* pool, const Frame& f) {
     return m;
 }
 
-/// The frame an mbuf holds; frees the mbuf.
+/// `f` as a chain of mbufs of at most `seg` bytes each (a NIC's scattered receive).
+inline rte_mbuf* to_mbuf_chain(rte_mempool* pool, const Frame& f, uint16_t seg) {
+    rte_mbuf* head = nullptr;
+    for (size_t off = 0; off < f.b.size(); off += seg) {
+        const auto len = static_cast<uint16_t>(std::min<size_t>(seg, f.b.size() - off));
+        rte_mbuf* m = rte_pktmbuf_alloc(pool);
+        char* d = m == nullptr ? nullptr : rte_pktmbuf_append(m, len);
+        if (d == nullptr || (head != nullptr && rte_pktmbuf_chain(head, m) != 0)) {
+            rte_pktmbuf_free(m);
+            rte_pktmbuf_free(head);
+            return nullptr;
+        }
+        std::memcpy(d, f.b.data() + off, len);
+        if (head == nullptr) {
+            head = m;
+        }
+    }
+    return head;
+}
+
+/// The frame an mbuf holds, every segment of it; frees the mbuf.
 inline Frame take_frame(rte_mbuf* m) {
     Frame f;
-    const auto* p = rte_pktmbuf_mtod(m, const uint8_t*);
-    f.b.assign(p, p + rte_pktmbuf_data_len(m));
+    for (const rte_mbuf* s = m; s != nullptr; s = s->next) {
+        const auto* p = rte_pktmbuf_mtod(s, const uint8_t*);
+        f.b.insert(f.b.end(), p, p + rte_pktmbuf_data_len(s));
+    }
     rte_pktmbuf_free(m);
     return f;
 }

@@ -622,6 +622,10 @@ const BadCase kBadCases[] = {
     {"MbufsTooSmall", "dataplane = { mbufs = 1022; };\n", 4, "dataplane.mbufs",
      "1022 is out of range 1023..16777216"},
     {"MbufsTooBig", "dataplane = { mbufs = 16777217; };\n", 4, "dataplane.mbufs", "out of range"},
+    {"MbufSizeTooSmall", "dataplane = { mbuf_size = 2175; };\n", 4, "dataplane.mbuf_size",
+     "2175 is out of range 2176..65535"},
+    {"MbufSizeTooBig", "dataplane = { mbuf_size = 65536; };\n", 4, "dataplane.mbuf_size",
+     "out of range"},
     {"RxDescTooSmall", "dataplane = { rx_desc = 63; };\n", 4, "dataplane.rx_desc",
      "63 is out of range 64..4096"},
     {"TxDescTooBig", "dataplane = { tx_desc = 4097; };\n", 4, "dataplane.tx_desc",
@@ -709,11 +713,12 @@ INSTANTIATE_TEST_SUITE_P(All, LoaderErrors, ::testing::ValuesIn(kBadCases),
 TEST(Loader, RangeLimitsAreInclusive) {
     const auto lo = load(kBase +
                          "dataplane = { conn_table_size = 1024; mbufs = 1023; rx_desc = 64;\n"
-                         "  tx_desc = 64; neighbours = 16; arp_timeout = 1; };\n"
+                         "  tx_desc = 64; neighbours = 16; arp_timeout = 1; mbuf_size = 2176; };\n"
                          "timeouts = { tcp = 1; tcp_fin = 1; udp = 1; };\n");
     ASSERT_TRUE(lo.is_ok()) << lo.status().message();
     EXPECT_EQ(lo->dataplane.conn_table_size, 1024u);
     EXPECT_EQ(lo->dataplane.mbufs, 1023u);
+    EXPECT_EQ(lo->dataplane.mbuf_size, 2176u);
     EXPECT_EQ(lo->dataplane.rx_desc, 64);
     EXPECT_EQ(lo->dataplane.tx_desc, 64);
     EXPECT_EQ(lo->dataplane.neighbours, 16u);
@@ -725,11 +730,12 @@ TEST(Loader, RangeLimitsAreInclusive) {
     const auto hi = load(kBase +
                          "dataplane = { conn_table_size = 134217728L; mbufs = 16777216;\n"
                          "  rx_desc = 4096; tx_desc = 4096; neighbours = 1048576;\n"
-                         "  arp_timeout = 86400; };\n"
+                         "  arp_timeout = 86400; mbuf_size = 65535; };\n"
                          "timeouts = { tcp = 31536000; tcp_fin = 31536000; udp = 31536000; };\n");
     ASSERT_TRUE(hi.is_ok()) << hi.status().message();
     EXPECT_EQ(hi->dataplane.conn_table_size, 1u << 27);
     EXPECT_EQ(hi->dataplane.mbufs, 1u << 24);
+    EXPECT_EQ(hi->dataplane.mbuf_size, 65535u);
     EXPECT_EQ(hi->dataplane.rx_desc, 4096);
     EXPECT_EQ(hi->dataplane.tx_desc, 4096);
     EXPECT_EQ(hi->dataplane.neighbours, 1u << 20);
