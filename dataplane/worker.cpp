@@ -492,16 +492,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         return ct::kMiss;
     }
     // Only NAT sees replies: DR and TUN servers answer the client directly.
-    uint32_t idx = table_->insert(c, d.fwd == cfg::Fwd::Masq);
-    if (idx == ct::kMiss && table_->size() == table_->capacity() &&
-        table_->evict_half_open(kEvictBudget, snap.timeout_tsc.data(), [this](const ct::Conn& old) {
-            conn_released(old);
-            bump(stats_.conns_evicted);
-        })) [[unlikely]] {
-        // Full of connections, some never established (a SYN flood): one of those made room.
-        ++table_changes_in_burst_;
-        idx = table_->insert(c, d.fwd == cfg::Fwd::Masq);
-    }
+    const uint32_t idx = insert_conn(snap, c, d.fwd == cfg::Fwd::Masq);
     if (idx == ct::kMiss) {
         if (tmpl != kNoTemplate) {
             env_.persist->release(tmpl, now);
@@ -509,7 +500,6 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         out = Verdict::discard(Drop::TableFull);
         return ct::kMiss;
     }
-    ++table_changes_in_burst_;
     // IPVS binds a new connection as inactive until it reaches ESTABLISHED.
     sched::DestCounters& dc = env_.dest_counters[d.slot];
     // Once per new connection: the shared count is what lc/wlc read on every worker.
@@ -837,6 +827,23 @@ bool Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
 
 // ---- Connections ------------------------------------------------------------------------------------
 
+uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat) noexcept {
+    uint32_t idx = table_->insert(c, nat);
+    if (idx == ct::kMiss && table_->size() == table_->capacity() &&
+        table_->evict_half_open(kEvictBudget, snap.timeout_tsc.data(), [this](const ct::Conn& old) {
+            conn_released(old);
+            bump(stats_.conns_evicted);
+        })) [[unlikely]] {
+        // Full of connections, some never established (a SYN flood): one of those made room.
+        ++table_changes_in_burst_;
+        idx = table_->insert(c, nat);
+    }
+    if (idx != ct::kMiss) {
+        ++table_changes_in_burst_;
+    }
+    return idx;
+}
+
 void Worker::conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
                         uint64_t now) noexcept {
     const bool secure = snap.defense.secure_tcp;
@@ -1038,16 +1045,7 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     c.expire = now + timeout;
     c.sync_countdown = snap.sync.period;
     c.synced_state = r.state;
-    const bool nat = dest->fwd == cfg::Fwd::Masq;
-    uint32_t idx = table_->insert(c, nat);
-    if (idx == ct::kMiss && table_->size() == table_->capacity() &&
-        table_->evict_half_open(kEvictBudget, snap.timeout_tsc.data(), [this](const ct::Conn& old) {
-            conn_released(old);
-            bump(stats_.conns_evicted);
-        })) {
-        idx = table_->insert(c, nat);
-    }
-    if (idx == ct::kMiss) {
+    if (insert_conn(snap, c, dest->fwd == cfg::Fwd::Masq) == ct::kMiss) {
         bump(stats_.sync_table_full);
         return;
     }

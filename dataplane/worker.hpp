@@ -274,6 +274,10 @@ private:
     void discard(rte_mbuf* m, Drop why) noexcept;
     void conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
                     uint64_t now) noexcept;
+    /// Adds `c` to the table (with its reply key when `nat`); a full table first gives up its
+    /// stalest never-established entry. Returns the index or kMiss, and counts the change for
+    /// stage 3's lookups. Used by new flows and by sync installs alike.
+    uint32_t insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat) noexcept;
     /// Moves `c` to `next` with IPVS's ActiveConn/InActConn accounting.
     void set_state(ct::Conn& c, ct::TcpState next) noexcept;
     /// Sync master: counts a client packet of `c` and queues the connection (and its template)
