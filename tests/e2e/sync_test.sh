@@ -56,6 +56,8 @@ T_NAME=e2e_sync_$MODE
 DIRIGO_ADM_TOOL=dirigoadm
 # shellcheck source=tests/e2e/common.sh
 source "$HERE/common.sh"
+# shellcheck source=tests/e2e/vrrp_pair.sh
+source "$HERE/vrrp_pair.sh"
 t_init_bins "$@"
 t_init_ipvsadm
 command -v keepalived >/dev/null || t_unavailable "keepalived is not installed"
@@ -130,26 +132,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 world_log "creating ($MODE): client, wan, two directors, lan, $NRS real servers; temp dir $W_TMP"
-for ns in "$W_NS_CLI" "$W_NS_WAN" "$W_NS_LAN" "${NS_DIR[1]}" "${NS_DIR[2]}"; do
-    world_new_ns "$ns"
-done
-for br in "$W_NS_WAN" "$W_NS_LAN"; do
-    ip -n "$br" link add br0 type bridge stp_state 0 forward_delay 0
-    ip -n "$br" link set br0 up
-done
-world_veth "$W_NS_CLI" eth0 "$W_NS_WAN" cli
-ip -n "$W_NS_WAN" link set cli master br0
-for k in 1 2; do
-    ns=${NS_DIR[k]}
-    world_exec "$ns" sysctl -qw net.ipv4.ip_forward=0
-    world_veth "$ns" ext0 "$W_NS_WAN" "dir$k"
-    world_veth "$ns" int0 "$W_NS_LAN" "dir$k"
-    ip -n "$W_NS_WAN" link set "dir$k" master br0
-    ip -n "$W_NS_LAN" link set "dir$k" master br0
-    world_isolate_port "$ns" ext0
-    world_isolate_port "$ns" int0
-done
-ip -n "$W_NS_CLI" addr add "$CLIENT/24" dev eth0
+vrrp_world_directors
 if [[ $MODE == dr ]]; then
     # The router of world_create's "router" topology: DR replies come from the VIP, an address of
     # the client's side, so reverse path filtering is off.
@@ -167,15 +150,7 @@ if [[ $MODE == dr ]]; then
         world_exec "$W_NS_RTR" sysctl -qw "$key"
     done
 fi
-for ((i = 1; i <= NRS; i++)); do
-    ns="$W_ID-rs$i"
-    W_NS_RS+=("$ns")
-    world_new_ns "$ns"
-    world_veth "$W_NS_LAN" "rs$i" "$ns" eth0
-    ip -n "$W_NS_LAN" link set "rs$i" master br0
-    ip -n "$ns" addr add "$(world_rs_ip "$i")/24" dev eth0
-    ip -n "$ns" route add default via "$GW"
-done
+vrrp_world_servers
 [[ $MODE == dr ]] && world_rs_dr
 # The download: the same random file on every real server, next to the "webN" index.
 head -c "$((BIG_MIB << 20))" /dev/urandom >"$W_TMP/big.bin"
@@ -187,113 +162,20 @@ for ((i = 1; i <= NRS; i++)); do
 done
 world_start_servers
 
-# ---- The directors -------------------------------------------------------------------------------
-write_dirigo_config() {
-    local k=$1
-    cat >"$W_TMP/dirigo$k.cfg" <<CFG
-# Director $k: its own addresses only; keepalived adds and removes the VIP (and the gateway).
-eal = [ "-l", "0-1", "--no-pci", "--no-huge", "-m", "512", "--file-prefix", "$W_ID-$k",
-        "--vdev=net_af_packet0,iface=ext0", "--vdev=net_af_packet1,iface=int0" ];
-control = { socket = "${SOCK[k]}"; };
-ports = (
-  { name = "ext"; device = "net_af_packet0"; addresses = [ "${EXT_IP[k]}/24" ]; },
-  { name = "int"; device = "net_af_packet1"; addresses = [ "${INT_IP[k]}/24" ]; }
-);
-routes = ( );
-services = ( );
-dataplane = { poll = "${DIRIGO_POLL:-adaptive}"; };
-CFG
-}
-
+# ---- The directors (tests/e2e/vrrp_pair.sh writes and starts them) ------------------------------
 # The VRRP test's keepalived.conf; NAT adds lvs_sync_daemon, DR has no floating gateway.
-write_keepalived_config() {
-    local k=$1 i kind=NAT
-    [[ $MODE == dr ]] && kind=DR
-    {
-        echo "global_defs {"
-        echo "    router_id LVS_DIR$k"
-        [[ $MODE == nat ]] && echo "    lvs_sync_daemon $SYNC_IF VI_1 id $SYNCID"
-        cat <<KA
-}
-vrrp_instance VI_1 {
-    state ${STATE[k]}
-    interface ext
-    virtual_router_id 51
-    priority ${PRIO[k]}
-    advert_int 1
-    authentication {
-        auth_type PASS
-        auth_pass 1111
-    }
-    virtual_ipaddress {
-        $VIP/32 dev ext
-KA
-        [[ $MODE == nat ]] && echo "        $GW/32 dev int"
-        cat <<KA
-    }
-}
-virtual_server $VIP 80 {
-    delay_loop 2
-    lb_algo rr
-    lb_kind $kind
-    protocol TCP
-KA
-        for ((i = 1; i <= NRS; i++)); do
-            cat <<KA
-    real_server $(world_rs_ip "$i") 80 {
-        weight 1
-        TCP_CHECK {
-            connect_port 80
-            connect_timeout 1
-            retry 1
-            delay_before_retry 1
-        }
-    }
-KA
-        done
-        echo "}"
-    } >"$W_TMP/keepalived$k.conf"
-}
+if [[ $MODE == dr ]]; then
+    KA_LB_KIND=DR
+    KA_FLOAT_GW=0
+else
+    KA_GLOBAL_EXTRA="lvs_sync_daemon $SYNC_IF VI_1 id $SYNCID"
+fi
 
-start_dirigo() {
-    local k=$1 deadline
-    rm -f "${SOCK[k]}"
-    ip netns exec "${NS_DIR[k]}" "$DIRIGO" -c "$W_TMP/dirigo$k.cfg" >>"$W_TMP/dirigo$k.log" 2>&1 &
-    DPID[k]=$!
-    deadline=$((SECONDS + W_START_TIMEOUT))
-    while [[ ! -S ${SOCK[k]} ]]; do
-        if ! kill -0 "${DPID[k]}" 2>/dev/null || ((SECONDS >= deadline)); then
-            world_log "dirigo $k did not start; its log:"
-            tail -30 "$W_TMP/dirigo$k.log" >&2
-            return 1
-        fi
-        sleep 0.2
-    done
-}
-
-# keepalived in the foreground (-n: $! is keepalived itself), logging to the console (-l -D),
-# with pid files of its own (-p -r -c), in the director's namespace, the library preloaded.
-start_keepalived() {
-    local k=$1
-    ip netns exec "${NS_DIR[k]}" env LD_PRELOAD="$DIRIGO_IPVS_LIB" DIRIGO_SOCKET="${SOCK[k]}" \
-        keepalived -n -l -D -f "$W_TMP/keepalived$k.conf" -p "$W_TMP/keepalived$k.pid" \
-        -r "$W_TMP/vrrp$k.pid" -c "$W_TMP/checkers$k.pid" >>"$W_TMP/keepalived$k.log" 2>&1 &
-    KPID[k]=$!
-}
-
-adm() { local k=$1; shift; timeout 10 "$DIRIGOADM" --socket "${SOCK[k]}" "$@"; }
 ipv() {
     local k=$1
     shift
     timeout 10 env LD_PRELOAD="$DIRIGO_IPVS_LIB" DIRIGO_SOCKET="${SOCK[k]}" ipvsadm "$@"
 }
-holds() { ip -n "${NS_DIR[$1]}" -4 addr show dev "$2" 2>/dev/null | grep -q "inet $3/32"; }
-mac_of() { ip -n "${NS_DIR[$1]}" link show dev ext0 | awk '/link\/ether/ { print $2 }'; }
-client_mac() { ip -n "$W_NS_CLI" neigh show "$VIP" | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }'; }
-now_ms() { date +%s%3N; }
-secs() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
-# shellcheck disable=SC2317  # run through eval
-services_up() { [[ $(adm "$1" -S -n 2>/dev/null | grep -c '^-a -t') == "$NRS" ]]; }
 # owns K: director K holds the VIP (and for NAT the gateway), the other holds neither.
 owns() {
     local m=$1 b=$((3 - $1))
@@ -540,13 +422,6 @@ failover="did not complete within $FAILOVER_BOUND s"
 echo "SUMMARY ($MODE): failover $failover; held connections: ${result#RESULT }; download: exit $drc, $got_size of $BIG_SIZE bytes; resets received: $rst_in"
 
 # ---- Clean stop ----------------------------------------------------------------------------------
-stop_pid() {
-    local pid=$1
-    [[ -n $pid ]] || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
 stop_pid "${KPID[2]}"
 KPID[2]=""
 stop_pid "${DPID[2]}"
