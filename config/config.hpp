@@ -127,6 +127,12 @@ struct DefenseCfg {
     uint8_t drop_entry = 0;     ///< drop half-open (and idle UDP) entries in bounded slices
     uint8_t drop_packet = 0;    ///< drop 1 of every rate new-connection SYNs
     uint8_t secure_tcp = 0;     ///< IPVS's secure TCP state table
+    /// The SYN proxy (not in IPVS; DPVS has one): SYNs to NAT TCP services are answered with
+    /// SYN cookies, and a connection gets its table entry only when the client's ACK returns a
+    /// valid cookie. Same modes as the others; while the mode is not 0, ACKs that match no entry
+    /// are checked as cookies (so that cookies sent before an automatic mode turned off still
+    /// open their connections).
+    uint8_t syn_proxy = 0;
     uint32_t am_droprate = 10;  ///< drop_packet's rate in mode 3 (IPVS's default 10)
     uint32_t amemthresh = 1024; ///< free entries per worker table below which memory is low
     bool operator==(const DefenseCfg&) const = default;

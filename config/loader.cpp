@@ -960,8 +960,8 @@ private:
         if (auto st = expect_type(*g, lc::Setting::TypeGroup, "a group { ... }"); !st) {
             return st;
         }
-        if (auto st = check_keys(*g, {"drop_entry", "drop_packet", "secure_tcp", "am_droprate",
-                                      "amemthresh"});
+        if (auto st = check_keys(*g, {"drop_entry", "drop_packet", "secure_tcp", "syn_proxy",
+                                      "am_droprate", "amemthresh"});
             !st) {
             return st;
         }
@@ -969,6 +969,7 @@ private:
         for (Status st : {opt_int(*g, "drop_entry", 0, 3, d.drop_entry),
                           opt_int(*g, "drop_packet", 0, 3, d.drop_packet),
                           opt_int(*g, "secure_tcp", 0, 3, d.secure_tcp),
+                          opt_int(*g, "syn_proxy", 0, 3, d.syn_proxy),
                           opt_int(*g, "am_droprate", 1, int64_t{1} << 30, d.am_droprate),
                           opt_int(*g, "amemthresh", 1, int64_t{1} << 30, d.amemthresh)}) {
             if (!st) {
@@ -976,7 +977,8 @@ private:
             }
         }
         const auto automatic = [](uint8_t m) { return m == 1 || m == 2; };
-        if ((automatic(d.drop_entry) || automatic(d.drop_packet) || automatic(d.secure_tcp)) &&
+        if ((automatic(d.drop_entry) || automatic(d.drop_packet) || automatic(d.secure_tcp) ||
+             automatic(d.syn_proxy)) &&
             d.amemthresh >= cfg.dataplane.conn_table_size) {
             const lc::Setting* at = find(*g, "amemthresh");
             return fail(at != nullptr ? *at : *g,

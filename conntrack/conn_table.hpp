@@ -54,6 +54,9 @@ struct alignas(64) Conn {
     /// the next packet (docs/sync.md).
     uint32_t sync_countdown = 0;
     uint8_t synced_state = 0xff;  ///< TcpState last sent to the backups (0xff: never sent)
+    /// SYN proxy (dataplane/worker.cpp): while the server's SYN-ACK is awaited, the cookie sent to
+    /// the client; then the sequence offset, server ISN - cookie.
+    uint32_t synp_seq = 0;
 
     /// The key under which replies from the real server arrive (NAT).
     FlowKey reply_key() const {

@@ -267,14 +267,15 @@ void Control::update_defense_level(bool force) {
     // Said when a strategy turns on or off (not for each new automatic drop_packet rate, which
     // may move ten times a second while the table fills).
     const bool switched = !(before == defense_modes_) || next.drop_entry != prev.drop_entry ||
-                          next.secure_tcp != prev.secure_tcp ||
+                          next.secure_tcp != prev.secure_tcp || next.syn_proxy != prev.syn_proxy ||
                           (next.drop_rate != 0) != (prev.drop_rate != 0);
     if (switched) {
         DIRIGO_LOG(NOTICE,
-                   "flood defence: drop_entry %u, drop_packet %u (rate %u), secure_tcp %u; %u "
-                   "free entries in the fullest table (amemthresh %u)",
+                   "flood defence: drop_entry %u, drop_packet %u (rate %u), secure_tcp %u, "
+                   "syn_proxy %u; %u free entries in the fullest table (amemthresh %u)",
                    defense_modes_.drop_entry, defense_modes_.drop_packet, next.drop_rate,
-                   defense_modes_.secure_tcp, free_entries, cfg_.defense.amemthresh);
+                   defense_modes_.secure_tcp, defense_modes_.syn_proxy, free_entries,
+                   cfg_.defense.amemthresh);
     }
     if (publish) {
         dp_.set_defense(next);

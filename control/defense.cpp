@@ -26,6 +26,8 @@ dp::DefenseParams update_defense(const cfg::DefenseCfg& cfg, DefenseModes& modes
     dp::DefenseParams p;
     p.drop_entry = level(modes.drop_entry, low);
     p.secure_tcp = level(modes.secure_tcp, low);
+    p.syn_proxy = level(modes.syn_proxy, low);
+    p.syn_proxy_ack = modes.syn_proxy != 0;
     if (level(modes.drop_packet, low)) {
         // Mode 3 drops at the configured rate; automatic modes the harder the fuller the table.
         p.drop_rate = modes.drop_packet == 3 ? cfg.am_droprate

@@ -25,12 +25,13 @@ struct DefenseModes {
     uint8_t drop_entry = 0;
     uint8_t drop_packet = 0;
     uint8_t secure_tcp = 0;
+    uint8_t syn_proxy = 0;
     bool operator==(const DefenseModes&) const = default;
 };
 
 /// The modes a config starts with.
 inline DefenseModes initial_modes(const cfg::DefenseCfg& c) {
-    return {c.drop_entry, c.drop_packet, c.secure_tcp};
+    return {c.drop_entry, c.drop_packet, c.secure_tcp, c.syn_proxy};
 }
 
 /// One evaluation: updates `modes` (1 <-> 2) and returns what the workers must do, given the

@@ -20,6 +20,7 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
         e.timeout = st.svc.timeout;
         e.timeout_tsc = static_cast<uint64_t>(st.svc.timeout) * dp.tsc_hz();
         e.netmask = rte_cpu_to_be_32(st.svc.netmask);
+        bool all_masq = true;
         std::vector<sched::BackendSpec> backends;
         backends.reserve(st.svc.servers.size());
         for (size_t i = 0; i < st.svc.servers.size(); ++i) {
@@ -33,6 +34,7 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
             d.u_threshold = rs.u_threshold;
             d.l_threshold = rs.l_threshold;
             e.dests.push_back(d);
+            all_masq = all_masq && rs.fwd == cfg::Fwd::Masq;
             // Thresholds are plain values read by workers when a connection ends; storing them
             // before the snapshot is published (release) makes them visible with it.
             dp.thresholds()[slot].upper.store(rs.u_threshold, std::memory_order_relaxed);
@@ -51,6 +53,7 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
             return sch.status();
         }
         e.sched = std::move(*sch);
+        e.synp_ok = st.svc.key.proto == cfg::Proto::Tcp && !e.dests.empty() && all_masq;
         snap->any_port_zero = snap->any_port_zero || st.svc.key.port == 0;
         keys.emplace_back(dp::service_map_key(static_cast<uint8_t>(st.svc.key.proto),
                                               rte_cpu_to_be_32(st.svc.key.addr),

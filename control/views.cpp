@@ -198,6 +198,21 @@ void Views::ports(Reply& rep) const {
     rep.drops.push_back({"conn_evicted", evicted});
     rep.drops.push_back({"conn_drop_entry", dropentry});
     rep.drops.push_back({"secure_tcp_held", held});
+    // The SYN proxy's decisions that are not drops (its drops are the synp_* reasons above):
+    // SYNs answered with a cookie, cookies that opened a connection, connections spliced to
+    // their server, and client segments held until then.
+    uint64_t synp[4] = {};
+    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+        const dp::WorkerStats& st = dp_.worker(w).stats();
+        synp[0] += st.synp_cookies_sent.load(std::memory_order_relaxed);
+        synp[1] += st.synp_cookies_valid.load(std::memory_order_relaxed);
+        synp[2] += st.synp_handshakes.load(std::memory_order_relaxed);
+        synp[3] += st.synp_early_held.load(std::memory_order_relaxed);
+    }
+    rep.drops.push_back({"synp_cookie_sent", synp[0]});
+    rep.drops.push_back({"synp_cookie_valid", synp[1]});
+    rep.drops.push_back({"synp_handshake", synp[2]});
+    rep.drops.push_back({"synp_early_held", synp[3]});
     if (host_ != nullptr) {
         // The exception path's own drops, summed over the ports (the workers' host_queue_full
         // is above).

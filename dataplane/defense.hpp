@@ -20,6 +20,12 @@ struct DefenseParams {
     bool secure_tcp = false;
     /// drop_packet: 0, or drop one of every `drop_rate` new-connection SYNs (IPVS's drop_rate).
     uint32_t drop_rate = 0;
+    /// The SYN proxy answers SYNs to NAT TCP services with cookies (docs/reliability.md, "The
+    /// SYN proxy").
+    bool syn_proxy = false;
+    /// ACKs to NAT TCP services that match no entry are checked as cookies: the proxy's mode is
+    /// not 0 (an automatic proxy that just turned off still honours the cookies it sent).
+    bool syn_proxy_ack = false;
     bool operator==(const DefenseParams&) const = default;
 };
 

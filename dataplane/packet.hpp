@@ -63,6 +63,9 @@ enum class Drop : uint8_t {
     NotUnicast,     ///< IPv4 in a broadcast or multicast frame: never forwarded, as in Linux
     HostQueueFull,  ///< for the kernel, but its queue (the exception path) was full
     DropPacket,     ///< a new connection's SYN shed by drop_packet (docs/reliability.md)
+    SynpBadCookie,  ///< SYN proxy: an ACK matching no entry whose cookie is not ours
+    SynpStaleCookie,///< SYN proxy: an ACK with a cookie of ours, but too old
+    SynpEarlyDropped,///< SYN proxy: a client segment before the server's SYN-ACK, not held
     Count,
 };
 inline constexpr const char* kDropNames[] = {
@@ -71,7 +74,7 @@ inline constexpr const char* kDropNames[] = {
     "table_full",    "no_route",    "ttl_exceeded", "slow_path_full", "tx_full",
     "neigh_unresolved", "neigh_queue_full", "no_mbuf", "unsupported", "handoff_full",
     "not_on_link", "too_big", "bad_l4_header", "not_unicast", "host_queue_full",
-    "drop_packet",
+    "drop_packet",   "synp_bad_cookie", "synp_stale_cookie", "synp_early_dropped",
 };
 static_assert(sizeof(kDropNames) / sizeof(kDropNames[0]) == static_cast<size_t>(Drop::Count),
               "every drop reason has a name");

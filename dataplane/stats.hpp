@@ -49,6 +49,11 @@ struct alignas(64) WorkerStats {
     /// Packets that secure_tcp's state table moved differently from the normal table (a NAT
     /// client's ACK that did not establish its connection, ...).
     std::atomic<uint64_t> secure_tcp_held{0};
+    // The SYN proxy (docs/reliability.md, "The SYN proxy"); its drops are Drop::Synp*.
+    std::atomic<uint64_t> synp_cookies_sent{0};   ///< SYNs answered with a cookie SYN-ACK
+    std::atomic<uint64_t> synp_cookies_valid{0};  ///< ACKs whose cookie opened a connection
+    std::atomic<uint64_t> synp_handshakes{0};     ///< server SYN-ACKs that completed a splice
+    std::atomic<uint64_t> synp_early_held{0};     ///< client segments held for the server
     std::atomic<uint64_t> to_slow_path{0};
     std::atomic<uint64_t> to_host{0};        ///< packets queued for the kernel (exception path)
     std::atomic<uint64_t> icmp_echo_replies{0};

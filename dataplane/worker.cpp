@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include <sys/random.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_ip_frag.h>
@@ -37,6 +39,108 @@ constexpr uint32_t kMaxHeaders = sizeof(rte_ether_hdr) + 60 + 60;
     return first >= std::min(rte_pktmbuf_pkt_len(m), kMaxHeaders) ? rte_pktmbuf_pkt_len(m) : first;
 }
 
+// ---- SYN proxy helpers ---------------------------------------------------------------------------
+
+/// The window the proxy announces to the client in its SYN-ACK: one segment, so that a client
+/// sends at most one before the real server's own window reaches it (the proxy holds one).
+constexpr uint16_t kSynpClientWindow = 1460;
+/// The window the proxy announces to the server in the ACK that completes its handshake when no
+/// client segment is held (the client's own window is not kept; its next segment tells it).
+constexpr uint16_t kSynpServerWindow = 65535;
+
+/// The MSS option of a TCP header whose options parse_frame found inside the packet, or 0.
+uint32_t tcp_mss_option(const rte_tcp_hdr* th) noexcept {
+    const auto* o = reinterpret_cast<const uint8_t*>(th) + sizeof(rte_tcp_hdr);
+    const auto* end = reinterpret_cast<const uint8_t*>(th) + (th->data_off >> 4) * 4;
+    while (o < end) {
+        if (o[0] == 0) {  // end of options
+            break;
+        }
+        if (o[0] == 1) {  // no-op
+            ++o;
+            continue;
+        }
+        if (o + 1 >= end || o[1] < 2 || o + o[1] > end) {
+            break;  // malformed: no MSS then
+        }
+        if (o[0] == 2 && o[1] == 4) {
+            return static_cast<uint32_t>(o[2]) << 8 | o[3];
+        }
+        o += o[1];
+    }
+    return 0;
+}
+
+/// Makes a single-segment `m` exactly `len` bytes long. False when it cannot grow that far.
+bool synp_resize(rte_mbuf* m, uint16_t len) noexcept {
+    const uint16_t cur = rte_pktmbuf_data_len(m);
+    if (cur > len) {
+        return rte_pktmbuf_trim(m, static_cast<uint16_t>(cur - len)) == 0;
+    }
+    return cur == len || rte_pktmbuf_append(m, static_cast<uint16_t>(len - cur)) != nullptr;
+}
+
+/// Writes, right after `m`'s Ethernet header, a fresh IPv4 header and a TCP header (with an MSS
+/// option when `mss` is not 0, nothing else), both checksummed; `m` is resized to fit. The
+/// Ethernet addresses are stage 5's. False when `m` cannot hold them.
+bool synp_build(rte_mbuf* m, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win, uint16_t mss) noexcept {
+    const uint16_t tcp_len = static_cast<uint16_t>(sizeof(rte_tcp_hdr) + (mss != 0 ? 4 : 0));
+    const auto l3_len = static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + tcp_len);
+    if (!synp_resize(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + l3_len))) [[unlikely]] {
+        return false;
+    }
+    auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->type_of_service = 0;
+    ip->total_length = rte_cpu_to_be_16(l3_len);
+    ip->packet_id = 0;
+    ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_TCP;
+    ip->src_addr = src;
+    ip->dst_addr = dst;
+    ip->hdr_checksum = 0;
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    auto* th = reinterpret_cast<rte_tcp_hdr*>(ip + 1);
+    th->src_port = sport;
+    th->dst_port = dport;
+    th->sent_seq = rte_cpu_to_be_32(seq);
+    th->recv_ack = rte_cpu_to_be_32(ack);
+    th->data_off = static_cast<uint8_t>((tcp_len / 4) << 4);
+    th->tcp_flags = flags;
+    th->rx_win = rte_cpu_to_be_16(win);
+    th->cksum = 0;
+    th->tcp_urp = 0;
+    if (mss != 0) {
+        auto* o = reinterpret_cast<uint8_t*>(th + 1);
+        o[0] = 2;
+        o[1] = 4;
+        o[2] = static_cast<uint8_t>(mss >> 8);
+        o[3] = static_cast<uint8_t>(mss);
+    }
+    th->cksum = rte_ipv4_udptcp_cksum(ip, th);
+    m->ol_flags = 0;
+    return true;
+}
+
+/// The sequence translation of a spliced connection: from the server, seq -= offset (the server's
+/// numbers become the cookie's); from the client, ack += offset. Incremental checksum update.
+inline void synp_shift(Parsed& p, bool reply, uint32_t offset) noexcept {
+    auto* th = static_cast<rte_tcp_hdr*>(p.l4);
+    if (reply) {
+        const uint32_t old = th->sent_seq;
+        const uint32_t now = rte_cpu_to_be_32(rte_be_to_cpu_32(old) - offset);
+        th->cksum = csum_replace4(th->cksum, old, now);
+        th->sent_seq = now;
+    } else if ((p.tcp_flags & ct::kTcpAck) != 0) {
+        const uint32_t old = th->recv_ack;
+        const uint32_t now = rte_cpu_to_be_32(rte_be_to_cpu_32(old) + offset);
+        th->cksum = csum_replace4(th->cksum, old, now);
+        th->recv_ack = now;
+    }
+}
+
 }  // namespace
 
 bool register_slow_meta() {
@@ -57,9 +161,27 @@ Worker::Worker(uint32_t id, const WorkerEnv& env, std::unique_ptr<ct::ConnTable>
       env_(env),
       table_(std::move(table)),
       inject_ring_(inject_ring),
-      command_ring_(command_ring) {}
+      command_ring_(command_ring) {
+    // The SYN cookies' secret: from the kernel's generator, once (the dataplane never makes a
+    // system call per packet). rte_rand() is a fallback only: its seed is not secret.
+    uint64_t k[2];
+    if (getrandom(k, sizeof(k), 0) != static_cast<ssize_t>(sizeof(k))) {
+        k[0] = rte_rand() ^ rte_rdtsc();
+        k[1] = rte_rand();
+    }
+    cookie_ = SynCookie(k[0], k[1]);
+}
+
+void Worker::release_held() noexcept {
+    for (SynpHeld& h : synp_held_) {
+        rte_pktmbuf_free(h.m);  // null-safe
+        h.m = nullptr;
+    }
+    synp_held_n_ = 0;
+}
 
 Worker::~Worker() {
+    release_held();
     for (auto& b : tx_) {
         rte_pktmbuf_free_bulk(b.pkts, b.n);
         b.n = 0;
@@ -88,6 +210,7 @@ void Worker::run(const std::atomic<bool>& stop) noexcept {
         loop<false>(stop);
     }
     tx_flush();
+    release_held();  // Dataplane::shutdown() counts mbufs next
     rte_rcu_qsbr_thread_offline(env_.qsv, id_);
 }
 
@@ -190,6 +313,9 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
         injected_ += sync_receive(snap, now);
     }
     sweep(now, kSweepBudget);
+    if (synp_held_n_ != 0) [[unlikely]] {
+        synp_sweep(now);
+    }
     if (snap.defense.drop_entry) [[unlikely]] {
         drop_entry(snap, now);
     }
@@ -327,7 +453,7 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
         Parsed& p = parsed[i];
         switch (p.cls) {
         case PktClass::Ipv4L4:
-            verdict[i] = decide_l4(snap, p, found[k++], now);
+            verdict[i] = decide_l4(snap, pkts[i], p, found[k++], now);
             break;
         case PktClass::Ipv4Icmp:
             verdict[i] = decide_icmp(snap, m, p);
@@ -396,8 +522,9 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
 // decide_l4, forward and deliver run once per packet inside process_burst's loops: inlined, the
 // loop keeps its state in registers (out of line they cost ~10 cycles a packet, measured with
 // dirigo-bench "nat 1K uniform").
-[[gnu::always_inline]] inline Verdict Worker::decide_l4(const Snapshot& snap, Parsed& p, uint32_t lookup,
-                          uint64_t now) noexcept {
+[[gnu::always_inline]] inline Verdict Worker::decide_l4(const Snapshot& snap, rte_mbuf*& m,
+                                                       Parsed& p, uint32_t lookup,
+                                                       uint64_t now) noexcept {
     if (table_changes_in_burst_ != 0) [[unlikely]] {
         // The bulk lookup ran before this burst's earlier packets created or retired connections:
         // its answer may be stale (an entry freed, or freed and reused by another flow), and a
@@ -410,8 +537,12 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
         lookup = ct::kMiss;
     }
     if (lookup != ct::kMiss) {
-        return forward(snap, table_->at(ct::lookup_index(lookup)), p, ct::lookup_is_reply(lookup),
-                       now);
+        const uint32_t idx = ct::lookup_index(lookup);
+        ct::Conn& c = table_->at(idx);
+        if ((c.flags & kConnSynpPending) != 0) [[unlikely]] {
+            return synp_pending(snap, c, idx, m, p, ct::lookup_is_reply(lookup), now);
+        }
+        return forward(snap, c, p, ct::lookup_is_reply(lookup), now);
     }
 
     // A new flow: only to a service, and for TCP only on a SYN.
@@ -424,9 +555,18 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
     if (p.first_frag) [[unlikely]] {
         return Verdict::discard(Drop::Fragment);  // a fragment never opens a connection
     }
-    if (p.key.proto == IPPROTO_TCP &&
-        (p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) != ct::kTcpSyn) {
-        return Verdict::discard(Drop::NoConn);
+    if (p.key.proto == IPPROTO_TCP) {
+        const uint8_t f = p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst);
+        if (f != ct::kTcpSyn) {
+            if (f == ct::kTcpAck && snap.defense.syn_proxy_ack && svc->synp_ok) [[unlikely]] {
+                return synp_ack(snap, *svc, m, p, now);  // perhaps the answer to a cookie
+            }
+            return Verdict::discard(Drop::NoConn);
+        }
+        if (snap.defense.syn_proxy && svc->synp_ok) [[unlikely]] {
+            // Before drop_packet: a cookie costs no entry, so there is nothing to shed.
+            return synp_syn(snap, m, p, now);
+        }
     }
     if (snap.defense.drop_rate != 0 && p.key.proto == IPPROTO_TCP) [[unlikely]] {
         // drop_packet: IPVS sheds new connections' SYNs at the rate control set, before
@@ -452,7 +592,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     in.dport = rte_be_to_cpu_16(p.key.dport);
     in.proto = p.key.proto;
     // Milliseconds by multiply-shift: no division on the packet path.
-    in.now_ms = static_cast<uint64_t>((static_cast<unsigned __int128>(now) * env_.ms_mult) >> 32);
+    in.now_ms = now_ms(now);
     const DestEntry* dest = nullptr;
     uint32_t tmpl = kNoTemplate;
     if (svc.flags & cfg::kSvcPersistent) {
@@ -539,6 +679,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
             return fit;
         }
         how = fit.act;
+    }
+    if ((c.flags & kConnSynp) != 0) [[unlikely]] {
+        synp_shift(p, reply, c.synp_seq);  // a connection the SYN proxy spliced
     }
     if (reply) {
         decrement_ttl(ip);
@@ -823,6 +966,190 @@ bool Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
     outer->hdr_checksum = 0;
     outer->hdr_checksum = rte_ipv4_cksum(outer);
     return true;
+}
+
+// ---- The SYN proxy (docs/reliability.md, "The SYN proxy") -----------------------------------------
+
+Verdict Worker::synp_syn(const Snapshot& snap, rte_mbuf* m, const Parsed& p,
+                         uint64_t now) noexcept {
+    if (m->nb_segs != 1) [[unlikely]] {
+        return Verdict::discard(Drop::Unsupported);  // a SYN never needs a second segment
+    }
+    const auto* th = static_cast<const rte_tcp_hdr*>(p.l4);
+    const uint32_t isn = rte_be_to_cpu_32(th->sent_seq);
+    const uint32_t cookie = cookie_.make(p.key.saddr, p.key.daddr, p.key.sport, p.key.dport, isn,
+                                         tcp_mss_option(th), now_ms(now));
+    // Our MSS: what the smallest port MTU carries (the real server's is not known yet).
+    const auto mss = static_cast<uint16_t>(std::min<uint32_t>(snap.topo->min_mtu, 1500) - 40);
+    // The key is a copy in `p`: the headers it came from are overwritten now.
+    const ct::FlowKey k = p.key;
+    if (!synp_build(m, k.daddr, k.saddr, k.dport, k.sport, cookie, isn + 1,
+                    ct::kTcpSyn | ct::kTcpAck, std::min(kSynpClientWindow, mss), mss))
+        [[unlikely]] {
+        return Verdict::discard(Drop::NoMbuf);
+    }
+    bump(stats_.synp_cookies_sent);
+    return Verdict::route(Action::Route, k.saddr);
+}
+
+Verdict Worker::synp_ack(const Snapshot& snap, const ServiceEntry& svc, rte_mbuf* m, Parsed& p,
+                         uint64_t now) noexcept {
+    const auto* th = static_cast<const rte_tcp_hdr*>(p.l4);
+    const uint32_t seq = rte_be_to_cpu_32(th->sent_seq);
+    const uint32_t ack = rte_be_to_cpu_32(th->recv_ack);
+    const uint16_t win = rte_be_to_cpu_16(th->rx_win);
+    const CookieResult r = cookie_.check(p.key.saddr, p.key.daddr, p.key.sport, p.key.dport,
+                                         seq - 1, ack - 1, now_ms(now));
+    switch (r.check) {
+    case CookieCheck::Bad:
+        return Verdict::discard(Drop::SynpBadCookie);
+    case CookieCheck::Stale:
+        return Verdict::discard(Drop::SynpStaleCookie);
+    case CookieCheck::Valid:
+        break;
+    }
+    if (m->nb_segs != 1) [[unlikely]] {
+        // Data in a second segment: a retransmission of this ACK (the cookie stays valid) comes
+        // back once the client's stack has learnt our small window.
+        return Verdict::discard(Drop::SynpEarlyDropped);
+    }
+    // From here the client is proven: scheduled as any new flow (scheduler, persistence,
+    // counters, a full table's eviction).
+    Verdict v;
+    const uint32_t idx = admit(snap, svc, p, now, v);
+    if (idx == ct::kMiss) {
+        return v;
+    }
+    bump(stats_.synp_cookies_valid);
+    const uint32_t payload =
+        p.l3_len - rte_ipv4_hdr_len(p.ip) - static_cast<uint32_t>(th->data_off >> 4) * 4;
+    if (payload != 0) {
+        // The SYN to the server cannot carry it; the client sends it again after its timeout.
+        bump(stats_.drops[static_cast<size_t>(Drop::SynpEarlyDropped)]);
+    }
+    ct::Conn& c = table_->at(idx);
+    c.flags |= kConnSynp | kConnSynpPending;
+    c.synp_seq = ack - 1;  // the cookie, until the server's ISN gives the offset
+    set_state(c, ct::TcpState::SynSent);
+    c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::SynSent)];
+    // The ACK becomes the SYN the client would have sent: its ISN, the MSS its cookie kept, and
+    // the window of its ACK (no window scaling was offered, so that window is in bytes).
+    if (!synp_build(m, c.client.saddr, c.raddr, c.client.sport, c.rport, seq - 1, 0, ct::kTcpSyn,
+                    win, r.mss)) [[unlikely]] {
+        return Verdict::discard(Drop::NoMbuf);  // the entry times out as an unanswered SYN's
+    }
+    bump(stats_.svc[c.svc_slot].inpkts);
+    bump(stats_.dest[c.dest_slot].inpkts);
+    return Verdict::route(Action::Route, c.raddr);
+}
+
+Verdict Worker::synp_pending(const Snapshot& snap, ct::Conn& c, uint32_t idx, rte_mbuf*& m,
+                             Parsed& p, bool reply, uint64_t now) noexcept {
+    auto* th = static_cast<rte_tcp_hdr*>(p.l4);
+    const uint8_t f = p.tcp_flags;
+    if (reply) {
+        if ((f & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) == (ct::kTcpSyn | ct::kTcpAck)) {
+            // The server's SYN-ACK: the offset between its ISN and the cookie, from now on added
+            // to every sequence number that crosses.
+            const uint32_t server_isn = rte_be_to_cpu_32(th->sent_seq);
+            const uint32_t client_next = rte_be_to_cpu_32(th->recv_ack);
+            c.synp_seq = server_isn - c.synp_seq;
+            c.flags &= static_cast<uint8_t>(~kConnSynpPending);
+            set_state(c, ct::TcpState::Established);
+            c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Established)];
+            bump(stats_.synp_handshakes);
+            if (rte_mbuf* held = synp_take(idx, c); held != nullptr) {
+                // The held segment acknowledges the SYN-ACK (once translated): it goes instead of
+                // a bare ACK, and the SYN-ACK's mbuf is done with.
+                rte_pktmbuf_free(m);
+                m = held;
+                parse_frame(rte_pktmbuf_mtod(held, uint8_t*), rte_pktmbuf_data_len(held), p);
+                if (p.cls != PktClass::Ipv4L4) [[unlikely]] {
+                    return Verdict::discard(Drop::SynpEarlyDropped);  // parsed once already
+                }
+                return forward(snap, c, p, false, now);
+            }
+            if (!synp_build(m, c.client.saddr, c.raddr, c.client.sport, c.rport, client_next,
+                            server_isn + 1, ct::kTcpAck, kSynpServerWindow, 0)) [[unlikely]] {
+                return Verdict::discard(Drop::NoMbuf);
+            }
+            return Verdict::route(Action::Route, c.raddr);
+        }
+        if ((f & ct::kTcpRst) != 0) {
+            // The server refused: the client gets the RST at the sequence number it expects,
+            // the cookie + 1 (an offset that maps this RST's number there).
+            c.synp_seq = rte_be_to_cpu_32(th->sent_seq) - (c.synp_seq + 1);
+            c.flags &= static_cast<uint8_t>(~kConnSynpPending);
+            if (rte_mbuf* held = synp_take(idx, c); held != nullptr) {
+                discard(held, Drop::SynpEarlyDropped);
+            }
+            const Verdict v = forward(snap, c, p, true, now);
+            // IPVS's table keeps SYN_SENT on a server's RST; refused, the entry closes now.
+            set_state(c, ct::TcpState::Close);
+            c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Close)];
+            return v;
+        }
+        return Verdict::discard(Drop::NoConn);  // nothing else answers a SYN
+    }
+    if ((f & ct::kTcpRst) != 0) {
+        // The client gives up: its RST's sequence number is the one the server expects; no
+        // translation from here (the connection is closing).
+        c.flags &= static_cast<uint8_t>(~(kConnSynp | kConnSynpPending));
+        if (rte_mbuf* held = synp_take(idx, c); held != nullptr) {
+            discard(held, Drop::SynpEarlyDropped);
+        }
+        return forward(snap, c, p, false, now);
+    }
+    const uint32_t payload =
+        p.l3_len - rte_ipv4_hdr_len(p.ip) - static_cast<uint32_t>(th->data_off >> 4) * 4;
+    if ((payload == 0 && (f & ct::kTcpFin) == 0) || m->nb_segs != 1 || !synp_hold(idx, c, m, now)) {
+        // A bare ACK (its cookie ACK again), a second segment, or no free slot: TCP sends it
+        // again once the server's window arrives.
+        return Verdict::discard(Drop::SynpEarlyDropped);
+    }
+    bump(stats_.synp_early_held);
+    return {Action::Consumed, 0, 0, 0};
+}
+
+bool Worker::synp_hold(uint32_t idx, const ct::Conn& c, rte_mbuf* m, uint64_t now) noexcept {
+    SynpHeld& h = synp_held_[idx & (kSynpHoldSlots - 1)];
+    if (h.m != nullptr) {
+        if (h.expire > now) {
+            return false;
+        }
+        discard(h.m, Drop::SynpEarlyDropped);
+        --synp_held_n_;
+    }
+    h.m = m;
+    h.conn = idx;
+    h.expire = now + env_.tsc_hz;
+    h.key = c.client;
+    ++synp_held_n_;
+    return true;
+}
+
+rte_mbuf* Worker::synp_take(uint32_t idx, const ct::Conn& c) noexcept {
+    SynpHeld& h = synp_held_[idx & (kSynpHoldSlots - 1)];
+    // The index alone could name a later connection in a reused entry: the key must match too.
+    if (h.m == nullptr || h.conn != idx || !(h.key == c.client)) {
+        return nullptr;
+    }
+    rte_mbuf* m = h.m;
+    h.m = nullptr;
+    --synp_held_n_;
+    return m;
+}
+
+void Worker::synp_sweep(uint64_t now) noexcept {
+    for (uint32_t i = 0; i < kSynpHoldSweep; ++i) {
+        SynpHeld& h = synp_held_[synp_cursor_];
+        synp_cursor_ = (synp_cursor_ + 1) & (kSynpHoldSlots - 1);
+        if (h.m != nullptr && h.expire <= now) {
+            discard(h.m, Drop::SynpEarlyDropped);
+            h.m = nullptr;
+            --synp_held_n_;
+        }
+    }
 }
 
 // ---- Connections ------------------------------------------------------------------------------------

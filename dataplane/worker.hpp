@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 
+#include <rte_cycles.h>
 #include <rte_ether.h>
 
 #include "conntrack/conn_table.hpp"
@@ -31,6 +32,7 @@
 #include "dataplane/packet.hpp"
 #include "dataplane/snapshot.hpp"
 #include "dataplane/stats.hpp"
+#include "dataplane/syn_cookie.hpp"
 #include "dataplane/sync.hpp"
 #include "schedulers/scheduler.hpp"
 
@@ -54,6 +56,18 @@ inline constexpr uint32_t kEvictBudget = 16;
 /// of at most kDropEntrySlice entries a loop.
 inline constexpr uint32_t kDropEntryShift = 5;
 inline constexpr uint32_t kDropEntrySlice = 64;
+
+/// The SYN proxy (docs/reliability.md, "The SYN proxy"). Its marks on a connection are the two
+/// high bits of Conn::flags (conntrack's own flags use the low ones): kConnSynp for a connection
+/// opened by a cookie, whose sequence numbers are translated by Conn::synp_seq, and
+/// kConnSynpPending while the real server's SYN-ACK is still awaited.
+inline constexpr uint8_t kConnSynp = 1u << 6;
+inline constexpr uint8_t kConnSynpPending = 1u << 7;
+/// Client segments that arrive before the server's SYN-ACK: at most one per connection, in a
+/// direct-mapped table of this many slots per worker (by entry index), each for at most a second.
+inline constexpr uint32_t kSynpHoldSlots = 256;
+/// Held slots the loop examines for expiry when some are in use.
+inline constexpr uint32_t kSynpHoldSweep = 8;
 
 /// Why a packet went to the slow path (the control thread).
 enum class SlowKind : uint8_t {
@@ -187,6 +201,12 @@ public:
     const WorkerStats& stats() const { return stats_; }
     WorkerStats& stats() { return stats_; }
     const ct::ConnTable& table() const { return *table_; }
+    /// Frees the segments the SYN proxy holds (run() does when it stops; tests driving poll_once
+    /// call it before the mbuf count). Thread: this worker, or control while it is stopped.
+    void release_held() noexcept;
+    /// The SYN proxy's cookie maker and the worker's clock in ms (tests forge and age cookies).
+    const SynCookie& syn_cookie() const { return cookie_; }
+    uint64_t clock_ms() const { return now_ms(rte_rdtsc()); }
     /// Runs a slice of `cmd` (kCommandSlice entries); returns true when it is complete (and sets
     /// `done`). Thread: this worker (from its loop), or control while the worker is stopped.
     bool run_command_slice(Command& cmd) noexcept;
@@ -223,7 +243,35 @@ private:
                        uint16_t n, uint64_t now) noexcept;
 
     // Stage 3: one decision per packet, no transmission.
-    Verdict decide_l4(const Snapshot& snap, Parsed& p, uint32_t lookup, uint64_t now) noexcept;
+    /// `m` is the burst's slot for the packet: the SYN proxy may put another mbuf in it (a held
+    /// segment that goes out in place of the server's SYN-ACK).
+    Verdict decide_l4(const Snapshot& snap, rte_mbuf*& m, Parsed& p, uint32_t lookup,
+                      uint64_t now) noexcept;
+
+    // The SYN proxy (docs/reliability.md, "The SYN proxy"). Cold: floods and new connections.
+    /// A SYN to a proxied service: answered in place with a cookie SYN-ACK, no entry.
+    [[gnu::cold, gnu::noinline]] Verdict synp_syn(const Snapshot& snap, rte_mbuf* m,
+                                                 const Parsed& p, uint64_t now) noexcept;
+    /// An ACK to a proxied service that matches no entry: a valid cookie schedules a real server
+    /// as a new flow does, creates the entry (pending) and becomes, in place, the SYN to it.
+    [[gnu::cold, gnu::noinline]] Verdict synp_ack(const Snapshot& snap, const ServiceEntry& svc,
+                                                 rte_mbuf* m, Parsed& p, uint64_t now) noexcept;
+    /// A packet of connection `idx` while its server's SYN-ACK is awaited: the SYN-ACK completes
+    /// the splice (and is answered with the ACK, or replaced in `m` by the held segment), a RST
+    /// ends it, a client segment is held (one) or dropped.
+    [[gnu::cold, gnu::noinline]] Verdict synp_pending(const Snapshot& snap, ct::Conn& c,
+                                                     uint32_t idx, rte_mbuf*& m, Parsed& p,
+                                                     bool reply, uint64_t now) noexcept;
+    /// Holds `m` for connection `idx`; false when its slot is taken by a live segment.
+    bool synp_hold(uint32_t idx, const ct::Conn& c, rte_mbuf* m, uint64_t now) noexcept;
+    /// The segment held for connection `idx` (removed from the table), or nullptr.
+    rte_mbuf* synp_take(uint32_t idx, const ct::Conn& c) noexcept;
+    /// Frees held segments older than a second, a few slots a loop.
+    void synp_sweep(uint64_t now) noexcept;
+    uint64_t now_ms(uint64_t now) const noexcept {
+        // Milliseconds by multiply-shift: no division on the packet path.
+        return static_cast<uint64_t>((static_cast<unsigned __int128>(now) * env_.ms_mult) >> 32);
+    }
     /// A packet that opens a connection (or, for one-packet scheduling, is scheduled alone):
     /// schedules it and creates its entry. Returns the entry, or kMiss with `out` set.
     uint32_t admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint64_t now,
@@ -336,6 +384,17 @@ private:
     static constexpr uint32_t kSyncBuf = 4 * kBurst;
     uint32_t sync_n_ = 0;
     SyncRecord sync_buf_[kSyncBuf];
+    /// The SYN proxy: this worker's cookie secret (random at start), its held segments.
+    SynCookie cookie_;
+    struct SynpHeld {
+        rte_mbuf* m = nullptr;
+        uint32_t conn = 0;
+        uint64_t expire = 0;
+        ct::FlowKey key;
+    };
+    uint32_t synp_held_n_ = 0;
+    uint32_t synp_cursor_ = 0;
+    SynpHeld synp_held_[kSynpHoldSlots];
     WorkerStats stats_;
 };
 

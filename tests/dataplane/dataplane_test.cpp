@@ -1945,6 +1945,311 @@ TEST_F(DefenseTest, FullTableEvictsTheStalestHalfOpenEntry) {
     EXPECT_EQ(drops(dp::Drop::NoConn), 0u);
 }
 
+// ---- The SYN proxy (docs/reliability.md, "The SYN proxy") ----------------------------------------
+
+namespace {
+
+void put16(uint8_t* p, uint16_t v) {
+    p[0] = static_cast<uint8_t>(v >> 8);
+    p[1] = static_cast<uint8_t>(v);
+}
+void put32(uint8_t* p, uint32_t v) {
+    put16(p, static_cast<uint16_t>(v >> 16));
+    put16(p + 2, static_cast<uint16_t>(v));
+}
+uint32_t get32(const uint8_t* p) {
+    return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 |
+           static_cast<uint32_t>(p[2]) << 8 | p[3];
+}
+
+// A TCP segment with the given numbers, flags and payload, and an MSS option when `mss` is set.
+Frame tcp_seg(const Mac& dst, const Mac& src, uint32_t saddr, uint16_t sport, uint32_t daddr,
+              uint16_t dport, uint8_t flags, uint32_t seq, uint32_t ack,
+              const std::string& payload = "", uint16_t mss = 0) {
+    Frame f = Frame::eth(dst, src, 0x0800);
+    const size_t hl = mss != 0 ? 24 : 20;
+    const size_t l4len = hl + payload.size();
+    f.ipv4(6, saddr, daddr, 64, l4len);
+    const size_t off = f.b.size();
+    f.b.resize(off + l4len, 0);
+    uint8_t* h = f.b.data() + off;
+    put16(h, sport);
+    put16(h + 2, dport);
+    put32(h + 4, seq);
+    put32(h + 8, ack);
+    h[12] = static_cast<uint8_t>((hl / 4) << 4);
+    h[13] = flags;
+    put16(h + 14, 29200);
+    if (mss != 0) {
+        h[20] = 2;
+        h[21] = 4;
+        put16(h + 22, mss);
+    }
+    std::memcpy(h + hl, payload.data(), payload.size());
+    put16(h + 16, static_cast<uint16_t>(~fold(f.pseudo_sum() + sum16(h, l4len))));
+    return f;
+}
+
+uint32_t seq_of(const Frame& f) { return get32(f.l4h() + 4); }
+uint32_t ack_of(const Frame& f) { return get32(f.l4h() + 8); }
+uint8_t flags_of(const Frame& f) { return f.l4h()[13]; }
+uint16_t win_of(const Frame& f) { return static_cast<uint16_t>(f.l4h()[14] << 8 | f.l4h()[15]); }
+// The MSS option when it is the header's only option, else 0.
+uint16_t mss_of(const Frame& f) {
+    const uint8_t* h = f.l4h();
+    if ((h[12] >> 4) != 6 || h[20] != 2 || h[21] != 4) {
+        return 0;
+    }
+    return static_cast<uint16_t>(h[22] << 8 | h[23]);
+}
+std::string payload_of(const Frame& f) {
+    const size_t hl = static_cast<size_t>(f.l4h()[12] >> 4) * 4;
+    const auto* p = reinterpret_cast<const char*>(f.l4h() + hl);
+    return std::string(p, f.ip_len() - 20 - hl);
+}
+// Both checksums verified from scratch, over the whole header and segment (the test's own sums,
+// not the dataplane's), and the frame as long as its IPv4 header says.
+bool checksums_ok(const Frame& f) {
+    if (f.b.size() < 14 + f.ip_len()) {
+        return false;
+    }
+    const bool ip = fold(sum16(f.iph(), 20)) == 0xffff;
+    const bool tcp = fold(f.pseudo_sum() + sum16(f.l4h(), f.ip_len() - 20)) == 0xffff;
+    return ip && tcp;
+}
+
+}  // namespace
+
+class SynProxyTest : public DefenseTest {
+protected:
+    static constexpr uint16_t kSport = 30000;
+    static constexpr uint32_t kIsn = 1000;
+    static constexpr uint32_t kServerIsn = 50000;
+
+    void SetUp() override {
+        DefenseTest::SetUp();
+        learn_all();
+        cfg::DefenseCfg d;
+        d.syn_proxy = 3;
+        set_defense(d);
+        ASSERT_TRUE(dp_->defense().syn_proxy);
+    }
+
+    void client(uint8_t flags, uint32_t seq, uint32_t ack, const std::string& payload = "",
+                uint16_t mss = 0) {
+        send(kExt, tcp_seg(mac_[kExt], kClientMac, ip("10.0.0.2"), kSport, ip("10.0.0.100"), 80,
+                           flags, seq, ack, payload, mss));
+        step();
+    }
+    void server(uint32_t rs, uint8_t flags, uint32_t seq, uint32_t ack,
+                const std::string& payload = "") {
+        send(kInt, tcp_seg(mac_[kInt], rs == ip("172.16.0.11") ? kRs1Mac : kRs2Mac, rs, 80,
+                           ip("10.0.0.2"), kSport, flags, seq, ack, payload));
+        step();
+    }
+
+    // The client's SYN (MSS 1400) and our SYN-ACK: returns its cookie.
+    uint32_t syn_for_cookie() {
+        client(0x02, kIsn, 0, "", 1400);
+        const auto out = recv(kExt);
+        EXPECT_EQ(out.size(), 1u);
+        EXPECT_TRUE(recv(kInt).empty());
+        return out.empty() ? 0 : seq_of(out[0]);
+    }
+
+    // SYN, SYN-ACK, the client's ACK: returns the SYN that reached the real server.
+    Frame handshake_to_server(uint32_t& cookie) {
+        cookie = syn_for_cookie();
+        client(0x10, kIsn + 1, cookie + 1);
+        auto out = recv(kInt);
+        EXPECT_EQ(out.size(), 1u);
+        return out.empty() ? Frame{} : out[0];
+    }
+
+    std::string conn_state() {
+        ctl::Request req;
+        req.op = ctl::Op::ListConns;
+        const Reply r = ctl_->handle(req);
+        return r.conns.size() == 1 ? r.conns[0].state : "(" + std::to_string(r.conns.size()) + ")";
+    }
+};
+
+TEST_F(SynProxyTest, SynIsAnsweredWithACookieAndNoEntry) {
+    client(0x02, kIsn, 0, "", 1400);
+    const auto out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(recv(kInt).empty());
+    const Frame& sa = out[0];
+    EXPECT_TRUE(checksums_ok(sa));
+    EXPECT_EQ(sa.dst_mac(), kClientMac);
+    EXPECT_EQ(sa.src_mac(), mac_[kExt]);
+    EXPECT_EQ(sa.saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(sa.daddr(), ip("10.0.0.2"));
+    EXPECT_EQ(sa.sport(), 80);
+    EXPECT_EQ(sa.dport(), kSport);
+    EXPECT_EQ(flags_of(sa), 0x12);
+    EXPECT_EQ(ack_of(sa), kIsn + 1);
+    EXPECT_EQ(mss_of(sa), 1460);  // the only option
+    EXPECT_EQ(win_of(sa), 1460);  // one segment: the proxy holds one
+    EXPECT_EQ(dp_->worker(0).table().size(), 0u);
+    // The cookie is the one the worker's secret makes for this flow, ISN and MSS.
+    const dp::CookieResult r = dp_->worker(0).syn_cookie().check(
+        ip("10.0.0.2"), ip("10.0.0.100"), htons(kSport), htons(80), kIsn, seq_of(sa),
+        dp_->worker(0).clock_ms());
+    EXPECT_EQ(r.check, dp::CookieCheck::Valid);
+    EXPECT_EQ(r.mss, 1220);  // 1400 rounded down to the cookie's table
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::synp_cookies_sent), 1u);
+    EXPECT_EQ(conn_counts(0).inactive, 0u);
+}
+
+TEST_F(SynProxyTest, SpliceTranslatesSequenceNumbersBothWays) {
+    uint32_t cookie = 0;
+    const Frame syn = handshake_to_server(cookie);
+    // The SYN the client would have sent: its ISN, the MSS the cookie kept, nothing acked.
+    EXPECT_TRUE(checksums_ok(syn));
+    const uint32_t rs = syn.daddr();
+    EXPECT_TRUE(rs == ip("172.16.0.11") || rs == ip("172.16.0.12"));
+    EXPECT_EQ(syn.saddr(), ip("10.0.0.2"));
+    EXPECT_EQ(syn.sport(), kSport);
+    EXPECT_EQ(syn.dport(), 80);
+    EXPECT_EQ(flags_of(syn), 0x02);
+    EXPECT_EQ(seq_of(syn), kIsn);
+    EXPECT_EQ(ack_of(syn), 0u);
+    EXPECT_EQ(mss_of(syn), 1220);
+    EXPECT_EQ(win_of(syn), 29200);  // the client's ACK's window
+    EXPECT_EQ(dp_->worker(0).table().size(), 1u);
+    EXPECT_EQ(conn_state(), "SYN_SENT");
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::synp_cookies_valid), 1u);
+
+    // The server's SYN-ACK: answered with the ACK that completes its handshake; the client sees
+    // nothing of it.
+    server(rs, 0x12, kServerIsn, kIsn + 1);
+    EXPECT_TRUE(recv(kExt).empty());
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(checksums_ok(out[0]));
+    EXPECT_EQ(out[0].daddr(), rs);
+    EXPECT_EQ(out[0].saddr(), ip("10.0.0.2"));
+    EXPECT_EQ(flags_of(out[0]), 0x10);
+    EXPECT_EQ(seq_of(out[0]), kIsn + 1);
+    EXPECT_EQ(ack_of(out[0]), kServerIsn + 1);
+    EXPECT_EQ(conn_state(), "ESTABLISHED");
+    EXPECT_EQ(conn_counts(0).active, 1u);
+    EXPECT_EQ(conn_counts(0).inactive, 0u);
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::synp_handshakes), 1u);
+
+    // Data both ways: the client's ack moves into the server's numbers, the server's seq into
+    // the cookie's.
+    client(0x18, kIsn + 1, cookie + 1, "GET /");
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(checksums_ok(out[0]));
+    EXPECT_EQ(seq_of(out[0]), kIsn + 1);
+    EXPECT_EQ(ack_of(out[0]), kServerIsn + 1);
+    EXPECT_EQ(payload_of(out[0]), "GET /");
+    server(rs, 0x18, kServerIsn + 1, kIsn + 6, "200 OK");
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(checksums_ok(out[0]));
+    EXPECT_EQ(out[0].saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(out[0].sport(), 80);
+    EXPECT_EQ(seq_of(out[0]), cookie + 1);
+    EXPECT_EQ(ack_of(out[0]), kIsn + 6);
+    EXPECT_EQ(payload_of(out[0]), "200 OK");
+    // A RST from the client is translated too.
+    client(0x14, kIsn + 6, cookie + 7);
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(checksums_ok(out[0]));
+    EXPECT_EQ(ack_of(out[0]), kServerIsn + 7);
+    EXPECT_EQ(conn_state(), "CLOSE");
+}
+
+TEST_F(SynProxyTest, ASegmentBeforeTheServersAnswerIsHeldThenSentInPlaceOfTheAck) {
+    uint32_t cookie = 0;
+    const uint32_t rs = handshake_to_server(cookie).daddr();
+    client(0x18, kIsn + 1, cookie + 1, "GET /");  // held
+    client(0x18, kIsn + 6, cookie + 1, "more");   // only one per connection: dropped
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::synp_early_held), 1u);
+    EXPECT_EQ(drops(dp::Drop::SynpEarlyDropped), 1u);
+    server(rs, 0x12, kServerIsn, kIsn + 1);
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);  // the held segment acknowledges the SYN-ACK itself
+    EXPECT_TRUE(checksums_ok(out[0]));
+    EXPECT_EQ(payload_of(out[0]), "GET /");
+    EXPECT_EQ(seq_of(out[0]), kIsn + 1);
+    EXPECT_EQ(ack_of(out[0]), kServerIsn + 1);
+    EXPECT_EQ(out[0].daddr(), rs);
+    EXPECT_EQ(out[0].dst_mac(), rs == ip("172.16.0.11") ? kRs1Mac : kRs2Mac);
+    EXPECT_TRUE(recv(kExt).empty());
+    EXPECT_EQ(conn_state(), "ESTABLISHED");
+}
+
+TEST_F(SynProxyTest, AHeldSegmentIsFreedWhenNothingComes) {
+    // Left held at the end of the test: the worker frees it (TearDown counts the mbufs).
+    uint32_t cookie = 0;
+    handshake_to_server(cookie);
+    client(0x18, kIsn + 1, cookie + 1, "GET /");
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::synp_early_held), 1u);
+    // As the daemon's worker does when it stops (Worker::run).
+    dp_->worker(0).release_held();
+}
+
+TEST_F(SynProxyTest, BadAndStaleCookiesAreCountedDropsWithoutEntries) {
+    const uint32_t cookie = syn_for_cookie();
+    // Wrong cookie, and the right cookie with another ISN (tampered), then a bare ACK of nothing.
+    client(0x10, kIsn + 1, cookie + 2);
+    client(0x10, kIsn + 2, cookie + 1);
+    client(0x10, 77, 12345);
+    EXPECT_EQ(drops(dp::Drop::SynpBadCookie), 3u);
+    // A cookie the worker made three periods ago: stale.
+    const uint64_t past = dp_->worker(0).clock_ms() - 3 * (uint64_t{1} << dp::SynCookie::kPeriodShift);
+    const uint32_t old = dp_->worker(0).syn_cookie().make(ip("10.0.0.2"), ip("10.0.0.100"),
+                                                           htons(kSport), htons(80), kIsn, 1460, past);
+    client(0x10, kIsn + 1, old + 1);
+    EXPECT_EQ(drops(dp::Drop::SynpStaleCookie), 1u);
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_TRUE(recv(kExt).empty());  // nothing is sent back (as Linux and IPVS)
+    EXPECT_EQ(dp_->worker(0).table().size(), 0u);
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::synp_cookies_valid), 0u);
+    // The good one still opens the connection.
+    client(0x10, kIsn + 1, cookie + 1);
+    EXPECT_EQ(recv(kInt).size(), 1u);
+    EXPECT_EQ(dp_->worker(0).table().size(), 1u);
+}
+
+TEST_F(SynProxyTest, AServersRstReachesTheClientAtTheSequenceItExpects) {
+    uint32_t cookie = 0;
+    const uint32_t rs = handshake_to_server(cookie).daddr();
+    client(0x18, kIsn + 1, cookie + 1, "GET /");  // held, then freed by the RST
+    server(rs, 0x14, 0, kIsn + 1);
+    const auto out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(checksums_ok(out[0]));
+    EXPECT_EQ(out[0].saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(flags_of(out[0]) & 0x04, 0x04);
+    EXPECT_EQ(seq_of(out[0]), cookie + 1);
+    EXPECT_EQ(conn_state(), "CLOSE");
+    EXPECT_EQ(drops(dp::Drop::SynpEarlyDropped), 1u);
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::synp_handshakes), 0u);
+}
+
+TEST_F(SynProxyTest, OffOrAutomaticWithRoomTheSynGoesToTheServer) {
+    cfg::DefenseCfg d;
+    d.syn_proxy = 1;  // automatic, and the table is nearly empty
+    set_defense(d);
+    EXPECT_FALSE(dp_->defense().syn_proxy);
+    EXPECT_TRUE(dp_->defense().syn_proxy_ack);
+    client(0x02, kIsn, 0, "", 1400);
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(seq_of(out[0]), kIsn);
+    EXPECT_EQ(mss_of(out[0]), 1400);  // untouched
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::synp_cookies_sent), 0u);
+    EXPECT_EQ(dp_->worker(0).table().size(), 1u);
+}
+
 TEST_F(DataplaneTest, BatchIsAllOrNothing) {
     ctl::Request batch;
     batch.op = ctl::Op::Batch;
