@@ -12,6 +12,11 @@
 # The director has one worker and a 1,024-entry connection table, and the IPVS defences
 # drop_entry = 1 and secure_tcp = 1 with amemthresh = 256 (SF_DEFENSE overrides the group's body).
 #
+# e2e_syn_flood_proxy runs it with SF_DEFENSE="syn_proxy = 3;": the SYN proxy answers every SYN
+# with a cookie, so the flood makes no entry at all; it also checks that no new client was refused
+# or evicted (table_full and conn_evicted 0), that the cookies sent account for the flood, and
+# that every connection of the test's clients was spliced through a valid cookie.
+#
 # Checks: zero failed keep-alive requests during and after the flood; fresh curls during the
 # flood and right after it are served; the flood's SYNs are accounted for by the drop and
 # eviction counts of `dirigoadm --list-ports` (printed by reason); the automatic defences switched
@@ -88,7 +93,9 @@ port_col() {
 }
 # The Conns column (7th) of --list-workers, summed over the workers.
 live_conns() { world_adm --list-workers --exact | awk '$1 ~ /^[0-9]+$/ { n += $7 } END { print n + 0 }'; }
-REASONS=(table_full conn_evicted conn_drop_entry drop_packet secure_tcp_held no_conn)
+REASONS=(table_full conn_evicted conn_drop_entry drop_packet secure_tcp_held no_conn
+    synp_cookie_sent synp_cookie_valid synp_handshake synp_early_held synp_bad_cookie
+    synp_stale_cookie synp_early_dropped)
 snap_ports
 declare -A before=()
 for r in "${REASONS[@]}"; do before[$r]=$(drop "$r"); done
@@ -181,8 +188,8 @@ for r in "${REASONS[@]}"; do printf '      %-18s %s\n' "$r" "${delta[$r]}"; done
 printf '      %-18s %s\n' rx_missed "$missed" "live entries" "$live" "lost before dirigo" "$lost"
 world_adm --list-ports | sed -n '/^Drops by reason/,$p' | sed 's/^/    | /'
 world_adm --list-workers | sed 's/^/    | /'
-accounted=$((delta[table_full] + delta[conn_evicted] + delta[conn_drop_entry] + delta[drop_packet] + missed + lost))
-echo "    accounted: table_full + conn_evicted + conn_drop_entry + drop_packet + rx_missed +" \
+accounted=$((delta[table_full] + delta[conn_evicted] + delta[conn_drop_entry] + delta[drop_packet] + delta[synp_cookie_sent] + missed + lost))
+echo "    accounted: table_full + conn_evicted + conn_drop_entry + drop_packet + synp_cookie_sent + rx_missed +" \
     "lost before dirigo = $accounted; sent $sent - live entries $live = $((sent - live))"
 t_expect "the counts account for the flood: $accounted >= sent $sent - served (live entries) $live" \
     "$([[ $live -le $TABLE && $accounted -ge $((sent - live)) ]] && echo 1)"
@@ -190,6 +197,16 @@ if grep -q 'drop_entry = 1\|drop_entry=1\|secure_tcp = 1' <<<"$DEFENSE"; then
     t_expect "the automatic defences switched on (dirigo's log: flood defence ... 2)" \
         "$(grep -q 'flood defence: drop_entry 2.*secure_tcp 2' "$W_DIRIGO_LOG" && echo 1)"
     grep 'flood defence' "$W_DIRIGO_LOG" | sed 's/^/    log: /' || true
+fi
+if grep -q 'syn_proxy = 3' <<<"$DEFENSE"; then
+    # Every SYN the director saw was answered with a cookie: the flood's, the curls'.
+    t_expect "SYN proxy: the table never filled (table_full ${delta[table_full]}, conn_evicted ${delta[conn_evicted]}, live entries $live)" \
+        "$([[ ${delta[table_full]} -eq 0 && ${delta[conn_evicted]} -eq 0 && $live -lt $((TABLE / 4)) ]] && echo 1)"
+    t_expect "SYN proxy: cookies sent ${delta[synp_cookie_sent]} >= SYNs sent $sent - lost before dirigo $((lost + missed))" \
+        "$([[ ${delta[synp_cookie_sent]} -ge $((sent - lost - missed)) && ${delta[synp_cookie_sent]} -le $((sent + 1000)) ]] && echo 1)"
+    n_fresh=$((${#fresh[@]} + 10))
+    t_expect "SYN proxy: the $n_fresh fresh curls came in through valid cookies (valid ${delta[synp_cookie_valid]}, spliced ${delta[synp_handshake]}), none bad or stale" \
+        "$([[ ${delta[synp_cookie_valid]} -ge $n_fresh && ${delta[synp_handshake]} -ge $n_fresh && $((delta[synp_bad_cookie] + delta[synp_stale_cookie])) -eq 0 ]] && echo 1)"
 fi
 
 t_check "dirigo stops on SIGTERM, with status 0, removing its socket" world_stop_dirigo
