@@ -662,6 +662,12 @@ const BadCase kBadCases[] = {
      "4 is out of range 0..3"},
     {"DefenseTypo", "defense = { drop_packets = 1; };\n", 4, "defense.drop_packets",
      "did you mean \"drop_packet\"?"},
+    {"SynProxyModeTooBig", "defense = { syn_proxy = 4; };\n", 4, "defense.syn_proxy",
+     "4 is out of range 0..3"},
+    {"SynProxyAutomaticThresholdAboveTable",
+     "dataplane = { conn_table_size = 1024; };\n"
+     "defense = { syn_proxy = 1; amemthresh = 2048; };\n",
+     5, "defense.amemthresh", "must be below dataplane.conn_table_size (1024)"},
     {"DefenseRateZero", "defense = { am_droprate = 0; };\n", 4, "defense.am_droprate",
      "out of range"},
     {"DefenseThresholdAboveTable",
@@ -782,11 +788,13 @@ TEST(Loader, DefenseDefaultsAndModes) {
     const auto set = load(kBase +
                           "dataplane = { conn_table_size = 4096; };\n"
                           "defense = { drop_entry = 1; drop_packet = 2; secure_tcp = 3;\n"
+                          "  syn_proxy = 3;\n"
                           "  am_droprate = 5; amemthresh = 512; };\n");
     ASSERT_TRUE(set.is_ok()) << set.status().message();
     EXPECT_EQ(set->defense.drop_entry, 1);
     EXPECT_EQ(set->defense.drop_packet, 2);
     EXPECT_EQ(set->defense.secure_tcp, 3);
+    EXPECT_EQ(set->defense.syn_proxy, 3);
     EXPECT_EQ(set->defense.am_droprate, 5u);
     EXPECT_EQ(set->defense.amemthresh, 512u);
 

@@ -76,5 +76,35 @@ TEST(Defense, StrategiesAreIndependent) {
     EXPECT_EQ(m, (DefenseModes{2, 0, 3}));
 }
 
+TEST(Defense, SynProxyFollowsItsModeAndChecksAcksWhileNotOff) {
+    cfg::DefenseCfg c = modes(0, 0, 0);
+    c.syn_proxy = 0;
+    DefenseModes m = initial_modes(c);
+    dp::DefenseParams p = update_defense(c, m, 0);
+    EXPECT_FALSE(p.syn_proxy);
+    EXPECT_FALSE(p.syn_proxy_ack);
+
+    c.syn_proxy = 3;
+    m = initial_modes(c);
+    p = update_defense(c, m, 100000);
+    EXPECT_TRUE(p.syn_proxy);
+    EXPECT_TRUE(p.syn_proxy_ack);
+    EXPECT_FALSE(p.drop_entry);  // the others stay off
+
+    c.syn_proxy = 1;
+    m = initial_modes(c);
+    p = update_defense(c, m, 5000);
+    EXPECT_FALSE(p.syn_proxy);
+    EXPECT_TRUE(p.syn_proxy_ack);  // cookies sent while it was on still open connections
+    EXPECT_EQ(m.syn_proxy, 1);
+    p = update_defense(c, m, 10);
+    EXPECT_TRUE(p.syn_proxy);
+    EXPECT_EQ(m.syn_proxy, 2);
+    p = update_defense(c, m, 5000);
+    EXPECT_FALSE(p.syn_proxy);
+    EXPECT_TRUE(p.syn_proxy_ack);
+    EXPECT_EQ(m.syn_proxy, 1);
+}
+
 }  // namespace
 }  // namespace dirigo::ctl
