@@ -82,12 +82,14 @@ bool synp_resize(rte_mbuf* m, uint16_t len) noexcept {
 
 /// Writes, right after `m`'s Ethernet header, a fresh IPv4 header and a TCP header (with an MSS
 /// option when `mss` is not 0, nothing else), both checksummed; `m` is resized to fit. The
-/// Ethernet addresses are stage 5's. False when `m` cannot hold them.
+/// Ethernet addresses are stage 5's. False when `m` cannot hold them (or is chained: handshake
+/// segments never are).
 bool synp_build(rte_mbuf* m, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                 uint32_t seq, uint32_t ack, uint8_t flags, uint16_t win, uint16_t mss) noexcept {
     const uint16_t tcp_len = static_cast<uint16_t>(sizeof(rte_tcp_hdr) + (mss != 0 ? 4 : 0));
     const auto l3_len = static_cast<uint16_t>(sizeof(rte_ipv4_hdr) + tcp_len);
-    if (!synp_resize(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + l3_len))) [[unlikely]] {
+    if (m->nb_segs != 1 ||
+        !synp_resize(m, static_cast<uint16_t>(sizeof(rte_ether_hdr) + l3_len))) [[unlikely]] {
         return false;
     }
     auto* ip = rte_pktmbuf_mtod_offset(m, rte_ipv4_hdr*, sizeof(rte_ether_hdr));
