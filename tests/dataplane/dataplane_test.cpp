@@ -2235,6 +2235,43 @@ TEST_F(SynProxyTest, AServersRstReachesTheClientAtTheSequenceItExpects) {
     EXPECT_EQ(worker_stat(&dp::WorkerStats::synp_handshakes), 0u);
 }
 
+TEST_F(SynProxyTest, AHeldSegmentExpiresAfterASecondAndIsCounted) {
+    uint32_t cookie = 0;
+    const uint32_t rs = handshake_to_server(cookie).daddr();
+    client(0x18, kIsn + 1, cookie + 1, "GET /");
+    ASSERT_EQ(worker_stat(&dp::WorkerStats::synp_early_held), 1u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    // The expiry scan visits 8 of the 256 slots a loop.
+    for (uint32_t i = 0; i < dp::kSynpHoldSlots / dp::kSynpHoldSweep; ++i) {
+        dp_->worker(0).poll_once();
+    }
+    EXPECT_EQ(drops(dp::Drop::SynpEarlyDropped), 1u);
+    // Nothing is held any more: the server's SYN-ACK gets the bare ACK.
+    server(rs, 0x12, kServerIsn, kIsn + 1);
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(flags_of(out[0]), 0x10);
+    EXPECT_EQ(payload_of(out[0]), "");
+    EXPECT_EQ(ack_of(out[0]), kServerIsn + 1);
+}
+
+TEST_F(SynProxyTest, AServiceWithADirectRoutingServerIsNotProxied) {
+    ctl::Request r;
+    r.op = ctl::Op::AddDest;
+    r.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
+    r.dest = {ntohl(ip("172.16.0.13")), 80, cfg::Fwd::Route, 1, 0, 0};
+    ASSERT_EQ(ctl_->handle(r).code, Errc::Ok);
+    learn(kInt, {0x02, 0x5e, 0, 0, 0, 0x13}, ip("172.16.0.13"), ip("172.16.0.1"));
+    for (uint16_t i = 0; i < 3; ++i) {
+        send(kExt, tcp_seg(mac_[kExt], kClientMac, ip("10.0.0.2"), static_cast<uint16_t>(31000 + i),
+                           ip("10.0.0.100"), 80, 0x02, kIsn, 0, "", 1400));
+    }
+    step();
+    drain(kInt);
+    EXPECT_EQ(worker_stat(&dp::WorkerStats::synp_cookies_sent), 0u);
+    EXPECT_EQ(dp_->worker(0).table().size(), 3u);  // scheduled as usual, entries and all
+}
+
 TEST_F(SynProxyTest, OffOrAutomaticWithRoomTheSynGoesToTheServer) {
     cfg::DefenseCfg d;
     d.syn_proxy = 1;  // automatic, and the table is nearly empty
