@@ -39,7 +39,7 @@ constexpr uint32_t kMaxHeaders = sizeof(rte_ether_hdr) + 60 + 60;
     return first >= std::min(rte_pktmbuf_pkt_len(m), kMaxHeaders) ? rte_pktmbuf_pkt_len(m) : first;
 }
 
-// ---- SYN proxy helpers ---------------------------------------------------------------------------
+// ---- SYN proxy helpers --------------------------------------------------------------------------
 
 /// The window the proxy announces to the client in its SYN-ACK: one segment, so that a client
 /// sends at most one before the real server's own window reaches it (the proxy holds one).
@@ -970,7 +970,7 @@ bool Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
     return true;
 }
 
-// ---- The SYN proxy (docs/reliability.md, "The SYN proxy") -----------------------------------------
+// ---- The SYN proxy (docs/reliability.md, "The SYN proxy") ---------------------------------------
 
 Verdict Worker::synp_syn(const Snapshot& snap, rte_mbuf* m, const Parsed& p,
                          uint64_t now) noexcept {

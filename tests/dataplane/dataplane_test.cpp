@@ -1945,7 +1945,7 @@ TEST_F(DefenseTest, FullTableEvictsTheStalestHalfOpenEntry) {
     EXPECT_EQ(drops(dp::Drop::NoConn), 0u);
 }
 
-// ---- The SYN proxy (docs/reliability.md, "The SYN proxy") ----------------------------------------
+// ---- The SYN proxy (docs/reliability.md, "The SYN proxy") ---------------------------------------
 
 namespace {
 
@@ -2204,9 +2204,10 @@ TEST_F(SynProxyTest, BadAndStaleCookiesAreCountedDropsWithoutEntries) {
     client(0x10, 77, 12345);
     EXPECT_EQ(drops(dp::Drop::SynpBadCookie), 3u);
     // A cookie the worker made three periods ago: stale.
-    const uint64_t past = dp_->worker(0).clock_ms() - 3 * (uint64_t{1} << dp::SynCookie::kPeriodShift);
-    const uint32_t old = dp_->worker(0).syn_cookie().make(ip("10.0.0.2"), ip("10.0.0.100"),
-                                                           htons(kSport), htons(80), kIsn, 1460, past);
+    const uint64_t past =
+        dp_->worker(0).clock_ms() - 3 * (uint64_t{1} << dp::SynCookie::kPeriodShift);
+    const uint32_t old = dp_->worker(0).syn_cookie().make(
+        ip("10.0.0.2"), ip("10.0.0.100"), htons(kSport), htons(80), kIsn, 1460, past);
     client(0x10, kIsn + 1, old + 1);
     EXPECT_EQ(drops(dp::Drop::SynpStaleCookie), 1u);
     EXPECT_TRUE(recv(kInt).empty());

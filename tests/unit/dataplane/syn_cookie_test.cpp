@@ -38,8 +38,8 @@ TEST(SipHash, MatchesThePapersTestVector) {
 }
 
 TEST(SynCookie, MssIndexRoundsDownToTheTable) {
-    EXPECT_EQ(syn_cookie_mss_index(0), 0u);      // no option: 536
-    EXPECT_EQ(syn_cookie_mss_index(535), 0u);    // below the table: its smallest
+    EXPECT_EQ(syn_cookie_mss_index(0), 0u);    // no option: 536
+    EXPECT_EQ(syn_cookie_mss_index(535), 0u);  // below the table: its smallest
     EXPECT_EQ(syn_cookie_mss_index(536), 0u);
     EXPECT_EQ(syn_cookie_mss_index(1219), 0u);
     EXPECT_EQ(syn_cookie_mss_index(1220), 1u);
@@ -65,12 +65,14 @@ TEST(SynCookie, LivesOneToTwoPeriodsThenIsStaleThenBad) {
     const SynCookie sc(1, 2);
     const uint64_t t0 = 5000 * kPeriodMs + kPeriodMs - 1;  // the last millisecond of a period
     const uint32_t c = sc.make(kSaddr, kDaddr, kSport, kDport, kIsn, 1460, t0);
-    auto at = [&](uint64_t now) { return sc.check(kSaddr, kDaddr, kSport, kDport, kIsn, c, now).check; };
+    auto at = [&](uint64_t now) {
+        return sc.check(kSaddr, kDaddr, kSport, kDport, kIsn, c, now).check;
+    };
     EXPECT_EQ(at(t0), CookieCheck::Valid);
-    EXPECT_EQ(at(t0 + 1), CookieCheck::Valid);                  // the next period
-    EXPECT_EQ(at(t0 + kPeriodMs), CookieCheck::Valid);          // still the next period
-    EXPECT_EQ(at(t0 + kPeriodMs + 1), CookieCheck::Stale);      // two periods on
-    EXPECT_EQ(at(t0 + 3 * kPeriodMs), CookieCheck::Stale);      // three
+    EXPECT_EQ(at(t0 + 1), CookieCheck::Valid);              // the next period
+    EXPECT_EQ(at(t0 + kPeriodMs), CookieCheck::Valid);      // still the next period
+    EXPECT_EQ(at(t0 + kPeriodMs + 1), CookieCheck::Stale);  // two periods on
+    EXPECT_EQ(at(t0 + 3 * kPeriodMs), CookieCheck::Stale);  // three
     // Four periods on, its two time bits name the current period: the MAC no longer matches.
     EXPECT_EQ(at(t0 + 3 * kPeriodMs + 1), CookieCheck::Bad);
     // A cookie "from the future" (the clock went back) is not accepted either.
