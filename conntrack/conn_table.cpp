@@ -254,10 +254,18 @@ uint32_t ConnTable::insert(const Conn& c, bool with_reply, uint32_t client_hash)
         return kMiss;
     }
     const uint32_t idx = free_head_;
+    // Every line this insert writes is requested first, so their misses overlap: the reply
+    // key's bucket (the client key's was just read by the lookup that missed) and the entry.
+    const uint32_t reply_hash = with_reply ? key_hash(c.reply_key()) : 0;
+    rte_prefetch0(&buckets_[client_hash & mask_]);
+    if (with_reply) {
+        rte_prefetch0(&buckets_[reply_hash & mask_]);
+    }
+    rte_prefetch0(&entries_[idx]);
     if (!index_add(client_hash, idx << 1)) {
         return kMiss;
     }
-    if (with_reply && !index_add(key_hash(c.reply_key()), idx << 1 | kReplyBit)) {
+    if (with_reply && !index_add(reply_hash, idx << 1 | kReplyBit)) {
         index_del(client_hash, idx << 1);
         return kMiss;
     }
@@ -277,9 +285,17 @@ void ConnTable::remove(uint32_t idx) noexcept {
     if (!e.in_use) {
         return;
     }
-    index_del(key_hash(e.client), idx << 1);
-    if (e.flags & kConnHasReply) {
-        index_del(key_hash(e.reply_key()), idx << 1 | kReplyBit);
+    // Both buckets requested before either is read, so their misses overlap.
+    const bool reply = (e.flags & kConnHasReply) != 0;
+    const uint32_t ch = key_hash(e.client);
+    const uint32_t rh = reply ? key_hash(e.reply_key()) : 0;
+    rte_prefetch0(&buckets_[ch & mask_]);
+    if (reply) {
+        rte_prefetch0(&buckets_[rh & mask_]);
+    }
+    index_del(ch, idx << 1);
+    if (reply) {
+        index_del(rh, idx << 1 | kReplyBit);
     }
     e.in_use = 0;
     e.flags = 0;
