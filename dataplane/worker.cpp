@@ -327,7 +327,8 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
         Parsed& p = parsed[i];
         switch (p.cls) {
         case PktClass::Ipv4L4:
-            verdict[i] = decide_l4(snap, p, found[k++], now);
+            verdict[i] = decide_l4(snap, p, found[k], hashes[k], now);
+            ++k;
             break;
         case PktClass::Ipv4Icmp:
             verdict[i] = decide_icmp(snap, m, p);
@@ -397,12 +398,12 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
 // loop keeps its state in registers (out of line they cost ~10 cycles a packet, measured with
 // dirigo-bench "nat 1K uniform").
 [[gnu::always_inline]] inline Verdict Worker::decide_l4(const Snapshot& snap, Parsed& p, uint32_t lookup,
-                          uint64_t now) noexcept {
+                          uint32_t hash, uint64_t now) noexcept {
     if (table_changes_in_burst_ != 0) [[unlikely]] {
         // The bulk lookup ran before this burst's earlier packets created or retired connections:
         // its answer may be stale (an entry freed, or freed and reused by another flow), and a
         // later packet of a flow created in this burst (a SYN then its ACK) must find it.
-        lookup = table_->lookup(p.key);
+        lookup = table_->lookup(p.key, hash);
     }
     if (lookup != ct::kMiss && table_->at(ct::lookup_index(lookup)).expire <= now) [[unlikely]] {
         // Dead but not yet swept: retire it now and treat the packet as new.
@@ -436,15 +437,15 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
         }
     }
     Verdict v;
-    const uint32_t idx = admit(snap, *svc, p, now, v);
+    const uint32_t idx = admit(snap, *svc, p, hash, now, v);
     if (idx == ct::kMiss) {
         return v;
     }
     return forward(snap, table_->at(idx), p, false, now);
 }
 
-uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint64_t now,
-                       Verdict& out) noexcept {
+uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint32_t hash,
+                       uint64_t now, Verdict& out) noexcept {
     sched::SchedInput in;
     in.saddr = rte_be_to_cpu_32(p.key.saddr);
     in.daddr = rte_be_to_cpu_32(p.key.daddr);
@@ -492,7 +493,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         return ct::kMiss;
     }
     // Only NAT sees replies: DR and TUN servers answer the client directly.
-    const uint32_t idx = insert_conn(snap, c, d.fwd == cfg::Fwd::Masq);
+    const uint32_t idx = insert_conn(snap, c, d.fwd == cfg::Fwd::Masq, hash);
     if (idx == ct::kMiss) {
         if (tmpl != kNoTemplate) {
             env_.persist->release(tmpl, now);
@@ -827,8 +828,9 @@ bool Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
 
 // ---- Connections ------------------------------------------------------------------------------------
 
-uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat) noexcept {
-    uint32_t idx = table_->insert(c, nat);
+uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat,
+                             uint32_t client_hash) noexcept {
+    uint32_t idx = table_->insert(c, nat, client_hash);
     if (idx == ct::kMiss && table_->size() == table_->capacity() &&
         table_->evict_half_open(kEvictBudget, snap.timeout_tsc.data(), [this](const ct::Conn& old) {
             conn_released(old);
@@ -836,7 +838,7 @@ uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat) 
         })) [[unlikely]] {
         // Full of connections, some never established (a SYN flood): one of those made room.
         ++table_changes_in_burst_;
-        idx = table_->insert(c, nat);
+        idx = table_->insert(c, nat, client_hash);
     }
     if (idx != ct::kMiss) {
         ++table_changes_in_burst_;
@@ -1045,7 +1047,8 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     c.expire = now + timeout;
     c.sync_countdown = snap.sync.period;
     c.synced_state = r.state;
-    if (insert_conn(snap, c, dest->fwd == cfg::Fwd::Masq) == ct::kMiss) {
+    if (insert_conn(snap, c, dest->fwd == cfg::Fwd::Masq, ct::ConnTable::hash(c.client)) ==
+        ct::kMiss) {
         bump(stats_.sync_table_full);
         return;
     }

@@ -223,11 +223,13 @@ private:
                        uint16_t n, uint64_t now) noexcept;
 
     // Stage 3: one decision per packet, no transmission.
-    Verdict decide_l4(const Snapshot& snap, Parsed& p, uint32_t lookup, uint64_t now) noexcept;
+    /// `hash` is ConnTable::hash(p.key), from stage 1: reused for a re-lookup and the insert.
+    Verdict decide_l4(const Snapshot& snap, Parsed& p, uint32_t lookup, uint32_t hash,
+                      uint64_t now) noexcept;
     /// A packet that opens a connection (or, for one-packet scheduling, is scheduled alone):
     /// schedules it and creates its entry. Returns the entry, or kMiss with `out` set.
-    uint32_t admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint64_t now,
-                   Verdict& out) noexcept;
+    uint32_t admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint32_t hash,
+                   uint64_t now, Verdict& out) noexcept;
     /// Forwards a packet of connection `c` toward its real server (`reply` false) or the client.
     Verdict forward(const Snapshot& snap, ct::Conn& c, Parsed& p, bool reply,
                     uint64_t now) noexcept;
@@ -276,8 +278,10 @@ private:
                     uint64_t now) noexcept;
     /// Adds `c` to the table (with its reply key when `nat`); a full table first gives up its
     /// stalest never-established entry. Returns the index or kMiss, and counts the change for
-    /// stage 3's lookups. Used by new flows and by sync installs alike.
-    uint32_t insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat) noexcept;
+    /// stage 3's lookups. Used by new flows and by sync installs alike. `client_hash` is
+    /// ConnTable::hash(c.client), computed once while parsing.
+    uint32_t insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat,
+                         uint32_t client_hash) noexcept;
     /// Moves `c` to `next` with IPVS's ActiveConn/InActConn accounting.
     void set_state(ct::Conn& c, ct::TcpState next) noexcept;
     /// Sync master: counts a client packet of `c` and queues the connection (and its template)
