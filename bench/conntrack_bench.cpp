@@ -92,8 +92,7 @@ public:
         p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
         t->hash_ = rte_hash_create(&p);
         const size_t bytes = sizeof(ct::Conn) * static_cast<size_t>(capacity);
-        t->entries_ =
-            static_cast<ct::Conn*>(rte_zmalloc_socket(nullptr, bytes, 64, socket));
+        t->entries_ = static_cast<ct::Conn*>(rte_zmalloc_socket(nullptr, bytes, 64, socket));
         if (t->hash_ == nullptr || t->entries_ == nullptr) {
             std::fprintf(stderr, "conntrack_bench: reference table: %s\n", rte_strerror(rte_errno));
             std::exit(1);
@@ -126,9 +125,8 @@ public:
         (void)rte_hash_lookup_with_hash_bulk_data(hash_, kp, const_cast<uint32_t*>(hashes), n,
                                                   &hits, data);
         for (uint32_t i = 0; i < n; ++i) {
-            out[i] = (hits >> i) & 1u
-                         ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i]))
-                         : ct::kMiss;
+            out[i] = (hits >> i) & 1u ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i]))
+                                      : ct::kMiss;
         }
     }
     uint32_t insert(const ct::Conn& c, bool with_reply) noexcept {
@@ -180,8 +178,7 @@ private:
     uint64_t memory_bytes_ = 0;
 };
 
-std::unique_ptr<ct::ConnTable> make_table(const std::string& name, uint32_t cap,
-                                          ct::ConnTable*) {
+std::unique_ptr<ct::ConnTable> make_table(const std::string& name, uint32_t cap, ct::ConnTable*) {
     auto t = ct::ConnTable::create(name, cap, static_cast<int>(rte_socket_id()));
     if (!t) {
         std::fprintf(stderr, "conntrack_bench: %s\n", t.status().message().c_str());
@@ -424,8 +421,9 @@ template <class T>
 void register_kind(const std::string& kind, uint32_t n) {
     const std::string s = "/" + size_name(n);
     const std::string p = "BM_Conntrack_" + kind + "_";
-    benchmark::RegisterBenchmark((p + "LookupHit" + s).c_str(),
-                                 [n](benchmark::State& st) { lookup_bench<T>(st, n, Pick::Uniform); });
+    benchmark::RegisterBenchmark((p + "LookupHit" + s).c_str(), [n](benchmark::State& st) {
+        lookup_bench<T>(st, n, Pick::Uniform);
+    });
     benchmark::RegisterBenchmark((p + "LookupZipf" + s).c_str(),
                                  [n](benchmark::State& st) { lookup_bench<T>(st, n, Pick::Zipf); });
     benchmark::RegisterBenchmark((p + "LookupMiss" + s).c_str(),

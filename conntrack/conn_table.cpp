@@ -19,7 +19,7 @@ constexpr uint16_t kFull = (1u << Bucket::kSlots) - 1;
 }  // namespace
 
 Result<std::unique_ptr<ConnTable>> ConnTable::create(const std::string& name, uint32_t capacity,
-                                                      int socket) {
+                                                     int socket) {
     if (capacity == 0 || capacity > kMaxCapacity) {
         return Status(Errc::Invalid, "connection table capacity out of range");
     }
@@ -29,8 +29,8 @@ Result<std::unique_ptr<ConnTable>> ConnTable::create(const std::string& name, ui
     // Two keys per connection at most (client side and, for NAT, real-server side), at no more
     // than kMaxLoadPct of the slots; a power of two so the bucket is `hash & mask`.
     const uint64_t keys = 2 * static_cast<uint64_t>(capacity);
-    const uint64_t want = (keys * 100 + Bucket::kSlots * kMaxLoadPct - 1) /
-                          (Bucket::kSlots * kMaxLoadPct);
+    const uint64_t want =
+        (keys * 100 + Bucket::kSlots * kMaxLoadPct - 1) / (Bucket::kSlots * kMaxLoadPct);
     const uint64_t nb = rte_align64pow2(want < 2 ? 2 : want);
     t->mask_ = static_cast<uint32_t>(nb - 1);
     const size_t bucket_bytes = sizeof(Bucket) * nb;
@@ -41,8 +41,8 @@ Result<std::unique_ptr<ConnTable>> ConnTable::create(const std::string& name, ui
                                           " bytes for the index of connection table " + name);
     }
     const size_t bytes = sizeof(Conn) * static_cast<size_t>(capacity);
-    t->entries_ = static_cast<Conn*>(
-        rte_zmalloc_socket(name.c_str(), bytes, RTE_CACHE_LINE_SIZE, socket));
+    t->entries_ =
+        static_cast<Conn*>(rte_zmalloc_socket(name.c_str(), bytes, RTE_CACHE_LINE_SIZE, socket));
     if (t->entries_ == nullptr) {
         return Status(Errc::Resource, "cannot allocate " + std::to_string(bytes) +
                                           " bytes for connection table " + name);
@@ -160,7 +160,7 @@ void ConnTable::lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, 
     uint32_t first[kMaxBulk];  // the first candidate's slot word (no kSlotInAlt), or kMiss
     uint32_t rest[kMaxBulk];   // the primary's other candidates (rare)
     uint32_t alt_idx[kMaxBulk];
-    uint32_t need_slow = 0;    // bit i: key i has more candidates or an alternate to read
+    uint32_t need_slow = 0;  // bit i: key i has more candidates or an alternate to read
     // Stage 1: every primary bucket's line is requested before any is read.
     for (uint32_t i = 0; i < n; ++i) {
         rte_prefetch0(&bk[hashes[i] & mask]);
@@ -243,7 +243,9 @@ uint32_t ConnTable::lookup(const FlowKey& key, uint32_t hash) noexcept {
     return kMiss;
 }
 
-uint32_t ConnTable::lookup(const FlowKey& key) noexcept { return lookup(key, key_hash(key)); }
+uint32_t ConnTable::lookup(const FlowKey& key) noexcept {
+    return lookup(key, key_hash(key));
+}
 
 uint32_t ConnTable::insert(const Conn& c, bool with_reply) noexcept {
     return insert(c, with_reply, key_hash(c.client));
@@ -273,8 +275,7 @@ uint32_t ConnTable::insert(const Conn& c, bool with_reply, uint32_t client_hash)
     const uint32_t next = e.next_free;
     e = c;
     e.in_use = 1;
-    e.flags = static_cast<uint8_t>(with_reply ? e.flags | kConnHasReply
-                                              : e.flags & ~kConnHasReply);
+    e.flags = static_cast<uint8_t>(with_reply ? e.flags | kConnHasReply : e.flags & ~kConnHasReply);
     free_head_ = next;
     ++used_;
     return idx;

@@ -33,9 +33,13 @@ Conn make(uint32_t client, uint16_t port, uint32_t server) {
 }
 
 /// Every key hashes to bucket 0 with signature 0x1234: all keys share both buckets.
-uint32_t same_hash(const FlowKey&) { return 0x12340000u; }
+uint32_t same_hash(const FlowKey&) {
+    return 0x12340000u;
+}
 /// Same signature everywhere, buckets spread by the client port: signature collisions only.
-uint32_t same_sig(const FlowKey& k) { return 0x77770000u | (k.sport ^ k.dport); }
+uint32_t same_sig(const FlowKey& k) {
+    return 0x77770000u | (k.sport ^ k.dport);
+}
 /// A real hash narrowed to 64 buckets and 4 signatures: many collisions of both kinds.
 uint32_t narrow_hash(const FlowKey& k) {
     const uint32_t h = ConnTable::hash(k);
@@ -308,7 +312,8 @@ TEST(ConnTable, EvictHalfOpenTakesTheStalestAndNeverAnEstablished) {
     }
     const Conn stalest = make(0x0a000000u + 8, 9, 0x0b0010ac);
     std::vector<uint32_t> gone;
-    EXPECT_TRUE(ct.evict_half_open(16, timeout, [&](const Conn& c) { gone.push_back(c.client.saddr); }));
+    EXPECT_TRUE(
+        ct.evict_half_open(16, timeout, [&](const Conn& c) { gone.push_back(c.client.saddr); }));
     ASSERT_EQ(gone.size(), 1u);
     EXPECT_EQ(gone[0], stalest.client.saddr);
     EXPECT_EQ(ct.lookup(stalest.client), kMiss);
@@ -345,7 +350,8 @@ void differential(uint32_t (*hash_fn)(const FlowKey&), uint32_t cap, uint32_t op
         if (r < 40) {
             const Conn c = fresh();
             const bool nat = (rng() & 1) != 0;
-            const uint32_t idx = rng() & 2 ? ct.insert(c, nat) : ct.insert(c, nat, hash_fn(c.client));
+            const uint32_t idx =
+                rng() & 2 ? ct.insert(c, nat) : ct.insert(c, nat, hash_fn(c.client));
             if (idx == kMiss) {
                 ++refused;
                 ASSERT_EQ(model.count(c.client), 0u);
@@ -376,7 +382,7 @@ void differential(uint32_t (*hash_fn)(const FlowKey&), uint32_t cap, uint32_t op
                 if (!live.empty() && (rng() & 3) != 0) {
                     const Conn& c = ct.at(live[rng() % live.size()]);
                     keys.push_back((rng() & 1) && (c.flags & kConnHasReply) ? c.reply_key()
-                                                                              : c.client);
+                                                                            : c.client);
                 } else {
                     keys.push_back(make(0x0f000000u + rng() % 1000, 1, 0).client);
                 }
