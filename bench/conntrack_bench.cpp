@@ -271,6 +271,20 @@ void report(benchmark::State& state, const Fixture<T>& fx, uint64_t cycles, uint
     state.counters["live_conns"] = fx.table->size();
 }
 
+/// Index quality of Dirigo's table: share of keys living in their alternate bucket, and of
+/// buckets whose lookups read the alternate too.
+void index_counters(benchmark::State& state, const ct::ConnTable& t) {
+    const auto st = t.index_stats();
+    state.counters["away_pct"] =
+        st.keys == 0 ? 0.0
+                     : 100.0 * static_cast<double>(st.keys_away) / static_cast<double>(st.keys);
+    state.counters["overflowed_bkt_pct"] =
+        100.0 * static_cast<double>(st.buckets_overflowed) / t.bucket_count();
+    state.counters["slot_fill_pct"] =
+        100.0 * static_cast<double>(st.keys) / (t.bucket_count() * ct::Bucket::kSlots);
+}
+void index_counters(benchmark::State&, const RteHashTable&) {}
+
 enum class Pick { Uniform, Zipf, Miss };
 
 /// kSeqLen keys: live ones (uniform or Zipf over flows, either direction) or absent ones.
@@ -327,6 +341,7 @@ void lookup_bench(benchmark::State& state, uint32_t occ, Pick pick) {
     }
     benchmark::DoNotOptimize(sum);
     report(state, fx, rte_rdtsc() - t0, items);
+    index_counters(state, *fx.table);
     // Quality: the hit benchmarks must hit, the miss benchmark must miss.
     state.counters["hit_pct"] =
         items == 0 ? 0.0 : 100.0 * static_cast<double>(found) / static_cast<double>(items);

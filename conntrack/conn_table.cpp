@@ -305,6 +305,17 @@ void ConnTable::remove(uint32_t idx) noexcept {
     --used_;
 }
 
+ConnTable::IndexStats ConnTable::index_stats() const noexcept {
+    IndexStats st;
+    for (uint32_t bi = 0; bi <= mask_; ++bi) {
+        const Bucket& b = buckets_[bi];
+        st.keys += static_cast<uint64_t>(std::popcount(static_cast<uint32_t>(b.used)));
+        st.keys_away += b.overflow;
+        st.buckets_overflowed += b.overflow != 0 ? 1 : 0;
+    }
+    return st;
+}
+
 uint64_t ConnTable::audit_for_test() const {
     uint64_t bad = 0;
     std::vector<uint32_t> away(mask_ + 1, 0);

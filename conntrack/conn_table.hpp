@@ -194,6 +194,15 @@ public:
     /// Buckets in the index (a power of two).
     uint32_t bucket_count() const { return mask_ + 1; }
 
+    /// How full the index is: keys, keys living in their alternate bucket, buckets with a key
+    /// away (a lookup there reads two buckets). Thread: owner. Cost: O(buckets), for reports.
+    struct IndexStats {
+        uint64_t keys = 0;
+        uint64_t keys_away = 0;
+        uint64_t buckets_overflowed = 0;
+    };
+    IndexStats index_stats() const noexcept;
+
     /// Test hook: the hash the table uses where the caller gives none (lookup(key), insert
     /// without a hash, remove). Tests force collisions with it; set before the first insert.
     void set_hash_for_test(uint32_t (*fn)(const FlowKey&)) noexcept { hash_fn_ = fn; }

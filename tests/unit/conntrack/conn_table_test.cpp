@@ -243,6 +243,12 @@ TEST(ConnTable, OverflowMovesAResidentToItsOtherBucket) {
     EXPECT_GE(in.size(), 200u);
     EXPECT_EQ(ct.size(), in.size());
     EXPECT_EQ(ct.audit_for_test(), 0u);
+    // Well past what fits in primaries alone: keys live away, and the stats count them.
+    const auto st = ct.index_stats();
+    EXPECT_EQ(st.keys, 2 * in.size());
+    EXPECT_GT(st.keys_away, 0u);
+    EXPECT_GT(st.buckets_overflowed, 0u);
+    EXPECT_LE(st.buckets_overflowed, st.keys_away);
     for (const auto& [c, idx] : in) {
         EXPECT_EQ(ct.lookup(c.client), idx << 1);
         EXPECT_EQ(ct.lookup(c.reply_key()), idx << 1 | kReplyBit);
