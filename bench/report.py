@@ -506,7 +506,8 @@ w("")
 if nohuge.get("memory"):
     w("## Memory per connection")
     w("")
-    w("One 64-byte entry plus two keys in an `rte_hash` per connection. *Claimed* is "
+    w("One 64-byte entry plus its share of the index's 64-byte buckets (two keys per "
+      "connection, docs/architecture.md \"The connection table\"). *Claimed* is "
       "`ConnTable::memory_bytes() / capacity`; *resident* is the growth of the process's resident "
       "memory when the table was created and once filled (all tables kept alive until all were "
       "measured).")
@@ -543,8 +544,10 @@ gb_table("Micro-benchmarks: packet pipeline (pipeline_bench)", load("pipeline_be
          "cycles/item is TSC cycles over the whole loop (wall clock: it also counts time the "
          "machine took away).")
 gb_table("Micro-benchmarks: connection table (conntrack_bench)", load("conntrack_bench.json"),
-         "`ConnTable` with both keys of every connection, capacity = occupancy + 64. Lookup: "
-         "bursts of 32 keys. SweepIdle: the bounded sweep with nothing to expire, per entry. "
+         "`ConnTable` (Table) and the rte_hash index it replaced (RteHash, kept as a reference "
+         "over the same entries), both keys of every connection, capacity = occupancy + 64. "
+         "Lookup: bursts of 32 keys with precomputed hashes, the hit's entry read; Zipf: "
+         "Zipf(0.99) flows. SweepIdle: the bounded sweep with nothing to expire, per entry. "
          "Churn: insert 32 new, remove the 32 oldest. Insert: filling an empty table. Expire: a "
          "sweep removing every entry. Capped at 1M connections by scripts/bench.")
 

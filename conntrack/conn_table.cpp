@@ -1,52 +1,48 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "conntrack/conn_table.hpp"
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <new>
+#include <vector>
 
-#include <rte_errno.h>
-#include <rte_hash.h>
-#include <rte_jhash.h>
+#include <rte_common.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 namespace dirigo::ct {
 namespace {
 
-uint32_t hash_key(const void* key, uint32_t /*len*/, uint32_t /*init*/) {
-    return ConnTable::hash(*static_cast<const FlowKey*>(key));
-}
-
-void* encode(uint32_t idx, bool reply) {
-    return reinterpret_cast<void*>(static_cast<uintptr_t>((idx << 1) | (reply ? 1u : 0u)));
-}
+constexpr uint16_t kFull = (1u << Bucket::kSlots) - 1;
 
 }  // namespace
 
 Result<std::unique_ptr<ConnTable>> ConnTable::create(const std::string& name, uint32_t capacity,
-                                                      int socket) {
-    if (capacity == 0 || capacity > (1u << 30)) {
+                                                     int socket) {
+    if (capacity == 0 || capacity > kMaxCapacity) {
         return Status(Errc::Invalid, "connection table capacity out of range");
     }
     std::unique_ptr<ConnTable> t(new ConnTable());
     t->capacity_ = capacity;
 
-    // Two keys per connection (client side and, for NAT, real-server side); cuckoo hashing needs
-    // headroom, so the hash gets 2 x capacity slots plus rte_hash's own extra bucket margin.
-    rte_hash_parameters p{};
-    p.name = name.c_str();
-    p.entries = capacity * 2;
-    p.key_len = sizeof(FlowKey);
-    p.hash_func = hash_key;
-    p.hash_func_init_val = kHashInit;
-    p.socket_id = socket;
-    p.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
-    t->hash_ = rte_hash_create(&p);
-    if (t->hash_ == nullptr) {
-        return Status(Errc::Resource, "cannot create connection hash " + name + ": " +
-                                          rte_strerror(rte_errno));
+    // Two keys per connection at most (client side and, for NAT, real-server side), at no more
+    // than kMaxLoadPct of the slots; a power of two so the bucket is `hash & mask`.
+    const uint64_t keys = 2 * static_cast<uint64_t>(capacity);
+    const uint64_t want =
+        (keys * 100 + Bucket::kSlots * kMaxLoadPct - 1) / (Bucket::kSlots * kMaxLoadPct);
+    const uint64_t nb = rte_align64pow2(want < 2 ? 2 : want);
+    t->mask_ = static_cast<uint32_t>(nb - 1);
+    const size_t bucket_bytes = sizeof(Bucket) * nb;
+    t->buckets_ = static_cast<Bucket*>(
+        rte_zmalloc_socket((name + "_idx").c_str(), bucket_bytes, RTE_CACHE_LINE_SIZE, socket));
+    if (t->buckets_ == nullptr) {
+        return Status(Errc::Resource, "cannot allocate " + std::to_string(bucket_bytes) +
+                                          " bytes for the index of connection table " + name);
     }
     const size_t bytes = sizeof(Conn) * static_cast<size_t>(capacity);
-    t->entries_ = static_cast<Conn*>(rte_zmalloc_socket(name.c_str(), bytes, 64, socket));
+    t->entries_ =
+        static_cast<Conn*>(rte_zmalloc_socket(name.c_str(), bytes, RTE_CACHE_LINE_SIZE, socket));
     if (t->entries_ == nullptr) {
         return Status(Errc::Resource, "cannot allocate " + std::to_string(bytes) +
                                           " bytes for connection table " + name);
@@ -56,97 +52,230 @@ Result<std::unique_ptr<ConnTable>> ConnTable::create(const std::string& name, ui
         t->entries_[i].next_free = i + 1;
     }
     t->free_head_ = 0;
-    // Entries plus what rte_hash 22.11 allocates for these parameters: the key store (a data
-    // pointer and the 16-byte key per slot, padded to 32 bytes), the primary buckets (8 slots of
-    // a power-of-two slot count per 64-byte bucket), as many extendable buckets (reserved, touched
-    // only on overflow), and the free-slot rings (4 bytes per slot, power of two).
-    const uint64_t slots = static_cast<uint64_t>(p.entries) + 1;
-    const uint64_t pow2 = rte_align64pow2(slots);
-    const uint64_t key_store = slots * 32;
-    const uint64_t buckets = (pow2 / 8) * 64 * 2;
-    const uint64_t free_rings = pow2 * 4 * 2;
-    t->memory_bytes_ = bytes + key_store + buckets + free_rings;
+    t->memory_bytes_ = bytes + bucket_bytes;
     return t;
 }
 
 ConnTable::~ConnTable() {
-    if (hash_ != nullptr) {
-        rte_hash_free(hash_);
+    rte_free(buckets_);
+    rte_free(entries_);
+}
+
+void ConnTable::put(Bucket& b, uint16_t sig, uint32_t value) noexcept {
+    const uint32_t i = static_cast<uint32_t>(std::countr_zero(static_cast<uint32_t>(~b.used)));
+    b.sig[i] = sig;
+    b.slot[i] = value;
+    b.used = static_cast<uint16_t>(b.used | (1u << i));
+}
+
+bool ConnTable::index_add(uint32_t hash, uint32_t value) noexcept {
+    const uint16_t sig = static_cast<uint16_t>(hash >> 16);
+    const uint32_t b1 = hash & mask_;
+    Bucket& prim = buckets_[b1];
+    if (prim.used != kFull) {
+        put(prim, sig, value);
+        return true;
     }
-    if (entries_ != nullptr) {
-        rte_free(entries_);
+    if (prim.overflow == UINT16_MAX) [[unlikely]] {
+        return false;  // 65535 keys of this bucket already live elsewhere: a hash flood
+    }
+    const uint32_t b2 = other_bucket(b1, sig);
+    Bucket& alt = buckets_[b2];
+    if (alt.used != kFull) {
+        put(alt, sig, value | kSlotInAlt);
+        ++prim.overflow;
+        return true;
+    }
+    // Both full: move one resident of either bucket to its other bucket, if that has room, and
+    // take its slot. One step only, so the cost is bounded (20 more bucket reads at most).
+    for (uint32_t which = 0; which < 2; ++which) {
+        const uint32_t bi = which == 0 ? b1 : b2;
+        Bucket& b = buckets_[bi];
+        for (uint32_t i = 0; i < Bucket::kSlots; ++i) {
+            const uint32_t oi = other_bucket(bi, b.sig[i]);
+            Bucket& o = buckets_[oi];
+            if (o.used == kFull) {
+                continue;
+            }
+            const uint32_t v = b.slot[i];
+            if ((v & kSlotInAlt) != 0) {
+                // Back to its primary `oi`, which counts one key fewer living away.
+                put(o, b.sig[i], v & ~kSlotInAlt);
+                --o.overflow;
+            } else {
+                if (b.overflow == UINT16_MAX) [[unlikely]] {
+                    continue;
+                }
+                put(o, b.sig[i], v | kSlotInAlt);
+                ++b.overflow;
+            }
+            b.sig[i] = sig;
+            b.slot[i] = which == 0 ? value : value | kSlotInAlt;
+            if (which == 1) {
+                ++prim.overflow;
+            }
+            return true;
+        }
+    }
+    return false;
+}
+
+void ConnTable::index_del(uint32_t hash, uint32_t value) noexcept {
+    const uint16_t sig = static_cast<uint16_t>(hash >> 16);
+    const uint32_t b1 = hash & mask_;
+    Bucket& prim = buckets_[b1];
+    // Slot words are unique (entry index and direction): no key compare needed.
+    for (uint32_t m = bucket_match(prim, sig); m != 0; m &= m - 1) {
+        const uint32_t i = static_cast<uint32_t>(std::countr_zero(m));
+        if ((prim.slot[i] & ~kSlotInAlt) == value) {
+            prim.used = static_cast<uint16_t>(prim.used & ~(1u << i));
+            return;
+        }
+    }
+    Bucket& alt = buckets_[other_bucket(b1, sig)];
+    for (uint32_t m = bucket_match(alt, sig); m != 0; m &= m - 1) {
+        const uint32_t i = static_cast<uint32_t>(std::countr_zero(m));
+        if ((alt.slot[i] & ~kSlotInAlt) == value) {
+            alt.used = static_cast<uint16_t>(alt.used & ~(1u << i));
+            --prim.overflow;
+            return;
+        }
     }
 }
 
 void ConnTable::lookup_bulk(const FlowKey* const* keys, uint32_t n, uint32_t* out) noexcept {
-    void* data[kMaxBulk];
-    uint64_t hits = 0;
-    const void* kp[kMaxBulk];
+    uint32_t hashes[kMaxBulk];
     for (uint32_t i = 0; i < n; ++i) {
-        kp[i] = keys[i];
+        hashes[i] = key_hash(*keys[i]);
     }
-    rte_hash_lookup_bulk_data(hash_, kp, n, &hits, data);
-    for (uint32_t i = 0; i < n; ++i) {
-        out[i] = (hits >> i) & 1u ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i]))
-                                  : kMiss;
-    }
+    lookup_bulk(keys, hashes, n, out);
 }
 
 void ConnTable::lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, uint32_t n,
                             uint32_t* out) noexcept {
-    void* data[kMaxBulk];
-    const void* kp[kMaxBulk];
+    // Locals: stores through `out` could alias the members, which would reload them per key.
+    const uint32_t mask = mask_;
+    const Bucket* const bk = buckets_;
+    const Conn* const en = entries_;
+    uint32_t first[kMaxBulk];  // the first candidate's slot word (no kSlotInAlt), or kMiss
+    uint32_t rest[kMaxBulk];   // the primary's other candidates (rare)
+    uint32_t alt_idx[kMaxBulk];
+    uint32_t need_slow = 0;  // bit i: key i has more candidates or an alternate to read
+    // Stage 1: every primary bucket's line is requested before any is read.
     for (uint32_t i = 0; i < n; ++i) {
-        kp[i] = keys[i];
+        rte_prefetch0(&bk[hashes[i] & mask]);
     }
-    uint64_t hits = 0;
-    // rte_hash takes the hashes as non-const but only reads them.
-    (void)rte_hash_lookup_with_hash_bulk_data(hash_, kp, const_cast<uint32_t*>(hashes), n, &hits,
-                                              data);
+    // Stage 2: signatures of the primaries; request the first candidate's entry, and the
+    // alternate bucket where some key of this primary lives away (rare below the design load).
     for (uint32_t i = 0; i < n; ++i) {
-        out[i] = (hits >> i) & 1u ? static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i]))
-                                  : kMiss;
+        const uint32_t b1 = hashes[i] & mask;
+        const uint16_t sig = static_cast<uint16_t>(hashes[i] >> 16);
+        const Bucket& b = bk[b1];
+        const uint32_t m = bucket_match(b, sig);
+        uint32_t v = kMiss;
+        if (m != 0) {
+            v = b.slot[std::countr_zero(m)] & ~kSlotInAlt;
+            rte_prefetch0(&en[v >> 1]);
+        }
+        first[i] = v;
+        rest[i] = m & (m - 1);
+        // Branch-free: near the design load about a third of the buckets have a key away, an
+        // unpredictable branch; re-prefetching the primary line instead costs nothing.
+        const uint32_t b2 = other_bucket(b1, sig);
+        alt_idx[i] = b.overflow != 0 ? b2 : kMiss;
+        rte_prefetch0(&bk[b.overflow != 0 ? b2 : b1]);
+        need_slow |= static_cast<uint32_t>((rest[i] | b.overflow) != 0) << i;
+    }
+    // Stage 3: the key against the first candidate's entry (client key or derived reply key).
+    for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t v = first[i];
+        out[i] = v != kMiss && key_matches(*keys[i], v) ? v : kMiss;
+    }
+    // Stage 4, rare: other candidates of the primary, then the alternate.
+    for (uint32_t s = need_slow; s != 0; s &= s - 1) {
+        const uint32_t i = static_cast<uint32_t>(std::countr_zero(s));
+        if (out[i] != kMiss) {
+            continue;
+        }
+        const Bucket& b = bk[hashes[i] & mask];
+        for (uint32_t c = rest[i]; c != 0; c &= c - 1) {
+            const uint32_t v = b.slot[std::countr_zero(c)] & ~kSlotInAlt;
+            if (key_matches(*keys[i], v)) {
+                out[i] = v;
+                break;
+            }
+        }
+        if (out[i] != kMiss || alt_idx[i] == kMiss) {
+            continue;
+        }
+        const Bucket& a = bk[alt_idx[i]];
+        for (uint32_t c = bucket_match(a, static_cast<uint16_t>(hashes[i] >> 16)); c != 0;
+             c &= c - 1) {
+            const uint32_t v = a.slot[std::countr_zero(c)] & ~kSlotInAlt;
+            if (key_matches(*keys[i], v)) {
+                out[i] = v;
+                break;
+            }
+        }
     }
 }
 
 uint32_t ConnTable::lookup(const FlowKey& key, uint32_t hash) noexcept {
-    void* data = nullptr;
-    if (rte_hash_lookup_with_hash_data(hash_, &key, hash, &data) < 0) {
+    const uint32_t b1 = hash & mask_;
+    const uint16_t sig = static_cast<uint16_t>(hash >> 16);
+    const Bucket& b = buckets_[b1];
+    for (uint32_t c = bucket_match(b, sig); c != 0; c &= c - 1) {
+        const uint32_t v = b.slot[std::countr_zero(c)] & ~kSlotInAlt;
+        if (key_matches(key, v)) {
+            return v;
+        }
+    }
+    if (b.overflow == 0) {
         return kMiss;
     }
-    return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+    const Bucket& a = buckets_[other_bucket(b1, sig)];
+    for (uint32_t c = bucket_match(a, sig); c != 0; c &= c - 1) {
+        const uint32_t v = a.slot[std::countr_zero(c)] & ~kSlotInAlt;
+        if (key_matches(key, v)) {
+            return v;
+        }
+    }
+    return kMiss;
 }
 
 uint32_t ConnTable::lookup(const FlowKey& key) noexcept {
-    void* data = nullptr;
-    if (rte_hash_lookup_data(hash_, &key, &data) < 0) {
-        return kMiss;
-    }
-    return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
+    return lookup(key, key_hash(key));
 }
 
 uint32_t ConnTable::insert(const Conn& c, bool with_reply) noexcept {
+    return insert(c, with_reply, key_hash(c.client));
+}
+
+uint32_t ConnTable::insert(const Conn& c, bool with_reply, uint32_t client_hash) noexcept {
     if (free_head_ >= capacity_) {
         return kMiss;
     }
     const uint32_t idx = free_head_;
-    Conn& e = entries_[idx];
-    const uint32_t next = e.next_free;
-    if (rte_hash_add_key_data(hash_, &c.client, encode(idx, false)) < 0) {
+    // Every line this insert writes is requested first, so their misses overlap: the reply
+    // key's bucket (the client key's was just read by the lookup that missed) and the entry.
+    const uint32_t reply_hash = with_reply ? key_hash(c.reply_key()) : 0;
+    rte_prefetch0(&buckets_[client_hash & mask_]);
+    if (with_reply) {
+        rte_prefetch0(&buckets_[reply_hash & mask_]);
+    }
+    rte_prefetch0(&entries_[idx]);
+    if (!index_add(client_hash, idx << 1)) {
         return kMiss;
     }
-    if (with_reply) {
-        const FlowKey rk = c.reply_key();
-        if (rte_hash_add_key_data(hash_, &rk, encode(idx, true)) < 0) {
-            rte_hash_del_key(hash_, &c.client);
-            return kMiss;
-        }
+    if (with_reply && !index_add(reply_hash, idx << 1 | kReplyBit)) {
+        index_del(client_hash, idx << 1);
+        return kMiss;
     }
+    Conn& e = entries_[idx];
+    const uint32_t next = e.next_free;
     e = c;
     e.in_use = 1;
-    if (with_reply) {
-        e.flags |= kConnHasReply;
-    }
+    e.flags = static_cast<uint8_t>(with_reply ? e.flags | kConnHasReply : e.flags & ~kConnHasReply);
     free_head_ = next;
     ++used_;
     return idx;
@@ -157,16 +286,75 @@ void ConnTable::remove(uint32_t idx) noexcept {
     if (!e.in_use) {
         return;
     }
-    rte_hash_del_key(hash_, &e.client);
-    if (e.flags & kConnHasReply) {
-        const FlowKey rk = e.reply_key();
-        rte_hash_del_key(hash_, &rk);
+    // Both buckets requested before either is read, so their misses overlap.
+    const bool reply = (e.flags & kConnHasReply) != 0;
+    const uint32_t ch = key_hash(e.client);
+    const uint32_t rh = reply ? key_hash(e.reply_key()) : 0;
+    rte_prefetch0(&buckets_[ch & mask_]);
+    if (reply) {
+        rte_prefetch0(&buckets_[rh & mask_]);
+    }
+    index_del(ch, idx << 1);
+    if (reply) {
+        index_del(rh, idx << 1 | kReplyBit);
     }
     e.in_use = 0;
     e.flags = 0;
     e.next_free = free_head_;
     free_head_ = idx;
     --used_;
+}
+
+ConnTable::IndexStats ConnTable::index_stats() const noexcept {
+    IndexStats st;
+    for (uint32_t bi = 0; bi <= mask_; ++bi) {
+        const Bucket& b = buckets_[bi];
+        st.keys += static_cast<uint64_t>(std::popcount(static_cast<uint32_t>(b.used)));
+        st.keys_away += b.overflow;
+        st.buckets_overflowed += b.overflow != 0 ? 1 : 0;
+    }
+    return st;
+}
+
+uint64_t ConnTable::audit_for_test() const {
+    uint64_t bad = 0;
+    std::vector<uint32_t> away(mask_ + 1, 0);
+    std::vector<uint8_t> seen(static_cast<size_t>(capacity_) * 2, 0);
+    for (uint32_t bi = 0; bi <= mask_; ++bi) {
+        const Bucket& b = buckets_[bi];
+        for (uint32_t i = 0; i < Bucket::kSlots; ++i) {
+            if ((b.used & (1u << i)) == 0) {
+                continue;
+            }
+            const uint32_t v = b.slot[i] & ~kSlotInAlt;
+            if ((v >> 1) >= capacity_ || !entries_[v >> 1].in_use) {
+                ++bad;
+                continue;
+            }
+            const Conn& e = entries_[v >> 1];
+            if ((v & kReplyBit) != 0 && (e.flags & kConnHasReply) == 0) {
+                ++bad;
+            }
+            const uint32_t h = key_hash((v & kReplyBit) != 0 ? e.reply_key() : e.client);
+            const bool in_alt = (b.slot[i] & kSlotInAlt) != 0;
+            const uint32_t prim = in_alt ? other_bucket(bi, b.sig[i]) : bi;
+            bad += (h & mask_) != prim || static_cast<uint16_t>(h >> 16) != b.sig[i];
+            if (in_alt) {
+                ++away[prim];
+            }
+            bad += seen[v]++ != 0;
+        }
+    }
+    for (uint32_t bi = 0; bi <= mask_; ++bi) {
+        bad += away[bi] != buckets_[bi].overflow;
+    }
+    for (uint32_t i = 0; i < capacity_; ++i) {
+        if (entries_[i].in_use) {
+            bad += seen[2 * i] != 1;
+            bad += (entries_[i].flags & kConnHasReply) != 0 && seen[2 * i + 1] != 1;
+        }
+    }
+    return bad;
 }
 
 }  // namespace dirigo::ct

@@ -4,19 +4,38 @@
 /// The per-worker connection table.
 ///
 /// One table per worker, written and read only by that worker: no lock and no atomic on any path.
-/// A connection is one 64-byte `Conn` in a preallocated array, and is findable from both
-/// directions through an `rte_hash` (single-threaded flavour) that maps a FlowKey to the entry's
-/// index plus a direction bit: the client-side key (client -> VIP) always, and for NAT the
-/// real-server-side key (RIP -> client) as well. Lookups run a burst at a time with
-/// `rte_hash_lookup_bulk_data`, which prefetches buckets and keys across the burst.
+/// A connection is one 64-byte `Conn` in a preallocated array, findable from both directions
+/// through Dirigo's own index: a power-of-two array of 64-byte buckets (`Bucket`), each holding
+/// 10 slots of a 16-bit signature and a 32-bit slot word (entry index, direction bit, "stored in
+/// its alternate bucket" bit). There is no key store: a candidate's key is compared against the
+/// `Conn` itself (its client key, or the reply key derived from its fields), so a hit costs the
+/// bucket line and the entry line, and the entry line is the one the worker reads next anyway.
+///
+/// A key's primary bucket is `hash & mask`, its alternate `primary ^ f(signature)` (an
+/// involution, so a slot can move between its two buckets without its key). Insert takes the
+/// primary, else the alternate, else moves one resident of either bucket to its other bucket
+/// (at most 20 bucket reads): bounded cost, and a refusal (kMiss) when that fails. Each bucket
+/// counts the keys whose primary it is but which live in their alternate: while that count is
+/// zero a lookup reads one bucket only. Lookups run a burst at a time in stages (prefetch every
+/// primary bucket; scan signatures, prefetch candidate entries and the alternates needed; scan
+/// alternates; compare keys).
 ///
 /// Expiry is lazy on lookup plus a bounded sweep: `sweep()` examines at most `budget` entries per
 /// call from a rotating cursor, so no call ever scans the table (see docs/architecture.md).
-/// Memory is fixed at creation: `capacity` entries plus a hash of 2 x capacity keys.
+/// Memory is fixed at creation (rte_zmalloc_socket on the worker's NUMA socket: hugepages when
+/// the EAL has them): `capacity` entries plus the buckets (docs/architecture.md, "Connection
+/// table").
 
+#include <bit>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <rte_jhash.h>
 
@@ -24,14 +43,12 @@
 #include "conntrack/flow_key.hpp"
 #include "conntrack/tcp_state.hpp"
 
-struct rte_hash;
-
 namespace dirigo::ct {
 
 /// Connection flags.
 enum ConnFlag : uint8_t {
     kConnInactive = 1u << 0,  ///< counted in the server's InActConn (IPVS's IP_VS_CONN_F_INACTIVE)
-    kConnHasReply = 1u << 1,  ///< the reply-direction key is in the hash (NAT)
+    kConnHasReply = 1u << 1,  ///< the reply-direction key is in the index (NAT)
 };
 
 /// One tracked connection. Owned by one worker; stores its rewrite data, never a pointer into a
@@ -77,21 +94,70 @@ inline constexpr uint32_t kReplyBit = 1u;
 inline uint32_t lookup_index(uint32_t r) { return r >> 1; }
 inline bool lookup_is_reply(uint32_t r) { return (r & kReplyBit) != 0; }
 
+/// One bucket of the index: one cache line, 10 slots. Slot i is live when bit i of `used` is set;
+/// `sig[i]` is the top 16 bits of its key's hash, `slot[i]` is (entry index << 1 | reply bit),
+/// with kSlotInAlt set when the key lives in its alternate bucket. `overflow` counts the keys
+/// whose primary bucket this is and that live in their alternate (a lookup reads the alternate
+/// only when it is non-zero). The 10 signatures come first, so two 16-byte loads cover them.
+struct alignas(64) Bucket {
+    static constexpr uint32_t kSlots = 10;
+    uint16_t sig[kSlots];
+    uint16_t used;      ///< bit i: slot i is live
+    uint16_t overflow;  ///< keys with this primary that live in their alternate
+    uint32_t slot[kSlots];
+};
+static_assert(sizeof(Bucket) == 64, "a bucket is one cache line");
+static_assert(offsetof(Bucket, sig) == 0 && offsetof(Bucket, used) == 20 &&
+              offsetof(Bucket, overflow) == 22 && offsetof(Bucket, slot) == 24);
+
+/// Slot word bit: the key lives in its alternate bucket.
+inline constexpr uint32_t kSlotInAlt = 1u << 31;
+
+/// The live slots of `b` whose signature is `sig`, one bit per slot. Scalar version (the
+/// reference; tests check the SIMD one against it). Thread: any. Cost: 10 compares.
+inline uint32_t bucket_match_scalar(const Bucket& b, uint16_t sig) noexcept {
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < Bucket::kSlots; ++i) {
+        m |= static_cast<uint32_t>(b.sig[i] == sig) << i;
+    }
+    return m & b.used;
+}
+
+/// bucket_match_scalar() with SSE2 where available: two aligned 16-byte loads (signatures 0-7,
+/// then 8-9 and the rest of the line, masked off by `used`), one compare each, one pack.
+inline uint32_t bucket_match(const Bucket& b, uint16_t sig) noexcept {
+#if defined(__SSE2__)
+    const __m128i k = _mm_set1_epi16(static_cast<short>(sig));
+    const __m128i lo = _mm_load_si128(reinterpret_cast<const __m128i*>(&b));
+    const __m128i hi = _mm_load_si128(reinterpret_cast<const __m128i*>(&b) + 1);
+    // Equal lanes are 0xffff and pack (signed saturation) to 0xff; one mask bit per lane.
+    const __m128i eq = _mm_packs_epi16(_mm_cmpeq_epi16(lo, k), _mm_cmpeq_epi16(hi, k));
+    return static_cast<uint32_t>(_mm_movemask_epi8(eq)) & b.used;
+#else
+    return bucket_match_scalar(b, sig);
+#endif
+}
+
 class ConnTable {
 public:
     /// Maximum keys per lookup_bulk call.
     static constexpr uint32_t kMaxBulk = 32;
+    /// Largest capacity: an entry index and the direction bit fit the slot word's low 31 bits.
+    static constexpr uint32_t kMaxCapacity = 1u << 30;
+    /// The index is sized for at most this fill (percent) when every connection has both keys.
+    static constexpr uint32_t kMaxLoadPct = 85;
 
     /// Creates a table for `capacity` connections on NUMA `socket`. `name` must be unique in the
-    /// process (it names DPDK objects). Thread: control/startup. Cost: allocates all memory.
+    /// process (it names DPDK memory zones). Thread: control/startup. Cost: allocates all memory.
     static Result<std::unique_ptr<ConnTable>> create(const std::string& name, uint32_t capacity,
                                                      int socket);
     ~ConnTable();
     ConnTable(const ConnTable&) = delete;
     ConnTable& operator=(const ConnTable&) = delete;
 
-    /// The table's hash of `key` (the hash rte_hash is configured with): the worker computes it
-    /// while it parses, for lookup_bulk(). Thread: any. Cost: one jhash of four words.
+    /// The table's hash of `key`: the worker computes it while it parses, for lookup_bulk() and
+    /// insert(). Its low bits choose the bucket, its top 16 bits are the signature. Thread: any.
+    /// Cost: one jhash of four words.
     static uint32_t hash(const FlowKey& key) noexcept {
         // The key is exactly four 32-bit words: jhash_32b is the cheapest full-avalanche hash.
         return rte_jhash_32b(reinterpret_cast<const uint32_t*>(&key), sizeof(FlowKey) / 4,
@@ -99,9 +165,12 @@ public:
     }
 
     /// Looks up `n` (<= kMaxBulk) keys; out[i] is kMiss or an encoded index (lookup_index(),
-    /// lookup_is_reply()). Thread: owner. Cost: one bulk hash probe, no allocation.
+    /// lookup_is_reply()). Thread: owner. Cost: n hashes plus the staged probe below.
     void lookup_bulk(const FlowKey* const* keys, uint32_t n, uint32_t* out) noexcept;
-    /// lookup_bulk() with each key's hash() already computed.
+    /// lookup_bulk() with each key's hash() already computed. Stages over the burst: prefetch
+    /// every primary bucket; scan signatures, prefetch candidate entries and any alternate bucket
+    /// needed; scan the alternates; compare keys against the entries. Cost: one bucket line and
+    /// one entry line per hit (the misses overlapped across the burst), no allocation.
     void lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, uint32_t n,
                      uint32_t* out) noexcept;
     /// Single-key lookup, same encoding.
@@ -110,17 +179,42 @@ public:
     uint32_t lookup(const FlowKey& key, uint32_t hash) noexcept;
 
     /// Adds a connection; `with_reply` also indexes its reply key. Returns the index or kMiss
-    /// when the table (or its hash) is full. Thread: owner. Cost: O(1), no allocation.
+    /// when the entries are all in use or the index cannot place a key (both of its buckets full
+    /// and no resident movable). Thread: owner. Cost: bounded (at most 22 bucket reads per key),
+    /// no allocation.
     uint32_t insert(const Conn& c, bool with_reply) noexcept;
-    /// Removes entry `idx` and its keys. Thread: owner.
+    /// insert() with the client key's hash() already computed (the worker's, from parsing).
+    uint32_t insert(const Conn& c, bool with_reply, uint32_t client_hash) noexcept;
+    /// Removes entry `idx` and its keys. Thread: owner. Cost: a hash and 1-2 bucket reads per key.
     void remove(uint32_t idx) noexcept;
 
     Conn& at(uint32_t idx) noexcept { return entries_[idx]; }
     const Conn& at(uint32_t idx) const noexcept { return entries_[idx]; }
     uint32_t size() const { return used_; }
     uint32_t capacity() const { return capacity_; }
-    /// Bytes of memory this table holds (entries + hash), for reporting.
+    /// Bytes of memory this table holds (entries + buckets), for reporting.
     uint64_t memory_bytes() const { return memory_bytes_; }
+    /// Buckets in the index (a power of two).
+    uint32_t bucket_count() const { return mask_ + 1; }
+
+    /// How full the index is: keys, keys living in their alternate bucket, buckets with a key
+    /// away (a lookup there reads two buckets). Thread: owner. Cost: O(buckets), for reports.
+    struct IndexStats {
+        uint64_t keys = 0;
+        uint64_t keys_away = 0;
+        uint64_t buckets_overflowed = 0;
+    };
+    IndexStats index_stats() const noexcept;
+
+    /// Test hook: the hash the table uses where the caller gives none (lookup(key), insert
+    /// without a hash, remove). Tests force collisions with it; set before the first insert.
+    void set_hash_for_test(uint32_t (*fn)(const FlowKey&)) noexcept { hash_fn_ = fn; }
+    /// Test hook: checks the index against the entries (every live slot names a live entry whose
+    /// key hashes to this bucket, or to the other one when marked so, with this signature; every
+    /// bucket's `overflow` equals its keys living away; every live entry's keys are indexed
+    /// exactly once). Returns the number of violations. Thread: owner. Cost: O(buckets +
+    /// capacity), allocates.
+    uint64_t audit_for_test() const;
 
     /// Visits at most `budget` entries from the rotating cursor and calls `on_expire(idx, conn)`
     /// for each live entry whose expire time is <= now, then removes it. Returns entries removed.
@@ -214,8 +308,46 @@ public:
 private:
     static constexpr uint32_t kHashInit = 0x9e3779b9u;
     ConnTable() = default;
-    rte_hash* hash_ = nullptr;
+
+    uint32_t key_hash(const FlowKey& k) const noexcept {
+        return hash_fn_ == nullptr ? hash(k) : hash_fn_(k);
+    }
+    /// The other bucket of a key with signature `sig` found in bucket `b` (an involution).
+    uint32_t other_bucket(uint32_t b, uint16_t sig) const noexcept {
+        // Odd, so never `b` itself; a multiply spreads the 16 signature bits over the mask.
+        return (b ^ ((static_cast<uint32_t>(sig) * 0x9e3779b1u) | 1u)) & mask_;
+    }
+    /// True when entry slot word `v` (no kSlotInAlt) names an entry whose key is `key`.
+    /// Inline: called once per key of every lookup; out of line it cost a call per key.
+    bool key_matches(const FlowKey& key, uint32_t v) const noexcept {
+        const Conn& e = entries_[v >> 1];
+        // As two 64-bit words: addresses, then ports, protocol and the zero pad.
+        static_assert(std::endian::native == std::endian::little, "the word layout below");
+        uint64_t k[2];
+        std::memcpy(k, &key, sizeof(k));
+        uint64_t c[2];
+        std::memcpy(c, &e.client, sizeof(c));
+        // The reply key (reply_key()) built in registers: RIP -> client, rport -> client port.
+        const uint64_t r0 = e.raddr | static_cast<uint64_t>(e.client.saddr) << 32;
+        const uint64_t r1 = e.rport | static_cast<uint64_t>(e.client.sport) << 16 |
+                            static_cast<uint64_t>(e.client.proto) << 32;
+        // Selected without a branch: the direction of a burst's keys is a coin toss.
+        const uint64_t reply = 0 - static_cast<uint64_t>(v & kReplyBit);
+        const uint64_t w0 = (c[0] & ~reply) | (r0 & reply);
+        const uint64_t w1 = (c[1] & ~reply) | (r1 & reply);
+        return ((k[0] ^ w0) | (k[1] ^ w1)) == 0;
+    }
+    /// Index one key; false when neither bucket nor a one-step move has room.
+    bool index_add(uint32_t hash, uint32_t value) noexcept;
+    /// Unindex the key with `hash` and slot word `value` (no kSlotInAlt).
+    void index_del(uint32_t hash, uint32_t value) noexcept;
+    /// Places `value` in a free slot of bucket `b` (which has one).
+    static void put(Bucket& b, uint16_t sig, uint32_t value) noexcept;
+
+    Bucket* buckets_ = nullptr;
     Conn* entries_ = nullptr;
+    uint32_t mask_ = 0;
+    uint32_t (*hash_fn_)(const FlowKey&) = nullptr;
     uint32_t capacity_ = 0;
     uint32_t used_ = 0;
     uint32_t free_head_ = 0;

@@ -455,7 +455,8 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
         Parsed& p = parsed[i];
         switch (p.cls) {
         case PktClass::Ipv4L4:
-            verdict[i] = decide_l4(snap, pkts[i], p, found[k++], now);
+            verdict[i] = decide_l4(snap, pkts[i], p, found[k], hashes[k], now);
+            ++k;
             break;
         case PktClass::Ipv4Icmp:
             verdict[i] = decide_icmp(snap, m, p);
@@ -525,13 +526,13 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
 // loop keeps its state in registers (out of line they cost ~10 cycles a packet, measured with
 // dirigo-bench "nat 1K uniform").
 [[gnu::always_inline]] inline Verdict Worker::decide_l4(const Snapshot& snap, rte_mbuf*& m,
-                                                       Parsed& p, uint32_t lookup,
+                                                       Parsed& p, uint32_t lookup, uint32_t hash,
                                                        uint64_t now) noexcept {
     if (table_changes_in_burst_ != 0) [[unlikely]] {
         // The bulk lookup ran before this burst's earlier packets created or retired connections:
         // its answer may be stale (an entry freed, or freed and reused by another flow), and a
         // later packet of a flow created in this burst (a SYN then its ACK) must find it.
-        lookup = table_->lookup(p.key);
+        lookup = table_->lookup(p.key, hash);
     }
     if (lookup != ct::kMiss && table_->at(ct::lookup_index(lookup)).expire <= now) [[unlikely]] {
         // Dead but not yet swept: retire it now and treat the packet as new.
@@ -578,15 +579,15 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
         }
     }
     Verdict v;
-    const uint32_t idx = admit(snap, *svc, p, now, v);
+    const uint32_t idx = admit(snap, *svc, p, hash, now, v);
     if (idx == ct::kMiss) {
         return v;
     }
     return forward(snap, table_->at(idx), p, false, now);
 }
 
-uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint64_t now,
-                       Verdict& out) noexcept {
+uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint32_t hash,
+                       uint64_t now, Verdict& out) noexcept {
     sched::SchedInput in;
     in.saddr = rte_be_to_cpu_32(p.key.saddr);
     in.daddr = rte_be_to_cpu_32(p.key.daddr);
@@ -634,7 +635,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         return ct::kMiss;
     }
     // Only NAT sees replies: DR and TUN servers answer the client directly.
-    const uint32_t idx = insert_conn(snap, c, d.fwd == cfg::Fwd::Masq);
+    const uint32_t idx = insert_conn(snap, c, d.fwd == cfg::Fwd::Masq, hash);
     if (idx == ct::kMiss) {
         if (tmpl != kNoTemplate) {
             env_.persist->release(tmpl, now);
@@ -1018,7 +1019,7 @@ Verdict Worker::synp_ack(const Snapshot& snap, const ServiceEntry& svc, rte_mbuf
     // From here the client is proven: scheduled as any new flow (scheduler, persistence,
     // counters, a full table's eviction).
     Verdict v;
-    const uint32_t idx = admit(snap, svc, p, now, v);
+    const uint32_t idx = admit(snap, svc, p, ct::ConnTable::hash(p.key), now, v);
     if (idx == ct::kMiss) {
         return v;
     }
@@ -1156,8 +1157,9 @@ void Worker::synp_sweep(uint64_t now) noexcept {
 
 // ---- Connections ------------------------------------------------------------------------------------
 
-uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat) noexcept {
-    uint32_t idx = table_->insert(c, nat);
+uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat,
+                             uint32_t client_hash) noexcept {
+    uint32_t idx = table_->insert(c, nat, client_hash);
     if (idx == ct::kMiss && table_->size() == table_->capacity() &&
         table_->evict_half_open(kEvictBudget, snap.timeout_tsc.data(), [this](const ct::Conn& old) {
             conn_released(old);
@@ -1165,7 +1167,7 @@ uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat) 
         })) [[unlikely]] {
         // Full of connections, some never established (a SYN flood): one of those made room.
         ++table_changes_in_burst_;
-        idx = table_->insert(c, nat);
+        idx = table_->insert(c, nat, client_hash);
     }
     if (idx != ct::kMiss) {
         ++table_changes_in_burst_;
@@ -1374,7 +1376,8 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     c.expire = now + timeout;
     c.sync_countdown = snap.sync.period;
     c.synced_state = r.state;
-    if (insert_conn(snap, c, dest->fwd == cfg::Fwd::Masq) == ct::kMiss) {
+    if (insert_conn(snap, c, dest->fwd == cfg::Fwd::Masq, ct::ConnTable::hash(c.client)) ==
+        ct::kMiss) {
         bump(stats_.sync_table_full);
         return;
     }

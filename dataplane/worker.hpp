@@ -244,9 +244,10 @@ private:
 
     // Stage 3: one decision per packet, no transmission.
     /// `m` is the burst's slot for the packet: the SYN proxy may put another mbuf in it (a held
-    /// segment that goes out in place of the server's SYN-ACK).
+    /// segment that goes out in place of the server's SYN-ACK). `hash` is ConnTable::hash(p.key),
+    /// from stage 1: reused for a re-lookup and the insert.
     Verdict decide_l4(const Snapshot& snap, rte_mbuf*& m, Parsed& p, uint32_t lookup,
-                      uint64_t now) noexcept;
+                      uint32_t hash, uint64_t now) noexcept;
 
     // The SYN proxy (docs/reliability.md, "The SYN proxy"). Cold: floods and new connections.
     /// A SYN to a proxied service: answered in place with a cookie SYN-ACK, no entry.
@@ -274,8 +275,8 @@ private:
     }
     /// A packet that opens a connection (or, for one-packet scheduling, is scheduled alone):
     /// schedules it and creates its entry. Returns the entry, or kMiss with `out` set.
-    uint32_t admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint64_t now,
-                   Verdict& out) noexcept;
+    uint32_t admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint32_t hash,
+                   uint64_t now, Verdict& out) noexcept;
     /// Forwards a packet of connection `c` toward its real server (`reply` false) or the client.
     Verdict forward(const Snapshot& snap, ct::Conn& c, Parsed& p, bool reply,
                     uint64_t now) noexcept;
@@ -324,8 +325,10 @@ private:
                     uint64_t now) noexcept;
     /// Adds `c` to the table (with its reply key when `nat`); a full table first gives up its
     /// stalest never-established entry. Returns the index or kMiss, and counts the change for
-    /// stage 3's lookups. Used by new flows and by sync installs alike.
-    uint32_t insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat) noexcept;
+    /// stage 3's lookups. Used by new flows and by sync installs alike. `client_hash` is
+    /// ConnTable::hash(c.client), computed once while parsing.
+    uint32_t insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat,
+                         uint32_t client_hash) noexcept;
     /// Moves `c` to `next` with IPVS's ActiveConn/InActConn accounting.
     void set_state(ct::Conn& c, ct::TcpState next) noexcept;
     /// Sync master: counts a client packet of `c` and queues the connection (and its template)

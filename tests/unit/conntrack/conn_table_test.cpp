@@ -1,8 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// The per-worker connection table: both directions, bulk lookups, a full table, bounded sweeps.
-// Needs EAL memory (rte_hash, rte_zmalloc): runs with --no-huge.
+// The per-worker connection table: both directions, bulk lookups, collisions and full buckets
+// (forced through the hash hook), a full table, remove and reinsert, bounded sweeps and the
+// eviction defences, the SIMD signature scan against its scalar twin, and a randomized
+// differential test against a std::unordered_map model.
+// Needs EAL memory (rte_zmalloc): runs with --no-huge.
 
+#include <cstdint>
+#include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -26,14 +32,35 @@ Conn make(uint32_t client, uint16_t port, uint32_t server) {
     return c;
 }
 
+/// Every key hashes to bucket 0 with signature 0x1234: all keys share both buckets.
+uint32_t same_hash(const FlowKey&) {
+    return 0x12340000u;
+}
+/// Same signature everywhere, buckets spread by the client port: signature collisions only.
+uint32_t same_sig(const FlowKey& k) {
+    return 0x77770000u | (k.sport ^ k.dport);
+}
+/// A real hash narrowed to 64 buckets and 4 signatures: many collisions of both kinds.
+uint32_t narrow_hash(const FlowKey& k) {
+    const uint32_t h = ConnTable::hash(k);
+    return (h & 0x3fu) | ((h >> 30) << 16);
+}
+
+uint32_t table_seq = 0;
+std::unique_ptr<ConnTable> new_table(uint32_t cap) {
+    auto t = ConnTable::create("ctt" + std::to_string(table_seq++), cap, 0);
+    EXPECT_TRUE(t) << t.status().message();
+    return t ? std::move(*t) : nullptr;
+}
+
 TEST(ConnTable, FindsBothDirectionsAndForgetsRemovedEntries) {
-    auto t = ConnTable::create("ct_dirs", 1024, 0);
-    ASSERT_TRUE(t) << t.status().message();
-    ConnTable& ct = **t;
+    auto t = new_table(1024);
+    ConnTable& ct = *t;
     const Conn c = make(0x0200000a, 1234, 0x0b0010ac);
     const uint32_t idx = ct.insert(c, true);
     ASSERT_NE(idx, kMiss);
     EXPECT_EQ(ct.size(), 1u);
+    EXPECT_NE(ct.at(idx).flags & kConnHasReply, 0);
     const uint32_t in = ct.lookup(c.client);
     ASSERT_NE(in, kMiss);
     EXPECT_EQ(lookup_index(in), idx);
@@ -42,45 +69,202 @@ TEST(ConnTable, FindsBothDirectionsAndForgetsRemovedEntries) {
     ASSERT_NE(out, kMiss);
     EXPECT_EQ(lookup_index(out), idx);
     EXPECT_TRUE(lookup_is_reply(out));
+    // With the hash given, the same answers.
+    EXPECT_EQ(ct.lookup(c.client, ConnTable::hash(c.client)), in);
+    EXPECT_EQ(ct.lookup(c.reply_key(), ConnTable::hash(c.reply_key())), out);
     // The reversed client key (VIP -> client) is not a key of this connection.
     EXPECT_EQ(ct.lookup(c.client.reversed()), kMiss);
     ct.remove(idx);
     EXPECT_EQ(ct.size(), 0u);
     EXPECT_EQ(ct.lookup(c.client), kMiss);
     EXPECT_EQ(ct.lookup(c.reply_key()), kMiss);
+    // Removing twice is harmless.
+    ct.remove(idx);
+    EXPECT_EQ(ct.size(), 0u);
 }
 
-TEST(ConnTable, BulkLookupMixesHitsAndMisses) {
-    auto t = ConnTable::create("ct_bulk", 1024, 0);
-    ASSERT_TRUE(t);
-    ConnTable& ct = **t;
+TEST(ConnTable, WithoutReplyOnlyTheClientKeyIsIndexed) {
+    auto t = new_table(64);
+    const Conn c = make(0x0200000a, 99, 0x0b0010ac);
+    const uint32_t idx = t->insert(c, false, ConnTable::hash(c.client));
+    ASSERT_NE(idx, kMiss);
+    EXPECT_EQ(t->at(idx).flags & kConnHasReply, 0);
+    EXPECT_EQ(t->lookup(c.client), idx << 1);
+    EXPECT_EQ(t->lookup(c.reply_key()), kMiss);
+}
+
+TEST(ConnTable, BulkLookupMixesHitsAndMissesAndDirections) {
+    auto t = new_table(1024);
+    ConnTable& ct = *t;
     std::vector<Conn> conns;
+    std::vector<uint32_t> idx;
     for (uint16_t i = 0; i < 32; ++i) {
         conns.push_back(make(0x0200000a, i, 0x0b0010ac));
+        idx.push_back(i % 2 == 0 ? ct.insert(conns.back(), true) : kMiss);
         if (i % 2 == 0) {
-            ASSERT_NE(ct.insert(conns.back(), true), kMiss);
+            ASSERT_NE(idx.back(), kMiss);
         }
     }
-    const FlowKey* keys[32];
+    std::vector<FlowKey> keys(32);
+    const FlowKey* kp[32];
+    uint32_t hashes[32];
     for (size_t i = 0; i < 32; ++i) {
-        keys[i] = &conns[i].client;
+        keys[i] = i % 4 < 2 ? conns[i].client : conns[i].reply_key();
+        kp[i] = &keys[i];
+        hashes[i] = ConnTable::hash(keys[i]);
     }
     uint32_t res[32];
-    ct.lookup_bulk(keys, 32, res);
+    uint32_t res_h[32];
+    ct.lookup_bulk(kp, 32, res);
+    ct.lookup_bulk(kp, hashes, 32, res_h);
     for (size_t i = 0; i < 32; ++i) {
+        EXPECT_EQ(res[i], res_h[i]) << i;
         if (i % 2 == 0) {
             ASSERT_NE(res[i], kMiss) << i;
-            EXPECT_EQ(ct.at(lookup_index(res[i])).client, conns[i].client);
+            EXPECT_EQ(lookup_index(res[i]), idx[i]);
+            EXPECT_EQ(lookup_is_reply(res[i]), i % 4 >= 2) << i;
         } else {
             EXPECT_EQ(res[i], kMiss) << i;
         }
     }
 }
 
+TEST(ConnTable, SimdSignatureScanMatchesScalar) {
+    std::mt19937 rng(7);
+    for (int round = 0; round < 20000; ++round) {
+        Bucket b{};
+        for (uint32_t i = 0; i < Bucket::kSlots; ++i) {
+            b.sig[i] = static_cast<uint16_t>(rng() & 7);
+            b.slot[i] = rng();
+        }
+        b.used = static_cast<uint16_t>(rng() & 0x3ff);
+        // The words after the signatures sometimes equal the probe: they must never match.
+        b.overflow = static_cast<uint16_t>(rng() & 7);
+        const uint16_t sig = static_cast<uint16_t>(rng() & 7);
+        ASSERT_EQ(bucket_match(b, sig), bucket_match_scalar(b, sig)) << round;
+    }
+}
+
+TEST(ConnTable, IdenticalHashesFillBothBucketsThenRefuse) {
+    auto t = new_table(1024);
+    ConnTable& ct = *t;
+    ct.set_hash_for_test(same_hash);
+    // Client keys only: 10 slots in the primary, 10 in the alternate, and no resident can move
+    // (they all share the same two buckets).
+    std::vector<Conn> conns;
+    std::vector<uint32_t> idx;
+    for (uint16_t i = 0; i < 2 * Bucket::kSlots; ++i) {
+        conns.push_back(make(0x0300000a, static_cast<uint16_t>(100 + i), 0x0b0010ac));
+        idx.push_back(ct.insert(conns.back(), false));
+        ASSERT_NE(idx.back(), kMiss) << i;
+    }
+    const Conn extra = make(0x0300000a, 7, 0x0b0010ac);
+    EXPECT_EQ(ct.insert(extra, false), kMiss);
+    EXPECT_EQ(ct.size(), 2 * Bucket::kSlots);  // the refused one left nothing behind
+    // Every key is still found, by comparing against the entries (signatures all equal).
+    for (size_t i = 0; i < conns.size(); ++i) {
+        EXPECT_EQ(ct.lookup(conns[i].client), idx[i] << 1) << i;
+    }
+    EXPECT_EQ(ct.lookup(extra.client), kMiss);
+    // Remove one from the primary and one from the alternate, then both fit again.
+    ct.remove(idx[3]);
+    ct.remove(idx[15]);
+    EXPECT_EQ(ct.lookup(conns[3].client), kMiss);
+    EXPECT_EQ(ct.lookup(conns[15].client), kMiss);
+    const uint32_t a = ct.insert(extra, false);
+    ASSERT_NE(a, kMiss);
+    const uint32_t b = ct.insert(conns[3], false);
+    ASSERT_NE(b, kMiss);
+    EXPECT_EQ(ct.lookup(extra.client), a << 1);
+    EXPECT_EQ(ct.lookup(conns[3].client), b << 1);
+    EXPECT_EQ(ct.insert(conns[15], false), kMiss);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+    // Bulk lookups agree with single ones under collisions.
+    const FlowKey* kp[ConnTable::kMaxBulk];
+    uint32_t res[ConnTable::kMaxBulk];
+    for (size_t i = 0; i < conns.size(); ++i) {
+        kp[i] = &conns[i].client;
+    }
+    ct.lookup_bulk(kp, static_cast<uint32_t>(conns.size()), res);
+    for (size_t i = 0; i < conns.size(); ++i) {
+        EXPECT_EQ(res[i], ct.lookup(conns[i].client)) << i;
+    }
+}
+
+TEST(ConnTable, NatConnectionRefusedWholeWhenItsReplyKeyHasNoRoom) {
+    auto t = new_table(1024);
+    ConnTable& ct = *t;
+    ct.set_hash_for_test(same_hash);
+    for (uint16_t i = 0; i < 2 * Bucket::kSlots - 1; ++i) {
+        ASSERT_NE(ct.insert(make(0x0400000a, static_cast<uint16_t>(i + 1), 0x0b0010ac), false),
+                  kMiss);
+    }
+    // One slot left: the client key fits, the reply key does not; nothing may remain.
+    const Conn c = make(0x0500000a, 5, 0x0b0010ac);
+    EXPECT_EQ(ct.insert(c, true), kMiss);
+    EXPECT_EQ(ct.size(), 2 * Bucket::kSlots - 1);
+    EXPECT_EQ(ct.lookup(c.client), kMiss);
+    EXPECT_NE(ct.insert(c, false), kMiss);  // the slot was given back
+}
+
+TEST(ConnTable, SignatureCollisionsAcrossBucketsAreResolvedByTheEntry) {
+    auto t = new_table(256);
+    ConnTable& ct = *t;
+    ct.set_hash_for_test(same_sig);
+    std::vector<Conn> conns;
+    std::vector<uint32_t> idx;
+    for (uint32_t i = 0; i < 200; ++i) {
+        conns.push_back(make(0x0600000a + (i << 24), static_cast<uint16_t>(i), 0x0c0010ac));
+        idx.push_back(ct.insert(conns.back(), true));
+        ASSERT_NE(idx.back(), kMiss) << i;
+    }
+    for (size_t i = 0; i < conns.size(); ++i) {
+        EXPECT_EQ(ct.lookup(conns[i].client), idx[i] << 1) << i;
+        EXPECT_EQ(ct.lookup(conns[i].reply_key()), idx[i] << 1 | kReplyBit) << i;
+    }
+}
+
+TEST(ConnTable, OverflowMovesAResidentToItsOtherBucket) {
+    // A small table filled close to its design load with a narrowed hash: many full buckets,
+    // placements in alternates and one-step moves; every key stays findable.
+    auto t = new_table(256);
+    ConnTable& ct = *t;
+    ct.set_hash_for_test(narrow_hash);
+    ASSERT_EQ(ct.bucket_count(), 64u);
+    std::vector<std::pair<Conn, uint32_t>> in;
+    for (uint32_t i = 0; i < 256; ++i) {
+        const Conn c = make(0x0700000a + (i << 16), static_cast<uint16_t>(i * 7), 0x0d0010ac);
+        const uint32_t idx = ct.insert(c, true);
+        if (idx != kMiss) {
+            in.emplace_back(c, idx);
+        }
+    }
+    // 512 keys in 640 slots: most connections fit despite 4 signatures only.
+    EXPECT_GE(in.size(), 200u);
+    EXPECT_EQ(ct.size(), in.size());
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+    // Well past what fits in primaries alone: keys live away, and the stats count them.
+    const auto st = ct.index_stats();
+    EXPECT_EQ(st.keys, 2 * in.size());
+    EXPECT_GT(st.keys_away, 0u);
+    EXPECT_GT(st.buckets_overflowed, 0u);
+    EXPECT_LE(st.buckets_overflowed, st.keys_away);
+    for (const auto& [c, idx] : in) {
+        EXPECT_EQ(ct.lookup(c.client), idx << 1);
+        EXPECT_EQ(ct.lookup(c.reply_key()), idx << 1 | kReplyBit);
+    }
+    for (const auto& [c, idx] : in) {
+        ct.remove(idx);
+    }
+    EXPECT_EQ(ct.size(), 0u);
+    for (const auto& [c, idx] : in) {
+        EXPECT_EQ(ct.lookup(c.client), kMiss);
+    }
+}
+
 TEST(ConnTable, FullTableRefusesNewEntriesAndKeepsOldOnes) {
-    auto t = ConnTable::create("ct_full", 1024, 0);
-    ASSERT_TRUE(t);
-    ConnTable& ct = **t;
+    auto t = new_table(1024);
+    ConnTable& ct = *t;
     for (uint32_t i = 0; i < 1024; ++i) {
         ASSERT_NE(ct.insert(make(0x0a000000u + i, 7, 0x0b0010ac), true), kMiss) << i;
     }
@@ -88,12 +272,16 @@ TEST(ConnTable, FullTableRefusesNewEntriesAndKeepsOldOnes) {
     EXPECT_EQ(ct.size(), 1024u);
     EXPECT_NE(ct.lookup(make(0x0a000000u + 1000, 7, 0x0b0010ac).client), kMiss);
     EXPECT_GT(ct.memory_bytes(), 1024u * sizeof(Conn));
+    EXPECT_EQ(ct.memory_bytes(), 1024u * sizeof(Conn) + ct.bucket_count() * sizeof(Bucket));
+    // Remove one, and the next insert reuses its entry.
+    const uint32_t victim = lookup_index(ct.lookup(make(0x0a000000u + 5, 7, 0x0b0010ac).client));
+    ct.remove(victim);
+    EXPECT_EQ(ct.insert(make(0x0b000000u, 7, 0x0b0010ac), true), victim);
 }
 
 TEST(ConnTable, SweepIsBoundedAndRemovesOnlyExpired) {
-    auto t = ConnTable::create("ct_sweep", 1024, 0);
-    ASSERT_TRUE(t);
-    ConnTable& ct = **t;
+    auto t = new_table(1024);
+    ConnTable& ct = *t;
     for (uint32_t i = 0; i < 100; ++i) {
         Conn c = make(0x0a000000u + i, 9, 0x0b0010ac);
         c.expire = (i % 2 == 0) ? 10 : 1000;
@@ -108,6 +296,149 @@ TEST(ConnTable, SweepIsBoundedAndRemovesOnlyExpired) {
     EXPECT_EQ(seen, 50u);
     EXPECT_EQ(ct.size(), 50u);
     ct.for_each([](uint32_t, const Conn& c) { EXPECT_EQ(c.expire, 1000u); });
+    // Swept entries are gone from the index too, live ones stay.
+    for (uint32_t i = 0; i < 100; ++i) {
+        const Conn c = make(0x0a000000u + i, 9, 0x0b0010ac);
+        EXPECT_EQ(ct.lookup(c.reply_key()) == kMiss, i % 2 == 0) << i;
+    }
+}
+
+TEST(ConnTable, EvictHalfOpenTakesTheStalestAndNeverAnEstablished) {
+    auto t = new_table(16);
+    ConnTable& ct = *t;
+    uint64_t timeout[kNumStates] = {};
+    for (auto& x : timeout) {
+        x = 100;
+    }
+    for (uint32_t i = 0; i < 16; ++i) {
+        Conn c = make(0x0a000000u + i, 9, 0x0b0010ac);
+        c.state = i < 8 ? TcpState::Established : TcpState::SynRecv;
+        c.expire = 1000 + i;  // entry 8 is the stalest half-open one
+        ASSERT_NE(ct.insert(c, true), kMiss);
+    }
+    const Conn stalest = make(0x0a000000u + 8, 9, 0x0b0010ac);
+    std::vector<uint32_t> gone;
+    EXPECT_TRUE(
+        ct.evict_half_open(16, timeout, [&](const Conn& c) { gone.push_back(c.client.saddr); }));
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0], stalest.client.saddr);
+    EXPECT_EQ(ct.lookup(stalest.client), kMiss);
+    EXPECT_EQ(ct.lookup(stalest.reply_key()), kMiss);
+    // drop_entries removes the other half-open ones, never the established ones.
+    EXPECT_EQ(ct.drop_entries(16, 0, [](const Conn&) {}), 7u);
+    EXPECT_EQ(ct.size(), 8u);
+    EXPECT_FALSE(ct.evict_half_open(16, timeout, [](const Conn&) {}));
+    ct.for_each([](uint32_t, const Conn& c) { EXPECT_EQ(c.state, TcpState::Established); });
+}
+
+/// Random inserts (NAT and not), removals and lookups (single and bulk, both directions, and
+/// absent keys) against a std::unordered_map model of key -> lookup result.
+void differential(uint32_t (*hash_fn)(const FlowKey&), uint32_t cap, uint32_t ops, uint32_t seed) {
+    auto t = new_table(cap);
+    ConnTable& ct = *t;
+    ct.set_hash_for_test(hash_fn);
+    struct KeyHash {
+        size_t operator()(const FlowKey& k) const { return ConnTable::hash(k); }
+    };
+    std::unordered_map<FlowKey, uint32_t, KeyHash> model;
+    std::vector<uint32_t> live;  // entry indices
+    std::mt19937 rng(seed);
+    uint32_t next = 1;
+    auto fresh = [&] {
+        // Unique client keys; the real server varies so reply keys stay unique too.
+        const uint32_t n = next++;
+        return make(0x0a000000u + n, static_cast<uint16_t>(n * 2654435761u >> 16),
+                    0xac000000u + (n & 0xff));
+    };
+    uint32_t refused = 0;
+    for (uint32_t op = 0; op < ops; ++op) {
+        const uint32_t r = rng() % 100;
+        if (r < 40) {
+            const Conn c = fresh();
+            const bool nat = (rng() & 1) != 0;
+            const uint32_t idx =
+                rng() & 2 ? ct.insert(c, nat) : ct.insert(c, nat, hash_fn(c.client));
+            if (idx == kMiss) {
+                ++refused;
+                ASSERT_EQ(model.count(c.client), 0u);
+                continue;
+            }
+            ASSERT_EQ(ct.at(idx).in_use, 1);
+            model[c.client] = idx << 1;
+            if (nat) {
+                model[c.reply_key()] = idx << 1 | kReplyBit;
+            }
+            live.push_back(idx);
+        } else if (r < 70 && !live.empty()) {
+            const size_t pos = rng() % live.size();
+            const uint32_t idx = live[pos];
+            const Conn& c = ct.at(idx);
+            model.erase(c.client);
+            if (c.flags & kConnHasReply) {
+                model.erase(c.reply_key());
+            }
+            ct.remove(idx);
+            live[pos] = live.back();
+            live.pop_back();
+        } else {
+            // A bulk of up to 32 keys: live ones in either direction, and absent ones.
+            std::vector<FlowKey> keys;
+            const uint32_t n = 1 + rng() % ConnTable::kMaxBulk;
+            for (uint32_t i = 0; i < n; ++i) {
+                if (!live.empty() && (rng() & 3) != 0) {
+                    const Conn& c = ct.at(live[rng() % live.size()]);
+                    keys.push_back((rng() & 1) && (c.flags & kConnHasReply) ? c.reply_key()
+                                                                            : c.client);
+                } else {
+                    keys.push_back(make(0x0f000000u + rng() % 1000, 1, 0).client);
+                }
+            }
+            const FlowKey* kp[ConnTable::kMaxBulk];
+            uint32_t hashes[ConnTable::kMaxBulk];
+            uint32_t res[ConnTable::kMaxBulk];
+            for (uint32_t i = 0; i < n; ++i) {
+                kp[i] = &keys[i];
+                hashes[i] = hash_fn(keys[i]);
+            }
+            ct.lookup_bulk(kp, hashes, n, res);
+            for (uint32_t i = 0; i < n; ++i) {
+                const auto it = model.find(keys[i]);
+                const uint32_t want = it == model.end() ? kMiss : it->second;
+                ASSERT_EQ(res[i], want) << "op " << op << " key " << i;
+                ASSERT_EQ(ct.lookup(keys[i]), want) << "op " << op;
+            }
+        }
+        ASSERT_EQ(ct.size(), live.size());
+        if (op % 1024 == 0) {
+            ASSERT_EQ(ct.audit_for_test(), 0u) << "op " << op;
+        }
+    }
+    ASSERT_EQ(ct.audit_for_test(), 0u);
+    // Everything the model holds is found; then empty the table and find nothing.
+    for (const auto& [k, v] : model) {
+        ASSERT_EQ(ct.lookup(k), v);
+    }
+    for (uint32_t idx : live) {
+        ct.remove(idx);
+    }
+    EXPECT_EQ(ct.size(), 0u);
+    for (const auto& [k, v] : model) {
+        ASSERT_EQ(ct.lookup(k), kMiss);
+    }
+    ::testing::Test::RecordProperty("refused", static_cast<int>(refused));
+}
+
+TEST(ConnTable, DifferentialAgainstAModelWithTheRealHash) {
+    differential(&ConnTable::hash, 4096, 200000, 1);
+}
+
+TEST(ConnTable, DifferentialAgainstAModelUnderHeavyCollisions) {
+    // 64 buckets, 4 signatures, 256 connections: full buckets, moves and refusals all the time.
+    differential(narrow_hash, 256, 200000, 2);
+}
+
+TEST(ConnTable, DifferentialAgainstAModelWithOneBucketPair) {
+    differential(same_hash, 64, 50000, 3);
 }
 
 }  // namespace
