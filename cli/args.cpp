@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "cli/args.hpp"
 
+#include <algorithm>
 #include <array>
 #include <climits>
 #include <cstddef>
@@ -60,7 +61,10 @@ enum class Tag : uint8_t {
     SyncMaxlen,
     TunInfo,
     TunType,
-    TunOption,
+    TunPort,
+    TunNoCsum,
+    TunCsum,
+    TunRemCsum,
 };
 
 struct Spec {
@@ -132,10 +136,10 @@ constexpr std::array kSpecs = {
     Spec{'\0', "sync-maxlen", kReq, Tag::SyncMaxlen},
     Spec{'\0', "tun-info", kNo, Tag::TunInfo},
     Spec{'\0', "tun-type", kReq, Tag::TunType},
-    Spec{'\0', "tun-port", kReq, Tag::TunOption},
-    Spec{'\0', "tun-nocsum", kNo, Tag::TunOption},
-    Spec{'\0', "tun-csum", kNo, Tag::TunOption},
-    Spec{'\0', "tun-remcsum", kNo, Tag::TunOption},
+    Spec{'\0', "tun-port", kReq, Tag::TunPort},
+    Spec{'\0', "tun-nocsum", kNo, Tag::TunNoCsum},
+    Spec{'\0', "tun-csum", kNo, Tag::TunCsum},
+    Spec{'\0', "tun-remcsum", kNo, Tag::TunRemCsum},
     Spec{'\0', "socket", kReq, Tag::Socket},
     Spec{'\0', "list-ports", kNo, Tag::Command, Command::ListPorts},
     Spec{'\0', "list-workers", kNo, Tag::Command, Command::ListWorkers},
@@ -189,6 +193,10 @@ enum OptIdx : unsigned {
     kOptSchedFlags,
     kOptTunInfo,
     kOptTunType,
+    kOptTunPort,
+    kOptTunNoCsum,
+    kOptTunCsum,
+    kOptTunRemCsum,
     kOptMcastInterface,
     kOptSyncId,
     kOptMcastGroup,
@@ -222,6 +230,10 @@ constexpr std::array<std::string_view, kNumOpts> kOptNames = {
     "sched-flags",
     "tun-info",
     "tun-type",
+    "tun-port",
+    "tun-nocsum",
+    "tun-csum",
+    "tun-remcsum",
     "mcast-interface",
     "syncid",
     "mcast-group",
@@ -234,7 +246,7 @@ constexpr std::array<std::string_view, kNumOpts> kOptNames = {
 // ' ' optional. One column per option, in kOptNames order: numeric, connection, Service-address,
 // scheduler, persistent, Mask, real-server, forwarding, weight, x u-threshold, y l-threshold,
 // timeout, daemon, sTats, Rate, tHresholds, Persistent-conn, Nosort, eXact, ops, b sched-flags,
-// Info (tun-info), tun-tYpe, then the sync daemon's: mcast-interface, syncid, mcast-group,
+// Info (tun-info), tun-tYpe, tun-port, tun-nocsum, tun-csum, tun-remcsum, then the sync daemon's: mcast-interface, syncid, mcast-group,
 // mcast-port, mcast-ttl, sync-maxlen (ipvsadm 1.31 allows only --start-daemon all six, and -L and
 // --stop-daemon --syncid).
 struct CommandRow {
@@ -245,25 +257,25 @@ struct CommandRow {
 
 // One row per command that takes options, in ipvsadm's cmdnames order; -h and -v have none.
 constexpr std::array kCommands = {
-    CommandRow{Command::AddService, "add-service", "xx+   xxxxxxxxxxxxx  xxxxxxxx"},
-    CommandRow{Command::EditService, "edit-service", "xx+   xxxxxxxxxxxxx  xxxxxxxx"},
-    CommandRow{Command::DelService, "delete-service", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::Clear, "flush", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::List, "list", " 11xxxxxxxx11      xx xx xxxx"},
-    CommandRow{Command::AddServer, "add-server", "xx+xxx+    xxxxxxxxxxx xxxxxx"},
-    CommandRow{Command::DelServer, "delete-server", "xx+xxx+xxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::EditServer, "edit-server", "xx+xxx+    xxxxxxxxxxx xxxxxx"},
-    CommandRow{Command::SetTimeouts, "set", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::Restore, "restore", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::Save, "save", " xxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::StartDaemon, "start-daemon", "xxxxxxxxxxxxxxxxxxxxxxx      "},
-    CommandRow{Command::StopDaemon, "stop-daemon", "xxxxxxxxxxxxxxxxxxxxxxxx xxxx"},
-    CommandRow{Command::Zero, "zero", "xx xxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::AddService, "add-service", "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxx"},
+    CommandRow{Command::EditService, "edit-service", "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxx"},
+    CommandRow{Command::DelService, "delete-service", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Clear, "flush", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::List, "list", " 11xxxxxxxx11      xx xxxxxx xxxx"},
+    CommandRow{Command::AddServer, "add-server", "xx+xxx+    xxxxxxxxxxx     xxxxxx"},
+    CommandRow{Command::DelServer, "delete-server", "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::EditServer, "edit-server", "xx+xxx+    xxxxxxxxxxx     xxxxxx"},
+    CommandRow{Command::SetTimeouts, "set", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Restore, "restore", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Save, "save", " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::StartDaemon, "start-daemon", "xxxxxxxxxxxxxxxxxxxxxxxxxxx      "},
+    CommandRow{Command::StopDaemon, "stop-daemon", "xxxxxxxxxxxxxxxxxxxxxxxxxxxx xxxx"},
+    CommandRow{Command::Zero, "zero", "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
     // dirigo's views: -n and --nosort everywhere, --exact where there are counters to scale.
-    CommandRow{Command::ListPorts, "list-ports", " xxxxxxxxxxxxxxxx  xxxxxxxxxx"},
-    CommandRow{Command::ListWorkers, "list-workers", " xxxxxxxxxxxxxxxx  xxxxxxxxxx"},
-    CommandRow{Command::ListNeighbours, "list-neighbours", " xxxxxxxxxxxxxxxx xxxxxxxxxxx"},
-    CommandRow{Command::ListRoutes, "list-routes", " xxxxxxxxxxxxxxxx xxxxxxxxxxx"},
+    CommandRow{Command::ListPorts, "list-ports", " xxxxxxxxxxxxxxxx  xxxxxxxxxxxxxx"},
+    CommandRow{Command::ListWorkers, "list-workers", " xxxxxxxxxxxxxxxx  xxxxxxxxxxxxxx"},
+    CommandRow{Command::ListNeighbours, "list-neighbours", " xxxxxxxxxxxxxxxx xxxxxxxxxxxxxxx"},
+    CommandRow{Command::ListRoutes, "list-routes", " xxxxxxxxxxxxxxxx xxxxxxxxxxxxxxx"},
 };
 
 constexpr bool table_is_complete() {
@@ -285,7 +297,7 @@ const CommandRow* command_row(Command c) {
     return nullptr;
 }
 
-std::optional<ArgError> generic_opt_check(Command cmd, uint32_t options) {
+std::optional<ArgError> generic_opt_check(Command cmd, uint64_t options) {
     const CommandRow* r = command_row(cmd);
     if (r == nullptr) {
         return std::nullopt;
@@ -295,7 +307,7 @@ std::optional<ArgError> generic_opt_check(Command cmd, uint32_t options) {
     int exclusive = -1;
     for (unsigned j = 0; j < kNumOpts; ++j) {
         const std::string opt_name(kOptNames[j]);
-        if ((options & (1u << j)) == 0) {
+        if ((options & (uint64_t{1} << j)) == 0) {
             if (row[j] == '+') {
                 return ArgError{2, "You need to supply the '" + opt_name + "' option for the '" +
                                        cmd_name + "' command"};
@@ -552,12 +564,11 @@ Tokens tokenize(std::span<const std::string> args) {
 /// Everything the options said, before the per-command checks.
 struct State {
     std::optional<Command> cmd;
-    uint32_t options = 0;
+    uint64_t options = 0;  ///< bit i: option OptIdx i was given
     cfg::Service service;
     std::optional<AddrPort> server;
     cfg::RealServer dest;
     std::optional<std::string> sched_flags;
-    bool tun_type_given = false;
     FormatOpts fmt;
     std::string socket;
     bool socket_given = false;
@@ -573,10 +584,49 @@ std::optional<ArgError> set_command(State& st, Command c) {
 }
 
 std::optional<ArgError> set_option(State& st, OptIdx o) {
-    if ((st.options & (1u << o)) != 0) {
+    if ((st.options & (uint64_t{1} << o)) != 0) {
         return bad("multiple '" + std::string(kOptNames[o]) + "' options specified");
     }
-    st.options |= 1u << o;
+    st.options |= uint64_t{1} << o;
+    return std::nullopt;
+}
+
+/// ipvsadm 1.31's tunnel checks for -a/-e, in its order: tunnel options need -i, then its table
+/// of tunnel types and options ('+' compulsory, 'x' illegal, '1' at most one of the '1's).
+std::optional<ArgError> tunnel_opt_check(const cfg::RealServer& d, uint64_t options) {
+    constexpr std::array<OptIdx, 4> kTunOpts = {kOptTunPort, kOptTunNoCsum, kOptTunCsum,
+                                                kOptTunRemCsum};
+    const auto given = [options](OptIdx o) { return (options & (uint64_t{1} << o)) != 0; };
+    if ((given(kOptTunType) || std::any_of(kTunOpts.begin(), kTunOpts.end(), given)) &&
+        d.fwd != cfg::Fwd::Tunnel) {
+        return bad("Tunnel options conflict with forward method");
+    }
+    //                       port nocsum csum remcsum
+    constexpr std::array<std::string_view, 3> kTable = {"xxxx", "+111", "x11x"};
+    const std::string_view row = kTable[static_cast<size_t>(d.tun_type)];
+    const std::string type(cfg::tun_type_name(d.tun_type));
+    int last = -1;
+    for (size_t j = 0; j < kTunOpts.size(); ++j) {
+        const std::string name(kOptNames[kTunOpts[j]]);
+        if (!given(kTunOpts[j])) {
+            if (row[j] == '+') {
+                return bad("You need to supply the '" + name + "' option for the '" + type +
+                           "' tunnel type");
+            }
+            continue;
+        }
+        if (row[j] == 'x') {
+            return bad("Illegal '" + name + "' option with the '" + type + "' tunnel type");
+        }
+        if (row[j] == '1') {
+            if (last >= 0) {
+                return bad("The option '" + name + "' conflicts with the '" +
+                           std::string(kOptNames[kTunOpts[static_cast<size_t>(last)]]) +
+                           "' option in the '" + type + "' tunnel type");
+            }
+            last = static_cast<int>(j);
+        }
+    }
     return std::nullopt;
 }
 
@@ -809,17 +859,31 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
         case Tag::TunInfo:
             st.fmt.tun_info = true;
             return set_option(st, kOptTunInfo);
-        case Tag::TunType:
-            // ipvsadm 1.31's -S writes "--tun-type ipip" for every tunnel server; ipip is the
-            // only encapsulation dirigo has, so that spelling is accepted and means plain -i.
-            if (arg != "ipip") {
-                return unsupported(o.spelled + " " + arg +
-                                   ": only ipip tunnels are supported by dirigo");
+        case Tag::TunType: {
+            const auto t = cfg::parse_tun_type(arg);
+            if (!t) {
+                return bad("illegal tunnel type specified");
             }
-            st.tun_type_given = true;
+            st.dest.tun_type = *t;
             return set_option(st, kOptTunType);
-        case Tag::TunOption:
-            return unsupported(o.spelled + ": tunnel options are not supported by dirigo");
+        }
+        case Tag::TunPort: {
+            const auto v = parse_number(arg, 1, 65535);
+            if (!v) {
+                return bad("illegal tunnel port specified");
+            }
+            st.dest.tun_port = static_cast<uint16_t>(*v);
+            return set_option(st, kOptTunPort);
+        }
+        // ipvsadm ORs the flag bits; at most one of the three gets through tunnel_opt_check.
+        case Tag::TunNoCsum:
+            return set_option(st, kOptTunNoCsum);
+        case Tag::TunCsum:
+            st.dest.tun_csum = cfg::TunCsum::Csum;
+            return set_option(st, kOptTunCsum);
+        case Tag::TunRemCsum:
+            st.dest.tun_csum = cfg::TunCsum::RemCsum;
+            return set_option(st, kOptTunRemCsum);
     }
     return std::nullopt;
 }
@@ -886,7 +950,7 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
     inv.socket_given = st.socket_given;
     Request& req = inv.request;
     req.service.key = st.service.key;
-    const bool has_service = (st.options & (1u << kOptService)) != 0;
+    const bool has_service = (st.options & (uint64_t{1} << kOptService)) != 0;
 
     switch (cmd) {
         case Command::AddService:
@@ -931,8 +995,8 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
             cfg::RealServer& d = st.dest;
             d.addr = st.server->addr;
             d.port = st.server->has_port ? st.server->port : st.service.key.port;
-            if (st.tun_type_given && d.fwd != cfg::Fwd::Tunnel) {
-                return bad("Tunnel options conflict with forward method");
+            if (auto e = tunnel_opt_check(d, st.options)) {
+                return *e;
             }
             if (cmd != Command::DelServer && d.fwd != cfg::Fwd::Masq) {
                 // Direct routing and tunnelling do not rewrite ports: the real server must listen
@@ -965,10 +1029,10 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
             req.op = Op::List;
             break;
         case Command::List: {
-            const uint32_t o = st.options;
+            const uint64_t o = st.options;
             const auto any = [o](std::initializer_list<OptIdx> l) {
                 for (OptIdx i : l) {
-                    if ((o & (1u << i)) != 0) {
+                    if ((o & (uint64_t{1} << i)) != 0) {
                         return true;
                     }
                 }

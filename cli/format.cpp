@@ -107,6 +107,43 @@ std::string sched_names_for_usage() {
     return names;
 }
 
+/// ipvsadm 1.31's TunnelInfo column (--tun-info): "ipip", "gue:PORT:FLAGS", "gre:FLAGS" for a
+/// tunnelling server, FLAGS being -c (no checksum), +c (checksum) or r+c (remote checksum);
+/// "n/a" for the other methods.
+std::string tunnel_info(const cfg::RealServer& rs) {
+    if (rs.fwd != cfg::Fwd::Tunnel) {
+        return "n/a";
+    }
+    const char* flags = rs.tun_csum == cfg::TunCsum::Csum      ? "+c"
+                        : rs.tun_csum == cfg::TunCsum::RemCsum ? "r+c"
+                                                               : "-c";
+    switch (rs.tun_type) {
+        case cfg::TunType::Ipip:
+            return "ipip";
+        case cfg::TunType::Gue:
+            return "gue:" + std::to_string(rs.tun_port) + ":" + flags;
+        case cfg::TunType::Gre:
+            return std::string("gre:") + flags;
+    }
+    return "n/a";
+}
+
+/// The tunnel options ipvsadm 1.31's -S writes after "-w N": " --tun-type ipip", " --tun-type
+/// gue --tun-port PORT --tun-csum", " --tun-type gre --tun-nocsum"; nothing for other methods.
+std::string tunnel_rule(const cfg::RealServer& rs) {
+    if (rs.fwd != cfg::Fwd::Tunnel) {
+        return "";
+    }
+    std::string out = " --tun-type " + std::string(cfg::tun_type_name(rs.tun_type));
+    if (rs.tun_type == cfg::TunType::Ipip) {
+        return out;
+    }
+    if (rs.tun_type == cfg::TunType::Gue) {
+        out += " --tun-port " + std::to_string(rs.tun_port);
+    }
+    return out + " --tun-" + std::string(cfg::tun_csum_name(rs.tun_csum));
+}
+
 }  // namespace
 
 std::string format_addr_port(cfg::Ip4 addr, uint16_t port, cfg::Proto proto, const FormatOpts& opts,
@@ -253,8 +290,7 @@ std::string format_service(const ServiceInfo& si, const FormatOpts& opts, const 
         } else if (opts.tun_info) {
             appendf(out, "  -> %-28s %-7s %-13s %-6d %-10u %-10u\n", dn,
                     std::string(cfg::fwd_name(d.server.fwd)).c_str(),
-                    d.server.fwd == cfg::Fwd::Tunnel ? "ipip" : "n/a", d.server.weight, d.active,
-                    d.inactive);
+                    tunnel_info(d.server).c_str(), d.server.weight, d.active, d.inactive);
         } else {
             appendf(out, "  -> %-28s %-7s %-6d %-10u %-10u\n", dn,
                     std::string(cfg::fwd_name(d.server.fwd)).c_str(), d.server.weight, d.active,
@@ -306,10 +342,9 @@ std::string format_save(const std::vector<ServiceInfo>& services, const FormatOp
         for (const DestInfo& d : dests) {
             const std::string dname =
                 format_addr_port(d.server.addr, d.server.port, s.key.proto, opts, namer);
-            // ipvsadm 1.31 names the tunnel type of every tunnel server.
+            // ipvsadm 1.31 names the tunnel type of every tunnel server, and its options.
             appendf(out, "-a %s -r %s %s -w %d%s\n", svc.c_str(), dname.c_str(),
-                    fwd_switch(d.server.fwd), d.server.weight,
-                    d.server.fwd == cfg::Fwd::Tunnel ? " --tun-type ipip" : "");
+                    fwd_switch(d.server.fwd), d.server.weight, tunnel_rule(d.server).c_str());
         }
     }
     return out;

@@ -197,4 +197,46 @@ std::string_view fwd_name(Fwd f) {
     return "?";
 }
 
+std::optional<TunType> parse_tun_type(std::string_view s) {
+    for (TunType t : {TunType::Ipip, TunType::Gue, TunType::Gre}) {
+        if (s == tun_type_name(t)) {
+            return t;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view tun_type_name(TunType t) {
+    switch (t) {
+        case TunType::Ipip:
+            return "ipip";
+        case TunType::Gue:
+            return "gue";
+        case TunType::Gre:
+            return "gre";
+    }
+    return "?";
+}
+
+std::optional<TunCsum> parse_tun_csum(std::string_view s) {
+    for (TunCsum c : {TunCsum::None, TunCsum::Csum, TunCsum::RemCsum}) {
+        if (s == tun_csum_name(c)) {
+            return c;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view tun_csum_name(TunCsum c) {
+    switch (c) {
+        case TunCsum::None:
+            return "nocsum";
+        case TunCsum::Csum:
+            return "csum";
+        case TunCsum::RemCsum:
+            return "remcsum";
+    }
+    return "?";
+}
+
 }  // namespace dirigo::cfg

@@ -48,5 +48,11 @@ std::string_view proto_name_upper(Proto p);    ///< "TCP", as ipvsadm -L prints 
 /// "nat"/"masq", "dr"/"route"/"gate", "tun"/"tunnel"/"ipip" -> Fwd.
 std::optional<Fwd> parse_fwd(std::string_view s);
 std::string_view fwd_name(Fwd f);              ///< "Masq", "Route", "Tunnel"
+/// "ipip" / "gue" / "gre" -> TunType (ipvsadm's --tun-type names).
+std::optional<TunType> parse_tun_type(std::string_view s);
+std::string_view tun_type_name(TunType t);     ///< "ipip", "gue", "gre"
+/// "nocsum" / "csum" / "remcsum" -> TunCsum (ipvsadm's --tun-* option names without "tun-").
+std::optional<TunCsum> parse_tun_csum(std::string_view s);
+std::string_view tun_csum_name(TunCsum c);     ///< "nocsum", "csum", "remcsum"
 
 }  // namespace dirigo::cfg

@@ -714,7 +714,8 @@ private:
     }
 
     Status load_server(const lc::Setting& g, const Service& svc, RealServer& rs) const {
-        if (auto st = check_keys(g, {"address", "forward", "weight", "u_threshold", "l_threshold"});
+        if (auto st = check_keys(g, {"address", "forward", "weight", "u_threshold", "l_threshold",
+                                     "tun_type", "tun_port", "tun_csum"});
             !st) {
             return st;
         }
@@ -754,7 +755,30 @@ private:
             }
             rs.fwd = *f;
         }
-        for (Status st : {opt_int(g, "weight", 0, kMaxWeight, rs.weight),
+        if (const lc::Setting* t = find(g, "tun_type")) {
+            if (auto st = read_string(*t, text); !st) {
+                return st;
+            }
+            const auto tt = parse_tun_type(text);
+            if (!tt) {
+                return fail(*t, "unknown tunnel type " + in_quotes(text) +
+                                    " (expected ipip, gue or gre)");
+            }
+            rs.tun_type = *tt;
+        }
+        if (const lc::Setting* c = find(g, "tun_csum")) {
+            if (auto st = read_string(*c, text); !st) {
+                return st;
+            }
+            const auto tc = parse_tun_csum(text);
+            if (!tc) {
+                return fail(*c, "unknown tunnel checksum option " + in_quotes(text) +
+                                    " (expected nocsum, csum or remcsum)");
+            }
+            rs.tun_csum = *tc;
+        }
+        for (Status st : {opt_int(g, "tun_port", 1, 65535, rs.tun_port),
+                          opt_int(g, "weight", 0, kMaxWeight, rs.weight),
                           opt_int(g, "u_threshold", 0, kMaxU32, rs.u_threshold),
                           opt_int(g, "l_threshold", 0, kMaxU32, rs.l_threshold)}) {
             if (!st) {

@@ -24,6 +24,22 @@ enum class Fwd : uint8_t {
     Tunnel = 2,  ///< IP-in-IP, "-i"
 };
 
+/// Encapsulation of a tunnelling (-i) real server: ipvsadm's --tun-type, IPVS's
+/// IP_VS_CONN_F_TUNNEL_TYPE_* numbering (the netlink emulation passes it through).
+enum class TunType : uint8_t {
+    Ipip = 0,  ///< IP-in-IP, the default
+    Gue = 1,   ///< IP-in-GUE-in-UDP to tun_port
+    Gre = 2,   ///< IP-in-GRE
+};
+
+/// Checksum option of a GUE or GRE tunnel: ipvsadm's --tun-nocsum/--tun-csum/--tun-remcsum,
+/// IPVS's IP_VS_TUNNEL_ENCAP_FLAG_* values (one at most, as ipvsadm allows).
+enum class TunCsum : uint8_t {
+    None = 0,    ///< no outer checksum (the default)
+    Csum = 1,    ///< UDP checksum (GUE) or GRE checksum
+    RemCsum = 2, ///< GUE remote checksum offload (GUE only)
+};
+
 /// A prefix such as 10.0.0.0/24.
 struct Prefix {
     Ip4 addr = 0;
@@ -58,6 +74,9 @@ struct RealServer {
     int32_t weight = 1;
     uint32_t u_threshold = 0;  ///< 0 = no upper connection threshold
     uint32_t l_threshold = 0;  ///< 0 = no lower threshold
+    TunType tun_type = TunType::Ipip;  ///< Fwd::Tunnel only
+    uint16_t tun_port = 0;             ///< GUE's UDP destination port (host order), else 0
+    TunCsum tun_csum = TunCsum::None;  ///< GUE and GRE only
     bool operator==(const RealServer&) const = default;
 };
 

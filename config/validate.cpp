@@ -10,6 +10,50 @@
 
 namespace dirigo::cfg {
 
+namespace {
+
+// ipvsadm's table of tunnel types and options: GUE needs a port and takes one checksum option,
+// GRE takes nocsum or csum, IP-in-IP takes none; and only a tunnelling server has any.
+Status check_tunnel(const RealServer& rs, const std::string& who) {
+    const bool any = rs.tun_type != TunType::Ipip || rs.tun_port != 0 || rs.tun_csum != TunCsum::None;
+    if (rs.fwd != Fwd::Tunnel) {
+        if (any) {
+            return {Errc::Invalid, who + ": tunnel options need the tunnelling method (-i)"};
+        }
+        return Status::ok();
+    }
+    const std::string type(tun_type_name(rs.tun_type));
+    switch (rs.tun_type) {
+        case TunType::Ipip:
+            if (rs.tun_port != 0 || rs.tun_csum != TunCsum::None) {
+                return {Errc::Invalid, who + ": an ipip tunnel takes no port or checksum option"};
+            }
+            return Status::ok();
+        case TunType::Gue:
+            if (rs.tun_port == 0) {
+                return {Errc::Invalid, who + ": a gue tunnel needs a tunnel port"};
+            }
+            break;
+        case TunType::Gre:
+            if (rs.tun_port != 0) {
+                return {Errc::Invalid, who + ": a gre tunnel takes no tunnel port"};
+            }
+            if (rs.tun_csum == TunCsum::RemCsum) {
+                return {Errc::Invalid, who + ": remote checksum offload is a gue option, not gre"};
+            }
+            break;
+        default:
+            return {Errc::Invalid, who + ": unknown tunnel type"};
+    }
+    if (rs.tun_csum != TunCsum::None && rs.tun_csum != TunCsum::Csum &&
+        rs.tun_csum != TunCsum::RemCsum) {
+        return {Errc::Invalid, who + ": unknown tunnel checksum option"};
+    }
+    return Status::ok();
+}
+
+}  // namespace
+
 Status check_server(const Service& svc, const RealServer& rs) {
     const std::string who = "real server " + format_endpoint(rs.addr, rs.port);
     if (rs.addr == 0) {
@@ -25,6 +69,9 @@ Status check_server(const Service& svc, const RealServer& rs) {
     if (rs.weight < 0 || rs.weight > kMaxWeight) {
         return {Errc::Invalid,
                 who + ": weight " + std::to_string(rs.weight) + " is out of range 0..65535"};
+    }
+    if (auto st = check_tunnel(rs, who); !st) {
+        return st;
     }
     // DR and tunnelling leave the L4 header alone, so the server sees the service's port.
     if (rs.fwd != Fwd::Masq && rs.port != svc.key.port) {

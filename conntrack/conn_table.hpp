@@ -64,13 +64,14 @@ struct alignas(64) Conn {
     uint32_t svc_slot = 0;  ///< the service's stats slot
     uint8_t flags = 0;      ///< ConnFlag
     uint8_t in_use = 0;
-    uint16_t reserved = 0;
+    uint16_t tun_port = 0;  ///< tunnelling: GUE's UDP destination port, network order
     uint32_t next_free = 0; ///< free-list link while unused
     uint32_t tmpl = 0xffffffffu;  ///< persistence template index, or none
     /// Connection sync (master): client packets until the next periodic send; 0 or 1 sends on
     /// the next packet (docs/sync.md).
     uint32_t sync_countdown = 0;
     uint8_t synced_state = 0xff;  ///< TcpState last sent to the backups (0xff: never sent)
+    uint8_t encap = 0;  ///< tunnelling: dp::Encap, from the real server when the connection began
     /// SYN proxy (dataplane/worker.cpp): while the server's SYN-ACK is awaited, the cookie sent to
     /// the client; then the sequence offset, server ISN - cookie.
     uint32_t synp_seq = 0;

@@ -3,6 +3,8 @@
 
 #include <rte_byteorder.h>
 
+#include "dataplane/tunnel.hpp"
+
 namespace dirigo::ctl {
 
 Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& change,
@@ -30,6 +32,8 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
             d.addr = rte_cpu_to_be_32(rs.addr);
             d.port = rte_cpu_to_be_16(rs.port);
             d.fwd = rs.fwd;
+            d.encap = static_cast<uint8_t>(dp::encap_of(rs.tun_type, rs.tun_csum));
+            d.tun_port = rte_cpu_to_be_16(rs.tun_port);
             d.slot = slot;
             d.u_threshold = rs.u_threshold;
             d.l_threshold = rs.l_threshold;

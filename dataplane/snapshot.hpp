@@ -127,6 +127,8 @@ struct DestEntry {
     uint32_t addr = 0;  ///< network order
     uint16_t port = 0;  ///< network order
     cfg::Fwd fwd = cfg::Fwd::Masq;
+    uint8_t encap = 0;     ///< Fwd::Tunnel: dp::Encap (dataplane/tunnel.hpp)
+    uint16_t tun_port = 0; ///< GUE's UDP destination port, network order
     uint32_t slot = 0;  ///< global counter/stats slot
     uint32_t u_threshold = 0;
     uint32_t l_threshold = 0;

@@ -19,6 +19,8 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "dataplane/tunnel.hpp"
+
 namespace dirigo::dp {
 namespace {
 
@@ -615,6 +617,8 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     // IPVS: a port-zero ("all ports") service keeps the packet's port; otherwise the server's.
     c.rport = svc.key.port == 0 ? p.key.dport : d.port;
     c.fwd = static_cast<uint8_t>(d.fwd);
+    c.encap = d.encap;
+    c.tun_port = d.tun_port;
     c.state = p.key.proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
     c.dest_slot = d.slot;
     c.svc_slot = svc.slot;
@@ -707,7 +711,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     case cfg::Fwd::Route:
         return Verdict::route(Action::RouteOnLink, c.raddr);
     case cfg::Fwd::Tunnel:
-        return Verdict::route(Action::Tunnel, c.raddr);
+        return Verdict::tunnel(c.encap, c.tun_port, c.raddr);
     }
     return Verdict::discard(Drop::Unsupported);
 }
@@ -762,7 +766,7 @@ Verdict Worker::decide_icmp_error(const Snapshot& snap, Parsed& p, uint32_t look
         return Verdict::route(Action::RouteOnLink, c.raddr);
     }
     if (from_client && fwd == cfg::Fwd::Tunnel) {
-        return Verdict::route(Action::Tunnel, c.raddr);
+        return Verdict::tunnel(c.encap, c.tun_port, c.raddr);
     }
     rte_ipv4_hdr* ip = p.ip;
     if (ip->time_to_live <= 1) [[unlikely]] {
@@ -860,8 +864,16 @@ Verdict Worker::egress_fit(const Snapshot& snap, const Parsed& p, uint32_t dst) 
         discard(m, Drop::NotOnLink);
         return;
     }
-    if (v.act == Action::Tunnel && !encapsulate(snap, m, *nh, v.dst)) {
-        return;
+    if (v.act == Action::Tunnel) {
+        switch (encapsulate(snap, m, *nh, v)) {
+            case Encapsulated::Consumed:
+                return;
+            case Encapsulated::Fragment:
+                fragment_out(snap, m, v, nh);
+                return;
+            case Encapsulated::Fits:
+                break;
+        }
     }
     auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
     const uint32_t target = nh->gateway != 0 ? nh->gateway : v.dst;
@@ -925,50 +937,53 @@ void Worker::fragment_out(const Snapshot& snap, rte_mbuf* m, const Verdict& v,
     }
 }
 
-bool Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
-                         uint32_t rs) noexcept {
-    const auto* inner = reinterpret_cast<const rte_ipv4_hdr*>(
-        rte_pktmbuf_mtod(m, uint8_t*) + sizeof(rte_ether_hdr));
-    const uint32_t inner_len = rte_be_to_cpu_16(inner->total_length);
+Worker::Encapsulated Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
+                                         const Verdict& v) noexcept {
+    const auto encap = static_cast<Encap>(v.arg);
+    const uint32_t overhead = encap_overhead(encap);
+    rte_ipv4_hdr inner;
+    std::memcpy(&inner, rte_pktmbuf_mtod(m, uint8_t*) + sizeof(rte_ether_hdr), sizeof(inner));
+    const uint32_t inner_len = rte_be_to_cpu_16(inner.total_length);
     const uint16_t mtu = snap.topo->ports[nh.port].mtu;
-    if (inner_len + sizeof(rte_ipv4_hdr) > mtu) [[unlikely]] {
-        // The MTU rule: a DF packet that no longer fits gets "fragmentation needed" with the
-        // MTU left after encapsulation; without DF it is dropped and counted (no fragmentation).
-        if (rte_be_to_cpu_16(inner->fragment_offset) & RTE_IPV4_HDR_DF_FLAG) {
-            to_slow_path(m, SlowKind::FragNeeded,
-                         static_cast<uint32_t>(mtu - sizeof(rte_ipv4_hdr)), m->port);
-        } else {
-            discard(m, Drop::TooBig);
+    bool fragment = false;
+    if (inner_len + overhead > mtu) [[unlikely]] {
+        // IPVS's rule (__ip_vs_get_out_rt, IP_VS_RT_MODE_TUNNEL): a DF packet that no longer
+        // fits gets "fragmentation needed" with the MTU left inside the tunnel; without DF the
+        // encapsulated packet is fragmented on the way out.
+        if (rte_be_to_cpu_16(inner.fragment_offset) & RTE_IPV4_HDR_DF_FLAG) {
+            to_slow_path(m, SlowKind::FragNeeded, static_cast<uint32_t>(mtu - overhead), m->port);
+            return Encapsulated::Consumed;
         }
-        return false;
+        fragment = true;
     }
-    // Drop Ethernet padding, then open 20 bytes in front of the inner header.
+    uint32_t inner_ports = 0;
+    const uint32_t ihl = static_cast<uint32_t>(inner.version_ihl & 0x0f) * 4;
+    if (encap == Encap::Gue || encap == Encap::GueCsum) {
+        const auto* l4 = rte_pktmbuf_mtod_offset(m, const uint8_t*, sizeof(rte_ether_hdr) + ihl);
+        std::memcpy(&inner_ports, l4, sizeof(inner_ports));  // parse checked 8 bytes are there
+    }
+    // Drop Ethernet padding, then open the tunnel's headers in front of the inner header.
     const uint32_t frame_len = static_cast<uint32_t>(sizeof(rte_ether_hdr)) + inner_len;
-    if (rte_pktmbuf_data_len(m) > frame_len) {
-        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_data_len(m) - frame_len));
+    if (rte_pktmbuf_pkt_len(m) > frame_len &&
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_len)) != 0)
+        [[unlikely]] {
+        discard(m, Drop::BadIpHeader);  // padding spread over segments: no NIC does that
+        return Encapsulated::Consumed;
     }
-    const uint8_t tos = inner->type_of_service;
-    const uint8_t ttl = inner->time_to_live;
-    const uint16_t df = inner->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, sizeof(rte_ipv4_hdr)));
+    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(overhead)));
     if (start == nullptr) [[unlikely]] {
         discard(m, Drop::NoMbuf);
-        return false;
+        return Encapsulated::Consumed;
     }
-    std::memmove(start, start + sizeof(rte_ipv4_hdr), sizeof(rte_ether_hdr));
-    auto* outer = reinterpret_cast<rte_ipv4_hdr*>(start + sizeof(rte_ether_hdr));
-    outer->version_ihl = RTE_IPV4_VHL_DEF;
-    outer->type_of_service = tos;
-    outer->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(inner_len + sizeof(rte_ipv4_hdr)));
-    outer->packet_id = 0;
-    outer->fragment_offset = df;  // the inner DF carries over, as IPVS does
-    outer->time_to_live = ttl;
-    outer->next_proto_id = IPPROTO_IPIP;
-    outer->src_addr = snap.topo->source_for(nh.port, nh.gateway != 0 ? nh.gateway : rs);
-    outer->dst_addr = rs;
-    outer->hdr_checksum = 0;
-    outer->hdr_checksum = rte_ipv4_cksum(outer);
-    return true;
+    std::memmove(start, start + overhead, sizeof(rte_ether_hdr));
+    EncapParams ep;
+    ep.encap = encap;
+    ep.gue_port_be = v.port;
+    ep.dst = v.dst;
+    ep.src = snap.topo->source_for(nh.port, nh.gateway != 0 ? nh.gateway : v.dst);
+    ep.id_be = rte_cpu_to_be_16(tunnel_ip_id_++);
+    write_encap(m, sizeof(rte_ether_hdr), ep, inner, inner_ports);
+    return fragment ? Encapsulated::Fragment : Encapsulated::Fits;
 }
 
 // ---- The SYN proxy (docs/reliability.md, "The SYN proxy") ---------------------------------------
@@ -1369,6 +1384,8 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     c.raddr = r.raddr;
     c.rport = r.rport;
     c.fwd = static_cast<uint8_t>(dest->fwd);
+    c.encap = dest->encap;
+    c.tun_port = dest->tun_port;
     c.state = state;
     c.dest_slot = dest->slot;
     c.svc_slot = svc->slot;

@@ -141,7 +141,7 @@ enum class Action : uint8_t {
     Transmit,     ///< headers complete: out of `port`
     Route,        ///< to `dst` (network order) through the routing table
     RouteOnLink,  ///< direct routing to real server `dst`, which must be on a connected subnet
-    Tunnel,       ///< IP-in-IP to real server `dst`, once the route tells the MTU
+    Tunnel,       ///< encapsulated to real server `dst` (`arg` the Encap, `port` GUE's port)
     RouteFrag,    ///< as Route, but larger than the egress MTU with DF clear: fragmented first
     Host,         ///< up to the kernel interface of the port it came in on (the exception path)
 };
@@ -159,6 +159,10 @@ struct Verdict {
     }
     static Verdict transmit(uint16_t port) { return {Action::Transmit, 0, port, 0}; }
     static Verdict route(Action how, uint32_t dst) { return {how, 0, 0, dst}; }
+    /// A tunnelling connection's packet toward its real server.
+    static Verdict tunnel(uint8_t encap, uint16_t gue_port_be, uint32_t rs) {
+        return {Action::Tunnel, encap, gue_port_be, rs};
+    }
     static Verdict host() { return {Action::Host, 0, 0, 0}; }
 };
 
@@ -299,9 +303,14 @@ private:
     [[gnu::cold, gnu::noinline]] void fragment_out(const Snapshot& snap, rte_mbuf* m,
                                                    const Verdict& v, const NextHop* nh) noexcept;
     void deliver(const Snapshot& snap, rte_mbuf* m, const Verdict& v, const NextHop* nh) noexcept;
-    /// IP-in-IP encapsulation toward `rs` out of `nh.port`, with the MTU rule. Returns false when
-    /// the packet was consumed (too big, or no room).
-    bool encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh, uint32_t rs) noexcept;
+    /// What encapsulate() did with a packet.
+    enum class Encapsulated : uint8_t { Consumed, Fits, Fragment };
+    /// Encapsulation toward `v.dst` out of `nh.port` (IP-in-IP, GUE or GRE: dataplane/tunnel.hpp),
+    /// with IPVS's MTU rule: a packet that no longer fits gets ICMP fragmentation needed when it
+    /// has DF, and is encapsulated and then fragmented (Fragment) when it has not. Consumed: the
+    /// packet was handed to the slow path or dropped and counted.
+    Encapsulated encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
+                             const Verdict& v) noexcept;
 
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
     /// Schedules a new flow of a persistent service through its client's template.
@@ -368,6 +377,7 @@ private:
     /// Inserts and removals since the burst's bulk lookup: while non-zero, stage 3 looks each
     /// packet up again (the bulk answer may name a freed entry, or miss a flow this burst made).
     uint32_t table_changes_in_burst_ = 0;
+    uint16_t tunnel_ip_id_ = 0;  ///< outer IP ids of tunnelled packets without DF
     /// drop_packet: the rate the countdown was started with, and new SYNs left before the next
     /// one is dropped.
     uint32_t drop_rate_ = 0;

@@ -30,6 +30,11 @@ static_assert(cfg::kSvcOnePacket == IP_VS_SVC_F_ONEPACKET);
 static_assert(cfg::kSvcSched1 == IP_VS_SVC_F_SCHED1);
 static_assert(cfg::kSvcSched2 == IP_VS_SVC_F_SCHED2);
 static_assert(cfg::kSvcSched3 == IP_VS_SVC_F_SCHED3);
+// So do the tunnel types and checksum flags of real servers.
+static_assert(static_cast<int>(cfg::TunType::Gue) == IP_VS_CONN_F_TUNNEL_TYPE_GUE);
+static_assert(static_cast<int>(cfg::TunType::Gre) == IP_VS_CONN_F_TUNNEL_TYPE_GRE);
+static_assert(static_cast<int>(cfg::TunCsum::Csum) == IP_VS_TUNNEL_ENCAP_FLAG_CSUM);
+static_assert(static_cast<int>(cfg::TunCsum::RemCsum) == IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM);
 
 /// One reply message is built in a buffer of this size. The largest (a service with both stats
 /// nests and a scheduler name cut to IP_VS_SCHEDNAME_MAXLEN) is under 512 bytes, so the unchecked
@@ -295,7 +300,9 @@ struct DestSpec {
     int32_t weight = 0;
     uint32_t u_threshold = 0;
     uint32_t l_threshold = 0;
-    std::optional<uint8_t> tun_type;
+    uint8_t tun_type = 0;      ///< IP_VS_CONN_F_TUNNEL_TYPE_*
+    uint16_t tun_port_be = 0;  ///< network order
+    uint16_t tun_flags = 0;    ///< IP_VS_TUNNEL_ENCAP_FLAG_*
 };
 
 int parse_dest(const nlattr* nest, bool full, DestSpec& d) {
@@ -324,6 +331,12 @@ int parse_dest(const nlattr* nest, bool full, DestSpec& d) {
     d.l_threshold = get_u32(tb[IPVS_DEST_ATTR_L_THRESH]);
     if (tb[IPVS_DEST_ATTR_TUN_TYPE] != nullptr) {
         d.tun_type = get_u8(tb[IPVS_DEST_ATTR_TUN_TYPE]);
+    }
+    if (tb[IPVS_DEST_ATTR_TUN_PORT] != nullptr) {
+        d.tun_port_be = get_u16(tb[IPVS_DEST_ATTR_TUN_PORT]);
+    }
+    if (tb[IPVS_DEST_ATTR_TUN_FLAGS] != nullptr) {
+        d.tun_flags = get_u16(tb[IPVS_DEST_ATTR_TUN_FLAGS]);
     }
     return 0;
 }
@@ -494,9 +507,10 @@ void put_dest(nlmsghdr* nlh, const ctl::DestInfo& d) {
     mnl_attr_put_u16(nlh, IPVS_DEST_ATTR_PORT, htons(d.server.port));
     mnl_attr_put_u32(nlh, IPVS_DEST_ATTR_FWD_METHOD, fwd_to_kernel(d.server.fwd));
     mnl_attr_put_u32(nlh, IPVS_DEST_ATTR_WEIGHT, static_cast<uint32_t>(d.server.weight));
-    mnl_attr_put_u8(nlh, IPVS_DEST_ATTR_TUN_TYPE, IP_VS_CONN_F_TUNNEL_TYPE_IPIP);
-    mnl_attr_put_u16(nlh, IPVS_DEST_ATTR_TUN_PORT, 0);
-    mnl_attr_put_u16(nlh, IPVS_DEST_ATTR_TUN_FLAGS, 0);
+    // Our TunType and TunCsum use IPVS's numbers; the port goes out in network order.
+    mnl_attr_put_u8(nlh, IPVS_DEST_ATTR_TUN_TYPE, static_cast<uint8_t>(d.server.tun_type));
+    mnl_attr_put_u16(nlh, IPVS_DEST_ATTR_TUN_PORT, htons(d.server.tun_port));
+    mnl_attr_put_u16(nlh, IPVS_DEST_ATTR_TUN_FLAGS, static_cast<uint16_t>(d.server.tun_csum));
     mnl_attr_put_u32(nlh, IPVS_DEST_ATTR_U_THRESH, d.server.u_threshold);
     mnl_attr_put_u32(nlh, IPVS_DEST_ATTR_L_THRESH, d.server.l_threshold);
     mnl_attr_put_u32(nlh, IPVS_DEST_ATTR_ACTIVE_CONNS, d.active);
@@ -905,11 +919,26 @@ int Handler::dest_cmd() {
             return after_lookup(*key, -ERANGE);
         }
         const auto fwd = fwd_from_kernel(d.fwd);
-        if (!fwd || (d.fwd == IP_VS_CONN_F_TUNNEL && d.tun_type.value_or(0) != 0)) {
-            // Local-node and bypass forwarding, GUE and GRE tunnels: not in Dirigo.
+        if (!fwd) {
+            // Local-node and bypass forwarding: not in Dirigo.
             return after_lookup(*key, -EOPNOTSUPP);
         }
         r.dest.fwd = *fwd;
+        if (*fwd == cfg::Fwd::Tunnel) {
+            // ip_vs_add_dest/ip_vs_edit_dest refuse a GUE server without a port (EINVAL); the
+            // kernel stores any other type or flags, Dirigo refuses what it cannot encapsulate
+            // (the daemon's check_server: EINVAL). Other methods ignore the tunnel attributes.
+            if (d.tun_type == IP_VS_CONN_F_TUNNEL_TYPE_GUE && d.tun_port_be == 0) {
+                return after_lookup(*key, -EINVAL);
+            }
+            if (d.tun_type >= IP_VS_CONN_F_TUNNEL_TYPE_MAX ||
+                d.tun_flags > IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM) {
+                return after_lookup(*key, -EINVAL);
+            }
+            r.dest.tun_type = static_cast<cfg::TunType>(d.tun_type);
+            r.dest.tun_port = ntohs(d.tun_port_be);
+            r.dest.tun_csum = static_cast<cfg::TunCsum>(d.tun_flags);
+        }
         r.dest.weight = d.weight;
         r.dest.u_threshold = d.u_threshold;
         r.dest.l_threshold = d.l_threshold;

@@ -181,6 +181,9 @@ void fields(V& v, D& d) {
     v.i32(d.weight, "dest.weight");
     v.u32(d.u_threshold, "dest.u_threshold");
     v.u32(d.l_threshold, "dest.l_threshold");
+    v.tun_type(d.tun_type, "dest.tun_type");
+    v.u16(d.tun_port, "dest.tun_port");
+    v.tun_csum(d.tun_csum, "dest.tun_csum");
 }
 
 template <class V, Like<cfg::TimeoutCfg> T>
@@ -352,6 +355,8 @@ struct Size {
     void boolean(bool, const char*) { n += 1; }
     void proto(cfg::Proto, const char*) { n += 1; }
     void fwd(cfg::Fwd, const char*) { n += 1; }
+    void tun_type(cfg::TunType, const char*) { n += 1; }
+    void tun_csum(cfg::TunCsum, const char*) { n += 1; }
     void neigh_state(NeighState, const char*) { n += 1; }
     void sync_role(SyncRole, const char*) { n += 1; }
     void code(Errc, const char*) { n += 4; }
@@ -391,6 +396,8 @@ public:
     void boolean(bool v, const char*) { w_.u8(v ? 1 : 0); }
     void proto(cfg::Proto p, const char*) { w_.u8(static_cast<uint8_t>(p)); }
     void fwd(cfg::Fwd f, const char*) { w_.u8(static_cast<uint8_t>(f)); }
+    void tun_type(cfg::TunType t, const char*) { w_.u8(static_cast<uint8_t>(t)); }
+    void tun_csum(cfg::TunCsum c, const char*) { w_.u8(static_cast<uint8_t>(c)); }
     void neigh_state(NeighState s, const char*) { w_.u8(static_cast<uint8_t>(s)); }
     void sync_role(SyncRole s, const char*) { w_.u8(static_cast<uint8_t>(s)); }
     void code(Errc c, const char*) { w_.u32(static_cast<uint32_t>(c)); }
@@ -443,6 +450,22 @@ public:
             r_.fail("invalid forwarding method " + std::to_string(v));
         }
         f = static_cast<cfg::Fwd>(v);
+    }
+    void tun_type(cfg::TunType& t, const char* what) {
+        const size_t at = r_.position();
+        const uint8_t v = r_.u8(what);
+        if (r_.ok() && v > static_cast<uint8_t>(cfg::TunType::Gre)) {
+            r_.fail_at(at, std::string("invalid ") + what + " " + std::to_string(v));
+        }
+        t = static_cast<cfg::TunType>(v);
+    }
+    void tun_csum(cfg::TunCsum& c, const char* what) {
+        const size_t at = r_.position();
+        const uint8_t v = r_.u8(what);
+        if (r_.ok() && v > static_cast<uint8_t>(cfg::TunCsum::RemCsum)) {
+            r_.fail_at(at, std::string("invalid ") + what + " " + std::to_string(v));
+        }
+        c = static_cast<cfg::TunCsum>(v);
     }
     void neigh_state(NeighState& s, const char* what) {
         const size_t at = r_.position();

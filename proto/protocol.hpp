@@ -27,7 +27,7 @@
 namespace dirigo::ctl {
 
 inline constexpr uint32_t kMagic = 0x4f475244;  // "DRGO" read as little-endian bytes
-inline constexpr uint16_t kVersion = 1;
+inline constexpr uint16_t kVersion = 2;
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr uint32_t kMaxPayload = 16u << 20;  // a -R of ~100k rules fits
 inline constexpr uint32_t kMaxString = 4096;

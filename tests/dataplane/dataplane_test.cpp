@@ -761,7 +761,8 @@ TEST_F(DataplaneTest, TunnelAppliesTheMtuRule) {
     EXPECT_EQ(icmp[0].l4h()[6] << 8 | icmp[0].l4h()[7], 1480);
     EXPECT_EQ(icmp[0].daddr(), ip("10.0.0.2"));
     EXPECT_TRUE(icmp[0].l4_csum_ok());
-    // Without DF the packet is dropped and counted; a small one goes through.
+    // Without DF the encapsulated packet is fragmented on the way out, as IPVS lets ip_fragment
+    // do (the tunnel's outer header has no DF either); a small one goes through whole.
     Frame nodf = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6001, ip("10.0.0.100"), 9000,
                            0, 64, big);
     nodf.b[14 + 6] = 0;
@@ -773,10 +774,227 @@ TEST_F(DataplaneTest, TunnelAppliesTheMtuRule) {
     send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6002, ip("10.0.0.100"), 9000,
                          0, 64, "small"));
     step();
-    EXPECT_EQ(drops(dp::Drop::TooBig), 1u);
+    EXPECT_EQ(drops(dp::Drop::TooBig), 0u);
     auto out = recv(kInt);
-    ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(out[0].proto(), 4);
+    ASSERT_EQ(out.size(), 3u);
+    // Two fragments of the outer packet (1510 bytes of IP: 1500 + 30 with its second header),
+    // whose payload is the inner packet exactly, then the small one.
+    std::vector<uint8_t> outer_payload;
+    uint16_t frag_id = 0;
+    for (size_t i = 0; i < 2; ++i) {
+        const Frame& f = out[i];
+        EXPECT_EQ(f.proto(), 4);
+        EXPECT_TRUE(f.ip_csum_ok());
+        EXPECT_LE(f.ip_len(), 1500u);
+        const uint16_t off = static_cast<uint16_t>(f.iph()[6] << 8 | f.iph()[7]);
+        EXPECT_EQ(off & 0x4000, 0);                       // no DF
+        EXPECT_EQ((off & 0x2000) != 0, i == 0);           // MF on the first only
+        EXPECT_EQ(static_cast<size_t>(off & 0x1fff) * 8, outer_payload.size());
+        const uint16_t id = static_cast<uint16_t>(f.iph()[4] << 8 | f.iph()[5]);
+        if (i == 0) {
+            frag_id = id;
+        }
+        EXPECT_EQ(id, frag_id);
+        outer_payload.insert(outer_payload.end(), f.b.begin() + 34, f.b.begin() + 14 +
+                                                                        static_cast<long>(f.ip_len()));
+    }
+    EXPECT_EQ(outer_payload, std::vector<uint8_t>(nodf.b.begin() + 14, nodf.b.end()));
+    EXPECT_EQ(out[2].proto(), 4);
+    EXPECT_EQ(out[2].ip_len(), 20u + 28u + 5u);
+}
+
+// GUE and GRE tunnels (ipvsadm --tun-type gue|gre): the outer headers byte for byte as IPVS
+// writes them (ip_vs_tunnel_xmit, ipvs_gue_encap, ipvs_gre_encap: struct guehdr, gre_build_header),
+// the inner packet untouched.
+TEST_F(DataplaneTest, GueAndGreTunnelsWriteTheKernelsHeaders) {
+    learn_all();
+    struct Rs {
+        const char* addr;
+        Mac mac;
+        cfg::TunType type;
+        uint16_t port;
+        cfg::TunCsum csum;
+    };
+    const Rs servers[] = {
+        {"172.16.0.21", {0x02, 0x5e, 0, 0, 0, 0x21}, cfg::TunType::Gue, 6080, cfg::TunCsum::None},
+        {"172.16.0.22", {0x02, 0x5e, 0, 0, 0, 0x22}, cfg::TunType::Gue, 5555, cfg::TunCsum::Csum},
+        {"172.16.0.23", {0x02, 0x5e, 0, 0, 0, 0x23}, cfg::TunType::Gre, 0, cfg::TunCsum::None},
+        {"172.16.0.24", {0x02, 0x5e, 0, 0, 0, 0x24}, cfg::TunType::Gre, 0, cfg::TunCsum::Csum},
+        {"172.16.0.25", {0x02, 0x5e, 0, 0, 0, 0x25}, cfg::TunType::Gue, 6081,
+         cfg::TunCsum::RemCsum},
+    };
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 443};
+    a.service.scheduler = "rr";
+    b.batch.push_back(a);
+    for (const Rs& rs : servers) {
+        learn(kInt, rs.mac, ip(rs.addr), ip("172.16.0.1"));
+        ctl::Request d;
+        d.op = ctl::Op::AddDest;
+        d.service.key = a.service.key;
+        d.dest = {ntohl(ip(rs.addr)), 443, cfg::Fwd::Tunnel, 1, 0, 0};
+        d.dest.tun_type = rs.type;
+        d.dest.tun_port = rs.port;
+        d.dest.tun_csum = rs.csum;
+        b.batch.push_back(d);
+    }
+    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    std::vector<Frame> sent;
+    for (uint16_t i = 0; i < 5; ++i) {
+        // An odd-length payload and ECN CE (tos 0x03) on the inner packet.
+        Frame f = Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"),
+                            static_cast<uint16_t>(51000 + i), ip("10.0.0.100"), 443, 0x02, 57,
+                            "hello, tunnel");
+        f.b[14 + 1] = 0xb7;  // DSCP 45, ECN CE
+        f.b[14 + 10] = f.b[14 + 11] = 0;
+        const uint16_t c = static_cast<uint16_t>(~test::fold(test::sum16(f.b.data() + 14, 20)));
+        f.b[14 + 10] = static_cast<uint8_t>(c >> 8);
+        f.b[14 + 11] = static_cast<uint8_t>(c);
+        send(kExt, f);
+        sent.push_back(f);
+    }
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 5u);
+    for (const Rs& rs : servers) {
+        const Frame* got = nullptr;
+        for (const Frame& f : out) {
+            if (f.daddr() == ip(rs.addr)) {
+                got = &f;
+            }
+        }
+        ASSERT_NE(got, nullptr) << rs.addr;
+        // Which client packet it carries: the inner source port.
+        const size_t hdr = rs.type == cfg::TunType::Gue ? 8 + 4
+                           : rs.csum == cfg::TunCsum::Csum ? 8
+                                                           : 4;
+        const size_t inner_at = 34 + hdr;
+        const uint16_t inner_sport =
+            static_cast<uint16_t>(got->b[inner_at + 20] << 8 | got->b[inner_at + 21]);
+        const Frame& in = sent[inner_sport - 51000];
+        const std::vector<uint8_t> inner(in.b.begin() + 14, in.b.end());
+
+        // The frame IPVS would send, built here from the kernel's layouts.
+        Frame want = Frame::eth(rs.mac, mac_[kInt], 0x0800);
+        const size_t tot = 20 + hdr + inner.size();
+        const uint8_t proto = rs.type == cfg::TunType::Gue ? 17 : 47;
+        const uint32_t src = ip("172.16.0.1");
+        const uint32_t dst = ip(rs.addr);
+        uint8_t oh[20] = {0x45, 0xb6,  // DSCP kept, CE becomes ECT(0) (INET_ECN_encapsulate)
+                          static_cast<uint8_t>(tot >> 8), static_cast<uint8_t>(tot),
+                          0, 0, 0x40, 0,  // id 0 with DF; DF from the inner header
+                          57, proto, 0, 0};  // the inner TTL, not decremented
+        std::memcpy(oh + 12, &src, 4);
+        std::memcpy(oh + 16, &dst, 4);
+        const uint16_t oc = static_cast<uint16_t>(~test::fold(test::sum16(oh, 20)));
+        oh[10] = static_cast<uint8_t>(oc >> 8);
+        oh[11] = static_cast<uint8_t>(oc);
+        want.b.insert(want.b.end(), oh, oh + 20);
+        if (rs.type == cfg::TunType::Gue) {
+            // UDP from a flow-hashed ephemeral port to the tunnel port, then struct guehdr:
+            // version 0, control 0, hlen 0, proto_ctype IPPROTO_IPIP, flags 0.
+            const uint16_t sport = got->sport();
+            EXPECT_GE(sport, 32768);
+            EXPECT_LE(sport, 60998);
+            const size_t ulen = 8 + 4 + inner.size();
+            const uint8_t uh[12] = {static_cast<uint8_t>(sport >> 8), static_cast<uint8_t>(sport),
+                                    static_cast<uint8_t>(rs.port >> 8),
+                                    static_cast<uint8_t>(rs.port),
+                                    static_cast<uint8_t>(ulen >> 8), static_cast<uint8_t>(ulen),
+                                    0, 0, 0x00, 0x04, 0x00, 0x00};
+            const size_t at = want.b.size();
+            want.b.insert(want.b.end(), uh, uh + 12);
+            want.b.insert(want.b.end(), inner.begin(), inner.end());
+            if (rs.csum != cfg::TunCsum::None) {
+                // --tun-csum and --tun-remcsum: udp_set_csum's full checksum (remcsum adds no
+                // option for a packet whose checksum is complete).
+                uint32_t sum = test::sum16(want.b.data() + 26, 8) + 17 + static_cast<uint32_t>(ulen);
+                sum = test::sum16(want.b.data() + at, ulen, sum);
+                uint16_t uc = static_cast<uint16_t>(~test::fold(sum));
+                uc = uc == 0 ? 0xffff : uc;
+                want.b[at + 6] = static_cast<uint8_t>(uc >> 8);
+                want.b[at + 7] = static_cast<uint8_t>(uc);
+            }
+        } else {
+            // gre_build_header: flags (C with a checksum), version 0, protocol ETH_P_IP; with C,
+            // the checksum over header and payload, then 16 reserved bits.
+            const bool c = rs.csum == cfg::TunCsum::Csum;
+            const uint8_t gh[8] = {static_cast<uint8_t>(c ? 0x80 : 0), 0, 0x08, 0x00, 0, 0, 0, 0};
+            const size_t at = want.b.size();
+            want.b.insert(want.b.end(), gh, gh + (c ? 8 : 4));
+            want.b.insert(want.b.end(), inner.begin(), inner.end());
+            if (c) {
+                const uint16_t gc = static_cast<uint16_t>(
+                    ~test::fold(test::sum16(want.b.data() + at, want.b.size() - at)));
+                want.b[at + 4] = static_cast<uint8_t>(gc >> 8);
+                want.b[at + 5] = static_cast<uint8_t>(gc);
+            }
+        }
+        EXPECT_EQ(got->b, want.b) << rs.addr;
+        EXPECT_TRUE(got->ip_csum_ok());
+        EXPECT_TRUE(got->l4_csum_ok() || proto == 47);
+    }
+    // The next packet of each flow takes the same tunnel with the same GUE source port.
+    for (const Frame& f : sent) {
+        Frame ack = f;
+        ack.b[14 + 20 + 13] = 0x10;  // ACK instead of SYN
+        uint32_t sum = ack.pseudo_sum();
+        ack.b[14 + 20 + 16] = ack.b[14 + 20 + 17] = 0;
+        sum = test::sum16(ack.l4h(), ack.ip_len() - 20, sum);
+        const uint16_t tc = static_cast<uint16_t>(~test::fold(sum));
+        ack.b[14 + 20 + 16] = static_cast<uint8_t>(tc >> 8);
+        ack.b[14 + 20 + 17] = static_cast<uint8_t>(tc);
+        send(kExt, ack);
+    }
+    step();
+    auto again = recv(kInt);
+    ASSERT_EQ(again.size(), 5u);
+    for (const Frame& f : again) {
+        for (const Frame& first : out) {
+            if (first.daddr() == f.daddr()) {
+                EXPECT_EQ(f.b.size(), first.b.size());
+                EXPECT_EQ(f.proto(), first.proto());
+                if (f.proto() == 17) {
+                    EXPECT_EQ(f.sport(), first.sport());
+                    EXPECT_TRUE(f.l4_csum_ok());
+                }
+            }
+        }
+    }
+}
+
+// A GUE tunnel's overhead is 32 bytes: a DF packet that fits IP-in-IP but not GUE gets
+// "fragmentation needed" with the MTU left inside the GUE tunnel.
+TEST_F(DataplaneTest, GueTunnelMtuRuleCountsItsHeaders) {
+    learn_all();
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = {cfg::Proto::Udp, ntohl(ip("10.0.0.100")), 9000};
+    a.service.scheduler = "rr";
+    b.batch.push_back(a);
+    ctl::Request d;
+    d.op = ctl::Op::AddDest;
+    d.service.key = a.service.key;
+    d.dest = {ntohl(ip("172.16.0.12")), 9000, cfg::Fwd::Tunnel, 1, 0, 0};
+    d.dest.tun_type = cfg::TunType::Gue;
+    d.dest.tun_port = 6080;
+    b.batch.push_back(d);
+    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    const std::string payload(1470 - 28, 'g');  // 1470 + 20 fits, 1470 + 32 does not
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6000, ip("10.0.0.100"), 9000,
+                         0, 64, payload));
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    auto icmp = recv(kExt);
+    ASSERT_EQ(icmp.size(), 1u);
+    EXPECT_EQ(icmp[0].l4h()[0], 3);
+    EXPECT_EQ(icmp[0].l4h()[1], 4);
+    EXPECT_EQ(icmp[0].l4h()[6] << 8 | icmp[0].l4h()[7], 1500 - 32);
 }
 
 // Builds an ICMP error (type/code) from `from` to `to` quoting the first 28 bytes of `quoted`'s

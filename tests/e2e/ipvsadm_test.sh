@@ -59,7 +59,10 @@ ipv -a -u 10.0.0.102:5060 -r "$RIP1:5060" -m -w 9 || ok=0
 ipv -A -t 10.0.0.101:0 -s lc -p || ok=0
 ipv -a -t 10.0.0.101:0 -r "$RIP2" -g || ok=0
 ipv -A -t 10.0.0.103:443 -s mh -b mh-port || ok=0
-t_expect "ipvsadm adds 6 services and 8 servers of every kind" "$ok"
+ipv -A -u 10.0.0.104:4789 -s rr || ok=0
+ipv -a -u 10.0.0.104:4789 -r "$RIP1:4789" -i --tun-type gue --tun-port 6080 --tun-csum || ok=0
+ipv -a -u 10.0.0.104:4789 -r "$RIP2:4789" -i --tun-type gre -w 3 || ok=0
+t_expect "ipvsadm adds 7 services and 10 servers of every kind (GUE and GRE tunnels too)" "$ok"
 
 # Traffic, so that counters, rates and the connection table have something in them.
 t_warm_up 2 || true
@@ -111,6 +114,7 @@ same -Ln --exact
 same -Ln --stats --exact
 same -Ln --thresholds
 same -Ln --persistent-conn
+same -Ln --tun-info
 same -L --timeout
 same -L --daemon
 same -S -n
@@ -177,7 +181,7 @@ restored=$(timeout 10 ipvsadm-save -n) || true
 unset LD_PRELOAD DIRIGO_SOCKET
 t_show "$saved"
 t_expect "ipvsadm-save -n saves every rule ($(wc -l <<<"$saved") lines)" \
-    "$([[ $(grep -c '^-A' <<<"$saved") == 6 && $(grep -c '^-a' <<<"$saved") == 7 ]] && echo 1)"
+    "$([[ $(grep -c '^-A' <<<"$saved") == 7 && $(grep -c '^-a' <<<"$saved") == 9 ]] && echo 1)"
 t_expect "after ipvsadm -C the table is empty" "$([[ -z $after_clear ]] && echo 1)"
 t_expect "ipvsadm-restore brings back exactly what ipvsadm-save saved" \
     "$([[ -n $saved && $restored == "$saved" ]] && echo 1)"
@@ -195,6 +199,10 @@ same -a -t 10.9.9.9:80 -r "$RIP1:80" -m
 same -d -t "$VIP:80" -r 172.16.0.99:80
 same -e -t "$VIP:80" -r 172.16.0.99:80 -m
 same -E -t 10.9.9.9:80 -s rr
+same -a -u 10.0.0.104:4789 -r "$RIP1:4789" -i --tun-type gue
+same -a -u 10.0.0.104:4789 -r "$RIP1:4789" -i --tun-type gre --tun-remcsum
+same -a -u 10.0.0.104:4789 -r "$RIP1:4789" -m --tun-type gre
+same -a -u 10.0.0.104:4789 -r "$RIP1:4789" -i --tun-type gue --tun-port 1 --tun-csum --tun-nocsum
 # dirigoadm refuses an unknown scheduler itself (exit 2); ipvsadm sends it, and gets the kernel's
 # ENOENT, which it words as below.
 rc=0

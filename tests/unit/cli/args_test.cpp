@@ -528,10 +528,6 @@ TEST(Args, UnsupportedIpvsadmFeatures) {
           "--fwmark-service: firewall-mark services are not supported by dirigo; use -t or -u");
     fails_with({"-A", "--sctp-service", "10.0.0.1:80"}, "SCTP");
     fails_with({"-A", "-t", "10.0.0.1:80", "--pe", "sip"}, "persistence engine");
-    fails({"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4", "-i", "--tun-type", "gue"},
-          "--tun-type gue: only ipip tunnels are supported by dirigo");
-    fails_with({"-a", "-t", "10.0.0.1:80", "-r", "1.2.3.4", "-i", "--tun-port", "6080"},
-               "tunnel options");
 }
 
 TEST(Args, TunnelTypeIpipAsIpvsadmSavesIt) {
@@ -547,6 +543,59 @@ TEST(Args, TunnelTypeIpipAsIpvsadmSavesIt) {
     EXPECT_TRUE(ok({"-Ln", "--tun-info"}).fmt.tun_info);
     fails({"-A", "-t", "10.0.0.1:80", "--tun-info"},
           "Illegal 'tun-info' option with the 'add-service' command");
+}
+
+TEST(Args, GueAndGreTunnels) {
+    Request r = ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type", "gue",
+                    "--tun-port", "6080", "--tun-csum"})
+                    .request;
+    EXPECT_EQ(r.op, Op::AddDest);
+    EXPECT_EQ(r.dest.fwd, cfg::Fwd::Tunnel);
+    EXPECT_EQ(r.dest.tun_type, cfg::TunType::Gue);
+    EXPECT_EQ(r.dest.tun_port, 6080);
+    EXPECT_EQ(r.dest.tun_csum, cfg::TunCsum::Csum);
+    r = ok({"-e", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type=gue",
+            "--tun-port=5555", "--tun-remcsum"})
+            .request;
+    EXPECT_EQ(r.op, Op::EditDest);
+    EXPECT_EQ(r.dest.tun_port, 5555);
+    EXPECT_EQ(r.dest.tun_csum, cfg::TunCsum::RemCsum);
+    r = ok({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type", "gre",
+            "--tun-nocsum"})
+            .request;
+    EXPECT_EQ(r.dest.tun_type, cfg::TunType::Gre);
+    EXPECT_EQ(r.dest.tun_port, 0);
+    EXPECT_EQ(r.dest.tun_csum, cfg::TunCsum::None);
+    // -i alone is IP-in-IP with no options, also on an edit (ipvsadm resets them).
+    r = ok({"-e", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i"}).request;
+    EXPECT_EQ(r.dest.tun_type, cfg::TunType::Ipip);
+    EXPECT_EQ(r.dest.tun_csum, cfg::TunCsum::None);
+}
+
+TEST(Args, TunnelOptionsFollowIpvsadmsTable) {
+    // Each message is ipvsadm 1.31's for the same command line (exit code 2).
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type", "vxlan"}, "illegal tunnel type specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type", "gue", "--tun-port", "0"}, "illegal tunnel port specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type", "gue", "--tun-port", "65536"}, "illegal tunnel port specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type", "gue"},
+          "You need to supply the 'tun-port' option for the 'gue' tunnel type");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type", "gue", "--tun-port", "6080", "--tun-csum", "--tun-nocsum"},
+          "The option 'tun-csum' conflicts with the 'tun-nocsum' option in the 'gue' tunnel type");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type", "gre", "--tun-port", "6080"},
+          "Illegal 'tun-port' option with the 'gre' tunnel type");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type", "gre", "--tun-remcsum"},
+          "Illegal 'tun-remcsum' option with the 'gre' tunnel type");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-port", "6080"}, "Illegal 'tun-port' option with the 'ipip' tunnel type");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-csum"}, "Illegal 'tun-csum' option with the 'ipip' tunnel type");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-i", "--tun-type", "gue", "--tun-type", "gre"}, "multiple 'tun-type' options specified");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "-m", "--tun-csum"},
+          "Tunnel options conflict with forward method");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "--tun-type", "gre"},
+          "Tunnel options conflict with forward method");
+    fails({"-A", "-t", "10.0.0.1:80", "--tun-port", "6080"},
+          "Illegal 'tun-port' option with the 'add-service' command");
+    fails({"-d", "-t", "10.0.0.1:80", "-r", "172.16.0.31", "--tun-nocsum"},
+          "Illegal 'tun-nocsum' option with the 'delete-server' command");
 }
 
 // ---- connection sync daemons ----

@@ -229,6 +229,52 @@ TEST(Format, ListTunnelInfo) {
         "  -> 172.16.0.21:53               Route   n/a           1      0          3         \n");
 }
 
+/// A service with one server of each tunnel kind, for --tun-info and -S.
+ServiceInfo tunnels() {
+    ServiceInfo s;
+    s.service.key = {cfg::Proto::Udp, ip(10, 0, 0, 7), 4789};
+    s.service.scheduler = "rr";
+    auto tun = [](cfg::Ip4 addr, cfg::TunType t, uint16_t port, cfg::TunCsum c) {
+        DestInfo d = dest(addr, 4789, cfg::Fwd::Tunnel, 1, 0, 0, 0, {}, {});
+        d.server.tun_type = t;
+        d.server.tun_port = port;
+        d.server.tun_csum = c;
+        return d;
+    };
+    s.dests = {tun(ip(172, 16, 0, 41), cfg::TunType::Gue, 6080, cfg::TunCsum::None),
+               tun(ip(172, 16, 0, 42), cfg::TunType::Gue, 65535, cfg::TunCsum::RemCsum),
+               tun(ip(172, 16, 0, 43), cfg::TunType::Gre, 0, cfg::TunCsum::Csum),
+               tun(ip(172, 16, 0, 44), cfg::TunType::Gre, 0, cfg::TunCsum::None),
+               tun(ip(172, 16, 0, 45), cfg::TunType::Ipip, 0, cfg::TunCsum::None)};
+    return s;
+}
+
+TEST(Format, TunnelInfoOfGueAndGre) {
+    // ipvsadm 1.31's fwd_tun_info: type[:port]:flags, flags -c, +c or r+c.
+    FormatOpts o = numeric();
+    o.tun_info = true;
+    EXPECT_EQ(format_service(tunnels(), o, kNoNames),
+              "UDP  10.0.0.7:4789 rr\n"
+              "  -> 172.16.0.41:4789             Tunnel  gue:6080:-c   1      0          0         \n"
+              "  -> 172.16.0.42:4789             Tunnel  gue:65535:r+c 1      0          0         \n"
+              "  -> 172.16.0.43:4789             Tunnel  gre:+c        1      0          0         \n"
+              "  -> 172.16.0.44:4789             Tunnel  gre:-c        1      0          0         \n"
+              "  -> 172.16.0.45:4789             Tunnel  ipip          1      0          0         \n");
+}
+
+TEST(Format, SaveOfGueAndGre) {
+    // ipvsadm 1.31's print_tunnel_rule.
+    EXPECT_EQ(format_save({tunnels()}, numeric(), kNoNames),
+              "-A -u 10.0.0.7:4789 -s rr\n"
+              "-a -u 10.0.0.7:4789 -r 172.16.0.41:4789 -i -w 1 --tun-type gue --tun-port 6080 "
+              "--tun-nocsum\n"
+              "-a -u 10.0.0.7:4789 -r 172.16.0.42:4789 -i -w 1 --tun-type gue --tun-port 65535 "
+              "--tun-remcsum\n"
+              "-a -u 10.0.0.7:4789 -r 172.16.0.43:4789 -i -w 1 --tun-type gre --tun-csum\n"
+              "-a -u 10.0.0.7:4789 -r 172.16.0.44:4789 -i -w 1 --tun-type gre --tun-nocsum\n"
+              "-a -u 10.0.0.7:4789 -r 172.16.0.45:4789 -i -w 1 --tun-type ipip\n");
+}
+
 TEST(Format, NoSortKeepsTheDaemonsOrder) {
     FormatOpts o = numeric();
     o.nosort = true;

@@ -605,6 +605,27 @@ const BadCase kBadCases[] = {
      "real server 172.16.0.11:8080: port mapping is only supported with masquerading (-m)"},
     {"ServerTunPortMapping", server("address = \"172.16.0.11:8080\"; forward = \"ipip\";"), 4,
      "services.[0].servers.[0]", "Tunnel servers must use the service port 80"},
+    {"ServerBadTunType", server("address = \"172.16.0.11\"; forward = \"tun\"; tun_type = \"vxlan\";"),
+     4, "services.[0].servers.[0].tun_type", "unknown tunnel type \"vxlan\" (expected ipip, gue or gre)"},
+    {"ServerBadTunCsum", server("address = \"172.16.0.11\"; forward = \"tun\"; tun_type = \"gre\";"
+                                " tun_csum = \"yes\";"),
+     4, "services.[0].servers.[0].tun_csum", "unknown tunnel checksum option \"yes\""},
+    {"ServerTunPortRange", server("address = \"172.16.0.11\"; forward = \"tun\"; tun_type = \"gue\";"
+                                  " tun_port = 65536;"),
+     4, "services.[0].servers.[0].tun_port", "65536 is out of range 1..65535"},
+    {"ServerGueNeedsPort", server("address = \"172.16.0.11\"; forward = \"tun\"; tun_type = \"gue\";"),
+     4, "services.[0].servers.[0]", "a gue tunnel needs a tunnel port"},
+    {"ServerGrePort", server("address = \"172.16.0.11\"; forward = \"tun\"; tun_type = \"gre\";"
+                             " tun_port = 6080;"),
+     4, "services.[0].servers.[0]", "a gre tunnel takes no tunnel port"},
+    {"ServerGreRemCsum", server("address = \"172.16.0.11\"; forward = \"tun\"; tun_type = \"gre\";"
+                                " tun_csum = \"remcsum\";"),
+     4, "services.[0].servers.[0]", "remote checksum offload is a gue option, not gre"},
+    {"ServerIpipOptions", server("address = \"172.16.0.11\"; forward = \"tun\"; tun_csum = \"csum\";"),
+     4, "services.[0].servers.[0]", "an ipip tunnel takes no port or checksum option"},
+    {"ServerTunOptionsWithoutTun", server("address = \"172.16.0.11\"; forward = \"nat\";"
+                                          " tun_type = \"gre\";"),
+     4, "services.[0].servers.[0]", "tunnel options need the tunnelling method (-i)"},
     {"ServerDuplicate",
      "services = ( { protocol = \"tcp\"; address = \"10.0.0.100:80\"; scheduler = \"rr\";\n"
      "  servers = ( { address = \"172.16.0.11\"; },\n"
@@ -864,6 +885,28 @@ TEST(Loader, ServiceOptions) {
     EXPECT_EQ(s.servers[0], (RealServer{ip(172, 16, 0, 11), 53, Fwd::Route, 0, 100, 50}));
     EXPECT_EQ(s.servers[1], (RealServer{ip(172, 16, 0, 12), 53, Fwd::Tunnel, 1, 0, 0}));
     EXPECT_EQ(s.servers[2], (RealServer{ip(172, 16, 0, 13), 5353, Fwd::Masq, 65535, 0, 0}));
+}
+
+TEST(Loader, TunnelServers) {
+    const auto r = load(kBase +
+                        "services = ( { protocol = \"udp\"; address = \"10.0.0.53:53\";\n"
+                        "  servers = ( { address = \"172.16.0.11\"; forward = \"tun\";\n"
+                        "                tun_type = \"gue\"; tun_port = 6080; tun_csum = \"remcsum\"; },\n"
+                        "              { address = \"172.16.0.12\"; forward = \"tun\";\n"
+                        "                tun_type = \"gre\"; tun_csum = \"csum\"; },\n"
+                        "              { address = \"172.16.0.13\"; forward = \"tun\";\n"
+                        "                tun_type = \"ipip\"; tun_csum = \"nocsum\"; } ); } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    const Service& s = r->services[0];
+    ASSERT_EQ(s.servers.size(), 3u);
+    EXPECT_EQ(s.servers[0].tun_type, TunType::Gue);
+    EXPECT_EQ(s.servers[0].tun_port, 6080);
+    EXPECT_EQ(s.servers[0].tun_csum, TunCsum::RemCsum);
+    EXPECT_EQ(s.servers[1].tun_type, TunType::Gre);
+    EXPECT_EQ(s.servers[1].tun_port, 0);
+    EXPECT_EQ(s.servers[1].tun_csum, TunCsum::Csum);
+    EXPECT_EQ(s.servers[2].tun_type, TunType::Ipip);
+    EXPECT_EQ(s.servers[2].tun_csum, TunCsum::None);
 }
 
 TEST(Loader, MhFlagAliases) {

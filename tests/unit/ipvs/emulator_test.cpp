@@ -320,6 +320,73 @@ TEST_F(EmulatorTest, LargeDumpIsSplitIntoBoundedDatagrams) {
     EXPECT_EQ(r.back().hdr.nlmsg_type, NLMSG_DONE);
 }
 
+TEST_F(EmulatorTest, TunnelTypesPortsAndFlags) {
+    add_service(IPPROTO_TCP, 0x0a000001, 80);
+    // ipvs_nl_fill_dest_attr (libipvs 1.31) adds the three tunnel attributes to every server.
+    const auto add = [](uint32_t addr, uint32_t fwd, uint8_t type, uint16_t port, uint16_t flags) {
+        Req r(IPVS_CMD_NEW_DEST);
+        r.service(IPPROTO_TCP, 0x0a000001, 80);
+        nlattr* n = r.begin(IPVS_CMD_ATTR_DEST);
+        r.u16(IPVS_DEST_ATTR_ADDR_FAMILY, AF_INET);
+        uint8_t a[16] = {};
+        const uint32_t be = htonl(addr);
+        std::memcpy(a, &be, 4);
+        r.raw(IPVS_DEST_ATTR_ADDR, a, sizeof(a));
+        r.u16(IPVS_DEST_ATTR_PORT, htons(80));
+        r.u32(IPVS_DEST_ATTR_FWD_METHOD, fwd);
+        r.u32(IPVS_DEST_ATTR_WEIGHT, 1);
+        r.u32(IPVS_DEST_ATTR_U_THRESH, 0);
+        r.u32(IPVS_DEST_ATTR_L_THRESH, 0);
+        r.u8(IPVS_DEST_ATTR_TUN_TYPE, type);
+        r.u16(IPVS_DEST_ATTR_TUN_PORT, htons(port));
+        r.u16(IPVS_DEST_ATTR_TUN_FLAGS, flags);
+        r.end(n);
+        return r.bytes();
+    };
+    ASSERT_EQ(error_of(add(0xac10000b, IP_VS_CONN_F_TUNNEL, IP_VS_CONN_F_TUNNEL_TYPE_GUE, 6080,
+                           IP_VS_TUNNEL_ENCAP_FLAG_CSUM)),
+              0);
+    const cfg::RealServer& gue = daemon_.requests.back().dest;
+    EXPECT_EQ(gue.tun_type, cfg::TunType::Gue);
+    EXPECT_EQ(gue.tun_port, 6080);
+    EXPECT_EQ(gue.tun_csum, cfg::TunCsum::Csum);
+    ASSERT_EQ(error_of(add(0xac10000c, IP_VS_CONN_F_TUNNEL, IP_VS_CONN_F_TUNNEL_TYPE_GRE, 0,
+                           IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM)),
+              0);
+    EXPECT_EQ(daemon_.requests.back().dest.tun_type, cfg::TunType::Gre);
+    // ip_vs_add_dest: a GUE server needs its port.
+    EXPECT_EQ(error_of(add(0xac10000d, IP_VS_CONN_F_TUNNEL, IP_VS_CONN_F_TUNNEL_TYPE_GUE, 0, 0)),
+              -EINVAL);
+    // Types and flags past the kernel's: refused rather than stored.
+    EXPECT_EQ(error_of(add(0xac10000d, IP_VS_CONN_F_TUNNEL, 3, 0, 0)), -EINVAL);
+    EXPECT_EQ(error_of(add(0xac10000d, IP_VS_CONN_F_TUNNEL, IP_VS_CONN_F_TUNNEL_TYPE_GUE, 1, 3)),
+              -EINVAL);
+    // A masquerading server's tunnel attributes mean nothing, as in the kernel.
+    ASSERT_EQ(error_of(add(0xac10000e, IP_VS_CONN_F_MASQ, IP_VS_CONN_F_TUNNEL_TYPE_GUE, 6080,
+                           IP_VS_TUNNEL_ENCAP_FLAG_CSUM)),
+              0);
+    EXPECT_EQ(daemon_.requests.back().dest.tun_type, cfg::TunType::Ipip);
+    EXPECT_EQ(daemon_.requests.back().dest.tun_port, 0);
+    // The dump carries them back as ip_vs_genl_fill_dest does (port in network order).
+    auto r = send(Req(IPVS_CMD_GET_DEST, NLM_F_REQUEST | NLM_F_DUMP)
+                      .service(IPPROTO_TCP, 0x0a000001, 80)
+                      .bytes());
+    bool seen = false;
+    for (const auto& m : r) {
+        if (m.hdr.nlmsg_type == NLMSG_DONE) {
+            continue;
+        }
+        auto d = attrs(attrs(m)[IPVS_CMD_ATTR_DEST]);
+        if (ntohl(get<uint32_t>(d[IPVS_DEST_ATTR_ADDR])) == 0xac10000bu) {
+            seen = true;
+            EXPECT_EQ(get<uint8_t>(d[IPVS_DEST_ATTR_TUN_TYPE]), IP_VS_CONN_F_TUNNEL_TYPE_GUE);
+            EXPECT_EQ(ntohs(get<uint16_t>(d[IPVS_DEST_ATTR_TUN_PORT])), 6080);
+            EXPECT_EQ(get<uint16_t>(d[IPVS_DEST_ATTR_TUN_FLAGS]), IP_VS_TUNNEL_ENCAP_FLAG_CSUM);
+        }
+    }
+    EXPECT_TRUE(seen);
+}
+
 TEST_F(EmulatorTest, DestDumpAndMissingServiceGivesEmptyDump) {
     add_service(IPPROTO_TCP, 0x0a000001, 80);
     ASSERT_EQ(error_of(Req(IPVS_CMD_NEW_DEST)

@@ -40,6 +40,9 @@ inline cfg::RealServer sample_dest() {
     d.weight = -5;  // the codec carries any int32; ranges are the daemon's business
     d.u_threshold = 1000;
     d.l_threshold = 10;
+    d.tun_type = cfg::TunType::Gue;
+    d.tun_port = 6080;
+    d.tun_csum = cfg::TunCsum::RemCsum;
     return d;
 }
 

@@ -17,6 +17,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <sys/socket.h>
@@ -181,6 +182,17 @@ TEST(ProtocolRequest, RejectsOutOfRangeEnums) {
         auto d = decode_request(payload_of(encode_request(r)));
         ASSERT_FALSE(d.is_ok());
         EXPECT_NE(d.status().message().find("forwarding"), std::string::npos);
+    }
+    // Tunnel type past GRE, tunnel checksum option past remcsum.
+    for (const auto& [type, csum, what] :
+         {std::tuple{3, 0, "dest.tun_type 3"}, std::tuple{0, 3, "dest.tun_csum 3"}}) {
+        Request r;
+        r.op = Op::AddDest;
+        r.dest.tun_type = static_cast<cfg::TunType>(type);
+        r.dest.tun_csum = static_cast<cfg::TunCsum>(csum);
+        auto d = decode_request(payload_of(encode_request(r)));
+        ASSERT_FALSE(d.is_ok());
+        EXPECT_NE(d.status().message().find(what), std::string::npos) << d.status().message();
     }
     // has_key must be 0 or 1.
     {
@@ -512,7 +524,7 @@ TEST(ProtocolReply, EmptyReplyIsAsDocumented) {
         hex += (i % 16 == 15 || i + 1 == frame.size()) ? "\n" : " ";
     }
     EXPECT_EQ(hex,
-              "44 52 47 4f 01 00 02 00 4a 00 00 00 02 00 00 00\n"
+              "44 52 47 4f 02 00 02 00 4a 00 00 00 02 00 00 00\n"
               "0a 00 00 00 6e 6f 20 73 65 72 76 69 63 65 00 00\n"
               "00 00 00 00 00 00 00 00 00 00 84 03 00 00 78 00\n"
               "00 00 2c 01 00 00 00 00 00 00 00 00 00 00 00 00\n"

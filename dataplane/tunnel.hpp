@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#pragma once
+
+/// Tunnelling (-i) encapsulations as IPVS builds them (ip_vs_xmit.c, ip_vs_tunnel_xmit): IP-in-IP,
+/// IP-in-GUE-in-UDP and IP-in-GRE, each with the kernel's header layout, so that a real server
+/// set up for a kernel director decapsulates Dirigo's frames unchanged (docs/forwarding.md,
+/// "Tunnels").
+///
+/// A connection keeps its encapsulation as one byte (Encap) plus the GUE port, taken from its real
+/// server when it starts. The worker calls write_encap() after opening `encap_overhead()` bytes
+/// in front of the inner IPv4 header. Thread: any. Cost: the headers, plus one pass over the
+/// packet for a GUE or GRE checksum when the server asks for one.
+
+#include <cstdint>
+#include <cstring>
+
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include <rte_jhash.h>
+#include <rte_mbuf.h>
+#include <rte_udp.h>
+
+#include "config/model.hpp"
+#include "dataplane/checksum.hpp"
+
+namespace dirigo::dp {
+
+/// What goes in front of a tunnelled packet.
+enum class Encap : uint8_t {
+    Ipip = 0,     ///< outer IPv4, protocol 4
+    Gue = 1,      ///< outer IPv4 + UDP (checksum 0) + GUE
+    GueCsum = 2,  ///< the same with a UDP checksum (--tun-csum and --tun-remcsum)
+    Gre = 3,      ///< outer IPv4 + 4-byte GRE
+    GreCsum = 4,  ///< outer IPv4 + 8-byte GRE with its checksum
+};
+
+/// The encapsulation of a real server's tunnel settings. --tun-remcsum means a UDP checksum plus,
+/// for a packet whose own checksum is left to the NIC (CHECKSUM_PARTIAL in the kernel), a GUE
+/// remote-checksum option. Dirigo forwards packets whose checksums are complete, as a kernel
+/// director does for packets it did not aggregate, so the kernel would add no option either.
+constexpr Encap encap_of(cfg::TunType type, cfg::TunCsum csum) {
+    switch (type) {
+        case cfg::TunType::Ipip:
+            return Encap::Ipip;
+        case cfg::TunType::Gue:
+            return csum == cfg::TunCsum::None ? Encap::Gue : Encap::GueCsum;
+        case cfg::TunType::Gre:
+            return csum == cfg::TunCsum::Csum ? Encap::GreCsum : Encap::Gre;
+    }
+    return Encap::Ipip;
+}
+
+inline constexpr uint32_t kGueHeaderLen = 4;  ///< struct guehdr, no options
+inline constexpr uint8_t kGueVersion0Ipv4 = IPPROTO_IPIP;  ///< proto_ctype of an IPv4 payload
+
+/// Bytes in front of the inner IPv4 header: the outer header and the tunnel's own headers.
+constexpr uint32_t encap_overhead(Encap e) {
+    switch (e) {
+        case Encap::Ipip:
+            return sizeof(rte_ipv4_hdr);
+        case Encap::Gue:
+        case Encap::GueCsum:
+            return sizeof(rte_ipv4_hdr) + sizeof(rte_udp_hdr) + kGueHeaderLen;
+        case Encap::Gre:
+            return sizeof(rte_ipv4_hdr) + 4;
+        case Encap::GreCsum:
+            return sizeof(rte_ipv4_hdr) + 8;
+    }
+    return sizeof(rte_ipv4_hdr);
+}
+inline constexpr uint32_t kMaxEncapOverhead = encap_overhead(Encap::Gue);
+
+/// The outer DS field: the inner one with ECN carried over, except that a CE mark becomes ECT(0)
+/// (RFC 6040's normal mode, the kernel's INET_ECN_encapsulate).
+constexpr uint8_t outer_tos(uint8_t inner) {
+    const uint8_t ecn = inner & 0x3u;
+    return static_cast<uint8_t>((inner & ~0x3u) | (ecn == 0x3u ? 0x2u : ecn));
+}
+
+/// GUE's UDP source port: a hash of the inner flow scaled into Linux's default ephemeral range
+/// 32768..60998, as udp_flow_src_port() spreads flows for ECMP and RSS on the way. (The
+/// kernel's hash is keyed per boot, so only the range and the per-flow stability can match.)
+inline uint16_t gue_source_port(uint32_t saddr, uint32_t daddr, uint32_t ports) {
+    uint32_t h = rte_jhash_3words(saddr, daddr, ports, 0x5eed6a3bu);
+    h ^= h << 16;
+    constexpr uint32_t kMin = 32768;
+    constexpr uint32_t kMax = 60999;
+    return static_cast<uint16_t>(((static_cast<uint64_t>(h) * (kMax - kMin)) >> 32) + kMin);
+}
+
+/// What write_encap() needs besides the packet.
+struct EncapParams {
+    Encap encap = Encap::Ipip;
+    uint16_t gue_port_be = 0;  ///< GUE: UDP destination port, network order
+    uint32_t src = 0;          ///< outer source, network order
+    uint32_t dst = 0;          ///< the real server, network order
+    uint16_t id_be = 0;        ///< outer IP id when the inner packet has no DF
+};
+
+/// Writes the outer headers of a tunnelled packet. `m` starts with `l2_len` bytes of link
+/// header, then `encap_overhead(p.encap)` bytes to fill, then the inner IPv4 packet, which ends
+/// the mbuf chain (no padding). `inner` is a copy of the inner IPv4 header (it may have been
+/// moved), `inner_ports` the first 4 bytes after it (the ports, for GUE's source port).
+inline void write_encap(rte_mbuf* m, uint32_t l2_len, const EncapParams& p,
+                        const rte_ipv4_hdr& inner, uint32_t inner_ports) {
+    auto* base = rte_pktmbuf_mtod(m, uint8_t*);
+    auto* outer = reinterpret_cast<rte_ipv4_hdr*>(base + l2_len);
+    const uint32_t inner_len = rte_be_to_cpu_16(inner.total_length);
+    const uint32_t overhead = encap_overhead(p.encap);
+    const uint16_t df = inner.fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
+    outer->version_ihl = RTE_IPV4_VHL_DEF;
+    outer->type_of_service = outer_tos(inner.type_of_service);
+    outer->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(inner_len + overhead));
+    // IPVS: id 0 with DF (ip_select_ident), a fresh id without; DF carries over from the inner
+    // packet (sysctl pmtu_disc, on by default); the TTL is the inner packet's.
+    outer->packet_id = df != 0 ? 0 : p.id_be;
+    outer->fragment_offset = df;
+    outer->time_to_live = inner.time_to_live;
+    outer->src_addr = p.src;
+    outer->dst_addr = p.dst;
+    uint8_t* tun = base + l2_len + sizeof(rte_ipv4_hdr);
+    switch (p.encap) {
+        case Encap::Ipip:
+            outer->next_proto_id = IPPROTO_IPIP;
+            break;
+        case Encap::Gue:
+        case Encap::GueCsum: {
+            outer->next_proto_id = IPPROTO_UDP;
+            auto* udp = reinterpret_cast<rte_udp_hdr*>(tun);
+            const auto udp_len = static_cast<uint16_t>(inner_len + sizeof(rte_udp_hdr) +
+                                                       kGueHeaderLen);
+            udp->src_port = rte_cpu_to_be_16(
+                gue_source_port(inner.src_addr, inner.dst_addr, inner_ports));
+            udp->dst_port = p.gue_port_be;
+            udp->dgram_len = rte_cpu_to_be_16(udp_len);
+            udp->dgram_cksum = 0;
+            // GUE version 0, no control bit, no options (hlen 0), flags 0; the payload's
+            // protocol in proto_ctype.
+            uint8_t* gue = tun + sizeof(rte_udp_hdr);
+            gue[0] = 0;
+            gue[1] = kGueVersion0Ipv4;
+            gue[2] = 0;
+            gue[3] = 0;
+            if (p.encap == Encap::GueCsum) {
+                // The full UDP checksum over pseudo header, header and payload (udp_set_csum);
+                // 0 is sent as 0xffff, 0 meaning "none" in UDP over IPv4.
+                uint16_t raw = 0;
+                rte_raw_cksum_mbuf(m, l2_len + sizeof(rte_ipv4_hdr), udp_len, &raw);
+                uint32_t sum = raw;
+                sum += (p.src & 0xffffu) + (p.src >> 16) + (p.dst & 0xffffu) + (p.dst >> 16);
+                sum += rte_cpu_to_be_16(IPPROTO_UDP) + udp->dgram_len;
+                const auto c = static_cast<uint16_t>(~csum_fold(sum));
+                udp->dgram_cksum = c == 0 ? 0xffff : c;
+            }
+            break;
+        }
+        case Encap::Gre:
+        case Encap::GreCsum: {
+            outer->next_proto_id = IPPROTO_GRE;
+            // RFC 2784: C bit, version 0, protocol type IPv4; with C a checksum over the GRE
+            // header and payload, then 16 reserved bits (gre_build_header).
+            const bool csum = p.encap == Encap::GreCsum;
+            const uint16_t flags = rte_cpu_to_be_16(csum ? 0x8000 : 0);
+            const uint16_t proto = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+            std::memcpy(tun, &flags, 2);
+            std::memcpy(tun + 2, &proto, 2);
+            if (csum) {
+                std::memset(tun + 4, 0, 4);
+                uint16_t raw = 0;
+                rte_raw_cksum_mbuf(m, l2_len + sizeof(rte_ipv4_hdr), inner_len + 8, &raw);
+                const auto c = static_cast<uint16_t>(~raw);
+                std::memcpy(tun + 4, &c, 2);
+            }
+            break;
+        }
+    }
+    outer->hdr_checksum = 0;
+    outer->hdr_checksum = rte_ipv4_cksum(outer);
+}
+
+}  // namespace dirigo::dp
