@@ -141,6 +141,9 @@ public:
     /// The owner function every worker and the sync daemon use (software or RSS, decided once
     /// at start-up). Thread: any.
     const FlowOwners& owners() const { return *owners_; }
+    /// Replaces the owner function (tests that deliver packets to queues as an RSS NIC would,
+    /// on devices without RSS). Thread: control, while the workers are stopped.
+    void set_owners(const FlowOwners& o) { *owners_ = o; }
     /// mbufs currently taken from the pool.
     uint32_t mbufs_in_use() const;
 
