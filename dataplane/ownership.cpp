@@ -15,6 +15,9 @@ FlowOwners FlowOwners::rss(uint32_t n, uint32_t reta_size) noexcept {
     FlowOwners o;
     o.n_ = n;
     o.rss_ = true;
+    // A device's larger table repeats this one (reta_entry masks), so clamping keeps the
+    // agreement.
+    reta_size = reta_size < kOwnerRetaMax ? reta_size : kOwnerRetaMax;
     o.reta_mask_ = reta_size - 1;
     for (uint32_t i = 0; i < reta_size; ++i) {
         o.reta_[i] = static_cast<uint8_t>(i % n);

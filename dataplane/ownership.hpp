@@ -67,7 +67,8 @@ public:
     /// Software ownership over `n` workers (1..kMaxWorkers).
     static FlowOwners software(uint32_t n) noexcept;
     /// RSS ownership over `n` workers with a redirection table of `reta_size` entries (a power
-    /// of two, at least `n`, at most kOwnerRetaMax: the smallest table of the ports, clamped).
+    /// of two, at least `n`: the smallest table of the ports; a larger one is clamped to
+    /// kOwnerRetaMax, which a larger device table repeats).
     /// Entry i sends to worker i mod n.
     static FlowOwners rss(uint32_t n, uint32_t reta_size) noexcept;
 
