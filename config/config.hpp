@@ -53,6 +53,14 @@ struct LogCfg {
     bool operator==(const LogCfg&) const = default;
 };
 
+/// Which end of Dirigo's flows a port faces: what its RSS hashes, so that both directions of a
+/// flow reach the flow's owner worker (docs/architecture.md, "Flow ownership and RSS").
+enum class PortSide : uint8_t {
+    Client,  ///< clients' packets arrive here: hash the source (the client's address and port)
+    Server,  ///< NAT replies from real servers arrive here: hash the destination (the client)
+    Both,    ///< both (one-armed NAT): hash the source; NAT replies arriving here are handed off
+};
+
 /// A dataplane port: a DPDK ethdev and the addresses Dirigo owns on it.
 struct PortCfg {
     std::string name;                ///< operator's name, e.g. "ext"
@@ -61,6 +69,7 @@ struct PortCfg {
     uint16_t mtu = 1500;
     /// Name of the port's kernel interface (host integration); empty = the port's name.
     std::string kernel_name;
+    PortSide side = PortSide::Client;  ///< `side`: "client" (default), "server" or "both"
     bool operator==(const PortCfg&) const = default;
 };
 

@@ -492,7 +492,8 @@ private:
     }
 
     Status load_port(const lc::Setting& p, PortCfg& port) {
-        if (auto st = check_keys(p, {"name", "device", "addresses", "mtu", "kernel_name"}); !st) {
+        if (auto st = check_keys(p, {"name", "device", "addresses", "mtu", "kernel_name", "side"});
+            !st) {
             return st;
         }
         const lc::Setting* name = nullptr;
@@ -559,6 +560,22 @@ private:
             }
             if (auto st = check_port_name(*kn, port.kernel_name); !st) {
                 return st;
+            }
+        }
+        if (const lc::Setting* sd = find(p, "side"); sd != nullptr) {
+            std::string side;
+            if (auto st = read_string(*sd, side); !st) {
+                return st;
+            }
+            if (side == "client") {
+                port.side = PortSide::Client;
+            } else if (side == "server") {
+                port.side = PortSide::Server;
+            } else if (side == "both") {
+                port.side = PortSide::Both;
+            } else {
+                return fail(*sd, "unknown port side " + in_quotes(side) +
+                                     " (expected \"client\", \"server\" or \"both\")");
             }
         }
         return opt_int(p, "mtu", 68, 9702, port.mtu);

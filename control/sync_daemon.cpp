@@ -350,7 +350,7 @@ void SyncDaemon::poll_backup(uint32_t& moved) {
 
 void SyncDaemon::route(const dp::SyncRecord& rec) {
     // The worker that owns the client's flow installs it: the same choice its packets get.
-    const uint32_t w = dp::flow_owner(rec.client.saddr, rec.client.sport, dp_.n_workers());
+    const uint32_t w = dp_.owners().owner(rec.client.saddr, rec.client.sport);
     std::vector<dp::SyncRecord>& b = batches_[w];
     if (b.size() == b.capacity()) {
         flush_batches();

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <string>
+#include <vector>
 
 #include <rte_cycles.h>
 #include <rte_errno.h>
@@ -26,6 +27,8 @@ constexpr unsigned kSlowRingSize = 4096;
 constexpr unsigned kInjectRingSize = 1024;
 constexpr unsigned kMbufCache = 256;
 constexpr unsigned kHandoffRingSize = 2048;
+/// Largest redirection table Dirigo fills (ice has 2048 entries).
+constexpr uint32_t kMaxReta = 4096;
 
 std::string dpdk_error(int err) { return rte_strerror(err < 0 ? -err : err); }
 
@@ -173,6 +176,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         }
     }
     env.n_workers = n_workers;
+    env.owners = dp->owners_.get();
     // The slow path's frames go out through worker 0 only, so only TX queues are touched by
     // workers.
     dp->inject_ring_ =
@@ -247,13 +251,89 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     return dp;
 }
 
+namespace {
+
+const char* side_name(cfg::PortSide s) {
+    switch (s) {
+        case cfg::PortSide::Client:
+            return "client";
+        case cfg::PortSide::Server:
+            return "server";
+        case cfg::PortSide::Both:
+            return "both";
+    }
+    return "?";
+}
+
+/// Points every entry of `pid`'s redirection table (`size` entries) at owners.reta_entry(i).
+int set_reta(uint16_t pid, uint32_t size, const FlowOwners& owners) {
+    std::vector<rte_eth_rss_reta_entry64> conf((size + RTE_ETH_RETA_GROUP_SIZE - 1) /
+                                               RTE_ETH_RETA_GROUP_SIZE);
+    for (uint32_t i = 0; i < size; ++i) {
+        rte_eth_rss_reta_entry64& g = conf[i / RTE_ETH_RETA_GROUP_SIZE];
+        g.mask = ~uint64_t{0};
+        g.reta[i % RTE_ETH_RETA_GROUP_SIZE] = owners.reta_entry(i);
+    }
+    return rte_eth_dev_rss_reta_update(pid, conf.data(), static_cast<uint16_t>(size));
+}
+
+}  // namespace
+
+RssPlan rss_plan(const rte_eth_dev_info& info, cfg::PortSide side, uint32_t n_workers,
+                 uint16_t rx_queues) {
+    RssPlan plan;
+    const uint64_t have = info.flow_type_rss_offloads;
+    const uint64_t only = side == cfg::PortSide::Server
+                              ? RTE_ETH_RSS_L3_DST_ONLY | RTE_ETH_RSS_L4_DST_ONLY
+                              : RTE_ETH_RSS_L3_SRC_ONLY | RTE_ETH_RSS_L4_SRC_ONLY;
+    const uint64_t l4 = RTE_ETH_RSS_NONFRAG_IPV4_TCP | RTE_ETH_RSS_NONFRAG_IPV4_UDP;
+    const uint32_t reta = info.reta_size;
+    if (rx_queues < n_workers) {
+        plan.why = std::to_string(rx_queues) + " RX queue(s) for " + std::to_string(n_workers) +
+                   " workers";
+    } else if (have == 0) {
+        plan.why = "no RSS";
+    } else if ((have & l4) != l4) {
+        plan.why = "no RSS over IPv4 TCP and UDP ports";
+    } else if ((have & only) != only) {
+        plan.why = side == cfg::PortSide::Server
+                       ? "cannot hash the destination only (no RTE_ETH_RSS_L3_DST_ONLY and "
+                         "L4_DST_ONLY)"
+                       : "cannot hash the source only (no RTE_ETH_RSS_L3_SRC_ONLY and "
+                         "L4_SRC_ONLY)";
+    } else if (info.hash_key_size < 12 || info.hash_key_size > kRssKeyMax) {
+        plan.why = "an RSS key of " + std::to_string(info.hash_key_size) + " bytes";
+    } else if (reta < n_workers || reta > kMaxReta || (reta & (reta - 1)) != 0) {
+        plan.why = "a redirection table of " + std::to_string(reta) + " entries";
+    } else {
+        plan.ok = true;
+        // The other IPv4 types hash the addresses only (source or destination too): ICMP and
+        // fragments spread by client; the owner function covers TCP and UDP.
+        const uint64_t l3 =
+            RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_FRAG_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_OTHER;
+        plan.rss_hf = l4 | (have & l3) | only;
+        plan.reta_size = reta;
+    }
+    return plan;
+}
+
 Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
     port_infos_.resize(kMaxPorts);
     for (uint16_t i = 0; i < kMaxPorts; ++i) {
         port_infos_[i].port_id = i;
     }
-    for (const cfg::PortCfg& pc : cfg.ports) {
+    // First every port's capabilities, then one ownership decision for all: RSS places flows on
+    // their owners only if every port hashes the client's end the same way.
+    struct Port {
         uint16_t pid;
+        uint16_t nrxq;
+        rte_eth_dev_info info;
+        RssPlan rss;
+    };
+    std::vector<Port> ports;
+    for (const cfg::PortCfg& pc : cfg.ports) {
+        Port pt{};
+        uint16_t& pid = pt.pid;
         if (rte_eth_dev_get_port_by_name(pc.device.c_str(), &pid) != 0) {
             return Status(Errc::Invalid, "port " + pc.name + ": no DPDK device named \"" +
                                              pc.device + "\" (check the eal --vdev arguments)");
@@ -261,7 +341,7 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
         if (pid >= kMaxPorts) {
             return Status(Errc::Invalid, "port " + pc.name + ": DPDK port id too large");
         }
-        rte_eth_dev_info info;
+        rte_eth_dev_info& info = pt.info;
         if (int rc = rte_eth_dev_info_get(pid, &info); rc != 0) {
             return Status(Errc::Io, "port " + pc.name + ": " + dpdk_error(rc));
         }
@@ -274,8 +354,39 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
                               std::to_string(n_workers) +
                               " workers (each worker needs its own TX queue)");
         }
+        pt.nrxq = static_cast<uint16_t>(std::min<uint32_t>(info.max_rx_queues, n_workers));
+        if (n_workers > 1) {
+            pt.rss = rss_plan(info, pc.side, n_workers, pt.nrxq);
+        }
+        ports.push_back(pt);
+    }
+    bool rss = n_workers > 1;
+    uint32_t reta = kOwnerRetaMax;
+    for (size_t i = 0; i < ports.size(); ++i) {
+        const Port& pt = ports[i];
+        if (n_workers == 1) {
+            break;
+        }
+        if (!pt.rss.ok) {
+            DIRIGO_LOG(WARNING,
+                       "port %s (%s): RSS cannot put flows on their owner worker: %s; software "
+                       "hand-off",
+                       cfg.ports[i].name.c_str(), cfg.ports[i].device.c_str(), pt.rss.why.c_str());
+            rss = false;
+        } else {
+            reta = std::min(reta, pt.rss.reta_size);
+        }
+    }
+    owners_ = std::make_unique<FlowOwners>(rss ? FlowOwners::rss(n_workers, reta)
+                                               : FlowOwners::software(n_workers));
+
+    for (size_t i = 0; i < ports.size(); ++i) {
+        const cfg::PortCfg& pc = cfg.ports[i];
+        const Port& pt = ports[i];
+        const uint16_t pid = pt.pid;
+        const rte_eth_dev_info& info = pt.info;
         const auto nq = static_cast<uint16_t>(n_workers);
-        const auto nrxq = static_cast<uint16_t>(std::min<uint32_t>(info.max_rx_queues, n_workers));
+        const uint16_t nrxq = pt.nrxq;
         rx_queues_[pid] = nrxq;
         rte_eth_conf conf{};
         // A frame longer than an mbuf (a jumbo MTU, or a datagram the kernel reassembled) arrives
@@ -286,6 +397,15 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
         if (uint32_t{pc.mtu} + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN > room &&
             (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) != 0) {
             conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+        }
+        // Dirigo's key, as long as the device's (the PMD copies it during configure).
+        alignas(4) uint8_t key[kRssKeyMax];
+        if (rss) {
+            rss_key(key, info.hash_key_size);
+            conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+            conf.rx_adv_conf.rss_conf.rss_key = key;
+            conf.rx_adv_conf.rss_conf.rss_key_len = info.hash_key_size;
+            conf.rx_adv_conf.rss_conf.rss_hf = pt.rss.rss_hf;
         }
         if (int rc = rte_eth_dev_configure(pid, nrxq, nq, &conf); rc != 0) {
             return Status(Errc::Io, "port " + pc.name + ": configure: " + dpdk_error(rc));
@@ -316,6 +436,34 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
         if (int rc = rte_eth_dev_start(pid); rc != 0) {
             return Status(Errc::Io, "port " + pc.name + ": start: " + dpdk_error(rc));
         }
+        if (rss && owners_->is_rss()) {
+            // The table the owner function mirrors, and a check that the hash types took.
+            rte_eth_rss_conf got{};
+            std::string why;
+            if (int rc = set_reta(pid, pt.rss.reta_size, *owners_); rc != 0) {
+                why = "cannot set the redirection table: " + dpdk_error(rc);
+            } else if (rte_eth_dev_rss_hash_conf_get(pid, &got) == 0 &&
+                       (got.rss_hf & pt.rss.rss_hf) != pt.rss.rss_hf) {
+                why = "the device kept other hash types";
+            }
+            if (!why.empty()) {
+                // Workers do not exist yet: every user of the owner function sees the fallback.
+                DIRIGO_LOG(WARNING, "port %s (%s): %s; software hand-off", pc.name.c_str(),
+                           pc.device.c_str(), why.c_str());
+                *owners_ = FlowOwners::software(n_workers);
+            } else {
+                DIRIGO_LOG(INFO, "port %s (%s): RSS over the %s (side %s), %u-entry table",
+                           pc.name.c_str(), pc.device.c_str(),
+                           pc.side == cfg::PortSide::Server ? "destination" : "source",
+                           side_name(pc.side), pt.rss.reta_size);
+            }
+            if (pc.side == cfg::PortSide::Both) {
+                DIRIGO_LOG(NOTICE,
+                           "port %s: side \"both\": its NAT replies are hashed on the real server "
+                           "and handed off to their owner",
+                           pc.name.c_str());
+            }
+        }
         // Best effort: virtual devices deliver every frame anyway; the worker filters by MAC.
         (void)rte_eth_promiscuous_enable(pid);
         PortInfo& p = port_infos_[pid];
@@ -328,6 +476,18 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
             p.addrs.push_back({rte_cpu_to_be_32(a.addr), rte_cpu_to_be_32(cfg::prefix_mask(a.len))});
         }
         ++n_ports_;
+    }
+    if (n_workers > 1) {
+        if (owners_->is_rss()) {
+            DIRIGO_LOG(NOTICE,
+                       "flow ownership: RSS (Toeplitz over the client's address and port, %u-entry "
+                       "table) on every port: TCP and UDP arrive on their owner, no hand-off",
+                       owners_->reta_size());
+        } else {
+            DIRIGO_LOG(NOTICE,
+                       "flow ownership: software hash; packets that arrive on another worker's "
+                       "queue are handed off to their owner");
+        }
     }
     return {};
 }

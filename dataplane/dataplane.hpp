@@ -18,15 +18,33 @@
 #include "config/config.hpp"
 #include "config/status.hpp"
 #include "dataplane/neigh.hpp"
+#include "dataplane/ownership.hpp"
 #include "dataplane/snapshot.hpp"
 #include "dataplane/worker.hpp"
 #include "schedulers/scheduler.hpp"
 
+struct rte_eth_dev_info;
 struct rte_mempool;
 struct rte_ring;
 struct rte_rcu_qsbr;
 
 namespace dirigo::dp {
+
+/// Whether a port's RSS can put every TCP/UDP packet of a flow on its owner's queue, and how.
+struct RssPlan {
+    bool ok = false;
+    uint64_t rss_hf = 0;     ///< ok: the hash types to configure (RTE_ETH_RSS_*)
+    uint32_t reta_size = 0;  ///< ok: the device's redirection table entries
+    std::string why;         ///< !ok: what the device lacks, for the start-up log
+};
+
+/// The RSS a port of `side` needs with `n_workers` workers and `rx_queues` RX queues, from what
+/// the device reports: Toeplitz over IPv4 TCP and UDP restricted to the client's end
+/// (RTE_ETH_RSS_L3/L4_SRC_ONLY on a client or both port, _DST_ONLY on a server port), a key
+/// Dirigo can set, and a power-of-two redirection table with an entry per worker.
+/// Thread: startup. No EAL needed.
+RssPlan rss_plan(const rte_eth_dev_info& info, cfg::PortSide side, uint32_t n_workers,
+                 uint16_t rx_queues);
 
 class Dataplane {
 public:
@@ -120,6 +138,12 @@ public:
         return w < worker_lcores_.size() ? worker_lcores_[w] : w;
     }
     uint16_t rx_queues(uint16_t port_id) const { return rx_queues_[port_id]; }
+    /// The owner function every worker and the sync daemon use (software or RSS, decided once
+    /// at start-up). Thread: any.
+    const FlowOwners& owners() const { return *owners_; }
+    /// Replaces the owner function (tests that deliver packets to queues as an RSS NIC would,
+    /// on devices without RSS). Thread: control, while the workers are stopped.
+    void set_owners(const FlowOwners& o) { *owners_ = o; }
     /// mbufs currently taken from the pool.
     uint32_t mbufs_in_use() const;
 
@@ -143,6 +167,7 @@ private:
     SyncParams sync_;
     DefenseParams defense_;
     std::vector<rte_ring*> handoff_rings_;
+    std::unique_ptr<FlowOwners> owners_;
     uint16_t rx_queues_[kMaxPorts] = {};
     rte_rcu_qsbr* qsv_ = nullptr;
     std::unique_ptr<sched::DestCounters[]> dest_counters_;

@@ -519,9 +519,9 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
     // To one of our addresses: the client is the source. Otherwise (a NAT reply, or transit
     // traffic): the client side is the destination.
     if (snap.topo->is_local(p.key.daddr)) {
-        return flow_owner(p.key.saddr, p.key.sport, env_.n_workers);
+        return env_.owners->owner(p.key.saddr, p.key.sport);
     }
-    return flow_owner(p.key.daddr, p.key.dport, env_.n_workers);
+    return env_.owners->owner(p.key.daddr, p.key.dport);
 }
 
 // decide_l4, forward and deliver run once per packet inside process_burst's loops: inlined, the

@@ -124,6 +124,8 @@ struct WorkerEnv {
     rte_mempool* frag_direct = nullptr;
     rte_mempool* frag_indirect = nullptr;
     uint32_t n_workers = 1;
+    /// The owner function (Dataplane::owners()): who owns a flow, for the hand-off decision.
+    const FlowOwners* owners = nullptr;
 };
 
 /// Where a burst came from.

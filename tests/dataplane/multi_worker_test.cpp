@@ -19,6 +19,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_thash.h>
 
 #include "config/config.hpp"
 #include "control/control.hpp"
@@ -436,6 +437,80 @@ TEST_P(MultiWorkerTest, UpdateStormLosesNoPacketOfEstablishedFlows) {
     for (const Frame& f : got) {
         EXPECT_NE(f.daddr(), ip("172.16.0.99"));
     }
+}
+
+// Item 5 of issue 15's zero-hand-off property, on the workers' side: when every packet arrives on
+// the queue a Toeplitz NIC configured as Dataplane configures one would pick (this test computes
+// it with rte_softrss over the fields the NIC hashes: the source on the client port, the
+// destination on the server port, Dirigo's key, the owner's RETA), both directions of every NAT
+// flow are on their owner and no packet is handed off. net_ring has no RSS: the test places the
+// packets itself; the hash agreement with a NIC is ownership_test's.
+TEST_P(MultiWorkerTest, ToeplitzPlacedFlowsAreNeverHandedOff) {
+    if (rxq_ != kWorkers) {
+        GTEST_SKIP() << "needs an RX queue per worker";
+    }
+    dp_->stop();
+    dp_->set_owners(dp::FlowOwners::rss(kWorkers, 128));
+    ASSERT_TRUE(dp_->launch());
+    add_service("rr");
+    alignas(4) uint8_t key[40];
+    dp::rss_key(key, sizeof(key));
+    // The NIC: the full IPv4 tuple (src, dst, sport, dport) with the unselected fields zeroed.
+    auto place = [&](int port, const Frame& f) {
+        uint32_t t[3] = {ntohl(f.saddr()), ntohl(f.daddr()),
+                         static_cast<uint32_t>(f.sport()) << 16 | f.dport()};
+        if (port == kExt) {  // client side: source only
+            t[1] = 0;
+            t[2] &= 0xffff0000u;
+        } else {  // server side: destination only
+            t[0] = 0;
+            t[2] &= 0xffffu;
+        }
+        const uint32_t q = dp_->owners().reta_entry(rte_softrss(t, 3, key) & 127);
+        rte_mbuf* m = to_mbuf(dp_->pool(), f);
+        ASSERT_NE(m, nullptr);
+        while (rte_ring_enqueue(rx_[port][q], m) != 0) {
+            ctl_->poll(0);
+        }
+    };
+    auto handed = [&] {
+        uint64_t h = 0;
+        for (uint32_t w = 0; w < kWorkers; ++w) {
+            h +=
+                dp_->worker(w).stats().handed_off.load() + dp_->worker(w).stats().taken_over.load();
+        }
+        return h;
+    };
+    const uint64_t before = handed();  // the ARP of SetUp is not hashed by flow
+    constexpr uint32_t kFlows = 2000;
+    constexpr uint32_t kRound = 250;
+    std::vector<Frame> in;
+    for (uint32_t n = 0; n < kFlows; n += kRound) {
+        for (uint32_t i = n; i < n + kRound; ++i) {
+            // One client address (learned in SetUp), many ports.
+            place(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"),
+                                  static_cast<uint16_t>(20000 + i), ip("10.0.0.100"), 80, 0x02));
+        }
+        for (Frame& f : recv(kInt, kRound)) {
+            in.push_back(std::move(f));
+        }
+    }
+    ASSERT_EQ(in.size(), kFlows) << drop_report();
+    uint32_t out = 0;
+    for (uint32_t i = 0; i < kFlows; ++i) {
+        const Frame& f = in[i];
+        place(kInt, Frame::l4(mac_[kInt], f.daddr() == ip("172.16.0.11") ? kRs1Mac : kRs2Mac, 6,
+                              f.daddr(), 80, f.saddr(), f.sport(), 0x12));
+        if ((i + 1) % kRound == 0) {
+            out += static_cast<uint32_t>(recv(kExt, kRound).size());
+        }
+    }
+    EXPECT_EQ(out, kFlows) << drop_report();
+    EXPECT_EQ(handed() - before, 0u);
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+        EXPECT_GT(dp_->worker(w).stats().conns_created.load(), kFlows / 4) << "worker " << w;
+    }
+    EXPECT_EQ(total_drops(), 0u) << drop_report();
 }
 
 INSTANTIATE_TEST_SUITE_P(RxQueues, MultiWorkerTest, ::testing::Values(1, 2),

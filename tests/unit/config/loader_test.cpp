@@ -826,6 +826,28 @@ TEST(Loader, DefenseDefaultsAndModes) {
     ASSERT_TRUE(always.is_ok()) << always.status().message();
 }
 
+TEST(Loader, PortSides) {
+    const auto def = load(kBase);
+    ASSERT_TRUE(def.is_ok()) << def.status().message();
+    EXPECT_EQ(def->ports[0].side, PortSide::Client);  // the default: clients arrive here
+    EXPECT_EQ(def->ports[1].side, PortSide::Client);
+    const auto set = load(
+        "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+        "  side = \"client\"; },\n"
+        "  { name = \"int\"; device = \"d1\"; addresses = [ \"10.1.0.1/24\" ]; side = \"server\"; },\n"
+        "  { name = \"arm\"; device = \"d2\"; addresses = [ \"10.2.0.1/24\" ]; side = \"both\"; } );\n");
+    ASSERT_TRUE(set.is_ok()) << set.status().message();
+    EXPECT_EQ(set->ports[0].side, PortSide::Client);
+    EXPECT_EQ(set->ports[1].side, PortSide::Server);
+    EXPECT_EQ(set->ports[2].side, PortSide::Both);
+    const auto bad = load(
+        "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+        "  side = \"inside\"; } );\n");
+    EXPECT_TRUE(fails_with(bad, 3, "ports.[0].side",
+                           "unknown port side \"inside\" (expected \"client\", \"server\" or "
+                           "\"both\")"));
+}
+
 TEST(Loader, HostDefaultsAndKernelNames) {
     const auto def = load(kBase);
     ASSERT_TRUE(def.is_ok()) << def.status().message();
