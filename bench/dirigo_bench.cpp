@@ -19,7 +19,13 @@
 // report.hpp.
 //
 // Usage: dirigo-bench [--duration S] [--reps N] [--json PATH] [--max-conns N] [--only TEXT]
-//                     [--huge] [--no-mem-probe] [--preempt-us US] [--smoke]
+//                     [--huge] [--no-mem-probe] [--preempt-us US] [--scale N]
+//                     [--no-baselines] [--smoke]
+//
+// Scaling (--scale N): one rig with one worker and one with two (EAL --lcores 0@0,1@1,2@0), one
+// at a time, alternating every rep; each worker's queues stamped only with the connections it
+// owns (dp::flow_owner), so no packet is handed off; the factor is 2-worker over 1-worker
+// throughput in busy time.
 //
 // Connection sync (docs/sync.md): "newconn3 rr" opens connections as clients do (SYN, ACK, a
 // data segment: the third client packet is the one IPVS's sync_threshold sends) and "newconn3
@@ -34,6 +40,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,7 +92,8 @@ struct Options {
     std::string only;
     bool mem_probe = true;
     double preempt_us = 100;
-    uint64_t scale = 0;  ///< --scale N: only the scaling scenario, N connections
+    uint64_t scale = 0;     ///< --scale N: only the scaling scenario, N connections
+    bool baselines = true;  ///< false: Dirigo's windows only (profiles; no ratios)
     std::string command;
 };
 
@@ -107,6 +115,8 @@ void usage() {
         "  --scale N       only the scaling scenario: N established connections on 1 and on 2\n"
         "                  workers (EAL --lcores 0@0,1@1,2@0: the second worker shares the main\n"
         "                  lcore's core), windows alternating; prints the scaling factor\n"
+        "  --no-baselines  Dirigo's windows only, no io/macswap/5tswap (for a profile of the\n"
+        "                  worker; the report then has no ratios)\n"
         "  --smoke         short runs of a few scenarios; checks the harness, not the speed\n");
 }
 
@@ -124,6 +134,8 @@ bool parse_options(int argc, char** argv, Options& o) {
             o.smoke = true;
         } else if (a == "--huge") {
             o.huge = true;
+        } else if (a == "--no-baselines") {
+            o.baselines = false;
         } else if (a == "--no-mem-probe") {
             o.mem_probe = false;
         } else if (a == "-h" || a == "--help") {
@@ -409,6 +421,12 @@ public:
     int run();
 
 private:
+    /// The baseline loops each rep runs: all three, or none with --no-baselines.
+    std::span<const Baseline> baselines() const {
+        static constexpr Baseline kAll[] = {Baseline::Io, Baseline::Macswap,
+                                            Baseline::FiveTupleSwap};
+        return o_.baselines ? std::span<const Baseline>(kAll) : std::span<const Baseline>();
+    }
     /// `before` sets the sources up for the next window (the worker is stopped).
     template <class F>
     bool interleave(Rig& rig, Result& r, F before);
@@ -457,7 +475,7 @@ template <class F>
 bool Bench::interleave(Rig& rig, Result& r, F before) {
     std::string err;
     for (uint32_t i = 0; i < o_.reps; ++i) {
-        for (Baseline b : {Baseline::Io, Baseline::Macswap, Baseline::FiveTupleSwap}) {
+        for (Baseline b : baselines()) {
             Window w;
             before(false, i);
             if (!run_baseline(rig, b, o_.duration, w)) {
@@ -484,7 +502,7 @@ bool Bench::interleave_variants(Rig& rig, const std::vector<Result*>& rs, Setup 
     std::string err;
     const auto n = static_cast<uint32_t>(rs.size());
     for (uint32_t i = 0; i < o_.reps; ++i) {
-        for (Baseline b : {Baseline::Io, Baseline::Macswap, Baseline::FiveTupleSwap}) {
+        for (Baseline b : baselines()) {
             Window w;
             if (!setup(-1, i)) {
                 return false;

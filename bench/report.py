@@ -582,11 +582,15 @@ profs = sorted(f for f in os.listdir(out) if f.startswith("profile-") and f.ends
 if profs:
     w("## Where the worker's cycles go")
     w("")
-    w("`perf record -F 2000 -e cpu-clock` over one 1-second window of each scenario "
-      "(`scripts/bench --profile`; the VM exposes no hardware counters, so these are timer "
-      "samples: where the time goes, not why). The worker thread's samples only "
-      "(`--comm rte-worker-1`), symbols above 1%; the baseline loops of the same process "
-      "show as `baseline_main` and the traffic callback as `FrameSource::fill`.")
+    w("`perf record -F 2000 -e cpu-clock` of `dirigo-bench --no-baselines --reps 1 --duration 1` "
+      "per scenario (`scripts/bench --profile`; the VM exposes no hardware counters, so these are "
+      "timer samples: where the time goes, not why), on the same memory as the main figures. "
+      "The worker thread's samples only (`--comm rte-worker-1`, shares of its samples, set-up "
+      "included: the handshakes run on it too), by library and symbol, above 1%. The traffic "
+      "generator is `FrameSource::fill` and `LoopClock::tick` (charged to the baselines alike in "
+      "the timed runs); Debian's DPDK libraries carry no symbols without their -dbgsym "
+      "packages, so their functions show as addresses in `librte_*.so` (`librte_hash` is the "
+      "connection table's cuckoo hash, `librte_net_null` the PMD).")
     w("")
     for f in profs:
         body = open(os.path.join(out, f)).read().rstrip()
