@@ -582,11 +582,12 @@ profs = sorted(f for f in os.listdir(out) if f.startswith("profile-") and f.ends
 if profs:
     w("## Where the worker's cycles go")
     w("")
-    w("`perf record -F 2000 -e cpu-clock` of `dirigo-bench --no-baselines --reps 1 --duration 1` "
-      "per scenario (`scripts/bench --profile`; the VM exposes no hardware counters, so these are "
-      "timer samples: where the time goes, not why), on the same memory as the main figures. "
-      "The worker thread's samples only (`--comm rte-worker-1`, shares of its samples, set-up "
-      "included: the handshakes run on it too), by library and symbol, above 1%. The traffic "
+    w("`perf record -F 2000 -e cpu-clock -t TID -- sleep 2.5` on the worker thread "
+      "(`rte-worker-1`) of `dirigo-bench --no-baselines --reps 1 --duration 4 --only SCENARIO`, "
+      "attached once the connections are established, so the set-up is left out "
+      "(`scripts/bench --profile`; the VM exposes no hardware counters, so these are timer "
+      "samples: where the time goes, not why), on the same memory as the main figures. Shares "
+      "of the worker's samples by library and symbol, above 1%. The traffic "
       "generator is `FrameSource::fill` and `LoopClock::tick` (charged to the baselines alike in "
       "the timed runs); Debian's DPDK libraries carry no symbols without their -dbgsym "
       "packages, so their functions show as addresses in `librte_*.so` (`librte_hash` is the "
