@@ -1208,7 +1208,8 @@ int Bench::run() {
         // One rig at a time; the 2-worker one has two tables of about half the connections.
         biggest = static_cast<uint32_t>(o_.scale);
     }
-    const uint32_t mem_mb = o_.smoke ? 512 : biggest >= 10000000 ? 4096 : 1536;
+    const bool small = o_.smoke || (o_.scale != 0 && o_.scale <= 100000);
+    const uint32_t mem_mb = small ? 512 : biggest >= 10000000 ? 4096 : 1536;
     // The scaling run has a second worker lcore, on the main lcore's core.
     EalArgs eal("dirigo-bench", o_.scale != 0 ? "0@0,1@1,2@0" : "0-1", o_.huge ? 0 : mem_mb,
                 "dirigo_bench");
