@@ -57,7 +57,8 @@ public:
     /// `mem_mb` 0 means hugepages: neither --no-huge nor -m (EAL takes pages as it needs them).
     EalArgs(const std::string& prog, const std::string& lcores, uint32_t mem_mb,
             const std::string& prefix) {
-        args_ = {prog, "-l", lcores};
+        // "0-1" is a list of lcores (-l); "0@0,1@1,2@0" maps lcores onto CPUs (--lcores).
+        args_ = {prog, lcores.find('@') != std::string::npos ? "--lcores" : "-l", lcores};
         if (mem_mb != 0) {
             args_.insert(args_.end(), {"--no-huge", "-m", std::to_string(mem_mb)});
         }

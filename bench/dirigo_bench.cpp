@@ -19,7 +19,13 @@
 // report.hpp.
 //
 // Usage: dirigo-bench [--duration S] [--reps N] [--json PATH] [--max-conns N] [--only TEXT]
-//                     [--huge] [--no-mem-probe] [--preempt-us US] [--smoke]
+//                     [--huge] [--no-mem-probe] [--preempt-us US] [--scale N]
+//                     [--no-baselines] [--smoke]
+//
+// Scaling (--scale N): one rig with one worker and one with two (EAL --lcores 0@0,1@1,2@0), one
+// at a time, alternating every rep; each worker's queues stamped only with the connections it
+// owns (dp::flow_owner), so no packet is handed off; the factor is 2-worker over 1-worker
+// throughput in busy time.
 //
 // Connection sync (docs/sync.md): "newconn3 rr" opens connections as clients do (SYN, ACK, a
 // data segment: the third client packet is the one IPVS's sync_threshold sends) and "newconn3
@@ -28,11 +34,13 @@
 // within each rep, and a thread on the main lcore's core drains the worker's sync ring and
 // encodes the records into IPVS messages as the control thread would (SyncDrainer).
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,9 +71,10 @@ namespace {
 
 constexpr uint32_t kNewConnTable = 1u << 22;      // connection table of the new-connection runs
 constexpr uint32_t kNewConnTableHuge = 1u << 20;  // the same within 512 MiB of hugepages
-constexpr double kNewConnFill = 0.85;             // stop creating before the table is this full
+constexpr uint64_t kNewConnTableHugeNeed = 1536ull << 20;  // hugepages free for the 4M table
+constexpr double kNewConnFill = 0.85;  // stop creating before the table is this full
 constexpr uint64_t kHugePage = 2ull << 20;
-constexpr uint32_t kAdaptiveConns = 1000;  // the scenario also run with adaptive polling
+constexpr uint32_t kAdaptiveConns = 1000;      // the scenario also run with adaptive polling
 constexpr uint32_t kNewConn3Table = 1u << 20;  // connection table of the newconn3 pair
 constexpr double kNewConn3Prefill = 0.5;       // newconn3: the table this full before the windows
 constexpr uint32_t kOpenBlock = 256;     // newconn3: a connection's packets are this many apart
@@ -83,13 +92,16 @@ struct Options {
     std::string only;
     bool mem_probe = true;
     double preempt_us = 100;
+    uint64_t scale = 0;     ///< --scale N: only the scaling scenario, N connections
+    bool baselines = true;  ///< false: Dirigo's windows only (profiles; no ratios)
     std::string command;
 };
 
 void usage() {
     std::printf(
         "usage: dirigo-bench [--duration S] [--reps N] [--json PATH] [--max-conns N]\n"
-        "                    [--only TEXT] [--huge] [--no-mem-probe] [--preempt-us US] [--smoke]\n"
+        "                    [--only TEXT] [--huge] [--no-mem-probe] [--preempt-us US]\n"
+        "                    [--scale N] [--smoke]\n"
         "  --duration S    seconds per timed window (default 0.5)\n"
         "  --reps N        interleaved windows per loop and scenario (default 3, medians)\n"
         "  --json PATH     also write every figure as JSON\n"
@@ -100,6 +112,11 @@ void usage() {
         "  --no-mem-probe  skip the bytes-per-connection check against resident memory\n"
         "  --preempt-us US a loop interval longer than this is a preemption, left out\n"
         "                  (default 100)\n"
+        "  --scale N       only the scaling scenario: N established connections on 1 and on 2\n"
+        "                  workers (EAL --lcores 0@0,1@1,2@0: the second worker shares the main\n"
+        "                  lcore's core), windows alternating; prints the scaling factor\n"
+        "  --no-baselines  Dirigo's windows only, no io/macswap/5tswap (for a profile of the\n"
+        "                  worker; the report then has no ratios)\n"
         "  --smoke         short runs of a few scenarios; checks the harness, not the speed\n");
 }
 
@@ -117,13 +134,16 @@ bool parse_options(int argc, char** argv, Options& o) {
             o.smoke = true;
         } else if (a == "--huge") {
             o.huge = true;
+        } else if (a == "--no-baselines") {
+            o.baselines = false;
         } else if (a == "--no-mem-probe") {
             o.mem_probe = false;
         } else if (a == "-h" || a == "--help") {
             usage();
             std::exit(0);
-        } else if (!has_value && (a == "--duration" || a == "--reps" || a == "--json" ||
-                                  a == "--max-conns" || a == "--only" || a == "--preempt-us")) {
+        } else if (!has_value &&
+                   (a == "--duration" || a == "--reps" || a == "--json" || a == "--max-conns" ||
+                    a == "--only" || a == "--preempt-us" || a == "--scale")) {
             std::fprintf(stderr, "dirigo-bench: %s needs a value\n", a.c_str());
             return false;
         } else if (a == "--duration") {
@@ -138,6 +158,12 @@ bool parse_options(int argc, char** argv, Options& o) {
             o.only = argv[++i];
         } else if (a == "--preempt-us") {
             o.preempt_us = std::atof(argv[++i]);
+        } else if (a == "--scale") {
+            o.scale = std::strtoull(argv[++i], nullptr, 10);
+            if (o.scale == 0 || o.scale > 10000000) {
+                std::fprintf(stderr, "dirigo-bench: --scale wants 1 to 10000000 connections\n");
+                return false;
+            }
         } else {
             std::fprintf(stderr, "dirigo-bench: unknown argument %s\n", a.c_str());
             usage();
@@ -158,20 +184,29 @@ bool parse_options(int argc, char** argv, Options& o) {
 // ---------------------------------------------------------------------------------------------
 // The worker lcore's thread CPU clock: how much of a window the shared machine left it.
 
-clockid_t g_worker_clock = 0;
-bool g_have_worker_clock = false;
+// Each worker lcore's thread CPU clock, stored by store_clock on that lcore before any window.
+std::array<clockid_t, RTE_MAX_LCORE> g_lcore_clock{};
+std::array<bool, RTE_MAX_LCORE> g_have_lcore_clock{};
 
 int store_clock(void*) {
-    g_have_worker_clock = pthread_getcpuclockid(pthread_self(), &g_worker_clock) == 0;
+    const unsigned id = rte_lcore_id();
+    g_have_lcore_clock[id] = pthread_getcpuclockid(pthread_self(), &g_lcore_clock[id]) == 0;
     return 0;
 }
 
-uint64_t worker_cpu_ns() {
+/// CPU time of lcore `lcore`'s thread (0 when unknown).
+uint64_t lcore_cpu_ns(unsigned lcore) {
     timespec ts{};
-    if (!g_have_worker_clock || clock_gettime(g_worker_clock, &ts) != 0) {
+    if (lcore >= RTE_MAX_LCORE || !g_have_lcore_clock[lcore] ||
+        clock_gettime(g_lcore_clock[lcore], &ts) != 0) {
         return 0;
     }
     return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+/// The first worker lcore's (the one every single-worker loop runs on).
+uint64_t worker_cpu_ns() {
+    return lcore_cpu_ns(rte_get_next_lcore(rte_get_main_lcore(), 1, 0));
 }
 
 struct Sample {
@@ -386,6 +421,12 @@ public:
     int run();
 
 private:
+    /// The baseline loops each rep runs: all three, or none with --no-baselines.
+    std::span<const Baseline> baselines() const {
+        static constexpr Baseline kAll[] = {Baseline::Io, Baseline::Macswap,
+                                            Baseline::FiveTupleSwap};
+        return o_.baselines ? std::span<const Baseline>(kAll) : std::span<const Baseline>();
+    }
     /// `before` sets the sources up for the next window (the worker is stopped).
     template <class F>
     bool interleave(Rig& rig, Result& r, F before);
@@ -406,6 +447,11 @@ private:
     /// nat 100K uniform with the sync master off and on.
     bool established_sync(uint32_t conns);
     void memory_probe(const std::vector<uint32_t>& sizes);
+    /// "scale nat N uniform": established NAT on a 1-worker and a 2-worker rig, windows
+    /// alternating, each worker fed only the connections it owns.
+    bool scaling(uint32_t conns);
+    /// One window of every worker of `rig` on its endless streams.
+    bool scale_window(Rig& rig, ScaleWindow& w, std::string& err);
     bool fail(const std::string& what) {
         std::fprintf(stderr, "dirigo-bench: %s\n", what.c_str());
         failed_ = true;
@@ -429,7 +475,7 @@ template <class F>
 bool Bench::interleave(Rig& rig, Result& r, F before) {
     std::string err;
     for (uint32_t i = 0; i < o_.reps; ++i) {
-        for (Baseline b : {Baseline::Io, Baseline::Macswap, Baseline::FiveTupleSwap}) {
+        for (Baseline b : baselines()) {
             Window w;
             before(false, i);
             if (!run_baseline(rig, b, o_.duration, w)) {
@@ -456,7 +502,7 @@ bool Bench::interleave_variants(Rig& rig, const std::vector<Result*>& rs, Setup 
     std::string err;
     const auto n = static_cast<uint32_t>(rs.size());
     for (uint32_t i = 0; i < o_.reps; ++i) {
-        for (Baseline b : {Baseline::Io, Baseline::Macswap, Baseline::FiveTupleSwap}) {
+        for (Baseline b : baselines()) {
             Window w;
             if (!setup(-1, i)) {
                 return false;
@@ -494,39 +540,58 @@ bool Bench::interleave_variants(Rig& rig, const std::vector<Result*>& rs, Setup 
 }
 
 bool Bench::handshake(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, double& setup_s) {
-    // Establish every connection through the worker: SYN, SYN-ACK, ACK. The SYN pass records
-    // which real server each connection went to, from the frames the int port transmits.
+    // Establish every connection through the workers: SYN, SYN-ACK, ACK. The SYN pass records
+    // which real server each connection went to, from the frames the int port transmits. With
+    // several workers, each one's queues carry only the connections it owns (as a NIC steering
+    // by the owner's hash would), so no packet is handed off.
     std::string err;
     const uint64_t t0 = rte_rdtsc();
+    const uint32_t nw = rig.workers();
     const Templates hs(rig.mac(kExt), rig.mac(kInt), kTcpSyn, kTcpSyn | kTcpAck);
     const Templates ack(rig.mac(kExt), rig.mac(kInt), kTcpAck, kTcpAck);
     rs_of.assign(conns, 0);
-    RsTap tap(rs_of);
-    const double limit = 60.0 + conns / 200000.0;
-    if (!tap.attach(rig.port_id(kInt))) {
-        return fail("rte_eth_add_tx_callback failed");
+    std::vector<std::vector<uint32_t>> owned(nw);
+    std::vector<std::unique_ptr<RsTap>> taps;
+    for (uint32_t w = 0; w < nw; ++w) {
+        if (nw > 1) {
+            owned[w] = owned_connections(conns, w, nw);
+        }
+        taps.push_back(std::make_unique<RsTap>(rs_of));
+        if (!taps.back()->attach(rig.port_id(kInt), static_cast<uint16_t>(w))) {
+            return fail("rte_eth_add_tx_callback failed");
+        }
     }
-    rig.source(kExt).range(hs.to_vip, 0, conns, nullptr);
-    rig.source(kInt).off();
-    bool ok = rig.run_until_done(limit, err);
-    tap.detach();
-    rig.source(kExt).off();
-    rig.source(kInt).range(hs.reply, 0, conns, &rs_of);
-    ok = ok && rig.run_until_done(limit, err);
-    rig.source(kExt).range(ack.to_vip, 0, conns, nullptr);
-    rig.source(kInt).off();
-    ok = ok && rig.run_until_done(limit, err);
+    const double limit = 60.0 + conns / 200000.0;
+    // Each pass feeds one port of every worker: connections [0, conns), or the worker's own.
+    auto pass = [&](int port, const std::vector<Template>& tmpl, const std::vector<uint8_t>* rs) {
+        for (uint32_t w = 0; w < nw; ++w) {
+            rig.source(port, w).range(tmpl, 0, conns, rs, nw > 1 ? &owned[w] : nullptr);
+            rig.source(port == kExt ? kInt : kExt, w).off();
+        }
+        return rig.run_until_done(limit, err);
+    };
+    bool ok = pass(kExt, hs.to_vip, nullptr);
+    uint32_t seen = 0;
+    for (auto& t : taps) {
+        t->detach();
+        seen += t->seen();
+    }
+    ok = ok && pass(kInt, hs.reply, &rs_of);
+    ok = ok && pass(kExt, ack.to_vip, nullptr);
     if (!ok) {
         return fail("handshake: " + err);
     }
     setup_s = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(rte_get_tsc_hz());
-    const uint32_t live = rig.dp().worker(0).table().size();
-    std::printf("  established %s connections in %.1f s (%u live)\n", count_name(conns).c_str(),
-                setup_s, live);
+    uint32_t live = 0;
+    for (uint32_t w = 0; w < nw; ++w) {
+        live += rig.dp().worker(w).table().size();
+    }
+    std::printf("  established %s connections in %.1f s (%u live, %u worker%s)\n",
+                count_name(conns).c_str(), setup_s, live, nw, nw == 1 ? "" : "s");
     std::fflush(stdout);
-    if (tap.seen() != conns || live != conns) {
-        return fail("handshake: " + std::to_string(tap.seen()) + " SYNs seen, " +
-                    std::to_string(live) + " connections live, expected " + std::to_string(conns));
+    if (seen != conns || live != conns) {
+        return fail("handshake: " + std::to_string(seen) + " SYNs seen, " + std::to_string(live) +
+                    " connections live, expected " + std::to_string(conns));
     }
     return true;
 }
@@ -635,7 +700,10 @@ bool Bench::new_connections(const std::string& sched) {
     if (!wanted(o_, r.name)) {
         return true;
     }
-    const uint32_t table = o_.smoke ? (1u << 16) : o_.huge ? kNewConnTableHuge : kNewConnTable;
+    // On hugepages the 4M table when the run has the pages (scripts/bench reserves them).
+    const bool small_huge =
+        o_.huge && rep_.start.hugepages_free * kHugePage < kNewConnTableHugeNeed;
+    const uint32_t table = o_.smoke ? (1u << 16) : small_huge ? kNewConnTableHuge : kNewConnTable;
     std::string err;
     auto rig = Rig::create(table, o_.preempt_us, err);
     if (!rig || !rig->add_service(sched, err) || !rig->resolve(err)) {
@@ -890,6 +958,164 @@ bool Bench::established_sync(uint32_t conns) {
     return true;
 }
 
+bool Bench::scale_window(Rig& rig, ScaleWindow& w, std::string& err) {
+    const uint32_t nw = rig.workers();
+    std::vector<unsigned> lcores;
+    unsigned lc = rte_get_main_lcore();
+    for (uint32_t i = 0; i < nw; ++i) {
+        lc = rte_get_next_lcore(lc, 1, 0);
+        lcores.push_back(lc);
+    }
+    struct Snap {
+        uint64_t cycles = 0, pkts = 0, all = 0, cpu_ns = 0, handed = 0, drops = 0;
+    };
+    // Relaxed loads: pair with the single-writer relaxed bumps of the clocks and the stats.
+    auto take = [&](uint32_t i) {
+        Snap x;
+        const LoopClock& c = rig.clock(i);
+        x.cycles = c.busy_cycles.load(std::memory_order_relaxed);
+        x.pkts = c.busy_pkts.load(std::memory_order_relaxed);
+        x.all = c.pkts.load(std::memory_order_relaxed);
+        x.cpu_ns = lcore_cpu_ns(lcores[i]);
+        const dp::WorkerStats& st = rig.dp().worker(i).stats();
+        x.handed = st.handed_off.load(std::memory_order_relaxed);
+        for (size_t d = 1; d < st.drops.size(); ++d) {
+            x.drops += st.drops[d].load(std::memory_order_relaxed);
+        }
+        return x;
+    };
+    for (uint32_t i = 0; i < nw; ++i) {
+        rig.clock(i).reset();
+    }
+    if (!rig.launch(err)) {
+        return false;
+    }
+    sleep_s(std::max(0.02, o_.duration / 5));
+    std::vector<Snap> a(nw), b(nw);
+    const uint64_t t0 = rte_rdtsc();
+    for (uint32_t i = 0; i < nw; ++i) {
+        a[i] = take(i);
+    }
+    sleep_s(o_.duration);
+    for (uint32_t i = 0; i < nw; ++i) {
+        b[i] = take(i);
+    }
+    const uint64_t t1 = rte_rdtsc();
+    rig.stop();
+    const double hz = static_cast<double>(rte_get_tsc_hz());
+    const double wall = static_cast<double>(t1 - t0) / hz;
+    w.workers = nw;
+    uint64_t all = 0;
+    double cpu_s = 0;
+    for (uint32_t i = 0; i < nw; ++i) {
+        const auto pk = static_cast<double>(b[i].pkts - a[i].pkts);
+        const auto cyc = static_cast<double>(b[i].cycles - a[i].cycles);
+        w.cycles_per_pkt.push_back(pk > 0 ? cyc / pk : 0);
+        if (cyc > 0) {
+            w.mpps_busy += pk / (cyc / hz) / 1e6;
+        }
+        w.packets += b[i].pkts - a[i].pkts;
+        all += b[i].all - a[i].all;
+        cpu_s += static_cast<double>(b[i].cpu_ns - a[i].cpu_ns) * 1e-9;
+        w.handed_off += b[i].handed - a[i].handed;
+        w.drops += b[i].drops - a[i].drops;
+    }
+    w.mpps_wall = wall > 0 ? static_cast<double>(all) / wall / 1e6 : 0;
+    w.cpu_pct = wall > 0 ? 100 * cpu_s / wall : 0;
+    return true;
+}
+
+bool Bench::scaling(uint32_t conns) {
+    ScaleResult r;
+    r.name = "scale nat " + count_name(conns) + " uniform";
+    r.conns = conns;
+    if (!wanted(o_, r.name)) {
+        return true;
+    }
+    // Every worker's table as full as the single worker's: sized to the most any worker owns.
+    uint32_t table2 = 0;
+    for (uint32_t i = 0; i < 2; ++i) {
+        table2 = std::max(table2, static_cast<uint32_t>(owned_connections(conns, i, 2).size()));
+    }
+    // One rig at a time (a Dataplane's pools and rings have fixed names): per rep, each rig is
+    // made, its connections established, one window run and the rig closed; which rig goes
+    // first alternates every rep.
+    auto one_rig = [&](uint32_t nw, ScaleWindow& w) {
+        std::string err;
+        auto rig = Rig::create(nw == 1 ? conns : table2, o_.preempt_us, err, nw);
+        if (!rig) {
+            return fail(err);
+        }
+        if (!rig->add_service("rr", err) || !rig->resolve(err)) {
+            return fail(err);
+        }
+        std::vector<uint8_t> rs_of;
+        double setup = 0;
+        if (!handshake(*rig, conns, rs_of, setup)) {
+            return false;
+        }
+        const Templates ack(rig->mac(kExt), rig->mac(kInt), kTcpAck, kTcpAck);
+        const std::vector<uint32_t> seq = stream_sequence(conns, Popularity::Uniform, rs_of, 11);
+        std::vector<std::vector<uint32_t>> seqs;
+        for (uint32_t i = 0; i < nw; ++i) {
+            seqs.push_back(nw == 1 ? seq : owned_sequence(seq, i, nw));
+            if (seqs.back().empty()) {
+                return fail(r.name + ": worker " + std::to_string(i) + " owns no connection");
+            }
+            rig->source(kExt, i).stream(ack.to_vip, false, seqs.back(), 0);
+            rig->source(kInt, i).stream(ack.reply, true, seqs.back(), kSeqLen / 2);
+        }
+        const bool ok = scale_window(*rig, w, err);
+        for (uint32_t i = 0; i < nw; ++i) {
+            rig->source(kExt, i).off();
+            rig->source(kInt, i).off();
+        }
+        const uint32_t leaked = rig->close();
+        if (!ok) {
+            return fail(r.name + ": " + err);
+        }
+        if (leaked != 0) {
+            return fail(std::to_string(leaked) + " mbufs leaked (" + r.name + ")");
+        }
+        return true;
+    };
+    for (uint32_t i = 0; i < o_.reps; ++i) {
+        ScaleWindow w1;
+        ScaleWindow w2;
+        const bool ok =
+            i % 2 == 0 ? one_rig(1, w1) && one_rig(2, w2) : one_rig(2, w2) && one_rig(1, w1);
+        if (!ok) {
+            return false;
+        }
+        std::printf(
+            "    rep %u: 1 worker %.2f Mpps (%.0f cyc/pkt), 2 workers %.2f Mpps (%.0f, %.0f "
+            "cyc/pkt; CPU %.0f%%)\n",
+            i, w1.mpps_busy, w1.cycles_per_pkt[0], w2.mpps_busy, w2.cycles_per_pkt[0],
+            w2.cycles_per_pkt[1], w2.cpu_pct);
+        std::fflush(stdout);
+        r.one.push_back(w1);
+        r.two.push_back(w2);
+    }
+    r.summarise();
+    r.ok = r.mpps_busy_1 > 0 && r.mpps_busy_2 > 0;
+    for (const auto* ws : {&r.one, &r.two}) {
+        for (const ScaleWindow& w : *ws) {
+            if (w.handed_off != 0 || w.drops != 0) {
+                r.note = "unexpected: " + std::to_string(w.handed_off) + " handed off, " +
+                         std::to_string(w.drops) + " dropped in a window; ";
+                r.ok = false;
+            }
+        }
+    }
+    std::printf(
+        "  %-24s 1 worker %.2f Mpps, 2 workers %.2f Mpps (busy time): factor %.2f "
+        "(wall clock %.2f)\n",
+        r.name.c_str(), r.mpps_busy_1, r.mpps_busy_2, r.factor_busy, r.factor_wall);
+    std::fflush(stdout);
+    rep_.scale.push_back(r);
+    return r.ok || fail(r.name + ": " + r.note);
+}
+
 void Bench::memory_probe(const std::vector<uint32_t>& sizes) {
     // Every table stays alive until all are measured, so no table reuses memory another freed.
     std::vector<std::unique_ptr<ct::ConnTable>> keep;
@@ -949,6 +1175,7 @@ int Bench::run() {
     }
     // A 10M table holds about 2 GB; the memory probe holds all its tables at once.
     constexpr uint64_t kNeed10M = 6ull << 30;
+    constexpr uint64_t kNeed10MHuge = 2816ull << 20;
     const uint64_t avail = available_bytes();
     const uint64_t huge_free = rep_.start.hugepages_free * kHugePage;
     std::erase_if(sizes, [&](uint32_t n) {
@@ -956,10 +1183,13 @@ int Bench::run() {
             rep_.skipped.push_back("nat " + count_name(n) + ": above --max-conns");
             return true;
         }
-        if (n >= 10000000 && (avail < kNeed10M || o_.huge)) {
+        // On hugepages the 10M table (about 2.1 GB) and the rig's pools come from the pages
+        // scripts/bench reserves for the run; --no-huge also holds the memory probe's tables.
+        if (n >= 10000000 && (o_.huge ? huge_free < kNeed10MHuge : avail < kNeed10M)) {
             rep_.skipped.push_back(
                 "nat " + count_name(n) + ": " +
-                (o_.huge ? std::to_string(huge_free >> 20) + " MiB of hugepages free, need 2500"
+                (o_.huge ? std::to_string(huge_free >> 20) + " MiB of hugepages free, need " +
+                               std::to_string(kNeed10MHuge >> 20)
                          : std::to_string(avail >> 20) + " MiB available, need " +
                                std::to_string(kNeed10M >> 20)));
             return true;
@@ -973,9 +1203,16 @@ int Bench::run() {
                      rep_.start.hugepages_free, rep_.start.hugetlbfs ? "mounted" : "not mounted");
         return 3;
     }
-    const uint32_t biggest = sizes.empty() ? 1000 : sizes.back();
-    const uint32_t mem_mb = o_.smoke ? 512 : biggest >= 10000000 ? 4096 : 1536;
-    EalArgs eal("dirigo-bench", "0-1", o_.huge ? 0 : mem_mb, "dirigo_bench");
+    uint32_t biggest = sizes.empty() ? 1000 : sizes.back();
+    if (o_.scale != 0) {
+        // One rig at a time; the 2-worker one has two tables of about half the connections.
+        biggest = static_cast<uint32_t>(o_.scale);
+    }
+    const bool small = o_.smoke || (o_.scale != 0 && o_.scale <= 100000);
+    const uint32_t mem_mb = small ? 512 : biggest >= 10000000 ? 4096 : 1536;
+    // The scaling run has a second worker lcore, on the main lcore's core.
+    EalArgs eal("dirigo-bench", o_.scale != 0 ? "0@0,1@1,2@0" : "0-1", o_.huge ? 0 : mem_mb,
+                "dirigo_bench");
     rep_.eal = eal.joined();
     if (rte_eal_init(eal.argc(), eal.argv()) < 0) {
         std::fprintf(stderr, "dirigo-bench: rte_eal_init failed (%s)\n", eal.joined().c_str());
@@ -983,14 +1220,36 @@ int Bench::run() {
     }
     rep_.tsc_hz = rte_get_tsc_hz();
     int rc = 0;
-    const unsigned worker = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+    auto store_clocks = [] {
+        unsigned lc = 0;
+        RTE_LCORE_FOREACH_WORKER(lc) {
+            if (rte_eal_remote_launch(store_clock, nullptr, lc) != 0 ||
+                rte_eal_wait_lcore(lc) != 0) {
+                return false;
+            }
+        }
+        return true;
+    };
     if (rte_lcore_count() < 2) {
         std::fprintf(stderr, "dirigo-bench: needs two lcores (the worker and the main one)\n");
         rc = 1;
-    } else if (rte_eal_remote_launch(store_clock, nullptr, worker) != 0 ||
-               rte_eal_wait_lcore(worker) != 0) {
-        std::fprintf(stderr, "dirigo-bench: cannot start the worker lcore\n");
+    } else if (!store_clocks()) {
+        std::fprintf(stderr, "dirigo-bench: cannot start the worker lcores\n");
         rc = 1;
+    } else if (o_.scale != 0) {
+        std::printf(
+            "dirigo-bench: EAL %s; scaling, %u x %.2f s windows per rig, TSC %.3f GHz, "
+            "load average %s\n",
+            eal.joined().c_str(), o_.reps, o_.duration, static_cast<double>(rte_get_tsc_hz()) / 1e9,
+            rep_.start.loadavg.c_str());
+        std::fflush(stdout);
+        bool ok = scaling(static_cast<uint32_t>(o_.scale));
+        rep_.end = MachineState::read();
+        if (!o_.json.empty() && !rep_.write_json(o_.json)) {
+            ok = false;
+        }
+        rep_.print_summary();
+        rc = ok && !failed_ ? 0 : 1;
     } else {
         std::printf(
             "dirigo-bench: EAL %s; %u x %.2f s windows per loop and scenario, TSC %.3f "

@@ -237,6 +237,30 @@ void Report::print_table() const {
     }
 }
 
+void ScaleResult::summarise() {
+    std::vector<double> b1, b2, w1, w2, fb, fw;
+    for (size_t i = 0; i < one.size(); ++i) {
+        b1.push_back(one[i].mpps_busy);
+        w1.push_back(one[i].mpps_wall);
+        if (i < two.size()) {
+            b2.push_back(two[i].mpps_busy);
+            w2.push_back(two[i].mpps_wall);
+            if (one[i].mpps_busy > 0) {
+                fb.push_back(two[i].mpps_busy / one[i].mpps_busy);
+            }
+            if (one[i].mpps_wall > 0) {
+                fw.push_back(two[i].mpps_wall / one[i].mpps_wall);
+            }
+        }
+    }
+    mpps_busy_1 = median(b1);
+    mpps_busy_2 = median(b2);
+    mpps_wall_1 = median(w1);
+    mpps_wall_2 = median(w2);
+    factor_busy = median(fb);
+    factor_wall = median(fw);
+}
+
 void Report::print_summary() const {
     std::printf("\nbuilt with -march=%s (meson -Dcpu_baseline)\n", DIRIGO_CPU_BASELINE);
     std::printf("\nsummary (%s, medians of %u interleaved runs; load average %s -> %s):\n",
@@ -248,6 +272,13 @@ void Report::print_summary() const {
                     r.macswap_cycles, 100 * r.ratio_macswap, 100 * r.ratio_io);
     }
     print_sync_cost();
+    for (const ScaleResult& r : scale) {
+        std::printf(
+            "  %s: 1 worker %.2f Mpps, 2 workers %.2f Mpps (busy time): scaling factor "
+            "%.2f (wall clock: %.2f -> %.2f Mpps, %.2f)%s\n",
+            r.name.c_str(), r.mpps_busy_1, r.mpps_busy_2, r.factor_busy, r.mpps_wall_1,
+            r.mpps_wall_2, r.factor_wall, r.ok ? "" : " (NOT ok)");
+    }
 }
 
 void Report::print_sync_cost() const {
@@ -355,6 +386,40 @@ bool Report::write_json(const std::string& path) const {
                       {"sync_messages", r.sync_messages}});
     }
     j["scenarios"] = sc;
+    ordered_json scale_j = ordered_json::array();
+    for (const ScaleResult& r : scale) {
+        auto windows = [](const std::vector<ScaleWindow>& ws) {
+            ordered_json a = ordered_json::array();
+            for (const ScaleWindow& w : ws) {
+                ordered_json cyc = ordered_json::array();
+                for (double c : w.cycles_per_pkt) {
+                    cyc.push_back(finite(c));
+                }
+                a.push_back({{"workers", w.workers},
+                             {"cycles_per_pkt", cyc},
+                             {"mpps_busy", finite(w.mpps_busy)},
+                             {"mpps_wall", finite(w.mpps_wall)},
+                             {"cpu_pct", finite(w.cpu_pct)},
+                             {"packets", w.packets},
+                             {"handed_off", w.handed_off},
+                             {"drops", w.drops}});
+            }
+            return a;
+        };
+        scale_j.push_back({{"name", r.name},
+                           {"conns", r.conns},
+                           {"mpps_busy_1", finite(r.mpps_busy_1)},
+                           {"mpps_busy_2", finite(r.mpps_busy_2)},
+                           {"mpps_wall_1", finite(r.mpps_wall_1)},
+                           {"mpps_wall_2", finite(r.mpps_wall_2)},
+                           {"factor_busy", finite(r.factor_busy)},
+                           {"factor_wall", finite(r.factor_wall)},
+                           {"one", windows(r.one)},
+                           {"two", windows(r.two)},
+                           {"ok", r.ok},
+                           {"note", r.note}});
+    }
+    j["scale"] = scale_j;
     std::ofstream f(path);
     if (!f) {
         std::fprintf(stderr, "dirigo-bench: cannot write %s\n", path.c_str());

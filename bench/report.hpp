@@ -71,6 +71,35 @@ struct Result {
     void summarise(double tsc_hz);
 };
 
+/// One window of the scaling scenario: the real workers of one rig (1 or 2) on established
+/// traffic, each fed on its own queues with the connections it owns.
+struct ScaleWindow {
+    uint32_t workers = 0;
+    std::vector<double> cycles_per_pkt;  ///< per worker: busy TSC cycles per packet
+    double mpps_busy = 0;  ///< sum over workers of packets per busy second (preemptions left out)
+    double mpps_wall = 0;  ///< every worker's packets over the wall-clock window
+    double cpu_pct = 0;    ///< sum of the workers' CPU time over the window (200% = 2 cores)
+    uint64_t packets = 0;
+    uint64_t handed_off = 0;  ///< packets passed between workers (0: steering by owner)
+    uint64_t drops = 0;
+};
+
+/// The scaling scenario: established NAT with 1 and with 2 workers, windows alternating.
+struct ScaleResult {
+    std::string name;
+    uint64_t conns = 0;
+    std::vector<ScaleWindow> one, two;        ///< in order
+    double mpps_busy_1 = 0, mpps_busy_2 = 0;  ///< medians
+    double mpps_wall_1 = 0, mpps_wall_2 = 0;  ///< medians
+    double factor_busy = 0;  ///< median over reps of two/one (each 2-worker window against the
+                             ///< 1-worker window just before it), busy time
+    double factor_wall = 0;  ///< the same with wall-clock Mpps (moves with the machine's load)
+    bool ok = false;
+    std::string note;
+
+    void summarise();
+};
+
 /// Bytes per connection of one connection table, filled.
 struct MemProbe {
     uint64_t conns = 0;
@@ -112,6 +141,7 @@ struct Report {
     MachineState start;
     MachineState end;
     std::vector<Result> results;
+    std::vector<ScaleResult> scale;
     std::vector<MemProbe> mem;
     std::vector<std::string> skipped;
 

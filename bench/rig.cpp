@@ -13,12 +13,23 @@
 
 namespace dirigo::bench {
 
-std::unique_ptr<Rig> Rig::create(uint32_t table_size, double preempt_us, std::string& err) {
+std::unique_ptr<Rig> Rig::create(uint32_t table_size, double preempt_us, std::string& err,
+                                 uint32_t workers) {
     static int seq = 0;
     ++seq;
+    if (workers == 0 || workers > kMaxRigWorkers || rte_lcore_count() < workers + 1) {
+        err = std::to_string(workers) + " workers: needs 1 to " + std::to_string(kMaxRigWorkers) +
+              " and that many lcores besides the main one (" + std::to_string(rte_lcore_count()) +
+              " lcores)";
+        return nullptr;
+    }
     std::unique_ptr<Rig> r(new Rig());
-    r->clock_.limit =
-        static_cast<uint64_t>(preempt_us * 1e-6 * static_cast<double>(rte_get_tsc_hz()));
+    r->workers_ = workers;
+    for (uint32_t w = 0; w < workers; ++w) {
+        r->clock_[w] = std::make_unique<LoopClock>();
+        r->clock_[w]->limit =
+            static_cast<uint64_t>(preempt_us * 1e-6 * static_cast<double>(rte_get_tsc_hz()));
+    }
     cfg::Config cfg;
     cfg.host.kernel_interfaces = false;  // in-process: no net_tap interfaces
     cfg.dataplane.conn_table_size = table_size;
@@ -47,7 +58,7 @@ std::unique_ptr<Rig> Rig::create(uint32_t table_size, double preempt_us, std::st
     cfg.ports[kExt].addresses = {{kExtAddr, 24}, {kVip, 32}};
     cfg.ports[kInt].addresses = {{kIntAddr, 24}};
     cfg.routes.push_back({{0, 0}, kGateway});
-    auto d = dp::Dataplane::create(cfg, 1);
+    auto d = dp::Dataplane::create(cfg, workers);
     if (!d) {
         err = "Dataplane::create: " + d.status().message();
         return nullptr;
@@ -60,10 +71,14 @@ std::unique_ptr<Rig> Rig::create(uint32_t table_size, double preempt_us, std::st
     }
     for (int i = 0; i < 2; ++i) {
         r->mac_[i] = r->dp_->topology()->ports[r->port_[i]].mac;
-        r->src_[i] = std::make_unique<FrameSource>(r->clock_);
-        if (!r->src_[i]->attach(r->port_[i])) {
-            err = "rte_eth_add_rx_callback failed (DPDK built without RX/TX callbacks?)";
-            return nullptr;
+        for (uint32_t w = 0; w < workers; ++w) {
+            r->src_[i][w] = std::make_unique<FrameSource>(*r->clock_[w]);
+            if (!r->src_[i][w]->attach(r->port_[i], static_cast<uint16_t>(w))) {
+                err =
+                    "rte_eth_add_rx_callback failed (DPDK built without RX/TX callbacks, or "
+                    "fewer RX queues than workers?)";
+                return nullptr;
+            }
         }
     }
     return r;
@@ -101,18 +116,20 @@ bool Rig::add_service(const std::string& sched, std::string& err) {
 }
 
 bool Rig::resolve(std::string& err) {
-    src_[kExt]->script(
+    src_[kExt][0]->script(
         {arp_request(kGwMac, rte_cpu_to_be_32(kGateway), rte_cpu_to_be_32(kExtAddr))});
     std::vector<FrameBytes> asks;
     for (uint32_t i = 0; i < kRealServers; ++i) {
         asks.push_back(
             arp_request(rs_mac(i), rte_cpu_to_be_32(kRsBase + i), rte_cpu_to_be_32(kIntAddr)));
     }
-    src_[kInt]->script(std::move(asks));
+    src_[kInt][0]->script(std::move(asks));
     dp_->worker(0).poll_once();
     ctl_->slow_path().poll();
-    src_[kExt]->off();
-    src_[kInt]->off();
+    for (uint32_t w = 0; w < workers_; ++w) {
+        src_[kExt][w]->off();
+        src_[kInt][w]->off();
+    }
     dp_->worker(0).poll_once();
     rte_ether_addr mac;
     bool ok = dp_->neigh().lookup(rte_cpu_to_be_32(kGateway), &mac);
@@ -166,15 +183,21 @@ bool Rig::run_until_done(double timeout_s, std::string& err) {
     }
     const uint64_t hz = rte_get_tsc_hz();
     const uint64_t end = rte_rdtsc() + static_cast<uint64_t>(timeout_s * static_cast<double>(hz));
-    const dp::WorkerStats& st = dp_->worker(0).stats();
     bool ok = false;
     while (rte_rdtsc() < end) {
-        if (src_[kExt]->done() && src_[kInt]->done()) {
-            // Relaxed load of the worker's loop counter: two more loops and every packet it
+        bool done = true;
+        for (uint32_t w = 0; w < workers_; ++w) {
+            done = done && src_[kExt][w]->done() && src_[kInt][w]->done();
+        }
+        if (done) {
+            // Relaxed loads of each worker's loop counter: two more loops and every packet it
             // received has been sent (the TX flush ends each loop).
-            const uint64_t mark = st.loops.load(std::memory_order_relaxed);
-            while (st.loops.load(std::memory_order_relaxed) < mark + 2 && rte_rdtsc() < end) {
-                usleep(100);
+            for (uint32_t w = 0; w < workers_; ++w) {
+                const dp::WorkerStats& st = dp_->worker(w).stats();
+                const uint64_t mark = st.loops.load(std::memory_order_relaxed);
+                while (st.loops.load(std::memory_order_relaxed) < mark + 2 && rte_rdtsc() < end) {
+                    usleep(100);
+                }
             }
             ok = true;
             break;
@@ -194,9 +217,11 @@ uint32_t Rig::close() {
     }
     closed_ = true;
     stop();
-    for (auto& s : src_) {
-        if (s) {
-            s->detach();
+    for (auto& port : src_) {
+        for (auto& s : port) {
+            if (s) {
+                s->detach();
+            }
         }
     }
     ctl_.reset();

@@ -21,13 +21,18 @@ namespace dirigo::bench {
 
 inline constexpr int kExt = 0;
 inline constexpr int kInt = 1;
+/// The most workers a rig runs (the scaling scenario: 1 and 2).
+inline constexpr uint32_t kMaxRigWorkers = 2;
 
 class Rig {
 public:
     /// Creates the ports, the dataplane (a connection table of `table_size`), the control object
     /// with the default config's timeouts, and installs the frame sources (off). `preempt_us`:
-    /// a loop interval longer than this is left out of the clock as a preemption.
-    static std::unique_ptr<Rig> create(uint32_t table_size, double preempt_us, std::string& err);
+    /// a loop interval longer than this is left out of the clock as a preemption. `workers`
+    /// (1..kMaxRigWorkers): worker w polls RX queue w of both ports, with its own sources and
+    /// clock; the EAL needs that many lcores besides the main one.
+    static std::unique_ptr<Rig> create(uint32_t table_size, double preempt_us, std::string& err,
+                                       uint32_t workers = 1);
     ~Rig();
     Rig(const Rig&) = delete;
     Rig& operator=(const Rig&) = delete;
@@ -35,8 +40,11 @@ public:
     dp::Dataplane& dp() { return *dp_; }
     uint16_t port_id(int p) const { return port_[p]; }
     const rte_ether_addr& mac(int p) const { return mac_[p]; }
-    FrameSource& source(int p) { return *src_[p]; }
-    LoopClock& clock() { return clock_; }
+    uint32_t workers() const { return workers_; }
+    /// Port `p`'s source on worker `w`'s RX queue.
+    FrameSource& source(int p, uint32_t w = 0) { return *src_[p][w]; }
+    /// Worker `w`'s loop clock (shared by its two sources).
+    LoopClock& clock(uint32_t w = 0) { return *clock_[w]; }
     /// The EAL lcore that polls (the worker's).
     unsigned worker_lcore() const;
 
@@ -56,7 +64,7 @@ public:
     bool launch(std::string& err);
     /// Stops it (waits). Idempotent.
     void stop();
-    /// Runs the worker until both sources are done (Script or Range) and the worker has looped
+    /// Runs the workers until every source is done (Script or Range) and each worker has looped
     /// twice more, or `timeout_s` passed. Returns false on timeout.
     bool run_until_done(double timeout_s, std::string& err);
 
@@ -69,8 +77,9 @@ private:
 
     std::unique_ptr<dp::Dataplane> dp_;
     std::unique_ptr<ctl::Control> ctl_;
-    LoopClock clock_;
-    std::unique_ptr<FrameSource> src_[2];
+    uint32_t workers_ = 1;
+    std::unique_ptr<LoopClock> clock_[kMaxRigWorkers];
+    std::unique_ptr<FrameSource> src_[2][kMaxRigWorkers];
     std::string vdev_[2];
     uint16_t port_[2] = {};
     rte_ether_addr mac_[2] = {};

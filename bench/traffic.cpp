@@ -8,6 +8,7 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 
+#include "dataplane/ownership.hpp"
 #include "dataplane/stats.hpp"
 
 namespace dirigo::bench {
@@ -41,15 +42,17 @@ void LoopClock::tick(uint32_t n) noexcept {
     last_n = n;
 }
 
-bool FrameSource::attach(uint16_t port) {
+bool FrameSource::attach(uint16_t port, uint16_t queue) {
     port_ = port;
-    cb_ = rte_eth_add_rx_callback(port, 0, &FrameSource::on_rx, this);
+    queue_ = queue;
+    cb_ = rte_eth_add_rx_callback(port, queue, &FrameSource::on_rx, this);
     return cb_ != nullptr;
 }
 
 void FrameSource::detach() {
     if (cb_ != nullptr) {
-        (void)rte_eth_remove_rx_callback(port_, 0, static_cast<const rte_eth_rxtx_callback*>(cb_));
+        (void)rte_eth_remove_rx_callback(port_, queue_,
+                                         static_cast<const rte_eth_rxtx_callback*>(cb_));
         cb_ = nullptr;
     }
 }
@@ -73,10 +76,14 @@ void FrameSource::stream(const std::vector<Template>& tmpl, bool by_rs,
 }
 
 void FrameSource::range(const std::vector<Template>& tmpl, uint32_t first, uint32_t end,
-                        const std::vector<uint8_t>* rs_of) {
+                        const std::vector<uint8_t>* rs_of, const std::vector<uint32_t>* list) {
     tmpl_ = tmpl.data();
     by_rs_ = rs_of != nullptr;
     rs_of_ = rs_of != nullptr ? rs_of->data() : nullptr;
+    list_ = list != nullptr ? list->data() : nullptr;
+    if (list != nullptr) {
+        end = std::min<uint32_t>(end, static_cast<uint32_t>(list->size()));
+    }
     next_ = first;
     end_ = end;
     done_.store(first >= end, std::memory_order_relaxed);
@@ -116,7 +123,8 @@ uint16_t FrameSource::fill(rte_mbuf** pkts, uint16_t n) noexcept {
             break;
         case Feed::Range:
             for (; k < n && next_ != end_; ++k) {
-                const uint32_t f = next_++;
+                const uint32_t f = list_ != nullptr ? list_[next_] : next_;
+                ++next_;
                 const Template& t = tmpl_[by_rs_ ? rs_of_[f] : 0];
                 t.write(rte_pktmbuf_mtod(pkts[k], uint8_t*), client_addr(f), client_port(f));
             }
@@ -175,15 +183,17 @@ uint16_t FrameSource::fill(rte_mbuf** pkts, uint16_t n) noexcept {
     return k;
 }
 
-bool RsTap::attach(uint16_t port) {
+bool RsTap::attach(uint16_t port, uint16_t queue) {
     port_ = port;
-    cb_ = rte_eth_add_tx_callback(port, 0, &RsTap::on_tx, this);
+    queue_ = queue;
+    cb_ = rte_eth_add_tx_callback(port, queue, &RsTap::on_tx, this);
     return cb_ != nullptr;
 }
 
 void RsTap::detach() {
     if (cb_ != nullptr) {
-        (void)rte_eth_remove_tx_callback(port_, 0, static_cast<const rte_eth_rxtx_callback*>(cb_));
+        (void)rte_eth_remove_tx_callback(port_, queue_,
+                                         static_cast<const rte_eth_rxtx_callback*>(cb_));
         cb_ = nullptr;
     }
 }
@@ -215,6 +225,37 @@ std::vector<uint32_t> stream_sequence(uint32_t conns, Popularity pop,
         e |= static_cast<uint32_t>(rs_of[e]) << kFlowBits;
     }
     return seq;
+}
+
+std::vector<uint32_t> owned_sequence(const std::vector<uint32_t>& seq, uint32_t w,
+                                     uint32_t workers) {
+    std::vector<uint32_t> mine;
+    mine.reserve(kSeqLen);
+    for (uint32_t e : seq) {
+        const uint32_t f = e & kFlowMask;
+        if (dp::flow_owner(client_addr(f), client_port(f), workers) == w) {
+            mine.push_back(e);
+        }
+    }
+    if (mine.empty()) {
+        return mine;
+    }
+    const size_t n = mine.size();
+    for (size_t i = 0; mine.size() < kSeqLen; ++i) {
+        mine.push_back(mine[i % n]);
+    }
+    mine.resize(kSeqLen);
+    return mine;
+}
+
+std::vector<uint32_t> owned_connections(uint32_t conns, uint32_t w, uint32_t workers) {
+    std::vector<uint32_t> mine;
+    for (uint32_t f = 0; f < conns; ++f) {
+        if (dp::flow_owner(client_addr(f), client_port(f), workers) == w) {
+            mine.push_back(f);
+        }
+    }
+    return mine;
 }
 
 }  // namespace dirigo::bench

@@ -104,8 +104,8 @@ class FrameSource {
 public:
     explicit FrameSource(LoopClock& clock) : clock_(&clock) {}
 
-    /// Installs the callback on queue 0 of `port`. False on failure. Thread: main lcore.
-    bool attach(uint16_t port);
+    /// Installs the callback on RX queue `queue` of `port`. False on failure. Thread: main lcore.
+    bool attach(uint16_t port, uint16_t queue = 0);
     /// Removes it (the object must outlive any rx_burst in flight). Thread: main lcore.
     void detach();
 
@@ -119,9 +119,10 @@ public:
     /// with `tmpl[e >> kFlowBits]` when `by_rs`, else `tmpl[0]`; starts at `start`.
     void stream(const std::vector<Template>& tmpl, bool by_rs, const std::vector<uint32_t>& seq,
                 size_t start);
-    /// Connections [first, end) once each; template by `rs_of[flow]` when `rs_of` is set.
+    /// Connections [first, end) once each; template by `rs_of[flow]` when `rs_of` is set. With
+    /// `list`, positions [first, end) of it instead (the connections one worker owns).
     void range(const std::vector<Template>& tmpl, uint32_t first, uint32_t end,
-               const std::vector<uint8_t>* rs_of);
+               const std::vector<uint8_t>* rs_of, const std::vector<uint32_t>* list = nullptr);
     /// Connections [first, end) opened as clients open them: per block of `block` connections,
     /// the first packet of each (`tmpl[0]`, a SYN), then the second of each (`tmpl[1]`, the
     /// ACK), then the third (`tmpl[2]`, data), so a connection's packets are `block` packets
@@ -154,9 +155,11 @@ private:
     uint32_t blk_end_ = 0;    ///< ... and its end
     uint32_t phase_ = 0;      ///< Opens: which packet of the block's connections (0, 1, 2)
     const uint8_t* rs_of_ = nullptr;
+    const uint32_t* list_ = nullptr;  ///< Range: connection of each position, or identity
     std::vector<FrameBytes> script_;
     std::atomic<bool> done_{false};
     uint16_t port_ = 0;
+    uint16_t queue_ = 0;
     const void* cb_ = nullptr;  ///< rte_eth_add_rx_callback's handle
 };
 
@@ -165,7 +168,9 @@ private:
 class RsTap {
 public:
     explicit RsTap(std::vector<uint8_t>& rs_of) : rs_of_(&rs_of) {}
-    bool attach(uint16_t port);
+    /// Taps TX queue `queue` of `port` (one tap per worker: each writes the entries of the
+    /// connections its worker owns, distinct bytes of `rs_of`).
+    bool attach(uint16_t port, uint16_t queue = 0);
     void detach();
     /// Connections seen so far (read after the worker stopped).
     uint32_t seen() const { return seen_; }
@@ -175,6 +180,7 @@ private:
     std::vector<uint8_t>* rs_of_;
     uint32_t seen_ = 0;
     uint16_t port_ = 0;
+    uint16_t queue_ = 0;
     const void* cb_ = nullptr;
 };
 
@@ -182,5 +188,13 @@ private:
 /// uniform or Zipf (bench_traffic.hpp), deterministic for `seed`.
 std::vector<uint32_t> stream_sequence(uint32_t conns, Popularity pop,
                                       const std::vector<uint8_t>& rs_of, uint64_t seed);
+
+/// The entries of `seq` whose connection worker `w` of `workers` owns (dp::flow_owner of its
+/// client endpoint), in order and repeated to kSeqLen entries: what a NIC steering each flow to
+/// its owner's queue would hand that worker. Empty when `w` owns none of them.
+std::vector<uint32_t> owned_sequence(const std::vector<uint32_t>& seq, uint32_t w,
+                                     uint32_t workers);
+/// The connections of [0, conns) that worker `w` of `workers` owns, in order.
+std::vector<uint32_t> owned_connections(uint32_t conns, uint32_t w, uint32_t workers);
 
 }  // namespace dirigo::bench

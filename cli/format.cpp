@@ -438,7 +438,10 @@ std::string format_ports(const std::vector<PortView>& ports, const std::vector<D
             out += " -";
         }
         for (const cfg::Prefix& a : p->addresses) {
-            out += " " + cfg::format_prefix(a);
+            // Appended in two steps: at -O3 GCC 12 flags `" " + std::string&&` (an insert at the
+            // front of the temporary) with a false -Werror=restrict, a known GCC 12 bug.
+            out += ' ';
+            out += cfg::format_prefix(a);
         }
         out += "\n";
         appendf(out, "  -> %-16s %-6s", p->kernel_iface.empty() ? "-" : p->kernel_iface.c_str(),
@@ -476,7 +479,8 @@ std::string format_workers(const std::vector<WorkerView>& workers, const FormatO
                          [](const WorkerView* a, const WorkerView* b) { return a->id < b->id; });
     }
     const auto num = [&](std::string& line, uint64_t v) {
-        line += " " + format_largenum(v, opts.exact);
+        line += ' ';  // two steps: see the GCC 12 -Werror=restrict note in format_ports
+        line += format_largenum(v, opts.exact);
     };
     for (const WorkerView* w : sorted) {
         appendf(out, "%6u %5u", w->id, w->lcore);
