@@ -435,7 +435,8 @@ std::string size_name(uint32_t n) {
 /// The side-by-side benchmarks of one kind and occupancy.
 template <class T>
 void register_kind(const std::string& kind, uint32_t n) {
-    const std::string s = "/" + size_name(n);
+    std::string s = "/";  // appended in two steps: GCC 12 -O3 warns -Wrestrict on "/" + str
+    s += size_name(n);
     const std::string p = "BM_Conntrack_" + kind + "_";
     benchmark::RegisterBenchmark((p + "LookupHit" + s).c_str(), [n](benchmark::State& st) {
         lookup_bench<T>(st, n, Pick::Uniform);
@@ -490,7 +491,8 @@ int main(int argc, char** argv) {
     // Grouped by occupancy and kind so each table is built once; the benchmarks that keep the
     // key set run first.
     for (uint32_t n : sizes) {
-        const std::string s = "/" + size_name(n);
+        std::string s = "/";  // appended in two steps: GCC 12 -O3 warns -Wrestrict on "/" + str
+        s += size_name(n);
         register_kind<ct::ConnTable>("Table", n);
         benchmark::RegisterBenchmark(("BM_Conntrack_Table_SweepIdle" + s).c_str(),
                                      [n](benchmark::State& st) { sweep_idle_bench(st, n); });
