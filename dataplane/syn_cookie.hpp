@@ -29,6 +29,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "schedulers/siphash.hpp"
+
 namespace dirigo::dp {
 
 /// The MSS values a cookie can carry (two bits): the client's MSS is rounded down to one of them.
@@ -50,27 +52,7 @@ constexpr uint32_t syn_cookie_mss_index(uint32_t mss) {
 
 /// SipHash-2-4 of `len` bytes under the 128-bit key (k0, k1). Thread: any. Cost: O(len).
 inline uint64_t siphash24(uint64_t k0, uint64_t k1, const void* data, size_t len) noexcept {
-    auto rotl = [](uint64_t x, int b) { return (x << b) | (x >> (64 - b)); };
-    uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
-    uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
-    uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
-    uint64_t v3 = k1 ^ 0x7465646279746573ULL;
-    auto round = [&]() {
-        v0 += v1;
-        v1 = rotl(v1, 13);
-        v1 ^= v0;
-        v0 = rotl(v0, 32);
-        v2 += v3;
-        v3 = rotl(v3, 16);
-        v3 ^= v2;
-        v0 += v3;
-        v3 = rotl(v3, 21);
-        v3 ^= v0;
-        v2 += v1;
-        v1 = rotl(v1, 17);
-        v1 ^= v2;
-        v2 = rotl(v2, 32);
-    };
+    sched::SipState s(k0, k1);
     const auto* p = static_cast<const uint8_t*>(data);
     const size_t whole = len & ~size_t{7};
     for (size_t i = 0; i < whole; i += 8) {
@@ -83,25 +65,14 @@ inline uint64_t siphash24(uint64_t k0, uint64_t k1, const void* data, size_t len
                 m = (m << 8) | p[i + static_cast<size_t>(b)];
             }
         }
-        v3 ^= m;
-        round();
-        round();
-        v0 ^= m;
+        s.absorb(m, 2);
     }
     uint64_t last = static_cast<uint64_t>(len & 0xff) << 56;
     for (size_t b = 0; b < (len & 7); ++b) {
         last |= static_cast<uint64_t>(p[whole + b]) << (8 * b);
     }
-    v3 ^= last;
-    round();
-    round();
-    v0 ^= last;
-    v2 ^= 0xff;
-    round();
-    round();
-    round();
-    round();
-    return v0 ^ v1 ^ v2 ^ v3;
+    s.absorb(last, 2);
+    return s.finish(4);
 }
 
 /// What a cookie check found.

@@ -18,6 +18,7 @@
 
 #include "config/status.hpp"
 #include "schedulers/scheduler.hpp"
+#include "schedulers/siphash.hpp"
 
 namespace dirigo::sched::detail {
 
@@ -102,36 +103,9 @@ inline constexpr uint32_t hash_32(uint32_t v, unsigned bits) noexcept {
 /// The kernel's hsiphash() of one u32 on 64-bit hosts (SipHash-1-3 with 64-bit key words,
 /// truncated to 32 bits), as ip_vs_mh.c calls it. Checked against the kernel's self-test vector.
 inline constexpr uint32_t hsiphash_u32(uint32_t v, uint64_t k0, uint64_t k1) noexcept {
-    uint64_t v0 = 0x736f6d6570736575ull ^ k0;
-    uint64_t v1 = 0x646f72616e646f6dull ^ k1;
-    uint64_t v2 = 0x6c7967656e657261ull ^ k0;
-    uint64_t v3 = 0x7465646279746573ull ^ k1;
-    const uint64_t b = (uint64_t{4} << 56) | v;
-    auto rotl = [](uint64_t x, int s) { return (x << s) | (x >> (64 - s)); };
-    auto round = [&] {
-        v0 += v1;
-        v1 = rotl(v1, 13);
-        v1 ^= v0;
-        v0 = rotl(v0, 32);
-        v2 += v3;
-        v3 = rotl(v3, 16);
-        v3 ^= v2;
-        v0 += v3;
-        v3 = rotl(v3, 21);
-        v3 ^= v0;
-        v2 += v1;
-        v1 = rotl(v1, 17);
-        v1 ^= v2;
-        v2 = rotl(v2, 32);
-    };
-    v3 ^= b;
-    round();
-    v0 ^= b;
-    v2 ^= 0xff;
-    round();
-    round();
-    round();
-    return static_cast<uint32_t>((v0 ^ v1) ^ (v2 ^ v3));
+    SipState s(k0, k1);
+    s.absorb((uint64_t{4} << 56) | v, 1);  // the u32 and the length byte in one last word
+    return static_cast<uint32_t>(s.finish(3));
 }
 
 __extension__ typedef unsigned __int128 U128;

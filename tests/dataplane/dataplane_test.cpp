@@ -183,6 +183,27 @@ protected:
         }
     }
 
+    // ipvsadm -A -u VIP:PORT -s rr; -a -r RS:PORT with server `rs` (its address and port are
+    // filled in here), in one batch.
+    void add_udp_service(uint16_t port, const char* rs_addr, cfg::RealServer rs) {
+        ctl::Request b;
+        b.op = ctl::Op::Batch;
+        ctl::Request a;
+        a.op = ctl::Op::AddService;
+        a.service.key = {cfg::Proto::Udp, ntohl(ip("10.0.0.100")), port};
+        a.service.scheduler = "rr";
+        b.batch.push_back(a);
+        ctl::Request d;
+        d.op = ctl::Op::AddDest;
+        d.service.key = a.service.key;
+        rs.addr = ntohl(ip(rs_addr));
+        rs.port = port;
+        d.dest = rs;
+        b.batch.push_back(d);
+        const Reply rep = ctl_->handle(b);
+        ASSERT_EQ(rep.code, Errc::Ok) << rep.message;
+    }
+
     // ActiveConn and InActConn summed over the real servers of service `svc` (listing order).
     struct ConnCounts {
         uint64_t active = 0;
@@ -733,19 +754,9 @@ TEST_F(DataplaneTest, MixedServiceForwardsNatDirectRoutingAndTunnel) {
 
 TEST_F(DataplaneTest, TunnelAppliesTheMtuRule) {
     learn_all();
-    ctl::Request b;
-    b.op = ctl::Op::Batch;
-    ctl::Request a;
-    a.op = ctl::Op::AddService;
-    a.service.key = {cfg::Proto::Udp, ntohl(ip("10.0.0.100")), 9000};
-    a.service.scheduler = "rr";
-    b.batch.push_back(a);
-    ctl::Request d;
-    d.op = ctl::Op::AddDest;
-    d.service.key = a.service.key;
-    d.dest = {ntohl(ip("172.16.0.12")), 9000, cfg::Fwd::Tunnel, 1, 0, 0};
-    b.batch.push_back(d);
-    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    cfg::RealServer rs;
+    rs.fwd = cfg::Fwd::Tunnel;
+    add_udp_service(9000, "172.16.0.12", rs);
     // 1490 bytes of IP: fits the 1500-byte port, but not with 20 more in front.
     const std::string big(1490 - 28, 'z');
     Frame df = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6000, ip("10.0.0.100"), 9000,
@@ -970,21 +981,11 @@ TEST_F(DataplaneTest, GueAndGreTunnelsWriteTheKernelsHeaders) {
 // "fragmentation needed" with the MTU left inside the GUE tunnel.
 TEST_F(DataplaneTest, GueTunnelMtuRuleCountsItsHeaders) {
     learn_all();
-    ctl::Request b;
-    b.op = ctl::Op::Batch;
-    ctl::Request a;
-    a.op = ctl::Op::AddService;
-    a.service.key = {cfg::Proto::Udp, ntohl(ip("10.0.0.100")), 9000};
-    a.service.scheduler = "rr";
-    b.batch.push_back(a);
-    ctl::Request d;
-    d.op = ctl::Op::AddDest;
-    d.service.key = a.service.key;
-    d.dest = {ntohl(ip("172.16.0.12")), 9000, cfg::Fwd::Tunnel, 1, 0, 0};
-    d.dest.tun_type = cfg::TunType::Gue;
-    d.dest.tun_port = 6080;
-    b.batch.push_back(d);
-    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    cfg::RealServer rs;
+    rs.fwd = cfg::Fwd::Tunnel;
+    rs.tun_type = cfg::TunType::Gue;
+    rs.tun_port = 6080;
+    add_udp_service(9000, "172.16.0.12", rs);
     const std::string payload(1470 - 28, 'g');  // 1470 + 20 fits, 1470 + 32 does not
     send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6000, ip("10.0.0.100"), 9000,
                          0, 64, payload));
