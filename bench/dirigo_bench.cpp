@@ -440,6 +440,25 @@ private:
     /// SYN, SYN-ACK, ACK for `conns` connections through the worker; `rs_of` learns which real
     /// server each went to; `setup_s` how long it took.
     bool handshake(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, double& setup_s);
+    /// A rig of `table` entries and `workers` workers with an rr service whose `conns`
+    /// connections are established (handshake()); nullptr, reported, on failure.
+    std::unique_ptr<Rig> established_rig(uint32_t table, uint32_t conns, uint32_t workers,
+                                         std::vector<uint8_t>& rs_of, double& setup_s) {
+        std::string err;
+        auto rig = Rig::create(table, o_.preempt_us, err, workers);
+        if (!rig) {
+            fail(err);
+            return nullptr;
+        }
+        if (!rig->add_service("rr", err) || !rig->resolve(err)) {
+            fail(err);
+            return nullptr;
+        }
+        if (!handshake(*rig, conns, rs_of, setup_s)) {
+            return nullptr;
+        }
+        return rig;
+    }
     bool established(uint32_t conns, const std::vector<Popularity>& dists);
     bool new_connections(const std::string& sched);
     /// newconn3 rr with the sync master off and on.
@@ -608,17 +627,10 @@ bool Bench::established(uint32_t conns, const std::vector<Popularity>& dists) {
     if (!any) {
         return true;
     }
-    std::string err;
-    auto rig = Rig::create(conns, o_.preempt_us, err);
-    if (!rig) {
-        return fail(err);
-    }
-    if (!rig->add_service("rr", err) || !rig->resolve(err)) {
-        return fail(err);
-    }
     std::vector<uint8_t> rs_of;
     double setup = 0;
-    if (!handshake(*rig, conns, rs_of, setup)) {
+    auto rig = established_rig(conns, conns, 1, rs_of, setup);
+    if (!rig) {
         return false;
     }
     const Templates ack(rig->mac(kExt), rig->mac(kInt), kTcpAck, kTcpAck);
@@ -1041,19 +1053,13 @@ bool Bench::scaling(uint32_t conns) {
     // made, its connections established, one window run and the rig closed; which rig goes
     // first alternates every rep.
     auto one_rig = [&](uint32_t nw, ScaleWindow& w) {
-        std::string err;
-        auto rig = Rig::create(nw == 1 ? conns : table2, o_.preempt_us, err, nw);
-        if (!rig) {
-            return fail(err);
-        }
-        if (!rig->add_service("rr", err) || !rig->resolve(err)) {
-            return fail(err);
-        }
         std::vector<uint8_t> rs_of;
         double setup = 0;
-        if (!handshake(*rig, conns, rs_of, setup)) {
+        auto rig = established_rig(nw == 1 ? conns : table2, conns, nw, rs_of, setup);
+        if (!rig) {
             return false;
         }
+        std::string err;
         const Templates ack(rig->mac(kExt), rig->mac(kInt), kTcpAck, kTcpAck);
         const std::vector<uint32_t> seq = stream_sequence(conns, Popularity::Uniform, rs_of, 11);
         std::vector<std::vector<uint32_t>> seqs;
