@@ -27,6 +27,7 @@ import threading
 import time
 
 MAGIC = 0x4F475244
+VERSION = 2  # proto/protocol.hpp kVersion
 HDR = struct.Struct("<IHHI")
 MAX_PAYLOAD = 16 << 20
 
@@ -47,7 +48,7 @@ def ipstr(n: int) -> str:
 
 
 def frame(payload: bytes) -> bytes:
-    return HDR.pack(MAGIC, 1, 1, len(payload)) + payload
+    return HDR.pack(MAGIC, VERSION, 1, len(payload)) + payload
 
 
 def svc_key(proto: int, addr: int, port: int) -> bytes:
@@ -60,7 +61,9 @@ def service(key: tuple, sched: str) -> bytes:
 
 
 def real_server(addr: int, port: int, weight: int, uth: int = 0) -> bytes:
-    return struct.pack("<IHBiII", addr, port, 0, weight, uth, 0)
+    # addr, port, fwd (masquerading), weight, u_threshold, l_threshold, then (version 2) the
+    # tunnel type, port and checksum option, all 0 for a NAT server.
+    return struct.pack("<IHBiIIBHB", addr, port, 0, weight, uth, 0, 0, 0, 0)
 
 
 def body_ping() -> bytes:
@@ -99,7 +102,7 @@ class Conn:
         out = []
         while len(self.buf) >= HDR.size:
             magic, ver, typ, length = HDR.unpack_from(self.buf)
-            if magic != MAGIC or ver != 1 or typ != 2:
+            if magic != MAGIC or ver != VERSION or typ != 2:
                 raise ValueError(f"bad reply header {self.buf[:12].hex()}")
             if len(self.buf) < HDR.size + length:
                 break
@@ -596,7 +599,7 @@ def mode_hostile(a) -> int:
             t = time.monotonic()
             s = Conn(a.socket, timeout=5)
             try:
-                s.s.sendall(HDR.pack(MAGIC, 1, 1, MAX_PAYLOAD + 1) + b"\0" * 64)
+                s.s.sendall(HDR.pack(MAGIC, VERSION, 1, MAX_PAYLOAD + 1) + b"\0" * 64)
                 got = None
                 while got is None:
                     r = s.replies()
