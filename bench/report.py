@@ -593,8 +593,8 @@ if profs:
       "of the worker's samples by library and symbol, above 1%. The traffic "
       "generator is `FrameSource::fill` and `LoopClock::tick` (charged to the baselines alike in "
       "the timed runs); Debian's DPDK libraries carry no symbols without their -dbgsym "
-      "packages, so their functions show as addresses in `librte_*.so` (`librte_hash` is the "
-      "connection table's cuckoo hash, `librte_net_null` the PMD).")
+      "packages, so their functions show as addresses in `librte_*.so` (`librte_net_null` is "
+      "the PMD; the connection table is Dirigo's own, `dirigo::ct::ConnTable`).")
     w("")
     for f in profs:
         body = open(os.path.join(out, f)).read().rstrip()
