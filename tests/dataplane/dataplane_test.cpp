@@ -183,23 +183,26 @@ protected:
         }
     }
 
-    // ipvsadm -A -u VIP:PORT -s rr; -a -r RS:PORT with server `rs` (its address and port are
-    // filled in here), in one batch.
-    void add_udp_service(uint16_t port, const char* rs_addr, cfg::RealServer rs) {
+    // ipvsadm -A -t|-u VIP:PORT -s rr, then -a -r ADDR:PORT for each (address, server) pair
+    // (the server's address and port are filled in here), in one batch.
+    void add_rr_service(cfg::Proto proto, uint16_t port,
+                        std::initializer_list<std::pair<const char*, cfg::RealServer>> servers) {
         ctl::Request b;
         b.op = ctl::Op::Batch;
         ctl::Request a;
         a.op = ctl::Op::AddService;
-        a.service.key = {cfg::Proto::Udp, ntohl(ip("10.0.0.100")), port};
+        a.service.key = {proto, ntohl(ip("10.0.0.100")), port};
         a.service.scheduler = "rr";
         b.batch.push_back(a);
-        ctl::Request d;
-        d.op = ctl::Op::AddDest;
-        d.service.key = a.service.key;
-        rs.addr = ntohl(ip(rs_addr));
-        rs.port = port;
-        d.dest = rs;
-        b.batch.push_back(d);
+        for (const auto& [addr, server] : servers) {
+            ctl::Request d;
+            d.op = ctl::Op::AddDest;
+            d.service.key = a.service.key;
+            d.dest = server;
+            d.dest.addr = ntohl(ip(addr));
+            d.dest.port = port;
+            b.batch.push_back(d);
+        }
         const Reply rep = ctl_->handle(b);
         ASSERT_EQ(rep.code, Errc::Ok) << rep.message;
     }
@@ -756,7 +759,7 @@ TEST_F(DataplaneTest, TunnelAppliesTheMtuRule) {
     learn_all();
     cfg::RealServer rs;
     rs.fwd = cfg::Fwd::Tunnel;
-    add_udp_service(9000, "172.16.0.12", rs);
+    add_rr_service(cfg::Proto::Udp, 9000, {{"172.16.0.12", rs}});
     // 1490 bytes of IP: fits the 1500-byte port, but not with 20 more in front.
     const std::string big(1490 - 28, 'z');
     Frame df = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6000, ip("10.0.0.100"), 9000,
@@ -834,25 +837,20 @@ TEST_F(DataplaneTest, GueAndGreTunnelsWriteTheKernelsHeaders) {
         {"172.16.0.25", {0x02, 0x5e, 0, 0, 0, 0x25}, cfg::TunType::Gue, 6081,
          cfg::TunCsum::RemCsum},
     };
-    ctl::Request b;
-    b.op = ctl::Op::Batch;
-    ctl::Request a;
-    a.op = ctl::Op::AddService;
-    a.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 443};
-    a.service.scheduler = "rr";
-    b.batch.push_back(a);
+    const auto tunnel = [](const Rs& rs) {
+        cfg::RealServer d;
+        d.fwd = cfg::Fwd::Tunnel;
+        d.tun_type = rs.type;
+        d.tun_port = rs.port;
+        d.tun_csum = rs.csum;
+        return std::pair{rs.addr, d};
+    };
     for (const Rs& rs : servers) {
         learn(kInt, rs.mac, ip(rs.addr), ip("172.16.0.1"));
-        ctl::Request d;
-        d.op = ctl::Op::AddDest;
-        d.service.key = a.service.key;
-        d.dest = {ntohl(ip(rs.addr)), 443, cfg::Fwd::Tunnel, 1, 0, 0};
-        d.dest.tun_type = rs.type;
-        d.dest.tun_port = rs.port;
-        d.dest.tun_csum = rs.csum;
-        b.batch.push_back(d);
     }
-    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    add_rr_service(cfg::Proto::Tcp, 443,
+                   {tunnel(servers[0]), tunnel(servers[1]), tunnel(servers[2]), tunnel(servers[3]),
+                    tunnel(servers[4])});
     std::vector<Frame> sent;
     for (uint16_t i = 0; i < 5; ++i) {
         // An odd-length payload and ECN CE (tos 0x03) on the inner packet.
@@ -985,7 +983,7 @@ TEST_F(DataplaneTest, GueTunnelMtuRuleCountsItsHeaders) {
     rs.fwd = cfg::Fwd::Tunnel;
     rs.tun_type = cfg::TunType::Gue;
     rs.tun_port = 6080;
-    add_udp_service(9000, "172.16.0.12", rs);
+    add_rr_service(cfg::Proto::Udp, 9000, {{"172.16.0.12", rs}});
     const std::string payload(1470 - 28, 'g');  // 1470 + 20 fits, 1470 + 32 does not
     send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 6000, ip("10.0.0.100"), 9000,
                          0, 64, payload));
