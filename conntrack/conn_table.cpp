@@ -264,12 +264,23 @@ uint32_t ConnTable::insert(const Conn& c, bool with_reply, uint32_t client_hash)
         rte_prefetch0(&buckets_[reply_hash & mask_]);
     }
     rte_prefetch0(&entries_[idx]);
+    // A reply key names one connection, the newest, as IPVS's out lookup finds the newest entry
+    // first: two NAT connections from one client port to two virtual ports of the same real
+    // server share the reply key (the server cannot tell them apart either), and the server's
+    // SYN-ACK answers the SYN just sent, never the older connection (often in TIME_WAIT).
+    const uint32_t prev = with_reply ? lookup(c.reply_key(), reply_hash) : kMiss;
     if (!index_add(client_hash, idx << 1)) {
         return kMiss;
     }
     if (with_reply && !index_add(reply_hash, idx << 1 | kReplyBit)) {
         index_del(client_hash, idx << 1);
         return kMiss;
+    }
+    if (prev != kMiss && lookup_is_reply(prev)) [[unlikely]] {
+        // Placed before the old one is dropped: a refused insert changes nothing.
+        index_del(reply_hash, prev);
+        Conn& old = entries_[lookup_index(prev)];
+        old.flags = static_cast<uint8_t>(old.flags & ~kConnHasReply);
     }
     Conn& e = entries_[idx];
     const uint32_t next = e.next_free;

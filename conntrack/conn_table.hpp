@@ -179,7 +179,9 @@ public:
     /// lookup() with the key's hash() already computed.
     uint32_t lookup(const FlowKey& key, uint32_t hash) noexcept;
 
-    /// Adds a connection; `with_reply` also indexes its reply key. Returns the index or kMiss
+    /// Adds a connection; `with_reply` also indexes its reply key, which then names this
+    /// connection only (an older connection with the same reply key loses it, and its
+    /// kConnHasReply flag: the newest wins, as in IPVS). Returns the index or kMiss
     /// when the entries are all in use or the index cannot place a key (both of its buckets full
     /// and no resident movable). Thread: owner. Cost: bounded (at most 22 bucket reads per key),
     /// no allocation.

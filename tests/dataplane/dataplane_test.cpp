@@ -185,8 +185,10 @@ protected:
 
     // ipvsadm -A -t|-u VIP:PORT -s rr, then -a -r ADDR:PORT for each (address, server) pair
     // (the server's address and port are filled in here), in one batch.
+    /// Adds VIP:port (rr) with `servers` on port `rport` (0: the service's port).
     void add_rr_service(cfg::Proto proto, uint16_t port,
-                        std::initializer_list<std::pair<const char*, cfg::RealServer>> servers) {
+                        std::initializer_list<std::pair<const char*, cfg::RealServer>> servers,
+                        uint16_t rport = 0) {
         ctl::Request b;
         b.op = ctl::Op::Batch;
         ctl::Request a;
@@ -200,7 +202,7 @@ protected:
             d.service.key = a.service.key;
             d.dest = server;
             d.dest.addr = ntohl(ip(addr));
-            d.dest.port = port;
+            d.dest.port = rport != 0 ? rport : port;
             b.batch.push_back(d);
         }
         const Reply rep = ctl_->handle(b);
@@ -476,6 +478,58 @@ TEST_F(DataplaneTest, RoundRobinAlternatesAndConnectionsKeepTheirServer) {
         EXPECT_EQ(out[0].daddr(), ip("172.16.0.12"));
         EXPECT_EQ(out[1].daddr(), ip("172.16.0.11"));
     }
+}
+
+TEST_F(DataplaneTest, ARealServersReplyGoesToTheNewestConnectionWithItsTuple) {
+    // One client port to two virtual ports, both NAT to 172.16.0.12:80: the server sees the same
+    // four-tuple twice (the first connection long closed on its side) and answers the second SYN.
+    // Its SYN-ACK is the new connection's, as IPVS's out lookup finds the newest entry: sent from
+    // VIP:8080, not from VIP:80 to a client socket in TIME_WAIT (which answers with an ACK that
+    // makes the server reset, and the new connection never opens).
+    learn_all();
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 43000, ip("10.0.0.100"), 80));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    ASSERT_EQ(out[0].daddr(), ip("172.16.0.12"));
+    send(kInt, Frame::l4(mac_[kInt], kRs2Mac, 6, ip("172.16.0.12"), 80, ip("10.0.0.2"), 43000,
+                         0x12, 64, ""));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].sport(), 80);
+
+    add_rr_service(cfg::Proto::Tcp, 8080, {{"172.16.0.12", cfg::RealServer{}}}, 80);
+    send(kExt,
+         Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 43000, ip("10.0.0.100"), 8080));
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.12"));
+    EXPECT_EQ(out[0].dport(), 80);
+    EXPECT_EQ(out[0].sport(), 43000);
+    for (int i = 0; i < 2; ++i) {
+        // The SYN-ACK, then a data segment: both from VIP:8080.
+        send(kInt, Frame::l4(mac_[kInt], kRs2Mac, 6, ip("172.16.0.12"), 80, ip("10.0.0.2"), 43000,
+                             i == 0 ? 0x12 : 0x18, 64, i == 0 ? "" : "web2"));
+        step();
+        out = recv(kExt);
+        ASSERT_EQ(out.size(), 1u) << i;
+        EXPECT_EQ(out[0].saddr(), ip("10.0.0.100")) << i;
+        EXPECT_EQ(out[0].sport(), 8080) << i;
+        EXPECT_TRUE(out[0].l4_csum_ok()) << i;
+    }
+    // The first connection keeps its client direction; the second still gets its replies after
+    // the first one's packets.
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 43000, ip("10.0.0.100"), 80,
+                         0x10));
+    send(kInt, Frame::l4(mac_[kInt], kRs2Mac, 6, ip("172.16.0.12"), 80, ip("10.0.0.2"), 43000,
+                         0x10, 64, ""));
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].sport(), 8080);
 }
 
 TEST_F(DataplaneTest, UdpNatKeepsAnAbsentChecksumAbsentAndMapsPorts) {

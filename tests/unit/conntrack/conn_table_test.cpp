@@ -83,6 +83,32 @@ TEST(ConnTable, FindsBothDirectionsAndForgetsRemovedEntries) {
     EXPECT_EQ(ct.size(), 0u);
 }
 
+TEST(ConnTable, AReplyKeyNamesTheNewestConnectionOnly) {
+    // Client port 5000 to VIP ports 80 and 8080, both NAT to the same server port: one reply key.
+    auto t = new_table(64);
+    ConnTable& ct = *t;
+    Conn a = make(0x0200000a, 5000, 0x0c0010ac);
+    Conn b = a;
+    b.client.dport = 0x901f;  // 8080 as stored on the wire
+    const uint32_t ia = ct.insert(a, true);
+    ASSERT_NE(ia, kMiss);
+    const uint32_t ib = ct.insert(b, true);
+    ASSERT_NE(ib, kMiss);
+    ASSERT_EQ(a.reply_key(), b.reply_key());
+    EXPECT_EQ(ct.lookup(a.reply_key()), ib << 1 | kReplyBit);
+    EXPECT_EQ(ct.at(ia).flags & kConnHasReply, 0);
+    EXPECT_NE(ct.at(ib).flags & kConnHasReply, 0);
+    EXPECT_EQ(ct.lookup(a.client), ia << 1);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+    // Removing the older one leaves the newer one's reply key.
+    ct.remove(ia);
+    EXPECT_EQ(ct.lookup(b.reply_key()), ib << 1 | kReplyBit);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+    ct.remove(ib);
+    EXPECT_EQ(ct.lookup(b.reply_key()), kMiss);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+}
+
 TEST(ConnTable, WithoutReplyOnlyTheClientKeyIsIndexed) {
     auto t = new_table(64);
     const Conn c = make(0x0200000a, 99, 0x0b0010ac);
