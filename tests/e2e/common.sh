@@ -152,14 +152,17 @@ t_adm() {
 }
 
 # t_curl_n N [CURL_ARGS...]: N sequential requests to the VIP from the client; fills REPLIES
-# ("ERR" for a failed one).
+# ("ERR" for a failed one, whose curl error goes to the log).
 REPLIES=()
 t_curl_n() {
     local n=$1 i body
     shift
     REPLIES=()
     for ((i = 0; i < n; i++)); do
-        body=$(world_curl "http://$W_VIP:$W_VPORT/" "$@" 2>/dev/null) || body=ERR
+        body=$(world_curl "http://$W_VIP:$W_VPORT/" "$@" 2>"$W_TMP/curl.err") || body=""
+        if [[ -z $body ]]; then
+            t_show "request $((i + 1)) of $n to $W_VIP:$W_VPORT failed: $(head -c 300 "$W_TMP/curl.err")"
+        fi
         REPLIES+=("${body:-ERR}")
     done
 }

@@ -53,15 +53,12 @@ service() {
     echo "== $sched on $W_VIP:$PORT, weights ${w[*]} ${*}"
     t_expect "$sched: service $W_VIP:$PORT set up" "$ok"
 }
-# curl_p N [CURL_ARGS...]: N sequential requests to VIP:$PORT; fills REPLIES.
+# curl_p N [CURL_ARGS...]: N sequential requests to VIP:$PORT; fills REPLIES (t_curl_n).
 curl_p() {
-    local n=$1 i body
-    shift
-    REPLIES=()
-    for ((i = 0; i < n; i++)); do
-        body=$(world_curl "http://$W_VIP:$PORT/" "$@" 2>/dev/null) || body=ERR
-        REPLIES+=("${body:-ERR}")
-    done
+    local saved=$W_VPORT
+    W_VPORT=$PORT
+    t_curl_n "$@"
+    W_VPORT=$saved
 }
 # held SCHED COUNT WANT: holds COUNT connections to VIP:$PORT, expects the servers in order WANT.
 held() {
