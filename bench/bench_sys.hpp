@@ -2,16 +2,20 @@
 #pragma once
 
 /// What the benchmarks read from the system: resident memory (/proc/self/statm), available memory
-/// (/proc/meminfo) and the EAL argument vector they start with.
+/// (/proc/meminfo), the EAL argument vector they start with, and EAL's clean-up.
 /// Thread: any. Cost: a file read per call (never on a timed path).
 
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include <unistd.h>
+
+#include <rte_eal.h>
 
 namespace dirigo::bench {
 
@@ -85,5 +89,14 @@ private:
     std::vector<std::string> args_;
     std::vector<char*> argv_;
 };
+
+/// rte_eal_cleanup(), then removes the runtime directory EAL leaves behind
+/// (/var/run/dpdk/PREFIX_PID), as the test harness does for its own processes.
+inline void eal_cleanup() {
+    const std::string runtime = rte_eal_get_runtime_dir();
+    rte_eal_cleanup();
+    std::error_code ec;
+    std::filesystem::remove_all(runtime, ec);
+}
 
 }  // namespace dirigo::bench

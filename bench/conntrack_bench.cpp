@@ -24,7 +24,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <deque>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -523,10 +522,6 @@ int main(int argc, char** argv) {
     // The tables live in EAL memory: free them before EAL goes.
     Fixture<ct::ConnTable>::release();
     Fixture<RteHashTable>::release();
-    // EAL leaves its runtime directory behind: remove it, as the test harness does.
-    const std::string runtime = rte_eal_get_runtime_dir();
-    rte_eal_cleanup();
-    std::error_code ec;
-    std::filesystem::remove_all(runtime, ec);
+    bench::eal_cleanup();
     return 0;
 }

@@ -1299,7 +1299,7 @@ int Bench::run() {
                         rc == 0 ? "ok" : "FAILED");
         }
     }
-    rte_eal_cleanup();
+    bench::eal_cleanup();
     return rc;
 }
 

@@ -272,7 +272,7 @@ int run(const Options& o) {
     made->reset();
     rte_ring_free(rx);
     rte_ring_free(tx);
-    rte_eal_cleanup();
+    bench::eal_cleanup();
     if (leaked != 0) {
         std::fprintf(stderr, "idle-bench: %u mbufs leaked\n", leaked);
         ok = false;
