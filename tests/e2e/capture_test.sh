@@ -95,10 +95,20 @@ stop_dumpcap() {
     timeout 15 tail --pid="$pid" -f /dev/null 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || DC_RC=$?
 }
+# capturing DEVICE: the dumpcap on DEVICE has attached and started writing ("File: ...").
+capturing() {
+    grep -qs '^File: ' "$W_TMP/dumpcap-$1.log"
+}
 EXT_CAP="$W_TMP/ext.pcapng"
 INT_CAP="$W_TMP/int.pcapng"
+# One after the other: while a secondary process attaches, the primary forwards some of its
+# requests to every other secondary and waits for their answers; a second dumpcap still in its
+# own start-up answers none, and both time out (seen on a loaded machine: "Fail to recv reply
+# for request ...:mp_pdump"). docs/operations.md says the same to operators.
 start_dumpcap net_af_packet0 "$EXT_CAP"
+t_wait_until 60 capturing net_af_packet0 || true
 start_dumpcap net_af_packet1 "$INT_CAP"
+t_wait_until 60 capturing net_af_packet1 || true
 # readback [FILE...]: the captures so far, as tcpdump prints them (a packet being written may be
 # cut short).
 readback() {
