@@ -32,8 +32,11 @@ Request restore_batch(const Request& file, const std::vector<ServiceState>& runn
 
 /// The change that takes `running` from `old_cfg`'s services and timeouts to `next`'s. An empty
 /// batch when nothing differs.
+/// Mark rules: when the config's list changed, the old config's rules are deleted and the new
+/// one's appended in order (rules added with dirigoadm stay, ahead of them).
 Request reload_batch(const cfg::Config& old_cfg, const cfg::Config& next,
-                     const std::vector<ServiceState>& running);
+                     const std::vector<ServiceState>& running,
+                     const std::vector<cfg::MarkRule>& running_marks = {});
 
 /// Names of the sections that differ between `a` and `b` and need a restart; empty: none.
 std::vector<std::string> restart_needed(const cfg::Config& a, const cfg::Config& b);

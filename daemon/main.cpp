@@ -96,7 +96,8 @@ void reload_config(dirigo::ctl::Control& control, const std::string& path,
     }
     const dirigo::cfg::LogLevel level = control.config().log.level;
     const dirigo::ctl::Request batch =
-        dirigo::ctl::reload_batch(control.config(), *next, control.model().services());
+        dirigo::ctl::reload_batch(control.config(), *next, control.model().services(),
+                                  control.model().marks());
     if (batch.batch.empty()) {
         control.set_config_rules(*next);
         apply_log_level(level, next->log.level);
