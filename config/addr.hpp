@@ -56,8 +56,6 @@ std::string_view tun_type_name(TunType t);     ///< "ipip", "gue", "gre"
 std::optional<TunCsum> parse_tun_csum(std::string_view s);
 std::string_view tun_csum_name(TunCsum c);     ///< "nocsum", "csum", "remcsum"
 
-/// Most port ranges one mark rule lists.
-inline constexpr size_t kMaxMarkRanges = 64;
 /// "80,443,8000-8100" -> port ranges (host order), in the order given; each item a port or an
 /// inclusive range lo-hi with lo <= hi; at most kMaxMarkRanges items, none empty.
 std::optional<std::vector<PortRange>> parse_port_list(std::string_view s);

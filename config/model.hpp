@@ -7,6 +7,7 @@
 /// Addresses and ports are kept in host byte order.
 
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -72,6 +73,9 @@ struct ServiceKey {
         return port <=> o.port;
     }
 };
+
+/// Most port ranges one mark rule lists.
+inline constexpr size_t kMaxMarkRanges = 64;
 
 /// A firewall mark rule's protocol: 0 matches TCP and UDP.
 inline constexpr uint8_t kMarkAnyProto = 0;

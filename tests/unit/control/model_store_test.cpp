@@ -82,5 +82,62 @@ TEST(ModelStore, PreparedChangeIsTheOnlyState) {
     EXPECT_EQ(s.model.fresh_dest_slots().size(), 3u);
 }
 
+TEST(ModelStore, MarkRulesAddDeleteAndSurviveClear) {
+    Store s;
+    Request add;
+    add.op = Op::AddMark;
+    add.mark.dst = {ip(10, 0, 0, 100), 32};
+    add.mark.proto = 6;
+    add.mark.ports = {{80, 80}, {443, 443}};
+    add.mark.mark = 1;
+    ASSERT_TRUE(s.model.apply(add).is_ok());
+    Status st = s.model.apply(add);
+    EXPECT_EQ(st.code(), Errc::ServiceExists);
+    EXPECT_EQ(st.message(), "Mark rule already exists");
+    Request second = add;
+    second.mark.ports = {{8000, 8100}};
+    second.mark.mark = 2;
+    ASSERT_TRUE(s.model.apply(second).is_ok());
+    ASSERT_EQ(s.model.marks().size(), 2u);
+    EXPECT_EQ(s.model.marks()[0].mark, 1u);  // in the order given
+    EXPECT_EQ(s.model.marks()[1].mark, 2u);
+
+    // -C clears services only, as ipvsadm's.
+    Request svc;
+    svc.op = Op::AddService;
+    svc.service.key.fwmark = 1;
+    svc.service.scheduler = "rr";
+    ASSERT_TRUE(s.model.apply(svc).is_ok());
+    Request clear;
+    clear.op = Op::Clear;
+    ASSERT_TRUE(s.model.apply(clear).is_ok());
+    EXPECT_TRUE(s.model.services().empty());
+    EXPECT_EQ(s.model.marks().size(), 2u);
+
+    // Deletion by match; a given mark must be the rule's.
+    Request del;
+    del.op = Op::DelMark;
+    del.mark = add.mark;
+    del.mark.mark = 9;
+    st = s.model.apply(del);
+    EXPECT_EQ(st.code(), Errc::NoService);
+    EXPECT_EQ(st.message(), "No such mark rule");
+    del.mark.mark = 0;
+    ASSERT_TRUE(s.model.apply(del).is_ok());
+    ASSERT_EQ(s.model.marks().size(), 1u);
+    EXPECT_EQ(s.model.marks()[0].mark, 2u);
+
+    // A bad rule in a batch leaves everything as it was.
+    Request batch;
+    batch.op = Op::Batch;
+    batch.batch = {add, add};
+    st = s.model.apply(batch);
+    EXPECT_FALSE(st.is_ok());
+    EXPECT_EQ(s.model.marks().size(), 1u);
+    Request bad = add;
+    bad.mark.mark = 0;
+    EXPECT_EQ(s.model.apply(bad).code(), Errc::Invalid);
+}
+
 }  // namespace
 }  // namespace dirigo::ctl
