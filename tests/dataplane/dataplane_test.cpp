@@ -1896,6 +1896,121 @@ TEST_F(DataplaneTest, PersistentPortZeroServiceTakesEveryOtherPort) {
         << r.message;
 }
 
+// ipvsadm -A -f 1 -s rr -p 300; -a -f 1 -r .11 -m; -a -f 1 -r .12 -m, with a mark rule for the
+// VIP's TCP ports 80 and 443 (IPVS's HTTP/HTTPS example): a client lands on one real server on
+// both ports, which keep their numbers; the next client gets the other server; a port or a
+// protocol outside the rules gets no service; dropping the rule leaves established flows alone.
+TEST_F(DataplaneTest, FwmarkServiceKeepsAClientOnOneServerAcrossItsPorts) {
+    learn_all();
+    ctl::Request dsvc;  // the fixture's TCP 10.0.0.100:80 would take port 80 before any mark
+    dsvc.op = ctl::Op::DelService;
+    dsvc.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
+    ASSERT_EQ(ctl_->handle(dsvc).code, Errc::Ok);
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key.fwmark = 1;
+    add.service.scheduler = "rr";
+    add.service.flags = cfg::kSvcPersistent;
+    add.service.timeout = 300;
+    const Reply added = ctl_->handle(add);
+    ASSERT_EQ(added.code, Errc::Ok) << added.message;
+    add_dests(add.service.key, {"172.16.0.11", "172.16.0.12"}, 0);
+    ctl::Request mark;
+    mark.op = ctl::Op::AddMark;
+    mark.mark.dst = {ntohl(ip("10.0.0.100")), 32};
+    mark.mark.proto = 6;
+    mark.mark.ports = {{80, 80}, {443, 443}};
+    mark.mark.mark = 1;
+    const Reply marked = ctl_->handle(mark);
+    ASSERT_EQ(marked.code, Errc::Ok) << marked.message;
+
+    // Client A on 80 then 443, client B on 443 then 80.
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 80));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44001, ip("10.0.0.100"), 443));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.3"), 45000, ip("10.0.0.100"), 443));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.3"), 45001, ip("10.0.0.100"), 80));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(out[0].dport(), 80);  // port-0 servers: the packet's port
+    EXPECT_EQ(out[1].dport(), 443);
+    EXPECT_EQ(out[2].dport(), 443);
+    EXPECT_EQ(out[3].dport(), 80);
+    EXPECT_EQ(out[0].daddr(), out[1].daddr());  // A: one server on both ports
+    EXPECT_EQ(out[2].daddr(), out[3].daddr());  // B: one server on both ports
+    EXPECT_NE(out[0].daddr(), out[2].daddr());  // rr between the clients' templates
+    // The reply leaves from the VIP and the port the client used.
+    send(kInt, Frame::l4(mac_[kInt], out[1].dst_mac(), 6, out[1].daddr(), 443, ip("10.0.0.2"),
+                         44001, 0x12, 64, ""));
+    step();
+    const auto back = recv(kExt);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0].saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(back[0].sport(), 443);
+
+    // Outside the rules: another port, and UDP to a marked port.
+    const uint64_t no_service = drops(dp::Drop::NoService);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44002, ip("10.0.0.100"), 8080));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 44003, ip("10.0.0.100"), 443));
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(drops(dp::Drop::NoService), no_service + 2);
+
+    // The service lists as IPVS's: the mark alone, its connections counted.
+    const Reply l = list();
+    const ctl::ServiceInfo* fwm = nullptr;
+    for (const ctl::ServiceInfo& si : l.services) {
+        fwm = si.service.key.fwmark == 1 ? &si : fwm;
+    }
+    ASSERT_NE(fwm, nullptr);
+    EXPECT_EQ(fwm->service.key.addr, 0u);
+    EXPECT_EQ(fwm->stats.conns, 4u);
+
+    // Without the rule: A's established flow still forwards, a new one is refused.
+    ctl::Request del = mark;
+    del.op = ctl::Op::DelMark;
+    ASSERT_EQ(ctl_->handle(del).code, Errc::Ok);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 80,
+                         0x10));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44004, ip("10.0.0.100"), 80));
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].sport(), 44000);
+    EXPECT_EQ(drops(dp::Drop::NoService), no_service + 3);
+}
+
+// A rule whose mark has no service, ahead of one that has: first match wins, no service.
+TEST_F(DataplaneTest, FirstMatchingMarkRuleWinsEvenWithoutItsService) {
+    learn_all();
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key.fwmark = 2;
+    add.service.scheduler = "rr";
+    ASSERT_EQ(ctl_->handle(add).code, Errc::Ok);
+    add_dests(add.service.key, {"172.16.0.12"}, 0);
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request m;
+    m.op = ctl::Op::AddMark;
+    m.mark.dst = {ntohl(ip("10.0.0.100")), 32};
+    m.mark.ports = {{9000, 9000}};
+    m.mark.mark = 7;  // no such service
+    b.batch.push_back(m);
+    m.mark.dst = {ntohl(ip("10.0.0.0")), 24};
+    m.mark.ports = {{8000, 9999}};
+    m.mark.mark = 2;
+    b.batch.push_back(m);
+    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 9000));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 44001, ip("10.0.0.100"), 9001));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.12"));
+    EXPECT_EQ(out[0].dport(), 9001);
+}
+
 TEST_F(DataplaneTest, FullTableRefusesOnlyNewFlows) {
     learn_all();
     // The fixture's table holds 4096 connections.
