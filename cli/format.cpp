@@ -603,7 +603,8 @@ std::string format_daemons(const std::vector<DaemonView>& daemons) {
 }
 
 std::string error_message(Op op, Errc code, std::string_view daemon_message) {
-    if (op == Op::Batch && !daemon_message.empty()) {
+    // A batch names its failing rule; mark rules are Dirigo's own, with no ipvsadm wording.
+    if ((op == Op::Batch || op == Op::AddMark || op == Op::DelMark) && !daemon_message.empty()) {
         return std::string(daemon_message);
     }
     const bool dest_op = op == Op::AddDest || op == Op::EditDest || op == Op::DelDest;

@@ -404,6 +404,11 @@ TEST(Format, MarkRulesAsCommands) {
               "--add-mark -u 10.0.0.0/24:8000-8100 --mark 2\n"
               "--add-mark --tcp-udp 10.0.1.1 --mark 3\n");
     EXPECT_EQ(format_marks({}), "");
+    // The daemon's words for mark rules (ipvsadm has none).
+    EXPECT_EQ(error_message(Op::AddMark, Errc::ServiceExists, "Mark rule already exists"),
+              "Mark rule already exists");
+    EXPECT_EQ(error_message(Op::DelMark, Errc::NoService, "No such mark rule"),
+              "No such mark rule");
 }
 
 TEST(Format, Connections) {
