@@ -52,10 +52,20 @@ void add_whole(std::vector<Request>& out, const cfg::Service& s) {
 
 }  // namespace
 
-Request restore_batch(const Request& file, const std::vector<ServiceState>& running) {
+Request restore_batch(const Request& file, const std::vector<ServiceState>& running,
+                      const std::vector<cfg::MarkRule>& running_marks) {
     Request out;
     out.op = Op::Batch;
     for (const Request& r : file.batch) {
+        if (r.op == Op::AddMark &&
+            std::any_of(running_marks.begin(), running_marks.end(),
+                        [&r](const cfg::MarkRule& m) { return m.same_match(r.mark); })) {
+            Request del;
+            del.op = Op::DelMark;
+            del.mark = r.mark;
+            del.mark.mark = 0;
+            out.batch.push_back(del);
+        }
         if (r.op == Op::AddService && ModelStore::find(running, r.service.key) != nullptr) {
             Request del;
             del.op = Op::DelService;

@@ -27,8 +27,10 @@
 namespace dirigo::ctl {
 
 /// `file` is a Batch (dirigoadm -R's parse of the rules file); returns it with a DelService
-/// before each AddService whose key `running` already has.
-Request restore_batch(const Request& file, const std::vector<ServiceState>& running);
+/// before each AddService whose key `running` already has, and a DelMark before each AddMark
+/// whose match `running_marks` already has (the config's rules, which the file lists too).
+Request restore_batch(const Request& file, const std::vector<ServiceState>& running,
+                      const std::vector<cfg::MarkRule>& running_marks = {});
 
 /// The change that takes `running` from `old_cfg`'s services and timeouts to `next`'s. An empty
 /// batch when nothing differs.

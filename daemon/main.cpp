@@ -231,7 +231,8 @@ int main(int argc, char** argv) {
                                    file.status().message() + " (fix or remove it)");
             } else if (!file->batch.empty()) {
                 const dirigo::ctl::Reply r = control.handle(
-                    dirigo::ctl::restore_batch(*file, control.model().services()));
+                    dirigo::ctl::restore_batch(*file, control.model().services(),
+                                                control.model().marks()));
                 if (r.code != dirigo::Errc::Ok) {
                     s = dirigo::Status(r.code, "rules file " + rules_path + ": " + r.message +
                                                    " (fix or remove it)");

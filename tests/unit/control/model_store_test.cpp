@@ -2,6 +2,7 @@
 // ModelStore without EAL: the cost of a large -R batch and the real-server limit.
 
 #include "control/model_store.hpp"
+#include "control/reload.hpp"
 
 #include <gtest/gtest.h>
 
@@ -137,6 +138,51 @@ TEST(ModelStore, MarkRulesAddDeleteAndSurviveClear) {
     Request bad = add;
     bad.mark.mark = 0;
     EXPECT_EQ(s.model.apply(bad).code(), Errc::Invalid);
+}
+
+TEST(Reload, MarkRulesOfTheRulesFileAndOfAReloadedConfig) {
+    Store s;
+    cfg::MarkRule web;
+    web.dst = {ip(10, 0, 0, 100), 32};
+    web.proto = 6;
+    web.ports = {{80, 80}, {443, 443}};
+    web.mark = 1;
+    cfg::MarkRule extra = web;
+    extra.ports = {{8080, 8080}};
+    extra.mark = 2;
+    Request add;
+    add.op = Op::AddMark;
+    add.mark = web;  // the config's rule, loaded first at start
+    ASSERT_TRUE(s.model.apply(add).is_ok());
+
+    // The rules file lists the config's rule and a run-time one: applied over the running rules
+    // without "already exists", in the file's order.
+    Request file;
+    file.op = Op::Batch;
+    add.mark = extra;
+    file.batch.push_back(add);
+    add.mark = web;
+    file.batch.push_back(add);
+    const Request restore = restore_batch(file, s.model.services(), s.model.marks());
+    ASSERT_TRUE(s.model.apply(restore).is_ok());
+    ASSERT_EQ(s.model.marks().size(), 2u);
+    EXPECT_EQ(s.model.marks()[0], extra);
+    EXPECT_EQ(s.model.marks()[1], web);
+
+    // A reload whose config moves the web rule to mark 3: the run-time rule stays.
+    cfg::Config old_cfg;
+    old_cfg.marks = {web};
+    cfg::Config next;
+    cfg::MarkRule moved = web;
+    moved.mark = 3;
+    next.marks = {moved};
+    const Request reload = reload_batch(old_cfg, next, s.model.services(), s.model.marks());
+    ASSERT_TRUE(s.model.apply(reload).is_ok());
+    ASSERT_EQ(s.model.marks().size(), 2u);
+    EXPECT_EQ(s.model.marks()[0], extra);
+    EXPECT_EQ(s.model.marks()[1], moved);
+    // Unchanged config marks: nothing to do.
+    EXPECT_TRUE(reload_batch(next, next, s.model.services(), s.model.marks()).batch.empty());
 }
 
 }  // namespace
