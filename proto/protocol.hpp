@@ -34,10 +34,10 @@ inline constexpr uint32_t kMaxString = 4096;
 inline constexpr uint32_t kMaxList = 1u << 20;
 /// A decoded request takes sizeof(Request) however few bytes it had on the wire (a Clear is two):
 /// a Batch may cost at most kBatchExpansion times the bytes it arrived in, plus kBatchSlack, so a
-/// frame cannot make the daemon allocate many times its size. Real rules (an AddDest is 28 bytes,
-/// a DelService 9) stay inside the bound: 9 x kBatchExpansion must exceed sizeof(Request), which
-/// is 208 bytes since the Request carries a DaemonCfg (checked by protocol_test's
-/// BatchAllocationIsBoundedByTheFrame).
+/// frame cannot make the daemon allocate many times its size. Real rules (an AddDest is 36 bytes,
+/// a DelService 13, an AddMark at least 16) stay inside the bound: 13 x kBatchExpansion must
+/// exceed sizeof(Request), which is 264 bytes since the Request carries a DaemonCfg and a
+/// MarkRule (checked by protocol_test's BatchAllocationIsBoundedByTheFrame).
 inline constexpr size_t kBatchExpansion = 32;
 inline constexpr size_t kBatchSlack = 64 * 1024;
 

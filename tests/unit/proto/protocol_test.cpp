@@ -339,14 +339,17 @@ TEST(ProtocolRequest, BatchAllocationIsBoundedByTheFrame) {
               std::string::npos)
         << d.status().message();
 
-    // Real rules stay well inside the bound: 100k DelService (9 bytes each) and AddDest lines.
-    for (Op op : {Op::DelService, Op::AddDest}) {
+    // Real rules stay well inside the bound: 100k DelService (13 bytes each), AddDest and AddMark
+    // (16 bytes without ports) lines.
+    for (Op op : {Op::DelService, Op::AddDest, Op::AddMark}) {
         Request batch;
         batch.op = Op::Batch;
         Request one;
         one.op = op;
         one.service = sample_service();
         one.dest = sample_dest();
+        one.mark.dst = {0x0a000064, 32};
+        one.mark.mark = 1;
         batch.batch.assign(100000, one);
         const std::vector<uint8_t> frame = encode_request(batch);
         auto back = decode_request(payload_of(frame));
