@@ -218,6 +218,17 @@ struct Snapshot {
         return nullptr;
     }
 
+    /// The fwmark service of `mark` (host order), or nullptr. For the cold paths (a synced
+    /// fwmark template names its service by mark). Thread: any. Cost: O(services).
+    const ServiceEntry* find_fwmark(uint32_t mark) const noexcept {
+        for (const ServiceEntry& s : services) {
+            if (s.key.fwmark == mark && mark != 0) {
+                return &s;
+            }
+        }
+        return nullptr;
+    }
+
     /// find_service, then the mark rules: every service a new flow could open a connection
     /// of. For the cold paths (connection sync); the packet path tries the rules only when
     /// there are some. Thread: any.

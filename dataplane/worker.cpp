@@ -1281,6 +1281,11 @@ void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
                 t.client.dport = 0;
                 t.rport = 0;
             }
+            if (svc->key.fwmark != 0) {
+                // IPVS's fwmark template: protocol 0 (IPPROTO_IP), the mark as its address.
+                t.client.proto = 0;
+                t.client.daddr = rte_cpu_to_be_32(svc->key.fwmark);
+            }
             t.state = static_cast<uint8_t>(ct::TcpState::None);
             t.timeout_s = svc->timeout;
             t.inactive = 1;
@@ -1323,8 +1328,12 @@ uint32_t Worker::sync_receive(const Snapshot& snap, uint64_t now) noexcept {
 void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t now) noexcept {
     // The rules as this worker sees them decide: a record for a service or real server that is
     // not configured here is counted and dropped (IPVS would keep it without a destination).
+    // A fwmark template (protocol 0) names its service by the mark in its address.
     const ServiceEntry* svc =
-        snap.find_service_or_marked(r.client.proto, r.client.daddr, r.client.dport);
+        r.client.proto == 0
+            ? (r.kind == SyncKind::Template ? snap.find_fwmark(rte_be_to_cpu_32(r.client.daddr))
+                                            : nullptr)
+            : snap.find_service_or_marked(r.client.proto, r.client.daddr, r.client.dport);
     const DestEntry* dest = nullptr;
     if (svc != nullptr) {
         for (const DestEntry& d : svc->dests) {

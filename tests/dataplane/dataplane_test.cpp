@@ -33,6 +33,7 @@
 
 #include "config/config.hpp"
 #include "control/control.hpp"
+#include "control/sync_daemon.hpp"
 #include "dataplane/dataplane.hpp"
 #include "dataplane/sync.hpp"
 #include "proto/client.hpp"
@@ -2902,6 +2903,78 @@ TEST_F(SyncTest, BackupInstallsATemplateThatSteersTheClientsNextConnection) {
         ASSERT_EQ(out.size(), 1u);
         EXPECT_EQ(out[0].daddr(), ip("172.16.0.12"));
     }
+}
+
+// A fwmark service's template goes out as IPVS sends one (protocol 0, the mark as its address),
+// and a backup installs such a template against its own fwmark service.
+TEST_F(SyncTest, FwmarkTemplatesAreSyncedByTheirMark) {
+    learn_all();
+    ctl::Request dsvc;
+    dsvc.op = ctl::Op::DelService;
+    dsvc.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
+    ASSERT_EQ(ctl_->handle(dsvc).code, Errc::Ok);
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key.fwmark = 1;
+    add.service.scheduler = "rr";
+    add.service.flags = cfg::kSvcPersistent;
+    add.service.timeout = 300;
+    add.service.netmask = 0xffffff00;
+    ASSERT_EQ(ctl_->handle(add).code, Errc::Ok);
+    add_dests(add.service.key, {"172.16.0.11", "172.16.0.12"}, 0);
+    ctl::Request mark;
+    mark.op = ctl::Op::AddMark;
+    mark.mark.dst = {ntohl(ip("10.0.0.100")), 32};
+    mark.mark.proto = 6;
+    mark.mark.ports = {{80, 80}, {443, 443}};
+    mark.mark.mark = 1;
+    ASSERT_EQ(ctl_->handle(mark).code, Errc::Ok);
+    set_master(true);
+    const Frame syn = handshake(42000);
+    client(42000, 0x18, "a");
+    drain(kInt);
+    const auto q = queued();
+    ASSERT_EQ(q.size(), 2u);
+    EXPECT_EQ(q[0].kind, dp::SyncKind::Conn);
+    EXPECT_EQ(q[0].client.proto, IPPROTO_TCP);
+    EXPECT_EQ(q[0].client.dport, htons(80));
+    EXPECT_EQ(q[1].kind, dp::SyncKind::Template);
+    EXPECT_EQ(q[1].client.proto, 0);
+    EXPECT_EQ(q[1].client.daddr, htonl(1));
+    EXPECT_EQ(q[1].client.saddr, ip("10.0.0.0"));
+    EXPECT_EQ(q[1].client.dport, 0);
+    EXPECT_EQ(q[1].rport, 0);
+    EXPECT_EQ(q[1].raddr, syn.daddr());
+    const sync::ConnRecord w = ctl::to_wire(q[1]);
+    EXPECT_EQ(w.protocol, 0);
+    EXPECT_EQ(w.fwmark, 1u);
+    EXPECT_NE(w.flags & sync::kFlagTemplate, 0u);
+    set_master(false);
+
+    // Backup side: a template for another client network names the server rr would not pick
+    // next; that client's SYN to port 443 lands on it.
+    dp::SyncRecord t = q[1];
+    t.client.saddr = ip("10.0.1.0");
+    const uint64_t before = dp_->worker(0).stats().sync_templates.load();
+    install(t);
+    step();
+    EXPECT_EQ(dp_->worker(0).stats().sync_templates.load(), before + 1);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.1.7"), 46000, ip("10.0.0.100"), 443));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), syn.daddr());
+    EXPECT_EQ(out[0].dport(), 443);
+    // A protocol-0 record that is not a template, or names no service, installs nothing.
+    dp::SyncRecord bad = t;
+    bad.kind = dp::SyncKind::Conn;
+    install(bad);
+    bad = t;
+    bad.client.daddr = htonl(9);
+    install(bad);
+    const uint64_t no_svc = dp_->worker(0).stats().sync_no_service.load();
+    step();
+    EXPECT_EQ(dp_->worker(0).stats().sync_no_service.load(), no_svc + 2);
 }
 
 }  // namespace
