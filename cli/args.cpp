@@ -255,9 +255,9 @@ constexpr std::array<std::string_view, kNumOpts> kOptNames = {
 // ' ' optional. One column per option, in kOptNames order: numeric, connection, Service-address,
 // scheduler, persistent, Mask, real-server, forwarding, weight, x u-threshold, y l-threshold,
 // timeout, daemon, sTats, Rate, tHresholds, Persistent-conn, Nosort, eXact, ops, b sched-flags,
-// Info (tun-info), tun-tYpe, tun-port, tun-nocsum, tun-csum, tun-remcsum, then the sync daemon's: mcast-interface, syncid, mcast-group,
-// mcast-port, mcast-ttl, sync-maxlen (ipvsadm 1.31 allows only --start-daemon all six, and -L and
-// --stop-daemon --syncid), then Dirigo's --mark.
+// Info (tun-info), tun-tYpe, tun-port, tun-nocsum, tun-csum, tun-remcsum, then the sync daemon's:
+// mcast-interface, syncid, mcast-group, mcast-port, mcast-ttl, sync-maxlen (ipvsadm 1.31 allows
+// only --start-daemon all six, and -L and --stop-daemon --syncid), then Dirigo's --mark.
 struct CommandRow {
     Command cmd;
     std::string_view name;  // ipvsadm's cmdnames, for messages
@@ -602,8 +602,8 @@ std::optional<ArgError> parse_mark_match(std::string_view s, cfg::MarkRule& m) {
     }
     const cfg::Ip4 mask = cfg::prefix_mask(pfx->len);
     if ((pfx->addr & ~mask) != 0) {
-        return bad("host bits are set in mark rule address " + std::string(where) + " (did you mean " +
-                   cfg::format_prefix({pfx->addr & mask, pfx->len}) + "?)");
+        return bad("host bits are set in mark rule address " + std::string(where) +
+                   " (did you mean " + cfg::format_prefix({pfx->addr & mask, pfx->len}) + "?)");
     }
     m.dst = *pfx;
     m.ports.clear();
@@ -970,9 +970,10 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
     st.socket = env.socket;
     for (const Occurrence& o : tok.occ) {
         const Command c = o.spec->cmd;
-        st.mark_mode = st.mark_mode ||
-                       (o.spec->tag == Tag::Command &&
-                        (c == Command::AddMark || c == Command::DelMark || c == Command::ListMarks));
+        st.mark_mode =
+            st.mark_mode ||
+            (o.spec->tag == Tag::Command &&
+             (c == Command::AddMark || c == Command::DelMark || c == Command::ListMarks));
     }
     st.dest.fwd = cfg::Fwd::Route;  // ipvsadm's default forwarding method is -g
     st.service.scheduler.clear();
@@ -1036,8 +1037,7 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
         case Command::AddService:
         case Command::EditService: {
             const bool fwm = st.service.key.fwmark != 0;
-            if (!fwm && st.service.key.port == 0 &&
-                (st.service.flags & cfg::kSvcPersistent) == 0) {
+            if (!fwm && st.service.key.port == 0 && (st.service.flags & cfg::kSvcPersistent) == 0) {
                 return bad("Zero port specified for non-persistent service");
             }
             if ((st.service.flags & cfg::kSvcOnePacket) != 0 && !fwm &&
@@ -1260,10 +1260,9 @@ Outcome<Request> parse_restore(std::string_view text, const Resolver* resolver) 
                                    "not rules); run dirigoadm -Z on its own"};
         }
         if (!is_mutation(inv.value().request.op)) {
-            return ArgError{2,
-                            where +
-                                "only commands that change rules (-A -E -D -C -a -e -d --set "
-                                "--add-mark --del-mark) are allowed in restore input"};
+            return ArgError{2, where +
+                                   "only commands that change rules (-A -E -D -C -a -e -d --set "
+                                   "--add-mark --del-mark) are allowed in restore input"};
         }
         if (inv.value().socket_given) {
             return ArgError{2, where + "--socket is not allowed in restore input"};

@@ -360,7 +360,8 @@ std::string format_marks(const std::vector<cfg::MarkRule>& marks) {
         const char* proto = m.proto == static_cast<uint8_t>(cfg::Proto::Tcp)   ? "-t"
                             : m.proto == static_cast<uint8_t>(cfg::Proto::Udp) ? "-u"
                                                                                : "--tcp-udp";
-        std::string where = m.dst.len == 32 ? cfg::format_ip4(m.dst.addr) : cfg::format_prefix(m.dst);
+        std::string where =
+            m.dst.len == 32 ? cfg::format_ip4(m.dst.addr) : cfg::format_prefix(m.dst);
         if (!m.ports.empty()) {
             where += ":" + cfg::format_port_list(m.ports);
         }

@@ -130,8 +130,9 @@ public:
         : file_(std::move(file)), include_dir_(std::move(include_dir)), opts_(opts) {}
 
     Result<Config> run(const lc::Setting& root) {
-        if (auto st = check_keys(root, {"eal", "control", "metrics", "ports", "routes", "services",
-                                        "marks", "dataplane", "timeouts", "defense", "host", "log"});
+        if (auto st =
+                check_keys(root, {"eal", "control", "metrics", "ports", "routes", "services",
+                                  "marks", "dataplane", "timeouts", "defense", "host", "log"});
             !st) {
             return st;
         }
@@ -141,9 +142,8 @@ public:
         for (const Step step :
              {&Loader::load_eal, &Loader::load_control, &Loader::load_metrics, &Loader::load_ports,
               &Loader::load_routes, &Loader::load_services, &Loader::load_marks,
-              &Loader::load_dataplane,
-              &Loader::load_timeouts, &Loader::load_defense, &Loader::load_host,
-              &Loader::load_log}) {
+              &Loader::load_dataplane, &Loader::load_timeouts, &Loader::load_defense,
+              &Loader::load_host, &Loader::load_log}) {
             if (auto st = (this->*step)(root, cfg); !st) {
                 return st;
             }

@@ -92,8 +92,7 @@ Status validate_mark(const MarkRule& m) {
     }
     if ((m.dst.addr & ~prefix_mask(m.dst.len)) != 0) {
         return {Errc::Invalid, who + ": host bits are set (did you mean " +
-                                   format_prefix({m.dst.addr & prefix_mask(m.dst.len),
-                                                  m.dst.len}) +
+                                   format_prefix({m.dst.addr & prefix_mask(m.dst.len), m.dst.len}) +
                                    "?)"};
     }
     if (m.proto != kMarkAnyProto && m.proto != static_cast<uint8_t>(Proto::Tcp) &&
@@ -101,8 +100,8 @@ Status validate_mark(const MarkRule& m) {
         return {Errc::Invalid, who + ": unknown protocol " + std::to_string(m.proto)};
     }
     if (m.ports.size() > kMaxMarkRanges) {
-        return {Errc::Invalid, who + ": more than " + std::to_string(kMaxMarkRanges) +
-                                   " port ranges"};
+        return {Errc::Invalid,
+                who + ": more than " + std::to_string(kMaxMarkRanges) + " port ranges"};
     }
     for (const PortRange& r : m.ports) {
         if (r.lo > r.hi) {

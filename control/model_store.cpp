@@ -146,8 +146,8 @@ Status ModelStore::apply_one(Draft& d, const Request& r) const {
             }
         }
         if (d.marks.size() >= cfg::kMaxMarkRules) {
-            return Status(Errc::Resource, "too many mark rules (limit " +
-                                              std::to_string(cfg::kMaxMarkRules) + ")");
+            return Status(Errc::Resource,
+                          "too many mark rules (limit " + std::to_string(cfg::kMaxMarkRules) + ")");
         }
         d.marks.push_back(r.mark);
         return {};

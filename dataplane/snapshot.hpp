@@ -167,11 +167,11 @@ inline const DestEntry* find_dest_by_slot(const ServiceEntry& svc, uint32_t slot
 /// One mark rule, compiled by control (control/snapshot_builder.cpp): what a new flow's
 /// destination is compared with, and the fwmark service its mark selects.
 struct MarkMatch {
-    uint32_t net = 0;    ///< network order, already masked
-    uint32_t mask = 0;   ///< network order
-    uint32_t first = 0;  ///< first of its ranges in Snapshot::mark_ports
-    uint16_t count = 0;  ///< number of ranges; 0 matches every port
-    uint8_t proto = 0;   ///< IPPROTO_TCP, IPPROTO_UDP, or 0 for both
+    uint32_t net = 0;      ///< network order, already masked
+    uint32_t mask = 0;     ///< network order
+    uint32_t first = 0;    ///< first of its ranges in Snapshot::mark_ports
+    uint16_t count = 0;    ///< number of ranges; 0 matches every port
+    uint8_t proto = 0;     ///< IPPROTO_TCP, IPPROTO_UDP, or 0 for both
     uint32_t service = 0;  ///< index into Snapshot::services, or kNoMarkService
 };
 

@@ -1971,8 +1971,8 @@ TEST_F(DataplaneTest, FwmarkServiceKeepsAClientOnOneServerAcrossItsPorts) {
     ctl::Request del = mark;
     del.op = ctl::Op::DelMark;
     ASSERT_EQ(ctl_->handle(del).code, Errc::Ok);
-    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 80,
-                         0x10));
+    send(kExt,
+         Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 80, 0x10));
     send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44004, ip("10.0.0.100"), 80));
     step();
     out = recv(kInt);
@@ -2003,8 +2003,10 @@ TEST_F(DataplaneTest, FirstMatchingMarkRuleWinsEvenWithoutItsService) {
     m.mark.mark = 2;
     b.batch.push_back(m);
     ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
-    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 9000));
-    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 44001, ip("10.0.0.100"), 9001));
+    send(kExt,
+         Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 9000));
+    send(kExt,
+         Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 44001, ip("10.0.0.100"), 9001));
     step();
     auto out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);

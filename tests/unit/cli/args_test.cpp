@@ -530,8 +530,7 @@ TEST(Args, FwmarkServicesAsIpvsadm) {
     EXPECT_EQ(a.request.service.key.addr, 0u);
     EXPECT_EQ(a.request.service.key.port, 0);
     EXPECT_EQ(a.request.service.timeout, 300u);
-    EXPECT_EQ(ok({"-A", "--fwmark-service", "4294967295"}).request.service.key.fwmark,
-              4294967295u);
+    EXPECT_EQ(ok({"-A", "--fwmark-service", "4294967295"}).request.service.key.fwmark, 4294967295u);
     EXPECT_EQ(ok({"-A", "-f", "2", "-o"}).request.op, Op::AddService);
     EXPECT_EQ(ok({"-E", "-f", "1", "-s", "wrr"}).request.op, Op::EditService);
     EXPECT_EQ(ok({"-D", "-f", "1"}).request.service.key.fwmark, 1u);

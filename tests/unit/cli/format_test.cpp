@@ -349,8 +349,9 @@ ServiceInfo fwm_service() {
     f.service.flags = cfg::kSvcPersistent;
     f.service.timeout = 300;
     f.stats = {4, 40, 30, 4000, 3000};
-    f.dests = {dest(ip(172, 16, 0, 12), 0, cfg::Fwd::Masq, 1, 1, 0, 2, {2, 20, 15, 2000, 1500}, {}),
-               dest(ip(172, 16, 0, 11), 0, cfg::Fwd::Masq, 1, 0, 1, 2, {2, 20, 15, 2000, 1500}, {})};
+    f.dests = {
+        dest(ip(172, 16, 0, 12), 0, cfg::Fwd::Masq, 1, 1, 0, 2, {2, 20, 15, 2000, 1500}, {}),
+        dest(ip(172, 16, 0, 11), 0, cfg::Fwd::Masq, 1, 0, 1, 2, {2, 20, 15, 2000, 1500}, {})};
     return f;
 }
 

@@ -985,17 +985,17 @@ TEST(Loader, SchedulerCheckIsOptional) {
     EXPECT_EQ(r->services[0].scheduler, "anything");
 }
 
-
 // ---- firewall-mark services and mark rules ----
 
 TEST(Loader, FwmarkServiceAndMarkRules) {
-    const auto r = load(kBase +
-                        "services = ( { fwmark = 1; scheduler = \"rr\"; persistent = 300;\n"
-                        "  servers = ( { address = \"172.16.0.11\"; forward = \"nat\"; } ); } );\n"
-                        "marks = ( { address = \"10.0.0.100/32\"; protocol = \"tcp\";\n"
-                        "            ports = \"80,443\"; mark = 1; },\n"
-                        "          { address = \"10.0.0.0/24\"; ports = \"8000-8100\"; mark = 2; },\n"
-                        "          { address = \"10.0.1.1\"; protocol = \"udp\"; mark = 3; } );\n");
+    const auto r =
+        load(kBase +
+             "services = ( { fwmark = 1; scheduler = \"rr\"; persistent = 300;\n"
+             "  servers = ( { address = \"172.16.0.11\"; forward = \"nat\"; } ); } );\n"
+             "marks = ( { address = \"10.0.0.100/32\"; protocol = \"tcp\";\n"
+             "            ports = \"80,443\"; mark = 1; },\n"
+             "          { address = \"10.0.0.0/24\"; ports = \"8000-8100\"; mark = 2; },\n"
+             "          { address = \"10.0.1.1\"; protocol = \"udp\"; mark = 3; } );\n");
     ASSERT_TRUE(r.is_ok()) << r.status().message();
     ASSERT_EQ(r->services.size(), 1u);
     const Service& s = r->services[0];
@@ -1042,9 +1042,11 @@ TEST(Loader, FwmarkAndMarkRuleErrors) {
                            "marks.[0].mark", "out of range"));
     EXPECT_TRUE(fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; mark = 1; },\n"
                                         "          { address = \"10.0.0.1/32\"; mark = 2; } );\n"),
-                           5, "marks.[1]", "duplicate mark rule 10.0.0.1/32 ports * (first at line 4)"));
-    EXPECT_TRUE(fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; mark = 1; port = 8; } );\n"),
-                           4, "marks.[0].port", "did you mean \"ports\"?"));
+                           5, "marks.[1]",
+                           "duplicate mark rule 10.0.0.1/32 ports * (first at line 4)"));
+    EXPECT_TRUE(
+        fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; mark = 1; port = 8; } );\n"),
+                   4, "marks.[0].port", "did you mean \"ports\"?"));
 }
 
 }  // namespace

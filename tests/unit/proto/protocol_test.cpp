@@ -582,7 +582,7 @@ TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     put_le(p, 80, 2);
     put_le(p, 8000, 2);
     put_le(p, 8100, 2);
-    put_le(p, 1, 4);           // mark 1
+    put_le(p, 1, 4);  // mark 1
     auto d = decode_reply(p);
     ASSERT_TRUE(d.is_ok()) << d.status().message();
     ASSERT_EQ(d->neighbours.size(), 1u);
