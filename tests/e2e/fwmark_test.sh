@@ -67,14 +67,14 @@ get() {
 declare -A server_of=()
 all_same=1
 for src in "${W_CLIENT_IPS[@]}"; do
-    seen=()
+    got=()
     for port in 80 443 80 443; do
         body=$(get "$src" "$port")
-        seen+=("${body%%:*}")
+        got+=("${body%%:*}")
     done
-    t_show "client $src: ${seen[*]}"
-    if t_all_same "${seen[@]}"; then
-        server_of[$src]=${seen[0]}
+    t_show "client $src: ${got[*]}"
+    if t_all_same "${got[@]}"; then
+        server_of[$src]=${got[0]}
     else
         all_same=0
     fi
