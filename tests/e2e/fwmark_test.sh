@@ -8,8 +8,8 @@
 # client gets the same real server on both, and the clients spread over the servers; a port
 # outside the rules gets no service. Then `dirigoadm -Ln` (and --stats, -S) and Debian's ipvsadm
 # through libdirigo-ipvs.so show the FWM row byte for byte the same, `-S` restores with `-R` (and
-# ipvsadm-restore), -C leaves the mark rules, and --add-mark / --list-marks / --del-mark work at
-# run time.
+# ipvsadm-restore), -C leaves the mark rules, --add-mark / --list-marks / --del-mark work at run
+# time, and a reload (SIGHUP) replaces the config's mark rules and keeps dirigoadm's.
 # Usage: fwmark_test.sh [DIRIGO [DIRIGOADM]] with DIRIGO_IPVS_LIB set (meson does).
 # Exit: 0 pass, 1 fail, 77 skip.
 set -euo pipefail
@@ -184,6 +184,25 @@ out=$(world_exec "$W_NS_CLI" curl -sS --connect-timeout 2 --max-time 3 --interfa
     "${W_CLIENT_IPS[1]}" "http://$VIP:80/" 2>&1) && rc=0 || rc=$?
 t_expect "without the mark rule port 80 gets no service (curl exit $rc)" \
     "$([[ $rc != 0 ]] && echo 1)"
+
+# A reload (SIGHUP) with the config's rule changed: the config's rules are replaced, the one
+# added with dirigoadm stays ahead of them, and port 80 is marked again.
+t_adm --add-mark -u "$VIP:5000" --mark 2 || true
+W_EXTRA_CONFIG="marks = ( { address = \"$W_VIP/32\"; protocol = \"tcp\"; ports = \"80,443,8443\"; mark = 1; } );"
+world_write_config
+kill -HUP "$W_DIRIGO_PID"
+want="--add-mark -u $VIP:5000 --mark 2
+--add-mark -t $VIP:80,443,8443 --mark 1"
+for ((try = 0; try < 50; try++)); do
+    marks=$(world_adm --list-marks 2>&1) || true
+    [[ $marks == "$want" ]] && break
+    sleep 0.2
+done
+t_show "$marks"
+t_expect "SIGHUP replaces the config's mark rules and keeps dirigoadm's" \
+    "$([[ $marks == "$want" ]] && echo 1)"
+body=$(get "${W_CLIENT_IPS[1]}" 80)
+t_expect "after the reload port 80 is served again ($body)" "$([[ $body == web* ]] && echo 1)"
 
 world_stop_dirigo || t_fail "dirigo stops cleanly"
 t_summary
