@@ -46,8 +46,10 @@ enum class Tag : uint8_t {
     Ops,
     SchedFlags,
     Socket,
-    // ipvsadm options that dirigo does not implement
     Fwmark,
+    TcpUdp,  // --tcp-udp: a mark rule for both protocols
+    Mark,    // --mark N
+    // ipvsadm options that dirigo does not implement
     Sctp,
     Ipv6,
     Pe,
@@ -146,6 +148,11 @@ constexpr std::array kSpecs = {
     Spec{'\0', "list-neighbours", kNo, Tag::Command, Command::ListNeighbours},
     Spec{'\0', "list-neighbors", kNo, Tag::Command, Command::ListNeighbours},
     Spec{'\0', "list-routes", kNo, Tag::Command, Command::ListRoutes},
+    Spec{'\0', "add-mark", kNo, Tag::Command, Command::AddMark},
+    Spec{'\0', "del-mark", kNo, Tag::Command, Command::DelMark},
+    Spec{'\0', "list-marks", kNo, Tag::Command, Command::ListMarks},
+    Spec{'\0', "tcp-udp", kReq, Tag::TcpUdp},
+    Spec{'\0', "mark", kReq, Tag::Mark},
 };
 
 const Spec* find_long(std::string_view name) {
@@ -203,6 +210,7 @@ enum OptIdx : unsigned {
     kOptMcastPort,
     kOptMcastTtl,
     kOptSyncMaxlen,
+    kOptMark,
     kNumOpts,
 };
 
@@ -240,15 +248,16 @@ constexpr std::array<std::string_view, kNumOpts> kOptNames = {
     "mcast-port",
     "mcast-ttl",
     "sync-maxlen",
+    "mark",
 };
 
 // ipvsadm's commands_v_options: '+' compulsory, 'x' illegal, '1' at most one of the '1's,
 // ' ' optional. One column per option, in kOptNames order: numeric, connection, Service-address,
 // scheduler, persistent, Mask, real-server, forwarding, weight, x u-threshold, y l-threshold,
 // timeout, daemon, sTats, Rate, tHresholds, Persistent-conn, Nosort, eXact, ops, b sched-flags,
-// Info (tun-info), tun-tYpe, tun-port, tun-nocsum, tun-csum, tun-remcsum, then the sync daemon's: mcast-interface, syncid, mcast-group,
-// mcast-port, mcast-ttl, sync-maxlen (ipvsadm 1.31 allows only --start-daemon all six, and -L and
-// --stop-daemon --syncid).
+// Info (tun-info), tun-tYpe, tun-port, tun-nocsum, tun-csum, tun-remcsum, then the sync daemon's:
+// mcast-interface, syncid, mcast-group, mcast-port, mcast-ttl, sync-maxlen (ipvsadm 1.31 allows
+// only --start-daemon all six, and -L and --stop-daemon --syncid), then Dirigo's --mark.
 struct CommandRow {
     Command cmd;
     std::string_view name;  // ipvsadm's cmdnames, for messages
@@ -257,25 +266,29 @@ struct CommandRow {
 
 // One row per command that takes options, in ipvsadm's cmdnames order; -h and -v have none.
 constexpr std::array kCommands = {
-    CommandRow{Command::AddService, "add-service", "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxx"},
-    CommandRow{Command::EditService, "edit-service", "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxx"},
-    CommandRow{Command::DelService, "delete-service", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::Clear, "flush", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::List, "list", " 11xxxxxxxx11      xx xxxxxx xxxx"},
-    CommandRow{Command::AddServer, "add-server", "xx+xxx+    xxxxxxxxxxx     xxxxxx"},
-    CommandRow{Command::DelServer, "delete-server", "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::EditServer, "edit-server", "xx+xxx+    xxxxxxxxxxx     xxxxxx"},
-    CommandRow{Command::SetTimeouts, "set", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::Restore, "restore", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::Save, "save", " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
-    CommandRow{Command::StartDaemon, "start-daemon", "xxxxxxxxxxxxxxxxxxxxxxxxxxx      "},
-    CommandRow{Command::StopDaemon, "stop-daemon", "xxxxxxxxxxxxxxxxxxxxxxxxxxxx xxxx"},
-    CommandRow{Command::Zero, "zero", "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::AddService, "add-service", "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxxx"},
+    CommandRow{Command::EditService, "edit-service", "xx+   xxxxxxxxxxxxx  xxxxxxxxxxxxx"},
+    CommandRow{Command::DelService, "delete-service", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Clear, "flush", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::List, "list", " 11xxxxxxxx11      xx xxxxxx xxxxx"},
+    CommandRow{Command::AddServer, "add-server", "xx+xxx+    xxxxxxxxxxx     xxxxxxx"},
+    CommandRow{Command::DelServer, "delete-server", "xx+xxx+xxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::EditServer, "edit-server", "xx+xxx+    xxxxxxxxxxx     xxxxxxx"},
+    CommandRow{Command::SetTimeouts, "set", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Restore, "restore", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::Save, "save", " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
+    CommandRow{Command::StartDaemon, "start-daemon", "xxxxxxxxxxxxxxxxxxxxxxxxxxx      x"},
+    CommandRow{Command::StopDaemon, "stop-daemon", "xxxxxxxxxxxxxxxxxxxxxxxxxxxx xxxxx"},
+    CommandRow{Command::Zero, "zero", "xx xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
     // dirigo's views: -n and --nosort everywhere, --exact where there are counters to scale.
-    CommandRow{Command::ListPorts, "list-ports", " xxxxxxxxxxxxxxxx  xxxxxxxxxxxxxx"},
-    CommandRow{Command::ListWorkers, "list-workers", " xxxxxxxxxxxxxxxx  xxxxxxxxxxxxxx"},
-    CommandRow{Command::ListNeighbours, "list-neighbours", " xxxxxxxxxxxxxxxx xxxxxxxxxxxxxxx"},
-    CommandRow{Command::ListRoutes, "list-routes", " xxxxxxxxxxxxxxxx xxxxxxxxxxxxxxx"},
+    CommandRow{Command::ListPorts, "list-ports", " xxxxxxxxxxxxxxxx  xxxxxxxxxxxxxxx"},
+    CommandRow{Command::ListWorkers, "list-workers", " xxxxxxxxxxxxxxxx  xxxxxxxxxxxxxxx"},
+    CommandRow{Command::ListNeighbours, "list-neighbours", " xxxxxxxxxxxxxxxx xxxxxxxxxxxxxxxx"},
+    CommandRow{Command::ListRoutes, "list-routes", " xxxxxxxxxxxxxxxx xxxxxxxxxxxxxxxx"},
+    // Mark rules: the match (-t, -u or --tcp-udp) and --mark.
+    CommandRow{Command::AddMark, "add-mark", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx+"},
+    CommandRow{Command::DelMark, "del-mark", "xx+xxxxxxxxxxxxxxxxxxxxxxxxxxxxxx "},
+    CommandRow{Command::ListMarks, "list-marks", " xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"},
 };
 
 constexpr bool table_is_complete() {
@@ -573,7 +586,36 @@ struct State {
     std::string socket;
     bool socket_given = false;
     ctl::DaemonCfg daemon;
+    bool mark_mode = false;  ///< a mark command: -t/-u/--tcp-udp take a mark rule's match
+    cfg::MarkRule mark;
 };
+
+/// A mark rule's match, ADDR[/LEN][:PORTS]: "10.0.0.100:80,443", "10.0.0.0/24:8000-8100",
+/// "10.0.0.100" (every port).
+std::optional<ArgError> parse_mark_match(std::string_view s, cfg::MarkRule& m) {
+    const ArgError e = bad("illegal mark rule address[/len][:ports] specified");
+    const size_t colon = s.find(':');
+    const std::string_view where = s.substr(0, colon);
+    const auto pfx = cfg::parse_prefix(where);
+    if (!pfx) {
+        return e;
+    }
+    const cfg::Ip4 mask = cfg::prefix_mask(pfx->len);
+    if ((pfx->addr & ~mask) != 0) {
+        return bad("host bits are set in mark rule address " + std::string(where) +
+                   " (did you mean " + cfg::format_prefix({pfx->addr & mask, pfx->len}) + "?)");
+    }
+    m.dst = *pfx;
+    m.ports.clear();
+    if (colon != std::string_view::npos) {
+        const auto ports = cfg::parse_port_list(s.substr(colon + 1));
+        if (!ports) {
+            return e;
+        }
+        m.ports = *ports;
+    }
+    return std::nullopt;
+}
 
 std::optional<ArgError> set_command(State& st, Command c) {
     if (st.cmd) {
@@ -645,10 +687,21 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
     switch (o.spec->tag) {
         case Tag::Command:
             return set_command(st, o.spec->cmd);
+        case Tag::TcpUdp:
+            if (!st.mark_mode) {
+                return bad(o.spelled + " is for mark rules (--add-mark, --del-mark)");
+            }
+            [[fallthrough]];
         case Tag::Tcp:
         case Tag::Udp: {
             if (auto e = set_option(st, kOptService)) {
                 return e;
+            }
+            if (st.mark_mode) {
+                st.mark.proto = o.spec->tag == Tag::Tcp   ? static_cast<uint8_t>(cfg::Proto::Tcp)
+                                : o.spec->tag == Tag::Udp ? static_cast<uint8_t>(cfg::Proto::Udp)
+                                                          : cfg::kMarkAnyProto;
+                return parse_mark_match(arg, st.mark);
             }
             st.service.key.proto = o.spec->tag == Tag::Tcp ? cfg::Proto::Tcp : cfg::Proto::Udp;
             if (looks_ipv6(arg)) {
@@ -782,9 +835,30 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
             st.socket = arg;
             st.socket_given = true;
             return std::nullopt;
-        case Tag::Fwmark:
-            return unsupported(
-                o.spelled + ": firewall-mark services are not supported by dirigo; use -t or -u");
+        case Tag::Fwmark: {
+            if (auto e = set_option(st, kOptService)) {
+                return e;
+            }
+            // ipvsadm's parse_fwmark: a decimal 1..UINT_MAX.
+            const auto m = parse_number(arg, 1, UINT32_MAX);
+            if (!m) {
+                return bad("invalid fwmark value `" + arg + "' specified");
+            }
+            st.service.key = cfg::ServiceKey{};
+            st.service.key.fwmark = static_cast<uint32_t>(*m);
+            return std::nullopt;
+        }
+        case Tag::Mark: {
+            if (auto e = set_option(st, kOptMark)) {
+                return e;
+            }
+            const auto m = parse_number(arg, 1, UINT32_MAX);
+            if (!m) {
+                return bad("invalid mark value `" + arg + "' specified");
+            }
+            st.mark.mark = static_cast<uint32_t>(*m);
+            return std::nullopt;
+        }
         case Tag::Sctp:
             return unsupported(o.spelled + ": SCTP services are not supported by dirigo");
         case Tag::Ipv6:
@@ -894,6 +968,13 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
 
     State st;
     st.socket = env.socket;
+    for (const Occurrence& o : tok.occ) {
+        const Command c = o.spec->cmd;
+        st.mark_mode =
+            st.mark_mode ||
+            (o.spec->tag == Tag::Command &&
+             (c == Command::AddMark || c == Command::DelMark || c == Command::ListMarks));
+    }
     st.dest.fwd = cfg::Fwd::Route;  // ipvsadm's default forwarding method is -g
     st.service.scheduler.clear();
     for (const Occurrence& o : tok.occ) {
@@ -955,10 +1036,11 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
     switch (cmd) {
         case Command::AddService:
         case Command::EditService: {
-            if (st.service.key.port == 0 && (st.service.flags & cfg::kSvcPersistent) == 0) {
+            const bool fwm = st.service.key.fwmark != 0;
+            if (!fwm && st.service.key.port == 0 && (st.service.flags & cfg::kSvcPersistent) == 0) {
                 return bad("Zero port specified for non-persistent service");
             }
-            if ((st.service.flags & cfg::kSvcOnePacket) != 0 &&
+            if ((st.service.flags & cfg::kSvcOnePacket) != 0 && !fwm &&
                 st.service.key.proto != cfg::Proto::Udp) {
                 return bad("One-Packet Scheduling is only for UDP virtual services");
             }
@@ -1074,6 +1156,15 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
         case Command::ListRoutes:
             req.op = Op::ListRoutes;
             break;
+        case Command::AddMark:
+        case Command::DelMark:
+            req.op = cmd == Command::AddMark ? Op::AddMark : Op::DelMark;
+            req.mark = st.mark;
+            req.service.key = cfg::ServiceKey{};
+            break;
+        case Command::ListMarks:
+            req.op = Op::ListMarks;
+            break;
         case Command::StartDaemon:
             req.op = Op::StartDaemon;
             req.daemon = st.daemon;
@@ -1169,10 +1260,9 @@ Outcome<Request> parse_restore(std::string_view text, const Resolver* resolver) 
                                    "not rules); run dirigoadm -Z on its own"};
         }
         if (!is_mutation(inv.value().request.op)) {
-            return ArgError{2,
-                            where +
-                                "only commands that change rules (-A -E -D -C -a -e -d --set) "
-                                "are allowed in restore input"};
+            return ArgError{2, where +
+                                   "only commands that change rules (-A -E -D -C -a -e -d --set "
+                                   "--add-mark --del-mark) are allowed in restore input"};
         }
         if (inv.value().socket_given) {
             return ArgError{2, where + "--socket is not allowed in restore input"};

@@ -59,6 +59,10 @@ enum class Command : uint8_t {
     ListWorkers,     ///< --list-workers: per-worker packets, busy ratio, connections
     ListNeighbours,  ///< --list-neighbours (or --list-neighbors): the ARP table
     ListRoutes,      ///< --list-routes: the route table
+    // Firewall mark rules (Dirigo's stand-in for iptables' MARK target, for -f services).
+    AddMark,    ///< --add-mark -t|-u|--tcp-udp ADDR[/LEN][:PORTS] --mark N
+    DelMark,    ///< --del-mark -t|-u|--tcp-udp ADDR[/LEN][:PORTS] [--mark N]
+    ListMarks,  ///< --list-marks: the rules, as --add-mark commands
 };
 
 /// What a List command shows.

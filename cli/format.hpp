@@ -87,6 +87,10 @@ std::string format_save(const std::vector<ServiceInfo>& services, const FormatOp
                         const Namer& namer);
 
 /// `dirigoadm -L -c [-n]`: "IPVS connection entries" and one line per connection.
+/// The mark rules in order, one `--add-mark` command a line (without the program name), so
+/// that `dirigoadm --list-marks | dirigoadm -R` restores them. Thread: any. O(rules).
+std::string format_marks(const std::vector<cfg::MarkRule>& marks);
+
 std::string format_conns(const std::vector<ConnInfo>& conns, const FormatOpts& opts,
                          const Namer& namer);
 

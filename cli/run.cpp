@@ -203,6 +203,11 @@ int run(std::span<const std::string> args, const RunEnv& env, std::string& out, 
         case Command::ListRoutes:
             return view(inv.request, session, out,
                         [&](const Reply& r) { return format_routes(r.routes, inv.fmt, namer); });
+        case Command::ListMarks:
+            return view(inv.request, session, out,
+                        [&](const Reply& r) { return format_marks(r.marks); });
+        case Command::AddMark:
+        case Command::DelMark:
         case Command::AddService:
         case Command::EditService:
         case Command::DelService:

@@ -239,4 +239,53 @@ std::string_view tun_csum_name(TunCsum c) {
     return "?";
 }
 
+std::optional<std::vector<PortRange>> parse_port_list(std::string_view s) {
+    std::vector<PortRange> out;
+    size_t pos = 0;
+    while (true) {
+        const size_t comma = s.find(',', pos);
+        const std::string_view item =
+            s.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+        if (item.empty() || out.size() == kMaxMarkRanges) {
+            return std::nullopt;
+        }
+        const size_t dash = item.find('-');
+        const auto lo = parse_number(item.substr(0, dash), 0, 65535);
+        const auto hi =
+            dash == std::string_view::npos ? lo : parse_number(item.substr(dash + 1), 0, 65535);
+        if (!lo || !hi || *lo > *hi) {
+            return std::nullopt;
+        }
+        out.push_back({static_cast<uint16_t>(*lo), static_cast<uint16_t>(*hi)});
+        if (comma == std::string_view::npos) {
+            return out;
+        }
+        pos = comma + 1;
+    }
+}
+
+std::string format_port_list(const std::vector<PortRange>& ports) {
+    if (ports.empty()) {
+        return "*";
+    }
+    std::string out;
+    for (const PortRange& r : ports) {
+        if (!out.empty()) {
+            out += ',';
+        }
+        out += std::to_string(r.lo);
+        if (r.hi != r.lo) {
+            out += '-' + std::to_string(r.hi);
+        }
+    }
+    return out;
+}
+
+std::string format_service_key(const ServiceKey& k) {
+    if (k.fwmark != 0) {
+        return "FWM " + std::to_string(k.fwmark);
+    }
+    return std::string(proto_name_upper(k.proto)) + " " + format_endpoint(k.addr, k.port);
+}
+
 }  // namespace dirigo::cfg

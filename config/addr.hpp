@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/model.hpp"
 
@@ -54,5 +55,13 @@ std::string_view tun_type_name(TunType t);     ///< "ipip", "gue", "gre"
 /// "nocsum" / "csum" / "remcsum" -> TunCsum (ipvsadm's --tun-* option names without "tun-").
 std::optional<TunCsum> parse_tun_csum(std::string_view s);
 std::string_view tun_csum_name(TunCsum c);     ///< "nocsum", "csum", "remcsum"
+
+/// "80,443,8000-8100" -> port ranges (host order), in the order given; each item a port or an
+/// inclusive range lo-hi with lo <= hi; at most kMaxMarkRanges items, none empty.
+std::optional<std::vector<PortRange>> parse_port_list(std::string_view s);
+/// Port ranges -> "80,443,8000-8100"; an empty list (every port) is "*".
+std::string format_port_list(const std::vector<PortRange>& ports);
+/// "TCP 10.0.0.1:80", or "FWM 1" for a firewall-mark service: a key in messages.
+std::string format_service_key(const ServiceKey& k);
 
 }  // namespace dirigo::cfg

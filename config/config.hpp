@@ -155,6 +155,7 @@ struct Config {
     std::vector<PortCfg> ports;
     std::vector<RouteCfg> routes;
     std::vector<Service> services;
+    std::vector<MarkRule> marks;  ///< `marks`: firewall mark rules, in order (first match wins)
     DataplaneCfg dataplane;
     TimeoutCfg timeouts;
     DefenseCfg defense;

@@ -130,8 +130,9 @@ public:
         : file_(std::move(file)), include_dir_(std::move(include_dir)), opts_(opts) {}
 
     Result<Config> run(const lc::Setting& root) {
-        if (auto st = check_keys(root, {"eal", "control", "metrics", "ports", "routes", "services",
-                                        "dataplane", "timeouts", "defense", "host", "log"});
+        if (auto st =
+                check_keys(root, {"eal", "control", "metrics", "ports", "routes", "services",
+                                  "marks", "dataplane", "timeouts", "defense", "host", "log"});
             !st) {
             return st;
         }
@@ -140,9 +141,9 @@ public:
         using Step = Status (Loader::*)(const lc::Setting&, Config&);
         for (const Step step :
              {&Loader::load_eal, &Loader::load_control, &Loader::load_metrics, &Loader::load_ports,
-              &Loader::load_routes, &Loader::load_services, &Loader::load_dataplane,
-              &Loader::load_timeouts, &Loader::load_defense, &Loader::load_host,
-              &Loader::load_log}) {
+              &Loader::load_routes, &Loader::load_services, &Loader::load_marks,
+              &Loader::load_dataplane, &Loader::load_timeouts, &Loader::load_defense,
+              &Loader::load_host, &Loader::load_log}) {
             if (auto st = (this->*step)(root, cfg); !st) {
                 return st;
             }
@@ -809,11 +810,33 @@ private:
     }
 
     Status load_service(const lc::Setting& g, Service& svc) const {
-        if (auto st = check_keys(g, {"protocol", "address", "scheduler", "persistent", "netmask",
-                                     "flags", "servers"});
+        if (auto st = check_keys(g, {"protocol", "address", "fwmark", "scheduler", "persistent",
+                                     "netmask", "flags", "servers"});
             !st) {
             return st;
         }
+        const lc::Setting* s = nullptr;
+        std::string text;
+        if ((s = find(g, "fwmark")) != nullptr) {
+            // IPVS's firewall-mark service: the mark alone, no protocol, address or port.
+            for (const char* k : {"protocol", "address"}) {
+                if (find(g, k) != nullptr) {
+                    return fail(*find(g, k), std::string("a fwmark service takes no ") + k +
+                                                 " (the mark rules in `marks` match packets)");
+                }
+            }
+            int64_t mark = 0;
+            if (auto st = read_int(*s, 1, kMaxU32, mark); !st) {
+                return st;
+            }
+            svc.key.fwmark = static_cast<uint32_t>(mark);
+        } else if (auto st = load_service_address(g, svc); !st) {
+            return st;
+        }
+        return load_service_rest(g, svc);
+    }
+
+    Status load_service_address(const lc::Setting& g, Service& svc) const {
         const lc::Setting* s = nullptr;
         std::string text;
         if (auto st = require(g, "protocol", s); !st) {
@@ -846,7 +869,12 @@ private:
         }
         svc.key.addr = ep->addr;
         svc.key.port = ep->port;
+        return Status::ok();
+    }
 
+    Status load_service_rest(const lc::Setting& g, Service& svc) const {
+        const lc::Setting* s = nullptr;
+        std::string text;
         if ((s = find(g, "scheduler")) != nullptr) {
             if (auto st = read_nonempty_string(*s, svc.scheduler); !st) {
                 return st;
@@ -926,12 +954,96 @@ private:
             }
             if (auto [it, fresh] = seen.try_emplace(svc.key, line_of(g)); !fresh) {
                 return fail(g,
-                            "duplicate service " + std::string(proto_name_upper(svc.key.proto)) +
-                                " " + format_endpoint(svc.key.addr, svc.key.port) +
+                            "duplicate service " + format_service_key(svc.key) +
                                 " (first at line " + std::to_string(it->second) + ")",
                             Errc::ServiceExists);
             }
             cfg.services.push_back(std::move(svc));
+        }
+        return Status::ok();
+    }
+
+    /// `marks = ( { address = "10.0.0.100/32"; protocol = "tcp"; ports = "80,443"; mark = 1; } )`
+    Status load_marks(const lc::Setting& root, Config& cfg) {
+        const lc::Setting* marks = find(root, "marks");
+        if (marks == nullptr) {
+            return Status::ok();
+        }
+        if (auto st = expect_groups(*marks); !st) {
+            return st;
+        }
+        if (static_cast<size_t>(marks->getLength()) > kMaxMarkRules) {
+            return fail(*marks, "more than " + std::to_string(kMaxMarkRules) + " mark rules",
+                        Errc::Resource);
+        }
+        std::map<std::string, unsigned> seen;
+        for (int i = 0; i < marks->getLength(); ++i) {
+            const lc::Setting& g = (*marks)[i];
+            if (auto st = check_keys(g, {"address", "protocol", "ports", "mark"}); !st) {
+                return st;
+            }
+            MarkRule m;
+            const lc::Setting* s = nullptr;
+            std::string text;
+            if (auto st = require(g, "address", s); !st) {
+                return st;
+            }
+            if (auto st = read_string(*s, text); !st) {
+                return st;
+            }
+            const auto pfx = parse_prefix(text);
+            if (!pfx) {
+                return fail(*s, "bad address " + in_quotes(text) +
+                                    " (expected an address or prefix, e.g. \"10.0.0.100/32\")");
+            }
+            const Ip4 mask = prefix_mask(pfx->len);
+            if ((pfx->addr & ~mask) != 0) {
+                return fail(*s, "host bits are set in " + in_quotes(text) + " (did you mean \"" +
+                                    format_prefix({pfx->addr & mask, pfx->len}) + "\"?)");
+            }
+            m.dst = *pfx;
+            if ((s = find(g, "protocol")) != nullptr) {
+                if (auto st = read_string(*s, text); !st) {
+                    return st;
+                }
+                const auto proto = parse_proto(text);
+                if (!proto) {
+                    return fail(*s, "unknown protocol " + in_quotes(text) +
+                                        " (expected \"tcp\" or \"udp\"; omit it for both)");
+                }
+                m.proto = static_cast<uint8_t>(*proto);
+            }
+            if ((s = find(g, "ports")) != nullptr) {
+                if (auto st = read_string(*s, text); !st) {
+                    return st;
+                }
+                const auto ports = parse_port_list(text);
+                if (!ports) {
+                    return fail(*s, "bad port list " + in_quotes(text) +
+                                        " (expected e.g. \"80,443\" or \"8000-8100\"; omit it "
+                                        "for every port)");
+                }
+                m.ports = *ports;
+            }
+            if (auto st = require(g, "mark", s); !st) {
+                return st;
+            }
+            int64_t mark = 0;
+            if (auto st = read_int(*s, 1, kMaxU32, mark); !st) {
+                return st;
+            }
+            m.mark = static_cast<uint32_t>(mark);
+            if (auto st = validate_mark(m); !st) {
+                return fail(g, st.message(), st.code());
+            }
+            const std::string id = std::to_string(m.proto) + " " + format_prefix(m.dst) + " " +
+                                   format_port_list(m.ports);
+            if (auto [it, fresh] = seen.try_emplace(id, line_of(g)); !fresh) {
+                return fail(g, "duplicate mark rule " + format_prefix(m.dst) + " ports " +
+                                   format_port_list(m.ports) + " (first at line " +
+                                   std::to_string(it->second) + ")");
+            }
+            cfg.marks.push_back(std::move(m));
         }
         return Status::ok();
     }

@@ -6,6 +6,8 @@
 /// this model; control turns it into the dataplane's immutable Snapshot.
 /// Addresses and ports are kept in host byte order.
 
+#include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,13 +49,58 @@ struct Prefix {
     bool operator==(const Prefix&) const = default;
 };
 
-/// A virtual service's identity: protocol, VIP and port.
+/// A virtual service's identity: protocol, VIP and port; or, for a firewall-mark service
+/// (ipvsadm -f), the mark alone. As in IPVS, a fwmark service has no address or port (both 0)
+/// and its protocol is TCP whatever the packets' protocol (the kernel's placeholder).
 struct ServiceKey {
     Proto proto = Proto::Tcp;
     Ip4 addr = 0;
     uint16_t port = 0;
+    uint32_t fwmark = 0;  ///< nonzero: a firewall-mark service (addr and port are 0)
     bool operator==(const ServiceKey&) const = default;
-    auto operator<=>(const ServiceKey&) const = default;
+    /// ipvsadm's listing order: address services first (protocol, address, port), then fwmark
+    /// services by mark.
+    std::strong_ordering operator<=>(const ServiceKey& o) const {
+        if (auto c = fwmark <=> o.fwmark; c != 0) {
+            return c;
+        }
+        if (auto c = proto <=> o.proto; c != 0) {
+            return c;
+        }
+        if (auto c = addr <=> o.addr; c != 0) {
+            return c;
+        }
+        return port <=> o.port;
+    }
+};
+
+/// Most port ranges one mark rule lists.
+inline constexpr size_t kMaxMarkRanges = 64;
+
+/// A firewall mark rule's protocol: 0 matches TCP and UDP.
+inline constexpr uint8_t kMarkAnyProto = 0;
+
+/// An inclusive range of destination ports, host order.
+struct PortRange {
+    uint16_t lo = 0;
+    uint16_t hi = 65535;
+    bool operator==(const PortRange&) const = default;
+};
+
+/// A mark rule (Dirigo's stand-in for iptables' MARK target): a new flow to `dst` (prefix,
+/// host order), of `proto` (a Proto value, or kMarkAnyProto), to one of `ports` (empty: any
+/// port) gets firewall mark `mark`, which selects the fwmark service of that mark. Rules are
+/// ordered; the first match wins.
+struct MarkRule {
+    Prefix dst;
+    uint8_t proto = kMarkAnyProto;
+    std::vector<PortRange> ports;
+    uint32_t mark = 0;
+    /// Same match (everything but the mark): the identity a rule is deleted by.
+    bool same_match(const MarkRule& o) const {
+        return dst == o.dst && proto == o.proto && ports == o.ports;
+    }
+    bool operator==(const MarkRule&) const = default;
 };
 
 /// Service flags (ipvsadm's IP_VS_SVC_F_* meaning, our own numbering).

@@ -82,6 +82,36 @@ Status check_server(const Service& svc, const RealServer& rs) {
     return Status::ok();
 }
 
+Status validate_mark(const MarkRule& m) {
+    const std::string who = "mark rule " + format_prefix(m.dst);
+    if (m.mark == 0) {
+        return {Errc::Invalid, who + ": mark must be 1..4294967295 (0 is no mark)"};
+    }
+    if (m.dst.len > 32) {
+        return {Errc::Invalid, who + ": prefix length must be 0..32"};
+    }
+    if ((m.dst.addr & ~prefix_mask(m.dst.len)) != 0) {
+        return {Errc::Invalid, who + ": host bits are set (did you mean " +
+                                   format_prefix({m.dst.addr & prefix_mask(m.dst.len), m.dst.len}) +
+                                   "?)"};
+    }
+    if (m.proto != kMarkAnyProto && m.proto != static_cast<uint8_t>(Proto::Tcp) &&
+        m.proto != static_cast<uint8_t>(Proto::Udp)) {
+        return {Errc::Invalid, who + ": unknown protocol " + std::to_string(m.proto)};
+    }
+    if (m.ports.size() > kMaxMarkRanges) {
+        return {Errc::Invalid,
+                who + ": more than " + std::to_string(kMaxMarkRanges) + " port ranges"};
+    }
+    for (const PortRange& r : m.ports) {
+        if (r.lo > r.hi) {
+            return {Errc::Invalid, who + ": port range " + std::to_string(r.lo) + "-" +
+                                       std::to_string(r.hi) + " is reversed"};
+        }
+    }
+    return Status::ok();
+}
+
 uint64_t server_id(const RealServer& rs) {
     return (uint64_t{rs.addr} << 16) | rs.port;
 }
@@ -91,17 +121,23 @@ bool contiguous_mask(Ip4 m) {
 }
 
 Status validate_service(const Service& s) {
-    const std::string who = "service " + std::string(proto_name_upper(s.key.proto)) + " " +
-                            format_endpoint(s.key.addr, s.key.port);
+    const std::string who = "service " + format_service_key(s.key);
     if (s.key.proto != Proto::Tcp && s.key.proto != Proto::Udp) {
         return {Errc::Invalid, who + ": unknown protocol"};
     }
-    if (s.key.addr == 0) {
-        return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
-    }
-    // IPVS's "all ports" service: port zero, persistent only (ipvsadm's words).
-    if (s.key.port == 0 && (s.flags & kSvcPersistent) == 0) {
-        return {Errc::Invalid, "Zero port specified for non-persistent service"};
+    if (s.key.fwmark != 0) {
+        // IPVS: a firewall-mark service is the mark alone (its protocol is TCP, a placeholder).
+        if (s.key.addr != 0 || s.key.port != 0 || s.key.proto != Proto::Tcp) {
+            return {Errc::Invalid, who + ": a firewall-mark service has no address or port"};
+        }
+    } else {
+        if (s.key.addr == 0) {
+            return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
+        }
+        // IPVS's "all ports" service: port zero, persistent only (ipvsadm's words).
+        if (s.key.port == 0 && (s.flags & kSvcPersistent) == 0) {
+            return {Errc::Invalid, "Zero port specified for non-persistent service"};
+        }
     }
     if (s.scheduler.empty()) {
         return {Errc::Invalid, who + ": no scheduler"};

@@ -38,4 +38,12 @@ bool contiguous_mask(Ip4 m);
 /// Thread: any (control). Cost: O(servers), allocates a small hash set.
 Status validate_service(const Service& s);
 
+/// Most mark rules the daemon holds (config and runtime together).
+inline constexpr size_t kMaxMarkRules = 1024;
+
+/// Checks one mark rule: mark nonzero, prefix without host bits, protocol tcp, udp or both,
+/// port ranges in order and at most kMaxMarkRanges of them. Errc::Invalid with a message that
+/// names the rule's prefix. Thread: any. O(ranges).
+Status validate_mark(const MarkRule& m);
+
 }  // namespace dirigo::cfg

@@ -49,6 +49,12 @@ Status Control::load_initial() {
             batch.batch.push_back(add_rs);
         }
     }
+    for (const cfg::MarkRule& m : cfg_.marks) {
+        Request add_mark;
+        add_mark.op = Op::AddMark;
+        add_mark.mark = m;
+        batch.batch.push_back(add_mark);
+    }
     Reply r = handle(batch);
     if (r.code != Errc::Ok) {
         return Status(r.code, "services in the config: " + r.message);
@@ -197,6 +203,9 @@ HeldReply Control::submit(const Request& req) {
             break;
         case Op::ListRoutes:
             views_.routes(rep);
+            break;
+        case Op::ListMarks:
+            rep.marks = model_.marks();
             break;
         case Op::StartDaemon:
         case Op::StopDaemon:

@@ -52,6 +52,7 @@ Status ModelStore::apply(const Request& r) {
 Result<ModelStore::Change> ModelStore::prepare(const Request& r) const {
     Draft d;
     d.services = services_;
+    d.marks = marks_;
     d.timeouts = timeouts_;
     for (const ServiceState& s : d.services) {
         d.dests += s.svc.servers.size();
@@ -131,9 +132,36 @@ Status ModelStore::apply_one(Draft& d, const Request& r) const {
         return {};
     }
     case Op::Clear:
+        // As ipvsadm -C: services only. Mark rules are not IPVS's (iptables keeps its marks too).
         d.services.clear();
         d.dests = 0;
         return {};
+    case Op::AddMark: {
+        if (Status s = cfg::validate_mark(r.mark); !s) {
+            return s;
+        }
+        for (const cfg::MarkRule& m : d.marks) {
+            if (m.same_match(r.mark)) {
+                return Status(Errc::ServiceExists, "Mark rule already exists");
+            }
+        }
+        if (d.marks.size() >= cfg::kMaxMarkRules) {
+            return Status(Errc::Resource,
+                          "too many mark rules (limit " + std::to_string(cfg::kMaxMarkRules) + ")");
+        }
+        d.marks.push_back(r.mark);
+        return {};
+    }
+    case Op::DelMark: {
+        auto it = std::find_if(d.marks.begin(), d.marks.end(), [&](const cfg::MarkRule& m) {
+            return m.same_match(r.mark) && (r.mark.mark == 0 || m.mark == r.mark.mark);
+        });
+        if (it == d.marks.end()) {
+            return Status(Errc::NoService, "No such mark rule");
+        }
+        d.marks.erase(it);
+        return {};
+    }
     case Op::AddDest:
     case Op::EditDest:
     case Op::DelDest: {
@@ -284,6 +312,7 @@ void ModelStore::commit(Change&& c) {
     fresh_svc_slots_ = std::move(c.fresh_svc);
     removed_dest_slots_ = std::move(c.removed_dest);
     services_ = std::move(c.services);
+    marks_ = std::move(c.marks);
     timeouts_ = c.timeouts;
 }
 

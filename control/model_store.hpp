@@ -43,6 +43,7 @@ public:
     /// slot lists as they will be once it is committed.
     struct Change {
         std::vector<ServiceState> services;
+        std::vector<cfg::MarkRule> marks;  ///< firewall mark rules, in order
         cfg::TimeoutCfg timeouts;
         size_t dests = 0;  ///< real servers in `services`, checked against the limit as they come
         std::vector<uint32_t> free_dest;
@@ -53,7 +54,8 @@ public:
         std::vector<uint32_t> removed_dest;  ///< real-server slots it removes (sorted)
     };
 
-    /// Applies a mutating request (Add/Edit/Del service or server, Clear, SetTimeouts, Batch) to
+    /// Applies a mutating request (Add/Edit/Del service or server, Clear, SetTimeouts, Add/DelMark,
+    /// Batch) to
     /// a copy of the rules and assigns slots. Returns the error of the first request that fails;
     /// the store is unchanged either way. Cost: one copy of the services.
     Result<Change> prepare(const Request& r) const;
@@ -64,6 +66,8 @@ public:
 
     const std::vector<ServiceState>& services() const { return services_; }
     const cfg::TimeoutCfg& timeouts() const { return timeouts_; }
+    /// The firewall mark rules, in order (first match wins).
+    const std::vector<cfg::MarkRule>& marks() const { return marks_; }
     /// Slots that were freed or retired by the last commit (stats baselines reset on reuse).
     const std::vector<uint32_t>& fresh_dest_slots() const { return fresh_dest_slots_; }
     const std::vector<uint32_t>& fresh_service_slots() const { return fresh_svc_slots_; }
@@ -85,6 +89,7 @@ private:
     uint32_t max_services_;
     uint32_t max_dests_;
     std::vector<ServiceState> services_;
+    std::vector<cfg::MarkRule> marks_;
     cfg::TimeoutCfg timeouts_;
     std::vector<uint32_t> free_dest_slots_;
     std::vector<uint32_t> retired_dest_slots_;

@@ -52,10 +52,20 @@ void add_whole(std::vector<Request>& out, const cfg::Service& s) {
 
 }  // namespace
 
-Request restore_batch(const Request& file, const std::vector<ServiceState>& running) {
+Request restore_batch(const Request& file, const std::vector<ServiceState>& running,
+                      const std::vector<cfg::MarkRule>& running_marks) {
     Request out;
     out.op = Op::Batch;
     for (const Request& r : file.batch) {
+        if (r.op == Op::AddMark &&
+            std::any_of(running_marks.begin(), running_marks.end(),
+                        [&r](const cfg::MarkRule& m) { return m.same_match(r.mark); })) {
+            Request del;
+            del.op = Op::DelMark;
+            del.mark = r.mark;
+            del.mark.mark = 0;
+            out.batch.push_back(del);
+        }
         if (r.op == Op::AddService && ModelStore::find(running, r.service.key) != nullptr) {
             Request del;
             del.op = Op::DelService;
@@ -68,7 +78,8 @@ Request restore_batch(const Request& file, const std::vector<ServiceState>& runn
 }
 
 Request reload_batch(const cfg::Config& old_cfg, const cfg::Config& next,
-                     const std::vector<ServiceState>& running) {
+                     const std::vector<ServiceState>& running,
+                     const std::vector<cfg::MarkRule>& running_marks) {
     Request out;
     out.op = Op::Batch;
     std::vector<Request>& b = out.batch;
@@ -112,6 +123,26 @@ Request reload_batch(const cfg::Config& old_cfg, const cfg::Config& next,
             } else if (!(*h == d)) {
                 b.push_back(dest_op(Op::EditDest, want.key, d));
             }
+        }
+    }
+    if (old_cfg.marks != next.marks) {
+        // Every running rule with the match of an old or a new config rule goes, then the new
+        // config's rules are appended in their order.
+        for (const cfg::MarkRule& m : running_marks) {
+            const auto same = [&m](const cfg::MarkRule& x) { return x.same_match(m); };
+            if (std::any_of(old_cfg.marks.begin(), old_cfg.marks.end(), same) ||
+                std::any_of(next.marks.begin(), next.marks.end(), same)) {
+                Request del;
+                del.op = Op::DelMark;
+                del.mark = m;
+                b.push_back(del);
+            }
+        }
+        for (const cfg::MarkRule& m : next.marks) {
+            Request add;
+            add.op = Op::AddMark;
+            add.mark = m;
+            b.push_back(add);
         }
     }
     return out;

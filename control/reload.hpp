@@ -27,13 +27,18 @@
 namespace dirigo::ctl {
 
 /// `file` is a Batch (dirigoadm -R's parse of the rules file); returns it with a DelService
-/// before each AddService whose key `running` already has.
-Request restore_batch(const Request& file, const std::vector<ServiceState>& running);
+/// before each AddService whose key `running` already has, and a DelMark before each AddMark
+/// whose match `running_marks` already has (the config's rules, which the file lists too).
+Request restore_batch(const Request& file, const std::vector<ServiceState>& running,
+                      const std::vector<cfg::MarkRule>& running_marks = {});
 
 /// The change that takes `running` from `old_cfg`'s services and timeouts to `next`'s. An empty
 /// batch when nothing differs.
+/// Mark rules: when the config's list changed, the old config's rules are deleted and the new
+/// one's appended in order (rules added with dirigoadm stay, ahead of them).
 Request reload_batch(const cfg::Config& old_cfg, const cfg::Config& next,
-                     const std::vector<ServiceState>& running);
+                     const std::vector<ServiceState>& running,
+                     const std::vector<cfg::MarkRule>& running_marks = {});
 
 /// Names of the sections that differ between `a` and `b` and need a restart; empty: none.
 std::vector<std::string> restart_needed(const cfg::Config& a, const cfg::Config& b);

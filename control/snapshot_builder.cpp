@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "control/snapshot_builder.hpp"
 
+#include <unordered_map>
+
 #include <rte_byteorder.h>
+
+#include "config/addr.hpp"
 
 #include "dataplane/tunnel.hpp"
 
@@ -13,6 +17,7 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
     snap->topo = dp.topology();
     snap->timeouts.set(change.timeouts.tcp, change.timeouts.tcp_fin, change.timeouts.udp);
     std::vector<std::pair<uint64_t, uint32_t>> keys;
+    std::unordered_map<uint32_t, uint32_t> fwmarks;  // mark -> index into services
     snap->services.reserve(change.services.size());
     for (const ServiceState& st : change.services) {
         dp::ServiceEntry e;
@@ -58,6 +63,12 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
         }
         e.sched = std::move(*sch);
         e.synp_ok = st.svc.key.proto == cfg::Proto::Tcp && !e.dests.empty() && all_masq;
+        if (st.svc.key.fwmark != 0) {
+            // Reached through the mark rules only, never by address.
+            fwmarks.emplace(st.svc.key.fwmark, static_cast<uint32_t>(snap->services.size()));
+            snap->services.push_back(std::move(e));
+            continue;
+        }
         snap->any_port_zero = snap->any_port_zero || st.svc.key.port == 0;
         keys.emplace_back(dp::service_map_key(static_cast<uint8_t>(st.svc.key.proto),
                                               rte_cpu_to_be_32(st.svc.key.addr),
@@ -66,6 +77,23 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
         snap->services.push_back(std::move(e));
     }
     snap->service_map = dp::FlatMap(keys);
+    // The mark rules, compiled once here: network-order masks, the ranges in one array, and the
+    // service each rule's mark selects (none yet: kNoMarkService, looked up again when a later
+    // change adds it, since every change builds a new snapshot).
+    snap->marks.reserve(change.marks.size());
+    for (const cfg::MarkRule& r : change.marks) {
+        dp::MarkMatch m;
+        const uint32_t mask = cfg::prefix_mask(r.dst.len);
+        m.mask = rte_cpu_to_be_32(mask);
+        m.net = rte_cpu_to_be_32(r.dst.addr & mask);
+        m.proto = r.proto;
+        m.first = static_cast<uint32_t>(snap->mark_ports.size());
+        m.count = static_cast<uint16_t>(r.ports.size());
+        snap->mark_ports.insert(snap->mark_ports.end(), r.ports.begin(), r.ports.end());
+        const auto it = fwmarks.find(r.mark);
+        m.service = it == fwmarks.end() ? dp::kNoMarkService : it->second;
+        snap->marks.push_back(m);
+    }
     return snap;
 }
 

@@ -61,6 +61,11 @@ sync::ConnRecord to_wire(const dp::SyncRecord& r) noexcept {
     c.dport = r.rport;
     c.timeout = r.timeout_s;
     c.set_v4(r.client.saddr, r.client.daddr, r.raddr);
+    if (r.client.proto == 0 && r.kind == dp::SyncKind::Template) {
+        // A fwmark service's template, as IPVS sends one: protocol 0, the mark as the virtual
+        // address and in the fwmark field.
+        c.fwmark = ntohl(r.client.daddr);
+    }
     return c;
 }
 
@@ -302,9 +307,13 @@ void SyncDaemon::poll_backup(uint32_t& moved) {
         const auto err = sync::decode(
             std::span<const uint8_t>(b.buf.data(), static_cast<size_t>(len)), b.cfg.syncid,
             [this, &b](const sync::ConnRecord& c) {
-                // Dirigo holds IPv4 TCP and UDP connections of address services.
-                if (c.v6 || (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP) ||
-                    c.fwmark != 0) {
+                // Dirigo holds IPv4 TCP and UDP connections (of address or fwmark services:
+                // the backup's own mark rules find the latter's service) and fwmark services'
+                // templates (protocol 0, the mark as the virtual address).
+                const bool fwm_template =
+                    c.protocol == 0 && (c.flags & sync::kFlagTemplate) != 0 && c.fwmark != 0;
+                if (c.v6 ||
+                    (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP && !fwm_template)) {
                     ++b.counters.unsupported;
                     return;
                 }
@@ -320,6 +329,9 @@ void SyncDaemon::poll_backup(uint32_t& moved) {
                 r.client.sport = c.cport;
                 r.client.dport = c.vport;
                 r.client.proto = c.protocol;
+                if (fwm_template) {
+                    r.client.daddr = htonl(c.fwmark);
+                }
                 r.raddr = c.daddr4();
                 r.rport = c.dport;
                 r.fwd = static_cast<uint8_t>(fwd == sync::kFwdMasq     ? cfg::Fwd::Masq

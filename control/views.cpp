@@ -107,7 +107,8 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
                 ci.state = "NONE";
                 ci.expires_ms = expire > now ? static_cast<uint32_t>((expire - now) / per_ms) : 0;
                 ci.caddr = rte_be_to_cpu_32(client);
-                ci.vaddr = s.svc.key.addr;
+                // A fwmark service's template names the mark as its address, as IPVS's does.
+                ci.vaddr = s.svc.key.fwmark != 0 ? s.svc.key.fwmark : s.svc.key.addr;
                 ci.vport = s.svc.key.port;
                 for (size_t i = 0; i < s.dest_slots.size(); ++i) {
                     if (s.dest_slots[i] == dest_slot) {

@@ -95,8 +95,8 @@ void reload_config(dirigo::ctl::Control& control, const std::string& path,
                    join(restart).c_str());
     }
     const dirigo::cfg::LogLevel level = control.config().log.level;
-    const dirigo::ctl::Request batch =
-        dirigo::ctl::reload_batch(control.config(), *next, control.model().services());
+    const dirigo::ctl::Request batch = dirigo::ctl::reload_batch(
+        control.config(), *next, control.model().services(), control.model().marks());
     if (batch.batch.empty()) {
         control.set_config_rules(*next);
         apply_log_level(level, next->log.level);
@@ -229,8 +229,8 @@ int main(int argc, char** argv) {
                 s = dirigo::Status(file.status().code(),
                                    file.status().message() + " (fix or remove it)");
             } else if (!file->batch.empty()) {
-                const dirigo::ctl::Reply r = control.handle(
-                    dirigo::ctl::restore_batch(*file, control.model().services()));
+                const dirigo::ctl::Reply r = control.handle(dirigo::ctl::restore_batch(
+                    *file, control.model().services(), control.model().marks()));
                 if (r.code != dirigo::Errc::Ok) {
                     s = dirigo::Status(r.code, "rules file " + rules_path + ": " + r.message +
                                                    " (fix or remove it)");

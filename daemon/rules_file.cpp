@@ -37,6 +37,8 @@ std::string render_rules(const ctl::ModelStore& model) {
     const ctl::cli::NumericNamer namer;
     std::string out = "# Saved by dirigo " DIRIGO_VERSION "; read back at start (dirigoadm -R format)\n";
     out += ctl::cli::format_save(list, opts, namer);
+    // The mark rules, in order, as --list-marks prints them (dirigoadm -R reads them back).
+    out += ctl::cli::format_marks(model.marks());
     const cfg::TimeoutCfg& t = model.timeouts();
     out += "--set " + std::to_string(t.tcp) + " " + std::to_string(t.tcp_fin) + " " +
            std::to_string(t.udp) + "\n";

@@ -23,7 +23,8 @@
 
 namespace dirigo::daemon {
 
-/// The rules as `dirigoadm -S -n` prints them, then `--set TCP TCPFIN UDP`.
+/// The rules as `dirigoadm -S -n` prints them, the mark rules as `--list-marks` prints them, then
+/// `--set TCP TCPFIN UDP`.
 std::string render_rules(const ctl::ModelStore& model);
 
 /// The file's commands as one Batch. A missing file is an empty batch; a bad line is an error

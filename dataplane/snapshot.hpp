@@ -164,6 +164,20 @@ inline const DestEntry* find_dest_by_slot(const ServiceEntry& svc, uint32_t slot
     return nullptr;
 }
 
+/// One mark rule, compiled by control (control/snapshot_builder.cpp): what a new flow's
+/// destination is compared with, and the fwmark service its mark selects.
+struct MarkMatch {
+    uint32_t net = 0;      ///< network order, already masked
+    uint32_t mask = 0;     ///< network order
+    uint32_t first = 0;    ///< first of its ranges in Snapshot::mark_ports
+    uint16_t count = 0;    ///< number of ranges; 0 matches every port
+    uint8_t proto = 0;     ///< IPPROTO_TCP, IPPROTO_UDP, or 0 for both
+    uint32_t service = 0;  ///< index into Snapshot::services, or kNoMarkService
+};
+
+/// A mark whose fwmark service does not exist: the flow gets no service.
+inline constexpr uint32_t kNoMarkService = 0xffffffffu;
+
 struct Snapshot {
     uint64_t generation = 0;
     std::shared_ptr<const Topology> topo;
@@ -174,6 +188,55 @@ struct Snapshot {
     std::array<uint64_t, ct::kNumStates> timeout_tsc{};  ///< timeouts in TSC ticks
     SyncParams sync;  ///< connection sync (set by Dataplane::publish)
     DefenseParams defense;  ///< flood defence level (set by Dataplane::publish)
+
+    /// Mark rules in order (first match wins); empty when there are none, which is all the
+    /// new-flow path checks then.
+    std::vector<MarkMatch> marks;
+    std::vector<cfg::PortRange> mark_ports;  ///< the rules' port ranges, host order
+
+    /// The fwmark service a new flow's first packet selects through the mark rules, or nullptr
+    /// (no rule matches, or the first that matches names a mark with no service). Called only
+    /// for new flows with no address service. Thread: any. Cost: O(rules + their ranges).
+    const ServiceEntry* find_marked(uint8_t proto, uint32_t addr_be,
+                                    uint16_t port_be) const noexcept {
+        if (proto != 6 && proto != 17) {  // IPPROTO_TCP, IPPROTO_UDP
+            return nullptr;
+        }
+        const uint16_t port = static_cast<uint16_t>((port_be >> 8) | (port_be << 8));
+        for (const MarkMatch& m : marks) {
+            if ((addr_be & m.mask) != m.net || (m.proto != 0 && m.proto != proto)) {
+                continue;
+            }
+            bool in = m.count == 0;
+            for (uint32_t i = m.first; i < m.first + m.count && !in; ++i) {
+                in = port >= mark_ports[i].lo && port <= mark_ports[i].hi;
+            }
+            if (in) {
+                return m.service == kNoMarkService ? nullptr : &services[m.service];
+            }
+        }
+        return nullptr;
+    }
+
+    /// The fwmark service of `mark` (host order), or nullptr. For the cold paths (a synced
+    /// fwmark template names its service by mark). Thread: any. Cost: O(services).
+    const ServiceEntry* find_fwmark(uint32_t mark) const noexcept {
+        for (const ServiceEntry& s : services) {
+            if (s.key.fwmark == mark && mark != 0) {
+                return &s;
+            }
+        }
+        return nullptr;
+    }
+
+    /// find_service, then the mark rules: every service a new flow could open a connection
+    /// of. For the cold paths (connection sync); the packet path tries the rules only when
+    /// there are some. Thread: any.
+    const ServiceEntry* find_service_or_marked(uint8_t proto, uint32_t addr_be,
+                                               uint16_t port_be) const noexcept {
+        const ServiceEntry* s = find_service(proto, addr_be, port_be);
+        return s != nullptr || marks.empty() ? s : find_marked(proto, addr_be, port_be);
+    }
 
     /// The service for a packet to `addr_be`:`port_be`: the one on that port, else (as IPVS
     /// does) the persistent port-zero service of that address. Thread: any. Cost: one or two

@@ -145,6 +145,13 @@ inline void synp_shift(Parsed& p, bool reply, uint32_t offset) noexcept {
     }
 }
 
+/// The mark rules for a new flow that no address service takes: out of line, so that decide_l4
+/// (inlined into the burst loop) stays as small as it was without marks.
+[[gnu::noinline]] const ServiceEntry* marked_service(const Snapshot& snap, uint8_t proto,
+                                                     uint32_t daddr, uint16_t dport) noexcept {
+    return snap.find_marked(proto, daddr, dport);
+}
+
 }  // namespace
 
 bool register_slow_meta() {
@@ -552,6 +559,10 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
 
     // A new flow: only to a service, and for TCP only on a SYN.
     const ServiceEntry* svc = snap.find_service(p.key.proto, p.key.daddr, p.key.dport);
+    if (svc == nullptr && !snap.marks.empty()) [[unlikely]] {
+        // No address service: the mark rules, once per new flow (IPVS's fwmark services).
+        svc = marked_service(snap, p.key.proto, p.key.daddr, p.key.dport);
+    }
     if (svc == nullptr) {
         // Ours but no service: the kernel's (ssh, BGP, a health check's replies, ...).
         return snap.topo->is_local(p.key.daddr) ? to_kernel_or(Drop::NoService)
@@ -615,7 +626,8 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     c.client = p.key;
     c.raddr = d.addr;
     // IPVS: a port-zero ("all ports") service keeps the packet's port; otherwise the server's.
-    c.rport = svc.key.port == 0 ? p.key.dport : d.port;
+    // A fwmark service (port zero too) uses its server's port when the server has one.
+    c.rport = svc.key.port == 0 && (svc.key.fwmark == 0 || d.port == 0) ? p.key.dport : d.port;
     c.fwd = static_cast<uint8_t>(d.fwd);
     c.encap = d.encap;
     c.tun_port = d.tun_port;
@@ -1265,7 +1277,8 @@ void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
     sync_emit(r);
     if (c.tmpl != kNoTemplate) {
         // Its persistence template goes with it (IPVS sends a connection's controller after it).
-        const ServiceEntry* svc = snap.find_service(c.client.proto, c.client.daddr, c.client.dport);
+        const ServiceEntry* svc =
+            snap.find_service_or_marked(c.client.proto, c.client.daddr, c.client.dport);
         if (svc != nullptr && (svc->flags & cfg::kSvcPersistent) != 0) {
             SyncRecord t = r;
             t.kind = SyncKind::Template;
@@ -1274,6 +1287,11 @@ void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
             if (svc->key.port == 0) {
                 t.client.dport = 0;
                 t.rport = 0;
+            }
+            if (svc->key.fwmark != 0) {
+                // IPVS's fwmark template: protocol 0 (IPPROTO_IP), the mark as its address.
+                t.client.proto = 0;
+                t.client.daddr = rte_cpu_to_be_32(svc->key.fwmark);
             }
             t.state = static_cast<uint8_t>(ct::TcpState::None);
             t.timeout_s = svc->timeout;
@@ -1317,7 +1335,12 @@ uint32_t Worker::sync_receive(const Snapshot& snap, uint64_t now) noexcept {
 void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t now) noexcept {
     // The rules as this worker sees them decide: a record for a service or real server that is
     // not configured here is counted and dropped (IPVS would keep it without a destination).
-    const ServiceEntry* svc = snap.find_service(r.client.proto, r.client.daddr, r.client.dport);
+    // A fwmark template (protocol 0) names its service by the mark in its address.
+    const ServiceEntry* svc =
+        r.client.proto == 0
+            ? (r.kind == SyncKind::Template ? snap.find_fwmark(rte_be_to_cpu_32(r.client.daddr))
+                                            : nullptr)
+            : snap.find_service_or_marked(r.client.proto, r.client.daddr, r.client.dport);
     const DestEntry* dest = nullptr;
     if (svc != nullptr) {
         for (const DestEntry& d : svc->dests) {

@@ -224,7 +224,7 @@ std::string get_string(const nlattr* a) {
 
 struct SvcSpec {
     uint16_t af = 0;
-    bool fwmark = false;
+    uint32_t fwmark = 0;  ///< IPVS_SVC_ATTR_FWMARK (0: not given, or given as 0)
     uint16_t protocol = 0;
     std::array<uint8_t, 16> addr{};
     uint16_t port_be = 0;
@@ -253,7 +253,7 @@ int parse_service(const nlattr* nest, bool full, SvcSpec& s) {
     }
     if (tb[IPVS_SVC_ATTR_FWMARK] != nullptr) {
         s.protocol = IPPROTO_TCP;
-        s.fwmark = get_u32(tb[IPVS_SVC_ATTR_FWMARK]) != 0;
+        s.fwmark = get_u32(tb[IPVS_SVC_ATTR_FWMARK]);
     } else {
         s.protocol = get_u16(tb[IPVS_SVC_ATTR_PROTOCOL]);
         s.addr = get_bytes<16>(tb[IPVS_SVC_ATTR_ADDR]);
@@ -277,13 +277,18 @@ int parse_service(const nlattr* nest, bool full, SvcSpec& s) {
     return 0;
 }
 
-/// The Dirigo key of a parsed service; nullopt for what Dirigo cannot hold (a firewall-mark
-/// service, a protocol other than TCP and UDP), which therefore never exists.
+/// The Dirigo key of a parsed service; nullopt for what Dirigo cannot hold (a protocol other
+/// than TCP and UDP), which therefore never exists. A firewall-mark service is its mark alone,
+/// as the kernel's ip_vs_genl_parse_service makes it (protocol TCP, no address or port).
 std::optional<cfg::ServiceKey> key_of(const SvcSpec& s) {
-    if (s.fwmark || (s.protocol != IPPROTO_TCP && s.protocol != IPPROTO_UDP)) {
+    cfg::ServiceKey k;
+    if (s.fwmark != 0) {
+        k.fwmark = s.fwmark;
+        return k;
+    }
+    if (s.protocol != IPPROTO_TCP && s.protocol != IPPROTO_UDP) {
         return std::nullopt;
     }
-    cfg::ServiceKey k;
     k.proto = s.protocol == IPPROTO_TCP ? cfg::Proto::Tcp : cfg::Proto::Udp;
     uint32_t a = 0;
     std::memcpy(&a, s.addr.data(), sizeof(a));
@@ -460,9 +465,14 @@ void put_service(nlmsghdr* nlh, const ctl::ServiceInfo& si) {
     const cfg::Service& s = si.service;
     nlattr* nest = mnl_attr_nest_start(nlh, IPVS_CMD_ATTR_SERVICE);
     mnl_attr_put_u16(nlh, IPVS_SVC_ATTR_AF, AF_INET);
-    mnl_attr_put_u16(nlh, IPVS_SVC_ATTR_PROTOCOL, static_cast<uint16_t>(s.key.proto));
-    put_addr(nlh, IPVS_SVC_ATTR_ADDR, s.key.addr);
-    mnl_attr_put_u16(nlh, IPVS_SVC_ATTR_PORT, htons(s.key.port));
+    // As the kernel: a fwmark service carries its mark instead of protocol, address and port.
+    if (s.key.fwmark != 0) {
+        mnl_attr_put_u32(nlh, IPVS_SVC_ATTR_FWMARK, s.key.fwmark);
+    } else {
+        mnl_attr_put_u16(nlh, IPVS_SVC_ATTR_PROTOCOL, static_cast<uint16_t>(s.key.proto));
+        put_addr(nlh, IPVS_SVC_ATTR_ADDR, s.key.addr);
+        mnl_attr_put_u16(nlh, IPVS_SVC_ATTR_PORT, htons(s.key.port));
+    }
     const std::string sched = s.scheduler.substr(0, IP_VS_SCHEDNAME_MAXLEN - 1);
     mnl_attr_put_strz(nlh, IPVS_SVC_ATTR_SCHED_NAME, sched.c_str());
     // A listed service is in the kernel's hash table, so it carries IP_VS_SVC_F_HASHED.
@@ -813,7 +823,7 @@ int Handler::new_or_set_service(bool add) {
     }
     const auto key = key_of(s);
     if (!key) {
-        // A firewall-mark, SCTP or other-protocol service: Dirigo has none, so an edit finds
+        // An SCTP or other-protocol service: Dirigo has none, so an edit finds
         // nothing (as the kernel's lookup) and an add is refused as unsupported.
         return add ? -EOPNOTSUPP : -ESRCH;
     }

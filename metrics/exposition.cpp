@@ -58,15 +58,20 @@ std::string labels(std::initializer_list<std::pair<std::string_view, std::string
 }
 
 /// node_exporter's backend labels, in the order its client library prints them (sorted).
+/// A firewall-mark service's row is node_exporter's reading of an "FWM  1" line: no local
+/// address, local port 0, proto "FWM", the mark in local_mark.
 std::string backend_labels(const ctl::ServiceInfo& svc, const ctl::DestInfo& d) {
-    const std::string laddr = cfg::format_ip4(svc.service.key.addr);
-    const std::string lport = std::to_string(svc.service.key.port);
+    const cfg::ServiceKey& k = svc.service.key;
+    const bool fwm = k.fwmark != 0;
+    const std::string laddr = fwm ? std::string() : cfg::format_ip4(k.addr);
+    const std::string lport = std::to_string(k.port);
+    const std::string lmark = fwm ? std::to_string(k.fwmark) : std::string();
     const std::string raddr = cfg::format_ip4(d.server.addr);
     const std::string rport = std::to_string(d.server.port);
     return labels({{"local_address", laddr},
-                   {"local_mark", ""},
+                   {"local_mark", lmark},
                    {"local_port", lport},
-                   {"proto", cfg::proto_name_upper(svc.service.key.proto)},
+                   {"proto", fwm ? std::string_view("FWM") : cfg::proto_name_upper(k.proto)},
                    {"remote_address", raddr},
                    {"remote_port", rport}});
 }

@@ -27,6 +27,9 @@ std::shared_ptr<const Sample> current() {
 }
 
 std::string service_name(const cfg::ServiceKey& k) {
+    if (k.fwmark != 0) {
+        return "FWM:" + std::to_string(k.fwmark);
+    }
     return std::string(cfg::proto_name_upper(k.proto)) + ":" + cfg::format_endpoint(k.addr, k.port);
 }
 
@@ -36,6 +39,15 @@ const ctl::ServiceInfo* find_service(const Sample& s, std::string_view text) {
     if (colon == std::string_view::npos) {
         return nullptr;
     }
+    if (text.substr(0, colon) == "FWM" || text.substr(0, colon) == "fwm") {
+        const auto mark = cfg::parse_number(text.substr(colon + 1), 1, 0xffffffffu);
+        for (const ctl::ServiceInfo& si : s.services) {
+            if (mark && si.service.key.fwmark == *mark) {
+                return &si;
+            }
+        }
+        return nullptr;
+    }
     const auto proto = cfg::parse_proto(text.substr(0, colon));
     const auto ep = cfg::parse_endpoint(text.substr(colon + 1), true);
     if (!proto || !ep) {
@@ -43,7 +55,7 @@ const ctl::ServiceInfo* find_service(const Sample& s, std::string_view text) {
     }
     for (const ctl::ServiceInfo& si : s.services) {
         const cfg::ServiceKey& k = si.service.key;
-        if (k.proto == *proto && k.addr == ep->addr && k.port == ep->port) {
+        if (k.fwmark == 0 && k.proto == *proto && k.addr == ep->addr && k.port == ep->port) {
             return &si;
         }
     }
@@ -109,8 +121,11 @@ int cmd_service(const char*, const char* params, rte_tel_data* d) {
         return -ENOENT;
     }
     rte_tel_data_start_dict(d);
-    rte_tel_data_add_dict_string(d, "protocol",
-                                 std::string(cfg::proto_name_upper(si->service.key.proto)).c_str());
+    const bool fwm = si->service.key.fwmark != 0;
+    rte_tel_data_add_dict_string(
+        d, "protocol",
+        fwm ? "FWM" : std::string(cfg::proto_name_upper(si->service.key.proto)).c_str());
+    rte_tel_data_add_dict_u64(d, "fwmark", si->service.key.fwmark);
     rte_tel_data_add_dict_string(d, "address", cfg::format_ip4(si->service.key.addr).c_str());
     rte_tel_data_add_dict_u64(d, "port", si->service.key.port);
     rte_tel_data_add_dict_string(d, "scheduler", si->service.scheduler.c_str());

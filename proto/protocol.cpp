@@ -162,6 +162,7 @@ void fields(V& v, K& k) {
     v.proto(k.proto, "service.proto");
     v.u32(k.addr, "service.addr");
     v.u16(k.port, "service.port");
+    v.u32(k.fwmark, "service.fwmark");
 }
 
 template <class V, Like<cfg::Service> S>
@@ -184,6 +185,20 @@ void fields(V& v, D& d) {
     v.tun_type(d.tun_type, "dest.tun_type");
     v.u16(d.tun_port, "dest.tun_port");
     v.tun_csum(d.tun_csum, "dest.tun_csum");
+}
+
+template <class V, Like<cfg::PortRange> P>
+void fields(V& v, P& p) {
+    v.u16(p.lo, "mark.port.lo");
+    v.u16(p.hi, "mark.port.hi");
+}
+
+template <class V, Like<cfg::MarkRule> M>
+void fields(V& v, M& m) {
+    v.prefix(m.dst, "mark.addr", "mark.len");
+    v.u8(m.proto, "mark.proto");
+    v.list(m.ports, "mark.ports");
+    v.u32(m.mark, "mark.mark");
 }
 
 template <class V, Like<cfg::TimeoutCfg> T>
@@ -342,6 +357,7 @@ void fields(V& v, R& r) {
     v.list(r.neighbours, "neighbours");
     v.list(r.routes, "routes");
     v.list(r.daemons, "daemons");
+    v.list(r.marks, "marks");
 }
 
 /// Adds up the smallest encoding of a type: strings and lists empty.
@@ -554,6 +570,9 @@ void put_request(Writer& w, const Request& r) {
         case Body::Daemon:
             fields(put, r.daemon);
             return;
+        case Body::Mark:
+            fields(put, r.mark);
+            return;
         case Body::Batch:
             // Encoded as given; a nested batch is rejected by the decoder, not here.
             w.count(r.batch.size());
@@ -610,6 +629,9 @@ void get_request(Reader& r, Request& req, bool nested) {
             return;
         case Body::Daemon:
             fields(get, req.daemon);
+            return;
+        case Body::Mark:
+            fields(get, req.mark);
             return;
         case Body::Batch: {
             if (nested) {

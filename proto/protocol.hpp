@@ -27,17 +27,17 @@
 namespace dirigo::ctl {
 
 inline constexpr uint32_t kMagic = 0x4f475244;  // "DRGO" read as little-endian bytes
-inline constexpr uint16_t kVersion = 2;
+inline constexpr uint16_t kVersion = 3;
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr uint32_t kMaxPayload = 16u << 20;  // a -R of ~100k rules fits
 inline constexpr uint32_t kMaxString = 4096;
 inline constexpr uint32_t kMaxList = 1u << 20;
 /// A decoded request takes sizeof(Request) however few bytes it had on the wire (a Clear is two):
 /// a Batch may cost at most kBatchExpansion times the bytes it arrived in, plus kBatchSlack, so a
-/// frame cannot make the daemon allocate many times its size. Real rules (an AddDest is 28 bytes,
-/// a DelService 9) stay inside the bound: 9 x kBatchExpansion must exceed sizeof(Request), which
-/// is 208 bytes since the Request carries a DaemonCfg (checked by protocol_test's
-/// BatchAllocationIsBoundedByTheFrame).
+/// frame cannot make the daemon allocate many times its size. Real rules (an AddDest is 36 bytes,
+/// a DelService 13, an AddMark at least 16) stay inside the bound: 13 x kBatchExpansion must
+/// exceed sizeof(Request), which is 264 bytes since the Request carries a DaemonCfg and a
+/// MarkRule (checked by protocol_test's BatchAllocationIsBoundedByTheFrame).
 inline constexpr size_t kBatchExpansion = 32;
 inline constexpr size_t kBatchSlack = 64 * 1024;
 
@@ -69,6 +69,9 @@ enum class Op : uint16_t {
     StartDaemon = 19,
     StopDaemon = 20,
     ListDaemons = 21,
+    AddMark = 22,
+    DelMark = 23,
+    ListMarks = 24,
 };
 
 /// What follows the op in a request's payload; the codec reads and writes each shape in one place.
@@ -81,6 +84,7 @@ enum class Body : uint8_t {
     Timeouts,     ///< three timeouts
     Batch,        ///< a count, then that many requests; nested batches are invalid
     Daemon,       ///< a sync daemon's settings (StopDaemon reads only its role)
+    Mark,         ///< a firewall mark rule
 };
 
 /// One operation: the single declaration that the codec, the daemon and dirigoadm read.
@@ -124,6 +128,11 @@ inline constexpr OpSpec kOps[] = {
     {Op::StopDaemon, "stop-daemon", Body::Daemon, false, "stops the sync daemon of that role"},
     {Op::ListDaemons, "list-daemons", Body::None, false,
      "reply carries the running sync daemons, master first"},
+    {Op::AddMark, "add-mark", Body::Mark, true,
+     "appends a firewall mark rule (one with the same match must not exist)"},
+    {Op::DelMark, "delete-mark", Body::Mark, true,
+     "deletes the mark rule with the same match (mark 0: whatever its mark)"},
+    {Op::ListMarks, "list-marks", Body::None, false, "reply carries the mark rules, in order"},
 };
 
 /// Number of operations; a wire op at or above it is unknown.
@@ -177,6 +186,7 @@ struct Request {
     cfg::RealServer dest;     ///< for Add/Edit/DelDest
     cfg::TimeoutCfg timeouts; ///< for SetTimeouts
     DaemonCfg daemon;         ///< for StartDaemon/StopDaemon
+    cfg::MarkRule mark;       ///< for AddMark/DelMark
     std::vector<Request> batch;  ///< for Batch; nested batches are invalid
 };
 
@@ -318,6 +328,7 @@ struct Reply {
     std::vector<NeighbourView> neighbours;  ///< ListNeighbours
     std::vector<RouteView> routes;   ///< ListRoutes
     std::vector<DaemonView> daemons; ///< ListDaemons
+    std::vector<cfg::MarkRule> marks;  ///< ListMarks
 };
 
 /// Frame header, decoded.

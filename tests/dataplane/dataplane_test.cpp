@@ -33,6 +33,7 @@
 
 #include "config/config.hpp"
 #include "control/control.hpp"
+#include "control/sync_daemon.hpp"
 #include "dataplane/dataplane.hpp"
 #include "dataplane/sync.hpp"
 #include "proto/client.hpp"
@@ -1896,6 +1897,123 @@ TEST_F(DataplaneTest, PersistentPortZeroServiceTakesEveryOtherPort) {
         << r.message;
 }
 
+// ipvsadm -A -f 1 -s rr -p 300; -a -f 1 -r .11 -m; -a -f 1 -r .12 -m, with a mark rule for the
+// VIP's TCP ports 80 and 443 (IPVS's HTTP/HTTPS example): a client lands on one real server on
+// both ports, which keep their numbers; the next client gets the other server; a port or a
+// protocol outside the rules gets no service; dropping the rule leaves established flows alone.
+TEST_F(DataplaneTest, FwmarkServiceKeepsAClientOnOneServerAcrossItsPorts) {
+    learn_all();
+    ctl::Request dsvc;  // the fixture's TCP 10.0.0.100:80 would take port 80 before any mark
+    dsvc.op = ctl::Op::DelService;
+    dsvc.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
+    ASSERT_EQ(ctl_->handle(dsvc).code, Errc::Ok);
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key.fwmark = 1;
+    add.service.scheduler = "rr";
+    add.service.flags = cfg::kSvcPersistent;
+    add.service.timeout = 300;
+    const Reply added = ctl_->handle(add);
+    ASSERT_EQ(added.code, Errc::Ok) << added.message;
+    add_dests(add.service.key, {"172.16.0.11", "172.16.0.12"}, 0);
+    ctl::Request mark;
+    mark.op = ctl::Op::AddMark;
+    mark.mark.dst = {ntohl(ip("10.0.0.100")), 32};
+    mark.mark.proto = 6;
+    mark.mark.ports = {{80, 80}, {443, 443}};
+    mark.mark.mark = 1;
+    const Reply marked = ctl_->handle(mark);
+    ASSERT_EQ(marked.code, Errc::Ok) << marked.message;
+
+    // Client A on 80 then 443, client B on 443 then 80.
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 80));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44001, ip("10.0.0.100"), 443));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.3"), 45000, ip("10.0.0.100"), 443));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.3"), 45001, ip("10.0.0.100"), 80));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(out[0].dport(), 80);  // port-0 servers: the packet's port
+    EXPECT_EQ(out[1].dport(), 443);
+    EXPECT_EQ(out[2].dport(), 443);
+    EXPECT_EQ(out[3].dport(), 80);
+    EXPECT_EQ(out[0].daddr(), out[1].daddr());  // A: one server on both ports
+    EXPECT_EQ(out[2].daddr(), out[3].daddr());  // B: one server on both ports
+    EXPECT_NE(out[0].daddr(), out[2].daddr());  // rr between the clients' templates
+    // The reply leaves from the VIP and the port the client used.
+    send(kInt, Frame::l4(mac_[kInt], out[1].dst_mac(), 6, out[1].daddr(), 443, ip("10.0.0.2"),
+                         44001, 0x12, 64, ""));
+    step();
+    const auto back = recv(kExt);
+    ASSERT_EQ(back.size(), 1u);
+    EXPECT_EQ(back[0].saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(back[0].sport(), 443);
+
+    // Outside the rules: another port, and UDP to a marked port.
+    const uint64_t no_service = drops(dp::Drop::NoService);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44002, ip("10.0.0.100"), 8080));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 44003, ip("10.0.0.100"), 443));
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(drops(dp::Drop::NoService), no_service + 2);
+
+    // The service lists as IPVS's: the mark alone, its connections counted.
+    const Reply l = list();
+    const ctl::ServiceInfo* fwm = nullptr;
+    for (const ctl::ServiceInfo& si : l.services) {
+        fwm = si.service.key.fwmark == 1 ? &si : fwm;
+    }
+    ASSERT_NE(fwm, nullptr);
+    EXPECT_EQ(fwm->service.key.addr, 0u);
+    EXPECT_EQ(fwm->stats.conns, 4u);
+
+    // Without the rule: A's established flow still forwards, a new one is refused.
+    ctl::Request del = mark;
+    del.op = ctl::Op::DelMark;
+    ASSERT_EQ(ctl_->handle(del).code, Errc::Ok);
+    send(kExt,
+         Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 80, 0x10));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44004, ip("10.0.0.100"), 80));
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].sport(), 44000);
+    EXPECT_EQ(drops(dp::Drop::NoService), no_service + 3);
+}
+
+// A rule whose mark has no service, ahead of one that has: first match wins, no service.
+TEST_F(DataplaneTest, FirstMatchingMarkRuleWinsEvenWithoutItsService) {
+    learn_all();
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key.fwmark = 2;
+    add.service.scheduler = "rr";
+    ASSERT_EQ(ctl_->handle(add).code, Errc::Ok);
+    add_dests(add.service.key, {"172.16.0.12"}, 0);
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request m;
+    m.op = ctl::Op::AddMark;
+    m.mark.dst = {ntohl(ip("10.0.0.100")), 32};
+    m.mark.ports = {{9000, 9000}};
+    m.mark.mark = 7;  // no such service
+    b.batch.push_back(m);
+    m.mark.dst = {ntohl(ip("10.0.0.0")), 24};
+    m.mark.ports = {{8000, 9999}};
+    m.mark.mark = 2;
+    b.batch.push_back(m);
+    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    send(kExt,
+         Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 9000));
+    send(kExt,
+         Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 44001, ip("10.0.0.100"), 9001));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.12"));
+    EXPECT_EQ(out[0].dport(), 9001);
+}
+
 TEST_F(DataplaneTest, FullTableRefusesOnlyNewFlows) {
     learn_all();
     // The fixture's table holds 4096 connections.
@@ -2787,6 +2905,78 @@ TEST_F(SyncTest, BackupInstallsATemplateThatSteersTheClientsNextConnection) {
         ASSERT_EQ(out.size(), 1u);
         EXPECT_EQ(out[0].daddr(), ip("172.16.0.12"));
     }
+}
+
+// A fwmark service's template goes out as IPVS sends one (protocol 0, the mark as its address),
+// and a backup installs such a template against its own fwmark service.
+TEST_F(SyncTest, FwmarkTemplatesAreSyncedByTheirMark) {
+    learn_all();
+    ctl::Request dsvc;
+    dsvc.op = ctl::Op::DelService;
+    dsvc.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
+    ASSERT_EQ(ctl_->handle(dsvc).code, Errc::Ok);
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key.fwmark = 1;
+    add.service.scheduler = "rr";
+    add.service.flags = cfg::kSvcPersistent;
+    add.service.timeout = 300;
+    add.service.netmask = 0xffffff00;
+    ASSERT_EQ(ctl_->handle(add).code, Errc::Ok);
+    add_dests(add.service.key, {"172.16.0.11", "172.16.0.12"}, 0);
+    ctl::Request mark;
+    mark.op = ctl::Op::AddMark;
+    mark.mark.dst = {ntohl(ip("10.0.0.100")), 32};
+    mark.mark.proto = 6;
+    mark.mark.ports = {{80, 80}, {443, 443}};
+    mark.mark.mark = 1;
+    ASSERT_EQ(ctl_->handle(mark).code, Errc::Ok);
+    set_master(true);
+    const Frame syn = handshake(42000);
+    client(42000, 0x18, "a");
+    drain(kInt);
+    const auto q = queued();
+    ASSERT_EQ(q.size(), 2u);
+    EXPECT_EQ(q[0].kind, dp::SyncKind::Conn);
+    EXPECT_EQ(q[0].client.proto, IPPROTO_TCP);
+    EXPECT_EQ(q[0].client.dport, htons(80));
+    EXPECT_EQ(q[1].kind, dp::SyncKind::Template);
+    EXPECT_EQ(q[1].client.proto, 0);
+    EXPECT_EQ(q[1].client.daddr, htonl(1));
+    EXPECT_EQ(q[1].client.saddr, ip("10.0.0.0"));
+    EXPECT_EQ(q[1].client.dport, 0);
+    EXPECT_EQ(q[1].rport, 0);
+    EXPECT_EQ(q[1].raddr, syn.daddr());
+    const sync::ConnRecord w = ctl::to_wire(q[1]);
+    EXPECT_EQ(w.protocol, 0);
+    EXPECT_EQ(w.fwmark, 1u);
+    EXPECT_NE(w.flags & sync::kFlagTemplate, 0u);
+    set_master(false);
+
+    // Backup side: a template for another client network names the server rr would not pick
+    // next; that client's SYN to port 443 lands on it.
+    dp::SyncRecord t = q[1];
+    t.client.saddr = ip("10.0.1.0");
+    const uint64_t before = dp_->worker(0).stats().sync_templates.load();
+    install(t);
+    step();
+    EXPECT_EQ(dp_->worker(0).stats().sync_templates.load(), before + 1);
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.1.7"), 46000, ip("10.0.0.100"), 443));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), syn.daddr());
+    EXPECT_EQ(out[0].dport(), 443);
+    // A protocol-0 record that is not a template, or names no service, installs nothing.
+    dp::SyncRecord bad = t;
+    bad.kind = dp::SyncKind::Conn;
+    install(bad);
+    bad = t;
+    bad.client.daddr = htonl(9);
+    install(bad);
+    const uint64_t no_svc = dp_->worker(0).stats().sync_no_service.load();
+    step();
+    EXPECT_EQ(dp_->worker(0).stats().sync_no_service.load(), no_svc + 2);
 }
 
 }  // namespace

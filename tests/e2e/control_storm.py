@@ -27,7 +27,7 @@ import threading
 import time
 
 MAGIC = 0x4F475244
-VERSION = 2  # proto/protocol.hpp kVersion
+VERSION = 3  # proto/protocol.hpp kVersion
 HDR = struct.Struct("<IHHI")
 MAX_PAYLOAD = 16 << 20
 
@@ -51,8 +51,9 @@ def frame(payload: bytes) -> bytes:
     return HDR.pack(MAGIC, VERSION, 1, len(payload)) + payload
 
 
-def svc_key(proto: int, addr: int, port: int) -> bytes:
-    return struct.pack("<BIH", proto, addr, port)
+def svc_key(proto: int, addr: int, port: int, fwmark: int = 0) -> bytes:
+    # protocol, address, port, then (version 3) the firewall mark, 0 for an address service.
+    return struct.pack("<BIHI", proto, addr, port, fwmark)
 
 
 def service(key: tuple, sched: str) -> bytes:

@@ -521,11 +521,81 @@ TEST(Args, Ipv6IsRefusedClearly) {
     fails_with({"-A", "-f", "1", "-6"}, "not supported");
 }
 
+TEST(Args, FwmarkServicesAsIpvsadm) {
+    // -A -f 1 -s rr -p 300: the key is the mark alone; no zero-port complaint (ipvsadm checks
+    // that only for address services), and -o is allowed (not only UDP for a mark).
+    Invocation a = ok({"-A", "-f", "1", "-s", "rr", "-p", "300"});
+    EXPECT_EQ(a.request.op, Op::AddService);
+    EXPECT_EQ(a.request.service.key.fwmark, 1u);
+    EXPECT_EQ(a.request.service.key.addr, 0u);
+    EXPECT_EQ(a.request.service.key.port, 0);
+    EXPECT_EQ(a.request.service.timeout, 300u);
+    EXPECT_EQ(ok({"-A", "--fwmark-service", "4294967295"}).request.service.key.fwmark, 4294967295u);
+    EXPECT_EQ(ok({"-A", "-f", "2", "-o"}).request.op, Op::AddService);
+    EXPECT_EQ(ok({"-E", "-f", "1", "-s", "wrr"}).request.op, Op::EditService);
+    EXPECT_EQ(ok({"-D", "-f", "1"}).request.service.key.fwmark, 1u);
+    // -a -f 1 -r 172.16.0.11 -m: no port given, the service's (0): the packet's port is kept.
+    Invocation rs = ok({"-a", "-f", "1", "-r", "172.16.0.11", "-m"});
+    EXPECT_EQ(rs.request.op, Op::AddDest);
+    EXPECT_EQ(rs.request.service.key.fwmark, 1u);
+    EXPECT_EQ(rs.request.dest.addr, ip(172, 16, 0, 11));
+    EXPECT_EQ(rs.request.dest.port, 0);
+    EXPECT_EQ(ok({"-a", "-f", "1", "-r", "172.16.0.11:0", "-m", "-w", "1"}).request.dest.port, 0);
+    EXPECT_EQ(ok({"-a", "-f", "1", "-r", "172.16.0.12", "-g"}).request.dest.fwd, cfg::Fwd::Route);
+    EXPECT_EQ(ok({"-d", "-f", "1", "-r", "172.16.0.11"}).request.op, Op::DelDest);
+    Invocation l = ok({"-Ln", "-f", "1"});
+    EXPECT_EQ(l.request.op, Op::List);
+    EXPECT_TRUE(l.request.has_key);
+    EXPECT_EQ(l.request.service.key.fwmark, 1u);
+    // ipvsadm's parse_fwmark and its one message.
+    fails({"-A", "-f", "0"}, "invalid fwmark value `0' specified");
+    fails({"-A", "-f", "abc"}, "invalid fwmark value `abc' specified");
+    fails({"-A", "-f", "4294967296"}, "invalid fwmark value `4294967296' specified");
+    fails({"-A", "-f", "1", "-t", "10.0.0.1:80"}, "multiple 'service-address' options specified");
+}
+
+TEST(Args, MarkRules) {
+    Invocation a = ok({"--add-mark", "-t", "10.0.0.100:80,443", "--mark", "1"});
+    EXPECT_EQ(a.cmd, Command::AddMark);
+    EXPECT_EQ(a.request.op, Op::AddMark);
+    EXPECT_EQ(a.request.mark.dst, (cfg::Prefix{ip(10, 0, 0, 100), 32}));
+    EXPECT_EQ(a.request.mark.proto, 6);
+    EXPECT_EQ(a.request.mark.ports, (std::vector<cfg::PortRange>{{80, 80}, {443, 443}}));
+    EXPECT_EQ(a.request.mark.mark, 1u);
+    Invocation u = ok({"--add-mark", "-u", "10.0.0.0/24:8000-8100", "--mark", "7"});
+    EXPECT_EQ(u.request.mark.dst, (cfg::Prefix{ip(10, 0, 0, 0), 24}));
+    EXPECT_EQ(u.request.mark.proto, 17);
+    EXPECT_EQ(u.request.mark.ports, (std::vector<cfg::PortRange>{{8000, 8100}}));
+    Invocation both = ok({"--add-mark", "--tcp-udp", "10.0.0.100", "--mark", "2"});
+    EXPECT_EQ(both.request.mark.proto, cfg::kMarkAnyProto);
+    EXPECT_TRUE(both.request.mark.ports.empty());
+    Invocation d = ok({"--del-mark", "-t", "10.0.0.100:80,443"});
+    EXPECT_EQ(d.request.op, Op::DelMark);
+    EXPECT_EQ(d.request.mark.mark, 0u);  // any mark
+    EXPECT_EQ(ok({"--list-marks"}).request.op, Op::ListMarks);
+    fails({"--add-mark", "-t", "10.0.0.100:80"},
+          "You need to supply the 'mark' option for the 'add-mark' command");
+    fails({"--add-mark", "--mark", "1"},
+          "You need to supply the 'service-address' option for the 'add-mark' command");
+    fails({"--add-mark", "-t", "10.0.0.100:80", "--mark", "0"}, "invalid mark value `0' specified");
+    fails({"--add-mark", "-t", "10.0.0.100:90-80", "--mark", "1"},
+          "illegal mark rule address[/len][:ports] specified");
+    fails({"--add-mark", "-t", "10.0.0.1/24", "--mark", "1"},
+          "host bits are set in mark rule address 10.0.0.1/24 (did you mean 10.0.0.0/24?)");
+    fails({"--add-mark", "-t", "10.0.0.100:80", "--mark", "1", "-s", "rr"},
+          "Illegal 'scheduler' option with the 'add-mark' command");
+    fails({"-A", "--tcp-udp", "10.0.0.1:80"},
+          "--tcp-udp is for mark rules (--add-mark, --del-mark)");
+    // In restore input, so that --list-marks output restores.
+    auto r = parse_restore("--add-mark -t 10.0.0.100:80,443 --mark 1\n-A -f 1 -s rr -p 300\n",
+                           &kResolver);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    ASSERT_EQ(r.value().batch.size(), 2u);
+    EXPECT_EQ(r.value().batch[0].op, Op::AddMark);
+    EXPECT_EQ(r.value().batch[1].service.key.fwmark, 1u);
+}
+
 TEST(Args, UnsupportedIpvsadmFeatures) {
-    fails({"-A", "-f", "1"},
-          "-f: firewall-mark services are not supported by dirigo; use -t or -u");
-    fails({"-A", "--fwmark-service", "1"},
-          "--fwmark-service: firewall-mark services are not supported by dirigo; use -t or -u");
     fails_with({"-A", "--sctp-service", "10.0.0.1:80"}, "SCTP");
     fails_with({"-A", "-t", "10.0.0.1:80", "--pe", "sip"}, "persistence engine");
 }

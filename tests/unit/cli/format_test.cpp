@@ -340,6 +340,78 @@ TEST(Format, Save) {
     EXPECT_EQ(format_save({}, numeric(), kNoNames), "");
 }
 
+/// ipvsadm -A -f 1 -s rr -p 300 with -a -f 1 -r 172.16.0.11 -m (and .12): the FWM rows come
+/// after every address service, as ipvsadm sorts them.
+ServiceInfo fwm_service() {
+    ServiceInfo f;
+    f.service.key.fwmark = 1;
+    f.service.scheduler = "rr";
+    f.service.flags = cfg::kSvcPersistent;
+    f.service.timeout = 300;
+    f.stats = {4, 40, 30, 4000, 3000};
+    f.dests = {
+        dest(ip(172, 16, 0, 12), 0, cfg::Fwd::Masq, 1, 1, 0, 2, {2, 20, 15, 2000, 1500}, {}),
+        dest(ip(172, 16, 0, 11), 0, cfg::Fwd::Masq, 1, 0, 1, 2, {2, 20, 15, 2000, 1500}, {})};
+    return f;
+}
+
+TEST(Format, FwmarkRowsAsIpvsadm) {
+    std::vector<ServiceInfo> all = {fwm_service(), services()[1]};
+    EXPECT_EQ(format_list(kInfo, all, numeric(), kNoNames).substr(format_banner(kInfo).size()),
+              "Prot LocalAddress:Port Scheduler Flags\n"
+              "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+              "TCP  10.0.0.1:80 rr\n"
+              "  -> 172.16.115.103:80            Masq    1      0          1         \n"
+              "  -> 172.16.115.104:8080          Masq    2      5          0         \n"
+              "FWM  1 rr persistent 300\n"
+              "  -> 172.16.0.11:0                Masq    1      0          1         \n"
+              "  -> 172.16.0.12:0                Masq    1      1          0         \n");
+    FormatOpts stats = numeric();
+    stats.stats = true;
+    EXPECT_EQ(format_service(fwm_service(), stats, kNoNames),
+              "FWM  1                                   4       40       30     4000     3000\n"
+              "  -> 172.16.0.11:0                       2       20       15     2000     1500\n"
+              "  -> 172.16.0.12:0                       2       20       15     2000     1500\n");
+    FormatOpts rate = numeric();
+    rate.rate = true;
+    EXPECT_EQ(format_service(fwm_service(), rate, kNoNames).substr(0, 34),
+              "FWM  1                            ");
+}
+
+TEST(Format, FwmarkSaveAsIpvsadm) {
+    EXPECT_EQ(format_save({fwm_service(), services()[1]}, numeric(), kNoNames),
+              "-A -t 10.0.0.1:80 -s rr\n"
+              "-a -t 10.0.0.1:80 -r 172.16.115.103:80 -m -w 1\n"
+              "-a -t 10.0.0.1:80 -r 172.16.115.104:8080 -m -w 2\n"
+              "-A -f 1 -s rr -p 300\n"
+              "-a -f 1 -r 172.16.0.11:0 -m -w 1\n"
+              "-a -f 1 -r 172.16.0.12:0 -m -w 1\n");
+}
+
+TEST(Format, MarkRulesAsCommands) {
+    std::vector<cfg::MarkRule> marks(3);
+    marks[0].dst = {ip(10, 0, 0, 100), 32};
+    marks[0].proto = 6;
+    marks[0].ports = {{80, 80}, {443, 443}};
+    marks[0].mark = 1;
+    marks[1].dst = {ip(10, 0, 0, 0), 24};
+    marks[1].proto = 17;
+    marks[1].ports = {{8000, 8100}};
+    marks[1].mark = 2;
+    marks[2].dst = {ip(10, 0, 1, 1), 32};
+    marks[2].mark = 3;
+    EXPECT_EQ(format_marks(marks),
+              "--add-mark -t 10.0.0.100:80,443 --mark 1\n"
+              "--add-mark -u 10.0.0.0/24:8000-8100 --mark 2\n"
+              "--add-mark --tcp-udp 10.0.1.1 --mark 3\n");
+    EXPECT_EQ(format_marks({}), "");
+    // The daemon's words for mark rules (ipvsadm has none).
+    EXPECT_EQ(error_message(Op::AddMark, Errc::ServiceExists, "Mark rule already exists"),
+              "Mark rule already exists");
+    EXPECT_EQ(error_message(Op::DelMark, Errc::NoService, "No such mark rule"),
+              "No such mark rule");
+}
+
 TEST(Format, Connections) {
     std::vector<ConnInfo> conns;
     const auto add = [&](cfg::Proto p, uint32_t ms, const char* state, cfg::Ip4 c, uint16_t cp,

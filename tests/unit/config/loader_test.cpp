@@ -985,5 +985,69 @@ TEST(Loader, SchedulerCheckIsOptional) {
     EXPECT_EQ(r->services[0].scheduler, "anything");
 }
 
+// ---- firewall-mark services and mark rules ----
+
+TEST(Loader, FwmarkServiceAndMarkRules) {
+    const auto r =
+        load(kBase +
+             "services = ( { fwmark = 1; scheduler = \"rr\"; persistent = 300;\n"
+             "  servers = ( { address = \"172.16.0.11\"; forward = \"nat\"; } ); } );\n"
+             "marks = ( { address = \"10.0.0.100/32\"; protocol = \"tcp\";\n"
+             "            ports = \"80,443\"; mark = 1; },\n"
+             "          { address = \"10.0.0.0/24\"; ports = \"8000-8100\"; mark = 2; },\n"
+             "          { address = \"10.0.1.1\"; protocol = \"udp\"; mark = 3; } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_EQ(r->services.size(), 1u);
+    const Service& s = r->services[0];
+    EXPECT_EQ(s.key.fwmark, 1u);
+    EXPECT_EQ(s.key.addr, 0u);
+    EXPECT_EQ(s.key.port, 0);
+    EXPECT_EQ(s.key.proto, Proto::Tcp);
+    ASSERT_EQ(s.servers.size(), 1u);
+    EXPECT_EQ(s.servers[0].port, 0);  // no port: the packet's
+    ASSERT_EQ(r->marks.size(), 3u);
+    EXPECT_EQ(r->marks[0].dst, (Prefix{ip(10, 0, 0, 100), 32}));
+    EXPECT_EQ(r->marks[0].proto, 6);
+    EXPECT_EQ(r->marks[0].ports, (std::vector<PortRange>{{80, 80}, {443, 443}}));
+    EXPECT_EQ(r->marks[0].mark, 1u);
+    EXPECT_EQ(r->marks[1].proto, kMarkAnyProto);
+    EXPECT_EQ(r->marks[1].ports, (std::vector<PortRange>{{8000, 8100}}));
+    EXPECT_EQ(r->marks[2].dst, (Prefix{ip(10, 0, 1, 1), 32}));
+    EXPECT_EQ(r->marks[2].proto, 17);
+    EXPECT_TRUE(r->marks[2].ports.empty());
+}
+
+TEST(Loader, FwmarkAndMarkRuleErrors) {
+    EXPECT_TRUE(fails_with(load(kBase + "services = ( { fwmark = 1; protocol = \"tcp\"; } );\n"), 4,
+                           "services.[0].protocol", "a fwmark service takes no protocol"));
+    EXPECT_TRUE(fails_with(load(kBase + "services = ( { fwmark = 0; } );\n"), 4,
+                           "services.[0].fwmark", "out of range"));
+    EXPECT_TRUE(fails_with(
+        load(kBase + "services = ( { fwmark = 1; }, { fwmark = 1; persistent = 60; } );\n"), 4,
+        "services.[1]", "duplicate service FWM 1 (first at line 4)", Errc::ServiceExists));
+    EXPECT_TRUE(fails_with(load(kBase + "marks = ( { address = \"10.0.0.1/24\"; mark = 1; } );\n"),
+                           4, "marks.[0].address", "host bits are set in \"10.0.0.1/24\""));
+    EXPECT_TRUE(fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; ports = \"90-80\";\n"
+                                        "            mark = 1; } );\n"),
+                           4, "marks.[0].ports", "bad port list \"90-80\""));
+    EXPECT_TRUE(fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; ports = \"80,\";\n"
+                                        "            mark = 1; } );\n"),
+                           4, "marks.[0].ports", "bad port list"));
+    EXPECT_TRUE(fails_with(
+        load(kBase + "marks = ( { address = \"10.0.0.1\"; protocol = \"sctp\"; mark = 1; } );\n"),
+        4, "marks.[0].protocol", "unknown protocol \"sctp\""));
+    EXPECT_TRUE(fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; } );\n"), 4,
+                           "marks.[0].mark", "required key is missing"));
+    EXPECT_TRUE(fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; mark = 0; } );\n"), 4,
+                           "marks.[0].mark", "out of range"));
+    EXPECT_TRUE(fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; mark = 1; },\n"
+                                        "          { address = \"10.0.0.1/32\"; mark = 2; } );\n"),
+                           5, "marks.[1]",
+                           "duplicate mark rule 10.0.0.1/32 ports * (first at line 4)"));
+    EXPECT_TRUE(
+        fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; mark = 1; port = 8; } );\n"),
+                   4, "marks.[0].port", "did you mean \"ports\"?"));
+}
+
 }  // namespace
 }  // namespace dirigo::cfg

@@ -114,5 +114,59 @@ TEST(ValidateService, SameAddressDifferentPortIsNotDuplicate) {
     EXPECT_TRUE(validate_service(s).is_ok());
 }
 
+TEST(ValidateService, FwmarkServices) {
+    Service s;
+    s.key.fwmark = 1;
+    s.scheduler = "rr";
+    s.flags = kSvcPersistent;
+    s.timeout = 300;
+    // Port 0: the packet's port is kept; a port: that port (NAT); DR keeps the packet's.
+    s.servers = {{ip(172, 16, 0, 11), 0, Fwd::Masq, 1, 0, 0},
+                 {ip(172, 16, 0, 12), 8443, Fwd::Masq, 1, 0, 0},
+                 {ip(172, 16, 0, 13), 0, Fwd::Route, 1, 0, 0}};
+    EXPECT_TRUE(validate_service(s).is_ok()) << validate_service(s).message();
+    s.flags = 0;  // not persistent: fine for a mark (no "Zero port" rule)
+    EXPECT_TRUE(validate_service(s).is_ok());
+    Service a = s;
+    a.key.addr = ip(10, 0, 0, 1);
+    EXPECT_TRUE(rejects(a, Errc::Invalid, "service FWM 1: a firewall-mark service has no address"));
+    a = s;
+    a.key.port = 80;
+    EXPECT_TRUE(rejects(a, Errc::Invalid, "has no address or port"));
+    a = s;
+    a.servers.push_back({ip(172, 16, 0, 14), 80, Fwd::Route, 1, 0, 0});
+    EXPECT_TRUE(rejects(a, Errc::Invalid, "port mapping is only supported with masquerading"));
+}
+
+TEST(ValidateMark, AcceptsAndRejects) {
+    MarkRule m;
+    m.dst = {ip(10, 0, 0, 100), 32};
+    m.proto = 6;
+    m.ports = {{80, 80}, {443, 443}};
+    m.mark = 1;
+    EXPECT_TRUE(validate_mark(m).is_ok());
+    MarkRule b = m;
+    b.mark = 0;
+    EXPECT_NE(validate_mark(b).message().find("mark must be 1..4294967295"), std::string::npos);
+    b = m;
+    b.dst = {ip(10, 0, 0, 1), 24};
+    EXPECT_NE(validate_mark(b).message().find("host bits are set (did you mean 10.0.0.0/24?)"),
+              std::string::npos);
+    b = m;
+    b.proto = 1;
+    EXPECT_NE(validate_mark(b).message().find("unknown protocol 1"), std::string::npos);
+    b = m;
+    b.ports = {{90, 80}};
+    EXPECT_NE(validate_mark(b).message().find("port range 90-80 is reversed"), std::string::npos);
+    b = m;
+    b.ports.assign(kMaxMarkRanges + 1, PortRange{1, 1});
+    EXPECT_FALSE(validate_mark(b).is_ok());
+    b = m;
+    b.dst = {0, 0};  // every address
+    b.proto = kMarkAnyProto;
+    b.ports.clear();
+    EXPECT_TRUE(validate_mark(b).is_ok());
+}
+
 }  // namespace
 }  // namespace dirigo::cfg

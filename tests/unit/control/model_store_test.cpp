@@ -2,6 +2,7 @@
 // ModelStore without EAL: the cost of a large -R batch and the real-server limit.
 
 #include "control/model_store.hpp"
+#include "control/reload.hpp"
 
 #include <gtest/gtest.h>
 
@@ -80,6 +81,108 @@ TEST(ModelStore, PreparedChangeIsTheOnlyState) {
     s.model.commit(std::move(*c));
     EXPECT_EQ(s.model.services().front().svc.servers.size(), 3u);
     EXPECT_EQ(s.model.fresh_dest_slots().size(), 3u);
+}
+
+TEST(ModelStore, MarkRulesAddDeleteAndSurviveClear) {
+    Store s;
+    Request add;
+    add.op = Op::AddMark;
+    add.mark.dst = {ip(10, 0, 0, 100), 32};
+    add.mark.proto = 6;
+    add.mark.ports = {{80, 80}, {443, 443}};
+    add.mark.mark = 1;
+    ASSERT_TRUE(s.model.apply(add).is_ok());
+    Status st = s.model.apply(add);
+    EXPECT_EQ(st.code(), Errc::ServiceExists);
+    EXPECT_EQ(st.message(), "Mark rule already exists");
+    Request second = add;
+    second.mark.ports = {{8000, 8100}};
+    second.mark.mark = 2;
+    ASSERT_TRUE(s.model.apply(second).is_ok());
+    ASSERT_EQ(s.model.marks().size(), 2u);
+    EXPECT_EQ(s.model.marks()[0].mark, 1u);  // in the order given
+    EXPECT_EQ(s.model.marks()[1].mark, 2u);
+
+    // -C clears services only, as ipvsadm's.
+    Request svc;
+    svc.op = Op::AddService;
+    svc.service.key.fwmark = 1;
+    svc.service.scheduler = "rr";
+    ASSERT_TRUE(s.model.apply(svc).is_ok());
+    Request clear;
+    clear.op = Op::Clear;
+    ASSERT_TRUE(s.model.apply(clear).is_ok());
+    EXPECT_TRUE(s.model.services().empty());
+    EXPECT_EQ(s.model.marks().size(), 2u);
+
+    // Deletion by match; a given mark must be the rule's.
+    Request del;
+    del.op = Op::DelMark;
+    del.mark = add.mark;
+    del.mark.mark = 9;
+    st = s.model.apply(del);
+    EXPECT_EQ(st.code(), Errc::NoService);
+    EXPECT_EQ(st.message(), "No such mark rule");
+    del.mark.mark = 0;
+    ASSERT_TRUE(s.model.apply(del).is_ok());
+    ASSERT_EQ(s.model.marks().size(), 1u);
+    EXPECT_EQ(s.model.marks()[0].mark, 2u);
+
+    // A bad rule in a batch leaves everything as it was.
+    Request batch;
+    batch.op = Op::Batch;
+    batch.batch = {add, add};
+    st = s.model.apply(batch);
+    EXPECT_FALSE(st.is_ok());
+    EXPECT_EQ(s.model.marks().size(), 1u);
+    Request bad = add;
+    bad.mark.mark = 0;
+    EXPECT_EQ(s.model.apply(bad).code(), Errc::Invalid);
+}
+
+TEST(Reload, MarkRulesOfTheRulesFileAndOfAReloadedConfig) {
+    Store s;
+    cfg::MarkRule web;
+    web.dst = {ip(10, 0, 0, 100), 32};
+    web.proto = 6;
+    web.ports = {{80, 80}, {443, 443}};
+    web.mark = 1;
+    cfg::MarkRule extra = web;
+    extra.ports = {{8080, 8080}};
+    extra.mark = 2;
+    Request add;
+    add.op = Op::AddMark;
+    add.mark = web;  // the config's rule, loaded first at start
+    ASSERT_TRUE(s.model.apply(add).is_ok());
+
+    // The rules file lists the config's rule and a run-time one: applied over the running rules
+    // without "already exists", in the file's order.
+    Request file;
+    file.op = Op::Batch;
+    add.mark = extra;
+    file.batch.push_back(add);
+    add.mark = web;
+    file.batch.push_back(add);
+    const Request restore = restore_batch(file, s.model.services(), s.model.marks());
+    ASSERT_TRUE(s.model.apply(restore).is_ok());
+    ASSERT_EQ(s.model.marks().size(), 2u);
+    EXPECT_EQ(s.model.marks()[0], extra);
+    EXPECT_EQ(s.model.marks()[1], web);
+
+    // A reload whose config moves the web rule to mark 3: the run-time rule stays.
+    cfg::Config old_cfg;
+    old_cfg.marks = {web};
+    cfg::Config next;
+    cfg::MarkRule moved = web;
+    moved.mark = 3;
+    next.marks = {moved};
+    const Request reload = reload_batch(old_cfg, next, s.model.services(), s.model.marks());
+    ASSERT_TRUE(s.model.apply(reload).is_ok());
+    ASSERT_EQ(s.model.marks().size(), 2u);
+    EXPECT_EQ(s.model.marks()[0], extra);
+    EXPECT_EQ(s.model.marks()[1], moved);
+    // Unchanged config marks: nothing to do.
+    EXPECT_TRUE(reload_batch(next, next, s.model.services(), s.model.marks()).batch.empty());
 }
 
 }  // namespace

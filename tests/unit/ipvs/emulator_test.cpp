@@ -216,6 +216,69 @@ TEST_F(EmulatorTest, ServiceErrorsAreTheKernels) {
     EXPECT_EQ(daemon_.requests.back().op, ctl::Op::Clear);
 }
 
+TEST_F(EmulatorTest, FwmarkServicesGoInAndComeBackAsTheKernelsDo) {
+    // ipvsadm -A -f 7 -s rr -p 300: the service nest carries AF and FWMARK, no protocol,
+    // address or port.
+    const auto fwm_svc = [](uint8_t cmd, bool full) {
+        Req r(cmd);
+        nlattr* n = r.begin(IPVS_CMD_ATTR_SERVICE);
+        r.u16(IPVS_SVC_ATTR_AF, AF_INET).u32(IPVS_SVC_ATTR_FWMARK, 7);
+        if (full) {
+            r.str(IPVS_SVC_ATTR_SCHED_NAME, "rr");
+            const ip_vs_flags f{IP_VS_SVC_F_PERSISTENT, ~0u};
+            r.raw(IPVS_SVC_ATTR_FLAGS, &f, sizeof(f));
+            r.u32(IPVS_SVC_ATTR_TIMEOUT, 300).u32(IPVS_SVC_ATTR_NETMASK, 0xffffffff);
+        }
+        r.end(n);
+        return r;
+    };
+    ASSERT_EQ(error_of(fwm_svc(IPVS_CMD_NEW_SERVICE, true).bytes()), 0);
+    const ctl::Request& r = daemon_.requests.back();
+    EXPECT_EQ(r.op, ctl::Op::AddService);
+    cfg::ServiceKey want;
+    want.fwmark = 7;
+    EXPECT_EQ(r.service.key, want);
+    EXPECT_EQ(r.service.key.addr, 0u);
+    EXPECT_EQ(r.service.key.port, 0);
+    EXPECT_EQ(r.service.flags, uint32_t{cfg::kSvcPersistent});
+    EXPECT_EQ(error_of(fwm_svc(IPVS_CMD_NEW_SERVICE, true).bytes()), -EEXIST);
+
+    // The dump names it by its mark alone, as ip_vs_genl_fill_service does.
+    const auto d =
+        send(Req(IPVS_CMD_GET_SERVICE, NLM_F_REQUEST | NLM_F_DUMP | NLM_F_ACK, 3).bytes());
+    ASSERT_EQ(d.size(), 2u);
+    auto svc = attrs(attrs(d[0])[IPVS_CMD_ATTR_SERVICE]);
+    EXPECT_EQ(get<uint16_t>(svc[IPVS_SVC_ATTR_AF]), AF_INET);
+    EXPECT_EQ(get<uint32_t>(svc[IPVS_SVC_ATTR_FWMARK]), 7u);
+    EXPECT_EQ(svc.count(IPVS_SVC_ATTR_PROTOCOL), 0u);
+    EXPECT_EQ(svc.count(IPVS_SVC_ATTR_ADDR), 0u);
+    EXPECT_EQ(svc.count(IPVS_SVC_ATTR_PORT), 0u);
+    EXPECT_EQ(get<uint32_t>(svc[IPVS_SVC_ATTR_TIMEOUT]), 300u);
+
+    // Real servers and deletion by the mark.
+    Req add_dest(IPVS_CMD_NEW_DEST);
+    {
+        nlattr* n = add_dest.begin(IPVS_CMD_ATTR_SERVICE);
+        add_dest.u16(IPVS_SVC_ATTR_AF, AF_INET).u32(IPVS_SVC_ATTR_FWMARK, 7);
+        add_dest.end(n);
+        const uint8_t a[16] = {172, 16, 0, 11};
+        n = add_dest.begin(IPVS_CMD_ATTR_DEST);
+        add_dest.raw(IPVS_DEST_ATTR_ADDR, a, sizeof(a)).u16(IPVS_DEST_ATTR_PORT, 0);
+        add_dest.u32(IPVS_DEST_ATTR_FWD_METHOD, IP_VS_CONN_F_MASQ).u32(IPVS_DEST_ATTR_WEIGHT, 1);
+        add_dest.u32(IPVS_DEST_ATTR_U_THRESH, 0).u32(IPVS_DEST_ATTR_L_THRESH, 0);
+        add_dest.end(n);
+    }
+    ASSERT_EQ(error_of(add_dest.bytes()), 0);
+    EXPECT_EQ(daemon_.requests.back().op, ctl::Op::AddDest);
+    EXPECT_EQ(daemon_.requests.back().service.key, want);
+    EXPECT_EQ(daemon_.requests.back().dest.addr, 0xac10000bu);
+    EXPECT_EQ(daemon_.requests.back().dest.port, 0);
+    EXPECT_EQ(error_of(fwm_svc(IPVS_CMD_DEL_SERVICE, false).bytes()), 0);
+    EXPECT_EQ(daemon_.requests.back().op, ctl::Op::DelService);
+    EXPECT_EQ(daemon_.requests.back().service.key, want);
+    EXPECT_EQ(error_of(fwm_svc(IPVS_CMD_DEL_SERVICE, false).bytes()), -ESRCH);
+}
+
 TEST_F(EmulatorTest, EditWithPartialMaskKeepsOtherFlags) {
     ASSERT_EQ(
         error_of(Req(IPVS_CMD_NEW_SERVICE)

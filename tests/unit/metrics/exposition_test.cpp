@@ -43,6 +43,10 @@ Sample example() {
     udp.service.key = {cfg::Proto::Udp, ip(10, 0, 0, 100), 53};
     udp.dests.push_back(dest(ip(172, 16, 0, 11), 53, 1, 0, 0, 0));
     s.services.push_back(udp);
+    ctl::ServiceInfo fwm;  // ipvsadm -A -f 7, a server with port 0
+    fwm.service.key.fwmark = 7;
+    fwm.dests.push_back(dest(ip(172, 16, 0, 13), 0, 1, 2, 0, 2));
+    s.services.push_back(fwm);
     ctl::PortView p;
     p.name = "ext";
     p.device = "net_af_packet0";
@@ -83,6 +87,9 @@ const std::string kRs2 = R"({local_address="10.0.0.100",local_mark="",local_port
                          R"(remote_address="172.16.0.12",remote_port="8080"})";
 const std::string kUdp = R"({local_address="10.0.0.100",local_mark="",local_port="53",proto="UDP",)"
                          R"(remote_address="172.16.0.11",remote_port="53"})";
+// node_exporter's reading of an "FWM  7" row: no local address, port 0, the mark.
+const std::string kFwm = R"({local_address="",local_mark="7",local_port="0",proto="FWM",)"
+                         R"(remote_address="172.16.0.13",remote_port="0"})";
 
 TEST(Exposition, NodeExporterTotals) {
     const std::string t = render_prometheus(example());
@@ -107,6 +114,7 @@ TEST(Exposition, NodeExporterBackendGauges) {
     EXPECT_TRUE(has_line(t, "node_ipvs_backend_weight" + kRs2 + " 2"));
     EXPECT_TRUE(has_line(t, "node_ipvs_backend_weight" + kUdp + " 1"));
     EXPECT_TRUE(has_line(t, "dirigo_backend_connections_total" + kRs1 + " 4"));
+    EXPECT_TRUE(has_line(t, "node_ipvs_backend_connections_active" + kFwm + " 2"));
 }
 
 TEST(Exposition, DirigoOwn) {
@@ -120,7 +128,7 @@ TEST(Exposition, DirigoOwn) {
     EXPECT_TRUE(has_line(t, R"(dirigo_worker_rx_packets_total{lcore="1",worker="0"} 11)"));
     EXPECT_TRUE(has_line(t, R"(dirigo_conntrack_entries{lcore="1",worker="0"} 2)"));
     EXPECT_TRUE(has_line(t, R"(dirigo_conntrack_capacity{lcore="1",worker="0"} 1024)"));
-    EXPECT_TRUE(has_line(t, "dirigo_services 2"));
+    EXPECT_TRUE(has_line(t, "dirigo_services 3"));
     // No exception path yet: no family for it.
     EXPECT_EQ(t.find("dirigo_exception_path_"), std::string::npos);
 }

@@ -46,6 +46,15 @@ inline cfg::RealServer sample_dest() {
     return d;
 }
 
+inline cfg::MarkRule sample_mark() {
+    cfg::MarkRule m;
+    m.dst = {0x0a000064, 32};
+    m.proto = 6;
+    m.ports = {{80, 80}, {443, 443}, {8000, 8100}};
+    m.mark = 0xfffffffe;
+    return m;
+}
+
 inline DaemonCfg sample_daemon() {
     DaemonCfg d;
     d.role = SyncRole::Backup;
@@ -77,6 +86,7 @@ inline void expect_same(const Request& a, const Request& b) {
     EXPECT_EQ(a.timeouts.tcp_fin, b.timeouts.tcp_fin);
     EXPECT_EQ(a.timeouts.udp, b.timeouts.udp);
     expect_same(a.daemon, b.daemon);
+    EXPECT_EQ(a.mark, b.mark);
     ASSERT_EQ(a.batch.size(), b.batch.size());
     for (size_t i = 0; i < a.batch.size(); ++i) {
         expect_same(a.batch[i], b.batch[i]);
@@ -150,6 +160,16 @@ inline std::vector<Request> every_request() {
         r.daemon.mcast_ifn = "eth0";
     }
     add(Op::StopDaemon).daemon.role = SyncRole::Backup;
+    add(Op::AddMark).mark = sample_mark();
+    add(Op::DelMark).mark = sample_mark();
+    {
+        Request& r = add(Op::AddMark);  // both protocols, every port, a whole /0
+        r.mark.mark = 1;
+    }
+    {
+        Request& r = add(Op::DelService);  // a firewall-mark service: the mark alone
+        r.service.key.fwmark = 0xffffffff;
+    }
     for (const Request& b : bare) {
         bool present = false;
         for (const Request& r : all) {
@@ -164,7 +184,7 @@ inline std::vector<Request> every_request() {
     for (const Request& r : all) {
         if (r.op != Op::Ping && r.op != Op::List && r.op != Op::ListConns &&
             r.op != Op::GetTimeouts && r.op != Op::ListPorts && r.op != Op::ListWorkers &&
-            r.op != Op::ListNeighbours && r.op != Op::ListRoutes) {
+            r.op != Op::ListNeighbours && r.op != Op::ListRoutes && r.op != Op::ListMarks) {
             batch.batch.push_back(r);
         }
     }
@@ -225,6 +245,7 @@ inline void add_views(Reply& r) {
     DaemonView backup;
     backup.cfg = sample_daemon();
     r.daemons = {master, backup, DaemonView{}};
+    r.marks = {sample_mark(), cfg::MarkRule{}};
 }
 
 inline Reply rich_reply() {
@@ -377,6 +398,7 @@ inline void expect_same(const Reply& a, const Reply& b) {
         EXPECT_EQ(a.daemons[i].conns, b.daemons[i].conns);
         EXPECT_EQ(a.daemons[i].dropped, b.daemons[i].dropped);
     }
+    EXPECT_EQ(a.marks, b.marks);
     ASSERT_EQ(a.routes.size(), b.routes.size());
     for (size_t i = 0; i < a.routes.size(); ++i) {
         EXPECT_EQ(a.routes[i].prefix, b.routes[i].prefix);

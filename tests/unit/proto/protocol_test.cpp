@@ -304,6 +304,7 @@ TEST(ProtocolRequest, OversizedStringsAndCounts) {
         put_le(p, 6, 1);
         put_le(p, 1, 4);
         put_le(p, 80, 2);
+        put_le(p, 0, 4);    // fwmark
         put_le(p, 100, 4);  // scheduler length
         p.insert(p.end(), {'r', 'r'});
         auto d = decode_request(p);
@@ -338,14 +339,17 @@ TEST(ProtocolRequest, BatchAllocationIsBoundedByTheFrame) {
               std::string::npos)
         << d.status().message();
 
-    // Real rules stay well inside the bound: 100k DelService (9 bytes each) and AddDest lines.
-    for (Op op : {Op::DelService, Op::AddDest}) {
+    // Real rules stay well inside the bound: 100k DelService (13 bytes each), AddDest and AddMark
+    // (16 bytes without ports) lines.
+    for (Op op : {Op::DelService, Op::AddDest, Op::AddMark}) {
         Request batch;
         batch.op = Op::Batch;
         Request one;
         one.op = op;
         one.service = sample_service();
         one.dest = sample_dest();
+        one.mark.dst = {0x0a000064, 32};
+        one.mark.mark = 1;
         batch.batch.assign(100000, one);
         const std::vector<uint8_t> frame = encode_request(batch);
         auto back = decode_request(payload_of(frame));
@@ -415,23 +419,25 @@ TEST(ProtocolReply, OversizedStringsAndLists) {
     c.conns[0].state.assign(kMaxString + 1, 'S');
     EXPECT_FALSE(decode_reply(payload_of(encode_reply(c))).is_ok());
 
-    // Hand-built: an empty reply up to one of its eight list counts (services, conns, ports,
-    // drops, workers, neighbours, routes, daemons; all at the end), then a huge count there.
+    // Hand-built: an empty reply up to one of its nine list counts (services, conns, ports,
+    // drops, workers, neighbours, routes, daemons, marks; all at the end), then a huge count
+    // there.
     const std::vector<uint8_t> base = payload_of(encode_reply(Reply{}));
-    const char* const lists[] = {"services", "conns",      "ports",  "drops",
-                                 "workers",  "neighbours", "routes", "daemons"};
-    const size_t first_count_at = base.size() - 8 * 4;
-    for (size_t which = 0; which < 8; ++which) {
+    const char* const lists[] = {"services",   "conns",  "ports",   "drops", "workers",
+                                 "neighbours", "routes", "daemons", "marks"};
+    const size_t first_count_at = base.size() - 9 * 4;
+    for (size_t which = 0; which < 9; ++which) {
         for (uint32_t n : {kMaxList + 1, 0x7fffffffu, 1u}) {
             std::vector<uint8_t> p(base.begin(), base.begin() + static_cast<long>(first_count_at));
-            for (size_t k = 0; k < 8; ++k) {
+            for (size_t k = 0; k < 9; ++k) {
                 put_le(p, k == which ? n : 0, 4);
             }
             auto e = decode_reply(p);
             ASSERT_FALSE(e.is_ok()) << lists[which] << " " << n;
-            if (n == 1 && (which == 3 || which == 5)) {
-                // One empty drop (12 bytes) or neighbour (13) fits in the bytes left after it:
-                // it fails as truncation of the next count.
+            if (n == 1 && (which == 1 || which == 3 || which == 5 || which == 6)) {
+                // One empty connection (27 bytes), drop (12), neighbour (13) or route (13) fits
+                // in the bytes left after it: it fails on its contents or as truncation of the
+                // next count.
                 continue;
             }
             EXPECT_NE(e.status().message().find(std::string(lists[which]) + " count"),
@@ -511,7 +517,7 @@ TEST(ProtocolReply, ViewsRoundTripAlone) {
 
 TEST(ProtocolReply, EmptyReplyIsAsDocumented) {
     // The example in docs/control-protocol.md, as printed there: code 2, message "no service",
-    // default timeouts, eight empty lists.
+    // default timeouts, nine empty lists.
     Reply r;
     r.code = Errc::NoService;
     r.message = "no service";
@@ -524,19 +530,19 @@ TEST(ProtocolReply, EmptyReplyIsAsDocumented) {
         hex += (i % 16 == 15 || i + 1 == frame.size()) ? "\n" : " ";
     }
     EXPECT_EQ(hex,
-              "44 52 47 4f 02 00 02 00 4a 00 00 00 02 00 00 00\n"
+              "44 52 47 4f 03 00 02 00 4e 00 00 00 02 00 00 00\n"
               "0a 00 00 00 6e 6f 20 73 65 72 76 69 63 65 00 00\n"
               "00 00 00 00 00 00 00 00 00 00 84 03 00 00 78 00\n"
               "00 00 2c 01 00 00 00 00 00 00 00 00 00 00 00 00\n"
               "00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00\n"
-              "00 00 00 00 00 00\n");
+              "00 00 00 00 00 00 00 00 00 00\n");
 }
 
 TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     // Hand-encoded per docs/control-protocol.md: an empty reply up to the ports count, then one
     // neighbour, one route and one sync daemon.
     const std::vector<uint8_t> base = payload_of(encode_reply(Reply{}));
-    std::vector<uint8_t> p(base.begin(), base.end() - 6 * 4);
+    std::vector<uint8_t> p(base.begin(), base.end() - 7 * 4);
     put_le(p, 0, 4);  // ports
     put_le(p, 0, 4);  // drops
     put_le(p, 0, 4);  // workers
@@ -559,7 +565,7 @@ TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     put_le(p, 2, 1);  // role: backup
     put_le(p, 4, 4);
     p.insert(p.end(), {'e', 't', 'h', '1'});
-    put_le(p, 7, 1);           // syncid
+    put_le(p, 7, 1);           // syncid (the daemon's fields, then the marks count)
     put_le(p, 1472, 2);        // sync_maxlen
     put_le(p, 0xe0000051, 4);  // 224.0.0.81
     put_le(p, 8848, 2);        // mcast_port
@@ -567,6 +573,16 @@ TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     put_le(p, 10, 8);          // messages
     put_le(p, 20, 8);          // conns
     put_le(p, 30, 8);          // dropped
+    put_le(p, 1, 4);           // marks
+    put_le(p, 0x0a000064, 4);  // 10.0.0.100
+    put_le(p, 32, 1);          // /32
+    put_le(p, 6, 1);           // tcp
+    put_le(p, 2, 4);           // two port ranges
+    put_le(p, 80, 2);
+    put_le(p, 80, 2);
+    put_le(p, 8000, 2);
+    put_le(p, 8100, 2);
+    put_le(p, 1, 4);  // mark 1
     auto d = decode_reply(p);
     ASSERT_TRUE(d.is_ok()) << d.status().message();
     ASSERT_EQ(d->neighbours.size(), 1u);
@@ -590,6 +606,11 @@ TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     EXPECT_EQ(dv.messages, 10u);
     EXPECT_EQ(dv.conns, 20u);
     EXPECT_EQ(dv.dropped, 30u);
+    ASSERT_EQ(d->marks.size(), 1u);
+    EXPECT_EQ(d->marks[0].dst, (cfg::Prefix{0x0a000064, 32}));
+    EXPECT_EQ(d->marks[0].proto, 6);
+    EXPECT_EQ(d->marks[0].ports, (std::vector<cfg::PortRange>{{80, 80}, {8000, 8100}}));
+    EXPECT_EQ(d->marks[0].mark, 1u);
     EXPECT_EQ(payload_of(encode_reply(d.value())), p);
 }
 
@@ -617,8 +638,8 @@ TEST(ProtocolReply, RejectsBadViewValues) {
     // The port is the only element: its link_up byte follows the count and three empty strings
     // and a u16, counted from the end: 4+2+2+2 (speed mtu queues) + 4 (addresses) + 56 (counters)
     // + 4 + 1 + 16 (the kernel interface: empty name, link, two counters)
-    // + 20 (the counts of the five empty lists after ports) + 1.
-    const size_t link_up_at = p.size() - (20 + 21 + 56 + 4 + 2 + 2 + 2 + 4 + 1);
+    // + 24 (the counts of the six empty lists after ports) + 1.
+    const size_t link_up_at = p.size() - (24 + 21 + 56 + 4 + 2 + 2 + 2 + 4 + 1);
     ASSERT_EQ(p[link_up_at], 0);
     p[link_up_at] = 2;
     auto d = decode_reply(p);
@@ -629,7 +650,7 @@ TEST(ProtocolReply, RejectsBadViewValues) {
     Reply neigh;
     neigh.neighbours.resize(1);
     p = payload_of(encode_reply(neigh));
-    const size_t state_at = p.size() - (8 + 1);  // then only the routes and daemons counts
+    const size_t state_at = p.size() - (12 + 1);  // then the routes, daemons and marks counts
     ASSERT_EQ(p[state_at], 0);
     p[state_at] = 3;  // one past Failed
     d = decode_reply(p);
@@ -642,7 +663,7 @@ TEST(ProtocolReply, RejectsBadViewValues) {
     many.ports.resize(1);
     many.ports[0].addresses.resize(2);
     p = payload_of(encode_reply(many));
-    const size_t naddr_at = p.size() - (20 + 21 + 56 + 2 * 5 + 4);
+    const size_t naddr_at = p.size() - (24 + 21 + 56 + 2 * 5 + 4);
     ASSERT_EQ(p[naddr_at], 2);
     p[naddr_at] = 200;
     d = decode_reply(p);
@@ -656,7 +677,7 @@ TEST(ProtocolReply, RejectsBadViewValues) {
     p = payload_of(encode_reply(daemon));
     // The role is the daemon's first byte: 39 bytes from the end (role, empty ifn, syncid,
     // maxlen, group, port, ttl, three u64 counters).
-    const size_t role_at = p.size() - (1 + 4 + 1 + 2 + 4 + 2 + 1 + 24);
+    const size_t role_at = p.size() - (1 + 4 + 1 + 2 + 4 + 2 + 1 + 24 + 4);
     ASSERT_EQ(p[role_at], 1);
     for (uint8_t bad : {0, 3, 255}) {
         p[role_at] = bad;
