@@ -116,6 +116,11 @@ struct DataplaneCfg {
     PollMode poll = PollMode::Busy;
     uint32_t idle_polls = 1000;           ///< adaptive: empty loops before the first sleep
     uint32_t max_sleep_us = 1000;         ///< adaptive: longest sleep, also the worst wake-up delay
+    /// Fragment reassembly (docs/forwarding.md, "Fragments"): datagrams each worker may hold in
+    /// reassembly at once (0: no reassembly), and seconds a datagram may take to complete
+    /// (Linux's ipfrag_time).
+    uint32_t reassembly = 256;
+    uint32_t frag_timeout = 30;
     bool operator==(const DataplaneCfg&) const = default;
 };
 

@@ -38,6 +38,8 @@ constexpr int64_t kMaxSeconds = 31536000;  // one year: longer timeouts are typo
 constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
 constexpr int64_t kMaxIdlePolls = 100000000;  // ~10 s of empty loops: more is "never sleep"
 constexpr int64_t kMaxSleepUs = 100000;       // 100 ms: a longer first-packet delay is a typo
+constexpr int64_t kMaxReassembly = 16384;     // datagrams in reassembly per worker
+constexpr int64_t kMaxFragsPerDatagram = 8;   // DPDK's RTE_LIBRTE_IP_FRAG_MAX_FRAG
 
 std::string_view type_name(lc::Setting::Type t) {
     switch (t) {
@@ -1060,7 +1062,7 @@ private:
                                        "tx_desc",
                                        "neighbours", "arp_timeout", "expire_nodest_conn",
                                        "persist_templates", "poll", "idle_polls",
-                                       "max_sleep_us"});
+                                       "max_sleep_us", "reassembly", "frag_timeout"});
             !st) {
             return st;
         }
@@ -1075,10 +1077,23 @@ private:
               opt_int(*dp, "arp_timeout", 1, 86400, d.arp_timeout),
               opt_int(*dp, "persist_templates", 64, int64_t{1} << 24, d.persist_templates),
               opt_int(*dp, "idle_polls", 1, kMaxIdlePolls, d.idle_polls),
-              opt_int(*dp, "max_sleep_us", 1, kMaxSleepUs, d.max_sleep_us)}) {
+              opt_int(*dp, "max_sleep_us", 1, kMaxSleepUs, d.max_sleep_us),
+              opt_int(*dp, "reassembly", 0, kMaxReassembly, d.reassembly),
+              opt_int(*dp, "frag_timeout", 1, 300, d.frag_timeout)}) {
             if (!st) {
                 return st;
             }
+        }
+        // Fragments wait in mbufs: reassembly must not be able to starve reception. The default
+        // shrinks to fit a small pool; a value given explicitly must fit.
+        const int64_t frag_room = int64_t{d.mbufs} / 2 / kMaxFragsPerDatagram;
+        if (const lc::Setting* r = find(*dp, "reassembly"); r == nullptr) {
+            d.reassembly = static_cast<uint32_t>(std::min<int64_t>(d.reassembly, frag_room));
+        } else if (int64_t{d.reassembly} > frag_room) {
+            return fail(*r, "reassembly " + std::to_string(d.reassembly) + " may hold " +
+                                std::to_string(int64_t{d.reassembly} * kMaxFragsPerDatagram) +
+                                " mbufs, more than half of dataplane.mbufs (" +
+                                std::to_string(d.mbufs) + ")");
         }
         if (const lc::Setting* e = find(*dp, "expire_nodest_conn"); e != nullptr) {
             if (auto st = expect_type(*e, lc::Setting::TypeBoolean, "true or false"); !st) {

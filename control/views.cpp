@@ -214,6 +214,23 @@ void Views::ports(Reply& rep) const {
     rep.drops.push_back({"synp_cookie_valid", synp[1]});
     rep.drops.push_back({"synp_handshake", synp[2]});
     rep.drops.push_back({"synp_early_held", synp[3]});
+    // Fragments (docs/forwarding.md, "Fragments"): taken for reassembly and datagrams made whole
+    // (the fragments it gave up on are the `reassembly` reason above); packets fragmented on
+    // the way out, the fragments made, and DF packets answered with "fragmentation needed".
+    uint64_t frag[5] = {};
+    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+        const dp::WorkerStats& st = dp_.worker(w).stats();
+        frag[0] += st.reasm_in.load(std::memory_order_relaxed);
+        frag[1] += st.reasm_ok.load(std::memory_order_relaxed);
+        frag[2] += st.frag_packets.load(std::memory_order_relaxed);
+        frag[3] += st.frag_out.load(std::memory_order_relaxed);
+        frag[4] += st.frag_needed.load(std::memory_order_relaxed);
+    }
+    rep.drops.push_back({"frag_in", frag[0]});
+    rep.drops.push_back({"frag_reassembled", frag[1]});
+    rep.drops.push_back({"frag_fragmented", frag[2]});
+    rep.drops.push_back({"frag_out", frag[3]});
+    rep.drops.push_back({"frag_needed", frag[4]});
     if (host_ != nullptr) {
         // The exception path's own drops, summed over the ports (the workers' host_queue_full
         // is above).

@@ -216,6 +216,19 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         dp->workers_.push_back(std::make_unique<Worker>(
             i, env, std::move(*table), i == 0 ? dp->inject_ring_ : nullptr, cr));
         dp->workers_.back()->set_sync_rings(sync_rings[0], sync_rings[1]);
+        if (const uint32_t datagrams = cfg.dataplane.reassembly; datagrams != 0) {
+            // rte_ip_frag's own sizing: a bucket per datagram, 4 ways (its hash tries two
+            // buckets), and the timeout in TSC cycles.
+            const uint64_t timeout = dp->tsc_hz_ * cfg.dataplane.frag_timeout;
+            rte_ip_frag_tbl* tbl =
+                rte_ip_frag_table_create(datagrams, 4, datagrams, timeout, socket);
+            if (tbl == nullptr) {
+                return Status(Errc::Resource, "cannot create the fragment reassembly table of "
+                                              "worker " + std::to_string(i) + " (" +
+                                                  std::to_string(datagrams) + " datagrams)");
+            }
+            dp->workers_.back()->set_reassembly(tbl, timeout);
+        }
     }
 
     // Hand-off rings, one per ordered pair of workers.

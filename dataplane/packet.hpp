@@ -30,6 +30,7 @@ enum class PktClass : uint8_t {
     Ipv4Icmp,   ///< IPv4 ICMP, not fragmented (not an error about TCP/UDP)
     IcmpError,  ///< ICMP error quoting a TCP/UDP packet: `key` is the quoted flow reversed
     Ipv4Other,  ///< other IPv4 (another protocol, or a non-first fragment): routed only
+    Fragment,   ///< a fragment of TCP/UDP/SCTP, for reassembly (set by the worker, not the parser)
     Arp,
     Drop,       ///< see Parsed::reason
     HandedOff,  ///< given to its owner worker; no longer ours
@@ -66,6 +67,8 @@ enum class Drop : uint8_t {
     SynpBadCookie,  ///< SYN proxy: an ACK matching no entry whose cookie is not ours
     SynpStaleCookie,///< SYN proxy: an ACK with a cookie of ours, but too old
     SynpEarlyDropped,///< SYN proxy: a client segment before the server's SYN-ACK, not held
+    Reassembly,     ///< a fragment reassembly gave up on: timed out, table full, overlapping,
+                    ///< or one of more fragments than a datagram may have
     Count,
 };
 inline constexpr const char* kDropNames[] = {
@@ -75,6 +78,7 @@ inline constexpr const char* kDropNames[] = {
     "neigh_unresolved", "neigh_queue_full", "no_mbuf", "unsupported", "handoff_full",
     "not_on_link", "too_big", "bad_l4_header", "not_unicast", "host_queue_full",
     "drop_packet",   "synp_bad_cookie", "synp_stale_cookie", "synp_early_dropped",
+    "reassembly",
 };
 static_assert(sizeof(kDropNames) / sizeof(kDropNames[0]) == static_cast<size_t>(Drop::Count),
               "every drop reason has a name");
@@ -85,6 +89,8 @@ struct Parsed {
     Drop reason = Drop::None;  ///< why, when cls is Drop
     uint8_t tcp_flags = 0;
     bool first_frag = false;  ///< offset 0 with more fragments to come
+    /// Any fragment (first or not) of TCP, UDP or SCTP: the worker reassembles these.
+    bool fragment = false;
     uint16_t l3_len = 0;  ///< IPv4 total length
     rte_ether_hdr* eth = nullptr;
     rte_ipv4_hdr* ip = nullptr;
@@ -198,9 +204,13 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p,
     p.l4 = l4;
     // A first fragment carries the ports and may follow its connection; later ones carry none.
     p.first_frag = fragmented && (frag & RTE_IPV4_HDR_OFFSET_MASK) == 0;
-    if (fragmented && !p.first_frag) [[unlikely]] {
-        p.cls = PktClass::Ipv4Other;
-        return;
+    if (fragmented) [[unlikely]] {
+        const uint8_t proto = ip->next_proto_id;
+        p.fragment = proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP;
+        if (!p.first_frag) {
+            p.cls = PktClass::Ipv4Other;
+            return;
+        }
     }
     switch (ip->next_proto_id) {
     case IPPROTO_TCP: {

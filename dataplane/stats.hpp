@@ -62,6 +62,8 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> frag_packets{0};  ///< packets larger than their egress MTU, fragmented
     std::atomic<uint64_t> frag_out{0};      ///< fragments those made
     std::atomic<uint64_t> frag_needed{0};   ///< DF packets too big: ICMP fragmentation needed
+    std::atomic<uint64_t> reasm_in{0};      ///< fragments taken for reassembly
+    std::atomic<uint64_t> reasm_ok{0};      ///< datagrams reassembled from them
     std::atomic<uint64_t> live_conns{0};
     std::atomic<uint64_t> handed_off{0};     ///< packets passed to their owner worker
     std::atomic<uint64_t> taken_over{0};     ///< packets received from other workers

@@ -183,16 +183,46 @@ Worker::Worker(uint32_t id, const WorkerEnv& env, std::unique_ptr<ct::ConnTable>
     cookie_ = SynCookie(k[0], k[1]);
 }
 
+namespace {
+
+/// rte_ip_frag_table_del_expired_entries: DPDK 22.11 still marks it experimental, and the
+/// project builds without ALLOW_EXPERIMENTAL_API, so its one use sits behind this wrapper.
+void expire_fragments(rte_ip_frag_tbl* tbl, rte_ip_frag_death_row* dr, uint64_t now) noexcept {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    rte_ip_frag_table_del_expired_entries(tbl, dr, now);
+#pragma GCC diagnostic pop
+}
+
+}  // namespace
+
 void Worker::release_held() noexcept {
     for (SynpHeld& h : synp_held_) {
         rte_pktmbuf_free(h.m);  // null-safe
         h.m = nullptr;
     }
     synp_held_n_ = 0;
+    if (frag_tbl_ != nullptr) {
+        // Every datagram in reassembly has expired at the end of time; the death row takes a
+        // bounded number of fragments per call.
+        do {
+            expire_fragments(frag_tbl_, &frag_dr_, UINT64_MAX);
+            const uint32_t n = frag_dr_.cnt;
+            rte_ip_frag_free_death_row(&frag_dr_, 0);
+            if (n == 0) {
+                break;
+            }
+        } while (true);
+    }
+    rte_pktmbuf_free_bulk(reasm_, reasm_n_);
+    reasm_n_ = 0;
 }
 
 Worker::~Worker() {
     release_held();
+    if (frag_tbl_ != nullptr) {
+        rte_ip_frag_table_destroy(frag_tbl_);
+    }
     for (auto& b : tx_) {
         rte_pktmbuf_free_bulk(b.pkts, b.n);
         b.n = 0;
@@ -324,6 +354,14 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
         injected_ += sync_receive(snap, now);
     }
     sweep(now, kSweepBudget);
+    if (frag_tbl_ != nullptr && now >= frag_next_expiry_) [[unlikely]] {
+        // A hundred times a second: an expiry is a timeout of seconds.
+        frag_next_expiry_ = now + env_.tsc_hz / 100;
+        expire_fragments(frag_tbl_, &frag_dr_, now);
+        if (frag_dr_.cnt != 0) {
+            free_death_row();
+        }
+    }
     if (synp_held_n_ != 0) [[unlikely]] {
         synp_sweep(now);
     }
@@ -372,7 +410,8 @@ void Worker::drop_entry(const Snapshot& snap, uint64_t now) noexcept {
 void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port, rte_mbuf** pkts,
                            uint16_t n, uint64_t now) noexcept {
     const bool fresh = src == BurstSource::Port;
-    const bool share = fresh && env_.n_workers > 1;
+    // A peer's packets are known to be ours; reassembled datagrams may be another worker's flow.
+    const bool share = src != BurstSource::Peer && env_.n_workers > 1;
     const Topology& topo = *snap.topo;
     Parsed parsed[kBurst];
     const ct::FlowKey* keys[kBurst];
@@ -417,6 +456,26 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
                 p.cls = PktClass::Drop;
                 p.reason = Drop::NotUnicast;
             }
+        }
+        if (p.fragment && frag_tbl_ != nullptr && p.cls != PktClass::Drop) [[unlikely]] {
+            // Reassembled first (docs/forwarding.md, "Fragments"), by the worker that owns the
+            // client's address: later fragments carry no ports, so all of a datagram's
+            // fragments go to the owner of (client address, port 0).
+            p.cls = PktClass::Fragment;
+            if (share) {
+                const uint32_t client = snap.topo->is_local(p.ip->dst_addr) ? p.ip->src_addr
+                                                                            : p.ip->dst_addr;
+                const uint32_t owner = env_.owners->owner(client, 0);
+                if (owner != id_) {
+                    Handoff& h = handoff_[owner];
+                    h.pkts[h.n++] = m;
+                    if (h.n == kBurst) {
+                        flush_handoff();
+                    }
+                    p.cls = PktClass::HandedOff;
+                }
+            }
+            continue;
         }
         if (p.cls == PktClass::Ipv4L4 || p.cls == PktClass::IcmpError) {
             if (share) {
@@ -476,6 +535,9 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
         case PktClass::Ipv4Other:
             verdict[i] = transit(snap, p);
             break;
+        case PktClass::Fragment:
+            verdict[i] = reassemble(m, p, now);
+            break;
         case PktClass::Arp:
             verdict[i] = Verdict::slow(SlowKind::Arp);
             break;
@@ -518,6 +580,51 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
     if (env_.host) {
         host_flush();
     }
+    if (frag_dr_.cnt != 0) [[unlikely]] {
+        free_death_row();
+    }
+    if (reasm_n_ != 0) [[unlikely]] {
+        // The datagrams this burst's fragments completed: a burst of their own (they are whole
+        // packets, so this goes one level deep).
+        rte_mbuf* whole[kBurst];
+        const uint16_t nw = reasm_n_;
+        std::memcpy(whole, reasm_, nw * sizeof(rte_mbuf*));
+        reasm_n_ = 0;
+        process_burst(snap, BurstSource::Reassembled, 0, whole, nw, now);
+    }
+}
+
+Verdict Worker::reassemble(rte_mbuf* m, const Parsed& p, uint64_t now) noexcept {
+    bump(stats_.reasm_in);
+    const auto l2 = static_cast<uint16_t>(reinterpret_cast<uint8_t*>(p.ip) -
+                                          rte_pktmbuf_mtod(m, uint8_t*));
+    const uint32_t frame = l2 + static_cast<uint32_t>(p.l3_len);
+    if (rte_pktmbuf_pkt_len(m) > frame &&
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame)) != 0)
+        [[unlikely]] {
+        return Verdict::discard(Drop::BadIpHeader);  // padding spread over segments
+    }
+    // Ethernet padding after a short fragment is gone: the library chains whole segments.
+    m->l2_len = l2;
+    m->l3_len = static_cast<uint16_t>((p.ip->version_ihl & 0x0f) * 4);
+    rte_mbuf* whole = rte_ipv4_frag_reassemble_packet(frag_tbl_, &frag_dr_, m, now, p.ip);
+    if (whole != nullptr) {
+        auto* ip = rte_pktmbuf_mtod_offset(whole, rte_ipv4_hdr*, whole->l2_len);
+        ip->hdr_checksum = 0;  // the library leaves it zero after rewriting length and offset
+        ip->hdr_checksum = rte_ipv4_cksum(ip);
+        // Whatever the NIC said was about the first fragment's header.
+        whole->ol_flags = (whole->ol_flags & ~RTE_MBUF_F_RX_IP_CKSUM_MASK) |
+                          RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+        bump(stats_.reasm_ok);
+        reasm_[reasm_n_++] = whole;
+    }
+    // Kept by the table, chained into `whole`, or on the death row: no longer this burst's.
+    return {Action::Consumed, 0, 0, 0};
+}
+
+void Worker::free_death_row() noexcept {
+    bump(stats_.drops[static_cast<size_t>(Drop::Reassembly)], frag_dr_.cnt);
+    rte_ip_frag_free_death_row(&frag_dr_, 0);
 }
 
 // ---- Stage 3: decisions --------------------------------------------------------------------------
@@ -721,6 +828,15 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         rewrite_dst(ip, p.l4, c.raddr, c.rport);
         return Verdict::route(how, c.raddr);
     case cfg::Fwd::Route:
+        if (p.l3_len > snap.topo->min_mtu) [[unlikely]] {
+            // A reassembled datagram longer than the server's link: fragmented again (DF clear),
+            // on the link itself (fragment_out sends to the route's next hop).
+            const Verdict fit = egress_fit(snap, p, c.raddr);
+            if (fit.act != Action::Route) {
+                const NextHop* nh = snap.topo->route(c.raddr);
+                return nh != nullptr && nh->gateway != 0 ? Verdict::discard(Drop::NotOnLink) : fit;
+            }
+        }
         return Verdict::route(Action::RouteOnLink, c.raddr);
     case cfg::Fwd::Tunnel:
         return Verdict::tunnel(c.encap, c.tun_port, c.raddr);

@@ -23,6 +23,7 @@
 
 #include <rte_cycles.h>
 #include <rte_ether.h>
+#include <rte_ip_frag.h>
 
 #include "conntrack/conn_table.hpp"
 #include "dataplane/command.hpp"
@@ -133,6 +134,8 @@ enum class BurstSource : uint8_t {
     Port,  ///< received on a port by this worker
     Peer,  ///< handed over by another worker: each mbuf carries its receiving port in m->port and
            ///< is already known to be ours
+    Reassembled,  ///< datagrams this worker reassembled from fragments (m->port: the first
+                  ///< fragment's); their flow may be another worker's
 };
 
 /// What stage 3 of a burst decided for one packet; stages 4 and 5 carry it out.
@@ -185,6 +188,12 @@ public:
         sync_out_ = out;
         sync_in_ = in;
     }
+    /// Gives the worker its fragment reassembly table (it then owns and destroys it), or none:
+    /// fragments then pass as before (docs/forwarding.md, "Fragments"). Thread: startup.
+    void set_reassembly(rte_ip_frag_tbl* tbl, uint64_t timeout_tsc) {
+        frag_tbl_ = tbl;
+        frag_timeout_tsc_ = timeout_tsc;
+    }
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -207,8 +216,9 @@ public:
     const WorkerStats& stats() const { return stats_; }
     WorkerStats& stats() { return stats_; }
     const ct::ConnTable& table() const { return *table_; }
-    /// Frees the segments the SYN proxy holds (run() does when it stops; tests driving poll_once
-    /// call it before the mbuf count). Thread: this worker, or control while it is stopped.
+    /// Frees the segments the SYN proxy holds and the fragments waiting in reassembly (run() does
+    /// when it stops; tests driving poll_once call it before the mbuf count). Thread: this
+    /// worker, or control while it is stopped.
     void release_held() noexcept;
     /// The SYN proxy's cookie maker and the worker's clock in ms (tests forge and age cookies).
     const SynCookie& syn_cookie() const { return cookie_; }
@@ -356,6 +366,12 @@ private:
     void retire(uint32_t idx) noexcept;
     /// Transmits what the slow path injected; returns how many frames.
     uint32_t drain_inject() noexcept;
+    /// Stage 3 for a fragment: into the reassembly table; a datagram it completes is kept for
+    /// the burst that follows this one. Cold: fragments are rare.
+    [[gnu::cold, gnu::noinline]] Verdict reassemble(rte_mbuf* m, const Parsed& p,
+                                                    uint64_t now) noexcept;
+    /// Frees the fragments reassembly gave up on (its death row), counting them. Cold.
+    [[gnu::cold, gnu::noinline]] void free_death_row() noexcept;
     void poll_commands() noexcept;
 
     struct TxBuf {
@@ -410,6 +426,15 @@ private:
     uint32_t synp_held_n_ = 0;
     uint32_t synp_cursor_ = 0;
     SynpHeld synp_held_[kSynpHoldSlots];
+    /// Fragment reassembly: the table (null: none), how long a datagram may take, when expired
+    /// entries are next looked for, the mbufs it gave up on (freed after each burst), and the
+    /// datagrams completed in the current burst (processed as a burst of their own after it).
+    rte_ip_frag_tbl* frag_tbl_ = nullptr;
+    uint64_t frag_timeout_tsc_ = 0;
+    uint64_t frag_next_expiry_ = 0;
+    uint16_t reasm_n_ = 0;
+    rte_mbuf* reasm_[kBurst];
+    rte_ip_frag_death_row frag_dr_{};
     WorkerStats stats_;
 };
 

@@ -170,7 +170,9 @@ void dirigo_own(Writer& w, const Sample& s) {
     w.family("dirigo_drops_total",
              "Packets dropped, by reason (docs/architecture.md); conn_evicted, conn_drop_entry, "
              "secure_tcp_held and synp_cookie_sent, synp_cookie_valid, synp_handshake and "
-             "synp_early_held count flood-defence decisions (docs/reliability.md).",
+             "synp_early_held count flood-defence decisions (docs/reliability.md); frag_in, "
+             "frag_reassembled, frag_fragmented, frag_out and frag_needed count fragments "
+             "(docs/forwarding.md).",
              "counter");
     for (const ctl::DropView& d : s.drops) {
         w.sample("dirigo_drops_total", labels({{"reason", d.reason}}), d.count);

@@ -58,6 +58,8 @@ protected:
         // which it then reads itself in place of host::Host.
         cfg.host.kernel_interfaces = host_rings_;
         cfg.host.queue = 64;
+        cfg.dataplane.reassembly = reassembly_;
+        cfg.dataplane.frag_timeout = 1;
         cfg.dataplane.conn_table_size = 4096;
         cfg.dataplane.mbufs = 4095;
         cfg.dataplane.rx_desc = 256;
@@ -111,6 +113,8 @@ protected:
         drain(kExt);
         drain(kInt);
         ctl_.reset();
+        // What a stopping worker frees (run() does it): held segments, fragments in reassembly.
+        dp_->worker(0).release_held();
         EXPECT_EQ(dp_->shutdown(), 0u) << "mbufs leaked";
         dp_.reset();
         for (int i = 0; i < 2; ++i) {
@@ -238,6 +242,7 @@ protected:
     std::unique_ptr<dp::Dataplane> dp_;
     std::unique_ptr<ctl::Control> ctl_;
     bool host_rings_ = false;  ///< set by HostPathTest before SetUp
+    uint32_t reassembly_ = 64;  ///< dataplane.reassembly; 0 (NoReassemblyTest): fragments pass
 };
 
 // ---- The exception path (docs/host-integration.md): what goes up to the kernel ----------------
@@ -1129,18 +1134,13 @@ TEST_F(DataplaneTest, IcmpErrorsAboutNatFlowsAreTranslatedBothWays) {
     EXPECT_EQ(drops(dp::Drop::NoConn), 1u);
 }
 
-// Sets the fragment fields of an IPv4 frame and fixes its header checksum.
-void set_frag(Frame& f, bool more, uint16_t offset8) {
-    const uint16_t v = static_cast<uint16_t>((more ? 0x2000 : 0) | offset8);
-    f.b[14 + 6] = static_cast<uint8_t>(v >> 8);
-    f.b[14 + 7] = static_cast<uint8_t>(v);
-    f.b[14 + 10] = f.b[14 + 11] = 0;
-    const uint16_t c = static_cast<uint16_t>(~test::fold(test::sum16(f.b.data() + 14, 20)));
-    f.b[14 + 10] = static_cast<uint8_t>(c >> 8);
-    f.b[14 + 11] = static_cast<uint8_t>(c);
-}
+/// dataplane.reassembly = 0: fragments are not reassembled (the rules before reassembly).
+class NoReassemblyTest : public DataplaneTest {
+protected:
+    NoReassemblyTest() { reassembly_ = 0; }
+};
 
-TEST_F(DataplaneTest, FirstFragmentsFollowTheirFlowOthersToAServiceAreDropped) {
+TEST_F(NoReassemblyTest, FirstFragmentsFollowTheirFlowOthersToAServiceAreDropped) {
     learn_all();
     send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 8000, ip("10.0.0.100"), 53,
                          0, 64, "open"));
@@ -1282,6 +1282,121 @@ TEST_F(DataplaneTest, NatFragmentsADatagramLargerThanTheMtuBothWays) {
     EXPECT_EQ(st.frag_packets.load(), 2u);
     EXPECT_EQ(st.frag_out.load(), 12u);
     EXPECT_EQ(st.frag_needed.load(), 0u);
+}
+
+// ---- Reassembly (docs/forwarding.md, "Fragments") ----
+
+// An 8000-byte datagram to the UDP service, arriving as six fragments (the last one first):
+// reassembled, then scheduled and rewritten whole, then fragmented again for the inside port.
+// The real server's 3000-byte answer, fragmented by its own IP layer, comes back the same way
+// from VIP:53 (without reassembly the later fragments, which carry no ports, would leave
+// untranslated, from the real server's address).
+TEST_F(DataplaneTest, FragmentsAreReassembledThenNatedAndFragmentedAgain) {
+    learn_all();
+    const std::string data = pattern(8000);
+    const Frame q = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 5004, ip("10.0.0.100"),
+                              53, 0, 64, data);
+    const auto parts = fragments_of(q, 1500);
+    ASSERT_EQ(parts.size(), 6u);
+    send(kExt, parts.back());
+    for (size_t i = 0; i + 1 < parts.size(); ++i) {
+        send(kExt, parts[i]);
+    }
+    step();
+    auto frags = recv(kInt);
+    ASSERT_EQ(frags.size(), 6u);
+    for (const Frame& f : frags) {
+        EXPECT_EQ(f.dst_mac(), kRs1Mac);
+        EXPECT_EQ(f.saddr(), ip("10.0.0.2"));
+        EXPECT_EQ(f.daddr(), ip("172.16.0.11"));
+    }
+    Frame whole = reassemble(frags, 1500);
+    Frame want = Frame::l4(mac_[kInt], kRs1Mac, 17, ip("10.0.0.2"), 5004, ip("172.16.0.11"), 5353,
+                           0, 63, data);
+    EXPECT_EQ(whole.ip_len(), want.ip_len());
+    EXPECT_TRUE(whole.l4_csum_ok());
+    EXPECT_TRUE(std::equal(whole.b.begin() + 34, whole.b.end(), want.b.begin() + 34,
+                           want.b.end()))
+        << "the datagram the real server reassembles is not the rewritten one";
+    const auto& st = dp_->worker(0).stats();
+    EXPECT_EQ(st.reasm_in.load(), 6u);
+    EXPECT_EQ(st.reasm_ok.load(), 1u);
+    EXPECT_EQ(st.frag_packets.load(), 1u);
+
+    const std::string answer = pattern(3000);
+    const Frame r = Frame::l4(mac_[kInt], kRs1Mac, 17, ip("172.16.0.11"), 5353, ip("10.0.0.2"),
+                              5004, 0, 64, answer);
+    for (const Frame& f : fragments_of(r, 1500)) {
+        send(kInt, f);
+    }
+    step();
+    auto back = recv(kExt);
+    ASSERT_EQ(back.size(), 3u);
+    for (const Frame& f : back) {
+        EXPECT_EQ(f.dst_mac(), kClientMac);
+        EXPECT_EQ(f.saddr(), ip("10.0.0.100"));
+        EXPECT_EQ(f.daddr(), ip("10.0.0.2"));
+    }
+    whole = reassemble(back, 1500);
+    want = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.100"), 53, ip("10.0.0.2"), 5004, 0, 63,
+                     answer);
+    EXPECT_TRUE(whole.l4_csum_ok());
+    EXPECT_TRUE(std::equal(whole.b.begin() + 34, whole.b.end(), want.b.begin() + 34,
+                           want.b.end()));
+    EXPECT_EQ(st.reasm_in.load(), 9u);
+    EXPECT_EQ(st.reasm_ok.load(), 2u);
+    EXPECT_EQ(drops(dp::Drop::Reassembly), 0u);
+    EXPECT_EQ(drops(dp::Drop::Fragment), 0u);
+}
+
+// A datagram that fits the MTU once whole (two small fragments, as a path with a smaller MTU
+// makes them) leaves as one packet: the reassembled chain of mbufs, rewritten.
+TEST_F(DataplaneTest, AReassembledDatagramThatFitsLeavesWhole) {
+    learn_all();
+    const std::string data = pattern(1000);
+    const Frame q = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 5005, ip("10.0.0.100"),
+                              53, 0, 64, data);
+    const auto parts = fragments_of(q, 576);
+    ASSERT_EQ(parts.size(), 2u);
+    for (const Frame& f : parts) {
+        send(kExt, f);
+    }
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    const Frame& f = out[0];
+    const Frame want = Frame::l4(mac_[kInt], kRs1Mac, 17, ip("10.0.0.2"), 5005, ip("172.16.0.11"),
+                                 5353, 0, 63, data);
+    EXPECT_EQ(f.ip_len(), want.ip_len());
+    EXPECT_EQ(f.b.size(), want.b.size());
+    EXPECT_TRUE(f.ip_csum_ok());
+    EXPECT_TRUE(f.l4_csum_ok());
+    EXPECT_EQ(f.dport(), 5353);
+    EXPECT_TRUE(std::equal(f.b.begin() + 34, f.b.end(), want.b.begin() + 34, want.b.end()));
+}
+
+// Fragments of a datagram that never completes wait for dataplane.frag_timeout (1 s here), then
+// are freed and counted as `reassembly`; nothing of them is sent.
+TEST_F(DataplaneTest, FragmentsThatNeverCompleteAreFreedAfterTheTimeout) {
+    learn_all();
+    const Frame q = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 5006, ip("10.0.0.100"),
+                              53, 0, 64, pattern(3000));
+    const auto parts = fragments_of(q, 1500);
+    ASSERT_EQ(parts.size(), 3u);
+    send(kExt, parts[0]);
+    send(kExt, parts[2]);
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(drops(dp::Drop::Reassembly), 0u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(drops(dp::Drop::Reassembly), 2u);
+    EXPECT_EQ(dp_->worker(0).stats().reasm_ok.load(), 0u);
+    // The missing middle alone, later, completes nothing.
+    send(kExt, parts[1]);
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
 }
 
 // With DF set the datagram is not sent: the client gets "fragmentation needed" with the next

@@ -4,6 +4,8 @@
 // Builds and inspects Ethernet/IPv4/TCP/UDP/ICMP/ARP frames for dataplane tests. Checksums are
 // computed from scratch here, independently of the dataplane's incremental updates.
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -178,5 +180,37 @@ struct Frame {
     uint32_t arp_tip() const { uint32_t a; std::memcpy(&a, b.data() + 38, 4); return a; }
     Mac arp_sha() const { return {b[22], b[23], b[24], b[25], b[26], b[27]}; }
 };
+
+// Sets the fragment fields of an IPv4 frame and fixes its header checksum.
+inline void set_frag(Frame& f, bool more, uint16_t offset8) {
+    const uint16_t v = static_cast<uint16_t>((more ? 0x2000 : 0) | offset8);
+    f.b[14 + 6] = static_cast<uint8_t>(v >> 8);
+    f.b[14 + 7] = static_cast<uint8_t>(v);
+    f.b[14 + 10] = f.b[14 + 11] = 0;
+    const uint16_t c = static_cast<uint16_t>(~fold(sum16(f.b.data() + 14, 20)));
+    f.b[14 + 10] = static_cast<uint8_t>(c >> 8);
+    f.b[14 + 11] = static_cast<uint8_t>(c);
+}
+
+// The fragments a sender's IP layer makes of `whole` (IHL 5) for `mtu`: one id, DF clear, MF on
+// all but the last, payloads of a multiple of 8 bytes but the last's, header checksums valid.
+inline std::vector<Frame> fragments_of(const Frame& whole, size_t mtu) {
+    std::vector<Frame> out;
+    const size_t payload = whole.ip_len() - 20;
+    const size_t step = (mtu - 20) & ~size_t{7};
+    for (size_t off = 0; off < payload; off += step) {
+        const size_t len = std::min(step, payload - off);
+        Frame f;
+        f.b.assign(whole.b.begin(), whole.b.begin() + 34);
+        f.b.insert(f.b.end(), whole.b.begin() + static_cast<ptrdiff_t>(34 + off),
+                   whole.b.begin() + static_cast<ptrdiff_t>(34 + off + len));
+        const size_t tot = 20 + len;
+        f.b[14 + 2] = static_cast<uint8_t>(tot >> 8);
+        f.b[14 + 3] = static_cast<uint8_t>(tot);
+        set_frag(f, off + len < payload, static_cast<uint16_t>(off / 8));
+        out.push_back(std::move(f));
+    }
+    return out;
+}
 
 }  // namespace dirigo::test

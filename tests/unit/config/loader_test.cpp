@@ -677,6 +677,13 @@ const BadCase kBadCases[] = {
      "dataplane.max_sleep_us", "out of range"},
     {"MaxSleepString", "dataplane = { max_sleep_us = \"1ms\"; };\n", 4,
      "dataplane.max_sleep_us", "expected an integer, got a string"},
+    {"ReassemblyTooBig", "dataplane = { reassembly = 16385; };\n", 4, "dataplane.reassembly",
+     "16385 is out of range 0..16384"},
+    {"ReassemblyMoreThanTheMbufs", "dataplane = { mbufs = 4095; reassembly = 512; };\n", 4,
+     "dataplane.reassembly",
+     "reassembly 512 may hold 4096 mbufs, more than half of dataplane.mbufs (4095)"},
+    {"FragTimeoutZero", "dataplane = { frag_timeout = 0; };\n", 4, "dataplane.frag_timeout",
+     "0 is out of range 1..300"},
     // defense
     {"DefenseNotGroup", "defense = 1;\n", 4, "defense", "expected a group"},
     {"DefenseModeTooBig", "defense = { drop_entry = 4; };\n", 4, "defense.drop_entry",
@@ -770,6 +777,21 @@ TEST(Loader, RangeLimitsAreInclusive) {
     EXPECT_EQ(hi->timeouts.tcp, 31536000u);
     EXPECT_EQ(hi->timeouts.tcp_fin, 31536000u);
     EXPECT_EQ(hi->timeouts.udp, 31536000u);
+}
+
+TEST(Loader, Reassembly) {
+    const auto def = load(kBase);
+    ASSERT_TRUE(def.is_ok()) << def.status().message();
+    EXPECT_EQ(def->dataplane.reassembly, 256u);
+    EXPECT_EQ(def->dataplane.frag_timeout, 30u);
+    // The default shrinks to what a small pool can hold (half of it, 8 fragments a datagram).
+    const auto small = load(kBase + "dataplane = { mbufs = 1023; };\n");
+    ASSERT_TRUE(small.is_ok()) << small.status().message();
+    EXPECT_EQ(small->dataplane.reassembly, 63u);
+    const auto off = load(kBase + "dataplane = { reassembly = 0; frag_timeout = 300; };\n");
+    ASSERT_TRUE(off.is_ok()) << off.status().message();
+    EXPECT_EQ(off->dataplane.reassembly, 0u);
+    EXPECT_EQ(off->dataplane.frag_timeout, 300u);
 }
 
 TEST(Loader, PollModes) {
