@@ -646,11 +646,14 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
         case Tag::Command:
             return set_command(st, o.spec->cmd);
         case Tag::Tcp:
-        case Tag::Udp: {
+        case Tag::Udp:
+        case Tag::Sctp: {
             if (auto e = set_option(st, kOptService)) {
                 return e;
             }
-            st.service.key.proto = o.spec->tag == Tag::Tcp ? cfg::Proto::Tcp : cfg::Proto::Udp;
+            st.service.key.proto = o.spec->tag == Tag::Tcp   ? cfg::Proto::Tcp
+                                   : o.spec->tag == Tag::Udp ? cfg::Proto::Udp
+                                                             : cfg::Proto::Sctp;
             if (looks_ipv6(arg)) {
                 return unsupported(arg + ": IPv6 services are not supported by dirigo");
             }
@@ -785,8 +788,6 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
         case Tag::Fwmark:
             return unsupported(
                 o.spelled + ": firewall-mark services are not supported by dirigo; use -t or -u");
-        case Tag::Sctp:
-            return unsupported(o.spelled + ": SCTP services are not supported by dirigo");
         case Tag::Ipv6:
             return unsupported(o.spelled + ": IPv6 is not supported by dirigo");
         case Tag::Pe:

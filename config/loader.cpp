@@ -825,7 +825,8 @@ private:
         const auto proto = parse_proto(text);
         if (!proto) {
             return fail(*s,
-                        "unknown protocol " + in_quotes(text) + " (expected \"tcp\" or \"udp\")");
+                        "unknown protocol " + in_quotes(text) +
+                                " (expected \"tcp\", \"udp\" or \"sctp\")");
         }
         svc.key.proto = *proto;
 

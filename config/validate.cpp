@@ -93,7 +93,7 @@ bool contiguous_mask(Ip4 m) {
 Status validate_service(const Service& s) {
     const std::string who = "service " + std::string(proto_name_upper(s.key.proto)) + " " +
                             format_endpoint(s.key.addr, s.key.port);
-    if (s.key.proto != Proto::Tcp && s.key.proto != Proto::Udp) {
+    if (s.key.proto != Proto::Tcp && s.key.proto != Proto::Udp && s.key.proto != Proto::Sctp) {
         return {Errc::Invalid, who + ": unknown protocol"};
     }
     if (s.key.addr == 0) {

@@ -550,7 +550,7 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
         return forward(snap, c, p, ct::lookup_is_reply(lookup), now);
     }
 
-    // A new flow: only to a service, and for TCP only on a SYN.
+    // A new flow: only to a service, for TCP only on a SYN, for SCTP only on an INIT.
     const ServiceEntry* svc = snap.find_service(p.key.proto, p.key.daddr, p.key.dport);
     if (svc == nullptr) {
         // Ours but no service: the kernel's (ssh, BGP, a health check's replies, ...).
@@ -573,9 +573,14 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
             return synp_syn(snap, m, p, now);
         }
     }
-    if (snap.defense.drop_rate != 0 && p.key.proto == IPPROTO_TCP) [[unlikely]] {
-        // drop_packet: IPVS sheds new connections' SYNs at the rate control set, before
-        // scheduling (tcp_conn_schedule's ip_vs_todrop).
+    if (p.key.proto == IPPROTO_SCTP && p.sctp_chunk != ct::kSctpInit) {
+        // IPVS's sctp_conn_schedule: only an INIT schedules; any other chunk of an unknown
+        // association (a stale COOKIE ECHO, DATA after a restart) has no connection to follow.
+        return Verdict::discard(Drop::NoConn);
+    }
+    if (snap.defense.drop_rate != 0 && p.key.proto != IPPROTO_UDP) [[unlikely]] {
+        // drop_packet: IPVS sheds new connections' SYNs (and SCTP's INITs) at the rate control
+        // set, before scheduling (tcp_conn_schedule's and sctp_conn_schedule's ip_vs_todrop).
         if (shed_syn(snap.defense.drop_rate)) {
             return Verdict::discard(Drop::DropPacket);
         }
@@ -619,7 +624,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     c.fwd = static_cast<uint8_t>(d.fwd);
     c.encap = d.encap;
     c.tun_port = d.tun_port;
-    c.state = p.key.proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
+    c.state = p.key.proto == IPPROTO_TCP    ? ct::TcpState::None
+              : p.key.proto == IPPROTO_SCTP ? ct::TcpState::SctpNone
+                                            : ct::TcpState::Udp;
     c.dest_slot = d.slot;
     c.svc_slot = svc.slot;
     c.flags = ct::kConnInactive;
@@ -670,6 +677,19 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
                             : fwd == cfg::Fwd::Masq ? ct::Dir::Input
                                                     : ct::Dir::InputOnly;
         conn_state(c, dir, p.tcp_flags, snap, now);
+    } else if (c.client.proto == IPPROTO_SCTP) {
+        if (p.first_frag && fwd == cfg::Fwd::Masq) [[unlikely]] {
+            // NAT must recompute the CRC over the whole packet, which a fragment is not.
+            return Verdict::discard(Drop::Fragment);
+        }
+        const ct::Dir dir = reply                   ? ct::Dir::Output
+                            : fwd == cfg::Fwd::Masq ? ct::Dir::Input
+                                                    : ct::Dir::InputOnly;
+        const ct::TcpState next = ct::sctp_next_state(c.state, dir, p.sctp_chunk);
+        if (next != c.state) {
+            set_state(c, next);
+        }
+        c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
     } else {
         c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
     }
@@ -697,6 +717,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         bump(stats_.dest[c.dest_slot].outpkts);
         bump(stats_.dest[c.dest_slot].outbytes, p.l3_len);
         rewrite_src(ip, p.l4, c.client.daddr, c.client.dport);
+        if (c.client.proto == IPPROTO_SCTP) {
+            sctp_set_checksum(static_cast<uint8_t*>(p.l4), p.l3_len - rte_ipv4_hdr_len(ip));
+        }
         return Verdict::route(how, c.client.saddr);
     }
     bump(stats_.svc[c.svc_slot].inpkts);
@@ -707,6 +730,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     case cfg::Fwd::Masq:
         decrement_ttl(ip);
         rewrite_dst(ip, p.l4, c.raddr, c.rport);
+        if (c.client.proto == IPPROTO_SCTP) {
+            sctp_set_checksum(static_cast<uint8_t*>(p.l4), p.l3_len - rte_ipv4_hdr_len(ip));
+        }
         return Verdict::route(how, c.raddr);
     case cfg::Fwd::Route:
         return Verdict::route(Action::RouteOnLink, c.raddr);
@@ -1209,12 +1235,12 @@ void Worker::set_state(ct::Conn& c, ct::TcpState next) noexcept {
     // IPVS's accounting: a connection is active exactly while ESTABLISHED.
     sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
     const bool inactive = (c.flags & ct::kConnInactive) != 0;
-    if (!inactive && next != ct::TcpState::Established) {
+    if (!inactive && !ct::is_established(next)) {
         // Once per state change, never per packet; read by schedulers on every worker.
         dc.active.fetch_sub(1, std::memory_order_relaxed);
         dc.inactive.fetch_add(1, std::memory_order_relaxed);
         c.flags |= ct::kConnInactive;
-    } else if (inactive && next == ct::TcpState::Established) {
+    } else if (inactive && ct::is_established(next)) {
         dc.active.fetch_add(1, std::memory_order_relaxed);
         dc.inactive.fetch_sub(1, std::memory_order_relaxed);
         c.flags &= static_cast<uint8_t>(~ct::kConnInactive);
@@ -1227,6 +1253,11 @@ void Worker::set_state(ct::Conn& c, ct::TcpState next) noexcept {
 void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
     // IPVS's ip_vs_sync_conn_needed with sync_refresh_period 0: due on the threshold-th client
     // packet and every period-th after it (a countdown instead of a modulo by a runtime value).
+    if (c.client.proto == IPPROTO_SCTP) [[unlikely]] {
+        // TODO(sctp): sync SCTP connections (IPVS sends them with its SCTP state numbers; our
+        // sync daemon carries TCP and UDP only, docs/sync.md).
+        return;
+    }
     bool due = false;
     if (c.sync_countdown <= 1) {
         due = true;

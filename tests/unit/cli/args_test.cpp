@@ -526,7 +526,6 @@ TEST(Args, UnsupportedIpvsadmFeatures) {
           "-f: firewall-mark services are not supported by dirigo; use -t or -u");
     fails({"-A", "--fwmark-service", "1"},
           "--fwmark-service: firewall-mark services are not supported by dirigo; use -t or -u");
-    fails_with({"-A", "--sctp-service", "10.0.0.1:80"}, "SCTP");
     fails_with({"-A", "-t", "10.0.0.1:80", "--pe", "sip"}, "persistence engine");
 }
 

@@ -209,7 +209,7 @@ TEST_F(EmulatorTest, ServiceErrorsAreTheKernels) {
     EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).service(IPPROTO_TCP, 0x0a000002, 80).bytes()),
               -ESRCH);
     EXPECT_EQ(error_of(Req(IPVS_CMD_ZERO).service(IPPROTO_TCP, 0x0a000002, 80).bytes()), -ESRCH);
-    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_SCTP, 0x0a000001, 80).bytes()),
+    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_ICMP, 0x0a000001, 80).bytes()),
               -EOPNOTSUPP);
     EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).service(IPPROTO_TCP, 0x0a000001, 80).bytes()), 0);
     EXPECT_EQ(error_of(Req(IPVS_CMD_FLUSH).bytes()), 0);

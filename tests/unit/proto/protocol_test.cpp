@@ -163,11 +163,11 @@ TEST(ProtocolRequest, RejectsOutOfRangeEnums) {
         ASSERT_FALSE(d.is_ok());
         EXPECT_NE(d.status().message().find("unknown op"), std::string::npos);
     }
-    // Protocol other than TCP/UDP in a key.
+    // Protocol other than TCP/UDP/SCTP in a key.
     {
         std::vector<uint8_t> p;
         put_le(p, static_cast<uint16_t>(Op::DelService), 2);
-        put_le(p, 132, 1);  // SCTP
+        put_le(p, 1, 1);  // ICMP
         put_le(p, 0x0a000001, 4);
         put_le(p, 80, 2);
         auto d = decode_request(p);
