@@ -818,8 +818,9 @@ Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {
     if (snap.topo->is_local(ip->dst_addr)) {
         // Other protocols (VRRP, GRE, OSPF) and fragments not for a service: the kernel's.
         const uint8_t proto = ip->next_proto_id;
-        return to_kernel_or(proto == IPPROTO_TCP || proto == IPPROTO_UDP ? Drop::Fragment
-                                                                         : Drop::Unsupported);
+        return to_kernel_or(proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP
+                                ? Drop::Fragment
+                                : Drop::Unsupported);
     }
     if (ip->time_to_live <= 1) [[unlikely]] {
         return Verdict::slow(SlowKind::TtlExceeded);

@@ -1399,6 +1399,36 @@ TEST_F(DataplaneTest, IcmpErrorsAboutNatFlowsAreTranslatedBothWays) {
     EXPECT_EQ(drops(dp::Drop::NoConn), 1u);
 }
 
+// An ICMP error from a real server about an SCTP packet of a NAT association (server port 5001)
+// reaches the client from the VIP, quoting the packet as the client sent it (VIP:5000).
+TEST_F(DataplaneTest, IcmpErrorsAboutSctpNatAssociationsAreTranslated) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", cfg::RealServer{}}}, 5001);
+    send(kExt, sctp_from_client(mac_[kExt], 44000, 0, ct::kSctpInit, kInitValue));
+    step();
+    auto fwd = recv(kInt);
+    ASSERT_EQ(fwd.size(), 1u);
+    ASSERT_EQ(fwd[0].dport(), 5001);
+    send(kInt, icmp_error(mac_[kInt], kRs1Mac, ip("172.16.0.11"), ip("10.0.0.2"), 3, 3, fwd[0]));
+    step();
+    auto out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    const Frame& e = out[0];
+    EXPECT_EQ(e.saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(e.daddr(), ip("10.0.0.2"));
+    EXPECT_TRUE(e.ip_csum_ok());
+    EXPECT_TRUE(e.l4_csum_ok());  // the ICMP checksum
+    Frame quoted;
+    quoted.b.assign(e.b.begin(), e.b.begin() + 14);
+    quoted.b.insert(quoted.b.end(), e.b.begin() + 42, e.b.end());
+    EXPECT_EQ(quoted.proto(), 132);
+    EXPECT_EQ(quoted.saddr(), ip("10.0.0.2"));
+    EXPECT_EQ(quoted.daddr(), ip("10.0.0.100"));
+    EXPECT_EQ(quoted.sport(), 44000);
+    EXPECT_EQ(quoted.dport(), kSctpPort);
+    EXPECT_TRUE(quoted.ip_csum_ok());
+}
+
 // Sets the fragment fields of an IPv4 frame and fixes its header checksum.
 void set_frag(Frame& f, bool more, uint16_t offset8) {
     const uint16_t v = static_cast<uint16_t>((more ? 0x2000 : 0) | offset8);

@@ -941,9 +941,26 @@ TEST(Loader, SameAddressDifferentProtocolOrPortIsNotDuplicate) {
     const auto r = load(kBase +
                         "services = ( { protocol = \"tcp\"; address = \"10.0.0.100:80\"; },\n"
                         "  { protocol = \"udp\"; address = \"10.0.0.100:80\"; },\n"
+                        "  { protocol = \"sctp\"; address = \"10.0.0.100:80\"; },\n"
                         "  { protocol = \"tcp\"; address = \"10.0.0.100:443\"; } );\n");
     ASSERT_TRUE(r.is_ok()) << r.status().message();
-    EXPECT_EQ(r->services.size(), 3u);
+    EXPECT_EQ(r->services.size(), 4u);
+}
+
+TEST(Loader, SctpService) {
+    const auto r = load(kBase +
+                        "services = ( { protocol = \"sctp\"; address = \"10.0.0.100:5000\";\n"
+                        "  scheduler = \"rr\";\n"
+                        "  servers = ( { address = \"172.16.0.11:5001\"; forward = \"nat\"; },\n"
+                        "              { address = \"172.16.0.12\"; forward = \"dr\"; } ); } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_EQ(r->services.size(), 1u);
+    const Service& s = r->services[0];
+    EXPECT_EQ(s.key, (ServiceKey{Proto::Sctp, ip(10, 0, 0, 100), 5000}));
+    ASSERT_EQ(s.servers.size(), 2u);
+    EXPECT_EQ(s.servers[0].port, 5001);
+    EXPECT_EQ(s.servers[1].port, 5000);
+    EXPECT_EQ(s.servers[1].fwd, Fwd::Route);
 }
 
 TEST(Loader, EmptyListsMayBeWrittenAsArrays) {
