@@ -49,8 +49,8 @@ std::optional<uint16_t> SystemResolver::service(std::string_view name, cfg::Prot
     servent* found = nullptr;
     std::array<char, 4096> buf{};
     // cfg::proto_name's views are literals: "tcp", "udp" or "sctp", NUL-terminated.
-    if (::getservbyname_r(n.c_str(), cfg::proto_name(proto).data(), &entry, buf.data(),
-                          buf.size(), &found) != 0 ||
+    if (::getservbyname_r(n.c_str(), cfg::proto_name(proto).data(), &entry, buf.data(), buf.size(),
+                          &found) != 0 ||
         found == nullptr) {
         return std::nullopt;
     }
@@ -86,8 +86,7 @@ std::optional<std::string> SystemNamer::service(uint16_t port, cfg::Proto proto)
         servent entry{};
         servent* found = nullptr;
         std::array<char, 4096> sbuf{};
-        if (::getservbyport_r(htons(port), "sctp", &entry, sbuf.data(), sbuf.size(), &found) ==
-                0 &&
+        if (::getservbyport_r(htons(port), "sctp", &entry, sbuf.data(), sbuf.size(), &found) == 0 &&
             found != nullptr) {
             name = found->s_name;
         }

@@ -824,8 +824,7 @@ private:
         }
         const auto proto = parse_proto(text);
         if (!proto) {
-            return fail(*s,
-                        "unknown protocol " + in_quotes(text) +
+            return fail(*s, "unknown protocol " + in_quotes(text) +
                                 " (expected \"tcp\", \"udp\" or \"sctp\")");
         }
         svc.key.proto = *proto;

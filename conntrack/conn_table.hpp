@@ -291,11 +291,11 @@ public:
                 continue;
             }
             // SCTP as ip_vs_random_dropentry: associations still in INIT1 or INIT.
-            const bool drop = c.state == TcpState::Udp ? c.expire <= udp_idle_before
-                                                       : c.state == TcpState::SynRecv ||
-                                                             c.state == TcpState::SynAck ||
-                                                             c.state == TcpState::SctpInit1 ||
-                                                             c.state == TcpState::SctpInit;
+            const bool drop = c.state == TcpState::Udp
+                                  ? c.expire <= udp_idle_before
+                                  : c.state == TcpState::SynRecv || c.state == TcpState::SynAck ||
+                                        c.state == TcpState::SctpInit1 ||
+                                        c.state == TcpState::SctpInit;
             if (drop) {
                 on_drop(c);
                 remove(idx);

@@ -111,8 +111,8 @@ inline bool icmp_is_error(uint8_t type) {
     return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
 }
 
-/// Looks inside an ICMP error: when it quotes a TCP/UDP/SCTP packet (an IPv4 header and at least the
-/// 8 bytes holding the ports), turns `p` into an IcmpError whose key is the quoted flow seen in
+/// Looks inside an ICMP error: when it quotes a TCP/UDP/SCTP packet (an IPv4 header and at least
+/// the 8 bytes holding the ports), turns `p` into an IcmpError whose key is the quoted flow seen in
 /// the direction of the ICMP message itself.
 inline void parse_icmp_error(Parsed& p, uint32_t l4_len) noexcept {
     auto* icmp = static_cast<uint8_t*>(p.l4);
@@ -299,12 +299,13 @@ inline constexpr uint32_t kWholeL4Header = 0xffffffffu;
 enum class Endpoint : uint8_t { Source = 0, Destination = 1 };
 
 /// Rewrites one endpoint of a TCP/UDP/SCTP packet to `addr`:`port` (network order), updating the
-/// IPv4 and TCP/UDP checksums incrementally (SCTP's CRC is the caller's: sctp_set_checksum) (RFC 1624: every packet of a NAT flow pays a few ALU operations
-/// instead of a pass over its payload). `l4_avail` bytes of the L4 header are present: at least
-/// the ports; the L4 checksum is updated only when it lies inside them (an ICMP error may quote
-/// just the 8 bytes RFC 792 guarantees, and IPVS adjusts only what the quote holds). A UDP datagram
-/// sent without a checksum (field zero) keeps none; a computed zero UDP checksum is sent as 0xffff
-/// (RFC 768).
+/// IPv4 and TCP/UDP checksums incrementally (RFC 1624: every packet of a NAT flow pays a few ALU
+/// operations instead of a pass over its payload). SCTP's CRC32c covers no address and has no
+/// incremental form: after a port change the caller recomputes it (sctp_set_checksum).
+/// `l4_avail` bytes of the L4 header are present: at least the ports; the L4 checksum is updated
+/// only when it lies inside them (an ICMP error may quote just the 8 bytes RFC 792 guarantees,
+/// and IPVS adjusts only what the quote holds). A UDP datagram sent without a checksum (field
+/// zero) keeps none; a computed zero UDP checksum is sent as 0xffff (RFC 768).
 inline void rewrite_endpoint(rte_ipv4_hdr* ip, void* l4, uint32_t l4_avail, Endpoint which,
                              uint32_t addr, uint16_t port) noexcept {
     const uint8_t proto = ip->next_proto_id;

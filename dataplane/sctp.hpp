@@ -26,9 +26,9 @@
 
 namespace dirigo::dp {
 
-inline constexpr uint32_t kSctpHdrLen = 12;       ///< ports, verification tag, checksum
-inline constexpr uint32_t kSctpCsumOffset = 8;    ///< the checksum field in the common header
-inline constexpr uint32_t kSctpChunkHdrLen = 4;   ///< type, flags, length
+inline constexpr uint32_t kSctpHdrLen = 12;      ///< ports, verification tag, checksum
+inline constexpr uint32_t kSctpCsumOffset = 8;   ///< the checksum field in the common header
+inline constexpr uint32_t kSctpChunkHdrLen = 4;  ///< type, flags, length
 
 namespace detail {
 

@@ -282,8 +282,8 @@ int parse_service(const nlattr* nest, bool full, SvcSpec& s) {
 /// The Dirigo key of a parsed service; nullopt for what Dirigo cannot hold (a firewall-mark
 /// service, a protocol other than TCP, UDP and SCTP), which therefore never exists.
 std::optional<cfg::ServiceKey> key_of(const SvcSpec& s) {
-    if (s.fwmark || (s.protocol != IPPROTO_TCP && s.protocol != IPPROTO_UDP &&
-                     s.protocol != IPPROTO_SCTP)) {
+    if (s.fwmark ||
+        (s.protocol != IPPROTO_TCP && s.protocol != IPPROTO_UDP && s.protocol != IPPROTO_SCTP)) {
         return std::nullopt;
     }
     cfg::ServiceKey k;
@@ -1267,8 +1267,8 @@ std::string format_conn_proc(const std::vector<ctl::ConnInfo>& conns) {
             state = "NONE";
         }
         std::snprintf(line, sizeof(line), "%-3s %08X %04X %08X %04X %08X %04X %-11s %7u\n",
-                      std::string(cfg::proto_name_upper(c.proto)).c_str(), c.caddr, c.cport, c.vaddr,
-                      c.vport, c.daddr, c.dport, state.c_str(), c.expires_ms / 1000);
+                      std::string(cfg::proto_name_upper(c.proto)).c_str(), c.caddr, c.cport,
+                      c.vaddr, c.vport, c.daddr, c.dport, state.c_str(), c.expires_ms / 1000);
         out += line;
     }
     return out;

@@ -550,8 +550,7 @@ Frame sctp_from_client(const Mac& dst, uint16_t cport, uint32_t vtag, uint8_t ty
 Frame sctp_from_server(const Mac& dst, const Mac& rs_mac, const char* rs, uint16_t cport,
                        uint32_t vtag, uint8_t type, const std::string& value = "",
                        uint16_t rport = kSctpPort) {
-    return Frame::sctp(dst, rs_mac, ip(rs), rport, ip("10.0.0.2"), cport, vtag,
-                       {{type, 0, value}});
+    return Frame::sctp(dst, rs_mac, ip(rs), rport, ip("10.0.0.2"), cport, vtag, {{type, 0, value}});
 }
 
 // Two associations through NAT to servers on another port (so that every rewrite changes bytes
@@ -604,8 +603,8 @@ TEST_F(DataplaneTest, SctpAssociationsThroughNatAreBalancedWithValidChecksums) {
     out = recv(kExt);
     ASSERT_EQ(out.size(), 1u);
     expect_to_client(out[0], 40000, 0xc1c1c1c1);
-    send(kExt, sctp_from_client(mac_[kExt], 40000, 0x5e5e5e5e, ct::kSctpCookieEcho,
-                                "state-cookie"));
+    send(kExt,
+         sctp_from_client(mac_[kExt], 40000, 0x5e5e5e5e, ct::kSctpCookieEcho, "state-cookie"));
     step();
     out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
@@ -671,12 +670,12 @@ TEST_F(DataplaneTest, SctpAssociationsThroughNatAreBalancedWithValidChecksums) {
         EXPECT_EQ(d.stats.conns, 1u);
     }
     EXPECT_EQ(svc.stats.conns, 2u);
-    EXPECT_EQ(svc.stats.inpkts, 4u);  // two INITs, COOKIE ECHO, DATA
+    EXPECT_EQ(svc.stats.inpkts, 4u);   // two INITs, COOKIE ECHO, DATA
     EXPECT_EQ(svc.stats.outpkts, 4u);  // two INIT ACKs, COOKIE ACK, SACK
 
     // A shuts down from the client: S-RECEIVED, S-ACK-SENT, CLOSED; no longer active.
-    send(kExt, sctp_from_client(mac_[kExt], 40000, 0x5e5e5e5e, ct::kSctpShutdown,
-                                std::string(4, '\0')));
+    send(kExt,
+         sctp_from_client(mac_[kExt], 40000, 0x5e5e5e5e, ct::kSctpShutdown, std::string(4, '\0')));
     step();
     ASSERT_EQ(recv(kInt).size(), 1u);
     EXPECT_EQ(states()[40000], "S-RECEIVED");
@@ -706,9 +705,9 @@ TEST_F(DataplaneTest, SctpChunksOtherThanInitOpenNothing) {
     learn_all();
     add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", cfg::RealServer{}}});
     const uint64_t before = drops(dp::Drop::NoConn);
-    const uint8_t kNotInit[] = {ct::kSctpData,       ct::kSctpInitAck, ct::kSctpCookieEcho,
-                                ct::kSctpCookieAck,  ct::kSctpAbort,   ct::kSctpShutdown,
-                                ct::kSctpHeartbeat,  0x80};
+    const uint8_t kNotInit[] = {
+        ct::kSctpData,  ct::kSctpInitAck,  ct::kSctpCookieEcho, ct::kSctpCookieAck,
+        ct::kSctpAbort, ct::kSctpShutdown, ct::kSctpHeartbeat,  0x80};
     uint16_t cport = 41000;
     for (uint8_t type : kNotInit) {
         send(kExt, sctp_from_client(mac_[kExt], cport++, 0x1234, type, "x"));

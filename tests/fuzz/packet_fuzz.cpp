@@ -56,8 +56,7 @@ void nat_l4(Parsed& p) {
     const uint16_t c0 = load16(static_cast<uint8_t*>(p.l4) + l4_csum_offset(ip->next_proto_id));
     // A first fragment's checksum covers bytes that are not here; a zero UDP checksum is none.
     const bool sctp = ip->next_proto_id == IPPROTO_SCTP;
-    const bool check_l4 = !p.first_frag && !sctp &&
-                          (ip->next_proto_id == IPPROTO_TCP || c0 != 0) &&
+    const bool check_l4 = !p.first_frag && !sctp && (ip->next_proto_id == IPPROTO_TCP || c0 != 0) &&
                           l4_csum_ok(ip, p.l4, l4_len);
     // SCTP: the worker recomputes the CRC over the whole packet after a port change.
     auto* l4b = static_cast<uint8_t*>(p.l4);

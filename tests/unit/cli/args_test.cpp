@@ -541,17 +541,17 @@ TEST(Args, SctpServiceEverywhereTcpAndUdpAre) {
     const Request d = ok({"-D", "--sctp-service", "10.0.0.100:5000"}).request;
     EXPECT_EQ(d.op, Op::DelService);
     EXPECT_EQ(d.service.key, k);
-    const Request a = ok({"-a", "--sctp-service", "10.0.0.100:5000", "-r", "172.16.0.11:5001",
-                          "-m", "-w", "2"})
-                          .request;
+    const Request a =
+        ok({"-a", "--sctp-service", "10.0.0.100:5000", "-r", "172.16.0.11:5001", "-m", "-w", "2"})
+            .request;
     EXPECT_EQ(a.op, Op::AddDest);
     EXPECT_EQ(a.service.key, k);
     EXPECT_EQ(a.dest.port, 5001);
     EXPECT_EQ(a.dest.weight, 2);
-    EXPECT_EQ(ok({"-e", "--sctp-service", "10.0.0.100:5000", "-r", "172.16.0.11:5001", "-m",
-                  "-w", "0"})
-                  .request.op,
-              Op::EditDest);
+    EXPECT_EQ(
+        ok({"-e", "--sctp-service", "10.0.0.100:5000", "-r", "172.16.0.11:5001", "-m", "-w", "0"})
+            .request.op,
+        Op::EditDest);
     // A real server without a port takes the service's, as for TCP.
     EXPECT_EQ(
         ok({"-d", "--sctp-service", "10.0.0.100:5000", "-r", "172.16.0.11"}).request.dest.port,

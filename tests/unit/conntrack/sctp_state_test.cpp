@@ -66,9 +66,9 @@ TEST(SctpState, AbortClosesAnEstablishedAssociation) {
 }
 
 TEST(SctpState, UnknownAndDataLikeChunksAreData) {
-    const uint8_t kDataLike[] = {kSctpData, kSctpSack,  kSctpHeartbeat, kSctpHeartbeatAck,
-                                 kSctpEcne, kSctpCwr,   15,             64,
-                                 0xc1,      0xff};
+    const uint8_t kDataLike[] = {
+        kSctpData, kSctpSack, kSctpHeartbeat, kSctpHeartbeatAck, kSctpEcne, kSctpCwr, 15, 64,
+        0xc1,      0xff};
     for (uint8_t c : kDataLike) {
         SCOPED_TRACE(static_cast<int>(c));
         // DATA in NONE: IPVS's table says ESTABLISHED (a sync'd or sloppy connection).

@@ -96,9 +96,9 @@ TEST(SctpParse, KeyAndDecidingChunk) {
     EXPECT_EQ(p.sctp_chunk, ct::kSctpInit);
 
     // COOKIE ECHO then ABORT: the ABORT decides, as in IPVS's set_sctp_state.
-    Frame ce_abort = Frame::sctp(kA, kB, ip("1.2.3.4"), 40000, ip("5.6.7.8"), 5000, 7,
-                                 {{ct::kSctpCookieEcho, 0, std::string(5, 'c')},
-                                  {ct::kSctpAbort, 0, ""}});
+    Frame ce_abort =
+        Frame::sctp(kA, kB, ip("1.2.3.4"), 40000, ip("5.6.7.8"), 5000, 7,
+                    {{ct::kSctpCookieEcho, 0, std::string(5, 'c')}, {ct::kSctpAbort, 0, ""}});
     parse_frame(ce_abort.b.data(), static_cast<uint32_t>(ce_abort.b.size()), p);
     EXPECT_EQ(p.sctp_chunk, ct::kSctpAbort);
     // COOKIE ECHO then DATA: the COOKIE ECHO decides.

@@ -307,9 +307,9 @@ TEST_F(EmulatorTest, ServiceDumpIsMultipartEndingWithDone) {
 
 // ipvsadm --sctp-service: IPPROTO_SCTP services are created, dumped and deleted like TCP's.
 TEST_F(EmulatorTest, SctpServicesAreTranslated) {
-    ASSERT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_SCTP, 0x0a000064, 5000, "rr")
-                           .bytes()),
-              0);
+    ASSERT_EQ(
+        error_of(Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_SCTP, 0x0a000064, 5000, "rr").bytes()),
+        0);
     const ctl::Request& r = daemon_.requests.back();
     EXPECT_EQ(r.op, ctl::Op::AddService);
     EXPECT_EQ(r.service.key, (cfg::ServiceKey{cfg::Proto::Sctp, 0x0a000064, 5000}));
