@@ -54,8 +54,15 @@ sync::ConnRecord to_wire(const dp::SyncRecord& r) noexcept {
         c.flags |= sync::kFlagTemplate;
     }
     const auto st = static_cast<ct::TcpState>(r.state);
-    // IPVS numbers TCP states as Dirigo does; UDP has one state, 0.
-    c.state = r.client.proto == IPPROTO_TCP && st != ct::TcpState::Udp ? r.state : 0;
+    // IPVS numbers TCP states as Dirigo does, SCTP's from 0 where Dirigo's start at kSctpFirst;
+    // UDP has one state, 0 (and so has a template).
+    if (r.client.proto == IPPROTO_TCP && static_cast<size_t>(st) < ct::kNumTcpStates) {
+        c.state = r.state;
+    } else if (r.client.proto == IPPROTO_SCTP && static_cast<size_t>(st) >= ct::kSctpFirst) {
+        c.state = static_cast<uint16_t>(r.state - ct::kSctpFirst);
+    } else {
+        c.state = 0;
+    }
     c.cport = r.client.sport;
     c.vport = r.client.dport;
     c.dport = r.rport;
@@ -302,8 +309,10 @@ void SyncDaemon::poll_backup(uint32_t& moved) {
         const auto err = sync::decode(
             std::span<const uint8_t>(b.buf.data(), static_cast<size_t>(len)), b.cfg.syncid,
             [this, &b](const sync::ConnRecord& c) {
-                // Dirigo holds IPv4 TCP and UDP connections of address services.
-                if (c.v6 || (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP) ||
+                // Dirigo holds IPv4 TCP, UDP and SCTP connections of address services.
+                if (c.v6 ||
+                    (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP &&
+                     c.protocol != IPPROTO_SCTP) ||
                     c.fwmark != 0) {
                     ++b.counters.unsupported;
                     return;
@@ -332,8 +341,11 @@ void SyncDaemon::poll_backup(uint32_t& moved) {
                     r.state = static_cast<uint8_t>(ct::TcpState::None);
                 } else {
                     r.kind = dp::SyncKind::Conn;
+                    // decode() checked the state against the protocol's count.
                     r.state = c.protocol == IPPROTO_TCP ? static_cast<uint8_t>(c.state)
-                                                        : static_cast<uint8_t>(ct::TcpState::Udp);
+                              : c.protocol == IPPROTO_SCTP
+                                  ? static_cast<uint8_t>(ct::kSctpFirst + c.state)
+                                  : static_cast<uint8_t>(ct::TcpState::Udp);
                 }
                 route(r);
             });

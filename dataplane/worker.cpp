@@ -1256,11 +1256,6 @@ void Worker::set_state(ct::Conn& c, ct::TcpState next) noexcept {
 void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
     // IPVS's ip_vs_sync_conn_needed with sync_refresh_period 0: due on the threshold-th client
     // packet and every period-th after it (a countdown instead of a modulo by a runtime value).
-    if (c.client.proto == IPPROTO_SCTP) [[unlikely]] {
-        // TODO(sctp): sync SCTP connections (IPVS sends them with its SCTP state numbers; our
-        // sync daemon carries TCP and UDP only, docs/sync.md).
-        return;
-    }
     bool due = false;
     if (c.sync_countdown <= 1) {
         due = true;
@@ -1268,19 +1263,23 @@ void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
     } else {
         --c.sync_countdown;
     }
-    if (c.client.proto == IPPROTO_TCP) {
-        // Only these TCP states are sent; a change to one of them other than ESTABLISHED is sent
-        // at once.
-        constexpr uint32_t kSent = 1u << static_cast<unsigned>(ct::TcpState::Established) |
-                                   1u << static_cast<unsigned>(ct::TcpState::FinWait) |
-                                   1u << static_cast<unsigned>(ct::TcpState::Close) |
-                                   1u << static_cast<unsigned>(ct::TcpState::CloseWait) |
-                                   1u << static_cast<unsigned>(ct::TcpState::TimeWait);
-        if ((kSent & (1u << static_cast<unsigned>(c.state))) == 0) {
+    if (c.client.proto == IPPROTO_TCP || c.client.proto == IPPROTO_SCTP) {
+        // Only these TCP and SCTP states are sent (IPVS's ip_vs_sync_conn_needed); a change to
+        // one of them other than ESTABLISHED is sent at once. TCP's and SCTP's states are
+        // distinct values of one enum below 32: one mask holds both.
+        static_assert(ct::kNumStates <= 32);
+        constexpr auto bit = [](ct::TcpState s) { return 1u << static_cast<unsigned>(s); };
+        constexpr uint32_t kSent =
+            bit(ct::TcpState::Established) | bit(ct::TcpState::FinWait) | bit(ct::TcpState::Close) |
+            bit(ct::TcpState::CloseWait) | bit(ct::TcpState::TimeWait) |
+            bit(ct::TcpState::SctpEstablished) | bit(ct::TcpState::SctpShutdownSent) |
+            bit(ct::TcpState::SctpShutdownReceived) | bit(ct::TcpState::SctpShutdownAckSent) |
+            bit(ct::TcpState::SctpClosed);
+        if ((kSent & bit(c.state)) == 0) {
             return;
         }
         const bool changed = static_cast<uint8_t>(c.state) != c.synced_state;
-        if (!due && !(changed && c.state != ct::TcpState::Established)) {
+        if (!due && !(changed && !ct::is_established(c.state))) {
             return;
         }
     } else if (!due) {

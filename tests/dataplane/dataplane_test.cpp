@@ -35,6 +35,7 @@
 #include "config/config.hpp"
 #include "conntrack/sctp_state.hpp"
 #include "control/control.hpp"
+#include "control/sync_daemon.hpp"
 #include "dataplane/dataplane.hpp"
 #include "dataplane/sync.hpp"
 #include "proto/client.hpp"
@@ -3056,6 +3057,84 @@ TEST_F(SyncTest, BackupInstallsForwardsAndCountsSyncedConnections) {
     EXPECT_EQ(c.active, 0u);
     EXPECT_EQ(c.inactive, 2u);
     EXPECT_EQ(conns().size(), 2u);
+}
+
+// SCTP as IPVS syncs it: ESTABLISHED and the shutdown states only, a change to a shutdown state
+// at once; on the wire IPVS's SCTP state numbers (ESTABLISHED 8, SHUTDOWN_RECEIVED 10).
+TEST_F(SyncTest, MasterSendsSctpAssociationsInIpvssStates) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", cfg::RealServer{}}});
+    set_master(true);
+    const auto from_client = [&](uint8_t type, const std::string& value = "") {
+        send(kExt, sctp_from_client(mac_[kExt], 45000, 0x42, type, value));
+        step();
+        EXPECT_EQ(recv(kInt).size(), 1u);
+    };
+    from_client(ct::kSctpInit, kInitValue);  // INIT1: not a synced state
+    send(kInt, sctp_from_server(mac_[kInt], kRs1Mac, "172.16.0.11", 45000, 0x24, ct::kSctpInitAck,
+                                kInitValue));
+    step();
+    EXPECT_EQ(recv(kExt).size(), 1u);
+    from_client(ct::kSctpCookieEcho, "cookie");  // C-REPLIED: not synced either
+    EXPECT_TRUE(queued().empty());
+    send(kInt,
+         sctp_from_server(mac_[kInt], kRs1Mac, "172.16.0.11", 45000, 0x24, ct::kSctpCookieAck));
+    step();
+    EXPECT_EQ(recv(kExt).size(), 1u);
+    from_client(ct::kSctpData, std::string(16, 'd'));  // the third client packet, ESTABLISHED
+    auto q = queued();
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0].client.proto, IPPROTO_SCTP);
+    EXPECT_EQ(q[0].state, static_cast<uint8_t>(ct::TcpState::SctpEstablished));
+    EXPECT_EQ(q[0].inactive, 0);
+    EXPECT_EQ(q[0].timeout_s, 900u);
+    EXPECT_EQ(ctl::to_wire(q[0]).protocol, IPPROTO_SCTP);
+    EXPECT_EQ(ctl::to_wire(q[0]).state, 8);                // IP_VS_SCTP_S_ESTABLISHED
+    from_client(ct::kSctpShutdown, std::string(4, '\0'));  // S-RECEIVED: sent at once
+    q = queued();
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0].state, static_cast<uint8_t>(ct::TcpState::SctpShutdownReceived));
+    EXPECT_EQ(q[0].inactive, 1);
+    EXPECT_EQ(ctl::to_wire(q[0]).state, 10);  // IP_VS_SCTP_S_SHUTDOWN_RECEIVED
+    EXPECT_EQ(dp_->worker(0).stats().sync_lost.load(), 0u);
+}
+
+// A backup installs a synced SCTP association: listed with its state, counted active, and the
+// client's next chunk follows it (NAT, the CRC recomputed for the server's port).
+TEST_F(SyncTest, BackupInstallsAndForwardsASyncedSctpAssociation) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort,
+                   {{"172.16.0.11", cfg::RealServer{}}, {"172.16.0.12", cfg::RealServer{}}}, 5001);
+    dp::SyncRecord r = record(46000, "172.16.0.11", ct::TcpState::SctpEstablished);
+    r.client.proto = IPPROTO_SCTP;
+    r.client.dport = htons(kSctpPort);
+    r.rport = htons(5001);
+    r.inactive = 0;
+    install(r);
+    step();
+    EXPECT_EQ(dp_->worker(0).stats().sync_installed.load(), 1u);
+    const auto listed = conns();
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].proto, cfg::Proto::Sctp);
+    EXPECT_EQ(listed[0].state, "ESTABLISHED");
+    EXPECT_EQ(listed[0].daddr, ntohl(ip("172.16.0.11")));
+    // rr would pick .12 for a new association; the synced one stays on .11.
+    send(kExt, sctp_from_client(mac_[kExt], 46000, 0x42, ct::kSctpData, std::string(16, 'd')));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
+    EXPECT_EQ(out[0].dport(), 5001);
+    EXPECT_TRUE(out[0].sctp_crc_ok());
+    for (const ctl::ServiceInfo& s : list().services) {
+        if (s.service.key.proto == cfg::Proto::Sctp) {
+            uint32_t active = 0;
+            for (const ctl::DestInfo& d : s.dests) {
+                active += d.active;
+            }
+            EXPECT_EQ(active, 1u);
+        }
+    }
 }
 
 TEST_F(SyncTest, BackupInstallsATemplateThatSteersTheClientsNextConnection) {
