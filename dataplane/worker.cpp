@@ -719,7 +719,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         rewrite_src(ip, p.l4, c.client.daddr, c.client.dport);
         // SCTP's CRC covers its own header and chunks, not the addresses: as IPVS's
         // sctp_snat_handler, only a changed port costs a pass over the packet.
-        if (c.client.proto == IPPROTO_SCTP && c.rport != c.client.dport) [[unlikely]] {
+        if (c.client.proto == IPPROTO_SCTP && c.rport != c.client.dport) {
             sctp_set_checksum(static_cast<uint8_t*>(p.l4), p.l3_len - rte_ipv4_hdr_len(ip));
         }
         return Verdict::route(how, c.client.saddr);
@@ -732,7 +732,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     case cfg::Fwd::Masq:
         decrement_ttl(ip);
         rewrite_dst(ip, p.l4, c.raddr, c.rport);
-        if (c.client.proto == IPPROTO_SCTP && c.rport != c.client.dport) [[unlikely]] {
+        if (c.client.proto == IPPROTO_SCTP && c.rport != c.client.dport) {
             sctp_set_checksum(static_cast<uint8_t*>(p.l4), p.l3_len - rte_ipv4_hdr_len(ip));
         }
         return Verdict::route(how, c.raddr);
