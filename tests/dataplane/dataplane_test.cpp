@@ -2377,6 +2377,32 @@ TEST_F(DefenseTest, DropPacketAlwaysShedsOneNewSynInRate) {
     EXPECT_TRUE(listed);
 }
 
+// drop_packet sheds SCTP INITs as IPVS's sctp_conn_schedule does (ip_vs_todrop), with the same
+// countdown as SYNs; an association's later chunks are never shed.
+TEST_F(DefenseTest, DropPacketShedsSctpInitsToo) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", cfg::RealServer{}}});
+    cfg::DefenseCfg d;
+    d.drop_packet = 3;
+    d.am_droprate = 4;
+    set_defense(d);
+    for (uint16_t i = 0; i < 8; ++i) {
+        send(kExt, sctp_from_client(mac_[kExt], static_cast<uint16_t>(33000 + i), 0, ct::kSctpInit,
+                                    kInitValue));
+    }
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 6u);
+    EXPECT_EQ(out[3].sport(), 33004);  // the 4th INIT was shed
+    EXPECT_EQ(drops(dp::Drop::DropPacket), 2u);
+    for (int i = 0; i < 8; ++i) {
+        send(kExt, sctp_from_client(mac_[kExt], 33000, 0x42, ct::kSctpData, "x"));
+    }
+    step();
+    EXPECT_EQ(recv(kInt).size(), 8u);
+    EXPECT_EQ(drops(dp::Drop::DropPacket), 2u);
+}
+
 TEST_F(DefenseTest, DropPacketAutomaticFollowsTableOccupancy) {
     learn_all();
     cfg::DefenseCfg d;
