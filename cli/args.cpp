@@ -693,17 +693,23 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
             }
             [[fallthrough]];
         case Tag::Tcp:
-        case Tag::Udp: {
+        case Tag::Udp:
+        case Tag::Sctp: {
             if (auto e = set_option(st, kOptService)) {
                 return e;
             }
             if (st.mark_mode) {
+                if (o.spec->tag == Tag::Sctp) {
+                    return bad(o.spelled + ": mark rules match TCP and UDP only");
+                }
                 st.mark.proto = o.spec->tag == Tag::Tcp   ? static_cast<uint8_t>(cfg::Proto::Tcp)
                                 : o.spec->tag == Tag::Udp ? static_cast<uint8_t>(cfg::Proto::Udp)
                                                           : cfg::kMarkAnyProto;
                 return parse_mark_match(arg, st.mark);
             }
-            st.service.key.proto = o.spec->tag == Tag::Tcp ? cfg::Proto::Tcp : cfg::Proto::Udp;
+            st.service.key.proto = o.spec->tag == Tag::Tcp   ? cfg::Proto::Tcp
+                                   : o.spec->tag == Tag::Udp ? cfg::Proto::Udp
+                                                             : cfg::Proto::Sctp;
             if (looks_ipv6(arg)) {
                 return unsupported(arg + ": IPv6 services are not supported by dirigo");
             }
@@ -859,8 +865,6 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
             st.mark.mark = static_cast<uint32_t>(*m);
             return std::nullopt;
         }
-        case Tag::Sctp:
-            return unsupported(o.spelled + ": SCTP services are not supported by dirigo");
         case Tag::Ipv6:
             return unsupported(o.spelled + ": IPv6 is not supported by dirigo");
         case Tag::Pe:

@@ -83,7 +83,11 @@ std::string service_name(const cfg::ServiceKey& k, bool rule, const FormatOpts& 
     const std::string vname = format_addr_port(k.addr, k.port, k.proto, opts, namer);
     std::string out;
     if (rule) {
-        appendf(out, "%s %s", k.proto == cfg::Proto::Tcp ? "-t" : "-u", vname.c_str());
+        // ipvsadm's -S: SCTP has no short option.
+        const char* opt = k.proto == cfg::Proto::Tcp   ? "-t"
+                          : k.proto == cfg::Proto::Udp ? "-u"
+                                                       : "--sctp-service";
+        appendf(out, "%s %s", opt, vname.c_str());
     } else {
         appendf(out, "%-4s %s", std::string(cfg::proto_name_upper(k.proto)).c_str(), vname.c_str());
         if (out.size() > 33) {

@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "config/addr.hpp"
+
 namespace dirigo::ctl::cli {
 
 namespace {
@@ -46,8 +48,9 @@ std::optional<uint16_t> SystemResolver::service(std::string_view name, cfg::Prot
     servent entry{};
     servent* found = nullptr;
     std::array<char, 4096> buf{};
-    if (::getservbyname_r(n.c_str(), proto == cfg::Proto::Udp ? "udp" : "tcp", &entry, buf.data(),
-                          buf.size(), &found) != 0 ||
+    // cfg::proto_name's views are literals: "tcp", "udp" or "sctp", NUL-terminated.
+    if (::getservbyname_r(n.c_str(), cfg::proto_name(proto).data(), &entry, buf.data(), buf.size(),
+                          &found) != 0 ||
         found == nullptr) {
         return std::nullopt;
     }
@@ -76,11 +79,24 @@ std::optional<std::string> SystemNamer::service(uint16_t port, cfg::Proto proto)
     if (auto it = services_.find(key); it != services_.end()) {
         return it->second;
     }
+    std::optional<std::string> name;
+    if (proto == cfg::Proto::Sctp) {
+        // getnameinfo() knows stream and datagram services only; ipvsadm asks the services
+        // database for "sctp" by port.
+        servent entry{};
+        servent* found = nullptr;
+        std::array<char, 4096> sbuf{};
+        if (::getservbyport_r(htons(port), "sctp", &entry, sbuf.data(), sbuf.size(), &found) == 0 &&
+            found != nullptr) {
+            name = found->s_name;
+        }
+        services_.emplace(key, name);
+        return name;
+    }
     sockaddr_in sin{};
     sin.sin_family = AF_INET;
     sin.sin_port = htons(port);
     char buf[NI_MAXSERV];
-    std::optional<std::string> name;
     const int flags = proto == cfg::Proto::Udp ? NI_DGRAM : 0;
     if (::getnameinfo(reinterpret_cast<const sockaddr*>(&sin), sizeof(sin), nullptr, 0, buf,
                       sizeof(buf), flags) == 0 &&

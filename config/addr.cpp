@@ -137,6 +137,9 @@ std::optional<Proto> parse_proto(std::string_view s) {
     if (iequals(s, "udp")) {
         return Proto::Udp;
     }
+    if (iequals(s, "sctp")) {
+        return Proto::Sctp;
+    }
     return std::nullopt;
 }
 
@@ -146,6 +149,8 @@ std::string_view proto_name(Proto p) {
             return "tcp";
         case Proto::Udp:
             return "udp";
+        case Proto::Sctp:
+            return "sctp";
     }
     return "?";
 }
@@ -156,6 +161,8 @@ std::string_view proto_name_upper(Proto p) {
             return "TCP";
         case Proto::Udp:
             return "UDP";
+        case Proto::Sctp:
+            return "SCTP";
     }
     return "?";
 }

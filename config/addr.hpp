@@ -42,7 +42,7 @@ std::string format_prefix(const Prefix& p);
 /// Mask of a prefix length, host order: 24 -> 0xffffff00.
 constexpr Ip4 prefix_mask(uint8_t len) { return len == 0 ? 0 : ~Ip4{0} << (32 - len); }
 
-/// "tcp" / "udp" -> Proto.
+/// "tcp" / "udp" / "sctp" -> Proto.
 std::optional<Proto> parse_proto(std::string_view s);
 std::string_view proto_name(Proto p);          ///< "tcp"
 std::string_view proto_name_upper(Proto p);    ///< "TCP", as ipvsadm -L prints it

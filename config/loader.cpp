@@ -849,8 +849,8 @@ private:
         }
         const auto proto = parse_proto(text);
         if (!proto) {
-            return fail(*s,
-                        "unknown protocol " + in_quotes(text) + " (expected \"tcp\" or \"udp\")");
+            return fail(*s, "unknown protocol " + in_quotes(text) +
+                                " (expected \"tcp\", \"udp\" or \"sctp\")");
         }
         svc.key.proto = *proto;
 
@@ -1009,7 +1009,7 @@ private:
                     return st;
                 }
                 const auto proto = parse_proto(text);
-                if (!proto) {
+                if (!proto || *proto == Proto::Sctp) {  // mark rules match TCP and UDP
                     return fail(*s, "unknown protocol " + in_quotes(text) +
                                         " (expected \"tcp\" or \"udp\"; omit it for both)");
                 }

@@ -17,7 +17,9 @@ namespace dirigo::cfg {
 /// IPv4 address, host byte order.
 using Ip4 = uint32_t;
 
-enum class Proto : uint8_t { Tcp = 6, Udp = 17 };
+/// IP protocol numbers: IPPROTO_TCP, IPPROTO_UDP and IPPROTO_SCTP (ipvsadm's -t, -u and
+/// --sctp-service).
+enum class Proto : uint8_t { Tcp = 6, Udp = 17, Sctp = 132 };
 
 /// LVS forwarding method. Names follow ipvsadm's -L output.
 enum class Fwd : uint8_t {

@@ -122,7 +122,7 @@ bool contiguous_mask(Ip4 m) {
 
 Status validate_service(const Service& s) {
     const std::string who = "service " + format_service_key(s.key);
-    if (s.key.proto != Proto::Tcp && s.key.proto != Proto::Udp) {
+    if (s.key.proto != Proto::Tcp && s.key.proto != Proto::Udp && s.key.proto != Proto::Sctp) {
         return {Errc::Invalid, who + ": unknown protocol"};
     }
     if (s.key.fwmark != 0) {

@@ -240,7 +240,8 @@ public:
 
     /// Makes room in a full table: examines `budget` entries from its own rotating cursor and
     /// removes, of the TCP connections among them that never reached ESTABLISHED (NONE, SYN_SENT,
-    /// SYN_RECV, SYNACK), the one idle longest, calling `on_evict(conn)` first. Returns true if
+    /// SYN_RECV, SYNACK) and the SCTP ones still waiting for an INIT ACK (NONE, INIT1, INIT), the
+    /// one idle longest, calling `on_evict(conn)` first. Returns true if
     /// one was removed. Under a SYN flood the table fills with half-open entries: those go first,
     /// the stalest of each sample, so a legitimate client's handshake (a fresh entry) survives the
     /// flood's turnover; an established connection is never evicted. `timeout_tsc` is the
@@ -255,7 +256,9 @@ public:
             evict_cursor_ = evict_cursor_ + 1 == capacity_ ? 0 : evict_cursor_ + 1;
             const Conn& c = entries_[idx];
             if (c.in_use && (c.state == TcpState::None || c.state == TcpState::SynSent ||
-                             c.state == TcpState::SynRecv || c.state == TcpState::SynAck)) {
+                             c.state == TcpState::SynRecv || c.state == TcpState::SynAck ||
+                             c.state == TcpState::SctpNone || c.state == TcpState::SctpInit1 ||
+                             c.state == TcpState::SctpInit)) {
                 const uint64_t last = c.expire - timeout_tsc[static_cast<size_t>(c.state)];
                 if (last < oldest) {
                     oldest = last;
@@ -272,7 +275,8 @@ public:
     }
 
     /// The drop_entry defence (IPVS's ip_vs_random_dropentry): examines `budget` entries from its
-    /// own rotating cursor and removes every TCP entry in SYN_RECV or SYNACK, and every UDP entry
+    /// own rotating cursor and removes every TCP entry in SYN_RECV or SYNACK, every SCTP entry in
+    /// INIT1 or INIT, and every UDP entry
     /// whose expire time is at or before `udp_idle_before` (no packet for a minute), calling
     /// `on_drop(conn)` first. An ESTABLISHED (or closing) TCP connection is never removed.
     /// Returns entries removed. Thread: owner. Cost: O(budget).
@@ -286,9 +290,12 @@ public:
             if (!c.in_use) {
                 continue;
             }
-            const bool drop = c.state == TcpState::Udp ? c.expire <= udp_idle_before
-                                                       : c.state == TcpState::SynRecv ||
-                                                             c.state == TcpState::SynAck;
+            // SCTP as ip_vs_random_dropentry: associations still in INIT1 or INIT.
+            const bool drop = c.state == TcpState::Udp
+                                  ? c.expire <= udp_idle_before
+                                  : c.state == TcpState::SynRecv || c.state == TcpState::SynAck ||
+                                        c.state == TcpState::SctpInit1 ||
+                                        c.state == TcpState::SctpInit;
             if (drop) {
                 on_drop(c);
                 remove(idx);

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #pragma once
 
-/// IPVS's TCP connection state machine, table-driven, and its timeouts.
+/// IPVS's TCP connection state machine, table-driven, and its timeouts. The state enum also holds
+/// UDP's one state and SCTP's states (their machine is conntrack/sctp_state.hpp).
 ///
 /// A connection's state moves on the flags of each packet it carries: the event is RST, else SYN,
 /// else FIN, else ACK (the first that is set), and the direction is Input (client to real server),
@@ -28,9 +29,35 @@ enum class TcpState : uint8_t {
     Listen,
     SynAck,
     Udp,  ///< not TCP: UDP flows use one state with the udp timeout
+    // SCTP associations (conntrack/sctp_state.hpp): IPVS's IP_VS_SCTP_S_* in the kernel's order,
+    // from kSctpFirst on. They share this byte and the timeout table so that a connection entry
+    // stays one cache line and the worker indexes one array whatever the protocol.
+    SctpNone,
+    SctpInit1,
+    SctpInit,
+    SctpCookieSent,
+    SctpCookieReplied,
+    SctpCookieWait,
+    SctpCookie,
+    SctpCookieEchoed,
+    SctpEstablished,
+    SctpShutdownSent,
+    SctpShutdownReceived,
+    SctpShutdownAckSent,
+    SctpRejected,
+    SctpClosed,
 };
-inline constexpr size_t kNumStates = 12;
+inline constexpr size_t kNumStates = 26;
 inline constexpr size_t kNumTcpStates = 11;
+inline constexpr size_t kNumSctpStates = 14;
+/// The first SCTP state: an SCTP state's IPVS number is its value minus this.
+inline constexpr size_t kSctpFirst = static_cast<size_t>(TcpState::SctpNone);
+static_assert(kSctpFirst + kNumSctpStates == kNumStates);
+
+/// True for the states IPVS counts as active (ActiveConn): TCP's and SCTP's ESTABLISHED.
+constexpr bool is_established(TcpState s) noexcept {
+    return s == TcpState::Established || s == TcpState::SctpEstablished;
+}
 
 enum class Dir : uint8_t { Input = 0, Output = 1, InputOnly = 2 };
 
@@ -38,6 +65,10 @@ enum class Dir : uint8_t { Input = 0, Output = 1, InputOnly = 2 };
 inline constexpr std::array<std::string_view, kNumStates> kStateNames = {
     "NONE",      "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT", "TIME_WAIT",
     "CLOSE",     "CLOSE_WAIT",  "LAST_ACK",   "LISTEN",   "SYNACK",   "UDP",
+    // SCTP: ip_vs_proto_sctp.c's sctp_state_name_table
+    "NONE",      "INIT1",       "INIT",       "C-SENT",   "C-REPLIED", "C-WAIT",
+    "COOKIE",    "C-ECHOED",    "ESTABLISHED", "S-SENT",  "S-RECEIVED", "S-ACK-SENT",
+    "REJECTED",  "CLOSED",
 };
 
 inline std::string_view state_name(TcpState s) {
@@ -58,7 +89,8 @@ inline constexpr uint8_t kTcpAck = 0x10;
 TcpState tcp_next_state(TcpState cur, Dir dir, uint8_t flags, bool secure = false) noexcept;
 
 /// Per-state timeouts in seconds. Defaults are IPVS's; `--set tcp tcpfin udp` changes
-/// Established, FinWait and Udp.
+/// Established, FinWait and Udp, as ipvsadm's does (the SCTP timeouts are fixed, as IPVS's are
+/// to ipvsadm: the kernel has no netlink attribute for them).
 struct Timeouts {
     std::array<uint32_t, kNumStates> secs = {
         2,    // NONE
@@ -73,6 +105,21 @@ struct Timeouts {
         120,  // LISTEN
         120,  // SYNACK
         300,  // UDP
+        // SCTP: ip_vs_proto_sctp.c's sctp_timeouts (IP_VS_SCTP_MAX_RTO is 61 s)
+        2,    // NONE
+        4,    // INIT1
+        61,   // INIT
+        61,   // C-SENT
+        61,   // C-REPLIED
+        61,   // C-WAIT
+        61,   // COOKIE
+        61,   // C-ECHOED
+        900,  // ESTABLISHED
+        61,   // S-SENT
+        61,   // S-RECEIVED
+        61,   // S-ACK-SENT
+        4,    // REJECTED
+        61,   // CLOSED
     };
     uint32_t tcp() const { return secs[static_cast<size_t>(TcpState::Established)]; }
     uint32_t tcp_fin() const { return secs[static_cast<size_t>(TcpState::FinWait)]; }

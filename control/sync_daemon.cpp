@@ -54,8 +54,15 @@ sync::ConnRecord to_wire(const dp::SyncRecord& r) noexcept {
         c.flags |= sync::kFlagTemplate;
     }
     const auto st = static_cast<ct::TcpState>(r.state);
-    // IPVS numbers TCP states as Dirigo does; UDP has one state, 0.
-    c.state = r.client.proto == IPPROTO_TCP && st != ct::TcpState::Udp ? r.state : 0;
+    // IPVS numbers TCP states as Dirigo does, SCTP's from 0 where Dirigo's start at kSctpFirst;
+    // UDP has one state, 0 (and so has a template).
+    if (r.client.proto == IPPROTO_TCP && static_cast<size_t>(st) < ct::kNumTcpStates) {
+        c.state = r.state;
+    } else if (r.client.proto == IPPROTO_SCTP && static_cast<size_t>(st) >= ct::kSctpFirst) {
+        c.state = static_cast<uint16_t>(r.state - ct::kSctpFirst);
+    } else {
+        c.state = 0;
+    }
     c.cport = r.client.sport;
     c.vport = r.client.dport;
     c.dport = r.rport;
@@ -307,13 +314,13 @@ void SyncDaemon::poll_backup(uint32_t& moved) {
         const auto err = sync::decode(
             std::span<const uint8_t>(b.buf.data(), static_cast<size_t>(len)), b.cfg.syncid,
             [this, &b](const sync::ConnRecord& c) {
-                // Dirigo holds IPv4 TCP and UDP connections (of address or fwmark services:
-                // the backup's own mark rules find the latter's service) and fwmark services'
-                // templates (protocol 0, the mark as the virtual address).
+                // Dirigo holds IPv4 TCP, UDP and SCTP connections (of address or fwmark
+                // services: the backup's own mark rules find the latter's service) and fwmark
+                // services' templates (protocol 0, the mark as the virtual address).
                 const bool fwm_template =
                     c.protocol == 0 && (c.flags & sync::kFlagTemplate) != 0 && c.fwmark != 0;
-                if (c.v6 ||
-                    (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP && !fwm_template)) {
+                if (c.v6 || (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP &&
+                             c.protocol != IPPROTO_SCTP && !fwm_template)) {
                     ++b.counters.unsupported;
                     return;
                 }
@@ -344,8 +351,11 @@ void SyncDaemon::poll_backup(uint32_t& moved) {
                     r.state = static_cast<uint8_t>(ct::TcpState::None);
                 } else {
                     r.kind = dp::SyncKind::Conn;
+                    // decode() checked the state against the protocol's count.
                     r.state = c.protocol == IPPROTO_TCP ? static_cast<uint8_t>(c.state)
-                                                        : static_cast<uint8_t>(ct::TcpState::Udp);
+                              : c.protocol == IPPROTO_SCTP
+                                  ? static_cast<uint8_t>(ct::kSctpFirst + c.state)
+                                  : static_cast<uint8_t>(ct::TcpState::Udp);
                 }
                 route(r);
             });

@@ -81,7 +81,9 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
         for (uint32_t i = 0; i < c->count; ++i) {
             const ct::Conn& k = c->conns[i];
             ConnInfo ci;
-            ci.proto = k.client.proto == IPPROTO_UDP ? cfg::Proto::Udp : cfg::Proto::Tcp;
+            ci.proto = k.client.proto == IPPROTO_UDP    ? cfg::Proto::Udp
+                       : k.client.proto == IPPROTO_SCTP ? cfg::Proto::Sctp
+                                                        : cfg::Proto::Tcp;
             ci.state = std::string(ct::state_name(k.state));
             ci.expires_ms =
                 k.expire > c->now ? static_cast<uint32_t>((k.expire - c->now) / per_ms) : 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #pragma once
 
-/// Header parsing and rewriting for Ethernet/IPv4/TCP/UDP/ICMP, on raw frame bytes. Parsing
+/// Header parsing and rewriting for Ethernet/IPv4/TCP/UDP/SCTP/ICMP, on raw frame bytes. Parsing
 /// validates everything the rewrite and the lookup rely on (lengths, IHL, the IPv4 header
 /// checksum) and classifies the frame; rewrites update checksums incrementally (checksum.hpp).
 /// Thread: any. Cost: O(header size); no allocation.
@@ -20,15 +20,17 @@
 #include <rte_udp.h>
 
 #include "conntrack/flow_key.hpp"
+#include "conntrack/sctp_state.hpp"
 #include "dataplane/checksum.hpp"
+#include "dataplane/sctp.hpp"
 
 namespace dirigo::dp {
 
 /// What a frame is, after parsing.
 enum class PktClass : uint8_t {
-    Ipv4L4,     ///< IPv4 TCP/UDP, whole or a first fragment: has a FlowKey
+    Ipv4L4,     ///< IPv4 TCP/UDP/SCTP, whole or a first fragment: has a FlowKey
     Ipv4Icmp,   ///< IPv4 ICMP, not fragmented (not an error about TCP/UDP)
-    IcmpError,  ///< ICMP error quoting a TCP/UDP packet: `key` is the quoted flow reversed
+    IcmpError,  ///< ICMP error quoting a TCP/UDP/SCTP packet: `key` is the quoted flow reversed
     Ipv4Other,  ///< other IPv4 (another protocol, or a non-first fragment): routed only
     Fragment,   ///< a fragment of TCP/UDP/SCTP, for reassembly (set by the worker, not the parser)
     Arp,
@@ -46,7 +48,7 @@ enum class Drop : uint8_t {
     NotForUs,       ///< unicast to another MAC
     Fragment,       ///< a fragment of TCP/UDP addressed to a service
     NoService,      ///< TCP/UDP to one of our addresses with no service on that port
-    NoConn,         ///< non-SYN TCP to a service with no connection
+    NoConn,         ///< non-SYN TCP (non-INIT SCTP) to a service with no connection
     NoBackend,      ///< service has no available real server
     TableFull,      ///< connection table full: new flow refused
     NoRoute,
@@ -83,6 +85,14 @@ inline constexpr const char* kDropNames[] = {
 static_assert(sizeof(kDropNames) / sizeof(kDropNames[0]) == static_cast<size_t>(Drop::Count),
               "every drop reason has a name");
 
+/// Unaligned-safe 16-bit access to header fields (headers are packed structs).
+inline uint16_t load16(const void* p) noexcept {
+    uint16_t v;
+    std::memcpy(&v, p, 2);
+    return v;
+}
+inline void store16(void* p, uint16_t v) noexcept { std::memcpy(p, &v, 2); }
+
 /// Parsed view of one frame. Pointers point into the frame.
 struct Parsed {
     PktClass cls = PktClass::Drop;
@@ -91,6 +101,9 @@ struct Parsed {
     bool first_frag = false;  ///< offset 0 with more fragments to come
     /// Any fragment (first or not) of TCP, UDP or SCTP: the worker reassembles these.
     bool fragment = false;
+    /// SCTP: the chunk that drives the state machine (ct::SctpChunk): the first chunk's type, or
+    /// ABORT when a COOKIE ECHO or COOKIE ACK is followed by one (as IPVS's set_sctp_state reads).
+    uint8_t sctp_chunk = 0;
     uint16_t l3_len = 0;  ///< IPv4 total length
     rte_ether_hdr* eth = nullptr;
     rte_ipv4_hdr* ip = nullptr;
@@ -104,8 +117,8 @@ inline bool icmp_is_error(uint8_t type) {
     return type == 3 || type == 4 || type == 5 || type == 11 || type == 12;
 }
 
-/// Looks inside an ICMP error: when it quotes a TCP/UDP packet (an IPv4 header and at least the
-/// 8 bytes holding the ports), turns `p` into an IcmpError whose key is the quoted flow seen in
+/// Looks inside an ICMP error: when it quotes a TCP/UDP/SCTP packet (an IPv4 header and at least
+/// the 8 bytes holding the ports), turns `p` into an IcmpError whose key is the quoted flow seen in
 /// the direction of the ICMP message itself.
 inline void parse_icmp_error(Parsed& p, uint32_t l4_len) noexcept {
     auto* icmp = static_cast<uint8_t*>(p.l4);
@@ -115,7 +128,8 @@ inline void parse_icmp_error(Parsed& p, uint32_t l4_len) noexcept {
     auto* in = reinterpret_cast<rte_ipv4_hdr*>(icmp + 8);
     const uint32_t ihl = static_cast<uint32_t>(in->version_ihl & 0x0f) * 4;
     if ((in->version_ihl >> 4) != 4 || ihl < sizeof(rte_ipv4_hdr) || l4_len < 8 + ihl + 8 ||
-        (in->next_proto_id != IPPROTO_TCP && in->next_proto_id != IPPROTO_UDP) ||
+        (in->next_proto_id != IPPROTO_TCP && in->next_proto_id != IPPROTO_UDP &&
+         in->next_proto_id != IPPROTO_SCTP) ||
         (rte_be_to_cpu_16(in->fragment_offset) & RTE_IPV4_HDR_OFFSET_MASK) != 0) {
         return;
     }
@@ -243,6 +257,29 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p,
         p.key.dport = uh->dst_port;
         break;
     }
+    case IPPROTO_SCTP: {
+        // The common header and the first chunk's header: the ports for the key, the chunk type
+        // for the state machine. The checksum is not verified (IPVS checks it only for an
+        // application helper); a NAT rewrite recomputes it.
+        if (l4_len < kSctpHdrLen + kSctpChunkHdrLen) [[unlikely]] {
+            p.cls = PktClass::Drop;
+            p.reason = Drop::Runt;
+            return;
+        }
+        p.key.sport = load16(l4);
+        p.key.dport = load16(l4 + 2);
+        uint8_t chunk = l4[kSctpHdrLen];
+        if (chunk == ct::kSctpCookieEcho || chunk == ct::kSctpCookieAck) {
+            // Control chunks may be bundled before an ABORT, which then decides (RFC 9260 3.3.7).
+            const uint32_t clen = rte_be_to_cpu_16(load16(l4 + kSctpHdrLen + 2));
+            const uint32_t next = kSctpHdrLen + ((clen + 3) & ~3u);
+            if (clen >= kSctpChunkHdrLen && next < l4_len && l4[next] == ct::kSctpAbort) {
+                chunk = ct::kSctpAbort;
+            }
+        }
+        p.sctp_chunk = chunk;
+        break;
+    }
     case IPPROTO_ICMP:
         if (l4_len < sizeof(rte_icmp_hdr)) [[unlikely]] {
             p.cls = PktClass::Drop;
@@ -262,14 +299,6 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p,
     p.cls = PktClass::Ipv4L4;
 }
 
-/// Unaligned-safe 16-bit access to header fields (headers are packed structs).
-inline uint16_t load16(const void* p) noexcept {
-    uint16_t v;
-    std::memcpy(&v, p, 2);
-    return v;
-}
-inline void store16(void* p, uint16_t v) noexcept { std::memcpy(p, &v, 2); }
-
 /// Offset of the checksum field in a TCP or UDP header.
 inline constexpr size_t l4_csum_offset(uint8_t proto) { return proto == IPPROTO_TCP ? 16 : 6; }
 
@@ -279,13 +308,14 @@ inline constexpr uint32_t kWholeL4Header = 0xffffffffu;
 /// Which end of a TCP/UDP packet a rewrite changes.
 enum class Endpoint : uint8_t { Source = 0, Destination = 1 };
 
-/// Rewrites one endpoint of a TCP/UDP packet to `addr`:`port` (network order), updating the IPv4
-/// and L4 checksums incrementally (RFC 1624: every packet of a NAT flow pays a few ALU operations
-/// instead of a pass over its payload). `l4_avail` bytes of the L4 header are present: at least
-/// the ports; the L4 checksum is updated only when it lies inside them (an ICMP error may quote
-/// just the 8 bytes RFC 792 guarantees, and IPVS adjusts only what the quote holds). A UDP datagram
-/// sent without a checksum (field zero) keeps none; a computed zero UDP checksum is sent as 0xffff
-/// (RFC 768).
+/// Rewrites one endpoint of a TCP/UDP/SCTP packet to `addr`:`port` (network order), updating the
+/// IPv4 and TCP/UDP checksums incrementally (RFC 1624: every packet of a NAT flow pays a few ALU
+/// operations instead of a pass over its payload). SCTP's CRC32c covers no address and has no
+/// incremental form: after a port change the caller recomputes it (sctp_set_checksum).
+/// `l4_avail` bytes of the L4 header are present: at least the ports; the L4 checksum is updated
+/// only when it lies inside them (an ICMP error may quote just the 8 bytes RFC 792 guarantees,
+/// and IPVS adjusts only what the quote holds). A UDP datagram sent without a checksum (field
+/// zero) keeps none; a computed zero UDP checksum is sent as 0xffff (RFC 768).
 inline void rewrite_endpoint(rte_ipv4_hdr* ip, void* l4, uint32_t l4_avail, Endpoint which,
                              uint32_t addr, uint16_t port) noexcept {
     const uint8_t proto = ip->next_proto_id;
@@ -297,7 +327,9 @@ inline void rewrite_endpoint(rte_ipv4_hdr* ip, void* l4, uint32_t l4_avail, Endp
                                                      : offsetof(rte_ipv4_hdr, dst_addr));
     uint32_t old_addr;
     std::memcpy(&old_addr, addr_field, 4);
-    if (l4_avail >= l4_csum_offset(proto) + 2) {
+    // SCTP's checksum is a CRC over the whole packet: the caller recomputes it (sctp_set_checksum);
+    // an ICMP error's quote of an SCTP packet keeps the quoted checksum, as IPVS leaves it.
+    if (proto != IPPROTO_SCTP && l4_avail >= l4_csum_offset(proto) + 2) {
         uint8_t* csum = l4b + l4_csum_offset(proto);
         const uint16_t c0 = load16(csum);
         if (proto == IPPROTO_TCP || c0 != 0) {

@@ -6,6 +6,7 @@
 #include "dataplane/worker.hpp"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstring>
 
 #include <sys/random.h>
@@ -39,6 +40,19 @@ constexpr uint32_t kMaxHeaders = sizeof(rte_ether_hdr) + 60 + 60;
 [[gnu::cold, gnu::noinline]] uint32_t multi_seg_len(const rte_mbuf* m) noexcept {
     const uint32_t first = rte_pktmbuf_data_len(m);
     return first >= std::min(rte_pktmbuf_pkt_len(m), kMaxHeaders) ? rte_pktmbuf_pkt_len(m) : first;
+}
+
+/// True for SCTP over IPv4 in a chain of mbufs (a scattered jumbo frame, or a datagram made
+/// whole from fragments). Dirigo does not forward those: the parser's look past the first chunk
+/// and the NAT's CRC32c over the packet both read it as one buffer. Cold, like multi_seg_len.
+[[gnu::cold, gnu::noinline]] bool chained_sctp(const rte_mbuf* m) noexcept {
+    constexpr uint32_t kProtoAt = sizeof(rte_ether_hdr) + offsetof(rte_ipv4_hdr, next_proto_id);
+    if (rte_pktmbuf_data_len(m) <= kProtoAt) {
+        return false;  // the parser drops it as a runt
+    }
+    const auto* b = rte_pktmbuf_mtod(m, const uint8_t*);
+    const auto* eth = reinterpret_cast<const rte_ether_hdr*>(b);
+    return eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) && b[kProtoAt] == IPPROTO_SCTP;
 }
 
 // ---- SYN proxy helpers --------------------------------------------------------------------------
@@ -438,6 +452,11 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
         uint32_t len = rte_pktmbuf_data_len(m);
         if (m->nb_segs != 1) [[unlikely]] {
             len = multi_seg_len(m);
+            if (chained_sctp(m)) {
+                p.cls = PktClass::Drop;
+                p.reason = Drop::Unsupported;
+                continue;
+            }
         }
         parse_frame(rte_pktmbuf_mtod(m, uint8_t*), len, p, rx_ip_csum(m->ol_flags));
         if (m->nb_segs != 1 && p.cls == PktClass::IcmpError) [[unlikely]] {
@@ -664,7 +683,7 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
         return forward(snap, c, p, ct::lookup_is_reply(lookup), now);
     }
 
-    // A new flow: only to a service, and for TCP only on a SYN.
+    // A new flow: only to a service, for TCP only on a SYN, for SCTP only on an INIT.
     const ServiceEntry* svc = snap.find_service(p.key.proto, p.key.daddr, p.key.dport);
     if (svc == nullptr && !snap.marks.empty()) [[unlikely]] {
         // No address service: the mark rules, once per new flow (IPVS's fwmark services).
@@ -691,9 +710,14 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
             return synp_syn(snap, m, p, now);
         }
     }
-    if (snap.defense.drop_rate != 0 && p.key.proto == IPPROTO_TCP) [[unlikely]] {
-        // drop_packet: IPVS sheds new connections' SYNs at the rate control set, before
-        // scheduling (tcp_conn_schedule's ip_vs_todrop).
+    if (p.key.proto == IPPROTO_SCTP && p.sctp_chunk != ct::kSctpInit) {
+        // IPVS's sctp_conn_schedule: only an INIT schedules; any other chunk of an unknown
+        // association (a stale COOKIE ECHO, DATA after a restart) has no connection to follow.
+        return Verdict::discard(Drop::NoConn);
+    }
+    if (snap.defense.drop_rate != 0 && p.key.proto != IPPROTO_UDP) [[unlikely]] {
+        // drop_packet: IPVS sheds new connections' SYNs (and SCTP's INITs) at the rate control
+        // set, before scheduling (tcp_conn_schedule's and sctp_conn_schedule's ip_vs_todrop).
         if (shed_syn(snap.defense.drop_rate)) {
             return Verdict::discard(Drop::DropPacket);
         }
@@ -738,7 +762,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     c.fwd = static_cast<uint8_t>(d.fwd);
     c.encap = d.encap;
     c.tun_port = d.tun_port;
-    c.state = p.key.proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
+    c.state = p.key.proto == IPPROTO_TCP    ? ct::TcpState::None
+              : p.key.proto == IPPROTO_SCTP ? ct::TcpState::SctpNone
+                                            : ct::TcpState::Udp;
     c.dest_slot = d.slot;
     c.svc_slot = svc.slot;
     c.flags = ct::kConnInactive;
@@ -789,6 +815,19 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
                             : fwd == cfg::Fwd::Masq ? ct::Dir::Input
                                                     : ct::Dir::InputOnly;
         conn_state(c, dir, p.tcp_flags, snap, now);
+    } else if (c.client.proto == IPPROTO_SCTP) {
+        if (p.first_frag && fwd == cfg::Fwd::Masq) [[unlikely]] {
+            // NAT must recompute the CRC over the whole packet, which a fragment is not.
+            return Verdict::discard(Drop::Fragment);
+        }
+        const ct::Dir dir = reply                   ? ct::Dir::Output
+                            : fwd == cfg::Fwd::Masq ? ct::Dir::Input
+                                                    : ct::Dir::InputOnly;
+        const ct::TcpState next = ct::sctp_next_state(c.state, dir, p.sctp_chunk);
+        if (next != c.state) {
+            set_state(c, next);
+        }
+        c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
     } else {
         c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
     }
@@ -816,6 +855,11 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         bump(stats_.dest[c.dest_slot].outpkts);
         bump(stats_.dest[c.dest_slot].outbytes, p.l3_len);
         rewrite_src(ip, p.l4, c.client.daddr, c.client.dport);
+        // SCTP's CRC covers its own header and chunks, not the addresses: as IPVS's
+        // sctp_snat_handler, only a changed port costs a pass over the packet.
+        if (c.client.proto == IPPROTO_SCTP && c.rport != c.client.dport) {
+            sctp_set_checksum(static_cast<uint8_t*>(p.l4), p.l3_len - rte_ipv4_hdr_len(ip));
+        }
         return Verdict::route(how, c.client.saddr);
     }
     bump(stats_.svc[c.svc_slot].inpkts);
@@ -826,6 +870,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     case cfg::Fwd::Masq:
         decrement_ttl(ip);
         rewrite_dst(ip, p.l4, c.raddr, c.rport);
+        if (c.client.proto == IPPROTO_SCTP && c.rport != c.client.dport) {
+            sctp_set_checksum(static_cast<uint8_t*>(p.l4), p.l3_len - rte_ipv4_hdr_len(ip));
+        }
         return Verdict::route(how, c.raddr);
     case cfg::Fwd::Route:
         if (p.l3_len > snap.topo->min_mtu) [[unlikely]] {
@@ -918,8 +965,9 @@ Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {
     if (snap.topo->is_local(ip->dst_addr)) {
         // Other protocols (VRRP, GRE, OSPF) and fragments not for a service: the kernel's.
         const uint8_t proto = ip->next_proto_id;
-        return to_kernel_or(proto == IPPROTO_TCP || proto == IPPROTO_UDP ? Drop::Fragment
-                                                                         : Drop::Unsupported);
+        return to_kernel_or(proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP
+                                ? Drop::Fragment
+                                : Drop::Unsupported);
     }
     if (ip->time_to_live <= 1) [[unlikely]] {
         return Verdict::slow(SlowKind::TtlExceeded);
@@ -1337,12 +1385,12 @@ void Worker::set_state(ct::Conn& c, ct::TcpState next) noexcept {
     // IPVS's accounting: a connection is active exactly while ESTABLISHED.
     sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
     const bool inactive = (c.flags & ct::kConnInactive) != 0;
-    if (!inactive && next != ct::TcpState::Established) {
+    if (!inactive && !ct::is_established(next)) {
         // Once per state change, never per packet; read by schedulers on every worker.
         dc.active.fetch_sub(1, std::memory_order_relaxed);
         dc.inactive.fetch_add(1, std::memory_order_relaxed);
         c.flags |= ct::kConnInactive;
-    } else if (inactive && next == ct::TcpState::Established) {
+    } else if (inactive && ct::is_established(next)) {
         dc.active.fetch_add(1, std::memory_order_relaxed);
         dc.inactive.fetch_sub(1, std::memory_order_relaxed);
         c.flags &= static_cast<uint8_t>(~ct::kConnInactive);
@@ -1362,19 +1410,23 @@ void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
     } else {
         --c.sync_countdown;
     }
-    if (c.client.proto == IPPROTO_TCP) {
-        // Only these TCP states are sent; a change to one of them other than ESTABLISHED is sent
-        // at once.
-        constexpr uint32_t kSent = 1u << static_cast<unsigned>(ct::TcpState::Established) |
-                                   1u << static_cast<unsigned>(ct::TcpState::FinWait) |
-                                   1u << static_cast<unsigned>(ct::TcpState::Close) |
-                                   1u << static_cast<unsigned>(ct::TcpState::CloseWait) |
-                                   1u << static_cast<unsigned>(ct::TcpState::TimeWait);
-        if ((kSent & (1u << static_cast<unsigned>(c.state))) == 0) {
+    if (c.client.proto == IPPROTO_TCP || c.client.proto == IPPROTO_SCTP) {
+        // Only these TCP and SCTP states are sent (IPVS's ip_vs_sync_conn_needed); a change to
+        // one of them other than ESTABLISHED is sent at once. TCP's and SCTP's states are
+        // distinct values of one enum below 32: one mask holds both.
+        static_assert(ct::kNumStates <= 32);
+        constexpr auto bit = [](ct::TcpState s) { return 1u << static_cast<unsigned>(s); };
+        constexpr uint32_t kSent =
+            bit(ct::TcpState::Established) | bit(ct::TcpState::FinWait) | bit(ct::TcpState::Close) |
+            bit(ct::TcpState::CloseWait) | bit(ct::TcpState::TimeWait) |
+            bit(ct::TcpState::SctpEstablished) | bit(ct::TcpState::SctpShutdownSent) |
+            bit(ct::TcpState::SctpShutdownReceived) | bit(ct::TcpState::SctpShutdownAckSent) |
+            bit(ct::TcpState::SctpClosed);
+        if ((kSent & bit(c.state)) == 0) {
             return;
         }
         const bool changed = static_cast<uint8_t>(c.state) != c.synced_state;
-        if (!due && !(changed && c.state != ct::TcpState::Established)) {
+        if (!due && !(changed && !ct::is_established(c.state))) {
             return;
         }
     } else if (!due) {

@@ -19,6 +19,8 @@
 #include <linux/ip_vs.h>
 #include <linux/netlink.h>
 
+#include "config/addr.hpp"
+
 namespace dirigo::ipvs {
 
 namespace {
@@ -278,18 +280,18 @@ int parse_service(const nlattr* nest, bool full, SvcSpec& s) {
 }
 
 /// The Dirigo key of a parsed service; nullopt for what Dirigo cannot hold (a protocol other
-/// than TCP and UDP), which therefore never exists. A firewall-mark service is its mark alone,
-/// as the kernel's ip_vs_genl_parse_service makes it (protocol TCP, no address or port).
+/// than TCP, UDP and SCTP), which therefore never exists. A firewall-mark service is its mark
+/// alone, as the kernel's ip_vs_genl_parse_service makes it (protocol TCP, no address or port).
 std::optional<cfg::ServiceKey> key_of(const SvcSpec& s) {
     cfg::ServiceKey k;
     if (s.fwmark != 0) {
         k.fwmark = s.fwmark;
         return k;
     }
-    if (s.protocol != IPPROTO_TCP && s.protocol != IPPROTO_UDP) {
+    if (s.protocol != IPPROTO_TCP && s.protocol != IPPROTO_UDP && s.protocol != IPPROTO_SCTP) {
         return std::nullopt;
     }
-    k.proto = s.protocol == IPPROTO_TCP ? cfg::Proto::Tcp : cfg::Proto::Udp;
+    k.proto = static_cast<cfg::Proto>(s.protocol);  // cfg::Proto's values are IPPROTO_*
     uint32_t a = 0;
     std::memcpy(&a, s.addr.data(), sizeof(a));
     k.addr = ntohl(a);
@@ -823,7 +825,7 @@ int Handler::new_or_set_service(bool add) {
     }
     const auto key = key_of(s);
     if (!key) {
-        // An SCTP or other-protocol service: Dirigo has none, so an edit finds
+        // An other-protocol service: Dirigo has none, so an edit finds
         // nothing (as the kernel's lookup) and an add is refused as unsupported.
         return add ? -EOPNOTSUPP : -ESRCH;
     }
@@ -1274,8 +1276,8 @@ std::string format_conn_proc(const std::vector<ctl::ConnInfo>& conns) {
             state = "NONE";
         }
         std::snprintf(line, sizeof(line), "%-3s %08X %04X %08X %04X %08X %04X %-11s %7u\n",
-                      c.proto == cfg::Proto::Tcp ? "TCP" : "UDP", c.caddr, c.cport, c.vaddr,
-                      c.vport, c.daddr, c.dport, state.c_str(), c.expires_ms / 1000);
+                      std::string(cfg::proto_name_upper(c.proto)).c_str(), c.caddr, c.cport,
+                      c.vaddr, c.vport, c.daddr, c.dport, state.c_str(), c.expires_ms / 1000);
         out += line;
     }
     return out;

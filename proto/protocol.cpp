@@ -454,11 +454,14 @@ public:
     void str(std::string& v, const char* what) { v = r_.str(what); }
     void proto(cfg::Proto& p, const char* what) {
         const uint8_t v = r_.u8(what);
+        // SCTP (132) came after version 2 without a version bump: an older peer rejects it here
+        // as it rejects any unknown protocol.
         if (r_.ok() && v != static_cast<uint8_t>(cfg::Proto::Tcp) &&
-            v != static_cast<uint8_t>(cfg::Proto::Udp)) {
+            v != static_cast<uint8_t>(cfg::Proto::Udp) &&
+            v != static_cast<uint8_t>(cfg::Proto::Sctp)) {
             r_.fail(std::string("invalid protocol ") + std::to_string(v) + " in " + what);
         }
-        p = v == static_cast<uint8_t>(cfg::Proto::Udp) ? cfg::Proto::Udp : cfg::Proto::Tcp;
+        p = r_.ok() ? static_cast<cfg::Proto>(v) : cfg::Proto::Tcp;
     }
     void fwd(cfg::Fwd& f, const char* what) {
         const uint8_t v = r_.u8(what);

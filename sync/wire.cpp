@@ -309,7 +309,7 @@ uint16_t state_count(uint8_t protocol) noexcept {
         case kProtoTcp:
             return kTcpStateCount;
         case kProtoSctp:
-            return 13;
+            return 14;  // IP_VS_SCTP_S_LAST: NONE .. CLOSED
         case kProtoUdp:
         case kProtoAh:
         case kProtoEsp:

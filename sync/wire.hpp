@@ -89,7 +89,7 @@ enum TcpState : uint16_t {
     kTcpSynAck = 10,
     kTcpStateCount = 11,
 };
-/// Number of IPVS states of `protocol` (TCP 11, SCTP 13, UDP/AH/ESP 1), 0 for a protocol IPVS
+/// Number of IPVS states of `protocol` (TCP 11, SCTP 14, UDP/AH/ESP 1), 0 for a protocol IPVS
 /// does not handle. A non-template record's state must be below it.
 /// Thread: any. O(1).
 uint16_t state_count(uint8_t protocol) noexcept;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,7 @@
 #include <rte_ring_elem.h>
 
 #include "config/config.hpp"
+#include "conntrack/sctp_state.hpp"
 #include "control/control.hpp"
 #include "control/sync_daemon.hpp"
 #include "dataplane/dataplane.hpp"
@@ -536,6 +538,274 @@ TEST_F(DataplaneTest, ARealServersReplyGoesToTheNewestConnectionWithItsTuple) {
     out = recv(kExt);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(out[0].sport(), 8080);
+}
+
+// ---- SCTP (IPVS's ip_vs_proto_sctp.c) ----------------------------------------------------------
+
+constexpr uint16_t kSctpPort = 5000;
+const std::string kInitValue(16, '\x01');  // initiate tag, a_rwnd, streams, initial TSN
+
+/// Client (10.0.0.2:cport) to VIP:5000, one chunk.
+Frame sctp_from_client(const Mac& dst, uint16_t cport, uint32_t vtag, uint8_t type,
+                       const std::string& value = "") {
+    return Frame::sctp(dst, kClientMac, ip("10.0.0.2"), cport, ip("10.0.0.100"), kSctpPort, vtag,
+                       {{type, 0, value}});
+}
+
+/// Real server `rs` (port `rport`) to the client, one chunk.
+Frame sctp_from_server(const Mac& dst, const Mac& rs_mac, const char* rs, uint16_t cport,
+                       uint32_t vtag, uint8_t type, const std::string& value = "",
+                       uint16_t rport = kSctpPort) {
+    return Frame::sctp(dst, rs_mac, ip(rs), rport, ip("10.0.0.2"), cport, vtag, {{type, 0, value}});
+}
+
+// Two associations through NAT to servers on another port (so that every rewrite changes bytes
+// the CRC covers): rr puts them on the two servers; each packet is rewritten both ways with a
+// valid CRC32c (the verification tags untouched); the states follow IPVS's table and ActiveConn
+// counts the ESTABLISHED one only.
+TEST_F(DataplaneTest, SctpAssociationsThroughNatAreBalancedWithValidChecksums) {
+    learn_all();
+    constexpr uint16_t kRport = 5001;
+    add_rr_service(cfg::Proto::Sctp, kSctpPort,
+                   {{"172.16.0.11", cfg::RealServer{}}, {"172.16.0.12", cfg::RealServer{}}},
+                   kRport);
+    const auto expect_to_server = [&](const Frame& f, const char* rs, uint16_t cport,
+                                      uint32_t vtag) {
+        EXPECT_EQ(f.proto(), 132);
+        EXPECT_EQ(f.saddr(), ip("10.0.0.2"));
+        EXPECT_EQ(f.sport(), cport);
+        EXPECT_EQ(f.daddr(), ip(rs));
+        EXPECT_EQ(f.dport(), kRport);
+        EXPECT_EQ(f.ttl(), 63);
+        EXPECT_EQ(f.sctp_vtag(), vtag);
+        EXPECT_TRUE(f.ip_csum_ok());
+        EXPECT_TRUE(f.sctp_crc_ok());
+    };
+    const auto expect_to_client = [&](const Frame& f, uint16_t cport, uint32_t vtag) {
+        EXPECT_EQ(f.dst_mac(), kClientMac);
+        EXPECT_EQ(f.saddr(), ip("10.0.0.100"));  // from the VIP
+        EXPECT_EQ(f.sport(), kSctpPort);
+        EXPECT_EQ(f.daddr(), ip("10.0.0.2"));
+        EXPECT_EQ(f.dport(), cport);
+        EXPECT_EQ(f.sctp_vtag(), vtag);
+        EXPECT_TRUE(f.ip_csum_ok());
+        EXPECT_TRUE(f.sctp_crc_ok());
+    };
+    // Two INITs (verification tag 0, as RFC 9260 requires): rr from the list head, newest first.
+    send(kExt, sctp_from_client(mac_[kExt], 40000, 0, ct::kSctpInit, kInitValue));
+    send(kExt, sctp_from_client(mac_[kExt], 40001, 0, ct::kSctpInit, kInitValue));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 2u);
+    expect_to_server(out[0], "172.16.0.12", 40000, 0);
+    EXPECT_EQ(out[0].dst_mac(), kRs2Mac);
+    expect_to_server(out[1], "172.16.0.11", 40001, 0);
+    EXPECT_EQ(out[1].dst_mac(), kRs1Mac);
+
+    // Association A (40000, on .12) completes its handshake and carries data.
+    send(kInt, sctp_from_server(mac_[kInt], kRs2Mac, "172.16.0.12", 40000, 0xc1c1c1c1,
+                                ct::kSctpInitAck, kInitValue + "state-cookie", kRport));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_to_client(out[0], 40000, 0xc1c1c1c1);
+    send(kExt,
+         sctp_from_client(mac_[kExt], 40000, 0x5e5e5e5e, ct::kSctpCookieEcho, "state-cookie"));
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_to_server(out[0], "172.16.0.12", 40000, 0x5e5e5e5e);
+    send(kInt, sctp_from_server(mac_[kInt], kRs2Mac, "172.16.0.12", 40000, 0xc1c1c1c1,
+                                ct::kSctpCookieAck, "", kRport));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_to_client(out[0], 40000, 0xc1c1c1c1);
+    send(kExt, sctp_from_client(mac_[kExt], 40000, 0x5e5e5e5e, ct::kSctpData,
+                                std::string(12, '\0') + "hello, sctp"));
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_to_server(out[0], "172.16.0.12", 40000, 0x5e5e5e5e);
+    send(kInt, sctp_from_server(mac_[kInt], kRs2Mac, "172.16.0.12", 40000, 0xc1c1c1c1,
+                                ct::kSctpSack, std::string(12, '\0'), kRport));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_to_client(out[0], 40000, 0xc1c1c1c1);
+
+    // Association B (40001, on .11) got an INIT ACK only.
+    send(kInt, sctp_from_server(mac_[kInt], kRs1Mac, "172.16.0.11", 40001, 0xb0b0b0b0,
+                                ct::kSctpInitAck, kInitValue, kRport));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_to_client(out[0], 40001, 0xb0b0b0b0);
+
+    const auto states = [&] {
+        ctl::Request r;
+        r.op = ctl::Op::ListConns;
+        const Reply rep = ctl_->handle(r);
+        EXPECT_EQ(rep.code, Errc::Ok) << rep.message;
+        std::map<uint16_t, std::string> by_port;
+        for (const ctl::ConnInfo& c : rep.conns) {
+            EXPECT_EQ(c.proto, cfg::Proto::Sctp);
+            EXPECT_EQ(c.vport, kSctpPort);
+            by_port[c.cport] = c.state;
+        }
+        return by_port;
+    };
+    auto st = states();
+    EXPECT_EQ(st[40000], "ESTABLISHED");
+    EXPECT_EQ(st[40001], "C-SENT");
+    const auto sctp_service = [&]() -> ctl::ServiceInfo {
+        for (const ctl::ServiceInfo& s : list().services) {
+            if (s.service.key.proto == cfg::Proto::Sctp) {
+                return s;
+            }
+        }
+        ADD_FAILURE() << "no SCTP service listed";
+        return {};
+    };
+    ctl::ServiceInfo svc = sctp_service();
+    ASSERT_EQ(svc.dests.size(), 2u);
+    for (const ctl::DestInfo& d : svc.dests) {
+        const bool a = d.server.addr == ntohl(ip("172.16.0.12"));
+        EXPECT_EQ(d.active, a ? 1u : 0u);
+        EXPECT_EQ(d.inactive, a ? 0u : 1u);
+        EXPECT_EQ(d.stats.conns, 1u);
+    }
+    EXPECT_EQ(svc.stats.conns, 2u);
+    EXPECT_EQ(svc.stats.inpkts, 4u);   // two INITs, COOKIE ECHO, DATA
+    EXPECT_EQ(svc.stats.outpkts, 4u);  // two INIT ACKs, COOKIE ACK, SACK
+
+    // A shuts down from the client: S-RECEIVED, S-ACK-SENT, CLOSED; no longer active.
+    send(kExt,
+         sctp_from_client(mac_[kExt], 40000, 0x5e5e5e5e, ct::kSctpShutdown, std::string(4, '\0')));
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    EXPECT_EQ(states()[40000], "S-RECEIVED");
+    send(kInt, sctp_from_server(mac_[kInt], kRs2Mac, "172.16.0.12", 40000, 0xc1c1c1c1,
+                                ct::kSctpShutdownAck, "", kRport));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_to_client(out[0], 40000, 0xc1c1c1c1);
+    EXPECT_EQ(states()[40000], "S-ACK-SENT");
+    send(kExt, sctp_from_client(mac_[kExt], 40000, 0x5e5e5e5e, ct::kSctpShutdownComplete));
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_to_server(out[0], "172.16.0.12", 40000, 0x5e5e5e5e);
+    EXPECT_EQ(states()[40000], "CLOSED");
+    svc = sctp_service();
+    for (const ctl::DestInfo& d : svc.dests) {
+        EXPECT_EQ(d.active, 0u);
+        EXPECT_EQ(d.inactive, 1u);
+    }
+}
+
+// IPVS's sctp_conn_schedule: only an INIT opens a connection; any other chunk of an unknown
+// association is dropped and counted (no_conn), and the INIT after it is scheduled as usual.
+TEST_F(DataplaneTest, SctpChunksOtherThanInitOpenNothing) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", cfg::RealServer{}}});
+    const uint64_t before = drops(dp::Drop::NoConn);
+    const uint8_t kNotInit[] = {
+        ct::kSctpData,  ct::kSctpInitAck,  ct::kSctpCookieEcho, ct::kSctpCookieAck,
+        ct::kSctpAbort, ct::kSctpShutdown, ct::kSctpHeartbeat,  0x80};
+    uint16_t cport = 41000;
+    for (uint8_t type : kNotInit) {
+        send(kExt, sctp_from_client(mac_[kExt], cport++, 0x1234, type, "x"));
+    }
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(drops(dp::Drop::NoConn), before + sizeof(kNotInit));
+    ctl::Request lc;
+    lc.op = ctl::Op::ListConns;
+    EXPECT_TRUE(ctl_->handle(lc).conns.empty());
+    // A runt SCTP header is counted as one, not read past.
+    Frame runt = sctp_from_client(mac_[kExt], 41100, 0, ct::kSctpInit);
+    runt.b.resize(14 + 20 + 12);
+    runt.b[14 + 3] = 32;  // total length: IP header + SCTP common header, no chunk
+    runt.b[14 + 10] = 0;
+    runt.b[14 + 11] = 0;
+    const uint16_t c = static_cast<uint16_t>(~fold(sum16(runt.b.data() + 14, 20)));
+    runt.b[14 + 10] = static_cast<uint8_t>(c >> 8);
+    runt.b[14 + 11] = static_cast<uint8_t>(c);
+    const uint64_t runts = drops(dp::Drop::Runt);
+    send(kExt, runt);
+    step();
+    EXPECT_EQ(drops(dp::Drop::Runt), runts + 1);
+    send(kExt, sctp_from_client(mac_[kExt], 41000, 0, ct::kSctpInit, kInitValue));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
+    EXPECT_TRUE(out[0].sctp_crc_ok());
+}
+
+// NAT on the service's own port: the CRC covers no address, so the SCTP packet is left as it is
+// (IPVS's sctp_dnat_handler recomputes only for a changed port) and stays valid.
+TEST_F(DataplaneTest, SctpNatOnTheSamePortKeepsTheChecksumItHad) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", cfg::RealServer{}}});
+    const Frame init = sctp_from_client(mac_[kExt], 43000, 0, ct::kSctpInit, kInitValue);
+    send(kExt, init);
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
+    EXPECT_TRUE(out[0].ip_csum_ok());
+    EXPECT_TRUE(out[0].sctp_crc_ok());
+    ASSERT_EQ(out[0].b.size(), init.b.size());
+    EXPECT_TRUE(std::equal(init.b.begin() + 34, init.b.end(), out[0].b.begin() + 34));
+    send(kInt, sctp_from_server(mac_[kInt], kRs1Mac, "172.16.0.11", 43000, 0x99, ct::kSctpInitAck,
+                                kInitValue));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].saddr(), ip("10.0.0.100"));
+    EXPECT_TRUE(out[0].sctp_crc_ok());
+}
+
+// Direct routing: the SCTP packet leaves as it came (only the MACs change), and the director,
+// which sees the client's side only, establishes on the COOKIE ECHO (IPVS's input-only table).
+TEST_F(DataplaneTest, SctpDirectRoutingLeavesTheSctpHeaderAlone) {
+    learn_all();
+    cfg::RealServer dr;
+    dr.fwd = cfg::Fwd::Route;
+    add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", dr}});
+    const Frame init = sctp_from_client(mac_[kExt], 42000, 0, ct::kSctpInit, kInitValue);
+    send(kExt, init);
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].dst_mac(), kRs1Mac);
+    EXPECT_EQ(out[0].src_mac(), mac_[kInt]);
+    // Byte for byte from the IPv4 header on: addresses, TTL, ports, tag and CRC untouched.
+    ASSERT_EQ(out[0].b.size(), init.b.size());
+    EXPECT_TRUE(std::equal(init.b.begin() + 14, init.b.end(), out[0].b.begin() + 14));
+    const Frame echo =
+        sctp_from_client(mac_[kExt], 42000, 0x77777777, ct::kSctpCookieEcho, "cookie");
+    send(kExt, echo);
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_TRUE(std::equal(echo.b.begin() + 14, echo.b.end(), out[0].b.begin() + 14));
+    ctl::Request lc;
+    lc.op = ctl::Op::ListConns;
+    const Reply rep = ctl_->handle(lc);
+    ASSERT_EQ(rep.conns.size(), 1u);
+    EXPECT_EQ(rep.conns[0].state, "ESTABLISHED");
+    EXPECT_GT(rep.conns[0].expires_ms, 895000u);  // SCTP ESTABLISHED: 900 s
+    for (const ctl::ServiceInfo& s : list().services) {
+        if (s.service.key.proto == cfg::Proto::Sctp) {
+            ASSERT_EQ(s.dests.size(), 1u);
+            EXPECT_EQ(s.dests[0].active, 1u);
+            EXPECT_EQ(s.dests[0].inactive, 0u);
+        }
+    }
 }
 
 TEST_F(DataplaneTest, UdpNatKeepsAnAbsentChecksumAbsentAndMapsPorts) {
@@ -1132,6 +1402,53 @@ TEST_F(DataplaneTest, IcmpErrorsAboutNatFlowsAreTranslatedBothWays) {
     step();
     EXPECT_TRUE(recv(kInt).empty());
     EXPECT_EQ(drops(dp::Drop::NoConn), 1u);
+}
+
+// An ICMP error from a real server about an SCTP packet of a NAT association (server port 5001)
+// reaches the client from the VIP, quoting the packet as the client sent it (VIP:5000).
+// SCTP in a chain of mbufs (here an INIT made whole from two fragments; a scattered jumbo frame
+// alike) is dropped as `unsupported`: the chunk look-ahead and the CRC32c read one buffer.
+TEST_F(DataplaneTest, SctpInAChainOfMbufsIsACountedDrop) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", cfg::RealServer{}}}, 5001);
+    Frame init = Frame::sctp(mac_[kExt], kClientMac, ip("10.0.0.2"), 44100, ip("10.0.0.100"),
+                             kSctpPort, 0, {{ct::kSctpInit, 0, std::string(1200, 'i')}});
+    init.b[14 + 4] = 0x12;  // its own IP id
+    for (const Frame& f : fragments_of(init, 576)) {
+        send(kExt, f);
+    }
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(dp_->worker(0).stats().reasm_ok.load(), 1u);
+    EXPECT_EQ(drops(dp::Drop::Unsupported), 1u);
+}
+
+TEST_F(DataplaneTest, IcmpErrorsAboutSctpNatAssociationsAreTranslated) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", cfg::RealServer{}}}, 5001);
+    send(kExt, sctp_from_client(mac_[kExt], 44000, 0, ct::kSctpInit, kInitValue));
+    step();
+    auto fwd = recv(kInt);
+    ASSERT_EQ(fwd.size(), 1u);
+    ASSERT_EQ(fwd[0].dport(), 5001);
+    send(kInt, icmp_error(mac_[kInt], kRs1Mac, ip("172.16.0.11"), ip("10.0.0.2"), 3, 3, fwd[0]));
+    step();
+    auto out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    const Frame& e = out[0];
+    EXPECT_EQ(e.saddr(), ip("10.0.0.100"));
+    EXPECT_EQ(e.daddr(), ip("10.0.0.2"));
+    EXPECT_TRUE(e.ip_csum_ok());
+    EXPECT_TRUE(e.l4_csum_ok());  // the ICMP checksum
+    Frame quoted;
+    quoted.b.assign(e.b.begin(), e.b.begin() + 14);
+    quoted.b.insert(quoted.b.end(), e.b.begin() + 42, e.b.end());
+    EXPECT_EQ(quoted.proto(), 132);
+    EXPECT_EQ(quoted.saddr(), ip("10.0.0.2"));
+    EXPECT_EQ(quoted.daddr(), ip("10.0.0.100"));
+    EXPECT_EQ(quoted.sport(), 44000);
+    EXPECT_EQ(quoted.dport(), kSctpPort);
+    EXPECT_TRUE(quoted.ip_csum_ok());
 }
 
 /// dataplane.reassembly = 0: fragments are not reassembled (the rules before reassembly).
@@ -2309,6 +2626,32 @@ TEST_F(DefenseTest, DropPacketAlwaysShedsOneNewSynInRate) {
     EXPECT_TRUE(listed);
 }
 
+// drop_packet sheds SCTP INITs as IPVS's sctp_conn_schedule does (ip_vs_todrop), with the same
+// countdown as SYNs; an association's later chunks are never shed.
+TEST_F(DefenseTest, DropPacketShedsSctpInitsToo) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", cfg::RealServer{}}});
+    cfg::DefenseCfg d;
+    d.drop_packet = 3;
+    d.am_droprate = 4;
+    set_defense(d);
+    for (uint16_t i = 0; i < 8; ++i) {
+        send(kExt, sctp_from_client(mac_[kExt], static_cast<uint16_t>(33000 + i), 0, ct::kSctpInit,
+                                    kInitValue));
+    }
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 6u);
+    EXPECT_EQ(out[3].sport(), 33004);  // the 4th INIT was shed
+    EXPECT_EQ(drops(dp::Drop::DropPacket), 2u);
+    for (int i = 0; i < 8; ++i) {
+        send(kExt, sctp_from_client(mac_[kExt], 33000, 0x42, ct::kSctpData, "x"));
+    }
+    step();
+    EXPECT_EQ(recv(kInt).size(), 8u);
+    EXPECT_EQ(drops(dp::Drop::DropPacket), 2u);
+}
+
 TEST_F(DefenseTest, DropPacketAutomaticFollowsTableOccupancy) {
     learn_all();
     cfg::DefenseCfg d;
@@ -2989,6 +3332,84 @@ TEST_F(SyncTest, BackupInstallsForwardsAndCountsSyncedConnections) {
     EXPECT_EQ(c.active, 0u);
     EXPECT_EQ(c.inactive, 2u);
     EXPECT_EQ(conns().size(), 2u);
+}
+
+// SCTP as IPVS syncs it: ESTABLISHED and the shutdown states only, a change to a shutdown state
+// at once; on the wire IPVS's SCTP state numbers (ESTABLISHED 8, SHUTDOWN_RECEIVED 10).
+TEST_F(SyncTest, MasterSendsSctpAssociationsInIpvssStates) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort, {{"172.16.0.11", cfg::RealServer{}}});
+    set_master(true);
+    const auto from_client = [&](uint8_t type, const std::string& value = "") {
+        send(kExt, sctp_from_client(mac_[kExt], 45000, 0x42, type, value));
+        step();
+        EXPECT_EQ(recv(kInt).size(), 1u);
+    };
+    from_client(ct::kSctpInit, kInitValue);  // INIT1: not a synced state
+    send(kInt, sctp_from_server(mac_[kInt], kRs1Mac, "172.16.0.11", 45000, 0x24, ct::kSctpInitAck,
+                                kInitValue));
+    step();
+    EXPECT_EQ(recv(kExt).size(), 1u);
+    from_client(ct::kSctpCookieEcho, "cookie");  // C-REPLIED: not synced either
+    EXPECT_TRUE(queued().empty());
+    send(kInt,
+         sctp_from_server(mac_[kInt], kRs1Mac, "172.16.0.11", 45000, 0x24, ct::kSctpCookieAck));
+    step();
+    EXPECT_EQ(recv(kExt).size(), 1u);
+    from_client(ct::kSctpData, std::string(16, 'd'));  // the third client packet, ESTABLISHED
+    auto q = queued();
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0].client.proto, IPPROTO_SCTP);
+    EXPECT_EQ(q[0].state, static_cast<uint8_t>(ct::TcpState::SctpEstablished));
+    EXPECT_EQ(q[0].inactive, 0);
+    EXPECT_EQ(q[0].timeout_s, 900u);
+    EXPECT_EQ(ctl::to_wire(q[0]).protocol, IPPROTO_SCTP);
+    EXPECT_EQ(ctl::to_wire(q[0]).state, 8);                // IP_VS_SCTP_S_ESTABLISHED
+    from_client(ct::kSctpShutdown, std::string(4, '\0'));  // S-RECEIVED: sent at once
+    q = queued();
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0].state, static_cast<uint8_t>(ct::TcpState::SctpShutdownReceived));
+    EXPECT_EQ(q[0].inactive, 1);
+    EXPECT_EQ(ctl::to_wire(q[0]).state, 10);  // IP_VS_SCTP_S_SHUTDOWN_RECEIVED
+    EXPECT_EQ(dp_->worker(0).stats().sync_lost.load(), 0u);
+}
+
+// A backup installs a synced SCTP association: listed with its state, counted active, and the
+// client's next chunk follows it (NAT, the CRC recomputed for the server's port).
+TEST_F(SyncTest, BackupInstallsAndForwardsASyncedSctpAssociation) {
+    learn_all();
+    add_rr_service(cfg::Proto::Sctp, kSctpPort,
+                   {{"172.16.0.11", cfg::RealServer{}}, {"172.16.0.12", cfg::RealServer{}}}, 5001);
+    dp::SyncRecord r = record(46000, "172.16.0.11", ct::TcpState::SctpEstablished);
+    r.client.proto = IPPROTO_SCTP;
+    r.client.dport = htons(kSctpPort);
+    r.rport = htons(5001);
+    r.inactive = 0;
+    install(r);
+    step();
+    EXPECT_EQ(dp_->worker(0).stats().sync_installed.load(), 1u);
+    const auto listed = conns();
+    ASSERT_EQ(listed.size(), 1u);
+    EXPECT_EQ(listed[0].proto, cfg::Proto::Sctp);
+    EXPECT_EQ(listed[0].state, "ESTABLISHED");
+    EXPECT_EQ(listed[0].daddr, ntohl(ip("172.16.0.11")));
+    // rr would pick .12 for a new association; the synced one stays on .11.
+    send(kExt, sctp_from_client(mac_[kExt], 46000, 0x42, ct::kSctpData, std::string(16, 'd')));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.11"));
+    EXPECT_EQ(out[0].dport(), 5001);
+    EXPECT_TRUE(out[0].sctp_crc_ok());
+    for (const ctl::ServiceInfo& s : list().services) {
+        if (s.service.key.proto == cfg::Proto::Sctp) {
+            uint32_t active = 0;
+            for (const ctl::DestInfo& d : s.dests) {
+                active += d.active;
+            }
+            EXPECT_EQ(active, 1u);
+        }
+    }
 }
 
 TEST_F(SyncTest, BackupInstallsATemplateThatSteersTheClientsNextConnection) {

@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #pragma once
 
-// Builds and inspects Ethernet/IPv4/TCP/UDP/ICMP/ARP frames for dataplane tests. Checksums are
+// Builds and inspects Ethernet/IPv4/TCP/UDP/SCTP/ICMP/ARP frames for dataplane tests. Checksums are
 // computed from scratch here, independently of the dataplane's incremental updates.
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,25 @@ inline uint16_t fold(uint32_t s) {
     }
     return static_cast<uint16_t>(s);
 }
+
+/// CRC32c (Castagnoli) bit by bit: the tests' own reference, independent of dataplane/sctp.hpp.
+inline uint32_t crc32c_bitwise(const uint8_t* p, size_t n) {
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; ++i) {
+        c ^= p[i];
+        for (int k = 0; k < 8; ++k) {
+            c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
+        }
+    }
+    return ~c;
+}
+
+/// One SCTP chunk for Frame::sctp: type, flags and value (the 4-byte header is added).
+struct Chunk {
+    uint8_t type;
+    uint8_t flags = 0;
+    std::string value;
+};
 
 struct Frame {
     std::vector<uint8_t> b;
@@ -88,6 +108,38 @@ struct Frame {
             h[proto == 6 ? 16 : 6] = static_cast<uint8_t>(c >> 8);
             h[proto == 6 ? 17 : 7] = static_cast<uint8_t>(c);
         }
+        return f;
+    }
+
+    /// IPv4 + SCTP: the common header with verification tag `vtag`, then `chunks` (each padded
+    /// to 4 bytes), with a valid CRC32c stored least significant byte first (RFC 9260 app. A).
+    static Frame sctp(const Mac& dst, const Mac& src, uint32_t saddr, uint16_t sport,
+                      uint32_t daddr, uint16_t dport, uint32_t vtag,
+                      std::initializer_list<Chunk> chunks, uint8_t ttl = 64) {
+        std::vector<uint8_t> l4(12, 0);
+        l4[0] = static_cast<uint8_t>(sport >> 8);
+        l4[1] = static_cast<uint8_t>(sport);
+        l4[2] = static_cast<uint8_t>(dport >> 8);
+        l4[3] = static_cast<uint8_t>(dport);
+        for (int i = 0; i < 4; ++i) {
+            l4[4 + i] = static_cast<uint8_t>(vtag >> (24 - 8 * i));
+        }
+        for (const Chunk& c : chunks) {
+            const size_t len = 4 + c.value.size();
+            l4.push_back(c.type);
+            l4.push_back(c.flags);
+            l4.push_back(static_cast<uint8_t>(len >> 8));
+            l4.push_back(static_cast<uint8_t>(len));
+            l4.insert(l4.end(), c.value.begin(), c.value.end());
+            l4.resize((l4.size() + 3) & ~size_t{3}, 0);
+        }
+        const uint32_t crc = crc32c_bitwise(l4.data(), l4.size());
+        for (int i = 0; i < 4; ++i) {
+            l4[8 + i] = static_cast<uint8_t>(crc >> (8 * i));
+        }
+        Frame f = eth(dst, src, 0x0800);
+        f.ipv4(132, saddr, daddr, ttl, l4.size());
+        f.b.insert(f.b.end(), l4.begin(), l4.end());
         return f;
     }
 
@@ -155,6 +207,20 @@ struct Frame {
     uint16_t sport() const { return static_cast<uint16_t>(l4h()[0] << 8 | l4h()[1]); }
     uint16_t dport() const { return static_cast<uint16_t>(l4h()[2] << 8 | l4h()[3]); }
     size_t ip_len() const { return static_cast<size_t>(iph()[2] << 8 | iph()[3]); }
+
+    /// SCTP: the stored CRC32c matches the packet (computed here bit by bit).
+    bool sctp_crc_ok() const {
+        std::vector<uint8_t> l4(l4h(), iph() + ip_len());
+        const uint32_t stored = static_cast<uint32_t>(l4[8]) | static_cast<uint32_t>(l4[9]) << 8 |
+                                static_cast<uint32_t>(l4[10]) << 16 |
+                                static_cast<uint32_t>(l4[11]) << 24;
+        std::fill(l4.begin() + 8, l4.begin() + 12, 0);
+        return stored == crc32c_bitwise(l4.data(), l4.size());
+    }
+    uint32_t sctp_vtag() const {
+        return static_cast<uint32_t>(l4h()[4]) << 24 | static_cast<uint32_t>(l4h()[5]) << 16 |
+               static_cast<uint32_t>(l4h()[6]) << 8 | l4h()[7];
+    }
 
     uint32_t pseudo_sum() const {
         const uint8_t* h = iph();

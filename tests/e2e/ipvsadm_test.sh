@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 #
 # End to end, Debian's unmodified ipvsadm driving dirigo through libdirigo-ipvs.so
-# (docs/ipvs-netlink.md). Rules of several kinds are entered with ipvsadm (TCP and UDP, several
+# (docs/ipvs-netlink.md). Rules of several kinds are entered with ipvsadm (TCP, UDP and SCTP, several
 # schedulers and scheduler flags, persistence with a netmask, one-packet scheduling, weights,
 # thresholds, masquerading, direct routing and tunnelling), traffic goes through, and then every
 # listing ipvsadm has is compared byte for byte with dirigoadm's for the same arguments (the
@@ -62,7 +62,10 @@ ipv -A -t 10.0.0.103:443 -s mh -b mh-port || ok=0
 ipv -A -u 10.0.0.104:4789 -s rr || ok=0
 ipv -a -u 10.0.0.104:4789 -r "$RIP1:4789" -i --tun-type gue --tun-port 6080 --tun-csum || ok=0
 ipv -a -u 10.0.0.104:4789 -r "$RIP2:4789" -i --tun-type gre -w 3 || ok=0
-t_expect "ipvsadm adds 7 services and 10 servers of every kind (GUE and GRE tunnels too)" "$ok"
+ipv -A --sctp-service "$VIP:5000" -s rr || ok=0
+ipv -a --sctp-service "$VIP:5000" -r "$RIP1:5001" -m -w 2 || ok=0
+t_expect "ipvsadm adds 8 services and 11 servers of every kind (GUE and GRE tunnels, SCTP too)" \
+    "$ok"
 
 # Traffic, so that counters, rates and the connection table have something in them.
 t_warm_up 2 || true
@@ -153,6 +156,7 @@ same_conns() {
 same_conns
 same -Ln -t "$VIP:80"
 same -Ln -u "$VIP:53" --stats
+same -Ln --sctp-service "$VIP:5000"
 conns=$(t_ipvsadm -Lc -n | tail -n +3 | wc -l)
 t_expect "ipvsadm -Lc -n lists the connections the traffic made ($conns)" \
     "$([[ $conns -ge 1 ]] && echo 1)"
@@ -181,7 +185,9 @@ restored=$(timeout 10 ipvsadm-save -n) || true
 unset LD_PRELOAD DIRIGO_SOCKET
 t_show "$saved"
 t_expect "ipvsadm-save -n saves every rule ($(wc -l <<<"$saved") lines)" \
-    "$([[ $(grep -c '^-A' <<<"$saved") == 7 && $(grep -c '^-a' <<<"$saved") == 9 ]] && echo 1)"
+    "$([[ $(grep -c '^-A' <<<"$saved") == 8 && $(grep -c '^-a' <<<"$saved") == 10 ]] && echo 1)"
+t_expect "ipvsadm-save -n writes the SCTP service as --sctp-service" \
+    "$([[ $(grep -c -- "^-A --sctp-service $VIP:5000 -s rr\$" <<<"$saved") == 1 ]] && echo 1)"
 t_expect "after ipvsadm -C the table is empty" "$([[ -z $after_clear ]] && echo 1)"
 t_expect "ipvsadm-restore brings back exactly what ipvsadm-save saved" \
     "$([[ -n $saved && $restored == "$saved" ]] && echo 1)"
@@ -193,6 +199,7 @@ fi
 
 # ---- 5. Refusals: the same message and exit code --------------------------------------------------
 same -D -t 10.9.9.9:80
+same -D --sctp-service 10.9.9.9:5000
 same -A -t "$VIP:80" -s rr
 same -a -t "$VIP:80" -r "$RIP1:80" -m
 same -a -t 10.9.9.9:80 -r "$RIP1:80" -m

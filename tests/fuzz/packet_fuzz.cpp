@@ -4,7 +4,8 @@
 // ends where the frame ends (under ASan, whose redzone catches any read or write past it) or that
 // is followed by a canary (without ASan, which catches writes). Then what the worker does with
 // each class of frame is done to it, and the checksums must still verify:
-//   Ipv4L4     NAT in and out (rewrite_dst, rewrite_src) and the TTL decrement
+//   Ipv4L4     NAT in and out (rewrite_dst, rewrite_src; SCTP's CRC32c recomputed) and the TTL
+//              decrement
 //   IcmpError  the NAT rewrite of an ICMP error, outer header and quoted header, with the
 //              worker's own translate_icmp_error
 //   others     the TTL decrement of a routed frame
@@ -54,14 +55,26 @@ void nat_l4(Parsed& p) {
     const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(ip->version_ihl & 0x0f) * 4;
     const uint16_t c0 = load16(static_cast<uint8_t*>(p.l4) + l4_csum_offset(ip->next_proto_id));
     // A first fragment's checksum covers bytes that are not here; a zero UDP checksum is none.
-    const bool check_l4 = !p.first_frag && (ip->next_proto_id == IPPROTO_TCP || c0 != 0) &&
+    const bool sctp = ip->next_proto_id == IPPROTO_SCTP;
+    const bool check_l4 = !p.first_frag && !sctp && (ip->next_proto_id == IPPROTO_TCP || c0 != 0) &&
                           l4_csum_ok(ip, p.l4, l4_len);
+    // SCTP: the worker recomputes the CRC over the whole packet after a port change.
+    auto* l4b = static_cast<uint8_t*>(p.l4);
+    const bool check_crc = !p.first_frag && sctp && sctp_checksum_ok(l4b, l4_len);
     rewrite_dst(ip, p.l4, kServer, kServerPort);
     DIRIGO_FUZZ_CHECK(ip_csum_ok(ip), "IPv4 checksum after rewrite_dst");
     DIRIGO_FUZZ_CHECK(!check_l4 || l4_csum_ok(ip, p.l4, l4_len), "L4 checksum after rewrite_dst");
+    if (sctp && !p.first_frag) {
+        sctp_set_checksum(l4b, l4_len);
+        DIRIGO_FUZZ_CHECK(sctp_checksum_ok(l4b, l4_len), "SCTP CRC32c after rewrite_dst");
+    }
     rewrite_src(ip, p.l4, kVip, kVipPort);
     DIRIGO_FUZZ_CHECK(ip_csum_ok(ip), "IPv4 checksum after rewrite_src");
     DIRIGO_FUZZ_CHECK(!check_l4 || l4_csum_ok(ip, p.l4, l4_len), "L4 checksum after rewrite_src");
+    if (check_crc) {
+        sctp_set_checksum(l4b, l4_len);
+        DIRIGO_FUZZ_CHECK(sctp_checksum_ok(l4b, l4_len), "SCTP CRC32c after rewrite_src");
+    }
 }
 
 /// The worker's NAT translation of an ICMP error (translate_icmp_error), both directions one

@@ -48,6 +48,26 @@ def l4(proto, src, dst, sport, dport, flags=0x02, data=b"", with_csum=True):
     return seg
 
 
+def crc32c(b):
+    c = 0xFFFFFFFF
+    for x in b:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ (0x82F63B78 if c & 1 else 0)
+    return c ^ 0xFFFFFFFF
+
+
+def sctp(sport, dport, vtag, chunks):
+    """SCTP common header and chunks ((type, flags, value) each, padded to 4), CRC32c stored
+    least significant byte first."""
+    body = b""
+    for type_, flags, value in chunks:
+        c = struct.pack("!BBH", type_, flags, 4 + len(value)) + value
+        body += c + bytes(-len(c) % 4)
+    pkt = struct.pack("!HHII", sport, dport, vtag, 0) + body
+    return pkt[:8] + struct.pack("<I", crc32c(pkt)) + pkt[12:]
+
+
 def eth(payload, etype=0x0800, dst=LB, src=CLIENT):
     return dst + src + struct.pack("!H", etype) + payload
 
@@ -70,6 +90,7 @@ SYN = tcp_frame("10.0.0.2", "10.0.0.100", 40000, 80, 0x02)
 # The SYN as NAT sends it to the real server, for a quote of the server's ICMP error.
 TO_SERVER = ipv4(6, "172.16.0.1", "172.16.0.2", l4(6, "172.16.0.1", "172.16.0.2", 40000, 8080))
 REPLY = ipv4(6, "10.0.0.100", "10.0.0.2", l4(6, "10.0.0.100", "10.0.0.2", 80, 40000, 0x12))
+SCTP_INIT = ipv4(132, "10.0.0.2", "10.0.0.100", sctp(40000, 5000, 0, [(1, 0, bytes(16))]))
 UDP_DNS = ipv4(17, "10.0.0.2", "10.0.0.100", l4(17, "10.0.0.2", "10.0.0.100", 5353, 53,
                                                      data=b"\x12\x34\x01\x00\x00\x01" + bytes(6)))
 
@@ -90,6 +111,11 @@ SEEDS = {
     "udp_no_checksum": eth(ipv4(17, "10.0.0.2", "10.0.0.100",
                                 l4(17, "10.0.0.2", "10.0.0.100", 5000, 53, data=b"q",
                                    with_csum=False))),
+    "sctp_init": eth(SCTP_INIT),
+    "sctp_cookie_echo_then_abort": eth(ipv4(132, "10.0.0.2", "10.0.0.100",
+                                            sctp(40000, 5000, 7, [(10, 0, b"cookie"),
+                                                                  (6, 0, b"")]))),
+    "icmp_frag_needed_quoting_sctp": icmp_error("10.0.0.2", "10.0.0.100", SCTP_INIT[:48]),
     "icmp_echo": eth(ipv4(1, "10.0.0.2", "10.0.0.100", icmp(8, 0, b"ping" * 8, 0x00010001))),
     # Errors quoting the whole TCP header, and UDP's 8 bytes (which hold its checksum).
     "icmp_frag_needed_full_tcp": icmp_error("10.0.0.2", "10.0.0.100", REPLY[:40]),

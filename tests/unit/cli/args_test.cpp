@@ -586,6 +586,8 @@ TEST(Args, MarkRules) {
           "Illegal 'scheduler' option with the 'add-mark' command");
     fails({"-A", "--tcp-udp", "10.0.0.1:80"},
           "--tcp-udp is for mark rules (--add-mark, --del-mark)");
+    fails({"--add-mark", "--sctp-service", "10.0.0.100:80", "--mark", "1"},
+          "--sctp-service: mark rules match TCP and UDP only");
     // In restore input, so that --list-marks output restores.
     auto r = parse_restore("--add-mark -t 10.0.0.100:80,443 --mark 1\n-A -f 1 -s rr -p 300\n",
                            &kResolver);
@@ -596,8 +598,50 @@ TEST(Args, MarkRules) {
 }
 
 TEST(Args, UnsupportedIpvsadmFeatures) {
-    fails_with({"-A", "--sctp-service", "10.0.0.1:80"}, "SCTP");
     fails_with({"-A", "-t", "10.0.0.1:80", "--pe", "sip"}, "persistence engine");
+}
+
+TEST(Args, SctpServiceEverywhereTcpAndUdpAre) {
+    // ipvsadm's --sctp-service (no short form) names an SCTP service for every command.
+    const cfg::ServiceKey k{cfg::Proto::Sctp, ip(10, 0, 0, 100), 5000};
+    const Invocation add = ok({"-A", "--sctp-service", "10.0.0.100:5000", "-s", "rr"});
+    EXPECT_EQ(add.request.op, Op::AddService);
+    EXPECT_EQ(add.request.service.key, k);
+    EXPECT_EQ(add.request.service.scheduler, "rr");
+    EXPECT_EQ(ok({"-E", "--sctp-service", "10.0.0.100:5000", "-s", "wlc"}).request.op,
+              Op::EditService);
+    const Request d = ok({"-D", "--sctp-service", "10.0.0.100:5000"}).request;
+    EXPECT_EQ(d.op, Op::DelService);
+    EXPECT_EQ(d.service.key, k);
+    const Request a =
+        ok({"-a", "--sctp-service", "10.0.0.100:5000", "-r", "172.16.0.11:5001", "-m", "-w", "2"})
+            .request;
+    EXPECT_EQ(a.op, Op::AddDest);
+    EXPECT_EQ(a.service.key, k);
+    EXPECT_EQ(a.dest.port, 5001);
+    EXPECT_EQ(a.dest.weight, 2);
+    EXPECT_EQ(
+        ok({"-e", "--sctp-service", "10.0.0.100:5000", "-r", "172.16.0.11:5001", "-m", "-w", "0"})
+            .request.op,
+        Op::EditDest);
+    // A real server without a port takes the service's, as for TCP.
+    EXPECT_EQ(
+        ok({"-d", "--sctp-service", "10.0.0.100:5000", "-r", "172.16.0.11"}).request.dest.port,
+        5000);
+    const Invocation list = ok({"-L", "-n", "--sctp-service", "10.0.0.100:5000"});
+    EXPECT_EQ(list.list, ListWhat::Service);
+    EXPECT_EQ(list.request.service.key, k);
+    const Invocation zero = ok({"-Z", "--sctp-service", "10.0.0.100:5000"});
+    EXPECT_TRUE(zero.request.has_key);
+    EXPECT_EQ(zero.request.service.key, k);
+    // One service address per command, whatever its protocol; SCTP has ipvsadm's other checks.
+    fails({"-A", "--sctp-service", "10.0.0.100:5000", "-t", "10.0.0.1:80"},
+          "multiple 'service-address' options specified");
+    fails({"-A", "--sctp-service", "10.0.0.100"}, "Zero port specified for non-persistent service");
+    fails({"-A", "--sctp-service", "10.0.0.100:5000", "-o"},
+          "One-Packet Scheduling is only for UDP virtual services");
+    fails({"-A", "--sctp-service", "10.0.0.100:x"},
+          "illegal virtual server address[:port] specified");
 }
 
 TEST(Args, TunnelTypeIpipAsIpvsadmSavesIt) {
@@ -986,12 +1030,13 @@ TEST(Restore, ManyLinesMakeOneBatch) {
         "-e -t 10.0.0.1:80 -r 172.16.0.11:80 -m -w 5\n"
         "-d -t 10.0.0.1:80 -r 172.16.0.12:8080\n"
         "-D -u 10.0.0.2:53\n"
+        "-A --sctp-service 10.0.0.3:5000 -s rr\n"
         "-C";  // no final newline
     auto r = parse_restore(text, &kResolver);
     ASSERT_TRUE(r.ok()) << r.error().message;
     const Request& b = r.value();
     EXPECT_EQ(b.op, Op::Batch);
-    ASSERT_EQ(b.batch.size(), 10u);
+    ASSERT_EQ(b.batch.size(), 11u);
     EXPECT_EQ(b.batch[0].op, Op::AddService);
     EXPECT_EQ(b.batch[0].service.scheduler, "rr");
     EXPECT_EQ(b.batch[1].op, Op::AddDest);
@@ -1006,7 +1051,9 @@ TEST(Restore, ManyLinesMakeOneBatch) {
     EXPECT_EQ(b.batch[6].op, Op::EditDest);
     EXPECT_EQ(b.batch[7].op, Op::DelDest);
     EXPECT_EQ(b.batch[8].op, Op::DelService);
-    EXPECT_EQ(b.batch[9].op, Op::Clear);
+    EXPECT_EQ(b.batch[9].op, Op::AddService);
+    EXPECT_EQ(b.batch[9].service.key, (cfg::ServiceKey{cfg::Proto::Sctp, ip(10, 0, 0, 3), 5000}));
+    EXPECT_EQ(b.batch[10].op, Op::Clear);
 }
 
 TEST(Restore, EmptyInputIsAnEmptyBatch) {

@@ -441,6 +441,48 @@ TEST(Format, Connections) {
               "pro expire state       source             virtual            destination\n");
 }
 
+// SCTP services as ipvsadm lists them: "SCTP" padded by "%-4s" (so one blank follows it), sorted
+// after TCP and UDP (by protocol number, 132), "--sctp-service" in -S; its connections carry
+// IPVS's SCTP state names and "SCTP" overflows the "%-3s" protocol column, as in ipvsadm -Lnc.
+TEST(Format, SctpServices) {
+    ServiceInfo sctp;
+    sctp.service.key = {cfg::Proto::Sctp, ip(10, 0, 0, 100), 5000};
+    sctp.service.scheduler = "rr";
+    sctp.dests = {dest(ip(172, 16, 0, 12), 5000, cfg::Fwd::Masq, 1, 0, 1, 0, {}, {}),
+                  dest(ip(172, 16, 0, 11), 5000, cfg::Fwd::Masq, 1, 1, 0, 0, {}, {})};
+    std::vector<ServiceInfo> all = services();
+    all.insert(all.begin(), sctp);
+    EXPECT_EQ(format_list(kInfo, all, numeric(), kNoNames),
+              kListN +
+                  "SCTP 10.0.0.100:5000 rr\n"
+                  "  -> 172.16.0.11:5000             Masq    1      1          0         \n"
+                  "  -> 172.16.0.12:5000             Masq    1      0          1         \n");
+    EXPECT_EQ(format_save({sctp}, numeric(), kNoNames),
+              "-A --sctp-service 10.0.0.100:5000 -s rr\n"
+              "-a --sctp-service 10.0.0.100:5000 -r 172.16.0.11:5000 -m -w 1\n"
+              "-a --sctp-service 10.0.0.100:5000 -r 172.16.0.12:5000 -m -w 1\n");
+    ConnInfo c;
+    c.proto = cfg::Proto::Sctp;
+    c.expires_ms = 899000;
+    c.state = "ESTABLISHED";
+    c.caddr = ip(192, 168, 1, 10);
+    c.cport = 40000;
+    c.vaddr = ip(10, 0, 0, 100);
+    c.vport = 5000;
+    c.daddr = ip(172, 16, 0, 11);
+    c.dport = 5000;
+    ConnInfo d = c;
+    d.expires_ms = 60000;
+    d.state = "C-REPLIED";
+    d.cport = 40001;
+    d.daddr = ip(172, 16, 0, 12);
+    EXPECT_EQ(format_conns({c, d}, numeric(), kNoNames),
+              "IPVS connection entries\n"
+              "pro expire state       source             virtual            destination\n"
+              "SCTP 14:59  ESTABLISHED 192.168.1.10:40000 10.0.0.100:5000    172.16.0.11:5000\n"
+              "SCTP 01:00  C-REPLIED   192.168.1.10:40001 10.0.0.100:5000    172.16.0.12:5000\n");
+}
+
 TEST(Format, Timeouts) {
     EXPECT_EQ(format_timeouts(cfg::TimeoutCfg{}), "Timeout (tcp tcpfin udp): 900 120 300\n");
     EXPECT_EQ(format_timeouts(cfg::TimeoutCfg{7200, 0, 30}),

@@ -132,7 +132,12 @@ TEST(Proto, ParseAndName) {
     EXPECT_EQ(parse_proto("tcp"), Proto::Tcp);
     EXPECT_EQ(parse_proto("udp"), Proto::Udp);
     EXPECT_EQ(parse_proto("TCP"), Proto::Tcp);
-    EXPECT_FALSE(parse_proto("sctp").has_value());
+    EXPECT_EQ(parse_proto("sctp"), Proto::Sctp);
+    EXPECT_EQ(parse_proto("SCTP"), Proto::Sctp);
+    EXPECT_FALSE(parse_proto("icmp").has_value());
+    EXPECT_EQ(proto_name(Proto::Sctp), "sctp");
+    EXPECT_EQ(proto_name_upper(Proto::Sctp), "SCTP");
+    EXPECT_EQ(static_cast<int>(Proto::Sctp), 132);  // IPPROTO_SCTP: the wire and netlink value
     EXPECT_FALSE(parse_proto("").has_value());
     EXPECT_FALSE(parse_proto("tcp ").has_value());
     EXPECT_EQ(proto_name(Proto::Tcp), "tcp");

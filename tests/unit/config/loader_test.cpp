@@ -205,7 +205,7 @@ TEST_F(LoaderFile, IncludeIsRelativeToTheFileAndErrorsNameTheIncludedFile) {
     ASSERT_EQ(ok->services.size(), 1u);
     EXPECT_EQ(ok->services[0].key.port, 80);
 
-    const std::string inc = write("bad.conf", "services = (\n  { protocol = \"sctp\"; } );\n");
+    const std::string inc = write("bad.conf", "services = (\n  { protocol = \"icmp\"; } );\n");
     const auto bad = load_file(write("main2.conf", kBase + "@include \"bad.conf\"\n"));
     ASSERT_FALSE(bad.is_ok());
     EXPECT_EQ(bad.status().message().rfind(inc + ":2: services.[0].protocol: ", 0), 0u)
@@ -545,8 +545,9 @@ const BadCase kBadCases[] = {
      "did you mean \"scheduler\"?"},
     {"ServiceMissingProtocol", "services = ( { address = \"10.0.0.100:80\"; } );\n", 4,
      "services.[0].protocol", "required key is missing"},
-    {"ServiceBadProtocol", "services = ( { protocol = \"sctp\"; address = \"1.2.3.4:80\"; } );\n",
-     4, "services.[0].protocol", "unknown protocol \"sctp\" (expected \"tcp\" or \"udp\")"},
+    {"ServiceBadProtocol", "services = ( { protocol = \"icmp\"; address = \"1.2.3.4:80\"; } );\n",
+     4, "services.[0].protocol",
+     "unknown protocol \"icmp\" (expected \"tcp\", \"udp\" or \"sctp\")"},
     {"ServiceMissingAddress", "services = ( { protocol = \"udp\"; } );\n", 4,
      "services.[0].address", "required key is missing"},
     {"ServiceMissingPort", "services = ( { protocol = \"tcp\"; address = \"10.0.0.100\"; } );\n", 4,
@@ -963,9 +964,26 @@ TEST(Loader, SameAddressDifferentProtocolOrPortIsNotDuplicate) {
     const auto r = load(kBase +
                         "services = ( { protocol = \"tcp\"; address = \"10.0.0.100:80\"; },\n"
                         "  { protocol = \"udp\"; address = \"10.0.0.100:80\"; },\n"
+                        "  { protocol = \"sctp\"; address = \"10.0.0.100:80\"; },\n"
                         "  { protocol = \"tcp\"; address = \"10.0.0.100:443\"; } );\n");
     ASSERT_TRUE(r.is_ok()) << r.status().message();
-    EXPECT_EQ(r->services.size(), 3u);
+    EXPECT_EQ(r->services.size(), 4u);
+}
+
+TEST(Loader, SctpService) {
+    const auto r = load(kBase +
+                        "services = ( { protocol = \"sctp\"; address = \"10.0.0.100:5000\";\n"
+                        "  scheduler = \"rr\";\n"
+                        "  servers = ( { address = \"172.16.0.11:5001\"; forward = \"nat\"; },\n"
+                        "              { address = \"172.16.0.12\"; forward = \"dr\"; } ); } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_EQ(r->services.size(), 1u);
+    const Service& s = r->services[0];
+    EXPECT_EQ(s.key, (ServiceKey{Proto::Sctp, ip(10, 0, 0, 100), 5000}));
+    ASSERT_EQ(s.servers.size(), 2u);
+    EXPECT_EQ(s.servers[0].port, 5001);
+    EXPECT_EQ(s.servers[1].port, 5000);
+    EXPECT_EQ(s.servers[1].fwd, Fwd::Route);
 }
 
 TEST(Loader, EmptyListsMayBeWrittenAsArrays) {

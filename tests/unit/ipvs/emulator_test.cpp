@@ -209,7 +209,7 @@ TEST_F(EmulatorTest, ServiceErrorsAreTheKernels) {
     EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).service(IPPROTO_TCP, 0x0a000002, 80).bytes()),
               -ESRCH);
     EXPECT_EQ(error_of(Req(IPVS_CMD_ZERO).service(IPPROTO_TCP, 0x0a000002, 80).bytes()), -ESRCH);
-    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_SCTP, 0x0a000001, 80).bytes()),
+    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_ICMP, 0x0a000001, 80).bytes()),
               -EOPNOTSUPP);
     EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).service(IPPROTO_TCP, 0x0a000001, 80).bytes()), 0);
     EXPECT_EQ(error_of(Req(IPVS_CMD_FLUSH).bytes()), 0);
@@ -366,6 +366,28 @@ TEST_F(EmulatorTest, ServiceDumpIsMultipartEndingWithDone) {
     EXPECT_EQ(get<uint64_t>(st64[IPVS_STATS_ATTR_CONNS]), (1ull << 32) + 5);
     EXPECT_EQ(st.size(), 10u);
     EXPECT_EQ(st64.size(), 10u);
+}
+
+// ipvsadm --sctp-service: IPPROTO_SCTP services are created, dumped and deleted like TCP's.
+TEST_F(EmulatorTest, SctpServicesAreTranslated) {
+    ASSERT_EQ(
+        error_of(Req(IPVS_CMD_NEW_SERVICE).service(IPPROTO_SCTP, 0x0a000064, 5000, "rr").bytes()),
+        0);
+    const ctl::Request& r = daemon_.requests.back();
+    EXPECT_EQ(r.op, ctl::Op::AddService);
+    EXPECT_EQ(r.service.key, (cfg::ServiceKey{cfg::Proto::Sctp, 0x0a000064, 5000}));
+    const auto dump =
+        send(Req(IPVS_CMD_GET_SERVICE, NLM_F_REQUEST | NLM_F_DUMP | NLM_F_ACK, 3).bytes());
+    ASSERT_EQ(dump.size(), 2u);  // the service and NLMSG_DONE
+    auto svc = attrs(attrs(dump[0])[IPVS_CMD_ATTR_SERVICE]);
+    EXPECT_EQ(get<uint16_t>(svc[IPVS_SVC_ATTR_PROTOCOL]), IPPROTO_SCTP);
+    EXPECT_EQ(ntohs(get<uint16_t>(svc[IPVS_SVC_ATTR_PORT])), 5000);
+    // Same address and port, another protocol: another service.
+    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).service(IPPROTO_TCP, 0x0a000064, 5000).bytes()),
+              -ESRCH);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).service(IPPROTO_SCTP, 0x0a000064, 5000).bytes()),
+              0);
+    EXPECT_EQ(daemon_.requests.back().op, ctl::Op::DelService);
 }
 
 TEST_F(EmulatorTest, LargeDumpIsSplitIntoBoundedDatagrams) {
@@ -839,10 +861,14 @@ TEST(ConnProc, FormatsAsTheKernel) {
     ctl::ConnInfo t = c;
     t.proto = cfg::Proto::Udp;
     t.state = "bad state with spaces";
-    EXPECT_EQ(format_conn_proc({c, t}),
+    ctl::ConnInfo s = c;
+    s.proto = cfg::Proto::Sctp;
+    s.state = "S-ACK-SENT";
+    EXPECT_EQ(format_conn_proc({c, t, s}),
               "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
               "TCP 0A000002 9C40 0A000064 0050 AC10000B 1F90 ESTABLISHED     899\n"
-              "UDP 0A000002 9C40 0A000064 0050 AC10000B 1F90 bad_state_with_     899\n");
+              "UDP 0A000002 9C40 0A000064 0050 AC10000B 1F90 bad_state_with_     899\n"
+              "SCTP 0A000002 9C40 0A000064 0050 AC10000B 1F90 S-ACK-SENT      899\n");
 }
 
 }  // namespace

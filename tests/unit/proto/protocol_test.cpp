@@ -111,6 +111,39 @@ TEST(ProtocolRequest, EveryOpRoundTrips) {
     }
 }
 
+// SCTP is protocol 132 in the same one-byte field (no version bump): a key and a connection
+// carry it both ways, byte for byte.
+TEST(ProtocolRequest, SctpKeysAndConnectionsRoundTrip) {
+    Request add;
+    add.op = Op::AddService;
+    add.service = sample_service();
+    add.service.key = {cfg::Proto::Sctp, 0x0a000064, 5000};
+    const Request back = round_trip(add);
+    expect_same(add, back);
+    EXPECT_EQ(back.service.key.proto, cfg::Proto::Sctp);
+    EXPECT_EQ(encode_request(back), encode_request(add));
+    Request del;
+    del.op = Op::DelService;
+    del.service.key = add.service.key;
+    const std::vector<uint8_t> p = payload_of(encode_request(del));
+    ASSERT_GE(p.size(), 3u);
+    EXPECT_EQ(p[2], 132);  // after the two-byte op: IPPROTO_SCTP as is
+
+    Reply r;
+    ConnInfo c;
+    c.proto = cfg::Proto::Sctp;
+    c.state = "C-ECHOED";
+    c.caddr = 0xc0a8010a;
+    c.vaddr = 0x0a000064;
+    c.vport = 5000;
+    r.conns = {c};
+    auto d = decode_reply(payload_of(encode_reply(r)));
+    ASSERT_TRUE(d.is_ok()) << d.status().message();
+    ASSERT_EQ(d->conns.size(), 1u);
+    EXPECT_EQ(d->conns[0].proto, cfg::Proto::Sctp);
+    EXPECT_EQ(d->conns[0].state, "C-ECHOED");
+}
+
 TEST(ProtocolRequest, EveryOpHasAName) {
     for (uint16_t op = 0; op < kOpCount; ++op) {
         EXPECT_NE(op_name(static_cast<Op>(op)), "unknown");
@@ -163,11 +196,11 @@ TEST(ProtocolRequest, RejectsOutOfRangeEnums) {
         ASSERT_FALSE(d.is_ok());
         EXPECT_NE(d.status().message().find("unknown op"), std::string::npos);
     }
-    // Protocol other than TCP/UDP in a key.
+    // Protocol other than TCP/UDP/SCTP in a key.
     {
         std::vector<uint8_t> p;
         put_le(p, static_cast<uint16_t>(Op::DelService), 2);
-        put_le(p, 132, 1);  // SCTP
+        put_le(p, 1, 1);  // ICMP
         put_le(p, 0x0a000001, 4);
         put_le(p, 80, 2);
         auto d = decode_request(p);

@@ -569,9 +569,9 @@ TEST(SyncWireDecode, StateRanges) {
     m[17] = kTcpSynAck;
     EXPECT_EQ(decode_all(m).err, DecodeError::None);
     m[9] = kProtoSctp;
-    m[17] = 12;
+    m[17] = 13;  // IP_VS_SCTP_S_CLOSED, the last of the kernel's 14 SCTP states
     EXPECT_EQ(decode_all(m).err, DecodeError::None);
-    m[17] = 13;
+    m[17] = 14;
     EXPECT_EQ(decode_all(m).err, DecodeError::BadState);
     m[9] = kProtoUdp;
     m[17] = 0;
