@@ -186,53 +186,41 @@ void Views::ports(Reply& rep) const {
     for (size_t i = 1; i < drops.size(); ++i) {
         rep.drops.push_back({dp::kDropNames[i], drops[i]});
     }
-    // Flood decisions that drop connection entries rather than packets (docs/reliability.md,
-    // "Floods"): half-open entries a full table evicted for a new client, entries the drop_entry
-    // defence removed, and packets secure_tcp's state table held back from a state.
-    uint64_t evicted = 0;
-    uint64_t dropentry = 0;
-    uint64_t held = 0;
-    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
-        const dp::WorkerStats& st = dp_.worker(w).stats();
-        evicted += st.conns_evicted.load(std::memory_order_relaxed);
-        dropentry += st.conns_dropentry.load(std::memory_order_relaxed);
-        held += st.secure_tcp_held.load(std::memory_order_relaxed);
+    // Decisions that are not packet drops, summed over the workers, each after its kind:
+    // - flood decisions that drop connection entries rather than packets (docs/reliability.md,
+    //   "Floods"): half-open entries a full table evicted for a new client, entries the
+    //   drop_entry defence removed, packets secure_tcp's state table held back from a state;
+    // - the SYN proxy's (its drops are the synp_* reasons above): SYNs answered with a cookie,
+    //   cookies that opened a connection, connections spliced to their server, client segments
+    //   held until then;
+    // - fragments (docs/forwarding.md, "Fragments"): taken for reassembly, datagrams made whole
+    //   (those it gave up on are the `reassembly` reason above), packets fragmented on the way
+    //   out, the fragments made, DF packets answered with "fragmentation needed".
+    struct Decision {
+        const char* name;
+        std::atomic<uint64_t> dp::WorkerStats::*field;
+    };
+    static constexpr Decision kDecisions[] = {
+        {"conn_evicted", &dp::WorkerStats::conns_evicted},
+        {"conn_drop_entry", &dp::WorkerStats::conns_dropentry},
+        {"secure_tcp_held", &dp::WorkerStats::secure_tcp_held},
+        {"synp_cookie_sent", &dp::WorkerStats::synp_cookies_sent},
+        {"synp_cookie_valid", &dp::WorkerStats::synp_cookies_valid},
+        {"synp_handshake", &dp::WorkerStats::synp_handshakes},
+        {"synp_early_held", &dp::WorkerStats::synp_early_held},
+        {"frag_in", &dp::WorkerStats::reasm_in},
+        {"frag_reassembled", &dp::WorkerStats::reasm_ok},
+        {"frag_fragmented", &dp::WorkerStats::frag_packets},
+        {"frag_out", &dp::WorkerStats::frag_out},
+        {"frag_needed", &dp::WorkerStats::frag_needed},
+    };
+    for (const Decision& d : kDecisions) {
+        uint64_t n = 0;
+        for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+            n += (dp_.worker(w).stats().*d.field).load(std::memory_order_relaxed);
+        }
+        rep.drops.push_back({d.name, n});
     }
-    rep.drops.push_back({"conn_evicted", evicted});
-    rep.drops.push_back({"conn_drop_entry", dropentry});
-    rep.drops.push_back({"secure_tcp_held", held});
-    // The SYN proxy's decisions that are not drops (its drops are the synp_* reasons above):
-    // SYNs answered with a cookie, cookies that opened a connection, connections spliced to
-    // their server, and client segments held until then.
-    uint64_t synp[4] = {};
-    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
-        const dp::WorkerStats& st = dp_.worker(w).stats();
-        synp[0] += st.synp_cookies_sent.load(std::memory_order_relaxed);
-        synp[1] += st.synp_cookies_valid.load(std::memory_order_relaxed);
-        synp[2] += st.synp_handshakes.load(std::memory_order_relaxed);
-        synp[3] += st.synp_early_held.load(std::memory_order_relaxed);
-    }
-    rep.drops.push_back({"synp_cookie_sent", synp[0]});
-    rep.drops.push_back({"synp_cookie_valid", synp[1]});
-    rep.drops.push_back({"synp_handshake", synp[2]});
-    rep.drops.push_back({"synp_early_held", synp[3]});
-    // Fragments (docs/forwarding.md, "Fragments"): taken for reassembly and datagrams made whole
-    // (the fragments it gave up on are the `reassembly` reason above); packets fragmented on
-    // the way out, the fragments made, and DF packets answered with "fragmentation needed".
-    uint64_t frag[5] = {};
-    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
-        const dp::WorkerStats& st = dp_.worker(w).stats();
-        frag[0] += st.reasm_in.load(std::memory_order_relaxed);
-        frag[1] += st.reasm_ok.load(std::memory_order_relaxed);
-        frag[2] += st.frag_packets.load(std::memory_order_relaxed);
-        frag[3] += st.frag_out.load(std::memory_order_relaxed);
-        frag[4] += st.frag_needed.load(std::memory_order_relaxed);
-    }
-    rep.drops.push_back({"frag_in", frag[0]});
-    rep.drops.push_back({"frag_reassembled", frag[1]});
-    rep.drops.push_back({"frag_fragmented", frag[2]});
-    rep.drops.push_back({"frag_out", frag[3]});
-    rep.drops.push_back({"frag_needed", frag[4]});
     if (host_ != nullptr) {
         // The exception path's own drops, summed over the ports (the workers' host_queue_full
         // is above).

@@ -486,11 +486,7 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
                                                                             : p.ip->dst_addr;
                 const uint32_t owner = env_.owners->owner(client, 0);
                 if (owner != id_) {
-                    Handoff& h = handoff_[owner];
-                    h.pkts[h.n++] = m;
-                    if (h.n == kBurst) {
-                        flush_handoff();
-                    }
+                    hand_to(owner, m);
                     p.cls = PktClass::HandedOff;
                 }
             }
@@ -500,11 +496,7 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             if (share) {
                 const uint32_t owner = owner_of(snap, p);
                 if (owner != id_) {
-                    Handoff& h = handoff_[owner];
-                    h.pkts[h.n++] = m;
-                    if (h.n == kBurst) {
-                        flush_handoff();
-                    }
+                    hand_to(owner, m);
                     p.cls = PktClass::HandedOff;
                     continue;
                 }

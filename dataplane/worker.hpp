@@ -364,6 +364,14 @@ private:
     void conn_released(const ct::Conn& c) noexcept;
     /// Retires entry `idx` (expired or its server removed): counts released, entry freed.
     void retire(uint32_t idx) noexcept;
+    /// Queues `m` for worker `owner` (its hand-off ring), flushing a full batch.
+    void hand_to(uint32_t owner, rte_mbuf* m) noexcept {
+        Handoff& h = handoff_[owner];
+        h.pkts[h.n++] = m;
+        if (h.n == kBurst) {
+            flush_handoff();
+        }
+    }
     /// Transmits what the slow path injected; returns how many frames.
     uint32_t drain_inject() noexcept;
     /// Stage 3 for a fragment: into the reassembly table; a datagram it completes is kept for

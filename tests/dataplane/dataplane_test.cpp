@@ -1537,6 +1537,24 @@ Frame reassemble(const std::vector<Frame>& frags, size_t mtu) {
     return whole;
 }
 
+// The fragments of a NAT answer to the client's port `cport` (UDP service VIP:53): each to the
+// client from the VIP, and together the rewritten `answer`, its checksum valid.
+void expect_answer_from_vip(const std::vector<Frame>& frags, const Mac& ext, uint16_t cport,
+                            const std::string& answer) {
+    for (const Frame& f : frags) {
+        EXPECT_EQ(f.dst_mac(), kClientMac);
+        EXPECT_EQ(f.saddr(), ip("10.0.0.100"));
+        EXPECT_EQ(f.daddr(), ip("10.0.0.2"));
+    }
+    const Frame whole = reassemble(frags, 1500);
+    const Frame want = Frame::l4(ext, kClientMac, 17, ip("10.0.0.100"), 53, ip("10.0.0.2"), cport,
+                                 0, 63, answer);
+    EXPECT_TRUE(whole.l4_csum_ok());
+    EXPECT_TRUE(std::equal(whole.b.begin() + 34, whole.b.end(), want.b.begin() + 34,
+                           want.b.end()))
+        << "the answer the client reassembles is not the rewritten one";
+}
+
 // An 8 KB UDP datagram (DF clear, received scattered over four mbufs) through the UDP NAT
 // service leaves as six fragments of at most 1500 bytes whose reassembly is the rewritten
 // datagram, checksum valid; the reply likewise, from the VIP.
@@ -1585,17 +1603,7 @@ TEST_F(DataplaneTest, NatFragmentsADatagramLargerThanTheMtuBothWays) {
     step();
     frags = recv(kExt);
     ASSERT_EQ(frags.size(), 6u);
-    for (const Frame& f : frags) {
-        EXPECT_EQ(f.dst_mac(), kClientMac);
-        EXPECT_EQ(f.saddr(), ip("10.0.0.100"));
-        EXPECT_EQ(f.daddr(), ip("10.0.0.2"));
-    }
-    whole = reassemble(frags, 1500);
-    want = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.100"), 53, ip("10.0.0.2"), 5000, 0, 63,
-                     answer);
-    EXPECT_TRUE(whole.l4_csum_ok());
-    EXPECT_TRUE(std::equal(whole.b.begin() + 34, whole.b.end(), want.b.begin() + 34,
-                           want.b.end()));
+    expect_answer_from_vip(frags, mac_[kExt], 5000, answer);
     EXPECT_EQ(st.frag_packets.load(), 2u);
     EXPECT_EQ(st.frag_out.load(), 12u);
     EXPECT_EQ(st.frag_needed.load(), 0u);
@@ -1649,17 +1657,7 @@ TEST_F(DataplaneTest, FragmentsAreReassembledThenNatedAndFragmentedAgain) {
     step();
     auto back = recv(kExt);
     ASSERT_EQ(back.size(), 3u);
-    for (const Frame& f : back) {
-        EXPECT_EQ(f.dst_mac(), kClientMac);
-        EXPECT_EQ(f.saddr(), ip("10.0.0.100"));
-        EXPECT_EQ(f.daddr(), ip("10.0.0.2"));
-    }
-    whole = reassemble(back, 1500);
-    want = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.100"), 53, ip("10.0.0.2"), 5004, 0, 63,
-                     answer);
-    EXPECT_TRUE(whole.l4_csum_ok());
-    EXPECT_TRUE(std::equal(whole.b.begin() + 34, whole.b.end(), want.b.begin() + 34,
-                           want.b.end()));
+    expect_answer_from_vip(back, mac_[kExt], 5004, answer);
     EXPECT_EQ(st.reasm_in.load(), 9u);
     EXPECT_EQ(st.reasm_ok.load(), 2u);
     EXPECT_EQ(drops(dp::Drop::Reassembly), 0u);
