@@ -367,7 +367,8 @@ std::string format_marks(const std::vector<cfg::MarkRule>& marks) {
         std::string where =
             m.dst.len == 32 ? cfg::format_ip4(m.dst.addr) : cfg::format_prefix(m.dst);
         if (!m.ports.empty()) {
-            where += ":" + cfg::format_port_list(m.ports);
+            where += ':';  // two steps: see the GCC 12 -Werror=restrict note in format_ports
+            where += cfg::format_port_list(m.ports);
         }
         appendf(out, "--add-mark %s %s --mark %u\n", proto, where.c_str(), m.mark);
     }
