@@ -807,19 +807,12 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
                             : fwd == cfg::Fwd::Masq ? ct::Dir::Input
                                                     : ct::Dir::InputOnly;
         conn_state(c, dir, p.tcp_flags, snap, now);
-    } else if (c.client.proto == IPPROTO_SCTP) {
+    } else if (c.client.proto == IPPROTO_SCTP) [[unlikely]] {
         if (p.first_frag && fwd == cfg::Fwd::Masq) [[unlikely]] {
             // NAT must recompute the CRC over the whole packet, which a fragment is not.
             return Verdict::discard(Drop::Fragment);
         }
-        const ct::Dir dir = reply                   ? ct::Dir::Output
-                            : fwd == cfg::Fwd::Masq ? ct::Dir::Input
-                                                    : ct::Dir::InputOnly;
-        const ct::TcpState next = ct::sctp_next_state(c.state, dir, p.sctp_chunk);
-        if (next != c.state) {
-            set_state(c, next);
-        }
-        c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+        sctp_state(c, reply, fwd, p.sctp_chunk, snap, now);
     } else {
         c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
     }
@@ -849,8 +842,8 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         rewrite_src(ip, p.l4, c.client.daddr, c.client.dport);
         // SCTP's CRC covers its own header and chunks, not the addresses: as IPVS's
         // sctp_snat_handler, only a changed port costs a pass over the packet.
-        if (c.client.proto == IPPROTO_SCTP && c.rport != c.client.dport) {
-            sctp_set_checksum(static_cast<uint8_t*>(p.l4), p.l3_len - rte_ipv4_hdr_len(ip));
+        if (c.client.proto == IPPROTO_SCTP && c.rport != c.client.dport) [[unlikely]] {
+            sctp_recompute(p);
         }
         return Verdict::route(how, c.client.saddr);
     }
@@ -862,8 +855,8 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     case cfg::Fwd::Masq:
         decrement_ttl(ip);
         rewrite_dst(ip, p.l4, c.raddr, c.rport);
-        if (c.client.proto == IPPROTO_SCTP && c.rport != c.client.dport) {
-            sctp_set_checksum(static_cast<uint8_t*>(p.l4), p.l3_len - rte_ipv4_hdr_len(ip));
+        if (c.client.proto == IPPROTO_SCTP && c.rport != c.client.dport) [[unlikely]] {
+            sctp_recompute(p);
         }
         return Verdict::route(how, c.raddr);
     case cfg::Fwd::Route:
@@ -1371,6 +1364,23 @@ void Worker::conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snaps
         set_state(c, next);
     }
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+}
+
+void Worker::sctp_state(ct::Conn& c, bool reply, cfg::Fwd fwd, uint8_t chunk,
+                        const Snapshot& snap, uint64_t now) noexcept {
+    // DR and TUN see one direction only, as for TCP.
+    const ct::Dir dir = reply                   ? ct::Dir::Output
+                        : fwd == cfg::Fwd::Masq ? ct::Dir::Input
+                                                : ct::Dir::InputOnly;
+    const ct::TcpState next = ct::sctp_next_state(c.state, dir, chunk);
+    if (next != c.state) {
+        set_state(c, next);
+    }
+    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+}
+
+void Worker::sctp_recompute(const Parsed& p) noexcept {
+    sctp_set_checksum(static_cast<uint8_t*>(p.l4), p.l3_len - rte_ipv4_hdr_len(p.ip));
 }
 
 void Worker::set_state(ct::Conn& c, ct::TcpState next) noexcept {

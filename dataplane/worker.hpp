@@ -352,6 +352,12 @@ private:
                          uint32_t client_hash) noexcept;
     /// Moves `c` to `next` with IPVS's ActiveConn/InActConn accounting.
     void set_state(ct::Conn& c, ct::TcpState next) noexcept;
+    /// SCTP's share of forward(), out of line so that TCP and UDP packets do not carry it:
+    /// IPVS's SCTP state table for the packet's first chunk, and the CRC32c after a NAT port
+    /// change (over the whole packet, which is one buffer: chains were dropped in stage 1).
+    [[gnu::noinline]] void sctp_state(ct::Conn& c, bool reply, cfg::Fwd fwd, uint8_t chunk,
+                                      const Snapshot& snap, uint64_t now) noexcept;
+    [[gnu::noinline]] static void sctp_recompute(const Parsed& p) noexcept;
     /// Sync master: counts a client packet of `c` and queues the connection (and its template)
     /// when IPVS's rules say it is due (dataplane/sync.hpp).
     void sync_conn(const Snapshot& snap, ct::Conn& c) noexcept;
