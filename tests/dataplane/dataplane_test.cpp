@@ -190,28 +190,41 @@ protected:
         }
     }
 
-    // ipvsadm -A -t|-u VIP:PORT -s rr, then -a -r ADDR:PORT for each (address, server) pair
-    // (the server's address and port are filled in here), in one batch.
-    /// Adds VIP:port (rr) with `servers` on port `rport` (0: the service's port).
+    /// The seeds' HTTP/HTTPS example: fwmark service 1 (rr, persistent 300 s, `netmask`), both
+    /// servers with port 0, and the mark rule TCP 10.0.0.100 ports 80 and 443 -> 1. The fixture's
+    /// TCP 10.0.0.100:80 goes first: it would take port 80 before any mark.
+    void web_fwmark_service(uint32_t netmask = 0xffffffffu) {
+        ctl::Request dsvc;
+        dsvc.op = ctl::Op::DelService;
+        dsvc.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
+        ASSERT_EQ(ctl_->handle(dsvc).code, Errc::Ok);
+        cfg::ServiceKey key;
+        key.fwmark = 1;
+        ctl::Request add = service_batch(key, "rr", {{"172.16.0.11", {}}, {"172.16.0.12", {}}});
+        cfg::Service& svc = add.batch[0].service;
+        svc.flags = cfg::kSvcPersistent;
+        svc.timeout = 300;
+        svc.netmask = netmask;
+        const Reply added = ctl_->handle(add);
+        ASSERT_EQ(added.code, Errc::Ok) << added.message;
+        ctl::Request mark;
+        mark.op = ctl::Op::AddMark;
+        mark.mark.dst = {ntohl(ip("10.0.0.100")), 32};
+        mark.mark.proto = 6;
+        mark.mark.ports = {{80, 80}, {443, 443}};
+        mark.mark.mark = 1;
+        const Reply marked = ctl_->handle(mark);
+        ASSERT_EQ(marked.code, Errc::Ok) << marked.message;
+        web_mark_ = mark;
+    }
+    ctl::Request web_mark_;  ///< web_fwmark_service's AddMark request (a test deletes it)
+
+    /// Adds VIP:port (rr) with `servers` on port `rport` (0: the service's port), in one batch.
     void add_rr_service(cfg::Proto proto, uint16_t port,
                         std::initializer_list<std::pair<const char*, cfg::RealServer>> servers,
                         uint16_t rport = 0) {
-        ctl::Request b;
-        b.op = ctl::Op::Batch;
-        ctl::Request a;
-        a.op = ctl::Op::AddService;
-        a.service.key = {proto, ntohl(ip("10.0.0.100")), port};
-        a.service.scheduler = "rr";
-        b.batch.push_back(a);
-        for (const auto& [addr, server] : servers) {
-            ctl::Request d;
-            d.op = ctl::Op::AddDest;
-            d.service.key = a.service.key;
-            d.dest = server;
-            d.dest.addr = ntohl(ip(addr));
-            d.dest.port = rport != 0 ? rport : port;
-            b.batch.push_back(d);
-        }
+        const ctl::Request b =
+            service_batch({proto, ntohl(ip("10.0.0.100")), port}, "rr", servers, rport);
         const Reply rep = ctl_->handle(b);
         ASSERT_EQ(rep.code, Errc::Ok) << rep.message;
     }
@@ -2333,27 +2346,7 @@ TEST_F(DataplaneTest, PersistentPortZeroServiceTakesEveryOtherPort) {
 // protocol outside the rules gets no service; dropping the rule leaves established flows alone.
 TEST_F(DataplaneTest, FwmarkServiceKeepsAClientOnOneServerAcrossItsPorts) {
     learn_all();
-    ctl::Request dsvc;  // the fixture's TCP 10.0.0.100:80 would take port 80 before any mark
-    dsvc.op = ctl::Op::DelService;
-    dsvc.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
-    ASSERT_EQ(ctl_->handle(dsvc).code, Errc::Ok);
-    ctl::Request add;
-    add.op = ctl::Op::AddService;
-    add.service.key.fwmark = 1;
-    add.service.scheduler = "rr";
-    add.service.flags = cfg::kSvcPersistent;
-    add.service.timeout = 300;
-    const Reply added = ctl_->handle(add);
-    ASSERT_EQ(added.code, Errc::Ok) << added.message;
-    add_dests(add.service.key, {"172.16.0.11", "172.16.0.12"}, 0);
-    ctl::Request mark;
-    mark.op = ctl::Op::AddMark;
-    mark.mark.dst = {ntohl(ip("10.0.0.100")), 32};
-    mark.mark.proto = 6;
-    mark.mark.ports = {{80, 80}, {443, 443}};
-    mark.mark.mark = 1;
-    const Reply marked = ctl_->handle(mark);
-    ASSERT_EQ(marked.code, Errc::Ok) << marked.message;
+    web_fwmark_service();
 
     // Client A on 80 then 443, client B on 443 then 80.
     send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 44000, ip("10.0.0.100"), 80));
@@ -2398,7 +2391,7 @@ TEST_F(DataplaneTest, FwmarkServiceKeepsAClientOnOneServerAcrossItsPorts) {
     EXPECT_EQ(fwm->stats.conns, 4u);
 
     // Without the rule: A's established flow still forwards, a new one is refused.
-    ctl::Request del = mark;
+    ctl::Request del = web_mark_;
     del.op = ctl::Op::DelMark;
     ASSERT_EQ(ctl_->handle(del).code, Errc::Ok);
     send(kExt,
@@ -3445,26 +3438,7 @@ TEST_F(SyncTest, BackupInstallsATemplateThatSteersTheClientsNextConnection) {
 // and a backup installs such a template against its own fwmark service.
 TEST_F(SyncTest, FwmarkTemplatesAreSyncedByTheirMark) {
     learn_all();
-    ctl::Request dsvc;
-    dsvc.op = ctl::Op::DelService;
-    dsvc.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
-    ASSERT_EQ(ctl_->handle(dsvc).code, Errc::Ok);
-    ctl::Request add;
-    add.op = ctl::Op::AddService;
-    add.service.key.fwmark = 1;
-    add.service.scheduler = "rr";
-    add.service.flags = cfg::kSvcPersistent;
-    add.service.timeout = 300;
-    add.service.netmask = 0xffffff00;
-    ASSERT_EQ(ctl_->handle(add).code, Errc::Ok);
-    add_dests(add.service.key, {"172.16.0.11", "172.16.0.12"}, 0);
-    ctl::Request mark;
-    mark.op = ctl::Op::AddMark;
-    mark.mark.dst = {ntohl(ip("10.0.0.100")), 32};
-    mark.mark.proto = 6;
-    mark.mark.ports = {{80, 80}, {443, 443}};
-    mark.mark.mark = 1;
-    ASSERT_EQ(ctl_->handle(mark).code, Errc::Ok);
+    web_fwmark_service(0xffffff00);
     set_master(true);
     const Frame syn = handshake(42000);
     client(42000, 0x18, "a");

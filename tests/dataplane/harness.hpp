@@ -15,6 +15,8 @@
 #include <rte_ether.h>
 #include <rte_mbuf.h>
 
+#include "config/model.hpp"
+#include "proto/protocol.hpp"
 #include "tests/dataplane/packet_builder.hpp"
 
 namespace dirigo::test {
@@ -107,6 +109,32 @@ inline Frame take_frame(rte_mbuf* m) {
     }
     rte_pktmbuf_free(m);
     return f;
+}
+
+/// One control batch, as `ipvsadm -A ... -s SCHED` then `-a ... -r ADDR:RPORT` for each server:
+/// service `key` and a real server per (address, template) pair, the template's address and
+/// port filled in (`rport` 0: the service's port). Tests adjust the service's flags in
+/// `batch[0]` before sending it.
+inline ctl::Request service_batch(
+    const cfg::ServiceKey& key, const char* sched,
+    std::initializer_list<std::pair<const char*, cfg::RealServer>> servers, uint16_t rport = 0) {
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = key;
+    a.service.scheduler = sched;
+    b.batch.push_back(a);
+    for (const auto& [addr, server] : servers) {
+        ctl::Request d;
+        d.op = ctl::Op::AddDest;
+        d.service.key = key;
+        d.dest = server;
+        d.dest.addr = ntohl(ip(addr));
+        d.dest.port = rport != 0 ? rport : key.port;
+        b.batch.push_back(d);
+    }
+    return b;
 }
 
 }  // namespace dirigo::test

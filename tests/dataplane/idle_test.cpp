@@ -138,20 +138,8 @@ protected:
     }
 
     void add_service() {
-        ctl::Request b;
-        b.op = ctl::Op::Batch;
-        ctl::Request a;
-        a.op = ctl::Op::AddService;
-        a.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
-        a.service.scheduler = "rr";
-        b.batch.push_back(a);
-        for (const char* rs : {"172.16.0.11", "172.16.0.12"}) {
-            ctl::Request d;
-            d.op = ctl::Op::AddDest;
-            d.service.key = a.service.key;
-            d.dest = {ntohl(ip(rs)), 80, cfg::Fwd::Masq, 1, 0, 0};
-            b.batch.push_back(d);
-        }
+        const ctl::Request b = service_batch({cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80}, "rr",
+                                             {{"172.16.0.11", {}}, {"172.16.0.12", {}}});
         ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
         dp_->wait_for_workers();
     }

@@ -116,24 +116,13 @@ protected:
     }
 
     void add_service(const char* sched, uint32_t persistent = 0, const char* mask = "255.255.255.255") {
-        ctl::Request b;
-        b.op = ctl::Op::Batch;
-        ctl::Request a;
-        a.op = ctl::Op::AddService;
-        a.service.key = {cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80};
-        a.service.scheduler = sched;
+        ctl::Request b = service_batch({cfg::Proto::Tcp, ntohl(ip("10.0.0.100")), 80}, sched,
+                                       {{"172.16.0.11", {}}, {"172.16.0.12", {}}});
         if (persistent != 0) {
-            a.service.flags |= cfg::kSvcPersistent;
-            a.service.timeout = persistent;
-            a.service.netmask = ntohl(ip(mask));
-        }
-        b.batch.push_back(a);
-        for (const char* rs : {"172.16.0.11", "172.16.0.12"}) {
-            ctl::Request d;
-            d.op = ctl::Op::AddDest;
-            d.service.key = a.service.key;
-            d.dest = {ntohl(ip(rs)), 80, cfg::Fwd::Masq, 1, 0, 0};
-            b.batch.push_back(d);
+            cfg::Service& svc = b.batch[0].service;
+            svc.flags |= cfg::kSvcPersistent;
+            svc.timeout = persistent;
+            svc.netmask = ntohl(ip(mask));
         }
         ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
         // What dirigoadm's reply waits for: every worker has seen the new rules.
@@ -359,20 +348,8 @@ TEST_P(MultiWorkerTest, SequentialRoundRobinAlternatesExactlyAcrossWorkers) {
 // software hand-off: RSS does not hash SCTP ports), NAT rewrites it with a valid CRC32c both ways,
 // and the four-way handshake establishes every association (ActiveConn across both workers).
 TEST_P(MultiWorkerTest, SctpAssociationsMeetTheirOwnerAndEstablish) {
-    ctl::Request b;
-    b.op = ctl::Op::Batch;
-    ctl::Request a;
-    a.op = ctl::Op::AddService;
-    a.service.key = {cfg::Proto::Sctp, ntohl(ip("10.0.0.100")), 5000};
-    a.service.scheduler = "rr";
-    b.batch.push_back(a);
-    for (const char* rs : {"172.16.0.11", "172.16.0.12"}) {
-        ctl::Request d;
-        d.op = ctl::Op::AddDest;
-        d.service.key = a.service.key;
-        d.dest = {ntohl(ip(rs)), 5001, cfg::Fwd::Masq, 1, 0, 0};
-        b.batch.push_back(d);
-    }
+    const ctl::Request b = service_batch({cfg::Proto::Sctp, ntohl(ip("10.0.0.100")), 5000}, "rr",
+                                         {{"172.16.0.11", {}}, {"172.16.0.12", {}}}, 5001);
     ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
     dp_->wait_for_workers();
     constexpr uint32_t kAssocs = 200;
