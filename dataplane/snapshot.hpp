@@ -15,6 +15,9 @@
 #include <memory>
 #include <vector>
 
+#include <netinet/in.h>
+
+#include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_lpm.h>
 
@@ -196,13 +199,15 @@ struct Snapshot {
 
     /// The fwmark service a new flow's first packet selects through the mark rules, or nullptr
     /// (no rule matches, or the first that matches names a mark with no service). Called only
-    /// for new flows with no address service. Thread: any. Cost: O(rules + their ranges).
-    const ServiceEntry* find_marked(uint8_t proto, uint32_t addr_be,
-                                    uint16_t port_be) const noexcept {
-        if (proto != 6 && proto != 17) {  // IPPROTO_TCP, IPPROTO_UDP
+    /// for new flows with no address service; out of line, so that the burst loop that inlines
+    /// the new-flow path stays as small as it is without marks. Thread: any. Cost: O(rules +
+    /// their ranges).
+    [[gnu::noinline]] const ServiceEntry* find_marked(uint8_t proto, uint32_t addr_be,
+                                                      uint16_t port_be) const noexcept {
+        if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
             return nullptr;
         }
-        const uint16_t port = static_cast<uint16_t>((port_be >> 8) | (port_be << 8));
+        const uint16_t port = rte_be_to_cpu_16(port_be);
         for (const MarkMatch& m : marks) {
             if ((addr_be & m.mask) != m.net || (m.proto != 0 && m.proto != proto)) {
                 continue;
@@ -229,13 +234,15 @@ struct Snapshot {
         return nullptr;
     }
 
-    /// find_service, then the mark rules: every service a new flow could open a connection
-    /// of. For the cold paths (connection sync); the packet path tries the rules only when
-    /// there are some. Thread: any.
+    /// find_service, then the mark rules (IPVS's fwmark services): every service a new flow
+    /// could open a connection of. The rules are tried only when there are some. Thread: any.
     const ServiceEntry* find_service_or_marked(uint8_t proto, uint32_t addr_be,
                                                uint16_t port_be) const noexcept {
         const ServiceEntry* s = find_service(proto, addr_be, port_be);
-        return s != nullptr || marks.empty() ? s : find_marked(proto, addr_be, port_be);
+        if (s != nullptr || marks.empty()) [[likely]] {
+            return s;
+        }
+        return find_marked(proto, addr_be, port_be);
     }
 
     /// The service for a packet to `addr_be`:`port_be`: the one on that port, else (as IPVS

@@ -55,6 +55,13 @@ constexpr uint32_t kMaxHeaders = sizeof(rte_ether_hdr) + 60 + 60;
     return eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) && b[kProtoAt] == IPPROTO_SCTP;
 }
 
+/// The state table a packet of a connection moves: replies (NAT only) Output, client packets
+/// Input through NAT, InputOnly through DR and TUN, whose replies bypass the director (IPVS's
+/// input-only tables).
+constexpr ct::Dir conn_dir(bool reply, cfg::Fwd fwd) noexcept {
+    return reply ? ct::Dir::Output : fwd == cfg::Fwd::Masq ? ct::Dir::Input : ct::Dir::InputOnly;
+}
+
 // ---- SYN proxy helpers --------------------------------------------------------------------------
 
 /// The window the proxy announces to the client in its SYN-ACK: one segment, so that a client
@@ -159,13 +166,6 @@ inline void synp_shift(Parsed& p, bool reply, uint32_t offset) noexcept {
     }
 }
 
-/// The mark rules for a new flow that no address service takes: out of line, so that decide_l4
-/// (inlined into the burst loop) stays as small as it was without marks.
-[[gnu::noinline]] const ServiceEntry* marked_service(const Snapshot& snap, uint8_t proto,
-                                                     uint32_t daddr, uint16_t dport) noexcept {
-    return snap.find_marked(proto, daddr, dport);
-}
-
 }  // namespace
 
 bool register_slow_meta() {
@@ -219,14 +219,12 @@ void Worker::release_held() noexcept {
     if (frag_tbl_ != nullptr) {
         // Every datagram in reassembly has expired at the end of time; the death row takes a
         // bounded number of fragments per call.
+        uint32_t freed = 0;
         do {
             expire_fragments(frag_tbl_, &frag_dr_, UINT64_MAX);
-            const uint32_t n = frag_dr_.cnt;
+            freed = frag_dr_.cnt;
             rte_ip_frag_free_death_row(&frag_dr_, 0);
-            if (n == 0) {
-                break;
-            }
-        } while (true);
+        } while (freed != 0);
     }
     rte_pktmbuf_free_bulk(reasm_, reasm_n_);
     reasm_n_ = 0;
@@ -617,7 +615,7 @@ Verdict Worker::reassemble(rte_mbuf* m, const Parsed& p, uint64_t now) noexcept 
     }
     // Ethernet padding after a short fragment is gone: the library chains whole segments.
     m->l2_len = l2;
-    m->l3_len = static_cast<uint16_t>((p.ip->version_ihl & 0x0f) * 4);
+    m->l3_len = static_cast<uint16_t>(rte_ipv4_hdr_len(p.ip));
     rte_mbuf* whole = rte_ipv4_frag_reassemble_packet(frag_tbl_, &frag_dr_, m, now, p.ip);
     if (whole != nullptr) {
         auto* ip = rte_pktmbuf_mtod_offset(whole, rte_ipv4_hdr*, whole->l2_len);
@@ -676,11 +674,8 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
     }
 
     // A new flow: only to a service, for TCP only on a SYN, for SCTP only on an INIT.
-    const ServiceEntry* svc = snap.find_service(p.key.proto, p.key.daddr, p.key.dport);
-    if (svc == nullptr && !snap.marks.empty()) [[unlikely]] {
-        // No address service: the mark rules, once per new flow (IPVS's fwmark services).
-        svc = marked_service(snap, p.key.proto, p.key.daddr, p.key.dport);
-    }
+    const ServiceEntry* svc =
+        snap.find_service_or_marked(p.key.proto, p.key.daddr, p.key.dport);
     if (svc == nullptr) {
         // Ours but no service: the kernel's (ssh, BGP, a health check's replies, ...).
         return snap.topo->is_local(p.key.daddr) ? to_kernel_or(Drop::NoService)
@@ -802,17 +797,13 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         return Verdict::slow(SlowKind::TtlExceeded);
     }
     if (c.client.proto == IPPROTO_TCP) {
-        // DR and TUN see one direction only: IPVS's input-only state table.
-        const ct::Dir dir = reply                   ? ct::Dir::Output
-                            : fwd == cfg::Fwd::Masq ? ct::Dir::Input
-                                                    : ct::Dir::InputOnly;
-        conn_state(c, dir, p.tcp_flags, snap, now);
+        conn_state(c, conn_dir(reply, fwd), p.tcp_flags, snap, now);
     } else if (c.client.proto == IPPROTO_SCTP) [[unlikely]] {
         if (p.first_frag && fwd == cfg::Fwd::Masq) [[unlikely]] {
             // NAT must recompute the CRC over the whole packet, which a fragment is not.
             return Verdict::discard(Drop::Fragment);
         }
-        sctp_state(c, reply, fwd, p.sctp_chunk, snap, now);
+        sctp_state(c, conn_dir(reply, fwd), p.sctp_chunk, snap, now);
     } else {
         c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
     }
@@ -949,10 +940,7 @@ Verdict Worker::transit(const Snapshot& snap, Parsed& p) noexcept {
     rte_ipv4_hdr* ip = p.ip;
     if (snap.topo->is_local(ip->dst_addr)) {
         // Other protocols (VRRP, GRE, OSPF) and fragments not for a service: the kernel's.
-        const uint8_t proto = ip->next_proto_id;
-        return to_kernel_or(proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP
-                                ? Drop::Fragment
-                                : Drop::Unsupported);
+        return to_kernel_or(p.fragment ? Drop::Fragment : Drop::Unsupported);
     }
     if (ip->time_to_live <= 1) [[unlikely]] {
         return Verdict::slow(SlowKind::TtlExceeded);
@@ -1351,6 +1339,14 @@ uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat,
     return idx;
 }
 
+inline void Worker::enter_state(ct::Conn& c, ct::TcpState next, const Snapshot& snap,
+                                uint64_t now) noexcept {
+    if (next != c.state) {
+        set_state(c, next);
+    }
+    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+}
+
 void Worker::conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
                         uint64_t now) noexcept {
     const bool secure = snap.defense.secure_tcp;
@@ -1360,23 +1356,12 @@ void Worker::conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snaps
             bump(stats_.secure_tcp_held);  // the secure table decided otherwise
         }
     }
-    if (next != c.state) {
-        set_state(c, next);
-    }
-    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    enter_state(c, next, snap, now);
 }
 
-void Worker::sctp_state(ct::Conn& c, bool reply, cfg::Fwd fwd, uint8_t chunk,
-                        const Snapshot& snap, uint64_t now) noexcept {
-    // DR and TUN see one direction only, as for TCP.
-    const ct::Dir dir = reply                   ? ct::Dir::Output
-                        : fwd == cfg::Fwd::Masq ? ct::Dir::Input
-                                                : ct::Dir::InputOnly;
-    const ct::TcpState next = ct::sctp_next_state(c.state, dir, chunk);
-    if (next != c.state) {
-        set_state(c, next);
-    }
-    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+void Worker::sctp_state(ct::Conn& c, ct::Dir dir, uint8_t chunk, const Snapshot& snap,
+                        uint64_t now) noexcept {
+    enter_state(c, ct::sctp_next_state(c.state, dir, chunk), snap, now);
 }
 
 void Worker::sctp_recompute(const Parsed& p) noexcept {

@@ -352,10 +352,14 @@ private:
                          uint32_t client_hash) noexcept;
     /// Moves `c` to `next` with IPVS's ActiveConn/InActConn accounting.
     void set_state(ct::Conn& c, ct::TcpState next) noexcept;
+    /// Moves `c` to `next` (set_state when it changes) and restarts its timeout in that state:
+    /// the common end of TCP's and SCTP's state updates.
+    [[gnu::always_inline]] inline void enter_state(ct::Conn& c, ct::TcpState next,
+                                                   const Snapshot& snap, uint64_t now) noexcept;
     /// SCTP's share of forward(), out of line so that TCP and UDP packets do not carry it:
     /// IPVS's SCTP state table for the packet's first chunk, and the CRC32c after a NAT port
     /// change (over the whole packet, which is one buffer: chains were dropped in stage 1).
-    [[gnu::noinline]] void sctp_state(ct::Conn& c, bool reply, cfg::Fwd fwd, uint8_t chunk,
+    [[gnu::noinline]] void sctp_state(ct::Conn& c, ct::Dir dir, uint8_t chunk,
                                       const Snapshot& snap, uint64_t now) noexcept;
     [[gnu::noinline]] static void sctp_recompute(const Parsed& p) noexcept;
     /// Sync master: counts a client packet of `c` and queues the connection (and its template)
