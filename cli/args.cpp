@@ -600,10 +600,9 @@ std::optional<ArgError> parse_mark_match(std::string_view s, cfg::MarkRule& m) {
     if (!pfx) {
         return e;
     }
-    const cfg::Ip4 mask = cfg::prefix_mask(pfx->len);
-    if ((pfx->addr & ~mask) != 0) {
+    if (const cfg::Prefix net = cfg::network_of(*pfx); net != *pfx) {
         return bad("host bits are set in mark rule address " + std::string(where) +
-                   " (did you mean " + cfg::format_prefix({pfx->addr & mask, pfx->len}) + "?)");
+                   " (did you mean " + cfg::format_prefix(net) + "?)");
     }
     m.dst = *pfx;
     m.ports.clear();

@@ -41,6 +41,9 @@ std::string format_endpoint(Ip4 a, uint16_t port);
 std::string format_prefix(const Prefix& p);
 /// Mask of a prefix length, host order: 24 -> 0xffffff00.
 constexpr Ip4 prefix_mask(uint8_t len) { return len == 0 ? 0 : ~Ip4{0} << (32 - len); }
+/// The network `p` names, its host bits cleared: 10.0.0.1/24 -> 10.0.0.0/24. A prefix written
+/// with host bits set differs from it (the checks say "did you mean" it).
+constexpr Prefix network_of(const Prefix& p) { return {p.addr & prefix_mask(p.len), p.len}; }
 
 /// "tcp" / "udp" / "sctp" -> Proto.
 std::optional<Proto> parse_proto(std::string_view s);

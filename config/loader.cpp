@@ -172,6 +172,15 @@ private:
         return {code, where(at) + ": " + at.getPath() + ": " + std::string(what)};
     }
 
+    /// A prefix read from `text` at `at` (a route's, a mark rule's) must name its network.
+    Status no_host_bits(const lc::Setting& at, const std::string& text, const Prefix& p) const {
+        if (const Prefix net = network_of(p); net != p) {
+            return fail(at, "host bits are set in " + in_quotes(text) + " (did you mean \"" +
+                                format_prefix(net) + "\"?)");
+        }
+        return Status::ok();
+    }
+
     /// An error about `key` of `group` that has no setting of its own (e.g. it is missing).
     Status fail_key(const lc::Setting& group, std::string_view key, std::string_view what) const {
         std::string path = group.isRoot() ? std::string() : group.getPath() + '.';
@@ -669,10 +678,8 @@ private:
                 return fail(*pfx,
                             "bad prefix " + in_quotes(text) + " (expected e.g. \"10.1.0.0/16\")");
             }
-            const Ip4 mask = prefix_mask(prefix->len);
-            if ((prefix->addr & ~mask) != 0) {
-                return fail(*pfx, "host bits are set in " + in_quotes(text) + " (did you mean \"" +
-                                      format_prefix({prefix->addr & mask, prefix->len}) + "\"?)");
+            if (auto st = no_host_bits(*pfx, text, *prefix); !st) {
+                return st;
             }
             route.prefix = *prefix;
             if (auto [it, fresh] = seen.try_emplace({prefix->addr, prefix->len}, line_of(*pfx));
@@ -998,10 +1005,8 @@ private:
                 return fail(*s, "bad address " + in_quotes(text) +
                                     " (expected an address or prefix, e.g. \"10.0.0.100/32\")");
             }
-            const Ip4 mask = prefix_mask(pfx->len);
-            if ((pfx->addr & ~mask) != 0) {
-                return fail(*s, "host bits are set in " + in_quotes(text) + " (did you mean \"" +
-                                    format_prefix({pfx->addr & mask, pfx->len}) + "\"?)");
+            if (auto st = no_host_bits(*s, text, *pfx); !st) {
+                return st;
             }
             m.dst = *pfx;
             if ((s = find(g, "protocol")) != nullptr) {

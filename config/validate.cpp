@@ -90,10 +90,8 @@ Status validate_mark(const MarkRule& m) {
     if (m.dst.len > 32) {
         return {Errc::Invalid, who + ": prefix length must be 0..32"};
     }
-    if ((m.dst.addr & ~prefix_mask(m.dst.len)) != 0) {
-        return {Errc::Invalid, who + ": host bits are set (did you mean " +
-                                   format_prefix({m.dst.addr & prefix_mask(m.dst.len), m.dst.len}) +
-                                   "?)"};
+    if (const Prefix net = network_of(m.dst); net != m.dst) {
+        return {Errc::Invalid, who + ": host bits are set (did you mean " + format_prefix(net) + "?)"};
     }
     if (m.proto != kMarkAnyProto && m.proto != static_cast<uint8_t>(Proto::Tcp) &&
         m.proto != static_cast<uint8_t>(Proto::Udp)) {
