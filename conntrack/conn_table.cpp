@@ -264,29 +264,113 @@ uint32_t ConnTable::insert(const Conn& c, bool with_reply, uint32_t client_hash)
         rte_prefetch0(&buckets_[reply_hash & mask_]);
     }
     rte_prefetch0(&entries_[idx]);
+    if (!index_add(client_hash, idx << 1)) {
+        return kMiss;
+    }
+    if (with_reply && !index_reply(c.reply_key(), idx, reply_hash)) {
+        index_del(client_hash, idx << 1);
+        return kMiss;
+    }
+    return take_entry(c, with_reply ? kConnHasReply : 0);
+}
+
+uint32_t ConnTable::insert_staged(const Conn& c, uint32_t client_hash) noexcept {
+    if (n_staged_ == kMaxStaged) [[unlikely]] {
+        return insert(c, true, client_hash);
+    }
+    if (free_head_ >= capacity_) {
+        return kMiss;
+    }
+    const uint32_t idx = free_head_;
+    const uint32_t reply_hash = key_hash(c.reply_key());
+    rte_prefetch0(&buckets_[reply_hash & mask_]);
+    rte_prefetch0(&entries_[idx]);
+    if (!index_add(client_hash, idx << 1)) {
+        return kMiss;
+    }
+    staged_[n_staged_++] = {idx, reply_hash};
+    return take_entry(c, kConnReplyStaged);
+}
+
+uint32_t ConnTable::commit_staged(uint32_t* refused) noexcept {
+    const uint32_t n = n_staged_;
+    // Pass 1: the primaries were requested at staging; request the alternates they point to.
+    for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t h = staged_[i].hash;
+        const Bucket& b = buckets_[h & mask_];
+        if (b.overflow != 0) {
+            rte_prefetch0(&buckets_[other_bucket(h & mask_, static_cast<uint16_t>(h >> 16))]);
+        }
+    }
+    // Pass 2: index them in staging order, so that of two staged keys alike the later wins.
+    uint32_t n_refused = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        const uint32_t idx = staged_[i].idx;
+        if (idx == kMiss) {
+            continue;  // removed while staged
+        }
+        Conn& e = entries_[idx];
+        e.flags = static_cast<uint8_t>(e.flags & ~kConnReplyStaged);
+        if (index_reply(e.reply_key(), idx, staged_[i].hash)) {
+            e.flags = static_cast<uint8_t>(e.flags | kConnHasReply);
+        } else {
+            refused[n_refused++] = i;
+        }
+    }
+    n_staged_ = 0;  // staged_ keeps the entries for staged_entry() until the next staging
+    return n_refused;
+}
+
+bool ConnTable::index_reply(const FlowKey& key, uint32_t idx, uint32_t reply_hash) noexcept {
     // A reply key names one connection, the newest, as IPVS's out lookup finds the newest entry
     // first: two NAT connections from one client port to two virtual ports of the same real
     // server share the reply key (the server cannot tell them apart either), and the server's
     // SYN-ACK answers the SYN just sent, never the older connection (often in TIME_WAIT).
-    const uint32_t prev = with_reply ? lookup(c.reply_key(), reply_hash) : kMiss;
-    if (!index_add(client_hash, idx << 1)) {
-        return kMiss;
+    const uint32_t prev = find_reply(key, reply_hash);
+    if (!index_add(reply_hash, idx << 1 | kReplyBit)) {
+        return false;
     }
-    if (with_reply && !index_add(reply_hash, idx << 1 | kReplyBit)) {
-        index_del(client_hash, idx << 1);
-        return kMiss;
-    }
-    if (prev != kMiss && lookup_is_reply(prev)) [[unlikely]] {
+    if (prev != kMiss) [[unlikely]] {
         // Placed before the old one is dropped: a refused insert changes nothing.
         index_del(reply_hash, prev);
         Conn& old = entries_[lookup_index(prev)];
         old.flags = static_cast<uint8_t>(old.flags & ~kConnHasReply);
     }
+    return true;
+}
+
+uint32_t ConnTable::find_reply(const FlowKey& key, uint32_t hash) const noexcept {
+    const uint32_t b1 = hash & mask_;
+    const uint16_t sig = static_cast<uint16_t>(hash >> 16);
+    const Bucket& b = buckets_[b1];
+    // Reply slots only: a client key alike (a server that is also some service's client) is
+    // another connection's, and must not hide the reply slot behind it.
+    for (uint32_t c = bucket_match(b, sig); c != 0; c &= c - 1) {
+        const uint32_t v = b.slot[std::countr_zero(c)] & ~kSlotInAlt;
+        if (lookup_is_reply(v) && key_matches(key, v)) {
+            return v;
+        }
+    }
+    if (b.overflow == 0) {
+        return kMiss;
+    }
+    const Bucket& a = buckets_[other_bucket(b1, sig)];
+    for (uint32_t c = bucket_match(a, sig); c != 0; c &= c - 1) {
+        const uint32_t v = a.slot[std::countr_zero(c)] & ~kSlotInAlt;
+        if (lookup_is_reply(v) && key_matches(key, v)) {
+            return v;
+        }
+    }
+    return kMiss;
+}
+
+uint32_t ConnTable::take_entry(const Conn& c, uint8_t flags) noexcept {
+    const uint32_t idx = free_head_;
     Conn& e = entries_[idx];
     const uint32_t next = e.next_free;
     e = c;
     e.in_use = 1;
-    e.flags = static_cast<uint8_t>(with_reply ? e.flags | kConnHasReply : e.flags & ~kConnHasReply);
+    e.flags = static_cast<uint8_t>((c.flags & ~(kConnHasReply | kConnReplyStaged)) | flags);
     free_head_ = next;
     ++used_;
     return idx;
@@ -308,6 +392,14 @@ void ConnTable::remove(uint32_t idx) noexcept {
     index_del(ch, idx << 1);
     if (reply) {
         index_del(rh, idx << 1 | kReplyBit);
+    }
+    if ((e.flags & kConnReplyStaged) != 0) [[unlikely]] {
+        // Removed in the burst that made it: its reply key must not be indexed for a reuse.
+        for (uint32_t i = 0; i < n_staged_; ++i) {
+            if (staged_[i].idx == idx) {
+                staged_[i].idx = kMiss;
+            }
+        }
     }
     e.in_use = 0;
     e.flags = 0;

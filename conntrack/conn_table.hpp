@@ -49,6 +49,8 @@ namespace dirigo::ct {
 enum ConnFlag : uint8_t {
     kConnInactive = 1u << 0,  ///< counted in the server's InActConn (IPVS's IP_VS_CONN_F_INACTIVE)
     kConnHasReply = 1u << 1,  ///< the reply-direction key is in the index (NAT)
+    /// The reply key is staged (insert_staged()): indexed by the next commit_staged().
+    kConnReplyStaged = 1u << 2,
 };
 
 /// One tracked connection. Owned by one worker; stores its rewrite data, never a pointer into a
@@ -188,6 +190,28 @@ public:
     uint32_t insert(const Conn& c, bool with_reply) noexcept;
     /// insert() with the client key's hash() already computed (the worker's, from parsing).
     uint32_t insert(const Conn& c, bool with_reply, uint32_t client_hash) noexcept;
+    /// Most reply keys staged between two commit_staged() calls: a burst's new connections.
+    static constexpr uint32_t kMaxStaged = 64;
+    /// insert() of a NAT connection in two steps, for a burst of new connections: the client key
+    /// and the entry now, the reply key at the next commit_staged(), whose bucket this requests
+    /// now so that the burst's reply-bucket misses overlap instead of stalling one insert each.
+    /// Until then the entry has kConnReplyStaged (not kConnHasReply) and its reply key finds
+    /// nothing; a lookup by the client key finds it at once. With kMaxStaged keys already staged
+    /// it is insert(c, true, client_hash). Returns the index or kMiss as insert() does.
+    /// Thread: owner. Cost: a hash, the client key's index_add, no allocation.
+    uint32_t insert_staged(const Conn& c, uint32_t client_hash) noexcept;
+    /// Reply keys staged and not yet committed.
+    uint32_t staged() const noexcept { return n_staged_; }
+    /// Indexes every staged reply key, in staging order (the newest wins, as in insert()), and
+    /// writes to `refused` the staging ordinals (0 = the first insert_staged() since the last
+    /// commit) of the keys neither bucket could place: those entries stay live, indexed by their
+    /// client key only and without kConnHasReply; the caller removes them (staged_entry() names
+    /// them until the next insert_staged()). Entries removed while staged are skipped. Returns how many were refused. Thread: owner. Cost: two passes
+    /// over the staged keys, the second with their bucket lines already requested.
+    uint32_t commit_staged(uint32_t* refused) noexcept;
+    /// The entry of staging ordinal `i` until the next commit_staged() returns (kMiss once
+    /// removed): what the caller removes for a refused ordinal.
+    uint32_t staged_entry(uint32_t i) const noexcept { return staged_[i].idx; }
     /// Removes entry `idx` and its keys. Thread: owner. Cost: a hash and 1-2 bucket reads per key.
     void remove(uint32_t idx) noexcept;
 
@@ -353,6 +377,20 @@ private:
     void index_del(uint32_t hash, uint32_t value) noexcept;
     /// Places `value` in a free slot of bucket `b` (which has one).
     static void put(Bucket& b, uint16_t sig, uint32_t value) noexcept;
+    /// Takes a free entry for `c` (flags as given) and returns its index; free_head_ must be valid.
+    uint32_t take_entry(const Conn& c, uint8_t flags) noexcept;
+    /// Indexes reply key `key` (hash `reply_hash`) for entry `idx`, taking it from an older
+    /// connection that has it (which loses kConnHasReply). False, changing nothing, when no slot
+    /// is free.
+    bool index_reply(const FlowKey& key, uint32_t idx, uint32_t reply_hash) noexcept;
+    /// The reply slot whose key is `key`, or kMiss; client slots are passed over.
+    uint32_t find_reply(const FlowKey& key, uint32_t hash) const noexcept;
+
+    /// A reply key waiting for commit_staged(): its entry (kMiss once removed) and hash.
+    struct Staged {
+        uint32_t idx;
+        uint32_t hash;
+    };
 
     Bucket* buckets_ = nullptr;
     Conn* entries_ = nullptr;
@@ -365,6 +403,8 @@ private:
     uint32_t evict_cursor_ = 0;
     uint32_t drop_cursor_ = 0;
     uint64_t memory_bytes_ = 0;
+    uint32_t n_staged_ = 0;
+    Staged staged_[kMaxStaged];
 };
 
 }  // namespace dirigo::ct

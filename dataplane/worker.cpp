@@ -525,16 +525,23 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
 
     // Stage 3: decide each packet (connections, new flows, rewrites); nothing is sent yet.
     Verdict verdict[kBurst];
+    // The packet of each staged reply key (one past the end absorbs the unused store below).
+    static_assert(kBurst <= ct::ConnTable::kMaxStaged, "a burst's new connections all stage");
+    uint16_t staged_pkt[ct::ConnTable::kMaxStaged + 1];
     table_changes_in_burst_ = 0;
     uint32_t k = 0;
     for (uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pkts[i];
         Parsed& p = parsed[i];
         switch (p.cls) {
-        case PktClass::Ipv4L4:
+        case PktClass::Ipv4L4: {
+            // A packet stages one reply key at most (a new NAT connection).
+            const uint32_t st = table_->staged();
             verdict[i] = decide_l4(snap, pkts[i], p, found[k], hashes[k], now);
+            staged_pkt[st] = i;  // kept only if decide_l4 staged one (st < kMaxStaged)
             ++k;
             break;
+        }
         case PktClass::Ipv4Icmp:
             verdict[i] = decide_icmp(snap, m, p);
             break;
@@ -561,6 +568,10 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             verdict[i] = {Action::Consumed, 0, 0, 0};
             break;
         }
+    }
+
+    if (table_->staged() != 0) {
+        commit_staged(verdict, staged_pkt);
     }
 
     // Stage 4: one bulk route lookup for every packet that leaves through the routing table.
@@ -771,7 +782,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         return ct::kMiss;
     }
     // Only NAT sees replies: DR and TUN servers answer the client directly.
-    const uint32_t idx = insert_conn(snap, c, d.fwd == cfg::Fwd::Masq, hash);
+    const uint32_t idx = insert_conn(snap, c, d.fwd == cfg::Fwd::Masq, hash, true);
     if (idx == ct::kMiss) {
         if (tmpl != kNoTemplate) {
             env_.persist->release(tmpl, now);
@@ -1322,8 +1333,12 @@ void Worker::synp_sweep(uint64_t now) noexcept {
 // ---- Connections ------------------------------------------------------------------------------------
 
 uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat,
-                             uint32_t client_hash) noexcept {
-    uint32_t idx = table_->insert(c, nat, client_hash);
+                             uint32_t client_hash, bool staged) noexcept {
+    auto put = [&] {
+        return nat && staged ? table_->insert_staged(c, client_hash)
+                             : table_->insert(c, nat, client_hash);
+    };
+    uint32_t idx = put();
     if (idx == ct::kMiss && table_->size() == table_->capacity() &&
         table_->evict_half_open(kEvictBudget, snap.timeout_tsc.data(), [this](const ct::Conn& old) {
             conn_released(old);
@@ -1331,7 +1346,7 @@ uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat,
         })) [[unlikely]] {
         // Full of connections, some never established (a SYN flood): one of those made room.
         ++table_changes_in_burst_;
-        idx = table_->insert(c, nat, client_hash);
+        idx = put();
     }
     if (idx != ct::kMiss) {
         ++table_changes_in_burst_;
@@ -1571,8 +1586,8 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     c.expire = now + timeout;
     c.sync_countdown = snap.sync.period;
     c.synced_state = r.state;
-    if (insert_conn(snap, c, dest->fwd == cfg::Fwd::Masq, ct::ConnTable::hash(c.client)) ==
-        ct::kMiss) {
+    if (insert_conn(snap, c, dest->fwd == cfg::Fwd::Masq, ct::ConnTable::hash(c.client),
+                    false) == ct::kMiss) {
         bump(stats_.sync_table_full);
         return;
     }
@@ -1633,6 +1648,17 @@ void Worker::conn_released(const ct::Conn& c) noexcept {
                             t.lower.load(std::memory_order_relaxed));
     stats_.live_conns.store(stats_.live_conns.load(std::memory_order_relaxed) - 1,
                             std::memory_order_relaxed);
+}
+
+void Worker::commit_staged(Verdict* verdict, const uint16_t* staged_pkt) noexcept {
+    uint32_t refused[ct::ConnTable::kMaxStaged];
+    const uint32_t n = table_->commit_staged(refused);
+    for (uint32_t r = 0; r < n; ++r) [[unlikely]] {
+        const uint32_t idx = table_->staged_entry(refused[r]);
+        conn_released(table_->at(idx));
+        table_->remove(idx);
+        verdict[staged_pkt[refused[r]]] = Verdict::discard(Drop::TableFull);
+    }
 }
 
 void Worker::retire(uint32_t idx) noexcept {

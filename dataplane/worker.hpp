@@ -347,9 +347,16 @@ private:
     /// Adds `c` to the table (with its reply key when `nat`); a full table first gives up its
     /// stalest never-established entry. Returns the index or kMiss, and counts the change for
     /// stage 3's lookups. Used by new flows and by sync installs alike. `client_hash` is
-    /// ConnTable::hash(c.client), computed once while parsing.
-    uint32_t insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat,
-                         uint32_t client_hash) noexcept;
+    /// ConnTable::hash(c.client), computed once while parsing. `staged`: a new flow in stage 3,
+    /// whose reply key (NAT) waits for commit_staged() at the end of the stage, its bucket miss
+    /// overlapped with the rest of the burst's (ConnTable::insert_staged); a sync install is
+    /// not staged.
+    uint32_t insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat, uint32_t client_hash,
+                         bool staged) noexcept;
+    /// The end of stage 3: indexes the reply keys of the burst's new NAT connections. One whose
+    /// key found no room (both of its buckets full: the index is saturated) is undone, and its
+    /// packet, packet `staged_pkt[ordinal]` of the burst, becomes a TableFull drop.
+    [[gnu::noinline]] void commit_staged(Verdict* verdict, const uint16_t* staged_pkt) noexcept;
     /// Moves `c` to `next` with IPVS's ActiveConn/InActConn accounting.
     void set_state(ct::Conn& c, ct::TcpState next) noexcept;
     /// Moves `c` to `next` (set_state when it changes) and restarts its timeout in that state:

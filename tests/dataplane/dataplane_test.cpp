@@ -553,6 +553,38 @@ TEST_F(DataplaneTest, ARealServersReplyGoesToTheNewestConnectionWithItsTuple) {
     EXPECT_EQ(out[0].sport(), 8080);
 }
 
+TEST_F(DataplaneTest, TwoNewConnectionsOfOneBurstWithOneReplyKeyGiveItToTheLater) {
+    // The shared reply key of the test above, both SYNs in one burst: the worker stages both
+    // reply keys and indexes them at the end of the burst's decisions, in order, so the later
+    // SYN's connection (VIP:8080) gets the server's SYN-ACK. The ACK after each SYN, in the same
+    // burst, finds its connection by the client key at once.
+    learn_all();
+    add_rr_service(cfg::Proto::Tcp, 8080, {{"172.16.0.12", cfg::RealServer{}}}, 80);
+    const uint32_t client = ip("10.0.0.2");
+    const uint32_t vip = ip("10.0.0.100");
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, client, 43001, vip, 80));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, client, 43001, vip, 80, 0x10));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, client, 43001, vip, 8080));
+    send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, client, 43001, vip, 8080, 0x10));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 4u);  // both ACKs found their connection (no NoConn drop)
+    for (const auto& f : out) {
+        EXPECT_EQ(f.daddr(), ip("172.16.0.12"));  // rr's first pick, as in the test above
+        EXPECT_EQ(f.dport(), 80);
+        EXPECT_EQ(f.sport(), 43001);
+    }
+    EXPECT_EQ(drops(dp::Drop::NoConn), 0u);
+    send(kInt, Frame::l4(mac_[kInt], kRs2Mac, 6, ip("172.16.0.12"), 80, client, 43001, 0x12, 64,
+                         ""));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].saddr(), vip);
+    EXPECT_EQ(out[0].sport(), 8080);
+    EXPECT_TRUE(out[0].l4_csum_ok());
+}
+
 // ---- SCTP (IPVS's ip_vs_proto_sctp.c) ----------------------------------------------------------
 
 constexpr uint16_t kSctpPort = 5000;

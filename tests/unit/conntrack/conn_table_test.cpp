@@ -5,6 +5,7 @@
 // differential test against a std::unordered_map model.
 // Needs EAL memory (rte_zmalloc): runs with --no-huge.
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -106,6 +107,105 @@ TEST(ConnTable, AReplyKeyNamesTheNewestConnectionOnly) {
     EXPECT_EQ(ct.audit_for_test(), 0u);
     ct.remove(ib);
     EXPECT_EQ(ct.lookup(b.reply_key()), kMiss);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+}
+
+TEST(ConnTable, AStagedReplyKeyIsFoundFromItsCommitOn) {
+    auto t = new_table(64);
+    ConnTable& ct = *t;
+    const Conn c = make(0x0200000a, 4321, 0x0b0010ac);
+    const uint32_t idx = ct.insert_staged(c, ConnTable::hash(c.client));
+    ASSERT_NE(idx, kMiss);
+    EXPECT_EQ(ct.staged(), 1u);
+    EXPECT_EQ(ct.size(), 1u);
+    // The client key at once (a later packet of the burst finds the connection); the reply
+    // key only after the commit (no reply can come before the first packet has left).
+    EXPECT_EQ(ct.lookup(c.client), idx << 1);
+    EXPECT_EQ(ct.lookup(c.reply_key()), kMiss);
+    EXPECT_EQ(ct.at(idx).flags & kConnHasReply, 0);
+    EXPECT_NE(ct.at(idx).flags & kConnReplyStaged, 0);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+    uint32_t refused[ConnTable::kMaxStaged];
+    EXPECT_EQ(ct.commit_staged(refused), 0u);
+    EXPECT_EQ(ct.staged(), 0u);
+    EXPECT_EQ(ct.lookup(c.reply_key()), idx << 1 | kReplyBit);
+    EXPECT_NE(ct.at(idx).flags & kConnHasReply, 0);
+    EXPECT_EQ(ct.at(idx).flags & kConnReplyStaged, 0);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+    ct.remove(idx);
+    EXPECT_EQ(ct.lookup(c.reply_key()), kMiss);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+}
+
+TEST(ConnTable, StagedReplyKeysCommitInOrderSoTheNewestWins) {
+    // Three connections with one reply key: an older committed one, then two staged in one
+    // burst. Until the commit the older keeps it; after, the last staged has it alone.
+    auto t = new_table(64);
+    ConnTable& ct = *t;
+    Conn a = make(0x0200000a, 5000, 0x0c0010ac);
+    Conn b = a;
+    b.client.dport = 0x901f;  // VIP port 8080
+    Conn c = a;
+    c.client.dport = 0xbb01;  // VIP port 443
+    const uint32_t ia = ct.insert(a, true);
+    const uint32_t ib = ct.insert_staged(b, ConnTable::hash(b.client));
+    const uint32_t ic = ct.insert_staged(c, ConnTable::hash(c.client));
+    ASSERT_NE(ia, kMiss);
+    ASSERT_NE(ib, kMiss);
+    ASSERT_NE(ic, kMiss);
+    EXPECT_EQ(ct.lookup(a.reply_key()), ia << 1 | kReplyBit);
+    uint32_t refused[ConnTable::kMaxStaged];
+    EXPECT_EQ(ct.commit_staged(refused), 0u);
+    EXPECT_EQ(ct.lookup(a.reply_key()), ic << 1 | kReplyBit);
+    EXPECT_EQ(ct.at(ia).flags & kConnHasReply, 0);
+    EXPECT_EQ(ct.at(ib).flags & kConnHasReply, 0);
+    EXPECT_NE(ct.at(ic).flags & kConnHasReply, 0);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+}
+
+TEST(ConnTable, AnEntryRemovedWhileStagedIsNotIndexedForItsReuse) {
+    // Staged, removed and its entry reused by another staged connection in the same burst:
+    // the commit indexes the second one's reply key once, and never the first one's.
+    auto t = new_table(64);
+    ConnTable& ct = *t;
+    const Conn a = make(0x0200000a, 1111, 0x0b0010ac);
+    const Conn b = make(0x0300000a, 2222, 0x0c0010ac);
+    const uint32_t ia = ct.insert_staged(a, ConnTable::hash(a.client));
+    ASSERT_NE(ia, kMiss);
+    ct.remove(ia);
+    const uint32_t ib = ct.insert_staged(b, ConnTable::hash(b.client));
+    ASSERT_EQ(ib, ia);  // the free list gives the entry back first
+    uint32_t refused[ConnTable::kMaxStaged];
+    EXPECT_EQ(ct.commit_staged(refused), 0u);
+    EXPECT_EQ(ct.lookup(a.reply_key()), kMiss);
+    EXPECT_EQ(ct.lookup(a.client), kMiss);
+    EXPECT_EQ(ct.lookup(b.reply_key()), ib << 1 | kReplyBit);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+}
+
+TEST(ConnTable, AStagedReplyKeyWithNoRoomIsRefusedAtTheCommit) {
+    auto t = new_table(1024);
+    ConnTable& ct = *t;
+    ct.set_hash_for_test(same_hash);
+    for (uint16_t i = 0; i < 2 * Bucket::kSlots - 1; ++i) {
+        ASSERT_NE(ct.insert(make(0x0400000a, static_cast<uint16_t>(i + 1), 0x0b0010ac), false),
+                  kMiss);
+    }
+    // The last slot takes the client key; the reply key has none at the commit.
+    const Conn c = make(0x0500000a, 5, 0x0b0010ac);
+    const uint32_t idx = ct.insert_staged(c, same_hash(c.client));
+    ASSERT_NE(idx, kMiss);
+    uint32_t refused[ConnTable::kMaxStaged];
+    ASSERT_EQ(ct.commit_staged(refused), 1u);
+    EXPECT_EQ(refused[0], 0u);
+    EXPECT_EQ(ct.staged_entry(refused[0]), idx);
+    // Left to the caller: live, its client key indexed, no reply flag.
+    EXPECT_EQ(ct.at(idx).in_use, 1);
+    EXPECT_EQ(ct.at(idx).flags & (kConnHasReply | kConnReplyStaged), 0);
+    EXPECT_EQ(ct.lookup(c.client), idx << 1);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+    ct.remove(idx);
+    EXPECT_EQ(ct.size(), 2 * Bucket::kSlots - 1);
     EXPECT_EQ(ct.audit_for_test(), 0u);
 }
 
@@ -377,13 +477,37 @@ void differential(uint32_t (*hash_fn)(const FlowKey&), uint32_t cap, uint32_t op
                     0xac000000u + (n & 0xff));
     };
     uint32_t refused = 0;
+    std::vector<uint32_t> staged;  // entries whose reply key is staged, in staging order
+    auto commit = [&] {
+        uint32_t out[ConnTable::kMaxStaged];
+        const uint32_t n = ct.commit_staged(out);
+        std::vector<uint32_t> gone;
+        for (uint32_t r = 0; r < n; ++r) {
+            gone.push_back(ct.staged_entry(out[r]));
+        }
+        for (uint32_t idx : staged) {
+            if (std::find(gone.begin(), gone.end(), idx) == gone.end()) {
+                model[ct.at(idx).reply_key()] = idx << 1 | kReplyBit;
+            }
+        }
+        for (uint32_t idx : gone) {
+            // What the worker does with a refused one: remove it.
+            ++refused;
+            model.erase(ct.at(idx).client);
+            ct.remove(idx);
+            std::erase(live, idx);
+        }
+        staged.clear();
+    };
     for (uint32_t op = 0; op < ops; ++op) {
         const uint32_t r = rng() % 100;
         if (r < 40) {
             const Conn c = fresh();
             const bool nat = (rng() & 1) != 0;
-            const uint32_t idx =
-                rng() & 2 ? ct.insert(c, nat) : ct.insert(c, nat, hash_fn(c.client));
+            const bool stage = nat && rng() % 3 == 0 && ct.staged() < ConnTable::kMaxStaged;
+            const uint32_t idx = stage      ? ct.insert_staged(c, hash_fn(c.client))
+                                 : rng() & 2 ? ct.insert(c, nat)
+                                             : ct.insert(c, nat, hash_fn(c.client));
             if (idx == kMiss) {
                 ++refused;
                 ASSERT_EQ(model.count(c.client), 0u);
@@ -391,7 +515,9 @@ void differential(uint32_t (*hash_fn)(const FlowKey&), uint32_t cap, uint32_t op
             }
             ASSERT_EQ(ct.at(idx).in_use, 1);
             model[c.client] = idx << 1;
-            if (nat) {
+            if (stage) {
+                staged.push_back(idx);  // its reply key is found from the commit on
+            } else if (nat) {
                 model[c.reply_key()] = idx << 1 | kReplyBit;
             }
             live.push_back(idx);
@@ -403,10 +529,14 @@ void differential(uint32_t (*hash_fn)(const FlowKey&), uint32_t cap, uint32_t op
             if (c.flags & kConnHasReply) {
                 model.erase(c.reply_key());
             }
+            std::erase(staged, idx);
             ct.remove(idx);
             live[pos] = live.back();
             live.pop_back();
         } else {
+            if (rng() & 1) {
+                commit();  // the end of a burst's stage 3
+            }
             // A bulk of up to 32 keys: live ones in either direction, and absent ones.
             std::vector<FlowKey> keys;
             const uint32_t n = 1 + rng() % ConnTable::kMaxBulk;
@@ -439,6 +569,7 @@ void differential(uint32_t (*hash_fn)(const FlowKey&), uint32_t cap, uint32_t op
             ASSERT_EQ(ct.audit_for_test(), 0u) << "op " << op;
         }
     }
+    commit();
     ASSERT_EQ(ct.audit_for_test(), 0u);
     // Everything the model holds is found; then empty the table and find nothing.
     for (const auto& [k, v] : model) {
