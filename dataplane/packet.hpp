@@ -7,6 +7,7 @@
 /// Thread: any. Cost: O(header size); no allocation.
 
 #include <cstddef>
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -241,8 +242,6 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p,
             p.reason = Drop::BadL4Header;
             return;
         }
-        p.key.sport = th->src_port;
-        p.key.dport = th->dst_port;
         p.tcp_flags = th->tcp_flags;
         break;
     }
@@ -252,9 +251,6 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p,
             p.reason = Drop::Runt;
             return;
         }
-        const auto* uh = reinterpret_cast<const rte_udp_hdr*>(l4);
-        p.key.sport = uh->src_port;
-        p.key.dport = uh->dst_port;
         break;
     }
     case IPPROTO_SCTP: {
@@ -266,8 +262,6 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p,
             p.reason = Drop::Runt;
             return;
         }
-        p.key.sport = load16(l4);
-        p.key.dport = load16(l4 + 2);
         uint8_t chunk = l4[kSctpHdrLen];
         if (chunk == ct::kSctpCookieEcho || chunk == ct::kSctpCookieAck) {
             // Control chunks may be bundled before an ABORT, which then decides (RFC 9260 3.3.7).
@@ -295,7 +289,7 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p,
     }
     p.key.saddr = ip->src_addr;
     p.key.daddr = ip->dst_addr;
-    p.key.proto = ip->next_proto_id;
+    p.key.set_ports_proto(l4, ip->next_proto_id);  // TCP, UDP and SCTP all begin with the ports
     p.cls = PktClass::Ipv4L4;
 }
 
@@ -382,12 +376,15 @@ inline void translate_icmp_error(const Parsed& p, Endpoint quoted, uint32_t addr
 
 /// Decrements the TTL and patches the header checksum. The caller checked ttl > 1.
 inline void decrement_ttl(rte_ipv4_hdr* ip) noexcept {
-    // TTL and protocol share one 16-bit word of the header.
+    // TTL and protocol share one 16-bit word of the header: loaded once, decremented in a
+    // register and stored once. (A byte store then a reload of the word cannot be forwarded
+    // from the store buffer: it stalled ~10 cycles a NAT packet in dirigo-bench's profile.)
+    // The TTL is the word's first byte; ttl > 1, so nothing borrows from the protocol.
     uint16_t old_word;
     std::memcpy(&old_word, &ip->time_to_live, 2);
-    ip->time_to_live = static_cast<uint8_t>(ip->time_to_live - 1);
-    uint16_t new_word;
-    std::memcpy(&new_word, &ip->time_to_live, 2);
+    const uint16_t one = std::endian::native == std::endian::little ? 0x0001 : 0x0100;
+    const auto new_word = static_cast<uint16_t>(old_word - one);
+    std::memcpy(&ip->time_to_live, &new_word, 2);
     ip->hdr_checksum = csum_replace2(ip->hdr_checksum, old_word, new_word);
 }
 
