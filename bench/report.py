@@ -486,32 +486,41 @@ w("## Targets")
 w("")
 w("| target | measured | goal | verdict |")
 w("|---|---|---|---|")
-n1k, n1m = scen(MAIN, "nat 1K uniform"), scen(MAIN, "nat 1M uniform")
-if n1k and n1k["ratio_5tswap"]:
-    r = n1k["ratio_5tswap"]
-    w(f"| Established NAT, 1K connections, as a share of 5tswap on the same core ({ML}) | "
-      f"{pct(r)} | >= 25% | {'met' if r >= 0.25 else '**missed**'} |")
-for label, d in ((ML, MAIN), (SL, SECOND)):
-    a1, a2 = scen(d, "nat 1K uniform"), scen(d, "nat 1M uniform")
-    if a1 and a2 and a2["cycles_per_pkt"]:
-        r = a1["cycles_per_pkt"] / a2["cycles_per_pkt"]
-        w(f"| Established NAT, 1M connections vs Dirigo's own 1K rate ({label}) | {pct(r)} | "
-          f">= 70% | {'met' if r >= 0.7 else '**missed**'} |")
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+for conns, goal in (("1K", 40), ("10M", 100)):
+    a = scen(MAIN, f"nat {conns} uniform")
+    if a and a.get("cycles_per_pkt") and a.get("io_cycles"):
+        own = a["cycles_per_pkt"] - a["io_cycles"]
+        w(f"| Own work beyond io, established NAT 64 B, {conns} connections ({ML}; "
+          f"{a['cycles_per_pkt']:.0f} - {a['io_cycles']:.0f} cycles) | {own:.0f} cycles | "
+          f"<= {goal} cycles | {verdict(own <= goal)} |")
+    else:
+        w(f"| Own work beyond io, established NAT 64 B, {conns} connections ({ML}) | not run "
+          f"| <= {goal} cycles | **missed** (no figure) |")
 for label, d in ((ML, MAIN), (SL, SECOND)):
     rr = scen(d, "newconn rr")
     if rr and rr["conns_per_s"]:
         v = rr["conns_per_s"]
         w(f"| New connections per second per core (rr, {label}, a table of "
-          f"{rr['table_size']:,}) | {v / 1e6:.2f} M/s | >= 2 M/s | "
-          f"{'met' if v >= 2e6 else '**missed**'} |")
-for r in (scale or {}).get("scale", []):
-    w(f"| Scaling, 2 workers vs 1 ({r['name']}, busy time) | {r['factor_busy']:.2f}x | "
-      f"~2x (linear) | {'met' if r['factor_busy'] >= 1.8 else '**missed**'} |")
-for m in [m for m in nohuge.get("memory", []) if m["conns"] >= 1000000]:
+          f"{rr['table_size']:,}) | {v / 1e6:.2f} M/s | >= 5 M/s | {verdict(v >= 5e6)} |")
+for m in [m for m in nohuge.get("memory", []) if m["conns"] >= 10000000]:
     worst = max(m["bytes_per_conn"], m["rss_filled_per_conn"])
-    w(f"| Memory per connection, {m['conns']:,} connections (the larger of memory_bytes()/"
-      f"capacity and the resident growth once filled) | {worst:.0f} B | <= 128 B | "
-      f"{'met' if worst <= 128 else '**missed**'} |")
+    w(f"| Memory per connection, {m['conns']:,} connections, both directions (the larger of "
+      f"memory_bytes()/capacity and the resident growth once filled) | {worst:.0f} B | "
+      f"<= 64 B | {verdict(worst <= 64)} |")
+for r in (scale or {}).get("scale", []):
+    w(f"| Two workers vs one ({r['name']}, busy time; software hand-offs: those of the "
+      f"scaling table below) | {r['factor_busy']:.2f}x | >= 1.8x | "
+      f"{verdict(r['factor_busy'] >= 1.8)} |")
+w("")
+w("The targets are the performance issue's. Its \"zero software hand-offs on an RSS-capable "
+  "device\" cannot be measured here: no device on this machine does Toeplitz RSS with a field "
+  "selection (`tests/dataplane/rss_test.cpp` checks that each one falls back to the hand-off "
+  "and says so; `tests/unit/dataplane/ownership_test.cpp` checks the owner function against "
+  "`rte_softrss`). The scaling runs feed each worker its own flows.")
 w("")
 
 # Scaling (dirigo-bench --scale)
