@@ -20,8 +20,10 @@ namespace dirigo::dp {
 /// packet from the client, then every 50th.
 inline constexpr uint32_t kSyncThreshold = 3;
 inline constexpr uint32_t kSyncPeriod = 50;
-/// Slots of each worker's rings (records, not mbufs).
-inline constexpr uint32_t kSyncRingSize = 8192;
+/// Slots of each worker's rings (records, not mbufs): 1 MiB, about 10 ms of a worker opening
+/// 3 M connections a second, longer than a scheduler tick of a preempted control thread (8192
+/// lost records in dirigo-bench's newconn3 sync once staged inserts made the worker faster).
+inline constexpr uint32_t kSyncRingSize = 32768;
 /// Most records a worker installs in one loop (backup), so a burst of sync traffic cannot delay
 /// its packets by more than a few microseconds.
 inline constexpr uint32_t kSyncInstallBudget = 64;
