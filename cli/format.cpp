@@ -384,11 +384,13 @@ std::string format_conns(const std::vector<ConnInfo>& conns, const FormatOpts& o
         const uint32_t secs = c.expires_ms / 1000;
         char expire[16];
         std::snprintf(expire, sizeof(expire), "%02u:%02u", secs / 60, secs % 60);
-        const std::string cname = format_addr_port(c.caddr, c.cport, c.proto, opts, namer);
-        const std::string vname = format_addr_port(c.vaddr, c.vport, c.proto, opts, namer);
-        const std::string dname = format_addr_port(c.daddr, c.dport, c.proto, opts, namer);
+        // A fwmark template (IP) has port 0 everywhere: no service name to look up.
+        const auto proto = c.proto == 0 ? cfg::Proto::Tcp : static_cast<cfg::Proto>(c.proto);
+        const std::string cname = format_addr_port(c.caddr, c.cport, proto, opts, namer);
+        const std::string vname = format_addr_port(c.vaddr, c.vport, proto, opts, namer);
+        const std::string dname = format_addr_port(c.daddr, c.dport, proto, opts, namer);
         appendf(out, "%-3s %-6s %-11s %-18s %-18s %s\n",
-                std::string(cfg::proto_name_upper(c.proto)).c_str(), expire, c.state.c_str(),
+                std::string(cfg::ip_proto_name_upper(c.proto)).c_str(), expire, c.state.c_str(),
                 cname.c_str(), vname.c_str(), dname.c_str());
     }
     return out;

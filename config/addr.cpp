@@ -167,6 +167,10 @@ std::string_view proto_name_upper(Proto p) {
     return "?";
 }
 
+std::string_view ip_proto_name_upper(uint8_t p) {
+    return p == 0 ? std::string_view("IP") : proto_name_upper(static_cast<Proto>(p));
+}
+
 std::optional<Fwd> parse_fwd(std::string_view s) {
     struct Alias {
         std::string_view name;

@@ -49,6 +49,9 @@ constexpr Prefix network_of(const Prefix& p) { return {p.addr & prefix_mask(p.le
 std::optional<Proto> parse_proto(std::string_view s);
 std::string_view proto_name(Proto p);          ///< "tcp"
 std::string_view proto_name_upper(Proto p);    ///< "TCP", as ipvsadm -L prints it
+/// An IP protocol number's name as IPVS prints a connection's: "TCP", "UDP", "SCTP", "IP" for 0
+/// (a fwmark persistence template), "?" otherwise.
+std::string_view ip_proto_name_upper(uint8_t p);
 /// "nat"/"masq", "dr"/"route"/"gate", "tun"/"tunnel"/"ipip" -> Fwd.
 std::optional<Fwd> parse_fwd(std::string_view s);
 std::string_view fwd_name(Fwd f);              ///< "Masq", "Route", "Tunnel"

@@ -81,9 +81,7 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
         for (uint32_t i = 0; i < c->count; ++i) {
             const ct::Conn& k = c->conns[i];
             ConnInfo ci;
-            ci.proto = k.client.proto == IPPROTO_UDP    ? cfg::Proto::Udp
-                       : k.client.proto == IPPROTO_SCTP ? cfg::Proto::Sctp
-                                                        : cfg::Proto::Tcp;
+            ci.proto = k.client.proto;
             ci.state = std::string(ct::state_name(k.state));
             ci.expires_ms =
                 k.expire > c->now ? static_cast<uint32_t>((k.expire - c->now) / per_ms) : 0;
@@ -105,7 +103,8 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
                     continue;
                 }
                 ConnInfo ci;
-                ci.proto = s.svc.key.proto;
+                // IPVS makes a fwmark service's templates with protocol IP (listed "IP").
+                ci.proto = s.svc.key.fwmark != 0 ? 0 : static_cast<uint8_t>(s.svc.key.proto);
                 ci.state = "NONE";
                 ci.expires_ms = expire > now ? static_cast<uint32_t>((expire - now) / per_ms) : 0;
                 ci.caddr = rte_be_to_cpu_32(client);

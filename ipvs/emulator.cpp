@@ -1276,7 +1276,7 @@ std::string format_conn_proc(const std::vector<ctl::ConnInfo>& conns) {
             state = "NONE";
         }
         std::snprintf(line, sizeof(line), "%-3s %08X %04X %08X %04X %08X %04X %-11s %7u\n",
-                      std::string(cfg::proto_name_upper(c.proto)).c_str(), c.caddr, c.cport,
+                      std::string(cfg::ip_proto_name_upper(c.proto)).c_str(), c.caddr, c.cport,
                       c.vaddr, c.vport, c.daddr, c.dport, state.c_str(), c.expires_ms / 1000);
         out += line;
     }

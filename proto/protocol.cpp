@@ -246,7 +246,7 @@ void fields(V& v, S& s) {
 
 template <class V, Like<ConnInfo> C>
 void fields(V& v, C& c) {
-    v.proto(c.proto, "conn.proto");
+    v.ip_proto(c.proto, "conn.proto");
     v.str(c.state, "conn.state");
     v.u32(c.expires_ms, "conn.expires_ms");
     v.u32(c.caddr, "conn.caddr");
@@ -370,6 +370,7 @@ struct Size {
     void i32(int32_t, const char*) { n += 4; }
     void boolean(bool, const char*) { n += 1; }
     void proto(cfg::Proto, const char*) { n += 1; }
+    void ip_proto(uint8_t, const char*) { n += 1; }
     void fwd(cfg::Fwd, const char*) { n += 1; }
     void tun_type(cfg::TunType, const char*) { n += 1; }
     void tun_csum(cfg::TunCsum, const char*) { n += 1; }
@@ -411,6 +412,7 @@ public:
     void i32(int32_t v, const char*) { w_.i32(v); }
     void boolean(bool v, const char*) { w_.u8(v ? 1 : 0); }
     void proto(cfg::Proto p, const char*) { w_.u8(static_cast<uint8_t>(p)); }
+    void ip_proto(uint8_t p, const char*) { w_.u8(p); }
     void fwd(cfg::Fwd f, const char*) { w_.u8(static_cast<uint8_t>(f)); }
     void tun_type(cfg::TunType t, const char*) { w_.u8(static_cast<uint8_t>(t)); }
     void tun_csum(cfg::TunCsum c, const char*) { w_.u8(static_cast<uint8_t>(c)); }
@@ -462,6 +464,15 @@ public:
             r_.fail(std::string("invalid protocol ") + std::to_string(v) + " in " + what);
         }
         p = r_.ok() ? static_cast<cfg::Proto>(v) : cfg::Proto::Tcp;
+    }
+    /// A connection's protocol: a service's, or IP (0) for a fwmark template.
+    void ip_proto(uint8_t& p, const char* what) {
+        p = r_.u8(what);
+        if (r_.ok() && p != 0 && p != static_cast<uint8_t>(cfg::Proto::Tcp) &&
+            p != static_cast<uint8_t>(cfg::Proto::Udp) &&
+            p != static_cast<uint8_t>(cfg::Proto::Sctp)) {
+            r_.fail(std::string("invalid protocol ") + std::to_string(p) + " in " + what);
+        }
     }
     void fwd(cfg::Fwd& f, const char* what) {
         const uint8_t v = r_.u8(what);

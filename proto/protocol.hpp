@@ -226,7 +226,10 @@ struct ServiceInfo {
 
 /// One tracked connection (ipvsadm -L -c).
 struct ConnInfo {
-    cfg::Proto proto = cfg::Proto::Tcp;
+    /// IP protocol number: 6, 17 or 132 (cfg::Proto's values), or 0 (IPPROTO_IP) for a
+    /// firewall-mark service's persistence template, which IPVS makes with protocol IP and lists
+    /// as "IP".
+    uint8_t proto = 6;
     std::string state;        ///< "ESTABLISHED", "SYN_RECV", ..., "NONE" for templates
     uint32_t expires_ms = 0;  ///< time left
     uint32_t caddr = 0;

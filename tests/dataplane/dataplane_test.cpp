@@ -3,6 +3,7 @@
 // feeds and drains, the real Worker loop (driven with poll_once) and the real Control (rules,
 // snapshots, RCU, slow path). Frames in, exact frames out; every mbuf accounted for.
 
+#include <netinet/in.h>
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -694,7 +695,7 @@ TEST_F(DataplaneTest, SctpAssociationsThroughNatAreBalancedWithValidChecksums) {
         EXPECT_EQ(rep.code, Errc::Ok) << rep.message;
         std::map<uint16_t, std::string> by_port;
         for (const ctl::ConnInfo& c : rep.conns) {
-            EXPECT_EQ(c.proto, cfg::Proto::Sctp);
+            EXPECT_EQ(c.proto, IPPROTO_SCTP);
             EXPECT_EQ(c.vport, kSctpPort);
             by_port[c.cport] = c.state;
         }
@@ -1013,8 +1014,8 @@ TEST_F(DataplaneTest, ConnectionListShowsStateExpiryAndAllThreeEndpoints) {
     Reply rep = ctl_->handle(r);
     ASSERT_EQ(rep.code, Errc::Ok) << rep.message;
     ASSERT_EQ(rep.conns.size(), 2u);
-    const ctl::ConnInfo& tcp = rep.conns[0].proto == cfg::Proto::Tcp ? rep.conns[0] : rep.conns[1];
-    const ctl::ConnInfo& udp = rep.conns[0].proto == cfg::Proto::Tcp ? rep.conns[1] : rep.conns[0];
+    const ctl::ConnInfo& tcp = rep.conns[0].proto == IPPROTO_TCP ? rep.conns[0] : rep.conns[1];
+    const ctl::ConnInfo& udp = rep.conns[0].proto == IPPROTO_TCP ? rep.conns[1] : rep.conns[0];
     EXPECT_EQ(tcp.state, "SYN_RECV");
     EXPECT_EQ(tcp.caddr, ntohl(ip("10.0.0.2")));
     EXPECT_EQ(tcp.cport, 46000);
@@ -2421,6 +2422,25 @@ TEST_F(DataplaneTest, FwmarkServiceKeepsAClientOnOneServerAcrossItsPorts) {
     ASSERT_NE(fwm, nullptr);
     EXPECT_EQ(fwm->service.key.addr, 0u);
     EXPECT_EQ(fwm->stats.conns, 4u);
+    // Its persistence templates as IPVS makes them: protocol IP (0), the mark as the virtual
+    // address, port 0; the connections keep their own protocol.
+    ctl::Request lc;
+    lc.op = ctl::Op::ListConns;
+    const Reply conns = ctl_->handle(lc);
+    ASSERT_EQ(conns.code, Errc::Ok);
+    int templates = 0;
+    for (const ctl::ConnInfo& c : conns.conns) {
+        if (c.state == "NONE") {
+            ++templates;
+            EXPECT_EQ(c.proto, 0);
+            EXPECT_EQ(c.vaddr, 1u);
+            EXPECT_EQ(c.vport, 0);
+            EXPECT_EQ(c.cport, 0);
+        } else {
+            EXPECT_EQ(c.proto, IPPROTO_TCP);
+        }
+    }
+    EXPECT_EQ(templates, 2);
 
     // Without the rule: A's established flow still forwards, a new one is refused.
     ctl::Request del = web_mark_;
@@ -3413,7 +3433,7 @@ TEST_F(SyncTest, BackupInstallsAndForwardsASyncedSctpAssociation) {
     EXPECT_EQ(dp_->worker(0).stats().sync_installed.load(), 1u);
     const auto listed = conns();
     ASSERT_EQ(listed.size(), 1u);
-    EXPECT_EQ(listed[0].proto, cfg::Proto::Sctp);
+    EXPECT_EQ(listed[0].proto, IPPROTO_SCTP);
     EXPECT_EQ(listed[0].state, "ESTABLISHED");
     EXPECT_EQ(listed[0].daddr, ntohl(ip("172.16.0.11")));
     // rr would pick .12 for a new association; the synced one stays on .11.

@@ -5,6 +5,7 @@
 
 #include "cli/format.hpp"
 
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -378,6 +379,21 @@ TEST(Format, FwmarkRowsAsIpvsadm) {
               "FWM  1                            ");
 }
 
+TEST(Format, FwmarkTemplateConnectionIsListedAsIp) {
+    // ipvsadm -Lcn of a fwmark service's template: protocol IP, the mark as the virtual address.
+    ConnInfo t;
+    t.proto = 0;
+    t.state = "NONE";
+    t.expires_ms = 299000;
+    t.caddr = 0x0a000002;
+    t.vaddr = 1;
+    t.daddr = 0xac10000b;
+    EXPECT_EQ(format_conns({t}, numeric(), kNoNames),
+              "IPVS connection entries\n"
+              "pro expire state       source             virtual            destination\n"
+              "IP  04:59  NONE        10.0.0.2:0         0.0.0.1:0          172.16.0.11:0\n");
+}
+
 TEST(Format, FwmarkSaveAsIpvsadm) {
     EXPECT_EQ(format_save({fwm_service(), services()[1]}, numeric(), kNoNames),
               "-A -t 10.0.0.1:80 -s rr\n"
@@ -417,7 +433,7 @@ TEST(Format, Connections) {
     const auto add = [&](cfg::Proto p, uint32_t ms, const char* state, cfg::Ip4 c, uint16_t cp,
                          cfg::Ip4 v, uint16_t vp, cfg::Ip4 d, uint16_t dp) {
         ConnInfo ci;
-        ci.proto = p;
+        ci.proto = static_cast<uint8_t>(p);
         ci.expires_ms = ms;
         ci.state = state;
         ci.caddr = c;
@@ -462,7 +478,7 @@ TEST(Format, SctpServices) {
               "-a --sctp-service 10.0.0.100:5000 -r 172.16.0.11:5000 -m -w 1\n"
               "-a --sctp-service 10.0.0.100:5000 -r 172.16.0.12:5000 -m -w 1\n");
     ConnInfo c;
-    c.proto = cfg::Proto::Sctp;
+    c.proto = IPPROTO_SCTP;
     c.expires_ms = 899000;
     c.state = "ESTABLISHED";
     c.caddr = ip(192, 168, 1, 10);

@@ -4,6 +4,7 @@
 
 #include "ipvs/emulator.hpp"
 
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 
 #include <cerrno>
@@ -849,7 +850,7 @@ TEST_F(EmulatorTest, DaemonDownGivesEio) {
 
 TEST(ConnProc, FormatsAsTheKernel) {
     ctl::ConnInfo c;
-    c.proto = cfg::Proto::Tcp;
+    c.proto = IPPROTO_TCP;
     c.state = "ESTABLISHED";
     c.expires_ms = 899'999;
     c.caddr = 0x0a000002;
@@ -859,10 +860,10 @@ TEST(ConnProc, FormatsAsTheKernel) {
     c.daddr = 0xac10000b;
     c.dport = 8080;
     ctl::ConnInfo t = c;
-    t.proto = cfg::Proto::Udp;
+    t.proto = IPPROTO_UDP;
     t.state = "bad state with spaces";
     ctl::ConnInfo s = c;
-    s.proto = cfg::Proto::Sctp;
+    s.proto = IPPROTO_SCTP;
     s.state = "S-ACK-SENT";
     EXPECT_EQ(format_conn_proc({c, t, s}),
               "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"

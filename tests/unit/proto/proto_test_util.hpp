@@ -3,6 +3,7 @@
 
 /// Sample messages and comparisons shared by the protocol and client tests.
 
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -269,7 +270,7 @@ inline Reply rich_reply() {
     si.dests[1].server.port = 9;
     r.services = {si, ServiceInfo{}};
     ConnInfo c;
-    c.proto = cfg::Proto::Udp;
+    c.proto = IPPROTO_UDP;
     c.state = "UDP";
     c.expires_ms = 299000;
     c.caddr = 0xc0a8010a;

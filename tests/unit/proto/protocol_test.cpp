@@ -5,6 +5,7 @@
 
 #include "proto/protocol.hpp"
 
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -131,7 +132,7 @@ TEST(ProtocolRequest, SctpKeysAndConnectionsRoundTrip) {
 
     Reply r;
     ConnInfo c;
-    c.proto = cfg::Proto::Sctp;
+    c.proto = IPPROTO_SCTP;
     c.state = "C-ECHOED";
     c.caddr = 0xc0a8010a;
     c.vaddr = 0x0a000064;
@@ -140,8 +141,18 @@ TEST(ProtocolRequest, SctpKeysAndConnectionsRoundTrip) {
     auto d = decode_reply(payload_of(encode_reply(r)));
     ASSERT_TRUE(d.is_ok()) << d.status().message();
     ASSERT_EQ(d->conns.size(), 1u);
-    EXPECT_EQ(d->conns[0].proto, cfg::Proto::Sctp);
+    EXPECT_EQ(d->conns[0].proto, IPPROTO_SCTP);
     EXPECT_EQ(d->conns[0].state, "C-ECHOED");
+    // A fwmark template's protocol IP (0) crosses too; a protocol no connection has does not.
+    r.conns[0].proto = 0;
+    d = decode_reply(payload_of(encode_reply(r)));
+    ASSERT_TRUE(d.is_ok()) << d.status().message();
+    EXPECT_EQ(d->conns[0].proto, 0);
+    r.conns[0].proto = 99;
+    d = decode_reply(payload_of(encode_reply(r)));
+    ASSERT_FALSE(d.is_ok());
+    EXPECT_NE(d.status().message().find("invalid protocol 99 in conn.proto"), std::string::npos)
+        << d.status().message();
 }
 
 TEST(ProtocolRequest, EveryOpHasAName) {
