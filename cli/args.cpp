@@ -586,7 +586,7 @@ struct State {
     std::string socket;
     bool socket_given = false;
     ctl::DaemonCfg daemon;
-    bool mark_mode = false;  ///< a mark command: -t/-u/--tcp-udp take a mark rule's match
+    bool mark_mode = false;  ///< a mark command: -t/-u/--sctp-service/--tcp-udp take a rule's match
     cfg::MarkRule mark;
 };
 
@@ -698,12 +698,10 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
                 return e;
             }
             if (st.mark_mode) {
-                if (o.spec->tag == Tag::Sctp) {
-                    return bad(o.spelled + ": mark rules match TCP and UDP only");
-                }
-                st.mark.proto = o.spec->tag == Tag::Tcp   ? static_cast<uint8_t>(cfg::Proto::Tcp)
-                                : o.spec->tag == Tag::Udp ? static_cast<uint8_t>(cfg::Proto::Udp)
-                                                          : cfg::kMarkAnyProto;
+                st.mark.proto = o.spec->tag == Tag::Tcp    ? static_cast<uint8_t>(cfg::Proto::Tcp)
+                                : o.spec->tag == Tag::Udp  ? static_cast<uint8_t>(cfg::Proto::Udp)
+                                : o.spec->tag == Tag::Sctp ? static_cast<uint8_t>(cfg::Proto::Sctp)
+                                                           : cfg::kMarkAnyProto;
                 return parse_mark_match(arg, st.mark);
             }
             st.service.key.proto = o.spec->tag == Tag::Tcp   ? cfg::Proto::Tcp

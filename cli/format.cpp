@@ -361,9 +361,10 @@ std::string format_save(const std::vector<ServiceInfo>& services, const FormatOp
 std::string format_marks(const std::vector<cfg::MarkRule>& marks) {
     std::string out;
     for (const cfg::MarkRule& m : marks) {
-        const char* proto = m.proto == static_cast<uint8_t>(cfg::Proto::Tcp)   ? "-t"
-                            : m.proto == static_cast<uint8_t>(cfg::Proto::Udp) ? "-u"
-                                                                               : "--tcp-udp";
+        const char* proto = m.proto == static_cast<uint8_t>(cfg::Proto::Tcp)    ? "-t"
+                            : m.proto == static_cast<uint8_t>(cfg::Proto::Udp)  ? "-u"
+                            : m.proto == static_cast<uint8_t>(cfg::Proto::Sctp) ? "--sctp-service"
+                                                                                : "--tcp-udp";
         std::string where =
             m.dst.len == 32 ? cfg::format_ip4(m.dst.addr) : cfg::format_prefix(m.dst);
         if (!m.ports.empty()) {
@@ -676,7 +677,8 @@ std::string usage_text(std::string_view program) {
     out += "  " + p + " --stop-daemon {master|backup}\n";
     out += "  " + p + " --list-ports|--list-workers [-n] [--exact] [--nosort]\n";
     out += "  " + p + " --list-neighbours|--list-routes [-n] [--nosort]\n";
-    out += "  " + p + " --add-mark|--del-mark -t|-u|--tcp-udp addr[/len][:ports] --mark mark\n";
+    out += "  " + p +
+           " --add-mark|--del-mark -t|-u|--sctp-service|--tcp-udp addr[/len][:ports] --mark mark\n";
     out += "  " + p + " --list-marks\n";
     out += "  " + p + " -h\n\n";
     out +=

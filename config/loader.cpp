@@ -1014,9 +1014,10 @@ private:
                     return st;
                 }
                 const auto proto = parse_proto(text);
-                if (!proto || *proto == Proto::Sctp) {  // mark rules match TCP and UDP
+                if (!proto) {
                     return fail(*s, "unknown protocol " + in_quotes(text) +
-                                        " (expected \"tcp\" or \"udp\"; omit it for both)");
+                                        " (expected \"tcp\", \"udp\" or \"sctp\"; omit it for "
+                                        "TCP and UDP)");
                 }
                 m.proto = static_cast<uint8_t>(*proto);
             }

@@ -94,7 +94,7 @@ Status validate_mark(const MarkRule& m) {
         return {Errc::Invalid, who + ": host bits are set (did you mean " + format_prefix(net) + "?)"};
     }
     if (m.proto != kMarkAnyProto && m.proto != static_cast<uint8_t>(Proto::Tcp) &&
-        m.proto != static_cast<uint8_t>(Proto::Udp)) {
+        m.proto != static_cast<uint8_t>(Proto::Udp) && m.proto != static_cast<uint8_t>(Proto::Sctp)) {
         return {Errc::Invalid, who + ": unknown protocol " + std::to_string(m.proto)};
     }
     if (m.ports.size() > kMaxMarkRanges) {

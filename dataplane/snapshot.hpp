@@ -174,7 +174,7 @@ struct MarkMatch {
     uint32_t mask = 0;     ///< network order
     uint32_t first = 0;    ///< first of its ranges in Snapshot::mark_ports
     uint16_t count = 0;    ///< number of ranges; 0 matches every port
-    uint8_t proto = 0;     ///< IPPROTO_TCP, IPPROTO_UDP, or 0 for both
+    uint8_t proto = 0;     ///< IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP, or 0 for TCP and UDP
     uint32_t service = 0;  ///< index into Snapshot::services, or kNoMarkService
 };
 
@@ -204,12 +204,14 @@ struct Snapshot {
     /// their ranges).
     [[gnu::noinline]] const ServiceEntry* find_marked(uint8_t proto, uint32_t addr_be,
                                                       uint16_t port_be) const noexcept {
-        if (proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
+        if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP) {
             return nullptr;
         }
         const uint16_t port = rte_be_to_cpu_16(port_be);
         for (const MarkMatch& m : marks) {
-            if ((addr_be & m.mask) != m.net || (m.proto != 0 && m.proto != proto)) {
+            // A rule without a protocol (--tcp-udp) matches TCP and UDP; SCTP only by name.
+            const bool proto_ok = m.proto != 0 ? m.proto == proto : proto != IPPROTO_SCTP;
+            if ((addr_be & m.mask) != m.net || !proto_ok) {
                 continue;
             }
             bool in = m.count == 0;

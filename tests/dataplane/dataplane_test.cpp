@@ -2489,6 +2489,40 @@ TEST_F(DataplaneTest, FirstMatchingMarkRuleWinsEvenWithoutItsService) {
     EXPECT_EQ(out[0].dport(), 9001);
 }
 
+// SCTP by a mark rule that names it; a rule without a protocol (--tcp-udp) does not take it.
+TEST_F(DataplaneTest, AnSctpMarkRuleSelectsAFwmarkServiceForAnInit) {
+    learn_all();
+    ctl::Request add;
+    add.op = ctl::Op::AddService;
+    add.service.key.fwmark = 5;
+    add.service.scheduler = "rr";
+    ASSERT_EQ(ctl_->handle(add).code, Errc::Ok);
+    add_dests(add.service.key, {"172.16.0.12"}, 0);
+    ctl::Request m;
+    m.op = ctl::Op::AddMark;
+    m.mark.dst = {ntohl(ip("10.0.0.100")), 32};
+    m.mark.ports = {{kSctpPort, kSctpPort}};
+    m.mark.mark = 5;  // TCP and UDP: not SCTP
+    ASSERT_EQ(ctl_->handle(m).code, Errc::Ok);
+    send(kExt, sctp_from_client(mac_[kExt], 41000, 0, ct::kSctpInit, kInitValue));
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    m.mark.proto = IPPROTO_SCTP;
+    ASSERT_EQ(ctl_->handle(m).code, Errc::Ok);
+    send(kExt, sctp_from_client(mac_[kExt], 41001, 0, ct::kSctpInit, kInitValue));
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].daddr(), ip("172.16.0.12"));
+    EXPECT_EQ(out[0].dport(), kSctpPort);  // a port-0 server: the packet's port
+    const Reply l = list();
+    for (const ctl::ServiceInfo& si : l.services) {
+        if (si.service.key.fwmark == 5) {
+            EXPECT_EQ(si.stats.conns, 1u);
+        }
+    }
+}
+
 TEST_F(DataplaneTest, FullTableRefusesOnlyNewFlows) {
     learn_all();
     // The fixture's table holds 4096 connections.

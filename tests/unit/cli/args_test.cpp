@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/format.hpp"
 #include "cli/system_names.hpp"
 #include "schedulers/names.hpp"
 
@@ -586,8 +587,12 @@ TEST(Args, MarkRules) {
           "Illegal 'scheduler' option with the 'add-mark' command");
     fails({"-A", "--tcp-udp", "10.0.0.1:80"},
           "--tcp-udp is for mark rules (--add-mark, --del-mark)");
-    fails({"--add-mark", "--sctp-service", "10.0.0.100:80", "--mark", "1"},
-          "--sctp-service: mark rules match TCP and UDP only");
+    // SCTP by name (--tcp-udp leaves it out, as its name says).
+    const auto sctp = ok({"--add-mark", "--sctp-service", "10.0.0.100:5000", "--mark", "7"});
+    EXPECT_EQ(sctp.request.mark.proto, static_cast<uint8_t>(cfg::Proto::Sctp));
+    EXPECT_EQ(sctp.request.mark.mark, 7u);
+    EXPECT_EQ(format_marks({sctp.request.mark}),
+              "--add-mark --sctp-service 10.0.0.100:5000 --mark 7\n");
     // In restore input, so that --list-marks output restores.
     auto r = parse_restore("--add-mark -t 10.0.0.100:80,443 --mark 1\n-A -f 1 -s rr -p 300\n",
                            &kResolver);

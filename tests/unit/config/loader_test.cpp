@@ -1035,7 +1035,8 @@ TEST(Loader, FwmarkServiceAndMarkRules) {
              "marks = ( { address = \"10.0.0.100/32\"; protocol = \"tcp\";\n"
              "            ports = \"80,443\"; mark = 1; },\n"
              "          { address = \"10.0.0.0/24\"; ports = \"8000-8100\"; mark = 2; },\n"
-             "          { address = \"10.0.1.1\"; protocol = \"udp\"; mark = 3; } );\n");
+             "          { address = \"10.0.1.1\"; protocol = \"udp\"; mark = 3; },\n"
+             "          { address = \"10.0.1.2\"; protocol = \"sctp\"; mark = 4; } );\n");
     ASSERT_TRUE(r.is_ok()) << r.status().message();
     ASSERT_EQ(r->services.size(), 1u);
     const Service& s = r->services[0];
@@ -1045,7 +1046,8 @@ TEST(Loader, FwmarkServiceAndMarkRules) {
     EXPECT_EQ(s.key.proto, Proto::Tcp);
     ASSERT_EQ(s.servers.size(), 1u);
     EXPECT_EQ(s.servers[0].port, 0);  // no port: the packet's
-    ASSERT_EQ(r->marks.size(), 3u);
+    ASSERT_EQ(r->marks.size(), 4u);
+    EXPECT_EQ(r->marks[3].proto, 132);
     EXPECT_EQ(r->marks[0].dst, (Prefix{ip(10, 0, 0, 100), 32}));
     EXPECT_EQ(r->marks[0].proto, 6);
     EXPECT_EQ(r->marks[0].ports, (std::vector<PortRange>{{80, 80}, {443, 443}}));
@@ -1074,8 +1076,8 @@ TEST(Loader, FwmarkAndMarkRuleErrors) {
                                         "            mark = 1; } );\n"),
                            4, "marks.[0].ports", "bad port list"));
     EXPECT_TRUE(fails_with(
-        load(kBase + "marks = ( { address = \"10.0.0.1\"; protocol = \"sctp\"; mark = 1; } );\n"),
-        4, "marks.[0].protocol", "unknown protocol \"sctp\""));
+        load(kBase + "marks = ( { address = \"10.0.0.1\"; protocol = \"icmp\"; mark = 1; } );\n"),
+        4, "marks.[0].protocol", "unknown protocol \"icmp\""));
     EXPECT_TRUE(fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; } );\n"), 4,
                            "marks.[0].mark", "required key is missing"));
     EXPECT_TRUE(fails_with(load(kBase + "marks = ( { address = \"10.0.0.1\"; mark = 0; } );\n"), 4,
