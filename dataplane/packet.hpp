@@ -110,8 +110,11 @@ struct Parsed {
     /// SCTP: the chunk that drives the state machine (ct::SctpChunk): the first chunk's type, or
     /// ABORT when a COOKIE ECHO or COOKIE ACK is followed by one (as IPVS's set_sctp_state reads).
     uint8_t sctp_chunk = 0;
-    uint16_t l3_len = 0;  ///< IPv4 total length
-    uint16_t vlan_tci = 0;  ///< Vlan: the tag's TCI (priority, DEI and VLAN id), host order
+    // One or the other: a frame is IPv4 or tagged. The union keeps Parsed at its old size.
+    union {
+        uint16_t l3_len = 0;  ///< IPv4 total length
+        uint16_t vlan_tci;    ///< Vlan: the tag's TCI (priority, DEI and VLAN id), host order
+    };
     rte_ether_hdr* eth = nullptr;
     rte_ipv4_hdr* ip = nullptr;
     void* l4 = nullptr;   ///< TCP/UDP/ICMP header
