@@ -4,6 +4,7 @@
 // its untagged subnet and VLAN 300. Frames in, exact frames out, tags included; every mbuf
 // accounted for.
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -334,6 +335,32 @@ TEST_F(VlanTest, UnknownVlansQinQAndDoubleTagsAreCountedDrops) {
     EXPECT_EQ(tag_of(out[0]), -1);
     EXPECT_EQ(out[0].saddr(), ip("10.0.0.1"));
     // TearDown checks that no mbuf leaked.
+}
+
+TEST_F(VlanTest, DirectRoutingToAServerOnAVlanKeepsTheFrameButTagsIt) {
+    // ipvsadm -A -t 10.1.0.100:443 -s rr; -a ... -r 172.17.0.12 -g: a DR server on VLAN 300.
+    const ctl::Request b =
+        service_batch({cfg::Proto::Tcp, ntohl(ip("10.1.0.100")), 443}, "rr",
+                      {{"172.17.0.12", {0, 0, cfg::Fwd::Route, 1, 0, 0}}});
+    const ctl::Reply rep = ctl_->handle(b);
+    ASSERT_EQ(rep.code, Errc::Ok) << rep.message;
+    const Mac rs3 = {0x02, 0x5e, 0, 0, 0, 0x13};
+    learn(kInt, kV300, rs3, ip("172.17.0.12"), ip("172.17.0.1"));
+    const Frame syn =
+        Frame::l4(mac_[kExt], kClientMac, 6, ip("10.1.0.2"), 40000, ip("10.1.0.100"), 443);
+    send(kExt, tagged(syn, kV100));
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(tag_of(out[0]), kV300);
+    const Frame f = untagged(out[0]);
+    EXPECT_EQ(f.dst_mac(), rs3);
+    EXPECT_EQ(f.src_mac(), mac_[kInt]);
+    // Above layer 2 the frame is the client's, untouched (DR).
+    EXPECT_EQ(f.daddr(), ip("10.1.0.100"));
+    EXPECT_EQ(f.dport(), 443);
+    EXPECT_EQ(f.ttl(), 64);
+    EXPECT_TRUE(std::equal(f.b.begin() + 12, f.b.end(), syn.b.begin() + 12));
 }
 
 class VlanHostTest : public VlanTest {
