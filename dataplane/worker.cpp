@@ -1706,6 +1706,11 @@ void Worker::vlan_rx(const Topology& topo, rte_mbuf* m, Parsed& p) noexcept {
         uint32_t len = rte_pktmbuf_data_len(m);
         if (m->nb_segs != 1) {
             len = multi_seg_len(m);
+            if (chained_sctp(m)) {  // as stage 1 checks an untagged frame
+                p.cls = PktClass::Drop;
+                p.reason = Drop::Unsupported;
+                return;
+            }
         }
         parse_frame(rte_pktmbuf_mtod(m, uint8_t*), len, p, rx_ip_csum(m->ol_flags));
         if (p.cls == PktClass::Vlan) {
@@ -1747,8 +1752,9 @@ void Worker::host_flush() noexcept {
     // The ports, then the VLAN interfaces (kMaxPorts up).
     const uint16_t n_ifaces = static_cast<uint16_t>(env_.n_ports + env_.n_vlans);
     for (uint16_t pi = 0; pi < n_ifaces; ++pi) {
-        const uint16_t port = pi < env_.n_ports ? env_.port_ids[pi]
-                                                : static_cast<uint16_t>(kMaxPorts + pi - env_.n_ports);
+        const uint16_t port = pi < env_.n_ports
+                                  ? env_.port_ids[pi]
+                                  : static_cast<uint16_t>(kMaxPorts + pi - env_.n_ports);
         TxBuf& b = host_[port];
         if (b.n == 0) {
             continue;
