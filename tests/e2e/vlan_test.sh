@@ -17,7 +17,8 @@
 #
 # Usage: vlan_test.sh [DIRIGO [DIRIGOADM [VLAN_BRIDGE]]]  (or the DIRIGO, DIRIGOADM, VLAN_BRIDGE
 #        environment variables; defaults: build/dirigo, build/dirigoadm,
-#        build/tests/e2e/vlan_bridge)
+#        build/tests/e2e/vlan_bridge). One worker by default; two, with software hand-off:
+#        VLAN_LCORES="0@0,1@1,2@0" DIRIGO_AFP_ARGS=",qpairs=2".
 # Exit: 0 pass, 1 fail, 77 skip (not root or no network namespaces).
 set -euo pipefail
 
@@ -81,9 +82,10 @@ world_start_servers
 W_CONFIG="$W_TMP/dirigo.cfg"
 cat >"$W_CONFIG" <<EOF
 # VLAN test world $W_ID.
-eal = [ "-l", "0-1", "--no-pci", "--no-huge", "-m", "${DIRIGO_EAL_MEM:-512}",
+eal = [ "--lcores", "${VLAN_LCORES:-0-1}", "--no-pci", "--no-huge", "-m", "${DIRIGO_EAL_MEM:-512}",
         "--file-prefix", "$W_PREFIX",
-        "--vdev=net_af_packet0,iface=ext0", "--vdev=net_af_packet1,iface=int0" ];
+        "--vdev=net_af_packet0,iface=ext0${DIRIGO_AFP_ARGS:-}",
+        "--vdev=net_af_packet1,iface=int0${DIRIGO_AFP_ARGS:-}" ];
 control = { socket = "$W_SOCK"; };
 ports = (
   { name = "ext"; device = "net_af_packet0"; addresses = [ "$W_EXT_IP/24" ];
@@ -168,6 +170,8 @@ done
 t_expect "a frame of VLAN 200 is dropped and counted as unknown_vlan (${drops_before:-?} -> ${unknown:-?})" \
     "$([[ -n $unknown && $unknown -eq $((${drops_before:-0} + 1)) ]] && echo 1)"
 
+# For the log: per worker, what it received and handed over (VLAN_LCORES with two workers).
+t_show "$(world_adm --list-workers 2>&1 || true)"
 t_check "dirigo stops on SIGTERM, with status 0, removing its socket" world_stop_dirigo
 
 # The bridge's counters: the client's frames went up the trunk tagged and came back on VLAN 100.
