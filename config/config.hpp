@@ -64,8 +64,8 @@ enum class PortSide : uint8_t {
 /// An 802.1Q VLAN sub-interface of a port (`vlans` in a port's entry): frames tagged with `id`
 /// on the port's wire belong to it, and it owns its own addresses (docs/configuration.md).
 struct VlanCfg {
-    uint16_t id = 0;                 ///< VLAN id, 1..4094, unique on its port
-    std::vector<Prefix> addresses;   ///< owned addresses; the prefix gives the connected route
+    uint16_t id = 0;                ///< VLAN id, 1..4094, unique on its port
+    std::vector<Prefix> addresses;  ///< owned addresses; the prefix gives the connected route
     bool operator==(const VlanCfg&) const = default;
 };
 
@@ -81,7 +81,7 @@ struct PortCfg {
     /// Name of the port's kernel interface (host integration); empty = the port's name.
     std::string kernel_name;
     PortSide side = PortSide::Client;  ///< `side`: "client" (default), "server" or "both"
-    std::vector<VlanCfg> vlans;      ///< 802.1Q sub-interfaces, in the file's order
+    std::vector<VlanCfg> vlans;        ///< 802.1Q sub-interfaces, in the file's order
     bool operator==(const PortCfg&) const = default;
 };
 

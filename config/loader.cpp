@@ -560,8 +560,8 @@ private:
                                      std::to_string(it->second) + ")");
             }
             if (++vlan_count_ > kMaxVlans) {
-                return fail(g, "more than " + std::to_string(kMaxVlans) +
-                                   " VLANs in all ports together");
+                return fail(
+                    g, "more than " + std::to_string(kMaxVlans) + " VLANs in all ports together");
             }
             const lc::Setting* addrs = nullptr;
             if (auto st = require(g, "addresses", addrs); !st) {
@@ -576,8 +576,8 @@ private:
     }
 
     Status load_port(const lc::Setting& p, PortCfg& port) {
-        if (auto st = check_keys(p, {"name", "device", "addresses", "mtu", "kernel_name", "side",
-                                     "vlans"});
+        if (auto st = check_keys(
+                p, {"name", "device", "addresses", "mtu", "kernel_name", "side", "vlans"});
             !st) {
             return st;
         }
@@ -1276,9 +1276,8 @@ private:
                                                     "false)");
             }
             if (auto [it, fresh] = seen.try_emplace(kn, "port " + in_quotes(p.name)); !fresh) {
-                return fail(*port_settings_[i], it->second +
-                                                    " already has the kernel interface " +
-                                                    in_quotes(kn));
+                return fail(*port_settings_[i],
+                            it->second + " already has the kernel interface " + in_quotes(kn));
             }
             // Each VLAN gets a kernel interface of its own, "<kernel name>.<id>".
             for (const VlanCfg& v : p.vlans) {
@@ -1290,12 +1289,11 @@ private:
                                     " is longer than 15 characters (set a shorter kernel_name, "
                                     "or host.kernel_interfaces = false)");
                 }
-                if (auto [it, fresh] = seen.try_emplace(
-                        vk, "VLAN interface " + in_quotes(vlan_name(p, v.id)));
+                if (auto [it, fresh] =
+                        seen.try_emplace(vk, "VLAN interface " + in_quotes(vlan_name(p, v.id)));
                     !fresh) {
-                    return fail(*port_settings_[i], it->second +
-                                                        " already has the kernel interface " +
-                                                        in_quotes(vk));
+                    return fail(*port_settings_[i],
+                                it->second + " already has the kernel interface " + in_quotes(vk));
                 }
             }
         }

@@ -459,8 +459,8 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
         parse_frame(rte_pktmbuf_mtod(m, uint8_t*), len, p, rx_ip_csum(m->ol_flags));
         // One branch for untagged frames: a tag in the frame, or one the NIC stripped. Frames
         // from peers and reassembly were classified when they arrived (m->port says where).
-        if (fresh && (p.cls == PktClass::Vlan ||
-                      (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) != 0)) [[unlikely]] {
+        if (fresh && (p.cls == PktClass::Vlan || (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) != 0))
+            [[unlikely]] {
             vlan_rx(topo, m, p);
         }
         if (m->nb_segs != 1 && p.cls == PktClass::IcmpError) [[unlikely]] {

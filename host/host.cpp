@@ -47,8 +47,8 @@ Result<std::unique_ptr<Host>> Host::create(dp::Dataplane& dp, const cfg::Config&
         if (rte_eth_dev_get_port_by_name(pc.device.c_str(), &pid) != 0) {
             return Status(Errc::Invalid, "port " + pc.name + ": no DPDK device " + pc.device);
         }
-        if (Status s = h->add_tap(cfg::kernel_name(pc), "port " + pc.name, pid, pid, pc.mtu,
-                                  pc.addresses);
+        if (Status s =
+                h->add_tap(cfg::kernel_name(pc), "port " + pc.name, pid, pid, pc.mtu, pc.addresses);
             !s) {
             return s;
         }
@@ -63,9 +63,9 @@ Result<std::unique_ptr<Host>> Host::create(dp::Dataplane& dp, const cfg::Config&
                 return Status(Errc::Internal, "VLAN " + cfg::vlan_name(pc, v.id) +
                                                   ": not among the dataplane's interfaces");
             }
-            if (Status s = h->add_tap(cfg::vlan_kernel_name(pc, v.id),
-                                      "VLAN " + cfg::vlan_name(pc, v.id), iface, pids[i], pc.mtu,
-                                      v.addresses);
+            if (Status s =
+                    h->add_tap(cfg::vlan_kernel_name(pc, v.id), "VLAN " + cfg::vlan_name(pc, v.id),
+                               iface, pids[i], pc.mtu, v.addresses);
                 !s) {
                 return s;
             }
@@ -157,9 +157,8 @@ Status Host::push_config(bool addresses, int only_ifindex) {
         const Tap& t = taps_[i];
         for (const cfg::Prefix& a : t.addresses) {
             if (Status s = nl_.add_address(t.view.ifindex, a.addr, a.len); !s) {
-                return Status(s.code(), t.owner + ": cannot put " +
-                                            cfg::format_prefix(a) + " on " + t.view.iface +
-                                            ": " + s.message());
+                return Status(s.code(), t.owner + ": cannot put " + cfg::format_prefix(a) + " on " +
+                                            t.view.iface + ": " + s.message());
             }
         }
     }

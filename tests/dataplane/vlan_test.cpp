@@ -44,8 +44,10 @@ protected:
         const char* names[2] = {"ext", "int"};
         for (int i = 0; i < 2; ++i) {
             const std::string base = "v" + std::to_string(seq) + names[i];
-            rx_[i] = rte_ring_create((base + "_rx").c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-            tx_[i] = rte_ring_create((base + "_tx").c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+            rx_[i] =
+                rte_ring_create((base + "_rx").c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+            tx_[i] =
+                rte_ring_create((base + "_tx").c_str(), 1024, 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
             ASSERT_NE(rx_[i], nullptr);
             ASSERT_NE(tx_[i], nullptr);
             const int pid = rte_eth_from_rings(base.c_str(), &rx_[i], 1, &tx_[i], 1, 0);
@@ -175,9 +177,9 @@ TEST_F(VlanTest, EachVlanIsAnInterfaceOfItsOwn) {
 
 TEST_F(VlanTest, ArpOnAVlanIsAnsweredWithItsTag) {
     for (const char* a : {"10.1.0.1", "10.1.0.100"}) {
-        send(kExt, tagged(Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.1.0.2"), kZero,
-                                     ip(a)),
-                          kV100));
+        send(kExt,
+             tagged(Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.1.0.2"), kZero, ip(a)),
+                    kV100));
         step();
         const auto out = recv(kExt);
         ASSERT_EQ(out.size(), 1u) << a;
@@ -195,14 +197,14 @@ TEST_F(VlanTest, ArpOnAVlanIsAnsweredWithItsTag) {
     send(kExt, tagged(Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.2.0.2"), kZero,
                                  ip("10.1.0.1")),
                       kV200));
-    send(kExt, Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.0.0.2"), kZero,
-                          ip("10.1.0.1")));
+    send(kExt,
+         Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.0.0.2"), kZero, ip("10.1.0.1")));
     step();
     EXPECT_TRUE(recv(kExt).empty());
     // A NIC that strips tags: the same answer, tagged.
-    send_stripped(kExt, Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.2.0.2"), kZero,
-                                   ip("10.2.0.1")),
-                  kV200);
+    send_stripped(
+        kExt, Frame::arp(kBcast, kClientMac, 1, kClientMac, ip("10.2.0.2"), kZero, ip("10.2.0.1")),
+        kV200);
     step();
     const auto out = recv(kExt);
     ASSERT_EQ(out.size(), 1u);
@@ -216,11 +218,11 @@ TEST_F(VlanTest, NatFromATaggedClientToServersOnAPortAndOnAVlan) {
     learn(kInt, kV300, kRs2Mac, ip("172.17.0.11"), ip("172.17.0.1"));
     // rr: the first connection to the server on int's untagged subnet, the second to the one on
     // VLAN 300. The second client's frame comes as a tag-stripping NIC delivers it.
-    send(kExt, tagged(Frame::l4(mac_[kExt], kClientMac, 6, ip("10.1.0.2"), 40000,
-                                ip("10.1.0.100"), 80),
-                      kV100));
-    send_stripped(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.1.0.2"), 40001,
-                                  ip("10.1.0.100"), 80),
+    send(kExt,
+         tagged(Frame::l4(mac_[kExt], kClientMac, 6, ip("10.1.0.2"), 40000, ip("10.1.0.100"), 80),
+                kV100));
+    send_stripped(kExt,
+                  Frame::l4(mac_[kExt], kClientMac, 6, ip("10.1.0.2"), 40001, ip("10.1.0.100"), 80),
                   kV100);
     step();
     const auto to_rs = recv(kInt);
@@ -242,8 +244,8 @@ TEST_F(VlanTest, NatFromATaggedClientToServersOnAPortAndOnAVlan) {
     EXPECT_TRUE(rs2.l4_csum_ok());
 
     // The replies: from the untagged server and from VLAN 300, both back to VLAN 100 from the VIP.
-    send(kInt, Frame::l4(mac_[kInt], kRs1Mac, 6, ip("172.16.0.11"), 8080, ip("10.1.0.2"), 40000,
-                         0x12));
+    send(kInt,
+         Frame::l4(mac_[kInt], kRs1Mac, 6, ip("172.16.0.11"), 8080, ip("10.1.0.2"), 40000, 0x12));
     send(kInt, tagged(Frame::l4(mac_[kInt], kRs2Mac, 6, ip("172.17.0.11"), 8080, ip("10.1.0.2"),
                                 40001, 0x12),
                       kV300));
@@ -269,13 +271,13 @@ TEST_F(VlanTest, NatFromATaggedClientToServersOnAPortAndOnAVlan) {
 TEST_F(VlanTest, AnUnresolvedNeighbourOnAVlanIsAskedForWithItsTag) {
     learn(kInt, 0, kRs1Mac, ip("172.16.0.11"), ip("172.16.0.1"));
     // The client is unknown: its reply waits while the slow path asks on VLAN 100.
-    send(kExt, tagged(Frame::l4(mac_[kExt], kClientMac, 6, ip("10.1.0.2"), 40000,
-                                ip("10.1.0.100"), 80),
-                      kV100));
+    send(kExt,
+         tagged(Frame::l4(mac_[kExt], kClientMac, 6, ip("10.1.0.2"), 40000, ip("10.1.0.100"), 80),
+                kV100));
     step();
     ASSERT_EQ(recv(kInt).size(), 1u);
-    send(kInt, Frame::l4(mac_[kInt], kRs1Mac, 6, ip("172.16.0.11"), 8080, ip("10.1.0.2"), 40000,
-                         0x12));
+    send(kInt,
+         Frame::l4(mac_[kInt], kRs1Mac, 6, ip("172.16.0.11"), 8080, ip("10.1.0.2"), 40000, 0x12));
     step();
     const auto asks = recv(kExt);
     ASSERT_EQ(asks.size(), 1u);
@@ -286,8 +288,8 @@ TEST_F(VlanTest, AnUnresolvedNeighbourOnAVlanIsAskedForWithItsTag) {
     EXPECT_EQ(ask.arp_sip(), ip("10.1.0.1"));  // the VLAN's own address faces the client
     EXPECT_EQ(ask.arp_tip(), ip("10.1.0.2"));
     // The answer, tagged, releases the reply on that VLAN.
-    send(kExt, tagged(Frame::arp(mac_[kExt], kClientMac, 2, kClientMac, ip("10.1.0.2"),
-                                 mac_[kExt], ip("10.1.0.1")),
+    send(kExt, tagged(Frame::arp(mac_[kExt], kClientMac, 2, kClientMac, ip("10.1.0.2"), mac_[kExt],
+                                 ip("10.1.0.1")),
                       kV100));
     step();
     const auto out = recv(kExt);
@@ -298,8 +300,8 @@ TEST_F(VlanTest, AnUnresolvedNeighbourOnAVlanIsAskedForWithItsTag) {
 }
 
 TEST_F(VlanTest, PingToAVlanAddressIsAnsweredOnThatVlan) {
-    send(kExt, tagged(Frame::icmp_echo(mac_[kExt], kClientMac, ip("10.2.0.2"), ip("10.2.0.1")),
-                      kV200));
+    send(kExt,
+         tagged(Frame::icmp_echo(mac_[kExt], kClientMac, ip("10.2.0.2"), ip("10.2.0.1")), kV200));
     step();
     const auto out = recv(kExt);
     ASSERT_EQ(out.size(), 1u);
@@ -314,9 +316,9 @@ TEST_F(VlanTest, PingToAVlanAddressIsAnsweredOnThatVlan) {
 TEST_F(VlanTest, UnknownVlansQinQAndDoubleTagsAreCountedDrops) {
     const Frame syn =
         Frame::l4(mac_[kExt], kClientMac, 6, ip("10.1.0.2"), 40000, ip("10.1.0.100"), 80);
-    send(kExt, tagged(syn, 999));          // not carried by ext
-    send(kExt, tagged(syn, kV300));        // int's VLAN, not ext's
-    send_stripped(kExt, syn, 4000);        // not carried, as a stripping NIC says it
+    send(kExt, tagged(syn, 999));                         // not carried by ext
+    send(kExt, tagged(syn, kV300));                       // int's VLAN, not ext's
+    send_stripped(kExt, syn, 4000);                       // not carried, as a stripping NIC says it
     send(kExt, tagged(tagged(syn, kV100), 200, 0x88a8));  // QinQ
     send(kExt, tagged(tagged(syn, kV100), kV100));        // two 802.1Q tags
     send_stripped(kExt, tagged(syn, kV100), kV200);       // one stripped, one left in the frame
@@ -339,9 +341,8 @@ TEST_F(VlanTest, UnknownVlansQinQAndDoubleTagsAreCountedDrops) {
 
 TEST_F(VlanTest, DirectRoutingToAServerOnAVlanKeepsTheFrameButTagsIt) {
     // ipvsadm -A -t 10.1.0.100:443 -s rr; -a ... -r 172.17.0.12 -g: a DR server on VLAN 300.
-    const ctl::Request b =
-        service_batch({cfg::Proto::Tcp, ntohl(ip("10.1.0.100")), 443}, "rr",
-                      {{"172.17.0.12", {0, 0, cfg::Fwd::Route, 1, 0, 0}}});
+    const ctl::Request b = service_batch({cfg::Proto::Tcp, ntohl(ip("10.1.0.100")), 443}, "rr",
+                                         {{"172.17.0.12", {0, 0, cfg::Fwd::Route, 1, 0, 0}}});
     const ctl::Reply rep = ctl_->handle(b);
     ASSERT_EQ(rep.code, Errc::Ok) << rep.message;
     const Mac rs3 = {0x02, 0x5e, 0, 0, 0, 0x13};
@@ -380,9 +381,9 @@ TEST_F(VlanHostTest, AVlansExceptionTrafficGoesUpUntaggedToItsOwnInterface) {
     const uint16_t v100 = iface(kExt, kV100);
     ASSERT_NE(dp_->host_ring(v100), nullptr);
     // ssh to the VLAN's address, tagged on the wire; and one as a stripping NIC delivers it.
-    send(kExt, tagged(Frame::l4(mac_[kExt], kClientMac, 6, ip("10.1.0.2"), 40000, ip("10.1.0.1"),
-                                22),
-                      kV100));
+    send(kExt,
+         tagged(Frame::l4(mac_[kExt], kClientMac, 6, ip("10.1.0.2"), 40000, ip("10.1.0.1"), 22),
+                kV100));
     send_stripped(kExt, Frame::icmp_echo(mac_[kExt], kClientMac, ip("10.1.0.2"), ip("10.1.0.1")),
                   kV100);
     step();

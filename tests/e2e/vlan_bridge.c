@@ -95,8 +95,7 @@ static ssize_t read_frame(int fd, uint8_t* buf, size_t cap, int* tci) {
     if (n < 0) {
         return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : -1;
     }
-    if (from.sll_pkttype == PACKET_OUTGOING || (msg.msg_flags & MSG_TRUNC) != 0 ||
-        n < ETH_HLEN) {
+    if (from.sll_pkttype == PACKET_OUTGOING || (msg.msg_flags & MSG_TRUNC) != 0 || n < ETH_HLEN) {
         return 0;
     }
     *tci = -1;
