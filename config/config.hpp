@@ -61,6 +61,17 @@ enum class PortSide : uint8_t {
     Both,    ///< both (one-armed NAT): hash the source; NAT replies arriving here are handed off
 };
 
+/// An 802.1Q VLAN sub-interface of a port (`vlans` in a port's entry): frames tagged with `id`
+/// on the port's wire belong to it, and it owns its own addresses (docs/configuration.md).
+struct VlanCfg {
+    uint16_t id = 0;                ///< VLAN id, 1..4094, unique on its port
+    std::vector<Prefix> addresses;  ///< owned addresses; the prefix gives the connected route
+    bool operator==(const VlanCfg&) const = default;
+};
+
+/// Most VLAN sub-interfaces of all ports together (the dataplane's interface table is fixed).
+inline constexpr size_t kMaxVlans = 56;
+
 /// A dataplane port: a DPDK ethdev and the addresses Dirigo owns on it.
 struct PortCfg {
     std::string name;                ///< operator's name, e.g. "ext"
@@ -70,6 +81,7 @@ struct PortCfg {
     /// Name of the port's kernel interface (host integration); empty = the port's name.
     std::string kernel_name;
     PortSide side = PortSide::Client;  ///< `side`: "client" (default), "server" or "both"
+    std::vector<VlanCfg> vlans;        ///< 802.1Q sub-interfaces, in the file's order
     bool operator==(const PortCfg&) const = default;
 };
 
@@ -171,6 +183,22 @@ struct Config {
 /// The kernel interface name of `p` (its kernel_name, else its name).
 inline const std::string& kernel_name(const PortCfg& p) {
     return p.kernel_name.empty() ? p.name : p.kernel_name;
+}
+
+/// The operator's name of VLAN `id` of port `p`: "<port name>.<id>" (e.g. "ext.100").
+inline std::string vlan_name(const PortCfg& p, uint16_t id) {
+    std::string n = p.name;
+    n += '.';
+    n += std::to_string(id);
+    return n;
+}
+
+/// The kernel interface name of VLAN `id` of port `p`: "<kernel name>.<id>".
+inline std::string vlan_kernel_name(const PortCfg& p, uint16_t id) {
+    std::string n = kernel_name(p);
+    n += '.';
+    n += std::to_string(id);
+    return n;
 }
 
 }  // namespace dirigo::cfg

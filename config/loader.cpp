@@ -503,8 +503,81 @@ private:
         return Status::ok();
     }
 
+    /// A port's or a VLAN's `addresses`: prefixes, each address owned once in the whole file.
+    Status load_addresses(const lc::Setting& addrs, bool required, std::vector<Prefix>& out) {
+        if (auto st = expect_strings(addrs); !st) {
+            return st;
+        }
+        if (required && addrs.getLength() == 0) {
+            return fail(addrs, "at least one address is required");
+        }
+        for (int i = 0; i < addrs.getLength(); ++i) {
+            const lc::Setting& a = addrs[i];
+            const std::string_view text = a.c_str();
+            const auto prefix = parse_prefix(text);
+            if (!prefix) {
+                return fail(a,
+                            "bad prefix " + in_quotes(text) + " (expected e.g. \"10.0.0.1/24\")");
+            }
+            if (prefix->addr == 0) {
+                return fail(a, "0.0.0.0 cannot be a port address");
+            }
+            if (auto [it, fresh] = addresses_.try_emplace(prefix->addr, line_of(a)); !fresh) {
+                return fail(a, "address " + format_ip4(prefix->addr) +
+                                   " is already assigned (line " + std::to_string(it->second) +
+                                   ")");
+            }
+            out.push_back(*prefix);
+        }
+        return Status::ok();
+    }
+
+    /// `vlans = ( { id = 100; addresses = ("10.1.0.1/24"); }, ... )`: 802.1Q sub-interfaces.
+    Status load_vlans(const lc::Setting& vlans, PortCfg& port) {
+        if (auto st = expect_groups(vlans); !st) {
+            return st;
+        }
+        std::map<uint16_t, unsigned> ids;  // id -> line of first use
+        for (int i = 0; i < vlans.getLength(); ++i) {
+            const lc::Setting& g = vlans[i];
+            if (auto st = check_keys(g, {"id", "addresses"}); !st) {
+                return st;
+            }
+            VlanCfg v;
+            const lc::Setting* id = nullptr;
+            if (auto st = require(g, "id", id); !st) {
+                return st;
+            }
+            int64_t n = 0;
+            // 0 means "priority tag only" and 4095 is reserved (IEEE 802.1Q).
+            if (auto st = read_int(*id, 1, 4094, n); !st) {
+                return st;
+            }
+            v.id = static_cast<uint16_t>(n);
+            if (auto [it, fresh] = ids.try_emplace(v.id, line_of(*id)); !fresh) {
+                return fail(*id, "duplicate VLAN " + std::to_string(v.id) + " on port " +
+                                     in_quotes(port.name) + " (first at line " +
+                                     std::to_string(it->second) + ")");
+            }
+            if (++vlan_count_ > kMaxVlans) {
+                return fail(
+                    g, "more than " + std::to_string(kMaxVlans) + " VLANs in all ports together");
+            }
+            const lc::Setting* addrs = nullptr;
+            if (auto st = require(g, "addresses", addrs); !st) {
+                return st;
+            }
+            if (auto st = load_addresses(*addrs, true, v.addresses); !st) {
+                return st;
+            }
+            port.vlans.push_back(std::move(v));
+        }
+        return Status::ok();
+    }
+
     Status load_port(const lc::Setting& p, PortCfg& port) {
-        if (auto st = check_keys(p, {"name", "device", "addresses", "mtu", "kernel_name", "side"});
+        if (auto st = check_keys(
+                p, {"name", "device", "addresses", "mtu", "kernel_name", "side", "vlans"});
             !st) {
             return st;
         }
@@ -539,32 +612,20 @@ private:
                                      " is already used by another port (line " +
                                      std::to_string(it->second) + ")");
         }
-        if (auto st = require(p, "addresses", addrs); !st) {
-            return st;
-        }
-        if (auto st = expect_strings(*addrs); !st) {
-            return st;
-        }
-        if (addrs->getLength() == 0) {
-            return fail(*addrs, "at least one address is required");
-        }
-        for (int i = 0; i < addrs->getLength(); ++i) {
-            const lc::Setting& a = (*addrs)[i];
-            const std::string_view text = a.c_str();
-            const auto prefix = parse_prefix(text);
-            if (!prefix) {
-                return fail(a,
-                            "bad prefix " + in_quotes(text) + " (expected e.g. \"10.0.0.1/24\")");
+        // A trunk may carry only VLANs: then the port itself needs no address.
+        const lc::Setting* vlans = find(p, "vlans");
+        if (vlans == nullptr || find(p, "addresses") != nullptr) {
+            if (auto st = require(p, "addresses", addrs); !st) {
+                return st;
             }
-            if (prefix->addr == 0) {
-                return fail(a, "0.0.0.0 cannot be a port address");
+            if (auto st = load_addresses(*addrs, vlans == nullptr, port.addresses); !st) {
+                return st;
             }
-            if (auto [it, fresh] = addresses_.try_emplace(prefix->addr, line_of(a)); !fresh) {
-                return fail(a, "address " + format_ip4(prefix->addr) +
-                                   " is already assigned (line " + std::to_string(it->second) +
-                                   ")");
+        }
+        if (vlans != nullptr) {
+            if (auto st = load_vlans(*vlans, port); !st) {
+                return st;
             }
-            port.addresses.push_back(*prefix);
         }
         if (const lc::Setting* kn = find(p, "kernel_name"); kn != nullptr) {
             if (auto st = read_nonempty_string(*kn, port.kernel_name); !st) {
@@ -619,11 +680,20 @@ private:
     Status check_gateway(const lc::Setting& s, Ip4 via, const Config& cfg) const {
         bool connected = false;
         std::string subnets;
+        // Every interface's addresses: the ports' own, then their VLANs'.
+        std::vector<std::pair<std::string, const std::vector<Prefix>*>> ifaces;
         for (const PortCfg& port : cfg.ports) {
-            for (const Prefix& p : port.addresses) {
+            ifaces.emplace_back("port " + in_quotes(port.name), &port.addresses);
+            for (const VlanCfg& v : port.vlans) {
+                ifaces.emplace_back("VLAN interface " + in_quotes(vlan_name(port, v.id)),
+                                    &v.addresses);
+            }
+        }
+        for (const auto& [iface, addresses] : ifaces) {
+            for (const Prefix& p : *addresses) {
                 if (via == p.addr) {
-                    return fail(s, "gateway " + format_ip4(via) + " is an address of port " +
-                                       in_quotes(port.name) + ", not a neighbour");
+                    return fail(s, "gateway " + format_ip4(via) + " is an address of " + iface +
+                                       ", not a neighbour");
                 }
                 const Ip4 mask = prefix_mask(p.len);
                 if ((via & mask) == (p.addr & mask)) {
@@ -1196,7 +1266,7 @@ private:
         if (!h.kernel_interfaces) {
             return Status::ok();
         }
-        std::map<std::string, std::string> seen;  // kernel name -> port
+        std::map<std::string, std::string> seen;  // kernel name -> "port \"ext\"" (its owner)
         for (size_t i = 0; i < cfg.ports.size(); ++i) {
             const PortCfg& p = cfg.ports[i];
             const std::string& kn = kernel_name(p);
@@ -1206,10 +1276,26 @@ private:
                                                     "kernel_name, or host.kernel_interfaces = "
                                                     "false)");
             }
-            if (auto [it, fresh] = seen.try_emplace(kn, p.name); !fresh) {
-                return fail(*port_settings_[i], "port " + in_quotes(it->second) +
-                                                    " already has the kernel interface " +
-                                                    in_quotes(kn));
+            if (auto [it, fresh] = seen.try_emplace(kn, "port " + in_quotes(p.name)); !fresh) {
+                return fail(*port_settings_[i],
+                            it->second + " already has the kernel interface " + in_quotes(kn));
+            }
+            // Each VLAN gets a kernel interface of its own, "<kernel name>.<id>".
+            for (const VlanCfg& v : p.vlans) {
+                const std::string vk = vlan_kernel_name(p, v.id);
+                if (vk.size() > 15) {
+                    return fail(*port_settings_[i],
+                                "kernel interface name " + in_quotes(vk) + " of VLAN " +
+                                    std::to_string(v.id) +
+                                    " is longer than 15 characters (set a shorter kernel_name, "
+                                    "or host.kernel_interfaces = false)");
+                }
+                if (auto [it, fresh] =
+                        seen.try_emplace(vk, "VLAN interface " + in_quotes(vlan_name(p, v.id)));
+                    !fresh) {
+                    return fail(*port_settings_[i],
+                                it->second + " already has the kernel interface " + in_quotes(vk));
+                }
             }
         }
         return Status::ok();
@@ -1244,6 +1330,7 @@ private:
     std::vector<const lc::Setting*> port_settings_;  // each port's group, in order
     std::map<std::string, unsigned> devices_;
     std::map<Ip4, unsigned> addresses_;
+    size_t vlan_count_ = 0;  // VLANs of every port so far (at most kMaxVlans)
 };
 
 /// Runs `read` (which fills a libconfig::Config) and the loader, turning libconfig's exceptions

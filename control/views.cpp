@@ -125,8 +125,8 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
 void Views::ports(Reply& rep) const {
     const dp::Topology& topo = *dp_.topology();
     for (const dp::PortInfo& p : topo.ports) {
-        if (p.name.empty()) {
-            continue;
+        if (p.name.empty() || p.vlan != 0) {
+            continue;  // a VLAN interface has no device or counters of its own
         }
         PortView v;
         v.name = p.name;

@@ -159,8 +159,14 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     env.max_sleep_us = cfg.dataplane.max_sleep_us;
     for (const PortInfo& p : dp->topo_->ports) {
         if (!p.name.empty()) {
-            env.port_ids[env.n_ports++] = p.port_id;
-            env.rx_queues[p.port_id] = dp->rx_queues_[p.port_id];
+            if (p.vlan == 0) {
+                env.port_ids[env.n_ports++] = p.port_id;
+                env.rx_queues[p.port_id] = dp->rx_queues_[p.port_id];
+            } else {
+                // Where a VLAN interface's frames go out, and with which tag.
+                env.vlans[p.port_id - kMaxPorts] = {p.parent, p.vlan};
+                env.n_vlans = static_cast<uint16_t>(p.port_id - kMaxPorts + 1);
+            }
             if (cfg.host.kernel_interfaces) {
                 // Every worker and the slow path produce; control consumes.
                 const std::string hn = "dirigo_host" + std::to_string(p.port_id);
@@ -488,7 +494,31 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
         for (const cfg::Prefix& a : pc.addresses) {
             p.addrs.push_back({rte_cpu_to_be_32(a.addr), rte_cpu_to_be_32(cfg::prefix_mask(a.len))});
         }
+        p.parent = pid;
         ++n_ports_;
+    }
+    // The ports' VLAN sub-interfaces, as interfaces of their own from kMaxPorts up.
+    for (size_t i = 0; i < cfg.ports.size(); ++i) {
+        const cfg::PortCfg& pc = cfg.ports[i];
+        const uint16_t pid = ports[i].pid;
+        for (const cfg::VlanCfg& v : pc.vlans) {
+            if (port_infos_.size() >= kMaxIfaces) {
+                return Status(Errc::Invalid, "at most " + std::to_string(kMaxVlanIfaces) +
+                                                 " VLANs in all ports together");
+            }
+            PortInfo vi;
+            vi.port_id = static_cast<uint16_t>(port_infos_.size());
+            vi.parent = pid;
+            vi.vlan = v.id;
+            vi.mtu = pc.mtu;
+            vi.mac = port_infos_[pid].mac;
+            vi.name = cfg::vlan_name(pc, v.id);
+            for (const cfg::Prefix& a : v.addresses) {
+                vi.addrs.push_back(
+                    {rte_cpu_to_be_32(a.addr), rte_cpu_to_be_32(cfg::prefix_mask(a.len))});
+            }
+            port_infos_.push_back(std::move(vi));
+        }
     }
     if (n_workers > 1) {
         if (owners_->is_rss()) {
@@ -518,6 +548,14 @@ Result<std::shared_ptr<Topology>> make_topology(std::vector<PortInfo> ports,
         }
     }
     topo->min_mtu = min_mtu == 0xffff ? 1500 : min_mtu;
+    for (const PortInfo& p : topo->ports) {
+        if (p.vlan != 0 && p.parent < kMaxPorts && p.vlan < kVlanIds) {
+            if (topo->vlan_ifaces.empty()) {
+                topo->vlan_ifaces.assign(static_cast<size_t>(kMaxPorts) * kVlanIds, 0);
+            }
+            topo->vlan_ifaces[static_cast<size_t>(p.parent) * kVlanIds + p.vlan] = p.port_id;
+        }
+    }
     std::vector<std::pair<uint64_t, uint32_t>> local;
     for (const PortInfo& p : topo->ports) {
         for (const LocalAddr& a : p.addrs) {
@@ -736,7 +774,7 @@ uint32_t Dataplane::shutdown() {
         // A start-up that failed before the topology was built has only port_infos_ (each port
         // named once started).
         for (const PortInfo& p : topo_ ? topo_->ports : port_infos_) {
-            if (!p.name.empty()) {
+            if (!p.name.empty() && p.vlan == 0) {
                 (void)rte_eth_dev_stop(p.port_id);
                 (void)rte_eth_dev_close(p.port_id);
             }

@@ -86,8 +86,11 @@ public:
     /// Replaces the topology that snapshots built from now on carry (workers see it with the
     /// next publish). Ports must be the same. Thread: control.
     void set_topology(std::shared_ptr<const Topology> t) { topo_ = std::move(t); }
-    /// The exception-path ring of `port` (packets for its kernel interface), or null.
-    rte_ring* host_ring(uint16_t port) const { return port < kMaxPorts ? host_rings_[port] : nullptr; }
+    /// The exception-path ring of interface `port` (a port or a VLAN: packets for its kernel
+    /// interface), or null.
+    rte_ring* host_ring(uint16_t port) const {
+        return port < kMaxIfaces ? host_rings_[port] : nullptr;
+    }
     uint32_t n_workers() const { return static_cast<uint32_t>(workers_.size()); }
     Worker& worker(uint32_t i) { return *workers_[i]; }
     const Worker& worker(uint32_t i) const { return *workers_[i]; }
@@ -157,7 +160,7 @@ private:
     rte_mempool* frag_indirect_ = nullptr;  ///< fragments' payload mbufs (indirect)
     std::shared_ptr<const Topology> topo_;
     std::vector<PortInfo> port_infos_;  ///< startup: ports with the config's addresses
-    rte_ring* host_rings_[kMaxPorts] = {};
+    rte_ring* host_rings_[kMaxIfaces] = {};
     std::unique_ptr<NeighTable> neigh_;
     rte_ring* slow_ring_ = nullptr;
     rte_ring* inject_ring_ = nullptr;

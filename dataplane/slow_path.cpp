@@ -79,7 +79,7 @@ void SlowPath::handle_arp(rte_mbuf* m) {
     const bool well_formed = arp->arp_hardware == rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) &&
                              arp->arp_protocol == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
                              arp->arp_hlen == RTE_ETHER_ADDR_LEN && arp->arp_plen == 4;
-    if (!well_formed || port >= kMaxPorts || topo.ports[port].name.empty()) {
+    if (!well_formed || port >= topo.ports.size() || topo.ports[port].name.empty()) {
         rte_pktmbuf_free(m);
         return;
     }
@@ -295,7 +295,7 @@ void SlowPath::icmp_error(rte_mbuf* in, uint8_t type, uint8_t code, uint32_t res
         reinterpret_cast<const rte_ipv4_hdr*>(rte_pktmbuf_mtod(in, uint8_t*) + sizeof(rte_ether_hdr));
     const uint32_t ihl = static_cast<uint32_t>(oip->version_ihl & 0x0f) * 4;
     const uint32_t l3 = rte_be_to_cpu_16(oip->total_length);
-    bool answer = rx_port < kMaxPorts && !topo.ports[rx_port].name.empty();
+    bool answer = rx_port < topo.ports.size() && !topo.ports[rx_port].name.empty();
     if (answer && oip->next_proto_id == IPPROTO_ICMP && l3 >= ihl + 1) {
         // Never an ICMP error about an ICMP error (RFC 1122 3.2.2).
         answer = !is_icmp_error(*(reinterpret_cast<const uint8_t*>(oip) + ihl));

@@ -32,6 +32,14 @@
 namespace dirigo::dp {
 
 inline constexpr uint16_t kMaxPorts = 8;
+/// Logical interfaces (docs/forwarding.md, "VLANs"): an index below kMaxPorts is a DPDK port
+/// (its untagged traffic), and an 802.1Q sub-interface of a port gets an index from kMaxPorts
+/// up. Next hops, owned addresses, neighbours, the slow path's frames and the kernel
+/// interfaces are all per logical interface; m->port holds one from classification to TX.
+inline constexpr uint16_t kMaxVlanIfaces = 56;  // cfg::kMaxVlans
+inline constexpr uint16_t kMaxIfaces = kMaxPorts + kMaxVlanIfaces;
+/// VLAN ids a port may carry (802.1Q's 12 bits).
+inline constexpr uint16_t kVlanIds = 4096;
 inline constexpr uint32_t kMaxServices = 4096;
 inline constexpr uint32_t kMaxDests = 16384;
 /// Routes one topology holds (the config's, or the kernel's on the ports' interfaces).
@@ -43,11 +51,14 @@ struct LocalAddr {
     uint32_t mask = 0;  ///< network order
 };
 
+/// A logical interface: a port, or a VLAN sub-interface of one (then `vlan` is not 0).
 struct PortInfo {
-    uint16_t port_id = 0;
+    uint16_t port_id = 0;  ///< the interface index (a DPDK port id below kMaxPorts)
     uint16_t mtu = 1500;
-    rte_ether_addr mac{};
-    std::string name;
+    uint16_t parent = 0;   ///< the DPDK port it is on (port_id itself for a port)
+    uint16_t vlan = 0;     ///< 802.1Q VLAN id, 1..4094; 0 for a port
+    rte_ether_addr mac{};  ///< a VLAN's is its port's
+    std::string name;      ///< "" for an index no port uses; "ext.100" for a VLAN
     std::vector<LocalAddr> addrs;
 };
 
@@ -70,6 +81,9 @@ struct Topology {
     rte_lpm* lpm = nullptr;       ///< prefix -> index into next_hops
     std::vector<NextHop> next_hops;
     std::vector<std::pair<cfg::Prefix, NextHop>> routes;  ///< for listing (host order prefixes)
+    /// (port, VLAN id) -> interface index, kMaxPorts * kVlanIds entries (0: the port does not
+    /// carry that VLAN); empty when no port has VLANs.
+    std::vector<uint16_t> vlan_ifaces;
     /// The smallest MTU of the configured ports: a packet no longer than this fits every egress,
     /// so the forwarding path needs one compare to know it has nothing to fragment.
     uint16_t min_mtu = 1500;
@@ -80,6 +94,11 @@ struct Topology {
     int local_port(uint32_t addr) const noexcept {
         const uint32_t p = local.find(addr);
         return p == FlatMap::kNotFound ? -1 : static_cast<int>(p);
+    }
+    /// The interface of VLAN `vid` (1..4095) on DPDK port `port`, or 0 when the port does not
+    /// carry it. Thread: any. Cost: one array read.
+    uint16_t vlan_iface(uint16_t port, uint16_t vid) const noexcept {
+        return vlan_ifaces.empty() ? 0 : vlan_ifaces[static_cast<size_t>(port) * kVlanIds + vid];
     }
     /// True when `addr` (host order) is the broadcast address of a connected subnet.
     bool is_broadcast(uint32_t addr) const;

@@ -457,6 +457,12 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             }
         }
         parse_frame(rte_pktmbuf_mtod(m, uint8_t*), len, p, rx_ip_csum(m->ol_flags));
+        // One branch for untagged frames: a tag in the frame, or one the NIC stripped. Frames
+        // from peers and reassembly were classified when they arrived (m->port says where).
+        if (fresh && (p.cls == PktClass::Vlan || (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) != 0))
+            [[unlikely]] {
+            vlan_rx(topo, m, p);
+        }
         if (m->nb_segs != 1 && p.cls == PktClass::IcmpError) [[unlikely]] {
             // Its translation sums the whole message as one buffer; errors quote little anyway.
             p.cls = PktClass::Drop;
@@ -566,6 +572,10 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             break;
         case PktClass::HandedOff:
             verdict[i] = {Action::Consumed, 0, 0, 0};
+            break;
+        case PktClass::Vlan:
+            // vlan_rx took every tag off a fresh frame; a tag left is a second one.
+            verdict[i] = Verdict::discard(Drop::Unsupported);
             break;
         }
     }
@@ -1688,6 +1698,74 @@ void Worker::flush_handoff() noexcept {
     }
 }
 
+void Worker::vlan_rx(const Topology& topo, rte_mbuf* m, Parsed& p) noexcept {
+    const bool stripped = (m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) != 0;
+    if (p.cls == PktClass::Vlan && stripped) {
+        // A tag in the frame under the one the NIC took off: QinQ.
+        p.cls = PktClass::Drop;
+        p.reason = Drop::Unsupported;
+        return;
+    }
+    const uint16_t tci = stripped ? m->vlan_tci : p.vlan_tci;
+    // The tag is gone from here on: the frame is untagged and m->port names its interface.
+    m->ol_flags &= ~(RTE_MBUF_F_RX_VLAN | RTE_MBUF_F_RX_VLAN_STRIPPED);
+    m->vlan_tci = 0;
+    if (!stripped) {
+        if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) + sizeof(rte_vlan_hdr)) {
+            p.cls = PktClass::Drop;  // parse_vlan checked the first segment holds the tag
+            p.reason = Drop::Runt;
+            return;
+        }
+        vlan_pop(rte_pktmbuf_mtod(m, uint8_t*));
+        rte_pktmbuf_adj(m, sizeof(rte_vlan_hdr));
+    }
+    const uint16_t vid = tci & kVlanIdMask;
+    // VLAN 0 is a priority tag only: the frame is the port's own (IEEE 802.1Q).
+    const uint16_t iface = vid == 0 ? m->port : topo.vlan_iface(m->port, vid);
+    if (iface == 0 && vid != 0) {
+        p.cls = PktClass::Drop;
+        p.reason = Drop::UnknownVlan;
+        return;
+    }
+    m->port = iface;
+    if (!stripped) {
+        uint32_t len = rte_pktmbuf_data_len(m);
+        if (m->nb_segs != 1) {
+            len = multi_seg_len(m);
+            if (chained_sctp(m)) {  // as stage 1 checks an untagged frame
+                p.cls = PktClass::Drop;
+                p.reason = Drop::Unsupported;
+                return;
+            }
+        }
+        parse_frame(rte_pktmbuf_mtod(m, uint8_t*), len, p, rx_ip_csum(m->ol_flags));
+        if (p.cls == PktClass::Vlan) {
+            p.cls = PktClass::Drop;  // a second 802.1Q tag
+            p.reason = Drop::Unsupported;
+        }
+    }
+}
+
+uint16_t Worker::vlan_tx(uint16_t iface, rte_mbuf* m) noexcept {
+    const uint32_t i = static_cast<uint32_t>(iface) - kMaxPorts;
+    if (i >= env_.n_vlans) {
+        discard(m, Drop::NoRoute);  // no such interface: a bug upstream, counted not crashed
+        return kMaxPorts;
+    }
+    const WorkerEnv::VlanOut& v = env_.vlans[i];
+    auto* frame = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, sizeof(rte_vlan_hdr)));
+    if (frame == nullptr || rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) + sizeof(rte_vlan_hdr))
+        [[unlikely]] {
+        if (frame != nullptr) {
+            rte_pktmbuf_adj(m, sizeof(rte_vlan_hdr));
+        }
+        discard(m, Drop::NoMbuf);  // no headroom left: every pool keeps RTE_PKTMBUF_HEADROOM
+        return kMaxPorts;
+    }
+    vlan_push(frame, v.vid);
+    return v.port;
+}
+
 void Worker::host_enqueue(rte_mbuf* m) noexcept {
     TxBuf& b = host_[m->port];
     b.pkts[b.n++] = m;
@@ -1697,8 +1775,12 @@ void Worker::host_enqueue(rte_mbuf* m) noexcept {
 }
 
 void Worker::host_flush() noexcept {
-    for (uint16_t pi = 0; pi < env_.n_ports; ++pi) {
-        const uint16_t port = env_.port_ids[pi];
+    // The ports, then the VLAN interfaces (kMaxPorts up).
+    const uint16_t n_ifaces = static_cast<uint16_t>(env_.n_ports + env_.n_vlans);
+    for (uint16_t pi = 0; pi < n_ifaces; ++pi) {
+        const uint16_t port = pi < env_.n_ports
+                                  ? env_.port_ids[pi]
+                                  : static_cast<uint16_t>(kMaxPorts + pi - env_.n_ports);
         TxBuf& b = host_[port];
         if (b.n == 0) {
             continue;
@@ -1719,6 +1801,12 @@ void Worker::host_flush() noexcept {
 }
 
 void Worker::tx_enqueue(uint16_t port, rte_mbuf* m) noexcept {
+    if (port >= kMaxPorts) [[unlikely]] {
+        port = vlan_tx(port, m);
+        if (port >= kMaxPorts) {
+            return;  // dropped and counted
+        }
+    }
     TxBuf& b = tx_[port];
     b.pkts[b.n++] = m;
     if (b.n == kBurst) {

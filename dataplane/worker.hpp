@@ -115,10 +115,18 @@ struct WorkerEnv {
     uint16_t n_ports = 0;
     uint16_t port_ids[kMaxPorts] = {};         ///< the configured ports, polled in this order
     uint16_t rx_queues[kMaxPorts] = {};        ///< RX queues per port id (<= workers)
-    /// The exception path: per port id, packets for the kernel interface (all workers and the
-    /// slow path -> control, MP/SC). Null when the port has no kernel interface; then what would
-    /// go up is dropped and counted as before.
-    rte_ring* host_rings[kMaxPorts] = {};
+    /// The exception path: per interface (port or VLAN), packets for its kernel interface (all
+    /// workers and the slow path -> control, MP/SC). Null when it has no kernel interface; then
+    /// what would go up is dropped and counted as before.
+    rte_ring* host_rings[kMaxIfaces] = {};
+    /// VLAN interfaces (index kMaxPorts + i): the DPDK port and the VLAN id their frames leave
+    /// with. Fixed at start-up, as the ports are.
+    struct VlanOut {
+        uint16_t port = 0;
+        uint16_t vid = 0;
+    };
+    VlanOut vlans[kMaxVlanIfaces] = {};
+    uint16_t n_vlans = 0;                      ///< VLAN interfaces in use (kMaxPorts + n_vlans)
     bool host = false;                         ///< some port has a kernel interface
     /// Fragmentation on the way out: fragment headers come from `frag_direct`, their payloads
     /// are `frag_indirect` mbufs attached to the original packet (rte_ipv4_fragment_packet).
@@ -334,8 +342,18 @@ private:
         return env_.host ? Verdict::host() : Verdict::discard(why);
     }
     void host_enqueue(rte_mbuf* m) noexcept;
+    /// Stage 1 for a tagged frame (in its bytes, or stripped by the NIC into m->vlan_tci): the
+    /// tag goes, m->port becomes the VLAN's interface and `p` the untagged frame's parse; an
+    /// unknown VLAN, a second tag or QinQ makes `p` a counted drop. Cold: untagged frames never
+    /// come here.
+    [[gnu::cold, gnu::noinline]] void vlan_rx(const Topology& topo, rte_mbuf* m,
+                                              Parsed& p) noexcept;
+    /// TX toward VLAN interface `iface`: writes its tag into `m`; returns the DPDK port, or
+    /// kMaxPorts when `m` was dropped (no headroom: counted). Cold.
+    [[gnu::cold, gnu::noinline]] uint16_t vlan_tx(uint16_t iface, rte_mbuf* m) noexcept;
     /// Queues each port's packets for the kernel with one enqueue; counts what did not fit.
     void host_flush() noexcept;
+    /// Queues `m` for interface `port`: a DPDK port, or a VLAN (tagged first, by vlan_tx).
     void tx_enqueue(uint16_t port, rte_mbuf* m) noexcept;
     void tx_flush() noexcept;
     /// Transmits port's buffer; what the queue refuses is freed and counted.
@@ -432,7 +450,7 @@ private:
     /// Either keeps an adaptive worker awake.
     uint32_t injected_ = 0;
     TxBuf tx_[kMaxPorts];
-    TxBuf host_[kMaxPorts];  ///< packets for each port's kernel interface, sent once per burst
+    TxBuf host_[kMaxIfaces];  ///< packets for each interface's kernel twin, sent once per burst
     rte_ring* sync_out_ = nullptr;
     rte_ring* sync_in_ = nullptr;
     /// Records of this loop for control (master); at most two per packet (a connection and its

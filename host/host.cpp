@@ -41,13 +41,34 @@ Result<std::unique_ptr<Host>> Host::create(dp::Dataplane& dp, const cfg::Config&
     for (dp::PortInfo& p : h->base_ports_) {
         p.addrs.clear();
     }
+    std::vector<uint16_t> pids;
     for (const cfg::PortCfg& pc : cfg.ports) {
         uint16_t pid = 0;
         if (rte_eth_dev_get_port_by_name(pc.device.c_str(), &pid) != 0) {
             return Status(Errc::Invalid, "port " + pc.name + ": no DPDK device " + pc.device);
         }
-        if (Status s = h->add_tap(pc, pid); !s) {
+        if (Status s =
+                h->add_tap(cfg::kernel_name(pc), "port " + pc.name, pid, pid, pc.mtu, pc.addresses);
+            !s) {
             return s;
+        }
+        pids.push_back(pid);
+    }
+    // Then each port's VLANs, a tap each.
+    for (size_t i = 0; i < cfg.ports.size(); ++i) {
+        const cfg::PortCfg& pc = cfg.ports[i];
+        for (const cfg::VlanCfg& v : pc.vlans) {
+            const uint16_t iface = dp.topology()->vlan_iface(pids[i], v.id);
+            if (iface == 0) {
+                return Status(Errc::Internal, "VLAN " + cfg::vlan_name(pc, v.id) +
+                                                  ": not among the dataplane's interfaces");
+            }
+            if (Status s =
+                    h->add_tap(cfg::vlan_kernel_name(pc, v.id), "VLAN " + cfg::vlan_name(pc, v.id),
+                               iface, pids[i], pc.mtu, v.addresses);
+                !s) {
+                return s;
+            }
         }
     }
     if (Status s = h->push_config(true, 0); !s) {
@@ -72,11 +93,11 @@ Host::~Host() {
     }
 }
 
-Status Host::add_tap(const cfg::PortCfg& pc, uint16_t port) {
-    const std::string& iface = cfg::kernel_name(pc);
-    const std::string what = "port " + pc.name + ": kernel interface " + iface;
+Status Host::add_tap(const std::string& iface, const std::string& owner, uint16_t port,
+                     uint16_t mac_port, uint16_t mtu, const std::vector<cfg::Prefix>& addresses) {
+    const std::string what = owner + ": kernel interface " + iface;
     rte_ether_addr mac{};
-    if (int rc = rte_eth_macaddr_get(port, &mac); rc != 0) {
+    if (int rc = rte_eth_macaddr_get(mac_port, &mac); rc != 0) {
         return Status(Errc::Io, what + ": MAC: " + dpdk_error(rc));
     }
     char mac_text[RTE_ETHER_ADDR_FMT_SIZE];
@@ -87,6 +108,8 @@ Status Host::add_tap(const cfg::PortCfg& pc, uint16_t port) {
     }
     Tap t;
     t.port = port;
+    t.owner = owner;
+    t.addresses = addresses;
     t.vdev = "net_tap_dirigo" + std::to_string(port);
     const std::string args = "iface=" + iface + ",mac=" + mac_text;
     if (int rc = rte_vdev_init(t.vdev.c_str(), args.c_str()); rc != 0) {
@@ -110,8 +133,8 @@ Status Host::add_tap(const cfg::PortCfg& pc, uint16_t port) {
     if (int rc = rte_eth_tx_queue_setup(tap.tap_port, 0, kTapDesc, socket, nullptr); rc != 0) {
         return Status(Errc::Io, what + ": tx queue: " + dpdk_error(rc));
     }
-    if (pc.mtu != 1500) {
-        (void)rte_eth_dev_set_mtu(tap.tap_port, pc.mtu);
+    if (mtu != 1500) {
+        (void)rte_eth_dev_set_mtu(tap.tap_port, mtu);
     }
     if (int rc = rte_eth_dev_start(tap.tap_port); rc != 0) {
         return Status(Errc::Io, what + ": start: " + dpdk_error(rc));
@@ -130,22 +153,20 @@ Status Host::add_tap(const cfg::PortCfg& pc, uint16_t port) {
 }
 
 Status Host::push_config(bool addresses, int only_ifindex) {
-    for (size_t i = 0; addresses && i < cfg_.ports.size() && i < taps_.size(); ++i) {
-        const cfg::PortCfg& pc = cfg_.ports[i];
+    for (size_t i = 0; addresses && i < taps_.size(); ++i) {
         const Tap& t = taps_[i];
-        for (const cfg::Prefix& a : pc.addresses) {
+        for (const cfg::Prefix& a : t.addresses) {
             if (Status s = nl_.add_address(t.view.ifindex, a.addr, a.len); !s) {
-                return Status(s.code(), "port " + pc.name + ": cannot put " +
-                                            cfg::format_prefix(a) + " on " + t.view.iface +
-                                            ": " + s.message());
+                return Status(s.code(), t.owner + ": cannot put " + cfg::format_prefix(a) + " on " +
+                                            t.view.iface + ": " + s.message());
             }
         }
     }
     for (const cfg::RouteCfg& r : cfg_.routes) {
         // Through the interface whose configured subnet holds the gateway (as at start-up).
         const Tap* via = nullptr;
-        for (size_t i = 0; i < cfg_.ports.size() && i < taps_.size() && via == nullptr; ++i) {
-            for (const cfg::Prefix& a : cfg_.ports[i].addresses) {
+        for (size_t i = 0; i < taps_.size() && via == nullptr; ++i) {
+            for (const cfg::Prefix& a : taps_[i].addresses) {
                 if (a.len < 32 && ((a.addr ^ r.via) & mask_of(a.len)) == 0) {
                     via = &taps_[i];
                     break;

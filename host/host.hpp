@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #pragma once
 
-/// Host integration (docs/host-integration.md): a kernel interface per port, and the kernel as
-/// the source of truth for the ports' addresses and routes.
+/// Host integration (docs/host-integration.md): a kernel interface per port and per VLAN
+/// sub-interface, and the kernel as the source of truth for their addresses and routes.
 ///
 ///  - The exception path. Each port gets a `net_tap` interface with the port's MAC, named by the
 ///    config. Workers queue what they do not serve themselves on the port's host ring (see
 ///    WorkerEnv::host_rings); poll() moves it into the interface under a per-port token bucket
 ///    (ARP exempt), and moves what the kernel sends on the interface to worker 0's inject ring,
-///    to go out of the port. Every drop is counted.
+///    to go out of the port. Every drop is counted. A VLAN sub-interface gets a tap of its own
+///    ("ext.100"; the kernel here may have no 8021q module): untagged on the tap, tagged on the
+///    wire by the worker that transmits it.
 ///  - Addresses and routes. poll() follows rtnetlink: the IPv4 addresses on the interfaces are
 ///    the addresses Dirigo owns, the main table's routes through them are its routes. A change
 ///    rebuilds the Topology and asks control to publish it; an address that becomes Dirigo's is
@@ -75,7 +77,9 @@ public:
 
 private:
     struct Tap {
-        uint16_t port = 0;       ///< the DPDK data port
+        uint16_t port = 0;       ///< the interface it mirrors: a DPDK port, or a VLAN's index
+        std::string owner;       ///< "port ext" or "VLAN ext.100", for messages
+        std::vector<cfg::Prefix> addresses;  ///< the config's addresses of that interface
         uint16_t tap_port = 0;   ///< the net_tap ethdev
         std::string vdev;        ///< its vdev name
         PortView view;
@@ -83,7 +87,10 @@ private:
     };
 
     Host(dp::Dataplane& dp, const cfg::Config& cfg) : dp_(dp), cfg_(cfg) {}
-    Status add_tap(const cfg::PortCfg& pc, uint16_t port);
+    /// Creates the tap `iface` mirroring interface `port` (a port, or a VLAN on DPDK port
+    /// `mac_port`, whose MAC it takes), with the config's `addresses` to put on it.
+    Status add_tap(const std::string& iface, const std::string& owner, uint16_t port,
+                   uint16_t mac_port, uint16_t mtu, const std::vector<cfg::Prefix>& addresses);
     /// Puts the config's addresses and routes on the interfaces (at start, and routes again
     /// when an interface comes back up: the kernel drops them when it goes down).
     Status push_config(bool addresses, int only_ifindex);

@@ -247,6 +247,29 @@ struct Frame {
     Mac arp_sha() const { return {b[22], b[23], b[24], b[25], b[26], b[27]}; }
 };
 
+/// `f` with an 802.1Q tag (`tpid`, normally 0x8100; TCI `tci`) after its MAC addresses.
+inline Frame tagged(const Frame& f, uint16_t tci, uint16_t tpid = 0x8100) {
+    Frame t = f;
+    const uint8_t tag[] = {static_cast<uint8_t>(tpid >> 8), static_cast<uint8_t>(tpid),
+                           static_cast<uint8_t>(tci >> 8), static_cast<uint8_t>(tci)};
+    t.b.insert(t.b.begin() + 12, tag, tag + 4);
+    return t;
+}
+
+/// The tag of a tagged frame: its TCI, or -1 when the frame is untagged.
+inline int tag_of(const Frame& f) {
+    return f.b.size() >= 18 && f.b[12] == 0x81 && f.b[13] == 0x00 ? (f.b[14] << 8 | f.b[15]) : -1;
+}
+
+/// `f` without its 802.1Q tag (unchanged when it has none).
+inline Frame untagged(const Frame& f) {
+    Frame u = f;
+    if (tag_of(f) >= 0) {
+        u.b.erase(u.b.begin() + 12, u.b.begin() + 16);
+    }
+    return u;
+}
+
 // Sets the fragment fields of an IPv4 frame and fixes its header checksum.
 inline void set_frag(Frame& f, bool more, uint16_t offset8) {
     const uint16_t v = static_cast<uint16_t>((more ? 0x2000 : 0) | offset8);

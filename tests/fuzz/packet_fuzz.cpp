@@ -124,6 +124,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         case PktClass::Drop:
             DIRIGO_FUZZ_CHECK(p.reason != Drop::None, "a dropped frame has a reason");
             break;
+        case PktClass::Vlan: {
+            // The worker removes the tag and parses again; a second tag never gets this far.
+            DIRIGO_FUZZ_CHECK(size >= sizeof(rte_ether_hdr) + sizeof(rte_vlan_hdr),
+                              "a tag lies inside the frame");
+            uint8_t* untagged = vlan_pop(buf.data());
+            Parsed q;
+            parse_frame(untagged, static_cast<uint32_t>(size - sizeof(rte_vlan_hdr)), q);
+            DIRIGO_FUZZ_CHECK(q.cls != PktClass::Vlan, "one tag at most");
+            break;
+        }
         case PktClass::Arp:
         case PktClass::HandedOff:
         case PktClass::Fragment:  // the worker's class, never the parser's

@@ -725,6 +725,78 @@ const BadCase kBadCases[] = {
      "    kernel_name = \"ext\"; } );\n",
      3, "ports.[1]", "port \"ext\" already has the kernel interface \"ext\"", Errc::Invalid,
      true},
+    // VLAN sub-interfaces
+    {"VlanIdZero",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { id = 0; addresses = ( \"10.1.0.1/24\" ); } ); } );\n",
+     3, "ports.[0].vlans.[0].id", "0 is out of range 1..4094", Errc::Invalid, true},
+    {"VlanIdReserved",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { id = 4095; addresses = ( \"10.1.0.1/24\" ); } ); } );\n",
+     3, "ports.[0].vlans.[0].id", "4095 is out of range 1..4094", Errc::Invalid, true},
+    {"VlanIdNotInteger",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { id = \"100\"; addresses = ( \"10.1.0.1/24\" ); } ); } );\n",
+     3, "ports.[0].vlans.[0].id", "expected an integer", Errc::Invalid, true},
+    {"VlanDuplicateId",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { id = 100; addresses = ( \"10.1.0.1/24\" ); },\n"
+     "            { id = 100; addresses = ( \"10.2.0.1/24\" ); } ); } );\n",
+     4, "ports.[0].vlans.[1].id", "duplicate VLAN 100 on port \"ext\" (first at line 3)",
+     Errc::Invalid, true},
+    {"VlanMissingId",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { addresses = ( \"10.1.0.1/24\" ); } ); } );\n",
+     3, "ports.[0].vlans.[0].id", "required key is missing", Errc::Invalid, true},
+    {"VlanMissingAddresses",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { id = 7; } ); } );\n",
+     3, "ports.[0].vlans.[0].addresses", "required key is missing", Errc::Invalid, true},
+    {"VlanNoAddress",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { id = 7; addresses = [ ]; } ); } );\n",
+     3, "ports.[0].vlans.[0].addresses", "at least one address is required", Errc::Invalid,
+     true},
+    {"VlanAddressTaken",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { id = 7; addresses = ( \"10.0.0.1/24\" ); } ); } );\n",
+     3, "ports.[0].vlans.[0].addresses.[0]", "address 10.0.0.1 is already assigned (line 2)",
+     Errc::Invalid, true},
+    {"VlanBadPrefix",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { id = 7; addresses = ( \"10.1.0.1/33\" ); } ); } );\n",
+     3, "ports.[0].vlans.[0].addresses.[0]", "bad prefix \"10.1.0.1/33\"", Errc::Invalid, true},
+    {"VlanUnknownKey",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { vid = 7; addresses = ( \"10.1.0.1/24\" ); } ); } );\n",
+     3, "ports.[0].vlans.[0].vid", "unknown key; did you mean \"id\"?", Errc::Invalid, true},
+    {"VlansNotList",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = 100; } );\n",
+     3, "ports.[0].vlans", "expected a list of groups", Errc::Invalid, true},
+    {"PortWithoutVlansNeedsAddresses",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; } );\n", 2,
+     "ports.[0].addresses", "required key is missing", Errc::Invalid, true},
+    {"VlanGatewayIsOurAddress",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { id = 7; addresses = ( \"10.1.0.1/24\" ); } ); } );\n"
+     "routes = ( { prefix = \"0.0.0.0/0\"; via = \"10.1.0.1\"; } );\n",
+     4, "routes.[0].via",
+     "gateway 10.1.0.1 is an address of VLAN interface \"ext.7\", not a neighbour", Errc::Invalid,
+     true},
+    {"VlanKernelNameTooLong",
+     "eal = [];\nports = ( { name = \"outside-port\"; device = \"d0\";\n"
+     "  addresses = [ \"10.0.0.1/24\" ]; vlans = ( { id = 1000; addresses = ( \"10.1.0.1/24\" ); } ); } );\n",
+     2, "ports.[0]",
+     "kernel interface name \"outside-port.1000\" of VLAN 1000 is longer than 15 characters",
+     Errc::Invalid, true},
+    {"VlanKernelNameTaken",
+     "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+     "  vlans = ( { id = 7; addresses = ( \"10.1.0.1/24\" ); } ); },\n"
+     "  { name = \"int\"; device = \"d1\"; addresses = [ \"172.16.0.1/24\" ];\n"
+     "    kernel_name = \"ext.7\"; } );\n",
+     4, "ports.[1]", "VLAN interface \"ext.7\" already has the kernel interface \"ext.7\"",
+     Errc::Invalid, true},
     {"KernelNameBadCharacter",
      "eal = [];\nports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
      "  kernel_name = \"e/x\"; } );\n",
@@ -869,6 +941,54 @@ TEST(Loader, PortSides) {
     EXPECT_TRUE(fails_with(bad, 3, "ports.[0].side",
                            "unknown port side \"inside\" (expected \"client\", \"server\" or "
                            "\"both\")"));
+}
+
+TEST(Loader, Vlans) {
+    const auto r = load(
+        "eal = [];\n"
+        "ports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\" ];\n"
+        "            vlans = ( { id = 100; addresses = ( \"10.1.0.1/24\", \"10.1.0.100/32\" ); },\n"
+        "                      { id = 4094; addresses = [ \"10.2.0.1/24\" ]; } ); },\n"
+        "          { name = \"trunk\"; device = \"d1\";\n"
+        "            vlans = ( { id = 100; addresses = ( \"172.16.0.1/24\" ); } ); } );\n"
+        "routes = ( { prefix = \"192.168.0.0/16\"; via = \"10.1.0.254\"; } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_EQ(r->ports.size(), 2u);
+    const PortCfg& ext = r->ports[0];
+    ASSERT_EQ(ext.vlans.size(), 2u);
+    EXPECT_EQ(ext.vlans[0].id, 100);
+    EXPECT_EQ(ext.vlans[0].addresses,
+              (std::vector<Prefix>{{ip(10, 1, 0, 1), 24}, {ip(10, 1, 0, 100), 32}}));
+    EXPECT_EQ(ext.vlans[1].id, 4094);
+    EXPECT_EQ(ext.vlans[1].addresses, (std::vector<Prefix>{{ip(10, 2, 0, 1), 24}}));
+    EXPECT_EQ(vlan_name(ext, 100), "ext.100");
+    EXPECT_EQ(vlan_kernel_name(ext, 4094), "ext.4094");
+    // A trunk that carries only VLANs needs no address of its own; the same id on another port
+    // is another interface.
+    const PortCfg& trunk = r->ports[1];
+    EXPECT_TRUE(trunk.addresses.empty());
+    ASSERT_EQ(trunk.vlans.size(), 1u);
+    EXPECT_EQ(trunk.vlans[0].id, 100);
+    // A gateway on a VLAN's subnet is connected.
+    ASSERT_EQ(r->routes.size(), 1u);
+    EXPECT_EQ(r->routes[0].via, ip(10, 1, 0, 254));
+    // No vlans: none.
+    const auto plain = load(kBase);
+    ASSERT_TRUE(plain.is_ok());
+    EXPECT_TRUE(plain->ports[0].vlans.empty());
+}
+
+TEST(Loader, AtMostKMaxVlans) {
+    std::string text = "eal = [];\nports = ( { name = \"p\"; device = \"d0\"; vlans = (\n";
+    for (size_t i = 1; i <= kMaxVlans + 1; ++i) {
+        text += "  { id = " + std::to_string(i) + "; addresses = ( \"10." + std::to_string(i) +
+                ".0.1/24\" ); }" + (i == kMaxVlans + 1 ? "\n" : ",\n");
+    }
+    text += "); } );\n";
+    const auto r = load(text);
+    // The 57th VLAN group is on line 2 + 57.
+    EXPECT_TRUE(fails_with(r, static_cast<int>(2 + kMaxVlans + 1), "ports.[0].vlans.[56]",
+                           "more than 56 VLANs in all ports together"));
 }
 
 TEST(Loader, HostDefaultsAndKernelNames) {

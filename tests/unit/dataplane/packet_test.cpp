@@ -2,7 +2,9 @@
 // Parsing and rewriting without EAL: every incremental checksum update is compared with a full
 // recomputation over many random headers.
 
+#include <algorithm>
 #include <random>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -104,6 +106,80 @@ TEST(Parse, ClassifiesTcpUdpIcmpArpAndOthers) {
     f.b[14 + 11] = static_cast<uint8_t>(c);
     parse_frame(f.b.data(), static_cast<uint32_t>(f.b.size()), p);
     EXPECT_EQ(p.cls, PktClass::Ipv4Other);
+}
+
+TEST(Parse, OneVlanTagIsClassifiedThenParsedUntagged) {
+    const Frame plain = Frame::l4(kA, kB, 6, ip("1.2.3.4"), 1000, ip("5.6.7.8"), 80, 0x02);
+    // Priority 5, VLAN 100: the TCI whole, host order.
+    Frame t = test::tagged(plain, (5u << 13) | 100);
+    Parsed p;
+    parse_frame(t.b.data(), static_cast<uint32_t>(t.b.size()), p);
+    ASSERT_EQ(p.cls, PktClass::Vlan);
+    EXPECT_EQ(p.vlan_tci, (5u << 13) | 100);
+    EXPECT_EQ(p.vlan_tci & kVlanIdMask, 100);
+    // The worker's next step: the tag goes, the MAC addresses move over it, and the rest parses
+    // as the untagged frame does.
+    uint8_t* f = vlan_pop(t.b.data());
+    EXPECT_EQ(f, t.b.data() + 4);
+    EXPECT_TRUE(std::equal(plain.b.begin(), plain.b.end(), f));
+    parse_frame(f, static_cast<uint32_t>(t.b.size() - 4), p);
+    ASSERT_EQ(p.cls, PktClass::Ipv4L4);
+    EXPECT_EQ(p.key.daddr, ip("5.6.7.8"));
+    EXPECT_EQ(p.key.dport, htons(80));
+
+    // ARP in a tag is a VLAN frame too (answered on its VLAN once untagged).
+    const Frame arp = Frame::arp(kB, kA, 1, kA, ip("10.1.0.2"), Mac{}, ip("10.1.0.1"));
+    Frame ta = test::tagged(arp, 100);
+    parse_frame(ta.b.data(), static_cast<uint32_t>(ta.b.size()), p);
+    ASSERT_EQ(p.cls, PktClass::Vlan);
+    parse_frame(vlan_pop(ta.b.data()), static_cast<uint32_t>(ta.b.size() - 4), p);
+    EXPECT_EQ(p.cls, PktClass::Arp);
+}
+
+TEST(Parse, VlanPushWritesTheTagPopRemoves) {
+    const Frame plain = Frame::l4(kA, kB, 17, ip("1.2.3.4"), 53, ip("5.6.7.8"), 53, 0, 64, "x");
+    // As a worker does: 4 bytes prepended in the headroom, then the tag written into them.
+    std::vector<uint8_t> buf(4 + plain.b.size());
+    std::copy(plain.b.begin(), plain.b.end(), buf.begin() + 4);
+    vlan_push(buf.data(), 4094);
+    Frame out;
+    out.b = buf;
+    EXPECT_EQ(test::tag_of(out), 4094);
+    EXPECT_EQ(out.dst_mac(), kA);
+    EXPECT_EQ(out.src_mac(), kB);
+    EXPECT_EQ(test::untagged(out).b, plain.b);  // the inner ethertype and payload are intact
+    Parsed p;
+    parse_frame(buf.data(), static_cast<uint32_t>(buf.size()), p);
+    EXPECT_EQ(p.cls, PktClass::Vlan);
+    EXPECT_EQ(p.vlan_tci, 4094);
+}
+
+TEST(Parse, QinQDoubleTagsAndShortTagsAreDropped) {
+    const Frame plain = Frame::l4(kA, kB, 6, ip("1.2.3.4"), 1000, ip("5.6.7.8"), 80, 0x02);
+    Parsed p;
+    // An 802.1ad service tag (QinQ).
+    Frame q = test::tagged(test::tagged(plain, 100), 200, 0x88a8);
+    parse_frame(q.b.data(), static_cast<uint32_t>(q.b.size()), p);
+    EXPECT_EQ(p.cls, PktClass::Drop);
+    EXPECT_EQ(p.reason, Drop::Unsupported);
+    // Two 802.1Q tags, and an 802.1Q tag around an 802.1ad one.
+    for (const uint16_t inner : {uint16_t{0x8100}, uint16_t{0x88a8}}) {
+        Frame d = test::tagged(test::tagged(plain, 100, inner), 200);
+        parse_frame(d.b.data(), static_cast<uint32_t>(d.b.size()), p);
+        EXPECT_EQ(p.cls, PktClass::Drop) << std::hex << inner;
+        EXPECT_EQ(p.reason, Drop::Unsupported) << std::hex << inner;
+    }
+    // A frame that ends inside its tag.
+    Frame t = test::tagged(plain, 100);
+    parse_frame(t.b.data(), 16, p);
+    EXPECT_EQ(p.cls, PktClass::Drop);
+    EXPECT_EQ(p.reason, Drop::Runt);
+    // Another ethertype is still not IPv4 (the kernel's, with host integration).
+    Frame v6 = Frame::eth(kA, kB, 0x86dd);
+    v6.b.resize(60, 0);
+    parse_frame(v6.b.data(), static_cast<uint32_t>(v6.b.size()), p);
+    EXPECT_EQ(p.cls, PktClass::Drop);
+    EXPECT_EQ(p.reason, Drop::NotIpv4);
 }
 
 TEST(Parse, RejectsMalformedHeaders) {
