@@ -208,7 +208,8 @@ bool Host::rebuild(dp::SlowPath* slow) {
         prev = &key;
         routes.push_back({cfg::Prefix{key.dst, key.len}, t->port, val.gateway});
     }
-    auto next = dp::make_topology(std::move(ports), routes);
+    // IPv6 comes from the config alone (ports' addrs6 in base_ports_, and these routes).
+    auto next = dp::make_topology(std::move(ports), routes, dp_.topology()->route_specs6);
     if (!next) {
         // E.g. more routes than the table holds: keep forwarding with the last good topology.
         topo_error_ = next.status().message();
