@@ -124,6 +124,18 @@ Status Host::add_tap(const cfg::PortCfg& pc, uint16_t port) {
     // Dirigo answers ARP for the port's addresses itself (so a flood of host traffic cannot
     // starve it); the kernel learns from the rest and must not answer as well.
     std::ofstream("/proc/sys/net/ipv4/conf/" + iface + "/arp_ignore") << "8\n";
+    // IPv6 likewise: Dirigo answers neighbour discovery for the port's IPv6 addresses and never
+    // passes those solicitations up, so the kernel needs no duplicate address detection (its
+    // probes would go out of the port and come back answered by Dirigo), and as a router's
+    // interface it takes no router advertisements. IPv6 is turned on for a port that has IPv6
+    // addresses, whatever the namespace's default.
+    const std::string v6conf = "/proc/sys/net/ipv6/conf/" + iface + "/";
+    std::ofstream(v6conf + "accept_dad") << "0\n";
+    std::ofstream(v6conf + "accept_ra") << "0\n";
+    std::ofstream(v6conf + "autoconf") << "0\n";
+    if (!pc.addresses6.empty()) {
+        std::ofstream(v6conf + "disable_ipv6") << "0\n";
+    }
     tap.bucket = dp::TokenBucket(cfg_.host.rate, cfg_.host.burst);
     tap.bucket.last = rte_rdtsc();
     return {};
@@ -139,6 +151,38 @@ Status Host::push_config(bool addresses, int only_ifindex) {
                                             cfg::format_prefix(a) + " on " + t.view.iface +
                                             ": " + s.message());
             }
+        }
+    }
+    for (size_t i = 0; addresses && i < cfg_.ports.size() && i < taps_.size(); ++i) {
+        const cfg::PortCfg& pc = cfg_.ports[i];
+        const Tap& t = taps_[i];
+        for (const cfg::Prefix6& a : pc.addresses6) {
+            if (Status s = nl_.add_address6(t.view.ifindex, a.addr, a.len); !s) {
+                std::string what = "port " + pc.name + ": cannot put ";
+                what += cfg::format_prefix6(a) + " on " + t.view.iface + ": " + s.message();
+                return Status(s.code(), what);
+            }
+        }
+    }
+    for (const cfg::Route6Cfg& r : cfg_.routes6) {
+        const Tap* via = nullptr;
+        for (size_t i = 0; i < cfg_.ports.size() && i < taps_.size() && via == nullptr; ++i) {
+            for (const cfg::Prefix6& a : cfg_.ports[i].addresses6) {
+                if (a.len < 128 && cfg::prefix_contains(a, r.via)) {
+                    via = &taps_[i];
+                    break;
+                }
+            }
+        }
+        if (via == nullptr || (only_ifindex != 0 && via->view.ifindex != only_ifindex)) {
+            continue;
+        }
+        if (Status s = nl_.replace_route6(via->view.ifindex, r.prefix.addr, r.prefix.len, r.via);
+            !s) {
+            std::string what = "route ";
+            what += cfg::format_prefix6(r.prefix) + " via " + cfg::format_ip6(r.via) + " dev " +
+                    via->view.iface + ": " + s.message();
+            return Status(s.code(), what);
         }
     }
     for (const cfg::RouteCfg& r : cfg_.routes) {

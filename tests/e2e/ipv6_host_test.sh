@@ -122,6 +122,28 @@ t_expect "ping -6 -t 1 across the director gets time exceeded from $DIR_EXT6, no
     "$([[ $out == *"From $DIR_EXT6"*"Time exceeded"* && $(replies "$out") == 0 ]] && echo 1)"
 [[ $out == *"Time exceeded"* ]] || echo "$out" | sed 's/^/    /'
 
+# What the dataplane does not serve goes up the exception path: TCP to the director's IPv6
+# address reaches a server of the director's own kernel (on the port's interface, which Dirigo
+# gave the address without duplicate address detection), and its answers go back out.
+mkdir -p "$W_TMP/www-dir"
+printf 'director6\n' >"$W_TMP/www-dir/index.html"
+ip netns exec "$W_NS_DIR" "$(world_python)" -m http.server 8080 --bind "$DIR_EXT6" \
+    --directory "$W_TMP/www-dir" >"$W_TMP/http-dir.log" 2>&1 &
+W_PIDS+=("$!")
+body=""
+for ((tries = 0; tries < 50; tries++)); do
+    body=$(world_exec "$W_NS_CLI" curl -6 -s --max-time 1 "http://[$DIR_EXT6]:8080/" 2>/dev/null) &&
+        break
+    sleep 0.2
+done
+t_expect "TCP to [$DIR_EXT6]:8080 is served by the director's kernel through the exception path ($body)" \
+    "$([[ $body == director6 ]] && echo 1)"
+[[ $body == director6 ]] || sed 's/^/    /' "$W_TMP/http-dir.log"
+dad=$(world_exec "$W_NS_DIR" cat /proc/sys/net/ipv6/conf/ext/accept_dad 2>/dev/null || echo missing)
+kaddr=$(ip -n "$W_NS_DIR" -6 addr show dev ext scope global 2>/dev/null | awk '/inet6/ { print $2 }')
+t_expect "the kernel interface ext holds $DIR_EXT6/64 without duplicate address detection (addr $kaddr, accept_dad $dad)" \
+    "$([[ $kaddr == "$DIR_EXT6/64" && $dad == 0 ]] && echo 1)"
+
 # IPv4 is unchanged next to it.
 out=$(world_exec "$W_NS_CLI" timeout 10 ping -n -c 2 -i 0.2 -W 1 "$W_EXT_IP" 2>&1 || true)
 t_expect "IPv4 ping to $W_EXT_IP still answers ($(replies "$out"))" \
