@@ -34,8 +34,8 @@ enum class PktClass : uint8_t {
     Ipv4Other,  ///< other IPv4 (another protocol, or a non-first fragment): routed only
     Fragment,   ///< a fragment of TCP/UDP/SCTP, for reassembly (set by the worker, not the parser)
     Arp,
-    Ipv6,       ///< IPv6 (ip6 and l4 set; key.proto the fixed header's next header): decided out
-                ///< of line (Worker::decide_ipv6)
+    Ipv6,       ///< IPv6 (l4 and l3_len set, ipv6_header() gives the header; key.proto its next
+                ///< header): decided out of line (Worker::decide_ipv6)
     Drop,       ///< see Parsed::reason
     HandedOff,  ///< given to its owner worker; no longer ours
 };
@@ -113,7 +113,6 @@ struct Parsed {
     rte_ipv4_hdr* ip = nullptr;
     void* l4 = nullptr;   ///< TCP/UDP/ICMP header
     rte_ipv4_hdr* inner = nullptr;  ///< IcmpError: the quoted header
-    rte_ipv6_hdr* ip6 = nullptr;    ///< Ipv6: the fixed header (l3_len: it and its payload)
     ct::FlowKey key;      ///< Ipv4L4: the packet's flow; IcmpError: the quoted flow, reversed
 };
 
@@ -187,8 +186,6 @@ inline RxCsum rx_ip_csum(uint64_t ol_flags) noexcept {
         p.reason = Drop::Runt;
         return;
     }
-    p.ip6 = ip6;
-    p.ip = nullptr;
     p.l3_len = static_cast<uint16_t>(sizeof(rte_ipv6_hdr) + plen);
     p.l4 = ip6 + 1;
     p.key.proto = ip6->proto;
@@ -198,6 +195,12 @@ inline RxCsum rx_ip_csum(uint64_t ol_flags) noexcept {
         return;
     }
     p.cls = PktClass::Ipv6;
+}
+
+/// The IPv6 header of a PktClass::Ipv6 packet: right before its `l4`, since no extension header
+/// is walked. (Not a Parsed field: the IPv4 burst's array of Parsed stays as it was.)
+inline rte_ipv6_hdr* ipv6_header(const Parsed& p) noexcept {
+    return reinterpret_cast<rte_ipv6_hdr*>(static_cast<uint8_t*>(p.l4) - sizeof(rte_ipv6_hdr));
 }
 
 /// Parses `len` bytes at `frame`; `rx` is what the NIC already checked.

@@ -983,7 +983,7 @@ Verdict Worker::egress_fit(const Snapshot& snap, const Parsed& p, uint32_t dst) 
 
 Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept {
     const Topology& topo = *snap.topo;
-    rte_ipv6_hdr* ip6 = p.ip6;
+    rte_ipv6_hdr* ip6 = ipv6_header(p);
     auto* l4 = static_cast<uint8_t*>(p.l4);
     const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
     const bool icmp = ip6->proto == IPPROTO_ICMPV6;

@@ -126,9 +126,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
             DIRIGO_FUZZ_CHECK(sizeof(rte_ether_hdr) + p.l3_len <= size,
                               "an IPv6 packet ends inside the frame");
             const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
-            if (p.ip6->proto == IPPROTO_ICMPV6) {
+            if (ipv6_header(p)->proto == IPPROTO_ICMPV6) {
                 // The worker's ND validation reads only inside the message (ASan checks it).
-                (void)nd::valid_nd(p.ip6, static_cast<const uint8_t*>(p.l4), l4_len);
+                (void)nd::valid_nd(ipv6_header(p), static_cast<const uint8_t*>(p.l4), l4_len);
             }
             break;
         }
