@@ -556,7 +556,7 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             verdict[i] = decide_ipv6(snap, m, p);
             break;
         case PktClass::Drop:
-            // Other protocols (IPv6, LLDP, ...) and IPv4 multicast and broadcast (VRRP, OSPF,
+            // Other protocols (LLDP, ...) and IPv4 multicast and broadcast (VRRP, OSPF,
             // DHCP) are the kernel's: up when the port has an interface.
             verdict[i] = p.reason == Drop::NotIpv4 || p.reason == Drop::NotUnicast
                              ? to_kernel_or(p.reason)
