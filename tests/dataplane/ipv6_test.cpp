@@ -119,7 +119,9 @@ protected:
         static int seq = 0;
         ++seq;
         cfg::Config cfg;
-        cfg.host.kernel_interfaces = false;
+        // In-process: no net_tap; with host_rings_ the test reads the host rings itself.
+        cfg.host.kernel_interfaces = host_rings_;
+        cfg.host.queue = 64;
         cfg.dataplane.conn_table_size = 4096;
         cfg.dataplane.mbufs = 4095;
         cfg.dataplane.rx_desc = 256;
@@ -161,6 +163,10 @@ protected:
         }
         (void)recv(kExt);
         (void)recv(kInt);
+        if (host_rings_) {
+            (void)host_frames(kExt);
+            (void)host_frames(kInt);
+        }
         ctl_.reset();
         EXPECT_EQ(dp_->shutdown(), 0u) << "mbufs leaked";
         dp_.reset();
@@ -219,6 +225,18 @@ protected:
                          nd_body(136, 0x60, kGw, 2, kGwMac));
     }
 
+    /// The frames waiting on `port`'s host ring (taken off it).
+    std::vector<Frame> host_frames(int port) {
+        std::vector<Frame> out;
+        rte_mbuf* m;
+        while (rte_ring_dequeue(dp_->host_ring(port_id_[port]), reinterpret_cast<void**>(&m)) ==
+               0) {
+            out.push_back(take_frame(m));
+        }
+        return out;
+    }
+
+    bool host_rings_ = false;
     rte_ring* rx_[2] = {};
     rte_ring* tx_[2] = {};
     uint16_t port_id_[2] = {};
@@ -497,6 +515,49 @@ TEST_F(Ipv6Test, UnresolvedNeighbourDropsItsQueueAfterTheLastSolicitation) {
         failed = failed || (ip.b == kGw && s == dp::NeighTable6::State::Failed);
     });
     EXPECT_TRUE(failed);
+}
+
+class Ipv6HostPathTest : public Ipv6Test {
+protected:
+    Ipv6HostPathTest() { host_rings_ = true; }
+};
+
+TEST_F(Ipv6HostPathTest, WhatDirigoDoesNotServeGoesUpButNotTheSolicitationsItAnswers) {
+    // Answered here, never passed up: a solicitation for our address, and an echo request.
+    send(kExt, client_ns());
+    send(kExt, ip6_frame(mac_[kExt], kClientMac, kClient, kDirExt, 64, IPPROTO_ICMPV6,
+                         {128, 0, 0, 0, 0, 9, 0, 1}));
+    // Up: TCP to our address (ssh), a solicitation for an address that is not ours (the kernel's
+    // link-local), an advertisement (the kernel may have asked), and MLD-like multicast.
+    std::vector<uint8_t> syn(20, 0);
+    syn[0] = 0x9c;
+    syn[1] = 0x40;
+    syn[3] = 22;
+    syn[12] = 5 << 4;
+    syn[13] = 0x02;
+    send(kExt, ip6_frame(mac_[kExt], kClientMac, kClient, kDirExt, 64, IPPROTO_TCP, syn));
+    const V6 ll = v6("fe80::1");
+    send(kExt, ip6_frame(mcast_mac(solicited(ll)), kClientMac, kClient, solicited(ll), 255,
+                         IPPROTO_ICMPV6, nd_body(135, 0, ll, 1, kClientMac)));
+    send(kExt, ip6_frame(mac_[kExt], kClientMac, kClient, kDirExt, 255, IPPROTO_ICMPV6,
+                         nd_body(136, 0x60, kClient, 2, kClientMac)));
+    send(kExt, ip6_frame(mcast_mac(v6("ff02::16")), kClientMac, kClient, v6("ff02::16"), 1,
+                         IPPROTO_ICMPV6, {143, 0, 0, 0, 0, 0, 0, 0}));
+    step();
+    const auto out = recv(kExt);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(out[0].b[kL4], 129);  // the worker's echo reply in the first loop
+    EXPECT_EQ(out[1].b[kL4], 136);  // the slow path's advertisement, injected
+    const auto up = host_frames(kExt);
+    ASSERT_EQ(up.size(), 4u);
+    // The worker's own frames go up in the burst's order; the slow path's ND after them.
+    EXPECT_EQ(up[0].b[kL3 + 6], IPPROTO_TCP);
+    EXPECT_EQ(up[1].b[kL4], 143);
+    EXPECT_EQ(up[2].b[kL4], 135);
+    EXPECT_EQ(addr_at(up[2], kL4 + 8), ll);
+    EXPECT_EQ(up[3].b[kL4], 136);
+    EXPECT_EQ(slow().nd_up, 2u);
+    EXPECT_EQ(slow().na_sent, 1u);
 }
 
 }  // namespace
