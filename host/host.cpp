@@ -133,6 +133,9 @@ Status Host::add_tap(const cfg::PortCfg& pc, uint16_t port) {
     std::ofstream(v6conf + "accept_dad") << "0\n";
     std::ofstream(v6conf + "accept_ra") << "0\n";
     std::ofstream(v6conf + "autoconf") << "0\n";
+    // Linux flushes IPv6 addresses when a link goes down (IPv4's stay): keep them, so that a flap
+    // leaves the interface as the config made it, as it does for IPv4.
+    std::ofstream(v6conf + "keep_addr_on_down") << "1\n";
     if (!pc.addresses6.empty()) {
         std::ofstream(v6conf + "disable_ipv6") << "0\n";
     }

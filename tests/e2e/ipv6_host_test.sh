@@ -153,5 +153,19 @@ t_expect "IPv4 ping to $W_EXT_IP still answers ($(replies "$out"))" \
 plist=$(world_adm --list-ports --exact 2>&1 || true)
 bad=$(sed -n '/^Drops by reason/,$p' <<<"$plist" | awk '$1 == "bad_icmp6" { print $2 }')
 t_expect "--list-ports --exact lists bad_icmp6, at 0 (${bad:-missing})" "$([[ $bad == 0 ]] && echo 1)"
+# A flap of the kernel interface keeps its IPv6 address (Linux would flush it; Dirigo sets
+# keep_addr_on_down), and the kernel serves over IPv6 again once it is up.
+ip -n "$W_NS_DIR" link set ext down
+ip -n "$W_NS_DIR" link set ext up
+kaddr=$(ip -n "$W_NS_DIR" -6 addr show dev ext scope global 2>/dev/null | awk '/inet6/ { print $2 }')
+body=""
+for ((tries = 0; tries < 50; tries++)); do
+    body=$(world_exec "$W_NS_CLI" curl -6 -s --max-time 1 "http://[$DIR_EXT6]:8080/" 2>/dev/null) &&
+        break
+    sleep 0.2
+done
+t_expect "after ip link set ext down/up the interface keeps $DIR_EXT6/64 ($kaddr) and serves again ($body)" \
+    "$([[ $kaddr == "$DIR_EXT6/64" && $body == director6 ]] && echo 1)"
+
 t_check "dirigo stops on SIGTERM, with status 0, removing its socket" world_stop_dirigo
 t_summary
