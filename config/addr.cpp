@@ -5,6 +5,9 @@
 #include <charconv>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+
+#include <arpa/inet.h>
 
 namespace dirigo::cfg {
 
@@ -95,6 +98,68 @@ std::optional<Prefix> parse_prefix(std::string_view s) {
         return std::nullopt;
     }
     return Prefix{*addr, static_cast<uint8_t>(*len)};
+}
+
+std::optional<Ip6> parse_ip6(std::string_view s) {
+    // The longest text form is 45 characters (six groups and a dotted quad). inet_pton wants a
+    // C string: a NUL inside `s` would end it early, so it is refused here.
+    std::array<char, INET6_ADDRSTRLEN> buf{};
+    if (s.empty() || s.size() >= buf.size() || s.find('\0') != std::string_view::npos) {
+        return std::nullopt;
+    }
+    std::memcpy(buf.data(), s.data(), s.size());
+    Ip6 a;
+    if (inet_pton(AF_INET6, buf.data(), a.b.data()) != 1) {
+        return std::nullopt;
+    }
+    return a;
+}
+
+std::optional<Prefix6> parse_prefix6(std::string_view s) {
+    const size_t slash = s.find('/');
+    const auto addr = parse_ip6(s.substr(0, slash));
+    if (!addr) {
+        return std::nullopt;
+    }
+    if (slash == std::string_view::npos) {
+        return Prefix6{*addr, 128};
+    }
+    const auto len = parse_decimal(s.substr(slash + 1), 3);
+    if (!len || *len > 128) {
+        return std::nullopt;
+    }
+    return Prefix6{*addr, static_cast<uint8_t>(*len)};
+}
+
+std::string format_ip6(const Ip6& a) {
+    std::array<char, INET6_ADDRSTRLEN> buf{};
+    // Cannot fail: the family is right and the buffer holds the longest form.
+    (void)inet_ntop(AF_INET6, a.b.data(), buf.data(), buf.size());
+    return std::string(buf.data());
+}
+
+std::string format_prefix6(const Prefix6& p) {
+    std::string out = format_ip6(p.addr);
+    out += '/';
+    out += std::to_string(p.len);
+    return out;
+}
+
+Prefix6 network_of(const Prefix6& p) {
+    Prefix6 n = p;
+    for (size_t i = 0; i < n.addr.b.size(); ++i) {
+        const int bits = static_cast<int>(p.len) - static_cast<int>(i) * 8;
+        if (bits <= 0) {
+            n.addr.b[i] = 0;
+        } else if (bits < 8) {
+            n.addr.b[i] = static_cast<uint8_t>(n.addr.b[i] & (0xff00u >> bits));
+        }
+    }
+    return n;
+}
+
+bool prefix_contains(const Prefix6& p, const Ip6& a) {
+    return network_of(p) == network_of(Prefix6{a, p.len});
 }
 
 std::optional<Endpoint> parse_endpoint(std::string_view s, bool allow_zero_port) {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #pragma once
 
-/// Text forms of IPv4 addresses, prefixes and endpoints, shared by the config loader, the control
+/// Text forms of IPv4 and IPv6 addresses, prefixes and IPv4 endpoints, shared by the config loader, the control
 /// plane and dirigoadm. Strict: no leading zeros tricks, no trailing garbage, ranges checked.
 /// Thread: any. Cost: O(length), allocates only for the formatted strings.
 
@@ -44,6 +44,23 @@ constexpr Ip4 prefix_mask(uint8_t len) { return len == 0 ? 0 : ~Ip4{0} << (32 - 
 /// The network `p` names, its host bits cleared: 10.0.0.1/24 -> 10.0.0.0/24. A prefix written
 /// with host bits set differs from it (the checks say "did you mean" it).
 constexpr Prefix network_of(const Prefix& p) { return {p.addr & prefix_mask(p.len), p.len}; }
+
+/// "2001:db8::1" -> address (network order). Strict: what inet_pton(AF_INET6) accepts (hex
+/// groups, one "::", an embedded dotted quad last), nothing else: no zone ("%eth0"), no brackets,
+/// no blanks. Thread: any. O(length), no allocation.
+std::optional<Ip6> parse_ip6(std::string_view s);
+/// "2001:db8:1::1/64" -> prefix (length 0..128, decimal without leading zeros); a bare address
+/// means /128. Host bits are kept (an interface address keeps its host part).
+std::optional<Prefix6> parse_prefix6(std::string_view s);
+/// Address -> RFC 5952 text: lowercase, leading zeros dropped, the longest run of two or more
+/// zero groups (the first of equals) as "::", as inet_ntop prints it. "2001:db8::1".
+std::string format_ip6(const Ip6& a);
+/// "2001:db8:1::/64".
+std::string format_prefix6(const Prefix6& p);
+/// `p` with its host bits cleared: 2001:db8:1::1/64 -> 2001:db8:1::/64.
+Prefix6 network_of(const Prefix6& p);
+/// True when `a` lies in `p` (its first p.len bits equal p.addr's).
+bool prefix_contains(const Prefix6& p, const Ip6& a);
 
 /// "tcp" / "udp" / "sctp" -> Proto.
 std::optional<Proto> parse_proto(std::string_view s);

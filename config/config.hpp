@@ -77,6 +77,9 @@ struct PortCfg {
     std::string name;                ///< operator's name, e.g. "ext"
     std::string device;              ///< ethdev name, e.g. "net_af_packet0"
     std::vector<Prefix> addresses;   ///< owned addresses; the prefix gives the connected route
+    /// Owned IPv6 addresses (the same `addresses` list, entries with a ':'); the prefix gives the
+    /// connected route. Dirigo answers neighbour discovery and echo for them (docs/configuration.md).
+    std::vector<Prefix6> addresses6;
     uint16_t mtu = 1500;
     /// Name of the port's kernel interface (host integration); empty = the port's name.
     std::string kernel_name;
@@ -100,6 +103,14 @@ struct RouteCfg {
     Prefix prefix;
     Ip4 via = 0;
     bool operator==(const RouteCfg&) const = default;
+};
+
+/// A static IPv6 route (a `routes` entry whose prefix is IPv6). `via` must be on a connected
+/// IPv6 subnet of some port (global or unique-local: a link-local gateway names no port).
+struct Route6Cfg {
+    Prefix6 prefix;
+    Ip6 via;
+    bool operator==(const Route6Cfg&) const = default;
 };
 
 /// How a worker polls (`dataplane.poll`).
@@ -171,6 +182,7 @@ struct Config {
     MetricsCfg metrics;
     std::vector<PortCfg> ports;
     std::vector<RouteCfg> routes;
+    std::vector<Route6Cfg> routes6;  ///< `routes` entries with an IPv6 prefix
     std::vector<Service> services;
     std::vector<MarkRule> marks;  ///< `marks`: firewall mark rules, in order (first match wins)
     DataplaneCfg dataplane;

@@ -504,7 +504,10 @@ private:
     }
 
     /// A port's or a VLAN's `addresses`: prefixes, each address owned once in the whole file.
-    Status load_addresses(const lc::Setting& addrs, bool required, std::vector<Prefix>& out) {
+    /// A port's or a VLAN's `addresses`. IPv6 ones (a ':' in the text) go to `v6_port`'s; a
+    /// VLAN has none (nullptr: refused).
+    Status load_addresses(const lc::Setting& addrs, bool required, std::vector<Prefix>& out,
+                          PortCfg* v6_port) {
         if (auto st = expect_strings(addrs); !st) {
             return st;
         }
@@ -514,6 +517,16 @@ private:
         for (int i = 0; i < addrs.getLength(); ++i) {
             const lc::Setting& a = addrs[i];
             const std::string_view text = a.c_str();
+            if (text.find(':') != std::string_view::npos) {
+                if (v6_port == nullptr) {
+                    return fail(a, "IPv6 addresses on a VLAN are not supported (" +
+                                       in_quotes(text) + ")");
+                }
+                if (auto st = load_address6(a, text, *v6_port); !st) {
+                    return st;
+                }
+                continue;
+            }
             const auto prefix = parse_prefix(text);
             if (!prefix) {
                 return fail(a,
@@ -567,7 +580,7 @@ private:
             if (auto st = require(g, "addresses", addrs); !st) {
                 return st;
             }
-            if (auto st = load_addresses(*addrs, true, v.addresses); !st) {
+            if (auto st = load_addresses(*addrs, true, v.addresses, nullptr); !st) {
                 return st;
             }
             port.vlans.push_back(std::move(v));
@@ -618,7 +631,7 @@ private:
             if (auto st = require(p, "addresses", addrs); !st) {
                 return st;
             }
-            if (auto st = load_addresses(*addrs, vlans == nullptr, port.addresses); !st) {
+            if (auto st = load_addresses(*addrs, vlans == nullptr, port.addresses, &port); !st) {
                 return st;
             }
         }
@@ -652,6 +665,35 @@ private:
             }
         }
         return opt_int(p, "mtu", 68, 9702, port.mtu);
+    }
+
+    /// One IPv6 entry of a port's `addresses`: a unicast address that is not link-local (the
+    /// port's link-local address is derived from its MAC), with a prefix length.
+    Status load_address6(const lc::Setting& a, std::string_view text, PortCfg& port) {
+        const auto prefix = parse_prefix6(text);
+        if (!prefix) {
+            return fail(a, "bad IPv6 prefix " + in_quotes(text) +
+                               " (expected e.g. \"2001:db8:1::1/64\")");
+        }
+        if (prefix->addr.is_unspecified() || prefix->addr.is_multicast()) {
+            return fail(a, format_ip6(prefix->addr) + " cannot be a port address (unspecified or "
+                                                      "multicast)");
+        }
+        if (prefix->addr.is_link_local()) {
+            return fail(a, "link-local " + format_ip6(prefix->addr) +
+                               " cannot be configured (each port has its own, from its MAC)");
+        }
+        if (network_of(*prefix).addr == prefix->addr && prefix->len < 127) {
+            return fail(a, "address " + format_ip6(prefix->addr) + " is the subnet-router "
+                               "anycast address of " + format_prefix6(*prefix) +
+                               " (give the port's own address, e.g. ::1 in it)");
+        }
+        if (auto [it, fresh] = addresses6_.try_emplace(prefix->addr, line_of(a)); !fresh) {
+            return fail(a, "address " + format_ip6(prefix->addr) + " is already assigned (line " +
+                               std::to_string(it->second) + ")");
+        }
+        port.addresses6.push_back(*prefix);
+        return Status::ok();
     }
 
     Status load_ports(const lc::Setting& root, Config& cfg) {
@@ -719,6 +761,56 @@ private:
         return Status::ok();
     }
 
+    /// An IPv6 route: its prefix names a network, `via` is an IPv6 neighbour on a connected
+    /// IPv6 subnet of some port.
+    Status load_route6(const lc::Setting& r, const lc::Setting& pfx, const std::string& ptext,
+                       std::map<std::pair<Ip6, uint8_t>, unsigned>& seen, Config& cfg) const {
+        const auto prefix = parse_prefix6(ptext);
+        if (!prefix) {
+            return fail(pfx, "bad IPv6 prefix " + in_quotes(ptext) +
+                                 " (expected e.g. \"2001:db8:2::/64\")");
+        }
+        if (const Prefix6 net = network_of(*prefix); net != *prefix) {
+            return fail(pfx, "host bits are set in " + in_quotes(ptext) + " (did you mean \"" +
+                                 format_prefix6(net) + "\"?)");
+        }
+        if (auto [it, fresh] = seen.try_emplace({prefix->addr, prefix->len}, line_of(pfx));
+            !fresh) {
+            return fail(pfx, "duplicate route " + format_prefix6(*prefix) + " (first at line " +
+                                 std::to_string(it->second) + ")");
+        }
+        const lc::Setting* via = nullptr;
+        if (auto st = require(r, "via", via); !st) {
+            return st;
+        }
+        std::string text;
+        if (auto st = read_string(*via, text); !st) {
+            return st;
+        }
+        const auto gw = parse_ip6(text);
+        if (!gw) {
+            return fail(*via, (parse_ip4(text) ? "an IPv6 route needs an IPv6 gateway, not "
+                                               : "bad IPv6 address ") +
+                                  in_quotes(text));
+        }
+        bool connected = false;
+        for (const PortCfg& port : cfg.ports) {
+            for (const Prefix6& p : port.addresses6) {
+                if (p.addr == *gw) {
+                    return fail(*via, "gateway " + format_ip6(*gw) + " is an address of port " +
+                                          in_quotes(port.name) + ", not a neighbour");
+                }
+                connected = connected || (p.len < 128 && prefix_contains(p, *gw));
+            }
+        }
+        if (!connected) {
+            return fail(*via, "gateway " + format_ip6(*gw) +
+                                  " is not on a connected IPv6 subnet of any port");
+        }
+        cfg.routes6.push_back({*prefix, *gw});
+        return Status::ok();
+    }
+
     Status load_routes(const lc::Setting& root, Config& cfg) {
         const lc::Setting* routes = find(root, "routes");
         if (routes == nullptr) {
@@ -728,6 +820,7 @@ private:
             return st;
         }
         std::map<std::pair<Ip4, uint8_t>, unsigned> seen;
+        std::map<std::pair<Ip6, uint8_t>, unsigned> seen6;
         for (int i = 0; i < routes->getLength(); ++i) {
             const lc::Setting& r = (*routes)[i];
             if (auto st = check_keys(r, {"prefix", "via"}); !st) {
@@ -742,6 +835,12 @@ private:
             }
             if (auto st = read_string(*pfx, text); !st) {
                 return st;
+            }
+            if (text.find(':') != std::string::npos) {
+                if (auto st = load_route6(r, *pfx, text, seen6, cfg); !st) {
+                    return st;
+                }
+                continue;
             }
             const auto prefix = parse_prefix(text);
             if (!prefix) {
@@ -1331,6 +1430,7 @@ private:
     std::map<std::string, unsigned> devices_;
     std::map<Ip4, unsigned> addresses_;
     size_t vlan_count_ = 0;  // VLANs of every port so far (at most kMaxVlans)
+    std::map<Ip6, unsigned> addresses6_;
 };
 
 /// Runs `read` (which fills a libconfig::Config) and the loader, turning libconfig's exceptions

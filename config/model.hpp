@@ -6,6 +6,7 @@
 /// this model; control turns it into the dataplane's immutable Snapshot.
 /// Addresses and ports are kept in host byte order.
 
+#include <array>
 #include <compare>
 #include <cstddef>
 #include <cstdint>
@@ -49,6 +50,33 @@ struct Prefix {
     Ip4 addr = 0;
     uint8_t len = 0;
     bool operator==(const Prefix&) const = default;
+};
+
+/// IPv6 address: 16 bytes in network order, as on the wire (config/addr.hpp parses and formats it).
+struct Ip6 {
+    std::array<uint8_t, 16> b{};
+    bool operator==(const Ip6&) const = default;
+    auto operator<=>(const Ip6&) const = default;
+    /// True for :: (the unspecified address).
+    bool is_unspecified() const {
+        for (uint8_t x : b) {
+            if (x != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+    /// True for ff00::/8.
+    bool is_multicast() const { return b[0] == 0xff; }
+    /// True for fe80::/10.
+    bool is_link_local() const { return b[0] == 0xfe && (b[1] & 0xc0) == 0x80; }
+};
+
+/// An IPv6 prefix such as 2001:db8:1::/64 (or an interface address with its prefix length).
+struct Prefix6 {
+    Ip6 addr;
+    uint8_t len = 0;
+    bool operator==(const Prefix6&) const = default;
 };
 
 /// A virtual service's identity: protocol, VIP and port; or, for a firewall-mark service

@@ -11,6 +11,7 @@
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_lpm.h>
+#include <rte_lpm6.h>
 #include <rte_pause.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
@@ -44,6 +45,26 @@ Topology::~Topology() {
     if (lpm != nullptr) {
         rte_lpm_free(lpm);
     }
+    if (lpm6 != nullptr) {
+        rte_lpm6_free(lpm6);
+    }
+}
+
+bool Topology::source6_for(uint16_t port, const uint8_t* dst, cfg::Ip6& out) const noexcept {
+    const PortInfo& p = ports[port];
+    if (p.addrs6.empty()) {
+        return false;
+    }
+    cfg::Ip6 d;
+    std::memcpy(d.b.data(), dst, 16);
+    out = p.addrs6.front().addr;
+    for (const LocalAddr6& a : p.addrs6) {
+        if (cfg::prefix_contains({a.addr, a.len}, d)) {
+            out = a.addr;
+            break;
+        }
+    }
+    return true;
 }
 
 uint32_t Topology::source_for(uint16_t port, uint32_t dst) const {
@@ -126,6 +147,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         return s;
     }
     dp->neigh_ = std::make_unique<NeighTable>(cfg.dataplane.neighbours);
+    dp->neigh6_ = std::make_unique<NeighTable6>(cfg.dataplane.neighbours);
 
     dp->slow_ring_ = rte_ring_create("dirigo_slow", kSlowRingSize, socket, RING_F_SC_DEQ);
     if (dp->slow_ring_ == nullptr) {
@@ -147,6 +169,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     env.published = &dp->published_;
     env.qsv = dp->qsv_;
     env.neigh = dp->neigh_.get();
+    env.neigh6 = dp->neigh6_.get();
     env.slow_ring = dp->slow_ring_;
     env.dest_counters = dp->dest_counters_.get();
     env.thresholds = dp->thresholds_.get();
@@ -495,6 +518,9 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
             p.addrs.push_back({rte_cpu_to_be_32(a.addr), rte_cpu_to_be_32(cfg::prefix_mask(a.len))});
         }
         p.parent = pid;
+        for (const cfg::Prefix6& a : pc.addresses6) {
+            p.addrs6.push_back({a.addr, a.len});
+        }
         ++n_ports_;
     }
     // The ports' VLAN sub-interfaces, as interfaces of their own from kMaxPorts up.
@@ -535,8 +561,67 @@ Status Dataplane::setup_ports(const cfg::Config& cfg, uint32_t n_workers) {
     return {};
 }
 
+namespace {
+
+/// The IPv6 half of make_topology: connected prefixes of the ports' IPv6 addresses, then
+/// `routes6` (a route to a prefix already there is skipped, as a connected one wins).
+Status add_routes6(Topology& topo, const std::vector<RouteSpec6>& routes6, uint32_t serial) {
+    rte_lpm6_config lc{};
+    lc.max_rules = kMaxRoutes;
+    lc.number_tbl8s = 2048;  // 1 KB each; a /64 takes five, a /128 thirteen
+    const std::string name = "dirigo_rt6_" + std::to_string(serial);
+    topo.lpm6 = rte_lpm6_create(name.c_str(), static_cast<int>(rte_socket_id()), &lc);
+    if (topo.lpm6 == nullptr) {
+        return Status(Errc::Resource, "cannot create the IPv6 route table: " +
+                                          dpdk_error(rte_errno));
+    }
+    topo.route_specs6 = routes6;
+    auto add = [&topo](const cfg::Prefix6& pfx, const NextHop6& nh) -> Status {
+        const cfg::Prefix6 net = cfg::network_of(pfx);
+        for (const auto& [p, unused] : topo.routes6) {
+            if (p == net) {
+                return {};  // connected first: a configured route to the same prefix is moot
+            }
+        }
+        const auto idx = static_cast<uint32_t>(topo.next_hops6.size());
+        cfg::Ip6 upper;
+        upper.b[0] = 0x80;
+        // rte_lpm6 has no depth 0 either: a default route is the two halves of the space.
+        const bool ok = pfx.len == 0
+                            ? rte_lpm6_add(topo.lpm6, net.addr.b.data(), 1, idx) == 0 &&
+                                  rte_lpm6_add(topo.lpm6, upper.b.data(), 1, idx) == 0
+                            : rte_lpm6_add(topo.lpm6, net.addr.b.data(), pfx.len, idx) == 0;
+        if (!ok) {
+            std::string what = "cannot add IPv6 route ";
+            what += cfg::format_prefix6(net);
+            return Status(Errc::Resource, what);
+        }
+        topo.next_hops6.push_back(nh);
+        topo.routes6.emplace_back(net, nh);
+        return {};
+    };
+    for (const PortInfo& p : topo.ports) {
+        for (const LocalAddr6& a : p.addrs6) {
+            if (a.len < 128) {
+                if (Status s = add({a.addr, a.len}, {p.port_id, {}}); !s) {
+                    return s;
+                }
+            }
+        }
+    }
+    for (const RouteSpec6& r : routes6) {
+        if (Status s = add(r.prefix, {r.port, r.gateway}); !s) {
+            return s;
+        }
+    }
+    return {};
+}
+
+}  // namespace
+
 Result<std::shared_ptr<Topology>> make_topology(std::vector<PortInfo> ports,
-                                                const std::vector<RouteSpec>& routes) {
+                                                const std::vector<RouteSpec>& routes,
+                                                const std::vector<RouteSpec6>& routes6) {
     // rte_lpm names are global: each topology gets its own.
     static uint32_t serial = 0;
     auto topo = std::make_shared<Topology>();
@@ -613,6 +698,9 @@ Result<std::shared_ptr<Topology>> make_topology(std::vector<PortInfo> ports,
             return s;
         }
     }
+    if (Status s = add_routes6(*topo, routes6, serial - 1); !s) {
+        return s;
+    }
     return topo;
 }
 
@@ -630,7 +718,26 @@ Status Dataplane::build_topology(const cfg::Config& cfg) {
         }
         routes.push_back({r.prefix, static_cast<uint16_t>(port), r.via});
     }
-    auto topo = make_topology(port_infos_, routes);
+    // IPv6 routes likewise, through the port whose connected IPv6 prefix holds the gateway.
+    std::vector<RouteSpec6> routes6;
+    for (const cfg::Route6Cfg& r : cfg.routes6) {
+        int port = -1;
+        for (const PortInfo& p : port_infos_) {
+            for (const LocalAddr6& a : p.addrs6) {
+                if (port < 0 && a.len < 128 && cfg::prefix_contains({a.addr, a.len}, r.via)) {
+                    port = p.port_id;
+                }
+            }
+        }
+        if (port < 0) {
+            std::string what = "route ";
+            what += cfg::format_prefix6(r.prefix);
+            what += " via " + cfg::format_ip6(r.via) + ": gateway is on no connected subnet";
+            return Status(Errc::Invalid, what);
+        }
+        routes6.push_back({r.prefix, static_cast<uint16_t>(port), r.via});
+    }
+    auto topo = make_topology(port_infos_, routes, routes6);
     if (!topo) {
         return topo.status();
     }

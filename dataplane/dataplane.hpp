@@ -95,6 +95,8 @@ public:
     Worker& worker(uint32_t i) { return *workers_[i]; }
     const Worker& worker(uint32_t i) const { return *workers_[i]; }
     NeighTable& neigh() { return *neigh_; }
+    /// The IPv6 neighbour table (written by the slow path, read by workers).
+    NeighTable6& neigh6() { return *neigh6_; }
     rte_ring* slow_ring() const { return slow_ring_; }
     /// Control injects ready frames (m->port = output port) for worker 0 to transmit.
     rte_ring* inject_ring() const { return inject_ring_; }
@@ -162,6 +164,7 @@ private:
     std::vector<PortInfo> port_infos_;  ///< startup: ports with the config's addresses
     rte_ring* host_rings_[kMaxIfaces] = {};
     std::unique_ptr<NeighTable> neigh_;
+    std::unique_ptr<NeighTable6> neigh6_;
     rte_ring* slow_ring_ = nullptr;
     rte_ring* inject_ring_ = nullptr;
     std::vector<rte_ring*> command_rings_;

@@ -13,7 +13,9 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "config/addr.hpp"
 #include "dataplane/checksum.hpp"
+#include "dataplane/nd.hpp"
 
 namespace dirigo::dp {
 namespace {
@@ -39,6 +41,12 @@ void SlowPath::clear() {
         }
     }
     pending_.clear();
+    for (auto& [ip, p] : pending6_) {
+        for (rte_mbuf* m : p.pkts) {
+            rte_pktmbuf_free(m);
+        }
+    }
+    pending6_.clear();
 }
 
 uint32_t SlowPath::poll() {
@@ -60,6 +68,18 @@ uint32_t SlowPath::poll() {
         case SlowKind::FragNeeded:
             // RFC 1191: the next-hop MTU sits in the low 16 bits of the header's second word.
             icmp_error(pkts[i], kIcmpDestUnreach, kIcmpFragNeeded, meta.next_hop & 0xffffu);
+            break;
+        case SlowKind::Nd:
+            handle_nd(pkts[i]);
+            break;
+        case SlowKind::NeedNeigh6:
+            route_need_neigh6(pkts[i], static_cast<uint16_t>(meta.next_hop));
+            break;
+        case SlowKind::TimeExceeded6:
+            icmp6_error(pkts[i], nd::kTimeExceeded, 0, 0);  // code 0: hop limit exceeded
+            break;
+        case SlowKind::TooBig6:
+            icmp6_error(pkts[i], nd::kPacketTooBig, 0, meta.next_hop);
             break;
         default:
             rte_pktmbuf_free(pkts[i]);
@@ -127,6 +147,363 @@ void SlowPath::to_kernel(rte_mbuf* m) {
         return;
     }
     ++stats_.arp_up;
+}
+
+void SlowPath::nd_to_kernel(rte_mbuf* m) {
+    rte_ring* r = dp_.host_ring(m->port);
+    if (r == nullptr) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    if (rte_ring_mp_enqueue(r, m) != 0) {
+        ++stats_.nd_up_full;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    ++stats_.nd_up;
+}
+
+// ---- IPv6: neighbour discovery, resolution, ICMPv6 errors -------------------------------------
+
+namespace {
+
+cfg::Ip6 ip6_of(const uint8_t* a) {
+    cfg::Ip6 ip;
+    std::memcpy(ip.b.data(), a, 16);
+    return ip;
+}
+
+/// Makes single-segment `m` exactly `len` bytes long; false when it cannot grow that far.
+bool resize(rte_mbuf* m, uint16_t len) {
+    const uint16_t cur = rte_pktmbuf_data_len(m);
+    if (cur > len) {
+        return rte_pktmbuf_trim(m, static_cast<uint16_t>(cur - len)) == 0;
+    }
+    return cur == len || rte_pktmbuf_append(m, static_cast<uint16_t>(len - cur)) != nullptr;
+}
+
+/// Fills the fixed IPv6 header of what the slow path sends.
+void ip6_header(rte_ipv6_hdr* ip6, uint32_t payload, uint8_t hop_limit, const uint8_t* src,
+                const uint8_t* dst) {
+    ip6->vtc_flow = rte_cpu_to_be_32(6u << 28);
+    ip6->payload_len = rte_cpu_to_be_16(static_cast<uint16_t>(payload));
+    ip6->proto = IPPROTO_ICMPV6;
+    ip6->hop_limits = hop_limit;
+    std::memcpy(ip6->src_addr, src, 16);
+    std::memcpy(ip6->dst_addr, dst, 16);
+}
+
+}  // namespace
+
+void SlowPath::handle_nd(rte_mbuf* m) {
+    ++stats_.nd_in;
+    const Topology& topo = *dp_.topology();
+    const uint16_t port = m->port;
+    if (port >= kMaxPorts || topo.ports[port].name.empty()) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    // The worker validated the message (nd::valid_nd): lengths, options, checksum.
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    auto* ip6 = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+    auto* l4 = reinterpret_cast<uint8_t*>(ip6 + 1);
+    const uint32_t len = rte_be_to_cpu_16(ip6->payload_len);
+    const cfg::Ip6 target = ip6_of(l4 + 8);
+    const cfg::Ip6 src = ip6_of(ip6->src_addr);
+    const bool ours = topo.local6_port(target.b.data()) == port;
+    if (l4[0] == nd::kNeighAdvert) {
+        if (topo.local6_port(target.b.data()) >= 0) {
+            // Another node claims one of our addresses: keep ours, count it (no DAD defence).
+            ++stats_.nd_conflicts;
+            rte_pktmbuf_free(m);
+            return;
+        }
+        const rte_ether_addr* tll = nd::find_lladdr(l4, len, nd::kOptTargetLladdr);
+        // Learn like the ARP side: update a neighbour we know or asked about.
+        if (tll != nullptr && dp_.neigh6().contains(target) &&
+            dp_.neigh6().update(target, port, tll)) {
+            ++stats_.neigh6_learned;
+            heard6_[target] = Heard{port, rte_rdtsc(), 0, 0};
+            failed6_.erase(target);
+            learned6(target);
+        }
+        nd_to_kernel(m);  // the kernel may have asked too (its own link-local neighbours)
+        return;
+    }
+    // A solicitation. Not for one of our addresses on this port: the kernel's (its link-local).
+    if (!ours) {
+        nd_to_kernel(m);
+        return;
+    }
+    const bool dad = src.is_unspecified();
+    if (!dad) {
+        const rte_ether_addr* sll = nd::find_lladdr(l4, len, nd::kOptSourceLladdr);
+        if (sll != nullptr && dp_.neigh6().update(src, port, sll)) {
+            ++stats_.neigh6_learned;
+            heard6_[src] = Heard{port, rte_rdtsc(), 0, 0};
+            failed6_.erase(src);
+            learned6(src);
+        }
+    }
+    // The advertisement, in place: from the target, to the solicitor, or to all nodes when it
+    // probed for a duplicate from :: (RFC 4861 7.2.4: then not "solicited").
+    constexpr uint32_t kNaLen = nd::kNdLen + nd::kLladdrOptLen;
+    constexpr auto kFrame = static_cast<uint16_t>(sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) +
+                                                  kNaLen);
+    const rte_ether_addr& mine = topo.ports[port].mac;
+    if (m->nb_segs != 1 || !resize(m, kFrame)) {
+        ++stats_.no_mbuf;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    uint8_t dst[16];
+    if (dad) {
+        static constexpr uint8_t kAllNodes[16] = {0xff, 0x02, 0, 0, 0, 0, 0, 0,
+                                                  0,    0,    0, 0, 0, 0, 0, 1};
+        std::memcpy(dst, kAllNodes, 16);
+        nd::multicast_mac(dst, &eth->dst_addr);
+    } else {
+        std::memcpy(dst, ip6->src_addr, 16);
+        rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
+    }
+    rte_ether_addr_copy(&mine, &eth->src_addr);
+    ip6_header(ip6, kNaLen, nd::kNdHopLimit, target.b.data(), dst);
+    l4[0] = nd::kNeighAdvert;
+    l4[1] = 0;
+    l4[4] = static_cast<uint8_t>((dad ? 0 : nd::kNaSolicited) | nd::kNaOverride);
+    l4[5] = l4[6] = l4[7] = 0;
+    // l4[8..23] is the target already.
+    l4[nd::kNdLen] = nd::kOptTargetLladdr;
+    l4[nd::kNdLen + 1] = 1;
+    std::memcpy(l4 + nd::kNdLen + 2, mine.addr_bytes, RTE_ETHER_ADDR_LEN);
+    nd::set_checksum(ip6, l4, kNaLen);
+    m->ol_flags = 0;
+    m->port = port;
+    ++stats_.na_sent;
+    inject(m);
+}
+
+void SlowPath::route_need_neigh6(rte_mbuf* m, uint16_t port) {
+    const Topology& topo = *dp_.topology();
+    const auto* ip6 = rte_pktmbuf_mtod_offset(m, const rte_ipv6_hdr*, sizeof(rte_ether_hdr));
+    const NextHop6* nh = topo.route6(ip6->dst_addr);
+    if (nh == nullptr || nh->port != port) {
+        // The topology changed since the worker routed it: route it as it is now.
+        if (nh == nullptr) {
+            ++stats_.no_route6;
+            rte_pktmbuf_free(m);
+            return;
+        }
+        rte_ether_addr_copy(&topo.ports[nh->port].mac,
+                            &rte_pktmbuf_mtod(m, rte_ether_hdr*)->src_addr);
+    }
+    handle_need_neigh6(m, nh->gateway.is_unspecified() ? ip6_of(ip6->dst_addr) : nh->gateway,
+                       nh->port);
+}
+
+void SlowPath::handle_need_neigh6(rte_mbuf* m, const cfg::Ip6& target, uint16_t port) {
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    if (dp_.neigh6().lookup(target.b.data(), &eth->dst_addr)) {
+        m->port = port;
+        inject(m);
+        return;
+    }
+    auto [it, fresh] = pending6_.try_emplace(target);
+    Pending& p = it->second;
+    if (fresh) {
+        p.port = port;
+        // An incomplete entry makes the advertisement learnable (handle_nd).
+        (void)dp_.neigh6().update(target, port, nullptr);
+        failed6_.erase(target);
+    }
+    if (p.pkts.size() >= kMaxPending) {
+        rte_pktmbuf_free(p.pkts.front());
+        p.pkts.pop_front();
+        ++stats_.queue_drops;
+    }
+    m->port = port;
+    p.pkts.push_back(m);
+    if (p.tries == 0) {
+        send_ns(port, target);
+        p.tries = 1;
+        p.next_try = rte_rdtsc() + dp_.tsc_hz();
+    }
+}
+
+void SlowPath::learned6(const cfg::Ip6& ip) {
+    auto it = pending6_.find(ip);
+    if (it == pending6_.end()) {
+        return;
+    }
+    rte_ether_addr mac;
+    if (!dp_.neigh6().lookup(ip.b.data(), &mac)) {
+        return;
+    }
+    for (rte_mbuf* m : it->second.pkts) {
+        rte_ether_addr_copy(&mac, &rte_pktmbuf_mtod(m, rte_ether_hdr*)->dst_addr);
+        ++stats_.released;
+        inject(m);
+    }
+    pending6_.erase(it);
+}
+
+void SlowPath::send_ns(uint16_t port, const cfg::Ip6& target) {
+    const Topology& topo = *dp_.topology();
+    cfg::Ip6 src;
+    if (!topo.source6_for(port, target.b.data(), src)) {
+        return;  // no IPv6 address on the port to ask from
+    }
+    rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool());
+    if (m == nullptr) {
+        ++stats_.no_mbuf;
+        return;
+    }
+    constexpr uint32_t kNsLen = nd::kNdLen + nd::kLladdrOptLen;
+    constexpr auto kFrame = static_cast<uint16_t>(sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr) +
+                                                  kNsLen);
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, kFrame));
+    if (eth == nullptr) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    std::memset(eth, 0, kFrame);
+    uint8_t group[16];
+    nd::solicited_node(target.b.data(), group);
+    nd::multicast_mac(group, &eth->dst_addr);
+    const rte_ether_addr& mine = topo.ports[port].mac;
+    rte_ether_addr_copy(&mine, &eth->src_addr);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+    auto* ip6 = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+    ip6_header(ip6, kNsLen, nd::kNdHopLimit, src.b.data(), group);
+    auto* l4 = reinterpret_cast<uint8_t*>(ip6 + 1);
+    l4[0] = nd::kNeighSolicit;
+    std::memcpy(l4 + 8, target.b.data(), 16);
+    l4[nd::kNdLen] = nd::kOptSourceLladdr;
+    l4[nd::kNdLen + 1] = 1;
+    std::memcpy(l4 + nd::kNdLen + 2, mine.addr_bytes, RTE_ETHER_ADDR_LEN);
+    nd::set_checksum(ip6, l4, kNsLen);
+    m->port = port;
+    ++stats_.ns_sent;
+    inject(m);
+}
+
+void SlowPath::icmp6_error(rte_mbuf* in, uint8_t type, uint8_t code, uint32_t param) {
+    const Topology& topo = *dp_.topology();
+    const uint16_t rx_port = in->port;
+    const auto* in_eth = rte_pktmbuf_mtod(in, const rte_ether_hdr*);
+    const auto* oip = reinterpret_cast<const rte_ipv6_hdr*>(in_eth + 1);
+    const uint32_t l3 = static_cast<uint32_t>(sizeof(rte_ipv6_hdr)) +
+                        rte_be_to_cpu_16(oip->payload_len);
+    const auto* ol4 = reinterpret_cast<const uint8_t*>(oip + 1);
+    cfg::Ip6 src;
+    // RFC 4443 2.4: never about an ICMPv6 error, nor about a packet from :: or a multicast
+    // source, nor (but for packet too big) one sent to a multicast group or in a link-layer
+    // multicast; a source address of the port it came in on to send from; and under the rate
+    // limit ICMP errors share.
+    bool answer = rx_port < kMaxPorts && !topo.ports[rx_port].name.empty() &&
+                  topo.source6_for(rx_port, oip->src_addr, src);
+    if (answer && oip->proto == IPPROTO_ICMPV6 && l3 > sizeof(rte_ipv6_hdr)) {
+        answer = ol4[0] >= 128;  // 0-127 are errors
+    }
+    if (!answer) {
+        rte_pktmbuf_free(in);
+        return;
+    }
+    if (nd::is_unspecified(oip->src_addr) || oip->src_addr[0] == 0xff ||
+        (type != nd::kPacketTooBig &&
+         (oip->dst_addr[0] == 0xff || rte_is_multicast_ether_addr(&in_eth->dst_addr)))) {
+        ++stats_.icmp_suppressed;
+        rte_pktmbuf_free(in);
+        return;
+    }
+    if (!icmp_tokens_.take(rte_rdtsc(), dp_.tsc_hz())) {
+        ++stats_.icmp_rate_limited;
+        rte_pktmbuf_free(in);
+        return;
+    }
+    // As much of the packet as fits in the minimum MTU (RFC 4443 2.4 (c)), from its first
+    // segment (which holds at least its headers).
+    constexpr uint32_t kRoom = nd::kMinMtu - sizeof(rte_ipv6_hdr) - 8;
+    const uint32_t in_first = rte_pktmbuf_data_len(in) - static_cast<uint32_t>(sizeof(rte_ether_hdr));
+    const uint32_t quote = std::min({l3, kRoom, in_first});
+    rte_mbuf* m = rte_pktmbuf_alloc(dp_.pool());
+    if (m == nullptr) {
+        ++stats_.no_mbuf;
+        rte_pktmbuf_free(in);
+        return;
+    }
+    const uint32_t icmp_len = 8 + quote;
+    const uint32_t len = static_cast<uint32_t>(sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr)) +
+                         icmp_len;
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_append(m, static_cast<uint16_t>(len)));
+    if (eth == nullptr) {
+        rte_pktmbuf_free(m);
+        rte_pktmbuf_free(in);
+        return;
+    }
+    std::memset(eth, 0, len);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+    auto* ip6 = reinterpret_cast<rte_ipv6_hdr*>(eth + 1);
+    ip6_header(ip6, icmp_len, nd::kHopLimit, src.b.data(), oip->src_addr);
+    auto* l4 = reinterpret_cast<uint8_t*>(ip6 + 1);
+    l4[0] = type;
+    l4[1] = code;
+    const uint32_t param_be = rte_cpu_to_be_32(param);
+    std::memcpy(l4 + 4, &param_be, 4);
+    std::memcpy(l4 + 8, oip, quote);
+    nd::set_checksum(ip6, l4, icmp_len);
+    rte_pktmbuf_free(in);
+    // Out through the routing table, as every packet of ours.
+    const NextHop6* nh = topo.route6(ip6->dst_addr);
+    if (nh == nullptr) {
+        ++stats_.no_route6;
+        rte_pktmbuf_free(m);
+        return;
+    }
+    ++stats_.icmp6_sent;
+    rte_ether_addr_copy(&topo.ports[nh->port].mac, &eth->src_addr);
+    handle_need_neigh6(m, nh->gateway.is_unspecified() ? ip6_of(ip6->dst_addr) : nh->gateway,
+                       nh->port);
+}
+
+void SlowPath::failed6(const cfg::Ip6& ip, uint64_t now) {
+    dp_.neigh6().mark_failed(ip);
+    ++stats_.neigh6_failed;
+    failed6_[ip] = now + kFailedHoldSeconds * dp_.tsc_hz();
+}
+
+void SlowPath::age_neighbours6(uint64_t now) {
+    const uint64_t hz = dp_.tsc_hz();
+    for (auto it = heard6_.begin(); it != heard6_.end();) {
+        Heard& h = it->second;
+        if (now - h.at < arp_timeout_ * hz || now < h.next_probe) {
+            ++it;
+            continue;
+        }
+        if (h.probes >= kArpTries) {
+            ++stats_.neigh_expired;
+            failed6(it->first, now);
+            it = heard6_.erase(it);
+            continue;
+        }
+        send_ns(h.port, it->first);
+        ++stats_.probes_sent;
+        ++h.probes;
+        h.next_probe = now + hz;
+        ++it;
+    }
+}
+
+void SlowPath::run_timers6(uint64_t now) {
+    for (auto it = failed6_.begin(); it != failed6_.end();) {
+        if (now < it->second) {
+            ++it;
+            continue;
+        }
+        dp_.neigh6().remove(it->first);
+        ++stats_.neigh6_removed;
+        it = failed6_.erase(it);
+    }
 }
 
 void SlowPath::announce(uint16_t port, uint32_t addr) {
@@ -228,6 +605,28 @@ void SlowPath::run_timers() {
         next_aging_ = now + dp_.tsc_hz();
         age_neighbours(now);
         remove_failed(now);
+        age_neighbours6(now);
+        run_timers6(now);
+    }
+    for (auto it = pending6_.begin(); it != pending6_.end();) {
+        Pending& p = it->second;
+        if (now < p.next_try) {
+            ++it;
+            continue;
+        }
+        if (p.tries >= kArpTries) {
+            for (rte_mbuf* m : p.pkts) {
+                rte_pktmbuf_free(m);
+                ++stats_.unresolved_drops;
+            }
+            failed6(it->first, now);
+            it = pending6_.erase(it);
+            continue;
+        }
+        send_ns(p.port, it->first);
+        ++p.tries;
+        p.next_try = now + dp_.tsc_hz();
+        ++it;
     }
     if (pending_.empty()) {
         return;

@@ -10,12 +10,17 @@
 ///    requests (retried kArpTries times, a second apart) and releases them once answered, or drops
 ///    and counts them and marks the neighbour failed; failed neighbours are removed after
 ///    kFailedHoldSeconds (Linux's garbage collector removes FAILED entries on its next pass);
-///  - packets whose TTL ran out: it answers ICMP time exceeded.
+///  - packets whose TTL ran out: it answers ICMP time exceeded;
+///  - IPv6 (docs/architecture.md, "IPv6"): neighbour solicitations and advertisements the workers
+///    validated (it learns, and answers solicitations for owned addresses), IPv6 packets waiting
+///    for a neighbour (solicited like ARP, same queue bounds, tries and hold times) and ICMPv6
+///    time exceeded and packet too big, under the same rate limit as ICMP.
 /// Frames it sends go back through worker 0's inject ring, so only workers touch TX queues.
 
 #include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <unordered_map>
 
 #include "dataplane/dataplane.hpp"
@@ -46,6 +51,17 @@ struct SlowPathStats {
     uint64_t arp_up = 0;           ///< ARP frames passed up to the kernel interface
     uint64_t arp_up_full = 0;      ///< ... dropped: its queue was full
     uint64_t garp_sent = 0;        ///< gratuitous ARP for addresses that became ours
+    uint64_t nd_in = 0;            ///< neighbour solicitations and advertisements handled
+    uint64_t na_sent = 0;          ///< advertisements answering solicitations for our addresses
+    uint64_t ns_sent = 0;          ///< solicitations resolving or probing IPv6 neighbours
+    uint64_t nd_up = 0;            ///< ND messages passed up to the kernel interface
+    uint64_t nd_up_full = 0;       ///< ... dropped: its queue was full
+    uint64_t nd_conflicts = 0;     ///< advertisements from others for one of our addresses
+    uint64_t neigh6_learned = 0;
+    uint64_t neigh6_failed = 0;
+    uint64_t neigh6_removed = 0;
+    uint64_t icmp6_sent = 0;       ///< ICMPv6 errors sent (time exceeded, packet too big)
+    uint64_t no_route6 = 0;        ///< IPv6 the slow path had to send but no route covered
 };
 
 class SlowPath {
@@ -76,7 +92,7 @@ public:
     void announce(uint16_t port, uint32_t addr);
 
     const SlowPathStats& stats() const { return stats_; }
-    size_t pending_next_hops() const { return pending_.size(); }
+    size_t pending_next_hops() const { return pending_.size() + pending6_.size(); }
 
 private:
     struct Pending {
@@ -87,6 +103,20 @@ private:
     };
 
     void handle_arp(rte_mbuf* m);
+    /// A valid NS or NA (SlowKind::Nd).
+    void handle_nd(rte_mbuf* m);
+    /// An IPv6 packet with Ethernet source set, for next hop `target` out of `port`.
+    void handle_need_neigh6(rte_mbuf* m, const cfg::Ip6& target, uint16_t port);
+    /// SlowKind::NeedNeigh6: routes `m` again for its next hop, then handle_need_neigh6.
+    void route_need_neigh6(rte_mbuf* m, uint16_t port);
+    /// Answers `m`'s IPv6 sender with an ICMPv6 error quoting it (RFC 4443).
+    void icmp6_error(rte_mbuf* m, uint8_t type, uint8_t code, uint32_t param);
+    void learned6(const cfg::Ip6& ip);
+    /// A neighbour solicitation for `target`, to its solicited-node group, out of `port`.
+    void send_ns(uint16_t port, const cfg::Ip6& target);
+    void failed6(const cfg::Ip6& ip, uint64_t now);
+    void run_timers6(uint64_t now);
+    void age_neighbours6(uint64_t now);
     void handle_need_neigh(rte_mbuf* m, uint32_t next_hop, uint16_t port);
     /// Answers `m`'s sender with an ICMP error quoting it (`rest`: the header's second word).
     void icmp_error(rte_mbuf* m, uint8_t type, uint8_t code, uint32_t rest);
@@ -96,6 +126,8 @@ private:
     void send_arp(uint16_t port, uint32_t sip, uint32_t tip);
     /// Passes an ARP frame up to the kernel interface of m->port (frees it when there is none).
     void to_kernel(rte_mbuf* m);
+    /// The same for an ND message (counted as nd_up).
+    void nd_to_kernel(rte_mbuf* m);
     /// Sends an IPv4 frame built by the slow path: route it, resolve it, inject it.
     void send_ip(rte_mbuf* m);
     void inject(rte_mbuf* m);
@@ -116,7 +148,11 @@ private:
     };
     std::unordered_map<uint32_t, Heard> heard_;  ///< resolved neighbours, for aging
     std::unordered_map<uint32_t, uint64_t> failed_;  ///< failed neighbour -> TSC of removal
-    /// kIcmpBurst tokens, refilled at kIcmpPerSecond.
+    // IPv6 twins of the three maps above.
+    std::map<cfg::Ip6, Pending> pending6_;
+    std::map<cfg::Ip6, Heard> heard6_;
+    std::map<cfg::Ip6, uint64_t> failed6_;
+    /// kIcmpBurst tokens, refilled at kIcmpPerSecond (ICMP and ICMPv6 errors alike).
     TokenBucket icmp_tokens_{kIcmpPerSecond, kIcmpBurst};
     uint32_t arp_timeout_;
     uint64_t next_aging_ = 0;

@@ -12,6 +12,7 @@
 
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <vector>
 
@@ -20,6 +21,7 @@
 #include <rte_byteorder.h>
 #include <rte_ether.h>
 #include <rte_lpm.h>
+#include <rte_lpm6.h>
 
 #include "config/model.hpp"
 #include "config/status.hpp"
@@ -51,6 +53,12 @@ struct LocalAddr {
     uint32_t mask = 0;  ///< network order
 };
 
+/// One IPv6 address Dirigo owns on a port, with the length of its connected prefix.
+struct LocalAddr6 {
+    cfg::Ip6 addr;  ///< network order (bytes as on the wire)
+    uint8_t len = 128;
+};
+
 /// A logical interface: a port, or a VLAN sub-interface of one (then `vlan` is not 0).
 struct PortInfo {
     uint16_t port_id = 0;  ///< the interface index (a DPDK port id below kMaxPorts)
@@ -60,6 +68,23 @@ struct PortInfo {
     rte_ether_addr mac{};  ///< a VLAN's is its port's
     std::string name;      ///< "" for an index no port uses; "ext.100" for a VLAN
     std::vector<LocalAddr> addrs;
+    /// IPv6 addresses, from the config alone (host integration follows only the kernel's IPv4
+    /// addresses, docs/host-integration.md).
+    std::vector<LocalAddr6> addrs6;
+};
+
+/// Where an IPv6 route sends a packet: out of `port`, to `gateway` (:: when on-link).
+struct NextHop6 {
+    uint16_t port = 0;
+    cfg::Ip6 gateway;
+    bool operator==(const NextHop6&) const = default;
+};
+
+/// An IPv6 route as the config gives it.
+struct RouteSpec6 {
+    cfg::Prefix6 prefix;
+    uint16_t port = 0;
+    cfg::Ip6 gateway;  ///< :: = on-link
 };
 
 /// Where a route sends a packet: out of `port`, to `gateway` (0: the destination is on-link).
@@ -84,6 +109,12 @@ struct Topology {
     /// (port, VLAN id) -> interface index, kMaxPorts * kVlanIds entries (0: the port does not
     /// carry that VLAN); empty when no port has VLANs.
     std::vector<uint16_t> vlan_ifaces;
+    rte_lpm6* lpm6 = nullptr;     ///< IPv6 prefix -> index into next_hops6
+    std::vector<NextHop6> next_hops6;
+    std::vector<std::pair<cfg::Prefix6, NextHop6>> routes6;  ///< for listing (networks)
+    /// The IPv6 routes this topology was built with (the config's): kept so that a rebuild from
+    /// the kernel's IPv4 state (host integration) carries them over unchanged.
+    std::vector<RouteSpec6> route_specs6;
     /// The smallest MTU of the configured ports: a packet no longer than this fits every egress,
     /// so the forwarding path needs one compare to know it has nothing to fragment.
     uint16_t min_mtu = 1500;
@@ -125,6 +156,29 @@ struct Topology {
         }
     }
 
+    /// The port owning IPv6 unicast address `a` (network order), or -1. Thread: any. Cost:
+    /// O(owned IPv6 addresses), no allocation: IPv6 is out of the IPv4 fast path.
+    int local6_port(const uint8_t* a) const noexcept {
+        for (const PortInfo& p : ports) {
+            for (const LocalAddr6& l : p.addrs6) {
+                if (std::memcmp(l.addr.b.data(), a, 16) == 0) {
+                    return p.port_id;
+                }
+            }
+        }
+        return -1;
+    }
+    /// The next hop toward IPv6 `dst` (16 bytes, network order), or nullptr.
+    /// Thread: any. Cost: one rte_lpm6 lookup.
+    const NextHop6* route6(const uint8_t* dst) const noexcept {
+        uint32_t idx;
+        return lpm6 != nullptr && rte_lpm6_lookup(lpm6, dst, &idx) == 0 ? &next_hops6[idx]
+                                                                       : nullptr;
+    }
+    /// The owned IPv6 address on `port` facing `dst` (same prefix), else the port's first; false
+    /// when the port has none. Thread: any.
+    bool source6_for(uint16_t port, const uint8_t* dst, cfg::Ip6& out) const noexcept;
+
     /// Owned address on `port` facing `dst` (same subnet), else the port's first address.
     uint32_t source_for(uint16_t port, uint32_t dst) const;
     /// Port id whose connected subnet holds `ip`, or -1.
@@ -141,8 +195,10 @@ struct RouteSpec {
 /// Builds a Topology from `ports` (indexed by port id, with their addresses): their connected
 /// subnets, then `routes` (a route whose prefix is already there replaces it). A route whose
 /// gateway is 0 is on-link. Thread: control (or startup). Cost: one rte_lpm per call.
+/// IPv6 likewise: the connected prefixes of the ports' addrs6, then `routes6`, in an rte_lpm6.
 Result<std::shared_ptr<Topology>> make_topology(std::vector<PortInfo> ports,
-                                                const std::vector<RouteSpec>& routes);
+                                                const std::vector<RouteSpec>& routes,
+                                                const std::vector<RouteSpec6>& routes6 = {});
 
 /// One real server in a snapshot.
 struct DestEntry {

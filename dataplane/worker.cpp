@@ -20,6 +20,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "dataplane/nd.hpp"
 #include "dataplane/tunnel.hpp"
 
 namespace dirigo::dp {
@@ -471,11 +472,12 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
         if (p.cls != PktClass::Drop &&
             !rte_is_same_ether_addr(&p.eth->dst_addr, &topo.ports[m->port].mac)) [[unlikely]] {
             // Broadcast and multicast frames: ARP is answered; IPv4 is neither forwarded nor
-            // served (Linux forwards only frames sent to its own MAC).
+            // served (Linux forwards only frames sent to its own MAC); IPv6 multicast (neighbour
+            // discovery) is sorted by decide_ipv6, which routes no multicast.
             if (!rte_is_multicast_ether_addr(&p.eth->dst_addr)) {
                 p.cls = PktClass::Drop;
                 p.reason = Drop::NotForUs;
-            } else if (p.cls != PktClass::Arp) {
+            } else if (p.cls != PktClass::Arp && p.cls != PktClass::Ipv6) {
                 p.cls = PktClass::Drop;
                 p.reason = Drop::NotUnicast;
             }
@@ -563,8 +565,11 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
         case PktClass::Arp:
             verdict[i] = Verdict::slow(SlowKind::Arp);
             break;
+        case PktClass::Ipv6:
+            verdict[i] = decide_ipv6(snap, m, p);
+            break;
         case PktClass::Drop:
-            // Other protocols (IPv6, LLDP, ...) and IPv4 multicast and broadcast (VRRP, OSPF,
+            // Other protocols (LLDP, ...) and IPv4 multicast and broadcast (VRRP, OSPF,
             // DHCP) are the kernel's: up when the port has an interface.
             verdict[i] = p.reason == Drop::NotIpv4 || p.reason == Drop::NotUnicast
                              ? to_kernel_or(p.reason)
@@ -995,6 +1000,84 @@ Verdict Worker::egress_fit(const Snapshot& snap, const Parsed& p, uint32_t dst) 
         return Verdict::slow(SlowKind::FragNeeded, mtu);
     }
     return Verdict::route(Action::RouteFrag, dst);
+}
+
+Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept {
+    const Topology& topo = *snap.topo;
+    rte_ipv6_hdr* ip6 = ipv6_header(p);
+    auto* l4 = static_cast<uint8_t*>(p.l4);
+    const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
+    const bool icmp = ip6->proto == IPPROTO_ICMPV6;
+    const bool nd = icmp && (l4[0] == nd::kNeighSolicit || l4[0] == nd::kNeighAdvert);
+    // Whole in the first segment: the checksums below read the message as one buffer.
+    const bool whole = m->nb_segs == 1;
+    if (ip6->dst_addr[0] == 0xff) {
+        // Multicast is never routed. Neighbour discovery is ours; the rest of the link's
+        // multicast (MLD, router advertisements) is the kernel's.
+        if (nd && whole) {
+            return nd::valid_nd(ip6, l4, l4_len) ? Verdict::slow(SlowKind::Nd)
+                                                 : Verdict::discard(Drop::BadIcmp6);
+        }
+        return to_kernel_or(Drop::NotUnicast);
+    }
+    if (topo.local6_port(ip6->dst_addr) >= 0) {
+        if (!icmp || !whole) {
+            return to_kernel_or(Drop::Unsupported);  // TCP/UDP to our address (ssh), ...
+        }
+        if (nd) {
+            return nd::valid_nd(ip6, l4, l4_len) ? Verdict::slow(SlowKind::Nd)
+                                                 : Verdict::discard(Drop::BadIcmp6);
+        }
+        if (nd::sum(ip6, l4, l4_len) != 0xffff) {
+            return Verdict::discard(Drop::BadIcmp6);
+        }
+        if (l4[0] != nd::kEchoRequest || l4[1] != 0) {
+            return to_kernel_or(Drop::Unsupported);  // errors about the kernel's own traffic
+        }
+        // Echo reply in place: the swapped addresses leave the pseudo-header's sum as it was,
+        // so only the type changes in the checksum.
+        uint16_t c;
+        std::memcpy(&c, l4 + 2, 2);
+        c = csum_replace2(c, rte_cpu_to_be_16(nd::kEchoRequest << 8),
+                          rte_cpu_to_be_16(nd::kEchoReply << 8));
+        std::memcpy(l4 + 2, &c, 2);
+        l4[0] = nd::kEchoReply;
+        uint8_t src[16];
+        std::memcpy(src, ip6->src_addr, 16);
+        std::memcpy(ip6->src_addr, ip6->dst_addr, 16);
+        std::memcpy(ip6->dst_addr, src, 16);
+        ip6->hop_limits = nd::kHopLimit;
+        rte_ether_addr_copy(&p.eth->src_addr, &p.eth->dst_addr);
+        rte_ether_addr_copy(&topo.ports[m->port].mac, &p.eth->src_addr);
+        bump(stats_.icmp_echo_replies);
+        return Verdict::transmit(m->port);
+    }
+    // Transit. Link-local and unspecified sources stay on their link (RFC 4291 2.5.6).
+    if (nd::is_unspecified(ip6->src_addr) ||
+        (ip6->src_addr[0] == 0xfe && (ip6->src_addr[1] & 0xc0) == 0x80)) {
+        return Verdict::discard(Drop::Unsupported);
+    }
+    if (ip6->hop_limits <= 1) {
+        return Verdict::slow(SlowKind::TimeExceeded6);
+    }
+    const NextHop6* nh = topo.route6(ip6->dst_addr);
+    if (nh == nullptr) {
+        return Verdict::discard(Drop::NoRoute);
+    }
+    const uint16_t mtu = topo.ports[nh->port].mtu;
+    if (p.l3_len > mtu) {
+        // IPv6 routers never fragment: the sender learns the path MTU (RFC 8200 5).
+        bump(stats_.frag_needed);
+        return Verdict::slow(SlowKind::TooBig6, mtu);
+    }
+    --ip6->hop_limits;  // no header checksum in IPv6
+    bump(stats_.forwarded);
+    const uint8_t* target = nh->gateway.is_unspecified() ? ip6->dst_addr : nh->gateway.b.data();
+    rte_ether_addr_copy(&topo.ports[nh->port].mac, &p.eth->src_addr);
+    if (!env_.neigh6->lookup(target, &p.eth->dst_addr)) {
+        return Verdict::slow(SlowKind::NeedNeigh6, nh->port);
+    }
+    return Verdict::transmit(nh->port);
 }
 
 // ---- Stage 5: delivery ----------------------------------------------------------------------------

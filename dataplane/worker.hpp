@@ -28,6 +28,7 @@
 #include "conntrack/conn_table.hpp"
 #include "dataplane/command.hpp"
 #include "dataplane/neigh.hpp"
+#include "dataplane/neigh6.hpp"
 #include "dataplane/ownership.hpp"
 #include "dataplane/persist.hpp"
 #include "dataplane/packet.hpp"
@@ -76,6 +77,12 @@ enum class SlowKind : uint8_t {
     NeedNeigh = 2,  ///< ready to send, but the next hop's MAC is unknown
     TtlExceeded = 3,///< answer with ICMP time exceeded
     FragNeeded = 4, ///< answer with ICMP fragmentation needed; SlowMeta::next_hop holds the MTU
+    Nd = 5,         ///< a valid IPv6 NS or NA (the worker checked RFC 4861 7.1) to learn from or
+                    ///< answer
+    NeedNeigh6 = 6, ///< IPv6, ready to send but its next hop's MAC is unknown; SlowMeta::next_hop
+                    ///< holds the egress port (the slow path routes the destination again)
+    TimeExceeded6 = 7, ///< answer with ICMPv6 time exceeded (hop limit)
+    TooBig6 = 8,    ///< answer with ICMPv6 packet too big; SlowMeta::next_hop holds the MTU
 };
 
 /// Metadata a worker attaches to a slow-path mbuf (an mbuf dynamic field).
@@ -102,6 +109,7 @@ struct WorkerEnv {
     const std::atomic<const Snapshot*>* published = nullptr;
     rte_rcu_qsbr* qsv = nullptr;
     const NeighTable* neigh = nullptr;
+    const NeighTable6* neigh6 = nullptr;
     rte_ring* slow_ring = nullptr;             ///< all workers -> control (MP/SC)
     sched::DestCounters* dest_counters = nullptr;  ///< kMaxDests entries
     SlotThresholds* thresholds = nullptr;      ///< kMaxDests entries
@@ -307,6 +315,11 @@ private:
     Verdict decide_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
     /// An ICMP error quoting a tracked flow: translated for NAT, passed on for DR/TUN.
     Verdict decide_icmp_error(const Snapshot& snap, Parsed& p, uint32_t lookup) noexcept;
+    /// Everything IPv6 (docs/architecture.md, "IPv6"): neighbour discovery to the slow path,
+    /// echo answered in place, transit routed through rte_lpm6 with the hop limit decremented,
+    /// the rest of what is for us up to the kernel. Cold: out of the IPv4 burst's code.
+    [[gnu::cold, gnu::noinline]] Verdict decide_ipv6(const Snapshot& snap, rte_mbuf* m,
+                                                    Parsed& p) noexcept;
     /// Routing transit: traffic not for one of our addresses is routed like a Linux router does.
     Verdict transit(const Snapshot& snap, Parsed& p) noexcept;
 

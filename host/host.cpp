@@ -48,7 +48,8 @@ Result<std::unique_ptr<Host>> Host::create(dp::Dataplane& dp, const cfg::Config&
             return Status(Errc::Invalid, "port " + pc.name + ": no DPDK device " + pc.device);
         }
         if (Status s =
-                h->add_tap(cfg::kernel_name(pc), "port " + pc.name, pid, pid, pc.mtu, pc.addresses);
+                h->add_tap(cfg::kernel_name(pc), "port " + pc.name, pid, pid, pc.mtu, pc.addresses,
+                           !pc.addresses6.empty());
             !s) {
             return s;
         }
@@ -65,7 +66,7 @@ Result<std::unique_ptr<Host>> Host::create(dp::Dataplane& dp, const cfg::Config&
             }
             if (Status s =
                     h->add_tap(cfg::vlan_kernel_name(pc, v.id), "VLAN " + cfg::vlan_name(pc, v.id),
-                               iface, pids[i], pc.mtu, v.addresses);
+                               iface, pids[i], pc.mtu, v.addresses, false);
                 !s) {
                 return s;
             }
@@ -94,7 +95,8 @@ Host::~Host() {
 }
 
 Status Host::add_tap(const std::string& iface, const std::string& owner, uint16_t port,
-                     uint16_t mac_port, uint16_t mtu, const std::vector<cfg::Prefix>& addresses) {
+                     uint16_t mac_port, uint16_t mtu, const std::vector<cfg::Prefix>& addresses,
+                     bool ipv6) {
     const std::string what = owner + ": kernel interface " + iface;
     rte_ether_addr mac{};
     if (int rc = rte_eth_macaddr_get(mac_port, &mac); rc != 0) {
@@ -147,6 +149,21 @@ Status Host::add_tap(const std::string& iface, const std::string& owner, uint16_
     // Dirigo answers ARP for the port's addresses itself (so a flood of host traffic cannot
     // starve it); the kernel learns from the rest and must not answer as well.
     std::ofstream("/proc/sys/net/ipv4/conf/" + iface + "/arp_ignore") << "8\n";
+    // IPv6 likewise: Dirigo answers neighbour discovery for the port's IPv6 addresses and never
+    // passes those solicitations up, so the kernel needs no duplicate address detection (its
+    // probes would go out of the port and come back answered by Dirigo), and as a router's
+    // interface it takes no router advertisements. IPv6 is turned on for a port that has IPv6
+    // addresses, whatever the namespace's default.
+    const std::string v6conf = "/proc/sys/net/ipv6/conf/" + iface + "/";
+    std::ofstream(v6conf + "accept_dad") << "0\n";
+    std::ofstream(v6conf + "accept_ra") << "0\n";
+    std::ofstream(v6conf + "autoconf") << "0\n";
+    // Linux flushes IPv6 addresses when a link goes down (IPv4's stay): keep them, so that a flap
+    // leaves the interface as the config made it, as it does for IPv4.
+    std::ofstream(v6conf + "keep_addr_on_down") << "1\n";
+    if (ipv6) {
+        std::ofstream(v6conf + "disable_ipv6") << "0\n";
+    }
     tap.bucket = dp::TokenBucket(cfg_.host.rate, cfg_.host.burst);
     tap.bucket.last = rte_rdtsc();
     return {};
@@ -160,6 +177,38 @@ Status Host::push_config(bool addresses, int only_ifindex) {
                 return Status(s.code(), t.owner + ": cannot put " + cfg::format_prefix(a) + " on " +
                                             t.view.iface + ": " + s.message());
             }
+        }
+    }
+    for (size_t i = 0; addresses && i < cfg_.ports.size() && i < taps_.size(); ++i) {
+        const cfg::PortCfg& pc = cfg_.ports[i];
+        const Tap& t = taps_[i];
+        for (const cfg::Prefix6& a : pc.addresses6) {
+            if (Status s = nl_.add_address6(t.view.ifindex, a.addr, a.len); !s) {
+                std::string what = "port " + pc.name + ": cannot put ";
+                what += cfg::format_prefix6(a) + " on " + t.view.iface + ": " + s.message();
+                return Status(s.code(), what);
+            }
+        }
+    }
+    for (const cfg::Route6Cfg& r : cfg_.routes6) {
+        const Tap* via = nullptr;
+        for (size_t i = 0; i < cfg_.ports.size() && i < taps_.size() && via == nullptr; ++i) {
+            for (const cfg::Prefix6& a : cfg_.ports[i].addresses6) {
+                if (a.len < 128 && cfg::prefix_contains(a, r.via)) {
+                    via = &taps_[i];
+                    break;
+                }
+            }
+        }
+        if (via == nullptr || (only_ifindex != 0 && via->view.ifindex != only_ifindex)) {
+            continue;
+        }
+        if (Status s = nl_.replace_route6(via->view.ifindex, r.prefix.addr, r.prefix.len, r.via);
+            !s) {
+            std::string what = "route ";
+            what += cfg::format_prefix6(r.prefix) + " via " + cfg::format_ip6(r.via) + " dev " +
+                    via->view.iface + ": " + s.message();
+            return Status(s.code(), what);
         }
     }
     for (const cfg::RouteCfg& r : cfg_.routes) {
@@ -229,7 +278,8 @@ bool Host::rebuild(dp::SlowPath* slow) {
         prev = &key;
         routes.push_back({cfg::Prefix{key.dst, key.len}, t->port, val.gateway});
     }
-    auto next = dp::make_topology(std::move(ports), routes);
+    // IPv6 comes from the config alone (ports' addrs6 in base_ports_, and these routes).
+    auto next = dp::make_topology(std::move(ports), routes, dp_.topology()->route_specs6);
     if (!next) {
         // E.g. more routes than the table holds: keep forwarding with the last good topology.
         topo_error_ = next.status().message();

@@ -88,9 +88,11 @@ private:
 
     Host(dp::Dataplane& dp, const cfg::Config& cfg) : dp_(dp), cfg_(cfg) {}
     /// Creates the tap `iface` mirroring interface `port` (a port, or a VLAN on DPDK port
-    /// `mac_port`, whose MAC it takes), with the config's `addresses` to put on it.
+    /// `mac_port`, whose MAC it takes), with the config's `addresses` to put on it; `ipv6`: the
+    /// interface has IPv6 addresses (a port's, pushed by push_config), so IPv6 is turned on.
     Status add_tap(const std::string& iface, const std::string& owner, uint16_t port,
-                   uint16_t mac_port, uint16_t mtu, const std::vector<cfg::Prefix>& addresses);
+                   uint16_t mac_port, uint16_t mtu, const std::vector<cfg::Prefix>& addresses,
+                   bool ipv6);
     /// Puts the config's addresses and routes on the interfaces (at start, and routes again
     /// when an interface comes back up: the kernel drops them when it goes down).
     Status push_config(bool addresses, int only_ifindex);

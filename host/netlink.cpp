@@ -166,6 +166,42 @@ Status RtNetlink::replace_route(int ifindex, uint32_t dst, uint8_t len, uint32_t
     return request(nlh);
 }
 
+Status RtNetlink::add_address6(int ifindex, const cfg::Ip6& addr, uint8_t len) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWADDR;
+    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_INET6;
+    ifa->ifa_prefixlen = len;
+    ifa->ifa_flags = IFA_F_NODAD;
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = static_cast<uint32_t>(ifindex);
+    mnl_attr_put(nlh, IFA_LOCAL, 16, addr.b.data());
+    mnl_attr_put(nlh, IFA_ADDRESS, 16, addr.b.data());
+    mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+    return request(nlh);
+}
+
+Status RtNetlink::replace_route6(int ifindex, const cfg::Ip6& dst, uint8_t len,
+                                 const cfg::Ip6& gw) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWROUTE;
+    nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+    auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+    rtm->rtm_family = AF_INET6;
+    rtm->rtm_dst_len = len;
+    rtm->rtm_table = RT_TABLE_MAIN;
+    rtm->rtm_protocol = RTPROT_BOOT;
+    rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+    rtm->rtm_type = RTN_UNICAST;
+    mnl_attr_put(nlh, RTA_DST, 16, dst.b.data());
+    mnl_attr_put(nlh, RTA_GATEWAY, 16, gw.b.data());
+    mnl_attr_put_u32(nlh, RTA_OIF, static_cast<uint32_t>(ifindex));
+    return request(nlh);
+}
+
 Status RtNetlink::dump(int type, KernelState& st) {
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);

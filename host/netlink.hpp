@@ -18,6 +18,7 @@
 #include <tuple>
 #include <vector>
 
+#include "config/model.hpp"
 #include "config/status.hpp"
 
 struct mnl_socket;
@@ -68,6 +69,11 @@ public:
     Status add_address(int ifindex, uint32_t addr, uint8_t len);
     /// `ip route replace DST/LEN via GW dev IFINDEX` (gw 0: on-link). Waits for the ACK.
     Status replace_route(int ifindex, uint32_t dst, uint8_t len, uint32_t gw);
+    /// Puts IPv6 `addr`/`len` on `ifindex` without duplicate address detection (IFA_F_NODAD):
+    /// Dirigo answers neighbour discovery for it (docs/host-integration.md). Replaces it if there.
+    Status add_address6(int ifindex, const cfg::Ip6& addr, uint8_t len);
+    /// Adds or replaces the IPv6 route `dst`/`len` via `gw` out of `ifindex` (main table).
+    Status replace_route6(int ifindex, const cfg::Ip6& dst, uint8_t len, const cfg::Ip6& gw);
     /// Dumps links, addresses and routes into `st` (replacing what it held).
     Status resync(KernelState& st);
     /// Applies the events waiting on the event socket to `st` (never blocks). Returns how many

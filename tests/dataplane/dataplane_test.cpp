@@ -315,7 +315,8 @@ TEST_F(HostPathTest, MulticastAndOtherProtocolsGoUp) {
     vrrp.ipv4(112, ip("10.0.0.2"), ip("224.0.0.18"), 255, 20);
     vrrp.b.resize(vrrp.b.size() + 20, 0x21);
     send(kExt, vrrp);
-    // GRE to the director (protocol 47), and an IPv6 frame.
+    // GRE to the director (protocol 47), and IPv6 multicast that is not neighbour discovery
+    // (an empty packet to ff02::16, where MLD reports go).
     Frame gre = Frame::eth(mac_[kExt], kClientMac, 0x0800);
     gre.ipv4(47, ip("10.0.0.2"), ip("10.0.0.1"), 64, 8);
     gre.b.resize(gre.b.size() + 8, 0);
@@ -323,6 +324,10 @@ TEST_F(HostPathTest, MulticastAndOtherProtocolsGoUp) {
     Frame v6 = Frame::eth(mac_[kExt], kClientMac, 0x86dd);
     v6.b.resize(v6.b.size() + 40, 0);
     v6.b[14] = 0x60;
+    v6.b[14 + 6] = 59;  // no next header
+    v6.b[14 + 24] = 0xff;
+    v6.b[14 + 25] = 0x02;
+    v6.b[14 + 39] = 0x16;
     send(kExt, v6);
     step();
     EXPECT_TRUE(recv(kExt).empty());
@@ -935,7 +940,7 @@ TEST_F(DataplaneTest, ExpiredTtlGetsTimeExceededFromTheIngressAddress) {
 
 TEST_F(DataplaneTest, BadFramesAreDroppedAndCountedByReason) {
     learn_all();
-    // A runt, a bad IPv4 checksum, IPv6, a frame for another MAC, a non-SYN to the VIP with no
+    // A runt, a bad IPv4 checksum, LLDP, a frame for another MAC, a non-SYN to the VIP with no
     // connection, and TCP to an owned address without a service.
     Frame runt = Frame::eth(mac_[kExt], kClientMac, 0x0800);
     runt.b.resize(20, 0);
@@ -943,9 +948,9 @@ TEST_F(DataplaneTest, BadFramesAreDroppedAndCountedByReason) {
     Frame bad = Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 1, ip("10.0.0.100"), 80);
     bad.b[24] ^= 0xff;
     send(kExt, bad);
-    Frame v6 = Frame::eth(mac_[kExt], kClientMac, 0x86dd);
-    v6.b.resize(80, 0);
-    send(kExt, v6);
+    Frame lldp = Frame::eth(mac_[kExt], kClientMac, 0x88cc);
+    lldp.b.resize(80, 0);
+    send(kExt, lldp);
     send(kExt, Frame::l4(Mac{0x02, 0, 0, 0, 0, 0x99}, kClientMac, 6, ip("10.0.0.2"), 1,
                          ip("10.0.0.100"), 80));
     send(kExt, Frame::l4(mac_[kExt], kClientMac, 6, ip("10.0.0.2"), 2, ip("10.0.0.100"), 80, 0x10));

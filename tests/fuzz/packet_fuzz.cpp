@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "dataplane/checksum.hpp"
+#include "dataplane/nd.hpp"
 #include "dataplane/packet.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
@@ -121,6 +122,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                 DIRIGO_FUZZ_CHECK(ip_csum_ok(p.ip), "IPv4 checksum after decrement_ttl");
             }
             break;
+        case PktClass::Ipv6: {
+            DIRIGO_FUZZ_CHECK(sizeof(rte_ether_hdr) + p.l3_len <= size,
+                              "an IPv6 packet ends inside the frame");
+            const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
+            if (ipv6_header(p)->proto == IPPROTO_ICMPV6) {
+                // The worker's ND validation reads only inside the message (ASan checks it).
+                (void)nd::valid_nd(ipv6_header(p), static_cast<const uint8_t*>(p.l4), l4_len);
+            }
+            break;
+        }
         case PktClass::Drop:
             DIRIGO_FUZZ_CHECK(p.reason != Drop::None, "a dropped frame has a reason");
             break;

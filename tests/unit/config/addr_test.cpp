@@ -186,5 +186,106 @@ TEST(Addr, ParseNumberIsTheOneDecimalParser) {
     }
 }
 
+// ---- IPv6 ----
+
+Ip6 ip6(std::initializer_list<uint16_t> groups) {
+    Ip6 a;
+    size_t i = 0;
+    for (uint16_t g : groups) {
+        a.b[i++] = static_cast<uint8_t>(g >> 8);
+        a.b[i++] = static_cast<uint8_t>(g);
+    }
+    return a;
+}
+
+TEST(ParseIp6, AcceptsTheTextForms) {
+    EXPECT_EQ(parse_ip6("2001:db8::1"), ip6({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1}));
+    EXPECT_EQ(parse_ip6("2001:DB8:0:0:0:0:0:1"), ip6({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1}));
+    EXPECT_EQ(parse_ip6("::"), Ip6{});
+    EXPECT_EQ(parse_ip6("::1"), ip6({0, 0, 0, 0, 0, 0, 0, 1}));
+    EXPECT_EQ(parse_ip6("fe80::"), ip6({0xfe80, 0, 0, 0, 0, 0, 0, 0}));
+    EXPECT_EQ(parse_ip6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"),
+              ip6({0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff}));
+    EXPECT_EQ(parse_ip6("::ffff:10.0.0.1"), ip6({0, 0, 0, 0, 0, 0xffff, 0x0a00, 0x0001}));
+    EXPECT_EQ(parse_ip6("0001:0db8::0001"), ip6({1, 0xdb8, 0, 0, 0, 0, 0, 1}));
+}
+
+TEST(ParseIp6, RejectsMalformed) {
+    for (const std::string_view bad : {
+             "",
+             ":",
+             ":::",
+             "1::2::3",
+             "2001:db8::1%eth0",  // zones are not addresses
+             "[2001:db8::1]",
+             "2001:db8::1 ",
+             " 2001:db8::1",
+             "2001:db8::g",
+             "2001:db8:0:0:0:0:0:0:1",  // nine groups
+             "2001:db8:0:0:0:0:1",      // seven, no "::"
+             "12345::1",
+             "2001:db8::1/64",
+             "10.0.0.1",
+             "::ffff:10.0.0.256",
+             "::ffff:010.0.0.1",
+             "1:2:3:4:5:6:7:8:9:10:11:12:13:14:15:16:17:18:19:20:21",
+         }) {
+        EXPECT_FALSE(parse_ip6(bad).has_value()) << '"' << bad << '"';
+    }
+    EXPECT_FALSE(parse_ip6(std::string_view("::1\0", 4)).has_value());
+}
+
+TEST(FormatIp6, IsRfc5952Canonical) {
+    EXPECT_EQ(format_ip6(*parse_ip6("2001:0DB8:0000:0000:0000:0000:0000:0001")), "2001:db8::1");
+    EXPECT_EQ(format_ip6(Ip6{}), "::");
+    EXPECT_EQ(format_ip6(*parse_ip6("0:0:0:0:0:0:0:1")), "::1");
+    // The longest run of zero groups is compressed; of two equal runs, the first.
+    EXPECT_EQ(format_ip6(*parse_ip6("2001:0:0:1:0:0:0:1")), "2001:0:0:1::1");
+    EXPECT_EQ(format_ip6(*parse_ip6("2001:db8:0:0:1:0:0:1")), "2001:db8::1:0:0:1");
+    // A single zero group is not compressed.
+    EXPECT_EQ(format_ip6(*parse_ip6("2001:db8:0:1:1:1:1:1")), "2001:db8:0:1:1:1:1:1");
+    EXPECT_EQ(format_ip6(*parse_ip6("FF02::1:FF00:1")), "ff02::1:ff00:1");
+    for (const std::string_view s : {"2001:db8:1::1", "fe80::1", "ff02::1", "::ffff:10.0.0.1"}) {
+        EXPECT_EQ(format_ip6(*parse_ip6(s)), s);
+    }
+}
+
+TEST(ParsePrefix6, AddressWithLength) {
+    const auto p = parse_prefix6("2001:db8:1::1/64");
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->addr, ip6({0x2001, 0xdb8, 1, 0, 0, 0, 0, 1}));  // host part is kept
+    EXPECT_EQ(p->len, 64);
+    EXPECT_EQ(parse_prefix6("::/0"), (Prefix6{Ip6{}, 0}));
+    EXPECT_EQ(parse_prefix6("2001:db8::1"), (Prefix6{ip6({0x2001, 0xdb8, 0, 0, 0, 0, 0, 1}), 128}));
+    EXPECT_EQ(parse_prefix6("2001:db8::1/128")->len, 128);
+    EXPECT_EQ(format_prefix6(*parse_prefix6("2001:0db8:0002:0000::/64")), "2001:db8:2::/64");
+}
+
+TEST(ParsePrefix6, RejectsMalformed) {
+    for (const std::string_view bad : {"", "/64", "2001:db8::/", "2001:db8::/129", "2001:db8::/-1",
+                                       "2001:db8::/064", "2001:db8::/64/", "2001:db8::/6x",
+                                       "2001:db8::/64 ", "2001:db8::/1000", "10.0.0.0/8",
+                                       "2001:db8::%1/64"}) {
+        EXPECT_FALSE(parse_prefix6(bad).has_value()) << '"' << bad << '"';
+    }
+}
+
+TEST(Prefix6, NetworkAndContains) {
+    EXPECT_EQ(format_prefix6(network_of(*parse_prefix6("2001:db8:1::1/64"))), "2001:db8:1::/64");
+    EXPECT_EQ(format_prefix6(network_of(*parse_prefix6("2001:db8:1:ffff::1/52"))),
+              "2001:db8:1:f000::/52");
+    EXPECT_EQ(format_prefix6(network_of(*parse_prefix6("2001:db8::1/0"))), "::/0");
+    EXPECT_EQ(network_of(*parse_prefix6("2001:db8::1/128")), *parse_prefix6("2001:db8::1/128"));
+    const Prefix6 p = *parse_prefix6("2001:db8:1::/63");
+    EXPECT_TRUE(prefix_contains(p, *parse_ip6("2001:db8:1:1::5")));
+    EXPECT_FALSE(prefix_contains(p, *parse_ip6("2001:db8:1:2::5")));
+    EXPECT_TRUE(prefix_contains(*parse_prefix6("::/0"), *parse_ip6("ff02::1")));
+    EXPECT_TRUE(parse_ip6("ff02::1")->is_multicast());
+    EXPECT_TRUE(parse_ip6("fe80::1")->is_link_local());
+    EXPECT_TRUE(parse_ip6("febf::1")->is_link_local());
+    EXPECT_FALSE(parse_ip6("fec0::1")->is_link_local());
+    EXPECT_TRUE(Ip6{}.is_unspecified());
+}
+
 }  // namespace
 }  // namespace dirigo::cfg

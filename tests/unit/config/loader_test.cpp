@@ -1211,5 +1211,97 @@ TEST(Loader, FwmarkAndMarkRuleErrors) {
                    4, "marks.[0].port", "did you mean \"ports\"?"));
 }
 
+// ---- IPv6 port addresses and routes ----
+
+const std::string kBase6 =
+    "eal = [];\n"
+    "ports = ( { name = \"ext\"; device = \"d0\"; addresses = [ \"10.0.0.1/24\", "
+    "\"2001:db8:1::1/64\" ]; },\n"
+    "          { name = \"int\"; device = \"d1\"; addresses = [ \"2001:db8:2::1/64\" ]; } );\n";
+
+TEST(Loader, Ipv6AddressesAndRoutes) {
+    const auto r = load(kBase6 +
+                        "routes = ( { prefix = \"0.0.0.0/0\"; via = \"10.0.0.254\"; },\n"
+                        "           { prefix = \"2001:db8:100::/48\"; via = \"2001:db8:2::fe\"; },\n"
+                        "           { prefix = \"::/0\"; via = \"2001:DB8:1::FE\"; } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_EQ(r->ports.size(), 2u);
+    EXPECT_EQ(r->ports[0].addresses, (std::vector<Prefix>{{ip(10, 0, 0, 1), 24}}));
+    ASSERT_EQ(r->ports[0].addresses6.size(), 1u);
+    EXPECT_EQ(format_prefix6(r->ports[0].addresses6[0]), "2001:db8:1::1/64");
+    EXPECT_TRUE(r->ports[1].addresses.empty());  // an IPv6-only port
+    ASSERT_EQ(r->ports[1].addresses6.size(), 1u);
+    EXPECT_EQ(format_prefix6(r->ports[1].addresses6[0]), "2001:db8:2::1/64");
+    ASSERT_EQ(r->routes.size(), 1u);
+    ASSERT_EQ(r->routes6.size(), 2u);
+    EXPECT_EQ(format_prefix6(r->routes6[0].prefix), "2001:db8:100::/48");
+    EXPECT_EQ(format_ip6(r->routes6[0].via), "2001:db8:2::fe");
+    EXPECT_EQ(format_prefix6(r->routes6[1].prefix), "::/0");
+    EXPECT_EQ(format_ip6(r->routes6[1].via), "2001:db8:1::fe");
+}
+
+std::string route6(std::string_view prefix, std::string_view via) {
+    return "routes = ( { prefix = \"" + std::string(prefix) + "\"; via = \"" + std::string(via) +
+           "\"; } );\n";
+}
+
+std::string port6(std::string_view addr) {
+    return "eal = [];\nports = ( { name = \"ext\"; device = \"d0\";\n addresses = [ \"" +
+           std::string(addr) + "\" ]; } );\n";
+}
+
+const BadCase kBadCases6[] = {
+    {"BadAddress", port6("2001:db8::g/64"), 3, "ports.[0].addresses.[0]",
+     "bad IPv6 prefix \"2001:db8::g/64\"", Errc::Invalid, true},
+    {"Zone", port6("fe80::1%eth0/64"), 3, "ports.[0].addresses.[0]", "bad IPv6 prefix",
+     Errc::Invalid, true},
+    {"LengthTooLong", port6("2001:db8::1/129"), 3, "ports.[0].addresses.[0]", "bad IPv6 prefix",
+     Errc::Invalid, true},
+    {"Multicast", port6("ff02::1/64"), 3, "ports.[0].addresses.[0]",
+     "ff02::1 cannot be a port address", Errc::Invalid, true},
+    {"Unspecified", port6("::/64"), 3, "ports.[0].addresses.[0]", ":: cannot be a port address",
+     Errc::Invalid, true},
+    {"LinkLocal", port6("fe80::1/64"), 3, "ports.[0].addresses.[0]",
+     "link-local fe80::1 cannot be configured", Errc::Invalid, true},
+    {"SubnetRouterAnycast", port6("2001:db8:1::/64"), 3, "ports.[0].addresses.[0]",
+     "subnet-router anycast address", Errc::Invalid, true},
+    {"Duplicate",
+     "eal = [];\nports = ( { name = \"a\"; device = \"d0\"; addresses = [ \"2001:db8::1/64\" ]; "
+     "},\n { name = \"b\"; device = \"d1\"; addresses = [ \"2001:DB8::1/64\" ]; } );\n",
+     3, "ports.[1].addresses.[0]", "address 2001:db8::1 is already assigned (line 2)",
+     Errc::Invalid, true},
+    {"RouteBadPrefix", kBase6 + route6("2001:db8:x::/48", "2001:db8:1::fe"), 4,
+     "routes.[0].prefix", "bad IPv6 prefix \"2001:db8:x::/48\""},
+    {"RouteHostBits", kBase6 + route6("2001:db8:100::1/48", "2001:db8:1::fe"), 4,
+     "routes.[0].prefix", "did you mean \"2001:db8:100::/48\"?"},
+    {"RouteDuplicate",
+     kBase6 + "routes = ( { prefix = \"2001:db8:100::/48\"; via = \"2001:db8:1::fe\"; },\n"
+              "  { prefix = \"2001:db8:100:0::/48\"; via = \"2001:db8:2::fe\"; } );\n",
+     5, "routes.[1].prefix", "duplicate route 2001:db8:100::/48 (first at line 4)"},
+    {"RouteIpv4Gateway", kBase6 + route6("2001:db8:100::/48", "10.0.0.254"), 4, "routes.[0].via",
+     "an IPv6 route needs an IPv6 gateway, not \"10.0.0.254\""},
+    {"RouteBadGateway", kBase6 + route6("2001:db8:100::/48", "2001:db8::zz"), 4,
+     "routes.[0].via", "bad IPv6 address \"2001:db8::zz\""},
+    {"RouteGatewayOurs", kBase6 + route6("2001:db8:100::/48", "2001:db8:2::1"), 4,
+     "routes.[0].via", "gateway 2001:db8:2::1 is an address of port \"int\""},
+    {"RouteGatewayNotConnected", kBase6 + route6("2001:db8:100::/48", "2001:db8:3::fe"), 4,
+     "routes.[0].via", "gateway 2001:db8:3::fe is not on a connected IPv6 subnet"},
+    {"RouteGatewayMissing", kBase6 + "routes = ( { prefix = \"::/0\"; } );\n", 4, "routes.[0].via",
+     "required key is missing"},
+    {"Ipv4RouteIpv6Gateway", kBase6 + route6("10.1.0.0/16", "2001:db8:1::fe"), 4,
+     "routes.[0].via", "bad address \"2001:db8:1::fe\""},
+};
+
+class LoaderErrors6 : public ::testing::TestWithParam<BadCase> {};
+
+TEST_P(LoaderErrors6, NamesLineKeyAndReason) {
+    const BadCase& c = GetParam();
+    const auto r = load(c.text);  // every case is a whole file
+    EXPECT_TRUE(fails_with(r, c.line, c.path, c.what, c.code));
+}
+
+INSTANTIATE_TEST_SUITE_P(Ipv6, LoaderErrors6, ::testing::ValuesIn(kBadCases6),
+                         [](const auto& info) { return std::string(info.param.name); });
+
 }  // namespace
 }  // namespace dirigo::cfg

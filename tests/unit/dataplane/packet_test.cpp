@@ -175,9 +175,9 @@ TEST(Parse, QinQDoubleTagsAndShortTagsAreDropped) {
     EXPECT_EQ(p.cls, PktClass::Drop);
     EXPECT_EQ(p.reason, Drop::Runt);
     // Another ethertype is still not IPv4 (the kernel's, with host integration).
-    Frame v6 = Frame::eth(kA, kB, 0x86dd);
-    v6.b.resize(60, 0);
-    parse_frame(v6.b.data(), static_cast<uint32_t>(v6.b.size()), p);
+    Frame lldp = Frame::eth(kA, kB, 0x88cc);
+    lldp.b.resize(60, 0);
+    parse_frame(lldp.b.data(), static_cast<uint32_t>(lldp.b.size()), p);
     EXPECT_EQ(p.cls, PktClass::Drop);
     EXPECT_EQ(p.reason, Drop::NotIpv4);
 }
@@ -201,6 +201,54 @@ TEST(Parse, RejectsMalformedHeaders) {
     cs.b[14 + 8] ^= 1;  // TTL changed without the checksum
     parse_frame(cs.b.data(), static_cast<uint32_t>(cs.b.size()), p);
     EXPECT_EQ(p.reason, Drop::BadIpChecksum);
+}
+
+TEST(Parse, Ipv6GoesItsOwnWayWithItsHeaderChecked) {
+    // Ethernet, then an IPv6 header with `plen` bytes of payload after it (next header `nh`).
+    auto v6 = [](uint8_t nh, uint16_t plen) {
+        Frame f = Frame::eth(kA, kB, 0x86dd);
+        f.b.resize(14 + 40 + plen, 0);
+        f.b[14] = 0x60;
+        f.b[14 + 4] = static_cast<uint8_t>(plen >> 8);
+        f.b[14 + 5] = static_cast<uint8_t>(plen);
+        f.b[14 + 6] = nh;
+        f.b[14 + 7] = 64;
+        return f;
+    };
+    Parsed p;
+    Frame icmp = v6(IPPROTO_ICMPV6, 8);
+    parse_frame(icmp.b.data(), static_cast<uint32_t>(icmp.b.size()), p);
+    ASSERT_EQ(p.cls, PktClass::Ipv6);
+    EXPECT_EQ(p.l3_len, 48);
+    EXPECT_EQ(p.key.proto, IPPROTO_ICMPV6);
+    EXPECT_EQ(static_cast<uint8_t*>(p.l4), icmp.b.data() + 54);
+    EXPECT_EQ(reinterpret_cast<uint8_t*>(ipv6_header(p)), icmp.b.data() + 14);
+    // Another next header (an extension header, TCP) is not walked: still IPv6, for the worker.
+    Frame hbh = v6(0, 8);
+    parse_frame(hbh.b.data(), static_cast<uint32_t>(hbh.b.size()), p);
+    EXPECT_EQ(p.cls, PktClass::Ipv6);
+    EXPECT_EQ(p.key.proto, 0);
+    // Ethernet padding after the payload is fine.
+    Frame padded = v6(IPPROTO_UDP, 4);
+    padded.b.resize(padded.b.size() + 10, 0);
+    parse_frame(padded.b.data(), static_cast<uint32_t>(padded.b.size()), p);
+    EXPECT_EQ(p.cls, PktClass::Ipv6);
+    EXPECT_EQ(p.l3_len, 44);
+    // Cut anywhere before its payload ends: a runt; version 4 in the IPv6 ethertype; ICMPv6
+    // shorter than its 4-byte header.
+    for (size_t len = 0; len < icmp.b.size(); ++len) {
+        parse_frame(icmp.b.data(), static_cast<uint32_t>(len), p);
+        EXPECT_EQ(p.cls, PktClass::Drop) << len;
+        EXPECT_EQ(p.reason, Drop::Runt) << len;
+    }
+    Frame v4 = icmp;
+    v4.b[14] = 0x40;
+    parse_frame(v4.b.data(), static_cast<uint32_t>(v4.b.size()), p);
+    EXPECT_EQ(p.reason, Drop::BadIpHeader);
+    Frame short_icmp = v6(IPPROTO_ICMPV6, 3);
+    parse_frame(short_icmp.b.data(), static_cast<uint32_t>(short_icmp.b.size()), p);
+    EXPECT_EQ(p.cls, PktClass::Drop);
+    EXPECT_EQ(p.reason, Drop::Runt);
 }
 
 TEST(Rewrite, NatBothDirectionsKeepsChecksumsValid) {
