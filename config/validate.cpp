@@ -59,6 +59,10 @@ Status check_server(const Service& svc, const RealServer& rs) {
     if (rs.af == Family::Inet6 ? rs.addr6.is_unspecified() : rs.addr == 0) {
         return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
     }
+    if (rs.af != svc.key.af) {
+        // The dataplane forwards within one family (no mixed-family tunnels yet).
+        return {Errc::Invalid, who + ": the server's address family differs from the service's"};
+    }
     // A port-zero service forwards each packet to its own port: its servers have none.
     if (rs.port == 0 && svc.key.port != 0) {
         return {Errc::Invalid, who + ": port must not be 0"};

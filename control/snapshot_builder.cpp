@@ -67,6 +67,11 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
         }
         e.sched = std::move(*sch);
         e.synp_ok = st.svc.key.proto == cfg::Proto::Tcp && !e.dests.empty() && all_masq;
+        if (st.svc.key.fwmark != 0 && st.svc.key.af == cfg::Family::Inet6) {
+            // The mark rules select IPv4 flows only: an IPv6 fwmark service has none yet.
+            snap->services.push_back(std::move(e));
+            continue;
+        }
         if (st.svc.key.fwmark != 0) {
             // Reached through the mark rules only, never by address.
             fwmarks.emplace(st.svc.key.fwmark, static_cast<uint32_t>(snap->services.size()));
