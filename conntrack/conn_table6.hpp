@@ -44,17 +44,17 @@ static_assert(sizeof(FlowKey6) == 40);
 /// One tracked IPv6 connection: the fields of Conn that IPv6 NAT uses, with IPv6 addresses.
 /// Owned by one worker; stores its rewrite data, never a pointer into a snapshot.
 struct alignas(64) Conn6 {
-    FlowKey6 client;          ///< client -> VIP:vport, as received
-    uint8_t raddr[16] = {};   ///< real server, network order
-    uint64_t expire = 0;      ///< TSC at which the entry dies
-    uint32_t dest_slot = 0;   ///< the real server's global counter/stats slot
-    uint32_t svc_slot = 0;    ///< the service's stats slot
-    uint32_t next_free = 0;   ///< free-list link while unused
+    FlowKey6 client;              ///< client -> VIP:vport, as received
+    uint8_t raddr[16] = {};       ///< real server, network order
+    uint64_t expire = 0;          ///< TSC at which the entry dies
+    uint32_t dest_slot = 0;       ///< the real server's global counter/stats slot
+    uint32_t svc_slot = 0;        ///< the service's stats slot
+    uint32_t next_free = 0;       ///< free-list link while unused
     uint32_t tmpl = 0xffffffffu;  ///< persistence template (none for IPv6 yet)
-    uint16_t rport = 0;       ///< real server port, network order
+    uint16_t rport = 0;           ///< real server port, network order
     TcpState state = TcpState::None;
-    uint8_t fwd = 0;          ///< cfg::Fwd
-    uint8_t flags = 0;        ///< ConnFlag (kConnInactive, kConnHasReply)
+    uint8_t fwd = 0;    ///< cfg::Fwd
+    uint8_t flags = 0;  ///< ConnFlag (kConnInactive, kConnHasReply)
     uint8_t in_use = 0;
 
     /// The key under which replies from the real server arrive (NAT).

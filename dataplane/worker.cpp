@@ -2204,7 +2204,8 @@ bool Worker::run_command_slice(Command& cmd) noexcept {
     if (table6_ != nullptr && cmd.cursor6 < table6_->capacity()) {
         // Then the IPv6 table, in slices of the same size.
         const uint32_t cap6 = table6_->capacity();
-        const uint32_t end6 = cmd.cursor6 + kCommandSlice < cap6 ? cmd.cursor6 + kCommandSlice : cap6;
+        const uint32_t end6 =
+            cmd.cursor6 + kCommandSlice < cap6 ? cmd.cursor6 + kCommandSlice : cap6;
         for (uint32_t i = cmd.cursor6; i < end6; ++i) {
             ct::Conn6& c = table6_->at(i);
             if (!c.in_use) {

@@ -16,7 +16,9 @@
 namespace dirigo::ct {
 namespace {
 
-void addr(uint8_t* out, const char* s) { ASSERT_EQ(inet_pton(AF_INET6, s, out), 1) << s; }
+void addr(uint8_t* out, const char* s) {
+    ASSERT_EQ(inet_pton(AF_INET6, s, out), 1) << s;
+}
 
 Conn6 conn(uint16_t cport, const char* rs = "2001:db8:2::11") {
     Conn6 c;
@@ -102,10 +104,12 @@ TEST(ConnTable6, SweepExpiresBoundedAndAFullTableRefuses) {
     uint32_t seen = 0;
     EXPECT_EQ(t->sweep(200, 4, [&](uint32_t, const Conn6&) { ++seen; }), 4u);
     EXPECT_EQ(seen, 4u);
-    EXPECT_EQ(t->sweep(200, 64, [&](uint32_t, const Conn6& c) {
-        EXPECT_LE(c.expire, 200u);
-        ++seen;
-    }), 4u);
+    EXPECT_EQ(t->sweep(200, 64,
+                       [&](uint32_t, const Conn6& c) {
+                           EXPECT_LE(c.expire, 200u);
+                           ++seen;
+                       }),
+              4u);
     EXPECT_EQ(seen, 8u);
     EXPECT_EQ(t->size(), kCap - 8);
     EXPECT_EQ(t->lookup(conn(1000).client), kMiss);
