@@ -4,6 +4,7 @@
 // would (control requests); frames and their TCP/UDP checksums (over the IPv6 pseudo-header)
 // are built and checked here independently of dataplane/nat6.hpp.
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <memory>
@@ -385,11 +386,13 @@ TEST_F(Ipv6ServiceTest, UnresolvedServerIsSolicitedAndThePacketHeld) {
     EXPECT_EQ(out[0].b[kL4], 135);  // the director's solicitation for rs3
     EXPECT_EQ(addr_at(out[0], kL4 + 8), rs3);
     // rs3 advertises itself: the held SYN goes out, rewritten.
-    std::vector<uint8_t> na = {136, 0, 0, 0, 0x60, 0, 0, 0};
-    na.insert(na.end(), rs3.begin(), rs3.end());
-    na.push_back(2);
-    na.push_back(1);
-    na.insert(na.end(), rs3_mac.begin(), rs3_mac.end());
+    std::vector<uint8_t> na(32, 0);
+    na[0] = 136;
+    na[4] = 0x60;  // solicited, override
+    std::copy(rs3.begin(), rs3.end(), na.begin() + 8);
+    na[24] = 2;  // target link-layer address option
+    na[25] = 1;
+    std::copy(rs3_mac.begin(), rs3_mac.end(), na.begin() + 26);
     send(kInt, ip6_frame(mac_[kInt], rs3_mac, rs3, kDirInt, 255, IPPROTO_ICMPV6, na));
     step();
     out = recv(kInt);
