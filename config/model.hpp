@@ -79,6 +79,10 @@ struct Prefix6 {
     bool operator==(const Prefix6&) const = default;
 };
 
+/// Address family of a service or a real server: IPVS's AF_INET and AF_INET6 (ipvsadm -6).
+/// An IPv4 one uses the `addr` fields, an IPv6 one the `addr6` fields (the other stays zero).
+enum class Family : uint8_t { Inet = 4, Inet6 = 6 };
+
 /// A virtual service's identity: protocol, VIP and port; or, for a firewall-mark service
 /// (ipvsadm -f), the mark alone. As in IPVS, a fwmark service has no address or port (both 0)
 /// and its protocol is TCP whatever the packets' protocol (the kernel's placeholder).
@@ -87,17 +91,25 @@ struct ServiceKey {
     Ip4 addr = 0;
     uint16_t port = 0;
     uint32_t fwmark = 0;  ///< nonzero: a firewall-mark service (addr and port are 0)
+    Family af = Family::Inet;  ///< Inet6: the VIP is `addr6` (`addr` is 0); ipvsadm -6 for -f
+    Ip6 addr6{};               ///< the IPv6 VIP, network order (Family::Inet6 only)
     bool operator==(const ServiceKey&) const = default;
     /// ipvsadm's listing order: address services first (protocol, address, port), then fwmark
-    /// services by mark.
+    /// services by mark; IPv4 before IPv6 within each.
     std::strong_ordering operator<=>(const ServiceKey& o) const {
         if (auto c = fwmark <=> o.fwmark; c != 0) {
+            return c;
+        }
+        if (auto c = af <=> o.af; c != 0) {
             return c;
         }
         if (auto c = proto <=> o.proto; c != 0) {
             return c;
         }
         if (auto c = addr <=> o.addr; c != 0) {
+            return c;
+        }
+        if (auto c = addr6 <=> o.addr6; c != 0) {
             return c;
         }
         return port <=> o.port;
@@ -154,6 +166,10 @@ struct RealServer {
     TunType tun_type = TunType::Ipip;  ///< Fwd::Tunnel only
     uint16_t tun_port = 0;             ///< GUE's UDP destination port (host order), else 0
     TunCsum tun_csum = TunCsum::None;  ///< GUE and GRE only
+    /// Inet6: the server is `addr6`. As in IPVS, a server has its service's family, except a
+    /// tunnelling (-i) one, which may be of the other (the kernel's mixed-family tunnels).
+    Family af = Family::Inet;
+    Ip6 addr6{};  ///< network order (Family::Inet6 only)
     bool operator==(const RealServer&) const = default;
 };
 
@@ -163,7 +179,8 @@ struct Service {
     std::string scheduler = "wlc";  ///< ipvsadm's default
     uint32_t flags = 0;             ///< ServiceFlag bits
     uint32_t timeout = 0;           ///< persistence timeout in seconds, when kSvcPersistent
-    Ip4 netmask = 0xffffffffu;      ///< persistence granularity
+    Ip4 netmask = 0xffffffffu;      ///< persistence granularity (IPv4 services)
+    uint8_t prefix6 = 128;          ///< IPv6 services' persistence granularity (-M as a length)
     std::vector<RealServer> servers;
     bool operator==(const Service&) const = default;
 };

@@ -56,8 +56,12 @@ Status check_tunnel(const RealServer& rs, const std::string& who) {
 
 Status check_server(const Service& svc, const RealServer& rs) {
     const std::string who = "real server " + format_endpoint(rs.addr, rs.port);
-    if (rs.addr == 0) {
+    if (rs.af == Family::Inet6 ? rs.addr6.is_unspecified() : rs.addr == 0) {
         return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
+    }
+    if (rs.af != svc.key.af) {
+        // The dataplane forwards within one family (no mixed-family tunnels yet).
+        return {Errc::Invalid, who + ": the server's address family differs from the service's"};
     }
     // A port-zero service forwards each packet to its own port: its servers have none.
     if (rs.port == 0 && svc.key.port != 0) {
@@ -111,6 +115,14 @@ Status validate_mark(const MarkRule& m) {
 }
 
 uint64_t server_id(const RealServer& rs) {
+    if (rs.af == Family::Inet6) {
+        // An IPv6 server: its address folded, with a bit IPv4 ids never have (bit 48).
+        uint64_t h = 1ull << 48;
+        for (size_t i = 0; i < 16; ++i) {
+            h = h * 1099511628211ull ^ rs.addr6.b[i];
+        }
+        return (h << 16) | (1ull << 63) | rs.port;
+    }
     return (uint64_t{rs.addr} << 16) | rs.port;
 }
 
@@ -129,7 +141,7 @@ Status validate_service(const Service& s) {
             return {Errc::Invalid, who + ": a firewall-mark service has no address or port"};
         }
     } else {
-        if (s.key.addr == 0) {
+        if (s.key.af == Family::Inet6 ? s.key.addr6.is_unspecified() : s.key.addr == 0) {
             return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
         }
         // IPVS's "all ports" service: port zero, persistent only (ipvsadm's words).

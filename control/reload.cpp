@@ -16,7 +16,7 @@ const cfg::Service* find_cfg(const std::vector<cfg::Service>& list, const cfg::S
 const cfg::RealServer* find_dest(const std::vector<cfg::RealServer>& list,
                                  const cfg::RealServer& d) {
     auto it = std::find_if(list.begin(), list.end(), [&d](const cfg::RealServer& x) {
-        return x.addr == d.addr && x.port == d.port;
+        return x.addr == d.addr && x.port == d.port && x.af == d.af && x.addr6 == d.addr6;
     });
     return it == list.end() ? nullptr : &*it;
 }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "control/snapshot_builder.hpp"
 
+#include <algorithm>
 #include <unordered_map>
 
 #include <rte_byteorder.h>
@@ -42,6 +43,7 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
             d.slot = slot;
             d.u_threshold = rs.u_threshold;
             d.l_threshold = rs.l_threshold;
+            d.addr6 = rs.addr6;
             e.dests.push_back(d);
             all_masq = all_masq && rs.fwd == cfg::Fwd::Masq;
             // Thresholds are plain values read by workers when a connection ends; storing them
@@ -49,7 +51,9 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
             dp.thresholds()[slot].upper.store(rs.u_threshold, std::memory_order_relaxed);
             dp.thresholds()[slot].lower.store(rs.l_threshold, std::memory_order_relaxed);
             sched::BackendSpec b;
-            b.addr = rs.addr;
+            // An IPv6 server's address, folded as IPVS's hashing schedulers fold it (the XOR
+            // of its four words: ip_vs_sh_hashkey, ip_vs_mh_hashkey, ...).
+            b.addr = rs.af == cfg::Family::Inet6 ? sched::fold6(rs.addr6.b.data()) : rs.addr;
             b.port = rs.port;
             b.weight = rs.weight;
             b.u_threshold = rs.u_threshold;
@@ -63,6 +67,11 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
         }
         e.sched = std::move(*sch);
         e.synp_ok = st.svc.key.proto == cfg::Proto::Tcp && !e.dests.empty() && all_masq;
+        if (st.svc.key.fwmark != 0 && st.svc.key.af == cfg::Family::Inet6) {
+            // The mark rules select IPv4 flows only: an IPv6 fwmark service has none yet.
+            snap->services.push_back(std::move(e));
+            continue;
+        }
         if (st.svc.key.fwmark != 0) {
             // Reached through the mark rules only, never by address.
             fwmarks.emplace(st.svc.key.fwmark, static_cast<uint32_t>(snap->services.size()));
@@ -70,6 +79,17 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
             continue;
         }
         snap->any_port_zero = snap->any_port_zero || st.svc.key.port == 0;
+        if (st.svc.key.af == cfg::Family::Inet6) {
+            // Not in the IPv4 map (its `addr` is 0): the IPv6 path's own sorted index.
+            dp::Service6Index x;
+            x.addr = st.svc.key.addr6;
+            x.port = rte_cpu_to_be_16(st.svc.key.port);
+            x.proto = static_cast<uint8_t>(st.svc.key.proto);
+            x.service = static_cast<uint32_t>(snap->services.size());
+            snap->services6.push_back(x);
+            snap->services.push_back(std::move(e));
+            continue;
+        }
         keys.emplace_back(dp::service_map_key(static_cast<uint8_t>(st.svc.key.proto),
                                               rte_cpu_to_be_32(st.svc.key.addr),
                                               rte_cpu_to_be_16(st.svc.key.port)),
@@ -77,6 +97,10 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
         snap->services.push_back(std::move(e));
     }
     snap->service_map = dp::FlatMap(keys);
+    std::sort(snap->services6.begin(), snap->services6.end(),
+              [](const dp::Service6Index& a, const dp::Service6Index& b) {
+                  return a.tie() < b.tie();
+              });
     // The mark rules, compiled once here: network-order masks, the ranges in one array, and the
     // service each rule's mark selects (none yet: kNoMarkService, looked up again when a later
     // change adds it, since every change builds a new snapshot).

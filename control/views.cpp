@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include <netinet/in.h>
@@ -70,6 +71,10 @@ std::vector<std::unique_ptr<dp::Command>> Views::conn_commands() const {
         const uint64_t live = dp_.worker(w).stats().live_conns.load(std::memory_order_relaxed);
         c->conns.resize(std::min<uint64_t>(
             {live + 1024, uint64_t{dp_.conn_table_size()}, kMaxListedConns / dp_.n_workers()}));
+        if (const ct::ConnTable6* t6 = dp_.worker(w).table6(); t6 != nullptr) {
+            c->conns6.resize(std::min<uint64_t>(
+                {live + 1024, uint64_t{t6->capacity()}, kMaxListedConns / dp_.n_workers()}));
+        }
         cmds.push_back(std::move(c));
     }
     return cmds;
@@ -90,6 +95,22 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
             ci.vaddr = rte_be_to_cpu_32(k.client.daddr);
             ci.vport = rte_be_to_cpu_16(k.client.dport);
             ci.daddr = rte_be_to_cpu_32(k.raddr);
+            ci.dport = rte_be_to_cpu_16(k.rport);
+            rep.conns.push_back(std::move(ci));
+        }
+        for (uint32_t i = 0; i < c->count6; ++i) {
+            const ct::Conn6& k = c->conns6[i];
+            ConnInfo ci;
+            ci.proto = k.client.proto;
+            ci.state = std::string(ct::state_name(k.state));
+            ci.expires_ms =
+                k.expire > c->now ? static_cast<uint32_t>((k.expire - c->now) / per_ms) : 0;
+            ci.af = cfg::Family::Inet6;
+            std::memcpy(ci.caddr6.b.data(), k.client.saddr, 16);
+            ci.cport = rte_be_to_cpu_16(k.client.sport);
+            std::memcpy(ci.vaddr6.b.data(), k.client.daddr, 16);
+            ci.vport = rte_be_to_cpu_16(k.client.dport);
+            std::memcpy(ci.daddr6.b.data(), k.raddr, 16);
             ci.dport = rte_be_to_cpu_16(k.rport);
             rep.conns.push_back(std::move(ci));
         }

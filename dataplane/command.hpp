@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "conntrack/conn_table.hpp"
+#include "conntrack/conn_table6.hpp"
 
 namespace dirigo::dp {
 
@@ -32,6 +33,10 @@ struct Command {
     std::vector<uint32_t> slots;   ///< ExpireDests: sorted slots
     uint32_t count = 0;            ///< ListConns: entries written; ExpireDests: entries expired
     uint32_t cursor = 0;           ///< worker's progress through its table
+    /// The same for the IPv6 table, walked after the IPv4 one (ListConns and ExpireDests alike).
+    std::vector<ct::Conn6> conns6;  ///< ListConns: sized by control; the worker fills [0, count6)
+    uint32_t count6 = 0;           ///< ListConns: IPv6 entries written
+    uint32_t cursor6 = 0;
     uint64_t now = 0;              ///< TSC when the worker finished (to compute time left)
     std::atomic<bool> done{false};
 };

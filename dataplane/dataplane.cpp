@@ -25,6 +25,8 @@ namespace dirigo::dp {
 namespace {
 
 constexpr unsigned kSlowRingSize = 4096;
+/// The smallest IPv6 connection table a worker gets (an eighth of conn_table_size otherwise).
+constexpr uint32_t kMinConnTable6 = 1024;
 constexpr unsigned kInjectRingSize = 1024;
 constexpr unsigned kMbufCache = 256;
 constexpr unsigned kHandoffRingSize = 2048;
@@ -245,6 +247,15 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         dp->workers_.push_back(std::make_unique<Worker>(
             i, env, std::move(*table), i == 0 ? dp->inject_ring_ : nullptr, cr));
         dp->workers_.back()->set_sync_rings(sync_rings[0], sync_rings[1]);
+        // IPv6 connections (docs/conntrack.md, "IPv6 connections"): an eighth of the IPv4
+        // table's size, at least kMinConnTable6, in a table of their own.
+        auto table6 = ct::ConnTable6::create(
+            "dirigo_ct6_" + std::to_string(i),
+            std::max(cfg.dataplane.conn_table_size / 8, kMinConnTable6), socket);
+        if (!table6) {
+            return table6.status();
+        }
+        dp->workers_.back()->set_table6(std::move(*table6));
         if (const uint32_t datagrams = cfg.dataplane.reassembly; datagrams != 0) {
             // rte_ip_frag's own sizing: a bucket per datagram, 4 ways (its hash tries two
             // buckets), and the timeout in TSC cycles.

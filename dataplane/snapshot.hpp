@@ -10,10 +10,12 @@
 /// Addresses and ports are network order in this file: the hot path compares them with the
 /// packet's own bytes.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <tuple>
 #include <vector>
 
 #include <netinet/in.h>
@@ -210,6 +212,7 @@ struct DestEntry {
     uint32_t slot = 0;  ///< global counter/stats slot
     uint32_t u_threshold = 0;
     uint32_t l_threshold = 0;
+    cfg::Ip6 addr6;  ///< an IPv6 server's address (network order); `addr` is then 0
 };
 
 /// One virtual service in a snapshot.
@@ -231,6 +234,15 @@ struct ServiceEntry {
 inline uint64_t service_map_key(uint8_t proto, uint32_t addr_be, uint16_t port_be) {
     return (static_cast<uint64_t>(proto) << 48) | (static_cast<uint64_t>(addr_be) << 16) | port_be;
 }
+
+/// One IPv6 service's entry in Snapshot::services6: (VIP, port, protocol) as on the wire.
+struct Service6Index {
+    cfg::Ip6 addr;         ///< the VIP, network order
+    uint16_t port = 0;     ///< network order
+    uint8_t proto = 0;
+    uint32_t service = 0;  ///< index into Snapshot::services
+    auto tie() const { return std::tie(addr, port, proto); }
+};
 
 /// The real server of `svc` with global slot `slot`, or nullptr. O(servers); new flows only.
 inline const DestEntry* find_dest_by_slot(const ServiceEntry& svc, uint32_t slot) {
@@ -260,7 +272,10 @@ struct Snapshot {
     uint64_t generation = 0;
     std::shared_ptr<const Topology> topo;
     std::vector<ServiceEntry> services;
-    FlatMap service_map;  ///< service_map_key -> index into services
+    FlatMap service_map;  ///< service_map_key -> index into services (IPv4 services only)
+    /// IPv6 services by (VIP, port, protocol), sorted: new IPv6 flows binary-search it (built by
+    /// control; the IPv4 path never reads it). Empty when there are none.
+    std::vector<Service6Index> services6;
     bool any_port_zero = false;  ///< some service is a persistent port-zero ("all ports") one
     ct::Timeouts timeouts;
     std::array<uint64_t, ct::kNumStates> timeout_tsc{};  ///< timeouts in TSC ticks
@@ -320,6 +335,29 @@ struct Snapshot {
             return s;
         }
         return find_marked(proto, addr_be, port_be);
+    }
+
+    /// The IPv6 service of a new flow to [`addr`]:`port_be` (16 bytes, network order), or
+    /// nullptr; as find_service, a persistent port-zero service of the address when none is on
+    /// the port. Thread: any. Cost: O(log IPv6 services), new IPv6 flows only.
+    const ServiceEntry* find_service6(uint8_t proto, const uint8_t* addr,
+                                      uint16_t port_be) const noexcept {
+        Service6Index k;
+        std::memcpy(k.addr.b.data(), addr, 16);
+        k.proto = proto;
+        for (const uint16_t port : {port_be, uint16_t{0}}) {
+            k.port = port;
+            const auto it = std::lower_bound(
+                services6.begin(), services6.end(), k,
+                [](const Service6Index& a, const Service6Index& b) { return a.tie() < b.tie(); });
+            if (it != services6.end() && it->tie() == k.tie()) {
+                return &services[it->service];
+            }
+            if (!any_port_zero) {
+                break;
+            }
+        }
+        return nullptr;
     }
 
     /// The service for a packet to `addr_be`:`port_be`: the one on that port, else (as IPVS

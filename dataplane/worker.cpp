@@ -20,6 +20,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "dataplane/nat6.hpp"
 #include "dataplane/nd.hpp"
 #include "dataplane/tunnel.hpp"
 
@@ -394,6 +395,12 @@ void Worker::sweep(uint64_t now, uint32_t budget) noexcept {
         conn_released(c);
         bump(stats_.conns_expired);
     });
+    if (table6_ != nullptr && table6_->size() != 0) [[unlikely]] {
+        table6_->sweep(now, budget, [this](uint32_t, const ct::Conn6& c) {
+            conn_released6(c);
+            bump(stats_.conns_expired);
+        });
+    }
 }
 
 void Worker::drop_entry(const Snapshot& snap, uint64_t now) noexcept {
@@ -510,6 +517,13 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             keys[n_keys] = &p.key;
             hashes[n_keys] = ct::ConnTable::hash(p.key);
             ++n_keys;
+        } else if (p.cls == PktClass::Ipv6 && share) [[unlikely]] {
+            // An IPv6 service's flow meets its replies on its owner, as IPv4's does.
+            const uint32_t owner = owner6(snap, p);
+            if (owner != id_) {
+                hand_to(owner, m);
+                p.cls = PktClass::HandedOff;
+            }
         }
     }
     if (fresh) {
@@ -566,7 +580,7 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             verdict[i] = Verdict::slow(SlowKind::Arp);
             break;
         case PktClass::Ipv6:
-            verdict[i] = decide_ipv6(snap, m, p);
+            verdict[i] = decide_ipv6(snap, m, p, now);
             break;
         case PktClass::Drop:
             // Other protocols (LLDP, ...) and IPv4 multicast and broadcast (VRRP, OSPF,
@@ -1002,7 +1016,8 @@ Verdict Worker::egress_fit(const Snapshot& snap, const Parsed& p, uint32_t dst) 
     return Verdict::route(Action::RouteFrag, dst);
 }
 
-Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept {
+Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p,
+                            uint64_t now) noexcept {
     const Topology& topo = *snap.topo;
     rte_ipv6_hdr* ip6 = ipv6_header(p);
     auto* l4 = static_cast<uint8_t*>(p.l4);
@@ -1019,6 +1034,14 @@ Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexce
                                                  : Verdict::discard(Drop::BadIcmp6);
         }
         return to_kernel_or(Drop::NotUnicast);
+    }
+    if (table6_ != nullptr && (ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP) &&
+        (!snap.services6.empty() || table6_->size() != 0)) {
+        // IPv6 services: a connection's packet either way, or a new flow to a VIP.
+        Verdict v;
+        if (service6(snap, m, p, ip6, now, v)) {
+            return v;
+        }
     }
     if (topo.local6_port(ip6->dst_addr) >= 0) {
         if (!icmp || !whole) {
@@ -1078,6 +1101,210 @@ Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexce
         return Verdict::slow(SlowKind::NeedNeigh6, nh->port);
     }
     return Verdict::transmit(nh->port);
+}
+
+// ---- IPv6 services ------------------------------------------------------------------------------
+
+uint32_t Worker::owner6(const Snapshot& snap, const Parsed& p) const noexcept {
+    const rte_ipv6_hdr* ip6 = ipv6_header(p);
+    const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
+    if ((ip6->proto != IPPROTO_TCP && ip6->proto != IPPROTO_UDP) || l4_len < 4) {
+        return id_;  // neighbour discovery, echo, ...: answered where they arrive
+    }
+    const auto* l4 = static_cast<const uint8_t*>(p.l4);
+    // To a VIP or one of our addresses: the client is the source. Otherwise (a NAT reply, or
+    // transit): the client side is the destination.
+    bool to_us = snap.topo->local6_port(ip6->dst_addr) >= 0;
+    for (size_t i = 0; i < snap.services6.size() && !to_us; ++i) {
+        to_us = std::memcmp(snap.services6[i].addr.b.data(), ip6->dst_addr, 16) == 0;
+    }
+    const uint8_t* addr = to_us ? ip6->src_addr : ip6->dst_addr;
+    const uint16_t port = load16(l4 + (to_us ? 0 : 2));
+    return env_.owners->owner(rte_cpu_to_be_32(sched::fold6(addr)), port);
+}
+
+bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr* ip6,
+                      uint64_t now, Verdict& out) noexcept {
+    const uint8_t proto = ip6->proto;
+    auto* l4 = static_cast<uint8_t*>(p.l4);
+    const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
+    const auto in_seg = static_cast<uint32_t>(rte_pktmbuf_data_len(m) -
+                                              (l4 - rte_pktmbuf_mtod(m, uint8_t*)));
+    const uint32_t hdr = proto == IPPROTO_TCP ? sizeof(rte_tcp_hdr) : sizeof(rte_udp_hdr);
+    if (l4_len < hdr || in_seg < hdr) {
+        return false;  // no whole header in the first segment: not served (routed or the kernel's)
+    }
+    ct::FlowKey6 key;
+    std::memcpy(key.saddr, ip6->src_addr, 16);
+    std::memcpy(key.daddr, ip6->dst_addr, 16);
+    std::memcpy(&key.sport, l4, 4);
+    key.proto = proto;
+    uint32_t lookup = table6_->lookup(key);
+    if (lookup != ct::kMiss && table6_->at(ct::lookup_index(lookup)).expire <= now) {
+        retire6(ct::lookup_index(lookup));  // dead but not yet swept: the packet is new
+        lookup = ct::kMiss;
+    }
+    const ServiceEntry* svc = nullptr;
+    if (lookup == ct::kMiss) {
+        svc = snap.find_service6(proto, ip6->dst_addr, key.dport);
+        if (svc == nullptr) {
+            return false;
+        }
+    }
+    if (proto == IPPROTO_TCP) {
+        const uint32_t doff = static_cast<uint32_t>(l4[12] >> 4) * 4;
+        if (doff < sizeof(rte_tcp_hdr) || doff > l4_len) {
+            out = Verdict::discard(Drop::BadL4Header);
+            return true;
+        }
+        p.tcp_flags = l4[13];
+    } else if (load16(l4 + 6) == 0) {
+        // A zero UDP checksum is invalid over IPv6 (RFC 8200 8.1): receivers discard it.
+        out = Verdict::discard(Drop::BadL4Header);
+        return true;
+    }
+    if (lookup != ct::kMiss) {
+        out = forward6(snap, table6_->at(ct::lookup_index(lookup)), p, ip6,
+                       ct::lookup_is_reply(lookup), now);
+        return true;
+    }
+    // A new flow: for TCP only on a SYN, as IPv4's.
+    if (proto == IPPROTO_TCP) {
+        if ((p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) != ct::kTcpSyn) {
+            out = Verdict::discard(Drop::NoConn);
+            return true;
+        }
+        if (snap.defense.drop_rate != 0 && shed_syn(snap.defense.drop_rate)) [[unlikely]] {
+            out = Verdict::discard(Drop::DropPacket);
+            return true;
+        }
+    }
+    sched::SchedInput in;
+    // IPVS's hashing schedulers hash an IPv6 address folded to 32 bits (sched::fold6).
+    in.saddr = sched::fold6(key.saddr);
+    in.daddr = sched::fold6(key.daddr);
+    in.sport = rte_be_to_cpu_16(key.sport);
+    in.dport = rte_be_to_cpu_16(key.dport);
+    in.proto = proto;
+    in.now_ms = now_ms(now);
+    const sched::BackendIdx b = svc->sched->pick(in);
+    if (b == sched::kNoBackend) {
+        out = Verdict::discard(Drop::NoBackend);
+        return true;
+    }
+    const DestEntry& d = svc->dests[b];
+    if (d.fwd != cfg::Fwd::Masq) {
+        out = Verdict::discard(Drop::Unsupported);  // IPv6 direct routing and tunnels: not yet
+        return true;
+    }
+    ct::Conn6 c;
+    c.client = key;
+    std::memcpy(c.raddr, d.addr6.b.data(), 16);
+    c.rport = svc->key.port == 0 ? key.dport : d.port;
+    c.fwd = static_cast<uint8_t>(d.fwd);
+    c.state = proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
+    c.dest_slot = d.slot;
+    c.svc_slot = svc->slot;
+    c.flags = ct::kConnInactive;
+    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    bump(stats_.svc[svc->slot].conns);
+    bump(stats_.dest[d.slot].conns);
+    const uint32_t idx = table6_->insert(c, true);
+    if (idx == ct::kMiss) {
+        out = Verdict::discard(Drop::TableFull);
+        return true;
+    }
+    // IPVS binds a new connection as inactive until it reaches ESTABLISHED.
+    sched::DestCounters& dc = env_.dest_counters[d.slot];
+    dc.inactive.fetch_add(1, std::memory_order_relaxed);
+    sched::refresh_overload(dc, d.u_threshold, d.l_threshold);
+    bump(stats_.conns_created);
+    bump(stats_.live_conns);
+    out = forward6(snap, table6_->at(idx), p, ip6, false, now);
+    return true;
+}
+
+Verdict Worker::forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rte_ipv6_hdr* ip6,
+                         bool reply, uint64_t now) noexcept {
+    if (ip6->hop_limits <= 1) {
+        return Verdict::slow(SlowKind::TimeExceeded6);
+    }
+    if (c.client.proto == IPPROTO_TCP) {
+        const ct::TcpState next = ct::tcp_next_state(
+            c.state, reply ? ct::Dir::Output : ct::Dir::Input, p.tcp_flags,
+            snap.defense.secure_tcp);
+        if (next != c.state) {
+            set_state6(c, next);
+        }
+    }
+    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    const Topology& topo = *snap.topo;
+    const uint8_t* dst = reply ? c.client.saddr : c.raddr;
+    const NextHop6* nh = topo.route6(dst);
+    if (nh == nullptr) {
+        return Verdict::discard(Drop::NoRoute);
+    }
+    if (const uint16_t mtu = topo.ports[nh->port].mtu; p.l3_len > mtu) {
+        // IPv6 is never fragmented on the way: the sender learns the path MTU (RFC 8200 5).
+        bump(stats_.frag_needed);
+        return Verdict::slow(SlowKind::TooBig6, mtu);
+    }
+    if (reply) {
+        bump(stats_.svc[c.svc_slot].outpkts);
+        bump(stats_.svc[c.svc_slot].outbytes, p.l3_len);
+        bump(stats_.dest[c.dest_slot].outpkts);
+        bump(stats_.dest[c.dest_slot].outbytes, p.l3_len);
+        rewrite_endpoint6(ip6, p.l4, Endpoint::Source, c.client.daddr, c.client.dport);
+    } else {
+        bump(stats_.svc[c.svc_slot].inpkts);
+        bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
+        bump(stats_.dest[c.dest_slot].inpkts);
+        bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
+        rewrite_endpoint6(ip6, p.l4, Endpoint::Destination, c.raddr, c.rport);
+    }
+    --ip6->hop_limits;  // no header checksum in IPv6
+    const uint8_t* target = nh->gateway.is_unspecified() ? ip6->dst_addr : nh->gateway.b.data();
+    rte_ether_addr_copy(&topo.ports[nh->port].mac, &p.eth->src_addr);
+    if (!env_.neigh6->lookup(target, &p.eth->dst_addr)) {
+        return Verdict::slow(SlowKind::NeedNeigh6, nh->port);
+    }
+    return Verdict::transmit(nh->port);
+}
+
+void Worker::set_state6(ct::Conn6& c, ct::TcpState next) noexcept {
+    // IPVS's accounting, as set_state: active exactly while ESTABLISHED.
+    sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
+    const bool inactive = (c.flags & ct::kConnInactive) != 0;
+    if (!inactive && !ct::is_established(next)) {
+        dc.active.fetch_sub(1, std::memory_order_relaxed);
+        dc.inactive.fetch_add(1, std::memory_order_relaxed);
+        c.flags |= ct::kConnInactive;
+    } else if (inactive && ct::is_established(next)) {
+        dc.active.fetch_add(1, std::memory_order_relaxed);
+        dc.inactive.fetch_sub(1, std::memory_order_relaxed);
+        c.flags &= static_cast<uint8_t>(~ct::kConnInactive);
+    }
+    c.state = next;
+}
+
+void Worker::conn_released6(const ct::Conn6& c) noexcept {
+    sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
+    if (c.flags & ct::kConnInactive) {
+        dc.inactive.fetch_sub(1, std::memory_order_relaxed);
+    } else {
+        dc.active.fetch_sub(1, std::memory_order_relaxed);
+    }
+    const SlotThresholds& t = env_.thresholds[c.dest_slot];
+    sched::refresh_overload(dc, t.upper.load(std::memory_order_relaxed),
+                            t.lower.load(std::memory_order_relaxed));
+    stats_.live_conns.store(stats_.live_conns.load(std::memory_order_relaxed) - 1,
+                            std::memory_order_relaxed);
+}
+
+void Worker::retire6(uint32_t idx) noexcept {
+    conn_released6(table6_->at(idx));
+    bump(stats_.conns_expired);
+    table6_->remove(idx);
 }
 
 // ---- Stage 5: delivery ----------------------------------------------------------------------------
@@ -1973,6 +2200,37 @@ bool Worker::run_command_slice(Command& cmd) noexcept {
     cmd.cursor = end;
     if (end < cap) {
         return false;
+    }
+    if (table6_ != nullptr && cmd.cursor6 < table6_->capacity()) {
+        // Then the IPv6 table, in slices of the same size.
+        const uint32_t cap6 = table6_->capacity();
+        const uint32_t end6 =
+            cmd.cursor6 + kCommandSlice < cap6 ? cmd.cursor6 + kCommandSlice : cap6;
+        for (uint32_t i = cmd.cursor6; i < end6; ++i) {
+            ct::Conn6& c = table6_->at(i);
+            if (!c.in_use) {
+                continue;
+            }
+            switch (cmd.kind) {
+            case CommandKind::ListConns:
+                if (cmd.count6 < cmd.conns6.size()) {
+                    cmd.conns6[cmd.count6++] = c;
+                }
+                break;
+            case CommandKind::ExpireDests:
+                if (std::binary_search(cmd.slots.begin(), cmd.slots.end(), c.dest_slot)) {
+                    conn_released6(c);
+                    bump(stats_.conns_expired);
+                    table6_->remove(i);
+                    ++cmd.count;
+                }
+                break;
+            }
+        }
+        cmd.cursor6 = end6;
+        if (end6 < cap6) {
+            return false;
+        }
     }
     cmd.now = rte_rdtsc();
     // Pairs with control's acquire load of `done`: every write above is visible with it.

@@ -26,6 +26,7 @@
 #include <rte_ip_frag.h>
 
 #include "conntrack/conn_table.hpp"
+#include "conntrack/conn_table6.hpp"
 #include "dataplane/command.hpp"
 #include "dataplane/neigh.hpp"
 #include "dataplane/neigh6.hpp"
@@ -210,6 +211,10 @@ public:
         frag_tbl_ = tbl;
         frag_timeout_tsc_ = timeout_tsc;
     }
+    /// Gives the worker its IPv6 connection table (it then owns it), or none: then IPv6 is
+    /// served as a host and a router only, no IPv6 service (docs/architecture.md, "IPv6
+    /// services"). Thread: startup.
+    void set_table6(std::unique_ptr<ct::ConnTable6> t) { table6_ = std::move(t); }
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -232,6 +237,8 @@ public:
     const WorkerStats& stats() const { return stats_; }
     WorkerStats& stats() { return stats_; }
     const ct::ConnTable& table() const { return *table_; }
+    /// The IPv6 connection table, or nullptr when the worker has none.
+    const ct::ConnTable6* table6() const { return table6_.get(); }
     /// Frees the segments the SYN proxy holds and the fragments waiting in reassembly (run() does
     /// when it stops; tests driving poll_once call it before the mbuf count). Thread: this
     /// worker, or control while it is stopped.
@@ -319,7 +326,24 @@ private:
     /// echo answered in place, transit routed through rte_lpm6 with the hop limit decremented,
     /// the rest of what is for us up to the kernel. Cold: out of the IPv4 burst's code.
     [[gnu::cold, gnu::noinline]] Verdict decide_ipv6(const Snapshot& snap, rte_mbuf* m,
-                                                    Parsed& p) noexcept;
+                                                    Parsed& p, uint64_t now) noexcept;
+    /// IPv6 services (docs/architecture.md, "IPv6 services"): a TCP or UDP packet of an IPv6
+    /// connection, or a new flow to an IPv6 service, decided into `out` (NAT both ways); false
+    /// when the packet is neither (decide_ipv6 goes on as a host and router).
+    bool service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr* ip6, uint64_t now,
+                  Verdict& out) noexcept;
+    /// Forwards a packet of IPv6 connection `c` toward its real server (`reply` false) or the
+    /// client: state, counters, the NAT rewrite, the route and the next hop's MAC.
+    Verdict forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rte_ipv6_hdr* ip6,
+                     bool reply, uint64_t now) noexcept;
+    /// The worker that owns an IPv6 TCP/UDP packet's flow (by its client side, as owner_of);
+    /// id_ for anything else. Cold: IPv6 with more than one worker.
+    [[gnu::cold, gnu::noinline]] uint32_t owner6(const Snapshot& snap,
+                                                 const Parsed& p) const noexcept;
+    /// set_state, conn_released and retire for IPv6 connections.
+    void set_state6(ct::Conn6& c, ct::TcpState next) noexcept;
+    void conn_released6(const ct::Conn6& c) noexcept;
+    void retire6(uint32_t idx) noexcept;
     /// Routing transit: traffic not for one of our addresses is routed like a Linux router does.
     Verdict transit(const Snapshot& snap, Parsed& p) noexcept;
 
@@ -491,6 +515,8 @@ private:
     uint16_t reasm_n_ = 0;
     rte_mbuf* reasm_[kBurst];
     rte_ip_frag_death_row frag_dr_{};
+    /// IPv6 connections (null: no IPv6 services on this worker).
+    std::unique_ptr<ct::ConnTable6> table6_;
     WorkerStats stats_;
 };
 

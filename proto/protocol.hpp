@@ -238,6 +238,8 @@ struct ConnInfo {
     uint16_t vport = 0;
     uint32_t daddr = 0;
     uint16_t dport = 0;
+    cfg::Family af = cfg::Family::Inet;
+    cfg::Ip6 caddr6{}, vaddr6{}, daddr6{};
 };
 
 /// Daemon facts (Ping).

@@ -90,10 +90,22 @@ struct BackendSpec {
     DestCounters* counters = nullptr;  ///< never null in a built Scheduler; outlives it
 };
 
+/// An IPv6 address (16 bytes, network order) folded to 32 bits as IPVS's hashing schedulers
+/// fold it (`addr->ip6[0] ^ addr->ip6[1] ^ addr->ip6[2] ^ addr->ip6[3]`, then ntohl): the host
+/// order value SchedInput and BackendSpec carry for IPv6. Thread: any. Cost: O(1).
+inline uint32_t fold6(const uint8_t* a) noexcept {
+    uint32_t x = 0;
+    for (int i = 0; i < 16; i += 4) {
+        x ^= (uint32_t{a[i]} << 24) | (uint32_t{a[i + 1]} << 16) | (uint32_t{a[i + 2]} << 8) |
+             uint32_t{a[i + 3]};
+    }
+    return x;
+}
+
 /// The new flow being scheduled: hashes and addresses already parsed by the worker.
 struct SchedInput {
-    uint32_t saddr = 0;  ///< client address, host order
-    uint32_t daddr = 0;  ///< virtual address, host order
+    uint32_t saddr = 0;  ///< client address, host order (IPv6: fold6 of it)
+    uint32_t daddr = 0;  ///< virtual address, host order (IPv6: fold6 of it)
     uint16_t sport = 0;
     uint16_t dport = 0;
     uint8_t proto = 0;

@@ -21,11 +21,13 @@
 #include <rte_ring.h>
 #include <rte_thash.h>
 
+#include "config/addr.hpp"
 #include "config/config.hpp"
 #include "conntrack/sctp_state.hpp"
 #include "control/control.hpp"
 #include "dataplane/dataplane.hpp"
 #include "tests/dataplane/harness.hpp"
+#include "tests/dataplane/ipv6_frames.hpp"
 
 namespace dirigo {
 namespace {
@@ -81,6 +83,8 @@ protected:
         }
         cfg.ports[0].addresses = {{ntohl(ip("10.0.0.1")), 16}, {ntohl(ip("10.0.0.100")), 32}};
         cfg.ports[1].addresses = {{ntohl(ip("172.16.0.1")), 24}};
+        cfg.ports[0].addresses6 = {*cfg::parse_prefix6("2001:db8:1::1/64")};
+        cfg.ports[1].addresses6 = {*cfg::parse_prefix6("2001:db8:2::1/64")};
         auto dp = dp::Dataplane::create(cfg, kWorkers);
         ASSERT_TRUE(dp) << dp.status().message();
         dp_ = std::move(*dp);
@@ -277,6 +281,94 @@ TEST_P(MultiWorkerTest, TenThousandFlowsBothDirectionsMeetTheirOwner) {
     // rr is global: exactly half each, whichever worker scheduled them.
     EXPECT_EQ(r.services[0].dests[0].stats.conns, kFlows / 2);
     EXPECT_EQ(r.services[0].dests[1].stats.conns, kFlows / 2);
+}
+
+// IPv6 NAT: a connection's client packets and its server's replies meet on the worker that owns
+// the client side (Worker::owner6), handed off when they arrive elsewhere.
+TEST_P(MultiWorkerTest, Ipv6FlowsBothDirectionsMeetTheirOwner) {
+    using namespace test::v6f;
+    const V6 dir_ext = v6("2001:db8:1::1");
+    const V6 dir_int = v6("2001:db8:2::1");
+    const V6 client = v6("2001:db8:1::2");
+    const V6 vip = v6("2001:db8:1::100");
+    const V6 rs[2] = {v6("2001:db8:2::11"), v6("2001:db8:2::12")};
+    const Mac rs_mac[2] = {kRs1Mac, kRs2Mac};
+    cfg::ServiceKey key;
+    key.proto = cfg::Proto::Tcp;
+    key.port = 80;
+    key.af = cfg::Family::Inet6;
+    std::memcpy(key.addr6.b.data(), vip.data(), 16);
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = key;
+    a.service.scheduler = "rr";
+    b.batch.push_back(a);
+    for (const V6& r : rs) {
+        ctl::Request d;
+        d.op = ctl::Op::AddDest;
+        d.service.key = key;
+        d.dest.af = cfg::Family::Inet6;
+        std::memcpy(d.dest.addr6.b.data(), r.data(), 16);
+        d.dest.port = 80;
+        b.batch.push_back(d);
+    }
+    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    dp_->wait_for_workers();
+    send(kExt, ns_from(client, kClientMac, dir_ext));
+    ASSERT_EQ(recv(kExt, 1).size(), 1u);
+    for (int i = 0; i < 2; ++i) {
+        send(kInt, ns_from(rs[i], rs_mac[i], dir_int));
+        ASSERT_EQ(recv(kInt, 1).size(), 1u);
+    }
+    constexpr uint32_t kFlows = 2000;
+    constexpr uint32_t kRound = 250;
+    std::map<uint16_t, int> server_of;  // client port -> server index
+    for (uint32_t n = 0; n < kFlows; n += kRound) {
+        for (uint32_t i = n; i < n + kRound; ++i) {
+            send(kExt, ip6_frame(mac_[kExt], kClientMac, client, vip, 64, IPPROTO_TCP,
+                                 tcp_seg(static_cast<uint16_t>(20000 + i), 80, 0x02)));
+        }
+        for (const Frame& f : recv(kInt, kRound)) {
+            EXPECT_EQ(l4_sum(f), 0xffff);
+            EXPECT_EQ(addr_at(f, kL3 + 8), client);
+            const V6 to = addr_at(f, kL3 + 24);
+            ASSERT_TRUE(to == rs[0] || to == rs[1]);
+            server_of[port_at(f, kL4)] = to == rs[0] ? 0 : 1;
+        }
+    }
+    ASSERT_EQ(server_of.size(), kFlows) << drop_report();
+    uint32_t sent = 0;
+    std::map<uint16_t, int> seen;
+    for (const auto& [port, s] : server_of) {
+        send(kInt, ip6_frame(mac_[kInt], rs_mac[s], rs[s], client, 64, IPPROTO_TCP,
+                             tcp_seg(80, port, 0x12)));
+        if (++sent % kRound == 0) {
+            for (const Frame& f : recv(kExt, kRound)) {
+                EXPECT_EQ(addr_at(f, kL3 + 8), vip);
+                EXPECT_EQ(port_at(f, kL4), 80);
+                EXPECT_EQ(l4_sum(f), 0xffff);
+                ++seen[port_at(f, kL4 + 2)];
+            }
+        }
+    }
+    EXPECT_EQ(seen.size(), kFlows) << drop_report();
+    uint64_t created = 0;
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+        const uint64_t c = dp_->worker(w).stats().conns_created.load();
+        EXPECT_GT(c, kFlows / 4) << "worker " << w;
+        created += c;
+    }
+    EXPECT_EQ(created, kFlows);
+    EXPECT_EQ(total_drops(), 0u) << drop_report();
+    ctl::Request l;
+    l.op = ctl::Op::List;
+    const Reply r = ctl_->handle(l);
+    ASSERT_EQ(r.services.size(), 1u);
+    EXPECT_EQ(r.services[0].stats.conns, kFlows);
+    EXPECT_EQ(r.services[0].dests[0].stats.conns, kFlows / 2);  // rr is global
+    EXPECT_EQ(r.services[0].stats.outpkts, kFlows);
 }
 
 // Fragments carry no ports: each datagram's fragments go to the worker owning (client address,

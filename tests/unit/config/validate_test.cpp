@@ -138,6 +138,35 @@ TEST(ValidateService, FwmarkServices) {
     EXPECT_TRUE(rejects(a, Errc::Invalid, "port mapping is only supported with masquerading"));
 }
 
+TEST(ValidateService, Ipv6ServicesAndServers) {
+    Service s;
+    s.key.proto = Proto::Tcp;
+    s.key.port = 80;
+    s.key.af = Family::Inet6;
+    s.key.addr6.b = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00};
+    s.scheduler = "rr";
+    RealServer a;
+    a.af = Family::Inet6;
+    a.port = 80;
+    a.addr6.b = {0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x11};
+    RealServer b = a;
+    b.addr6.b[15] = 0x12;
+    s.servers = {a, b};
+    EXPECT_TRUE(validate_service(s).is_ok());  // addr 0 is no error for IPv6
+    Service dup = s;
+    dup.servers = {a, a};
+    EXPECT_TRUE(rejects(dup, Errc::DestExists, "listed twice"));
+    Service mixed = s;
+    mixed.servers[1] = {ip(172, 16, 0, 11), 80, Fwd::Masq, 1, 0, 0};
+    EXPECT_TRUE(rejects(mixed, Errc::Invalid, "family"));
+    Service unspec = s;
+    unspec.key.addr6 = Ip6{};
+    EXPECT_TRUE(rejects(unspec, Errc::Invalid, "address"));
+    Service unspec_rs = s;
+    unspec_rs.servers[0].addr6 = Ip6{};
+    EXPECT_TRUE(rejects(unspec_rs, Errc::Invalid, "address"));
+}
+
 TEST(ValidateMark, AcceptsAndRejects) {
     MarkRule m;
     m.dst = {ip(10, 0, 0, 100), 32};

@@ -43,6 +43,20 @@ TEST(Sh, HashesTheSourceAddressLikeIpvs) {
     }
 }
 
+TEST(Sh, Ipv6SourcesAreFoldedAsIpvsFoldsThem) {
+    // ip_vs_sh_hashkey: addr_fold = ip6[0] ^ ip6[1] ^ ip6[2] ^ ip6[3], then ntohl.
+    const uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0xc0, 0xa8, 0x01, 0x07};
+    EXPECT_EQ(fold6(a), 0x20010db8u ^ 0xc0a80107u);
+    const uint8_t z[16] = {};
+    EXPECT_EQ(fold6(z), 0u);
+    // An IPv6 client goes where the IPv4 client with its folded address goes.
+    Servers s({1, 2, 3, 1});
+    auto sch = s.build(SchedKind::Sh);
+    const BucketTable t = fill_weighted_buckets(s.specs);
+    const uint32_t folded = 0x20010db8u ^ 0xc0a80107u;
+    EXPECT_EQ(sch->pick(from(fold6(a), 1)), t[(folded * 0x61C88647u) >> 24]);
+}
+
 TEST(Sh, SameSourceSameServerAcrossRebuilds) {
     Servers s({3, 1, 2});
     auto a = s.build(SchedKind::Sh);
