@@ -361,17 +361,10 @@ bool all_digits(std::string_view s) {
     return true;
 }
 
-/// "[::1]:80", "2001:db8::1": ipvsadm would take these; dirigo is IPv4 only.
-bool looks_ipv6(std::string_view s) {
-    if (!s.empty() && s.front() == '[') {
-        return true;
-    }
-    const size_t first = s.find(':');
-    return first != std::string_view::npos && s.find(':', first + 1) != std::string_view::npos;
-}
-
 struct AddrPort {
+    cfg::Family af = cfg::Family::Inet;
     cfg::Ip4 addr = 0;
+    cfg::Ip6 addr6{};
     uint16_t port = 0;
     bool has_port = false;
 };
@@ -389,12 +382,52 @@ std::optional<cfg::Ip4> parse_host(std::string_view s, const Resolver* res) {
     return res->host(s);
 }
 
-/// host[:port] with names allowed for both parts, as ipvsadm's parse_service.
+/// A port: a number 0..65535, else a service name.
+std::optional<uint16_t> parse_port(std::string_view port, cfg::Proto proto, const Resolver* res) {
+    if (!port.empty() && all_digits(port)) {
+        // A number is a port or nothing: handing "99999" to the resolver would come back as
+        // 34463, since getaddrinfo() wraps numeric services. ipvsadm refuses it.
+        const auto n = parse_number(port, 0, 65535);
+        if (!n) {
+            return std::nullopt;
+        }
+        return static_cast<uint16_t>(*n);
+    }
+    if (res != nullptr && !port.empty()) {
+        return res->service(port, proto);
+    }
+    return std::nullopt;
+}
+
+/// host[:port] with names allowed for both parts, as ipvsadm's parse_service; IPv6 as ipvsadm
+/// takes it: "[2001:db8::1]:80" (brackets when a port follows, and then the port is required),
+/// or a bare "2001:db8::1" with no port. IPv6 host names are not resolved.
 std::optional<AddrPort> parse_addr_port(std::string_view s, cfg::Proto proto, const Resolver* res) {
     if (s.empty() || all_digits(s)) {
         return std::nullopt;
     }
     AddrPort ap;
+    if (s.front() == '[') {
+        const size_t close = s.find(']');
+        if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+            return std::nullopt;
+        }
+        const auto a6 = cfg::parse_ip6(s.substr(1, close - 1));
+        const auto port = parse_port(s.substr(close + 2), proto, res);
+        if (!a6 || !port) {
+            return std::nullopt;
+        }
+        ap.af = cfg::Family::Inet6;
+        ap.addr6 = *a6;
+        ap.port = *port;
+        ap.has_port = true;
+        return ap;
+    }
+    if (const auto a6 = cfg::parse_ip6(s)) {
+        ap.af = cfg::Family::Inet6;
+        ap.addr6 = *a6;
+        return ap;
+    }
     const size_t colon = s.rfind(':');
     const std::string_view host = colon == std::string_view::npos ? s : s.substr(0, colon);
     const auto addr = parse_host(host, res);
@@ -404,24 +437,11 @@ std::optional<AddrPort> parse_addr_port(std::string_view s, cfg::Proto proto, co
     ap.addr = *addr;
     if (colon != std::string_view::npos) {
         ap.has_port = true;
-        const std::string_view port = s.substr(colon + 1);
-        if (!port.empty() && all_digits(port)) {
-            // A number is a port or nothing: handing "99999" to the resolver would come back as
-            // 34463, since getaddrinfo() wraps numeric services. ipvsadm refuses it.
-            const auto n = parse_number(port, 0, 65535);
-            if (!n) {
-                return std::nullopt;
-            }
-            ap.port = static_cast<uint16_t>(*n);
-        } else if (res != nullptr && !port.empty()) {
-            const auto p = res->service(port, proto);
-            if (!p) {
-                return std::nullopt;
-            }
-            ap.port = *p;
-        } else {
+        const auto port = parse_port(s.substr(colon + 1), proto, res);
+        if (!port) {
             return std::nullopt;
         }
+        ap.port = *port;
     }
     return ap;
 }
@@ -707,14 +727,13 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
             st.service.key.proto = o.spec->tag == Tag::Tcp   ? cfg::Proto::Tcp
                                    : o.spec->tag == Tag::Udp ? cfg::Proto::Udp
                                                              : cfg::Proto::Sctp;
-            if (looks_ipv6(arg)) {
-                return unsupported(arg + ": IPv6 services are not supported by dirigo");
-            }
             const auto ap = parse_addr_port(arg, st.service.key.proto, env.resolver);
             if (!ap) {
                 return bad("illegal virtual server address[:port] specified");
             }
+            st.service.key.af = ap->af;
             st.service.key.addr = ap->addr;
+            st.service.key.addr6 = ap->addr6;
             st.service.key.port = ap->port;
             return std::nullopt;
         }
@@ -738,6 +757,16 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
             if (auto e = set_option(st, kOptNetmask)) {
                 return e;
             }
+            // ipvsadm reads -M by the family of the -t/-u/-f -6 given before it: an IPv6
+            // service's mask is a prefix length 1..128.
+            if (st.service.key.af == cfg::Family::Inet6) {
+                const auto len = parse_number(arg, 1, 128);
+                if (!len) {
+                    return bad("illegal ipv6 netmask specified");
+                }
+                st.service.prefix6 = static_cast<uint8_t>(*len);
+                return std::nullopt;
+            }
             const auto m = parse_host(arg, env.resolver);
             if (!m) {
                 return bad("illegal virtual server persistent mask specified");
@@ -748,9 +777,6 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
         case Tag::Server: {
             if (auto e = set_option(st, kOptServer)) {
                 return e;
-            }
-            if (looks_ipv6(arg)) {
-                return unsupported(arg + ": IPv6 real servers are not supported by dirigo");
             }
             st.server = parse_addr_port(arg, st.service.key.proto, env.resolver);
             if (!st.server) {
@@ -863,7 +889,13 @@ std::optional<ArgError> apply(State& st, const Occurrence& o, const ParseEnv& en
             return std::nullopt;
         }
         case Tag::Ipv6:
-            return unsupported(o.spelled + ": IPv6 is not supported by dirigo");
+            // ipvsadm: -6 makes the -f given before it an IPv6 fwmark service.
+            if (st.service.key.fwmark == 0) {
+                return bad("-6 used before -f");
+            }
+            st.service.key.af = cfg::Family::Inet6;
+            st.service.prefix6 = 128;
+            return std::nullopt;
         case Tag::Pe:
             return unsupported(o.spelled + ": persistence engines are not supported by dirigo");
         // ipvsadm 1.31's parse_options, message for message.
@@ -1076,8 +1108,15 @@ Outcome<Invocation> parse_tokens(std::span<const std::string> args, const ParseE
         case Command::EditServer:
         case Command::DelServer: {
             cfg::RealServer& d = st.dest;
+            d.af = st.server->af;
             d.addr = st.server->addr;
+            d.addr6 = st.server->addr6;
             d.port = st.server->has_port ? st.server->port : st.service.key.port;
+            // ipvsadm 1.31, as the kernel: only a tunnel crosses address families.
+            if (cmd != Command::DelServer && d.af != st.service.key.af &&
+                d.fwd != cfg::Fwd::Tunnel) {
+                return bad("Different address family is allowed only for tunneling servers");
+            }
             if (auto e = tunnel_opt_check(d, st.options)) {
                 return *e;
             }

@@ -72,15 +72,22 @@ bool has_sched_flags(const cfg::Service& s) {
     return (s.flags & (cfg::kSvcSched1 | cfg::kSvcSched2 | cfg::kSvcSched3)) != 0;
 }
 
-/// "TCP  10.0.0.1:80" for tables (cut at 33 characters, as ipvsadm does), "-t 10.0.0.1:80" for
-/// rules.
+/// "TCP  10.0.0.1:80" for tables (cut at 33 characters, as ipvsadm does, IPv4 only), "-t
+/// 10.0.0.1:80" for rules; "TCP  [2001:db8::1]:80" and "-t [2001:db8::1]:80" for IPv6.
 std::string service_name(const cfg::ServiceKey& k, bool rule, const FormatOpts& opts,
                          const Namer& namer) {
+    const bool v6 = k.af == cfg::Family::Inet6;
     if (k.fwmark != 0) {
-        // ipvsadm: "-f 1" in rules, "FWM  1" in tables (two blanks, as after "TCP").
-        return (rule ? "-f " : "FWM  ") + std::to_string(k.fwmark);
+        // ipvsadm: "-f 1" in rules, "FWM  1" in tables (two blanks, as after "TCP"); an IPv6
+        // one is "-f 1 -6" and "FWM  1 IPv6".
+        std::string out = (rule ? "-f " : "FWM  ") + std::to_string(k.fwmark);
+        if (v6) {
+            out += rule ? " -6" : " IPv6";
+        }
+        return out;
     }
-    const std::string vname = format_addr_port(k.addr, k.port, k.proto, opts, namer);
+    const std::string vname =
+        format_addr_port(k.af, k.addr, k.addr6, k.port, k.proto, opts, namer);
     std::string out;
     if (rule) {
         // ipvsadm's -S: SCTP has no short option.
@@ -90,7 +97,8 @@ std::string service_name(const cfg::ServiceKey& k, bool rule, const FormatOpts& 
         appendf(out, "%s %s", opt, vname.c_str());
     } else {
         appendf(out, "%-4s %s", std::string(cfg::proto_name_upper(k.proto)).c_str(), vname.c_str());
-        if (out.size() > 33) {
+        // ipvsadm cuts IPv4 names only: an IPv6 one overflows the column.
+        if (!v6 && out.size() > 33) {
             out.resize(33);
         }
     }
@@ -106,6 +114,22 @@ std::vector<ServiceInfo> sorted_services(const std::vector<ServiceInfo>& in,
         });
     }
     return out;
+}
+
+/// ipvsadm's ipvs_cmp_dests: IPv4 servers before IPv6 ones, then by address, then by port.
+bool dest_before(const DestInfo& a, const DestInfo& b) {
+    const cfg::RealServer& x = a.server;
+    const cfg::RealServer& y = b.server;
+    if (x.af != y.af) {
+        return x.af < y.af;
+    }
+    if (x.addr != y.addr) {
+        return x.addr < y.addr;
+    }
+    if (x.addr6 != y.addr6) {
+        return x.addr6 < y.addr6;
+    }
+    return x.port < y.port;
 }
 
 /// "rr|wrr|lc|...", the way ipvsadm's usage lists schedulers.
@@ -162,6 +186,21 @@ std::string format_addr_port(cfg::Ip4 addr, uint16_t port, cfg::Proto proto, con
     std::string host = namer.host(addr).value_or(cfg::format_ip4(addr));
     std::string svc = namer.service(port, proto).value_or(std::to_string(port));
     return host + ":" + svc;
+}
+
+std::string format_addr_port(cfg::Family af, cfg::Ip4 addr, const cfg::Ip6& addr6, uint16_t port,
+                             cfg::Proto proto, const FormatOpts& opts, const Namer& namer) {
+    if (af == cfg::Family::Inet) {
+        return format_addr_port(addr, port, proto, opts, namer);
+    }
+    if (opts.numeric) {
+        return cfg::format_endpoint6(addr6, port);
+    }
+    std::string out = "[";
+    out += cfg::format_ip6(addr6);
+    out += "]:";
+    out += namer.service(port, proto).value_or(std::to_string(port));
+    return out;
 }
 
 std::string format_largenum(uint64_t v, bool exact) {
@@ -248,7 +287,12 @@ std::string format_service(const ServiceInfo& si, const FormatOpts& opts, const 
         }
         if ((s.flags & cfg::kSvcPersistent) != 0) {
             appendf(out, " persistent %u", s.timeout);
-            if (s.netmask != 0xffffffffu) {
+            // ipvsadm: an IPv4 mask as a dotted quad, an IPv6 one as its length.
+            if (s.key.af == cfg::Family::Inet6) {
+                if (s.prefix6 != 128) {
+                    out += " mask " + std::to_string(s.prefix6);
+                }
+            } else if (s.netmask != 0xffffffffu) {
                 out += " mask " + cfg::format_ip4(s.netmask);
             }
         }
@@ -260,17 +304,13 @@ std::string format_service(const ServiceInfo& si, const FormatOpts& opts, const 
 
     std::vector<DestInfo> dests = si.dests;
     if (!opts.nosort) {
-        std::stable_sort(dests.begin(), dests.end(), [](const DestInfo& a, const DestInfo& b) {
-            if (a.server.addr != b.server.addr) {
-                return a.server.addr < b.server.addr;
-            }
-            return a.server.port < b.server.port;
-        });
+        std::stable_sort(dests.begin(), dests.end(), dest_before);
     }
     for (const DestInfo& d : dests) {
-        std::string dname =
-            format_addr_port(d.server.addr, d.server.port, s.key.proto, opts, namer);
-        if (dname.size() > 28) {
+        std::string dname = format_addr_port(d.server.af, d.server.addr, d.server.addr6,
+                                             d.server.port, s.key.proto, opts, namer);
+        // As the service name: ipvsadm cuts an IPv4 server's name, an IPv6 one overflows.
+        if (d.server.af == cfg::Family::Inet && dname.size() > 28) {
             dname.resize(28);
         }
         const char* dn = dname.c_str();
@@ -327,7 +367,11 @@ std::string format_save(const std::vector<ServiceInfo>& services, const FormatOp
         appendf(out, "-A %s -s %s", svc.c_str(), s.scheduler.c_str());
         if ((s.flags & cfg::kSvcPersistent) != 0) {
             appendf(out, " -p %u", s.timeout);
-            if (s.netmask != 0xffffffffu) {
+            if (s.key.af == cfg::Family::Inet6) {
+                if (s.prefix6 != 128) {
+                    out += " -M " + std::to_string(s.prefix6);
+                }
+            } else if (s.netmask != 0xffffffffu) {
                 out += " -M " + cfg::format_ip4(s.netmask);
             }
         }
@@ -340,16 +384,11 @@ std::string format_save(const std::vector<ServiceInfo>& services, const FormatOp
         out += "\n";
         std::vector<DestInfo> dests = si.dests;
         if (!opts.nosort) {
-            std::stable_sort(dests.begin(), dests.end(), [](const DestInfo& a, const DestInfo& b) {
-                if (a.server.addr != b.server.addr) {
-                    return a.server.addr < b.server.addr;
-                }
-                return a.server.port < b.server.port;
-            });
+            std::stable_sort(dests.begin(), dests.end(), dest_before);
         }
         for (const DestInfo& d : dests) {
-            const std::string dname =
-                format_addr_port(d.server.addr, d.server.port, s.key.proto, opts, namer);
+            const std::string dname = format_addr_port(d.server.af, d.server.addr, d.server.addr6,
+                                                       d.server.port, s.key.proto, opts, namer);
             // ipvsadm 1.31 names the tunnel type of every tunnel server, and its options.
             appendf(out, "-a %s -r %s %s -w %d%s\n", svc.c_str(), dname.c_str(),
                     fwd_switch(d.server.fwd), d.server.weight, tunnel_rule(d.server).c_str());
@@ -387,9 +426,13 @@ std::string format_conns(const std::vector<ConnInfo>& conns, const FormatOpts& o
         std::snprintf(expire, sizeof(expire), "%02u:%02u", secs / 60, secs % 60);
         // A fwmark template (IP) has port 0 everywhere: no service name to look up.
         const auto proto = c.proto == 0 ? cfg::Proto::Tcp : static_cast<cfg::Proto>(c.proto);
-        const std::string cname = format_addr_port(c.caddr, c.cport, proto, opts, namer);
-        const std::string vname = format_addr_port(c.vaddr, c.vport, proto, opts, namer);
-        const std::string dname = format_addr_port(c.daddr, c.dport, proto, opts, namer);
+        // An IPv6 connection's endpoints are bracketed and overflow their columns, as ipvsadm's.
+        const std::string cname =
+            format_addr_port(c.af, c.caddr, c.caddr6, c.cport, proto, opts, namer);
+        const std::string vname =
+            format_addr_port(c.af, c.vaddr, c.vaddr6, c.vport, proto, opts, namer);
+        const std::string dname =
+            format_addr_port(c.af, c.daddr, c.daddr6, c.dport, proto, opts, namer);
         appendf(out, "%-3s %-6s %-11s %-18s %-18s %s\n",
                 std::string(cfg::ip_proto_name_upper(c.proto)).c_str(), expire, c.state.c_str(),
                 cname.c_str(), vname.c_str(), dname.c_str());

@@ -60,6 +60,11 @@ public:
 /// Thread: any. Cost: two Namer calls unless numeric.
 std::string format_addr_port(cfg::Ip4 addr, uint16_t port, cfg::Proto proto, const FormatOpts& opts,
                              const Namer& namer);
+/// Either family: an IPv6 endpoint is bracketed, "[2001:db8::1]:80", as ipvsadm prints it. IPv6
+/// addresses are not resolved to names (the port is, without -n).
+/// Thread: any. Cost: one Namer call unless numeric.
+std::string format_addr_port(cfg::Family af, cfg::Ip4 addr, const cfg::Ip6& addr6, uint16_t port,
+                             cfg::Proto proto, const FormatOpts& opts, const Namer& namer);
 
 /// ipvsadm's print_largenum: a 9-column right-aligned number, scaled to K/M/G/T (decimal)
 /// above 99,999,999 unless `exact`; exact numbers widen the column when they need more than 8

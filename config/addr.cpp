@@ -175,6 +175,42 @@ std::optional<Endpoint> parse_endpoint(std::string_view s, bool allow_zero_port)
     return Endpoint{*addr, static_cast<uint16_t>(*port)};
 }
 
+std::optional<Endpoint6> parse_endpoint6(std::string_view s, bool allow_zero_port) {
+    if (s.size() < 2 || s.front() != '[') {
+        return std::nullopt;
+    }
+    const size_t close = s.find(']');
+    if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') {
+        return std::nullopt;
+    }
+    const auto addr = parse_ip6(s.substr(1, close - 1));
+    const auto port = parse_decimal(s.substr(close + 2), 5);
+    if (!addr || !port || *port > 65535 || (*port == 0 && !allow_zero_port)) {
+        return std::nullopt;
+    }
+    return Endpoint6{*addr, static_cast<uint16_t>(*port)};
+}
+
+std::string format_endpoint6(const Ip6& a, uint16_t port) {
+    std::string out = "[";
+    out += format_ip6(a);
+    out += "]:";
+    out += std::to_string(port);
+    return out;
+}
+
+std::string format_addr(Family af, Ip4 a4, const Ip6& a6) {
+    return af == Family::Inet6 ? format_ip6(a6) : format_ip4(a4);
+}
+
+std::string format_any_endpoint(Family af, Ip4 a4, const Ip6& a6, uint16_t port) {
+    return af == Family::Inet6 ? format_endpoint6(a6, port) : format_endpoint(a4, port);
+}
+
+std::string_view family_name(Family af) {
+    return af == Family::Inet6 ? "IPv6" : "IPv4";
+}
+
 std::string format_ip4(Ip4 a) {
     std::string out;
     out.reserve(15);
@@ -359,9 +395,17 @@ std::string format_port_list(const std::vector<PortRange>& ports) {
 
 std::string format_service_key(const ServiceKey& k) {
     if (k.fwmark != 0) {
-        return "FWM " + std::to_string(k.fwmark);
+        std::string out = "FWM ";
+        out += std::to_string(k.fwmark);
+        if (k.af == Family::Inet6) {
+            out += " IPv6";
+        }
+        return out;
     }
-    return std::string(proto_name_upper(k.proto)) + " " + format_endpoint(k.addr, k.port);
+    std::string out(proto_name_upper(k.proto));
+    out += ' ';
+    out += format_any_endpoint(k.af, k.addr, k.addr6, k.port);
+    return out;
 }
 
 }  // namespace dirigo::cfg

@@ -62,6 +62,22 @@ Prefix6 network_of(const Prefix6& p);
 /// True when `a` lies in `p` (its first p.len bits equal p.addr's).
 bool prefix_contains(const Prefix6& p, const Ip6& a);
 
+/// "[2001:db8::1]:80" -> IPv6 address and port, ipvsadm's form: brackets required, then ":port"
+/// (port 0..65535; ":0" only when allow_zero_port).
+struct Endpoint6 {
+    Ip6 addr;
+    uint16_t port = 0;
+};
+std::optional<Endpoint6> parse_endpoint6(std::string_view s, bool allow_zero_port = false);
+/// "[2001:db8::1]:80", as ipvsadm prints an IPv6 endpoint.
+std::string format_endpoint6(const Ip6& a, uint16_t port);
+/// An address of either family: "10.0.0.1" or "2001:db8::1".
+std::string format_addr(Family af, Ip4 a4, const Ip6& a6);
+/// An endpoint of either family: "10.0.0.1:80" or "[2001:db8::1]:80".
+std::string format_any_endpoint(Family af, Ip4 a4, const Ip6& a6, uint16_t port);
+/// "IPv4" / "IPv6".
+std::string_view family_name(Family af);
+
 /// "tcp" / "udp" / "sctp" -> Proto.
 std::optional<Proto> parse_proto(std::string_view s);
 std::string_view proto_name(Proto p);          ///< "tcp"
@@ -84,7 +100,8 @@ std::string_view tun_csum_name(TunCsum c);     ///< "nocsum", "csum", "remcsum"
 std::optional<std::vector<PortRange>> parse_port_list(std::string_view s);
 /// Port ranges -> "80,443,8000-8100"; an empty list (every port) is "*".
 std::string format_port_list(const std::vector<PortRange>& ports);
-/// "TCP 10.0.0.1:80", or "FWM 1" for a firewall-mark service: a key in messages.
+/// "TCP 10.0.0.1:80", "TCP [2001:db8::1]:80", or "FWM 1" ("FWM 1 IPv6" for an IPv6 one) for a
+/// firewall-mark service: a key in messages.
 std::string format_service_key(const ServiceKey& k);
 
 }  // namespace dirigo::cfg

@@ -923,10 +923,25 @@ private:
         if (auto st = read_string(*addr, text); !st) {
             return st;
         }
-        if (text.find(':') != std::string::npos) {
+        // IPv6 as ipvsadm writes it: "[2001:db8::11]:80", or the bare address for the
+        // service's port.
+        if (!text.empty() && text.front() == '[') {
+            const auto ep = parse_endpoint6(text, true);
+            if (!ep) {
+                return fail(*addr, "bad address " + in_quotes(text) +
+                                       " (expected [ipv6]:port, e.g. \"[2001:db8::11]:80\")");
+            }
+            rs.af = Family::Inet6;
+            rs.addr6 = ep->addr;
+            rs.port = ep->port;
+        } else if (const auto a6 = parse_ip6(text)) {
+            rs.af = Family::Inet6;
+            rs.addr6 = *a6;
+        } else if (text.find(':') != std::string::npos) {
             const auto ep = parse_endpoint(text, true);
             if (!ep) {
-                return fail(*addr, "bad address " + in_quotes(text) + " (expected ip or ip:port)");
+                return fail(*addr, "bad address " + in_quotes(text) +
+                                       " (expected ip, ip:port, ipv6 or [ipv6]:port)");
             }
             rs.addr = ep->addr;
             rs.port = ep->port;
@@ -988,8 +1003,8 @@ private:
     }
 
     Status load_service(const lc::Setting& g, Service& svc) const {
-        if (auto st = check_keys(g, {"protocol", "address", "fwmark", "scheduler", "persistent",
-                                     "netmask", "flags", "servers"});
+        if (auto st = check_keys(g, {"protocol", "address", "fwmark", "ipv6", "scheduler",
+                                     "persistent", "netmask", "prefix6", "flags", "servers"});
             !st) {
             return st;
         }
@@ -1008,6 +1023,16 @@ private:
                 return st;
             }
             svc.key.fwmark = static_cast<uint32_t>(mark);
+            // ipvsadm's -f MARK -6: an IPv6 fwmark service.
+            if ((s = find(g, "ipv6")) != nullptr) {
+                if (auto st = expect_type(*s, lc::Setting::TypeBoolean, "true or false"); !st) {
+                    return st;
+                }
+                svc.key.af = static_cast<bool>(*s) ? Family::Inet6 : Family::Inet;
+            }
+        } else if (const lc::Setting* v6 = find(g, "ipv6")) {
+            return fail(*v6, "ipv6 is for fwmark services (an address service's family is its "
+                             "address's)");
         } else if (auto st = load_service_address(g, svc); !st) {
             return st;
         }
@@ -1035,6 +1060,25 @@ private:
         }
         if (auto st = read_string(*s, text); !st) {
             return st;
+        }
+        if (!text.empty() && text.front() == '[') {
+            const auto ep6 = parse_endpoint6(text);
+            if (!ep6) {
+                return fail(*s, "bad address " + in_quotes(text) +
+                                    " (expected [ipv6]:port, e.g. \"[2001:db8::100]:80\")");
+            }
+            if (ep6->addr.is_unspecified() || ep6->addr.is_multicast()) {
+                return fail(*s, "service address " + in_quotes(text) +
+                                    " is not a unicast IPv6 address");
+            }
+            svc.key.af = Family::Inet6;
+            svc.key.addr6 = ep6->addr;
+            svc.key.port = ep6->port;
+            return Status::ok();
+        }
+        if (parse_ip6(text)) {
+            return fail(*s, "missing port in " + in_quotes(text) +
+                                " (an IPv6 service is written [ipv6]:port)");
         }
         const auto ep = parse_endpoint(text);
         if (!ep) {
@@ -1080,7 +1124,23 @@ private:
                 return fail(*s, "bad netmask " + in_quotes(text) +
                                     " (expected a contiguous mask, e.g. \"255.255.255.0\")");
             }
+            if (svc.key.af == Family::Inet6) {
+                return fail(*s, "netmask is for IPv4 services; an IPv6 service's persistence "
+                                "granularity is prefix6 (a length, e.g. 64)");
+            }
             svc.netmask = *mask;
+        }
+        // ipvsadm's -M for an IPv6 service: a prefix length 1..128.
+        if ((s = find(g, "prefix6")) != nullptr) {
+            if (svc.key.af != Family::Inet6) {
+                return fail(*s, "prefix6 is for IPv6 services; an IPv4 service's persistence "
+                                "granularity is netmask");
+            }
+            int64_t len = 0;
+            if (auto st = read_int(*s, 1, 128, len); !st) {
+                return st;
+            }
+            svc.prefix6 = static_cast<uint8_t>(len);
         }
         if ((s = find(g, "flags")) != nullptr) {
             if (auto st = load_flags(*s, svc.flags); !st) {
@@ -1091,7 +1151,7 @@ private:
             if (auto st = expect_groups(*s); !st) {
                 return st;
             }
-            std::map<uint64_t, unsigned> seen;
+            std::map<ServerId, unsigned> seen;
             for (int i = 0; i < s->getLength(); ++i) {
                 const lc::Setting& sg = (*s)[i];
                 RealServer rs;
@@ -1100,7 +1160,8 @@ private:
                 }
                 if (auto [it, fresh] = seen.try_emplace(server_id(rs), line_of(sg)); !fresh) {
                     return fail(sg,
-                                "duplicate real server " + format_endpoint(rs.addr, rs.port) +
+                                "duplicate real server " +
+                                    format_any_endpoint(rs.af, rs.addr, rs.addr6, rs.port) +
                                     " (first at line " + std::to_string(it->second) + ")",
                                 Errc::DestExists);
                 }

@@ -171,6 +171,10 @@ struct RealServer {
     Family af = Family::Inet;
     Ip6 addr6{};  ///< network order (Family::Inet6 only)
     bool operator==(const RealServer&) const = default;
+    /// Same server: family, address and port (what IPVS finds a destination by).
+    bool same_identity(const RealServer& o) const {
+        return af == o.af && addr == o.addr && addr6 == o.addr6 && port == o.port;
+    }
 };
 
 /// One virtual service and its real servers.

@@ -4,7 +4,7 @@
 #include <bit>
 #include <cstdio>
 #include <string>
-#include <unordered_set>
+#include <set>
 
 #include "config/addr.hpp"
 
@@ -55,9 +55,23 @@ Status check_tunnel(const RealServer& rs, const std::string& who) {
 }  // namespace
 
 Status check_server(const Service& svc, const RealServer& rs) {
-    const std::string who = "real server " + format_endpoint(rs.addr, rs.port);
-    if (rs.af == Family::Inet6 ? rs.addr6.is_unspecified() : rs.addr == 0) {
+    const std::string who =
+        "real server " + format_any_endpoint(rs.af, rs.addr, rs.addr6, rs.port);
+    // IPv6: the address is addr6 and the IPv4 one stays 0 (and the other way round).
+    if (rs.af == Family::Inet6) {
+        if (rs.addr != 0 || rs.addr6.is_unspecified() || rs.addr6.is_multicast()) {
+            return {Errc::Invalid, who + ": not a unicast IPv6 address"};
+        }
+    } else if (rs.af != Family::Inet) {
+        return {Errc::Invalid, who + ": unknown address family"};
+    } else if (rs.addr == 0) {
         return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
+    } else if (!rs.addr6.is_unspecified()) {
+        return {Errc::Invalid, who + ": an IPv4 server has no IPv6 address"};
+    }
+    // The kernel's rule (and ipvsadm 1.31's message): only a tunnel crosses address families.
+    if (rs.af != svc.key.af && rs.fwd != Fwd::Tunnel) {
+        return {Errc::Invalid, "Different address family is allowed only for tunneling servers"};
     }
     if (rs.af != svc.key.af) {
         // The dataplane forwards within one family (no mixed-family tunnels yet).
@@ -114,16 +128,8 @@ Status validate_mark(const MarkRule& m) {
     return Status::ok();
 }
 
-uint64_t server_id(const RealServer& rs) {
-    if (rs.af == Family::Inet6) {
-        // An IPv6 server: its address folded, with a bit IPv4 ids never have (bit 48).
-        uint64_t h = 1ull << 48;
-        for (size_t i = 0; i < 16; ++i) {
-            h = h * 1099511628211ull ^ rs.addr6.b[i];
-        }
-        return (h << 16) | (1ull << 63) | rs.port;
-    }
-    return (uint64_t{rs.addr} << 16) | rs.port;
+ServerId server_id(const RealServer& rs) {
+    return ServerId{rs.af, rs.addr, rs.addr6, rs.port};
 }
 
 bool contiguous_mask(Ip4 m) {
@@ -135,14 +141,28 @@ Status validate_service(const Service& s) {
     if (s.key.proto != Proto::Tcp && s.key.proto != Proto::Udp && s.key.proto != Proto::Sctp) {
         return {Errc::Invalid, who + ": unknown protocol"};
     }
+    if (s.key.af != Family::Inet && s.key.af != Family::Inet6) {
+        return {Errc::Invalid, who + ": unknown address family"};
+    }
+    const bool v6 = s.key.af == Family::Inet6;
     if (s.key.fwmark != 0) {
-        // IPVS: a firewall-mark service is the mark alone (its protocol is TCP, a placeholder).
-        if (s.key.addr != 0 || s.key.port != 0 || s.key.proto != Proto::Tcp) {
+        // IPVS: a firewall-mark service is the mark alone (its protocol is TCP, a placeholder);
+        // its family (ipvsadm -6) says which servers and persistence mask it takes.
+        if (s.key.addr != 0 || !s.key.addr6.is_unspecified() || s.key.port != 0 ||
+            s.key.proto != Proto::Tcp) {
             return {Errc::Invalid, who + ": a firewall-mark service has no address or port"};
         }
     } else {
-        if (s.key.af == Family::Inet6 ? s.key.addr6.is_unspecified() : s.key.addr == 0) {
+        // IPv6 acceptance: an IPv6 VIP is addr6 (unicast), with addr 0; an IPv4 one has no addr6.
+        if (v6 && (s.key.addr != 0 || s.key.addr6.is_unspecified() ||
+                   s.key.addr6.is_multicast())) {
+            return {Errc::Invalid, who + ": not a unicast IPv6 address"};
+        }
+        if (!v6 && s.key.addr == 0) {
             return {Errc::Invalid, who + ": address must not be 0.0.0.0"};
+        }
+        if (!v6 && !s.key.addr6.is_unspecified()) {
+            return {Errc::Invalid, who + ": an IPv4 service has no IPv6 address"};
         }
         // IPVS's "all ports" service: port zero, persistent only (ipvsadm's words).
         if (s.key.port == 0 && (s.flags & kSvcPersistent) == 0) {
@@ -160,18 +180,23 @@ Status validate_service(const Service& s) {
     if ((s.flags & kSvcPersistent) != 0 && s.timeout < 1) {
         return {Errc::Invalid, who + ": persistence timeout must be at least 1 second"};
     }
+    // ipvsadm and the kernel: an IPv6 service's persistence granularity is a length 1..128.
+    if (v6 && (s.prefix6 < 1 || s.prefix6 > 128)) {
+        return {Errc::Invalid, who + ": persistence prefix length " + std::to_string(s.prefix6) +
+                                   " is out of range 1..128"};
+    }
     if (!contiguous_mask(s.netmask)) {
         return {Errc::Invalid, who + ": netmask " + format_ip4(s.netmask) + " is not contiguous"};
     }
-    std::unordered_set<uint64_t> seen;
-    seen.reserve(s.servers.size());
+    std::set<ServerId> seen;
     for (const RealServer& rs : s.servers) {
         if (auto st = check_server(s, rs); !st) {
             return st;
         }
         if (!seen.insert(server_id(rs)).second) {
             return {Errc::DestExists,
-                    "real server " + format_endpoint(rs.addr, rs.port) + " is listed twice"};
+                    "real server " + format_any_endpoint(rs.af, rs.addr, rs.addr6, rs.port) +
+                        " is listed twice"};
         }
     }
     return Status::ok();

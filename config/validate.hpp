@@ -22,9 +22,17 @@ inline constexpr uint32_t kKnownServiceFlags =
 /// that names the server. Thread: any. O(1).
 Status check_server(const Service& svc, const RealServer& rs);
 
-/// The (address, port) pair of a real server as one integer, for duplicate checks.
+/// A real server's identity (family, address, port) as one ordered value, for duplicate checks.
+struct ServerId {
+    Family af = Family::Inet;
+    Ip4 addr = 0;
+    Ip6 addr6{};
+    uint16_t port = 0;
+    auto operator<=>(const ServerId&) const = default;
+    bool operator==(const ServerId&) const = default;
+};
 /// Thread: any. O(1).
-uint64_t server_id(const RealServer& rs);
+ServerId server_id(const RealServer& rs);
 
 /// True when the one bits of netmask `m` are contiguous from the top. Thread: any. O(1).
 bool contiguous_mask(Ip4 m);

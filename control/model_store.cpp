@@ -175,7 +175,7 @@ Status ModelStore::apply_one(Draft& d, const Request& r) const {
         }
         auto& servers = cur->svc.servers;
         auto it = std::find_if(servers.begin(), servers.end(), [&](const cfg::RealServer& x) {
-            return x.addr == rs.addr && x.port == rs.port && x.af == rs.af && x.addr6 == rs.addr6;
+            return x.same_identity(rs);
         });
         const size_t pos = static_cast<size_t>(it - servers.begin());
         // Only the server given can make the service invalid (the search above rules out a

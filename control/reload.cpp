@@ -16,7 +16,7 @@ const cfg::Service* find_cfg(const std::vector<cfg::Service>& list, const cfg::S
 const cfg::RealServer* find_dest(const std::vector<cfg::RealServer>& list,
                                  const cfg::RealServer& d) {
     auto it = std::find_if(list.begin(), list.end(), [&d](const cfg::RealServer& x) {
-        return x.addr == d.addr && x.port == d.port && x.af == d.af && x.addr6 == d.addr6;
+        return x.same_identity(d);
     });
     return it == list.end() ? nullptr : &*it;
 }
@@ -40,7 +40,7 @@ Request dest_op(Op op, const cfg::ServiceKey& key, const cfg::RealServer& d) {
 /// The service's own attributes, without its servers.
 bool same_attrs(const cfg::Service& a, const cfg::Service& b) {
     return a.scheduler == b.scheduler && a.flags == b.flags && a.timeout == b.timeout &&
-           a.netmask == b.netmask;
+           a.netmask == b.netmask && a.prefix6 == b.prefix6;
 }
 
 void add_whole(std::vector<Request>& out, const cfg::Service& s) {

@@ -249,8 +249,8 @@ int parse_service(const nlattr* nest, bool full, SvcSpec& s) {
         return -EINVAL;
     }
     s.af = get_u16(tb[IPVS_SVC_ATTR_AF]);
-    // Dirigo forwards IPv4 only: IPv6 is refused as by a kernel built without CONFIG_IP_VS_IPV6.
-    if (s.af != AF_INET) {
+    // ip_vs_genl_parse_service: IPv4 and IPv6 (a kernel with CONFIG_IP_VS_IPV6).
+    if (s.af != AF_INET && s.af != AF_INET6) {
         return -EAFNOSUPPORT;
     }
     if (tb[IPVS_SVC_ATTR_FWMARK] != nullptr) {
@@ -284,6 +284,7 @@ int parse_service(const nlattr* nest, bool full, SvcSpec& s) {
 /// alone, as the kernel's ip_vs_genl_parse_service makes it (protocol TCP, no address or port).
 std::optional<cfg::ServiceKey> key_of(const SvcSpec& s) {
     cfg::ServiceKey k;
+    k.af = s.af == AF_INET6 ? cfg::Family::Inet6 : cfg::Family::Inet;
     if (s.fwmark != 0) {
         k.fwmark = s.fwmark;
         return k;
@@ -292,9 +293,13 @@ std::optional<cfg::ServiceKey> key_of(const SvcSpec& s) {
         return std::nullopt;
     }
     k.proto = static_cast<cfg::Proto>(s.protocol);  // cfg::Proto's values are IPPROTO_*
-    uint32_t a = 0;
-    std::memcpy(&a, s.addr.data(), sizeof(a));
-    k.addr = ntohl(a);
+    if (k.af == cfg::Family::Inet6) {
+        std::memcpy(k.addr6.b.data(), s.addr.data(), k.addr6.b.size());  // network order both
+    } else {
+        uint32_t a = 0;
+        std::memcpy(&a, s.addr.data(), sizeof(a));
+        k.addr = ntohl(a);
+    }
     k.port = ntohs(s.port_be);
     return k;
 }
@@ -455,24 +460,32 @@ void put_stats(nlmsghdr* nlh, uint16_t type, const ctl::Stats& s, const ctl::Rat
     mnl_attr_nest_end(nlh, nest);
 }
 
-void put_addr(nlmsghdr* nlh, uint16_t type, cfg::Ip4 addr) {
+void put_addr(nlmsghdr* nlh, uint16_t type, cfg::Family af, cfg::Ip4 addr, const cfg::Ip6& addr6) {
     std::array<uint8_t, 16> a{};  // union nf_inet_addr: the IPv4 address first
-    const uint32_t be = htonl(addr);
-    std::memcpy(a.data(), &be, sizeof(be));
+    if (af == cfg::Family::Inet6) {
+        a = addr6.b;
+    } else {
+        const uint32_t be = htonl(addr);
+        std::memcpy(a.data(), &be, sizeof(be));
+    }
     mnl_attr_put(nlh, type, a.size(), a.data());
+}
+
+uint16_t kernel_af(cfg::Family af) {
+    return af == cfg::Family::Inet6 ? AF_INET6 : AF_INET;
 }
 
 /// ip_vs_genl_fill_service.
 void put_service(nlmsghdr* nlh, const ctl::ServiceInfo& si) {
     const cfg::Service& s = si.service;
     nlattr* nest = mnl_attr_nest_start(nlh, IPVS_CMD_ATTR_SERVICE);
-    mnl_attr_put_u16(nlh, IPVS_SVC_ATTR_AF, AF_INET);
+    mnl_attr_put_u16(nlh, IPVS_SVC_ATTR_AF, kernel_af(s.key.af));
     // As the kernel: a fwmark service carries its mark instead of protocol, address and port.
     if (s.key.fwmark != 0) {
         mnl_attr_put_u32(nlh, IPVS_SVC_ATTR_FWMARK, s.key.fwmark);
     } else {
         mnl_attr_put_u16(nlh, IPVS_SVC_ATTR_PROTOCOL, static_cast<uint16_t>(s.key.proto));
-        put_addr(nlh, IPVS_SVC_ATTR_ADDR, s.key.addr);
+        put_addr(nlh, IPVS_SVC_ATTR_ADDR, s.key.af, s.key.addr, s.key.addr6);
         mnl_attr_put_u16(nlh, IPVS_SVC_ATTR_PORT, htons(s.key.port));
     }
     const std::string sched = s.scheduler.substr(0, IP_VS_SCHEDNAME_MAXLEN - 1);
@@ -481,7 +494,9 @@ void put_service(nlmsghdr* nlh, const ctl::ServiceInfo& si) {
     const ip_vs_flags flags{s.flags | IP_VS_SVC_F_HASHED, ~0u};
     mnl_attr_put(nlh, IPVS_SVC_ATTR_FLAGS, sizeof(flags), &flags);
     mnl_attr_put_u32(nlh, IPVS_SVC_ATTR_TIMEOUT, s.timeout);
-    mnl_attr_put_u32(nlh, IPVS_SVC_ATTR_NETMASK, htonl(s.netmask));
+    // An IPv6 service's netmask is its prefix length, a plain number (the kernel's plen).
+    mnl_attr_put_u32(nlh, IPVS_SVC_ATTR_NETMASK,
+                     s.key.af == cfg::Family::Inet6 ? uint32_t{s.prefix6} : htonl(s.netmask));
     put_stats(nlh, IPVS_SVC_ATTR_STATS, si.stats, si.rates, false);
     put_stats(nlh, IPVS_SVC_ATTR_STATS64, si.stats, si.rates, true);
     mnl_attr_nest_end(nlh, nest);
@@ -515,7 +530,7 @@ std::optional<cfg::Fwd> fwd_from_kernel(uint32_t f) {
 /// ip_vs_genl_fill_dest.
 void put_dest(nlmsghdr* nlh, const ctl::DestInfo& d) {
     nlattr* nest = mnl_attr_nest_start(nlh, IPVS_CMD_ATTR_DEST);
-    put_addr(nlh, IPVS_DEST_ATTR_ADDR, d.server.addr);
+    put_addr(nlh, IPVS_DEST_ATTR_ADDR, d.server.af, d.server.addr, d.server.addr6);
     mnl_attr_put_u16(nlh, IPVS_DEST_ATTR_PORT, htons(d.server.port));
     mnl_attr_put_u32(nlh, IPVS_DEST_ATTR_FWD_METHOD, fwd_to_kernel(d.server.fwd));
     mnl_attr_put_u32(nlh, IPVS_DEST_ATTR_WEIGHT, static_cast<uint32_t>(d.server.weight));
@@ -528,7 +543,7 @@ void put_dest(nlmsghdr* nlh, const ctl::DestInfo& d) {
     mnl_attr_put_u32(nlh, IPVS_DEST_ATTR_ACTIVE_CONNS, d.active);
     mnl_attr_put_u32(nlh, IPVS_DEST_ATTR_INACT_CONNS, d.inactive);
     mnl_attr_put_u32(nlh, IPVS_DEST_ATTR_PERSIST_CONNS, d.persistent);
-    mnl_attr_put_u16(nlh, IPVS_DEST_ATTR_ADDR_FAMILY, AF_INET);
+    mnl_attr_put_u16(nlh, IPVS_DEST_ATTR_ADDR_FAMILY, kernel_af(d.server.af));
     put_stats(nlh, IPVS_DEST_ATTR_STATS, d.stats, d.rates, false);
     put_stats(nlh, IPVS_DEST_ATTR_STATS64, d.stats, d.rates, true);
     mnl_attr_nest_end(nlh, nest);
@@ -860,7 +875,17 @@ int Handler::new_or_set_service(bool add) {
     r.service.flags =
         ((cur_flags & ~s.flags.mask) | (s.flags.flags & s.flags.mask)) & ~IP_VS_SVC_F_HASHED;
     r.service.timeout = s.timeout;
-    r.service.netmask = ntohl(s.netmask_be);
+    if (key->af == cfg::Family::Inet6) {
+        // ip_vs_add_service/ip_vs_edit_service: an IPv6 netmask is a prefix length 1..128,
+        // sent as a plain number (libipvs puts ipvsadm's -M 64 as 64).
+        const uint32_t plen = s.netmask_be;
+        if (plen < 1 || plen > 128) {
+            return -EINVAL;
+        }
+        r.service.prefix6 = static_cast<uint8_t>(plen);
+    } else {
+        r.service.netmask = ntohl(s.netmask_be);
+    }
     const auto rep = ask(r);
     if (rep && rep->code == Errc::NoScheduler) {
         // The kernel looks the service up before the scheduler.
@@ -904,26 +929,28 @@ int Handler::dest_cmd() {
         return after_lookup(*key, err);
     }
     if (d.af == 0) {
-        d.af = AF_INET;  // the service's family, as old clients send none
+        d.af = kernel_af(key->af);  // the service's family, as old clients send none
     }
     if (d.af != AF_INET && d.af != AF_INET6) {
         return after_lookup(*key, -EAFNOSUPPORT);
     }
-    if (d.af == AF_INET6) {
-        // A mixed-family pool is only possible with tunnelling; Dirigo has no IPv6 at all.
-        if (!full) {
-            return after_lookup(*key, -ENOENT);
-        }
-        return after_lookup(*key, d.fwd == IP_VS_CONN_F_TUNNEL ? -EAFNOSUPPORT : -EINVAL);
+    // ip_vs_add_dest/ip_vs_edit_dest: only a tunnel may be of the other family (EINVAL).
+    if (full && d.af != kernel_af(key->af) && d.fwd != IP_VS_CONN_F_TUNNEL) {
+        return after_lookup(*key, -EINVAL);
     }
     ctl::Request r;
     r.op = cmd_ == IPVS_CMD_NEW_DEST   ? ctl::Op::AddDest
            : cmd_ == IPVS_CMD_SET_DEST ? ctl::Op::EditDest
                                        : ctl::Op::DelDest;
     r.service.key = *key;
-    uint32_t a = 0;
-    std::memcpy(&a, d.addr.data(), sizeof(a));
-    r.dest.addr = ntohl(a);
+    if (d.af == AF_INET6) {
+        r.dest.af = cfg::Family::Inet6;
+        std::memcpy(r.dest.addr6.b.data(), d.addr.data(), r.dest.addr6.b.size());
+    } else {
+        uint32_t a = 0;
+        std::memcpy(&a, d.addr.data(), sizeof(a));
+        r.dest.addr = ntohl(a);
+    }
     r.dest.port = ntohs(d.port_be);
     if (full) {
         // ip_vs_add_dest / ip_vs_edit_dest check these before looking the server up.
@@ -1260,10 +1287,25 @@ std::vector<std::vector<uint8_t>> Emulator::handle(std::span<const uint8_t> data
     return out;
 }
 
+namespace {
+
+/// The kernel's %pI6: "2001:0db8:0000:0000:0000:0000:0000:0001".
+std::string full_ip6(const cfg::Ip6& a) {
+    std::string out;
+    char g[8];
+    for (size_t i = 0; i < a.b.size(); i += 2) {
+        std::snprintf(g, sizeof(g), "%s%02x%02x", i == 0 ? "" : ":", a.b[i], a.b[i + 1]);
+        out += g;
+    }
+    return out;
+}
+
+}  // namespace
+
 std::string format_conn_proc(const std::vector<ctl::ConnInfo>& conns) {
     std::string out =
         "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n";
-    char line[160];
+    char line[192];  // an IPv6 row is 159 characters
     for (const ctl::ConnInfo& c : conns) {
         // One word of at most 15 characters: ipvsadm reads it with "%s" into 16 bytes.
         std::string state = c.state.substr(0, 15);
@@ -1275,9 +1317,19 @@ std::string format_conn_proc(const std::vector<ctl::ConnInfo>& conns) {
         if (state.empty()) {
             state = "NONE";
         }
-        std::snprintf(line, sizeof(line), "%-3s %08X %04X %08X %04X %08X %04X %-11s %7u\n",
-                      std::string(cfg::ip_proto_name_upper(c.proto)).c_str(), c.caddr, c.cport,
-                      c.vaddr, c.vport, c.daddr, c.dport, state.c_str(), c.expires_ms / 1000);
+        if (c.af == cfg::Family::Inet6) {
+            // ip_vs_conn_seq_show for AF_INET6: each address as %pI6, eight groups of four
+            // lowercase hex digits ("2001:0db8:0000:...:0001"), never compressed.
+            std::snprintf(line, sizeof(line), "%-3s %s %04X %s %04X %s %04X %-11s %7u\n",
+                          std::string(cfg::ip_proto_name_upper(c.proto)).c_str(),
+                          full_ip6(c.caddr6).c_str(), c.cport, full_ip6(c.vaddr6).c_str(), c.vport,
+                          full_ip6(c.daddr6).c_str(), c.dport, state.c_str(), c.expires_ms / 1000);
+        } else {
+            std::snprintf(line, sizeof(line), "%-3s %08X %04X %08X %04X %08X %04X %-11s %7u\n",
+                          std::string(cfg::ip_proto_name_upper(c.proto)).c_str(), c.caddr,
+                          c.cport, c.vaddr, c.vport, c.daddr, c.dport, state.c_str(),
+                          c.expires_ms / 1000);
+        }
         out += line;
     }
     return out;

@@ -63,10 +63,11 @@ std::string labels(std::initializer_list<std::pair<std::string_view, std::string
 std::string backend_labels(const ctl::ServiceInfo& svc, const ctl::DestInfo& d) {
     const cfg::ServiceKey& k = svc.service.key;
     const bool fwm = k.fwmark != 0;
-    const std::string laddr = fwm ? std::string() : cfg::format_ip4(k.addr);
+    // node_exporter prints addresses with Go's net.IP.String(): an IPv6 one unbracketed.
+    const std::string laddr = fwm ? std::string() : cfg::format_addr(k.af, k.addr, k.addr6);
     const std::string lport = std::to_string(k.port);
     const std::string lmark = fwm ? std::to_string(k.fwmark) : std::string();
-    const std::string raddr = cfg::format_ip4(d.server.addr);
+    const std::string raddr = cfg::format_addr(d.server.af, d.server.addr, d.server.addr6);
     const std::string rport = std::to_string(d.server.port);
     return labels({{"local_address", laddr},
                    {"local_mark", lmark},

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,10 +31,35 @@ std::string service_name(const cfg::ServiceKey& k) {
     if (k.fwmark != 0) {
         return "FWM:" + std::to_string(k.fwmark);
     }
-    return std::string(cfg::proto_name_upper(k.proto)) + ":" + cfg::format_endpoint(k.addr, k.port);
+    std::string out(cfg::proto_name_upper(k.proto));
+    out += ':';
+    out += cfg::format_any_endpoint(k.af, k.addr, k.addr6, k.port);  // IPv6: "TCP:[2001:db8::1]:80"
+    return out;
 }
 
-/// "TCP:10.0.0.100:80" (protocol in any case) -> the service of `s` it names, or null.
+/// "10.0.0.1:80" or "[2001:db8::1]:80".
+struct AnyEndpoint {
+    cfg::Family af = cfg::Family::Inet;
+    cfg::Ip4 addr = 0;
+    cfg::Ip6 addr6{};
+    uint16_t port = 0;
+};
+std::optional<AnyEndpoint> parse_any_endpoint(std::string_view text) {
+    if (!text.empty() && text.front() == '[') {
+        const auto ep = cfg::parse_endpoint6(text, true);
+        if (!ep) {
+            return std::nullopt;
+        }
+        return AnyEndpoint{cfg::Family::Inet6, 0, ep->addr, ep->port};
+    }
+    const auto ep = cfg::parse_endpoint(text, true);
+    if (!ep) {
+        return std::nullopt;
+    }
+    return AnyEndpoint{cfg::Family::Inet, ep->addr, {}, ep->port};
+}
+
+/// "TCP:10.0.0.100:80" or "TCP:[2001:db8::1]:80" (protocol in any case) -> the service of `s` it names, or null.
 const ctl::ServiceInfo* find_service(const Sample& s, std::string_view text) {
     const size_t colon = text.find(':');
     if (colon == std::string_view::npos) {
@@ -49,13 +75,14 @@ const ctl::ServiceInfo* find_service(const Sample& s, std::string_view text) {
         return nullptr;
     }
     const auto proto = cfg::parse_proto(text.substr(0, colon));
-    const auto ep = cfg::parse_endpoint(text.substr(colon + 1), true);
+    const auto ep = parse_any_endpoint(text.substr(colon + 1));
     if (!proto || !ep) {
         return nullptr;
     }
     for (const ctl::ServiceInfo& si : s.services) {
         const cfg::ServiceKey& k = si.service.key;
-        if (k.fwmark == 0 && k.proto == *proto && k.addr == ep->addr && k.port == ep->port) {
+        if (k.fwmark == 0 && k.proto == *proto && k.af == ep->af && k.addr == ep->addr &&
+            k.addr6 == ep->addr6 && k.port == ep->port) {
             return &si;
         }
     }
@@ -146,7 +173,8 @@ int cmd_service(const char*, const char* params, rte_tel_data* d) {
         rte_tel_data_start_array(servers, RTE_TEL_STRING_VAL);
         for (size_t i = 0; i < si->dests.size() && i < kMaxListed; ++i) {
             const cfg::RealServer& rs = si->dests[i].server;
-            rte_tel_data_add_array_string(servers, cfg::format_endpoint(rs.addr, rs.port).c_str());
+            rte_tel_data_add_array_string(
+                servers, cfg::format_any_endpoint(rs.af, rs.addr, rs.addr6, rs.port).c_str());
         }
         // keep = 0: DPDK frees the container with the reply.
         if (rte_tel_data_add_dict_container(d, "servers", servers, 0) != 0) {
@@ -167,16 +195,18 @@ int cmd_server(const char*, const char* params, rte_tel_data* d) {
         return -EINVAL;
     }
     const ctl::ServiceInfo* si = find_service(*s, p.substr(0, comma));
-    const auto ep = cfg::parse_endpoint(p.substr(comma + 1), true);
+    const auto ep = parse_any_endpoint(p.substr(comma + 1));
     if (si == nullptr || !ep) {
         return -ENOENT;
     }
     for (const ctl::DestInfo& di : si->dests) {
-        if (di.server.addr != ep->addr || di.server.port != ep->port) {
+        if (di.server.af != ep->af || di.server.addr != ep->addr ||
+            di.server.addr6 != ep->addr6 || di.server.port != ep->port) {
             continue;
         }
         rte_tel_data_start_dict(d);
-        rte_tel_data_add_dict_string(d, "address", cfg::format_ip4(di.server.addr).c_str());
+        rte_tel_data_add_dict_string(
+            d, "address", cfg::format_addr(di.server.af, di.server.addr, di.server.addr6).c_str());
         rte_tel_data_add_dict_u64(d, "port", di.server.port);
         rte_tel_data_add_dict_string(d, "forward",
                                      std::string(cfg::fwd_name(di.server.fwd)).c_str());

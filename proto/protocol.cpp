@@ -163,6 +163,8 @@ void fields(V& v, K& k) {
     v.u32(k.addr, "service.addr");
     v.u16(k.port, "service.port");
     v.u32(k.fwmark, "service.fwmark");
+    v.family(k.af, "service.af");
+    v.ip6(k.addr6, "service.addr6");
 }
 
 template <class V, Like<cfg::Service> S>
@@ -172,6 +174,7 @@ void fields(V& v, S& s) {
     v.u32(s.flags, "service.flags");
     v.u32(s.timeout, "service.timeout");
     v.u32(s.netmask, "service.netmask");
+    v.plen6(s.prefix6, "service.prefix6");
 }
 
 template <class V, Like<cfg::RealServer> D>
@@ -185,6 +188,8 @@ void fields(V& v, D& d) {
     v.tun_type(d.tun_type, "dest.tun_type");
     v.u16(d.tun_port, "dest.tun_port");
     v.tun_csum(d.tun_csum, "dest.tun_csum");
+    v.family(d.af, "dest.af");
+    v.ip6(d.addr6, "dest.addr6");
 }
 
 template <class V, Like<cfg::PortRange> P>
@@ -255,6 +260,10 @@ void fields(V& v, C& c) {
     v.u16(c.vport, "conn.vport");
     v.u32(c.daddr, "conn.daddr");
     v.u16(c.dport, "conn.dport");
+    v.family(c.af, "conn.af");
+    v.ip6(c.caddr6, "conn.caddr6");
+    v.ip6(c.vaddr6, "conn.vaddr6");
+    v.ip6(c.daddr6, "conn.daddr6");
 }
 
 template <class V, Like<PortView> P>
@@ -372,6 +381,9 @@ struct Size {
     void proto(cfg::Proto, const char*) { n += 1; }
     void ip_proto(uint8_t, const char*) { n += 1; }
     void fwd(cfg::Fwd, const char*) { n += 1; }
+    void family(cfg::Family, const char*) { n += 1; }
+    void ip6(const cfg::Ip6&, const char*) { n += 16; }
+    void plen6(uint8_t, const char*) { n += 1; }
     void tun_type(cfg::TunType, const char*) { n += 1; }
     void tun_csum(cfg::TunCsum, const char*) { n += 1; }
     void neigh_state(NeighState, const char*) { n += 1; }
@@ -414,6 +426,13 @@ public:
     void proto(cfg::Proto p, const char*) { w_.u8(static_cast<uint8_t>(p)); }
     void ip_proto(uint8_t p, const char*) { w_.u8(p); }
     void fwd(cfg::Fwd f, const char*) { w_.u8(static_cast<uint8_t>(f)); }
+    void family(cfg::Family f, const char*) { w_.u8(static_cast<uint8_t>(f)); }
+    void ip6(const cfg::Ip6& a, const char*) {
+        for (uint8_t b : a.b) {
+            w_.u8(b);
+        }
+    }
+    void plen6(uint8_t v, const char*) { w_.u8(v); }
     void tun_type(cfg::TunType t, const char*) { w_.u8(static_cast<uint8_t>(t)); }
     void tun_csum(cfg::TunCsum c, const char*) { w_.u8(static_cast<uint8_t>(c)); }
     void neigh_state(NeighState s, const char*) { w_.u8(static_cast<uint8_t>(s)); }
@@ -480,6 +499,31 @@ public:
             r_.fail("invalid forwarding method " + std::to_string(v));
         }
         f = static_cast<cfg::Fwd>(v);
+    }
+    /// An address family: 4 (Inet) or 6 (Inet6), the values of cfg::Family.
+    void family(cfg::Family& f, const char* what) {
+        const size_t at = r_.position();
+        const uint8_t v = r_.u8(what);
+        if (r_.ok() && v != static_cast<uint8_t>(cfg::Family::Inet) &&
+            v != static_cast<uint8_t>(cfg::Family::Inet6)) {
+            r_.fail_at(at, std::string("invalid address family ") + std::to_string(v) + " in " +
+                               what);
+        }
+        f = r_.ok() ? static_cast<cfg::Family>(v) : cfg::Family::Inet;
+    }
+    /// 16 bytes in network order, as they are kept.
+    void ip6(cfg::Ip6& a, const char* what) {
+        for (uint8_t& b : a.b) {
+            b = r_.u8(what);
+        }
+    }
+    /// An IPv6 prefix length, 0..128.
+    void plen6(uint8_t& v, const char* what) {
+        const size_t at = r_.position();
+        v = r_.u8(what);
+        if (r_.ok() && v > 128) {
+            r_.fail_at(at, "invalid prefix length " + std::to_string(v) + " for " + what);
+        }
     }
     void tun_type(cfg::TunType& t, const char* what) {
         const size_t at = r_.position();

@@ -27,7 +27,7 @@
 namespace dirigo::ctl {
 
 inline constexpr uint32_t kMagic = 0x4f475244;  // "DRGO" read as little-endian bytes
-inline constexpr uint16_t kVersion = 3;
+inline constexpr uint16_t kVersion = 4;  // 4: IPv6 services (af, addr6, prefix6)
 inline constexpr size_t kHeaderSize = 12;
 inline constexpr uint32_t kMaxPayload = 16u << 20;  // a -R of ~100k rules fits
 inline constexpr uint32_t kMaxString = 4096;
@@ -238,6 +238,9 @@ struct ConnInfo {
     uint16_t vport = 0;
     uint32_t daddr = 0;
     uint16_t dport = 0;
+    /// Inet6: the addresses are caddr6, vaddr6 and daddr6 (network order) and the uint32 ones
+    /// stay 0. A tunnelling server of the other family is not expressible here: IPVS lists a
+    /// connection in its service's family.
     cfg::Family af = cfg::Family::Inet;
     cfg::Ip6 caddr6{}, vaddr6{}, daddr6{};
 };

@@ -27,7 +27,7 @@ import threading
 import time
 
 MAGIC = 0x4F475244
-VERSION = 3  # proto/protocol.hpp kVersion
+VERSION = 4  # proto/protocol.hpp kVersion
 HDR = struct.Struct("<IHHI")
 MAX_PAYLOAD = 16 << 20
 
@@ -52,19 +52,21 @@ def frame(payload: bytes) -> bytes:
 
 
 def svc_key(proto: int, addr: int, port: int, fwmark: int = 0) -> bytes:
-    # protocol, address, port, then (version 3) the firewall mark, 0 for an address service.
-    return struct.pack("<BIHI", proto, addr, port, fwmark)
+    # protocol, address, port, then (version 3) the firewall mark, 0 for an address service,
+    # then (version 4) the family (4) and the IPv6 address (16 zero bytes for IPv4).
+    return struct.pack("<BIHIB16s", proto, addr, port, fwmark, 4, bytes(16))
 
 
 def service(key: tuple, sched: str) -> bytes:
     s = sched.encode()
-    return svc_key(*key) + struct.pack("<I", len(s)) + s + struct.pack("<III", 0, 300, 0xFFFFFFFF)
+    return svc_key(*key) + struct.pack("<I", len(s)) + s + struct.pack("<IIIB", 0, 300, 0xFFFFFFFF, 128)
 
 
 def real_server(addr: int, port: int, weight: int, uth: int = 0) -> bytes:
     # addr, port, fwd (masquerading), weight, u_threshold, l_threshold, then (version 2) the
-    # tunnel type, port and checksum option, all 0 for a NAT server.
-    return struct.pack("<IHBiIIBHB", addr, port, 0, weight, uth, 0, 0, 0, 0)
+    # tunnel type, port and checksum option, all 0 for a NAT server; then (version 4) the family
+    # (4) and the IPv6 address (zeros).
+    return struct.pack("<IHBiIIBHBB16s", addr, port, 0, weight, uth, 0, 0, 0, 0, 4, bytes(16))
 
 
 def body_ping() -> bytes:

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "config/addr.hpp"
 #include "cli/format.hpp"
 #include "cli/system_names.hpp"
 #include "schedulers/names.hpp"
@@ -515,11 +516,77 @@ TEST(Args, NumbersOutOfRangeAreRefusedWithTheSystemResolver) {
     EXPECT_EQ(restore.error().exit_code, 2);
 }
 
-TEST(Args, Ipv6IsRefusedClearly) {
-    fails_with({"-A", "-t", "[2001:db8::1]:80"}, "IPv6");
-    fails_with({"-A", "-t", "2001:db8::1"}, "IPv6");
-    fails_with({"-a", "-t", "10.0.0.1:80", "-r", "[::1]:80"}, "IPv6");
-    fails_with({"-A", "-f", "1", "-6"}, "not supported");
+cfg::Ip6 ip6(const char* s) {
+    return *cfg::parse_ip6(s);
+}
+
+TEST(Args, Ipv6ServicesAsIpvsadm) {
+    // ipvsadm's parse_service: "[v6]:port" (brackets when a port follows).
+    Invocation a = ok({"-A", "-t", "[2001:db8::100]:80", "-s", "rr"});
+    EXPECT_EQ(a.request.op, Op::AddService);
+    EXPECT_EQ(a.request.service.key.af, cfg::Family::Inet6);
+    EXPECT_EQ(a.request.service.key.addr6, ip6("2001:db8::100"));
+    EXPECT_EQ(a.request.service.key.addr, 0u);
+    EXPECT_EQ(a.request.service.key.port, 80);
+    EXPECT_EQ(a.request.service.prefix6, 128);
+    Invocation u = ok({"-A", "-u", "[2001:db8::100]:53", "-p", "60", "-M", "64"});
+    EXPECT_EQ(u.request.service.key.proto, cfg::Proto::Udp);
+    EXPECT_EQ(u.request.service.prefix6, 64);
+    EXPECT_EQ(u.request.service.netmask, 0xffffffffu);
+    Invocation sc = ok({"-A", "--sctp-service", "[2001:db8::100]:3868"});
+    EXPECT_EQ(sc.request.service.key.proto, cfg::Proto::Sctp);
+    EXPECT_EQ(sc.request.service.key.af, cfg::Family::Inet6);
+    // A bare IPv6 VIP has no port: ipvsadm's zero-port rule applies.
+    fails({"-A", "-t", "2001:db8::100"}, "Zero port specified for non-persistent service");
+    EXPECT_EQ(ok({"-A", "-t", "2001:db8::100", "-p"}).request.service.key.port, 0);
+    fails({"-A", "-t", "[2001:db8::100]"}, "illegal virtual server address[:port] specified");
+    fails({"-A", "-t", "[2001:db8::100]:"}, "illegal virtual server address[:port] specified");
+    fails({"-A", "-t", "[2001:db8::100]:99999"}, "illegal virtual server address[:port] specified");
+    fails({"-A", "-t", "[2001:db8::zz]:80"}, "illegal virtual server address[:port] specified");
+    // -M for IPv6 is a prefix length 1..128, as ipvsadm reads it.
+    fails({"-A", "-t", "[2001:db8::100]:80", "-p", "-M", "0"}, "illegal ipv6 netmask specified");
+    fails({"-A", "-t", "[2001:db8::100]:80", "-p", "-M", "129"}, "illegal ipv6 netmask specified");
+    fails({"-A", "-t", "[2001:db8::100]:80", "-p", "-M", "ffff:ffff::"},
+          "illegal ipv6 netmask specified");
+}
+
+TEST(Args, Ipv6RealServersAsIpvsadm) {
+    Invocation a = ok({"-a", "-t", "[2001:db8::100]:80", "-r", "[2001:db8:1::11]:8080", "-m"});
+    EXPECT_EQ(a.request.op, Op::AddDest);
+    EXPECT_EQ(a.request.dest.af, cfg::Family::Inet6);
+    EXPECT_EQ(a.request.dest.addr6, ip6("2001:db8:1::11"));
+    EXPECT_EQ(a.request.dest.port, 8080);
+    // No port: the service's, as ipvsadm copies vport to dport.
+    Invocation b = ok({"-a", "-t", "[2001:db8::100]:80", "-r", "2001:db8:1::11"});
+    EXPECT_EQ(b.request.dest.addr6, ip6("2001:db8:1::11"));
+    EXPECT_EQ(b.request.dest.port, 80);
+    EXPECT_EQ(b.request.dest.fwd, cfg::Fwd::Route);
+    // Only a tunnel crosses families (ipvsadm 1.31's words).
+    fails({"-a", "-t", "[2001:db8::100]:80", "-r", "10.0.0.11:80", "-m"},
+          "Different address family is allowed only for tunneling servers");
+    fails({"-a", "-t", "10.0.0.1:80", "-r", "[2001:db8:1::11]:80", "-g"},
+          "Different address family is allowed only for tunneling servers");
+    Invocation t = ok({"-a", "-t", "10.0.0.1:80", "-r", "2001:db8:1::11", "-i"});
+    EXPECT_EQ(t.request.dest.af, cfg::Family::Inet6);
+    EXPECT_EQ(t.request.dest.port, 80);
+    // A delete names the server by family and address.
+    Invocation d = ok({"-d", "-t", "[2001:db8::100]:80", "-r", "[2001:db8:1::11]:80"});
+    EXPECT_EQ(d.request.op, Op::DelDest);
+    EXPECT_EQ(d.request.dest.af, cfg::Family::Inet6);
+    fails({"-a", "-t", "[2001:db8::100]:80", "-r", "[2001:db8:1::11]"},
+          "illegal real server address[:port] specified");
+}
+
+TEST(Args, Ipv6FwmarkServicesNeedDashSixAfterDashF) {
+    Invocation a = ok({"-A", "-f", "1", "-6", "-s", "rr", "-p", "60", "-M", "48"});
+    EXPECT_EQ(a.request.service.key.fwmark, 1u);
+    EXPECT_EQ(a.request.service.key.af, cfg::Family::Inet6);
+    EXPECT_EQ(a.request.service.prefix6, 48);
+    fails({"-A", "-6", "-f", "1"}, "-6 used before -f");
+    fails({"-A", "-t", "10.0.0.1:80", "-6"}, "-6 used before -f");
+    Invocation d = ok({"-a", "-f", "1", "-6", "-r", "2001:db8:1::11", "-g"});
+    EXPECT_EQ(d.request.service.key.af, cfg::Family::Inet6);
+    EXPECT_EQ(d.request.dest.port, 0);
 }
 
 TEST(Args, FwmarkServicesAsIpvsadm) {

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "config/addr.hpp"
+
 namespace dirigo::ctl::cli {
 namespace {
 
@@ -402,6 +404,103 @@ TEST(Format, FwmarkSaveAsIpvsadm) {
               "-A -f 1 -s rr -p 300\n"
               "-a -f 1 -r 172.16.0.11:0 -m -w 1\n"
               "-a -f 1 -r 172.16.0.12:0 -m -w 1\n");
+}
+
+/// IPv6 services as ipvsadm 1.31 prints them: endpoints bracketed, never cut (the IPv4 columns
+/// of 33 and 28 overflow), -M as a prefix length, "FWM  7 IPv6" and "-f 7 -6" for an IPv6 mark;
+/// a tunnelling server of the other family is printed in its own family, sorted first.
+cfg::Ip6 ip6(const char* s) {
+    return *cfg::parse_ip6(s);
+}
+
+DestInfo dest6(const char* addr, uint16_t port, cfg::Fwd fwd, int32_t weight, uint32_t active,
+               uint32_t inactive) {
+    DestInfo d = dest(0, port, fwd, weight, active, inactive, 0, {}, {});
+    d.server.af = cfg::Family::Inet6;
+    d.server.addr6 = ip6(addr);
+    return d;
+}
+
+std::vector<ServiceInfo> v6_services() {
+    ServiceInfo web;
+    web.service.key.af = cfg::Family::Inet6;
+    web.service.key.addr6 = ip6("2001:db8::100");
+    web.service.key.port = 80;
+    web.service.scheduler = "rr";
+    web.service.flags = cfg::kSvcPersistent;
+    web.service.timeout = 300;
+    web.service.prefix6 = 64;
+    web.dests = {dest6("2001:db8:1234:5678:9abc:def0:1234:5678", 8080, cfg::Fwd::Masq, 2, 0, 1),
+                 dest6("2001:db8:1::11", 80, cfg::Fwd::Masq, 1, 2, 3),
+                 dest(ip(10, 0, 0, 11), 80, cfg::Fwd::Tunnel, 1, 0, 0, 0, {}, {})};
+    ServiceInfo fwm;
+    fwm.service.key.fwmark = 7;
+    fwm.service.key.af = cfg::Family::Inet6;
+    fwm.service.scheduler = "rr";
+    fwm.dests = {dest6("2001:db8:1::21", 0, cfg::Fwd::Route, 1, 0, 0)};
+    return {fwm, web};
+}
+
+TEST(Format, Ipv6ListAsIpvsadm) {
+    EXPECT_EQ(format_list(kInfo, v6_services(), numeric(), kNoNames)
+                  .substr(format_banner(kInfo).size()),
+              "Prot LocalAddress:Port Scheduler Flags\n"
+              "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+              "TCP  [2001:db8::100]:80 rr persistent 300 mask 64\n"
+              "  -> 10.0.0.11:80                 Tunnel  1      0          0         \n"
+              "  -> [2001:db8:1::11]:80          Masq    1      2          3         \n"
+              "  -> [2001:db8:1234:5678:9abc:def0:1234:5678]:8080 Masq    2      0          1         \n"
+              "FWM  7 IPv6 rr\n"
+              "  -> [2001:db8:1::21]:0           Route   1      0          0         \n");
+    // The default /128 is not printed.
+    std::vector<ServiceInfo> plain = v6_services();
+    plain[1].service.prefix6 = 128;
+    plain[1].dests.clear();
+    EXPECT_EQ(format_service(plain[1], numeric(), kNoNames),
+              "TCP  [2001:db8::100]:80 rr persistent 300\n");
+    // A long VIP overflows the stats column instead of being cut.
+    ServiceInfo wide = plain[1];
+    wide.service.key.addr6 = ip6("2001:db8:1234:5678:9abc:def0:1234:5678");
+    wide.service.key.port = 443;
+    FormatOpts stats = numeric();
+    stats.stats = true;
+    EXPECT_EQ(format_service(wide, stats, kNoNames),
+              "TCP  [2001:db8:1234:5678:9abc:def0:1234:5678]:443        0        0        0        0"
+              "        0\n");
+    FormatOpts thr = numeric();
+    thr.thresholds = true;
+    EXPECT_EQ(format_service(v6_services()[0], thr, kNoNames),
+              "FWM  7 IPv6 rr\n"
+              "  -> [2001:db8:1::21]:0           0          0          0          0         \n");
+}
+
+TEST(Format, Ipv6SaveAsIpvsadm) {
+    EXPECT_EQ(format_save(v6_services(), numeric(), kNoNames),
+              "-A -t [2001:db8::100]:80 -s rr -p 300 -M 64\n"
+              "-a -t [2001:db8::100]:80 -r 10.0.0.11:80 -i -w 1 --tun-type ipip\n"
+              "-a -t [2001:db8::100]:80 -r [2001:db8:1::11]:80 -m -w 1\n"
+              "-a -t [2001:db8::100]:80 -r [2001:db8:1234:5678:9abc:def0:1234:5678]:8080 -m -w 2\n"
+              "-A -f 7 -6 -s rr\n"
+              "-a -f 7 -6 -r [2001:db8:1::21]:0 -g -w 1\n");
+}
+
+TEST(Format, Ipv6ConnectionsAsIpvsadm) {
+    ConnInfo c;
+    c.proto = 6;
+    c.state = "ESTABLISHED";
+    c.expires_ms = 899000;
+    c.af = cfg::Family::Inet6;
+    c.caddr6 = ip6("2001:db8:9::1");
+    c.cport = 40000;
+    c.vaddr6 = ip6("2001:db8::100");
+    c.vport = 80;
+    c.daddr6 = ip6("2001:db8:1::11");
+    c.dport = 80;
+    EXPECT_EQ(format_conns({c}, numeric(), kNoNames),
+              "IPVS connection entries\n"
+              "pro expire state       source             virtual            destination\n"
+              "TCP 14:59  ESTABLISHED [2001:db8:9::1]:40000 [2001:db8::100]:80 "
+              "[2001:db8:1::11]:80\n");
 }
 
 TEST(Format, MarkRulesAsCommands) {

@@ -289,3 +289,62 @@ TEST(Prefix6, NetworkAndContains) {
 
 }  // namespace
 }  // namespace dirigo::cfg
+
+namespace dirigo::cfg {
+namespace {
+
+TEST(Addr, ParseEndpoint6AsIpvsadmWritesIt) {
+    const auto e = parse_endpoint6("[2001:db8::100]:80");
+    ASSERT_TRUE(e.has_value());
+    EXPECT_EQ(format_ip6(e->addr), "2001:db8::100");
+    EXPECT_EQ(e->port, 80);
+    EXPECT_EQ(parse_endpoint6("[::1]:65535")->port, 65535);
+    EXPECT_FALSE(parse_endpoint6("[::1]:0").has_value());
+    EXPECT_EQ(parse_endpoint6("[::1]:0", true)->port, 0);
+    // Brackets are required when a port follows, and a port when brackets are written.
+    EXPECT_FALSE(parse_endpoint6("2001:db8::100:80").has_value());
+    EXPECT_FALSE(parse_endpoint6("[2001:db8::100]").has_value());
+    EXPECT_FALSE(parse_endpoint6("[2001:db8::100]:").has_value());
+    EXPECT_FALSE(parse_endpoint6("[2001:db8::100]80").has_value());
+    EXPECT_FALSE(parse_endpoint6("[2001:db8::100]:65536").has_value());
+    EXPECT_FALSE(parse_endpoint6("[10.0.0.1]:80").has_value());
+    EXPECT_FALSE(parse_endpoint6("[2001:db8::100%eth0]:80").has_value());
+    EXPECT_FALSE(parse_endpoint6("[]:80").has_value());
+    EXPECT_FALSE(parse_endpoint6("[2001:db8::100]:80x").has_value());
+}
+
+TEST(Addr, FormatsIpv6EndpointsAndKeysBracketed) {
+    const Ip6 a = *parse_ip6("2001:DB8:0:0::100");
+    EXPECT_EQ(format_endpoint6(a, 80), "[2001:db8::100]:80");
+    EXPECT_EQ(format_any_endpoint(Family::Inet6, 0, a, 443), "[2001:db8::100]:443");
+    EXPECT_EQ(format_any_endpoint(Family::Inet, 0x0a000001, a, 443), "10.0.0.1:443");
+    EXPECT_EQ(format_addr(Family::Inet6, 0, a), "2001:db8::100");
+    ServiceKey k;
+    k.af = Family::Inet6;
+    k.addr6 = a;
+    k.port = 80;
+    EXPECT_EQ(format_service_key(k), "TCP [2001:db8::100]:80");
+    ServiceKey f;
+    f.fwmark = 7;
+    EXPECT_EQ(format_service_key(f), "FWM 7");
+    f.af = Family::Inet6;
+    EXPECT_EQ(format_service_key(f), "FWM 7 IPv6");
+}
+
+TEST(Addr, ServiceKeysOrderIpv4BeforeIpv6) {
+    ServiceKey v4;
+    v4.addr = 0xffffffffu;
+    v4.port = 80;
+    ServiceKey v6;
+    v6.af = Family::Inet6;
+    v6.addr6 = *parse_ip6("::1");
+    v6.port = 1;
+    EXPECT_LT(v4, v6);
+    ServiceKey v6b = v6;
+    v6b.addr6 = *parse_ip6("::2");
+    EXPECT_LT(v6, v6b);
+    EXPECT_NE(v6, v6b);
+}
+
+}  // namespace
+}  // namespace dirigo::cfg

@@ -1305,3 +1305,71 @@ INSTANTIATE_TEST_SUITE_P(Ipv6, LoaderErrors6, ::testing::ValuesIn(kBadCases6),
 
 }  // namespace
 }  // namespace dirigo::cfg
+
+namespace dirigo::cfg {
+namespace {
+
+// ---- IPv6 services ----
+
+TEST(Loader, Ipv6ServicesAndServers) {
+    const auto r = load(kBase +
+                        "services = ( { protocol = \"tcp\"; address = \"[2001:db8::100]:80\";\n"
+                        "  scheduler = \"rr\"; persistent = 300; prefix6 = 64;\n"
+                        "  servers = ( { address = \"[2001:db8:1::11]:8080\"; forward = \"nat\"; },\n"
+                        "              { address = \"2001:db8:1::12\"; forward = \"nat\"; },\n"
+                        "              { address = \"10.0.0.13\"; forward = \"tun\"; } ); },\n"
+                        "  { fwmark = 7; ipv6 = true; servers = ( { address = \"2001:db8:1::21\"; } ); } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_EQ(r->services.size(), 2u);
+    const Service& s = r->services[0];
+    EXPECT_EQ(s.key.af, Family::Inet6);
+    EXPECT_EQ(format_ip6(s.key.addr6), "2001:db8::100");
+    EXPECT_EQ(s.key.addr, 0u);
+    EXPECT_EQ(s.key.port, 80);
+    EXPECT_EQ(s.prefix6, 64);
+    ASSERT_EQ(s.servers.size(), 3u);
+    EXPECT_EQ(s.servers[0].af, Family::Inet6);
+    EXPECT_EQ(format_ip6(s.servers[0].addr6), "2001:db8:1::11");
+    EXPECT_EQ(s.servers[0].port, 8080);
+    EXPECT_EQ(s.servers[1].port, 80);  // no port: the service's
+    EXPECT_EQ(s.servers[2].af, Family::Inet);
+    EXPECT_EQ(s.servers[2].fwd, Fwd::Tunnel);
+    EXPECT_EQ(r->services[1].key.af, Family::Inet6);
+    EXPECT_EQ(r->services[1].key.fwmark, 7u);
+    EXPECT_EQ(r->services[1].servers[0].af, Family::Inet6);
+}
+
+TEST(Loader, Ipv6ServiceErrors) {
+    const std::string head = kBase + "services = ( { protocol = \"tcp\"; ";
+    EXPECT_TRUE(fails_with(load(head + "address = \"2001:db8::100\"; } );\n"), 4,
+                           "services.[0].address", "missing port in \"2001:db8::100\""));
+    EXPECT_TRUE(fails_with(load(head + "address = \"[2001:db8::100]\"; } );\n"), 4,
+                           "services.[0].address", "bad address \"[2001:db8::100]\""));
+    EXPECT_TRUE(fails_with(load(head + "address = \"[ff02::1]:80\"; } );\n"), 4,
+                           "services.[0].address", "not a unicast IPv6 address"));
+    EXPECT_TRUE(fails_with(load(head + "address = \"[2001:db8::100]:80\";\n"
+                                       "  persistent = 60; netmask = \"255.255.255.0\"; } );\n"),
+                           5, "services.[0].netmask", "prefix6"));
+    EXPECT_TRUE(fails_with(load(head + "address = \"10.0.0.1:80\";\n"
+                                       "  persistent = 60; prefix6 = 64; } );\n"),
+                           5, "services.[0].prefix6", "prefix6 is for IPv6 services"));
+    EXPECT_TRUE(fails_with(load(head + "address = \"[2001:db8::100]:80\";\n"
+                                       "  persistent = 60; prefix6 = 129; } );\n"),
+                           5, "services.[0].prefix6", "out of range 1..128"));
+    EXPECT_TRUE(fails_with(
+        load(head + "address = \"[2001:db8::100]:80\";\n"
+                    "  servers = ( { address = \"10.0.0.11\"; forward = \"nat\"; } ); } );\n"),
+        5, "services.[0].servers.[0]",
+        "Different address family is allowed only for tunneling servers"));
+    EXPECT_TRUE(fails_with(
+        load(head + "address = \"[2001:db8::100]:80\";\n"
+                    "  servers = ( { address = \"[2001:db8::11]:80\"; forward = \"nat\"; },\n"
+                    "              { address = \"2001:db8::11\"; forward = \"nat\"; } ); } );\n"),
+        6, "services.[0].servers.[1]",
+        "duplicate real server [2001:db8::11]:80 (first at line 5)", Errc::DestExists));
+    EXPECT_TRUE(fails_with(load(head + "address = \"10.0.0.1:80\"; ipv6 = true; } );\n"), 4,
+                           "services.[0].ipv6", "ipv6 is for fwmark services"));
+}
+
+}  // namespace
+}  // namespace dirigo::cfg

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "config/addr.hpp"
 #include "tests/unit/ipvs/fake_daemon.hpp"
 
 namespace dirigo::ipvs {
@@ -338,6 +339,95 @@ TEST_F(EmulatorTest, DestCommandsAndTheirErrors) {
     EXPECT_EQ(error_of(bad.bytes()), -EINVAL);
 }
 
+// ipvsadm -A -t [2001:db8::100]:80 -p 60 -M 64 and -a -r [2001:db8:1::11]:80 -m: AF_INET6 with
+// a 16-byte address and the netmask as a prefix length, in and out; only a tunnel crosses
+// families (the kernel's EINVAL).
+TEST_F(EmulatorTest, Ipv6ServicesAndDestsGoInAndComeBackAsTheKernelsDo) {
+    const cfg::Ip6 vip = *cfg::parse_ip6("2001:db8::100");
+    const cfg::Ip6 rip = *cfg::parse_ip6("2001:db8:1::11");
+    ASSERT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE)
+                           .service6(IPPROTO_TCP, vip, 80, "rr", IP_VS_SVC_F_PERSISTENT, 60, 64)
+                           .bytes()),
+              0);
+    const ctl::Request& r = daemon_.requests.back();
+    EXPECT_EQ(r.service.key.af, cfg::Family::Inet6);
+    EXPECT_EQ(r.service.key.addr6, vip);
+    EXPECT_EQ(r.service.key.addr, 0u);
+    EXPECT_EQ(r.service.key.port, 80);
+    EXPECT_EQ(r.service.prefix6, 64);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_SERVICE).service6(IPPROTO_TCP, vip, 81, "rr", 0, 0, 0).bytes()),
+              -EINVAL);
+    EXPECT_EQ(
+        error_of(Req(IPVS_CMD_NEW_SERVICE).service6(IPPROTO_TCP, vip, 81, "rr", 0, 0, 129).bytes()),
+        -EINVAL);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_DEST).service6(IPPROTO_TCP, vip, 80).dest6(rip, 80).bytes()),
+              0);
+    EXPECT_EQ(daemon_.requests.back().dest.af, cfg::Family::Inet6);
+    EXPECT_EQ(daemon_.requests.back().dest.addr6, rip);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_DEST).service6(IPPROTO_TCP, vip, 80).dest6(rip, 80).bytes()),
+              -EEXIST);
+    // An IPv4 server of an IPv6 service: EINVAL unless it tunnels.
+    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_DEST)
+                           .service6(IPPROTO_TCP, vip, 80)
+                           .dest(0xac10000b, 80, IP_VS_CONN_F_MASQ)
+                           .bytes()),
+              -EINVAL);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_NEW_DEST)
+                           .service6(IPPROTO_TCP, vip, 80)
+                           .dest(0xac10000b, 80, IP_VS_CONN_F_TUNNEL)
+                           .bytes()),
+              0);
+
+    // The dump: the service in its family, the netmask its prefix length, each dest in its own.
+    const auto d = send(Req(IPVS_CMD_GET_SERVICE, NLM_F_REQUEST | NLM_F_DUMP | NLM_F_ACK, 9).bytes());
+    ASSERT_EQ(d.size(), 2u);
+    auto svc = attrs(attrs(d[0])[IPVS_CMD_ATTR_SERVICE]);
+    EXPECT_EQ(get<uint16_t>(svc[IPVS_SVC_ATTR_AF]), AF_INET6);
+    ASSERT_EQ(svc[IPVS_SVC_ATTR_ADDR].size(), 16u);
+    EXPECT_EQ(0, std::memcmp(svc[IPVS_SVC_ATTR_ADDR].data(), vip.b.data(), 16));
+    EXPECT_EQ(get<uint32_t>(svc[IPVS_SVC_ATTR_NETMASK]), 64u);
+    const auto dd = send(Req(IPVS_CMD_GET_DEST, NLM_F_REQUEST | NLM_F_DUMP | NLM_F_ACK, 10)
+                             .service6(IPPROTO_TCP, vip, 80)
+                             .bytes());
+    ASSERT_EQ(dd.size(), 3u);  // two dests and NLMSG_DONE
+    std::map<uint16_t, int> families;
+    for (size_t i = 0; i < 2; ++i) {
+        auto dest = attrs(attrs(dd[i])[IPVS_CMD_ATTR_DEST]);
+        const uint16_t af = get<uint16_t>(dest[IPVS_DEST_ATTR_ADDR_FAMILY]);
+        ++families[af];
+        if (af == AF_INET6) {
+            EXPECT_EQ(0, std::memcmp(dest[IPVS_DEST_ATTR_ADDR].data(), rip.b.data(), 16));
+        } else {
+            EXPECT_EQ(ntohl(get<uint32_t>(dest[IPVS_DEST_ATTR_ADDR])), 0xac10000bu);
+        }
+    }
+    EXPECT_EQ(families[AF_INET6], 1);
+    EXPECT_EQ(families[AF_INET], 1);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_DEST).service6(IPPROTO_TCP, vip, 80).dest6(rip, 80).bytes()),
+              0);
+    EXPECT_EQ(error_of(Req(IPVS_CMD_DEL_SERVICE).service6(IPPROTO_TCP, vip, 80).bytes()), 0);
+}
+
+TEST_F(EmulatorTest, Ipv6ConnectionsInProcFormat) {
+    ctl::ConnInfo c;
+    c.proto = 6;
+    c.state = "ESTABLISHED";
+    c.expires_ms = 899000;
+    c.af = cfg::Family::Inet6;
+    c.caddr6 = *cfg::parse_ip6("2001:db8:9::1");
+    c.cport = 40000;
+    c.vaddr6 = *cfg::parse_ip6("2001:db8::100");
+    c.vport = 80;
+    c.daddr6 = *cfg::parse_ip6("2001:db8:1::11");
+    c.dport = 80;
+    // ip_vs_conn_seq_show: %pI6 (full, uncompressed) for each address.
+    EXPECT_EQ(format_conn_proc({c}),
+              "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
+              "TCP 2001:0db8:0009:0000:0000:0000:0000:0001 9C40 "
+              "2001:0db8:0000:0000:0000:0000:0000:0100 0050 "
+              "2001:0db8:0001:0000:0000:0000:0000:0011 0050 ESTABLISHED     899\n");
+}
+
 TEST_F(EmulatorTest, ServiceDumpIsMultipartEndingWithDone) {
     add_service(IPPROTO_TCP, 0x0a000001, 80);
     add_service(IPPROTO_UDP, 0x0a000002, 53, "sh");
@@ -551,7 +641,7 @@ TEST_F(EmulatorTest, AttributeValidationGivesTheKernelsErrors) {
               })),
               -EINVAL);
     EXPECT_EQ(error_of(svc_with(
-                  [&](Req& r) { r.u16(IPVS_SVC_ATTR_AF, AF_INET6).u32(IPVS_SVC_ATTR_FWMARK, 1); })),
+                  [&](Req& r) { r.u16(IPVS_SVC_ATTR_AF, AF_BRIDGE).u32(IPVS_SVC_ATTR_FWMARK, 1); })),
               -EAFNOSUPPORT);
     // Short header, unknown command, dump of a command without one.
     Req shortmsg(IPVS_CMD_GET_INFO);

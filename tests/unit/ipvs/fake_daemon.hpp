@@ -136,7 +136,7 @@ private:
                 }
                 auto& ds = cur->dests;
                 const auto it = std::find_if(ds.begin(), ds.end(), [&](auto& d) {
-                    return d.server.addr == r.dest.addr && d.server.port == r.dest.port;
+                    return d.server.same_identity(r.dest);
                 });
                 if (r.op == ctl::Op::AddDest) {
                     if (it != ds.end()) {
@@ -281,6 +281,37 @@ public:
         u32(IPVS_DEST_ATTR_WEIGHT, weight);
         u32(IPVS_DEST_ATTR_U_THRESH, u);
         u32(IPVS_DEST_ATTR_L_THRESH, l);
+        end(n);
+        return *this;
+    }
+    /// An IPv6 service as libipvs writes it: AF_INET6, the 16-byte address, the netmask a plain
+    /// prefix length.
+    Req& service6(uint8_t proto, const cfg::Ip6& addr, uint16_t port, const char* sched = "wlc",
+                  uint32_t flags = 0, uint32_t timeout = 0, uint32_t plen = 128) {
+        nlattr* n = begin(IPVS_CMD_ATTR_SERVICE);
+        u16(IPVS_SVC_ATTR_AF, AF_INET6);
+        u16(IPVS_SVC_ATTR_PROTOCOL, proto);
+        raw(IPVS_SVC_ATTR_ADDR, addr.b.data(), addr.b.size());
+        u16(IPVS_SVC_ATTR_PORT, htons(port));
+        str(IPVS_SVC_ATTR_SCHED_NAME, sched);
+        const ip_vs_flags f{flags, ~0u};
+        raw(IPVS_SVC_ATTR_FLAGS, &f, sizeof(f));
+        u32(IPVS_SVC_ATTR_TIMEOUT, timeout);
+        u32(IPVS_SVC_ATTR_NETMASK, plen);
+        end(n);
+        return *this;
+    }
+    /// An IPv6 destination.
+    Req& dest6(const cfg::Ip6& addr, uint16_t port, uint32_t fwd = IP_VS_CONN_F_MASQ,
+               uint32_t weight = 1) {
+        nlattr* n = begin(IPVS_CMD_ATTR_DEST);
+        u16(IPVS_DEST_ATTR_ADDR_FAMILY, AF_INET6);
+        raw(IPVS_DEST_ATTR_ADDR, addr.b.data(), addr.b.size());
+        u16(IPVS_DEST_ATTR_PORT, htons(port));
+        u32(IPVS_DEST_ATTR_FWD_METHOD, fwd);
+        u32(IPVS_DEST_ATTR_WEIGHT, weight);
+        u32(IPVS_DEST_ATTR_U_THRESH, 0);
+        u32(IPVS_DEST_ATTR_L_THRESH, 0);
         end(n);
         return *this;
     }

@@ -349,6 +349,8 @@ TEST(ProtocolRequest, OversizedStringsAndCounts) {
         put_le(p, 1, 4);
         put_le(p, 80, 2);
         put_le(p, 0, 4);    // fwmark
+        put_le(p, 4, 1);    // af
+        p.insert(p.end(), 16, 0);  // addr6
         put_le(p, 100, 4);  // scheduler length
         p.insert(p.end(), {'r', 'r'});
         auto d = decode_request(p);
@@ -574,7 +576,7 @@ TEST(ProtocolReply, EmptyReplyIsAsDocumented) {
         hex += (i % 16 == 15 || i + 1 == frame.size()) ? "\n" : " ";
     }
     EXPECT_EQ(hex,
-              "44 52 47 4f 03 00 02 00 4e 00 00 00 02 00 00 00\n"
+              "44 52 47 4f 04 00 02 00 4e 00 00 00 02 00 00 00\n"
               "0a 00 00 00 6e 6f 20 73 65 72 76 69 63 65 00 00\n"
               "00 00 00 00 00 00 00 00 00 00 84 03 00 00 78 00\n"
               "00 00 2c 01 00 00 00 00 00 00 00 00 00 00 00 00\n"
