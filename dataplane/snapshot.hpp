@@ -360,6 +360,18 @@ struct Snapshot {
         return nullptr;
     }
 
+    /// True when some IPv6 service has VIP `addr` (16 bytes, network order). Thread: any.
+    /// Cost: O(log IPv6 services).
+    bool is_vip6(const uint8_t* addr) const noexcept {
+        Service6Index k;
+        std::memcpy(k.addr.b.data(), addr, 16);
+        // The first entry of this address, if any: (addr, port 0, proto 0) sorts before them all.
+        const auto it = std::lower_bound(
+            services6.begin(), services6.end(), k,
+            [](const Service6Index& a, const Service6Index& b) { return a.tie() < b.tie(); });
+        return it != services6.end() && it->addr == k.addr;
+    }
+
     /// The service for a packet to `addr_be`:`port_be`: the one on that port, else (as IPVS
     /// does) the persistent port-zero service of that address. Thread: any. Cost: one or two
     /// FlatMap probes.

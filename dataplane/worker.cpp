@@ -1114,10 +1114,7 @@ uint32_t Worker::owner6(const Snapshot& snap, const Parsed& p) const noexcept {
     const auto* l4 = static_cast<const uint8_t*>(p.l4);
     // To a VIP or one of our addresses: the client is the source. Otherwise (a NAT reply, or
     // transit): the client side is the destination.
-    bool to_us = snap.topo->local6_port(ip6->dst_addr) >= 0;
-    for (size_t i = 0; i < snap.services6.size() && !to_us; ++i) {
-        to_us = std::memcmp(snap.services6[i].addr.b.data(), ip6->dst_addr, 16) == 0;
-    }
+    const bool to_us = snap.is_vip6(ip6->dst_addr) || snap.topo->local6_port(ip6->dst_addr) >= 0;
     const uint8_t* addr = to_us ? ip6->src_addr : ip6->dst_addr;
     const uint16_t port = load16(l4 + (to_us ? 0 : 2));
     return env_.owners->owner(rte_cpu_to_be_32(sched::fold6(addr)), port);

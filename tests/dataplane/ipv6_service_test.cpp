@@ -422,6 +422,9 @@ TEST_F(Ipv6ServiceTest, ServiceWithoutServersIsNoBackendAndIpv4IsUntouched) {
     EXPECT_NE(snap->find_service6(IPPROTO_TCP, kVip.data(), htons(80)), nullptr);
     EXPECT_EQ(snap->find_service6(IPPROTO_UDP, kVip.data(), htons(80)), nullptr);
     EXPECT_EQ(snap->find_service6(IPPROTO_TCP, kVip.data(), htons(81)), nullptr);
+    EXPECT_TRUE(snap->is_vip6(kVip.data()));
+    EXPECT_FALSE(snap->is_vip6(kClient.data()));
+    EXPECT_FALSE(snap->is_vip6(v6("2001:db8:1::101").data()));
 }
 
 }  // namespace
