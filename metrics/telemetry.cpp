@@ -59,7 +59,8 @@ std::optional<AnyEndpoint> parse_any_endpoint(std::string_view text) {
     return AnyEndpoint{cfg::Family::Inet, ep->addr, {}, ep->port};
 }
 
-/// "TCP:10.0.0.100:80" or "TCP:[2001:db8::1]:80" (protocol in any case) -> the service of `s` it names, or null.
+/// "TCP:10.0.0.100:80" or "TCP:[2001:db8::1]:80" (protocol in any case) -> the service of `s`
+/// it names, or null.
 const ctl::ServiceInfo* find_service(const Sample& s, std::string_view text) {
     const size_t colon = text.find(':');
     if (colon == std::string_view::npos) {

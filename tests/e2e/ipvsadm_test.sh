@@ -227,7 +227,7 @@ t_show "$msg"
 t_expect "without a daemon ipvsadm fails and the library names the socket (exit $rc)" \
     "$([[ $rc != 0 && $msg == *"$W_TMP/nothing.sock"* ]] && echo 1)"
 
-# ---- 5b. IPv6 services through the real ipvsadm (the listing only: forwarding is the dataplane's) --
+# ---- 5b. IPv6 services through the real ipvsadm (listings only: forwarding is the dataplane's) --
 ok=1
 ipv -A -t "[2001:db8::100]:80" -s rr -p 60 -M 64 || ok=0
 ipv -a -t "[2001:db8::100]:80" -r "[2001:db8:1::11]:80" -m -w 1 || ok=0
