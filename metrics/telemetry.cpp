@@ -59,7 +59,8 @@ std::optional<AnyEndpoint> parse_any_endpoint(std::string_view text) {
     return AnyEndpoint{cfg::Family::Inet, ep->addr, {}, ep->port};
 }
 
-/// "TCP:10.0.0.100:80" or "TCP:[2001:db8::1]:80" (protocol in any case) -> the service of `s` it names, or null.
+/// "TCP:10.0.0.100:80" or "TCP:[2001:db8::1]:80" (protocol in any case) -> the service of `s`
+/// it names, or null.
 const ctl::ServiceInfo* find_service(const Sample& s, std::string_view text) {
     const size_t colon = text.find(':');
     if (colon == std::string_view::npos) {
@@ -153,7 +154,8 @@ int cmd_service(const char*, const char* params, rte_tel_data* d) {
         d, "protocol",
         fwm ? "FWM" : std::string(cfg::proto_name_upper(si->service.key.proto)).c_str());
     rte_tel_data_add_dict_u64(d, "fwmark", si->service.key.fwmark);
-    rte_tel_data_add_dict_string(d, "address", cfg::format_ip4(si->service.key.addr).c_str());
+    const cfg::ServiceKey& k = si->service.key;
+    rte_tel_data_add_dict_string(d, "address", cfg::format_addr(k.af, k.addr, k.addr6).c_str());
     rte_tel_data_add_dict_u64(d, "port", si->service.key.port);
     rte_tel_data_add_dict_string(d, "scheduler", si->service.scheduler.c_str());
     rte_tel_data_add_dict_u64(d, "flags", si->service.flags);

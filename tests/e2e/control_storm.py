@@ -59,7 +59,9 @@ def svc_key(proto: int, addr: int, port: int, fwmark: int = 0) -> bytes:
 
 def service(key: tuple, sched: str) -> bytes:
     s = sched.encode()
-    return svc_key(*key) + struct.pack("<I", len(s)) + s + struct.pack("<IIIB", 0, 300, 0xFFFFFFFF, 128)
+    # flags, timeout, netmask, then (version 4) the IPv6 persistence prefix length.
+    tail = struct.pack("<IIIB", 0, 300, 0xFFFFFFFF, 128)
+    return svc_key(*key) + struct.pack("<I", len(s)) + s + tail
 
 
 def real_server(addr: int, port: int, weight: int, uth: int = 0) -> bytes:

@@ -227,6 +227,30 @@ t_show "$msg"
 t_expect "without a daemon ipvsadm fails and the library names the socket (exit $rc)" \
     "$([[ $rc != 0 && $msg == *"$W_TMP/nothing.sock"* ]] && echo 1)"
 
+# ---- 5b. IPv6 services through the real ipvsadm (listings only: forwarding is the dataplane's) --
+ok=1
+ipv -A -t "[2001:db8::100]:80" -s rr -p 60 -M 64 || ok=0
+ipv -a -t "[2001:db8::100]:80" -r "[2001:db8:1::11]:80" -m -w 1 || ok=0
+ipv -a -t "[2001:db8::100]:80" -r "2001:db8:1::12" -g -w 2 || ok=0
+ipv -a -t "[2001:db8::100]:80" -r "$RIP1:80" -i -w 3 || ok=0
+ipv -A -u "[2001:db8:1234:5678:9abc:def0:1234:5678]:53" -s wrr || ok=0
+ipv -A -f 7 -6 -s rr || ok=0
+ipv -a -f 7 -6 -r 2001:db8:1::21 -g || ok=0
+t_expect "ipvsadm adds IPv6 services (a VIP, a wide VIP, an IPv6 fwmark) and their servers" "$ok"
+same -Ln
+same -Ln --stats
+same -Ln --persistent-conn
+same -S -n
+same -Ln -t "[2001:db8::100]:80"
+same -a -t "[2001:db8::100]:80" -r "[2001:db8:1::11]:80" -m
+same -d -t "[2001:db8::100]:80" -r "[2001:db8:1::99]:80"
+ok=1
+ipv -D -t "[2001:db8::100]:80" || ok=0
+ipv -D -u "[2001:db8:1234:5678:9abc:def0:1234:5678]:53" || ok=0
+ipv -D -f 7 -6 || ok=0
+t_expect "ipvsadm deletes the IPv6 services" "$ok"
+same -Ln
+
 # ---- 6. keepalived, unmodified, with the library in its environment ------------------------------
 if command -v keepalived >/dev/null; then
     t_ipvsadm -C || true

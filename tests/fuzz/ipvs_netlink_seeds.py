@@ -65,6 +65,23 @@ def dest(rip="172.16.0.11", port=80, fwd=0, weight=1, u=0, l=0):
     return attr(2, a)
 
 
+def service6(proto=6, vip="2001:db8::100", port=80, sched="rr", flags=0, timeout=0, plen=128,
+             full=True):
+    # AF_INET6: a 16-byte address, the netmask a plain prefix length (libipvs's u32).
+    a = u16(1, socket.AF_INET6) + u16(2, proto) + \
+        attr(3, socket.inet_pton(socket.AF_INET6, vip)) + attr(4, struct.pack("!H", port))
+    if full:
+        a += strz(6, sched) + attr(7, struct.pack("=II", flags, 0xFFFFFFFF)) + u32(8, timeout) + \
+            u32(9, plen)
+    return attr(1, a)
+
+
+def dest6(rip="2001:db8:1::11", port=80, fwd=0, weight=1):
+    a = u16(11, socket.AF_INET6) + attr(1, socket.inet_pton(socket.AF_INET6, rip)) + \
+        attr(2, struct.pack("!H", port)) + u32(3, fwd) + u32(4, weight) + u32(5, 0) + u32(6, 0)
+    return attr(2, a)
+
+
 def daemon(state=1, ifn="eth0", syncid=1):
     return attr(3, u32(1, state) + strz(2, ifn) + u32(3, syncid))
 
@@ -97,6 +114,11 @@ SEEDS = {
     "bad_short_u32": msg(SET_CONFIG, u16(4, 1)),
     "bad_short_nest": msg(DEL_SVC, u16(1, 1)),
     "bad_sched_no_nul": msg(NEW_SVC, attr(1, u16(1, 2) + u32(5, 1) + attr(6, b"rr"))),
+    "new_service_ipv6_persistent": msg(NEW_SVC, service6(sched="rr", flags=1, timeout=60,
+                                                         plen=64)),
+    "new_dest_ipv6_masq": msg(NEW_DEST, service6(full=False) + dest6()),
+    "new_dest_ipv4_in_ipv6_tunnel": msg(NEW_DEST, service6(full=False) + dest("10.0.0.11", 80, 2)),
+    "bad_ipv6_plen": msg(NEW_SVC, service6(plen=129)),
     "bad_truncated": msg(FLUSH)[:-1],
     "bad_len_zero": struct.pack("=IHHII", 0, FAMILY, REQ, 1, 0) + b"\0" * 8,
     "bad_genl_short": struct.pack("=IHHII", 18, FAMILY, REQ | ACK, 1, 0) + b"\x0f\x01",

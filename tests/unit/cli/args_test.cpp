@@ -1128,6 +1128,37 @@ TEST(Restore, ManyLinesMakeOneBatch) {
     EXPECT_EQ(b.batch[10].op, Op::Clear);
 }
 
+// What -S writes for IPv6 services (ipvsadm 1.31's form) comes back through -R unchanged.
+TEST(Restore, Ipv6SaveRestores) {
+    const std::string text =
+        "-A -t [2001:db8::100]:80 -s rr -p 300 -M 64\n"
+        "-a -t [2001:db8::100]:80 -r 10.0.0.11:80 -i -w 1 --tun-type ipip\n"
+        "-a -t [2001:db8::100]:80 -r [2001:db8:1::11]:8080 -m -w 2\n"
+        "-A -f 7 -6 -s rr\n"
+        "-a -f 7 -6 -r [2001:db8:1::21]:0 -g -w 1\n";
+    auto r = parse_restore(text, &kResolver);
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    const Request& b = r.value();
+    ASSERT_EQ(b.batch.size(), 5u);
+    EXPECT_EQ(b.batch[0].service.key.af, cfg::Family::Inet6);
+    EXPECT_EQ(b.batch[0].service.prefix6, 64);
+    EXPECT_EQ(b.batch[1].dest.af, cfg::Family::Inet);
+    EXPECT_EQ(b.batch[1].dest.fwd, cfg::Fwd::Tunnel);
+    EXPECT_EQ(b.batch[2].dest.af, cfg::Family::Inet6);
+    EXPECT_EQ(b.batch[2].dest.addr6, ip6("2001:db8:1::11"));
+    EXPECT_EQ(b.batch[2].dest.port, 8080);
+    EXPECT_EQ(b.batch[3].service.key.fwmark, 7u);
+    EXPECT_EQ(b.batch[3].service.key.af, cfg::Family::Inet6);
+    EXPECT_EQ(b.batch[4].service.key.af, cfg::Family::Inet6);
+    EXPECT_EQ(b.batch[4].dest.addr6, ip6("2001:db8:1::21"));
+    auto bad = parse_restore("-A -t [2001:db8::100]:80 -s rr\n"
+                             "-a -t [2001:db8::100]:80 -r 10.0.0.11:80 -m\n",
+                             &kResolver);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_EQ(bad.error().message,
+              "line 2: Different address family is allowed only for tunneling servers");
+}
+
 TEST(Restore, EmptyInputIsAnEmptyBatch) {
     auto r = parse_restore("\n# nothing\n\n", &kResolver);
     ASSERT_TRUE(r.ok());

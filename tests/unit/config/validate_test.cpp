@@ -114,6 +114,56 @@ TEST(ValidateService, SameAddressDifferentPortIsNotDuplicate) {
     EXPECT_TRUE(validate_service(s).is_ok());
 }
 
+TEST(ValidateService, Ipv6Services) {
+    Service s;
+    s.key.af = Family::Inet6;
+    s.key.addr6.b = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00};
+    s.key.port = 80;
+    s.scheduler = "rr";
+    RealServer rs;
+    rs.af = Family::Inet6;
+    rs.addr6 = s.key.addr6;
+    rs.addr6.b[14] = 0;
+    rs.addr6.b[15] = 0x11;
+    rs.port = 80;
+    s.servers = {rs};
+    EXPECT_TRUE(validate_service(s).is_ok());
+    s.servers.push_back(rs);
+    EXPECT_TRUE(rejects(s, Errc::DestExists, "real server [2001:db8::11]:80 is listed twice"));
+    s.servers.pop_back();
+    Service bad = s;
+    bad.key.addr = ip(10, 0, 0, 1);
+    EXPECT_TRUE(rejects(bad, Errc::Invalid, "not a unicast IPv6 address"));
+    bad = s;
+    bad.key.addr6 = {};
+    EXPECT_TRUE(rejects(bad, Errc::Invalid, "not a unicast IPv6 address"));
+    bad = s;
+    bad.prefix6 = 0;
+    EXPECT_TRUE(rejects(bad, Errc::Invalid, "out of range 1..128"));
+    bad = s;
+    bad.servers[0].af = Family::Inet;
+    bad.servers[0].addr6 = {};
+    bad.servers[0].addr = ip(172, 16, 0, 11);
+    EXPECT_TRUE(rejects(bad, Errc::Invalid,
+                        "Different address family is allowed only for tunneling servers"));
+    bad.servers[0].fwd = Fwd::Tunnel;
+    EXPECT_TRUE(validate_service(bad).is_ok());
+    bad = s;
+    bad.servers[0].addr6 = {};
+    EXPECT_TRUE(rejects(bad, Errc::Invalid, "not a unicast IPv6 address"));
+    // An IPv4 service keeps its addr6 zero; an IPv6 fwmark service has no address.
+    Service v4 = good_service();
+    v4.key.addr6.b[0] = 1;
+    EXPECT_TRUE(rejects(v4, Errc::Invalid, "an IPv4 service has no IPv6 address"));
+    Service fwm;
+    fwm.key.fwmark = 3;
+    fwm.key.af = Family::Inet6;
+    fwm.scheduler = "rr";
+    EXPECT_TRUE(validate_service(fwm).is_ok());
+    fwm.key.addr6.b[0] = 0x20;
+    EXPECT_TRUE(rejects(fwm, Errc::Invalid, "a firewall-mark service has no address or port"));
+}
+
 TEST(ValidateService, FwmarkServices) {
     Service s;
     s.key.fwmark = 1;

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <string>
@@ -81,6 +82,57 @@ TEST(ModelStore, PreparedChangeIsTheOnlyState) {
     s.model.commit(std::move(*c));
     EXPECT_EQ(s.model.services().front().svc.servers.size(), 3u);
     EXPECT_EQ(s.model.fresh_dest_slots().size(), 3u);
+}
+
+// IPv6 services: keys and servers are told apart by family and address (::a00:b is not
+// 10.0.0.11), duplicates are refused, and a server of the other family must tunnel.
+TEST(ModelStore, Ipv6KeysAndServersHaveTheirOwnIdentity) {
+    Store s;
+    Request svc;
+    svc.op = Op::AddService;
+    svc.service.key.af = cfg::Family::Inet6;
+    svc.service.key.addr6.b = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00};
+    svc.service.key.port = 80;
+    svc.service.scheduler = "rr";
+    ASSERT_TRUE(s.model.apply(svc).is_ok());
+    EXPECT_EQ(s.model.apply(svc).code(), Errc::ServiceExists);
+    Request v4 = svc;
+    v4.service.key = {cfg::Proto::Tcp, ip(10, 0, 0, 100), 80};
+    ASSERT_TRUE(s.model.apply(v4).is_ok());
+
+    Request d;
+    d.op = Op::AddDest;
+    d.service.key = svc.service.key;
+    d.dest.af = cfg::Family::Inet6;
+    d.dest.addr6.b[15] = 11;
+    d.dest.addr6.b[0] = 0x20;
+    d.dest.port = 80;
+    d.dest.fwd = cfg::Fwd::Masq;
+    ASSERT_TRUE(s.model.apply(d).is_ok());
+    EXPECT_EQ(s.model.apply(d).code(), Errc::DestExists);
+    Request other = d;
+    other.dest.addr6.b[15] = 12;
+    ASSERT_TRUE(s.model.apply(other).is_ok());
+    // An IPv4 server on an IPv6 service: only as a tunnel.
+    Request mixed = d;
+    mixed.dest.af = cfg::Family::Inet;
+    mixed.dest.addr6 = {};
+    mixed.dest.addr = ip(10, 0, 0, 11);
+    const Status st = s.model.apply(mixed);
+    EXPECT_EQ(st.code(), Errc::Invalid);
+    EXPECT_EQ(st.message(), "Different address family is allowed only for tunneling servers");
+    mixed.dest.fwd = cfg::Fwd::Tunnel;
+    ASSERT_TRUE(s.model.apply(mixed).is_ok());
+    const auto& svcs = s.model.services();
+    const auto it = std::find_if(svcs.begin(), svcs.end(),
+                                 [&](const auto& x) { return x.svc.key == svc.service.key; });
+    ASSERT_NE(it, svcs.end());
+    EXPECT_EQ(it->svc.servers.size(), 3u);
+    // Deleting by the IPv6 identity removes that server only.
+    Request del = d;
+    del.op = Op::DelDest;
+    ASSERT_TRUE(s.model.apply(del).is_ok());
+    EXPECT_EQ(s.model.apply(del).code(), Errc::NoDest);
 }
 
 TEST(ModelStore, MarkRulesAddDeleteAndSurviveClear) {
