@@ -75,7 +75,8 @@ Status check_server(const Service& svc, const RealServer& rs) {
     }
     if (rs.af != svc.key.af) {
         // The dataplane forwards within one family (no mixed-family tunnels yet).
-        return {Errc::Invalid, who + ": the server's address family differs from the service's"};
+        return {Errc::Invalid, who + ": a tunnel to a server of the other address family is not "
+                                     "supported by Dirigo yet"};
     }
     // A port-zero service forwards each packet to its own port: its servers have none.
     if (rs.port == 0 && svc.key.port != 0) {

@@ -1317,7 +1317,7 @@ TEST(Loader, Ipv6ServicesAndServers) {
                         "  scheduler = \"rr\"; persistent = 300; prefix6 = 64;\n"
                         "  servers = ( { address = \"[2001:db8:1::11]:8080\"; forward = \"nat\"; },\n"
                         "              { address = \"2001:db8:1::12\"; forward = \"nat\"; },\n"
-                        "              { address = \"10.0.0.13\"; forward = \"tun\"; } ); },\n"
+                        "              { address = \"2001:db8:1::13\"; forward = \"tun\"; } ); },\n"
                         "  { fwmark = 7; ipv6 = true; servers = ( { address = \"2001:db8:1::21\"; } ); } );\n");
     ASSERT_TRUE(r.is_ok()) << r.status().message();
     ASSERT_EQ(r->services.size(), 2u);
@@ -1332,7 +1332,7 @@ TEST(Loader, Ipv6ServicesAndServers) {
     EXPECT_EQ(format_ip6(s.servers[0].addr6), "2001:db8:1::11");
     EXPECT_EQ(s.servers[0].port, 8080);
     EXPECT_EQ(s.servers[1].port, 80);  // no port: the service's
-    EXPECT_EQ(s.servers[2].af, Family::Inet);
+    EXPECT_EQ(s.servers[2].af, Family::Inet6);
     EXPECT_EQ(s.servers[2].fwd, Fwd::Tunnel);
     EXPECT_EQ(r->services[1].key.af, Family::Inet6);
     EXPECT_EQ(r->services[1].key.fwmark, 7u);

@@ -2,6 +2,8 @@
 // ModelStore without EAL: the cost of a large -R batch and the real-server limit.
 
 #include "control/model_store.hpp"
+
+#include "config/addr.hpp"
 #include "control/reload.hpp"
 
 #include <gtest/gtest.h>
@@ -121,7 +123,12 @@ TEST(ModelStore, Ipv6KeysAndServersHaveTheirOwnIdentity) {
     const Status st = s.model.apply(mixed);
     EXPECT_EQ(st.code(), Errc::Invalid);
     EXPECT_EQ(st.message(), "Different address family is allowed only for tunneling servers");
+    // A tunnel would be the kernel's exception; Dirigo forwards within one family.
     mixed.dest.fwd = cfg::Fwd::Tunnel;
+    EXPECT_EQ(s.model.apply(mixed).code(), Errc::Invalid);
+    mixed.dest.af = cfg::Family::Inet6;
+    mixed.dest.addr = 0;
+    mixed.dest.addr6 = *cfg::parse_ip6("2001:db8:1::13");
     ASSERT_TRUE(s.model.apply(mixed).is_ok());
     const auto& svcs = s.model.services();
     const auto it = std::find_if(svcs.begin(), svcs.end(),
