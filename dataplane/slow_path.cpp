@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
 
 #include <rte_arp.h>
 #include <rte_cycles.h>
@@ -32,21 +33,164 @@ bool is_icmp_error(uint8_t type) {
 
 }  // namespace
 
+// ---- Neighbour resolution, one code path for ARP and ND -----------------------------------------
+
+template <class F>
+SlowPath::Family<F> SlowPath::family() {
+    if constexpr (std::is_same_v<F, Fam4>) {
+        return {v4_, dp_.neigh(), stats_.neigh_learned, stats_.neigh_failed,
+                stats_.neigh_removed};
+    } else {
+        return {v6_, dp_.neigh6(), stats_.neigh6_learned, stats_.neigh6_failed,
+                stats_.neigh6_removed};
+    }
+}
+
+template <class F>
+void SlowPath::queue_for_neighbour(rte_mbuf* m, const typename F::Addr& hop, uint16_t port) {
+    Family<F> f = family<F>();
+    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
+    if (f.table.lookup(key_of(hop), &eth->dst_addr)) {
+        m->port = port;
+        inject(m);
+        return;
+    }
+    auto [it, fresh] = f.res.pending.try_emplace(hop);
+    Pending& p = it->second;
+    if (fresh) {
+        p.port = port;
+        // An incomplete entry makes the answer learnable (handle_arp, handle_nd); a failed one is
+        // asked again, as Linux does when new traffic needs it.
+        (void)f.table.update(hop, port, nullptr);
+        f.res.failed.erase(hop);
+    }
+    if (p.pkts.size() >= kMaxPending) {
+        rte_pktmbuf_free(p.pkts.front());
+        p.pkts.pop_front();
+        ++stats_.queue_drops;
+    }
+    m->port = port;
+    p.pkts.push_back(m);
+    if (p.tries == 0) {
+        solicit(port, hop);
+        p.tries = 1;
+        p.next_try = rte_rdtsc() + dp_.tsc_hz();
+    }
+}
+
+template <class F>
+void SlowPath::heard_from(const typename F::Addr& ip, uint16_t port) {
+    Family<F> f = family<F>();
+    ++f.learned;
+    f.res.heard[ip] = Heard{port, rte_rdtsc(), 0, 0};
+    f.res.failed.erase(ip);
+    auto it = f.res.pending.find(ip);
+    if (it == f.res.pending.end()) {
+        return;
+    }
+    rte_ether_addr mac;
+    if (!f.table.lookup(key_of(ip), &mac)) {
+        return;
+    }
+    for (rte_mbuf* m : it->second.pkts) {
+        rte_ether_addr_copy(&mac, &rte_pktmbuf_mtod(m, rte_ether_hdr*)->dst_addr);
+        ++stats_.released;
+        inject(m);
+    }
+    f.res.pending.erase(it);
+}
+
+template <class F>
+void SlowPath::mark_failed(const typename F::Addr& ip, uint64_t now) {
+    Family<F> f = family<F>();
+    f.table.mark_failed(ip);
+    ++f.failed;
+    f.res.failed[ip] = now + kFailedHoldSeconds * dp_.tsc_hz();
+}
+
+template <class F>
+void SlowPath::age(uint64_t now) {
+    Family<F> f = family<F>();
+    const uint64_t hz = dp_.tsc_hz();
+    for (auto it = f.res.heard.begin(); it != f.res.heard.end();) {
+        Heard& h = it->second;
+        if (now - h.at < arp_timeout_ * hz || now < h.next_probe) {
+            ++it;
+            continue;
+        }
+        if (h.probes >= kArpTries) {
+            ++stats_.neigh_expired;
+            mark_failed<F>(it->first, now);
+            it = f.res.heard.erase(it);
+            continue;
+        }
+        solicit(h.port, it->first);
+        ++stats_.probes_sent;
+        ++h.probes;
+        h.next_probe = now + hz;
+        ++it;
+    }
+}
+
+template <class F>
+void SlowPath::expire_failed(uint64_t now) {
+    Family<F> f = family<F>();
+    for (auto it = f.res.failed.begin(); it != f.res.failed.end();) {
+        if (now < it->second) {
+            ++it;
+            continue;
+        }
+        f.table.remove(it->first);
+        ++f.removed;
+        it = f.res.failed.erase(it);
+    }
+}
+
+template <class F>
+void SlowPath::retry_pending(uint64_t now) {
+    Family<F> f = family<F>();
+    for (auto it = f.res.pending.begin(); it != f.res.pending.end();) {
+        Pending& p = it->second;
+        if (now < p.next_try) {
+            ++it;
+            continue;
+        }
+        if (p.tries >= kArpTries) {
+            for (rte_mbuf* m : p.pkts) {
+                rte_pktmbuf_free(m);
+                ++stats_.unresolved_drops;
+            }
+            mark_failed<F>(it->first, now);
+            it = f.res.pending.erase(it);
+            continue;
+        }
+        solicit(p.port, it->first);
+        ++p.tries;
+        p.next_try = now + dp_.tsc_hz();
+        ++it;
+    }
+}
+
+template <class F>
+void SlowPath::drop_pending() {
+    Family<F> f = family<F>();
+    for (auto& [ip, p] : f.res.pending) {
+        for (rte_mbuf* m : p.pkts) {
+            rte_pktmbuf_free(m);
+        }
+    }
+    f.res.pending.clear();
+}
+
+void SlowPath::solicit(uint16_t port, uint32_t ip) { send_arp_request(port, ip); }
+
+void SlowPath::solicit(uint16_t port, const cfg::Ip6& ip) { send_ns(port, ip); }
+
 SlowPath::~SlowPath() { clear(); }
 
 void SlowPath::clear() {
-    for (auto& [ip, p] : pending_) {
-        for (rte_mbuf* m : p.pkts) {
-            rte_pktmbuf_free(m);
-        }
-    }
-    pending_.clear();
-    for (auto& [ip, p] : pending6_) {
-        for (rte_mbuf* m : p.pkts) {
-            rte_pktmbuf_free(m);
-        }
-    }
-    pending6_.clear();
+    drop_pending<Fam4>();
+    drop_pending<Fam6>();
 }
 
 uint32_t SlowPath::poll() {
@@ -60,7 +204,7 @@ uint32_t SlowPath::poll() {
             handle_arp(pkts[i]);
             break;
         case SlowKind::NeedNeigh:
-            handle_need_neigh(pkts[i], meta.next_hop, meta.out_port);
+            queue_for_neighbour<Fam4>(pkts[i], meta.next_hop, meta.out_port);
             break;
         case SlowKind::TtlExceeded:
             icmp_error(pkts[i], kIcmpTimeExceeded, 0, 0);
@@ -110,10 +254,7 @@ void SlowPath::handle_arp(rte_mbuf* m) {
     // Learn like Linux: update a known neighbour from any ARP, create one when it talks to us.
     if (sip != 0 && topo.connected_port(sip) == port && (for_us || dp_.neigh().contains(sip))) {
         if (dp_.neigh().update(sip, port, &arp->arp_data.arp_sha)) {
-            ++stats_.neigh_learned;
-            heard_[sip] = Heard{port, rte_rdtsc(), 0, 0};
-            failed_.erase(sip);
-            learned(sip);
+            heard_from<Fam4>(sip, port);
         }
     }
     if (op == RTE_ARP_OP_REQUEST && for_us) {
@@ -222,10 +363,7 @@ void SlowPath::handle_nd(rte_mbuf* m) {
         // Learn like the ARP side: update a neighbour we know or asked about.
         if (tll != nullptr && dp_.neigh6().contains(target) &&
             dp_.neigh6().update(target, port, tll)) {
-            ++stats_.neigh6_learned;
-            heard6_[target] = Heard{port, rte_rdtsc(), 0, 0};
-            failed6_.erase(target);
-            learned6(target);
+            heard_from<Fam6>(target, port);
         }
         nd_to_kernel(m);  // the kernel may have asked too (its own link-local neighbours)
         return;
@@ -239,10 +377,7 @@ void SlowPath::handle_nd(rte_mbuf* m) {
     if (!dad) {
         const rte_ether_addr* sll = nd::find_lladdr(l4, len, nd::kOptSourceLladdr);
         if (sll != nullptr && dp_.neigh6().update(src, port, sll)) {
-            ++stats_.neigh6_learned;
-            heard6_[src] = Heard{port, rte_rdtsc(), 0, 0};
-            failed6_.erase(src);
-            learned6(src);
+            heard_from<Fam6>(src, port);
         }
     }
     // The advertisement, in place: from the target, to the solicitor, or to all nodes when it
@@ -297,54 +432,8 @@ void SlowPath::route_need_neigh6(rte_mbuf* m, uint16_t port) {
         rte_ether_addr_copy(&topo.ports[nh->port].mac,
                             &rte_pktmbuf_mtod(m, rte_ether_hdr*)->src_addr);
     }
-    handle_need_neigh6(m, nh->gateway.is_unspecified() ? ip6_of(ip6->dst_addr) : nh->gateway,
+    queue_for_neighbour<Fam6>(m, nh->gateway.is_unspecified() ? ip6_of(ip6->dst_addr) : nh->gateway,
                        nh->port);
-}
-
-void SlowPath::handle_need_neigh6(rte_mbuf* m, const cfg::Ip6& target, uint16_t port) {
-    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-    if (dp_.neigh6().lookup(target.b.data(), &eth->dst_addr)) {
-        m->port = port;
-        inject(m);
-        return;
-    }
-    auto [it, fresh] = pending6_.try_emplace(target);
-    Pending& p = it->second;
-    if (fresh) {
-        p.port = port;
-        // An incomplete entry makes the advertisement learnable (handle_nd).
-        (void)dp_.neigh6().update(target, port, nullptr);
-        failed6_.erase(target);
-    }
-    if (p.pkts.size() >= kMaxPending) {
-        rte_pktmbuf_free(p.pkts.front());
-        p.pkts.pop_front();
-        ++stats_.queue_drops;
-    }
-    m->port = port;
-    p.pkts.push_back(m);
-    if (p.tries == 0) {
-        send_ns(port, target);
-        p.tries = 1;
-        p.next_try = rte_rdtsc() + dp_.tsc_hz();
-    }
-}
-
-void SlowPath::learned6(const cfg::Ip6& ip) {
-    auto it = pending6_.find(ip);
-    if (it == pending6_.end()) {
-        return;
-    }
-    rte_ether_addr mac;
-    if (!dp_.neigh6().lookup(ip.b.data(), &mac)) {
-        return;
-    }
-    for (rte_mbuf* m : it->second.pkts) {
-        rte_ether_addr_copy(&mac, &rte_pktmbuf_mtod(m, rte_ether_hdr*)->dst_addr);
-        ++stats_.released;
-        inject(m);
-    }
-    pending6_.erase(it);
 }
 
 void SlowPath::send_ns(uint16_t port, const cfg::Ip6& target) {
@@ -462,48 +551,8 @@ void SlowPath::icmp6_error(rte_mbuf* in, uint8_t type, uint8_t code, uint32_t pa
     }
     ++stats_.icmp6_sent;
     rte_ether_addr_copy(&topo.ports[nh->port].mac, &eth->src_addr);
-    handle_need_neigh6(m, nh->gateway.is_unspecified() ? ip6_of(ip6->dst_addr) : nh->gateway,
+    queue_for_neighbour<Fam6>(m, nh->gateway.is_unspecified() ? ip6_of(ip6->dst_addr) : nh->gateway,
                        nh->port);
-}
-
-void SlowPath::failed6(const cfg::Ip6& ip, uint64_t now) {
-    dp_.neigh6().mark_failed(ip);
-    ++stats_.neigh6_failed;
-    failed6_[ip] = now + kFailedHoldSeconds * dp_.tsc_hz();
-}
-
-void SlowPath::age_neighbours6(uint64_t now) {
-    const uint64_t hz = dp_.tsc_hz();
-    for (auto it = heard6_.begin(); it != heard6_.end();) {
-        Heard& h = it->second;
-        if (now - h.at < arp_timeout_ * hz || now < h.next_probe) {
-            ++it;
-            continue;
-        }
-        if (h.probes >= kArpTries) {
-            ++stats_.neigh_expired;
-            failed6(it->first, now);
-            it = heard6_.erase(it);
-            continue;
-        }
-        send_ns(h.port, it->first);
-        ++stats_.probes_sent;
-        ++h.probes;
-        h.next_probe = now + hz;
-        ++it;
-    }
-}
-
-void SlowPath::run_timers6(uint64_t now) {
-    for (auto it = failed6_.begin(); it != failed6_.end();) {
-        if (now < it->second) {
-            ++it;
-            continue;
-        }
-        dp_.neigh6().remove(it->first);
-        ++stats_.neigh6_removed;
-        it = failed6_.erase(it);
-    }
 }
 
 void SlowPath::announce(uint16_t port, uint32_t addr) {
@@ -511,146 +560,18 @@ void SlowPath::announce(uint16_t port, uint32_t addr) {
     send_arp(port, addr, addr);
 }
 
-void SlowPath::handle_need_neigh(rte_mbuf* m, uint32_t next_hop, uint16_t port) {
-    auto* eth = rte_pktmbuf_mtod(m, rte_ether_hdr*);
-    if (dp_.neigh().lookup(next_hop, &eth->dst_addr)) {
-        m->port = port;
-        inject(m);
-        return;
-    }
-    auto [it, fresh] = pending_.try_emplace(next_hop);
-    Pending& p = it->second;
-    if (fresh) {
-        p.port = port;
-        // An incomplete entry makes the answer learnable (see handle_arp); a failed one is asked
-        // again, as Linux does when new traffic needs it.
-        (void)dp_.neigh().update(next_hop, port, nullptr);
-        failed_.erase(next_hop);
-    }
-    if (p.pkts.size() >= kMaxPending) {
-        rte_pktmbuf_free(p.pkts.front());
-        p.pkts.pop_front();
-        ++stats_.queue_drops;
-    }
-    m->port = port;
-    p.pkts.push_back(m);
-    if (p.tries == 0) {
-        send_arp_request(port, next_hop);
-        p.tries = 1;
-        p.next_try = rte_rdtsc() + dp_.tsc_hz();
-    }
-}
-
-void SlowPath::learned(uint32_t ip) {
-    auto it = pending_.find(ip);
-    if (it == pending_.end()) {
-        return;
-    }
-    rte_ether_addr mac;
-    if (!dp_.neigh().lookup(ip, &mac)) {
-        return;
-    }
-    for (rte_mbuf* m : it->second.pkts) {
-        rte_ether_addr_copy(&mac, &rte_pktmbuf_mtod(m, rte_ether_hdr*)->dst_addr);
-        ++stats_.released;
-        inject(m);
-    }
-    pending_.erase(it);
-}
-
-void SlowPath::age_neighbours(uint64_t now) {
-    const uint64_t hz = dp_.tsc_hz();
-    for (auto it = heard_.begin(); it != heard_.end();) {
-        Heard& h = it->second;
-        if (now - h.at < arp_timeout_ * hz || now < h.next_probe) {
-            ++it;
-            continue;
-        }
-        if (h.probes >= kArpTries) {
-            ++stats_.neigh_expired;
-            failed(it->first, now);
-            it = heard_.erase(it);
-            continue;
-        }
-        send_arp_request(h.port, it->first);
-        ++stats_.probes_sent;
-        ++h.probes;
-        h.next_probe = now + hz;
-        ++it;
-    }
-}
-
-void SlowPath::failed(uint32_t ip, uint64_t now) {
-    dp_.neigh().mark_failed(ip);
-    ++stats_.neigh_failed;
-    failed_[ip] = now + kFailedHoldSeconds * dp_.tsc_hz();
-}
-
-void SlowPath::remove_failed(uint64_t now) {
-    for (auto it = failed_.begin(); it != failed_.end();) {
-        if (now < it->second) {
-            ++it;
-            continue;
-        }
-        dp_.neigh().remove(it->first);
-        ++stats_.neigh_removed;
-        it = failed_.erase(it);
-    }
-}
-
 void SlowPath::run_timers() {
     const uint64_t now = rte_rdtsc();
     if (now >= next_aging_) {
         // Once a second is plenty: the timeouts are in seconds.
         next_aging_ = now + dp_.tsc_hz();
-        age_neighbours(now);
-        remove_failed(now);
-        age_neighbours6(now);
-        run_timers6(now);
+        age<Fam4>(now);
+        expire_failed<Fam4>(now);
+        age<Fam6>(now);
+        expire_failed<Fam6>(now);
     }
-    for (auto it = pending6_.begin(); it != pending6_.end();) {
-        Pending& p = it->second;
-        if (now < p.next_try) {
-            ++it;
-            continue;
-        }
-        if (p.tries >= kArpTries) {
-            for (rte_mbuf* m : p.pkts) {
-                rte_pktmbuf_free(m);
-                ++stats_.unresolved_drops;
-            }
-            failed6(it->first, now);
-            it = pending6_.erase(it);
-            continue;
-        }
-        send_ns(p.port, it->first);
-        ++p.tries;
-        p.next_try = now + dp_.tsc_hz();
-        ++it;
-    }
-    if (pending_.empty()) {
-        return;
-    }
-    for (auto it = pending_.begin(); it != pending_.end();) {
-        Pending& p = it->second;
-        if (now < p.next_try) {
-            ++it;
-            continue;
-        }
-        if (p.tries >= kArpTries) {
-            for (rte_mbuf* m : p.pkts) {
-                rte_pktmbuf_free(m);
-                ++stats_.unresolved_drops;
-            }
-            failed(it->first, now);
-            it = pending_.erase(it);
-            continue;
-        }
-        send_arp_request(p.port, it->first);
-        ++p.tries;
-        p.next_try = now + dp_.tsc_hz();
-        ++it;
-    }
+    retry_pending<Fam6>(now);
+    retry_pending<Fam4>(now);
 }
 
 void SlowPath::send_arp_request(uint16_t port, uint32_t target) {
@@ -768,7 +689,7 @@ void SlowPath::send_ip(rte_mbuf* m) {
         return;
     }
     rte_ether_addr_copy(&topo.ports[nh->port].mac, &eth->src_addr);
-    handle_need_neigh(m, nh->gateway != 0 ? nh->gateway : ip->dst_addr, nh->port);
+    queue_for_neighbour<Fam4>(m, nh->gateway != 0 ? nh->gateway : ip->dst_addr, nh->port);
 }
 
 void SlowPath::inject(rte_mbuf* m) {

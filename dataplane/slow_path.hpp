@@ -92,7 +92,7 @@ public:
     void announce(uint16_t port, uint32_t addr);
 
     const SlowPathStats& stats() const { return stats_; }
-    size_t pending_next_hops() const { return pending_.size() + pending6_.size(); }
+    size_t pending_next_hops() const { return v4_.pending.size() + v6_.pending.size(); }
 
 private:
     struct Pending {
@@ -105,22 +105,14 @@ private:
     void handle_arp(rte_mbuf* m);
     /// A valid NS or NA (SlowKind::Nd).
     void handle_nd(rte_mbuf* m);
-    /// An IPv6 packet with Ethernet source set, for next hop `target` out of `port`.
-    void handle_need_neigh6(rte_mbuf* m, const cfg::Ip6& target, uint16_t port);
-    /// SlowKind::NeedNeigh6: routes `m` again for its next hop, then handle_need_neigh6.
+    /// SlowKind::NeedNeigh6: routes `m` again for its next hop, then queues it for the neighbour.
     void route_need_neigh6(rte_mbuf* m, uint16_t port);
     /// Answers `m`'s IPv6 sender with an ICMPv6 error quoting it (RFC 4443).
     void icmp6_error(rte_mbuf* m, uint8_t type, uint8_t code, uint32_t param);
-    void learned6(const cfg::Ip6& ip);
     /// A neighbour solicitation for `target`, to its solicited-node group, out of `port`.
     void send_ns(uint16_t port, const cfg::Ip6& target);
-    void failed6(const cfg::Ip6& ip, uint64_t now);
-    void run_timers6(uint64_t now);
-    void age_neighbours6(uint64_t now);
-    void handle_need_neigh(rte_mbuf* m, uint32_t next_hop, uint16_t port);
     /// Answers `m`'s sender with an ICMP error quoting it (`rest`: the header's second word).
     void icmp_error(rte_mbuf* m, uint8_t type, uint8_t code, uint32_t rest);
-    void learned(uint32_t ip);
     void send_arp_request(uint16_t port, uint32_t target);
     /// An ARP request from `sip` for `tip` (network order), broadcast out of `port`.
     void send_arp(uint16_t port, uint32_t sip, uint32_t tip);
@@ -132,26 +124,77 @@ private:
     void send_ip(rte_mbuf* m);
     void inject(rte_mbuf* m);
     void run_timers();
-    void age_neighbours(uint64_t now);
-    /// Every try for `ip` went unanswered: failed now, removed after the hold time.
-    void failed(uint32_t ip, uint64_t now);
-    void remove_failed(uint64_t now);
 
     Dataplane& dp_;
     SlowPathStats stats_;
-    std::unordered_map<uint32_t, Pending> pending_;  ///< next hop (network order) -> queue
     struct Heard {
         uint16_t port = 0;
-        uint64_t at = 0;       ///< TSC of the last ARP from it
+        uint64_t at = 0;       ///< TSC of the last ARP or ND message from it
         uint32_t probes = 0;
         uint64_t next_probe = 0;
     };
-    std::unordered_map<uint32_t, Heard> heard_;  ///< resolved neighbours, for aging
-    std::unordered_map<uint32_t, uint64_t> failed_;  ///< failed neighbour -> TSC of removal
-    // IPv6 twins of the three maps above.
-    std::map<cfg::Ip6, Pending> pending6_;
-    std::map<cfg::Ip6, Heard> heard6_;
-    std::map<cfg::Ip6, uint64_t> failed6_;
+
+    // Neighbour resolution is one code path for both families (ARP for IPv4, ND for IPv6): the
+    // member templates below take a family tag.
+    struct Fam4 {
+        using Addr = uint32_t;  ///< network order
+        using Table = NeighTable;
+        template <class V>
+        using Map = std::unordered_map<uint32_t, V>;
+    };
+    struct Fam6 {
+        using Addr = cfg::Ip6;
+        using Table = NeighTable6;
+        template <class V>
+        using Map = std::map<cfg::Ip6, V>;
+    };
+    /// One family's resolution state.
+    template <class F>
+    struct Resolver {
+        typename F::template Map<Pending> pending;  ///< next hop -> packets waiting for it
+        typename F::template Map<Heard> heard;      ///< resolved neighbours, for aging
+        typename F::template Map<uint64_t> failed;  ///< failed neighbour -> TSC of removal
+    };
+    /// A family's state, neighbour table and counters.
+    template <class F>
+    struct Family {
+        Resolver<F>& res;
+        typename F::Table& table;
+        uint64_t& learned;
+        uint64_t& failed;
+        uint64_t& removed;
+    };
+    template <class F>
+    Family<F> family();
+    static uint32_t key_of(uint32_t ip) { return ip; }
+    static const uint8_t* key_of(const cfg::Ip6& ip) { return ip.b.data(); }
+    /// An ARP request or a neighbour solicitation for `ip` out of `port`.
+    void solicit(uint16_t port, uint32_t ip);
+    void solicit(uint16_t port, const cfg::Ip6& ip);
+    /// A packet (Ethernet source set) for next hop `hop` out of `port`: sent at once when the
+    /// neighbour is known, else queued (kMaxPending per next hop) and the neighbour solicited.
+    template <class F>
+    void queue_for_neighbour(rte_mbuf* m, const typename F::Addr& hop, uint16_t port);
+    /// `ip` answered on `port` (its entry was updated): releases its queued packets.
+    template <class F>
+    void heard_from(const typename F::Addr& ip, uint16_t port);
+    /// Every try for `ip` went unanswered: failed now, removed after the hold time.
+    template <class F>
+    void mark_failed(const typename F::Addr& ip, uint64_t now);
+    /// Probes neighbours not heard from for arp_timeout; marks the silent ones failed.
+    template <class F>
+    void age(uint64_t now);
+    /// Removes failed neighbours whose hold time is over.
+    template <class F>
+    void expire_failed(uint64_t now);
+    /// Solicits queued next hops again, a second apart; drops their packets after kArpTries.
+    template <class F>
+    void retry_pending(uint64_t now);
+    template <class F>
+    void drop_pending();
+
+    Resolver<Fam4> v4_;
+    Resolver<Fam6> v6_;
     /// kIcmpBurst tokens, refilled at kIcmpPerSecond (ICMP and ICMPv6 errors alike).
     TokenBucket icmp_tokens_{kIcmpPerSecond, kIcmpBurst};
     uint32_t arp_timeout_;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include <sys/random.h>
 
@@ -2170,64 +2171,47 @@ void Worker::poll_commands() noexcept {
     }
 }
 
-bool Worker::run_command_slice(Command& cmd) noexcept {
-    const uint32_t cap = table_->capacity();
-    const uint32_t end = cmd.cursor + kCommandSlice < cap ? cmd.cursor + kCommandSlice : cap;
-    for (uint32_t i = cmd.cursor; i < end; ++i) {
-        ct::Conn& c = table_->at(i);
+template <class Table, class Conns>
+bool Worker::command_pass(Command& cmd, Table& table, uint32_t& cursor, Conns& out,
+                          uint32_t& out_count) noexcept {
+    const uint32_t cap = table.capacity();
+    const uint32_t end = cursor + kCommandSlice < cap ? cursor + kCommandSlice : cap;
+    for (uint32_t i = cursor; i < end; ++i) {
+        auto& c = table.at(i);
         if (!c.in_use) {
             continue;
         }
         switch (cmd.kind) {
         case CommandKind::ListConns:
-            if (cmd.count < cmd.conns.size()) {
-                cmd.conns[cmd.count++] = c;
+            if (out_count < out.size()) {
+                out[out_count++] = c;
             }
             break;
         case CommandKind::ExpireDests:
             if (std::binary_search(cmd.slots.begin(), cmd.slots.end(), c.dest_slot)) {
-                conn_released(c);
+                if constexpr (std::is_same_v<std::remove_cvref_t<decltype(c)>, ct::Conn6>) {
+                    conn_released6(c);
+                } else {
+                    conn_released(c);
+                }
                 bump(stats_.conns_expired);
-                table_->remove(i);
+                table.remove(i);
                 ++cmd.count;
             }
             break;
         }
     }
-    cmd.cursor = end;
-    if (end < cap) {
+    cursor = end;
+    return end == cap;
+}
+
+bool Worker::run_command_slice(Command& cmd) noexcept {
+    // The IPv4 table, then the IPv6 one, a slice of kCommandSlice entries per call.
+    if (!command_pass(cmd, *table_, cmd.cursor, cmd.conns, cmd.count)) {
         return false;
     }
-    if (table6_ != nullptr && cmd.cursor6 < table6_->capacity()) {
-        // Then the IPv6 table, in slices of the same size.
-        const uint32_t cap6 = table6_->capacity();
-        const uint32_t end6 =
-            cmd.cursor6 + kCommandSlice < cap6 ? cmd.cursor6 + kCommandSlice : cap6;
-        for (uint32_t i = cmd.cursor6; i < end6; ++i) {
-            ct::Conn6& c = table6_->at(i);
-            if (!c.in_use) {
-                continue;
-            }
-            switch (cmd.kind) {
-            case CommandKind::ListConns:
-                if (cmd.count6 < cmd.conns6.size()) {
-                    cmd.conns6[cmd.count6++] = c;
-                }
-                break;
-            case CommandKind::ExpireDests:
-                if (std::binary_search(cmd.slots.begin(), cmd.slots.end(), c.dest_slot)) {
-                    conn_released6(c);
-                    bump(stats_.conns_expired);
-                    table6_->remove(i);
-                    ++cmd.count;
-                }
-                break;
-            }
-        }
-        cmd.cursor6 = end6;
-        if (end6 < cap6) {
-            return false;
-        }
+    if (table6_ != nullptr && !command_pass(cmd, *table6_, cmd.cursor6, cmd.conns6, cmd.count6)) {
+        return false;
     }
     cmd.now = rte_rdtsc();
     // Pairs with control's acquire load of `done`: every write above is visible with it.

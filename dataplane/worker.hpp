@@ -434,6 +434,11 @@ private:
     uint32_t sync_receive(const Snapshot& snap, uint64_t now) noexcept;
     void sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t now) noexcept;
     void conn_released(const ct::Conn& c) noexcept;
+    /// One slice of `cmd` over `table` from `cursor` (ListConns copies into `out`); true once
+    /// the table is done.
+    template <class Table, class Conns>
+    bool command_pass(Command& cmd, Table& table, uint32_t& cursor, Conns& out,
+                      uint32_t& out_count) noexcept;
     /// Retires entry `idx` (expired or its server removed): counts released, entry freed.
     void retire(uint32_t idx) noexcept;
     /// Queues `m` for worker `owner` (its hand-off ring), flushing a full batch.
