@@ -109,6 +109,9 @@ private:
     void handle_need_neigh6(rte_mbuf* m, const cfg::Ip6& target, uint16_t port);
     /// SlowKind::NeedNeigh6: routes `m` again for its next hop, then handle_need_neigh6.
     void route_need_neigh6(rte_mbuf* m, uint16_t port);
+    /// NeedNeighDr6: takes the real server's address off the front of `m`, then resolves it as
+    /// handle_need_neigh6 and sends `m` out of `port`.
+    void route_need_neigh_dr6(rte_mbuf* m, uint16_t port);
     /// Answers `m`'s IPv6 sender with an ICMPv6 error quoting it (RFC 4443).
     void icmp6_error(rte_mbuf* m, uint8_t type, uint8_t code, uint32_t param);
     void learned6(const cfg::Ip6& ip);

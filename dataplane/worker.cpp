@@ -1161,7 +1161,7 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
         return true;
     }
     if (lookup != ct::kMiss) {
-        out = forward6(snap, table6_->at(ct::lookup_index(lookup)), p, ip6,
+        out = forward6(snap, m, table6_->at(ct::lookup_index(lookup)), p, ip6,
                        ct::lookup_is_reply(lookup), now);
         return true;
     }
@@ -1190,15 +1190,13 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
         return true;
     }
     const DestEntry& d = svc->dests[b];
-    if (d.fwd != cfg::Fwd::Masq) {
-        out = Verdict::discard(Drop::Unsupported);  // IPv6 direct routing and tunnels: not yet
-        return true;
-    }
     ct::Conn6 c;
     c.client = key;
     std::memcpy(c.raddr, d.addr6.b.data(), 16);
     c.rport = svc->key.port == 0 ? key.dport : d.port;
     c.fwd = static_cast<uint8_t>(d.fwd);
+    c.encap = d.encap;
+    c.tun_port = d.tun_port;
     c.state = proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
     c.dest_slot = d.slot;
     c.svc_slot = svc->slot;
@@ -1206,7 +1204,8 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
     bump(stats_.svc[svc->slot].conns);
     bump(stats_.dest[d.slot].conns);
-    const uint32_t idx = table6_->insert(c, true);
+    // Only NAT sees replies: DR and TUN servers answer the client directly.
+    const uint32_t idx = table6_->insert(c, d.fwd == cfg::Fwd::Masq);
     if (idx == ct::kMiss) {
         out = Verdict::discard(Drop::TableFull);
         return true;
@@ -1217,12 +1216,16 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     sched::refresh_overload(dc, d.u_threshold, d.l_threshold);
     bump(stats_.conns_created);
     bump(stats_.live_conns);
-    out = forward6(snap, table6_->at(idx), p, ip6, false, now);
+    out = forward6(snap, m, table6_->at(idx), p, ip6, false, now);
     return true;
 }
 
-Verdict Worker::forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rte_ipv6_hdr* ip6,
-                         bool reply, uint64_t now) noexcept {
+Verdict Worker::forward6(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const Parsed& p,
+                         rte_ipv6_hdr* ip6, bool reply, uint64_t now) noexcept {
+    if (c.fwd != static_cast<uint8_t>(cfg::Fwd::Masq)) {
+        // Direct routing and tunnels have no reply key: every packet here is the client's.
+        return forward6_direct(snap, m, c, p, ip6, now);
+    }
     if (ip6->hop_limits <= 1) {
         return Verdict::slow(SlowKind::TimeExceeded6);
     }
@@ -1263,6 +1266,86 @@ Verdict Worker::forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rt
     const uint8_t* target = nh->gateway.is_unspecified() ? ip6->dst_addr : nh->gateway.b.data();
     rte_ether_addr_copy(&topo.ports[nh->port].mac, &p.eth->src_addr);
     if (!env_.neigh6->lookup(target, &p.eth->dst_addr)) {
+        return Verdict::slow(SlowKind::NeedNeigh6, nh->port);
+    }
+    return Verdict::transmit(nh->port);
+}
+
+Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c,
+                                const Parsed& p, rte_ipv6_hdr* ip6, uint64_t now) noexcept {
+    const bool tunnel = c.fwd == static_cast<uint8_t>(cfg::Fwd::Tunnel);
+    if (c.client.proto == IPPROTO_TCP) {
+        // The director sees the client's side only, as IPVS's input-only state table (conn_dir).
+        const ct::TcpState next = ct::tcp_next_state(c.state, ct::Dir::InputOnly, p.tcp_flags,
+                                                     snap.defense.secure_tcp);
+        if (next != c.state) {
+            set_state6(c, next);
+        }
+    }
+    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    // IPVS counts the packet on the way in (ip_vs_in_stats), before its xmit function decides.
+    bump(stats_.svc[c.svc_slot].inpkts);
+    bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
+    bump(stats_.dest[c.dest_slot].inpkts);
+    bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
+    const Topology& topo = *snap.topo;
+    const NextHop6* nh = topo.route6(c.raddr);
+    if (nh == nullptr) [[unlikely]] {
+        return Verdict::discard(Drop::NoRoute);
+    }
+    // __ip_vs_get_out_rt_v6: a tunnel's MTU is the link's less the outer header; IPv6 is never
+    // fragmented on the way, so a longer packet gets Packet Too Big with what fits (RFC 8200 5).
+    const uint32_t overhead = tunnel ? kEncap6Overhead : 0;
+    const uint16_t mtu = topo.ports[nh->port].mtu;
+    if (p.l3_len + overhead > mtu) [[unlikely]] {
+        bump(stats_.frag_needed);
+        return Verdict::slow(SlowKind::TooBig6, mtu - overhead);
+    }
+    rte_ether_addr_copy(&topo.ports[nh->port].mac, &p.eth->src_addr);
+    if (!tunnel) {
+        if (!nh->gateway.is_unspecified()) [[unlikely]] {
+            // Direct routing changes nothing above layer 2: the server must be on a link of ours.
+            return Verdict::discard(Drop::NotOnLink);
+        }
+        if (!env_.neigh6->lookup(c.raddr, &p.eth->dst_addr)) [[unlikely]] {
+            // The destination is the VIP, so the slow path cannot route it to the server: the
+            // server's address travels in front of the frame (SlowKind::NeedNeighDr6).
+            auto* target = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, 16));
+            if (target == nullptr) {
+                return Verdict::discard(Drop::NoMbuf);
+            }
+            std::memcpy(target, c.raddr, 16);
+            return Verdict::slow(SlowKind::NeedNeighDr6, nh->port);
+        }
+        return Verdict::transmit(nh->port);
+    }
+    if (c.encap != static_cast<uint8_t>(Encap::Ipip)) [[unlikely]] {
+        return Verdict::discard(Drop::Unsupported);  // GUE and GRE over IPv6: not yet
+    }
+    cfg::Ip6 src;
+    if (!topo.source6_for(nh->port, nh->gateway.is_unspecified() ? c.raddr : nh->gateway.b.data(),
+                          src)) [[unlikely]] {
+        return Verdict::discard(Drop::NoRoute);  // no IPv6 address of ours on that link
+    }
+    // Drop Ethernet padding, then open the outer header between Ethernet and the inner header.
+    const uint32_t frame_len = static_cast<uint32_t>(sizeof(rte_ether_hdr)) + p.l3_len;
+    if (rte_pktmbuf_pkt_len(m) > frame_len &&
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_len)) != 0)
+        [[unlikely]] {
+        return Verdict::discard(Drop::BadIpHeader);  // padding spread over segments
+    }
+    const rte_ipv6_hdr inner = *ip6;
+    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEncap6Overhead));
+    if (start == nullptr) [[unlikely]] {
+        return Verdict::discard(Drop::NoMbuf);
+    }
+    std::memmove(start, start + kEncap6Overhead, sizeof(rte_ether_hdr));
+    auto* outer = reinterpret_cast<rte_ipv6_hdr*>(start + sizeof(rte_ether_hdr));
+    write_encap6(outer, src.b.data(), c.raddr, inner);
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(start);
+    const uint8_t* target = nh->gateway.is_unspecified() ? c.raddr : nh->gateway.b.data();
+    if (!env_.neigh6->lookup(target, &eth->dst_addr)) [[unlikely]] {
+        // The outer destination is the server: the slow path routes it again and resolves.
         return Verdict::slow(SlowKind::NeedNeigh6, nh->port);
     }
     return Verdict::transmit(nh->port);

@@ -84,6 +84,9 @@ enum class SlowKind : uint8_t {
                     ///< holds the egress port (the slow path routes the destination again)
     TimeExceeded6 = 7, ///< answer with ICMPv6 time exceeded (hop limit)
     TooBig6 = 8,    ///< answer with ICMPv6 packet too big; SlowMeta::next_hop holds the MTU
+    NeedNeighDr6 = 9, ///< IPv6 direct routing, the real server's MAC unknown: the frame is
+                      ///< preceded by the server's 16-byte address (the destination is the VIP);
+                      ///< SlowMeta::next_hop holds the egress port
 };
 
 /// Metadata a worker attaches to a slow-path mbuf (an mbuf dynamic field).
@@ -333,9 +336,19 @@ private:
     bool service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr* ip6, uint64_t now,
                   Verdict& out) noexcept;
     /// Forwards a packet of IPv6 connection `c` toward its real server (`reply` false) or the
-    /// client: state, counters, the NAT rewrite, the route and the next hop's MAC.
-    Verdict forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rte_ipv6_hdr* ip6,
-                     bool reply, uint64_t now) noexcept;
+    /// client: state, counters, the NAT rewrite, the route and the next hop's MAC; a direct
+    /// routing or tunnel connection goes through forward6_direct.
+    Verdict forward6(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const Parsed& p,
+                     rte_ipv6_hdr* ip6, bool reply, uint64_t now) noexcept;
+    /// A client's packet of an IPv6 direct routing (-g) or tunnel (-i) connection, as IPVS's
+    /// ip_vs_dr_xmit_v6 and ip_vs_tunnel_xmit_v6 (docs/forwarding.md, "IPv6 direct routing and
+    /// tunnels"): input-only state, the counters, the path MTU (Packet Too Big with the MTU, less
+    /// the outer header for a tunnel), then the Ethernet header for the server on its link, or
+    /// the IPv6-in-IPv6 header. The hop limit is left as it came (the director delivers, as a
+    /// kernel director's LOCAL_IN hook does). Thread: worker. Cost: one route lookup, one
+    /// neighbour lookup, a 40-byte prepend for a tunnel; no allocation.
+    Verdict forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const Parsed& p,
+                            rte_ipv6_hdr* ip6, uint64_t now) noexcept;
     /// The worker that owns an IPv6 TCP/UDP packet's flow (by its client side, as owner_of);
     /// id_ for anything else. Cold: IPv6 with more than one worker.
     [[gnu::cold, gnu::noinline]] uint32_t owner6(const Snapshot& snap,
