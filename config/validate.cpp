@@ -92,6 +92,15 @@ Status check_server(const Service& svc, const RealServer& rs) {
     if (auto st = check_tunnel(rs, who); !st) {
         return st;
     }
+    if (rs.af == Family::Inet6 && rs.fwd == Fwd::Tunnel && rs.tun_type != TunType::Ipip) {
+        // The kernel also wraps IPv6 in GUE and GRE over IPv6; Dirigo's IPv6 tunnel is
+        // IPv6-in-IPv6 only (docs/forwarding.md, "IPv6 direct routing and tunnels").
+        std::string msg = who;
+        msg += ": a ";
+        msg += tun_type_name(rs.tun_type);
+        msg += " tunnel to an IPv6 server is not supported by Dirigo yet (ipip is)";
+        return {Errc::Invalid, msg};
+    }
     // DR and tunnelling leave the L4 header alone, so the server sees the service's port.
     if (rs.fwd != Fwd::Masq && rs.port != svc.key.port) {
         return {Errc::Invalid, who + ": port mapping is only supported with masquerading (-m); " +

@@ -153,6 +153,20 @@ TEST(ValidateService, Ipv6Services) {
     bad = s;
     bad.servers[0].addr6 = {};
     EXPECT_TRUE(rejects(bad, Errc::Invalid, "not a unicast IPv6 address"));
+    // IPv6 direct routing and IPv6-in-IPv6 tunnels are served; GUE and GRE over IPv6 are not.
+    Service dr = s;
+    dr.servers[0].fwd = Fwd::Route;
+    EXPECT_TRUE(validate_service(dr).is_ok());
+    dr.servers[0].fwd = Fwd::Tunnel;
+    EXPECT_TRUE(validate_service(dr).is_ok());
+    dr.servers[0].tun_type = TunType::Gue;
+    dr.servers[0].tun_port = 6080;
+    EXPECT_TRUE(rejects(dr, Errc::Invalid,
+                        "real server [2001:db8::11]:80: a gue tunnel to an IPv6 server is not "
+                        "supported by Dirigo yet (ipip is)"));
+    dr.servers[0].tun_type = TunType::Gre;
+    dr.servers[0].tun_port = 0;
+    EXPECT_TRUE(rejects(dr, Errc::Invalid, "a gre tunnel to an IPv6 server is not supported"));
     // An IPv4 service keeps its addr6 zero; an IPv6 fwmark service has no address.
     Service v4 = good_service();
     v4.key.addr6.b[0] = 1;
