@@ -73,6 +73,11 @@ struct alignas(64) Conn6 {
 };
 static_assert(sizeof(Conn6) == 128, "an IPv6 connection entry is two cache lines");
 
+/// Conn6::flags (besides ConnFlag's): the real server is IPv4, an IPv6 service's tunnel server
+/// of the other family (IPv6-in-IPv4, as the kernel allows for tunnels only); `raddr` then holds
+/// its address IPv4-mapped (::ffff:a.b.c.d), the IPv4 address in the last 4 bytes.
+inline constexpr uint8_t kConn6Dest4 = 1u << 5;
+
 class ConnTable6 {
 public:
     /// Most entries: the slot word is (index << 1 | reply bit) in 32 bits.

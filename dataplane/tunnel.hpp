@@ -201,4 +201,26 @@ inline void write_encap6(rte_ipv6_hdr* outer, const uint8_t* src, const uint8_t*
     std::memcpy(outer->dst_addr, dst, 16);
 }
 
+/// Writes the outer IPv4 header of an IPv6-in-IPv4 packet (protocol 41, RFC 4213), an IPv6
+/// service's tunnel to an IPv4 server, as ip_vs_tunnel_xmit builds it for an IPv6 inner packet
+/// (ip_vs_prepare_tunneled_skb gives it no DF): total length the inner packet + 20, DF clear
+/// with a fresh id `id_be`, TTL the inner hop limit, the DS field from the inner traffic class
+/// (outer_tos), `src` -> `dst` (network order), the header checksum. Thread: any.
+inline void write_encap_6in4(rte_ipv4_hdr* outer, uint32_t src, uint32_t dst, uint16_t id_be,
+                             const rte_ipv6_hdr& inner) {
+    const auto tclass = static_cast<uint8_t>(rte_be_to_cpu_32(inner.vtc_flow) >> 20);
+    outer->version_ihl = RTE_IPV4_VHL_DEF;
+    outer->type_of_service = outer_tos(tclass);
+    outer->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(
+        rte_be_to_cpu_16(inner.payload_len) + sizeof(rte_ipv6_hdr) + sizeof(rte_ipv4_hdr)));
+    outer->packet_id = id_be;
+    outer->fragment_offset = 0;
+    outer->time_to_live = inner.hop_limits;
+    outer->next_proto_id = IPPROTO_IPV6;
+    outer->src_addr = src;
+    outer->dst_addr = dst;
+    outer->hdr_checksum = 0;
+    outer->hdr_checksum = rte_ipv4_cksum(outer);
+}
+
 }  // namespace dirigo::dp

@@ -1193,6 +1193,13 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     ct::Conn6 c;
     c.client = key;
     std::memcpy(c.raddr, d.addr6.b.data(), 16);
+    if (d.addr != 0) {
+        // A tunnel server of the other family (IPv6-in-IPv4): its address, IPv4-mapped.
+        c.raddr[10] = 0xff;
+        c.raddr[11] = 0xff;
+        std::memcpy(c.raddr + 12, &d.addr, 4);
+        c.flags = ct::kConn6Dest4;
+    }
     c.rport = svc->key.port == 0 ? key.dport : d.port;
     c.fwd = static_cast<uint8_t>(d.fwd);
     c.encap = d.encap;
@@ -1200,7 +1207,7 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     c.state = proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
     c.dest_slot = d.slot;
     c.svc_slot = svc->slot;
-    c.flags = ct::kConnInactive;
+    c.flags |= ct::kConnInactive;
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
     bump(stats_.svc[svc->slot].conns);
     bump(stats_.dest[d.slot].conns);
@@ -1288,6 +1295,13 @@ Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c,
     bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
     bump(stats_.dest[c.dest_slot].inpkts);
     bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
+    if ((c.flags & ct::kConn6Dest4) != 0) [[unlikely]] {
+        // IPv6-in-IPv4 to an IPv4 server: routed as IPv4 in stage 4, encapsulated in deliver()
+        // (encapsulate() reads the inner version), which applies the tunnel's MTU rule.
+        uint32_t rs;
+        std::memcpy(&rs, c.raddr + 12, 4);
+        return Verdict::tunnel(c.encap, c.tun_port, rs);
+    }
     const Topology& topo = *snap.topo;
     const NextHop6* nh = topo.route6(c.raddr);
     if (nh == nullptr) [[unlikely]] {
@@ -1500,6 +1514,10 @@ void Worker::fragment_out(const Snapshot& snap, rte_mbuf* m, const Verdict& v,
 Worker::Encapsulated Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
                                          const Verdict& v) noexcept {
     const auto encap = static_cast<Encap>(v.arg);
+    if ((*rte_pktmbuf_mtod_offset(m, const uint8_t*, sizeof(rte_ether_hdr)) >> 4) == 6)
+        [[unlikely]] {
+        return encapsulate_6in4(snap, m, nh, v);
+    }
     const uint32_t overhead = encap_overhead(encap);
     rte_ipv4_hdr inner;
     std::memcpy(&inner, rte_pktmbuf_mtod(m, uint8_t*) + sizeof(rte_ether_hdr), sizeof(inner));
@@ -1544,6 +1562,44 @@ Worker::Encapsulated Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, cons
     ep.id_be = rte_cpu_to_be_16(tunnel_ip_id_++);
     write_encap(m, sizeof(rte_ether_hdr), ep, inner, inner_ports);
     return fragment ? Encapsulated::Fragment : Encapsulated::Fits;
+}
+
+Worker::Encapsulated Worker::encapsulate_6in4(const Snapshot& snap, rte_mbuf* m,
+                                              const NextHop& nh, const Verdict& v) noexcept {
+    rte_ipv6_hdr inner;
+    std::memcpy(&inner, rte_pktmbuf_mtod(m, uint8_t*) + sizeof(rte_ether_hdr), sizeof(inner));
+    const uint32_t inner_len = rte_be_to_cpu_16(inner.payload_len) + sizeof(rte_ipv6_hdr);
+    if (static_cast<Encap>(v.arg) != Encap::Ipip) [[unlikely]] {
+        discard(m, Drop::Unsupported);  // control refuses GUE and GRE across families
+        return Encapsulated::Consumed;
+    }
+    const uint16_t mtu = snap.topo->ports[nh.port].mtu;
+    constexpr uint32_t kOverhead = sizeof(rte_ipv4_hdr);
+    if (inner_len + kOverhead > mtu) [[unlikely]] {
+        // __ip_vs_get_out_rt (IP_VS_RT_MODE_TUNNEL) then __mtu_check_toobig_v6: an IPv6 packet
+        // is never fragmented, the client learns the MTU left inside the tunnel.
+        bump(stats_.frag_needed);
+        to_slow_path(m, SlowKind::TooBig6, mtu - kOverhead, m->port);
+        return Encapsulated::Consumed;
+    }
+    const uint32_t frame_len = static_cast<uint32_t>(sizeof(rte_ether_hdr)) + inner_len;
+    if (rte_pktmbuf_pkt_len(m) > frame_len &&
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_len)) != 0)
+        [[unlikely]] {
+        discard(m, Drop::BadIpHeader);  // padding spread over segments: no NIC does that
+        return Encapsulated::Consumed;
+    }
+    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kOverhead));
+    if (start == nullptr) [[unlikely]] {
+        discard(m, Drop::NoMbuf);
+        return Encapsulated::Consumed;
+    }
+    std::memmove(start, start + kOverhead, sizeof(rte_ether_hdr));
+    reinterpret_cast<rte_ether_hdr*>(start)->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    const uint32_t src = snap.topo->source_for(nh.port, nh.gateway != 0 ? nh.gateway : v.dst);
+    write_encap_6in4(reinterpret_cast<rte_ipv4_hdr*>(start + sizeof(rte_ether_hdr)), src, v.dst,
+                     rte_cpu_to_be_16(tunnel_ip_id_++), inner);
+    return Encapsulated::Fits;
 }
 
 // ---- The SYN proxy (docs/reliability.md, "The SYN proxy") ---------------------------------------

@@ -381,6 +381,13 @@ private:
     /// packet was handed to the slow path or dropped and counted.
     Encapsulated encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
                              const Verdict& v) noexcept;
+    /// encapsulate() for an IPv6 packet to an IPv4 tunnel server (an IPv6 service's server of
+    /// the other family): IPv6-in-IPv4 (protocol 41, dataplane/tunnel.hpp write_encap_6in4); a
+    /// packet longer than the MTU less 20 gets ICMPv6 Packet Too Big with that. Cold: mixed
+    /// families are rare.
+    [[gnu::cold, gnu::noinline]] Encapsulated encapsulate_6in4(const Snapshot& snap, rte_mbuf* m,
+                                                              const NextHop& nh,
+                                                              const Verdict& v) noexcept;
 
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
     /// Schedules a new flow of a persistent service through its client's template.

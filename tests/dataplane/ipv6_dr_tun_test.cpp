@@ -41,6 +41,7 @@ const V6 kRs1 = v6("2001:db8:2::11");
 const V6 kRs2 = v6("2001:db8:2::12");
 const V6 kRs3 = v6("2001:db8:2::13");  // not yet in the neighbour table
 const Mac kRs3Mac = {0x02, 0x5e, 0, 0, 0, 0x13};
+const Mac kRs4Mac = {0x02, 0x5e, 0, 0, 0, 0x41};  // an IPv4 tunnel server, 172.16.0.41
 
 cfg::Ip6 ip6_of(const V6& a) {
     cfg::Ip6 r;
@@ -85,6 +86,27 @@ void set_class_flow(Frame& f, uint8_t tclass, uint32_t flow) {
     f.b[kL3 + 3] = static_cast<uint8_t>(flow);
 }
 
+/// The kernel's IPv6-in-IPv4 frame for inner frame `f` (ip_vs_tunnel_xmit for an IPv6 packet):
+/// Ethernet (IPv4), then IPv4 with DS `tos`, total length inner + 20, id `id`, no DF, TTL the
+/// inner hop limit, protocol 41, `src` -> `dst`, its checksum, then the inner packet unchanged.
+Frame ip6ip4(const Frame& f, const Mac& dst_mac, const Mac& src_mac, uint8_t tos, uint16_t id,
+             uint32_t src, uint32_t dst) {
+    Frame g = Frame::eth(dst_mac, src_mac, 0x0800);
+    const size_t total = f.b.size() - kL3 + 20;
+    std::vector<uint8_t> h = {0x45, tos, static_cast<uint8_t>(total >> 8),
+                              static_cast<uint8_t>(total), static_cast<uint8_t>(id >> 8),
+                              static_cast<uint8_t>(id), 0, 0, f.b[kL3 + 7], 41, 0, 0};
+    h.resize(20);
+    std::memcpy(h.data() + 12, &src, 4);
+    std::memcpy(h.data() + 16, &dst, 4);
+    const auto c = static_cast<uint16_t>(~fold(sum16(h.data(), 20)));
+    h[10] = static_cast<uint8_t>(c >> 8);
+    h[11] = static_cast<uint8_t>(c);
+    g.b.insert(g.b.end(), h.begin(), h.end());
+    g.b.insert(g.b.end(), f.b.begin() + kL3, f.b.end());
+    return g;
+}
+
 uint32_t be32_at(const Frame& f, size_t off) {
     return static_cast<uint32_t>(f.b[off] << 24 | f.b[off + 1] << 16 | f.b[off + 2] << 8 |
                                  f.b[off + 3]);
@@ -123,6 +145,7 @@ protected:
         }
         cfg.ports[0].addresses = {{ntohl(ip("10.0.0.1")), 24}};
         cfg.ports[0].addresses6 = {*cfg::parse_prefix6("2001:db8:1::1/64")};
+        cfg.ports[1].addresses = {{ntohl(ip("172.16.0.1")), 24}};
         cfg.ports[1].addresses6 = {*cfg::parse_prefix6("2001:db8:2::1/64")};
         auto dp = dp::Dataplane::create(cfg, 1);
         ASSERT_TRUE(dp) << dp.status().message();
@@ -136,6 +159,9 @@ protected:
         send(kExt, ns_from(kClient, kClientMac, kDirExt));
         send(kInt, ns_from(kRs1, kRs1Mac, kDirInt));
         send(kInt, ns_from(kRs2, kRs2Mac, kDirInt));
+        // And the IPv4 tunnel server from its ARP request.
+        send(kInt, Frame::arp(kBcast, kRs4Mac, 1, kRs4Mac, ip("172.16.0.41"), kZero,
+                              ip("172.16.0.1")));
         step();
         (void)recv(kExt);
         (void)recv(kInt);
@@ -187,6 +213,33 @@ protected:
         }
         const Reply r = ctl_->handle(b);
         ASSERT_EQ(r.code, Errc::Ok) << r.message;
+    }
+
+    /// ipvsadm -A -6 -t|-u [VIP]:80 -s rr; -a -r 172.16.0.41:80 -i: an IPv4 tunnel server of
+    /// an IPv6 service (IPv6-in-IPv4), as the kernel allows.
+    void add_service_4(cfg::Proto proto, cfg::TunType tun = cfg::TunType::Ipip) {
+        cfg::ServiceKey key;
+        key.proto = proto;
+        key.port = 80;
+        key.af = cfg::Family::Inet6;
+        key.addr6 = ip6_of(kVip);
+        ctl::Request b;
+        b.op = ctl::Op::Batch;
+        ctl::Request a;
+        a.op = ctl::Op::AddService;
+        a.service.key = key;
+        a.service.scheduler = "rr";
+        b.batch.push_back(a);
+        ctl::Request d;
+        d.op = ctl::Op::AddDest;
+        d.service.key = key;
+        d.dest.af = cfg::Family::Inet;
+        d.dest.addr = ntohl(ip("172.16.0.41"));
+        d.dest.port = 80;
+        d.dest.fwd = cfg::Fwd::Tunnel;
+        d.dest.tun_type = tun;
+        b.batch.push_back(d);
+        last_ = ctl_->handle(b);
     }
 
     void send(int port, const Frame& f) {
@@ -251,6 +304,7 @@ protected:
     Mac mac_[2] = {};
     std::unique_ptr<dp::Dataplane> dp_;
     std::unique_ptr<ctl::Control> ctl_;
+    Reply last_;
 };
 
 TEST_F(Ipv6DrTunTest, DirectRoutingSendsTheClientsPacketUnchangedButItsEthernetHeader) {
@@ -434,6 +488,95 @@ TEST_F(Ipv6DrTunTest, NonSynWithoutAConnectionIsACountedDrop) {
     step();
     EXPECT_TRUE(recv(kInt).empty());
     EXPECT_EQ(drops(dp::Drop::NoConn), before + 1);
+}
+
+TEST_F(Ipv6DrTunTest, Ipv4TunnelServerOfAnIpv6ServiceGetsTheKernelsIpv6InIpv4) {
+    add_service_4(cfg::Proto::Tcp);
+    ASSERT_EQ(last_.code, Errc::Ok) << last_.message;
+    Frame syn = client_tcp(46000, 0x02, 33);
+    set_class_flow(syn, 0xbb, 0x54321);  // CE becomes ECT(0) outside; no flow label in IPv4
+    send(kExt, syn);
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    const auto id = static_cast<uint16_t>(out[0].b[kL3 + 4] << 8 | out[0].b[kL3 + 5]);
+    EXPECT_EQ(out[0].b, ip6ip4(syn, kRs4Mac, mac_[kInt], 0xba, id, ip("172.16.0.1"),
+                               ip("172.16.0.41"))
+                            .b);
+    // The next packet has the next id (no DF: ip_select_ident gives each a fresh one).
+    const Frame ack = client_tcp(46000, 0x10, 64, "hi");
+    send(kExt, ack);
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].b, ip6ip4(ack, kRs4Mac, mac_[kInt], 0, static_cast<uint16_t>(id + 1),
+                               ip("172.16.0.1"), ip("172.16.0.41"))
+                            .b);
+    // Listed in its own family: the connection's destination is the IPv4 server.
+    const Reply c = conns();
+    ASSERT_EQ(c.conns.size(), 1u);
+    EXPECT_EQ(c.conns[0].af, cfg::Family::Inet6);
+    EXPECT_EQ(c.conns[0].daddr, ntohl(ip("172.16.0.41")));
+    EXPECT_TRUE(c.conns[0].daddr6.is_unspecified());
+    EXPECT_EQ(c.conns[0].state, "ESTABLISHED");
+    const Reply r = list();
+    ASSERT_EQ(r.services.size(), 1u);
+    EXPECT_EQ(r.services[0].stats.inpkts, 2u);
+    EXPECT_EQ(r.services[0].stats.outpkts, 0u);
+}
+
+TEST_F(Ipv6DrTunTest, Ipv6InIpv4PacketTooBigCarriesTheMtuLessTwenty) {
+    add_service_4(cfg::Proto::Udp);
+    ASSERT_EQ(last_.code, Errc::Ok) << last_.message;
+    const Frame big = client_udp(47000, std::string(1480 - 40 - 8 + 1, 'z'));
+    send(kExt, big);
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    auto out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_too_big(out[0], big, 1480);
+    const Frame fits = client_udp(47000, std::string(1480 - 40 - 8, 'z'));
+    send(kExt, fits);
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].b.size(), 14u + 1500u);
+}
+
+TEST_F(Ipv6DrTunTest, MixedFamilyGreAndAnIpv6ServerOfAnIpv4ServiceAreRefused) {
+    add_service_4(cfg::Proto::Tcp, cfg::TunType::Gre);
+    EXPECT_EQ(last_.code, Errc::Invalid);
+    EXPECT_NE(last_.message.find("a gre tunnel to a server of the other address family is not "
+                                 "supported by Dirigo yet"),
+              std::string::npos)
+        << last_.message;
+    // IPv4-in-IPv6 (an IPv4 service's IPv6 server): refused for now; a non-tunnel server of the
+    // other family with ipvsadm's message.
+    cfg::ServiceKey key;
+    key.proto = cfg::Proto::Tcp;
+    key.addr = ntohl(ip("10.0.0.100"));
+    key.port = 80;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = key;
+    a.service.scheduler = "rr";
+    ASSERT_EQ(ctl_->handle(a).code, Errc::Ok);
+    ctl::Request d;
+    d.op = ctl::Op::AddDest;
+    d.service.key = key;
+    d.dest.af = cfg::Family::Inet6;
+    d.dest.addr6 = ip6_of(kRs1);
+    d.dest.port = 80;
+    d.dest.fwd = cfg::Fwd::Tunnel;
+    Reply r = ctl_->handle(d);
+    EXPECT_EQ(r.code, Errc::Invalid);
+    EXPECT_NE(r.message.find("a tunnel to a server of the other address family is not supported"),
+              std::string::npos)
+        << r.message;
+    d.dest.fwd = cfg::Fwd::Route;
+    r = ctl_->handle(d);
+    EXPECT_EQ(r.code, Errc::Invalid);
+    EXPECT_EQ(r.message, "Different address family is allowed only for tunneling servers");
 }
 
 }  // namespace
