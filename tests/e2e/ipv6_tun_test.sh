@@ -162,6 +162,15 @@ fwd=$(world_exec "$W_NS_RTR" cat /proc/net/snmp6 | awk '$1 == "Ip6OutForwDatagra
 t_expect "the router forwarded the servers' answers (Ip6OutForwDatagrams ${fwd:-?})" \
     "$([[ ${fwd:-0} -ge 12 ]] && echo 1)"
 
+# Every request reached its server through the tunnel: the helpers' TUN devices received the
+# decapsulated packets (the VIP is on no other interface of the servers).
+rx=()
+for i in 0 1; do
+    rx+=("$(ip -n "${W_NS_RS[i]}" -s link show tun6 | awk '/RX:/ { getline; print $2; exit }')")
+done
+t_expect "both servers' tunnel devices received the decapsulated packets (${rx[*]})" \
+    "$([[ ${rx[0]:-0} -ge 20 && ${rx[1]:-0} -ge 20 ]] && echo 1)"
+
 list=$(world_adm -Ln 2>&1 || true)
 t_show "$list"
 t_expect "-Ln lists TCP  [$VIP6]:80 rr" "$(grep -Eq "^TCP  \[$VIP6\]:80 rr" <<<"$list" && echo 1)"
