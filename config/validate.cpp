@@ -84,8 +84,9 @@ Status check_server(const Service& svc, const RealServer& rs) {
         std::string msg = who;
         msg += ": a ";
         msg += tun_type_name(rs.tun_type);
-        msg += " tunnel to a server of the other address family is not supported by Dirigo yet "
-               "(ipip is)";
+        msg +=
+            " tunnel to a server of the other address family is not supported by Dirigo yet "
+            "(ipip is)";
         return {Errc::Invalid, msg};
     }
     // A port-zero service forwards each packet to its own port: its servers have none.

@@ -2,9 +2,9 @@
 #pragma once
 
 /// Tunnelling (-i) encapsulations as IPVS builds them (ip_vs_xmit.c, ip_vs_tunnel_xmit): IP-in-IP,
-/// IP-in-GUE-in-UDP and IP-in-GRE, and IPv6-in-IPv6 (ip_vs_tunnel_xmit_v6, write_encap6), each with the kernel's header layout, so that a real server
-/// set up for a kernel director decapsulates Dirigo's frames unchanged (docs/forwarding.md,
-/// "Tunnels").
+/// IP-in-GUE-in-UDP and IP-in-GRE, and IPv6-in-IPv6 (ip_vs_tunnel_xmit_v6, write_encap6), each with
+/// the kernel's header layout, so that a real server set up for a kernel director decapsulates
+/// Dirigo's frames unchanged (docs/forwarding.md, "Tunnels").
 ///
 /// A connection keeps its encapsulation as one byte (Encap) plus the GUE port, taken from its real
 /// server when it starts. The worker calls write_encap() after opening `encap_overhead()` bytes
@@ -192,7 +192,8 @@ inline constexpr uint32_t kEncap6Overhead = sizeof(rte_ipv6_hdr);
 inline void write_encap6(rte_ipv6_hdr* outer, const uint8_t* src, const uint8_t* dst,
                          const rte_ipv6_hdr& inner) {
     const auto tclass = static_cast<uint8_t>(rte_be_to_cpu_32(inner.vtc_flow) >> 20);
-    outer->vtc_flow = rte_cpu_to_be_32((6u << 28) | (static_cast<uint32_t>(outer_tos(tclass)) << 20));
+    outer->vtc_flow =
+        rte_cpu_to_be_32((6u << 28) | (static_cast<uint32_t>(outer_tos(tclass)) << 20));
     outer->payload_len = rte_cpu_to_be_16(
         static_cast<uint16_t>(rte_be_to_cpu_16(inner.payload_len) + sizeof(rte_ipv6_hdr)));
     outer->proto = IPPROTO_IPV6;

@@ -1278,13 +1278,13 @@ Verdict Worker::forward6(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const 
     return Verdict::transmit(nh->port);
 }
 
-Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c,
-                                const Parsed& p, rte_ipv6_hdr* ip6, uint64_t now) noexcept {
+Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const Parsed& p,
+                                rte_ipv6_hdr* ip6, uint64_t now) noexcept {
     const bool tunnel = c.fwd == static_cast<uint8_t>(cfg::Fwd::Tunnel);
     if (c.client.proto == IPPROTO_TCP) {
         // The director sees the client's side only, as IPVS's input-only state table (conn_dir).
-        const ct::TcpState next = ct::tcp_next_state(c.state, ct::Dir::InputOnly, p.tcp_flags,
-                                                     snap.defense.secure_tcp);
+        const ct::TcpState next =
+            ct::tcp_next_state(c.state, ct::Dir::InputOnly, p.tcp_flags, snap.defense.secure_tcp);
         if (next != c.state) {
             set_state6(c, next);
         }
@@ -1564,8 +1564,8 @@ Worker::Encapsulated Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, cons
     return fragment ? Encapsulated::Fragment : Encapsulated::Fits;
 }
 
-Worker::Encapsulated Worker::encapsulate_6in4(const Snapshot& snap, rte_mbuf* m,
-                                              const NextHop& nh, const Verdict& v) noexcept {
+Worker::Encapsulated Worker::encapsulate_6in4(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
+                                              const Verdict& v) noexcept {
     rte_ipv6_hdr inner;
     std::memcpy(&inner, rte_pktmbuf_mtod(m, uint8_t*) + sizeof(rte_ether_hdr), sizeof(inner));
     const uint32_t inner_len = rte_be_to_cpu_16(inner.payload_len) + sizeof(rte_ipv6_hdr);

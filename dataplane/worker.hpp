@@ -74,19 +74,19 @@ inline constexpr uint32_t kSynpHoldSweep = 8;
 
 /// Why a packet went to the slow path (the control thread).
 enum class SlowKind : uint8_t {
-    Arp = 1,        ///< an ARP frame to learn from or answer
-    NeedNeigh = 2,  ///< ready to send, but the next hop's MAC is unknown
-    TtlExceeded = 3,///< answer with ICMP time exceeded
-    FragNeeded = 4, ///< answer with ICMP fragmentation needed; SlowMeta::next_hop holds the MTU
-    Nd = 5,         ///< a valid IPv6 NS or NA (the worker checked RFC 4861 7.1) to learn from or
-                    ///< answer
-    NeedNeigh6 = 6, ///< IPv6, ready to send but its next hop's MAC is unknown; SlowMeta::next_hop
-                    ///< holds the egress port (the slow path routes the destination again)
-    TimeExceeded6 = 7, ///< answer with ICMPv6 time exceeded (hop limit)
-    TooBig6 = 8,    ///< answer with ICMPv6 packet too big; SlowMeta::next_hop holds the MTU
-    NeedNeighDr6 = 9, ///< IPv6 direct routing, the real server's MAC unknown: the frame is
-                      ///< preceded by the server's 16-byte address (the destination is the VIP);
-                      ///< SlowMeta::next_hop holds the egress port
+    Arp = 1,          ///< an ARP frame to learn from or answer
+    NeedNeigh = 2,    ///< ready to send, but the next hop's MAC is unknown
+    TtlExceeded = 3,  ///< answer with ICMP time exceeded
+    FragNeeded = 4,   ///< answer with ICMP fragmentation needed; SlowMeta::next_hop holds the MTU
+    Nd = 5,           ///< a valid IPv6 NS or NA (the worker checked RFC 4861 7.1) to learn from or
+                      ///< answer
+    NeedNeigh6 = 6,   ///< IPv6, ready to send but its next hop's MAC is unknown; SlowMeta::next_hop
+                      ///< holds the egress port (the slow path routes the destination again)
+    TimeExceeded6 = 7,  ///< answer with ICMPv6 time exceeded (hop limit)
+    TooBig6 = 8,        ///< answer with ICMPv6 packet too big; SlowMeta::next_hop holds the MTU
+    NeedNeighDr6 = 9,   ///< IPv6 direct routing, the real server's MAC unknown: the frame is
+                        ///< preceded by the server's 16-byte address (the destination is the VIP);
+                        ///< SlowMeta::next_hop holds the egress port
 };
 
 /// Metadata a worker attaches to a slow-path mbuf (an mbuf dynamic field).
@@ -386,8 +386,8 @@ private:
     /// packet longer than the MTU less 20 gets ICMPv6 Packet Too Big with that. Cold: mixed
     /// families are rare.
     [[gnu::cold, gnu::noinline]] Encapsulated encapsulate_6in4(const Snapshot& snap, rte_mbuf* m,
-                                                              const NextHop& nh,
-                                                              const Verdict& v) noexcept;
+                                                               const NextHop& nh,
+                                                               const Verdict& v) noexcept;
 
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
     /// Schedules a new flow of a persistent service through its client's template.

@@ -93,10 +93,15 @@ Frame ip6ip4(const Frame& f, const Mac& dst_mac, const Mac& src_mac, uint8_t tos
              uint32_t src, uint32_t dst) {
     Frame g = Frame::eth(dst_mac, src_mac, 0x0800);
     const size_t total = f.b.size() - kL3 + 20;
-    std::vector<uint8_t> h = {0x45, tos, static_cast<uint8_t>(total >> 8),
-                              static_cast<uint8_t>(total), static_cast<uint8_t>(id >> 8),
-                              static_cast<uint8_t>(id), 0, 0, f.b[kL3 + 7], 41, 0, 0};
-    h.resize(20);
+    std::vector<uint8_t> h(20, 0);
+    h[0] = 0x45;
+    h[1] = tos;
+    h[2] = static_cast<uint8_t>(total >> 8);
+    h[3] = static_cast<uint8_t>(total);
+    h[4] = static_cast<uint8_t>(id >> 8);
+    h[5] = static_cast<uint8_t>(id);
+    h[8] = f.b[kL3 + 7];  // TTL: the inner hop limit
+    h[9] = 41;            // IPv6
     std::memcpy(h.data() + 12, &src, 4);
     std::memcpy(h.data() + 16, &dst, 4);
     const auto c = static_cast<uint16_t>(~fold(sum16(h.data(), 20)));
@@ -160,8 +165,8 @@ protected:
         send(kInt, ns_from(kRs1, kRs1Mac, kDirInt));
         send(kInt, ns_from(kRs2, kRs2Mac, kDirInt));
         // And the IPv4 tunnel server from its ARP request.
-        send(kInt, Frame::arp(kBcast, kRs4Mac, 1, kRs4Mac, ip("172.16.0.41"), kZero,
-                              ip("172.16.0.1")));
+        send(kInt,
+             Frame::arp(kBcast, kRs4Mac, 1, kRs4Mac, ip("172.16.0.41"), kZero, ip("172.16.0.1")));
         step();
         (void)recv(kExt);
         (void)recv(kInt);
@@ -500,9 +505,8 @@ TEST_F(Ipv6DrTunTest, Ipv4TunnelServerOfAnIpv6ServiceGetsTheKernelsIpv6InIpv4) {
     auto out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
     const auto id = static_cast<uint16_t>(out[0].b[kL3 + 4] << 8 | out[0].b[kL3 + 5]);
-    EXPECT_EQ(out[0].b, ip6ip4(syn, kRs4Mac, mac_[kInt], 0xba, id, ip("172.16.0.1"),
-                               ip("172.16.0.41"))
-                            .b);
+    EXPECT_EQ(out[0].b,
+              ip6ip4(syn, kRs4Mac, mac_[kInt], 0xba, id, ip("172.16.0.1"), ip("172.16.0.41")).b);
     // The next packet has the next id (no DF: ip_select_ident gives each a fresh one).
     const Frame ack = client_tcp(46000, 0x10, 64, "hi");
     send(kExt, ack);

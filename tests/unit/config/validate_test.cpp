@@ -163,8 +163,9 @@ TEST(ValidateService, Ipv6Services) {
     EXPECT_TRUE(rejects(v4svc, Errc::Invalid,
                         "Different address family is allowed only for tunneling servers"));
     v4svc.servers[0].fwd = Fwd::Tunnel;
-    EXPECT_TRUE(rejects(v4svc, Errc::Invalid, "a tunnel to a server of the other address family "
-                                              "is not supported by Dirigo yet"));
+    EXPECT_TRUE(rejects(v4svc, Errc::Invalid,
+                        "a tunnel to a server of the other address family "
+                        "is not supported by Dirigo yet"));
     bad = s;
     bad.servers[0].addr6 = {};
     EXPECT_TRUE(rejects(bad, Errc::Invalid, "not a unicast IPv6 address"));
