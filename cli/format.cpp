@@ -431,8 +431,12 @@ std::string format_conns(const std::vector<ConnInfo>& conns, const FormatOpts& o
             format_addr_port(c.af, c.caddr, c.caddr6, c.cport, proto, opts, namer);
         const std::string vname =
             format_addr_port(c.af, c.vaddr, c.vaddr6, c.vport, proto, opts, namer);
+        // A tunnel server of the other family (an IPv4 daddr on an IPv6 connection) in its own
+        // form, as ipvsadm prints the kernel's daf.
+        const cfg::Family daf =
+            c.af == cfg::Family::Inet6 && c.daddr != 0 ? cfg::Family::Inet : c.af;
         const std::string dname =
-            format_addr_port(c.af, c.daddr, c.daddr6, c.dport, proto, opts, namer);
+            format_addr_port(daf, c.daddr, c.daddr6, c.dport, proto, opts, namer);
         appendf(out, "%-3s %-6s %-11s %-18s %-18s %s\n",
                 std::string(cfg::ip_proto_name_upper(c.proto)).c_str(), expire, c.state.c_str(),
                 cname.c_str(), vname.c_str(), dname.c_str());

@@ -41,7 +41,8 @@ struct FlowKey6 {
 };
 static_assert(sizeof(FlowKey6) == 40);
 
-/// One tracked IPv6 connection: the fields of Conn that IPv6 NAT uses, with IPv6 addresses.
+/// One tracked IPv6 connection: the fields of Conn that IPv6 NAT, direct routing and tunnels
+/// use, with IPv6 addresses.
 /// Owned by one worker; stores its rewrite data, never a pointer into a snapshot.
 struct alignas(64) Conn6 {
     FlowKey6 client;              ///< client -> VIP:vport, as received
@@ -52,8 +53,10 @@ struct alignas(64) Conn6 {
     uint32_t next_free = 0;       ///< free-list link while unused
     uint32_t tmpl = 0xffffffffu;  ///< persistence template (none for IPv6 yet)
     uint16_t rport = 0;           ///< real server port, network order
+    uint16_t tun_port = 0;        ///< Fwd::Tunnel: GUE's UDP destination port, network order
     TcpState state = TcpState::None;
     uint8_t fwd = 0;    ///< cfg::Fwd
+    uint8_t encap = 0;  ///< Fwd::Tunnel: dp::Encap (dataplane/tunnel.hpp)
     uint8_t flags = 0;  ///< ConnFlag (kConnInactive, kConnHasReply)
     uint8_t in_use = 0;
 
@@ -69,6 +72,11 @@ struct alignas(64) Conn6 {
     }
 };
 static_assert(sizeof(Conn6) == 128, "an IPv6 connection entry is two cache lines");
+
+/// Conn6::flags (besides ConnFlag's): the real server is IPv4, an IPv6 service's tunnel server
+/// of the other family (IPv6-in-IPv4, as the kernel allows for tunnels only); `raddr` then holds
+/// its address IPv4-mapped (::ffff:a.b.c.d), the IPv4 address in the last 4 bytes.
+inline constexpr uint8_t kConn6Dest4 = 1u << 5;
 
 class ConnTable6 {
 public:

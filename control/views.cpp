@@ -110,7 +110,14 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
             ci.cport = rte_be_to_cpu_16(k.client.sport);
             std::memcpy(ci.vaddr6.b.data(), k.client.daddr, 16);
             ci.vport = rte_be_to_cpu_16(k.client.dport);
-            std::memcpy(ci.daddr6.b.data(), k.raddr, 16);
+            if ((k.flags & ct::kConn6Dest4) != 0) {
+                // An IPv4 tunnel server: listed in its own form, as the kernel's daf does.
+                uint32_t d4;
+                std::memcpy(&d4, k.raddr + 12, 4);
+                ci.daddr = rte_be_to_cpu_32(d4);
+            } else {
+                std::memcpy(ci.daddr6.b.data(), k.raddr, 16);
+            }
             ci.dport = rte_be_to_cpu_16(k.rport);
             rep.conns.push_back(std::move(ci));
         }

@@ -219,6 +219,9 @@ uint32_t SlowPath::poll() {
         case SlowKind::NeedNeigh6:
             route_need_neigh6(pkts[i], static_cast<uint16_t>(meta.next_hop));
             break;
+        case SlowKind::NeedNeighDr6:
+            route_need_neigh_dr6(pkts[i], static_cast<uint16_t>(meta.next_hop));
+            break;
         case SlowKind::TimeExceeded6:
             icmp6_error(pkts[i], nd::kTimeExceeded, 0, 0);  // code 0: hop limit exceeded
             break;
@@ -434,6 +437,18 @@ void SlowPath::route_need_neigh6(rte_mbuf* m, uint16_t port) {
     }
     queue_for_neighbour<Fam6>(m, nh->gateway.is_unspecified() ? ip6_of(ip6->dst_addr) : nh->gateway,
                        nh->port);
+}
+
+void SlowPath::route_need_neigh_dr6(rte_mbuf* m, uint16_t port) {
+    // The worker put the real server's address in front of the frame: its destination is the
+    // VIP, which routes nowhere useful. The server is on the link (the worker checked).
+    cfg::Ip6 target;
+    std::memcpy(target.b.data(), rte_pktmbuf_mtod(m, const uint8_t*), 16);
+    if (rte_pktmbuf_adj(m, 16) == nullptr) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    queue_for_neighbour<Fam6>(m, target, port);
 }
 
 void SlowPath::send_ns(uint16_t port, const cfg::Ip6& target) {

@@ -107,6 +107,9 @@ private:
     void handle_nd(rte_mbuf* m);
     /// SlowKind::NeedNeigh6: routes `m` again for its next hop, then queues it for the neighbour.
     void route_need_neigh6(rte_mbuf* m, uint16_t port);
+    /// NeedNeighDr6: takes the real server's address off the front of `m`, then resolves it as
+    /// queue_for_neighbour does and sends `m` out of `port`.
+    void route_need_neigh_dr6(rte_mbuf* m, uint16_t port);
     /// Answers `m`'s IPv6 sender with an ICMPv6 error quoting it (RFC 4443).
     void icmp6_error(rte_mbuf* m, uint8_t type, uint8_t code, uint32_t param);
     /// A neighbour solicitation for `target`, to its solicited-node group, out of `port`.

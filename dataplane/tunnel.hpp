@@ -2,9 +2,9 @@
 #pragma once
 
 /// Tunnelling (-i) encapsulations as IPVS builds them (ip_vs_xmit.c, ip_vs_tunnel_xmit): IP-in-IP,
-/// IP-in-GUE-in-UDP and IP-in-GRE, each with the kernel's header layout, so that a real server
-/// set up for a kernel director decapsulates Dirigo's frames unchanged (docs/forwarding.md,
-/// "Tunnels").
+/// IP-in-GUE-in-UDP and IP-in-GRE, and IPv6-in-IPv6 (ip_vs_tunnel_xmit_v6, write_encap6), each with
+/// the kernel's header layout, so that a real server set up for a kernel director decapsulates
+/// Dirigo's frames unchanged (docs/forwarding.md, "Tunnels").
 ///
 /// A connection keeps its encapsulation as one byte (Encap) plus the GUE port, taken from its real
 /// server when it starts. The worker calls write_encap() after opening `encap_overhead()` bytes
@@ -175,6 +175,51 @@ inline void write_encap(rte_mbuf* m, uint32_t l2_len, const EncapParams& p,
             break;
         }
     }
+    outer->hdr_checksum = 0;
+    outer->hdr_checksum = rte_ipv4_cksum(outer);
+}
+
+/// Bytes in front of the inner IPv6 header of an IPv6-in-IPv6 packet: the outer IPv6 header.
+inline constexpr uint32_t kEncap6Overhead = sizeof(rte_ipv6_hdr);
+
+/// Writes the outer header of an IPv6-in-IPv6 packet (next header 41, RFC 2473) as
+/// ip_vs_tunnel_xmit_v6 builds it: version 6, the inner traffic class with its ECN carried as
+/// INET_ECN_encapsulate does (outer_tos), flow label 0, payload length the whole inner packet,
+/// hop limit the inner packet's (not decremented: the director delivers, it does not route),
+/// source `src` (the director's address facing the server) and destination `dst` (the real
+/// server), 16 bytes each in network order. `inner` is a copy of the inner header (it may have
+/// been moved). Thread: any. Cost: 40 bytes written.
+inline void write_encap6(rte_ipv6_hdr* outer, const uint8_t* src, const uint8_t* dst,
+                         const rte_ipv6_hdr& inner) {
+    const auto tclass = static_cast<uint8_t>(rte_be_to_cpu_32(inner.vtc_flow) >> 20);
+    outer->vtc_flow =
+        rte_cpu_to_be_32((6u << 28) | (static_cast<uint32_t>(outer_tos(tclass)) << 20));
+    outer->payload_len = rte_cpu_to_be_16(
+        static_cast<uint16_t>(rte_be_to_cpu_16(inner.payload_len) + sizeof(rte_ipv6_hdr)));
+    outer->proto = IPPROTO_IPV6;
+    outer->hop_limits = inner.hop_limits;
+    std::memcpy(outer->src_addr, src, 16);
+    std::memcpy(outer->dst_addr, dst, 16);
+}
+
+/// Writes the outer IPv4 header of an IPv6-in-IPv4 packet (protocol 41, RFC 4213), an IPv6
+/// service's tunnel to an IPv4 server, as ip_vs_tunnel_xmit builds it for an IPv6 inner packet
+/// (ip_vs_prepare_tunneled_skb gives it no DF): total length the inner packet + 20, DF clear
+/// with a fresh id `id_be`, TTL the inner hop limit, the DS field from the inner traffic class
+/// (outer_tos), `src` -> `dst` (network order), the header checksum. Thread: any.
+inline void write_encap_6in4(rte_ipv4_hdr* outer, uint32_t src, uint32_t dst, uint16_t id_be,
+                             const rte_ipv6_hdr& inner) {
+    const auto tclass = static_cast<uint8_t>(rte_be_to_cpu_32(inner.vtc_flow) >> 20);
+    outer->version_ihl = RTE_IPV4_VHL_DEF;
+    outer->type_of_service = outer_tos(tclass);
+    outer->total_length = rte_cpu_to_be_16(static_cast<uint16_t>(
+        rte_be_to_cpu_16(inner.payload_len) + sizeof(rte_ipv6_hdr) + sizeof(rte_ipv4_hdr)));
+    outer->packet_id = id_be;
+    outer->fragment_offset = 0;
+    outer->time_to_live = inner.hop_limits;
+    outer->next_proto_id = IPPROTO_IPV6;
+    outer->src_addr = src;
+    outer->dst_addr = dst;
     outer->hdr_checksum = 0;
     outer->hdr_checksum = rte_ipv4_cksum(outer);
 }

@@ -1162,7 +1162,7 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
         return true;
     }
     if (lookup != ct::kMiss) {
-        out = forward6(snap, table6_->at(ct::lookup_index(lookup)), p, ip6,
+        out = forward6(snap, m, table6_->at(ct::lookup_index(lookup)), p, ip6,
                        ct::lookup_is_reply(lookup), now);
         return true;
     }
@@ -1191,23 +1191,29 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
         return true;
     }
     const DestEntry& d = svc->dests[b];
-    if (d.fwd != cfg::Fwd::Masq) {
-        out = Verdict::discard(Drop::Unsupported);  // IPv6 direct routing and tunnels: not yet
-        return true;
-    }
     ct::Conn6 c;
     c.client = key;
     std::memcpy(c.raddr, d.addr6.b.data(), 16);
+    if (d.addr != 0) {
+        // A tunnel server of the other family (IPv6-in-IPv4): its address, IPv4-mapped.
+        c.raddr[10] = 0xff;
+        c.raddr[11] = 0xff;
+        std::memcpy(c.raddr + 12, &d.addr, 4);
+        c.flags = ct::kConn6Dest4;
+    }
     c.rport = svc->key.port == 0 ? key.dport : d.port;
     c.fwd = static_cast<uint8_t>(d.fwd);
+    c.encap = d.encap;
+    c.tun_port = d.tun_port;
     c.state = proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
     c.dest_slot = d.slot;
     c.svc_slot = svc->slot;
-    c.flags = ct::kConnInactive;
+    c.flags |= ct::kConnInactive;
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
     bump(stats_.svc[svc->slot].conns);
     bump(stats_.dest[d.slot].conns);
-    const uint32_t idx = table6_->insert(c, true);
+    // Only NAT sees replies: DR and TUN servers answer the client directly.
+    const uint32_t idx = table6_->insert(c, d.fwd == cfg::Fwd::Masq);
     if (idx == ct::kMiss) {
         out = Verdict::discard(Drop::TableFull);
         return true;
@@ -1218,12 +1224,16 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     sched::refresh_overload(dc, d.u_threshold, d.l_threshold);
     bump(stats_.conns_created);
     bump(stats_.live_conns);
-    out = forward6(snap, table6_->at(idx), p, ip6, false, now);
+    out = forward6(snap, m, table6_->at(idx), p, ip6, false, now);
     return true;
 }
 
-Verdict Worker::forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rte_ipv6_hdr* ip6,
-                         bool reply, uint64_t now) noexcept {
+Verdict Worker::forward6(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const Parsed& p,
+                         rte_ipv6_hdr* ip6, bool reply, uint64_t now) noexcept {
+    if (c.fwd != static_cast<uint8_t>(cfg::Fwd::Masq)) {
+        // Direct routing and tunnels have no reply key: every packet here is the client's.
+        return forward6_direct(snap, m, c, p, ip6, now);
+    }
     if (ip6->hop_limits <= 1) {
         return Verdict::slow(SlowKind::TimeExceeded6);
     }
@@ -1264,6 +1274,93 @@ Verdict Worker::forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rt
     const uint8_t* target = nh->gateway.is_unspecified() ? ip6->dst_addr : nh->gateway.b.data();
     rte_ether_addr_copy(&topo.ports[nh->port].mac, &p.eth->src_addr);
     if (!env_.neigh6->lookup(target, &p.eth->dst_addr)) {
+        return Verdict::slow(SlowKind::NeedNeigh6, nh->port);
+    }
+    return Verdict::transmit(nh->port);
+}
+
+Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const Parsed& p,
+                                rte_ipv6_hdr* ip6, uint64_t now) noexcept {
+    const bool tunnel = c.fwd == static_cast<uint8_t>(cfg::Fwd::Tunnel);
+    if (c.client.proto == IPPROTO_TCP) {
+        // The director sees the client's side only, as IPVS's input-only state table (conn_dir).
+        const ct::TcpState next =
+            ct::tcp_next_state(c.state, ct::Dir::InputOnly, p.tcp_flags, snap.defense.secure_tcp);
+        if (next != c.state) {
+            set_state6(c, next);
+        }
+    }
+    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    // IPVS counts the packet on the way in (ip_vs_in_stats), before its xmit function decides.
+    bump(stats_.svc[c.svc_slot].inpkts);
+    bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
+    bump(stats_.dest[c.dest_slot].inpkts);
+    bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
+    if ((c.flags & ct::kConn6Dest4) != 0) [[unlikely]] {
+        // IPv6-in-IPv4 to an IPv4 server: routed as IPv4 in stage 4, encapsulated in deliver()
+        // (encapsulate() reads the inner version), which applies the tunnel's MTU rule.
+        uint32_t rs;
+        std::memcpy(&rs, c.raddr + 12, 4);
+        return Verdict::tunnel(c.encap, c.tun_port, rs);
+    }
+    const Topology& topo = *snap.topo;
+    const NextHop6* nh = topo.route6(c.raddr);
+    if (nh == nullptr) [[unlikely]] {
+        return Verdict::discard(Drop::NoRoute);
+    }
+    // __ip_vs_get_out_rt_v6: a tunnel's MTU is the link's less the outer header; IPv6 is never
+    // fragmented on the way, so a longer packet gets Packet Too Big with what fits (RFC 8200 5).
+    const uint32_t overhead = tunnel ? kEncap6Overhead : 0;
+    const uint16_t mtu = topo.ports[nh->port].mtu;
+    if (p.l3_len + overhead > mtu) [[unlikely]] {
+        bump(stats_.frag_needed);
+        return Verdict::slow(SlowKind::TooBig6, mtu - overhead);
+    }
+    rte_ether_addr_copy(&topo.ports[nh->port].mac, &p.eth->src_addr);
+    if (!tunnel) {
+        if (!nh->gateway.is_unspecified()) [[unlikely]] {
+            // Direct routing changes nothing above layer 2: the server must be on a link of ours.
+            return Verdict::discard(Drop::NotOnLink);
+        }
+        if (!env_.neigh6->lookup(c.raddr, &p.eth->dst_addr)) [[unlikely]] {
+            // The destination is the VIP, so the slow path cannot route it to the server: the
+            // server's address travels in front of the frame (SlowKind::NeedNeighDr6).
+            auto* target = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, 16));
+            if (target == nullptr) {
+                return Verdict::discard(Drop::NoMbuf);
+            }
+            std::memcpy(target, c.raddr, 16);
+            return Verdict::slow(SlowKind::NeedNeighDr6, nh->port);
+        }
+        return Verdict::transmit(nh->port);
+    }
+    if (c.encap != static_cast<uint8_t>(Encap::Ipip)) [[unlikely]] {
+        return Verdict::discard(Drop::Unsupported);  // GUE and GRE over IPv6: not yet
+    }
+    cfg::Ip6 src;
+    if (!topo.source6_for(nh->port, nh->gateway.is_unspecified() ? c.raddr : nh->gateway.b.data(),
+                          src)) [[unlikely]] {
+        return Verdict::discard(Drop::NoRoute);  // no IPv6 address of ours on that link
+    }
+    // Drop Ethernet padding, then open the outer header between Ethernet and the inner header.
+    const uint32_t frame_len = static_cast<uint32_t>(sizeof(rte_ether_hdr)) + p.l3_len;
+    if (rte_pktmbuf_pkt_len(m) > frame_len &&
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_len)) != 0)
+        [[unlikely]] {
+        return Verdict::discard(Drop::BadIpHeader);  // padding spread over segments
+    }
+    const rte_ipv6_hdr inner = *ip6;
+    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEncap6Overhead));
+    if (start == nullptr) [[unlikely]] {
+        return Verdict::discard(Drop::NoMbuf);
+    }
+    std::memmove(start, start + kEncap6Overhead, sizeof(rte_ether_hdr));
+    auto* outer = reinterpret_cast<rte_ipv6_hdr*>(start + sizeof(rte_ether_hdr));
+    write_encap6(outer, src.b.data(), c.raddr, inner);
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(start);
+    const uint8_t* target = nh->gateway.is_unspecified() ? c.raddr : nh->gateway.b.data();
+    if (!env_.neigh6->lookup(target, &eth->dst_addr)) [[unlikely]] {
+        // The outer destination is the server: the slow path routes it again and resolves.
         return Verdict::slow(SlowKind::NeedNeigh6, nh->port);
     }
     return Verdict::transmit(nh->port);
@@ -1418,6 +1515,10 @@ void Worker::fragment_out(const Snapshot& snap, rte_mbuf* m, const Verdict& v,
 Worker::Encapsulated Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
                                          const Verdict& v) noexcept {
     const auto encap = static_cast<Encap>(v.arg);
+    if ((*rte_pktmbuf_mtod_offset(m, const uint8_t*, sizeof(rte_ether_hdr)) >> 4) == 6)
+        [[unlikely]] {
+        return encapsulate_6in4(snap, m, nh, v);
+    }
     const uint32_t overhead = encap_overhead(encap);
     rte_ipv4_hdr inner;
     std::memcpy(&inner, rte_pktmbuf_mtod(m, uint8_t*) + sizeof(rte_ether_hdr), sizeof(inner));
@@ -1462,6 +1563,44 @@ Worker::Encapsulated Worker::encapsulate(const Snapshot& snap, rte_mbuf* m, cons
     ep.id_be = rte_cpu_to_be_16(tunnel_ip_id_++);
     write_encap(m, sizeof(rte_ether_hdr), ep, inner, inner_ports);
     return fragment ? Encapsulated::Fragment : Encapsulated::Fits;
+}
+
+Worker::Encapsulated Worker::encapsulate_6in4(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
+                                              const Verdict& v) noexcept {
+    rte_ipv6_hdr inner;
+    std::memcpy(&inner, rte_pktmbuf_mtod(m, uint8_t*) + sizeof(rte_ether_hdr), sizeof(inner));
+    const uint32_t inner_len = rte_be_to_cpu_16(inner.payload_len) + sizeof(rte_ipv6_hdr);
+    if (static_cast<Encap>(v.arg) != Encap::Ipip) [[unlikely]] {
+        discard(m, Drop::Unsupported);  // control refuses GUE and GRE across families
+        return Encapsulated::Consumed;
+    }
+    const uint16_t mtu = snap.topo->ports[nh.port].mtu;
+    constexpr uint32_t kOverhead = sizeof(rte_ipv4_hdr);
+    if (inner_len + kOverhead > mtu) [[unlikely]] {
+        // __ip_vs_get_out_rt (IP_VS_RT_MODE_TUNNEL) then __mtu_check_toobig_v6: an IPv6 packet
+        // is never fragmented, the client learns the MTU left inside the tunnel.
+        bump(stats_.frag_needed);
+        to_slow_path(m, SlowKind::TooBig6, mtu - kOverhead, m->port);
+        return Encapsulated::Consumed;
+    }
+    const uint32_t frame_len = static_cast<uint32_t>(sizeof(rte_ether_hdr)) + inner_len;
+    if (rte_pktmbuf_pkt_len(m) > frame_len &&
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_len)) != 0)
+        [[unlikely]] {
+        discard(m, Drop::BadIpHeader);  // padding spread over segments: no NIC does that
+        return Encapsulated::Consumed;
+    }
+    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kOverhead));
+    if (start == nullptr) [[unlikely]] {
+        discard(m, Drop::NoMbuf);
+        return Encapsulated::Consumed;
+    }
+    std::memmove(start, start + kOverhead, sizeof(rte_ether_hdr));
+    reinterpret_cast<rte_ether_hdr*>(start)->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    const uint32_t src = snap.topo->source_for(nh.port, nh.gateway != 0 ? nh.gateway : v.dst);
+    write_encap_6in4(reinterpret_cast<rte_ipv4_hdr*>(start + sizeof(rte_ether_hdr)), src, v.dst,
+                     rte_cpu_to_be_16(tunnel_ip_id_++), inner);
+    return Encapsulated::Fits;
 }
 
 // ---- The SYN proxy (docs/reliability.md, "The SYN proxy") ---------------------------------------

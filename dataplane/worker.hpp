@@ -74,16 +74,19 @@ inline constexpr uint32_t kSynpHoldSweep = 8;
 
 /// Why a packet went to the slow path (the control thread).
 enum class SlowKind : uint8_t {
-    Arp = 1,        ///< an ARP frame to learn from or answer
-    NeedNeigh = 2,  ///< ready to send, but the next hop's MAC is unknown
-    TtlExceeded = 3,///< answer with ICMP time exceeded
-    FragNeeded = 4, ///< answer with ICMP fragmentation needed; SlowMeta::next_hop holds the MTU
-    Nd = 5,         ///< a valid IPv6 NS or NA (the worker checked RFC 4861 7.1) to learn from or
-                    ///< answer
-    NeedNeigh6 = 6, ///< IPv6, ready to send but its next hop's MAC is unknown; SlowMeta::next_hop
-                    ///< holds the egress port (the slow path routes the destination again)
-    TimeExceeded6 = 7, ///< answer with ICMPv6 time exceeded (hop limit)
-    TooBig6 = 8,    ///< answer with ICMPv6 packet too big; SlowMeta::next_hop holds the MTU
+    Arp = 1,          ///< an ARP frame to learn from or answer
+    NeedNeigh = 2,    ///< ready to send, but the next hop's MAC is unknown
+    TtlExceeded = 3,  ///< answer with ICMP time exceeded
+    FragNeeded = 4,   ///< answer with ICMP fragmentation needed; SlowMeta::next_hop holds the MTU
+    Nd = 5,           ///< a valid IPv6 NS or NA (the worker checked RFC 4861 7.1) to learn from or
+                      ///< answer
+    NeedNeigh6 = 6,   ///< IPv6, ready to send but its next hop's MAC is unknown; SlowMeta::next_hop
+                      ///< holds the egress port (the slow path routes the destination again)
+    TimeExceeded6 = 7,  ///< answer with ICMPv6 time exceeded (hop limit)
+    TooBig6 = 8,        ///< answer with ICMPv6 packet too big; SlowMeta::next_hop holds the MTU
+    NeedNeighDr6 = 9,   ///< IPv6 direct routing, the real server's MAC unknown: the frame is
+                        ///< preceded by the server's 16-byte address (the destination is the VIP);
+                        ///< SlowMeta::next_hop holds the egress port
 };
 
 /// Metadata a worker attaches to a slow-path mbuf (an mbuf dynamic field).
@@ -333,9 +336,19 @@ private:
     bool service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr* ip6, uint64_t now,
                   Verdict& out) noexcept;
     /// Forwards a packet of IPv6 connection `c` toward its real server (`reply` false) or the
-    /// client: state, counters, the NAT rewrite, the route and the next hop's MAC.
-    Verdict forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rte_ipv6_hdr* ip6,
-                     bool reply, uint64_t now) noexcept;
+    /// client: state, counters, the NAT rewrite, the route and the next hop's MAC; a direct
+    /// routing or tunnel connection goes through forward6_direct.
+    Verdict forward6(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const Parsed& p,
+                     rte_ipv6_hdr* ip6, bool reply, uint64_t now) noexcept;
+    /// A client's packet of an IPv6 direct routing (-g) or tunnel (-i) connection, as IPVS's
+    /// ip_vs_dr_xmit_v6 and ip_vs_tunnel_xmit_v6 (docs/forwarding.md, "IPv6 direct routing and
+    /// tunnels"): input-only state, the counters, the path MTU (Packet Too Big with the MTU, less
+    /// the outer header for a tunnel), then the Ethernet header for the server on its link, or
+    /// the IPv6-in-IPv6 header. The hop limit is left as it came (the director delivers, as a
+    /// kernel director's LOCAL_IN hook does). Thread: worker. Cost: one route lookup, one
+    /// neighbour lookup, a 40-byte prepend for a tunnel; no allocation.
+    Verdict forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const Parsed& p,
+                            rte_ipv6_hdr* ip6, uint64_t now) noexcept;
     /// The worker that owns an IPv6 TCP/UDP packet's flow (by its client side, as owner_of);
     /// id_ for anything else. Cold: IPv6 with more than one worker.
     [[gnu::cold, gnu::noinline]] uint32_t owner6(const Snapshot& snap,
@@ -368,6 +381,13 @@ private:
     /// packet was handed to the slow path or dropped and counted.
     Encapsulated encapsulate(const Snapshot& snap, rte_mbuf* m, const NextHop& nh,
                              const Verdict& v) noexcept;
+    /// encapsulate() for an IPv6 packet to an IPv4 tunnel server (an IPv6 service's server of
+    /// the other family): IPv6-in-IPv4 (protocol 41, dataplane/tunnel.hpp write_encap_6in4); a
+    /// packet longer than the MTU less 20 gets ICMPv6 Packet Too Big with that. Cold: mixed
+    /// families are rare.
+    [[gnu::cold, gnu::noinline]] Encapsulated encapsulate_6in4(const Snapshot& snap, rte_mbuf* m,
+                                                               const NextHop& nh,
+                                                               const Verdict& v) noexcept;
 
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
     /// Schedules a new flow of a persistent service through its client's template.

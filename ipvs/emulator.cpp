@@ -1319,11 +1319,15 @@ std::string format_conn_proc(const std::vector<ctl::ConnInfo>& conns) {
         }
         if (c.af == cfg::Family::Inet6) {
             // ip_vs_conn_seq_show for AF_INET6: each address as %pI6, eight groups of four
-            // lowercase hex digits ("2001:0db8:0000:...:0001"), never compressed.
+            // lowercase hex digits ("2001:0db8:0000:...:0001"), never compressed; the
+            // destination in its own family (daf): an IPv4 tunnel server as %08X.
+            char d4[9];
+            std::snprintf(d4, sizeof(d4), "%08X", c.daddr);
+            const std::string dname = c.daddr != 0 ? std::string(d4) : full_ip6(c.daddr6);
             std::snprintf(line, sizeof(line), "%-3s %s %04X %s %04X %s %04X %-11s %7u\n",
                           std::string(cfg::ip_proto_name_upper(c.proto)).c_str(),
                           full_ip6(c.caddr6).c_str(), c.cport, full_ip6(c.vaddr6).c_str(), c.vport,
-                          full_ip6(c.daddr6).c_str(), c.dport, state.c_str(), c.expires_ms / 1000);
+                          dname.c_str(), c.dport, state.c_str(), c.expires_ms / 1000);
         } else {
             std::snprintf(line, sizeof(line), "%-3s %08X %04X %08X %04X %08X %04X %-11s %7u\n",
                           std::string(cfg::ip_proto_name_upper(c.proto)).c_str(), c.caddr,

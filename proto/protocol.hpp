@@ -239,8 +239,8 @@ struct ConnInfo {
     uint32_t daddr = 0;
     uint16_t dport = 0;
     /// Inet6: the addresses are caddr6, vaddr6 and daddr6 (network order) and the uint32 ones
-    /// stay 0. A tunnelling server of the other family is not expressible here: IPVS lists a
-    /// connection in its service's family.
+    /// stay 0, except for an IPv4 tunnel server of an IPv6 service (IPv6-in-IPv4): daddr holds
+    /// it and daddr6 stays zero (the kernel's ip_vs_conn daf).
     cfg::Family af = cfg::Family::Inet;
     cfg::Ip6 caddr6{}, vaddr6{}, daddr6{};
 };

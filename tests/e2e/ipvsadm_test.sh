@@ -233,10 +233,12 @@ ipv -A -t "[2001:db8::100]:80" -s rr -p 60 -M 64 || ok=0
 ipv -a -t "[2001:db8::100]:80" -r "[2001:db8:1::11]:80" -m -w 1 || ok=0
 ipv -a -t "[2001:db8::100]:80" -r "2001:db8:1::12" -g -w 2 || ok=0
 ipv -a -t "[2001:db8::100]:80" -r "[2001:db8:1::13]:80" -i -w 3 || ok=0
+# A tunnelling server of the other family (IPv6-in-IPv4), as the kernel allows: listed in its own.
+ipv -a -t "[2001:db8::100]:80" -r "$RIP1:80" -i -w 4 || ok=0
 ipv -A -u "[2001:db8:1234:5678:9abc:def0:1234:5678]:53" -s wrr || ok=0
 ipv -A -f 7 -6 -s rr || ok=0
 ipv -a -f 7 -6 -r 2001:db8:1::21 -g || ok=0
-t_expect "ipvsadm adds IPv6 services (a VIP, a wide VIP, an IPv6 fwmark) and their servers" "$ok"
+t_expect "ipvsadm adds IPv6 services (a VIP, a wide VIP, an IPv6 fwmark) and their servers, an IPv4 tunnel server among them" "$ok"
 same -Ln
 same -Ln --stats
 same -Ln --persistent-conn

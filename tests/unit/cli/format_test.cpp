@@ -503,6 +503,25 @@ TEST(Format, Ipv6ConnectionsAsIpvsadm) {
               "[2001:db8:1::11]:80\n");
 }
 
+TEST(Format, MixedFamilyTunnelConnectionAsIpvsadm) {
+    // An IPv6 service's IPv4 tunnel server (IPv6-in-IPv4): the destination in its own family.
+    ConnInfo c;
+    c.proto = 17;
+    c.state = "UDP";
+    c.expires_ms = 299000;
+    c.af = cfg::Family::Inet6;
+    c.caddr6 = ip6("2001:db8:9::1");
+    c.cport = 5353;
+    c.vaddr6 = ip6("2001:db8::100");
+    c.vport = 53;
+    c.daddr = ip(172, 16, 0, 11);
+    c.dport = 53;
+    EXPECT_EQ(format_conns({c}, numeric(), kNoNames),
+              "IPVS connection entries\n"
+              "pro expire state       source             virtual            destination\n"
+              "UDP 04:59  UDP         [2001:db8:9::1]:5353 [2001:db8::100]:53 172.16.0.11:53\n");
+}
+
 TEST(Format, MarkRulesAsCommands) {
     std::vector<cfg::MarkRule> marks(3);
     marks[0].dst = {ip(10, 0, 0, 100), 32};

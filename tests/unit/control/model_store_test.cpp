@@ -123,9 +123,14 @@ TEST(ModelStore, Ipv6KeysAndServersHaveTheirOwnIdentity) {
     const Status st = s.model.apply(mixed);
     EXPECT_EQ(st.code(), Errc::Invalid);
     EXPECT_EQ(st.message(), "Different address family is allowed only for tunneling servers");
-    // A tunnel would be the kernel's exception; Dirigo forwards within one family.
+    // A tunnel is the kernel's exception, served as IPv6-in-IPv4 (ipip only); it is a server
+    // of its own identity.
     mixed.dest.fwd = cfg::Fwd::Tunnel;
+    mixed.dest.tun_type = cfg::TunType::Gre;
     EXPECT_EQ(s.model.apply(mixed).code(), Errc::Invalid);
+    mixed.dest.tun_type = cfg::TunType::Ipip;
+    ASSERT_TRUE(s.model.apply(mixed).is_ok());
+    EXPECT_EQ(s.model.apply(mixed).code(), Errc::DestExists);
     mixed.dest.af = cfg::Family::Inet6;
     mixed.dest.addr = 0;
     mixed.dest.addr6 = *cfg::parse_ip6("2001:db8:1::13");
@@ -134,7 +139,7 @@ TEST(ModelStore, Ipv6KeysAndServersHaveTheirOwnIdentity) {
     const auto it = std::find_if(svcs.begin(), svcs.end(),
                                  [&](const auto& x) { return x.svc.key == svc.service.key; });
     ASSERT_NE(it, svcs.end());
-    EXPECT_EQ(it->svc.servers.size(), 3u);
+    EXPECT_EQ(it->svc.servers.size(), 4u);
     // Deleting by the IPv6 identity removes that server only.
     Request del = d;
     del.op = Op::DelDest;

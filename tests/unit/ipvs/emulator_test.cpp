@@ -428,6 +428,26 @@ TEST_F(EmulatorTest, Ipv6ConnectionsInProcFormat) {
               "2001:0db8:0001:0000:0000:0000:0000:0011 0050 ESTABLISHED     899\n");
 }
 
+TEST_F(EmulatorTest, MixedFamilyTunnelConnectionInProcFormat) {
+    // ip_vs_conn_seq_show formats the destination by its own family (cp->daf): an IPv6
+    // connection to an IPv4 tunnel server shows it as %08X.
+    ctl::ConnInfo c;
+    c.proto = 6;
+    c.state = "SYN_RECV";
+    c.expires_ms = 59000;
+    c.af = cfg::Family::Inet6;
+    c.caddr6 = *cfg::parse_ip6("2001:db8:9::1");
+    c.cport = 40000;
+    c.vaddr6 = *cfg::parse_ip6("2001:db8::100");
+    c.vport = 80;
+    c.daddr = 0xac10000b;  // 172.16.0.11
+    c.dport = 80;
+    EXPECT_EQ(format_conn_proc({c}),
+              "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
+              "TCP 2001:0db8:0009:0000:0000:0000:0000:0001 9C40 "
+              "2001:0db8:0000:0000:0000:0000:0000:0100 0050 AC10000B 0050 SYN_RECV         59\n");
+}
+
 TEST_F(EmulatorTest, ServiceDumpIsMultipartEndingWithDone) {
     add_service(IPPROTO_TCP, 0x0a000001, 80);
     add_service(IPPROTO_UDP, 0x0a000002, 53, "sh");
