@@ -51,11 +51,13 @@ struct alignas(64) Conn6 {
     uint32_t svc_slot = 0;        ///< the service's stats slot
     uint32_t next_free = 0;       ///< free-list link while unused
     uint32_t tmpl = 0xffffffffu;  ///< persistence template (none for IPv6 yet)
+    uint32_t sync_countdown = 0;  ///< client packets until the next sync record (docs/sync.md)
     uint16_t rport = 0;           ///< real server port, network order
     TcpState state = TcpState::None;
     uint8_t fwd = 0;    ///< cfg::Fwd
     uint8_t flags = 0;  ///< ConnFlag (kConnInactive, kConnHasReply)
     uint8_t in_use = 0;
+    uint8_t synced_state = 0xff;  ///< the state last sent to the backups (none yet)
 
     /// The key under which replies from the real server arrive (NAT).
     FlowKey6 reply_key() const {
