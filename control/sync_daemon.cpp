@@ -461,10 +461,13 @@ void SyncDaemon::route(const dp::SyncRecord& rec) {
     b.push_back(rec);
 }
 
+uint32_t sync_owner6(const dp::FlowOwners& owners, const dp::SyncRecord6& r) noexcept {
+    return owners.owner(rte_cpu_to_be_32(sched::fold6(r.caddr)), r.cport);
+}
+
 void SyncDaemon::route6(const dp::SyncRecord6& rec) {
     // The owner of the client's flow, as the workers hand IPv6 packets over (Worker::owner6).
-    const uint32_t w =
-        dp_.owners().owner(rte_cpu_to_be_32(sched::fold6(rec.caddr)), rec.cport);
+    const uint32_t w = sync_owner6(dp_.owners(), rec);
     std::vector<dp::SyncRecord6>& b = batches6_[w];
     if (b.size() == b.capacity()) {
         flush_batches();

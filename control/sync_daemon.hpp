@@ -40,6 +40,10 @@ sync::ConnRecord to_wire6(const dp::SyncRecord6& r) noexcept;
 /// what Dirigo does not hold for IPv6: templates, protocols other than TCP and UDP, local-node
 /// or bypass forwarding. Thread: any. O(1), no allocation.
 bool from_wire6(const sync::ConnRecord& c, dp::SyncRecord6& out) noexcept;
+/// The worker that installs IPv6 record `r`: the owner of its client side (the folded client
+/// address and the client port), as Worker::owner6 hands the connection's packets over.
+/// Thread: any. O(1).
+uint32_t sync_owner6(const dp::FlowOwners& owners, const dp::SyncRecord6& r) noexcept;
 
 class SyncDaemon {
 public:
