@@ -343,8 +343,8 @@ void SyncDaemon::poll_master(uint32_t& moved) {
         dp::SyncRecord6 recs6[32];
         taken = 0;
         while (taken < kMaxRecordsPerRound) {
-            const unsigned n = rte_ring_sc_dequeue_burst_elem(
-                dp_.sync6_out(w), recs6, sizeof(dp::SyncRecord6), 32, nullptr);
+            const unsigned n = rte_ring_sc_dequeue_burst_elem(dp_.sync6_out(w), recs6,
+                                                              sizeof(dp::SyncRecord6), 32, nullptr);
             if (n == 0) {
                 break;
             }
@@ -400,8 +400,8 @@ void SyncDaemon::poll_backup(uint32_t& moved) {
                 }
                 const bool fwm_template =
                     c.protocol == 0 && (c.flags & sync::kFlagTemplate) != 0 && c.fwmark != 0;
-                if ( (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP &&
-                             c.protocol != IPPROTO_SCTP && !fwm_template)) {
+                if (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP &&
+                    c.protocol != IPPROTO_SCTP && !fwm_template) {
                     ++b.counters.unsupported;
                     return;
                 }
@@ -494,9 +494,9 @@ void SyncDaemon::flush_batches() {
         if (b.empty()) {
             continue;
         }
-        const unsigned n = rte_ring_sp_enqueue_burst_elem(
-            dp_.sync6_in(w), b.data(), sizeof(dp::SyncRecord6), static_cast<unsigned>(b.size()),
-            nullptr);
+        const unsigned n =
+            rte_ring_sp_enqueue_burst_elem(dp_.sync6_in(w), b.data(), sizeof(dp::SyncRecord6),
+                                           static_cast<unsigned>(b.size()), nullptr);
         backup_->counters.conns += n;
         backup_->counters.ring_full += b.size() - n;
         b.clear();

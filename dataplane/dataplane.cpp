@@ -241,9 +241,8 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         for (int dir = 0; dir < 2; ++dir) {
             const std::string sn =
                 std::string(dir == 0 ? "dirigo_sy6o" : "dirigo_sy6i") + std::to_string(i);
-            sync6_rings[dir] = rte_ring_create_elem(sn.c_str(), sizeof(SyncRecord6),
-                                                    kSyncRing6Size, socket,
-                                                    RING_F_SP_ENQ | RING_F_SC_DEQ);
+            sync6_rings[dir] = rte_ring_create_elem(sn.c_str(), sizeof(SyncRecord6), kSyncRing6Size,
+                                                    socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
             if (sync6_rings[dir] == nullptr) {
                 return Status(Errc::Resource,
                               "cannot create ring " + sn + ": " + dpdk_error(rte_errno));

@@ -55,8 +55,7 @@ struct Icmp6ErrorView {
 /// Reads the quote of the ICMPv6 error of `icmp_len` bytes at `icmp` (whole in one buffer; its
 /// type is an error). Extension headers inside the quote are not walked.
 /// Thread: any. Cost: O(1).
-inline Icmp6Quote parse_icmp6_error(uint8_t* icmp, uint32_t icmp_len,
-                                    Icmp6ErrorView& v) noexcept {
+inline Icmp6Quote parse_icmp6_error(uint8_t* icmp, uint32_t icmp_len, Icmp6ErrorView& v) noexcept {
     if (icmp_len < kIcmp6HeaderLen + kIcmp6MinQuote) {
         return Icmp6Quote::Malformed;
     }

@@ -1824,8 +1824,8 @@ namespace {
 /// after it (a countdown instead of a modulo by a runtime value); TCP and SCTP only in the
 /// states IPVS sends, and at once on a change to one of them other than ESTABLISHED. Updates
 /// the connection's `countdown` and, when due, its `synced_state`. Shared by IPv4 and IPv6.
-inline bool sync_due(uint8_t proto, ct::TcpState state, uint32_t& countdown,
-                     uint8_t& synced_state, const SyncParams& sp) noexcept {
+inline bool sync_due(uint8_t proto, ct::TcpState state, uint32_t& countdown, uint8_t& synced_state,
+                     const SyncParams& sp) noexcept {
     bool due = false;
     if (countdown <= 1) {
         due = true;
@@ -2059,8 +2059,8 @@ void Worker::sync_flush6() noexcept {
     unsigned sent = 0;
     if (sync6_out_ != nullptr) [[likely]] {
         // Single producer (this worker), single consumer (control), as the IPv4 ring.
-        sent = rte_ring_sp_enqueue_burst_elem(sync6_out_, sync6_buf_, sizeof(SyncRecord6),
-                                              sync6_n_, nullptr);
+        sent = rte_ring_sp_enqueue_burst_elem(sync6_out_, sync6_buf_, sizeof(SyncRecord6), sync6_n_,
+                                              nullptr);
     }
     bump(stats_.sync_queued, sent);
     if (sent < sync6_n_) [[unlikely]] {

@@ -358,8 +358,7 @@ private:
     /// Queues the loop's IPv6 records on their ring to control with one enqueue.
     void sync_flush6() noexcept;
     /// Sync backup: installs up to kSyncInstallBudget IPv6 records; returns how many.
-    [[gnu::cold, gnu::noinline]] uint32_t sync_receive6(const Snapshot& snap,
-                                                        uint64_t now) noexcept;
+    uint32_t sync_receive6(const Snapshot& snap, uint64_t now) noexcept;
     void sync_install6(const Snapshot& snap, const SyncRecord6& r, uint64_t now) noexcept;
     /// set_state, conn_released and retire for IPv6 connections.
     void set_state6(ct::Conn6& c, ct::TcpState next) noexcept;

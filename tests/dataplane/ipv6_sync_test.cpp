@@ -547,8 +547,8 @@ TEST_F(Ipv6SyncTest, ErrorFromTheClientSideAboutAReplyGoesToTheRealServer) {
     std::memcpy(q.data() + 8, rs.data(), 16);
     q[40] = 8080 >> 8;
     q[41] = 8080 & 0xff;
-    const Frame want = ip6_frame(rs_mac, mac_[kInt], kClient, rs, 63, IPPROTO_ICMPV6,
-                                 icmp6_error(3, 0, 0, q));
+    const Frame want =
+        ip6_frame(rs_mac, mac_[kInt], kClient, rs, 63, IPPROTO_ICMPV6, icmp6_error(3, 0, 0, q));
     EXPECT_EQ(out[0].b, want.b);
     EXPECT_EQ(l4_sum(out[0]), 0xffff);
 }
@@ -593,8 +593,8 @@ TEST_F(Ipv6SyncTest, ErrorAboutNoConnectionOfOursIsRoutedUntouched) {
     add_service(cfg::Proto::Tcp);
     handshake(48000);
     // About another client port: no connection, so transit as any router forwards it.
-    const Frame other = ip6_frame(mac_[kInt], kRs1Mac, kClient, kRs1, 64, IPPROTO_TCP,
-                                  tcp_seg(48999, 8080, 0x10));
+    const Frame other =
+        ip6_frame(mac_[kInt], kRs1Mac, kClient, kRs1, 64, IPPROTO_TCP, tcp_seg(48999, 8080, 0x10));
     Frame err = ip6_frame(mac_[kInt], kRs1Mac, kRouter, kClient, 64, IPPROTO_ICMPV6,
                           icmp6_error(2, 0, 1280, l3_of(other)));
     send(kInt, err);

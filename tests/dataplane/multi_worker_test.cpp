@@ -778,7 +778,7 @@ TEST_P(MultiWorkerTest, Ipv6ErrorsAndSyncRecordsMeetTheirConnectionsOwner) {
     for (const Frame& f : recv(kExt, kFlows)) {
         EXPECT_EQ(f.b[kL3 + 6], IPPROTO_ICMPV6);
         EXPECT_EQ(addr_at(f, kL3 + 8), vip);
-        EXPECT_EQ(addr_at(f, kL4 + 8 + 24), vip);   // the quoted destination
+        EXPECT_EQ(addr_at(f, kL4 + 8 + 24), vip);     // the quoted destination
         EXPECT_EQ(port_at(f, kL4 + 8 + 40 + 2), 80);  // and its port
         EXPECT_EQ(l4_sum(f), 0xffff);
         ++got[port_at(f, kL4 + 8 + 40)];
