@@ -1391,6 +1391,19 @@ bool Worker::icmp6_error(const Snapshot& snap, const Parsed& p, rte_ipv6_hdr* ip
         return true;
     }
     --ip6->hop_limits;  // not in the ICMPv6 checksum's pseudo-header
+    // IPVS counts a translated error in its connection's statistics, as a packet of that
+    // direction (ip_vs_out_stats / ip_vs_in_stats).
+    if (ct::lookup_is_reply(look)) {
+        bump(stats_.svc[c.svc_slot].outpkts);
+        bump(stats_.svc[c.svc_slot].outbytes, p.l3_len);
+        bump(stats_.dest[c.dest_slot].outpkts);
+        bump(stats_.dest[c.dest_slot].outbytes, p.l3_len);
+    } else {
+        bump(stats_.svc[c.svc_slot].inpkts);
+        bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
+        bump(stats_.dest[c.dest_slot].inpkts);
+        bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
+    }
     bump(stats_.forwarded);
     const uint8_t* target = nh->gateway.is_unspecified() ? ip6->dst_addr : nh->gateway.b.data();
     rte_ether_addr_copy(&topo.ports[nh->port].mac, &p.eth->src_addr);

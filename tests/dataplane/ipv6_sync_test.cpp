@@ -476,6 +476,7 @@ TEST_F(Ipv6SyncTest, PacketTooBigFromTheServerSideReachesTheClientAboutTheVip) {
     // A router between the director and the server cannot pass the client's packet (as the
     // director sent it: client -> rs:8080) and tells its source, the client.
     const std::vector<uint8_t> quoted = l3_of(syn);
+    const ctl::ServiceInfo before = list().services.at(0);
     send(kInt, ip6_frame(mac_[kInt], kRs1Mac, kRouter, kClient, 64, IPPROTO_ICMPV6,
                          icmp6_error(2, 0, 1280, quoted)));
     step();
@@ -496,7 +497,18 @@ TEST_F(Ipv6SyncTest, PacketTooBigFromTheServerSideReachesTheClientAboutTheVip) {
     EXPECT_EQ(port_at(out[0], kL4 + 8 + 40 + 16), port_at(syn, kL4 + 16)) << "inner checksum";
     EXPECT_EQ(addr_at(out[0], kL4 + 8 + 8), kClient);
     EXPECT_EQ(port_at(out[0], kL4 + 8 + 40), 45000);
-    (void)rs;
+    // Counted as IPVS's ip_vs_out_stats counts it: one outgoing packet of the connection.
+    const ctl::ServiceInfo after = list().services.at(0);
+    EXPECT_EQ(after.stats.outpkts, before.stats.outpkts + 1);
+    EXPECT_EQ(after.stats.outbytes, before.stats.outbytes + out[0].b.size() - kL3);
+    EXPECT_EQ(after.stats.inpkts, before.stats.inpkts);
+    for (const ctl::DestInfo& d : after.dests) {
+        for (const ctl::DestInfo& b : before.dests) {
+            if (b.server.addr6 == d.server.addr6) {
+                EXPECT_EQ(d.stats.outpkts, b.stats.outpkts + (d.server.addr6 == ip6_of(rs)));
+            }
+        }
+    }
 }
 
 TEST_F(Ipv6SyncTest, UnreachableFromTheServerAboutUdpComesFromTheVip) {
@@ -535,6 +547,7 @@ TEST_F(Ipv6SyncTest, ErrorFromTheClientSideAboutAReplyGoesToTheRealServer) {
     ASSERT_EQ(out.size(), 1u);
     // ... whose side answers with a time exceeded (3/0) about it, to the VIP.
     const std::vector<uint8_t> quoted = l3_of(out[0]);
+    const uint64_t inpkts = list().services.at(0).stats.inpkts;
     send(kExt, ip6_frame(mac_[kExt], kClientMac, kClient, kVip, 64, IPPROTO_ICMPV6,
                          icmp6_error(3, 0, 0, quoted)));
     step();
@@ -551,6 +564,7 @@ TEST_F(Ipv6SyncTest, ErrorFromTheClientSideAboutAReplyGoesToTheRealServer) {
         ip6_frame(rs_mac, mac_[kInt], kClient, rs, 63, IPPROTO_ICMPV6, icmp6_error(3, 0, 0, q));
     EXPECT_EQ(out[0].b, want.b);
     EXPECT_EQ(l4_sum(out[0]), 0xffff);
+    EXPECT_EQ(list().services.at(0).stats.inpkts, inpkts + 1);  // ip_vs_in_stats
 }
 
 TEST_F(Ipv6SyncTest, MalformedAndTruncatedErrorsAreCountedDropsWithoutLeaks) {
