@@ -93,8 +93,10 @@ v6_on() { world_exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=0"; }
 start_director() {
     local k=$1 deadline
     rm -f "${SOCK[k]}" "$W_TMP/dirigo$k.pid"
+    # shellcheck disable=SC2016  # $$ and $1.. expand in the inner shell
     ip netns exec "${NS_DIR[k]}" sh -c 'echo $$ >"$1"; exec "$2" -c "$3"' sh \
         "$W_TMP/dirigo$k.pid" "$DIRIGO" "$W_TMP/dirigo$k.cfg" >>"$W_TMP/dirigo$k.log" 2>&1 &
+    disown  # its pid is recorded from inside; the SIGKILL below is expected, not a job report
     deadline=$((SECONDS + W_START_TIMEOUT))
     while [[ ! -S ${SOCK[k]} ]]; do
         [[ -s $W_TMP/dirigo$k.pid ]] && DPID[k]=$(cat "$W_TMP/dirigo$k.pid")
@@ -193,6 +195,7 @@ done
 
 # ---- Held connections through dir1 --------------------------------------------------------------
 GO="$W_TMP/round2.go"
+# shellcheck disable=SC2016  # $$ and $@ expand in the inner shell
 ip netns exec "$W_NS_CLI" sh -c 'echo $$ >"$1"; shift; exec "$@"' sh "$W_TMP/client.pid" \
     "$(world_python)" "$HERE/sync_client.py" "$VIP6" 80 "$GO" --count "$NCONN" --timeout 10 \
     --max-wait 120 >"$W_TMP/client.out" 2>&1 &
