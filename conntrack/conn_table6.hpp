@@ -52,6 +52,7 @@ struct alignas(64) Conn6 {
     uint32_t svc_slot = 0;        ///< the service's stats slot
     uint32_t next_free = 0;       ///< free-list link while unused
     uint32_t tmpl = 0xffffffffu;  ///< persistence template (none for IPv6 yet)
+    uint32_t sync_countdown = 0;  ///< client packets until the next sync record (docs/sync.md)
     uint16_t rport = 0;           ///< real server port, network order
     uint16_t tun_port = 0;        ///< Fwd::Tunnel: GUE's UDP destination port, network order
     TcpState state = TcpState::None;
@@ -59,6 +60,7 @@ struct alignas(64) Conn6 {
     uint8_t encap = 0;  ///< Fwd::Tunnel: dp::Encap (dataplane/tunnel.hpp)
     uint8_t flags = 0;  ///< ConnFlag (kConnInactive, kConnHasReply)
     uint8_t in_use = 0;
+    uint8_t synced_state = 0xff;  ///< the state last sent to the backups (none yet)
 
     /// The key under which replies from the real server arrive (NAT).
     FlowKey6 reply_key() const {

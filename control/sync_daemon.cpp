@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
@@ -18,6 +19,7 @@
 #include "conntrack/tcp_state.hpp"
 #include "dataplane/log.hpp"
 #include "dataplane/ownership.hpp"
+#include "schedulers/scheduler.hpp"
 
 namespace dirigo::ctl {
 
@@ -76,11 +78,63 @@ sync::ConnRecord to_wire(const dp::SyncRecord& r) noexcept {
     return c;
 }
 
+sync::ConnRecord to_wire6(const dp::SyncRecord6& r) noexcept {
+    sync::ConnRecord c;
+    c.v6 = true;
+    c.protocol = r.proto;
+    c.flags = fwd_flags(static_cast<cfg::Fwd>(r.fwd));
+    if (r.inactive != 0) {
+        c.flags |= sync::kFlagInactive;
+    }
+    // TCP's states are IPVS's numbers; UDP has one state, 0.
+    c.state = r.proto == IPPROTO_TCP && r.state < ct::kNumTcpStates ? r.state : 0;
+    c.cport = r.cport;
+    c.vport = r.vport;
+    c.dport = r.rport;
+    c.timeout = r.timeout_s;
+    std::memcpy(c.caddr.data(), r.caddr, 16);
+    std::memcpy(c.vaddr.data(), r.vaddr, 16);
+    std::memcpy(c.daddr.data(), r.raddr, 16);
+    return c;
+}
+
+bool from_wire6(const sync::ConnRecord& c, dp::SyncRecord6& out) noexcept {
+    if (!c.v6 || (c.flags & sync::kFlagTemplate) != 0 ||
+        (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP)) {
+        return false;
+    }
+    const uint32_t fwd = c.flags & sync::kFwdMask;
+    if (fwd != sync::kFwdMasq && fwd != sync::kFwdDroute && fwd != sync::kFwdTunnel) {
+        return false;
+    }
+    out = dp::SyncRecord6{};
+    std::memcpy(out.caddr, c.caddr.data(), 16);
+    std::memcpy(out.vaddr, c.vaddr.data(), 16);
+    std::memcpy(out.raddr, c.daddr.data(), 16);
+    out.cport = c.cport;
+    out.vport = c.vport;
+    out.rport = c.dport;
+    out.proto = c.protocol;
+    // decode() checked the state against the protocol's count.
+    out.state = c.protocol == IPPROTO_TCP ? static_cast<uint8_t>(c.state)
+                                          : static_cast<uint8_t>(ct::TcpState::Udp);
+    out.fwd = static_cast<uint8_t>(fwd == sync::kFwdMasq     ? cfg::Fwd::Masq
+                                   : fwd == sync::kFwdDroute ? cfg::Fwd::Route
+                                                             : cfg::Fwd::Tunnel);
+    out.timeout_s = c.timeout;
+    out.inactive = (c.flags & sync::kFlagInactive) != 0 ? 1 : 0;
+    return true;
+}
+
 SyncDaemon::SyncDaemon(dp::Dataplane& dp) : dp_(dp) {
     flush_tsc_ = dp_.tsc_hz() / 1000 * kFlushMs;
     batches_.resize(dp_.n_workers());
     for (auto& b : batches_) {
         b.reserve(dp::kSyncRingSize);
+    }
+    batches6_.resize(dp_.n_workers());
+    for (auto& b : batches6_) {
+        b.reserve(dp::kSyncRing6Size);
     }
 }
 
@@ -257,6 +311,18 @@ uint32_t SyncDaemon::poll() {
 
 void SyncDaemon::poll_master(uint32_t& moved) {
     Master& m = *master_;
+    const auto add_record = [this, &m](const sync::ConnRecord& c) {
+        if (m.builder->empty()) {
+            m.first_tsc = rte_rdtsc();
+        }
+        if (!m.builder->add(c)) {
+            send_message();
+            m.first_tsc = rte_rdtsc();
+            if (!m.builder->add(c)) {
+                ++m.dropped;  // larger than sync_maxlen allows: cannot happen (kMinMaxlen)
+            }
+        }
+    };
     dp::SyncRecord recs[64];
     for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
         uint32_t taken = 0;
@@ -269,17 +335,22 @@ void SyncDaemon::poll_master(uint32_t& moved) {
             }
             taken += n;
             for (unsigned i = 0; i < n; ++i) {
-                const sync::ConnRecord c = to_wire(recs[i]);
-                if (m.builder->empty()) {
-                    m.first_tsc = rte_rdtsc();
-                }
-                if (!m.builder->add(c)) {
-                    send_message();
-                    m.first_tsc = rte_rdtsc();
-                    if (!m.builder->add(c)) {
-                        ++m.dropped;  // larger than sync_maxlen allows: cannot happen for v4
-                    }
-                }
+                add_record(to_wire(recs[i]));
+            }
+        }
+        moved += taken;
+        // The worker's IPv6 connections, from their own ring, into the same messages.
+        dp::SyncRecord6 recs6[32];
+        taken = 0;
+        while (taken < kMaxRecordsPerRound) {
+            const unsigned n = rte_ring_sc_dequeue_burst_elem(dp_.sync6_out(w), recs6,
+                                                              sizeof(dp::SyncRecord6), 32, nullptr);
+            if (n == 0) {
+                break;
+            }
+            taken += n;
+            for (unsigned i = 0; i < n; ++i) {
+                add_record(to_wire6(recs6[i]));
             }
         }
         moved += taken;
@@ -317,10 +388,20 @@ void SyncDaemon::poll_backup(uint32_t& moved) {
                 // Dirigo holds IPv4 TCP, UDP and SCTP connections (of address or fwmark
                 // services: the backup's own mark rules find the latter's service) and fwmark
                 // services' templates (protocol 0, the mark as the virtual address).
+                if (c.v6) {
+                    // IPv6 connections go to the workers' IPv6 tables (no templates yet).
+                    dp::SyncRecord6 r6;
+                    if (from_wire6(c, r6)) {
+                        route6(r6);
+                    } else {
+                        ++b.counters.unsupported;
+                    }
+                    return;
+                }
                 const bool fwm_template =
                     c.protocol == 0 && (c.flags & sync::kFlagTemplate) != 0 && c.fwmark != 0;
-                if (c.v6 || (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP &&
-                             c.protocol != IPPROTO_SCTP && !fwm_template)) {
+                if (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP &&
+                    c.protocol != IPPROTO_SCTP && !fwm_template) {
                     ++b.counters.unsupported;
                     return;
                 }
@@ -380,6 +461,20 @@ void SyncDaemon::route(const dp::SyncRecord& rec) {
     b.push_back(rec);
 }
 
+uint32_t sync_owner6(const dp::FlowOwners& owners, const dp::SyncRecord6& r) noexcept {
+    return owners.owner(rte_cpu_to_be_32(sched::fold6(r.caddr)), r.cport);
+}
+
+void SyncDaemon::route6(const dp::SyncRecord6& rec) {
+    // The owner of the client's flow, as the workers hand IPv6 packets over (Worker::owner6).
+    const uint32_t w = sync_owner6(dp_.owners(), rec);
+    std::vector<dp::SyncRecord6>& b = batches6_[w];
+    if (b.size() == b.capacity()) {
+        flush_batches();
+    }
+    b.push_back(rec);
+}
+
 void SyncDaemon::flush_batches() {
     for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
         std::vector<dp::SyncRecord>& b = batches_[w];
@@ -390,6 +485,18 @@ void SyncDaemon::flush_batches() {
         const unsigned n = rte_ring_sp_enqueue_burst_elem(
             dp_.sync_in(w), b.data(), sizeof(dp::SyncRecord), static_cast<unsigned>(b.size()),
             nullptr);
+        backup_->counters.conns += n;
+        backup_->counters.ring_full += b.size() - n;
+        b.clear();
+    }
+    for (uint32_t w = 0; w < dp_.n_workers(); ++w) {
+        std::vector<dp::SyncRecord6>& b = batches6_[w];
+        if (b.empty()) {
+            continue;
+        }
+        const unsigned n =
+            rte_ring_sp_enqueue_burst_elem(dp_.sync6_in(w), b.data(), sizeof(dp::SyncRecord6),
+                                           static_cast<unsigned>(b.size()), nullptr);
         backup_->counters.conns += n;
         backup_->counters.ring_full += b.size() - n;
         b.clear();

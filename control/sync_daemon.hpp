@@ -33,6 +33,17 @@ namespace dirigo::ctl {
 /// A worker's record as the kernel's sync_conn carries it (what the master packs into its
 /// messages; also used by dirigo-bench's drainer). Thread: any. O(1), no allocation.
 sync::ConnRecord to_wire(const dp::SyncRecord& r) noexcept;
+/// A worker's IPv6 record as the kernel's sync_conn carries an AF_INET6 connection: a version-1
+/// record of type IPv6 (72 bytes). Thread: any. O(1), no allocation.
+sync::ConnRecord to_wire6(const dp::SyncRecord6& r) noexcept;
+/// A received IPv6 record (`c.v6`) as the worker installs it. False, `out` unspecified, for
+/// what Dirigo does not hold for IPv6: templates, protocols other than TCP and UDP, local-node
+/// or bypass forwarding. Thread: any. O(1), no allocation.
+bool from_wire6(const sync::ConnRecord& c, dp::SyncRecord6& out) noexcept;
+/// The worker that installs IPv6 record `r`: the owner of its client side (the folded client
+/// address and the client port), as Worker::owner6 hands the connection's packets over.
+/// Thread: any. O(1).
+uint32_t sync_owner6(const dp::FlowOwners& owners, const dp::SyncRecord6& r) noexcept;
 
 class SyncDaemon {
 public:
@@ -68,7 +79,7 @@ public:
         uint64_t conns = 0;          ///< records handed to workers
         uint64_t malformed = 0;      ///< messages refused by the decoder
         uint64_t foreign = 0;        ///< messages of another sync ID
-        uint64_t unsupported = 0;    ///< records Dirigo cannot hold (IPv6, SCTP, fwmark, ...)
+        uint64_t unsupported = 0;    ///< records Dirigo cannot hold (IPv6 templates, bypass, ...)
         uint64_t ring_full = 0;      ///< records a worker's full ring refused
     };
     const BackupCounters* backup_counters() const {
@@ -97,6 +108,8 @@ private:
     void send_message();
     /// Hands `rec` to its owner's batch; flush_batches() enqueues them.
     void route(const dp::SyncRecord& rec);
+    /// The same for an IPv6 record.
+    void route6(const dp::SyncRecord6& rec);
     void flush_batches();
 
     dp::Dataplane& dp_;
@@ -104,6 +117,7 @@ private:
     std::unique_ptr<Backup> backup_;
     /// Per worker: records decoded this round, waiting for one enqueue (capacity fixed).
     std::vector<std::vector<dp::SyncRecord>> batches_;
+    std::vector<std::vector<dp::SyncRecord6>> batches6_;
     uint64_t flush_tsc_ = 0;
 };
 

@@ -236,6 +236,20 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         }
         dp->sync_out_rings_.push_back(sync_rings[0]);
         dp->sync_in_rings_.push_back(sync_rings[1]);
+        // The same for IPv6 connections, whose records are twice as long.
+        rte_ring* sync6_rings[2] = {};
+        for (int dir = 0; dir < 2; ++dir) {
+            const std::string sn =
+                std::string(dir == 0 ? "dirigo_sy6o" : "dirigo_sy6i") + std::to_string(i);
+            sync6_rings[dir] = rte_ring_create_elem(sn.c_str(), sizeof(SyncRecord6), kSyncRing6Size,
+                                                    socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+            if (sync6_rings[dir] == nullptr) {
+                return Status(Errc::Resource,
+                              "cannot create ring " + sn + ": " + dpdk_error(rte_errno));
+            }
+        }
+        dp->sync6_out_rings_.push_back(sync6_rings[0]);
+        dp->sync6_in_rings_.push_back(sync6_rings[1]);
         auto table = ct::ConnTable::create("dirigo_ct" + std::to_string(i),
                                            cfg.dataplane.conn_table_size, socket);
         if (!table) {
@@ -247,6 +261,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
         dp->workers_.push_back(std::make_unique<Worker>(
             i, env, std::move(*table), i == 0 ? dp->inject_ring_ : nullptr, cr));
         dp->workers_.back()->set_sync_rings(sync_rings[0], sync_rings[1]);
+        dp->workers_.back()->set_sync_rings6(sync6_rings[0], sync6_rings[1]);
         // IPv6 connections (docs/conntrack.md, "IPv6 connections"): an eighth of the IPv4
         // table's size, at least kMinConnTable6, in a table of their own.
         auto table6 = ct::ConnTable6::create(
@@ -776,6 +791,12 @@ Dataplane::~Dataplane() {
         rte_ring_free(r);
     }
     for (rte_ring* r : sync_in_rings_) {
+        rte_ring_free(r);
+    }
+    for (rte_ring* r : sync6_out_rings_) {
+        rte_ring_free(r);
+    }
+    for (rte_ring* r : sync6_in_rings_) {
         rte_ring_free(r);
     }
     for (rte_ring* r : handoff_rings_) {

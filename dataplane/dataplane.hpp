@@ -126,6 +126,9 @@ public:
     /// first and the producer of the second.
     rte_ring* sync_out(uint32_t w) const { return sync_out_rings_[w]; }
     rte_ring* sync_in(uint32_t w) const { return sync_in_rings_[w]; }
+    /// Worker `w`'s IPv6 sync rings, as sync_out() and sync_in(); elements are SyncRecord6s.
+    rte_ring* sync6_out(uint32_t w) const { return sync6_out_rings_[w]; }
+    rte_ring* sync6_in(uint32_t w) const { return sync6_in_rings_[w]; }
     /// The workers' QSBR variable (tests start and check grace periods on it). Thread: control.
     rte_rcu_qsbr* rcu() const { return qsv_; }
     /// Runs `cmd` on worker `w` and waits (at most `timeout_ms`) for it to finish: through the
@@ -170,6 +173,8 @@ private:
     std::vector<rte_ring*> command_rings_;
     std::vector<rte_ring*> sync_out_rings_;
     std::vector<rte_ring*> sync_in_rings_;
+    std::vector<rte_ring*> sync6_out_rings_;
+    std::vector<rte_ring*> sync6_in_rings_;
     SyncParams sync_;
     DefenseParams defense_;
     std::vector<rte_ring*> handoff_rings_;

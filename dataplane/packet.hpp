@@ -81,7 +81,9 @@ enum class Drop : uint8_t {
     UnknownVlan,    ///< tagged with a VLAN id its port does not carry (QinQ and double tags
                     ///< are Unsupported)
     BadIcmp6,       ///< ICMPv6 for us failing validation: its checksum, or, for neighbour
-                    ///< discovery, RFC 4861 7.1 (hop limit 255, code 0, length, options)
+                    ///< discovery, RFC 4861 7.1 (hop limit 255, code 0, length, options); an
+                    ///< ICMPv6 error too short to quote a flow, not quoting IPv6, or about a
+                    ///< connection of ours with a bad checksum
     Count,
 };
 inline constexpr const char* kDropNames[] = {

@@ -55,4 +55,27 @@ struct SyncRecord {
 };
 static_assert(sizeof(SyncRecord) == 32 && sizeof(SyncRecord) % 4 == 0);
 
+/// Slots of each worker's IPv6 rings (a record is 64 bytes: 512 KiB a ring). IPv6 records have
+/// rings of their own so that the IPv4 ring keeps its 32-byte elements.
+inline constexpr uint32_t kSyncRing6Size = 8192;
+
+/// One IPv6 connection crossing a sync ring (an IPv6 record of the kernel's version-1 format, as
+/// ip_vs_sync_conn sends an AF_INET6 connection). 64 bytes, one cache line. Addresses and ports
+/// in network order. IPv6 has no persistence templates yet: every record is a connection.
+struct SyncRecord6 {
+    uint8_t caddr[16] = {};  ///< client
+    uint8_t vaddr[16] = {};  ///< virtual address
+    uint8_t raddr[16] = {};  ///< real server
+    uint16_t cport = 0;
+    uint16_t vport = 0;
+    uint16_t rport = 0;
+    uint8_t proto = 0;       ///< IPPROTO_TCP or IPPROTO_UDP
+    uint8_t state = 0;       ///< ct::TcpState
+    uint32_t timeout_s = 0;  ///< the state's timeout, seconds
+    uint8_t fwd = 0;         ///< cfg::Fwd
+    uint8_t inactive = 0;    ///< counted in InActConn
+    uint8_t reserved[2] = {};
+};
+static_assert(sizeof(SyncRecord6) == 64 && sizeof(SyncRecord6) % 4 == 0);
+
 }  // namespace dirigo::dp

@@ -21,6 +21,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
+#include "dataplane/icmp6_error.hpp"
 #include "dataplane/nat6.hpp"
 #include "dataplane/nd.hpp"
 #include "dataplane/tunnel.hpp"
@@ -367,6 +368,12 @@ uint32_t Worker::iterate(const Snapshot& snap) noexcept {
     }
     if (sync_in_ != nullptr) {
         injected_ += sync_receive(snap, now);
+    }
+    if (sync6_n_ != 0) [[unlikely]] {
+        sync_flush6();
+    }
+    if (sync6_in_ != nullptr && table6_ != nullptr) {
+        injected_ += sync_receive6(snap, now);
     }
     sweep(now, kSweepBudget);
     if (frag_tbl_ != nullptr && now >= frag_next_expiry_) [[unlikely]] {
@@ -1036,6 +1043,13 @@ Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p,
         }
         return to_kernel_or(Drop::NotUnicast);
     }
+    if (icmp && table6_ != nullptr && table6_->size() != 0 && icmp6_is_error(l4[0])) {
+        // An error about a packet of one of our IPv6 connections is translated for its NAT.
+        Verdict v;
+        if (whole && icmp6_error(snap, p, ip6, v)) {
+            return v;
+        }
+    }
     if (table6_ != nullptr && (ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP) &&
         (!snap.services6.empty() || table6_->size() != 0)) {
         // IPv6 services: a connection's packet either way, or a new flow to a VIP.
@@ -1109,10 +1123,23 @@ Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p,
 uint32_t Worker::owner6(const Snapshot& snap, const Parsed& p) const noexcept {
     const rte_ipv6_hdr* ip6 = ipv6_header(p);
     const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
+    const auto* l4 = static_cast<const uint8_t*>(p.l4);
+    if (ip6->proto == IPPROTO_ICMPV6 && l4_len >= kIcmp6HeaderLen + kIcmp6MinQuote &&
+        icmp6_is_error(l4[0])) {
+        // An error about a connection's packet goes to the connection's owner: the quoted
+        // packet's client side is its destination when it came from a VIP, else its source.
+        const auto* in = reinterpret_cast<const rte_ipv6_hdr*>(l4 + kIcmp6HeaderLen);
+        if (in->proto == IPPROTO_TCP || in->proto == IPPROTO_UDP) {
+            const auto* ports = reinterpret_cast<const uint8_t*>(in + 1);
+            const bool from_vip = snap.is_vip6(in->src_addr);
+            const uint8_t* addr = from_vip ? in->dst_addr : in->src_addr;
+            const uint16_t port = load16(ports + (from_vip ? 2 : 0));
+            return env_.owners->owner(rte_cpu_to_be_32(sched::fold6(addr)), port);
+        }
+    }
     if ((ip6->proto != IPPROTO_TCP && ip6->proto != IPPROTO_UDP) || l4_len < 4) {
         return id_;  // neighbour discovery, echo, ...: answered where they arrive
     }
-    const auto* l4 = static_cast<const uint8_t*>(p.l4);
     // To a VIP or one of our addresses: the client is the source. Otherwise (a NAT reply, or
     // transit): the client side is the destination.
     const bool to_us = snap.is_vip6(ip6->dst_addr) || snap.topo->local6_port(ip6->dst_addr) >= 0;
@@ -1210,6 +1237,7 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     c.svc_slot = svc->slot;
     c.flags |= ct::kConnInactive;
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    c.sync_countdown = snap.sync.threshold;
     bump(stats_.svc[svc->slot].conns);
     bump(stats_.dest[d.slot].conns);
     // Only NAT sees replies: DR and TUN servers answer the client directly.
@@ -1246,6 +1274,9 @@ Verdict Worker::forward6(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const 
         }
     }
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    if (snap.sync.master && !reply) [[unlikely]] {
+        sync_conn6(snap, c);  // IPVS syncs on packets from the client only
+    }
     const Topology& topo = *snap.topo;
     const uint8_t* dst = reply ? c.client.saddr : c.raddr;
     const NextHop6* nh = topo.route6(dst);
@@ -1400,6 +1431,86 @@ void Worker::retire6(uint32_t idx) noexcept {
     conn_released6(table6_->at(idx));
     bump(stats_.conns_expired);
     table6_->remove(idx);
+}
+
+// ---- ICMPv6 errors about IPv6 connections (docs/forwarding.md, "ICMP errors") ----------------
+
+bool Worker::icmp6_error(const Snapshot& snap, const Parsed& p, rte_ipv6_hdr* ip6,
+                         Verdict& out) noexcept {
+    auto* icmp = static_cast<uint8_t*>(p.l4);
+    const uint32_t icmp_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
+    Icmp6ErrorView v;
+    const Icmp6Quote q = parse_icmp6_error(icmp, icmp_len, v);
+    if (q == Icmp6Quote::Malformed) {
+        // Too short to quote a header and the ports (RFC 4443 2.4 (c) wants as much as fits), or
+        // not IPv6 inside: never about a connection, never passed on.
+        out = Verdict::discard(Drop::BadIcmp6);
+        return true;
+    }
+    if (q == Icmp6Quote::Other) {
+        return false;
+    }
+    const uint32_t look = table6_->lookup(v.key);
+    if (look == ct::kMiss) {
+        return false;  // about no connection of ours: routed, or the kernel's
+    }
+    const ct::Conn6& c = table6_->at(ct::lookup_index(look));
+    if (static_cast<cfg::Fwd>(c.fwd) != cfg::Fwd::Masq) {
+        return false;  // no IPv6 direct routing or tunnels yet: nothing to translate
+    }
+    // The checksum is computed afresh below: a corrupt message must not come out valid.
+    if (nd::sum(ip6, icmp, icmp_len) != 0xffff) {
+        out = Verdict::discard(Drop::BadIcmp6);
+        return true;
+    }
+    if (ip6->hop_limits <= 1) [[unlikely]] {
+        out = Verdict::discard(Drop::TtlExceeded);  // never an ICMP error about an ICMP error
+        return true;
+    }
+    if (ct::lookup_is_reply(look)) {
+        // From the real server's side (ip_vs_out_icmp_v6), about a packet the director sent the
+        // server: the real server becomes the VIP, outside (the sender) and inside (the quoted
+        // destination and its port). Routed to the client, the outer destination.
+        translate_icmp6_error(ip6, icmp, icmp_len, v, Endpoint::Destination, c.client.daddr,
+                              c.client.dport);
+    } else {
+        // From the client's side (ip_vs_in_icmp_v6), about a reply it got from the VIP: the VIP
+        // becomes the real server, outside (the destination) and inside (the quoted source).
+        translate_icmp6_error(ip6, icmp, icmp_len, v, Endpoint::Source, c.raddr, c.rport);
+    }
+    const Topology& topo = *snap.topo;
+    const NextHop6* nh = topo.route6(ip6->dst_addr);
+    if (nh == nullptr) {
+        out = Verdict::discard(Drop::NoRoute);
+        return true;
+    }
+    if (p.l3_len > topo.ports[nh->port].mtu) [[unlikely]] {
+        out = Verdict::discard(Drop::TooBig);  // no error about an error (RFC 4443 2.4 (e))
+        return true;
+    }
+    --ip6->hop_limits;  // not in the ICMPv6 checksum's pseudo-header
+    // IPVS counts a translated error in its connection's statistics, as a packet of that
+    // direction (ip_vs_out_stats / ip_vs_in_stats).
+    if (ct::lookup_is_reply(look)) {
+        bump(stats_.svc[c.svc_slot].outpkts);
+        bump(stats_.svc[c.svc_slot].outbytes, p.l3_len);
+        bump(stats_.dest[c.dest_slot].outpkts);
+        bump(stats_.dest[c.dest_slot].outbytes, p.l3_len);
+    } else {
+        bump(stats_.svc[c.svc_slot].inpkts);
+        bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
+        bump(stats_.dest[c.dest_slot].inpkts);
+        bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
+    }
+    bump(stats_.forwarded);
+    const uint8_t* target = nh->gateway.is_unspecified() ? ip6->dst_addr : nh->gateway.b.data();
+    rte_ether_addr_copy(&topo.ports[nh->port].mac, &p.eth->src_addr);
+    if (!env_.neigh6->lookup(target, &p.eth->dst_addr)) {
+        out = Verdict::slow(SlowKind::NeedNeigh6, nh->port);
+        return true;
+    }
+    out = Verdict::transmit(nh->port);
+    return true;
 }
 
 // ---- Stage 5: delivery ----------------------------------------------------------------------------
@@ -1859,20 +1970,24 @@ void Worker::set_state(ct::Conn& c, ct::TcpState next) noexcept {
 
 // ---- Connection sync (docs/sync.md) ------------------------------------------------------------
 
-void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
-    // IPVS's ip_vs_sync_conn_needed with sync_refresh_period 0: due on the threshold-th client
-    // packet and every period-th after it (a countdown instead of a modulo by a runtime value).
+namespace {
+
+/// IPVS's ip_vs_sync_conn_needed with sync_refresh_period 0, for a client packet of a connection
+/// of protocol `proto` in `state`: due on the threshold-th client packet and every period-th
+/// after it (a countdown instead of a modulo by a runtime value); TCP and SCTP only in the
+/// states IPVS sends, and at once on a change to one of them other than ESTABLISHED. Updates
+/// the connection's `countdown` and, when due, its `synced_state`. Shared by IPv4 and IPv6.
+inline bool sync_due(uint8_t proto, ct::TcpState state, uint32_t& countdown, uint8_t& synced_state,
+                     const SyncParams& sp) noexcept {
     bool due = false;
-    if (c.sync_countdown <= 1) {
+    if (countdown <= 1) {
         due = true;
-        c.sync_countdown = snap.sync.period;
+        countdown = sp.period;
     } else {
-        --c.sync_countdown;
+        --countdown;
     }
-    if (c.client.proto == IPPROTO_TCP || c.client.proto == IPPROTO_SCTP) {
-        // Only these TCP and SCTP states are sent (IPVS's ip_vs_sync_conn_needed); a change to
-        // one of them other than ESTABLISHED is sent at once. TCP's and SCTP's states are
-        // distinct values of one enum below 32: one mask holds both.
+    if (proto == IPPROTO_TCP || proto == IPPROTO_SCTP) {
+        // TCP's and SCTP's states are distinct values of one enum below 32: one mask holds both.
         static_assert(ct::kNumStates <= 32);
         constexpr auto bit = [](ct::TcpState s) { return 1u << static_cast<unsigned>(s); };
         constexpr uint32_t kSent =
@@ -1881,17 +1996,26 @@ void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
             bit(ct::TcpState::SctpEstablished) | bit(ct::TcpState::SctpShutdownSent) |
             bit(ct::TcpState::SctpShutdownReceived) | bit(ct::TcpState::SctpShutdownAckSent) |
             bit(ct::TcpState::SctpClosed);
-        if ((kSent & bit(c.state)) == 0) {
-            return;
+        if ((kSent & bit(state)) == 0) {
+            return false;
         }
-        const bool changed = static_cast<uint8_t>(c.state) != c.synced_state;
-        if (!due && !(changed && !ct::is_established(c.state))) {
-            return;
+        const bool changed = static_cast<uint8_t>(state) != synced_state;
+        if (!due && !(changed && !ct::is_established(state))) {
+            return false;
         }
     } else if (!due) {
+        return false;
+    }
+    synced_state = static_cast<uint8_t>(state);
+    return true;
+}
+
+}  // namespace
+
+void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
+    if (!sync_due(c.client.proto, c.state, c.sync_countdown, c.synced_state, snap.sync)) {
         return;
     }
-    c.synced_state = static_cast<uint8_t>(c.state);
     SyncRecord r;
     r.client = c.client;
     r.raddr = c.raddr;
@@ -2045,6 +2169,126 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     c.synced_state = r.state;
     if (insert_conn(snap, c, dest->fwd == cfg::Fwd::Masq, ct::ConnTable::hash(c.client),
                     false) == ct::kMiss) {
+        bump(stats_.sync_table_full);
+        return;
+    }
+    // IPVS keeps a synced connection's activity flag and counts it in ActiveConn or InActConn.
+    sched::DestCounters& dc = env_.dest_counters[dest->slot];
+    if (c.flags & ct::kConnInactive) {
+        dc.inactive.fetch_add(1, std::memory_order_relaxed);
+    } else {
+        dc.active.fetch_add(1, std::memory_order_relaxed);
+    }
+    sched::refresh_overload(dc, dest->u_threshold, dest->l_threshold);
+    bump(stats_.live_conns);
+    bump(stats_.sync_installed);
+}
+
+// ---- Connection sync of IPv6 connections (docs/sync.md, "IPv6 connections") ------------------
+
+void Worker::sync_conn6(const Snapshot& snap, ct::Conn6& c) noexcept {
+    if (!sync_due(c.client.proto, c.state, c.sync_countdown, c.synced_state, snap.sync)) {
+        return;
+    }
+    if (sync6_n_ == kSyncBuf6) [[unlikely]] {
+        sync_flush6();
+    }
+    SyncRecord6& r = sync6_buf_[sync6_n_++];
+    r = SyncRecord6{};
+    std::memcpy(r.caddr, c.client.saddr, 16);
+    std::memcpy(r.vaddr, c.client.daddr, 16);
+    std::memcpy(r.raddr, c.raddr, 16);
+    r.cport = c.client.sport;
+    r.vport = c.client.dport;
+    r.rport = c.rport;
+    r.proto = c.client.proto;
+    r.state = static_cast<uint8_t>(c.state);
+    r.fwd = c.fwd;
+    r.timeout_s = snap.timeouts.secs[static_cast<size_t>(c.state)];
+    r.inactive = (c.flags & ct::kConnInactive) != 0 ? 1 : 0;
+}
+
+void Worker::sync_flush6() noexcept {
+    unsigned sent = 0;
+    if (sync6_out_ != nullptr) [[likely]] {
+        // Single producer (this worker), single consumer (control), as the IPv4 ring.
+        sent = rte_ring_sp_enqueue_burst_elem(sync6_out_, sync6_buf_, sizeof(SyncRecord6), sync6_n_,
+                                              nullptr);
+    }
+    bump(stats_.sync_queued, sent);
+    if (sent < sync6_n_) [[unlikely]] {
+        bump(stats_.sync_lost, sync6_n_ - sent);
+    }
+    sync6_n_ = 0;
+}
+
+uint32_t Worker::sync_receive6(const Snapshot& snap, uint64_t now) noexcept {
+    SyncRecord6 recs[kSyncInstallBudget];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(sync6_in_, recs, sizeof(SyncRecord6),
+                                                      kSyncInstallBudget, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        sync_install6(snap, recs[i], now);
+    }
+    return n;
+}
+
+void Worker::sync_install6(const Snapshot& snap, const SyncRecord6& r, uint64_t now) noexcept {
+    // As sync_install: this director's rules decide; a record for a service or real server not
+    // configured here is counted and dropped.
+    const ServiceEntry* svc = snap.find_service6(r.proto, r.vaddr, r.vport);
+    const DestEntry* dest = nullptr;
+    if (svc != nullptr) {
+        for (const DestEntry& d : svc->dests) {
+            if (std::memcmp(d.addr6.b.data(), r.raddr, 16) == 0 &&
+                (d.port == r.rport || svc->key.port == 0)) {
+                dest = &d;
+                break;
+            }
+        }
+    }
+    if (dest == nullptr || r.state >= ct::kNumStates) {
+        bump(stats_.sync_no_service);  // control hands over only valid states
+        return;
+    }
+    const uint32_t secs = r.timeout_s != 0 ? r.timeout_s : snap.timeouts.secs[r.state];
+    const uint64_t timeout = static_cast<uint64_t>(secs) * env_.tsc_hz;
+    const auto state = static_cast<ct::TcpState>(r.state);
+    ct::FlowKey6 key;
+    std::memcpy(key.saddr, r.caddr, 16);
+    std::memcpy(key.daddr, r.vaddr, 16);
+    key.sport = r.cport;
+    key.dport = r.vport;
+    key.proto = r.proto;
+    const uint32_t look = table6_->lookup(key);
+    if (look != ct::kMiss) {
+        ct::Conn6& c = table6_->at(ct::lookup_index(look));
+        if (ct::lookup_is_reply(look)) {
+            bump(stats_.sync_no_service);  // a client address that is one of our servers' flows
+            return;
+        }
+        // IPVS updates the state (and the Active/InAct counts) and restarts the timer.
+        if (c.state != state) {
+            set_state6(c, state);
+        }
+        c.synced_state = r.state;
+        c.expire = now + timeout;
+        bump(stats_.sync_updated);
+        return;
+    }
+    ct::Conn6 c;
+    c.client = key;
+    std::memcpy(c.raddr, r.raddr, 16);
+    c.rport = r.rport;
+    c.fwd = static_cast<uint8_t>(dest->fwd);
+    c.state = state;
+    c.dest_slot = dest->slot;
+    c.svc_slot = svc->slot;
+    c.flags = r.inactive != 0 ? ct::kConnInactive : 0;
+    c.expire = now + timeout;
+    c.sync_countdown = snap.sync.period;
+    c.synced_state = r.state;
+    // Only NAT sees replies: direct routing and tunnels have no reply key.
+    if (table6_->insert(c, dest->fwd == cfg::Fwd::Masq) == ct::kMiss) {
         bump(stats_.sync_table_full);
         return;
     }

@@ -208,6 +208,12 @@ public:
         sync_out_ = out;
         sync_in_ = in;
     }
+    /// The IPv6 connection-sync rings, as set_sync_rings() (elements of sizeof(SyncRecord6)).
+    /// Thread: startup.
+    void set_sync_rings6(rte_ring* out, rte_ring* in) {
+        sync6_out_ = out;
+        sync6_in_ = in;
+    }
     /// Gives the worker its fragment reassembly table (it then owns and destroys it), or none:
     /// fragments then pass as before (docs/forwarding.md, "Fragments"). Thread: startup.
     void set_reassembly(rte_ip_frag_tbl* tbl, uint64_t timeout_tsc) {
@@ -353,6 +359,20 @@ private:
     /// id_ for anything else. Cold: IPv6 with more than one worker.
     [[gnu::cold, gnu::noinline]] uint32_t owner6(const Snapshot& snap,
                                                  const Parsed& p) const noexcept;
+    /// An ICMPv6 error (destination unreachable, packet too big, time exceeded, parameter
+    /// problem) quoting a packet of a tracked IPv6 NAT connection: translated as IPVS's
+    /// ip_vs_out_icmp_v6 (from the server side, to the client) or ip_vs_in_icmp_v6 (from the
+    /// client side, to the real server) do, into `out`. False when it quotes no connection of
+    /// ours (decide_ipv6 goes on as a host and router). Cold: errors are rare.
+    [[gnu::cold, gnu::noinline]] bool icmp6_error(const Snapshot& snap, const Parsed& p,
+                                                  rte_ipv6_hdr* ip6, Verdict& out) noexcept;
+    /// Sync master for IPv6 connections: sync_conn's rules for `c` (a client packet).
+    [[gnu::cold, gnu::noinline]] void sync_conn6(const Snapshot& snap, ct::Conn6& c) noexcept;
+    /// Queues the loop's IPv6 records on their ring to control with one enqueue.
+    void sync_flush6() noexcept;
+    /// Sync backup: installs up to kSyncInstallBudget IPv6 records; returns how many.
+    uint32_t sync_receive6(const Snapshot& snap, uint64_t now) noexcept;
+    void sync_install6(const Snapshot& snap, const SyncRecord6& r, uint64_t now) noexcept;
     /// set_state, conn_released and retire for IPv6 connections.
     void set_state6(ct::Conn6& c, ct::TcpState next) noexcept;
     void conn_released6(const ct::Conn6& c) noexcept;
@@ -520,6 +540,12 @@ private:
     static constexpr uint32_t kSyncBuf = 4 * kBurst;
     uint32_t sync_n_ = 0;
     SyncRecord sync_buf_[kSyncBuf];
+    /// The same for IPv6 connections (at most one record per packet).
+    rte_ring* sync6_out_ = nullptr;
+    rte_ring* sync6_in_ = nullptr;
+    static constexpr uint32_t kSyncBuf6 = 2 * kBurst;
+    uint32_t sync6_n_ = 0;
+    SyncRecord6 sync6_buf_[kSyncBuf6];
     /// The SYN proxy: this worker's cookie secret (random at start), its held segments.
     SynCookie cookie_;
     struct SynpHeld {

@@ -25,6 +25,7 @@
 #include "config/config.hpp"
 #include "conntrack/sctp_state.hpp"
 #include "control/control.hpp"
+#include "control/sync_daemon.hpp"
 #include "dataplane/dataplane.hpp"
 #include "tests/dataplane/harness.hpp"
 #include "tests/dataplane/ipv6_frames.hpp"
@@ -706,6 +707,163 @@ TEST_P(MultiWorkerTest, ToeplitzPlacedFlowsAreNeverHandedOff) {
         EXPECT_GT(dp_->worker(w).stats().conns_created.load(), kFlows / 4) << "worker " << w;
     }
     EXPECT_EQ(total_drops(), 0u) << drop_report();
+}
+
+// ICMPv6 errors and sync records of IPv6 connections across workers: an error arriving on any
+// worker is handed to the owner of the connection it quotes (Worker::owner6) and translated
+// there; a backup's record goes to the worker control picks (ctl::sync_owner6), which must be
+// the one the connection's packets are handed to; a master's records leave from the owner.
+TEST_P(MultiWorkerTest, Ipv6ErrorsAndSyncRecordsMeetTheirConnectionsOwner) {
+    using namespace test::v6f;
+    const V6 dir_ext = v6("2001:db8:1::1");
+    const V6 dir_int = v6("2001:db8:2::1");
+    const V6 client = v6("2001:db8:1::2");
+    const V6 vip = v6("2001:db8:1::100");
+    const V6 router = v6("2001:db8:2::fe");
+    const V6 rs[2] = {v6("2001:db8:2::11"), v6("2001:db8:2::12")};
+    const Mac rs_mac[2] = {kRs1Mac, kRs2Mac};
+    cfg::ServiceKey key;
+    key.proto = cfg::Proto::Tcp;
+    key.port = 80;
+    key.af = cfg::Family::Inet6;
+    std::memcpy(key.addr6.b.data(), vip.data(), 16);
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = key;
+    a.service.scheduler = "rr";
+    b.batch.push_back(a);
+    for (const V6& r : rs) {
+        ctl::Request d;
+        d.op = ctl::Op::AddDest;
+        d.service.key = key;
+        d.dest.af = cfg::Family::Inet6;
+        std::memcpy(d.dest.addr6.b.data(), r.data(), 16);
+        d.dest.port = 80;
+        b.batch.push_back(d);
+    }
+    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    // A master daemon's flag, published with the next snapshot.
+    dp::SyncParams sp = dp_->sync();
+    sp.master = true;
+    dp_->set_sync(sp);
+    ctl::Request nop;
+    nop.op = ctl::Op::SetTimeouts;
+    ASSERT_EQ(ctl_->handle(nop).code, Errc::Ok);
+    dp_->wait_for_workers();
+    send(kExt, ns_from(client, kClientMac, dir_ext));
+    ASSERT_EQ(recv(kExt, 1).size(), 1u);
+    for (int i = 0; i < 2; ++i) {
+        send(kInt, ns_from(rs[i], rs_mac[i], dir_int));
+        ASSERT_EQ(recv(kInt, 1).size(), 1u);
+    }
+    // 1. Connections (SYNs), then a packet too big from a router about each SYN as sent.
+    constexpr uint16_t kFlows = 200;
+    std::vector<Frame> syns;
+    for (uint16_t i = 0; i < kFlows; ++i) {
+        send(kExt, ip6_frame(mac_[kExt], kClientMac, client, vip, 64, IPPROTO_TCP,
+                             tcp_seg(static_cast<uint16_t>(30000 + i), 80, 0x02)));
+    }
+    syns = recv(kInt, kFlows);
+    ASSERT_EQ(syns.size(), kFlows) << drop_report();
+    for (const Frame& f : syns) {
+        std::vector<uint8_t> err(8, 0);
+        err[0] = 2;     // packet too big
+        err[6] = 0x05;  // MTU 1280
+        err.insert(err.end(), f.b.begin() + kL3, f.b.end());
+        send(kInt, ip6_frame(mac_[kInt], kRs1Mac, router, client, 64, IPPROTO_ICMPV6, err));
+    }
+    std::map<uint16_t, int> got;
+    for (const Frame& f : recv(kExt, kFlows)) {
+        EXPECT_EQ(f.b[kL3 + 6], IPPROTO_ICMPV6);
+        EXPECT_EQ(addr_at(f, kL3 + 8), vip);
+        EXPECT_EQ(addr_at(f, kL4 + 8 + 24), vip);     // the quoted destination
+        EXPECT_EQ(port_at(f, kL4 + 8 + 40 + 2), 80);  // and its port
+        EXPECT_EQ(l4_sum(f), 0xffff);
+        ++got[port_at(f, kL4 + 8 + 40)];
+    }
+    EXPECT_EQ(got.size(), kFlows) << drop_report();
+    // 2. Installed records for flows that never passed here: each on control's choice of
+    // worker, then a mid-flow segment of each, sprayed over the queues, must find it.
+    for (uint16_t i = 0; i < kFlows; ++i) {
+        dp::SyncRecord6 r;
+        std::memcpy(r.caddr, client.data(), 16);
+        std::memcpy(r.vaddr, vip.data(), 16);
+        std::memcpy(r.raddr, rs[i % 2].data(), 16);
+        r.cport = htons(static_cast<uint16_t>(40000 + i));
+        r.vport = htons(80);
+        r.rport = htons(80);
+        r.proto = IPPROTO_TCP;
+        r.state = static_cast<uint8_t>(ct::TcpState::Established);
+        r.fwd = static_cast<uint8_t>(cfg::Fwd::Masq);
+        r.timeout_s = 900;
+        const uint32_t w = ctl::sync_owner6(dp_->owners(), r);
+        ASSERT_LT(w, static_cast<uint32_t>(kWorkers));
+        while (rte_ring_mp_enqueue_elem(dp_->sync6_in(w), &r, sizeof(r)) != 0) {
+            ctl_->poll(0);
+        }
+    }
+    const auto installed = [this] {
+        uint64_t n = 0;
+        for (uint32_t w = 0; w < kWorkers; ++w) {
+            n += dp_->worker(w).stats().sync_installed.load();
+        }
+        return n;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (installed() < kFlows && std::chrono::steady_clock::now() < deadline) {
+        ctl_->poll(0);
+    }
+    ASSERT_EQ(installed(), kFlows);
+    for (uint16_t i = 0; i < kFlows; ++i) {
+        send(kExt, ip6_frame(mac_[kExt], kClientMac, client, vip, 64, IPPROTO_TCP,
+                             tcp_seg(static_cast<uint16_t>(40000 + i), 80, 0x10, "x")));
+    }
+    std::map<uint16_t, int> fwd;
+    for (const Frame& f : recv(kInt, kFlows)) {
+        const uint16_t cport = port_at(f, kL4);
+        EXPECT_EQ(addr_at(f, kL3 + 24), rs[(cport - 40000) % 2]) << cport;
+        ++fwd[cport];
+    }
+    EXPECT_EQ(fwd.size(), kFlows) << drop_report();
+    EXPECT_EQ(total_drops(), 0u) << drop_report();
+    // 3. The master's records: none yet (one client packet of each new connection; the
+    // installed ones count from sync_period). Two more client packets of the first 20 new
+    // connections (ACK: ESTABLISHED, then data: the third) queue one record each, on the ring
+    // of the worker that owns the connection.
+    const auto take = [this](uint32_t w) {
+        std::vector<dp::SyncRecord6> out;
+        dp::SyncRecord6 r;
+        while (rte_ring_sc_dequeue_elem(dp_->sync6_out(w), &r, sizeof(r)) == 0) {
+            out.push_back(r);
+        }
+        return out;
+    };
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+        EXPECT_TRUE(take(w).empty()) << "worker " << w;
+    }
+    constexpr uint16_t kSynced = 20;
+    for (uint8_t flags : {uint8_t{0x10}, uint8_t{0x18}}) {
+        for (uint16_t i = 0; i < kSynced; ++i) {
+            send(kExt, ip6_frame(mac_[kExt], kClientMac, client, vip, 64, IPPROTO_TCP,
+                                 tcp_seg(static_cast<uint16_t>(30000 + i), 80, flags, "y")));
+        }
+        EXPECT_EQ(recv(kInt, kSynced).size(), kSynced) << drop_report();
+    }
+    std::map<uint16_t, int> records;
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+        for (const dp::SyncRecord6& r : take(w)) {
+            EXPECT_EQ(ctl::sync_owner6(dp_->owners(), r), w);
+            EXPECT_EQ(r.state, static_cast<uint8_t>(ct::TcpState::Established));
+            ++records[ntohs(r.cport)];
+        }
+    }
+    EXPECT_EQ(records.size(), kSynced);
+    for (const auto& [port, n] : records) {
+        EXPECT_EQ(n, 1) << port;
+        EXPECT_LT(port, 30000 + kSynced);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(RxQueues, MultiWorkerTest, ::testing::Values(1, 2),
