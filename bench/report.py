@@ -169,7 +169,7 @@ for n in names:
     a, b = scen(MAIN, n), scen(SECOND, n)
     conn = a or b
     cps = (f"{conn['conns_per_s'] / 1e6:.2f}"
-           if conn and conn["kind"] in ("newconn", "newconn3") else "-")
+           if conn and conn["kind"] in ("newconn", "newconn3", "newconn6") else "-")
     print(f"  {n:<18} {fmt(a and a['cycles_per_pkt']):>9} {pct(a and a['ratio_macswap']):>11} "
           f"{pct(a and a['ratio_io']):>8} {fmt(a and a['spread_pct'], 0, '%'):>7} "
           f"{fmt(b and b['cycles_per_pkt']):>10} {pct(b and b['ratio_macswap']):>11} {cps:>8}")
@@ -325,19 +325,27 @@ if v6_pairs(MAIN) or v6_pairs(SECOND):
                   f"(table {s6['table_size']:,}) against IPv4's {s4['conns_per_s'] / 1e6:.2f} M/s "
                   f"(table {s4['table_size']:,}).")
     w("")
-    w("Why IPv6 costs more (dataplane/worker.cpp): the IPv4 path works a burst in stages -- "
-      "parse and hash every packet, one bulk lookup (`ConnTable::lookup_bulk`) in Dirigo's own "
-      "table of 16-byte keys and 64-byte entries, prefetching each entry before it is used -- "
-      "while an IPv6 packet leaves stage 1 for `decide_ipv6` and `service6`, which handle it "
-      "alone: a 40-byte `FlowKey6` hashed by `rte_jhash` and looked up with one "
-      "`rte_hash_lookup` in `ConnTable6` (DPDK's cuckoo hash, its key store beside the "
-      "128-byte, two-line `Conn6`), nothing prefetched, so each packet waits for its own "
-      "bucket, key and entry misses; then `rte_lpm6_lookup` (a trie walked a byte at a time "
-      "below the first 24 bits, against IPv4's one or two rte_lpm reads) and a 16-byte "
-      "neighbour probe under a seqlock. The frame is also 14 bytes longer (io pays that too). "
-      "The next step is IPv4's shape for IPv6: a staged bulk lookup "
-      "(`rte_hash_lookup_bulk_data` with the hashes computed in stage 1) and a prefetch of "
-      "each `Conn6` before `forward6`, then a cheaper hash than jhash for the 40-byte key.")
+    w("Why IPv6 costs more (dataplane/worker.cpp, conntrack/): the IPv4 path works a burst in "
+      "stages -- parse and hash every packet, then one bulk lookup (`ConnTable::lookup_bulk`) in "
+      "Dirigo's own table, which prefetches every primary bucket, then every candidate entry, "
+      "before it compares: 64-byte buckets of 16-bit signatures and no key store (a candidate's "
+      "key is compared against its 64-byte `Conn`), so a hit costs two lines and the misses of "
+      "a burst's packets overlap. An IPv6 packet leaves stage 1 for `decide_ipv6` and "
+      "`service6`, which handle it alone: its 40-byte `FlowKey6` is hashed by `rte_jhash` and "
+      "looked up with one `rte_hash_lookup_data` in `ConnTable6` (DPDK's cuckoo hash: a bucket "
+      "of signatures, then the key in a separate key store, compared by `memcmp` since DPDK has "
+      "no vector compare for 40-byte keys), then its 128-byte, two-line `Conn6` is read: three "
+      "dependent misses per packet once the table outgrows the caches, none prefetched and "
+      "none overlapped with another packet's. Then `rte_lpm6_lookup` (a trie walked a byte at "
+      "a time below the first 24 bits, against IPv4's one or two rte_lpm reads) and a 16-byte "
+      "neighbour probe under a seqlock. At 1K connections everything is in cache and the "
+      "per-packet instructions (jhash, memcmp, lpm6) make the difference; at 1M the misses do, "
+      "and the ratio grows with the table. The frame is also 14 bytes longer (io pays that "
+      "too). The next step is IPv4's shape for IPv6: IPv6 keys hashed in stage 1 and looked up "
+      "in bulk with their entries prefetched (`rte_hash_lookup_with_hash_bulk_data`, then a "
+      "prefetch of each `Conn6` before `forward6`), or, better, an IPv6 index like IPv4's "
+      "(signatures in 64-byte buckets, the key compared against the entry: one miss fewer "
+      "and no key store).")
     w("")
 
 n1 = scen(nohuge, "nat 1K uniform")
