@@ -575,8 +575,7 @@ bool Bench::handshake(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, dou
 }
 
 template <class Tm>
-bool Bench::handshake_with(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of,
-                           double& setup_s) {
+bool Bench::handshake_with(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, double& setup_s) {
     // Establish every connection through the workers: SYN, SYN-ACK, ACK. The SYN pass records
     // which real server each connection went to, from the frames the int port transmits. With
     // several workers, each one's queues carry only the connections it owns (as a NIC steering
@@ -1302,8 +1301,8 @@ int Bench::run() {
     }
     // IPv6 twins of the established rows, on a conn_table_size eight times theirs (the IPv6
     // table is an eighth of it): 1K and 1M (10M would need an 80M-entry IPv4 table).
-    constexpr uint64_t kNeed6_1M = 3ull << 30;           // a 8M IPv4 table beside the 1M IPv6 one
-    constexpr uint64_t kNeed6_1MHuge = 2048ull << 20;    // the same on hugepages, with the pools
+    constexpr uint64_t kNeed6_1M = 3ull << 30;         // a 8M IPv4 table beside the 1M IPv6 one
+    constexpr uint64_t kNeed6_1MHuge = 2048ull << 20;  // the same on hugepages, with the pools
     std::vector<uint32_t> sizes6 = {1000};
     if (!o_.smoke) {
         sizes6.push_back(1000000);

@@ -28,14 +28,14 @@ Templates::Templates(const rte_ether_addr& ext_mac, const rte_ether_addr& int_ma
 Templates6::Templates6(const rte_ether_addr& ext_mac, const rte_ether_addr& int_mac,
                        uint8_t to_vip_flags, uint8_t reply_flags) {
     const Addr6 client = addr6(kClientNet6, 0);  // the low 32 bits patched per connection
-    to_vip.push_back(Template6::make(tcp6_frame(ext_mac, kGwMac, client, 0, kVip6,
-                                                rte_cpu_to_be_16(kPort), to_vip_flags, len),
-                                     Patch::Src));
+    to_vip.push_back(Template6::make(
+        tcp6_frame(ext_mac, kGwMac, client, 0, kVip6, rte_cpu_to_be_16(kPort), to_vip_flags, len),
+        Patch::Src));
     for (uint32_t i = 0; i < kRealServers; ++i) {
-        reply.push_back(Template6::make(tcp6_frame(int_mac, rs_mac(i), rs_addr6(i),
-                                                   rte_cpu_to_be_16(kPort), client, 0, reply_flags,
-                                                   len),
-                                        Patch::Dst));
+        reply.push_back(
+            Template6::make(tcp6_frame(int_mac, rs_mac(i), rs_addr6(i), rte_cpu_to_be_16(kPort),
+                                       client, 0, reply_flags, len),
+                            Patch::Dst));
     }
 }
 
@@ -93,6 +93,7 @@ void FrameSource::stream(const std::vector<Template>& tmpl, bool by_rs,
 void FrameSource::stream(const std::vector<Template6>& tmpl, bool by_rs,
                          const std::vector<uint32_t>& seq, size_t start) {
     stream(std::vector<Template>{}, by_rs, seq, start);
+    tmpl_ = nullptr;  // the empty vector's data() is gone: IPv6 frames only
     tmpl6_ = tmpl.data();
 }
 
@@ -115,6 +116,7 @@ void FrameSource::range(const std::vector<Template>& tmpl, uint32_t first, uint3
 void FrameSource::range(const std::vector<Template6>& tmpl, uint32_t first, uint32_t end,
                         const std::vector<uint8_t>* rs_of, const std::vector<uint32_t>* list) {
     range(std::vector<Template>{}, first, end, rs_of, list);
+    tmpl_ = nullptr;
     tmpl6_ = tmpl.data();
 }
 
