@@ -1301,7 +1301,7 @@ int Bench::run() {
     }
     // IPv6 twins of the established rows, on a conn_table_size eight times theirs (the IPv6
     // table is an eighth of it): 1K and 1M (10M would need an 80M-entry IPv4 table).
-    constexpr uint64_t kNeed6_1M = 3ull << 30;         // a 8M IPv4 table beside the 1M IPv6 one
+    constexpr uint64_t kNeed6_1M = 3ull << 30;         // an 8M IPv4 table beside the 1M IPv6 one
     constexpr uint64_t kNeed6_1MHuge = 2048ull << 20;  // the same on hugepages, with the pools
     std::vector<uint32_t> sizes6 = {1000};
     if (!o_.smoke) {
