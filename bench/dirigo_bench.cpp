@@ -27,6 +27,11 @@
 // owns (dp::flow_owner), so no packet is handed off; the factor is 2-worker over 1-worker
 // throughput in busy time.
 //
+// IPv6 (docs/performance.md): "nat6 1K uniform" and the other nat6 rows are the established
+// rows' twins on an IPv6 rig (74-byte IPv6 TCP frames, the same connections in the same order,
+// an IPv6 table as large as the IPv4 twin's), and "newconn6 rr" is "newconn rr"'s; the
+// baselines of an IPv6 row forward the same IPv6 frames.
+//
 // Connection sync (docs/sync.md): "newconn3 rr" opens connections as clients do (SYN, ACK, a
 // data segment: the third client packet is the one IPVS's sync_threshold sends) and "newconn3
 // rr sync" does the same with the worker running as a master sync daemon's; "nat 100K uniform"
@@ -438,14 +443,18 @@ private:
     template <class Setup, class After>
     bool interleave_variants(Rig& rig, const std::vector<Result*>& rs, Setup setup, After after);
     /// SYN, SYN-ACK, ACK for `conns` connections through the worker; `rs_of` learns which real
-    /// server each went to; `setup_s` how long it took.
+    /// server each went to; `setup_s` how long it took. IPv6 frames on an IPv6 rig.
     bool handshake(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, double& setup_s);
+    template <class Tm>
+    bool handshake_with(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, double& setup_s);
     /// A rig of `table` entries and `workers` workers with an rr service whose `conns`
-    /// connections are established (handshake()); nullptr, reported, on failure.
+    /// connections are established (handshake()); nullptr, reported, on failure. `ip6`: an
+    /// IPv6 rig and service (`table` is then conn_table_size, of which IPv6 gets an eighth).
     std::unique_ptr<Rig> established_rig(uint32_t table, uint32_t conns, uint32_t workers,
-                                         std::vector<uint8_t>& rs_of, double& setup_s) {
+                                         std::vector<uint8_t>& rs_of, double& setup_s,
+                                         bool ip6 = false) {
         std::string err;
-        auto rig = Rig::create(table, o_.preempt_us, err, workers);
+        auto rig = Rig::create(table, o_.preempt_us, err, workers, ip6);
         if (!rig) {
             fail(err);
             return nullptr;
@@ -460,7 +469,9 @@ private:
         return rig;
     }
     bool established(uint32_t conns, const std::vector<Popularity>& dists);
-    bool new_connections(const std::string& sched);
+    /// "nat6 N uniform|zipf": established IPv6 NAT, the twin of established().
+    bool established6(uint32_t conns, const std::vector<Popularity>& dists);
+    bool new_connections(const std::string& sched, bool ip6 = false);
     /// newconn3 rr with the sync master off and on.
     bool new_connections_sync();
     /// nat 100K uniform with the sync master off and on.
@@ -559,6 +570,12 @@ bool Bench::interleave_variants(Rig& rig, const std::vector<Result*>& rs, Setup 
 }
 
 bool Bench::handshake(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, double& setup_s) {
+    return rig.ip6() ? handshake_with<Templates6>(rig, conns, rs_of, setup_s)
+                     : handshake_with<Templates>(rig, conns, rs_of, setup_s);
+}
+
+template <class Tm>
+bool Bench::handshake_with(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, double& setup_s) {
     // Establish every connection through the workers: SYN, SYN-ACK, ACK. The SYN pass records
     // which real server each connection went to, from the frames the int port transmits. With
     // several workers, each one's queues carry only the connections it owns (as a NIC steering
@@ -566,8 +583,8 @@ bool Bench::handshake(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, dou
     std::string err;
     const uint64_t t0 = rte_rdtsc();
     const uint32_t nw = rig.workers();
-    const Templates hs(rig.mac(kExt), rig.mac(kInt), kTcpSyn, kTcpSyn | kTcpAck);
-    const Templates ack(rig.mac(kExt), rig.mac(kInt), kTcpAck, kTcpAck);
+    const Tm hs(rig.mac(kExt), rig.mac(kInt), kTcpSyn, kTcpSyn | kTcpAck);
+    const Tm ack(rig.mac(kExt), rig.mac(kInt), kTcpAck, kTcpAck);
     rs_of.assign(conns, 0);
     std::vector<std::vector<uint32_t>> owned(nw);
     std::vector<std::unique_ptr<RsTap>> taps;
@@ -582,7 +599,7 @@ bool Bench::handshake(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, dou
     }
     const double limit = 60.0 + conns / 200000.0;
     // Each pass feeds one port of every worker: connections [0, conns), or the worker's own.
-    auto pass = [&](int port, const std::vector<Template>& tmpl, const std::vector<uint8_t>* rs) {
+    auto pass = [&](int port, const auto& tmpl, const std::vector<uint8_t>* rs) {
         for (uint32_t w = 0; w < nw; ++w) {
             rig.source(port, w).range(tmpl, 0, conns, rs, nw > 1 ? &owned[w] : nullptr);
             rig.source(port == kExt ? kInt : kExt, w).off();
@@ -603,7 +620,8 @@ bool Bench::handshake(Rig& rig, uint32_t conns, std::vector<uint8_t>& rs_of, dou
     setup_s = static_cast<double>(rte_rdtsc() - t0) / static_cast<double>(rte_get_tsc_hz());
     uint32_t live = 0;
     for (uint32_t w = 0; w < nw; ++w) {
-        live += rig.dp().worker(w).table().size();
+        const dp::Worker& wk = rig.dp().worker(w);
+        live += rig.ip6() ? (wk.table6() != nullptr ? wk.table6()->size() : 0) : wk.table().size();
     }
     std::printf("  established %s connections in %.1f s (%u live, %u worker%s)\n",
                 count_name(conns).c_str(), setup_s, live, nw, nw == 1 ? "" : "s");
@@ -704,11 +722,74 @@ bool Bench::established(uint32_t conns, const std::vector<Popularity>& dists) {
     return true;
 }
 
-bool Bench::new_connections(const std::string& sched) {
+bool Bench::established6(uint32_t conns, const std::vector<Popularity>& dists) {
+    bool any = false;
+    for (Popularity d : dists) {
+        any = any || wanted(o_, "nat6 " + count_name(conns) + " " +
+                                    (d == Popularity::Zipf ? "zipf" : "uniform"));
+    }
+    if (!any) {
+        return true;
+    }
+    // The IPv6 table is an eighth of conn_table_size (Dataplane::create): eight times the
+    // connections, so that the IPv6 table is exactly as large as the IPv4 twin's.
+    const uint32_t table = conns * 8;
+    std::vector<uint8_t> rs_of;
+    double setup = 0;
+    auto rig = established_rig(table, conns, 1, rs_of, setup, true);
+    if (!rig) {
+        return false;
+    }
+    const uint32_t capacity = rig->dp().worker(0).table6()->capacity();
+    const Templates6 ack(rig->mac(kExt), rig->mac(kInt), kTcpAck, kTcpAck);
+    for (Popularity d : dists) {
+        const char* dn = d == Popularity::Zipf ? "zipf" : "uniform";
+        Result r;
+        r.kind = "nat6";
+        r.mode = "rr";
+        r.dist = dn;
+        r.conns = conns;
+        r.table_size = capacity;
+        r.setup_s = setup;
+        r.name = "nat6 " + count_name(conns) + " " + dn;
+        if (!wanted(o_, r.name)) {
+            continue;
+        }
+        // The same sequence (seed) as the IPv4 twin's: the same connections in the same order.
+        const std::vector<uint32_t> seq = stream_sequence(conns, d, rs_of, 11);
+        rig->source(kExt).stream(ack.to_vip, false, seq, 0);
+        rig->source(kInt).stream(ack.reply, true, seq, kSeqLen / 2);
+        // Every frame is one of a connection's: a reply that missed its connection would be
+        // routed as transit traffic (counted as forwarded) rather than dropped.
+        const dp::WorkerStats& st = rig->dp().worker(0).stats();
+        const uint64_t routed = st.forwarded.load(std::memory_order_relaxed);
+        if (!interleave(*rig, r, [](bool, uint32_t) {})) {
+            return false;
+        }
+        const uint64_t transit = st.forwarded.load(std::memory_order_relaxed) - routed;
+        if (r.created != 0 || r.drops != 0 || transit != 0) {
+            r.note += "unexpected: " + std::to_string(r.created) + " created, " +
+                      std::to_string(r.drops) + " dropped, " + std::to_string(transit) +
+                      " routed without NAT; ";
+            r.ok = false;
+        }
+        print_row(r);
+        rep_.results.push_back(r);
+    }
+    rig->source(kExt).off();
+    rig->source(kInt).off();
+    const uint32_t leaked = rig->close();
+    if (leaked != 0) {
+        return fail(std::to_string(leaked) + " mbufs leaked (nat6 " + count_name(conns) + ")");
+    }
+    return true;
+}
+
+bool Bench::new_connections(const std::string& sched, bool ip6) {
     Result r;
-    r.kind = "newconn";
+    r.kind = ip6 ? "newconn6" : "newconn";
     r.mode = sched;
-    r.name = "newconn " + sched;
+    r.name = (ip6 ? "newconn6 " : "newconn ") + sched;
     if (!wanted(o_, r.name)) {
         return true;
     }
@@ -717,30 +798,39 @@ bool Bench::new_connections(const std::string& sched) {
         o_.huge && rep_.start.hugepages_free * kHugePage < kNewConnTableHugeNeed;
     const uint32_t table = o_.smoke ? (1u << 16) : small_huge ? kNewConnTableHuge : kNewConnTable;
     std::string err;
-    auto rig = Rig::create(table, o_.preempt_us, err);
+    auto rig = Rig::create(table, o_.preempt_us, err, 1, ip6);
     if (!rig || !rig->add_service(sched, err) || !rig->resolve(err)) {
         return fail(err);
     }
     const Templates syn(rig->mac(kExt), rig->mac(kInt), kTcpSyn, kTcpSyn | kTcpAck);
+    const Templates6 syn6(rig->mac(kExt), rig->mac(kInt), kTcpSyn, kTcpSyn | kTcpAck);
+    // The same daemon configuration for both families: IPv6 connections get a table of an
+    // eighth of conn_table_size (Dataplane::create), filled to the same fraction.
+    const uint32_t capacity = ip6 ? rig->dp().worker(0).table6()->capacity() : table;
     // Each Dirigo window creates its own share of the table; the baselines forward the same
     // SYNs (flows already used: to them a frame is a frame).
-    const auto per = static_cast<uint32_t>(table * kNewConnFill / o_.reps);
-    r.table_size = table;
+    const auto per = static_cast<uint32_t>(capacity * kNewConnFill / o_.reps);
+    r.table_size = capacity;
     auto before = [&](bool dirigo, uint32_t i) {
-        rig->source(kExt).range(syn.to_vip, dirigo ? i * per : 0, dirigo ? (i + 1) * per : per,
-                                nullptr);
+        const uint32_t first = dirigo ? i * per : 0;
+        const uint32_t end = dirigo ? (i + 1) * per : per;
+        if (ip6) {
+            rig->source(kExt).range(syn6.to_vip, first, end, nullptr);
+        } else {
+            rig->source(kExt).range(syn.to_vip, first, end, nullptr);
+        }
         rig->source(kInt).off();
     };
     if (!interleave(*rig, r, before)) {
         return false;
     }
-    r.conns = rig->dp().worker(0).table().size();
+    r.conns = ip6 ? rig->dp().worker(0).table6()->size() : rig->dp().worker(0).table().size();
     if (r.drops != 0) {
         r.note += std::to_string(r.drops) + " dropped; ";
     }
     print_row(r);
     std::printf("  %-24s %.3f M new connections/s per core (table %s, %" PRIu64 " live)\n", "",
-                r.conns_per_s / 1e6, count_name(table).c_str(), r.conns);
+                r.conns_per_s / 1e6, count_name(r.table_size).c_str(), r.conns);
     rep_.results.push_back(r);
     const uint32_t leaked = rig->close();
     if (leaked != 0) {
@@ -1209,13 +1299,42 @@ int Bench::run() {
                      rep_.start.hugepages_free, rep_.start.hugetlbfs ? "mounted" : "not mounted");
         return 3;
     }
+    // IPv6 twins of the established rows, on a conn_table_size eight times theirs (the IPv6
+    // table is an eighth of it): 1K and 1M (10M would need an 80M-entry IPv4 table).
+    constexpr uint64_t kNeed6_1M = 3ull << 30;         // an 8M IPv4 table beside the 1M IPv6 one
+    constexpr uint64_t kNeed6_1MHuge = 2048ull << 20;  // the same on hugepages, with the pools
+    std::vector<uint32_t> sizes6 = {1000};
+    if (!o_.smoke) {
+        sizes6.push_back(1000000);
+    }
+    std::erase_if(sizes6, [&](uint32_t n) {
+        if (n > o_.max_conns) {
+            rep_.skipped.push_back("nat6 " + count_name(n) + ": above --max-conns");
+            return true;
+        }
+        if (n >= 1000000 && (o_.huge ? huge_free < kNeed6_1MHuge : avail < kNeed6_1M)) {
+            rep_.skipped.push_back(
+                "nat6 " + count_name(n) + ": " +
+                (o_.huge ? std::to_string(huge_free >> 20) + " MiB of hugepages free, need " +
+                               std::to_string(kNeed6_1MHuge >> 20)
+                         : std::to_string(avail >> 20) + " MiB available, need " +
+                               std::to_string(kNeed6_1M >> 20)));
+            return true;
+        }
+        return false;
+    });
     uint32_t biggest = sizes.empty() ? 1000 : sizes.back();
     if (o_.scale != 0) {
         // One rig at a time; the 2-worker one has two tables of about half the connections.
         biggest = static_cast<uint32_t>(o_.scale);
     }
     const bool small = o_.smoke || (o_.scale != 0 && o_.scale <= 100000);
-    const uint32_t mem_mb = small ? 512 : biggest >= 10000000 ? 4096 : 1536;
+    uint32_t mem_mb = small ? 512 : biggest >= 10000000 ? 4096 : 1536;
+    const bool nat6_1m = std::find(sizes6.begin(), sizes6.end(), 1000000u) != sizes6.end() &&
+                         (wanted(o_, "nat6 1M uniform") || wanted(o_, "nat6 1M zipf"));
+    if (o_.scale == 0 && nat6_1m) {
+        mem_mb = std::max<uint32_t>(mem_mb, 3072);  // the 8M IPv4 table beside the 1M IPv6 one
+    }
     // The scaling run has a second worker lcore, on the main lcore's core.
     EalArgs eal("dirigo-bench", o_.scale != 0 ? "0@0,1@1,2@0" : "0-1", o_.huge ? 0 : mem_mb,
                 "dirigo_bench");
@@ -1272,10 +1391,14 @@ int Bench::run() {
         for (uint32_t n : sizes) {
             ok = ok && established(n, dists);
         }
+        for (uint32_t n : sizes6) {
+            ok = ok && established6(n, dists);
+        }
         if (!o_.smoke && kSyncConns <= o_.max_conns) {
             ok = ok && established_sync(kSyncConns);
         }
         ok = ok && new_connections("rr");
+        ok = ok && new_connections("rr", true);
         if (!o_.smoke) {
             ok = ok && new_connections("mh");
         }

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <cstring>
+
 #include <rte_bus_vdev.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -14,7 +16,7 @@
 namespace dirigo::bench {
 
 std::unique_ptr<Rig> Rig::create(uint32_t table_size, double preempt_us, std::string& err,
-                                 uint32_t workers) {
+                                 uint32_t workers, bool ip6) {
     static int seq = 0;
     ++seq;
     if (workers == 0 || workers > kMaxRigWorkers || rte_lcore_count() < workers + 1) {
@@ -25,6 +27,7 @@ std::unique_ptr<Rig> Rig::create(uint32_t table_size, double preempt_us, std::st
     }
     std::unique_ptr<Rig> r(new Rig());
     r->workers_ = workers;
+    r->ip6_ = ip6;
     for (uint32_t w = 0; w < workers; ++w) {
         r->clock_[w] = std::make_unique<LoopClock>();
         r->clock_[w]->limit =
@@ -36,10 +39,13 @@ std::unique_ptr<Rig> Rig::create(uint32_t table_size, double preempt_us, std::st
     cfg.dataplane.mbufs = 8191;
     const char* names[2] = {"ext", "int"};
     for (int i = 0; i < 2; ++i) {
-        // 60 bytes in the mbuf: a 64-byte frame on the wire. copy=1: RX writes the frame into
-        // each mbuf and TX reads it, as a NIC's DMA would touch them.
+        // 60 bytes in the mbuf: a 64-byte frame on the wire (IPv6: 74, the smallest IPv6 TCP
+        // frame). copy=1: RX writes the frame into each mbuf and TX reads it, as a NIC's DMA
+        // would touch them.
         const std::string dev = "net_null_b" + std::to_string(seq) + names[i];
-        if (int rc = rte_vdev_init(dev.c_str(), "copy=1,size=60"); rc != 0) {
+        const std::string args = ip6 ? "copy=1,size=74" : "copy=1,size=60";
+        static_assert(kTcpFrameMin6 == 74);
+        if (int rc = rte_vdev_init(dev.c_str(), args.c_str()); rc != 0) {
             err = "rte_vdev_init " + dev + " failed (" + std::to_string(rc) + ")";
             return nullptr;
         }
@@ -58,6 +64,17 @@ std::unique_ptr<Rig> Rig::create(uint32_t table_size, double preempt_us, std::st
     cfg.ports[kExt].addresses = {{kExtAddr, 24}, {kVip, 32}};
     cfg.ports[kInt].addresses = {{kIntAddr, 24}};
     cfg.routes.push_back({{0, 0}, kGateway});
+    if (ip6) {
+        auto p6 = [](const Addr6& a, uint8_t len) {
+            cfg::Prefix6 p;
+            std::memcpy(p.addr.b.data(), a.data(), 16);
+            p.len = len;
+            return p;
+        };
+        cfg.ports[kExt].addresses6 = {p6(kExtAddr6, 64)};
+        cfg.ports[kInt].addresses6 = {p6(kIntAddr6, 64)};
+        cfg.routes6.push_back({cfg::Prefix6{}, p6(kGateway6, 128).addr});
+    }
     auto d = dp::Dataplane::create(cfg, workers);
     if (!d) {
         err = "Dataplane::create: " + d.status().message();
@@ -98,6 +115,11 @@ bool Rig::add_service(const std::string& sched, std::string& err) {
     ctl::Request svc;
     svc.op = ctl::Op::AddService;
     svc.service.key = {cfg::Proto::Tcp, kVip, kPort};
+    if (ip6_) {
+        svc.service.key.addr = 0;
+        svc.service.key.af = cfg::Family::Inet6;
+        std::memcpy(svc.service.key.addr6.b.data(), kVip6.data(), 16);
+    }
     svc.service.scheduler = sched;
     batch.batch.push_back(svc);
     for (uint32_t i = 0; i < kRealServers; ++i) {
@@ -105,6 +127,12 @@ bool Rig::add_service(const std::string& sched, std::string& err) {
         d.op = ctl::Op::AddDest;
         d.service.key = svc.service.key;
         d.dest = {kRsBase + i, kPort, cfg::Fwd::Masq, 1, 0, 0};
+        if (ip6_) {
+            d.dest.addr = 0;
+            d.dest.af = cfg::Family::Inet6;
+            const Addr6 a = rs_addr6(i);
+            std::memcpy(d.dest.addr6.b.data(), a.data(), 16);
+        }
         batch.batch.push_back(d);
     }
     const ctl::Reply rep = ctl_->handle(batch);
@@ -116,12 +144,19 @@ bool Rig::add_service(const std::string& sched, std::string& err) {
 }
 
 bool Rig::resolve(std::string& err) {
-    src_[kExt][0]->script(
-        {arp_request(kGwMac, rte_cpu_to_be_32(kGateway), rte_cpu_to_be_32(kExtAddr))});
     std::vector<FrameBytes> asks;
-    for (uint32_t i = 0; i < kRealServers; ++i) {
-        asks.push_back(
-            arp_request(rs_mac(i), rte_cpu_to_be_32(kRsBase + i), rte_cpu_to_be_32(kIntAddr)));
+    if (ip6_) {
+        src_[kExt][0]->script({neighbour_solicitation(kGwMac, kGateway6, kExtAddr6)});
+        for (uint32_t i = 0; i < kRealServers; ++i) {
+            asks.push_back(neighbour_solicitation(rs_mac(i), rs_addr6(i), kIntAddr6));
+        }
+    } else {
+        src_[kExt][0]->script(
+            {arp_request(kGwMac, rte_cpu_to_be_32(kGateway), rte_cpu_to_be_32(kExtAddr))});
+        for (uint32_t i = 0; i < kRealServers; ++i) {
+            asks.push_back(
+                arp_request(rs_mac(i), rte_cpu_to_be_32(kRsBase + i), rte_cpu_to_be_32(kIntAddr)));
+        }
     }
     src_[kInt][0]->script(std::move(asks));
     dp_->worker(0).poll_once();
@@ -132,9 +167,17 @@ bool Rig::resolve(std::string& err) {
     }
     dp_->worker(0).poll_once();
     rte_ether_addr mac;
-    bool ok = dp_->neigh().lookup(rte_cpu_to_be_32(kGateway), &mac);
-    for (uint32_t i = 0; i < kRealServers; ++i) {
-        ok = ok && dp_->neigh().lookup(rte_cpu_to_be_32(kRsBase + i), &mac);
+    bool ok = true;
+    if (ip6_) {
+        ok = dp_->neigh6().lookup(kGateway6.data(), &mac);
+        for (uint32_t i = 0; i < kRealServers; ++i) {
+            ok = ok && dp_->neigh6().lookup(rs_addr6(i).data(), &mac);
+        }
+    } else {
+        ok = dp_->neigh().lookup(rte_cpu_to_be_32(kGateway), &mac);
+        for (uint32_t i = 0; i < kRealServers; ++i) {
+            ok = ok && dp_->neigh().lookup(rte_cpu_to_be_32(kRsBase + i), &mac);
+        }
     }
     if (!ok) {
         err = "neighbours not resolved";

@@ -31,8 +31,11 @@ public:
     /// a loop interval longer than this is left out of the clock as a preemption. `workers`
     /// (1..kMaxRigWorkers): worker w polls RX queue w of both ports, with its own sources and
     /// clock; the EAL needs that many lcores besides the main one.
+    /// `ip6`: an IPv6 rig (its ports also get the IPv6 test network of traffic.hpp and a
+    /// default IPv6 route via kGateway6; frames are the smallest IPv6 TCP ones, 74 bytes in the
+    /// mbuf, and add_service and resolve work on the IPv6 service and neighbours).
     static std::unique_ptr<Rig> create(uint32_t table_size, double preempt_us, std::string& err,
-                                       uint32_t workers = 1);
+                                       uint32_t workers = 1, bool ip6 = false);
     ~Rig();
     Rig(const Rig&) = delete;
     Rig& operator=(const Rig&) = delete;
@@ -41,6 +44,7 @@ public:
     uint16_t port_id(int p) const { return port_[p]; }
     const rte_ether_addr& mac(int p) const { return mac_[p]; }
     uint32_t workers() const { return workers_; }
+    bool ip6() const { return ip6_; }
     /// Port `p`'s source on worker `w`'s RX queue.
     FrameSource& source(int p, uint32_t w = 0) { return *src_[p][w]; }
     /// Worker `w`'s loop clock (shared by its two sources).
@@ -48,10 +52,12 @@ public:
     /// The EAL lcore that polls (the worker's).
     unsigned worker_lcore() const;
 
-    /// Adds the TCP service VIP:80 with kRealServers NAT real servers through Control::handle.
+    /// Adds the TCP service VIP:80 with kRealServers NAT real servers through Control::handle
+    /// (an IPv6 rig: [kVip6]:80 and the real servers rs_addr6(i), as ipvsadm -A -6 would).
     bool add_service(const std::string& sched, std::string& err);
-    /// Makes the director learn the gateway and every real server from their ARP requests, as
-    /// hosts would. Drives the worker with poll_once: call it before launch().
+    /// Makes the director learn the gateway and every real server from their ARP requests (an
+    /// IPv6 rig: their neighbour solicitations), as hosts would. Drives the worker with
+    /// poll_once: call it before launch().
     bool resolve(std::string& err);
 
     /// Turns the connection-sync master on or off as a master sync daemon's start or stop does
@@ -78,6 +84,7 @@ private:
     std::unique_ptr<dp::Dataplane> dp_;
     std::unique_ptr<ctl::Control> ctl_;
     uint32_t workers_ = 1;
+    bool ip6_ = false;
     std::unique_ptr<LoopClock> clock_[kMaxRigWorkers];
     std::unique_ptr<FrameSource> src_[2][kMaxRigWorkers];
     std::string vdev_[2];

@@ -25,6 +25,20 @@ Templates::Templates(const rte_ether_addr& ext_mac, const rte_ether_addr& int_ma
     }
 }
 
+Templates6::Templates6(const rte_ether_addr& ext_mac, const rte_ether_addr& int_mac,
+                       uint8_t to_vip_flags, uint8_t reply_flags) {
+    const Addr6 client = addr6(kClientNet6, 0);  // the low 32 bits patched per connection
+    to_vip.push_back(Template6::make(
+        tcp6_frame(ext_mac, kGwMac, client, 0, kVip6, rte_cpu_to_be_16(kPort), to_vip_flags, len),
+        Patch::Src));
+    for (uint32_t i = 0; i < kRealServers; ++i) {
+        reply.push_back(
+            Template6::make(tcp6_frame(int_mac, rs_mac(i), rs_addr6(i), rte_cpu_to_be_16(kPort),
+                                       client, 0, reply_flags, len),
+                            Patch::Dst));
+    }
+}
+
 void LoopClock::tick(uint32_t n) noexcept {
     const uint64_t now = rte_rdtsc();
     if (last != 0 && !frozen) {
@@ -68,6 +82,7 @@ void FrameSource::script(std::vector<FrameBytes> frames) {
 void FrameSource::stream(const std::vector<Template>& tmpl, bool by_rs,
                          const std::vector<uint32_t>& seq, size_t start) {
     tmpl_ = tmpl.data();
+    tmpl6_ = nullptr;
     by_rs_ = by_rs;
     seq_ = seq.data();
     pos_ = start;
@@ -75,9 +90,17 @@ void FrameSource::stream(const std::vector<Template>& tmpl, bool by_rs,
     feed_ = Feed::Stream;
 }
 
+void FrameSource::stream(const std::vector<Template6>& tmpl, bool by_rs,
+                         const std::vector<uint32_t>& seq, size_t start) {
+    stream(std::vector<Template>{}, by_rs, seq, start);
+    tmpl_ = nullptr;  // the empty vector's data() is gone: IPv6 frames only
+    tmpl6_ = tmpl.data();
+}
+
 void FrameSource::range(const std::vector<Template>& tmpl, uint32_t first, uint32_t end,
                         const std::vector<uint8_t>* rs_of, const std::vector<uint32_t>* list) {
     tmpl_ = tmpl.data();
+    tmpl6_ = nullptr;
     by_rs_ = rs_of != nullptr;
     rs_of_ = rs_of != nullptr ? rs_of->data() : nullptr;
     list_ = list != nullptr ? list->data() : nullptr;
@@ -90,9 +113,17 @@ void FrameSource::range(const std::vector<Template>& tmpl, uint32_t first, uint3
     feed_ = Feed::Range;
 }
 
+void FrameSource::range(const std::vector<Template6>& tmpl, uint32_t first, uint32_t end,
+                        const std::vector<uint8_t>* rs_of, const std::vector<uint32_t>* list) {
+    range(std::vector<Template>{}, first, end, rs_of, list);
+    tmpl_ = nullptr;
+    tmpl6_ = tmpl.data();
+}
+
 void FrameSource::opens(const std::vector<Template>& tmpl, uint32_t first, uint32_t end,
                         uint32_t block) {
     tmpl_ = tmpl.data();
+    tmpl6_ = nullptr;
     by_rs_ = false;
     block_ = std::max<uint32_t>(block, 1);
     blk_first_ = first;
@@ -108,26 +139,37 @@ uint16_t FrameSource::on_rx(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, uin
     return static_cast<FrameSource*>(arg)->fill(pkts, n);
 }
 
+template <class T>
+uint16_t FrameSource::stamp(const T* tmpl, rte_mbuf** pkts, uint16_t n) noexcept {
+    uint16_t k = 0;
+    if (feed_ == Feed::Stream) {
+        for (; k < n; ++k) {
+            const uint32_t e = seq_[pos_++ & kSeqMask];
+            const uint32_t f = e & kFlowMask;
+            const T& t = tmpl[by_rs_ ? e >> kFlowBits : 0];
+            t.write(rte_pktmbuf_mtod(pkts[k], uint8_t*), client_addr(f), client_port(f));
+        }
+        return k;
+    }
+    for (; k < n && next_ != end_; ++k) {
+        const uint32_t f = list_ != nullptr ? list_[next_] : next_;
+        ++next_;
+        const T& t = tmpl[by_rs_ ? rs_of_[f] : 0];
+        t.write(rte_pktmbuf_mtod(pkts[k], uint8_t*), client_addr(f), client_port(f));
+    }
+    return k;
+}
+
 uint16_t FrameSource::fill(rte_mbuf** pkts, uint16_t n) noexcept {
     uint16_t k = 0;
     switch (feed_) {
         case Feed::Off:
             break;
         case Feed::Stream:
-            for (; k < n; ++k) {
-                const uint32_t e = seq_[pos_++ & kSeqMask];
-                const uint32_t f = e & kFlowMask;
-                const Template& t = tmpl_[by_rs_ ? e >> kFlowBits : 0];
-                t.write(rte_pktmbuf_mtod(pkts[k], uint8_t*), client_addr(f), client_port(f));
-            }
+            k = tmpl6_ != nullptr ? stamp(tmpl6_, pkts, n) : stamp(tmpl_, pkts, n);
             break;
         case Feed::Range:
-            for (; k < n && next_ != end_; ++k) {
-                const uint32_t f = list_ != nullptr ? list_[next_] : next_;
-                ++next_;
-                const Template& t = tmpl_[by_rs_ ? rs_of_[f] : 0];
-                t.write(rte_pktmbuf_mtod(pkts[k], uint8_t*), client_addr(f), client_port(f));
-            }
+            k = tmpl6_ != nullptr ? stamp(tmpl6_, pkts, n) : stamp(tmpl_, pkts, n);
             if (next_ == end_ && !done_.load(std::memory_order_relaxed)) {
                 // The idle loops that follow are not the loop's cost per packet.
                 clock_->tick(k);
@@ -202,13 +244,17 @@ uint16_t RsTap::on_tx(uint16_t, uint16_t, rte_mbuf** pkts, uint16_t n, void* arg
     auto* self = static_cast<RsTap*>(arg);
     for (uint16_t i = 0; i < n; ++i) {
         const uint8_t* p = rte_pktmbuf_mtod(pkts[i], const uint8_t*);
+        uint16_t type;
+        std::memcpy(&type, p + 12, 2);
+        const bool v6 = type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
         uint32_t saddr;
         uint32_t daddr;
         uint16_t sport;
-        std::memcpy(&saddr, p + kIpOff + 12, 4);
-        std::memcpy(&daddr, p + kIpOff + 16, 4);
-        std::memcpy(&sport, p + kL4Off, 2);
-        const uint32_t rs = rte_be_to_cpu_32(daddr) - kRsBase;
+        // IPv6: the low 32 bits of each address (the client's are its IPv4 twin's address).
+        std::memcpy(&saddr, p + kIpOff + (v6 ? 8 + 12 : 12), 4);
+        std::memcpy(&daddr, p + kIpOff + (v6 ? 24 + 12 : 16), 4);
+        std::memcpy(&sport, p + (v6 ? kL4Off6 : kL4Off), 2);
+        const uint32_t rs = rte_be_to_cpu_32(daddr) - (v6 ? 0x11u : kRsBase);
         const uint32_t f = flow_of(saddr, sport);
         if (rs < kRealServers && f < self->rs_of_->size()) {
             (*self->rs_of_)[f] = static_cast<uint8_t>(rs);

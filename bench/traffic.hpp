@@ -56,6 +56,33 @@ inline rte_ether_addr rs_mac(uint32_t i) {
     return {{0x02, 0x5e, 0, 0, 0, static_cast<uint8_t>(0x11 + i)}};
 }
 
+// The IPv6 test network, in RFC 5180's benchmarking prefix 2001:2::/48: the clients' side
+// 2001:2:0:a::/64 (director ::1, VIP ::100, gateway ::fe), the real servers' 2001:2:0:b::/64
+// (director ::1, real servers ::11 to ::18), and the clients 2001:2:0:c::/96 beyond the gateway,
+// flow f being 2001:2:0:c::<client_addr(f)> (bench_traffic.hpp).
+/// The address `hi`:0:0:`lo32` (`hi` the first 64 bits, host order).
+constexpr Addr6 addr6(uint64_t hi, uint32_t lo32) {
+    Addr6 a{};
+    for (int i = 0; i < 8; ++i) {
+        a[static_cast<size_t>(i)] = static_cast<uint8_t>(hi >> (56 - 8 * i));
+    }
+    for (int i = 0; i < 4; ++i) {
+        a[static_cast<size_t>(12 + i)] = static_cast<uint8_t>(lo32 >> (24 - 8 * i));
+    }
+    return a;
+}
+inline constexpr uint64_t kExtNet6 = 0x20010002000000aull;
+inline constexpr uint64_t kIntNet6 = 0x20010002000000bull;
+inline constexpr uint64_t kClientNet6 = 0x20010002000000cull;
+inline constexpr Addr6 kExtAddr6 = addr6(kExtNet6, 1);
+inline constexpr Addr6 kVip6 = addr6(kExtNet6, 0x100);
+inline constexpr Addr6 kGateway6 = addr6(kExtNet6, 0xfe);
+inline constexpr Addr6 kIntAddr6 = addr6(kIntNet6, 1);
+/// Real server `i` (0 to kRealServers - 1): 2001:2:0:b::11 and on.
+constexpr Addr6 rs_addr6(uint32_t i) {
+    return addr6(kIntNet6, 0x11 + i);
+}
+
 /// The frame templates of one rig: client -> VIP (source patched per connection) and each real
 /// server's reply (destination patched). Frames are 60 bytes in the mbuf (64 on the wire).
 struct Templates {
@@ -66,6 +93,17 @@ struct Templates {
     /// `ext_mac`/`int_mac` are the director's port MACs; flags are TCP flag bytes.
     Templates(const rte_ether_addr& ext_mac, const rte_ether_addr& int_mac, uint8_t to_vip_flags,
               uint8_t reply_flags);
+};
+
+/// The IPv6 twin of Templates: client -> [VIP6]:80 and each real server's reply, the smallest
+/// IPv6 TCP frames (74 bytes in the mbuf, 78 on the wire).
+struct Templates6 {
+    std::vector<Template6> to_vip;  ///< one entry
+    std::vector<Template6> reply;   ///< one per real server
+    uint16_t len = kTcpFrameMin6;
+
+    Templates6(const rte_ether_addr& ext_mac, const rte_ether_addr& int_mac, uint8_t to_vip_flags,
+               uint8_t reply_flags);
 };
 
 /// Cycles and packets of the polling loop, measured by the RX callbacks. Thread: see the file.
@@ -119,9 +157,15 @@ public:
     /// with `tmpl[e >> kFlowBits]` when `by_rs`, else `tmpl[0]`; starts at `start`.
     void stream(const std::vector<Template>& tmpl, bool by_rs, const std::vector<uint32_t>& seq,
                 size_t start);
+    /// The same with IPv6 frames.
+    void stream(const std::vector<Template6>& tmpl, bool by_rs, const std::vector<uint32_t>& seq,
+                size_t start);
     /// Connections [first, end) once each; template by `rs_of[flow]` when `rs_of` is set. With
     /// `list`, positions [first, end) of it instead (the connections one worker owns).
     void range(const std::vector<Template>& tmpl, uint32_t first, uint32_t end,
+               const std::vector<uint8_t>* rs_of, const std::vector<uint32_t>* list = nullptr);
+    /// The same with IPv6 frames.
+    void range(const std::vector<Template6>& tmpl, uint32_t first, uint32_t end,
                const std::vector<uint8_t>* rs_of, const std::vector<uint32_t>* list = nullptr);
     /// Connections [first, end) opened as clients open them: per block of `block` connections,
     /// the first packet of each (`tmpl[0]`, a SYN), then the second of each (`tmpl[1]`, the
@@ -141,10 +185,15 @@ private:
     static uint16_t on_rx(uint16_t port, uint16_t queue, rte_mbuf** pkts, uint16_t n, uint16_t max,
                           void* arg);
     uint16_t fill(rte_mbuf** pkts, uint16_t n) noexcept;
+    /// Stamps pkts[0, n) of a Stream or a Range with `T` (Template or Template6) frames; returns
+    /// how many it stamped (fewer when a Range ends).
+    template <class T>
+    uint16_t stamp(const T* tmpl, rte_mbuf** pkts, uint16_t n) noexcept;
 
     LoopClock* clock_;
     Feed feed_ = Feed::Off;
     const Template* tmpl_ = nullptr;
+    const Template6* tmpl6_ = nullptr;  ///< set instead of tmpl_ for IPv6 Stream and Range
     bool by_rs_ = false;
     const uint32_t* seq_ = nullptr;
     size_t pos_ = 0;
@@ -164,7 +213,8 @@ private:
 };
 
 /// Records, from the frames a port transmits, which real server each client connection went to
-/// (the TX callback of the real-server side during the SYN pass). Thread: like FrameSource.
+/// (the TX callback of the real-server side during the SYN pass), from IPv4 and IPv6 frames
+/// alike. Thread: like FrameSource.
 class RsTap {
 public:
     explicit RsTap(std::vector<uint8_t>& rs_of) : rs_of_(&rs_of) {}
