@@ -50,7 +50,7 @@ struct alignas(64) Conn6 {
     uint32_t dest_slot = 0;       ///< the real server's global counter/stats slot
     uint32_t svc_slot = 0;        ///< the service's stats slot
     uint32_t next_free = 0;       ///< free-list link while unused
-    uint32_t tmpl = 0xffffffffu;  ///< persistence template (none for IPv6 yet)
+    uint32_t tmpl = 0xffffffffu;  ///< persistence template, or none
     uint16_t rport = 0;           ///< real server port, network order
     TcpState state = TcpState::None;
     uint8_t fwd = 0;    ///< cfg::Fwd

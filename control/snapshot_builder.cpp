@@ -28,6 +28,11 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
         e.timeout = st.svc.timeout;
         e.timeout_tsc = static_cast<uint64_t>(st.svc.timeout) * dp.tsc_hz();
         e.netmask = rte_cpu_to_be_32(st.svc.netmask);
+        for (uint32_t i = 0; i < 16; ++i) {
+            // -M as a prefix length for IPv6 (ipv6_addr_prefix's mask), byte by byte.
+            const uint32_t left = st.svc.prefix6 > i * 8 ? st.svc.prefix6 - i * 8 : 0;
+            e.netmask6.b[i] = static_cast<uint8_t>(0xff00u >> std::min<uint32_t>(8, left));
+        }
         bool all_masq = true;
         std::vector<sched::BackendSpec> backends;
         backends.reserve(st.svc.servers.size());

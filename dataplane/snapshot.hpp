@@ -223,6 +223,7 @@ struct ServiceEntry {
     uint32_t timeout = 0;       ///< persistence timeout, seconds
     uint64_t timeout_tsc = 0;   ///< the same in TSC ticks
     uint32_t netmask = 0;       ///< persistence netmask, network order
+    cfg::Ip6 netmask6;          ///< an IPv6 service's persistence prefix (-M 64) as a mask
     /// TCP, with at least one real server, all of them NAT (masquerading): the SYN proxy may
     /// answer its SYNs (docs/reliability.md, "The SYN proxy").
     bool synp_ok = false;

@@ -770,7 +770,8 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     const DestEntry* dest = nullptr;
     uint32_t tmpl = kNoTemplate;
     if (svc.flags & cfg::kSvcPersistent) {
-        dest = persistent_pick(svc, in, p.key.saddr & svc.netmask, now, tmpl);
+        dest = persistent_pick(svc, in, PersistClient{p.key.saddr & svc.netmask, nullptr}, now,
+                               tmpl);
     } else {
         const sched::BackendIdx b = svc.sched->pick(in);
         dest = b == sched::kNoBackend ? nullptr : &svc.dests[b];
@@ -1184,13 +1185,17 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     in.dport = rte_be_to_cpu_16(key.dport);
     in.proto = proto;
     in.now_ms = now_ms(now);
-    const sched::BackendIdx b = svc->sched->pick(in);
-    if (b == sched::kNoBackend) {
+    uint32_t tmpl = kNoTemplate;
+    const DestEntry* dest = schedule6(*svc, in, key.saddr, now, tmpl);
+    if (dest == nullptr) {
         out = Verdict::discard(Drop::NoBackend);
         return true;
     }
-    const DestEntry& d = svc->dests[b];
+    const DestEntry& d = *dest;
     if (d.fwd != cfg::Fwd::Masq) {
+        if (tmpl != kNoTemplate) {
+            env_.persist->release(tmpl, now);
+        }
         out = Verdict::discard(Drop::Unsupported);  // IPv6 direct routing and tunnels: not yet
         return true;
     }
@@ -1203,11 +1208,15 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     c.dest_slot = d.slot;
     c.svc_slot = svc->slot;
     c.flags = ct::kConnInactive;
+    c.tmpl = tmpl;
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
     bump(stats_.svc[svc->slot].conns);
     bump(stats_.dest[d.slot].conns);
     const uint32_t idx = table6_->insert(c, true);
     if (idx == ct::kMiss) {
+        if (tmpl != kNoTemplate) {
+            env_.persist->release(tmpl, now);
+        }
         out = Verdict::discard(Drop::TableFull);
         return true;
     }
@@ -1285,6 +1294,9 @@ void Worker::set_state6(ct::Conn6& c, ct::TcpState next) noexcept {
 }
 
 void Worker::conn_released6(const ct::Conn6& c) noexcept {
+    if (c.tmpl != kNoTemplate) {
+        env_.persist->release(c.tmpl, rte_rdtsc());
+    }
     sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
     if (c.flags & ct::kConnInactive) {
         dc.inactive.fetch_sub(1, std::memory_order_relaxed);
@@ -1920,8 +1932,24 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     bump(stats_.sync_installed);
 }
 
+const DestEntry* Worker::schedule6(const ServiceEntry& svc, const sched::SchedInput& in,
+                                   const uint8_t* saddr, uint64_t now, uint32_t& tmpl) noexcept {
+    if ((svc.flags & cfg::kSvcPersistent) == 0) {
+        const sched::BackendIdx b = svc.sched->pick(in);
+        return b == sched::kNoBackend ? nullptr : &svc.dests[b];
+    }
+    // IPVS's ip_vs_sched_persist: the client's address masked to the service's prefix length
+    // (ipv6_addr_prefix), one template per (masked client, service).
+    uint8_t masked[16];
+    for (uint32_t i = 0; i < 16; ++i) {
+        masked[i] = static_cast<uint8_t>(saddr[i] & svc.netmask6.b[i]);
+    }
+    return persistent_pick(svc, in, PersistClient{sched::fold6(masked), masked}, now, tmpl);
+}
+
 const DestEntry* Worker::persistent_pick(const ServiceEntry& svc, const sched::SchedInput& in,
-                                         uint32_t client, uint64_t now, uint32_t& tmpl) noexcept {
+                                         const PersistClient& client, uint64_t now,
+                                         uint32_t& tmpl) noexcept {
     auto valid = [&svc](uint32_t slot) { return find_dest_by_slot(svc, slot) != nullptr; };
     auto pick = [&svc, &in]() {
         const sched::BackendIdx b = svc.sched->pick(in);

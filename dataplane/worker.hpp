@@ -372,7 +372,12 @@ private:
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
     /// Schedules a new flow of a persistent service through its client's template.
     const DestEntry* persistent_pick(const ServiceEntry& svc, const sched::SchedInput& in,
-                                     uint32_t client, uint64_t now, uint32_t& tmpl) noexcept;
+                                     const PersistClient& client, uint64_t now,
+                                     uint32_t& tmpl) noexcept;
+    /// An IPv6 service's new flow: its scheduler's pick, or through the template of its client
+    /// (`saddr` masked to the service's prefix length) when the service is persistent.
+    const DestEntry* schedule6(const ServiceEntry& svc, const sched::SchedInput& in,
+                               const uint8_t* saddr, uint64_t now, uint32_t& tmpl) noexcept;
     void flush_handoff() noexcept;
     /// Not served here: up to the kernel when the port has an interface, else dropped as `why`.
     Verdict to_kernel_or(Drop why) const noexcept {
