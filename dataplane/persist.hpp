@@ -69,8 +69,8 @@ public:
     }
     /// The same for a client of either family.
     template <class Valid, class Pick>
-    Binding acquire(uint32_t svc_slot, const PersistClient& client, uint64_t now,
-                    uint64_t timeout, Valid&& valid, Pick&& pick) noexcept {
+    Binding acquire(uint32_t svc_slot, const PersistClient& client, uint64_t now, uint64_t timeout,
+                    Valid&& valid, Pick&& pick) noexcept {
         const uint64_t key = make_key(svc_slot, client.v4);
         const uint32_t base = slot_of(key);
         for (uint32_t i = 0; i < kWindow; ++i) {

@@ -503,6 +503,32 @@ TEST(Format, Ipv6ConnectionsAsIpvsadm) {
               "[2001:db8:1::11]:80\n");
 }
 
+// IPv6 persistence templates as ipvsadm -Lnc lists them: state NONE, client port 0, the
+// client masked to the prefix length (-M 64); a fwmark service's template is protocol IP with
+// the mark as the first word of its virtual address (ip_vs_sched_persist's nf_inet_addr).
+TEST(Format, Ipv6TemplatesAsIpvsadm) {
+    ConnInfo t;
+    t.proto = 6;
+    t.state = "NONE";
+    t.expires_ms = 299500;
+    t.af = cfg::Family::Inet6;
+    t.caddr6 = ip6("2001:db8:9::");
+    t.vaddr6 = ip6("2001:db8::100");
+    t.vport = 80;
+    t.daddr6 = ip6("2001:db8:1::11");
+    t.dport = 80;
+    ConnInfo f = t;
+    f.proto = 0;
+    f.vaddr6 = ip6("0:1::");
+    f.vport = 0;
+    f.dport = 0;
+    EXPECT_EQ(format_conns({t, f}, numeric(), kNoNames),
+              "IPVS connection entries\n"
+              "pro expire state       source             virtual            destination\n"
+              "TCP 04:59  NONE        [2001:db8:9::]:0   [2001:db8::100]:80 [2001:db8:1::11]:80\n"
+              "IP  04:59  NONE        [2001:db8:9::]:0   [0:1::]:0          [2001:db8:1::11]:0\n");
+}
+
 TEST(Format, MarkRulesAsCommands) {
     std::vector<cfg::MarkRule> marks(3);
     marks[0].dst = {ip(10, 0, 0, 100), 32};
