@@ -1037,7 +1037,7 @@ Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p,
         return to_kernel_or(Drop::NotUnicast);
     }
     if (table6_ != nullptr && (ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP) &&
-        (!snap.services6.empty() || table6_->size() != 0)) {
+        (!snap.services6.empty() || !snap.marks6.empty() || table6_->size() != 0)) {
         // IPv6 services: a connection's packet either way, or a new flow to a VIP.
         Verdict v;
         if (service6(snap, m, p, ip6, now, v)) {
@@ -1115,7 +1115,10 @@ uint32_t Worker::owner6(const Snapshot& snap, const Parsed& p) const noexcept {
     const auto* l4 = static_cast<const uint8_t*>(p.l4);
     // To a VIP or one of our addresses: the client is the source. Otherwise (a NAT reply, or
     // transit): the client side is the destination.
-    const bool to_us = snap.is_vip6(ip6->dst_addr) || snap.topo->local6_port(ip6->dst_addr) >= 0;
+    // A destination an IPv6 mark rule gives a service counts as a VIP (-f MARK -6).
+    const bool to_us = snap.is_vip6(ip6->dst_addr) || snap.topo->local6_port(ip6->dst_addr) >= 0 ||
+                       (!snap.marks6.empty() &&
+                        snap.find_marked6(ip6->proto, ip6->dst_addr, load16(l4 + 2)) != nullptr);
     const uint8_t* addr = to_us ? ip6->src_addr : ip6->dst_addr;
     const uint16_t port = load16(l4 + (to_us ? 0 : 2));
     return env_.owners->owner(rte_cpu_to_be_32(sched::fold6(addr)), port);
@@ -1145,6 +1148,9 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     const ServiceEntry* svc = nullptr;
     if (lookup == ct::kMiss) {
         svc = snap.find_service6(proto, ip6->dst_addr, key.dport);
+        if (svc == nullptr && !snap.marks6.empty()) [[unlikely]] {
+            svc = snap.find_marked6(proto, ip6->dst_addr, key.dport);  // -f MARK -6
+        }
         if (svc == nullptr) {
             return false;
         }
@@ -1202,7 +1208,8 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     ct::Conn6 c;
     c.client = key;
     std::memcpy(c.raddr, d.addr6.b.data(), 16);
-    c.rport = svc->key.port == 0 ? key.dport : d.port;
+    // As IPv4's: a port-zero service keeps the packet's port, a fwmark one its server's if set.
+    c.rport = svc->key.port == 0 && (svc->key.fwmark == 0 || d.port == 0) ? key.dport : d.port;
     c.fwd = static_cast<uint8_t>(d.fwd);
     c.state = proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
     c.dest_slot = d.slot;
