@@ -529,6 +529,20 @@ TEST(Format, Ipv6TemplatesAsIpvsadm) {
               "IP  04:59  NONE        [2001:db8:9::]:0   [0:1::]:0          [2001:db8:1::11]:0\n");
 }
 
+TEST(Format, Ipv6MarkRulesAsCommands) {
+    std::vector<cfg::MarkRule> marks(2);
+    marks[0].af = cfg::Family::Inet6;
+    marks[0].dst6 = {ip6("2001:db8::100"), 128};
+    marks[0].proto = 6;
+    marks[0].ports = {{80, 80}, {443, 443}};
+    marks[0].mark = 1;
+    marks[1].af = cfg::Family::Inet6;
+    marks[1].dst6 = {ip6("2001:db8:1::"), 64};
+    marks[1].mark = 2;
+    EXPECT_EQ(format_marks(marks), "--add-mark -t [2001:db8::100]:80,443 --mark 1\n"
+                                   "--add-mark --tcp-udp [2001:db8:1::/64] --mark 2\n");
+}
+
 TEST(Format, MarkRulesAsCommands) {
     std::vector<cfg::MarkRule> marks(3);
     marks[0].dst = {ip(10, 0, 0, 100), 32};
