@@ -365,6 +365,76 @@ TEST_F(Ipv6PersistTest, UdpDatagramsOfOnePrefixShareAServer) {
     EXPECT_EQ(dp_->worker(0).table6()->size(), 4u);
 }
 
+// -f 1 -6 -p 300 -M 64 behind an IPv6 mark rule for the VIP's TCP ports 80 and 443: one /64's
+// connections to both ports land on one real server with the packet's port (port-0 servers);
+// a port outside the rule is not served; -Lnc lists the template as IPVS makes a fwmark one.
+TEST_F(Ipv6PersistTest, Ipv6FwmarkServiceKeepsBothPortsOfAPrefixOnOneServer) {
+    cfg::ServiceKey key;
+    key.fwmark = 1;
+    key.af = cfg::Family::Inet6;
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = key;
+    a.service.scheduler = "rr";
+    a.service.flags = cfg::kSvcPersistent;
+    a.service.timeout = 300;
+    a.service.prefix6 = 64;
+    b.batch.push_back(a);
+    for (const V6& rs : {kRs1, kRs2}) {
+        ctl::Request d;
+        d.op = ctl::Op::AddDest;
+        d.service.key = key;
+        d.dest.af = cfg::Family::Inet6;
+        d.dest.addr6 = ip6_of(rs);
+        d.dest.port = 0;
+        b.batch.push_back(d);
+    }
+    ctl::Request m;
+    m.op = ctl::Op::AddMark;
+    m.mark.af = cfg::Family::Inet6;
+    m.mark.dst6 = {ip6_of(kVip), 128};
+    m.mark.proto = IPPROTO_TCP;
+    m.mark.ports = {{80, 80}, {443, 443}};
+    m.mark.mark = 1;
+    b.batch.push_back(m);
+    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    auto syn = [this](const V6& who, uint16_t sport, uint16_t dport) {
+        return ip6_frame(mac_[kExt], kClientMac, who, kVip, 64, IPPROTO_TCP,
+                         tcp_seg(sport, dport, 0x02));
+    };
+    send(kExt, syn(kClient, 40000, 80));
+    send(kExt, syn(kClient, 40001, 443));
+    send(kExt, syn(kNeighbour, 40002, 443));
+    send(kExt, syn(kFar, 40003, 443));
+    send(kExt, syn(kFar, 40004, 80));
+    send(kExt, syn(kClient, 40005, 8080));  // not marked: no service, not sent to a server
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 5u);
+    const uint16_t want_port[5] = {80, 443, 443, 443, 80};
+    const V6 want_rs[5] = {kRs2, kRs2, kRs2, kRs1, kRs1};
+    for (size_t i = 0; i < out.size(); ++i) {
+        EXPECT_EQ(addr_at(out[i], kL3 + 24), want_rs[i]) << i;
+        EXPECT_EQ(port_at(out[i], kL4 + 2), want_port[i]) << i;
+        EXPECT_EQ(l4_sum(out[i]), 0xffff) << i;
+    }
+    EXPECT_EQ(dp_->worker(0).table6()->size(), 5u);
+    const auto t = templates();
+    ASSERT_EQ(t.size(), 2u);
+    cfg::Ip6 mark_addr;
+    mark_addr.b[3] = 1;  // the mark as the first word of the virtual address
+    for (const ctl::ConnInfo& c : t) {
+        EXPECT_EQ(c.proto, 0);  // IPPROTO_IP, listed "IP"
+        EXPECT_EQ(c.af, cfg::Family::Inet6);
+        EXPECT_EQ(c.vaddr6, mark_addr);
+        EXPECT_EQ(c.vport, 0);
+        EXPECT_EQ(c.dport, 0);
+        EXPECT_EQ(c.daddr6, ip6_of(c.caddr6 == ip6_of(kClientNet) ? kRs2 : kRs1));
+    }
+}
+
 }  // namespace
 }  // namespace dirigo
 
