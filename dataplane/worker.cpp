@@ -1036,7 +1036,8 @@ Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p,
         }
         return to_kernel_or(Drop::NotUnicast);
     }
-    if (table6_ != nullptr && (ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP) &&
+    if (table6_ != nullptr &&
+        (ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP || ip6->proto == IPPROTO_SCTP) &&
         (!snap.services6.empty() || !snap.marks6.empty() || table6_->size() != 0)) {
         // IPv6 services: a connection's packet either way, or a new flow to a VIP.
         Verdict v;
@@ -1109,7 +1110,8 @@ Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p,
 uint32_t Worker::owner6(const Snapshot& snap, const Parsed& p) const noexcept {
     const rte_ipv6_hdr* ip6 = ipv6_header(p);
     const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
-    if ((ip6->proto != IPPROTO_TCP && ip6->proto != IPPROTO_UDP) || l4_len < 4) {
+    if ((ip6->proto != IPPROTO_TCP && ip6->proto != IPPROTO_UDP && ip6->proto != IPPROTO_SCTP) ||
+        l4_len < 4) {
         return id_;  // neighbour discovery, echo, ...: answered where they arrive
     }
     const auto* l4 = static_cast<const uint8_t*>(p.l4);
@@ -1131,7 +1133,10 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
     const auto in_seg = static_cast<uint32_t>(rte_pktmbuf_data_len(m) -
                                               (l4 - rte_pktmbuf_mtod(m, uint8_t*)));
-    const uint32_t hdr = proto == IPPROTO_TCP ? sizeof(rte_tcp_hdr) : sizeof(rte_udp_hdr);
+    // SCTP: the common header and the first chunk's header, which the state table reads.
+    const uint32_t hdr = proto == IPPROTO_TCP    ? sizeof(rte_tcp_hdr)
+                         : proto == IPPROTO_SCTP ? kSctpHdrLen + kSctpChunkHdrLen
+                                                 : sizeof(rte_udp_hdr);
     if (l4_len < hdr || in_seg < hdr) {
         return false;  // no whole header in the first segment: not served (routed or the kernel's)
     }
@@ -1162,6 +1167,13 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
             return true;
         }
         p.tcp_flags = l4[13];
+    } else if (proto == IPPROTO_SCTP) {
+        if (in_seg < l4_len) [[unlikely]] {
+            // As IPv4's chained_sctp: the CRC32c a NAT rewrite recomputes reads one buffer.
+            out = Verdict::discard(Drop::Unsupported);
+            return true;
+        }
+        p.sctp_chunk = sctp_chunk_of(l4, l4_len);
     } else if (load16(l4 + 6) == 0) {
         // A zero UDP checksum is invalid over IPv6 (RFC 8200 8.1): receivers discard it.
         out = Verdict::discard(Drop::BadL4Header);
@@ -1172,9 +1184,13 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
                        ct::lookup_is_reply(lookup), now);
         return true;
     }
-    // A new flow: for TCP only on a SYN, as IPv4's.
-    if (proto == IPPROTO_TCP) {
-        if ((p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) != ct::kTcpSyn) {
+    // A new flow: for TCP only on a SYN, for SCTP only on an INIT, as IPv4's.
+    if (proto == IPPROTO_TCP || proto == IPPROTO_SCTP) {
+        const bool opens =
+            proto == IPPROTO_TCP
+                ? (p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) == ct::kTcpSyn
+                : p.sctp_chunk == ct::kSctpInit;
+        if (!opens) {
             out = Verdict::discard(Drop::NoConn);
             return true;
         }
@@ -1211,7 +1227,9 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     // As IPv4's: a port-zero service keeps the packet's port, a fwmark one its server's if set.
     c.rport = svc->key.port == 0 && (svc->key.fwmark == 0 || d.port == 0) ? key.dport : d.port;
     c.fwd = static_cast<uint8_t>(d.fwd);
-    c.state = proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
+    c.state = proto == IPPROTO_TCP    ? ct::TcpState::None
+              : proto == IPPROTO_SCTP ? ct::TcpState::SctpNone
+                                      : ct::TcpState::Udp;
     c.dest_slot = d.slot;
     c.svc_slot = svc->slot;
     c.flags = ct::kConnInactive;
@@ -1249,6 +1267,13 @@ Verdict Worker::forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rt
         if (next != c.state) {
             set_state6(c, next);
         }
+    } else if (c.client.proto == IPPROTO_SCTP) [[unlikely]] {
+        // IPVS's SCTP state table, as IPv4's sctp_state.
+        const ct::TcpState next = ct::sctp_next_state(
+            c.state, reply ? ct::Dir::Output : ct::Dir::Input, p.sctp_chunk);
+        if (next != c.state) {
+            set_state6(c, next);
+        }
     }
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
     const Topology& topo = *snap.topo;
@@ -1267,13 +1292,13 @@ Verdict Worker::forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rt
         bump(stats_.svc[c.svc_slot].outbytes, p.l3_len);
         bump(stats_.dest[c.dest_slot].outpkts);
         bump(stats_.dest[c.dest_slot].outbytes, p.l3_len);
-        rewrite_endpoint6(ip6, p.l4, Endpoint::Source, c.client.daddr, c.client.dport);
+        rewrite6(ip6, p, Endpoint::Source, c.client.daddr, c.client.dport, c.rport);
     } else {
         bump(stats_.svc[c.svc_slot].inpkts);
         bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
         bump(stats_.dest[c.dest_slot].inpkts);
         bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
-        rewrite_endpoint6(ip6, p.l4, Endpoint::Destination, c.raddr, c.rport);
+        rewrite6(ip6, p, Endpoint::Destination, c.raddr, c.rport, c.client.dport);
     }
     --ip6->hop_limits;  // no header checksum in IPv6
     const uint8_t* target = nh->gateway.is_unspecified() ? ip6->dst_addr : nh->gateway.b.data();
@@ -1282,6 +1307,22 @@ Verdict Worker::forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rt
         return Verdict::slow(SlowKind::NeedNeigh6, nh->port);
     }
     return Verdict::transmit(nh->port);
+}
+
+void Worker::rewrite6(rte_ipv6_hdr* ip6, const Parsed& p, Endpoint which, const uint8_t* addr,
+                      uint16_t port, uint16_t old_port) noexcept {
+    if (ip6->proto != IPPROTO_SCTP) [[likely]] {
+        rewrite_endpoint6(ip6, p.l4, which, addr, port);
+        return;
+    }
+    // SCTP's CRC32c covers its own header and chunks, not the IPv6 addresses (no pseudo-header):
+    // as IPVS's sctp_snat_handler / sctp_dnat_handler, only a changed port costs a pass.
+    auto* l4 = static_cast<uint8_t*>(p.l4);
+    std::memcpy(which == Endpoint::Source ? ip6->src_addr : ip6->dst_addr, addr, 16);
+    store16(l4 + (which == Endpoint::Source ? 0 : 2), port);
+    if (port != old_port) {
+        sctp_set_checksum(l4, p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr)));
+    }
 }
 
 void Worker::set_state6(ct::Conn6& c, ct::TcpState next) noexcept {

@@ -334,6 +334,10 @@ private:
                   Verdict& out) noexcept;
     /// Forwards a packet of IPv6 connection `c` toward its real server (`reply` false) or the
     /// client: state, counters, the NAT rewrite, the route and the next hop's MAC.
+    /// NAT rewrite of one endpoint of an IPv6 packet: TCP/UDP incrementally (rewrite_endpoint6);
+    /// SCTP by copying, and its CRC32c recomputed when the port changes from `old_port`.
+    void rewrite6(rte_ipv6_hdr* ip6, const Parsed& p, Endpoint which, const uint8_t* addr,
+                  uint16_t port, uint16_t old_port) noexcept;
     Verdict forward6(const Snapshot& snap, ct::Conn6& c, const Parsed& p, rte_ipv6_hdr* ip6,
                      bool reply, uint64_t now) noexcept;
     /// The worker that owns an IPv6 TCP/UDP packet's flow (by its client side, as owner_of);
