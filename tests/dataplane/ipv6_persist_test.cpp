@@ -23,6 +23,7 @@
 #include "config/config.hpp"
 #include "control/control.hpp"
 #include "dataplane/dataplane.hpp"
+#include "dataplane/sctp.hpp"
 #include "tests/dataplane/harness.hpp"
 #include "tests/dataplane/ipv6_frames.hpp"
 
@@ -237,7 +238,9 @@ protected:
         EXPECT_EQ(addr_at(f, kL3 + 24), rs);
         EXPECT_EQ(port_at(f, kL4), cport);
         EXPECT_EQ(port_at(f, kL4 + 2), rport);
-        EXPECT_EQ(l4_sum(f), 0xffff) << "checksum";
+        if (proto != IPPROTO_SCTP) {  // SCTP: a CRC32c, checked by sctp_crc_ok
+            EXPECT_EQ(l4_sum(f), 0xffff) << "checksum";
+        }
     }
     void expect_to_client(const Frame& f, uint16_t cport, uint8_t proto, uint16_t vport) {
         EXPECT_EQ(mac_at(f, 0), kClientMac);
@@ -248,7 +251,9 @@ protected:
         EXPECT_EQ(addr_at(f, kL3 + 24), kClient);
         EXPECT_EQ(port_at(f, kL4), vport);
         EXPECT_EQ(port_at(f, kL4 + 2), cport);
-        EXPECT_EQ(l4_sum(f), 0xffff) << "checksum";
+        if (proto != IPPROTO_SCTP) {  // SCTP: a CRC32c, checked by sctp_crc_ok
+            EXPECT_EQ(l4_sum(f), 0xffff) << "checksum";
+        }
     }
 
     rte_ring* rx_[2] = {};
@@ -432,6 +437,90 @@ TEST_F(Ipv6PersistTest, Ipv6FwmarkServiceKeepsBothPortsOfAPrefixOnOneServer) {
         EXPECT_EQ(c.vport, 0);
         EXPECT_EQ(c.dport, 0);
         EXPECT_EQ(c.daddr6, ip6_of(c.caddr6 == ip6_of(kClientNet) ? kRs2 : kRs1));
+    }
+}
+
+/// An SCTP packet from `src`:`sport` to `dst`:`dport` with one chunk of type `chunk` (and a
+/// 4-byte body), its CRC32c computed with the scalar reference (dp::sctp_crc32c_sw).
+Frame sctp_frame(const Mac& to, const Mac& from, const V6& src, const V6& dst, uint16_t sport,
+                 uint16_t dport, uint8_t chunk) {
+    std::vector<uint8_t> l4(12 + 8, 0);
+    l4[0] = static_cast<uint8_t>(sport >> 8);
+    l4[1] = static_cast<uint8_t>(sport);
+    l4[2] = static_cast<uint8_t>(dport >> 8);
+    l4[3] = static_cast<uint8_t>(dport);
+    l4[4] = 0x12;  // verification tag
+    l4[5] = 0x34;
+    l4[6] = 0x56;
+    l4[7] = 0x78;
+    l4[12] = chunk;
+    l4[15] = 8;  // chunk length
+    l4[16] = 0xab;
+    Frame f = ip6_frame(to, from, src, dst, 64, IPPROTO_SCTP, l4);
+    // ip6_frame wrote a 16-bit sum over the tag: put the tag back, then the CRC.
+    std::copy(l4.begin(), l4.begin() + 12, f.b.begin() + kL4);
+    const uint32_t crc = dp::sctp_crc32c_sw(f.b.data() + kL4, static_cast<uint32_t>(l4.size()));
+    for (int i = 0; i < 4; ++i) {
+        f.b[kL4 + 8 + i] = static_cast<uint8_t>(crc >> (8 * i));  // little-endian, as Linux
+    }
+    return f;
+}
+
+bool sctp_crc_ok(const Frame& f) {
+    const uint8_t* ip6 = f.b.data() + kL3;
+    const auto plen = static_cast<uint32_t>(ip6[4] << 8 | ip6[5]);
+    const uint8_t* l4 = f.b.data() + kL4;
+    const uint32_t stored = static_cast<uint32_t>(l4[8]) | static_cast<uint32_t>(l4[9]) << 8 |
+                            static_cast<uint32_t>(l4[10]) << 16 |
+                            static_cast<uint32_t>(l4[11]) << 24;
+    return stored == dp::sctp_crc32c_sw(l4, plen);
+}
+
+// --sctp-service [VIP]:5000 with servers on port 6000: an INIT opens the association (and
+// nothing else does); both directions are rewritten with a correct CRC32c; the state follows
+// IPVS's SCTP table to ESTABLISHED.
+TEST_F(Ipv6PersistTest, SctpAssociationThroughAnIpv6NatService) {
+    add_service(cfg::Proto::Sctp, 5000, 6000, 128);
+    const uint64_t no_conn = drops(dp::Drop::NoConn);
+    send(kExt, sctp_frame(mac_[kExt], kClientMac, kClient, kVip, 40000, 5000, 0));  // DATA
+    step();
+    EXPECT_TRUE(recv(kInt).empty());
+    EXPECT_EQ(drops(dp::Drop::NoConn), no_conn + 1);
+    EXPECT_EQ(dp_->worker(0).table6()->size(), 0u);
+
+    send(kExt, sctp_frame(mac_[kExt], kClientMac, kClient, kVip, 40000, 5000, ct::kSctpInit));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_to_server(out[0], kRs2, kRs2Mac, 40000, IPPROTO_SCTP, 6000);
+    EXPECT_TRUE(sctp_crc_ok(out[0])) << "CRC32c after the port rewrite";
+    EXPECT_EQ(out[0].b[kL4 + 4], 0x12);  // the verification tag is untouched
+
+    send(kInt, sctp_frame(mac_[kInt], kRs2Mac, kRs2, kClient, 6000, 40000, ct::kSctpInitAck));
+    step();
+    out = recv(kExt);
+    ASSERT_EQ(out.size(), 1u);
+    expect_to_client(out[0], 40000, IPPROTO_SCTP, 5000);
+    EXPECT_TRUE(sctp_crc_ok(out[0])) << "CRC32c after the port rewrite";
+
+    send(kExt, sctp_frame(mac_[kExt], kClientMac, kClient, kVip, 40000, 5000, ct::kSctpCookieEcho));
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    send(kInt, sctp_frame(mac_[kInt], kRs2Mac, kRs2, kClient, 6000, 40000, ct::kSctpCookieAck));
+    step();
+    ASSERT_EQ(recv(kExt).size(), 1u);
+    std::string state;
+    for (const ctl::ConnInfo& c : conns().conns) {
+        if (c.state != "NONE") {
+            EXPECT_EQ(c.proto, IPPROTO_SCTP);
+            EXPECT_EQ(c.af, cfg::Family::Inet6);
+            state = c.state;
+        }
+    }
+    EXPECT_EQ(state, "ESTABLISHED");
+    const Reply l = list();
+    for (const ctl::DestInfo& d : l.services.at(0).dests) {
+        EXPECT_EQ(d.active, d.server.addr6 == ip6_of(kRs2) ? 1u : 0u);
     }
 }
 
