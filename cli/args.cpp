@@ -614,6 +614,37 @@ struct State {
 /// "10.0.0.100" (every port).
 std::optional<ArgError> parse_mark_match(std::string_view s, cfg::MarkRule& m) {
     const ArgError e = bad("illegal mark rule address[/len][:ports] specified");
+    if (!s.empty() && s[0] == '[') {
+        // An IPv6 rule, bracketed as ipvsadm writes an IPv6 service: [ADDR[/LEN]][:PORTS].
+        const size_t close = s.find(']');
+        if (close == std::string_view::npos ||
+            (close + 1 < s.size() && s[close + 1] != ':')) {
+            return e;
+        }
+        const auto pfx = cfg::parse_prefix6(s.substr(1, close - 1));
+        if (!pfx) {
+            return e;
+        }
+        if (const cfg::Prefix6 net = cfg::network_of(*pfx); net != *pfx) {
+            std::string msg = "host bits are set in mark rule address ";
+            msg += s.substr(1, close - 1);
+            msg += " (did you mean ";
+            msg += cfg::format_prefix6(net);
+            msg += "?)";
+            return bad(msg);
+        }
+        m.af = cfg::Family::Inet6;
+        m.dst6 = *pfx;
+        m.ports.clear();
+        if (close + 1 < s.size()) {
+            const auto ports = cfg::parse_port_list(s.substr(close + 2));
+            if (!ports) {
+                return e;
+            }
+            m.ports = *ports;
+        }
+        return std::nullopt;
+    }
     const size_t colon = s.find(':');
     const std::string_view where = s.substr(0, colon);
     const auto pfx = cfg::parse_prefix(where);

@@ -404,8 +404,14 @@ std::string format_marks(const std::vector<cfg::MarkRule>& marks) {
                             : m.proto == static_cast<uint8_t>(cfg::Proto::Udp)  ? "-u"
                             : m.proto == static_cast<uint8_t>(cfg::Proto::Sctp) ? "--sctp-service"
                                                                                 : "--tcp-udp";
-        std::string where =
-            m.dst.len == 32 ? cfg::format_ip4(m.dst.addr) : cfg::format_prefix(m.dst);
+        std::string where;
+        if (m.af == cfg::Family::Inet6) {
+            where = "[";
+            where += m.dst6.len == 128 ? cfg::format_ip6(m.dst6.addr) : cfg::format_prefix6(m.dst6);
+            where += ']';
+        } else {
+            where = m.dst.len == 32 ? cfg::format_ip4(m.dst.addr) : cfg::format_prefix(m.dst);
+        }
         if (!m.ports.empty()) {
             where += ':';  // two steps: see the GCC 12 -Werror=restrict note in format_ports
             where += cfg::format_port_list(m.ports);

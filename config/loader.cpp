@@ -1231,14 +1231,22 @@ private:
                 return st;
             }
             const auto pfx = parse_prefix(text);
-            if (!pfx) {
+            const auto pfx6 = pfx ? std::nullopt : parse_prefix6(text);
+            if (!pfx && !pfx6) {
                 return fail(*s, "bad address " + in_quotes(text) +
-                                    " (expected an address or prefix, e.g. \"10.0.0.100/32\")");
+                                    " (expected an address or prefix, e.g. \"10.0.0.100/32\" or "
+                                    "\"2001:db8::100/128\")");
             }
-            if (auto st = no_host_bits(*s, text, *pfx); !st) {
-                return st;
+            if (pfx) {
+                if (auto st = no_host_bits(*s, text, *pfx); !st) {
+                    return st;
+                }
+                m.dst = *pfx;
+            } else {
+                // An IPv6 rule: it selects the IPv6 fwmark service of its mark (-f MARK -6).
+                m.af = Family::Inet6;
+                m.dst6 = *pfx6;
             }
-            m.dst = *pfx;
             if ((s = find(g, "protocol")) != nullptr) {
                 if (auto st = read_string(*s, text); !st) {
                     return st;
@@ -1274,10 +1282,12 @@ private:
             if (auto st = validate_mark(m); !st) {
                 return fail(g, st.message(), st.code());
             }
-            const std::string id = std::to_string(m.proto) + " " + format_prefix(m.dst) + " " +
-                                   format_port_list(m.ports);
+            const std::string where =
+                m.af == Family::Inet6 ? format_prefix6(m.dst6) : format_prefix(m.dst);
+            const std::string id =
+                std::to_string(m.proto) + " " + where + " " + format_port_list(m.ports);
             if (auto [it, fresh] = seen.try_emplace(id, line_of(g)); !fresh) {
-                return fail(g, "duplicate mark rule " + format_prefix(m.dst) + " ports " +
+                return fail(g, "duplicate mark rule " + where + " ports " +
                                    format_port_list(m.ports) + " (first at line " +
                                    std::to_string(it->second) + ")");
             }

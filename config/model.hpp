@@ -132,15 +132,19 @@ struct PortRange {
 /// A mark rule (Dirigo's stand-in for iptables' MARK target): a new flow to `dst` (prefix,
 /// host order), of `proto` (a Proto value, or kMarkAnyProto), to one of `ports` (empty: any
 /// port) gets firewall mark `mark`, which selects the fwmark service of that mark. Rules are
-/// ordered; the first match wins.
+/// ordered; the first match wins. An IPv6 rule (`af` Inet6) matches IPv6 flows to `dst6` and
+/// selects the IPv6 fwmark service of its mark (`-f MARK -6`); `dst` is then unused.
 struct MarkRule {
     Prefix dst;
     uint8_t proto = kMarkAnyProto;
     std::vector<PortRange> ports;
     uint32_t mark = 0;
+    Family af = Family::Inet;
+    Prefix6 dst6;
     /// Same match (everything but the mark): the identity a rule is deleted by.
     bool same_match(const MarkRule& o) const {
-        return dst == o.dst && proto == o.proto && ports == o.ports;
+        return af == o.af && dst == o.dst && dst6 == o.dst6 && proto == o.proto &&
+               ports == o.ports;
     }
     bool operator==(const MarkRule&) const = default;
 };

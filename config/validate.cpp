@@ -122,14 +122,25 @@ Status check_server(const Service& svc, const RealServer& rs) {
 }
 
 Status validate_mark(const MarkRule& m) {
-    const std::string who = "mark rule " + format_prefix(m.dst);
+    std::string who = "mark rule ";
+    who += m.af == Family::Inet6 ? format_prefix6(m.dst6) : format_prefix(m.dst);
     if (m.mark == 0) {
         return {Errc::Invalid, who + ": mark must be 1..4294967295 (0 is no mark)"};
     }
-    if (m.dst.len > 32) {
+    if (m.af == Family::Inet6) {
+        if (m.dst6.len > 128) {
+            return {Errc::Invalid, who + ": prefix length must be 0..128"};
+        }
+        if (const Prefix6 net = network_of(m.dst6); net != m.dst6) {
+            std::string msg = who + ": host bits are set (did you mean ";
+            msg += format_prefix6(net);
+            msg += "?)";
+            return {Errc::Invalid, msg};
+        }
+    } else if (m.dst.len > 32) {
         return {Errc::Invalid, who + ": prefix length must be 0..32"};
     }
-    if (const Prefix net = network_of(m.dst); net != m.dst) {
+    if (const Prefix net = network_of(m.dst); m.af != Family::Inet6 && net != m.dst) {
         return {Errc::Invalid, who + ": host bits are set (did you mean " + format_prefix(net) + "?)"};
     }
     if (m.proto != kMarkAnyProto && m.proto != static_cast<uint8_t>(Proto::Tcp) &&

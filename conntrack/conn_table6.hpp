@@ -51,7 +51,7 @@ struct alignas(64) Conn6 {
     uint32_t dest_slot = 0;       ///< the real server's global counter/stats slot
     uint32_t svc_slot = 0;        ///< the service's stats slot
     uint32_t next_free = 0;       ///< free-list link while unused
-    uint32_t tmpl = 0xffffffffu;  ///< persistence template (none for IPv6 yet)
+    uint32_t tmpl = 0xffffffffu;  ///< persistence template, or none
     uint32_t sync_countdown = 0;  ///< client packets until the next sync record (docs/sync.md)
     uint16_t rport = 0;           ///< real server port, network order
     uint16_t tun_port = 0;        ///< Fwd::Tunnel: GUE's UDP destination port, network order

@@ -18,7 +18,8 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
     snap->topo = dp.topology();
     snap->timeouts.set(change.timeouts.tcp, change.timeouts.tcp_fin, change.timeouts.udp);
     std::vector<std::pair<uint64_t, uint32_t>> keys;
-    std::unordered_map<uint32_t, uint32_t> fwmarks;  // mark -> index into services
+    std::unordered_map<uint32_t, uint32_t> fwmarks;   // mark -> index into services
+    std::unordered_map<uint32_t, uint32_t> fwmarks6;  // the same for IPv6 fwmark services
     snap->services.reserve(change.services.size());
     for (const ServiceState& st : change.services) {
         dp::ServiceEntry e;
@@ -28,6 +29,11 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
         e.timeout = st.svc.timeout;
         e.timeout_tsc = static_cast<uint64_t>(st.svc.timeout) * dp.tsc_hz();
         e.netmask = rte_cpu_to_be_32(st.svc.netmask);
+        for (uint32_t i = 0; i < 16; ++i) {
+            // -M as a prefix length for IPv6 (ipv6_addr_prefix's mask), byte by byte.
+            const uint32_t left = st.svc.prefix6 > i * 8 ? st.svc.prefix6 - i * 8 : 0;
+            e.netmask6.b[i] = static_cast<uint8_t>(0xff00u >> std::min<uint32_t>(8, left));
+        }
         bool all_masq = true;
         std::vector<sched::BackendSpec> backends;
         backends.reserve(st.svc.servers.size());
@@ -67,14 +73,11 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
         }
         e.sched = std::move(*sch);
         e.synp_ok = st.svc.key.proto == cfg::Proto::Tcp && !e.dests.empty() && all_masq;
-        if (st.svc.key.fwmark != 0 && st.svc.key.af == cfg::Family::Inet6) {
-            // The mark rules select IPv4 flows only: an IPv6 fwmark service has none yet.
-            snap->services.push_back(std::move(e));
-            continue;
-        }
         if (st.svc.key.fwmark != 0) {
-            // Reached through the mark rules only, never by address.
-            fwmarks.emplace(st.svc.key.fwmark, static_cast<uint32_t>(snap->services.size()));
+            // Reached through the mark rules of its family only, never by address: a mark has
+            // an IPv4 and an IPv6 service, as in IPVS (-f 1 and -f 1 -6).
+            auto& by_mark = st.svc.key.af == cfg::Family::Inet6 ? fwmarks6 : fwmarks;
+            by_mark.emplace(st.svc.key.fwmark, static_cast<uint32_t>(snap->services.size()));
             snap->services.push_back(std::move(e));
             continue;
         }
@@ -106,6 +109,22 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
     // change adds it, since every change builds a new snapshot).
     snap->marks.reserve(change.marks.size());
     for (const cfg::MarkRule& r : change.marks) {
+        if (r.af == cfg::Family::Inet6) {
+            dp::MarkMatch6 m;
+            for (uint32_t i = 0; i < 16; ++i) {
+                const uint32_t left = r.dst6.len > i * 8 ? r.dst6.len - i * 8 : 0;
+                m.mask.b[i] = static_cast<uint8_t>(0xff00u >> std::min<uint32_t>(8, left));
+                m.net.b[i] = static_cast<uint8_t>(r.dst6.addr.b[i] & m.mask.b[i]);
+            }
+            m.proto = r.proto;
+            m.first = static_cast<uint32_t>(snap->mark_ports.size());
+            m.count = static_cast<uint16_t>(r.ports.size());
+            snap->mark_ports.insert(snap->mark_ports.end(), r.ports.begin(), r.ports.end());
+            const auto it = fwmarks6.find(r.mark);
+            m.service = it == fwmarks6.end() ? dp::kNoMarkService : it->second;
+            snap->marks6.push_back(m);
+            continue;
+        }
         dp::MarkMatch m;
         const uint32_t mask = cfg::prefix_mask(r.dst.len);
         m.mask = rte_cpu_to_be_32(mask);

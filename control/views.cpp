@@ -125,7 +125,8 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
     // Persistence templates, as IPVS lists them: state NONE, client port 0.
     const uint64_t now = rte_rdtsc();
     dp_.persist().for_each(
-        [&](uint32_t svc_slot, uint32_t client, uint32_t dest_slot, int32_t, uint64_t expire) {
+        [&](uint32_t svc_slot, const dp::PersistClient& client, uint32_t dest_slot, int32_t,
+            uint64_t expire) {
             for (const ServiceState& s : model_.services()) {
                 if (s.slot != svc_slot) {
                     continue;
@@ -135,16 +136,32 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
                 ci.proto = s.svc.key.fwmark != 0 ? 0 : static_cast<uint8_t>(s.svc.key.proto);
                 ci.state = "NONE";
                 ci.expires_ms = expire > now ? static_cast<uint32_t>((expire - now) / per_ms) : 0;
-                ci.caddr = rte_be_to_cpu_32(client);
-                // A fwmark service's template names the mark as its address, as IPVS's does.
-                ci.vaddr = s.svc.key.fwmark != 0 ? s.svc.key.fwmark : s.svc.key.addr;
                 ci.vport = s.svc.key.port;
                 for (size_t i = 0; i < s.dest_slots.size(); ++i) {
                     if (s.dest_slots[i] == dest_slot) {
                         ci.daddr = s.svc.servers[i].addr;
+                        ci.daddr6 = s.svc.servers[i].addr6;
                         ci.dport = s.svc.servers[i].port;
                     }
                 }
+                if (client.v6 != nullptr) {
+                    // An IPv6 template (ip_vs_sched_persist): the client masked to the
+                    // prefix length; a fwmark service's names the mark as the first word of
+                    // its virtual address (nf_inet_addr.ip).
+                    ci.af = cfg::Family::Inet6;
+                    std::memcpy(ci.caddr6.b.data(), client.v6, 16);
+                    if (s.svc.key.fwmark != 0) {
+                        const uint32_t mark = rte_cpu_to_be_32(s.svc.key.fwmark);
+                        std::memcpy(ci.vaddr6.b.data(), &mark, 4);
+                    } else {
+                        ci.vaddr6 = s.svc.key.addr6;
+                    }
+                    rep.conns.push_back(std::move(ci));
+                    continue;
+                }
+                ci.caddr = rte_be_to_cpu_32(client.v4);
+                // A fwmark service's template names the mark as its address, as IPVS's does.
+                ci.vaddr = s.svc.key.fwmark != 0 ? s.svc.key.fwmark : s.svc.key.addr;
                 rep.conns.push_back(std::move(ci));
             }
         });

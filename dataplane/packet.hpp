@@ -223,6 +223,21 @@ inline void vlan_push(uint8_t* frame, uint16_t tci) noexcept {
     store16(frame + sizeof(rte_ether_hdr), rte_cpu_to_be_16(tci));
 }
 
+/// The chunk an SCTP packet's state machine reads (`l4` its common header, `l4_len` >= 16): the
+/// first chunk's type, or ABORT when a COOKIE ECHO or COOKIE ACK is bundled before one (RFC 9260
+/// 3.3.7), as IPVS's set_sctp_state reads it. Used by IPv4's parser and IPv6's service6.
+inline uint8_t sctp_chunk_of(const uint8_t* l4, uint32_t l4_len) noexcept {
+    uint8_t chunk = l4[kSctpHdrLen];
+    if (chunk == ct::kSctpCookieEcho || chunk == ct::kSctpCookieAck) {
+        const uint32_t clen = rte_be_to_cpu_16(load16(l4 + kSctpHdrLen + 2));
+        const uint32_t next = kSctpHdrLen + ((clen + 3) & ~3u);
+        if (clen >= kSctpChunkHdrLen && next < l4_len && l4[next] == ct::kSctpAbort) {
+            chunk = ct::kSctpAbort;
+        }
+    }
+    return chunk;
+}
+
 /// The IPv6 half of parse_frame (the ethertype was 0x86DD): checks the fixed header (version 6,
 /// the payload inside the frame) and, for ICMPv6 right after it, its 4-byte header. Extension
 /// headers are not walked: a packet whose next header is not ICMPv6 is routed (transit) or, for
@@ -375,16 +390,7 @@ inline void parse_frame(uint8_t* frame, uint32_t len, Parsed& p,
             p.reason = Drop::Runt;
             return;
         }
-        uint8_t chunk = l4[kSctpHdrLen];
-        if (chunk == ct::kSctpCookieEcho || chunk == ct::kSctpCookieAck) {
-            // Control chunks may be bundled before an ABORT, which then decides (RFC 9260 3.3.7).
-            const uint32_t clen = rte_be_to_cpu_16(load16(l4 + kSctpHdrLen + 2));
-            const uint32_t next = kSctpHdrLen + ((clen + 3) & ~3u);
-            if (clen >= kSctpChunkHdrLen && next < l4_len && l4[next] == ct::kSctpAbort) {
-                chunk = ct::kSctpAbort;
-            }
-        }
-        p.sctp_chunk = chunk;
+        p.sctp_chunk = sctp_chunk_of(l4, l4_len);
         break;
     }
     case IPPROTO_ICMP:

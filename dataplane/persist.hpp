@@ -15,9 +15,15 @@
 /// consistent afterwards).
 /// Control sweeps dead templates (no connection, past their expiry) in bounded slices and
 /// decrements the server's persistent count (`--persistent-conn`).
+///
+/// IPv6 services' templates live in the same table: their client is the address masked to the
+/// service's prefix length (`-M 64`), kept whole in the entry. A service has one family, so the
+/// service slot in the key keeps the families apart; an IPv6 key carries the masked address
+/// folded to 32 bits (a pre-filter only: a match compares the whole address under the lock).
 
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 
 #include <rte_spinlock.h>
@@ -27,6 +33,13 @@
 namespace dirigo::dp {
 
 inline constexpr uint32_t kNoTemplate = 0xffffffffu;
+
+/// A template's client: the masked IPv4 address (network order), or for an IPv6 service the
+/// masked IPv6 address (`v6`, network order) and its fold in `v4`.
+struct PersistClient {
+    uint32_t v4 = 0;
+    const uint8_t* v6 = nullptr;  ///< 16 bytes, or nullptr for an IPv4 client
+};
 
 class PersistTable {
 public:
@@ -52,7 +65,13 @@ public:
     template <class Valid, class Pick>
     Binding acquire(uint32_t svc_slot, uint32_t client, uint64_t now, uint64_t timeout,
                     Valid&& valid, Pick&& pick) noexcept {
-        const uint64_t key = make_key(svc_slot, client);
+        return acquire(svc_slot, PersistClient{client, nullptr}, now, timeout, valid, pick);
+    }
+    /// The same for a client of either family.
+    template <class Valid, class Pick>
+    Binding acquire(uint32_t svc_slot, const PersistClient& client, uint64_t now, uint64_t timeout,
+                    Valid&& valid, Pick&& pick) noexcept {
+        const uint64_t key = make_key(svc_slot, client.v4);
         const uint32_t base = slot_of(key);
         for (uint32_t i = 0; i < kWindow; ++i) {
             Entry& e = entries_[(base + i) & mask_];
@@ -62,6 +81,9 @@ public:
             Lock l(e);
             if (e.key.load(std::memory_order_relaxed) != key) {
                 break;  // reclaimed meanwhile: create below
+            }
+            if (!same_client(e, client)) {
+                continue;  // another IPv6 client with the same fold
             }
             const bool alive = e.refs > 0 || e.expire > now;
             if (alive && valid(e.dest_slot)) {
@@ -98,7 +120,7 @@ public:
             e.timeout = timeout;
             e.expire = now + timeout;
             e.svc_slot = svc_slot;
-            e.client = client;
+            set_client(e, client);
             // Published under the entry lock; the relaxed scan above only pre-filters.
             e.key.store(key, std::memory_order_relaxed);
             return {(base + i) & mask_, d, kNoTemplate, false};
@@ -123,7 +145,12 @@ public:
     /// has no free entry). Thread: any worker. Cost: kWindow relaxed loads plus one entry lock.
     Binding install(uint32_t svc_slot, uint32_t client, uint32_t dest_slot, uint64_t now,
                     uint64_t timeout) noexcept {
-        const uint64_t key = make_key(svc_slot, client);
+        return install(svc_slot, PersistClient{client, nullptr}, dest_slot, now, timeout);
+    }
+    /// The same for a client of either family.
+    Binding install(uint32_t svc_slot, const PersistClient& client, uint32_t dest_slot,
+                    uint64_t now, uint64_t timeout) noexcept {
+        const uint64_t key = make_key(svc_slot, client.v4);
         const uint32_t base = slot_of(key);
         for (int pass = 0; pass < 2; ++pass) {
             // Pass 0 looks for the key, pass 1 for a free entry.
@@ -134,14 +161,15 @@ public:
                     continue;
                 }
                 Lock l(e);
-                if (e.key.load(std::memory_order_relaxed) != want) {
+                if (e.key.load(std::memory_order_relaxed) != want ||
+                    (pass == 0 && !same_client(e, client))) {
                     continue;
                 }
                 const uint32_t prev = pass == 0 ? e.dest_slot : kNoTemplate;
                 if (pass == 1) {
                     e.refs = 0;
                     e.svc_slot = svc_slot;
-                    e.client = client;
+                    set_client(e, client);
                     e.expire = 0;
                 }
                 e.dest_slot = dest_slot;
@@ -176,7 +204,8 @@ public:
         }
     }
 
-    /// Calls f(svc_slot, client, dest_slot, refs, expire) for every template. Thread: control.
+    /// Calls f(svc_slot, client, dest_slot, refs, expire) for every template; `client.v6` points
+    /// to a copy of an IPv6 template's address, valid during the call. Thread: control.
     template <class F>
     void for_each(F&& f) {
         for (uint32_t i = 0; i <= mask_; ++i) {
@@ -186,7 +215,10 @@ public:
             }
             Lock l(e);
             if (e.key.load(std::memory_order_relaxed) != 0) {
-                f(e.svc_slot, e.client, e.dest_slot, e.refs, e.expire);
+                uint8_t a6[16];
+                std::memcpy(a6, e.client6, sizeof(a6));
+                const PersistClient c{e.client, e.is6 != 0 ? a6 : nullptr};
+                f(e.svc_slot, c, e.dest_slot, e.refs, e.expire);
             }
         }
     }
@@ -196,14 +228,31 @@ public:
 private:
     struct alignas(64) Entry {
         rte_spinlock_t lock = RTE_SPINLOCK_INITIALIZER;
+        uint8_t is6 = 0;               ///< an IPv6 service's template: client6 holds the client
         std::atomic<uint64_t> key{0};  ///< (svc_slot + 1) << 32 | client; 0 = free
         uint32_t svc_slot = 0;
-        uint32_t client = 0;           ///< masked client address, network order
+        uint32_t client = 0;           ///< masked client address (IPv6: its fold), network order
         uint32_t dest_slot = 0;
         int32_t refs = 0;
         uint64_t expire = 0;           ///< TSC
         uint64_t timeout = 0;          ///< TSC ticks
+        uint8_t client6[16] = {};      ///< masked IPv6 client address, network order
     };
+    static_assert(sizeof(Entry) == 64, "a template is one cache line");
+    /// Under the entry's lock.
+    static bool same_client(const Entry& e, const PersistClient& c) {
+        return c.v6 == nullptr ? e.is6 == 0
+                               : e.is6 != 0 && std::memcmp(e.client6, c.v6, 16) == 0;
+    }
+    static void set_client(Entry& e, const PersistClient& c) {
+        e.client = c.v4;
+        e.is6 = c.v6 != nullptr ? 1 : 0;
+        if (c.v6 != nullptr) {
+            std::memcpy(e.client6, c.v6, 16);
+        } else {
+            std::memset(e.client6, 0, 16);
+        }
+    }
     /// The entry lock: held for a few instructions by one thread at a time.
     class Lock {
     public:

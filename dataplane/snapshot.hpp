@@ -223,6 +223,7 @@ struct ServiceEntry {
     uint32_t timeout = 0;       ///< persistence timeout, seconds
     uint64_t timeout_tsc = 0;   ///< the same in TSC ticks
     uint32_t netmask = 0;       ///< persistence netmask, network order
+    cfg::Ip6 netmask6;          ///< an IPv6 service's persistence prefix (-M 64) as a mask
     /// TCP, with at least one real server, all of them NAT (masquerading): the SYN proxy may
     /// answer its SYNs (docs/reliability.md, "The SYN proxy").
     bool synp_ok = false;
@@ -265,6 +266,17 @@ struct MarkMatch {
     uint32_t service = 0;  ///< index into Snapshot::services, or kNoMarkService
 };
 
+/// An IPv6 mark rule, compiled by control: MarkMatch's fields with a 16-byte network and mask.
+struct MarkMatch6 {
+    cfg::Ip6 net;          ///< network order, already masked
+    cfg::Ip6 mask;         ///< network order
+    uint32_t first = 0;    ///< first of its ranges in Snapshot::mark_ports
+    uint16_t count = 0;    ///< number of ranges; 0 matches every port
+    uint8_t proto = 0;     ///< as MarkMatch's
+    uint32_t service = 0;  ///< index into Snapshot::services (an IPv6 fwmark service), or
+                           ///< kNoMarkService
+};
+
 /// A mark whose fwmark service does not exist: the flow gets no service.
 inline constexpr uint32_t kNoMarkService = 0xffffffffu;
 
@@ -286,6 +298,8 @@ struct Snapshot {
     /// new-flow path checks then.
     std::vector<MarkMatch> marks;
     std::vector<cfg::PortRange> mark_ports;  ///< the rules' port ranges, host order
+    /// The IPv6 mark rules in order (first match wins), their ranges in mark_ports too.
+    std::vector<MarkMatch6> marks6;
 
     /// The fwmark service a new flow's first packet selects through the mark rules, or nullptr
     /// (no rule matches, or the first that matches names a mark with no service). Called only
@@ -302,6 +316,36 @@ struct Snapshot {
             // A rule without a protocol (--tcp-udp) matches TCP and UDP; SCTP only by name.
             const bool proto_ok = m.proto != 0 ? m.proto == proto : proto != IPPROTO_SCTP;
             if ((addr_be & m.mask) != m.net || !proto_ok) {
+                continue;
+            }
+            bool in = m.count == 0;
+            for (uint32_t i = m.first; i < m.first + m.count && !in; ++i) {
+                in = port >= mark_ports[i].lo && port <= mark_ports[i].hi;
+            }
+            if (in) {
+                return m.service == kNoMarkService ? nullptr : &services[m.service];
+            }
+        }
+        return nullptr;
+    }
+
+    /// find_marked for a new IPv6 flow to [`addr`]:`port_be` (16 bytes, network order): the IPv6
+    /// fwmark service the first matching IPv6 rule's mark selects, or nullptr. Called only when
+    /// the flow has no address service and there are IPv6 rules. Thread: any. Cost: O(rules +
+    /// their ranges), 16-byte compares.
+    [[gnu::noinline]] const ServiceEntry* find_marked6(uint8_t proto, const uint8_t* addr,
+                                                       uint16_t port_be) const noexcept {
+        if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP) {
+            return nullptr;
+        }
+        const uint16_t port = rte_be_to_cpu_16(port_be);
+        for (const MarkMatch6& m : marks6) {
+            const bool proto_ok = m.proto != 0 ? m.proto == proto : proto != IPPROTO_SCTP;
+            bool net_ok = proto_ok;
+            for (size_t i = 0; i < 16 && net_ok; ++i) {
+                net_ok = (addr[i] & m.mask.b[i]) == m.net.b[i];
+            }
+            if (!net_ok) {
                 continue;
             }
             bool in = m.count == 0;

@@ -778,7 +778,8 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     const DestEntry* dest = nullptr;
     uint32_t tmpl = kNoTemplate;
     if (svc.flags & cfg::kSvcPersistent) {
-        dest = persistent_pick(svc, in, p.key.saddr & svc.netmask, now, tmpl);
+        dest = persistent_pick(svc, in, PersistClient{p.key.saddr & svc.netmask, nullptr}, now,
+                               tmpl);
     } else {
         const sched::BackendIdx b = svc.sched->pick(in);
         dest = b == sched::kNoBackend ? nullptr : &svc.dests[b];
@@ -1050,8 +1051,9 @@ Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p,
             return v;
         }
     }
-    if (table6_ != nullptr && (ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP) &&
-        (!snap.services6.empty() || table6_->size() != 0)) {
+    if (table6_ != nullptr &&
+        (ip6->proto == IPPROTO_TCP || ip6->proto == IPPROTO_UDP || ip6->proto == IPPROTO_SCTP) &&
+        (!snap.services6.empty() || !snap.marks6.empty() || table6_->size() != 0)) {
         // IPv6 services: a connection's packet either way, or a new flow to a VIP.
         Verdict v;
         if (service6(snap, m, p, ip6, now, v)) {
@@ -1137,12 +1139,16 @@ uint32_t Worker::owner6(const Snapshot& snap, const Parsed& p) const noexcept {
             return env_.owners->owner(rte_cpu_to_be_32(sched::fold6(addr)), port);
         }
     }
-    if ((ip6->proto != IPPROTO_TCP && ip6->proto != IPPROTO_UDP) || l4_len < 4) {
+    if ((ip6->proto != IPPROTO_TCP && ip6->proto != IPPROTO_UDP && ip6->proto != IPPROTO_SCTP) ||
+        l4_len < 4) {
         return id_;  // neighbour discovery, echo, ...: answered where they arrive
     }
     // To a VIP or one of our addresses: the client is the source. Otherwise (a NAT reply, or
     // transit): the client side is the destination.
-    const bool to_us = snap.is_vip6(ip6->dst_addr) || snap.topo->local6_port(ip6->dst_addr) >= 0;
+    // A destination an IPv6 mark rule gives a service counts as a VIP (-f MARK -6).
+    const bool to_us = snap.is_vip6(ip6->dst_addr) || snap.topo->local6_port(ip6->dst_addr) >= 0 ||
+                       (!snap.marks6.empty() &&
+                        snap.find_marked6(ip6->proto, ip6->dst_addr, load16(l4 + 2)) != nullptr);
     const uint8_t* addr = to_us ? ip6->src_addr : ip6->dst_addr;
     const uint16_t port = load16(l4 + (to_us ? 0 : 2));
     return env_.owners->owner(rte_cpu_to_be_32(sched::fold6(addr)), port);
@@ -1155,7 +1161,10 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
     const auto in_seg = static_cast<uint32_t>(rte_pktmbuf_data_len(m) -
                                               (l4 - rte_pktmbuf_mtod(m, uint8_t*)));
-    const uint32_t hdr = proto == IPPROTO_TCP ? sizeof(rte_tcp_hdr) : sizeof(rte_udp_hdr);
+    // SCTP: the common header and the first chunk's header, which the state table reads.
+    const uint32_t hdr = proto == IPPROTO_TCP    ? sizeof(rte_tcp_hdr)
+                         : proto == IPPROTO_SCTP ? kSctpHdrLen + kSctpChunkHdrLen
+                                                 : sizeof(rte_udp_hdr);
     if (l4_len < hdr || in_seg < hdr) {
         return false;  // no whole header in the first segment: not served (routed or the kernel's)
     }
@@ -1172,6 +1181,9 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     const ServiceEntry* svc = nullptr;
     if (lookup == ct::kMiss) {
         svc = snap.find_service6(proto, ip6->dst_addr, key.dport);
+        if (svc == nullptr && !snap.marks6.empty()) [[unlikely]] {
+            svc = snap.find_marked6(proto, ip6->dst_addr, key.dport);  // -f MARK -6
+        }
         if (svc == nullptr) {
             return false;
         }
@@ -1183,6 +1195,13 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
             return true;
         }
         p.tcp_flags = l4[13];
+    } else if (proto == IPPROTO_SCTP) {
+        if (in_seg < l4_len) [[unlikely]] {
+            // As IPv4's chained_sctp: the CRC32c a NAT rewrite recomputes reads one buffer.
+            out = Verdict::discard(Drop::Unsupported);
+            return true;
+        }
+        p.sctp_chunk = sctp_chunk_of(l4, l4_len);
     } else if (load16(l4 + 6) == 0) {
         // A zero UDP checksum is invalid over IPv6 (RFC 8200 8.1): receivers discard it.
         out = Verdict::discard(Drop::BadL4Header);
@@ -1193,9 +1212,13 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
                        ct::lookup_is_reply(lookup), now);
         return true;
     }
-    // A new flow: for TCP only on a SYN, as IPv4's.
-    if (proto == IPPROTO_TCP) {
-        if ((p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) != ct::kTcpSyn) {
+    // A new flow: for TCP only on a SYN, for SCTP only on an INIT, as IPv4's.
+    if (proto == IPPROTO_TCP || proto == IPPROTO_SCTP) {
+        const bool opens =
+            proto == IPPROTO_TCP
+                ? (p.tcp_flags & (ct::kTcpSyn | ct::kTcpAck | ct::kTcpRst)) == ct::kTcpSyn
+                : p.sctp_chunk == ct::kSctpInit;
+        if (!opens) {
             out = Verdict::discard(Drop::NoConn);
             return true;
         }
@@ -1212,12 +1235,13 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     in.dport = rte_be_to_cpu_16(key.dport);
     in.proto = proto;
     in.now_ms = now_ms(now);
-    const sched::BackendIdx b = svc->sched->pick(in);
-    if (b == sched::kNoBackend) {
+    uint32_t tmpl = kNoTemplate;
+    const DestEntry* dest = schedule6(*svc, in, key.saddr, now, tmpl);
+    if (dest == nullptr) {
         out = Verdict::discard(Drop::NoBackend);
         return true;
     }
-    const DestEntry& d = svc->dests[b];
+    const DestEntry& d = *dest;
     ct::Conn6 c;
     c.client = key;
     std::memcpy(c.raddr, d.addr6.b.data(), 16);
@@ -1228,14 +1252,18 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
         std::memcpy(c.raddr + 12, &d.addr, 4);
         c.flags = ct::kConn6Dest4;
     }
-    c.rport = svc->key.port == 0 ? key.dport : d.port;
+    // As IPv4's: a port-zero service keeps the packet's port, a fwmark one its server's if set.
+    c.rport = svc->key.port == 0 && (svc->key.fwmark == 0 || d.port == 0) ? key.dport : d.port;
     c.fwd = static_cast<uint8_t>(d.fwd);
     c.encap = d.encap;
     c.tun_port = d.tun_port;
-    c.state = proto == IPPROTO_TCP ? ct::TcpState::None : ct::TcpState::Udp;
+    c.state = proto == IPPROTO_TCP    ? ct::TcpState::None
+              : proto == IPPROTO_SCTP ? ct::TcpState::SctpNone
+                                      : ct::TcpState::Udp;
     c.dest_slot = d.slot;
     c.svc_slot = svc->slot;
     c.flags |= ct::kConnInactive;
+    c.tmpl = tmpl;
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
     c.sync_countdown = snap.sync.threshold;
     bump(stats_.svc[svc->slot].conns);
@@ -1243,6 +1271,9 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     // Only NAT sees replies: DR and TUN servers answer the client directly.
     const uint32_t idx = table6_->insert(c, d.fwd == cfg::Fwd::Masq);
     if (idx == ct::kMiss) {
+        if (tmpl != kNoTemplate) {
+            env_.persist->release(tmpl, now);
+        }
         out = Verdict::discard(Drop::TableFull);
         return true;
     }
@@ -1272,6 +1303,13 @@ Verdict Worker::forward6(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const 
         if (next != c.state) {
             set_state6(c, next);
         }
+    } else if (c.client.proto == IPPROTO_SCTP) [[unlikely]] {
+        // IPVS's SCTP state table, as IPv4's sctp_state.
+        const ct::TcpState next = ct::sctp_next_state(
+            c.state, reply ? ct::Dir::Output : ct::Dir::Input, p.sctp_chunk);
+        if (next != c.state) {
+            set_state6(c, next);
+        }
     }
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
     if (snap.sync.master && !reply) [[unlikely]] {
@@ -1293,13 +1331,13 @@ Verdict Worker::forward6(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const 
         bump(stats_.svc[c.svc_slot].outbytes, p.l3_len);
         bump(stats_.dest[c.dest_slot].outpkts);
         bump(stats_.dest[c.dest_slot].outbytes, p.l3_len);
-        rewrite_endpoint6(ip6, p.l4, Endpoint::Source, c.client.daddr, c.client.dport);
+        rewrite6(ip6, p, Endpoint::Source, c.client.daddr, c.client.dport, c.rport);
     } else {
         bump(stats_.svc[c.svc_slot].inpkts);
         bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
         bump(stats_.dest[c.dest_slot].inpkts);
         bump(stats_.dest[c.dest_slot].inbytes, p.l3_len);
-        rewrite_endpoint6(ip6, p.l4, Endpoint::Destination, c.raddr, c.rport);
+        rewrite6(ip6, p, Endpoint::Destination, c.raddr, c.rport, c.client.dport);
     }
     --ip6->hop_limits;  // no header checksum in IPv6
     const uint8_t* target = nh->gateway.is_unspecified() ? ip6->dst_addr : nh->gateway.b.data();
@@ -1317,6 +1355,11 @@ Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c,
         // The director sees the client's side only, as IPVS's input-only state table (conn_dir).
         const ct::TcpState next =
             ct::tcp_next_state(c.state, ct::Dir::InputOnly, p.tcp_flags, snap.defense.secure_tcp);
+        if (next != c.state) {
+            set_state6(c, next);
+        }
+    } else if (c.client.proto == IPPROTO_SCTP) [[unlikely]] {
+        const ct::TcpState next = ct::sctp_next_state(c.state, ct::Dir::InputOnly, p.sctp_chunk);
         if (next != c.state) {
             set_state6(c, next);
         }
@@ -1397,6 +1440,22 @@ Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c,
     return Verdict::transmit(nh->port);
 }
 
+void Worker::rewrite6(rte_ipv6_hdr* ip6, const Parsed& p, Endpoint which, const uint8_t* addr,
+                      uint16_t port, uint16_t old_port) noexcept {
+    if (ip6->proto != IPPROTO_SCTP) [[likely]] {
+        rewrite_endpoint6(ip6, p.l4, which, addr, port);
+        return;
+    }
+    // SCTP's CRC32c covers its own header and chunks, not the IPv6 addresses (no pseudo-header):
+    // as IPVS's sctp_snat_handler / sctp_dnat_handler, only a changed port costs a pass.
+    auto* l4 = static_cast<uint8_t*>(p.l4);
+    std::memcpy(which == Endpoint::Source ? ip6->src_addr : ip6->dst_addr, addr, 16);
+    store16(l4 + (which == Endpoint::Source ? 0 : 2), port);
+    if (port != old_port) {
+        sctp_set_checksum(l4, p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr)));
+    }
+}
+
 void Worker::set_state6(ct::Conn6& c, ct::TcpState next) noexcept {
     // IPVS's accounting, as set_state: active exactly while ESTABLISHED.
     sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
@@ -1414,6 +1473,9 @@ void Worker::set_state6(ct::Conn6& c, ct::TcpState next) noexcept {
 }
 
 void Worker::conn_released6(const ct::Conn6& c) noexcept {
+    if (c.tmpl != kNoTemplate) {
+        env_.persist->release(c.tmpl, rte_rdtsc());
+    }
     sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
     if (c.flags & ct::kConnInactive) {
         dc.inactive.fetch_sub(1, std::memory_order_relaxed);
@@ -2304,8 +2366,24 @@ void Worker::sync_install6(const Snapshot& snap, const SyncRecord6& r, uint64_t 
     bump(stats_.sync_installed);
 }
 
+const DestEntry* Worker::schedule6(const ServiceEntry& svc, const sched::SchedInput& in,
+                                   const uint8_t* saddr, uint64_t now, uint32_t& tmpl) noexcept {
+    if ((svc.flags & cfg::kSvcPersistent) == 0) {
+        const sched::BackendIdx b = svc.sched->pick(in);
+        return b == sched::kNoBackend ? nullptr : &svc.dests[b];
+    }
+    // IPVS's ip_vs_sched_persist: the client's address masked to the service's prefix length
+    // (ipv6_addr_prefix), one template per (masked client, service).
+    uint8_t masked[16];
+    for (uint32_t i = 0; i < 16; ++i) {
+        masked[i] = static_cast<uint8_t>(saddr[i] & svc.netmask6.b[i]);
+    }
+    return persistent_pick(svc, in, PersistClient{sched::fold6(masked), masked}, now, tmpl);
+}
+
 const DestEntry* Worker::persistent_pick(const ServiceEntry& svc, const sched::SchedInput& in,
-                                         uint32_t client, uint64_t now, uint32_t& tmpl) noexcept {
+                                         const PersistClient& client, uint64_t now,
+                                         uint32_t& tmpl) noexcept {
     auto valid = [&svc](uint32_t slot) { return find_dest_by_slot(svc, slot) != nullptr; };
     auto pick = [&svc, &in]() {
         const sched::BackendIdx b = svc.sched->pick(in);

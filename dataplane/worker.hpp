@@ -355,6 +355,10 @@ private:
     /// neighbour lookup, a 40-byte prepend for a tunnel; no allocation.
     Verdict forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c, const Parsed& p,
                             rte_ipv6_hdr* ip6, uint64_t now) noexcept;
+    /// NAT rewrite of one endpoint of an IPv6 packet: TCP/UDP incrementally (rewrite_endpoint6);
+    /// SCTP by copying, and its CRC32c recomputed when the port changes from `old_port`.
+    void rewrite6(rte_ipv6_hdr* ip6, const Parsed& p, Endpoint which, const uint8_t* addr,
+                  uint16_t port, uint16_t old_port) noexcept;
     /// The worker that owns an IPv6 TCP/UDP packet's flow (by its client side, as owner_of);
     /// id_ for anything else. Cold: IPv6 with more than one worker.
     [[gnu::cold, gnu::noinline]] uint32_t owner6(const Snapshot& snap,
@@ -412,7 +416,12 @@ private:
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
     /// Schedules a new flow of a persistent service through its client's template.
     const DestEntry* persistent_pick(const ServiceEntry& svc, const sched::SchedInput& in,
-                                     uint32_t client, uint64_t now, uint32_t& tmpl) noexcept;
+                                     const PersistClient& client, uint64_t now,
+                                     uint32_t& tmpl) noexcept;
+    /// An IPv6 service's new flow: its scheduler's pick, or through the template of its client
+    /// (`saddr` masked to the service's prefix length) when the service is persistent.
+    const DestEntry* schedule6(const ServiceEntry& svc, const sched::SchedInput& in,
+                               const uint8_t* saddr, uint64_t now, uint32_t& tmpl) noexcept;
     void flush_handoff() noexcept;
     /// Not served here: up to the kernel when the port has an interface, else dropped as `why`.
     Verdict to_kernel_or(Drop why) const noexcept {

@@ -204,6 +204,9 @@ void fields(V& v, M& m) {
     v.u8(m.proto, "mark.proto");
     v.list(m.ports, "mark.ports");
     v.u32(m.mark, "mark.mark");
+    v.family(m.af, "mark.af");
+    v.ip6(m.dst6.addr, "mark.addr6");
+    v.plen6(m.dst6.len, "mark.len6");
 }
 
 template <class V, Like<cfg::TimeoutCfg> T>

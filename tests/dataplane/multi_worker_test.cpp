@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <chrono>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -370,6 +371,74 @@ TEST_P(MultiWorkerTest, Ipv6FlowsBothDirectionsMeetTheirOwner) {
     EXPECT_EQ(r.services[0].stats.conns, kFlows);
     EXPECT_EQ(r.services[0].dests[0].stats.conns, kFlows / 2);  // rr is global
     EXPECT_EQ(r.services[0].stats.outpkts, kFlows);
+}
+
+// IPv6 persistence across workers (-p 300 -M 64): one /64's connections are owned by every
+// worker (ownership hashes the client's port), yet all share the one template in the shared
+// table and land on one real server; PersistConn counts that one template.
+TEST_P(MultiWorkerTest, Ipv6PersistentPrefixSharesOneServerOnEveryWorker) {
+    using namespace test::v6f;
+    const V6 dir_ext = v6("2001:db8:1::1");
+    const V6 dir_int = v6("2001:db8:2::1");
+    const V6 clients[2] = {v6("2001:db8:1::2"), v6("2001:db8:1::3")};
+    const V6 vip = v6("2001:db8:1::100");
+    const V6 rs[2] = {v6("2001:db8:2::11"), v6("2001:db8:2::12")};
+    const Mac rs_mac[2] = {kRs1Mac, kRs2Mac};
+    cfg::ServiceKey key;
+    key.proto = cfg::Proto::Tcp;
+    key.port = 80;
+    key.af = cfg::Family::Inet6;
+    std::memcpy(key.addr6.b.data(), vip.data(), 16);
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = key;
+    a.service.scheduler = "rr";
+    a.service.flags = cfg::kSvcPersistent;
+    a.service.timeout = 300;
+    a.service.prefix6 = 64;
+    b.batch.push_back(a);
+    for (const V6& r : rs) {
+        ctl::Request d;
+        d.op = ctl::Op::AddDest;
+        d.service.key = key;
+        d.dest.af = cfg::Family::Inet6;
+        std::memcpy(d.dest.addr6.b.data(), r.data(), 16);
+        d.dest.port = 80;
+        b.batch.push_back(d);
+    }
+    ASSERT_EQ(ctl_->handle(b).code, Errc::Ok);
+    dp_->wait_for_workers();
+    send(kExt, ns_from(clients[0], kClientMac, dir_ext));
+    ASSERT_EQ(recv(kExt, 1).size(), 1u);
+    for (int i = 0; i < 2; ++i) {
+        send(kInt, ns_from(rs[i], rs_mac[i], dir_int));
+        ASSERT_EQ(recv(kInt, 1).size(), 1u);
+    }
+    constexpr uint32_t kFlows = 400;
+    std::set<V6> servers;
+    for (uint32_t i = 0; i < kFlows; ++i) {
+        send(kExt, ip6_frame(mac_[kExt], kClientMac, clients[i & 1], vip, 64, IPPROTO_TCP,
+                             tcp_seg(static_cast<uint16_t>(30000 + i), 80, 0x02)));
+    }
+    const auto out = recv(kInt, kFlows);
+    ASSERT_EQ(out.size(), kFlows) << drop_report();
+    for (const Frame& f : out) {
+        servers.insert(addr_at(f, kL3 + 24));
+    }
+    EXPECT_EQ(servers.size(), 1u) << "one /64, one server";
+    uint32_t busy = 0;
+    for (uint32_t w = 0; w < kWorkers; ++w) {
+        busy += dp_->worker(w).stats().conns_created.load() != 0 ? 1 : 0;
+    }
+    EXPECT_EQ(busy, kWorkers) << "the /64's connections are owned by every worker";
+    ctl::Request l;
+    l.op = ctl::Op::List;
+    const Reply r = ctl_->handle(l);
+    ASSERT_EQ(r.services.size(), 1u);
+    EXPECT_EQ(r.services[0].dests[0].persistent + r.services[0].dests[1].persistent, 1u);
+    EXPECT_EQ(total_drops(), 0u) << drop_report();
 }
 
 // Fragments carry no ports: each datagram's fragments go to the worker owning (client address,

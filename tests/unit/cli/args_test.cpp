@@ -622,6 +622,24 @@ TEST(Args, FwmarkServicesAsIpvsadm) {
     fails({"-A", "-f", "1", "-t", "10.0.0.1:80"}, "multiple 'service-address' options specified");
 }
 
+// An IPv6 rule is bracketed as an IPv6 service: [ADDR[/LEN]][:PORTS].
+TEST(Args, Ipv6MarkRules) {
+    Invocation a = ok({"--add-mark", "-t", "[2001:db8::100]:80,443", "--mark", "1"});
+    EXPECT_EQ(a.request.mark.af, cfg::Family::Inet6);
+    EXPECT_EQ(a.request.mark.dst6, (cfg::Prefix6{*cfg::parse_ip6("2001:db8::100"), 128}));
+    EXPECT_EQ(a.request.mark.proto, 6);
+    EXPECT_EQ(a.request.mark.ports, (std::vector<cfg::PortRange>{{80, 80}, {443, 443}}));
+    Invocation n = ok({"--add-mark", "--tcp-udp", "[2001:db8:1::/64]", "--mark", "2"});
+    EXPECT_EQ(n.request.mark.dst6, (cfg::Prefix6{*cfg::parse_ip6("2001:db8:1::"), 64}));
+    EXPECT_TRUE(n.request.mark.ports.empty());
+    fails({"--add-mark", "-t", "[2001:db8::1/64]:80", "--mark", "1"},
+          "host bits are set in mark rule address 2001:db8::1/64 (did you mean 2001:db8::/64?)");
+    fails({"--add-mark", "-t", "[2001:db8::1:80", "--mark", "1"},
+          "illegal mark rule address[/len][:ports] specified");
+    fails({"--add-mark", "-t", "[2001:db8::1]80", "--mark", "1"},
+          "illegal mark rule address[/len][:ports] specified");
+}
+
 TEST(Args, MarkRules) {
     Invocation a = ok({"--add-mark", "-t", "10.0.0.100:80,443", "--mark", "1"});
     EXPECT_EQ(a.cmd, Command::AddMark);

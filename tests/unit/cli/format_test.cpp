@@ -522,6 +522,46 @@ TEST(Format, MixedFamilyTunnelConnectionAsIpvsadm) {
               "UDP 04:59  UDP         [2001:db8:9::1]:5353 [2001:db8::100]:53 172.16.0.11:53\n");
 }
 
+// IPv6 persistence templates as ipvsadm -Lnc lists them: state NONE, client port 0, the
+// client masked to the prefix length (-M 64); a fwmark service's template is protocol IP with
+// the mark as the first word of its virtual address (ip_vs_sched_persist's nf_inet_addr).
+TEST(Format, Ipv6TemplatesAsIpvsadm) {
+    ConnInfo t;
+    t.proto = 6;
+    t.state = "NONE";
+    t.expires_ms = 299500;
+    t.af = cfg::Family::Inet6;
+    t.caddr6 = ip6("2001:db8:9::");
+    t.vaddr6 = ip6("2001:db8::100");
+    t.vport = 80;
+    t.daddr6 = ip6("2001:db8:1::11");
+    t.dport = 80;
+    ConnInfo f = t;
+    f.proto = 0;
+    f.vaddr6 = ip6("0:1::");
+    f.vport = 0;
+    f.dport = 0;
+    EXPECT_EQ(format_conns({t, f}, numeric(), kNoNames),
+              "IPVS connection entries\n"
+              "pro expire state       source             virtual            destination\n"
+              "TCP 04:59  NONE        [2001:db8:9::]:0   [2001:db8::100]:80 [2001:db8:1::11]:80\n"
+              "IP  04:59  NONE        [2001:db8:9::]:0   [0:1::]:0          [2001:db8:1::11]:0\n");
+}
+
+TEST(Format, Ipv6MarkRulesAsCommands) {
+    std::vector<cfg::MarkRule> marks(2);
+    marks[0].af = cfg::Family::Inet6;
+    marks[0].dst6 = {ip6("2001:db8::100"), 128};
+    marks[0].proto = 6;
+    marks[0].ports = {{80, 80}, {443, 443}};
+    marks[0].mark = 1;
+    marks[1].af = cfg::Family::Inet6;
+    marks[1].dst6 = {ip6("2001:db8:1::"), 64};
+    marks[1].mark = 2;
+    EXPECT_EQ(format_marks(marks), "--add-mark -t [2001:db8::100]:80,443 --mark 1\n"
+                                   "--add-mark --tcp-udp [2001:db8:1::/64] --mark 2\n");
+}
+
 TEST(Format, MarkRulesAsCommands) {
     std::vector<cfg::MarkRule> marks(3);
     marks[0].dst = {ip(10, 0, 0, 100), 32};

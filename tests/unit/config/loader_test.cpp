@@ -1179,6 +1179,24 @@ TEST(Loader, FwmarkServiceAndMarkRules) {
     EXPECT_TRUE(r->marks[2].ports.empty());
 }
 
+TEST(Loader, Ipv6MarkRules) {
+    const auto r = load(kBase + "marks = ( { address = \"2001:db8::100/128\"; protocol = \"tcp\";\n"
+                                "            ports = \"80,443\"; mark = 1; },\n"
+                                "          { address = \"2001:db8:1::/64\"; mark = 2; } );\n");
+    ASSERT_TRUE(r.is_ok()) << r.status().message();
+    ASSERT_EQ(r->marks.size(), 2u);
+    EXPECT_EQ(r->marks[0].af, Family::Inet6);
+    EXPECT_EQ(r->marks[0].dst6, (Prefix6{*parse_ip6("2001:db8::100"), 128}));
+    EXPECT_EQ(r->marks[0].ports, (std::vector<PortRange>{{80, 80}, {443, 443}}));
+    EXPECT_EQ(r->marks[1].dst6, (Prefix6{*parse_ip6("2001:db8:1::"), 64}));
+    EXPECT_EQ(r->marks[1].proto, kMarkAnyProto);
+    const auto bad = load(kBase + "marks = ( { address = \"2001:db8::1/64\"; mark = 1; } );\n");
+    ASSERT_FALSE(bad.is_ok());
+    EXPECT_NE(bad.status().message().find("host bits are set (did you mean 2001:db8::/64?)"),
+              std::string::npos)
+        << bad.status().message();
+}
+
 TEST(Loader, FwmarkAndMarkRuleErrors) {
     EXPECT_TRUE(fails_with(load(kBase + "services = ( { fwmark = 1; protocol = \"tcp\"; } );\n"), 4,
                            "services.[0].protocol", "a fwmark service takes no protocol"));

@@ -629,6 +629,11 @@ TEST(ProtocolReply, ViewLayoutIsAsDocumented) {
     put_le(p, 8000, 2);
     put_le(p, 8100, 2);
     put_le(p, 1, 4);  // mark 1
+    put_le(p, 4, 1);  // af: an IPv4 rule
+    for (int i = 0; i < 16; ++i) {
+        put_le(p, 0, 1);  // addr6: unused
+    }
+    put_le(p, 0, 1);  // len6
     auto d = decode_reply(p);
     ASSERT_TRUE(d.is_ok()) << d.status().message();
     ASSERT_EQ(d->neighbours.size(), 1u);
