@@ -213,7 +213,8 @@ protected:
         return out;
     }
     uint32_t persistent_of(const V6& rs) {
-        for (const ctl::DestInfo& d : list().services.at(0).dests) {
+        const Reply listing = list();  // the loop below walks into it
+        for (const ctl::DestInfo& d : listing.services.at(0).dests) {
             if (d.server.addr6 == ip6_of(rs)) {
                 return d.persistent;
             }
