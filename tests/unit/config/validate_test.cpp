@@ -168,6 +168,7 @@ TEST(ValidateService, Ipv6Services) {
     v4svc.servers[0].tun_port = 6080;
     EXPECT_TRUE(validate_service(v4svc).is_ok());
     v4svc.servers[0].tun_type = TunType::Gre;
+    v4svc.servers[0].tun_port = 0;
     v4svc.servers[0].tun_csum = TunCsum::Csum;
     EXPECT_TRUE(validate_service(v4svc).is_ok());
     bad = s;
