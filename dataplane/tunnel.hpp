@@ -308,8 +308,8 @@ inline void write_encap_4in6(rte_ipv6_hdr* outer, const uint8_t* src, const uint
                              const rte_ipv4_hdr& inner, uint8_t proto, uint32_t tun_len) {
     outer->vtc_flow = rte_cpu_to_be_32(
         (6u << 28) | (static_cast<uint32_t>(outer_tos(inner.type_of_service)) << 20));
-    outer->payload_len = rte_cpu_to_be_16(
-        static_cast<uint16_t>(rte_be_to_cpu_16(inner.total_length) + tun_len));
+    outer->payload_len =
+        rte_cpu_to_be_16(static_cast<uint16_t>(rte_be_to_cpu_16(inner.total_length) + tun_len));
     outer->proto = proto;
     outer->hop_limits = inner.time_to_live;
     std::memcpy(outer->src_addr, src, 16);

@@ -1890,10 +1890,9 @@ void Worker::encapsulate_4in6(const Snapshot& snap, rte_mbuf* m, const Verdict& 
     eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
     auto* outer = reinterpret_cast<rte_ipv6_hdr*>(start + sizeof(rte_ether_hdr));
     constexpr uint32_t kTunOff = sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr);
-    const uint8_t proto =
-        write_tunnel_hdr(m, kTunOff, encap, v.port,
-                         gue_source_port(inner.src_addr, inner.dst_addr, inner_ports), false,
-                         inner_len);
+    const uint8_t proto = write_tunnel_hdr(
+        m, kTunOff, encap, v.port, gue_source_port(inner.src_addr, inner.dst_addr, inner_ports),
+        false, inner_len);
     write_encap_4in6(outer, src.b.data(), rs.b.data(), inner, proto, tun_len);
     if (encap == Encap::GueCsum) {
         // udp6_set_csum; --tun-nocsum leaves it 0 over IPv6 too (RFC 6935's tunnel exception).
@@ -1918,8 +1917,8 @@ void Worker::fragment_out6(rte_mbuf* m, uint16_t port, uint16_t mtu, const rte_e
     const rte_ether_hdr eth = eth_in;  // the fragments get a copy of the Ethernet header
     rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
     rte_mbuf* frags[kMaxFrags];
-    const int32_t n = rte_ipv6_fragment_packet(m, frags, kMaxFrags, mtu, env_.frag_direct,
-                                               env_.frag_indirect);
+    const int32_t n =
+        rte_ipv6_fragment_packet(m, frags, kMaxFrags, mtu, env_.frag_direct, env_.frag_indirect);
     if (n <= 0) [[unlikely]] {
         discard(m, n == -ENOMEM ? Drop::NoMbuf : Drop::TooBig);
         return;

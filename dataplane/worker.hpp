@@ -171,9 +171,7 @@ enum class Action : uint8_t {
     Route,        ///< to `dst` (network order) through the routing table
     RouteOnLink,  ///< direct routing to real server `dst`, which must be on a connected subnet
     Tunnel,       ///< encapsulated to real server `dst` (`arg` the Encap, `port` GUE's port)
-    /// An IPv4 packet encapsulated to an IPv6 real server: `dst` its slot (dest_addr6), `arg`
-    /// the Encap, `port` GUE's port; routed as IPv6 by encapsulate_4in6, not in stage 4.
-    Tunnel6,
+    Tunnel6,      ///< as Tunnel to an IPv6 server, `dst` its slot; routed by encapsulate_4in6
     RouteFrag,    ///< as Route, but larger than the egress MTU with DF clear: fragmented first
     Host,         ///< up to the kernel interface of the port it came in on (the exception path)
 };
@@ -434,8 +432,7 @@ private:
     /// fragments out of `port` toward `target` (rte_ipv6_fragment_packet), as the kernel's
     /// ip6_fragment does for a tunnel's outer packet (ignore_df). Cold.
     [[gnu::cold, gnu::noinline]] void fragment_out6(rte_mbuf* m, uint16_t port, uint16_t mtu,
-                                                    const rte_ether_hdr& eth,
-                                                    bool known) noexcept;
+                                                    const rte_ether_hdr& eth, bool known) noexcept;
 
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
     /// Schedules a new flow of a persistent service through its client's template.

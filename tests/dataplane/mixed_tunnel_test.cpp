@@ -73,9 +73,18 @@ std::vector<uint8_t> tun_hdr(T t, size_t inner_len, uint16_t sport, uint8_t inne
             return {};
         case T::Gue: {
             const size_t len = 8 + 4 + inner_len;
-            return {static_cast<uint8_t>(sport >> 8), static_cast<uint8_t>(sport), 6080 >> 8,
-                    6080 & 0xff, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len), 0, 0,
-                    0, inner_proto, 0, 0};
+            return {static_cast<uint8_t>(sport >> 8),
+                    static_cast<uint8_t>(sport),
+                    6080 >> 8,
+                    6080 & 0xff,
+                    static_cast<uint8_t>(len >> 8),
+                    static_cast<uint8_t>(len),
+                    0,
+                    0,
+                    0,
+                    inner_proto,
+                    0,
+                    0};
         }
         case T::Gre:
         case T::GreCsum: {
@@ -422,21 +431,21 @@ TEST_F(MixedTunnelTest, Ipv4ServiceIpv6ServerGetsTheKernelsIpv4InIpv6) {
     step();
     auto out = recv(kInt);
     ASSERT_EQ(out.size(), 2u);
-    EXPECT_EQ(out[0].b, over6(l3_of(syn1), 4, T::Ipip, 0, false, kRs2Mac, mac_[kInt], 0xba, 33,
-                              kDirInt, kRs2)
-                            .b);
-    EXPECT_EQ(out[1].b, over6(l3_of(syn2), 4, T::Ipip, 0, false, kRs1Mac, mac_[kInt], 0x00, 64,
-                              kDirInt, kRs1)
-                            .b);
+    EXPECT_EQ(
+        out[0].b,
+        over6(l3_of(syn1), 4, T::Ipip, 0, false, kRs2Mac, mac_[kInt], 0xba, 33, kDirInt, kRs2).b);
+    EXPECT_EQ(
+        out[1].b,
+        over6(l3_of(syn2), 4, T::Ipip, 0, false, kRs1Mac, mac_[kInt], 0x00, 64, kDirInt, kRs1).b);
     // The connection keeps its server: the next packet goes the same way.
     const Frame ack = client4_tcp(40000, 0x10, 64, "hello");
     send(kExt, ack);
     step();
     out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(out[0].b, over6(l3_of(ack), 4, T::Ipip, 0, false, kRs2Mac, mac_[kInt], 0x00, 64,
-                              kDirInt, kRs2)
-                            .b);
+    EXPECT_EQ(
+        out[0].b,
+        over6(l3_of(ack), 4, T::Ipip, 0, false, kRs2Mac, mac_[kInt], 0x00, 64, kDirInt, kRs2).b);
     EXPECT_TRUE(recv(kExt).empty());
     // Listed in the server's own family: an IPv4 connection with an IPv6 destination.
     const Reply c = conns();
@@ -465,9 +474,9 @@ TEST_F(MixedTunnelTest, Ipv4ServiceGueOverIpv6WithoutChecksumLeavesItZero) {
     EXPECT_GE(sport, 32768);
     EXPECT_LE(sport, 60998);
     // --tun-nocsum over IPv6: udp6_set_csum(nocheck) sends checksum 0, as the kernel does.
-    EXPECT_EQ(out[0].b, over6(l3_of(d), 4, T::Gue, sport, false, kRs1Mac, mac_[kInt], 0, 64,
-                              kDirInt, kRs1)
-                            .b);
+    EXPECT_EQ(
+        out[0].b,
+        over6(l3_of(d), 4, T::Gue, sport, false, kRs1Mac, mac_[kInt], 0, 64, kDirInt, kRs1).b);
     EXPECT_EQ(be16_at(out[0], kL4 + 6), 0);
     // The same flow keeps its source port.
     send(kExt, d);
@@ -478,8 +487,7 @@ TEST_F(MixedTunnelTest, Ipv4ServiceGueOverIpv6WithoutChecksumLeavesItZero) {
 }
 
 TEST_F(MixedTunnelTest, Ipv4ServiceGueOverIpv6WithChecksum) {
-    const Reply r =
-        add(false, cfg::Proto::Tcp, {rs6(kRs1)}, cfg::TunType::Gue, cfg::TunCsum::Csum);
+    const Reply r = add(false, cfg::Proto::Tcp, {rs6(kRs1)}, cfg::TunType::Gue, cfg::TunCsum::Csum);
     ASSERT_EQ(r.code, Errc::Ok) << r.message;
     const Frame syn = client4_tcp(41500, 0x02);
     send(kExt, syn);
@@ -487,9 +495,9 @@ TEST_F(MixedTunnelTest, Ipv4ServiceGueOverIpv6WithChecksum) {
     auto out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
     const uint16_t sport = be16_at(out[0], kL4);
-    EXPECT_EQ(out[0].b, over6(l3_of(syn), 4, T::Gue, sport, true, kRs1Mac, mac_[kInt], 0, 64,
-                              kDirInt, kRs1)
-                            .b);
+    EXPECT_EQ(
+        out[0].b,
+        over6(l3_of(syn), 4, T::Gue, sport, true, kRs1Mac, mac_[kInt], 0, 64, kDirInt, kRs1).b);
     EXPECT_EQ(l4_sum(out[0]), 0xffff);  // verifies over the IPv6 pseudo header
 }
 
@@ -501,9 +509,8 @@ TEST_F(MixedTunnelTest, Ipv4ServiceGreOverIpv6WithAndWithoutChecksum) {
     step();
     auto out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(out[0].b, over6(l3_of(syn), 4, T::Gre, 0, false, kRs1Mac, mac_[kInt], 0, 64,
-                              kDirInt, kRs1)
-                            .b);
+    EXPECT_EQ(out[0].b,
+              over6(l3_of(syn), 4, T::Gre, 0, false, kRs1Mac, mac_[kInt], 0, 64, kDirInt, kRs1).b);
     // The server changes to GRE with a checksum; a new connection takes it.
     ctl::Request e;
     e.op = ctl::Op::EditDest;
@@ -523,9 +530,9 @@ TEST_F(MixedTunnelTest, Ipv4ServiceGreOverIpv6WithAndWithoutChecksum) {
     step();
     out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(out[0].b, over6(l3_of(syn2), 4, T::GreCsum, 0, false, kRs1Mac, mac_[kInt], 0, 64,
-                              kDirInt, kRs1)
-                            .b);
+    EXPECT_EQ(
+        out[0].b,
+        over6(l3_of(syn2), 4, T::GreCsum, 0, false, kRs1Mac, mac_[kInt], 0, 64, kDirInt, kRs1).b);
 }
 
 TEST_F(MixedTunnelTest, Ipv6ServiceGueAndGreOverIpv6) {
@@ -540,9 +547,9 @@ TEST_F(MixedTunnelTest, Ipv6ServiceGueAndGreOverIpv6) {
     uint16_t sport = be16_at(out[0], kL4);
     EXPECT_GE(sport, 32768);
     EXPECT_LE(sport, 60998);
-    EXPECT_EQ(out[0].b, over6(l3_of(d), 41, T::Gue, sport, false, kRs1Mac, mac_[kInt], 0, 50,
-                              kDirInt, kRs1)
-                            .b);
+    EXPECT_EQ(
+        out[0].b,
+        over6(l3_of(d), 41, T::Gue, sport, false, kRs1Mac, mac_[kInt], 0, 50, kDirInt, kRs1).b);
     // GUE with a checksum, then GRE with one, for a TCP service.
     r = add(true, cfg::Proto::Tcp, {rs6(kRs2)}, cfg::TunType::Gue, cfg::TunCsum::Csum);
     ASSERT_EQ(r.code, Errc::Ok) << r.message;
@@ -553,15 +560,14 @@ TEST_F(MixedTunnelTest, Ipv6ServiceGueAndGreOverIpv6) {
     out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
     sport = be16_at(out[0], kL4);
-    EXPECT_EQ(out[0].b, over6(l3_of(syn), 41, T::Gue, sport, true, kRs2Mac, mac_[kInt], 0, 64,
-                              kDirInt, kRs2)
-                            .b);
+    EXPECT_EQ(
+        out[0].b,
+        over6(l3_of(syn), 41, T::Gue, sport, true, kRs2Mac, mac_[kInt], 0, 64, kDirInt, kRs2).b);
     EXPECT_EQ(l4_sum(out[0]), 0xffff);
 }
 
 TEST_F(MixedTunnelTest, Ipv6ServiceGreOverIpv6WithChecksumAndTooBig) {
-    const Reply r =
-        add(true, cfg::Proto::Udp, {rs6(kRs1)}, cfg::TunType::Gre, cfg::TunCsum::Csum);
+    const Reply r = add(true, cfg::Proto::Udp, {rs6(kRs1)}, cfg::TunType::Gre, cfg::TunCsum::Csum);
     ASSERT_EQ(r.code, Errc::Ok) << r.message;
     const Frame d = ip6_frame(mac_[kExt], kClientMac, kClient, kVip, 64, IPPROTO_UDP,
                               udp_dgram(44000, 80, "gre"));
@@ -569,9 +575,9 @@ TEST_F(MixedTunnelTest, Ipv6ServiceGreOverIpv6WithChecksumAndTooBig) {
     step();
     auto out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(out[0].b, over6(l3_of(d), 41, T::GreCsum, 0, false, kRs1Mac, mac_[kInt], 0, 64,
-                              kDirInt, kRs1)
-                            .b);
+    EXPECT_EQ(
+        out[0].b,
+        over6(l3_of(d), 41, T::GreCsum, 0, false, kRs1Mac, mac_[kInt], 0, 64, kDirInt, kRs1).b);
     // The MTU inside: 1500 - 40 - 8 (GRE with its checksum).
     const Frame big = ip6_frame(mac_[kExt], kClientMac, kClient, kVip, 64, IPPROTO_UDP,
                                 udp_dgram(44000, 80, std::string(1452 - 48 + 1, 'g')));
@@ -584,8 +590,8 @@ TEST_F(MixedTunnelTest, Ipv6ServiceGreOverIpv6WithChecksumAndTooBig) {
 }
 
 TEST_F(MixedTunnelTest, Ipv6ServiceGueAndGreToAnIpv4Server) {
-    Reply r = add(true, cfg::Proto::Tcp, {rs4("172.16.0.41")}, cfg::TunType::Gue,
-                  cfg::TunCsum::Csum);
+    Reply r =
+        add(true, cfg::Proto::Tcp, {rs4("172.16.0.41")}, cfg::TunType::Gue, cfg::TunCsum::Csum);
     ASSERT_EQ(r.code, Errc::Ok) << r.message;
     const Frame syn = ip6_frame(mac_[kExt], kClientMac, kClient, kVip, 40, IPPROTO_TCP,
                                 tcp_seg(45000, 80, 0x02, ""));
@@ -608,10 +614,10 @@ TEST_F(MixedTunnelTest, Ipv6ServiceGueAndGreToAnIpv4Server) {
     step();
     out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
-    EXPECT_EQ(out[0].b, over4(l3_of(d), T::Gre, 0, false, kRs4Mac, mac_[kInt], 0,
-                              static_cast<uint16_t>(id + 1), 64, ip("172.16.0.1"),
-                              ip("172.16.0.41"))
-                            .b);
+    EXPECT_EQ(out[0].b,
+              over4(l3_of(d), T::Gre, 0, false, kRs4Mac, mac_[kInt], 0,
+                    static_cast<uint16_t>(id + 1), 64, ip("172.16.0.1"), ip("172.16.0.41"))
+                  .b);
     // The MTU inside: 1500 - 20 - 4; a longer IPv6 packet gets Packet Too Big.
     const Frame big = ip6_frame(mac_[kExt], kClientMac, kClient, kVip, 64, IPPROTO_UDP,
                                 udp_dgram(45001, 80, std::string(1476 - 48 + 1, 'q')));
@@ -703,9 +709,8 @@ TEST_F(MixedTunnelTest, Ipv4InIpv6ToAnUnresolvedServerSolicitsItThenSends) {
         }
     }
     ASSERT_EQ(tunnelled.size(), 1u);
-    EXPECT_EQ(tunnelled[0].b, over6(l3_of(syn), 4, T::Ipip, 0, false, kRs3Mac, mac_[kInt], 0, 64,
-                                    kDirInt, kRs3)
-                                  .b);
+    EXPECT_EQ(tunnelled[0].b,
+              over6(l3_of(syn), 4, T::Ipip, 0, false, kRs3Mac, mac_[kInt], 0, 64, kDirInt, kRs3).b);
 }
 
 TEST_F(MixedTunnelTest, DirectRoutingToTheOtherFamilyIsStillRefused) {
