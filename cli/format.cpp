@@ -439,8 +439,11 @@ std::string format_conns(const std::vector<ConnInfo>& conns, const FormatOpts& o
             format_addr_port(c.af, c.vaddr, c.vaddr6, c.vport, proto, opts, namer);
         // A tunnel server of the other family (an IPv4 daddr on an IPv6 connection) in its own
         // form, as ipvsadm prints the kernel's daf.
-        const cfg::Family daf =
-            c.af == cfg::Family::Inet6 && c.daddr != 0 ? cfg::Family::Inet : c.af;
+        // An IPv6 server of an IPv4 connection likewise (a non-zero daddr6 on an IPv4 row).
+        const cfg::Family daf = c.af == cfg::Family::Inet6 && c.daddr != 0 ? cfg::Family::Inet
+                                : c.af == cfg::Family::Inet && !c.daddr6.is_unspecified()
+                                    ? cfg::Family::Inet6
+                                    : c.af;
         const std::string dname =
             format_addr_port(daf, c.daddr, c.daddr6, c.dport, proto, opts, namer);
         appendf(out, "%-3s %-6s %-11s %-18s %-18s %s\n",

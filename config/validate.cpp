@@ -73,22 +73,6 @@ Status check_server(const Service& svc, const RealServer& rs) {
     if (rs.af != svc.key.af && rs.fwd != Fwd::Tunnel) {
         return {Errc::Invalid, "Different address family is allowed only for tunneling servers"};
     }
-    if (rs.af != svc.key.af && rs.af == Family::Inet6) {
-        // An IPv4 service's IPv6 server (IPv4-in-IPv6): the IPv4 connection entry has no room
-        // for its address yet (docs/forwarding.md, "Mixed-family tunnels").
-        return {Errc::Invalid, who + ": a tunnel to a server of the other address family is not "
-                                     "supported by Dirigo yet"};
-    }
-    if (rs.af != svc.key.af && rs.tun_type != TunType::Ipip) {
-        // An IPv6 service's IPv4 server is served as IPv6-in-IPv4 (protocol 41) only.
-        std::string msg = who;
-        msg += ": a ";
-        msg += tun_type_name(rs.tun_type);
-        msg +=
-            " tunnel to a server of the other address family is not supported by Dirigo yet "
-            "(ipip is)";
-        return {Errc::Invalid, msg};
-    }
     // A port-zero service forwards each packet to its own port: its servers have none.
     if (rs.port == 0 && svc.key.port != 0) {
         return {Errc::Invalid, who + ": port must not be 0"};
@@ -102,15 +86,6 @@ Status check_server(const Service& svc, const RealServer& rs) {
     }
     if (auto st = check_tunnel(rs, who); !st) {
         return st;
-    }
-    if (rs.af == Family::Inet6 && rs.fwd == Fwd::Tunnel && rs.tun_type != TunType::Ipip) {
-        // The kernel also wraps IPv6 in GUE and GRE over IPv6; Dirigo's IPv6 tunnel is
-        // IPv6-in-IPv6 only (docs/forwarding.md, "IPv6 direct routing and tunnels").
-        std::string msg = who;
-        msg += ": a ";
-        msg += tun_type_name(rs.tun_type);
-        msg += " tunnel to an IPv6 server is not supported by Dirigo yet (ipip is)";
-        return {Errc::Invalid, msg};
     }
     // DR and tunnelling leave the L4 header alone, so the server sees the service's port.
     if (rs.fwd != Fwd::Masq && rs.port != svc.key.port) {

@@ -91,6 +91,12 @@ struct alignas(64) Conn {
 };
 static_assert(sizeof(Conn) == 64, "a connection entry is one cache line");
 
+/// Conn::flags (besides ConnFlag's): the real server is IPv6, an IPv4 service's tunnel server of
+/// the other family (IPv4-in-IPv6, as the kernel allows for tunnels only). `raddr` is then 0 and
+/// the server's address is the per-slot IPv6 address of `dest_slot` (WorkerEnv::dest_addr6),
+/// which control keeps as long as a connection refers to the slot.
+inline constexpr uint8_t kConnDest6 = 1u << 5;
+
 /// Result of a lookup: entry index and direction, or kMiss.
 inline constexpr uint32_t kMiss = 0xffffffffu;
 inline constexpr uint32_t kReplyBit = 1u;

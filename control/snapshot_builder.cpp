@@ -56,6 +56,12 @@ Result<std::unique_ptr<dp::Snapshot>> build_snapshot(const ModelStore::Change& c
             // before the snapshot is published (release) makes them visible with it.
             dp.thresholds()[slot].upper.store(rs.u_threshold, std::memory_order_relaxed);
             dp.thresholds()[slot].lower.store(rs.l_threshold, std::memory_order_relaxed);
+            if (rs.af == cfg::Family::Inet6 && dp.dest_addr6()[slot] != rs.addr6) {
+                // A slot's address changes only when the slot is fresh or recycled, which no
+                // connection refers to: workers read it for IPv4-in-IPv6 connections
+                // (ct::kConnDest6), made visible by the snapshot's release.
+                dp.dest_addr6()[slot] = rs.addr6;
+            }
             sched::BackendSpec b;
             // An IPv6 server's address, folded as IPVS's hashing schedulers fold it (the XOR
             // of its four words: ip_vs_sh_hashkey, ip_vs_mh_hashkey, ...).

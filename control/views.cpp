@@ -95,6 +95,10 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
             ci.vaddr = rte_be_to_cpu_32(k.client.daddr);
             ci.vport = rte_be_to_cpu_16(k.client.dport);
             ci.daddr = rte_be_to_cpu_32(k.raddr);
+            if ((k.flags & ct::kConnDest6) != 0) {
+                // An IPv6 tunnel server, by its slot's address: listed in its own form (daf).
+                ci.daddr6 = dp_.dest_addr6()[k.dest_slot];
+            }
             ci.dport = rte_be_to_cpu_16(k.rport);
             rep.conns.push_back(std::move(ci));
         }

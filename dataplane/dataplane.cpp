@@ -162,6 +162,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     }
     dp->dest_counters_ = std::make_unique<sched::DestCounters[]>(kMaxDests);
     dp->thresholds_ = std::make_unique<SlotThresholds[]>(kMaxDests);
+    dp->dest_addr6_ = std::make_unique<cfg::Ip6[]>(kMaxDests);
     dp->persist_ = std::make_unique<PersistTable>(cfg.dataplane.persist_templates);
     dp->conn_table_size_ = cfg.dataplane.conn_table_size;
 
@@ -175,6 +176,7 @@ Result<std::unique_ptr<Dataplane>> Dataplane::create(const cfg::Config& cfg, uin
     env.slow_ring = dp->slow_ring_;
     env.dest_counters = dp->dest_counters_.get();
     env.thresholds = dp->thresholds_.get();
+    env.dest_addr6 = dp->dest_addr6_.get();
     env.persist = dp->persist_.get();
     env.ms_mult = (uint64_t{1000} << 32) / dp->tsc_hz_;
     env.us_mult = (uint64_t{1000000} << 32) / dp->tsc_hz_;

@@ -103,6 +103,8 @@ public:
     rte_mempool* pool() const { return pool_; }
     sched::DestCounters* dest_counters() { return dest_counters_.get(); }
     SlotThresholds* thresholds() { return thresholds_.get(); }
+    /// By slot: an IPv6 server's address (WorkerEnv::dest_addr6).
+    cfg::Ip6* dest_addr6() { return dest_addr6_.get(); }
     PersistTable& persist() { return *persist_; }
     uint32_t conn_table_size() const { return conn_table_size_; }
     uint64_t tsc_hz() const { return tsc_hz_; }
@@ -183,6 +185,7 @@ private:
     rte_rcu_qsbr* qsv_ = nullptr;
     std::unique_ptr<sched::DestCounters[]> dest_counters_;
     std::unique_ptr<SlotThresholds[]> thresholds_;
+    std::unique_ptr<cfg::Ip6[]> dest_addr6_;
     std::unique_ptr<PersistTable> persist_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<unsigned> worker_lcores_;

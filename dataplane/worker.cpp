@@ -804,6 +804,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     c.dest_slot = d.slot;
     c.svc_slot = svc.slot;
     c.flags = ct::kConnInactive;
+    if (d.addr == 0) [[unlikely]] {
+        c.flags |= ct::kConnDest6;  // an IPv6 tunnel server (control allows no other)
+    }
     c.tmpl = tmpl;
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
     c.sync_countdown = snap.sync.threshold;
@@ -857,7 +860,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
     }
     // IPVS syncs on packets from the client only; a one-packet flow (-o) has no entry to send.
-    if (snap.sync.master && !reply && c.in_use) [[unlikely]] {
+    // A connection to an IPv6 tunnel server is not synced: the IPv4 sync message has no room
+    // for its address (docs/forwarding.md, "Mixed-family tunnels").
+    if (snap.sync.master && !reply && c.in_use && (c.flags & ct::kConnDest6) == 0) [[unlikely]] {
         sync_conn(snap, c);
     }
     // The one compare a packet within every MTU pays; a longer one learns its egress MTU before
@@ -911,6 +916,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         }
         return Verdict::route(Action::RouteOnLink, c.raddr);
     case cfg::Fwd::Tunnel:
+        if ((c.flags & ct::kConnDest6) != 0) [[unlikely]] {
+            return Verdict::tunnel6(c.encap, c.tun_port, c.dest_slot);
+        }
         return Verdict::tunnel(c.encap, c.tun_port, c.raddr);
     }
     return Verdict::discard(Drop::Unsupported);
@@ -1382,9 +1390,12 @@ Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c,
     if (nh == nullptr) [[unlikely]] {
         return Verdict::discard(Drop::NoRoute);
     }
-    // __ip_vs_get_out_rt_v6: a tunnel's MTU is the link's less the outer header; IPv6 is never
-    // fragmented on the way, so a longer packet gets Packet Too Big with what fits (RFC 8200 5).
-    const uint32_t overhead = tunnel ? kEncap6Overhead : 0;
+    // __ip_vs_get_out_rt_v6: a tunnel's MTU is the link's less the outer header and the
+    // tunnel's own (GUE, GRE); IPv6 is never fragmented on the way, so a longer packet gets
+    // Packet Too Big with what fits (RFC 8200 5).
+    const auto encap = static_cast<Encap>(c.encap);
+    const uint32_t tun_len = tunnel ? tunnel_hdr_len(encap) : 0;
+    const uint32_t overhead = tunnel ? kEncap6Overhead + tun_len : 0;
     const uint16_t mtu = topo.ports[nh->port].mtu;
     if (p.l3_len + overhead > mtu) [[unlikely]] {
         bump(stats_.frag_needed);
@@ -1408,9 +1419,6 @@ Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c,
         }
         return Verdict::transmit(nh->port);
     }
-    if (c.encap != static_cast<uint8_t>(Encap::Ipip)) [[unlikely]] {
-        return Verdict::discard(Drop::Unsupported);  // GUE and GRE over IPv6: not yet
-    }
     cfg::Ip6 src;
     if (!topo.source6_for(nh->port, nh->gateway.is_unspecified() ? c.raddr : nh->gateway.b.data(),
                           src)) [[unlikely]] {
@@ -1424,13 +1432,31 @@ Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c,
         return Verdict::discard(Drop::BadIpHeader);  // padding spread over segments
     }
     const rte_ipv6_hdr inner = *ip6;
-    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kEncap6Overhead));
+    uint32_t inner_ports = 0;
+    if (tun_len != 0) [[unlikely]] {
+        std::memcpy(&inner_ports, p.l4, sizeof(inner_ports));  // GUE's source port hashes them
+    }
+    auto* start =
+        reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(overhead)));
     if (start == nullptr) [[unlikely]] {
         return Verdict::discard(Drop::NoMbuf);
     }
-    std::memmove(start, start + kEncap6Overhead, sizeof(rte_ether_hdr));
+    std::memmove(start, start + overhead, sizeof(rte_ether_hdr));
     auto* outer = reinterpret_cast<rte_ipv6_hdr*>(start + sizeof(rte_ether_hdr));
-    write_encap6(outer, src.b.data(), c.raddr, inner);
+    uint8_t proto = IPPROTO_IPV6;
+    if (tun_len != 0) [[unlikely]] {
+        // GUE or GRE over IPv6 (ip_vs_tunnel_xmit_v6 with ipvs_gue_encap / ipvs_gre_encap).
+        constexpr uint32_t kTunOff = sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr);
+        proto = write_tunnel_hdr(m, kTunOff, encap, c.tun_port,
+                                 gue_source_port6(inner.src_addr, inner.dst_addr, inner_ports),
+                                 true, p.l3_len);
+        write_encap6(outer, src.b.data(), c.raddr, inner, proto, tun_len);
+        if (encap == Encap::GueCsum) {
+            set_gue_csum6(m, kTunOff, outer);
+        }
+    } else {
+        write_encap6(outer, src.b.data(), c.raddr, inner);
+    }
     auto* eth = reinterpret_cast<rte_ether_hdr*>(start);
     const uint8_t* target = nh->gateway.is_unspecified() ? c.raddr : nh->gateway.b.data();
     if (!env_.neigh6->lookup(target, &eth->dst_addr)) [[unlikely]] {
@@ -1598,6 +1624,9 @@ bool Worker::icmp6_error(const Snapshot& snap, const Parsed& p, rte_ipv6_hdr* ip
     case Action::RouteFrag:
         fragment_out(snap, m, v, nh);
         return;
+    case Action::Tunnel6:
+        encapsulate_4in6(snap, m, v);
+        return;
     case Action::Route:
     case Action::RouteOnLink:
     case Action::Tunnel:
@@ -1743,12 +1772,10 @@ Worker::Encapsulated Worker::encapsulate_6in4(const Snapshot& snap, rte_mbuf* m,
     rte_ipv6_hdr inner;
     std::memcpy(&inner, rte_pktmbuf_mtod(m, uint8_t*) + sizeof(rte_ether_hdr), sizeof(inner));
     const uint32_t inner_len = rte_be_to_cpu_16(inner.payload_len) + sizeof(rte_ipv6_hdr);
-    if (static_cast<Encap>(v.arg) != Encap::Ipip) [[unlikely]] {
-        discard(m, Drop::Unsupported);  // control refuses GUE and GRE across families
-        return Encapsulated::Consumed;
-    }
+    const auto encap = static_cast<Encap>(v.arg);
+    const uint32_t tun_len = tunnel_hdr_len(encap);  // GUE's or GRE's own headers
     const uint16_t mtu = snap.topo->ports[nh.port].mtu;
-    constexpr uint32_t kOverhead = sizeof(rte_ipv4_hdr);
+    const uint32_t kOverhead = sizeof(rte_ipv4_hdr) + tun_len;
     if (inner_len + kOverhead > mtu) [[unlikely]] {
         // __ip_vs_get_out_rt (IP_VS_RT_MODE_TUNNEL) then __mtu_check_toobig_v6: an IPv6 packet
         // is never fragmented, the client learns the MTU left inside the tunnel.
@@ -1763,7 +1790,16 @@ Worker::Encapsulated Worker::encapsulate_6in4(const Snapshot& snap, rte_mbuf* m,
         discard(m, Drop::BadIpHeader);  // padding spread over segments: no NIC does that
         return Encapsulated::Consumed;
     }
-    auto* start = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, kOverhead));
+    uint32_t inner_ports = 0;
+    if (tun_len != 0) {
+        // The ports for GUE's source port: after the fixed header (no extension header on a
+        // connection's packets, ipv6 parsing already found the L4 header there).
+        const uint8_t* l4 = rte_pktmbuf_mtod_offset(m, const uint8_t*,
+                                                    sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr));
+        std::memcpy(&inner_ports, l4, sizeof(inner_ports));
+    }
+    auto* start =
+        reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(kOverhead)));
     if (start == nullptr) [[unlikely]] {
         discard(m, Drop::NoMbuf);
         return Encapsulated::Consumed;
@@ -1771,9 +1807,141 @@ Worker::Encapsulated Worker::encapsulate_6in4(const Snapshot& snap, rte_mbuf* m,
     std::memmove(start, start + kOverhead, sizeof(rte_ether_hdr));
     reinterpret_cast<rte_ether_hdr*>(start)->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
     const uint32_t src = snap.topo->source_for(nh.port, nh.gateway != 0 ? nh.gateway : v.dst);
-    write_encap_6in4(reinterpret_cast<rte_ipv4_hdr*>(start + sizeof(rte_ether_hdr)), src, v.dst,
-                     rte_cpu_to_be_16(tunnel_ip_id_++), inner);
+    auto* outer = reinterpret_cast<rte_ipv4_hdr*>(start + sizeof(rte_ether_hdr));
+    uint8_t proto = IPPROTO_IPV6;
+    constexpr uint32_t kTunOff = sizeof(rte_ether_hdr) + sizeof(rte_ipv4_hdr);
+    if (tun_len != 0) {
+        // GUE or GRE across families (ip_vs_tunnel_xmit with ipvs_gue_encap / ipvs_gre_encap):
+        // the GUE header's proto_ctype and GRE's protocol type say IPv6.
+        proto = write_tunnel_hdr(m, kTunOff, encap, v.port,
+                                 gue_source_port6(inner.src_addr, inner.dst_addr, inner_ports),
+                                 true, inner_len);
+    }
+    write_encap_6in4(outer, src, v.dst, rte_cpu_to_be_16(tunnel_ip_id_++), inner, proto, tun_len);
+    if (encap == Encap::GueCsum) {
+        set_gue_csum4(m, kTunOff, outer);
+    }
     return Encapsulated::Fits;
+}
+
+void Worker::encapsulate_4in6(const Snapshot& snap, rte_mbuf* m, const Verdict& v) noexcept {
+    const auto encap = static_cast<Encap>(v.arg);
+    const cfg::Ip6& rs = env_.dest_addr6[v.dst];
+    const Topology& topo = *snap.topo;
+    const NextHop6* nh = topo.route6(rs.b.data());
+    if (nh == nullptr) [[unlikely]] {
+        discard(m, Drop::NoRoute);
+        return;
+    }
+    rte_ipv4_hdr inner;
+    std::memcpy(&inner, rte_pktmbuf_mtod_offset(m, const uint8_t*, sizeof(rte_ether_hdr)),
+                sizeof(inner));
+    const uint32_t inner_len = rte_be_to_cpu_16(inner.total_length);
+    const uint32_t tun_len = tunnel_hdr_len(encap);
+    const uint32_t overhead = sizeof(rte_ipv6_hdr) + tun_len;
+    const uint16_t link_mtu = topo.ports[nh->port].mtu;
+    // __ip_vs_get_out_rt_v6 (IP_VS_RT_MODE_TUNNEL): the MTU left inside the tunnel, at least
+    // IPv6's minimum (below it the kernel drops the packet).
+    const uint32_t mtu = link_mtu > overhead ? link_mtu - overhead : 0;
+    if (mtu < 1280) [[unlikely]] {
+        discard(m, Drop::TooBig);
+        return;
+    }
+    bool fragment = false;
+    if (inner_len > mtu) [[unlikely]] {
+        // ensure_mtu_is_adequate for an IPv4 packet: with DF, "fragmentation needed" with
+        // that MTU; without, the outer IPv6 packet is fragmented (ip6_fragment, ignore_df).
+        if ((rte_be_to_cpu_16(inner.fragment_offset) & RTE_IPV4_HDR_DF_FLAG) != 0) {
+            bump(stats_.frag_needed);
+            to_slow_path(m, SlowKind::FragNeeded, mtu, m->port);
+            return;
+        }
+        fragment = true;
+    }
+    cfg::Ip6 src;
+    const uint8_t* target = nh->gateway.is_unspecified() ? rs.b.data() : nh->gateway.b.data();
+    if (!topo.source6_for(nh->port, target, src)) [[unlikely]] {
+        discard(m, Drop::NoRoute);  // no IPv6 address of ours on that link
+        return;
+    }
+    uint32_t inner_ports = 0;
+    if (tun_len != 0) {
+        const uint32_t ihl = static_cast<uint32_t>(inner.version_ihl & 0x0f) * 4;
+        std::memcpy(&inner_ports,
+                    rte_pktmbuf_mtod_offset(m, const uint8_t*, sizeof(rte_ether_hdr) + ihl),
+                    sizeof(inner_ports));  // parse checked 8 bytes are there
+    }
+    // Drop Ethernet padding, then open the outer headers in front of the inner one.
+    const uint32_t frame_len = static_cast<uint32_t>(sizeof(rte_ether_hdr)) + inner_len;
+    if (rte_pktmbuf_pkt_len(m) > frame_len &&
+        rte_pktmbuf_trim(m, static_cast<uint16_t>(rte_pktmbuf_pkt_len(m) - frame_len)) != 0)
+        [[unlikely]] {
+        discard(m, Drop::BadIpHeader);  // padding spread over segments: no NIC does that
+        return;
+    }
+    auto* start =
+        reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, static_cast<uint16_t>(overhead)));
+    if (start == nullptr) [[unlikely]] {
+        discard(m, Drop::NoMbuf);
+        return;
+    }
+    std::memmove(start, start + overhead, sizeof(rte_ether_hdr));
+    auto* eth = reinterpret_cast<rte_ether_hdr*>(start);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+    auto* outer = reinterpret_cast<rte_ipv6_hdr*>(start + sizeof(rte_ether_hdr));
+    constexpr uint32_t kTunOff = sizeof(rte_ether_hdr) + sizeof(rte_ipv6_hdr);
+    const uint8_t proto = write_tunnel_hdr(
+        m, kTunOff, encap, v.port, gue_source_port(inner.src_addr, inner.dst_addr, inner_ports),
+        false, inner_len);
+    write_encap_4in6(outer, src.b.data(), rs.b.data(), inner, proto, tun_len);
+    if (encap == Encap::GueCsum) {
+        // udp6_set_csum; --tun-nocsum leaves it 0 over IPv6 too (RFC 6935's tunnel exception).
+        set_gue_csum6(m, kTunOff, outer);
+    }
+    rte_ether_addr_copy(&topo.ports[nh->port].mac, &eth->src_addr);
+    const bool known = env_.neigh6->lookup(target, &eth->dst_addr);
+    if (fragment) [[unlikely]] {
+        fragment_out6(m, nh->port, link_mtu, *eth, known);
+        return;
+    }
+    if (!known) [[unlikely]] {
+        // The outer destination is the server: the slow path routes it again and resolves.
+        to_slow_path(m, SlowKind::NeedNeigh6, nh->port, m->port);
+        return;
+    }
+    tx_enqueue(nh->port, m);
+}
+
+void Worker::fragment_out6(rte_mbuf* m, uint16_t port, uint16_t mtu, const rte_ether_hdr& eth_in,
+                           bool known) noexcept {
+    const rte_ether_hdr eth = eth_in;  // the fragments get a copy of the Ethernet header
+    rte_pktmbuf_adj(m, sizeof(rte_ether_hdr));
+    rte_mbuf* frags[kMaxFrags];
+    const int32_t n =
+        rte_ipv6_fragment_packet(m, frags, kMaxFrags, mtu, env_.frag_direct, env_.frag_indirect);
+    if (n <= 0) [[unlikely]] {
+        discard(m, n == -ENOMEM ? Drop::NoMbuf : Drop::TooBig);
+        return;
+    }
+    const uint16_t in_port = m->port;
+    rte_pktmbuf_free(m);  // each fragment's payload segments hold their own reference to it
+    bump(stats_.frag_packets);
+    bump(stats_.frag_out, static_cast<uint64_t>(n));
+    for (int32_t i = 0; i < n; ++i) {
+        rte_mbuf* f = frags[i];
+        auto* fe = reinterpret_cast<rte_ether_hdr*>(rte_pktmbuf_prepend(f, sizeof(eth)));
+        if (fe == nullptr) [[unlikely]] {
+            discard(f, Drop::NoMbuf);
+            continue;
+        }
+        std::memcpy(fe, &eth, sizeof(eth));
+        f->port = in_port;
+        if (!known) [[unlikely]] {
+            to_slow_path(f, SlowKind::NeedNeigh6, port, in_port);
+            continue;
+        }
+        tx_enqueue(port, f);
+    }
 }
 
 // ---- The SYN proxy (docs/reliability.md, "The SYN proxy") ---------------------------------------

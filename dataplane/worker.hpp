@@ -117,6 +117,10 @@ struct WorkerEnv {
     rte_ring* slow_ring = nullptr;             ///< all workers -> control (MP/SC)
     sched::DestCounters* dest_counters = nullptr;  ///< kMaxDests entries
     SlotThresholds* thresholds = nullptr;      ///< kMaxDests entries
+    /// kMaxDests entries: an IPv6 server's address by slot, read for IPv4 connections to an IPv6
+    /// tunnel server (ct::kConnDest6). Control writes a slot's only while no connection refers
+    /// to it (a fresh or recycled slot), before the snapshot that uses it is published.
+    const cfg::Ip6* dest_addr6 = nullptr;
     PersistTable* persist = nullptr;
     uint64_t ms_mult = 0;                      ///< (1000 << 32) / tsc_hz: TSC to ms by multiply
     uint64_t us_mult = 0;                      ///< (10^6 << 32) / tsc_hz: TSC to us by multiply
@@ -167,6 +171,7 @@ enum class Action : uint8_t {
     Route,        ///< to `dst` (network order) through the routing table
     RouteOnLink,  ///< direct routing to real server `dst`, which must be on a connected subnet
     Tunnel,       ///< encapsulated to real server `dst` (`arg` the Encap, `port` GUE's port)
+    Tunnel6,      ///< as Tunnel to an IPv6 server, `dst` its slot; routed by encapsulate_4in6
     RouteFrag,    ///< as Route, but larger than the egress MTU with DF clear: fragmented first
     Host,         ///< up to the kernel interface of the port it came in on (the exception path)
 };
@@ -187,6 +192,10 @@ struct Verdict {
     /// A tunnelling connection's packet toward its real server.
     static Verdict tunnel(uint8_t encap, uint16_t gue_port_be, uint32_t rs) {
         return {Action::Tunnel, encap, gue_port_be, rs};
+    }
+    /// A tunnelling connection's IPv4 packet toward an IPv6 real server (by its slot).
+    static Verdict tunnel6(uint8_t encap, uint16_t gue_port_be, uint32_t dest_slot) {
+        return {Action::Tunnel6, encap, gue_port_be, dest_slot};
     }
     static Verdict host() { return {Action::Host, 0, 0, 0}; }
 };
@@ -412,6 +421,18 @@ private:
     [[gnu::cold, gnu::noinline]] Encapsulated encapsulate_6in4(const Snapshot& snap, rte_mbuf* m,
                                                                const NextHop& nh,
                                                                const Verdict& v) noexcept;
+    /// Delivers an IPv4 packet to an IPv6 tunnel server (Action::Tunnel6): routes the server
+    /// as IPv6, applies __ip_vs_get_out_rt_v6's MTU rule for an IPv4 inner packet (DF and too
+    /// long: "fragmentation needed" with the MTU less the outer headers; no DF: the outer IPv6
+    /// packet is fragmented), writes IPv4-in-IPv6 (next header 4) or GUE / GRE over IPv6, and
+    /// resolves the next hop (the slow path when unknown). Cold: mixed families are rare.
+    [[gnu::cold, gnu::noinline]] void encapsulate_4in6(const Snapshot& snap, rte_mbuf* m,
+                                                       const Verdict& v) noexcept;
+    /// Sends an IPv6 frame (Ethernet header, then an IPv6 packet longer than `mtu`) as IPv6
+    /// fragments out of `port` toward `target` (rte_ipv6_fragment_packet), as the kernel's
+    /// ip6_fragment does for a tunnel's outer packet (ignore_df). Cold.
+    [[gnu::cold, gnu::noinline]] void fragment_out6(rte_mbuf* m, uint16_t port, uint16_t mtu,
+                                                    const rte_ether_hdr& eth, bool known) noexcept;
 
     uint32_t owner_of(const Snapshot& snap, const Parsed& p) const noexcept;
     /// Schedules a new flow of a persistent service through its client's template.

@@ -1328,6 +1328,12 @@ std::string format_conn_proc(const std::vector<ctl::ConnInfo>& conns) {
                           std::string(cfg::ip_proto_name_upper(c.proto)).c_str(),
                           full_ip6(c.caddr6).c_str(), c.cport, full_ip6(c.vaddr6).c_str(), c.vport,
                           dname.c_str(), c.dport, state.c_str(), c.expires_ms / 1000);
+        } else if (!c.daddr6.is_unspecified()) {
+            // An IPv4 connection to an IPv6 tunnel server: its destination as %pI6 (daf).
+            std::snprintf(line, sizeof(line), "%-3s %08X %04X %08X %04X %s %04X %-11s %7u\n",
+                          std::string(cfg::ip_proto_name_upper(c.proto)).c_str(), c.caddr, c.cport,
+                          c.vaddr, c.vport, full_ip6(c.daddr6).c_str(), c.dport, state.c_str(),
+                          c.expires_ms / 1000);
         } else {
             std::snprintf(line, sizeof(line), "%-3s %08X %04X %08X %04X %08X %04X %-11s %7u\n",
                           std::string(cfg::ip_proto_name_upper(c.proto)).c_str(), c.caddr,

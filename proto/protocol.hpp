@@ -240,7 +240,8 @@ struct ConnInfo {
     uint16_t dport = 0;
     /// Inet6: the addresses are caddr6, vaddr6 and daddr6 (network order) and the uint32 ones
     /// stay 0, except for an IPv4 tunnel server of an IPv6 service (IPv6-in-IPv4): daddr holds
-    /// it and daddr6 stays zero (the kernel's ip_vs_conn daf).
+    /// it and daddr6 stays zero (the kernel's ip_vs_conn daf). Inet with a non-zero daddr6: an
+    /// IPv4 connection to an IPv6 tunnel server (IPv4-in-IPv6), daddr then 0.
     cfg::Family af = cfg::Family::Inet;
     cfg::Ip6 caddr6{}, vaddr6{}, daddr6{};
 };

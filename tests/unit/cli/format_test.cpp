@@ -522,6 +522,48 @@ TEST(Format, MixedFamilyTunnelConnectionAsIpvsadm) {
               "UDP 04:59  UDP         [2001:db8:9::1]:5353 [2001:db8::100]:53 172.16.0.11:53\n");
 }
 
+TEST(Format, Ipv4ConnectionToAnIpv6TunnelServerAsIpvsadm) {
+    // An IPv4 service's IPv6 tunnel server (IPv4-in-IPv6): the destination in its own family,
+    // bracketed, overflowing its column as ipvsadm's.
+    ConnInfo c;
+    c.proto = 6;
+    c.state = "ESTABLISHED";
+    c.expires_ms = 899000;
+    c.caddr = ip(10, 0, 0, 2);
+    c.cport = 40000;
+    c.vaddr = ip(10, 0, 0, 100);
+    c.vport = 80;
+    c.daddr6 = ip6("2001:db8:2::11");
+    c.dport = 80;
+    EXPECT_EQ(format_conns({c}, numeric(), kNoNames),
+              "IPVS connection entries\n"
+              "pro expire state       source             virtual            destination\n"
+              "TCP 14:59  ESTABLISHED 10.0.0.2:40000     10.0.0.100:80      [2001:db8:2::11]:80\n");
+}
+
+TEST(Format, Ipv4ServiceWithIpv6GueServerAsIpvsadm) {
+    ServiceInfo web;
+    web.service.key.addr = ip(10, 0, 0, 100);
+    web.service.key.port = 80;
+    web.service.scheduler = "rr";
+    DestInfo d = dest6("2001:db8:2::11", 80, cfg::Fwd::Tunnel, 1, 0, 0);
+    d.server.tun_type = cfg::TunType::Gue;
+    d.server.tun_port = 6080;
+    d.server.tun_csum = cfg::TunCsum::Csum;
+    web.dests = {d};
+    // ipvsadm prints a server in its own family (the dest's af), bracketed when IPv6.
+    EXPECT_EQ(format_list(kInfo, {web}, numeric(), kNoNames),
+              "Dirigo Virtual Server version 0.1.0 (size=4096)\n"
+              "Prot LocalAddress:Port Scheduler Flags\n"
+              "  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n"
+              "TCP  10.0.0.100:80 rr\n"
+              "  -> [2001:db8:2::11]:80          Tunnel  1      0          0         \n");
+    EXPECT_EQ(format_save({web}, numeric(), kNoNames),
+              "-A -t 10.0.0.100:80 -s rr\n"
+              "-a -t 10.0.0.100:80 -r [2001:db8:2::11]:80 -i -w 1 --tun-type gue --tun-port 6080 "
+              "--tun-csum\n");
+}
+
 // IPv6 persistence templates as ipvsadm -Lnc lists them: state NONE, client port 0, the
 // client masked to the prefix length (-M 64); a fwmark service's template is protocol IP with
 // the mark as the first word of its virtual address (ip_vs_sched_persist's nf_inet_addr).

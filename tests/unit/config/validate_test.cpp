@@ -146,14 +146,14 @@ TEST(ValidateService, Ipv6Services) {
     bad.servers[0].addr = ip(172, 16, 0, 11);
     EXPECT_TRUE(rejects(bad, Errc::Invalid,
                         "Different address family is allowed only for tunneling servers"));
-    // The kernel's rule: a tunnel crosses families. An IPv6 service's IPv4 server is served as
-    // IPv6-in-IPv4 (ipip only); an IPv4 service's IPv6 server is not yet.
+    // The kernel's rule: a tunnel crosses families, of any type (ipip, GUE, GRE), both ways.
     bad.servers[0].fwd = Fwd::Tunnel;
     EXPECT_TRUE(validate_service(bad).is_ok());
     bad.servers[0].tun_type = TunType::Gre;
-    EXPECT_TRUE(rejects(bad, Errc::Invalid,
-                        "real server 172.16.0.11:80: a gre tunnel to a server of the other "
-                        "address family is not supported by Dirigo yet (ipip is)"));
+    EXPECT_TRUE(validate_service(bad).is_ok());
+    bad.servers[0].tun_type = TunType::Gue;
+    bad.servers[0].tun_port = 6080;
+    EXPECT_TRUE(validate_service(bad).is_ok());
     Service v4svc = good_service();
     v4svc.servers[0].af = Family::Inet6;
     v4svc.servers[0].addr = 0;
@@ -163,13 +163,18 @@ TEST(ValidateService, Ipv6Services) {
     EXPECT_TRUE(rejects(v4svc, Errc::Invalid,
                         "Different address family is allowed only for tunneling servers"));
     v4svc.servers[0].fwd = Fwd::Tunnel;
-    EXPECT_TRUE(rejects(v4svc, Errc::Invalid,
-                        "a tunnel to a server of the other address family "
-                        "is not supported by Dirigo yet"));
+    EXPECT_TRUE(validate_service(v4svc).is_ok());  // IPv4-in-IPv6
+    v4svc.servers[0].tun_type = TunType::Gue;
+    v4svc.servers[0].tun_port = 6080;
+    EXPECT_TRUE(validate_service(v4svc).is_ok());
+    v4svc.servers[0].tun_type = TunType::Gre;
+    v4svc.servers[0].tun_port = 0;
+    v4svc.servers[0].tun_csum = TunCsum::Csum;
+    EXPECT_TRUE(validate_service(v4svc).is_ok());
     bad = s;
     bad.servers[0].addr6 = {};
     EXPECT_TRUE(rejects(bad, Errc::Invalid, "not a unicast IPv6 address"));
-    // IPv6 direct routing and IPv6-in-IPv6 tunnels are served; GUE and GRE over IPv6 are not.
+    // IPv6 direct routing and IPv6-in-IPv6, GUE and GRE tunnels over IPv6 are served.
     Service dr = s;
     dr.servers[0].fwd = Fwd::Route;
     EXPECT_TRUE(validate_service(dr).is_ok());
@@ -177,12 +182,10 @@ TEST(ValidateService, Ipv6Services) {
     EXPECT_TRUE(validate_service(dr).is_ok());
     dr.servers[0].tun_type = TunType::Gue;
     dr.servers[0].tun_port = 6080;
-    EXPECT_TRUE(rejects(dr, Errc::Invalid,
-                        "real server [2001:db8::11]:80: a gue tunnel to an IPv6 server is not "
-                        "supported by Dirigo yet (ipip is)"));
+    EXPECT_TRUE(validate_service(dr).is_ok());
     dr.servers[0].tun_type = TunType::Gre;
     dr.servers[0].tun_port = 0;
-    EXPECT_TRUE(rejects(dr, Errc::Invalid, "a gre tunnel to an IPv6 server is not supported"));
+    EXPECT_TRUE(validate_service(dr).is_ok());
     // An IPv4 service keeps its addr6 zero; an IPv6 fwmark service has no address.
     Service v4 = good_service();
     v4.key.addr6.b[0] = 1;

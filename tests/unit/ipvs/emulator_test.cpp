@@ -448,6 +448,25 @@ TEST_F(EmulatorTest, MixedFamilyTunnelConnectionInProcFormat) {
               "2001:0db8:0000:0000:0000:0000:0000:0100 0050 AC10000B 0050 SYN_RECV         59\n");
 }
 
+TEST_F(EmulatorTest, Ipv4ConnectionToAnIpv6TunnelServerInProcFormat) {
+    // cp->daf AF_INET6 on an IPv4 connection: the destination as %pI6 (full, uncompressed)
+    // between the IPv4 row's %08X fields.
+    ctl::ConnInfo c;
+    c.proto = 17;
+    c.state = "UDP";
+    c.expires_ms = 299000;
+    c.caddr = 0x0a000002;
+    c.cport = 40000;
+    c.vaddr = 0x0a000064;
+    c.vport = 53;
+    c.daddr6 = *cfg::parse_ip6("2001:db8:2::11");
+    c.dport = 53;
+    EXPECT_EQ(format_conn_proc({c}),
+              "Pro FromIP   FPrt ToIP     TPrt DestIP   DPrt State       Expires PEName PEData\n"
+              "UDP 0A000002 9C40 0A000064 0035 2001:0db8:0002:0000:0000:0000:0000:0011 0035 "
+              "UDP             299\n");
+}
+
 TEST_F(EmulatorTest, ServiceDumpIsMultipartEndingWithDone) {
     add_service(IPPROTO_TCP, 0x0a000001, 80);
     add_service(IPPROTO_UDP, 0x0a000002, 53, "sh");
