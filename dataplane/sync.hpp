@@ -82,7 +82,7 @@ struct SyncRecord6 {
     uint8_t fwd = 0;         ///< cfg::Fwd
     uint8_t inactive = 0;    ///< counted in InActConn
     SyncKind kind = SyncKind::Conn;
-    uint8_t dest4 = 0;       ///< the real server is IPv4: its address is raddr's first 4 bytes
+    uint8_t dest4 = 0;  ///< the real server is IPv4: its address is raddr's first 4 bytes
 };
 static_assert(sizeof(SyncRecord6) == 64 && sizeof(SyncRecord6) % 4 == 0);
 

@@ -2164,9 +2164,9 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     // A fwmark template (protocol 0) names its service by the mark in its address.
     const ServiceEntry* svc =
         r.client.proto == 0
-            ? (r.kind == SyncKind::Template ? snap.find_fwmark(rte_be_to_cpu_32(r.client.daddr),
-                                                               cfg::Family::Inet)
-                                            : nullptr)
+            ? (r.kind == SyncKind::Template
+                   ? snap.find_fwmark(rte_be_to_cpu_32(r.client.daddr), cfg::Family::Inet)
+                   : nullptr)
             : snap.find_service_or_marked(r.client.proto, r.client.daddr, r.client.dport);
     const DestEntry* dest = nullptr;
     if (svc != nullptr) {
@@ -2478,8 +2478,8 @@ void Worker::sync_template6(const ServiceEntry& svc, const DestEntry& dest, cons
         return;
     }
     // A record without a timeout gets IPVS's three minutes, as an IPv4 template does.
-    const uint64_t timeout = static_cast<uint64_t>(r.timeout_s != 0 ? r.timeout_s : 180) *
-                             env_.tsc_hz;
+    const uint64_t timeout =
+        static_cast<uint64_t>(r.timeout_s != 0 ? r.timeout_s : 180) * env_.tsc_hz;
     // Keyed as schedule6 keys the client's next connections: the masked address and its fold.
     const PersistTable::Binding b = env_.persist->install(
         svc.slot, PersistClient{sched::fold6(r.caddr), r.caddr}, dest.slot, now, timeout);

@@ -524,9 +524,9 @@ std::vector<dp::SyncRecord6> over_the_wire(const std::vector<dp::SyncRecord6>& r
     return out;
 }
 
-const V6 kClientNet = v6("2001:db8:1::");            ///< kClient's /64
-const V6 kNeighbour = v6("2001:db8:1::77");          ///< another client of that /64
-const V6 kOtherNet = v6("2001:db8:1:5::2");          ///< a client of another /64
+const V6 kClientNet = v6("2001:db8:1::");    ///< kClient's /64
+const V6 kNeighbour = v6("2001:db8:1::77");  ///< another client of that /64
+const V6 kOtherNet = v6("2001:db8:1:5::2");  ///< a client of another /64
 
 TEST_F(Ipv6SyncTest, MasterSendsAPersistentConnectionsTemplateAfterIt) {
     add_service(cfg::Proto::Tcp, cfg::kSvcPersistent, 64);
@@ -560,8 +560,8 @@ TEST_F(Ipv6SyncTest, MasterSendsAPersistentConnectionsTemplateAfterIt) {
     const auto msg = mb.finish();
     ASSERT_EQ(msg.size(), 8u + 72u);
     EXPECT_EQ(msg[8], 1);
-    const uint32_t flags = static_cast<uint32_t>(msg[12]) << 24 | msg[13] << 16 | msg[14] << 8 |
-                           msg[15];
+    const uint32_t flags =
+        static_cast<uint32_t>(msg[12]) << 24 | msg[13] << 16 | msg[14] << 8 | msg[15];
     EXPECT_EQ(flags, sync::kFlagTemplate | sync::kFlagInactive);
     EXPECT_EQ(msg[16] << 8 | msg[17], 0);
     EXPECT_EQ(msg[18] << 8 | msg[19], 0);  // cport
@@ -751,7 +751,7 @@ TEST_F(Ipv6SyncTest, SctpAssociationsAreSyncedWithIpvsStatesAndInstalled) {
     send(kInt, sctp_frame(mac_[kInt], rs_mac, rs, kClient, 8080, 43500, ct::kSctpCookieAck));
     step();
     ASSERT_EQ(recv(kExt).size(), 1u);
-    EXPECT_TRUE(queued6().empty());  // two client packets, and not ESTABLISHED before
+    EXPECT_TRUE(queued6().empty());     // two client packets, and not ESTABLISHED before
     send(kExt, from_client(43500, 0));  // DATA: the third client packet, ESTABLISHED
     step();
     ASSERT_EQ(recv(kInt).size(), 1u);

@@ -230,7 +230,7 @@ TEST(SyncDaemonV6, SctpAssociationsCarryIpvsStateNumbers) {
     // IPVS's SCTP states: NONE 0 ... ESTABLISHED 8, SHUTDOWN_SENT 9, SHUTDOWN_RECEIVED 10,
     // SHUTDOWN_ACK_SENT 11, REJECTED 12, CLOSED 13.
     const std::pair<ct::TcpState, uint16_t> states[] = {
-        {ct::TcpState::SctpEstablished, 8},      {ct::TcpState::SctpShutdownSent, 9},
+        {ct::TcpState::SctpEstablished, 8},       {ct::TcpState::SctpShutdownSent, 9},
         {ct::TcpState::SctpShutdownReceived, 10}, {ct::TcpState::SctpShutdownAckSent, 11},
         {ct::TcpState::SctpClosed, 13},
     };
