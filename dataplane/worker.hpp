@@ -560,7 +560,8 @@ private:
     static constexpr uint32_t kSyncBuf = 4 * kBurst;
     uint32_t sync_n_ = 0;
     SyncRecord sync_buf_[kSyncBuf];
-    /// The same for IPv6 connections (at most one record per packet).
+    /// The same for IPv6 records (at most two per packet: a connection and its template; a full
+    /// buffer is flushed before the next record).
     rte_ring* sync6_out_ = nullptr;
     rte_ring* sync6_in_ = nullptr;
     static constexpr uint32_t kSyncBuf6 = 2 * kBurst;
