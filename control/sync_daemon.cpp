@@ -78,6 +78,22 @@ sync::ConnRecord to_wire(const dp::SyncRecord& r) noexcept {
     return c;
 }
 
+namespace {
+
+/// IPVS's state number of a Dirigo state for `proto`: TCP's are the same numbers, SCTP's start
+/// at 0 where Dirigo's start at kSctpFirst; UDP (and a template) has one state, 0.
+uint16_t wire_state(uint8_t proto, uint8_t state) {
+    if (proto == IPPROTO_TCP && state < ct::kNumTcpStates) {
+        return state;
+    }
+    if (proto == IPPROTO_SCTP && state >= ct::kSctpFirst && state < ct::kNumStates) {
+        return static_cast<uint16_t>(state - ct::kSctpFirst);
+    }
+    return 0;
+}
+
+}  // namespace
+
 sync::ConnRecord to_wire6(const dp::SyncRecord6& r) noexcept {
     sync::ConnRecord c;
     c.v6 = true;
@@ -86,21 +102,37 @@ sync::ConnRecord to_wire6(const dp::SyncRecord6& r) noexcept {
     if (r.inactive != 0) {
         c.flags |= sync::kFlagInactive;
     }
-    // TCP's states are IPVS's numbers; UDP has one state, 0.
-    c.state = r.proto == IPPROTO_TCP && r.state < ct::kNumTcpStates ? r.state : 0;
+    const bool tmpl = r.kind == dp::SyncKind::Template;
+    if (tmpl) {
+        c.flags |= sync::kFlagTemplate;
+    }
+    c.state = tmpl ? 0 : wire_state(r.proto, r.state);
     c.cport = r.cport;
     c.vport = r.vport;
     c.dport = r.rport;
     c.timeout = r.timeout_s;
     std::memcpy(c.caddr.data(), r.caddr, 16);
     std::memcpy(c.vaddr.data(), r.vaddr, 16);
+    // An IPv4 server is already in the kernel's layout (its 4 bytes, then zeros).
     std::memcpy(c.daddr.data(), r.raddr, 16);
+    if (tmpl && r.proto == 0) {
+        // An IPv6 fwmark service's template, as IPVS sends one: protocol 0, the mark as the
+        // virtual address (the first 4 bytes) and in the fwmark field.
+        uint32_t mark_be;
+        std::memcpy(&mark_be, r.vaddr, 4);
+        c.fwmark = ntohl(mark_be);
+    }
     return c;
 }
 
 bool from_wire6(const sync::ConnRecord& c, dp::SyncRecord6& out) noexcept {
-    if (!c.v6 || (c.flags & sync::kFlagTemplate) != 0 ||
-        (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP)) {
+    if (!c.v6) {
+        return false;
+    }
+    const bool tmpl = (c.flags & sync::kFlagTemplate) != 0;
+    const bool fwm_template = tmpl && c.protocol == 0 && c.fwmark != 0;
+    if (c.protocol != IPPROTO_TCP && c.protocol != IPPROTO_UDP && c.protocol != IPPROTO_SCTP &&
+        !fwm_template) {
         return false;
     }
     const uint32_t fwd = c.flags & sync::kFwdMask;
@@ -111,13 +143,25 @@ bool from_wire6(const sync::ConnRecord& c, dp::SyncRecord6& out) noexcept {
     std::memcpy(out.caddr, c.caddr.data(), 16);
     std::memcpy(out.vaddr, c.vaddr.data(), 16);
     std::memcpy(out.raddr, c.daddr.data(), 16);
+    if (fwm_template) {
+        // The service is the mark's, whatever the address field says (as the IPv4 path).
+        const uint32_t mark_be = htonl(c.fwmark);
+        std::memset(out.vaddr, 0, 16);
+        std::memcpy(out.vaddr, &mark_be, 4);
+    }
     out.cport = c.cport;
     out.vport = c.vport;
     out.rport = c.dport;
     out.proto = c.protocol;
-    // decode() checked the state against the protocol's count.
-    out.state = c.protocol == IPPROTO_TCP ? static_cast<uint8_t>(c.state)
-                                          : static_cast<uint8_t>(ct::TcpState::Udp);
+    if (tmpl) {
+        out.kind = dp::SyncKind::Template;
+        out.state = static_cast<uint8_t>(ct::TcpState::None);
+    } else {
+        // decode() checked the state against the protocol's count.
+        out.state = c.protocol == IPPROTO_TCP    ? static_cast<uint8_t>(c.state)
+                    : c.protocol == IPPROTO_SCTP ? static_cast<uint8_t>(ct::kSctpFirst + c.state)
+                                                 : static_cast<uint8_t>(ct::TcpState::Udp);
+    }
     out.fwd = static_cast<uint8_t>(fwd == sync::kFwdMasq     ? cfg::Fwd::Masq
                                    : fwd == sync::kFwdDroute ? cfg::Fwd::Route
                                                              : cfg::Fwd::Tunnel);
@@ -389,7 +433,8 @@ void SyncDaemon::poll_backup(uint32_t& moved) {
                 // services: the backup's own mark rules find the latter's service) and fwmark
                 // services' templates (protocol 0, the mark as the virtual address).
                 if (c.v6) {
-                    // IPv6 connections go to the workers' IPv6 tables (no templates yet).
+                    // IPv6 connections go to the workers' IPv6 tables, IPv6 templates to the
+                    // shared persistence table (through a worker too).
                     dp::SyncRecord6 r6;
                     if (from_wire6(c, r6)) {
                         route6(r6);

@@ -33,12 +33,15 @@ namespace dirigo::ctl {
 /// A worker's record as the kernel's sync_conn carries it (what the master packs into its
 /// messages; also used by dirigo-bench's drainer). Thread: any. O(1), no allocation.
 sync::ConnRecord to_wire(const dp::SyncRecord& r) noexcept;
-/// A worker's IPv6 record as the kernel's sync_conn carries an AF_INET6 connection: a version-1
-/// record of type IPv6 (72 bytes). Thread: any. O(1), no allocation.
+/// A worker's IPv6 record as the kernel's sync_conn carries an AF_INET6 connection or template:
+/// a version-1 record of type IPv6 (72 bytes); SCTP states as IPVS numbers them; a template
+/// with TEMPLATE set (a fwmark one with protocol 0 and the mark in its fwmark field).
+/// Thread: any. O(1), no allocation.
 sync::ConnRecord to_wire6(const dp::SyncRecord6& r) noexcept;
-/// A received IPv6 record (`c.v6`) as the worker installs it. False, `out` unspecified, for
-/// what Dirigo does not hold for IPv6: templates, protocols other than TCP and UDP, local-node
-/// or bypass forwarding. Thread: any. O(1), no allocation.
+/// A received IPv6 record (`c.v6`) as the worker installs it: a TCP, UDP or SCTP connection, or
+/// a template (of those protocols, or a fwmark one). False, `out` unspecified, for what Dirigo
+/// does not hold: other protocols, local-node or bypass forwarding. Thread: any. O(1), no
+/// allocation.
 bool from_wire6(const sync::ConnRecord& c, dp::SyncRecord6& out) noexcept;
 /// The worker that installs IPv6 record `r`: the owner of its client side (the folded client
 /// address and the client port), as Worker::owner6 hands the connection's packets over.

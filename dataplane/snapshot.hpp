@@ -359,11 +359,13 @@ struct Snapshot {
         return nullptr;
     }
 
-    /// The fwmark service of `mark` (host order), or nullptr. For the cold paths (a synced
+    /// The fwmark service of `mark` (host order) and family `af` (IPVS keys a fwmark service by
+    /// both: -f 1 and -f 1 -6 are two services), or nullptr. For the cold paths (a synced
     /// fwmark template names its service by mark). Thread: any. Cost: O(services).
-    const ServiceEntry* find_fwmark(uint32_t mark) const noexcept {
+    const ServiceEntry* find_fwmark(uint32_t mark,
+                                    cfg::Family af = cfg::Family::Inet) const noexcept {
         for (const ServiceEntry& s : services) {
-            if (s.key.fwmark == mark && mark != 0) {
+            if (s.key.fwmark == mark && mark != 0 && s.key.af == af) {
                 return &s;
             }
         }

@@ -59,22 +59,30 @@ static_assert(sizeof(SyncRecord) == 32 && sizeof(SyncRecord) % 4 == 0);
 /// rings of their own so that the IPv4 ring keeps its 32-byte elements.
 inline constexpr uint32_t kSyncRing6Size = 8192;
 
-/// One IPv6 connection crossing a sync ring (an IPv6 record of the kernel's version-1 format, as
-/// ip_vs_sync_conn sends an AF_INET6 connection). 64 bytes, one cache line. Addresses and ports
-/// in network order. IPv6 has no persistence templates yet: every record is a connection.
+/// One IPv6 connection or persistence template crossing a sync ring (an IPv6 record of the
+/// kernel's version-1 format, as ip_vs_sync_conn sends an AF_INET6 connection). 64 bytes, one
+/// cache line. Addresses and ports in network order.
+///
+/// A template (kind Template) is IPVS's: the client masked to the service's prefix length, cport
+/// 0; a port-zero service's has vport and rport 0; a fwmark service's has protocol 0 and the
+/// mark in the first 4 bytes of `vaddr` (network order, the other 12 bytes 0), as the kernel
+/// keys it. A real server of the other family (an IPv4 tunnel server of an IPv6 service) is
+/// `raddr` in the kernel's layout of an IPv4 address in an IPv6 connection: the 4 bytes first,
+/// 12 zero bytes after (`dest4` says so on the master's side; a received record cannot).
 struct SyncRecord6 {
-    uint8_t caddr[16] = {};  ///< client
-    uint8_t vaddr[16] = {};  ///< virtual address
+    uint8_t caddr[16] = {};  ///< client (a template: masked)
+    uint8_t vaddr[16] = {};  ///< virtual address (a fwmark template: the mark)
     uint8_t raddr[16] = {};  ///< real server
     uint16_t cport = 0;
     uint16_t vport = 0;
     uint16_t rport = 0;
-    uint8_t proto = 0;       ///< IPPROTO_TCP or IPPROTO_UDP
-    uint8_t state = 0;       ///< ct::TcpState
-    uint32_t timeout_s = 0;  ///< the state's timeout, seconds
+    uint8_t proto = 0;       ///< IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP; 0: a fwmark template
+    uint8_t state = 0;       ///< ct::TcpState (SCTP's from ct::kSctpFirst; a template: None)
+    uint32_t timeout_s = 0;  ///< the state's timeout (a template: the service's), seconds
     uint8_t fwd = 0;         ///< cfg::Fwd
     uint8_t inactive = 0;    ///< counted in InActConn
-    uint8_t reserved[2] = {};
+    SyncKind kind = SyncKind::Conn;
+    uint8_t dest4 = 0;  ///< the real server is IPv4: its address is raddr's first 4 bytes
 };
 static_assert(sizeof(SyncRecord6) == 64 && sizeof(SyncRecord6) % 4 == 0);
 

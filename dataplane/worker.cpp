@@ -1276,6 +1276,16 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     c.sync_countdown = snap.sync.threshold;
     bump(stats_.svc[svc->slot].conns);
     bump(stats_.dest[d.slot].conns);
+    if ((svc->flags & cfg::kSvcOnePacket) != 0 && proto == IPPROTO_UDP) [[unlikely]] {
+        // One-packet scheduling (-o), as IPv4's admit: IPVS schedules every datagram and keeps
+        // no entry; counted as a connection, forwarded from this stack copy (never synced).
+        if (tmpl != kNoTemplate) {
+            env_.persist->release(tmpl, now);
+        }
+        bump(stats_.conns_created);
+        out = forward6(snap, m, c, p, ip6, false, now);
+        return true;
+    }
     // Only NAT sees replies: DR and TUN servers answer the client directly.
     const uint32_t idx = table6_->insert(c, d.fwd == cfg::Fwd::Masq);
     if (idx == ct::kMiss) {
@@ -1373,6 +1383,9 @@ Verdict Worker::forward6_direct(const Snapshot& snap, rte_mbuf* m, ct::Conn6& c,
         }
     }
     c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    if (snap.sync.master) [[unlikely]] {
+        sync_conn6(snap, c);  // every packet here is the client's; IPVS syncs DR and TUN too
+    }
     // IPVS counts the packet on the way in (ip_vs_in_stats), before its xmit function decides.
     bump(stats_.svc[c.svc_slot].inpkts);
     bump(stats_.svc[c.svc_slot].inbytes, p.l3_len);
@@ -2319,8 +2332,9 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     // A fwmark template (protocol 0) names its service by the mark in its address.
     const ServiceEntry* svc =
         r.client.proto == 0
-            ? (r.kind == SyncKind::Template ? snap.find_fwmark(rte_be_to_cpu_32(r.client.daddr))
-                                            : nullptr)
+            ? (r.kind == SyncKind::Template
+                   ? snap.find_fwmark(rte_be_to_cpu_32(r.client.daddr), cfg::Family::Inet)
+                   : nullptr)
             : snap.find_service_or_marked(r.client.proto, r.client.daddr, r.client.dport);
     const DestEntry* dest = nullptr;
     if (svc != nullptr) {
@@ -2417,17 +2431,22 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
 // ---- Connection sync of IPv6 connections (docs/sync.md, "IPv6 connections") ------------------
 
 void Worker::sync_conn6(const Snapshot& snap, ct::Conn6& c) noexcept {
-    if (!sync_due(c.client.proto, c.state, c.sync_countdown, c.synced_state, snap.sync)) {
+    // A one-packet flow (-o) has no entry (a stack copy, not in use): IPVS never syncs it.
+    if (c.in_use == 0 ||
+        !sync_due(c.client.proto, c.state, c.sync_countdown, c.synced_state, snap.sync)) {
         return;
     }
-    if (sync6_n_ == kSyncBuf6) [[unlikely]] {
-        sync_flush6();
-    }
-    SyncRecord6& r = sync6_buf_[sync6_n_++];
-    r = SyncRecord6{};
+    SyncRecord6 r;
     std::memcpy(r.caddr, c.client.saddr, 16);
     std::memcpy(r.vaddr, c.client.daddr, 16);
-    std::memcpy(r.raddr, c.raddr, 16);
+    if ((c.flags & ct::kConn6Dest4) != 0) [[unlikely]] {
+        // An IPv4 tunnel server: as the kernel lays an IPv4 address into an IPv6 connection's
+        // record (nf_inet_addr: the 4 bytes, then zeros), not IPv4-mapped as the entry keeps it.
+        std::memcpy(r.raddr, c.raddr + 12, 4);
+        r.dest4 = 1;
+    } else {
+        std::memcpy(r.raddr, c.raddr, 16);
+    }
     r.cport = c.client.sport;
     r.vport = c.client.dport;
     r.rport = c.rport;
@@ -2436,6 +2455,47 @@ void Worker::sync_conn6(const Snapshot& snap, ct::Conn6& c) noexcept {
     r.fwd = c.fwd;
     r.timeout_s = snap.timeouts.secs[static_cast<size_t>(c.state)];
     r.inactive = (c.flags & ct::kConnInactive) != 0 ? 1 : 0;
+    sync_emit6(r);
+    if (c.tmpl == kNoTemplate) {
+        return;
+    }
+    // Its persistence template goes with it, as for IPv4 (IPVS sends a connection's controller
+    // after it): the client masked to the service's prefix, port 0, state NONE.
+    const ServiceEntry* svc = snap.find_service6(c.client.proto, c.client.daddr, c.client.dport);
+    if (svc == nullptr && !snap.marks6.empty()) {
+        svc = snap.find_marked6(c.client.proto, c.client.daddr, c.client.dport);
+    }
+    if (svc == nullptr || (svc->flags & cfg::kSvcPersistent) == 0) {
+        return;
+    }
+    SyncRecord6 t = r;
+    t.kind = SyncKind::Template;
+    for (uint32_t i = 0; i < 16; ++i) {
+        t.caddr[i] = static_cast<uint8_t>(c.client.saddr[i] & svc->netmask6.b[i]);
+    }
+    t.cport = 0;
+    if (svc->key.port == 0) {
+        t.vport = 0;
+        t.rport = 0;
+    }
+    if (svc->key.fwmark != 0) {
+        // IPVS's fwmark template: protocol 0 (IPPROTO_IP), the mark as its address.
+        t.proto = 0;
+        std::memset(t.vaddr, 0, 16);
+        const uint32_t mark_be = rte_cpu_to_be_32(svc->key.fwmark);
+        std::memcpy(t.vaddr, &mark_be, 4);
+    }
+    t.state = static_cast<uint8_t>(ct::TcpState::None);
+    t.timeout_s = svc->timeout;
+    t.inactive = 1;
+    sync_emit6(t);
+}
+
+void Worker::sync_emit6(const SyncRecord6& r) noexcept {
+    if (sync6_n_ == kSyncBuf6) [[unlikely]] {
+        sync_flush6();
+    }
+    sync6_buf_[sync6_n_++] = r;
 }
 
 void Worker::sync_flush6() noexcept {
@@ -2464,20 +2524,27 @@ uint32_t Worker::sync_receive6(const Snapshot& snap, uint64_t now) noexcept {
 
 void Worker::sync_install6(const Snapshot& snap, const SyncRecord6& r, uint64_t now) noexcept {
     // As sync_install: this director's rules decide; a record for a service or real server not
-    // configured here is counted and dropped.
-    const ServiceEntry* svc = snap.find_service6(r.proto, r.vaddr, r.vport);
-    const DestEntry* dest = nullptr;
-    if (svc != nullptr) {
-        for (const DestEntry& d : svc->dests) {
-            if (std::memcmp(d.addr6.b.data(), r.raddr, 16) == 0 &&
-                (d.port == r.rport || svc->key.port == 0)) {
-                dest = &d;
-                break;
-            }
+    // configured here is counted and dropped. A connection of an IPv6 fwmark service finds it
+    // through the backup's own IPv6 mark rules; a fwmark template (protocol 0) by its mark.
+    const bool tmpl = r.kind == SyncKind::Template;
+    const ServiceEntry* svc = nullptr;
+    if (r.proto == 0) {
+        uint32_t mark_be;
+        std::memcpy(&mark_be, r.vaddr, 4);
+        svc = tmpl ? snap.find_fwmark(rte_be_to_cpu_32(mark_be), cfg::Family::Inet6) : nullptr;
+    } else {
+        svc = snap.find_service6(r.proto, r.vaddr, r.vport);
+        if (svc == nullptr && !snap.marks6.empty()) {
+            svc = snap.find_marked6(r.proto, r.vaddr, r.vport);
         }
     }
+    const DestEntry* dest = svc != nullptr ? sync_dest6(*svc, r) : nullptr;
     if (dest == nullptr || r.state >= ct::kNumStates) {
         bump(stats_.sync_no_service);  // control hands over only valid states
+        return;
+    }
+    if (tmpl) {
+        sync_template6(*svc, *dest, r, now);
         return;
     }
     const uint32_t secs = r.timeout_s != 0 ? r.timeout_s : snap.timeouts.secs[r.state];
@@ -2507,13 +2574,25 @@ void Worker::sync_install6(const Snapshot& snap, const SyncRecord6& r, uint64_t 
     }
     ct::Conn6 c;
     c.client = key;
-    std::memcpy(c.raddr, r.raddr, 16);
+    if (dest->addr != 0) {
+        // An IPv4 tunnel server: the entry keeps it IPv4-mapped, as service6 does.
+        c.raddr[10] = 0xff;
+        c.raddr[11] = 0xff;
+        std::memcpy(c.raddr + 12, &dest->addr, 4);
+    } else {
+        std::memcpy(c.raddr, r.raddr, 16);
+    }
     c.rport = r.rport;
     c.fwd = static_cast<uint8_t>(dest->fwd);
+    c.encap = dest->encap;
+    c.tun_port = dest->tun_port;
     c.state = state;
     c.dest_slot = dest->slot;
     c.svc_slot = svc->slot;
     c.flags = r.inactive != 0 ? ct::kConnInactive : 0;
+    if (dest->addr != 0) {
+        c.flags |= ct::kConn6Dest4;
+    }
     c.expire = now + timeout;
     c.sync_countdown = snap.sync.period;
     c.synced_state = r.state;
@@ -2532,6 +2611,58 @@ void Worker::sync_install6(const Snapshot& snap, const SyncRecord6& r, uint64_t 
     sched::refresh_overload(dc, dest->u_threshold, dest->l_threshold);
     bump(stats_.live_conns);
     bump(stats_.sync_installed);
+}
+
+const DestEntry* Worker::sync_dest6(const ServiceEntry& svc, const SyncRecord6& r) noexcept {
+    // A port-zero service's servers take any port (the record carries the packet's).
+    const auto port_ok = [&](const DestEntry& d) { return d.port == r.rport || svc.key.port == 0; };
+    if (r.dest4 == 0) {
+        for (const DestEntry& d : svc.dests) {
+            if (d.addr == 0 && std::memcmp(d.addr6.b.data(), r.raddr, 16) == 0 && port_ok(d)) {
+                return &d;
+            }
+        }
+    }
+    // The kernel's layout of an IPv4 server in an IPv6 record: its 4 bytes, then 12 zeros (a
+    // kernel backup cannot bind it: it looks for an IPv6 server; Dirigo finds the IPv4 one).
+    static constexpr uint8_t kZero[12] = {};
+    if (std::memcmp(r.raddr + 4, kZero, sizeof(kZero)) != 0) {
+        return nullptr;
+    }
+    uint32_t a4;
+    std::memcpy(&a4, r.raddr, 4);
+    for (const DestEntry& d : svc.dests) {
+        if (d.addr != 0 && d.addr == a4 && port_ok(d)) {
+            return &d;
+        }
+    }
+    return nullptr;
+}
+
+void Worker::sync_template6(const ServiceEntry& svc, const DestEntry& dest, const SyncRecord6& r,
+                            uint64_t now) noexcept {
+    if ((svc.flags & cfg::kSvcPersistent) == 0) {
+        bump(stats_.sync_no_service);
+        return;
+    }
+    // A record without a timeout gets IPVS's three minutes, as an IPv4 template does.
+    const uint64_t timeout =
+        static_cast<uint64_t>(r.timeout_s != 0 ? r.timeout_s : 180) * env_.tsc_hz;
+    // Keyed as schedule6 keys the client's next connections: the masked address and its fold.
+    const PersistTable::Binding b = env_.persist->install(
+        svc.slot, PersistClient{sched::fold6(r.caddr), r.caddr}, dest.slot, now, timeout);
+    if (b.full) {
+        bump(stats_.sync_table_full);
+        return;
+    }
+    if (b.prev_slot != b.dest_slot) {
+        // As when a worker binds a template: PersistConn counts templates per server.
+        if (b.prev_slot != kNoTemplate) {
+            env_.dest_counters[b.prev_slot].persistent.fetch_sub(1, std::memory_order_relaxed);
+        }
+        env_.dest_counters[b.dest_slot].persistent.fetch_add(1, std::memory_order_relaxed);
+    }
+    bump(stats_.sync_templates);
 }
 
 const DestEntry* Worker::schedule6(const ServiceEntry& svc, const sched::SchedInput& in,

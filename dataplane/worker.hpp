@@ -381,8 +381,19 @@ private:
                                                   rte_ipv6_hdr* ip6, Verdict& out) noexcept;
     /// Sync master for IPv6 connections: sync_conn's rules for `c` (a client packet).
     [[gnu::cold, gnu::noinline]] void sync_conn6(const Snapshot& snap, ct::Conn6& c) noexcept;
+    /// Puts `r` into the loop's IPv6 records, flushing them first when the buffer is full.
+    void sync_emit6(const SyncRecord6& r) noexcept;
     /// Queues the loop's IPv6 records on their ring to control with one enqueue.
     void sync_flush6() noexcept;
+    /// The real server of `svc` a received IPv6 record names, or nullptr: an IPv6 server by
+    /// address and port, else an IPv4 (tunnel) server in the kernel's layout of an IPv4 address
+    /// in an IPv6 record (its 4 bytes, 12 zero bytes). Thread: worker. Cost: O(servers).
+    static const DestEntry* sync_dest6(const ServiceEntry& svc, const SyncRecord6& r) noexcept;
+    /// Sync backup: a received IPv6 persistence template into the shared PersistTable, keyed
+    /// as schedule6 keys the client's next connections. Thread: worker. Cost: one
+    /// PersistTable::install.
+    void sync_template6(const ServiceEntry& svc, const DestEntry& dest, const SyncRecord6& r,
+                        uint64_t now) noexcept;
     /// Sync backup: installs up to kSyncInstallBudget IPv6 records; returns how many.
     uint32_t sync_receive6(const Snapshot& snap, uint64_t now) noexcept;
     void sync_install6(const Snapshot& snap, const SyncRecord6& r, uint64_t now) noexcept;
@@ -570,7 +581,8 @@ private:
     static constexpr uint32_t kSyncBuf = 4 * kBurst;
     uint32_t sync_n_ = 0;
     SyncRecord sync_buf_[kSyncBuf];
-    /// The same for IPv6 connections (at most one record per packet).
+    /// The same for IPv6 records (at most two per packet: a connection and its template; a full
+    /// buffer is flushed before the next record).
     rte_ring* sync6_out_ = nullptr;
     rte_ring* sync6_in_ = nullptr;
     static constexpr uint32_t kSyncBuf6 = 2 * kBurst;

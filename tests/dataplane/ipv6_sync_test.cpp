@@ -6,6 +6,8 @@
 // counted). Expected frames are built independently of the dataplane's code (ipv6_frames.hpp
 // computes every checksum afresh over the IPv6 pseudo-header).
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -25,6 +27,7 @@
 #include "control/control.hpp"
 #include "control/sync_daemon.hpp"
 #include "dataplane/dataplane.hpp"
+#include "dataplane/sctp.hpp"
 #include "sync/wire.hpp"
 #include "tests/dataplane/harness.hpp"
 #include "tests/dataplane/ipv6_frames.hpp"
@@ -114,8 +117,9 @@ protected:
         }
     }
 
-    /// ipvsadm -A -6 -t|-u [VIP]:80 -s rr; -a -r [rs1]:8080 -m; -a -r [rs2]:8080 -m.
-    void add_service(cfg::Proto proto) {
+    /// ipvsadm -A -6 -t|-u|--sctp-service [VIP]:80 -s rr [FLAGS]; -a -r [rs1]:8080 -m; -a -r
+    /// [rs2]:8080 -m. With kSvcPersistent: -p 300 -M `prefix`.
+    void add_service(cfg::Proto proto, uint32_t flags = 0, uint8_t prefix = 128) {
         cfg::ServiceKey key;
         key.proto = proto;
         key.port = 80;
@@ -127,6 +131,11 @@ protected:
         a.op = ctl::Op::AddService;
         a.service.key = key;
         a.service.scheduler = "rr";
+        a.service.flags = flags;
+        if ((flags & cfg::kSvcPersistent) != 0) {
+            a.service.timeout = 300;
+            a.service.prefix6 = prefix;
+        }
         b.batch.push_back(a);
         for (const V6& rs : {kRs1, kRs2}) {
             ctl::Request d;
@@ -445,26 +454,477 @@ TEST_F(Ipv6SyncTest, ReceivedWireRecordsBecomeInstalledConnections) {
     sync::MessageBuilder mb(0, 1472);
     ASSERT_TRUE(mb.add(ctl::to_wire6(sent)));
     sync::ConnRecord tmpl = ctl::to_wire6(sent);
-    tmpl.flags |= sync::kFlagTemplate;  // an IPv6 template: not held by Dirigo's IPv6 yet
+    tmpl.flags |= sync::kFlagTemplate;  // a template for a service that is not persistent here
+    tmpl.cport = 0;
     ASSERT_TRUE(mb.add(tmpl));
     const auto msg = mb.finish();
     std::vector<sync::ConnRecord> got;
     ASSERT_EQ(sync::decode(msg, 0, [&](const sync::ConnRecord& c) { got.push_back(c); }),
               sync::DecodeError::None);
     ASSERT_EQ(got.size(), 2u);
-    dp::SyncRecord6 unused;
-    EXPECT_FALSE(ctl::from_wire6(got[1], unused));
+    dp::SyncRecord6 t6;
+    ASSERT_TRUE(ctl::from_wire6(got[1], t6));
+    EXPECT_EQ(t6.kind, dp::SyncKind::Template);
     dp::SyncRecord6 r6;
     ASSERT_TRUE(ctl::from_wire6(got[0], r6));
     EXPECT_EQ(0, std::memcmp(&r6, &sent, sizeof(r6)));
     install(r6);
+    install(t6);
     step();
     EXPECT_EQ(dp_->worker(0).stats().sync_installed.load(), 1u);
+    EXPECT_EQ(dp_->worker(0).stats().sync_templates.load(), 0u);
+    EXPECT_EQ(dp_->worker(0).stats().sync_no_service.load(), 1u);  // -p is not set here
     send(kExt, client_tcp(44000, 0x10, "x"));
     step();
     const auto out = recv(kInt);
     ASSERT_EQ(out.size(), 1u);
     EXPECT_EQ(addr_at(out[0], kL3 + 24), kRs2);
+}
+
+// ---- Sync of IPv6 persistence templates, SCTP, IPv4 tunnel servers; one-packet scheduling ------
+
+/// An SCTP packet from `src`:`sport` to `dst`:`dport` with one chunk of type `chunk` (and a
+/// 4-byte body), its CRC32c computed with the scalar reference (dp::sctp_crc32c_sw).
+Frame sctp_frame(const Mac& to, const Mac& from, const V6& src, const V6& dst, uint16_t sport,
+                 uint16_t dport, uint8_t chunk) {
+    std::vector<uint8_t> l4(12 + 8, 0);
+    l4[0] = static_cast<uint8_t>(sport >> 8);
+    l4[1] = static_cast<uint8_t>(sport);
+    l4[2] = static_cast<uint8_t>(dport >> 8);
+    l4[3] = static_cast<uint8_t>(dport);
+    l4[4] = 0x12;  // verification tag
+    l4[7] = 0x78;
+    l4[12] = chunk;
+    l4[15] = 8;  // chunk length
+    Frame f = ip6_frame(to, from, src, dst, 64, IPPROTO_SCTP, l4);
+    // ip6_frame wrote a 16-bit sum over the tag: put the tag back, then the CRC.
+    std::copy(l4.begin(), l4.begin() + 12, f.b.begin() + kL4);
+    const uint32_t crc = dp::sctp_crc32c_sw(f.b.data() + kL4, static_cast<uint32_t>(l4.size()));
+    for (int i = 0; i < 4; ++i) {
+        f.b[kL4 + 8 + i] = static_cast<uint8_t>(crc >> (8 * i));  // little-endian, as Linux
+    }
+    return f;
+}
+
+/// The records `recs` through a real message: to_wire6, MessageBuilder, decode, from_wire6, as a
+/// backup's control thread receives a master's.
+std::vector<dp::SyncRecord6> over_the_wire(const std::vector<dp::SyncRecord6>& recs) {
+    sync::MessageBuilder mb(7, 1472);
+    for (const dp::SyncRecord6& r : recs) {
+        EXPECT_TRUE(mb.add(ctl::to_wire6(r)));
+    }
+    std::vector<dp::SyncRecord6> out;
+    EXPECT_EQ(sync::decode(mb.finish(), 7,
+                           [&](const sync::ConnRecord& c) {
+                               dp::SyncRecord6 r;
+                               EXPECT_TRUE(ctl::from_wire6(c, r));
+                               out.push_back(r);
+                           }),
+              sync::DecodeError::None);
+    return out;
+}
+
+const V6 kClientNet = v6("2001:db8:1::");    ///< kClient's /64
+const V6 kNeighbour = v6("2001:db8:1::77");  ///< another client of that /64
+const V6 kOtherNet = v6("2001:db8:1:5::2");  ///< a client of another /64
+
+TEST_F(Ipv6SyncTest, MasterSendsAPersistentConnectionsTemplateAfterIt) {
+    add_service(cfg::Proto::Tcp, cfg::kSvcPersistent, 64);
+    set_master(true);
+    const Frame syn = handshake(41000);
+    const V6 rs = addr_at(syn, kL3 + 24);
+    send(kExt, client_tcp(41000, 0x18, "a"));
+    step();
+    (void)recv(kInt);
+    const auto q = queued6();
+    ASSERT_EQ(q.size(), 2u);
+    EXPECT_EQ(q[0].kind, dp::SyncKind::Conn);
+    EXPECT_EQ(V6(std::to_array(q[0].caddr)), kClient);
+    // The template, as ip_vs_sched_persist makes it: the client's /64, port 0, the service's
+    // port and the server's, state NONE, the persistence timeout, inactive.
+    const dp::SyncRecord6& t = q[1];
+    EXPECT_EQ(t.kind, dp::SyncKind::Template);
+    EXPECT_EQ(V6(std::to_array(t.caddr)), kClientNet);
+    EXPECT_EQ(V6(std::to_array(t.vaddr)), kVip);
+    EXPECT_EQ(V6(std::to_array(t.raddr)), rs);
+    EXPECT_EQ(t.cport, 0);
+    EXPECT_EQ(t.vport, htons(80));
+    EXPECT_EQ(t.rport, htons(8080));
+    EXPECT_EQ(t.proto, IPPROTO_TCP);
+    EXPECT_EQ(t.state, static_cast<uint8_t>(ct::TcpState::None));
+    EXPECT_EQ(t.timeout_s, 300u);
+    EXPECT_EQ(t.inactive, 1);
+    // On the wire: a kernel IPv6 template record (type 1, TEMPLATE | INACTIVE, state 0).
+    sync::MessageBuilder mb(7, 1472);
+    ASSERT_TRUE(mb.add(ctl::to_wire6(t)));
+    const auto msg = mb.finish();
+    ASSERT_EQ(msg.size(), 8u + 72u);
+    EXPECT_EQ(msg[8], 1);
+    const uint32_t flags =
+        static_cast<uint32_t>(msg[12]) << 24 | msg[13] << 16 | msg[14] << 8 | msg[15];
+    EXPECT_EQ(flags, sync::kFlagTemplate | sync::kFlagInactive);
+    EXPECT_EQ(msg[16] << 8 | msg[17], 0);
+    EXPECT_EQ(msg[18] << 8 | msg[19], 0);  // cport
+    EXPECT_EQ(0, std::memcmp(msg.data() + 8 + 24, kClientNet.data(), 16));
+    EXPECT_EQ(dp_->worker(0).stats().sync_queued.load(), 2u);
+}
+
+TEST_F(Ipv6SyncTest, BackupTemplateKeepsAPersistentClientOnItsServerAfterFailover) {
+    add_service(cfg::Proto::Tcp, cfg::kSvcPersistent, 64);
+    // The master's connection to rs2 and its template, as received. rr on this director would
+    // start with rs1: the template must win for every new connection of the /64.
+    dp::SyncRecord6 conn = record(42000, kRs2, ct::TcpState::Established);
+    dp::SyncRecord6 t = conn;
+    t.kind = dp::SyncKind::Template;
+    std::memcpy(t.caddr, kClientNet.data(), 16);
+    t.cport = 0;
+    t.state = static_cast<uint8_t>(ct::TcpState::None);
+    t.timeout_s = 300;
+    t.inactive = 1;
+    for (const dp::SyncRecord6& r : over_the_wire({conn, t})) {
+        install(r);
+    }
+    step();
+    const dp::WorkerStats& st = dp_->worker(0).stats();
+    EXPECT_EQ(st.sync_installed.load(), 1u);
+    EXPECT_EQ(st.sync_templates.load(), 1u);
+    EXPECT_EQ(st.sync_no_service.load(), 0u);
+    // PersistConn counts it; -Lnc lists it as IPVS lists a template.
+    Reply r = list();
+    for (const ctl::DestInfo& d : r.services.at(0).dests) {
+        EXPECT_EQ(d.persistent, d.server.addr6 == ip6_of(kRs2) ? 1u : 0u);
+    }
+    int templates = 0;
+    for (const ctl::ConnInfo& c : conns()) {
+        if (c.state == "NONE") {
+            ++templates;
+            EXPECT_EQ(c.caddr6, ip6_of(kClientNet));
+            EXPECT_EQ(c.cport, 0);
+            EXPECT_EQ(c.daddr6, ip6_of(kRs2));
+            EXPECT_GT(c.expires_ms, 290'000u);
+        }
+    }
+    EXPECT_EQ(templates, 1);
+
+    // New connections after the takeover: the held client's, and its /64 neighbour's, all go
+    // to rs2 (rr alone would alternate); another /64 is scheduled anew.
+    send(kExt, client_tcp(42001, 0x02));
+    send(kExt, client_tcp(42002, 0x02));
+    send(kExt, ip6_frame(mac_[kExt], kClientMac, kNeighbour, kVip, 64, IPPROTO_TCP,
+                         tcp_seg(42003, 80, 0x02)));
+    send(kExt, ip6_frame(mac_[kExt], kClientMac, kOtherNet, kVip, 64, IPPROTO_TCP,
+                         tcp_seg(42004, 80, 0x02)));
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_EQ(addr_at(out[0], kL3 + 24), kRs2);
+    EXPECT_EQ(addr_at(out[1], kL3 + 24), kRs2);
+    EXPECT_EQ(addr_at(out[2], kL3 + 24), kRs2);
+    const V6 other_rs = addr_at(out[3], kL3 + 24);
+    for (const Frame& f : out) {
+        EXPECT_EQ(port_at(f, kL4 + 2), 8080);
+        EXPECT_EQ(l4_sum(f), 0xffff);
+    }
+    // The synced template was reused, not a second one made: one more, the other /64's.
+    r = list();
+    for (const ctl::DestInfo& d : r.services.at(0).dests) {
+        const bool is_rs2 = d.server.addr6 == ip6_of(kRs2);
+        EXPECT_EQ(d.persistent, (is_rs2 ? 1u : 0u) + (d.server.addr6 == ip6_of(other_rs)));
+    }
+    // A second record for the template rebinds it (the master re-chose): rs1 from now on.
+    t.raddr[15] = 0x11;
+    install(t);
+    step();
+    EXPECT_EQ(st.sync_templates.load(), 2u);
+    send(kExt, client_tcp(42005, 0x02));
+    step();
+    const auto again = recv(kInt);
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(addr_at(again[0], kL3 + 24), kRs1);
+}
+
+TEST_F(Ipv6SyncTest, BackupInstallsAnIpv6FwmarkTemplateAgainstTheIpv6FwmarkService) {
+    // -f 1 (IPv4, no servers) and -f 1 -6 -p 300 -M 64 behind an IPv6 mark rule for port 80:
+    // IPVS keys fwmark services by family, so the IPv6 template must find the second.
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    cfg::ServiceKey key4;
+    key4.fwmark = 1;
+    ctl::Request a4;
+    a4.op = ctl::Op::AddService;
+    a4.service.key = key4;
+    a4.service.scheduler = "rr";
+    a4.service.flags = cfg::kSvcPersistent;
+    a4.service.timeout = 300;
+    a4.service.netmask = 0xffffffffu;
+    b.batch.push_back(a4);
+    cfg::ServiceKey key;
+    key.fwmark = 1;
+    key.af = cfg::Family::Inet6;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = key;
+    a.service.scheduler = "rr";
+    a.service.flags = cfg::kSvcPersistent;
+    a.service.timeout = 300;
+    a.service.prefix6 = 64;
+    b.batch.push_back(a);
+    for (const V6& rs : {kRs1, kRs2}) {
+        ctl::Request d;
+        d.op = ctl::Op::AddDest;
+        d.service.key = key;
+        d.dest.af = cfg::Family::Inet6;
+        d.dest.addr6 = ip6_of(rs);
+        d.dest.port = 0;
+        b.batch.push_back(d);
+    }
+    ctl::Request m;
+    m.op = ctl::Op::AddMark;
+    m.mark.af = cfg::Family::Inet6;
+    m.mark.dst6 = {ip6_of(kVip), 128};
+    m.mark.proto = IPPROTO_TCP;
+    m.mark.ports = {{80, 80}, {443, 443}};
+    m.mark.mark = 1;
+    b.batch.push_back(m);
+    const Reply added = ctl_->handle(b);
+    ASSERT_EQ(added.code, Errc::Ok) << added.message;
+
+    // A kernel master's fwmark template: protocol 0, the mark as the virtual address, ports 0.
+    dp::SyncRecord6 t;
+    std::memcpy(t.caddr, kClientNet.data(), 16);
+    t.vaddr[3] = 1;
+    std::memcpy(t.raddr, kRs2.data(), 16);
+    t.kind = dp::SyncKind::Template;
+    t.timeout_s = 300;
+    t.inactive = 1;
+    const auto recs = over_the_wire({t});
+    ASSERT_EQ(recs.size(), 1u);
+    install(recs[0]);
+    // A connection of the fwmark service, found through the backup's IPv6 mark rules.
+    dp::SyncRecord6 conn = record(42100, kRs2, ct::TcpState::Established);
+    conn.rport = htons(443);
+    conn.vport = htons(443);
+    install(conn);
+    step();
+    const dp::WorkerStats& st = dp_->worker(0).stats();
+    EXPECT_EQ(st.sync_templates.load(), 1u);
+    EXPECT_EQ(st.sync_installed.load(), 1u);
+    EXPECT_EQ(st.sync_no_service.load(), 0u);
+    // The client's next connections, to both marked ports, land on rs2 with their own ports.
+    send(kExt, client_tcp(42101, 0x02));
+    send(kExt, ip6_frame(mac_[kExt], kClientMac, kNeighbour, kVip, 64, IPPROTO_TCP,
+                         tcp_seg(42102, 443, 0x02)));
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 2u);
+    EXPECT_EQ(addr_at(out[0], kL3 + 24), kRs2);
+    EXPECT_EQ(port_at(out[0], kL4 + 2), 80);
+    EXPECT_EQ(addr_at(out[1], kL3 + 24), kRs2);
+    EXPECT_EQ(port_at(out[1], kL4 + 2), 443);
+    // The synced connection forwards mid-flow.
+    send(kExt, ip6_frame(mac_[kExt], kClientMac, kClient, kVip, 64, IPPROTO_TCP,
+                         tcp_seg(42100, 443, 0x10, "x")));
+    step();
+    const auto mid = recv(kInt);
+    ASSERT_EQ(mid.size(), 1u);
+    EXPECT_EQ(addr_at(mid[0], kL3 + 24), kRs2);
+}
+
+TEST_F(Ipv6SyncTest, SctpAssociationsAreSyncedWithIpvsStatesAndInstalled) {
+    add_service(cfg::Proto::Sctp);
+    set_master(true);
+    auto from_client = [this](uint16_t sport, uint8_t chunk) {
+        return sctp_frame(mac_[kExt], kClientMac, kClient, kVip, sport, 80, chunk);
+    };
+    send(kExt, from_client(43500, ct::kSctpInit));
+    step();
+    auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    const V6 rs = addr_at(out[0], kL3 + 24);
+    const Mac rs_mac = rs == kRs1 ? kRs1Mac : kRs2Mac;
+    send(kInt, sctp_frame(mac_[kInt], rs_mac, rs, kClient, 8080, 43500, ct::kSctpInitAck));
+    step();
+    ASSERT_EQ(recv(kExt).size(), 1u);
+    send(kExt, from_client(43500, ct::kSctpCookieEcho));
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    send(kInt, sctp_frame(mac_[kInt], rs_mac, rs, kClient, 8080, 43500, ct::kSctpCookieAck));
+    step();
+    ASSERT_EQ(recv(kExt).size(), 1u);
+    EXPECT_TRUE(queued6().empty());     // two client packets, and not ESTABLISHED before
+    send(kExt, from_client(43500, 0));  // DATA: the third client packet, ESTABLISHED
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    auto q = queued6();
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0].proto, IPPROTO_SCTP);
+    EXPECT_EQ(q[0].state, static_cast<uint8_t>(ct::TcpState::SctpEstablished));
+    EXPECT_EQ(q[0].inactive, 0);
+    EXPECT_EQ(ctl::to_wire6(q[0]).state, 8);  // IP_VS_SCTP_S_ESTABLISHED
+    // A SHUTDOWN from the client is sent at once (IPVS's table: SHUTDOWN_RECEIVED, its 10).
+    send(kExt, from_client(43500, ct::kSctpShutdown));
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    q = queued6();
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0].state, static_cast<uint8_t>(ct::TcpState::SctpShutdownReceived));
+    EXPECT_EQ(ctl::to_wire6(q[0]).state, 10);
+
+    // A backup installs an ESTABLISHED association received from a master, and forwards its
+    // DATA (no INIT) to its server, CRC32c intact after the port rewrite.
+    set_master(false);
+    dp::SyncRecord6 a = record(43600, kRs2, ct::TcpState::SctpEstablished);
+    a.proto = IPPROTO_SCTP;
+    const auto recs = over_the_wire({a});
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(0, std::memcmp(&recs[0], &a, sizeof(a)));
+    install(recs[0]);
+    step();
+    EXPECT_EQ(dp_->worker(0).stats().sync_installed.load(), 1u);
+    send(kExt, from_client(43600, 0));
+    step();
+    out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(addr_at(out[0], kL3 + 24), kRs2);
+    EXPECT_EQ(port_at(out[0], kL4 + 2), 8080);
+    bool listed = false;
+    for (const ctl::ConnInfo& c : conns()) {
+        if (c.cport == 43600) {
+            listed = true;
+            EXPECT_EQ(c.proto, IPPROTO_SCTP);
+            EXPECT_EQ(c.state, "ESTABLISHED");
+        }
+    }
+    EXPECT_TRUE(listed);
+}
+
+TEST_F(Ipv6SyncTest, AnIpv4TunnelServersConnectionIsSyncedInTheKernelsLayoutAndBound) {
+    // ipvsadm -A -6 -t [VIP]:80; -a -r 172.16.0.41:80 -i: an IPv4 tunnel server.
+    cfg::ServiceKey key;
+    key.proto = cfg::Proto::Tcp;
+    key.port = 80;
+    key.af = cfg::Family::Inet6;
+    key.addr6 = ip6_of(kVip);
+    ctl::Request b;
+    b.op = ctl::Op::Batch;
+    ctl::Request a;
+    a.op = ctl::Op::AddService;
+    a.service.key = key;
+    a.service.scheduler = "rr";
+    b.batch.push_back(a);
+    ctl::Request d;
+    d.op = ctl::Op::AddDest;
+    d.service.key = key;
+    d.dest.af = cfg::Family::Inet;
+    d.dest.addr = ntohl(ip("172.16.0.41"));
+    d.dest.port = 80;
+    d.dest.fwd = cfg::Fwd::Tunnel;
+    b.batch.push_back(d);
+    const Reply added = ctl_->handle(b);
+    ASSERT_EQ(added.code, Errc::Ok) << added.message;
+    set_master(true);
+    // Master: SYN, ACK, data (input-only states: ESTABLISHED on the ACK); the third is due.
+    // This director has no IPv4 route to the server: the packets are dropped after the record
+    // is queued, which is all this test needs of them.
+    send(kExt, client_tcp(44500, 0x02));
+    send(kExt, client_tcp(44500, 0x10));
+    send(kExt, client_tcp(44500, 0x18, "a"));
+    step();
+    (void)recv(kInt);
+    const auto q = queued6();
+    ASSERT_EQ(q.size(), 1u);
+    EXPECT_EQ(q[0].dest4, 1);
+    EXPECT_EQ(q[0].fwd, static_cast<uint8_t>(cfg::Fwd::Tunnel));
+    EXPECT_EQ(q[0].state, static_cast<uint8_t>(ct::TcpState::Established));
+    const sync::ConnRecord w = ctl::to_wire6(q[0]);
+    const std::array<uint8_t, 16> kernel_form = {172, 16, 0, 41};
+    EXPECT_EQ(w.daddr, kernel_form);
+    EXPECT_EQ(w.dport, htons(80));
+
+    // Backup (this director again, for another client port): the received record, which
+    // cannot say its server is IPv4, binds to the IPv4 server and is listed as such.
+    set_master(false);
+    dp::SyncRecord6 moved = q[0];
+    moved.cport = htons(44510);
+    const auto recs = over_the_wire({moved});
+    ASSERT_EQ(recs.size(), 1u);
+    EXPECT_EQ(recs[0].dest4, 0);
+    install(recs[0]);
+    // A record naming 172.16.0.42, which is no server here, binds nothing.
+    dp::SyncRecord6 other = recs[0];
+    other.cport = htons(44511);
+    other.raddr[3] = 42;
+    install(other);
+    step();
+    const dp::WorkerStats& st = dp_->worker(0).stats();
+    EXPECT_EQ(st.sync_installed.load(), 1u);
+    EXPECT_EQ(st.sync_no_service.load(), 1u);
+    bool listed = false;
+    for (const ctl::ConnInfo& c : conns()) {
+        if (c.cport == 44510) {
+            listed = true;
+            EXPECT_EQ(c.af, cfg::Family::Inet6);
+            EXPECT_EQ(c.daddr, ntohl(ip("172.16.0.41")));
+            EXPECT_EQ(c.dport, 80);
+            EXPECT_EQ(c.state, "ESTABLISHED");
+        }
+    }
+    EXPECT_TRUE(listed);
+    EXPECT_EQ(list().services.at(0).dests.at(0).active, 2u);
+    // Its next packet finds the entry (no SYN needed): on toward the server, not NoConn.
+    const uint64_t no_conn = drops(dp::Drop::NoConn);
+    const uint64_t inpkts = list().services.at(0).stats.inpkts;
+    send(kExt, client_tcp(44510, 0x10, "after"));
+    step();
+    (void)recv(kInt);
+    EXPECT_EQ(drops(dp::Drop::NoConn), no_conn);
+    EXPECT_EQ(list().services.at(0).stats.inpkts, inpkts + 1);
+}
+
+// -o on an IPv6 UDP service: every datagram is scheduled anew, no entry is kept, none is synced.
+TEST_F(Ipv6SyncTest, OnePacketSchedulingSchedulesEveryIpv6Datagram) {
+    add_service(cfg::Proto::Udp, cfg::kSvcOnePacket);
+    set_master(true);
+    for (int i = 0; i < 4; ++i) {
+        send(kExt, ip6_frame(mac_[kExt], kClientMac, kClient, kVip, 64, IPPROTO_UDP,
+                             udp_dgram(5300, 80, "log line")));
+    }
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 4u);
+    EXPECT_NE(addr_at(out[0], kL3 + 24), addr_at(out[1], kL3 + 24)) << "one port, two servers";
+    EXPECT_EQ(addr_at(out[0], kL3 + 24), addr_at(out[2], kL3 + 24));
+    EXPECT_EQ(addr_at(out[1], kL3 + 24), addr_at(out[3], kL3 + 24));
+    for (const Frame& f : out) {
+        EXPECT_EQ(port_at(f, kL4 + 2), 8080);
+        EXPECT_EQ(l4_sum(f), 0xffff);
+    }
+    EXPECT_EQ(dp_->worker(0).table6()->size(), 0u);
+    EXPECT_TRUE(conns().empty());
+    EXPECT_TRUE(queued6().empty());  // IPVS never syncs a ONE_PACKET connection
+    const Reply r = list();
+    EXPECT_EQ(r.services.at(0).stats.conns, 4u);
+    EXPECT_EQ(r.services.at(0).stats.inpkts, 4u);
+    for (const ctl::DestInfo& d : r.services.at(0).dests) {
+        EXPECT_EQ(d.active + d.inactive, 0u);
+        EXPECT_EQ(d.stats.conns, 2u);
+    }
+    // Without -o the same datagrams make one connection, all to one server.
+    ctl::Request e;
+    e.op = ctl::Op::EditService;
+    e.service = r.services.at(0).service;
+    e.service.flags = 0;
+    const Reply edited = ctl_->handle(e);
+    ASSERT_EQ(edited.code, Errc::Ok) << edited.message;
+    for (int i = 0; i < 2; ++i) {
+        send(kExt, ip6_frame(mac_[kExt], kClientMac, kClient, kVip, 64, IPPROTO_UDP,
+                             udp_dgram(5300, 80, "log line")));
+    }
+    step();
+    const auto kept = recv(kInt);
+    ASSERT_EQ(kept.size(), 2u);
+    EXPECT_EQ(addr_at(kept[0], kL3 + 24), addr_at(kept[1], kL3 + 24));
+    EXPECT_EQ(dp_->worker(0).table6()->size(), 1u);
 }
 
 // ---- ICMPv6 errors -----------------------------------------------------------------------------

@@ -5,7 +5,10 @@
 # connections"): two Dirigo directors with the same IPv6 NAT service, the first a sync master,
 # the second a sync backup; held keep-alive IPv6 connections opened through the first must be
 # listed by the second (-L -c -n, ESTABLISHED, the right real server; ActiveConn) and, once the
-# first is killed and the second takes its place, answer again from the same real server.
+# first is killed and the second takes its place, answer again from the same real server. A
+# persistent service beside it (-p 300 -M 64) has its template synced too: the backup lists the
+# client's /64 template, and after the takeover the client's new connections still land on the
+# server the master chose (rr alone would alternate).
 #
 #   client ns  eth0 2001:db8:1::2 --- wan ns br0 --+-- dir1 ns ext0 ... int0 --+
 #                                                  +.. dir2 ns ext0 ... int0 ..+   (detached)
@@ -47,6 +50,8 @@ VIP6=2001:db8:1::100
 CLI6=2001:db8:1::2
 RS6=(- 2001:db8:2::11 2001:db8:2::12)
 SYNC_BOUND=20
+PPORT=81  # the persistent service's port (its servers listen on 80)
+NPERS=4   # new connections to it through dir2 after the takeover
 
 W_ID=$(printf 'd6%x%04x' "$$" "$((RANDOM))")
 W_TMP=$(mktemp -d "/tmp/dirigo-$W_ID.XXXXXX")
@@ -174,10 +179,14 @@ for k in 1 2; do
     for ((i = 1; i <= NRS; i++)); do
         adm "$k" -a -t "[$VIP6]:80" -r "[${RS6[i]}]:80" -m || ok=0
     done
+    adm "$k" -A -t "[$VIP6]:$PPORT" -s rr -p 300 -M 64 || ok=0
+    for ((i = 1; i <= NRS; i++)); do
+        adm "$k" -a -t "[$VIP6]:$PPORT" -r "[${RS6[i]}]:80" -m || ok=0
+    done
 done
 out1=$(adm 1 --start-daemon master --mcast-interface sy0 --syncid "$SYNCID" 2>&1) || ok=0
 out2=$(adm 2 --start-daemon backup --mcast-interface sy0 --syncid "$SYNCID" 2>&1) || ok=0
-t_expect "the IPv6 service on both; dir1 master and dir2 backup sync daemons on sy0 ($out1$out2)" "$ok"
+t_expect "the IPv6 services (:80, and :$PPORT persistent /64) on both; dir1 master and dir2 backup sync daemons on sy0 ($out1$out2)" "$ok"
 t_show "dir1: $(adm 1 -L --daemon 2>&1 || true)"
 t_show "dir2: $(adm 2 -L --daemon 2>&1 || true)"
 
@@ -233,6 +242,27 @@ active=$(awk '$1 == "->" { s += $5 } END { print s + 0 }' <<<"$listing")
 t_expect "the backup counts them in ActiveConn (sum $active, want $NCONN)" \
     "$([[ $active == "$NCONN" ]] && echo 1)"
 
+# ---- A persistent client's template --------------------------------------------------------------
+# One request to the persistent service through dir1 (SYN, ACK, request: its third packet sends
+# the connection and, after it, its template); bounded retries.
+held=""
+for ((tries = 0; tries < 20 && ${#held} == 0; tries++)); do
+    held=$(world_exec "$W_NS_CLI" curl -6 -s --max-time 2 "http://[$VIP6]:$PPORT/" 2>/dev/null) ||
+        { held=""; sleep 0.2; }
+done
+held_n=${held#web}
+t_expect "the persistent service answers through dir1 (${held:-nothing})" \
+    "$([[ $held =~ ^web[0-9]+$ ]] && ((held_n >= 1 && held_n <= NRS)) && echo 1)"
+# shellcheck disable=SC2317  # run through t_wait_until
+template_ok() {
+    adm 2 -L -c -n 2>/dev/null | grep -Eq \
+        "^TCP +[0-9]{2}:[0-9]{2} +NONE +\[2001:db8:1::\]:0 +\[$VIP6\]:$PPORT +\[${RS6[held_n]}\]:80\$"
+}
+ok=0
+[[ $held =~ ^web[0-9]+$ ]] && t_wait_until "$SYNC_BOUND" template_ok && ok=1
+t_show "$(adm 2 -L -c -n 2>&1 | grep NONE || true)"
+t_expect "the backup lists the client's /64 template: NONE [2001:db8:1::]:0 [$VIP6]:$PPORT [${RS6[held_n]:-?}]:80" "$ok"
+
 # ---- The takeover -------------------------------------------------------------------------------
 kill -KILL "${DPID[1]}" 2>/dev/null || true
 timeout 10 tail --pid="${DPID[1]}" -f /dev/null 2>/dev/null || true
@@ -253,6 +283,22 @@ t_show "$stats"
 inpkts=$(awk -v v="[$VIP6]:80" '$1 == "TCP" && $2 == v { print $4 }' <<<"$stats")
 t_expect "dir2 forwarded the synced connections' packets (service InPkts ${inpkts:-none})" \
     "$([[ ${inpkts:-0} -ge $NCONN ]] && echo 1)"
+
+# New connections of the held client after the takeover: each to the server of the synced
+# template (fresh curls; a failed one is retried, bounded).
+same=0
+got=""
+for ((c = 0, tries = 0; c < NPERS && tries < 40; tries++)); do
+    if body=$(world_exec "$W_NS_CLI" curl -6 -s --max-time 2 "http://[$VIP6]:$PPORT/" 2>/dev/null); then
+        c=$((c + 1))
+        got="$got $body"
+        [[ $body == "$held" ]] && same=$((same + 1))
+    else
+        sleep 0.2
+    fi
+done
+t_expect "after the takeover $NPERS new connections of the persistent client all reach $held (got:$got)" \
+    "$([[ $same == "$NPERS" ]] && echo 1)"
 
 stop_pid "${DPID[2]}"
 DPID[2]=""
