@@ -27,12 +27,13 @@ Result<std::unique_ptr<ConnTable>> ConnTable::create(const std::string& name, ui
     t->capacity_ = capacity;
 
     // Two keys per connection at most (client side and, for NAT, real-server side), at no more
-    // than kMaxLoadPct of the slots; a power of two so the bucket is `hash & mask`.
+    // than kMaxLoadPct of the slots. Any count: primary_of() scales by a multiply, so the index
+    // is not rounded up to a power of two (which cost up to twice the bytes).
     const uint64_t keys = 2 * static_cast<uint64_t>(capacity);
     const uint64_t want =
         (keys * 100 + Bucket::kSlots * kMaxLoadPct - 1) / (Bucket::kSlots * kMaxLoadPct);
-    const uint64_t nb = rte_align64pow2(want < 2 ? 2 : want);
-    t->mask_ = static_cast<uint32_t>(nb - 1);
+    const uint64_t nb = want < 2 ? 2 : want;
+    t->nbuckets_ = static_cast<uint32_t>(nb);
     const size_t bucket_bytes = sizeof(Bucket) * nb;
     t->buckets_ = static_cast<Bucket*>(
         rte_zmalloc_socket((name + "_idx").c_str(), bucket_bytes, RTE_CACHE_LINE_SIZE, socket));
@@ -70,7 +71,7 @@ void ConnTable::put(Bucket& b, uint16_t sig, uint32_t value) noexcept {
 
 bool ConnTable::index_add(uint32_t hash, uint32_t value) noexcept {
     const uint16_t sig = static_cast<uint16_t>(hash >> 16);
-    const uint32_t b1 = hash & mask_;
+    const uint32_t b1 = primary_of(hash);
     Bucket& prim = buckets_[b1];
     if (prim.used != kFull) {
         put(prim, sig, value);
@@ -79,7 +80,7 @@ bool ConnTable::index_add(uint32_t hash, uint32_t value) noexcept {
     if (prim.overflow == UINT16_MAX) [[unlikely]] {
         return false;  // 65535 keys of this bucket already live elsewhere: a hash flood
     }
-    const uint32_t b2 = other_bucket(b1, sig);
+    const uint32_t b2 = alt_of(b1, sig);
     Bucket& alt = buckets_[b2];
     if (alt.used != kFull) {
         put(alt, sig, value | kSlotInAlt);
@@ -92,7 +93,8 @@ bool ConnTable::index_add(uint32_t hash, uint32_t value) noexcept {
         const uint32_t bi = which == 0 ? b1 : b2;
         Bucket& b = buckets_[bi];
         for (uint32_t i = 0; i < Bucket::kSlots; ++i) {
-            const uint32_t oi = other_bucket(bi, b.sig[i]);
+            const uint32_t oi = (b.slot[i] & kSlotInAlt) != 0 ? primary_from_alt(bi, b.sig[i])
+                                                              : alt_of(bi, b.sig[i]);
             Bucket& o = buckets_[oi];
             if (o.used == kFull) {
                 continue;
@@ -122,7 +124,7 @@ bool ConnTable::index_add(uint32_t hash, uint32_t value) noexcept {
 
 void ConnTable::index_del(uint32_t hash, uint32_t value) noexcept {
     const uint16_t sig = static_cast<uint16_t>(hash >> 16);
-    const uint32_t b1 = hash & mask_;
+    const uint32_t b1 = primary_of(hash);
     Bucket& prim = buckets_[b1];
     // Slot words are unique (entry index and direction): no key compare needed.
     for (uint32_t m = bucket_match(prim, sig); m != 0; m &= m - 1) {
@@ -132,7 +134,7 @@ void ConnTable::index_del(uint32_t hash, uint32_t value) noexcept {
             return;
         }
     }
-    Bucket& alt = buckets_[other_bucket(b1, sig)];
+    Bucket& alt = buckets_[alt_of(b1, sig)];
     for (uint32_t m = bucket_match(alt, sig); m != 0; m &= m - 1) {
         const uint32_t i = static_cast<uint32_t>(std::countr_zero(m));
         if ((alt.slot[i] & ~kSlotInAlt) == value) {
@@ -154,7 +156,6 @@ void ConnTable::lookup_bulk(const FlowKey* const* keys, uint32_t n, uint32_t* ou
 void ConnTable::lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, uint32_t n,
                             uint32_t* out) noexcept {
     // Locals: stores through `out` could alias the members, which would reload them per key.
-    const uint32_t mask = mask_;
     const Bucket* const bk = buckets_;
     const Conn* const en = entries_;
     uint32_t first[kMaxBulk];  // the first candidate's slot word (no kSlotInAlt), or kMiss
@@ -162,13 +163,15 @@ void ConnTable::lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, 
     uint32_t alt_idx[kMaxBulk];
     uint32_t need_slow = 0;  // bit i: key i has more candidates or an alternate to read
     // Stage 1: every primary bucket's line is requested before any is read.
+    uint32_t prim[kMaxBulk];
     for (uint32_t i = 0; i < n; ++i) {
-        rte_prefetch0(&bk[hashes[i] & mask]);
+        prim[i] = primary_of(hashes[i]);
+        rte_prefetch0(&bk[prim[i]]);
     }
     // Stage 2: signatures of the primaries; request the first candidate's entry, and the
     // alternate bucket where some key of this primary lives away (rare below the design load).
     for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t b1 = hashes[i] & mask;
+        const uint32_t b1 = prim[i];
         const uint16_t sig = static_cast<uint16_t>(hashes[i] >> 16);
         const Bucket& b = bk[b1];
         const uint32_t m = bucket_match(b, sig);
@@ -181,7 +184,7 @@ void ConnTable::lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, 
         rest[i] = m & (m - 1);
         // Branch-free: near the design load about a third of the buckets have a key away, an
         // unpredictable branch; re-prefetching the primary line instead costs nothing.
-        const uint32_t b2 = other_bucket(b1, sig);
+        const uint32_t b2 = alt_of(b1, sig);
         alt_idx[i] = b.overflow != 0 ? b2 : kMiss;
         rte_prefetch0(&bk[b.overflow != 0 ? b2 : b1]);
         need_slow |= static_cast<uint32_t>((rest[i] | b.overflow) != 0) << i;
@@ -197,7 +200,7 @@ void ConnTable::lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, 
         if (out[i] != kMiss) {
             continue;
         }
-        const Bucket& b = bk[hashes[i] & mask];
+        const Bucket& b = bk[prim[i]];
         for (uint32_t c = rest[i]; c != 0; c &= c - 1) {
             const uint32_t v = b.slot[std::countr_zero(c)] & ~kSlotInAlt;
             if (key_matches(*keys[i], v)) {
@@ -220,27 +223,32 @@ void ConnTable::lookup_bulk(const FlowKey* const* keys, const uint32_t* hashes, 
     }
 }
 
-uint32_t ConnTable::lookup(const FlowKey& key, uint32_t hash) noexcept {
-    const uint32_t b1 = hash & mask_;
+template <bool kReplyOnly>
+uint32_t ConnTable::find(const FlowKey& key, uint32_t hash) const noexcept {
+    const uint32_t b1 = primary_of(hash);
     const uint16_t sig = static_cast<uint16_t>(hash >> 16);
     const Bucket& b = buckets_[b1];
     for (uint32_t c = bucket_match(b, sig); c != 0; c &= c - 1) {
         const uint32_t v = b.slot[std::countr_zero(c)] & ~kSlotInAlt;
-        if (key_matches(key, v)) {
+        if ((!kReplyOnly || lookup_is_reply(v)) && key_matches(key, v)) {
             return v;
         }
     }
     if (b.overflow == 0) {
         return kMiss;
     }
-    const Bucket& a = buckets_[other_bucket(b1, sig)];
+    const Bucket& a = buckets_[alt_of(b1, sig)];
     for (uint32_t c = bucket_match(a, sig); c != 0; c &= c - 1) {
         const uint32_t v = a.slot[std::countr_zero(c)] & ~kSlotInAlt;
-        if (key_matches(key, v)) {
+        if ((!kReplyOnly || lookup_is_reply(v)) && key_matches(key, v)) {
             return v;
         }
     }
     return kMiss;
+}
+
+uint32_t ConnTable::lookup(const FlowKey& key, uint32_t hash) noexcept {
+    return find<false>(key, hash);
 }
 
 uint32_t ConnTable::lookup(const FlowKey& key) noexcept {
@@ -259,9 +267,9 @@ uint32_t ConnTable::insert(const Conn& c, bool with_reply, uint32_t client_hash)
     // Every line this insert writes is requested first, so their misses overlap: the reply
     // key's bucket (the client key's was just read by the lookup that missed) and the entry.
     const uint32_t reply_hash = with_reply ? key_hash(c.reply_key()) : 0;
-    rte_prefetch0(&buckets_[client_hash & mask_]);
+    rte_prefetch0(&buckets_[primary_of(client_hash)]);
     if (with_reply) {
-        rte_prefetch0(&buckets_[reply_hash & mask_]);
+        rte_prefetch0(&buckets_[primary_of(reply_hash)]);
     }
     rte_prefetch0(&entries_[idx]);
     if (!index_add(client_hash, idx << 1)) {
@@ -283,7 +291,7 @@ uint32_t ConnTable::insert_staged(const Conn& c, uint32_t client_hash) noexcept 
     }
     const uint32_t idx = free_head_;
     const uint32_t reply_hash = key_hash(c.reply_key());
-    rte_prefetch0(&buckets_[reply_hash & mask_]);
+    rte_prefetch0(&buckets_[primary_of(reply_hash)]);
     rte_prefetch0(&entries_[idx]);
     if (!index_add(client_hash, idx << 1)) {
         return kMiss;
@@ -297,9 +305,9 @@ uint32_t ConnTable::commit_staged(uint32_t* refused) noexcept {
     // Pass 1: the primaries were requested at staging; request the alternates they point to.
     for (uint32_t i = 0; i < n; ++i) {
         const uint32_t h = staged_[i].hash;
-        const Bucket& b = buckets_[h & mask_];
-        if (b.overflow != 0) {
-            rte_prefetch0(&buckets_[other_bucket(h & mask_, static_cast<uint16_t>(h >> 16))]);
+        const uint32_t b1 = primary_of(h);
+        if (buckets_[b1].overflow != 0) {
+            rte_prefetch0(&buckets_[alt_of(b1, static_cast<uint16_t>(h >> 16))]);
         }
     }
     // Pass 2: index them in staging order, so that of two staged keys alike the later wins.
@@ -340,28 +348,9 @@ bool ConnTable::index_reply(const FlowKey& key, uint32_t idx, uint32_t reply_has
 }
 
 uint32_t ConnTable::find_reply(const FlowKey& key, uint32_t hash) const noexcept {
-    const uint32_t b1 = hash & mask_;
-    const uint16_t sig = static_cast<uint16_t>(hash >> 16);
-    const Bucket& b = buckets_[b1];
     // Reply slots only: a client key alike (a server that is also some service's client) is
     // another connection's, and must not hide the reply slot behind it.
-    for (uint32_t c = bucket_match(b, sig); c != 0; c &= c - 1) {
-        const uint32_t v = b.slot[std::countr_zero(c)] & ~kSlotInAlt;
-        if (lookup_is_reply(v) && key_matches(key, v)) {
-            return v;
-        }
-    }
-    if (b.overflow == 0) {
-        return kMiss;
-    }
-    const Bucket& a = buckets_[other_bucket(b1, sig)];
-    for (uint32_t c = bucket_match(a, sig); c != 0; c &= c - 1) {
-        const uint32_t v = a.slot[std::countr_zero(c)] & ~kSlotInAlt;
-        if (lookup_is_reply(v) && key_matches(key, v)) {
-            return v;
-        }
-    }
-    return kMiss;
+    return find<true>(key, hash);
 }
 
 uint32_t ConnTable::take_entry(const Conn& c, uint8_t flags) noexcept {
@@ -385,9 +374,9 @@ void ConnTable::remove(uint32_t idx) noexcept {
     const bool reply = (e.flags & kConnHasReply) != 0;
     const uint32_t ch = key_hash(e.client);
     const uint32_t rh = reply ? key_hash(e.reply_key()) : 0;
-    rte_prefetch0(&buckets_[ch & mask_]);
+    rte_prefetch0(&buckets_[primary_of(ch)]);
     if (reply) {
-        rte_prefetch0(&buckets_[rh & mask_]);
+        rte_prefetch0(&buckets_[primary_of(rh)]);
     }
     index_del(ch, idx << 1);
     if (reply) {
@@ -410,7 +399,7 @@ void ConnTable::remove(uint32_t idx) noexcept {
 
 ConnTable::IndexStats ConnTable::index_stats() const noexcept {
     IndexStats st;
-    for (uint32_t bi = 0; bi <= mask_; ++bi) {
+    for (uint32_t bi = 0; bi < nbuckets_; ++bi) {
         const Bucket& b = buckets_[bi];
         st.keys += static_cast<uint64_t>(std::popcount(static_cast<uint32_t>(b.used)));
         st.keys_away += b.overflow;
@@ -421,9 +410,9 @@ ConnTable::IndexStats ConnTable::index_stats() const noexcept {
 
 uint64_t ConnTable::audit_for_test() const {
     uint64_t bad = 0;
-    std::vector<uint32_t> away(mask_ + 1, 0);
+    std::vector<uint32_t> away(nbuckets_, 0);
     std::vector<uint8_t> seen(static_cast<size_t>(capacity_) * 2, 0);
-    for (uint32_t bi = 0; bi <= mask_; ++bi) {
+    for (uint32_t bi = 0; bi < nbuckets_; ++bi) {
         const Bucket& b = buckets_[bi];
         for (uint32_t i = 0; i < Bucket::kSlots; ++i) {
             if ((b.used & (1u << i)) == 0) {
@@ -440,15 +429,15 @@ uint64_t ConnTable::audit_for_test() const {
             }
             const uint32_t h = key_hash((v & kReplyBit) != 0 ? e.reply_key() : e.client);
             const bool in_alt = (b.slot[i] & kSlotInAlt) != 0;
-            const uint32_t prim = in_alt ? other_bucket(bi, b.sig[i]) : bi;
-            bad += (h & mask_) != prim || static_cast<uint16_t>(h >> 16) != b.sig[i];
+            const uint32_t prim = in_alt ? primary_from_alt(bi, b.sig[i]) : bi;
+            bad += primary_of(h) != prim || static_cast<uint16_t>(h >> 16) != b.sig[i];
             if (in_alt) {
                 ++away[prim];
             }
             bad += seen[v]++ != 0;
         }
     }
-    for (uint32_t bi = 0; bi <= mask_; ++bi) {
+    for (uint32_t bi = 0; bi < nbuckets_; ++bi) {
         bad += away[bi] != buckets_[bi].overflow;
     }
     for (uint32_t i = 0; i < capacity_; ++i) {

@@ -11,9 +11,12 @@
 /// `Conn` itself (its client key, or the reply key derived from its fields), so a hit costs the
 /// bucket line and the entry line, and the entry line is the one the worker reads next anyway.
 ///
-/// A key's primary bucket is `hash & mask`, its alternate `primary ^ f(signature)` (an
-/// involution, so a slot can move between its two buckets without its key). Insert takes the
-/// primary, else the alternate, else moves one resident of either bucket to its other bucket
+/// A key's primary bucket is the hash scaled into the bucket count by a multiply (any count, not
+/// a power of two: the index is sized to the load it is designed for), its alternate the primary
+/// plus a non-zero step derived from the signature, modulo the count; the slot word's kSlotInAlt
+/// says which of the two a slot is in, so a slot can move between them without its key. Insert
+/// takes the primary, else the alternate, else moves one resident of either bucket to its other
+/// bucket
 /// (at most 20 bucket reads): bounded cost, and a refusal (kMiss) when that fails. Each bucket
 /// counts the keys whose primary it is but which live in their alternate: while that count is
 /// zero a lookup reads one bucket only. Lookups run a burst at a time in stages (prefetch every
@@ -154,7 +157,7 @@ public:
     /// Largest capacity: an entry index and the direction bit fit the slot word's low 31 bits.
     static constexpr uint32_t kMaxCapacity = 1u << 30;
     /// The index is sized for at most this fill (percent) when every connection has both keys.
-    static constexpr uint32_t kMaxLoadPct = 85;
+    static constexpr uint32_t kMaxLoadPct = 80;
 
     /// Creates a table for `capacity` connections on NUMA `socket`. `name` must be unique in the
     /// process (it names DPDK memory zones). Thread: control/startup. Cost: allocates all memory.
@@ -228,7 +231,7 @@ public:
     /// Bytes of memory this table holds (entries + buckets), for reporting.
     uint64_t memory_bytes() const { return memory_bytes_; }
     /// Buckets in the index (a power of two).
-    uint32_t bucket_count() const { return mask_ + 1; }
+    uint32_t bucket_count() const { return nbuckets_; }
 
     /// How full the index is: keys, keys living in their alternate bucket, buckets with a key
     /// away (a lookup there reads two buckets). Thread: owner. Cost: O(buckets), for reports.
@@ -352,11 +355,34 @@ private:
     uint32_t key_hash(const FlowKey& k) const noexcept {
         return hash_fn_ == nullptr ? hash(k) : hash_fn_(k);
     }
-    /// The other bucket of a key with signature `sig` found in bucket `b` (an involution).
-    uint32_t other_bucket(uint32_t b, uint16_t sig) const noexcept {
-        // Odd, so never `b` itself; a multiply spreads the 16 signature bits over the mask.
-        return (b ^ ((static_cast<uint32_t>(sig) * 0x9e3779b1u) | 1u)) & mask_;
+    /// A key's primary bucket: the hash mixed by an odd multiply (a bijection whose top bits
+    /// depend on every bit, so they are not the signature's), then scaled into [0, nbuckets_)
+    /// with one more multiply (Lemire's fast range): any bucket count, no division.
+    uint32_t primary_of(uint32_t hash) const noexcept {
+        return static_cast<uint32_t>((static_cast<uint64_t>(hash * 0x2545f491u) * nbuckets_) >>
+                                     32);
     }
+    /// The distance from a key's primary bucket to its alternate, 1..nbuckets_-1 (never 0, so
+    /// the alternate is never the primary), from the signature alone: a slot moves between its
+    /// two buckets without its key.
+    uint32_t step_of(uint16_t sig) const noexcept {
+        const uint32_t s = static_cast<uint32_t>(sig) * 0x9e3779b1u;
+        return 1 + static_cast<uint32_t>((static_cast<uint64_t>(s) * (nbuckets_ - 1)) >> 32);
+    }
+    /// The alternate of primary bucket `b` for signature `sig`.
+    uint32_t alt_of(uint32_t b, uint16_t sig) const noexcept {
+        const uint32_t a = b + step_of(sig);
+        return a >= nbuckets_ ? a - nbuckets_ : a;
+    }
+    /// The primary of alternate bucket `b` for signature `sig` (alt_of's inverse).
+    uint32_t primary_from_alt(uint32_t b, uint16_t sig) const noexcept {
+        const uint32_t s = step_of(sig);
+        return b >= s ? b - s : b + nbuckets_ - s;
+    }
+    /// The slot of a key `key` (hash `hash`) in its primary or alternate, or kMiss; with
+    /// `kReplyOnly`, client slots are passed over.
+    template <bool kReplyOnly>
+    uint32_t find(const FlowKey& key, uint32_t hash) const noexcept;
     /// True when entry slot word `v` (no kSlotInAlt) names an entry whose key is `key`.
     /// Inline: called once per key of every lookup; out of line it cost a call per key.
     bool key_matches(const FlowKey& key, uint32_t v) const noexcept {
@@ -400,7 +426,7 @@ private:
 
     Bucket* buckets_ = nullptr;
     Conn* entries_ = nullptr;
-    uint32_t mask_ = 0;
+    uint32_t nbuckets_ = 0;  ///< at least 2
     uint32_t (*hash_fn_)(const FlowKey&) = nullptr;
     uint32_t capacity_ = 0;
     uint32_t used_ = 0;

@@ -356,7 +356,7 @@ TEST(ConnTable, OverflowMovesAResidentToItsOtherBucket) {
     auto t = new_table(256);
     ConnTable& ct = *t;
     ct.set_hash_for_test(narrow_hash);
-    ASSERT_EQ(ct.bucket_count(), 64u);
+    ASSERT_EQ(ct.bucket_count(), 64u);  // 512 keys at 80% of 10 slots each
     std::vector<std::pair<Conn, uint32_t>> in;
     for (uint32_t i = 0; i < 256; ++i) {
         const Conn c = make(0x0700000a + (i << 16), static_cast<uint16_t>(i * 7), 0x0d0010ac);
