@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "conntrack/conn_table6.hpp"
 
+#include <algorithm>
+
 #include <rte_errno.h>
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
+#include <rte_prefetch.h>
 
 namespace dirigo::ct {
 
@@ -63,7 +66,33 @@ uint32_t ConnTable6::lookup(const FlowKey6& key) const noexcept {
     return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data));
 }
 
+void ConnTable6::lookup_bulk(const FlowKey6* keys, uint32_t n, uint32_t* out) const noexcept {
+    static_assert(kMaxBulk <= RTE_HASH_LOOKUP_BULK_MAX);
+    const void* key_at[kMaxBulk];
+    void* data[kMaxBulk];
+    uint64_t hits = 0;
+    for (uint32_t i = 0; i < n; ++i) {
+        key_at[i] = &keys[i];
+    }
+    if (n == 0 || n > kMaxBulk ||
+        rte_hash_lookup_bulk_data(hash_, key_at, n, &hits, data) < 0) [[unlikely]] {
+        std::fill(out, out + n, kMiss);
+        return;
+    }
+    for (uint32_t i = 0; i < n; ++i) {
+        if ((hits >> i & 1u) == 0) {
+            out[i] = kMiss;
+            continue;
+        }
+        out[i] = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(data[i]));
+        const Conn6* e = &entries_[lookup_index(out[i])];
+        rte_prefetch0(e);
+        rte_prefetch0(reinterpret_cast<const uint8_t*>(e) + 64);
+    }
+}
+
 uint32_t ConnTable6::insert(const Conn6& c, bool with_reply) noexcept {
+    ++changes_;
     if (used_ == capacity_) {
         return kMiss;
     }
@@ -95,6 +124,7 @@ uint32_t ConnTable6::insert(const Conn6& c, bool with_reply) noexcept {
 }
 
 void ConnTable6::remove(uint32_t idx) noexcept {
+    ++changes_;
     Conn6& e = entries_[idx];
     if (!e.in_use) {
         return;

@@ -97,6 +97,15 @@ public:
     /// kMiss, or the entry index and direction encoded as ConnTable's (lookup_index(),
     /// lookup_is_reply()). Thread: owner. Cost: one rte_hash lookup (a hash of 40 bytes).
     uint32_t lookup(const FlowKey6& key) const noexcept;
+    /// Looks up `n` (<= kMaxBulk) keys at once, out[i] as lookup() answers, and prefetches each
+    /// hit's entry: rte_hash's bulk lookup stages the burst (buckets, then signatures, then
+    /// keys), so the burst's cache misses overlap instead of queueing one key at a time.
+    /// Thread: owner. Cost: one bulk rte_hash lookup, no allocation.
+    void lookup_bulk(const FlowKey6* keys, uint32_t n, uint32_t* out) const noexcept;
+    /// Most keys per lookup_bulk() call.
+    static constexpr uint32_t kMaxBulk = 32;
+    /// Counts inserts and removals: a bulk answer is current while this has not moved since.
+    uint32_t changes() const noexcept { return changes_; }
     /// Adds a connection, with its reply key when `with_reply` (the newest connection wins a
     /// reply key, as in ConnTable). Returns the index, or kMiss when every entry is in use or
     /// the hash refuses a key (then nothing was added). Thread: owner. Cost: one or two rte_hash
@@ -141,6 +150,7 @@ private:
     uint32_t used_ = 0;
     uint32_t free_head_ = 0;
     uint32_t cursor_ = 0;
+    uint32_t changes_ = 0;
 };
 
 }  // namespace dirigo::ct

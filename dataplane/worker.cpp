@@ -445,6 +445,10 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
     const ct::FlowKey* keys[kBurst];
     uint32_t hashes[kBurst];
     uint32_t n_keys = 0;
+    // IPv6: each IPv6 packet's bulk lookup answer (or kNotLooked6), the packets looked up.
+    uint32_t pre6[kBurst];
+    uint16_t at6[kBurst];
+    uint32_t n6 = 0;
 
     // Stage 1: parse, classify and hash, prefetching packet data a few packets ahead; hand to
     // their owner the flows another worker owns.
@@ -525,12 +529,26 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             keys[n_keys] = &p.key;
             hashes[n_keys] = ct::ConnTable::hash(p.key);
             ++n_keys;
-        } else if (p.cls == PktClass::Ipv6 && share) [[unlikely]] {
-            // An IPv6 service's flow meets its replies on its owner, as IPv4's does.
-            const uint32_t owner = owner6(snap, p);
-            if (owner != id_) {
-                hand_to(owner, m);
-                p.cls = PktClass::HandedOff;
+        } else if (p.cls == PktClass::Ipv6) [[unlikely]] {
+            if (share) {
+                // An IPv6 service's flow meets its replies on its owner, as IPv4's does.
+                const uint32_t owner = owner6(snap, p);
+                if (owner != id_) {
+                    hand_to(owner, m);
+                    p.cls = PktClass::HandedOff;
+                    continue;
+                }
+            }
+            // A packet that may belong to an IPv6 connection joins the burst's IPv6 bulk lookup.
+            // An empty table answers without one.
+            pre6[i] = kNotLooked6;
+            const rte_ipv6_hdr* ip6 = ipv6_header(p);
+            if (table6_ != nullptr && ip6->dst_addr[0] != 0xff) {
+                if (table6_->size() == 0) {
+                    pre6[i] = ct::kMiss;
+                } else if (service6_key(m, p, ip6, keys6_[n6])) {
+                    at6[n6++] = i;
+                }
             }
         }
     }
@@ -549,6 +567,18 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
         for (uint32_t i = 0; i < n_keys; ++i) {
             if (found[i] != ct::kMiss) {
                 rte_prefetch0(&table_->at(ct::lookup_index(found[i])));
+            }
+        }
+    }
+
+    if (table6_ != nullptr) {
+        table6_changes_at_bulk_ = table6_->changes();
+        if (n6 != 0) [[unlikely]] {
+            // The same for the burst's IPv6 packets, in a table of their own (conn_table6.hpp).
+            uint32_t found6[kBurst];
+            table6_->lookup_bulk(keys6_, n6, found6);
+            for (uint32_t j = 0; j < n6; ++j) {
+                pre6[at6[j]] = found6[j];
             }
         }
     }
@@ -588,7 +618,7 @@ void Worker::process_burst(const Snapshot& snap, BurstSource src, uint16_t port,
             verdict[i] = Verdict::slow(SlowKind::Arp);
             break;
         case PktClass::Ipv6:
-            verdict[i] = decide_ipv6(snap, m, p, now);
+            verdict[i] = decide_ipv6(snap, m, p, pre6[i], now);
             break;
         case PktClass::Drop:
             // Other protocols (LLDP, ...) and IPv4 multicast and broadcast (VRRP, OSPF,
@@ -1033,7 +1063,7 @@ Verdict Worker::egress_fit(const Snapshot& snap, const Parsed& p, uint32_t dst) 
     return Verdict::route(Action::RouteFrag, dst);
 }
 
-Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p,
+Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p, uint32_t pre,
                             uint64_t now) noexcept {
     const Topology& topo = *snap.topo;
     rte_ipv6_hdr* ip6 = ipv6_header(p);
@@ -1064,7 +1094,7 @@ Verdict Worker::decide_ipv6(const Snapshot& snap, rte_mbuf* m, Parsed& p,
         (!snap.services6.empty() || !snap.marks6.empty() || table6_->size() != 0)) {
         // IPv6 services: a connection's packet either way, or a new flow to a VIP.
         Verdict v;
-        if (service6(snap, m, p, ip6, now, v)) {
+        if (service6(snap, m, p, ip6, pre, now, v)) {
             return v;
         }
     }
@@ -1162,13 +1192,16 @@ uint32_t Worker::owner6(const Snapshot& snap, const Parsed& p) const noexcept {
     return env_.owners->owner(rte_cpu_to_be_32(sched::fold6(addr)), port);
 }
 
-bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr* ip6,
-                      uint64_t now, Verdict& out) noexcept {
+bool Worker::service6_key(const rte_mbuf* m, const Parsed& p, const rte_ipv6_hdr* ip6,
+                          ct::FlowKey6& key) noexcept {
     const uint8_t proto = ip6->proto;
-    auto* l4 = static_cast<uint8_t*>(p.l4);
+    if (proto != IPPROTO_TCP && proto != IPPROTO_UDP && proto != IPPROTO_SCTP) {
+        return false;
+    }
+    const auto* l4 = static_cast<const uint8_t*>(p.l4);
     const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
     const auto in_seg = static_cast<uint32_t>(rte_pktmbuf_data_len(m) -
-                                              (l4 - rte_pktmbuf_mtod(m, uint8_t*)));
+                                              (l4 - rte_pktmbuf_mtod(m, const uint8_t*)));
     // SCTP: the common header and the first chunk's header, which the state table reads.
     const uint32_t hdr = proto == IPPROTO_TCP    ? sizeof(rte_tcp_hdr)
                          : proto == IPPROTO_SCTP ? kSctpHdrLen + kSctpChunkHdrLen
@@ -1176,12 +1209,30 @@ bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr
     if (l4_len < hdr || in_seg < hdr) {
         return false;  // no whole header in the first segment: not served (routed or the kernel's)
     }
-    ct::FlowKey6 key;
     std::memcpy(key.saddr, ip6->src_addr, 16);
     std::memcpy(key.daddr, ip6->dst_addr, 16);
     std::memcpy(&key.sport, l4, 4);
     key.proto = proto;
-    uint32_t lookup = table6_->lookup(key);
+    std::memset(key.pad, 0, sizeof(key.pad));
+    return true;
+}
+
+bool Worker::service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr* ip6,
+                      uint32_t pre, uint64_t now, Verdict& out) noexcept {
+    const uint8_t proto = ip6->proto;
+    auto* l4 = static_cast<uint8_t*>(p.l4);
+    const uint32_t l4_len = p.l3_len - static_cast<uint32_t>(sizeof(rte_ipv6_hdr));
+    const auto in_seg = static_cast<uint32_t>(rte_pktmbuf_data_len(m) -
+                                              (l4 - rte_pktmbuf_mtod(m, uint8_t*)));
+    ct::FlowKey6 key;
+    if (!service6_key(m, p, ip6, key)) {
+        return false;
+    }
+    // The burst's bulk answer, unless this burst's earlier packets changed the table since (a
+    // freed entry, or a flow this burst made): then the answer may be stale, so look again.
+    uint32_t lookup = pre != kNotLooked6 && table6_->changes() == table6_changes_at_bulk_
+                          ? pre
+                          : table6_->lookup(key);
     if (lookup != ct::kMiss && table6_->at(ct::lookup_index(lookup)).expire <= now) {
         retire6(ct::lookup_index(lookup));  // dead but not yet swept: the packet is new
         lookup = ct::kMiss;

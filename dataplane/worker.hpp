@@ -47,6 +47,9 @@ struct rte_rcu_qsbr;
 namespace dirigo::dp {
 
 inline constexpr uint16_t kBurst = 32;
+/// An IPv6 packet that the burst's IPv6 bulk lookup did not look up (not an encoded lookup
+/// answer: entry indexes stay below 2^30).
+inline constexpr uint32_t kNotLooked6 = 0xfffffffeu;
 inline constexpr uint32_t kPrefetchAhead = 3;
 inline constexpr uint32_t kSweepBudget = 64;
 /// Most entries an idle worker's sweep adds before one sleep (adaptive polling).
@@ -343,13 +346,20 @@ private:
     /// Everything IPv6 (docs/architecture.md, "IPv6"): neighbour discovery to the slow path,
     /// echo answered in place, transit routed through rte_lpm6 with the hop limit decremented,
     /// the rest of what is for us up to the kernel. Cold: out of the IPv4 burst's code.
+    /// `pre` is the burst's bulk lookup answer for the packet (kNotLooked6 when it had none).
     [[gnu::cold, gnu::noinline]] Verdict decide_ipv6(const Snapshot& snap, rte_mbuf* m,
-                                                    Parsed& p, uint64_t now) noexcept;
+                                                    Parsed& p, uint32_t pre,
+                                                    uint64_t now) noexcept;
     /// IPv6 services (docs/architecture.md, "IPv6 services"): a TCP or UDP packet of an IPv6
     /// connection, or a new flow to an IPv6 service, decided into `out` (NAT both ways); false
     /// when the packet is neither (decide_ipv6 goes on as a host and router).
-    bool service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr* ip6, uint64_t now,
-                  Verdict& out) noexcept;
+    bool service6(const Snapshot& snap, rte_mbuf* m, Parsed& p, rte_ipv6_hdr* ip6, uint32_t pre,
+                  uint64_t now, Verdict& out) noexcept;
+    /// The connection key of an IPv6 TCP, UDP or SCTP packet whose L4 header is whole in the
+    /// first segment (what service6 serves); false for any other packet. Stage 1 uses it for
+    /// the burst's IPv6 bulk lookup, service6 for its own.
+    static bool service6_key(const rte_mbuf* m, const Parsed& p, const rte_ipv6_hdr* ip6,
+                             ct::FlowKey6& key) noexcept;
     /// Forwards a packet of IPv6 connection `c` toward its real server (`reply` false) or the
     /// client: state, counters, the NAT rewrite, the route and the next hop's MAC; a direct
     /// routing or tunnel connection goes through forward6_direct.
@@ -561,6 +571,12 @@ private:
     /// Inserts and removals since the burst's bulk lookup: while non-zero, stage 3 looks each
     /// packet up again (the bulk answer may name a freed entry, or miss a flow this burst made).
     uint32_t table_changes_in_burst_ = 0;
+    /// The IPv6 table's changes() when the burst's IPv6 bulk lookup ran: service6 trusts the
+    /// bulk answer only while the table has not changed since.
+    uint32_t table6_changes_at_bulk_ = 0;
+    /// The burst's IPv6 keys (stage 1) for its bulk lookup (stage 2); a member, not 1.3 KB of
+    /// stack initialised per burst.
+    ct::FlowKey6 keys6_[kBurst];
     uint16_t tunnel_ip_id_ = 0;  ///< outer IP ids of tunnelled packets without DF
     /// drop_packet: the rate the countdown was started with, and new SYNs left before the next
     /// one is dropped.

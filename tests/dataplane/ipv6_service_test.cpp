@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -425,6 +427,81 @@ TEST_F(Ipv6ServiceTest, ServiceWithoutServersIsNoBackendAndIpv4IsUntouched) {
     EXPECT_TRUE(snap->is_vip6(kVip.data()));
     EXPECT_FALSE(snap->is_vip6(kClient.data()));
     EXPECT_FALSE(snap->is_vip6(v6("2001:db8:1::101").data()));
+}
+
+// The IPv6 packets of a burst are looked up together before any is decided (stage 2). A packet
+// after one that changed the table in the same burst must not act on that stale answer: the
+// second datagram of a new flow finds the connection the first made (one connection, one
+// server), as IPv4's burst does.
+TEST_F(Ipv6ServiceTest, SecondDatagramOfANewFlowInOneBurstFindsItsConnection) {
+    add_service(cfg::Proto::Udp, 53, 5353);
+    for (const char* data : {"one", "two", "three"}) {
+        send(kExt, ip6_frame(mac_[kExt], kClientMac, kClient, kVip, 64, IPPROTO_UDP,
+                             udp_dgram(50100, 53, data)));
+    }
+    dp_->worker(0).poll_once();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 3u);
+    for (const Frame& f : out) {
+        expect_to_server(f, kRs2, kRs2Mac, 50100, IPPROTO_UDP, 5353);
+    }
+    EXPECT_EQ(dp_->worker(0).table6()->size(), 1u);
+    EXPECT_EQ(dp_->worker(0).stats().live_conns.load(), 1u);
+    EXPECT_EQ(list().services.at(0).stats.conns, 1u);
+}
+
+// The IPv6 twin of dataplane_test's reliability finding: two packets of one idle-expired flow in
+// the same burst act on its entry once, and a new flow that takes the freed entry in between
+// does not receive the old flow's packets.
+TEST_F(Ipv6ServiceTest, PacketsOfAnExpiredFlowInOneBurstRetireItOnce) {
+    add_service(cfg::Proto::Tcp, 80, 8080);
+    ctl::Request set;
+    set.op = ctl::Op::SetTimeouts;
+    set.timeouts = {1, 0, 0};  // tcp (ESTABLISHED) 1 s
+    ASSERT_EQ(ctl_->handle(set).code, Errc::Ok);
+    // Two established connections (rr: rs2, then rs1).
+    const V6 rs[2] = {kRs2, kRs1};
+    const Mac rs_mac[2] = {kRs2Mac, kRs1Mac};
+    const uint16_t sports[2] = {40200, 40202};
+    for (int i = 0; i < 2; ++i) {
+        send(kExt, client_tcp(sports[i], 0x02));
+        step();
+        ASSERT_EQ(recv(kInt).size(), 1u);
+        send(kInt, server_tcp(rs[i], rs_mac[i], sports[i], 0x12));
+        step();
+        ASSERT_EQ(recv(kExt).size(), 1u);
+        send(kExt, client_tcp(sports[i], 0x10, "x"));
+        step();
+        ASSERT_EQ(recv(kInt).size(), 1u);
+    }
+    ASSERT_EQ(dp_->worker(0).table6()->size(), 2u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+
+    // One burst: the first expired flow's ACK twice, then the other's ACK, a new flow's SYN
+    // that takes a freed entry, and the other's ACK again.
+    const uint64_t noconn = drops(dp::Drop::NoConn);
+    send(kExt, client_tcp(40200, 0x10, "x"));
+    send(kExt, client_tcp(40200, 0x10, "x"));
+    send(kExt, client_tcp(40202, 0x10, "x"));
+    send(kExt, client_tcp(40201, 0x02));
+    send(kExt, client_tcp(40202, 0x10, "x"));
+    dp_->worker(0).poll_once();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u) << "only the new flow's SYN goes out";
+    EXPECT_EQ(port_at(out[0], kL4), 40201);
+    EXPECT_EQ(drops(dp::Drop::NoConn), noconn + 4);
+    EXPECT_EQ(dp_->worker(0).stats().conns_expired.load(), 2u);
+    EXPECT_EQ(dp_->worker(0).stats().live_conns.load(), 1u);
+    EXPECT_EQ(dp_->worker(0).table6()->size(), 1u);
+    const Reply r = list();
+    uint32_t active = 0;
+    uint32_t inactive = 0;
+    for (const ctl::DestInfo& d : r.services.at(0).dests) {
+        active += d.active;
+        inactive += d.inactive;
+    }
+    EXPECT_EQ(active, 0u);
+    EXPECT_EQ(inactive, 1u);
 }
 
 }  // namespace
