@@ -827,7 +827,11 @@ void Dataplane::publish(std::unique_ptr<Snapshot> next) {
         next->topo = topo_;
     }
     for (size_t i = 0; i < next->timeout_tsc.size(); ++i) {
-        next->timeout_tsc[i] = static_cast<uint64_t>(next->timeouts.secs[i]) * tsc_hz_;
+        // Clamped to what an IPv4 entry's 32-bit expiry tick holds (conntrack/expiry.hpp: at
+        // least 41 days below a 6.7 GHz TSC, past the 31 days config and ipvsadm accept), for
+        // both tables alike; seconds below 2^32 times any TSC rate below 4 GHz do not wrap.
+        const uint64_t t = static_cast<uint64_t>(next->timeouts.secs[i]) * tsc_hz_;
+        next->timeout_tsc[i] = std::min(t, ct::kMaxTimeoutTsc);
     }
     // Pairs with the workers' acquire load: the snapshot is complete before it is visible.
     const Snapshot* old = published_.exchange(next.release(), std::memory_order_acq_rel);

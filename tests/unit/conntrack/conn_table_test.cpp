@@ -200,7 +200,7 @@ TEST(ConnTable, AStagedReplyKeyWithNoRoomIsRefusedAtTheCommit) {
     EXPECT_EQ(refused[0], 0u);
     EXPECT_EQ(ct.staged_entry(refused[0]), idx);
     // Left to the caller: live, its client key indexed, no reply flag.
-    EXPECT_EQ(ct.at(idx).in_use, 1);
+    EXPECT_EQ(ct.at(idx).in_use(), true);
     EXPECT_EQ(ct.at(idx).flags & (kConnHasReply | kConnReplyStaged), 0);
     EXPECT_EQ(ct.lookup(c.client), idx << 1);
     EXPECT_EQ(ct.audit_for_test(), 0u);
@@ -398,7 +398,8 @@ TEST(ConnTable, FullTableRefusesNewEntriesAndKeepsOldOnes) {
     EXPECT_EQ(ct.size(), 1024u);
     EXPECT_NE(ct.lookup(make(0x0a000000u + 1000, 7, 0x0b0010ac).client), kMiss);
     EXPECT_GT(ct.memory_bytes(), 1024u * sizeof(Conn));
-    EXPECT_EQ(ct.memory_bytes(), 1024u * sizeof(Conn) + ct.bucket_count() * sizeof(Bucket));
+    EXPECT_EQ(ct.memory_bytes(),
+              1024u * (sizeof(Conn) + sizeof(ConnCold)) + ct.bucket_count() * sizeof(Bucket));
     // Remove one, and the next insert reuses its entry.
     const uint32_t victim = lookup_index(ct.lookup(make(0x0a000000u + 5, 7, 0x0b0010ac).client));
     ct.remove(victim);
@@ -416,9 +417,10 @@ TEST(ConnTable, SweepIsBoundedAndRemovesOnlyExpired) {
     uint32_t seen = 0;
     auto count = [&](uint32_t, const Conn&) { ++seen; };
     // A call visits at most `budget` slots: 10 slots hold at most 5 expired entries.
-    EXPECT_LE(ct.sweep(100, 10, count), 5u);
+    const uint64_t now = uint64_t{100} << kTickShift;  // tick 100
+    EXPECT_LE(ct.sweep(now, 10, count), 5u);
     // One full turn of the cursor finds every other expired entry.
-    ct.sweep(100, 1024, count);
+    ct.sweep(now, 1024, count);
     EXPECT_EQ(seen, 50u);
     EXPECT_EQ(ct.size(), 50u);
     ct.for_each([](uint32_t, const Conn& c) { EXPECT_EQ(c.expire, 1000u); });
@@ -434,8 +436,9 @@ TEST(ConnTable, EvictHalfOpenTakesTheStalestAndNeverAnEstablished) {
     ConnTable& ct = *t;
     uint64_t timeout[kNumStates] = {};
     for (auto& x : timeout) {
-        x = 100;
+        x = uint64_t{100} << kTickShift;
     }
+    const uint64_t now = uint64_t{2000} << kTickShift;
     for (uint32_t i = 0; i < 16; ++i) {
         Conn c = make(0x0a000000u + i, 9, 0x0b0010ac);
         c.state = i < 8 ? TcpState::Established : TcpState::SynRecv;
@@ -444,8 +447,8 @@ TEST(ConnTable, EvictHalfOpenTakesTheStalestAndNeverAnEstablished) {
     }
     const Conn stalest = make(0x0a000000u + 8, 9, 0x0b0010ac);
     std::vector<uint32_t> gone;
-    EXPECT_TRUE(
-        ct.evict_half_open(16, timeout, [&](const Conn& c) { gone.push_back(c.client.saddr); }));
+    EXPECT_TRUE(ct.evict_half_open(16, now, timeout,
+                                   [&](const Conn& c) { gone.push_back(c.client.saddr); }));
     ASSERT_EQ(gone.size(), 1u);
     EXPECT_EQ(gone[0], stalest.client.saddr);
     EXPECT_EQ(ct.lookup(stalest.client), kMiss);
@@ -453,7 +456,7 @@ TEST(ConnTable, EvictHalfOpenTakesTheStalestAndNeverAnEstablished) {
     // drop_entries removes the other half-open ones, never the established ones.
     EXPECT_EQ(ct.drop_entries(16, 0, [](const Conn&) {}), 7u);
     EXPECT_EQ(ct.size(), 8u);
-    EXPECT_FALSE(ct.evict_half_open(16, timeout, [](const Conn&) {}));
+    EXPECT_FALSE(ct.evict_half_open(16, now, timeout, [](const Conn&) {}));
     ct.for_each([](uint32_t, const Conn& c) { EXPECT_EQ(c.state, TcpState::Established); });
 }
 
@@ -513,7 +516,7 @@ void differential(uint32_t (*hash_fn)(const FlowKey&), uint32_t cap, uint32_t op
                 ASSERT_EQ(model.count(c.client), 0u);
                 continue;
             }
-            ASSERT_EQ(ct.at(idx).in_use, 1);
+            ASSERT_EQ(ct.at(idx).in_use(), true);
             model[c.client] = idx << 1;
             if (stage) {
                 staged.push_back(idx);  // its reply key is found from the commit on
