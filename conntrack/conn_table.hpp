@@ -4,8 +4,9 @@
 /// The per-worker connection table.
 ///
 /// One table per worker, written and read only by that worker: no lock and no atomic on any path.
-/// A connection is one 64-byte `Conn` in a preallocated array, findable from both directions
-/// through Dirigo's own index: a power-of-two array of 64-byte buckets (`Bucket`), each holding
+/// A connection is a 32-byte `Conn` (the hot part, two to a cache line) in a preallocated array
+/// plus a 16-byte `ConnCold` at the same index in a parallel one, 48 bytes in all, findable from
+/// both directions through Dirigo's own index: an array of 64-byte buckets (`Bucket`), each holding
 /// 10 slots of a 16-bit signature and a 32-bit slot word (entry index, direction bit, "stored in
 /// its alternate bucket" bit). There is no key store: a candidate's key is compared against the
 /// `Conn` itself (its client key, or the reply key derived from its fields), so a hit costs the
@@ -25,9 +26,10 @@
 ///
 /// Expiry is lazy on lookup plus a bounded sweep: `sweep()` examines at most `budget` entries per
 /// call from a rotating cursor, so no call ever scans the table (see docs/architecture.md).
+/// Expiry times are 32-bit ticks compared in serial arithmetic (conntrack/expiry.hpp).
 /// Memory is fixed at creation (rte_zmalloc_socket on the worker's NUMA socket: hugepages when
-/// the EAL has them): `capacity` entries plus the buckets (docs/architecture.md, "Connection
-/// table").
+/// the EAL has them): `capacity` entries and cold parts plus the buckets, 64 bytes per connection
+/// (docs/architecture.md, "The connection table").
 
 #include <bit>
 #include <cstddef>
@@ -287,8 +289,8 @@ public:
     uint64_t audit_for_test() const;
 
     /// Visits at most `budget` entries from the rotating cursor and calls `on_expire(idx, conn)`
-    /// for each live entry whose expire time is <= now, then removes it. Returns entries removed.
-    /// Thread: owner. Cost: O(budget).
+    /// for each live entry expired at TSC `now` (ct::expired), then removes it. Returns entries
+    /// removed. Thread: owner. Cost: O(budget).
     template <class F>
     uint32_t sweep(uint64_t now, uint32_t budget, F&& on_expire) noexcept {
         uint32_t removed = 0;
