@@ -61,8 +61,10 @@ enum ConnFlag : uint8_t {
     kConnInUse = 1u << 3,
 };
 
-/// Largest service slot a Conn holds (Conn::svc_slot's 12 bits), and dest slot (16 bits).
+/// Service slots a Conn can hold (Conn::svc_slot is 12 bits); dataplane static_asserts its
+/// kMaxServices against it.
 inline constexpr uint32_t kConnMaxSvcSlots = 1u << 12;
+/// Server slots a Conn can hold (Conn::dest_slot is 16 bits); checked against kMaxDests.
 inline constexpr uint32_t kConnMaxDestSlots = 1u << 16;
 
 /// One tracked connection, the part a lookup and an established packet's forward read: 32 bytes,
