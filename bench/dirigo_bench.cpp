@@ -1235,7 +1235,7 @@ void Bench::memory_probe(const std::vector<uint32_t>& sizes) {
             c.client.proto = IPPROTO_TCP;
             c.raddr = rte_cpu_to_be_32(kRsBase + f % kRealServers);
             c.rport = rte_cpu_to_be_16(kPort);
-            c.expire = UINT64_MAX;
+            c.expire = ct::expire_at(rte_rdtsc(), ct::kMaxTimeoutTsc);
             (void)(*t)->insert(c, true);
         }
         const uint64_t r2 = resident_bytes();

@@ -729,8 +729,9 @@ if profs:
 if nohuge.get("memory"):
     w("## Memory per connection")
     w("")
-    w("One 64-byte entry plus its share of the index's 64-byte buckets (two keys per "
-      "connection, docs/architecture.md \"The connection table\"). *Claimed* is "
+    w("One 32-byte hot entry and 16-byte cold part plus their share of the index's 64-byte "
+      "buckets (two keys per connection, docs/architecture.md \"The connection table\"). "
+      "*Claimed* is "
       "`ConnTable::memory_bytes() / capacity`; *resident* is the growth of the process's resident "
       "memory when the table was created and once filled (all tables kept alive until all were "
       "measured).")

@@ -35,6 +35,9 @@ constexpr size_t kMaxSocketPath = 107;  // sizeof(sockaddr_un::sun_path) minus t
 constexpr size_t kMaxDeviceName = 63;   // RTE_ETH_NAME_MAX_LEN minus the NUL (no DPDK headers here)
 constexpr size_t kMaxPortName = 31;
 constexpr int64_t kMaxSeconds = 31536000;  // one year: longer timeouts are typos
+// Connection timeouts: ipvsadm's --set limit, 31 days (an IPv4 entry's expiry tick holds more,
+// conntrack/expiry.hpp).
+constexpr int64_t kMaxConnTimeout = 86400 * 31;
 constexpr int64_t kMaxU32 = std::numeric_limits<uint32_t>::max();
 constexpr int64_t kMaxIdlePolls = 100000000;  // ~10 s of empty loops: more is "never sleep"
 constexpr int64_t kMaxSleepUs = 100000;       // 100 ms: a longer first-packet delay is a typo
@@ -1483,9 +1486,9 @@ private:
             return st;
         }
         TimeoutCfg& t = cfg.timeouts;
-        for (Status st : {opt_int(*to, "tcp", 1, kMaxSeconds, t.tcp),
-                          opt_int(*to, "tcp_fin", 1, kMaxSeconds, t.tcp_fin),
-                          opt_int(*to, "udp", 1, kMaxSeconds, t.udp)}) {
+        for (Status st : {opt_int(*to, "tcp", 1, kMaxConnTimeout, t.tcp),
+                          opt_int(*to, "tcp_fin", 1, kMaxConnTimeout, t.tcp_fin),
+                          opt_int(*to, "udp", 1, kMaxConnTimeout, t.udp)}) {
             if (!st) {
                 return st;
             }

@@ -48,18 +48,27 @@ Result<std::unique_ptr<ConnTable>> ConnTable::create(const std::string& name, ui
         return Status(Errc::Resource, "cannot allocate " + std::to_string(bytes) +
                                           " bytes for connection table " + name);
     }
+    const size_t cold_bytes = sizeof(ConnCold) * static_cast<size_t>(capacity);
+    t->cold_ = static_cast<ConnCold*>(
+        rte_zmalloc_socket((name + "_cold").c_str(), cold_bytes, RTE_CACHE_LINE_SIZE, socket));
+    if (t->cold_ == nullptr) {
+        return Status(Errc::Resource, "cannot allocate " + std::to_string(cold_bytes) +
+                                          " bytes for connection table " + name);
+    }
     for (uint32_t i = 0; i < capacity; ++i) {
         new (&t->entries_[i]) Conn();
         t->entries_[i].next_free = i + 1;
+        new (&t->cold_[i]) ConnCold();
     }
     t->free_head_ = 0;
-    t->memory_bytes_ = bytes + bucket_bytes;
+    t->memory_bytes_ = bytes + cold_bytes + bucket_bytes;
     return t;
 }
 
 ConnTable::~ConnTable() {
     rte_free(buckets_);
     rte_free(entries_);
+    rte_free(cold_);
 }
 
 void ConnTable::put(Bucket& b, uint16_t sig, uint32_t value) noexcept {
@@ -256,10 +265,15 @@ uint32_t ConnTable::lookup(const FlowKey& key) noexcept {
 }
 
 uint32_t ConnTable::insert(const Conn& c, bool with_reply) noexcept {
-    return insert(c, with_reply, key_hash(c.client));
+    return insert(c, ConnCold{}, with_reply, key_hash(c.client));
 }
 
 uint32_t ConnTable::insert(const Conn& c, bool with_reply, uint32_t client_hash) noexcept {
+    return insert(c, ConnCold{}, with_reply, client_hash);
+}
+
+uint32_t ConnTable::insert(const Conn& c, const ConnCold& cold, bool with_reply,
+                           uint32_t client_hash) noexcept {
     if (free_head_ >= capacity_) {
         return kMiss;
     }
@@ -272,6 +286,7 @@ uint32_t ConnTable::insert(const Conn& c, bool with_reply, uint32_t client_hash)
         rte_prefetch0(&buckets_[primary_of(reply_hash)]);
     }
     rte_prefetch0(&entries_[idx]);
+    rte_prefetch0(&cold_[idx]);
     if (!index_add(client_hash, idx << 1)) {
         return kMiss;
     }
@@ -279,12 +294,17 @@ uint32_t ConnTable::insert(const Conn& c, bool with_reply, uint32_t client_hash)
         index_del(client_hash, idx << 1);
         return kMiss;
     }
-    return take_entry(c, with_reply ? kConnHasReply : 0);
+    return take_entry(c, cold, with_reply ? kConnHasReply : 0);
 }
 
 uint32_t ConnTable::insert_staged(const Conn& c, uint32_t client_hash) noexcept {
+    return insert_staged(c, ConnCold{}, client_hash);
+}
+
+uint32_t ConnTable::insert_staged(const Conn& c, const ConnCold& cold,
+                                  uint32_t client_hash) noexcept {
     if (n_staged_ == kMaxStaged) [[unlikely]] {
-        return insert(c, true, client_hash);
+        return insert(c, cold, true, client_hash);
     }
     if (free_head_ >= capacity_) {
         return kMiss;
@@ -293,11 +313,12 @@ uint32_t ConnTable::insert_staged(const Conn& c, uint32_t client_hash) noexcept 
     const uint32_t reply_hash = key_hash(c.reply_key());
     rte_prefetch0(&buckets_[primary_of(reply_hash)]);
     rte_prefetch0(&entries_[idx]);
+    rte_prefetch0(&cold_[idx]);
     if (!index_add(client_hash, idx << 1)) {
         return kMiss;
     }
     staged_[n_staged_++] = {idx, reply_hash};
-    return take_entry(c, kConnReplyStaged);
+    return take_entry(c, cold, kConnReplyStaged);
 }
 
 uint32_t ConnTable::commit_staged(uint32_t* refused) noexcept {
@@ -353,13 +374,14 @@ uint32_t ConnTable::find_reply(const FlowKey& key, uint32_t hash) const noexcept
     return find<true>(key, hash);
 }
 
-uint32_t ConnTable::take_entry(const Conn& c, uint8_t flags) noexcept {
+uint32_t ConnTable::take_entry(const Conn& c, const ConnCold& cold, uint8_t flags) noexcept {
     const uint32_t idx = free_head_;
     Conn& e = entries_[idx];
-    const uint32_t next = e.next_free;
+    const uint32_t next = e.next_free;  // read before `c` overwrites it (raddr)
     e = c;
-    e.in_use = 1;
-    e.flags = static_cast<uint8_t>((c.flags & ~(kConnHasReply | kConnReplyStaged)) | flags);
+    e.flags = static_cast<uint8_t>((c.flags & ~(kConnHasReply | kConnReplyStaged | kConnInUse)) |
+                                   flags | kConnInUse);
+    cold_[idx] = cold;
     free_head_ = next;
     ++used_;
     return idx;
@@ -367,7 +389,7 @@ uint32_t ConnTable::take_entry(const Conn& c, uint8_t flags) noexcept {
 
 void ConnTable::remove(uint32_t idx) noexcept {
     Conn& e = entries_[idx];
-    if (!e.in_use) {
+    if (!e.in_use()) {
         return;
     }
     // Both buckets requested before either is read, so their misses overlap.
@@ -390,8 +412,7 @@ void ConnTable::remove(uint32_t idx) noexcept {
             }
         }
     }
-    e.in_use = 0;
-    e.flags = 0;
+    e.flags = 0;  // and so not in use
     e.next_free = free_head_;
     free_head_ = idx;
     --used_;
@@ -419,7 +440,7 @@ uint64_t ConnTable::audit_for_test() const {
                 continue;
             }
             const uint32_t v = b.slot[i] & ~kSlotInAlt;
-            if ((v >> 1) >= capacity_ || !entries_[v >> 1].in_use) {
+            if ((v >> 1) >= capacity_ || !entries_[v >> 1].in_use()) {
                 ++bad;
                 continue;
             }
@@ -441,7 +462,7 @@ uint64_t ConnTable::audit_for_test() const {
         bad += away[bi] != buckets_[bi].overflow;
     }
     for (uint32_t i = 0; i < capacity_; ++i) {
-        if (entries_[i].in_use) {
+        if (entries_[i].in_use()) {
             bad += seen[2 * i] != 1;
             bad += (entries_[i].flags & kConnHasReply) != 0 && seen[2 * i + 1] != 1;
         }

@@ -4,8 +4,9 @@
 /// The per-worker connection table.
 ///
 /// One table per worker, written and read only by that worker: no lock and no atomic on any path.
-/// A connection is one 64-byte `Conn` in a preallocated array, findable from both directions
-/// through Dirigo's own index: a power-of-two array of 64-byte buckets (`Bucket`), each holding
+/// A connection is a 32-byte `Conn` (the hot part, two to a cache line) in a preallocated array
+/// plus a 16-byte `ConnCold` at the same index in a parallel one, 48 bytes in all, findable from
+/// both directions through Dirigo's own index: an array of 64-byte buckets (`Bucket`), each holding
 /// 10 slots of a 16-bit signature and a 32-bit slot word (entry index, direction bit, "stored in
 /// its alternate bucket" bit). There is no key store: a candidate's key is compared against the
 /// `Conn` itself (its client key, or the reply key derived from its fields), so a hit costs the
@@ -25,9 +26,10 @@
 ///
 /// Expiry is lazy on lookup plus a bounded sweep: `sweep()` examines at most `budget` entries per
 /// call from a rotating cursor, so no call ever scans the table (see docs/architecture.md).
+/// Expiry times are 32-bit ticks compared in serial arithmetic (conntrack/expiry.hpp).
 /// Memory is fixed at creation (rte_zmalloc_socket on the worker's NUMA socket: hugepages when
-/// the EAL has them): `capacity` entries plus the buckets (docs/architecture.md, "Connection
-/// table").
+/// the EAL has them): `capacity` entries and cold parts plus the buckets, 64 bytes per connection
+/// (docs/architecture.md, "The connection table").
 
 #include <bit>
 #include <cstddef>
@@ -43,6 +45,7 @@
 #include <rte_jhash.h>
 
 #include "config/status.hpp"
+#include "conntrack/expiry.hpp"
 #include "conntrack/flow_key.hpp"
 #include "conntrack/tcp_state.hpp"
 
@@ -54,32 +57,36 @@ enum ConnFlag : uint8_t {
     kConnHasReply = 1u << 1,  ///< the reply-direction key is in the index (NAT)
     /// The reply key is staged (insert_staged()): indexed by the next commit_staged().
     kConnReplyStaged = 1u << 2,
+    /// The entry is live (set by the table only; a free entry's flags are 0).
+    kConnInUse = 1u << 3,
 };
 
-/// One tracked connection. Owned by one worker; stores its rewrite data, never a pointer into a
-/// snapshot, so it outlives rule changes.
-struct alignas(64) Conn {
-    FlowKey client;         ///< client -> VIP:vport, as received
-    uint32_t raddr = 0;     ///< real server, network order
-    uint16_t rport = 0;     ///< real server port, network order
+/// Service slots a Conn can hold (Conn::svc_slot is 12 bits); dataplane static_asserts its
+/// kMaxServices against it.
+inline constexpr uint32_t kConnMaxSvcSlots = 1u << 12;
+/// Server slots a Conn can hold (Conn::dest_slot is 16 bits); checked against kMaxDests.
+inline constexpr uint32_t kConnMaxDestSlots = 1u << 16;
+
+/// One tracked connection, the part a lookup and an established packet's forward read: 32 bytes,
+/// two to a cache line. The rest (ConnCold) is in a parallel array, ConnTable::cold(). Owned by
+/// one worker; stores its rewrite data, never a pointer into a snapshot, so it outlives rule
+/// changes. The key compare (ConnTable::key_matches) reads the first 22 bytes as two words.
+struct alignas(32) Conn {
+    FlowKey client;  ///< client -> VIP:vport, as received
+    union {
+        uint32_t raddr = 0;  ///< real server, network order
+        uint32_t next_free;  ///< free-list link while unused (the table's only)
+    };
+    uint16_t rport = 0;  ///< real server port, network order
     TcpState state = TcpState::None;
-    uint8_t fwd = 0;        ///< cfg::Fwd
-    uint64_t expire = 0;    ///< TSC at which the entry dies
-    uint32_t dest_slot = 0; ///< the real server's global counter/stats slot
-    uint32_t svc_slot = 0;  ///< the service's stats slot
-    uint8_t flags = 0;      ///< ConnFlag
-    uint8_t in_use = 0;
-    uint16_t tun_port = 0;  ///< tunnelling: GUE's UDP destination port, network order
-    uint32_t next_free = 0; ///< free-list link while unused
-    uint32_t tmpl = 0xffffffffu;  ///< persistence template index, or none
-    /// Connection sync (master): client packets until the next periodic send; 0 or 1 sends on
-    /// the next packet (docs/sync.md).
-    uint32_t sync_countdown = 0;
-    uint8_t synced_state = 0xff;  ///< TcpState last sent to the backups (0xff: never sent)
-    uint8_t encap = 0;  ///< tunnelling: dp::Encap, from the real server when the connection began
-    /// SYN proxy (dataplane/worker.cpp): while the server's SYN-ACK is awaited, the cookie sent to
-    /// the client; then the sequence offset, server ISN - cookie.
-    uint32_t synp_seq = 0;
+    uint8_t flags = 0;           ///< ConnFlag, kConnDest6 and the dataplane's
+    Tick expire = 0;             ///< tick at which the entry dies (conntrack/expiry.hpp)
+    uint16_t dest_slot = 0;      ///< the real server's global counter/stats slot
+    uint16_t svc_slot : 12 = 0;  ///< the service's stats slot
+    uint16_t fwd : 4 = 0;        ///< cfg::Fwd
+
+    /// True while the entry holds a connection.
+    bool in_use() const noexcept { return (flags & kConnInUse) != 0; }
 
     /// The key under which replies from the real server arrive (NAT).
     FlowKey reply_key() const {
@@ -92,7 +99,26 @@ struct alignas(64) Conn {
         return k;
     }
 };
-static_assert(sizeof(Conn) == 64, "a connection entry is one cache line");
+static_assert(sizeof(Conn) == 32 && alignof(Conn) == 32, "two connection entries a cache line");
+static_assert(offsetof(Conn, client) == 0 && offsetof(Conn, raddr) == 16 &&
+                  offsetof(Conn, rport) == 20 && offsetof(Conn, expire) == 24,
+              "key_matches() reads the key, raddr and rport as two words");
+
+/// The rest of a connection: what only new connections, tunnels, the SYN proxy, connection sync
+/// and removal read. 16 bytes, four to a cache line, at the same index as its Conn.
+struct ConnCold {
+    uint32_t tmpl = 0xffffffffu;  ///< persistence template index, or none
+    /// Connection sync (master): client packets until the next periodic send; 0 or 1 sends on
+    /// the next packet (docs/sync.md).
+    uint32_t sync_countdown = 0;
+    /// SYN proxy (dataplane/worker.cpp): while the server's SYN-ACK is awaited, the cookie sent to
+    /// the client; then the sequence offset, server ISN - cookie.
+    uint32_t synp_seq = 0;
+    uint16_t tun_port = 0;  ///< tunnelling: GUE's UDP destination port, network order
+    uint8_t encap = 0;  ///< tunnelling: dp::Encap, from the real server when the connection began
+    uint8_t synced_state = 0xff;  ///< TcpState last sent to the backups (0xff: never sent)
+};
+static_assert(sizeof(ConnCold) == 16, "a connection's cold part is 16 bytes");
 
 /// Conn::flags (besides ConnFlag's): the real server is IPv6, an IPv4 service's tunnel server of
 /// the other family (IPv4-in-IPv6, as the kernel allows for tunnels only). `raddr` is then 0 and
@@ -199,6 +225,9 @@ public:
     uint32_t insert(const Conn& c, bool with_reply) noexcept;
     /// insert() with the client key's hash() already computed (the worker's, from parsing).
     uint32_t insert(const Conn& c, bool with_reply, uint32_t client_hash) noexcept;
+    /// insert() with the connection's cold part `cold` (the others store ConnCold{}).
+    uint32_t insert(const Conn& c, const ConnCold& cold, bool with_reply,
+                    uint32_t client_hash) noexcept;
     /// Most reply keys staged between two commit_staged() calls: a burst's new connections.
     static constexpr uint32_t kMaxStaged = 64;
     /// insert() of a NAT connection in two steps, for a burst of new connections: the client key
@@ -209,6 +238,8 @@ public:
     /// it is insert(c, true, client_hash). Returns the index or kMiss as insert() does.
     /// Thread: owner. Cost: a hash, the client key's index_add, no allocation.
     uint32_t insert_staged(const Conn& c, uint32_t client_hash) noexcept;
+    /// insert_staged() with the connection's cold part.
+    uint32_t insert_staged(const Conn& c, const ConnCold& cold, uint32_t client_hash) noexcept;
     /// Reply keys staged and not yet committed.
     uint32_t staged() const noexcept { return n_staged_; }
     /// Indexes every staged reply key, in staging order (the newest wins, as in insert()), and
@@ -226,9 +257,16 @@ public:
 
     Conn& at(uint32_t idx) noexcept { return entries_[idx]; }
     const Conn& at(uint32_t idx) const noexcept { return entries_[idx]; }
+    /// The cold part of entry `idx`. Thread: owner. Cost: O(1), a second cache line.
+    ConnCold& cold(uint32_t idx) noexcept { return cold_[idx]; }
+    const ConnCold& cold(uint32_t idx) const noexcept { return cold_[idx]; }
+    /// The cold part of `c`, which must be one of this table's entries (at()), not a copy.
+    ConnCold& cold(const Conn& c) noexcept { return cold_[&c - entries_]; }
+    /// True when `c` is one of this table's entries (not a copy). Thread: any. Cost: 2 compares.
+    bool owns(const Conn& c) const noexcept { return &c >= entries_ && &c < entries_ + capacity_; }
     uint32_t size() const { return used_; }
     uint32_t capacity() const { return capacity_; }
-    /// Bytes of memory this table holds (entries + buckets), for reporting.
+    /// Bytes of memory this table holds (entries, their cold parts and the buckets).
     uint64_t memory_bytes() const { return memory_bytes_; }
     /// Buckets in the index (a power of two).
     uint32_t bucket_count() const { return nbuckets_; }
@@ -253,8 +291,8 @@ public:
     uint64_t audit_for_test() const;
 
     /// Visits at most `budget` entries from the rotating cursor and calls `on_expire(idx, conn)`
-    /// for each live entry whose expire time is <= now, then removes it. Returns entries removed.
-    /// Thread: owner. Cost: O(budget).
+    /// for each live entry expired at TSC `now` (ct::expired), then removes it. Returns entries
+    /// removed. Thread: owner. Cost: O(budget).
     template <class F>
     uint32_t sweep(uint64_t now, uint32_t budget, F&& on_expire) noexcept {
         uint32_t removed = 0;
@@ -262,7 +300,7 @@ public:
             const uint32_t idx = cursor_;
             cursor_ = cursor_ + 1 == capacity_ ? 0 : cursor_ + 1;
             Conn& c = entries_[idx];
-            if (c.in_use && c.expire <= now) {
+            if (c.in_use() && expired(c.expire, now)) {
                 on_expire(idx, c);
                 remove(idx);
                 ++removed;
@@ -278,23 +316,28 @@ public:
     /// one was removed. Under a SYN flood the table fills with half-open entries: those go first,
     /// the stalest of each sample, so a legitimate client's handshake (a fresh entry) survives the
     /// flood's turnover; an established connection is never evicted. `timeout_tsc` is the
-    /// snapshot's per-state timeouts: an entry's last packet was at expire - timeout[state].
+    /// snapshot's per-state timeouts: an entry's last packet was at expire - timeout[state]
+    /// (to a tick), and its idle time is `now` less that, in serial arithmetic.
     /// Thread: owner. Cost: O(budget).
     template <class F>
-    bool evict_half_open(uint32_t budget, const uint64_t* timeout_tsc, F&& on_evict) noexcept {
+    bool evict_half_open(uint32_t budget, uint64_t now, const uint64_t* timeout_tsc,
+                         F&& on_evict) noexcept {
         uint32_t victim = kMiss;
-        uint64_t oldest = UINT64_MAX;
+        int64_t idlest = INT64_MIN;
+        const Tick now_tick = tick_of(now);
         for (uint32_t i = 0; i < budget; ++i) {
             const uint32_t idx = evict_cursor_;
             evict_cursor_ = evict_cursor_ + 1 == capacity_ ? 0 : evict_cursor_ + 1;
             const Conn& c = entries_[idx];
-            if (c.in_use && (c.state == TcpState::None || c.state == TcpState::SynSent ||
-                             c.state == TcpState::SynRecv || c.state == TcpState::SynAck ||
-                             c.state == TcpState::SctpNone || c.state == TcpState::SctpInit1 ||
-                             c.state == TcpState::SctpInit)) {
-                const uint64_t last = c.expire - timeout_tsc[static_cast<size_t>(c.state)];
-                if (last < oldest) {
-                    oldest = last;
+            if (c.in_use() && (c.state == TcpState::None || c.state == TcpState::SynSent ||
+                               c.state == TcpState::SynRecv || c.state == TcpState::SynAck ||
+                               c.state == TcpState::SctpNone || c.state == TcpState::SctpInit1 ||
+                               c.state == TcpState::SctpInit)) {
+                const Tick last =
+                    c.expire - timeout_ticks(timeout_tsc[static_cast<size_t>(c.state)]);
+                const int64_t idle = tick_diff(now_tick, last);
+                if (idle > idlest) {
+                    idlest = idle;
                     victim = idx;
                 }
             }
@@ -310,22 +353,26 @@ public:
     /// The drop_entry defence (IPVS's ip_vs_random_dropentry): examines `budget` entries from its
     /// own rotating cursor and removes every TCP entry in SYN_RECV or SYNACK, every SCTP entry in
     /// INIT1 or INIT, and every UDP entry
-    /// whose expire time is at or before `udp_idle_before` (no packet for a minute), calling
+    /// whose expire time is at or before TSC time `udp_idle_before` (no packet for a minute; 0:
+    /// none), calling
     /// `on_drop(conn)` first. An ESTABLISHED (or closing) TCP connection is never removed.
     /// Returns entries removed. Thread: owner. Cost: O(budget).
     template <class F>
     uint32_t drop_entries(uint32_t budget, uint64_t udp_idle_before, F&& on_drop) noexcept {
         uint32_t removed = 0;
+        // 0 names no time (a UDP timeout of a minute or less): no UDP entry qualifies.
+        const bool udp_any = udp_idle_before != 0;
+        const Tick udp_tick = tick_of(udp_idle_before);
         for (uint32_t i = 0; i < budget; ++i) {
             const uint32_t idx = drop_cursor_;
             drop_cursor_ = drop_cursor_ + 1 == capacity_ ? 0 : drop_cursor_ + 1;
             Conn& c = entries_[idx];
-            if (!c.in_use) {
+            if (!c.in_use()) {
                 continue;
             }
             // SCTP as ip_vs_random_dropentry: associations still in INIT1 or INIT.
             const bool drop = c.state == TcpState::Udp
-                                  ? c.expire <= udp_idle_before
+                                  ? udp_any && tick_at_or_before(c.expire, udp_tick)
                                   : c.state == TcpState::SynRecv || c.state == TcpState::SynAck ||
                                         c.state == TcpState::SctpInit1 ||
                                         c.state == TcpState::SctpInit;
@@ -342,7 +389,7 @@ public:
     template <class F>
     void for_each(F&& f) const {
         for (uint32_t i = 0; i < capacity_; ++i) {
-            if (entries_[i].in_use) {
+            if (entries_[i].in_use()) {
                 f(i, entries_[i]);
             }
         }
@@ -410,7 +457,7 @@ private:
     /// Places `value` in a free slot of bucket `b` (which has one).
     static void put(Bucket& b, uint16_t sig, uint32_t value) noexcept;
     /// Takes a free entry for `c` (flags as given) and returns its index; free_head_ must be valid.
-    uint32_t take_entry(const Conn& c, uint8_t flags) noexcept;
+    uint32_t take_entry(const Conn& c, const ConnCold& cold, uint8_t flags) noexcept;
     /// Indexes reply key `key` (hash `reply_hash`) for entry `idx`, taking it from an older
     /// connection that has it (which loses kConnHasReply). False, changing nothing, when no slot
     /// is free.
@@ -426,6 +473,7 @@ private:
 
     Bucket* buckets_ = nullptr;
     Conn* entries_ = nullptr;
+    ConnCold* cold_ = nullptr;  ///< parallel to entries_
     uint32_t nbuckets_ = 0;  ///< at least 2
     uint32_t (*hash_fn_)(const FlowKey&) = nullptr;
     uint32_t capacity_ = 0;

@@ -88,8 +88,10 @@ void Views::conns(const WorkerJob& job, Reply& rep) const {
             ConnInfo ci;
             ci.proto = k.client.proto;
             ci.state = std::string(ct::state_name(k.state));
+            // An IPv4 entry's expiry is a 32-bit tick (conntrack/expiry.hpp), read against the
+            // TSC the worker finished at, as the IPv6 one's TSC is below.
             ci.expires_ms =
-                k.expire > c->now ? static_cast<uint32_t>((k.expire - c->now) / per_ms) : 0;
+                static_cast<uint32_t>(ct::expire_remaining_tsc(k.expire, c->now) / per_ms);
             ci.caddr = rte_be_to_cpu_32(k.client.saddr);
             ci.cport = rte_be_to_cpu_16(k.client.sport);
             ci.vaddr = rte_be_to_cpu_32(k.client.daddr);

@@ -826,8 +826,13 @@ void Dataplane::publish(std::unique_ptr<Snapshot> next) {
     if (!next->topo) {
         next->topo = topo_;
     }
+    // Clamped to what an IPv4 entry's 32-bit expiry tick holds (conntrack/expiry.hpp: at least
+    // 41 days below a 6.7 GHz TSC, past the 31 days config and ipvsadm accept), for both tables
+    // alike; the seconds first, so that no product wraps.
+    const uint64_t max_secs = tsc_hz_ != 0 ? ct::kMaxTimeoutTsc / tsc_hz_ + 1 : UINT64_MAX;
     for (size_t i = 0; i < next->timeout_tsc.size(); ++i) {
-        next->timeout_tsc[i] = static_cast<uint64_t>(next->timeouts.secs[i]) * tsc_hz_;
+        const uint64_t secs = std::min<uint64_t>(next->timeouts.secs[i], max_secs);
+        next->timeout_tsc[i] = std::min(secs * tsc_hz_, ct::kMaxTimeoutTsc);
     }
     // Pairs with the workers' acquire load: the snapshot is complete before it is visible.
     const Snapshot* old = published_.exchange(next.release(), std::memory_order_acq_rel);

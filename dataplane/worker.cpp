@@ -737,7 +737,8 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
         // later packet of a flow created in this burst (a SYN then its ACK) must find it.
         lookup = table_->lookup(p.key, hash);
     }
-    if (lookup != ct::kMiss && table_->at(ct::lookup_index(lookup)).expire <= now) [[unlikely]] {
+    if (lookup != ct::kMiss && ct::expired(table_->at(ct::lookup_index(lookup)).expire, now))
+        [[unlikely]] {
         // Dead but not yet swept: retire it now and treat the packet as new.
         retire(ct::lookup_index(lookup));
         lookup = ct::kMiss;
@@ -748,7 +749,7 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
         if ((c.flags & kConnSynpPending) != 0) [[unlikely]] {
             return synp_pending(snap, c, idx, m, p, ct::lookup_is_reply(lookup), now);
         }
-        return forward(snap, c, p, ct::lookup_is_reply(lookup), now);
+        return forward(snap, c, table_->cold(idx), p, ct::lookup_is_reply(lookup), now);
     }
 
     // A new flow: only to a service, for TCP only on a SYN, for SCTP only on an INIT.
@@ -792,7 +793,7 @@ uint32_t Worker::owner_of(const Snapshot& snap, const Parsed& p) const noexcept 
     if (idx == ct::kMiss) {
         return v;
     }
-    return forward(snap, table_->at(idx), p, false, now);
+    return forward(snap, table_->at(idx), table_->cold(idx), p, false, now);
 }
 
 uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint32_t hash,
@@ -820,14 +821,15 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     }
     const DestEntry& d = *dest;
     ct::Conn c;
+    ct::ConnCold cold;
     c.client = p.key;
     c.raddr = d.addr;
     // IPVS: a port-zero ("all ports") service keeps the packet's port; otherwise the server's.
     // A fwmark service (port zero too) uses its server's port when the server has one.
     c.rport = svc.key.port == 0 && (svc.key.fwmark == 0 || d.port == 0) ? p.key.dport : d.port;
     c.fwd = static_cast<uint8_t>(d.fwd);
-    c.encap = d.encap;
-    c.tun_port = d.tun_port;
+    cold.encap = d.encap;
+    cold.tun_port = d.tun_port;
     c.state = p.key.proto == IPPROTO_TCP    ? ct::TcpState::None
               : p.key.proto == IPPROTO_SCTP ? ct::TcpState::SctpNone
                                             : ct::TcpState::Udp;
@@ -837,9 +839,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     if (d.addr == 0) [[unlikely]] {
         c.flags |= ct::kConnDest6;  // an IPv6 tunnel server (control allows no other)
     }
-    c.tmpl = tmpl;
-    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
-    c.sync_countdown = snap.sync.threshold;
+    cold.tmpl = tmpl;
+    c.expire = ct::expire_at(now, snap.timeout_tsc[static_cast<size_t>(c.state)]);
+    cold.sync_countdown = snap.sync.threshold;
     bump(stats_.svc[svc.slot].conns);
     bump(stats_.dest[d.slot].conns);
     if ((svc.flags & cfg::kSvcOnePacket) != 0 && p.key.proto == IPPROTO_UDP) {
@@ -849,11 +851,11 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
             env_.persist->release(tmpl, now);
         }
         bump(stats_.conns_created);
-        out = forward(snap, c, p, false, now);
+        out = forward(snap, c, cold, p, false, now);
         return ct::kMiss;
     }
     // Only NAT sees replies: DR and TUN servers answer the client directly.
-    const uint32_t idx = insert_conn(snap, c, d.fwd == cfg::Fwd::Masq, hash, true);
+    const uint32_t idx = insert_conn(snap, c, cold, d.fwd == cfg::Fwd::Masq, hash, true);
     if (idx == ct::kMiss) {
         if (tmpl != kNoTemplate) {
             env_.persist->release(tmpl, now);
@@ -871,8 +873,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
     return idx;
 }
 
-[[gnu::always_inline]] inline Verdict Worker::forward(const Snapshot& snap, ct::Conn& c, Parsed& p, bool reply,
-                        uint64_t now) noexcept {
+[[gnu::always_inline]] inline Verdict Worker::forward(const Snapshot& snap, ct::Conn& c,
+                                                      ct::ConnCold& cold, Parsed& p, bool reply,
+                                                      uint64_t now) noexcept {
     rte_ipv4_hdr* ip = p.ip;
     const auto fwd = static_cast<cfg::Fwd>(c.fwd);
     if (fwd == cfg::Fwd::Masq && ip->time_to_live <= 1) [[unlikely]] {
@@ -887,13 +890,13 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         }
         sctp_state(c, conn_dir(reply, fwd), p.sctp_chunk, snap, now);
     } else {
-        c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)];
+        c.expire = ct::expire_at(now, snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Udp)]);
     }
     // IPVS syncs on packets from the client only; a one-packet flow (-o) has no entry to send.
     // A connection to an IPv6 tunnel server is not synced: the IPv4 sync message has no room
     // for its address (docs/forwarding.md, "Mixed-family tunnels").
-    if (snap.sync.master && !reply && c.in_use && (c.flags & ct::kConnDest6) == 0) [[unlikely]] {
-        sync_conn(snap, c);
+    if (snap.sync.master && !reply && c.in_use() && (c.flags & ct::kConnDest6) == 0) [[unlikely]] {
+        sync_conn(snap, c, cold);
     }
     // The one compare a packet within every MTU pays; a longer one learns its egress MTU before
     // the rewrite, so that an ICMP "fragmentation needed" quotes it as its sender sent it.
@@ -906,7 +909,7 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         how = fit.act;
     }
     if ((c.flags & kConnSynp) != 0) [[unlikely]] {
-        synp_shift(p, reply, c.synp_seq);  // a connection the SYN proxy spliced
+        synp_shift(p, reply, cold.synp_seq);  // a connection the SYN proxy spliced
     }
     if (reply) {
         decrement_ttl(ip);
@@ -947,9 +950,9 @@ uint32_t Worker::admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p,
         return Verdict::route(Action::RouteOnLink, c.raddr);
     case cfg::Fwd::Tunnel:
         if ((c.flags & ct::kConnDest6) != 0) [[unlikely]] {
-            return Verdict::tunnel6(c.encap, c.tun_port, c.dest_slot);
+            return Verdict::tunnel6(cold.encap, cold.tun_port, c.dest_slot);
         }
-        return Verdict::tunnel(c.encap, c.tun_port, c.raddr);
+        return Verdict::tunnel(cold.encap, cold.tun_port, c.raddr);
     }
     return Verdict::discard(Drop::Unsupported);
 }
@@ -1004,7 +1007,8 @@ Verdict Worker::decide_icmp_error(const Snapshot& snap, Parsed& p, uint32_t look
         return Verdict::route(Action::RouteOnLink, c.raddr);
     }
     if (from_client && fwd == cfg::Fwd::Tunnel) {
-        return Verdict::tunnel(c.encap, c.tun_port, c.raddr);
+        const ct::ConnCold& cold = table_->cold(ct::lookup_index(lookup));
+        return Verdict::tunnel(cold.encap, cold.tun_port, c.raddr);
     }
     rte_ipv4_hdr* ip = p.ip;
     if (ip->time_to_live <= 1) [[unlikely]] {
@@ -2069,9 +2073,9 @@ Verdict Worker::synp_ack(const Snapshot& snap, const ServiceEntry& svc, rte_mbuf
     }
     ct::Conn& c = table_->at(idx);
     c.flags |= kConnSynp | kConnSynpPending;
-    c.synp_seq = ack - 1;  // the cookie, until the server's ISN gives the offset
+    table_->cold(idx).synp_seq = ack - 1;  // the cookie, until the server's ISN gives the offset
     set_state(c, ct::TcpState::SynSent);
-    c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::SynSent)];
+    c.expire = ct::expire_at(now, snap.timeout_tsc[static_cast<size_t>(ct::TcpState::SynSent)]);
     // The ACK becomes the SYN the client would have sent: its ISN, the MSS its cookie kept, and
     // the window of its ACK (no window scaling was offered, so that window is in bytes).
     if (!synp_build(m, c.client.saddr, c.raddr, c.client.sport, c.rport, seq - 1, 0, ct::kTcpSyn,
@@ -2093,10 +2097,12 @@ Verdict Worker::synp_pending(const Snapshot& snap, ct::Conn& c, uint32_t idx, rt
             // to every sequence number that crosses.
             const uint32_t server_isn = rte_be_to_cpu_32(th->sent_seq);
             const uint32_t client_next = rte_be_to_cpu_32(th->recv_ack);
-            c.synp_seq = server_isn - c.synp_seq;
+            ct::ConnCold& cold = table_->cold(idx);
+            cold.synp_seq = server_isn - cold.synp_seq;
             c.flags &= static_cast<uint8_t>(~kConnSynpPending);
             set_state(c, ct::TcpState::Established);
-            c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Established)];
+            c.expire = ct::expire_at(
+                now, snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Established)]);
             bump(stats_.synp_handshakes);
             if (rte_mbuf* held = synp_take(idx, c); held != nullptr) {
                 // The held segment acknowledges the SYN-ACK (once translated): it goes instead of
@@ -2107,7 +2113,7 @@ Verdict Worker::synp_pending(const Snapshot& snap, ct::Conn& c, uint32_t idx, rt
                 if (p.cls != PktClass::Ipv4L4) [[unlikely]] {
                     return Verdict::discard(Drop::SynpEarlyDropped);  // parsed once already
                 }
-                return forward(snap, c, p, false, now);
+                return forward(snap, c, cold, p, false, now);
             }
             if (!synp_build(m, c.client.saddr, c.raddr, c.client.sport, c.rport, client_next,
                             server_isn + 1, ct::kTcpAck, kSynpServerWindow, 0)) [[unlikely]] {
@@ -2118,15 +2124,17 @@ Verdict Worker::synp_pending(const Snapshot& snap, ct::Conn& c, uint32_t idx, rt
         if ((f & ct::kTcpRst) != 0) {
             // The server refused: the client gets the RST at the sequence number it expects,
             // the cookie + 1 (an offset that maps this RST's number there).
-            c.synp_seq = rte_be_to_cpu_32(th->sent_seq) - (c.synp_seq + 1);
+            ct::ConnCold& cold = table_->cold(idx);
+            cold.synp_seq = rte_be_to_cpu_32(th->sent_seq) - (cold.synp_seq + 1);
             c.flags &= static_cast<uint8_t>(~kConnSynpPending);
             if (rte_mbuf* held = synp_take(idx, c); held != nullptr) {
                 discard(held, Drop::SynpEarlyDropped);
             }
-            const Verdict v = forward(snap, c, p, true, now);
+            const Verdict v = forward(snap, c, cold, p, true, now);
             // IPVS's table keeps SYN_SENT on a server's RST; refused, the entry closes now.
             set_state(c, ct::TcpState::Close);
-            c.expire = now + snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Close)];
+            c.expire =
+                ct::expire_at(now, snap.timeout_tsc[static_cast<size_t>(ct::TcpState::Close)]);
             return v;
         }
         return Verdict::discard(Drop::NoConn);  // nothing else answers a SYN
@@ -2138,7 +2146,7 @@ Verdict Worker::synp_pending(const Snapshot& snap, ct::Conn& c, uint32_t idx, rt
         if (rte_mbuf* held = synp_take(idx, c); held != nullptr) {
             discard(held, Drop::SynpEarlyDropped);
         }
-        return forward(snap, c, p, false, now);
+        return forward(snap, c, table_->cold(idx), p, false, now);
     }
     const uint32_t payload =
         p.l3_len - rte_ipv4_hdr_len(p.ip) - static_cast<uint32_t>(th->data_off >> 4) * 4;
@@ -2194,18 +2202,19 @@ void Worker::synp_sweep(uint64_t now) noexcept {
 
 // ---- Connections ------------------------------------------------------------------------------------
 
-uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat,
-                             uint32_t client_hash, bool staged) noexcept {
+uint32_t Worker::insert_conn(const Snapshot& snap, const ct::Conn& c, const ct::ConnCold& cold,
+                             bool nat, uint32_t client_hash, bool staged) noexcept {
     auto put = [&] {
-        return nat && staged ? table_->insert_staged(c, client_hash)
-                             : table_->insert(c, nat, client_hash);
+        return nat && staged ? table_->insert_staged(c, cold, client_hash)
+                             : table_->insert(c, cold, nat, client_hash);
     };
     uint32_t idx = put();
     if (idx == ct::kMiss && table_->size() == table_->capacity() &&
-        table_->evict_half_open(kEvictBudget, snap.timeout_tsc.data(), [this](const ct::Conn& old) {
-            conn_released(old);
-            bump(stats_.conns_evicted);
-        })) [[unlikely]] {
+        table_->evict_half_open(kEvictBudget, rte_rdtsc(), snap.timeout_tsc.data(),
+                                [this](const ct::Conn& old) {
+                                    conn_released(old);
+                                    bump(stats_.conns_evicted);
+                                })) [[unlikely]] {
         // Full of connections, some never established (a SYN flood): one of those made room.
         ++table_changes_in_burst_;
         idx = put();
@@ -2221,7 +2230,7 @@ inline void Worker::enter_state(ct::Conn& c, ct::TcpState next, const Snapshot& 
     if (next != c.state) {
         set_state(c, next);
     }
-    c.expire = now + snap.timeout_tsc[static_cast<size_t>(c.state)];
+    c.expire = ct::expire_at(now, snap.timeout_tsc[static_cast<size_t>(c.state)]);
 }
 
 void Worker::conn_state(ct::Conn& c, ct::Dir dir, uint8_t tcp_flags, const Snapshot& snap,
@@ -2306,8 +2315,8 @@ inline bool sync_due(uint8_t proto, ct::TcpState state, uint32_t& countdown, uin
 
 }  // namespace
 
-void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
-    if (!sync_due(c.client.proto, c.state, c.sync_countdown, c.synced_state, snap.sync)) {
+void Worker::sync_conn(const Snapshot& snap, ct::Conn& c, ct::ConnCold& cold) noexcept {
+    if (!sync_due(c.client.proto, c.state, cold.sync_countdown, cold.synced_state, snap.sync)) {
         return;
     }
     SyncRecord r;
@@ -2320,7 +2329,7 @@ void Worker::sync_conn(const Snapshot& snap, ct::Conn& c) noexcept {
     r.kind = SyncKind::Conn;
     r.inactive = (c.flags & ct::kConnInactive) != 0 ? 1 : 0;
     sync_emit(r);
-    if (c.tmpl != kNoTemplate) {
+    if (cold.tmpl != kNoTemplate) {
         // Its persistence template goes with it (IPVS sends a connection's controller after it).
         const ServiceEntry* svc =
             snap.find_service_or_marked(c.client.proto, c.client.daddr, c.client.dport);
@@ -2409,7 +2418,9 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     if (secs == 0) {
         secs = r.kind == SyncKind::Template ? 180 : snap.timeouts.secs[r.state];
     }
-    const uint64_t timeout = static_cast<uint64_t>(secs) * env_.tsc_hz;
+    // A record's timeout is any 32-bit number: capped at ten years so that the product cannot
+    // wrap; a connection's is clamped further by ct::expire_at (conntrack/expiry.hpp).
+    const uint64_t timeout = static_cast<uint64_t>(std::min(secs, 315360000u)) * env_.tsc_hz;
     if (r.kind == SyncKind::Template) {
         if ((svc->flags & cfg::kSvcPersistent) == 0) {
             bump(stats_.sync_no_service);
@@ -2443,26 +2454,27 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
         if (c.state != state) {
             set_state(c, state);
         }
-        c.synced_state = r.state;
-        c.expire = now + timeout;
+        table_->cold(ct::lookup_index(look)).synced_state = r.state;
+        c.expire = ct::expire_at(now, timeout);
         bump(stats_.sync_updated);
         return;
     }
     ct::Conn c;
+    ct::ConnCold cold;
     c.client = r.client;
     c.raddr = r.raddr;
     c.rport = r.rport;
     c.fwd = static_cast<uint8_t>(dest->fwd);
-    c.encap = dest->encap;
-    c.tun_port = dest->tun_port;
+    cold.encap = dest->encap;
+    cold.tun_port = dest->tun_port;
     c.state = state;
     c.dest_slot = dest->slot;
     c.svc_slot = svc->slot;
     c.flags = r.inactive != 0 ? ct::kConnInactive : 0;
-    c.expire = now + timeout;
-    c.sync_countdown = snap.sync.period;
-    c.synced_state = r.state;
-    if (insert_conn(snap, c, dest->fwd == cfg::Fwd::Masq, ct::ConnTable::hash(c.client),
+    c.expire = ct::expire_at(now, timeout);
+    cold.sync_countdown = snap.sync.period;
+    cold.synced_state = r.state;
+    if (insert_conn(snap, c, cold, dest->fwd == cfg::Fwd::Masq, ct::ConnTable::hash(c.client),
                     false) == ct::kMiss) {
         bump(stats_.sync_table_full);
         return;
@@ -2762,8 +2774,9 @@ const DestEntry* Worker::persistent_pick(const ServiceEntry& svc, const sched::S
 }
 
 void Worker::conn_released(const ct::Conn& c) noexcept {
-    if (c.tmpl != kNoTemplate) {
-        env_.persist->release(c.tmpl, rte_rdtsc());
+    // `c` is a table entry (every caller's is), so its cold part is the table's.
+    if (const uint32_t tmpl = table_->cold(c).tmpl; tmpl != kNoTemplate) {
+        env_.persist->release(tmpl, rte_rdtsc());
     }
     sched::DestCounters& dc = env_.dest_counters[c.dest_slot];
     // Once per connection end: pairs with the increments at creation / state change.
@@ -2982,6 +2995,18 @@ void Worker::poll_commands() noexcept {
     }
 }
 
+namespace {
+
+/// Whether a table entry is live, for the walks common to both tables.
+bool entry_live(const ct::Conn& c) {
+    return c.in_use();
+}
+bool entry_live(const ct::Conn6& c) {
+    return c.in_use != 0;
+}
+
+}  // namespace
+
 template <class Table, class Conns>
 bool Worker::command_pass(Command& cmd, Table& table, uint32_t& cursor, Conns& out,
                           uint32_t& out_count) noexcept {
@@ -2989,7 +3014,7 @@ bool Worker::command_pass(Command& cmd, Table& table, uint32_t& cursor, Conns& o
     const uint32_t end = cursor + kCommandSlice < cap ? cursor + kCommandSlice : cap;
     for (uint32_t i = cursor; i < end; ++i) {
         auto& c = table.at(i);
-        if (!c.in_use) {
+        if (!entry_live(c)) {
             continue;
         }
         switch (cmd.kind) {

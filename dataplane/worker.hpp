@@ -65,10 +65,17 @@ inline constexpr uint32_t kDropEntrySlice = 64;
 
 /// The SYN proxy (docs/reliability.md, "The SYN proxy"). Its marks on a connection are the two
 /// high bits of Conn::flags (conntrack's own flags use the low ones): kConnSynp for a connection
-/// opened by a cookie, whose sequence numbers are translated by Conn::synp_seq, and
+/// opened by a cookie, whose sequence numbers are translated by ConnCold::synp_seq, and
 /// kConnSynpPending while the real server's SYN-ACK is still awaited.
 inline constexpr uint8_t kConnSynp = 1u << 6;
 inline constexpr uint8_t kConnSynpPending = 1u << 7;
+static_assert(((ct::kConnInactive | ct::kConnHasReply | ct::kConnReplyStaged | ct::kConnInUse |
+                ct::kConnDest6) &
+               (kConnSynp | kConnSynpPending)) == 0,
+              "the SYN proxy's flags are the two that conntrack leaves free");
+/// Conn keeps a service slot in 12 bits and a server slot in 16: every slot must fit.
+static_assert(kMaxServices <= ct::kConnMaxSvcSlots && kMaxDests <= ct::kConnMaxDestSlots,
+              "a service or server slot does not fit ct::Conn");
 /// Client segments that arrive before the server's SYN-ACK: at most one per connection, in a
 /// direct-mapped table of this many slots per worker (by entry index), each for at most a second.
 inline constexpr uint32_t kSynpHoldSlots = 256;
@@ -337,8 +344,9 @@ private:
     /// schedules it and creates its entry. Returns the entry, or kMiss with `out` set.
     uint32_t admit(const Snapshot& snap, const ServiceEntry& svc, Parsed& p, uint32_t hash,
                    uint64_t now, Verdict& out) noexcept;
-    /// Forwards a packet of connection `c` toward its real server (`reply` false) or the client.
-    Verdict forward(const Snapshot& snap, ct::Conn& c, Parsed& p, bool reply,
+    /// Forwards a packet of connection `c` (cold part `cold`: the table's, or with `c` a copy
+    /// for one-packet scheduling) toward its real server (`reply` false) or the client.
+    Verdict forward(const Snapshot& snap, ct::Conn& c, ct::ConnCold& cold, Parsed& p, bool reply,
                     uint64_t now) noexcept;
     Verdict decide_icmp(const Snapshot& snap, rte_mbuf* m, Parsed& p) noexcept;
     /// An ICMP error quoting a tracked flow: translated for NAT, passed on for DR/TUN.
@@ -497,8 +505,8 @@ private:
     /// whose reply key (NAT) waits for commit_staged() at the end of the stage, its bucket miss
     /// overlapped with the rest of the burst's (ConnTable::insert_staged); a sync install is
     /// not staged.
-    uint32_t insert_conn(const Snapshot& snap, const ct::Conn& c, bool nat, uint32_t client_hash,
-                         bool staged) noexcept;
+    uint32_t insert_conn(const Snapshot& snap, const ct::Conn& c, const ct::ConnCold& cold,
+                         bool nat, uint32_t client_hash, bool staged) noexcept;
     /// The end of stage 3: indexes the reply keys of the burst's new NAT connections. One whose
     /// key found no room (both of its buckets full: the index is saturated) is undone, and its
     /// packet, packet `staged_pkt[ordinal]` of the burst, becomes a TableFull drop.
@@ -517,13 +525,14 @@ private:
     [[gnu::noinline]] static void sctp_recompute(const Parsed& p) noexcept;
     /// Sync master: counts a client packet of `c` and queues the connection (and its template)
     /// when IPVS's rules say it is due (dataplane/sync.hpp).
-    void sync_conn(const Snapshot& snap, ct::Conn& c) noexcept;
+    void sync_conn(const Snapshot& snap, ct::Conn& c, ct::ConnCold& cold) noexcept;
     void sync_emit(const SyncRecord& r) noexcept;
     /// Queues the loop's records on the ring to control with one enqueue.
     void sync_flush() noexcept;
     /// Sync backup: installs up to kSyncInstallBudget records from control; returns how many.
     uint32_t sync_receive(const Snapshot& snap, uint64_t now) noexcept;
     void sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t now) noexcept;
+    /// Releases what table entry `c` holds (its server's counters, its template).
     void conn_released(const ct::Conn& c) noexcept;
     /// One slice of `cmd` over `table` from `cursor` (ListConns copies into `out`); true once
     /// the table is done.

@@ -806,9 +806,12 @@ const BadCase kBadCases[] = {
     {"TimeoutsUnknownKey", "timeouts = { tcpfin = 10; };\n", 4, "timeouts.tcpfin",
      "did you mean \"tcp_fin\"?"},
     {"TimeoutTcpZero", "timeouts = { tcp = 0; };\n", 4, "timeouts.tcp",
-     "0 is out of range 1..31536000"},
+     "0 is out of range 1..2678400"},
     {"TimeoutTcpFinTooBig", "timeouts = { tcp_fin = 31536001; };\n", 4, "timeouts.tcp_fin",
      "out of range"},
+    // Past ipvsadm's 31 days: refused, never wrapped (conntrack/expiry.hpp).
+    {"TimeoutTcpPast31Days", "timeouts = { tcp = 2678401; };\n", 4, "timeouts.tcp",
+     "2678401 is out of range 1..2678400"},
     {"TimeoutUdpNegative", "timeouts = { udp = -1; };\n", 4, "timeouts.udp", "out of range"},
 };
 
@@ -838,7 +841,7 @@ TEST(Loader, RangeLimitsAreInclusive) {
                          "dataplane = { conn_table_size = 134217728L; mbufs = 16777216;\n"
                          "  rx_desc = 4096; tx_desc = 4096; neighbours = 1048576;\n"
                          "  arp_timeout = 86400; mbuf_size = 65535; };\n"
-                         "timeouts = { tcp = 31536000; tcp_fin = 31536000; udp = 31536000; };\n");
+                         "timeouts = { tcp = 2678400; tcp_fin = 2678400; udp = 2678400; };\n");
     ASSERT_TRUE(hi.is_ok()) << hi.status().message();
     EXPECT_EQ(hi->dataplane.conn_table_size, 1u << 27);
     EXPECT_EQ(hi->dataplane.mbufs, 1u << 24);
@@ -847,9 +850,9 @@ TEST(Loader, RangeLimitsAreInclusive) {
     EXPECT_EQ(hi->dataplane.tx_desc, 4096);
     EXPECT_EQ(hi->dataplane.neighbours, 1u << 20);
     EXPECT_EQ(hi->dataplane.arp_timeout, 86400u);
-    EXPECT_EQ(hi->timeouts.tcp, 31536000u);
-    EXPECT_EQ(hi->timeouts.tcp_fin, 31536000u);
-    EXPECT_EQ(hi->timeouts.udp, 31536000u);
+    EXPECT_EQ(hi->timeouts.tcp, 2678400u);
+    EXPECT_EQ(hi->timeouts.tcp_fin, 2678400u);
+    EXPECT_EQ(hi->timeouts.udp, 2678400u);
 }
 
 TEST(Loader, Reassembly) {

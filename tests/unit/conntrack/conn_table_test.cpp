@@ -6,6 +6,7 @@
 // Needs EAL memory (rte_zmalloc): runs with --no-huge.
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <random>
 #include <string>
@@ -200,7 +201,7 @@ TEST(ConnTable, AStagedReplyKeyWithNoRoomIsRefusedAtTheCommit) {
     EXPECT_EQ(refused[0], 0u);
     EXPECT_EQ(ct.staged_entry(refused[0]), idx);
     // Left to the caller: live, its client key indexed, no reply flag.
-    EXPECT_EQ(ct.at(idx).in_use, 1);
+    EXPECT_EQ(ct.at(idx).in_use(), true);
     EXPECT_EQ(ct.at(idx).flags & (kConnHasReply | kConnReplyStaged), 0);
     EXPECT_EQ(ct.lookup(c.client), idx << 1);
     EXPECT_EQ(ct.audit_for_test(), 0u);
@@ -398,7 +399,8 @@ TEST(ConnTable, FullTableRefusesNewEntriesAndKeepsOldOnes) {
     EXPECT_EQ(ct.size(), 1024u);
     EXPECT_NE(ct.lookup(make(0x0a000000u + 1000, 7, 0x0b0010ac).client), kMiss);
     EXPECT_GT(ct.memory_bytes(), 1024u * sizeof(Conn));
-    EXPECT_EQ(ct.memory_bytes(), 1024u * sizeof(Conn) + ct.bucket_count() * sizeof(Bucket));
+    EXPECT_EQ(ct.memory_bytes(),
+              1024u * (sizeof(Conn) + sizeof(ConnCold)) + ct.bucket_count() * sizeof(Bucket));
     // Remove one, and the next insert reuses its entry.
     const uint32_t victim = lookup_index(ct.lookup(make(0x0a000000u + 5, 7, 0x0b0010ac).client));
     ct.remove(victim);
@@ -416,9 +418,10 @@ TEST(ConnTable, SweepIsBoundedAndRemovesOnlyExpired) {
     uint32_t seen = 0;
     auto count = [&](uint32_t, const Conn&) { ++seen; };
     // A call visits at most `budget` slots: 10 slots hold at most 5 expired entries.
-    EXPECT_LE(ct.sweep(100, 10, count), 5u);
+    const uint64_t now = uint64_t{100} << kTickShift;  // tick 100
+    EXPECT_LE(ct.sweep(now, 10, count), 5u);
     // One full turn of the cursor finds every other expired entry.
-    ct.sweep(100, 1024, count);
+    ct.sweep(now, 1024, count);
     EXPECT_EQ(seen, 50u);
     EXPECT_EQ(ct.size(), 50u);
     ct.for_each([](uint32_t, const Conn& c) { EXPECT_EQ(c.expire, 1000u); });
@@ -434,8 +437,9 @@ TEST(ConnTable, EvictHalfOpenTakesTheStalestAndNeverAnEstablished) {
     ConnTable& ct = *t;
     uint64_t timeout[kNumStates] = {};
     for (auto& x : timeout) {
-        x = 100;
+        x = uint64_t{100} << kTickShift;
     }
+    const uint64_t now = uint64_t{2000} << kTickShift;
     for (uint32_t i = 0; i < 16; ++i) {
         Conn c = make(0x0a000000u + i, 9, 0x0b0010ac);
         c.state = i < 8 ? TcpState::Established : TcpState::SynRecv;
@@ -444,8 +448,8 @@ TEST(ConnTable, EvictHalfOpenTakesTheStalestAndNeverAnEstablished) {
     }
     const Conn stalest = make(0x0a000000u + 8, 9, 0x0b0010ac);
     std::vector<uint32_t> gone;
-    EXPECT_TRUE(
-        ct.evict_half_open(16, timeout, [&](const Conn& c) { gone.push_back(c.client.saddr); }));
+    EXPECT_TRUE(ct.evict_half_open(16, now, timeout,
+                                   [&](const Conn& c) { gone.push_back(c.client.saddr); }));
     ASSERT_EQ(gone.size(), 1u);
     EXPECT_EQ(gone[0], stalest.client.saddr);
     EXPECT_EQ(ct.lookup(stalest.client), kMiss);
@@ -453,8 +457,141 @@ TEST(ConnTable, EvictHalfOpenTakesTheStalestAndNeverAnEstablished) {
     // drop_entries removes the other half-open ones, never the established ones.
     EXPECT_EQ(ct.drop_entries(16, 0, [](const Conn&) {}), 7u);
     EXPECT_EQ(ct.size(), 8u);
-    EXPECT_FALSE(ct.evict_half_open(16, timeout, [](const Conn&) {}));
+    EXPECT_FALSE(ct.evict_half_open(16, now, timeout, [](const Conn&) {}));
     ct.for_each([](uint32_t, const Conn& c) { EXPECT_EQ(c.state, TcpState::Established); });
+}
+
+// The entry layout (issue 15: 48 bytes per connection, 64 with the index at 10M).
+static_assert(sizeof(Conn) == 32 && alignof(Conn) == 32);
+static_assert(sizeof(ConnCold) == 16);
+static_assert(offsetof(Conn, client) == 0 && offsetof(Conn, raddr) == 16 &&
+              offsetof(Conn, rport) == 20 && offsetof(Conn, state) == 22 &&
+              offsetof(Conn, flags) == 23 && offsetof(Conn, expire) == 24 &&
+              offsetof(Conn, dest_slot) == 28);
+
+TEST(ConnTable, TwoEntriesShareACacheLineAndTheColdPartsFollowTheirIndex) {
+    auto t = new_table(64);
+    ConnTable& ct = *t;
+    // Entries are 32-byte aligned in a 64-byte aligned array: entry 2i and 2i+1 share a line.
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(&ct.at(0)) % 64, 0u);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(&ct.at(1)) - reinterpret_cast<uintptr_t>(&ct.at(0)), 32u);
+    Conn c = make(0x0a000001u, 9, 0x0b0010ac);
+    c.dest_slot = 65535;  // the widest slots Conn holds
+    c.svc_slot = kConnMaxSvcSlots - 1;
+    c.fwd = 2;
+    c.state = TcpState::Established;
+    c.flags = kConnInactive;
+    ConnCold cold;
+    cold.tmpl = 77;
+    cold.sync_countdown = 5;
+    cold.synp_seq = 0xdeadbeefu;
+    cold.tun_port = 0x1234;
+    cold.encap = 3;
+    cold.synced_state = 4;
+    const uint32_t idx = ct.insert(c, cold, true, ConnTable::hash(c.client));
+    ASSERT_NE(idx, kMiss);
+    const Conn& e = ct.at(idx);
+    EXPECT_TRUE(e.in_use());
+    EXPECT_EQ(e.flags, kConnInactive | kConnHasReply | kConnInUse);
+    EXPECT_EQ(e.dest_slot, 65535u);
+    EXPECT_EQ(e.svc_slot, kConnMaxSvcSlots - 1);
+    EXPECT_EQ(e.fwd, 2u);  // the bit-fields keep apart
+    EXPECT_EQ(e.raddr, 0x0b0010acu);
+    EXPECT_EQ(&ct.cold(e), &ct.cold(idx));
+    EXPECT_TRUE(ct.owns(e));
+    EXPECT_FALSE(ct.owns(c));
+    EXPECT_EQ(ct.cold(idx).tmpl, 77u);
+    EXPECT_EQ(ct.cold(idx).sync_countdown, 5u);
+    EXPECT_EQ(ct.cold(idx).synp_seq, 0xdeadbeefu);
+    EXPECT_EQ(ct.cold(idx).tun_port, 0x1234);
+    EXPECT_EQ(ct.cold(idx).encap, 3);
+    EXPECT_EQ(ct.cold(idx).synced_state, 4);
+    // The flags a caller passes cannot claim kConnInUse; removal clears it, and the entry's
+    // next use (the free list runs through raddr) takes the new connection's cold part whole.
+    ct.remove(idx);
+    EXPECT_FALSE(ct.at(idx).in_use());
+    Conn d = make(0x0a000002u, 9, 0x0b0010ad);
+    d.flags = kConnInUse;
+    const uint32_t again = ct.insert(d, false);
+    ASSERT_EQ(again, idx);
+    EXPECT_EQ(ct.at(again).raddr, 0x0b0010adu);
+    EXPECT_EQ(ct.cold(again).tmpl, 0xffffffffu);
+    EXPECT_EQ(ct.cold(again).synced_state, 0xff);
+    EXPECT_EQ(ct.lookup(d.client), again << 1);
+    EXPECT_EQ(ct.audit_for_test(), 0u);
+}
+
+TEST(ConnTable, SweepExpiresAcrossTheTickWrap) {
+    auto t = new_table(64);
+    ConnTable& ct = *t;
+    // The tick counter wraps at TSC 2^56. Entries born 100 ticks before it: with 50 ticks to
+    // live (dying before the wrap) and with 200 (dying after it, at tick 100 of the next turn).
+    const uint64_t tick = uint64_t{1} << kTickShift;
+    const uint64_t wrap = uint64_t{1} << (32 + kTickShift);
+    const uint64_t born = wrap - 100 * tick;
+    for (uint32_t i = 0; i < 20; ++i) {
+        Conn c = make(0x0a000000u + i, 9, 0x0b0010ac);
+        c.expire = expire_at(born, (i % 2 == 0 ? 50 : 200) * tick);
+        ASSERT_NE(ct.insert(c, true), kMiss);
+    }
+    uint32_t seen = 0;
+    auto count = [&](uint32_t, const Conn&) { ++seen; };
+    EXPECT_EQ(ct.sweep(born, 64, count), 0u);
+    // Just past the wrap: the short-lived ones are dead (their tick is "before" a small one).
+    EXPECT_EQ(ct.sweep(wrap + tick, 64, count), 10u);
+    EXPECT_EQ(ct.size(), 10u);
+    EXPECT_EQ(ct.sweep(wrap + 99 * tick, 64, count), 0u);
+    EXPECT_EQ(ct.sweep(wrap + 100 * tick, 64, count), 10u);
+    EXPECT_EQ(seen, 20u);
+    EXPECT_EQ(ct.size(), 0u);
+}
+
+TEST(ConnTable, EvictHalfOpenFindsTheStalestAcrossTheTickWrap) {
+    auto t = new_table(8);
+    ConnTable& ct = *t;
+    const uint64_t tick = uint64_t{1} << kTickShift;
+    const uint64_t wrap = uint64_t{1} << (32 + kTickShift);
+    uint64_t timeout[kNumStates] = {};
+    for (auto& x : timeout) {
+        x = 60 * tick;
+    }
+    // Last packets at wrap - 5, wrap - 3 (the stalest two, before the wrap) and wrap + 2 ticks:
+    // their expiry ticks straddle 0, where an unsigned compare would pick the newest.
+    const uint64_t last[] = {wrap + 2 * tick, wrap - 3 * tick, wrap - 5 * tick};
+    for (uint32_t i = 0; i < 3; ++i) {
+        Conn c = make(0x0a000000u + i, 9, 0x0b0010ac);
+        c.state = TcpState::SynRecv;
+        c.expire = expire_at(last[i], timeout[static_cast<size_t>(TcpState::SynRecv)]);
+        ASSERT_NE(ct.insert(c, true), kMiss);
+    }
+    std::vector<uint32_t> gone;
+    auto note = [&](const Conn& c) { gone.push_back(c.client.saddr); };
+    ASSERT_TRUE(ct.evict_half_open(8, wrap + 10 * tick, timeout, note));
+    ASSERT_TRUE(ct.evict_half_open(8, wrap + 10 * tick, timeout, note));
+    ASSERT_EQ(gone.size(), 2u);
+    EXPECT_EQ(gone[0], 0x0a000002u);
+    EXPECT_EQ(gone[1], 0x0a000001u);
+}
+
+TEST(ConnTable, DropEntriesTakesUdpIdleAMinuteAcrossTheTickWrap) {
+    auto t = new_table(8);
+    ConnTable& ct = *t;
+    const uint64_t tick = uint64_t{1} << kTickShift;
+    const uint64_t wrap = uint64_t{1} << (32 + kTickShift);
+    // Two UDP entries expiring 10 ticks before and 10 after the wrap; the cut-off is the wrap.
+    for (uint32_t i = 0; i < 2; ++i) {
+        Conn c = make(0x0a000000u + i, 9, 0x0b0010ac);
+        c.client.proto = 17;
+        c.state = TcpState::Udp;
+        c.expire = tick_of(i == 0 ? wrap - 10 * tick : wrap + 10 * tick);
+        ASSERT_NE(ct.insert(c, true), kMiss);
+    }
+    std::vector<uint32_t> gone;
+    // 0 names no time: nothing qualifies (a UDP timeout of a minute or less).
+    EXPECT_EQ(ct.drop_entries(8, 0, [&](const Conn& c) { gone.push_back(c.client.saddr); }), 0u);
+    EXPECT_EQ(ct.drop_entries(8, wrap, [&](const Conn& c) { gone.push_back(c.client.saddr); }), 1u);
+    ASSERT_EQ(gone.size(), 1u);
+    EXPECT_EQ(gone[0], 0x0a000000u);
 }
 
 /// Random inserts (NAT and not), removals and lookups (single and bulk, both directions, and
@@ -513,7 +650,7 @@ void differential(uint32_t (*hash_fn)(const FlowKey&), uint32_t cap, uint32_t op
                 ASSERT_EQ(model.count(c.client), 0u);
                 continue;
             }
-            ASSERT_EQ(ct.at(idx).in_use, 1);
+            ASSERT_EQ(ct.at(idx).in_use(), true);
             model[c.client] = idx << 1;
             if (stage) {
                 staged.push_back(idx);  // its reply key is found from the commit on
