@@ -1007,7 +1007,11 @@ Verdict Worker::decide_icmp_error(const Snapshot& snap, Parsed& p, uint32_t look
         return Verdict::route(Action::RouteOnLink, c.raddr);
     }
     if (from_client && fwd == cfg::Fwd::Tunnel) {
+        // Into the connection's tunnel, as its packets go (forward()): an IPv6 server's too.
         const ct::ConnCold& cold = table_->cold(ct::lookup_index(lookup));
+        if ((c.flags & ct::kConnDest6) != 0) [[unlikely]] {
+            return Verdict::tunnel6(cold.encap, cold.tun_port, c.dest_slot);
+        }
         return Verdict::tunnel(cold.encap, cold.tun_port, c.raddr);
     }
     rte_ipv4_hdr* ip = p.ip;

@@ -1377,23 +1377,6 @@ TEST_F(DataplaneTest, GueTunnelMtuRuleCountsItsHeaders) {
     EXPECT_EQ(icmp[0].l4h()[6] << 8 | icmp[0].l4h()[7], 1500 - 32);
 }
 
-// Builds an ICMP error (type/code) from `from` to `to` quoting the first 28 bytes of `quoted`'s
-// IP packet.
-Frame icmp_error(const Mac& dst, const Mac& src, uint32_t from, uint32_t to, uint8_t type,
-                 uint8_t code, const Frame& quoted) {
-    Frame f = Frame::eth(dst, src, 0x0800);
-    f.ipv4(1, from, to, 64, 8 + 28);
-    const size_t off = f.b.size();
-    f.b.resize(off + 8, 0);
-    f.b[off] = type;
-    f.b[off + 1] = code;
-    f.b.insert(f.b.end(), quoted.b.begin() + 14, quoted.b.begin() + 14 + 28);
-    const uint16_t c = static_cast<uint16_t>(~test::fold(test::sum16(f.b.data() + off, 36)));
-    f.b[off + 2] = static_cast<uint8_t>(c >> 8);
-    f.b[off + 3] = static_cast<uint8_t>(c);
-    return f;
-}
-
 TEST_F(DataplaneTest, IcmpErrorsAboutNatFlowsAreTranslatedBothWays) {
     learn_all();
     send(kExt, Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.2"), 7000, ip("10.0.0.100"), 53,
@@ -1403,7 +1386,7 @@ TEST_F(DataplaneTest, IcmpErrorsAboutNatFlowsAreTranslatedBothWays) {
     ASSERT_EQ(fwd.size(), 1u);  // 10.0.0.2:7000 -> 172.16.0.11:5353
     // The real server says port unreachable about the packet it got: the client must see it
     // come from the VIP, quoting a packet sent to the VIP.
-    send(kInt, icmp_error(mac_[kInt], kRs1Mac, ip("172.16.0.11"), ip("10.0.0.2"), 3, 3, fwd[0]));
+    send(kInt, Frame::icmp_error(mac_[kInt], kRs1Mac, ip("172.16.0.11"), ip("10.0.0.2"), 3, 3, fwd[0]));
     step();
     auto out = recv(kExt);
     ASSERT_EQ(out.size(), 1u);
@@ -1429,7 +1412,7 @@ TEST_F(DataplaneTest, IcmpErrorsAboutNatFlowsAreTranslatedBothWays) {
     step();
     auto reply = recv(kExt);
     ASSERT_EQ(reply.size(), 1u);
-    send(kExt, icmp_error(mac_[kExt], kClientMac, ip("10.0.0.2"), ip("10.0.0.100"), 3, 3,
+    send(kExt, Frame::icmp_error(mac_[kExt], kClientMac, ip("10.0.0.2"), ip("10.0.0.100"), 3, 3,
                           reply[0]));
     step();
     out = recv(kInt);
@@ -1449,7 +1432,7 @@ TEST_F(DataplaneTest, IcmpErrorsAboutNatFlowsAreTranslatedBothWays) {
     EXPECT_TRUE(q2.ip_csum_ok());
     // An error about no connection of ours, addressed to us, is dropped and counted.
     Frame stray = Frame::l4(mac_[kExt], kClientMac, 17, ip("10.0.0.100"), 1, ip("10.0.0.2"), 2);
-    send(kExt, icmp_error(mac_[kExt], kClientMac, ip("10.0.0.2"), ip("10.0.0.100"), 3, 3, stray));
+    send(kExt, Frame::icmp_error(mac_[kExt], kClientMac, ip("10.0.0.2"), ip("10.0.0.100"), 3, 3, stray));
     step();
     EXPECT_TRUE(recv(kInt).empty());
     EXPECT_EQ(drops(dp::Drop::NoConn), 1u);
@@ -1482,7 +1465,7 @@ TEST_F(DataplaneTest, IcmpErrorsAboutSctpNatAssociationsAreTranslated) {
     auto fwd = recv(kInt);
     ASSERT_EQ(fwd.size(), 1u);
     ASSERT_EQ(fwd[0].dport(), 5001);
-    send(kInt, icmp_error(mac_[kInt], kRs1Mac, ip("172.16.0.11"), ip("10.0.0.2"), 3, 3, fwd[0]));
+    send(kInt, Frame::icmp_error(mac_[kInt], kRs1Mac, ip("172.16.0.11"), ip("10.0.0.2"), 3, 3, fwd[0]));
     step();
     auto out = recv(kExt);
     ASSERT_EQ(out.size(), 1u);

@@ -462,6 +462,30 @@ TEST_F(MixedTunnelTest, Ipv4ServiceIpv6ServerGetsTheKernelsIpv4InIpv6) {
     EXPECT_EQ(l.services[0].stats.outpkts, 0u);
 }
 
+// An ICMP error from the client about a reply of an IPv4-in-IPv6 connection (the server answers
+// the client directly from the VIP) goes into the connection's tunnel to its IPv6 server, as the
+// connection's packets do (IPVS's ip_vs_in_icmp sends it with the connection's xmit).
+TEST_F(MixedTunnelTest, ClientIcmpErrorAboutAnIpv4InIpv6ConnectionGoesDownItsTunnel) {
+    const Reply r = add(false, cfg::Proto::Udp, {rs6(kRs1)});
+    ASSERT_EQ(r.code, Errc::Ok) << r.message;
+    send(kExt, client4_udp(40000, "query"));
+    step();
+    ASSERT_EQ(recv(kInt).size(), 1u);
+    // The server's answer reached the client straight from VIP:80; the client's port is closed.
+    const Frame answer = Frame::l4(kClientMac, kRs1Mac, IPPROTO_UDP, ip("10.0.0.100"), 80,
+                                   ip("10.0.0.2"), 40000, 0, 64, "answer");
+    const Frame err = Frame::icmp_error(mac_[kExt], kClientMac, ip("10.0.0.2"),
+                                        ip("10.0.0.100"), 3, 3, answer);
+    send(kExt, err);
+    step();
+    const auto out = recv(kInt);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0].b, over6(l3_of(err), 4, T::Ipip, 0, false, kRs1Mac, mac_[kInt], 0x00, 64,
+                              kDirInt, kRs1)
+                            .b);
+    EXPECT_TRUE(recv(kExt).empty());
+}
+
 TEST_F(MixedTunnelTest, Ipv4ServiceGueOverIpv6WithoutChecksumLeavesItZero) {
     const Reply r = add(false, cfg::Proto::Udp, {rs6(kRs1)}, cfg::TunType::Gue);
     ASSERT_EQ(r.code, Errc::Ok) << r.message;

@@ -161,6 +161,23 @@ struct Frame {
         return f;
     }
 
+    /// An ICMP error (type/code) from `from` to `to` quoting the first 28 bytes of `quoted`'s IP
+    /// packet (its IP header and 8 transport bytes, as RFC 792 guarantees).
+    static Frame icmp_error(const Mac& dst, const Mac& src, uint32_t from, uint32_t to,
+                            uint8_t type, uint8_t code, const Frame& quoted) {
+        Frame f = eth(dst, src, 0x0800);
+        f.ipv4(1, from, to, 64, 8 + 28);
+        const size_t off = f.b.size();
+        f.b.resize(off + 8, 0);
+        f.b[off] = type;
+        f.b[off + 1] = code;
+        f.b.insert(f.b.end(), quoted.b.begin() + 14, quoted.b.begin() + 14 + 28);
+        const uint16_t c = static_cast<uint16_t>(~fold(sum16(f.b.data() + off, 36)));
+        f.b[off + 2] = static_cast<uint8_t>(c >> 8);
+        f.b[off + 3] = static_cast<uint8_t>(c);
+        return f;
+    }
+
     static Frame arp(const Mac& dst, const Mac& src, uint16_t op, const Mac& sha, uint32_t sip,
                      const Mac& tha, uint32_t tip) {
         Frame f = eth(dst, src, 0x0806);
