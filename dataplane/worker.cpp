@@ -2422,28 +2422,14 @@ void Worker::sync_install(const Snapshot& snap, const SyncRecord& r, uint64_t no
     if (secs == 0) {
         secs = r.kind == SyncKind::Template ? 180 : snap.timeouts.secs[r.state];
     }
-    // A record's timeout is any 32-bit number: capped at ten years so that the product cannot
-    // wrap; a connection's is clamped further by ct::expire_at (conntrack/expiry.hpp).
-    const uint64_t timeout = static_cast<uint64_t>(std::min(secs, 315360000u)) * env_.tsc_hz;
+    const uint64_t timeout = synced_timeout_tsc(secs);
     if (r.kind == SyncKind::Template) {
         if ((svc->flags & cfg::kSvcPersistent) == 0) {
             bump(stats_.sync_no_service);
             return;
         }
-        const PersistTable::Binding b =
-            env_.persist->install(svc->slot, r.client.saddr, dest->slot, now, timeout);
-        if (b.full) {
-            bump(stats_.sync_table_full);
-            return;
-        }
-        if (b.prev_slot != b.dest_slot) {
-            // As when a worker binds a template: PersistConn counts templates per server.
-            if (b.prev_slot != kNoTemplate) {
-                env_.dest_counters[b.prev_slot].persistent.fetch_sub(1, std::memory_order_relaxed);
-            }
-            env_.dest_counters[b.dest_slot].persistent.fetch_add(1, std::memory_order_relaxed);
-        }
-        bump(stats_.sync_templates);
+        count_synced_template(
+            env_.persist->install(svc->slot, r.client.saddr, dest->slot, now, timeout));
         return;
     }
     const auto state = static_cast<ct::TcpState>(r.state);
@@ -2614,8 +2600,8 @@ void Worker::sync_install6(const Snapshot& snap, const SyncRecord6& r, uint64_t 
         sync_template6(*svc, *dest, r, now);
         return;
     }
-    const uint32_t secs = r.timeout_s != 0 ? r.timeout_s : snap.timeouts.secs[r.state];
-    const uint64_t timeout = static_cast<uint64_t>(secs) * env_.tsc_hz;
+    const uint64_t timeout =
+        synced_timeout_tsc(r.timeout_s != 0 ? r.timeout_s : snap.timeouts.secs[r.state]);
     const auto state = static_cast<ct::TcpState>(r.state);
     ct::FlowKey6 key;
     std::memcpy(key.saddr, r.caddr, 16);
@@ -2713,11 +2699,19 @@ void Worker::sync_template6(const ServiceEntry& svc, const DestEntry& dest, cons
         return;
     }
     // A record without a timeout gets IPVS's three minutes, as an IPv4 template does.
-    const uint64_t timeout =
-        static_cast<uint64_t>(r.timeout_s != 0 ? r.timeout_s : 180) * env_.tsc_hz;
+    const uint64_t timeout = synced_timeout_tsc(r.timeout_s != 0 ? r.timeout_s : 180);
     // Keyed as schedule6 keys the client's next connections: the masked address and its fold.
-    const PersistTable::Binding b = env_.persist->install(
-        svc.slot, PersistClient{sched::fold6(r.caddr), r.caddr}, dest.slot, now, timeout);
+    count_synced_template(env_.persist->install(
+        svc.slot, PersistClient{sched::fold6(r.caddr), r.caddr}, dest.slot, now, timeout));
+}
+
+uint64_t Worker::synced_timeout_tsc(uint32_t secs) const noexcept {
+    // A record's timeout is any 32-bit number: capped at ten years so that the product cannot
+    // wrap; a connection's is clamped further by ct::expire_at (conntrack/expiry.hpp).
+    return static_cast<uint64_t>(std::min(secs, 315360000u)) * env_.tsc_hz;
+}
+
+void Worker::count_synced_template(const PersistTable::Binding& b) noexcept {
     if (b.full) {
         bump(stats_.sync_table_full);
         return;

@@ -415,6 +415,12 @@ private:
     /// Sync backup: installs up to kSyncInstallBudget IPv6 records; returns how many.
     uint32_t sync_receive6(const Snapshot& snap, uint64_t now) noexcept;
     void sync_install6(const Snapshot& snap, const SyncRecord6& r, uint64_t now) noexcept;
+    /// A synced record's timeout in TSC cycles, capped at ten years so that the product cannot
+    /// wrap (IPv4 and IPv6 connections and templates alike).
+    uint64_t synced_timeout_tsc(uint32_t secs) const noexcept;
+    /// Counts a synced template's binding (IPv4 or IPv6): a full table, or PersistConn moved to
+    /// its server as when a worker binds one, and the template installed.
+    void count_synced_template(const PersistTable::Binding& b) noexcept;
     /// set_state, conn_released and retire for IPv6 connections.
     void set_state6(ct::Conn6& c, ct::TcpState next) noexcept;
     void conn_released6(const ct::Conn6& c) noexcept;
